@@ -1,0 +1,26 @@
+/* Throughput measurement on the calling thread, for `veritee bench` and bench/. */
+#ifndef VERITEE_BENCH_H
+#define VERITEE_BENCH_H
+
+#include <veritee/common.h>
+#include <veritee/error.h>
+
+struct vt_bench_result {
+    uint64_t iterations;
+    double seconds;
+    double per_second;
+};
+
+/* One iteration of the measured operation; a non-VT_OK return stops the run with that error. */
+typedef enum vt_err (*vt_bench_fn)(void *ctx, struct vt_diag *d);
+
+/* Run fn repeatedly for about `seconds` of monotonic time (at least one iteration). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_bench_run(vt_bench_fn fn, void *ctx, double seconds,
+                                               struct vt_bench_result *out, struct vt_diag *d);
+
+/* The raw P-256 verification rate of the crypto backend in use (pre-parsed key, 32-byte
+ * message), measured on a known-answer signature that is checked first. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out,
+                                                struct vt_diag *d);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * The claims model: what every verifier produces. Names and JSON spellings are documented in
+ * docs/claims.md and are stable: policies and tokens depend on them.
+ */
+#ifndef VERITEE_CLAIMS_H
+#define VERITEE_CLAIMS_H
+
+#include <veritee/common.h>
+#include <veritee/crypto.h>
+#include <veritee/error.h>
+#include <veritee/limits.h>
+#include <veritee/time.h>
+
+/* TCB statuses, with Intel's names. VT_TCB_NONE means "not applicable" (absent from JSON). */
+enum vt_tcb_status {
+    VT_TCB_NONE = 0,
+    VT_TCB_UP_TO_DATE,
+    VT_TCB_SW_HARDENING_NEEDED,
+    VT_TCB_CONFIGURATION_NEEDED,
+    VT_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+    VT_TCB_OUT_OF_DATE,
+    VT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+    VT_TCB_REVOKED,
+    VT_TCB_TD_RELAUNCH_ADVISED,
+    VT_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
+};
+
+/* "UpToDate", "SWHardeningNeeded", ..., "TDRelaunchAdvised",
+ * "TDRelaunchAdvisedConfigurationNeeded"; "None" for VT_TCB_NONE. */
+VT_EXPORT const char *vt_tcb_status_name(enum vt_tcb_status s);
+/* Parse Intel's spelling of a TCB status (exact, case-sensitive). VT_E_BAD_FIELD otherwise. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_tcb_status_parse(const char *s, size_t len,
+                                                      enum vt_tcb_status *out);
+
+struct vt_advisories {
+    size_t n;
+    char ids[VT_MAX_ADVISORIES][VT_ADVISORY_ID_MAX];
+};
+
+/* Add an advisory ID unless present. VT_E_TOO_LARGE past the caps. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_advisories_add(struct vt_advisories *a, const char *id);
+
+/* One collateral document that a verification used. */
+#define VT_COLLATERAL_DOCS_MAX 12
+struct vt_collateral_doc {
+    char name[24]; /* "tcb_info", "qe_identity", "pck_crl", "root_ca_crl", ... */
+    uint8_t sha256[VT_SHA256_LEN];
+    vt_time issue_date;   /* issueDate / thisUpdate / notBefore */
+    vt_time next_update;  /* nextUpdate / notAfter */
+    int64_t tcb_eval_num; /* tcbEvaluationDataNumber, -1 if not applicable */
+};
+
+struct vt_collateral_claims {
+    size_t n;
+    struct vt_collateral_doc docs[VT_COLLATERAL_DOCS_MAX];
+    vt_time earliest_expiry; /* min over every certificate notAfter and document nextUpdate */
+    int64_t tcb_eval_num;    /* min over the documents that carry one; -1 if none */
+};
+
+struct vt_sgx_claims {
+    uint8_t mrenclave[32];
+    uint8_t mrsigner[32];
+    uint16_t isv_prod_id;
+    uint16_t isv_svn;
+    uint16_t config_svn;
+    uint8_t cpusvn[16];
+    uint32_t miscselect;
+    uint8_t attributes[16];
+    uint8_t config_id[64];
+    uint8_t isv_ext_prod_id[16];
+    uint8_t isv_family_id[16];
+};
+
+struct vt_tdx_claims {
+    uint8_t tee_tcb_svn[16];
+    bool has_tee_tcb_svn2; /* TD 1.5 body */
+    uint8_t tee_tcb_svn2[16];
+    uint8_t mrseam[48];
+    uint8_t mrsignerseam[48];
+    uint8_t seam_attributes[8];
+    uint8_t td_attributes[8];
+    uint8_t xfam[8];
+    uint8_t mrtd[48];
+    uint8_t mrconfigid[48];
+    uint8_t mrowner[48];
+    uint8_t mrownerconfig[48];
+    uint8_t rtmr[4][48];
+    uint8_t mrservicetd[48]; /* TD 1.5 only */
+};
+
+/* Platform and quote facts from DCAP verification. */
+struct vt_dcap_claims {
+    uint16_t quote_version;
+    uint16_t body_type;  /* 1 SGX, 2 TD 1.0, 3 TD 1.5 */
+    uint8_t fmspc[6];
+    uint8_t pceid[2];
+    char pck_ca[12];     /* "processor" or "platform" */
+    uint8_t sgx_tcb_components[16];
+    uint16_t pcesvn;
+    uint8_t cpusvn[16];
+    uint8_t ppid[16];
+    int sgx_type;        /* 0 Standard, 1 Scalable, 2 ScalableWithIntegrity */
+    bool has_platform_instance_id;
+    uint8_t platform_instance_id[16];
+    bool has_configuration;
+    bool dynamic_platform, cached_keys, smt_enabled;
+    vt_time tcb_date;    /* tcbDate of the matched TCB level */
+    vt_time qe_tcb_date; /* tcbDate of the matched QE identity level */
+    uint16_t qe_isv_svn;
+    char tdx_module_identity[16]; /* "TDX_01" when a versioned module matched, else "" */
+    uint8_t qe_user_data[20];
+};
+
+struct vt_claims {
+    enum vt_tee tee;
+    vt_time verified_at;
+    enum vt_tcb_status status;          /* converged status */
+    enum vt_tcb_status platform_status; /* TCB level status before convergence */
+    enum vt_tcb_status qe_status;
+    enum vt_tcb_status module_status;   /* TDX module identity status */
+    struct vt_advisories advisories;
+    bool debug;
+    uint8_t report_data[64];
+    struct vt_sgx_claims sgx; /* tee == VT_TEE_SGX */
+    struct vt_tdx_claims tdx; /* tee == VT_TEE_TDX */
+    struct vt_dcap_claims dcap;
+    struct vt_collateral_claims collateral;
+};
+
+VT_EXPORT void vt_claims_init(struct vt_claims *c);
+/* Record a collateral document (first VT_COLLATERAL_DOCS_MAX only) and fold its dates into
+ * earliest_expiry / tcb_eval_num. */
+VT_EXPORT void vt_claims_add_collateral(struct vt_claims *c, const char *name,
+                                        const uint8_t sha256[VT_SHA256_LEN], vt_time issue_date,
+                                        vt_time next_update, int64_t tcb_eval_num);
+/* Fold a certificate's notAfter into earliest_expiry. */
+VT_EXPORT void vt_claims_note_expiry(struct vt_claims *c, vt_time not_after);
+
+/*
+ * Serialise the claims as a JSON object (flat dotted names, see docs/claims.md). Returns a
+ * malloc'd NUL-terminated string the caller frees, or NULL on allocation failure.
+ */
+VT_EXPORT char *vt_claims_to_json(const struct vt_claims *c);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * The crypto boundary: hashing, ECDSA verification, X.509 certificates and chains, CRLs.
+ * Every OpenSSL (or nettle) call in veritee lives behind this header, in src/crypto/. Errors from
+ * the libraries are turned into vt_err with the library's message in the diag detail.
+ */
+#ifndef VERITEE_CRYPTO_H
+#define VERITEE_CRYPTO_H
+
+#include <veritee/common.h>
+#include <veritee/error.h>
+#include <veritee/limits.h>
+#include <veritee/time.h>
+
+/* ---- hashing ---- */
+
+#define VT_SHA256_LEN 32
+#define VT_SHA384_LEN 48
+#define VT_SHA512_LEN 64
+
+VT_EXPORT void vt_sha256(const void *p, size_t n, uint8_t out[VT_SHA256_LEN]);
+/* SHA-256 of the concatenation a || b. */
+VT_EXPORT void vt_sha256_2(const void *a, size_t an, const void *b, size_t bn,
+                           uint8_t out[VT_SHA256_LEN]);
+VT_EXPORT void vt_sha384(const void *p, size_t n, uint8_t out[VT_SHA384_LEN]);
+VT_EXPORT void vt_sha512(const void *p, size_t n, uint8_t out[VT_SHA512_LEN]);
+
+/* Constant-time comparison: true if equal. The one compare for anything secret. */
+VT_EXPORT bool vt_ct_memeq(const void *a, const void *b, size_t n);
+/* Wipe memory that held secrets. */
+VT_EXPORT void vt_wipe(void *p, size_t n);
+
+/* ---- ECDSA P-256 with SHA-256, raw encodings ---- */
+
+/* A parsed, validated P-256 public key, reusable across verifications. Heap; free with
+ * vt_p256_key_free (NULL-safe). */
+struct vt_p256_key;
+
+/* From a raw X||Y point (64 bytes, big-endian coordinates, no 0x04 prefix). VT_E_BAD_KEY (detail:
+ * why) if the point is not on the curve. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_key_from_xy(const uint8_t xy[64],
+                                                      struct vt_p256_key **out, struct vt_diag *d);
+VT_EXPORT void vt_p256_key_free(struct vt_p256_key *k);
+/* Export as raw X||Y. */
+VT_EXPORT void vt_p256_key_xy(const struct vt_p256_key *k, uint8_t xy[64]);
+
+/* Verify a raw r||s signature (64 bytes, big-endian) over SHA-256(msg). Returns VT_OK or
+ * VT_E_SIGNATURE; records nothing (callers name the signature that failed). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg,
+                                                 size_t n, const uint8_t sig[64]);
+/* One-shot form for a raw key. VT_E_BAD_KEY (recorded in d) for a bad point, VT_E_SIGNATURE (not
+ * recorded) for a bad signature. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg,
+                                                    size_t n, const uint8_t sig[64],
+                                                    struct vt_diag *d);
+/* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
+VT_EXPORT const char *vt_p256_backend(void);
+
+/* ---- X.509 certificates ---- */
+
+/* An immutable parsed certificate. Heap; vt_cert_free is NULL-safe. */
+struct vt_cert;
+
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_from_der(const uint8_t *der, size_t len,
+                                                   struct vt_cert **out, struct vt_diag *d);
+VT_EXPORT void vt_cert_free(struct vt_cert *c);
+/* A new reference to the same certificate (certificates are reference-counted). */
+VT_EXPORT struct vt_cert *vt_cert_ref(struct vt_cert *c);
+
+/* The certificate's exact DER bytes (borrowed, valid while c lives). */
+VT_EXPORT const uint8_t *vt_cert_der(const struct vt_cert *c, size_t *len);
+VT_EXPORT void vt_cert_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
+/* Subject common name, NUL-terminated. VT_E_NOT_FOUND if none, VT_E_BUFFER_TOO_SMALL. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_subject_cn(const struct vt_cert *c, char *out,
+                                                     size_t cap);
+/* Subject and issuer as one-line text ("CN=...,O=..."), for messages. Truncated to cap. */
+VT_EXPORT void vt_cert_subject_text(const struct vt_cert *c, char *out, size_t cap);
+VT_EXPORT void vt_cert_issuer_text(const struct vt_cert *c, char *out, size_t cap);
+/* Serial number as uppercase hex, NUL-terminated (truncated to cap). */
+VT_EXPORT void vt_cert_serial_hex(const struct vt_cert *c, char *out, size_t cap);
+VT_EXPORT vt_time vt_cert_not_before(const struct vt_cert *c);
+VT_EXPORT vt_time vt_cert_not_after(const struct vt_cert *c);
+/* True if child's issuer name equals issuer's subject name (DER comparison). */
+VT_EXPORT bool vt_cert_issuer_is(const struct vt_cert *child, const struct vt_cert *issuer);
+/* True if both are the same DER bytes. */
+VT_EXPORT bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b);
+/* The P-256 public key as raw X||Y. VT_E_UNSUPPORTED_ALGORITHM if the key is not EC P-256. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64],
+                                                  struct vt_diag *d);
+/* Verify that `child` carries a valid signature by `issuer`'s key. VT_E_CERT_SIGNATURE with the
+ * two subjects in the detail. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by(const struct vt_cert *child,
+                                                          const struct vt_cert *issuer,
+                                                          struct vt_diag *d);
+/* The value (content of extnValue) of the extension with the dotted OID. VT_E_NOT_FOUND if the
+ * certificate has none; the view borrows from c. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_extension(const struct vt_cert *c, const char *oid,
+                                                    const uint8_t **val, size_t *len);
+
+/* A list of certificates, owning a reference to each. Caller storage. */
+struct vt_cert_list {
+    struct vt_cert *certs[VT_MAX_CHAIN_DEPTH];
+    size_t n;
+};
+
+VT_EXPORT void vt_cert_list_init(struct vt_cert_list *l);
+VT_EXPORT void vt_cert_list_cleanup(struct vt_cert_list *l);
+/* Append a new reference to c. VT_E_TOO_LARGE past VT_MAX_CHAIN_DEPTH. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_add(struct vt_cert_list *l, struct vt_cert *c);
+/*
+ * Parse concatenated PEM certificates, in order, appending to l. Accepts URL-encoded PEM
+ * ("-----BEGIN%20CERTIFICATE-----%0A..."), trailing NUL bytes and whitespace. Anything other than
+ * whitespace between or after blocks is VT_E_BAD_PEM; zero certificates is VT_E_BAD_PEM. On
+ * failure l is unchanged.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_pem(const char *pem, size_t len,
+                                                        struct vt_cert_list *l,
+                                                        struct vt_diag *d);
+/* Parse a file's bytes as either one DER certificate or PEM certificates (appended to l). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_bytes(const uint8_t *p, size_t len,
+                                                          struct vt_cert_list *l,
+                                                          struct vt_diag *d);
+
+/*
+ * Verify a certificate chain at `now`.
+ *
+ * chain[0] is the leaf, each next certificate issued the previous one; the last is a self-signed
+ * root that must match an anchor by subject name and public key (the anchor's copy is then used
+ * as the root). For each link: issuer name equals the issuer's subject, signature verifies, the
+ * issuer is a CA (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage keyCertSign if
+ * present). Every certificate must be valid at now under `mode`. `what` labels the chain in the
+ * diag ("pck_chain", "tcb_info_chain").
+ *
+ * Errors: VT_E_CHAIN_LENGTH (n == 0 or too long), VT_E_CHAIN (names, CA constraints),
+ * VT_E_CERT_SIGNATURE, VT_E_UNTRUSTED_ROOT, VT_E_EXPIRED, VT_E_NOT_YET_VALID; the detail names
+ * the certificate (position and subject) and the values.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_chain_verify(const struct vt_cert_list *chain,
+                                                  const struct vt_cert_list *anchors, vt_time now,
+                                                  enum vt_time_mode mode, const char *what,
+                                                  struct vt_diag *d);
+
+/* ---- CRLs ---- */
+
+/* An immutable parsed CRL. Heap; vt_crl_free is NULL-safe. */
+struct vt_crl;
+
+/*
+ * Parse a CRL given as DER, PEM ("-----BEGIN X509 CRL-----") or hex text of the DER (as PCCS
+ * serves it). Trailing NUL bytes and whitespace are ignored. VT_E_BAD_CRL with the reason.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_crl_parse(const uint8_t *p, size_t len, struct vt_crl **out,
+                                               struct vt_diag *d);
+VT_EXPORT void vt_crl_free(struct vt_crl *crl);
+/* The normalised DER bytes (borrowed). */
+VT_EXPORT const uint8_t *vt_crl_der(const struct vt_crl *crl, size_t *len);
+VT_EXPORT vt_time vt_crl_this_update(const struct vt_crl *crl);
+/* nextUpdate; INT64_MAX if the CRL has none. */
+VT_EXPORT vt_time vt_crl_next_update(const struct vt_crl *crl);
+VT_EXPORT void vt_crl_issuer_text(const struct vt_crl *crl, char *out, size_t cap);
+/* CRL number extension as decimal text, or "" if absent. */
+VT_EXPORT void vt_crl_number_text(const struct vt_crl *crl, char *out, size_t cap);
+/*
+ * Check that `issuer` issued this CRL: the CRL's issuer name equals issuer's subject
+ * (VT_E_CRL_ISSUER, both names in the detail) and its signature verifies with issuer's key
+ * (VT_E_CRL_SIGNATURE). `what` labels the CRL in the diag ("pck_crl", "root_ca_crl").
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_crl_check_issuer(const struct vt_crl *crl,
+                                                      const struct vt_cert *issuer,
+                                                      const char *what, struct vt_diag *d);
+/* True if cert's serial is listed (the caller checks that the CRL's issuer issued cert).
+ * *revoked_at (optional) gets the revocation date. */
+VT_EXPORT bool vt_crl_is_revoked(const struct vt_crl *crl, const struct vt_cert *cert,
+                                 vt_time *revoked_at);
+
+#endif

@@ -1,0 +1,29 @@
+/* Every size cap in veritee, in one place. Inputs beyond these are rejected with VT_E_TOO_LARGE. */
+#ifndef VERITEE_LIMITS_H
+#define VERITEE_LIMITS_H
+
+/* Largest evidence file accepted (quotes are ~5 KB; real files carry up to 8 KB of padding). */
+#define VT_MAX_EVIDENCE_SIZE (1024u * 1024u)
+/* Largest collateral document (TCB info JSON with many levels is ~30 KB). */
+#define VT_MAX_COLLATERAL_SIZE (1024u * 1024u)
+/* Largest CRL accepted (Intel's PCK CRLs are a few KB; a CRL may list many serials). */
+#define VT_MAX_CRL_SIZE (4u * 1024u * 1024u)
+/* Certificates in one PEM bundle or chain. */
+#define VT_MAX_CHAIN_DEPTH 8
+/* Largest DER certificate. */
+#define VT_MAX_CERT_SIZE (16u * 1024u)
+/* JSON nesting depth accepted by the collateral parsers. */
+#define VT_MAX_JSON_DEPTH 16
+/* TCB levels in one TCB info, and levels in one identity. */
+#define VT_MAX_TCB_LEVELS 256
+/* TDX module identities in one TCB info. */
+#define VT_MAX_MODULE_IDENTITIES 32
+/* Advisory IDs attached to one level or one result, and the length of one ID. */
+#define VT_MAX_ADVISORIES 128
+#define VT_ADVISORY_ID_MAX 32
+/* QE authentication data bytes (real quotes carry 32). */
+#define VT_MAX_QE_AUTH_DATA 4096
+/* Cached PCK chains held by one DCAP verifier. */
+#define VT_DCAP_PCK_CACHE_SIZE 64
+
+#endif

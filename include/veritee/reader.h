@@ -1,0 +1,52 @@
+/*
+ * The bounded reader: the only way veritee reads untrusted bytes.
+ *
+ * Every call checks the remaining length first. On failure the reader and the outputs are left
+ * untouched and VT_E_TRUNCATED (or VT_E_TRAILING_DATA for vt_reader_expect_end) is returned; the
+ * reader records nothing in a vt_diag, so parsers add the context (which field, which offset).
+ * Byte views returned by get_bytes/sub borrow from the reader's buffer.
+ */
+#ifndef VERITEE_READER_H
+#define VERITEE_READER_H
+
+#include <veritee/common.h>
+#include <veritee/error.h>
+
+struct vt_reader {
+    const uint8_t *cur;   /* next unread byte */
+    size_t left;          /* bytes left */
+    const uint8_t *start; /* start of the whole buffer, for offsets in error messages */
+};
+
+VT_EXPORT void vt_reader_init(struct vt_reader *r, const uint8_t *data, size_t len);
+/* Offset of the next unread byte from the start of the buffer. */
+VT_EXPORT size_t vt_reader_offset(const struct vt_reader *r);
+
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u8(struct vt_reader *r, uint8_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u16le(struct vt_reader *r, uint16_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u32le(struct vt_reader *r, uint32_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u64le(struct vt_reader *r, uint64_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u16be(struct vt_reader *r, uint16_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u32be(struct vt_reader *r, uint32_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_u64be(struct vt_reader *r, uint64_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_peek_u8(const struct vt_reader *r, uint8_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_peek_u16le(const struct vt_reader *r, uint16_t *out);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_peek_u32le(const struct vt_reader *r, uint32_t *out);
+/* Borrowed view of the next n bytes. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_bytes(struct vt_reader *r, size_t n,
+                                                      const uint8_t **out);
+/* Copy the next n bytes into dst (caller storage of at least n bytes). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_copy(struct vt_reader *r, void *dst, size_t n);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_skip(struct vt_reader *r, size_t n);
+/* A sub-reader over the next n bytes (its offsets stay relative to the parent's start). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_sub(struct vt_reader *r, size_t n,
+                                                struct vt_reader *sub);
+/* Length-prefixed views: a u16le or u32le length, then that many bytes. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_lp16le(struct vt_reader *r, const uint8_t **out,
+                                                       uint16_t *len);
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_lp32le(struct vt_reader *r, const uint8_t **out,
+                                                       uint32_t *len);
+/* VT_OK if nothing is left, VT_E_TRAILING_DATA otherwise. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_expect_end(const struct vt_reader *r);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Evidence detection and the front door of verification: what kind of evidence some bytes are,
+ * and decoding of evidence handed over as text.
+ */
+#ifndef VERITEE_VERIFY_H
+#define VERITEE_VERIFY_H
+
+#include <veritee/buf.h>
+#include <veritee/common.h>
+#include <veritee/error.h>
+
+enum vt_evidence_kind {
+    VT_EVIDENCE_UNKNOWN = 0,
+    VT_EVIDENCE_DCAP_QUOTE, /* Intel SGX or TDX ECDSA quote, v3-v5 */
+};
+
+/* Stable name: "dcap-quote"; "unknown". */
+VT_EXPORT const char *vt_evidence_kind_name(enum vt_evidence_kind k);
+
+/*
+ * Recognise evidence from its first bytes (no verification): a DCAP quote has version 3-5,
+ * attestation key type 2, TEE type SGX or TDX and Intel's QE vendor ID.
+ */
+VT_EXPORT enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n);
+
+/*
+ * If `b` holds evidence as text (hex, or base64, surrounded by optional whitespace) rather than
+ * binary, decode it in place. Binary evidence is left as is. VT_OK in both cases; an error only
+ * when decoding text that looked like an encoding fails.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_evidence_decode_text(struct vt_buf *b, struct vt_diag *d);
+
+#endif

@@ -1,0 +1,218 @@
+/* The claims model and its JSON form. The names are documented in docs/claims.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <veritee/claims.h>
+#include <veritee/encoding.h>
+
+void vt_claims_init(struct vt_claims *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->collateral.earliest_expiry = INT64_MAX;
+    c->collateral.tcb_eval_num = -1;
+}
+
+void vt_claims_note_expiry(struct vt_claims *c, vt_time not_after)
+{
+    if (not_after < c->collateral.earliest_expiry) {
+        c->collateral.earliest_expiry = not_after;
+    }
+}
+
+void vt_claims_add_collateral(struct vt_claims *c, const char *name,
+                              const uint8_t sha256[VT_SHA256_LEN], vt_time issue_date,
+                              vt_time next_update, int64_t tcb_eval_num)
+{
+    struct vt_collateral_claims *cc = &c->collateral;
+    if (cc->n < VT_COLLATERAL_DOCS_MAX) {
+        struct vt_collateral_doc *doc = &cc->docs[cc->n++];
+        snprintf(doc->name, sizeof(doc->name), "%s", name);
+        memcpy(doc->sha256, sha256, VT_SHA256_LEN);
+        doc->issue_date = issue_date;
+        doc->next_update = next_update;
+        doc->tcb_eval_num = tcb_eval_num;
+    }
+    vt_claims_note_expiry(c, next_update);
+    if (tcb_eval_num >= 0 && (cc->tcb_eval_num < 0 || tcb_eval_num < cc->tcb_eval_num)) {
+        cc->tcb_eval_num = tcb_eval_num;
+    }
+}
+
+/* Small builders that make the serialiser read as a list of claims. Allocation failures are
+ * caught once at the end: jansson's set functions ignore a NULL value and report it. */
+static int set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
+{
+    char buf[2 * 64 + 1];
+    if (n > 64) {
+        return -1;
+    }
+    vt_hex_encode(p, n, buf);
+    return json_object_set_new(o, k, json_string(buf));
+}
+
+static int set_time(json_t *o, const char *k, vt_time t)
+{
+    if (t == INT64_MAX || t == INT64_MIN) {
+        return json_object_set_new(o, k, json_null());
+    }
+    char buf[VT_TIME_STR_MAX];
+    vt_time_format(t, buf);
+    return json_object_set_new(o, k, json_string(buf));
+}
+
+static int set_status(json_t *o, const char *k, enum vt_tcb_status s)
+{
+    if (s == VT_TCB_NONE) {
+        return 0;
+    }
+    return json_object_set_new(o, k, json_string(vt_tcb_status_name(s)));
+}
+
+static int set_int(json_t *o, const char *k, json_int_t v)
+{
+    return json_object_set_new(o, k, json_integer(v));
+}
+
+static int add_sgx(json_t *o, const struct vt_sgx_claims *s)
+{
+    char misc[9];
+    snprintf(misc, sizeof(misc), "%08x", s->miscselect);
+    return set_hex(o, "sgx.mrenclave", s->mrenclave, 32) | set_hex(o, "sgx.mrsigner", s->mrsigner, 32) |
+           set_int(o, "sgx.isv_prod_id", s->isv_prod_id) | set_int(o, "sgx.isv_svn", s->isv_svn) |
+           set_int(o, "sgx.config_svn", s->config_svn) | set_hex(o, "sgx.cpusvn", s->cpusvn, 16) |
+           json_object_set_new(o, "sgx.miscselect", json_string(misc)) |
+           set_hex(o, "sgx.attributes", s->attributes, 16) |
+           set_hex(o, "sgx.config_id", s->config_id, 64) |
+           set_hex(o, "sgx.isv_ext_prod_id", s->isv_ext_prod_id, 16) |
+           set_hex(o, "sgx.isv_family_id", s->isv_family_id, 16);
+}
+
+static int add_tdx(json_t *o, const struct vt_tdx_claims *t)
+{
+    int rc = set_hex(o, "tdx.mrtd", t->mrtd, 48) | set_hex(o, "tdx.rtmr0", t->rtmr[0], 48) |
+             set_hex(o, "tdx.rtmr1", t->rtmr[1], 48) | set_hex(o, "tdx.rtmr2", t->rtmr[2], 48) |
+             set_hex(o, "tdx.rtmr3", t->rtmr[3], 48) |
+             set_hex(o, "tdx.mrconfigid", t->mrconfigid, 48) |
+             set_hex(o, "tdx.mrowner", t->mrowner, 48) |
+             set_hex(o, "tdx.mrownerconfig", t->mrownerconfig, 48) |
+             set_hex(o, "tdx.mrseam", t->mrseam, 48) |
+             set_hex(o, "tdx.mrsignerseam", t->mrsignerseam, 48) |
+             set_hex(o, "tdx.seam_attributes", t->seam_attributes, 8) |
+             set_hex(o, "tdx.td_attributes", t->td_attributes, 8) |
+             set_hex(o, "tdx.xfam", t->xfam, 8) | set_hex(o, "tdx.tee_tcb_svn", t->tee_tcb_svn, 16);
+    if (t->has_tee_tcb_svn2) {
+        rc |= set_hex(o, "tdx.tee_tcb_svn2", t->tee_tcb_svn2, 16) |
+              set_hex(o, "tdx.mrservicetd", t->mrservicetd, 48);
+    }
+    return rc;
+}
+
+static int add_dcap(json_t *o, const struct vt_dcap_claims *dc)
+{
+    static const char *const sgx_types[] = {"Standard", "Scalable", "ScalableWithIntegrity"};
+    json_t *comps = json_array();
+    for (size_t i = 0; comps != NULL && i < 16; i++) {
+        json_array_append_new(comps, json_integer(dc->sgx_tcb_components[i]));
+    }
+    int rc = set_hex(o, "fmspc", dc->fmspc, 6) | set_int(o, "dcap.quote_version", dc->quote_version) |
+             set_int(o, "dcap.body_type", dc->body_type) | set_hex(o, "dcap.pceid", dc->pceid, 2) |
+             json_object_set_new(o, "dcap.pck_ca", json_string(dc->pck_ca)) |
+             json_object_set_new(o, "dcap.sgx_tcb_components", comps) |
+             set_int(o, "dcap.pcesvn", dc->pcesvn) | set_hex(o, "dcap.cpusvn", dc->cpusvn, 16) |
+             set_hex(o, "dcap.ppid", dc->ppid, 16) |
+             json_object_set_new(o, "dcap.sgx_type",
+                                 json_string(dc->sgx_type >= 0 && dc->sgx_type <= 2
+                                                 ? sgx_types[dc->sgx_type]
+                                                 : "unknown")) |
+             set_time(o, "dcap.tcb_date", dc->tcb_date) |
+             set_time(o, "dcap.qe_tcb_date", dc->qe_tcb_date) |
+             set_int(o, "dcap.qe_isv_svn", dc->qe_isv_svn) |
+             set_hex(o, "dcap.qe_user_data", dc->qe_user_data, 20);
+    if (dc->has_platform_instance_id) {
+        rc |= set_hex(o, "dcap.platform_instance_id", dc->platform_instance_id, 16);
+    }
+    if (dc->has_configuration) {
+        rc |= json_object_set_new(o, "dcap.dynamic_platform", json_boolean(dc->dynamic_platform)) |
+              json_object_set_new(o, "dcap.cached_keys", json_boolean(dc->cached_keys)) |
+              json_object_set_new(o, "dcap.smt_enabled", json_boolean(dc->smt_enabled));
+    }
+    if (dc->tdx_module_identity[0] != '\0') {
+        rc |= json_object_set_new(o, "dcap.tdx_module_identity",
+                                  json_string(dc->tdx_module_identity));
+    }
+    return rc;
+}
+
+static json_t *collateral_json(const struct vt_collateral_claims *cc)
+{
+    json_t *o = json_object();
+    json_t *docs = json_array();
+    if (o == NULL || docs == NULL) {
+        json_decref(o);
+        json_decref(docs);
+        return NULL;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < cc->n; i++) {
+        const struct vt_collateral_doc *doc = &cc->docs[i];
+        json_t *jd = json_object();
+        rc |= json_array_append_new(docs, jd);
+        if (jd == NULL) {
+            break;
+        }
+        rc |= json_object_set_new(jd, "name", json_string(doc->name)) |
+              set_hex(jd, "sha256", doc->sha256, VT_SHA256_LEN) |
+              set_time(jd, "issue_date", doc->issue_date) |
+              set_time(jd, "next_update", doc->next_update);
+        if (doc->tcb_eval_num >= 0) {
+            rc |= set_int(jd, "tcb_eval_num", doc->tcb_eval_num);
+        }
+    }
+    rc |= json_object_set_new(o, "documents", docs) |
+          set_time(o, "earliest_expiry", cc->earliest_expiry);
+    if (cc->tcb_eval_num >= 0) {
+        rc |= set_int(o, "tcb_eval_num", cc->tcb_eval_num);
+    }
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *vt_claims_to_json(const struct vt_claims *c)
+{
+    json_t *o = json_object();
+    json_t *adv = json_array();
+    if (o == NULL || adv == NULL) {
+        json_decref(o);
+        json_decref(adv);
+        return NULL;
+    }
+    for (size_t i = 0; i < c->advisories.n; i++) {
+        json_array_append_new(adv, json_string(c->advisories.ids[i]));
+    }
+    int rc = json_object_set_new(o, "tee", json_string(vt_tee_name(c->tee))) |
+             set_time(o, "verified_at", c->verified_at) | set_status(o, "status", c->status) |
+             set_status(o, "platform_status", c->platform_status) |
+             set_status(o, "qe_status", c->qe_status) |
+             set_status(o, "module_status", c->module_status) |
+             json_object_set_new(o, "advisory_ids", adv) |
+             json_object_set_new(o, "debug", json_boolean(c->debug)) |
+             set_hex(o, "report_data", c->report_data, 64);
+    if (c->tee == VT_TEE_SGX) {
+        rc |= add_sgx(o, &c->sgx);
+    } else if (c->tee == VT_TEE_TDX) {
+        rc |= add_tdx(o, &c->tdx);
+    }
+    if (c->tee == VT_TEE_SGX || c->tee == VT_TEE_TDX) {
+        rc |= add_dcap(o, &c->dcap);
+    }
+    rc |= json_object_set_new(o, "collateral", collateral_json(&c->collateral));
+    char *s = rc == 0 ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}

@@ -1,0 +1,55 @@
+/* Shared plumbing of the veritee subcommands. */
+#ifndef VERITEE_TOOLS_CLI_H
+#define VERITEE_TOOLS_CLI_H
+
+#include <stdio.h>
+
+#include <veritee/veritee.h>
+
+/* Exit statuses of every subcommand. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+
+/* The inputs of a verification, as given on the command line. */
+struct cli_verify_args {
+    const char *collateral;
+    const char *at;
+    const char *anchors[VT_MAX_CHAIN_DEPTH];
+    size_t n_anchors;
+    bool expiry_only;
+    const char *evidence;
+};
+
+/* Everything loaded for a verification. */
+struct cli_verify_setup {
+    struct vt_buf evidence;
+    enum vt_evidence_kind kind;
+    struct vt_cert_list anchors;
+    struct vt_dcap_collateral *coll;
+    struct vt_dcap_verifier *verifier;
+    struct vt_dcap_opts opts;
+};
+
+/* Parse the options shared by verify and bench (seconds: bench's --seconds, NULL for verify).
+ * Returns 0 to go on, -1 after printing help, or an exit status after a usage error. */
+int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
+                          double *seconds);
+
+/* Load evidence, anchors and collateral and build the verifier. On failure the setup must
+ * still be cleaned up. */
+enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,
+                             struct vt_diag *d);
+void cli_verify_cleanup(struct cli_verify_setup *s);
+
+/* The exit status for an error: usage and I/O problems 2, anything else 1. */
+int cli_exit_status(enum vt_err err);
+/* Print {"code","number","category","message","check","detail"} as a JSON object value. */
+void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d);
+/* Print a JSON string literal with escaping. */
+void cli_print_json_string(FILE *f, const char *s);
+
+int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

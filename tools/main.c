@@ -1,0 +1,39 @@
+/* veritee: the one command of veritee. Each subcommand lives in its own file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char main_usage[] =
+    "Usage: veritee COMMAND [OPTIONS]\n"
+    "\n"
+    "veritee verifies confidential-computing attestation evidence against the vendors' PKI.\n"
+    "\n"
+    "Commands:\n"
+    "  verify    verify evidence offline and print the claims as JSON\n"
+    "  bench     measure verifications per second of one piece of evidence\n"
+    "  version   print the version\n"
+    "  help      show this help\n"
+    "\n"
+    "Run `veritee COMMAND --help` for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        fputs(main_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "verify") == 0) {
+        return cmd_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "bench") == 0) {
+        return cmd_bench(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("veritee %s\n", VT_VERSION);
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "veritee: unknown command '%s'\n%s", argv[1], main_usage);
+    return CLI_EXIT_USAGE;
+}
