@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <veritee/dcap.h>
 #include <veritee/limits.h>
@@ -334,6 +335,20 @@ static void hex_of(const uint8_t *p, size_t n, char *out, size_t cap)
     out[2 * i] = '\0';
 }
 
+/* The module identity "TDX_%02X" for a module major version, compared case-insensitively as
+ * QVL does; NULL if the TCB info has none. */
+static const struct vt_tdx_module_identity *find_module_identity(const struct vt_tcb_info *ti,
+                                                                 uint8_t major, char want[16])
+{
+    snprintf(want, 16, "TDX_%02X", major);
+    for (size_t i = 0; i < ti->n_module_identities; i++) {
+        if (strcasecmp(ti->module_identities[i].id, want) == 0) {
+            return &ti->module_identities[i];
+        }
+    }
+    return NULL;
+}
+
 /* SPEC: QVL TdxModuleCheck (QuoteVerifier step 7). */
 static enum vt_err check_tdx_module(const struct vt_tcb_info *ti, const struct vt_td_report *td,
                                     const struct vt_tdx_module_identity **ident, struct vt_diag *d)
@@ -345,12 +360,7 @@ static enum vt_err check_tdx_module(const struct vt_tcb_info *ti, const struct v
     const uint8_t *attributes = ti->tdx_module_attributes;
     if (td->tee_tcb_svn[1] > 0) {
         char want[16];
-        snprintf(want, sizeof(want), "TDX_%02X", td->tee_tcb_svn[1]);
-        for (size_t i = 0; i < ti->n_module_identities; i++) {
-            if (strcasecmp(ti->module_identities[i].id, want) == 0) {
-                *ident = &ti->module_identities[i];
-            }
-        }
+        *ident = find_module_identity(ti, td->tee_tcb_svn[1], want);
         VT_ENSURE(*ident != NULL, d, VT_E_TDX_MODULE_MISMATCH, "tcb_info.tdxModuleIdentities",
                   "TEE_TCB_SVN[1] = %u needs module identity %s; TCB info has %zu identities "
                   "and none is %s",
@@ -593,13 +603,7 @@ static enum vt_tcb_status relaunch(const struct vt_tcb_info *ti, const struct vt
         ok = svn2[0] >= top->tdx_components[0] && svn2[2] >= top->tdx_components[2];
     } else {
         char want[16];
-        snprintf(want, sizeof(want), "TDX_%02X", svn2[1]);
-        const struct vt_tdx_module_identity *m = NULL;
-        for (size_t i = 0; i < ti->n_module_identities; i++) {
-            if (strcasecmp(ti->module_identities[i].id, want) == 0) {
-                m = &ti->module_identities[i];
-            }
-        }
+        const struct vt_tdx_module_identity *m = find_module_identity(ti, svn2[1], want);
         ok = m != NULL && m->n_levels > 0 && svn2[0] >= m->levels[0].isvsvn &&
              svn2[2] >= top->tdx_components[2];
     }

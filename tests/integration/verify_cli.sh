@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Command-line contract of `veritee verify` and `veritee bench`: JSON on stdout, exit status 0
+# verified / 1 not verified / 2 usage or I/O, no crash on any input.
+set -uo pipefail
+veritee=${1:?usage: verify_cli.sh VERITEE}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+
+expect() { # expect NAME WANT_STATUS GREP_PATTERN -- command...
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out status
+    out=$("$@" 2>"$tmp/stderr")
+    status=$?
+    if [ "$status" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out$(cat "$tmp/stderr")"; then
+        echo "FAIL $name: status $status (want $want), output: $out $(head -c 300 "$tmp/stderr")"
+        fails=$((fails + 1))
+    else
+        passes=$((passes + 1))
+    fi
+}
+
+expect help 0 'Usage: veritee verify' -- "$veritee" verify --help
+expect bench-help 0 'Usage: veritee bench' -- "$veritee" bench --help
+expect main-help 0 'Commands:' -- "$veritee" help
+expect no-command 2 'Usage' -- "$veritee"
+expect unknown-command 2 'unknown command' -- "$veritee" frobnicate
+expect no-operand 2 'exactly one EVIDENCE' -- "$veritee" verify
+expect bad-option 2 'Usage' -- "$veritee" verify --bogus x
+expect missing-file 2 '"code":"VT_E_IO"' -- "$veritee" verify "$tmp/nonexistent"
+head -c 1000 /dev/urandom >"$tmp/random.bin"
+expect unknown-evidence 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify "$tmp/random.bin"
+: >"$tmp/empty.bin"
+expect empty-evidence 1 '"verified":false' -- "$veritee" verify "$tmp/empty.bin"
+expect bad-time 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at yesterday "$tmp/random.bin"
+
+fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
+if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
+    set_dir="$fixtures/dcap/phala-dcap-qvl/sgx-v3-fmspc00a067110000"
+    expect sgx-verified 0 '"verified":true.*"status":"ConfigurationAndSWHardeningNeeded"' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    expect sgx-rfc3339 0 '"verified":true' -- \
+        "$veritee" verify --collateral "$set_dir" --at 2025-07-19T10:01:17Z "$set_dir/quote.bin"
+    expect sgx-stdin 0 '"verified":true' -- \
+        sh -c "'$veritee' verify --collateral '$set_dir' --at 1752919277 - <'$set_dir/quote.bin'"
+    xxd_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+    xxd_hex "$set_dir/quote.bin" >"$tmp/quote.hex"
+    expect sgx-hex-evidence 0 '"verified":true' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919277 "$tmp/quote.hex"
+    expect sgx-expired 1 '"code":"VT_E_EXPIRED".*"detail":"now 2025-07-19T10:01:19Z' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919279 "$set_dir/quote.bin"
+    expect sgx-not-yet-valid 1 '"code":"VT_E_NOT_YET_VALID"' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1750330570 "$set_dir/quote.bin"
+    expect sgx-expiry-only 0 '"verified":true' -- \
+        "$veritee" verify --expiry-only --collateral "$set_dir" --at 1750330570 "$set_dir/quote.bin"
+    expect no-collateral 2 '"code":"VT_E_ARG"' -- "$veritee" verify "$set_dir/quote.bin"
+    expect collateral-missing 2 '"code":"VT_E_COLLATERAL_MISSING"' -- \
+        "$veritee" verify --collateral "$tmp" "$set_dir/quote.bin"
+    # Collateral with CRLs as PEM and hex, and URL-encoded issuer chains, gives the same verdict.
+    mkdir -p "$tmp/alt"
+    cp "$set_dir"/{tcb_info.json,qe_identity.json,qe_identity_issuer_chain.pem} "$tmp/alt/"
+    od -An -v -tx1 "$set_dir/pck_crl.der" | tr -d ' \n' >"$tmp/alt/pck_crl.hex"
+    { echo "-----BEGIN X509 CRL-----"; base64 -w 64 "$set_dir/root_ca_crl.der"; echo "-----END X509 CRL-----"; } >"$tmp/alt/root_ca_crl.pem"
+    sed -e 's/ /%20/g' "$set_dir/tcb_info_issuer_chain.pem" | sed -e ':a;N;$!ba;s/\n/%0A/g' >"$tmp/alt/tcb_info_issuer_chain.pem"
+    expect alt-encodings 0 '"verified":true.*"status":"ConfigurationAndSWHardeningNeeded"' -- \
+        "$veritee" verify --collateral "$tmp/alt" --at 1752919277 "$set_dir/quote.bin"
+    # A synthetic root cannot stand in for Intel's: the quote's chain still needs Intel's root.
+    head -c 100 "$set_dir/quote.bin" >"$tmp/truncated.bin"
+    expect truncated 1 '"code":"VT_E_TRUNCATED"' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919277 "$tmp/truncated.bin"
+    set5="$fixtures/dcap/phala-dcap-qvl/tdx-v5-fmspc90c06f000000-tcb-not-supported"
+    expect not-supported 1 '"code":"VT_E_TCB_NOT_SUPPORTED"' -- \
+        "$veritee" verify --collateral "$set5" --at 1772707803 "$set5/quote.bin"
+    expect bench 0 '"verifications_per_second":[0-9]' -- \
+        "$veritee" bench --seconds 0.2 --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    # Mutated quotes never crash the command (exit 1 with an error object, never a signal).
+    for i in $(seq 1 40); do
+        cp "$set_dir/quote.bin" "$tmp/mut.bin"
+        off=$(( (i * 113) % 4600 ))
+        printf '\xff\xff\xff\xff' | dd of="$tmp/mut.bin" bs=1 seek="$off" conv=notrunc 2>/dev/null
+        expect "mutation-$off" 1 '"verified":false' -- \
+            "$veritee" verify --collateral "$set_dir" --at 1752919277 "$tmp/mut.bin"
+    done
+elif [ "${CI:-}" = "true" ]; then
+    echo "FAIL fixtures folder not found under CI=true"
+    fails=$((fails + 1))
+else
+    echo "fixtures not found: skipping the fixture cases (set VERITEE_FIXTURES)"
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
