@@ -1,0 +1,67 @@
+/*
+ * Private to src/crypto/: the certificate object shared by cert.c, chain.c and crl.c, and the
+ * helpers that turn OpenSSL's conventions (error queue, ASN1_TIME, X509_NAME) into veritee's.
+ * Nothing outside src/crypto/ includes this header.
+ */
+#ifndef VT_CRYPTO_INTERNAL_H
+#define VT_CRYPTO_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <openssl/asn1.h>
+#include <openssl/x509.h>
+
+#include <veritee/crypto.h>
+#include <veritee/reader.h>
+
+/* Room for the library's messages inside a vt_diag detail that also names the values. */
+#define VT_CRYPTO_ERRTEXT_MAX 200
+
+struct vt_cert {
+    atomic_size_t refs;
+    X509 *x509;   /* owned; immutable after parsing */
+    uint8_t *der; /* owned copy of the exact input bytes */
+    size_t der_len;
+    vt_time not_before;
+    vt_time not_after;
+};
+
+/*
+ * Drain OpenSSL's (thread-local) error queue into out[cap] as "lib:reason; ..." text, or
+ * "no detail from the library" if it was empty. Always leaves the queue empty.
+ */
+void vt_crypto_errors(char *out, size_t cap);
+
+/* Convert an ASN1_TIME (UTCTime or GeneralizedTime) to seconds since the epoch. VT_E_BAD_TIME if
+ * OpenSSL cannot parse it. Records nothing. */
+VT_MUST_USE enum vt_err vt_crypto_asn1_time(const ASN1_TIME *t, vt_time *out);
+
+/* A name as one-line text in its DER order ("CN=...,O=..."), truncated to cap (cap > 0). */
+void vt_crypto_name_text(const X509_NAME *name, char *out, size_t cap);
+
+/* "cert <pos> (CN=...)" for diag details: the subject CN, or the whole subject if it has none. */
+void vt_crypto_cert_label(const struct vt_cert *c, size_t pos, char *out, size_t cap);
+
+/* vt_cert_check_signed_by with the check name given by the caller. */
+VT_MUST_USE enum vt_err vt_crypto_check_signed_by(const struct vt_cert *child,
+                                                  const struct vt_cert *issuer, const char *check,
+                                                  struct vt_diag *d);
+
+/*
+ * Decode one PEM block "-----BEGIN <label>-----" ... "-----END <label>-----" at the reader (which
+ * must be positioned at the BEGIN line) into a malloc'd DER buffer of at most max bytes, and move
+ * the reader past the END line. On failure the reader is unchanged and *why says what was wrong:
+ * VT_E_BAD_PEM (markers or base64), VT_E_TOO_LARGE, VT_E_NOMEM. Records nothing.
+ */
+
+VT_MUST_USE enum vt_err vt_crypto_pem_block(struct vt_reader *r, const char *label, size_t max,
+                                            uint8_t **der, size_t *len, const char **why);
+
+/* PEM and text helpers shared with crl.c. */
+bool vt_crypto_is_space(uint8_t c);
+/* Skip spaces, tabs, CR and LF. */
+void vt_crypto_skip_space(struct vt_reader *r);
+/* True if every byte left is whitespace or NUL (the tail that files and quotes carry). */
+bool vt_crypto_only_tail(const struct vt_reader *r);
+
+#endif

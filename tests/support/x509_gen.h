@@ -1,0 +1,79 @@
+/*
+ * Test-only X.509 generator: P-256 keys, certificates with chosen names, validity, CA
+ * constraints and extensions, CRLs, and the conversions tests need (DER, PEM, raw r||s). Built on
+ * OpenSSL directly; every function asserts success (cmocka), so a broken generator fails the
+ * test that used it instead of producing a test that cannot fail.
+ */
+#ifndef VT_TEST_X509_GEN_H
+#define VT_TEST_X509_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <veritee/crypto.h>
+
+/* A fresh P-256 key pair. */
+EVP_PKEY *vt_testgen_p256_key(void);
+/* The public key as raw X||Y. */
+void vt_testgen_p256_xy(EVP_PKEY *key, uint8_t xy[64]);
+/* ECDSA-SHA256 signature of msg as raw r||s. */
+void vt_testgen_p256_sign(EVP_PKEY *key, const void *msg, size_t n, uint8_t sig[64]);
+
+struct vt_testgen_cert_opts {
+    const char *cn;        /* subject CN (NULL: none); the subject also has O=veritee test, C=US */
+    EVP_PKEY *key;         /* subject public key */
+    X509 *issuer;          /* issuer certificate; NULL: self-issued */
+    const char *issuer_cn; /* overrides the issuer name (CN only) when not NULL */
+    EVP_PKEY *signer;      /* signing key; NULL: key (self-signed) */
+    int64_t not_before;
+    int64_t not_after;
+    long serial;
+    bool ca;               /* basicConstraints cA=TRUE (critical) */
+    bool no_basic;         /* omit basicConstraints */
+    int pathlen;           /* pathLenConstraint when ca; < 0: none */
+    const char *key_usage; /* keyUsage value, e.g. "critical,keyCertSign,cRLSign"; NULL none */
+    const char *ext_oid;   /* an extra extension with raw DER value ext_der */
+    const uint8_t *ext_der;
+    size_t ext_len;
+    bool ext_critical;
+};
+
+/* Build and sign a certificate. */
+X509 *vt_testgen_cert(const struct vt_testgen_cert_opts *o);
+/* DER (malloc'd) and PEM text (malloc'd, NUL-terminated; *len excludes the NUL). */
+uint8_t *vt_testgen_cert_der(X509 *x, size_t *len);
+char *vt_testgen_cert_pem(X509 *x, size_t *len);
+/* Parse x with vt_cert_from_der (asserting success). */
+struct vt_cert *vt_testgen_vt_cert(X509 *x);
+
+/* A CRL by issuer/signer listing serials (revoked at this_update); next_update < 0: none. */
+X509_CRL *vt_testgen_crl(X509 *issuer, EVP_PKEY *signer, const long *serials, size_t n,
+                         int64_t this_update, int64_t next_update, long number);
+uint8_t *vt_testgen_crl_der(X509_CRL *crl, size_t *len);
+char *vt_testgen_crl_pem(X509_CRL *crl, size_t *len);
+
+/*
+ * A three-level PKI: root (CA, pathlen 1, keyCertSign+cRLSign), intermediate CA (pathlen 0,
+ * keyCertSign+cRLSign) and leaf (no CA, digitalSignature), all valid over [nb, na] except the
+ * leaf, valid over [leaf_nb, leaf_na].
+ */
+struct vt_testgen_pki {
+    EVP_PKEY *root_key;
+    EVP_PKEY *ca_key;
+    EVP_PKEY *leaf_key;
+    X509 *root;
+    X509 *ca;
+    X509 *leaf;
+};
+
+void vt_testgen_pki_init(struct vt_testgen_pki *p, int64_t nb, int64_t na, int64_t leaf_nb,
+                         int64_t leaf_na);
+void vt_testgen_pki_cleanup(struct vt_testgen_pki *p);
+/* A vt_cert_list holding the given certificates in order (asserting success). */
+void vt_testgen_list(struct vt_cert_list *l, X509 *const *certs, size_t n);
+
+#endif
