@@ -79,7 +79,7 @@ VT_EXPORT void vt_cert_issuer_text(const struct vt_cert *c, char *out, size_t ca
 VT_EXPORT void vt_cert_serial_hex(const struct vt_cert *c, char *out, size_t cap);
 VT_EXPORT vt_time vt_cert_not_before(const struct vt_cert *c);
 VT_EXPORT vt_time vt_cert_not_after(const struct vt_cert *c);
-/* True if child's issuer name equals issuer's subject name (DER comparison). */
+/* True if child's issuer name equals issuer's subject name (X509_NAME_cmp: canonical form). */
 VT_EXPORT bool vt_cert_issuer_is(const struct vt_cert *child, const struct vt_cert *issuer);
 /* True if both are the same DER bytes. */
 VT_EXPORT bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b);
@@ -124,8 +124,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_bytes(const uint8_t *p, size
  * Verify a certificate chain at `now`.
  *
  * chain[0] is the leaf, each next certificate issued the previous one; the last is a self-signed
- * root that must match an anchor by subject name and public key (the anchor's copy is then used
- * as the root). For each link: issuer name equals the issuer's subject, signature verifies, the
+ * root that must be byte-identical to one of the anchors (a look-alike with the same name and key
+ * is VT_E_UNTRUSTED_ROOT). For each link: issuer name equals the issuer's subject, signature verifies, the
  * issuer is a CA (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage keyCertSign if
  * present). Every certificate must be valid at now under `mode`. `what` labels the chain in the
  * diag ("pck_chain", "tcb_info_chain").

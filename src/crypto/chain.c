@@ -3,8 +3,9 @@
  *
  * veritee checks each link itself rather than through X509_verify_cert so that every failure has
  * a precise code and names the certificate: chain[0] is the leaf, chain[i+1] issued chain[i],
- * and the last certificate is a self-signed root that must match a trust anchor by subject name
- * and public key. The anchor's copy then stands for the root.
+ * and the last certificate is a self-signed root that must be byte-identical to a trust anchor
+ * (as Intel's QVL compares the chain's root with its trusted root, and as AWS requires of
+ * cabundle[0]): a root that merely shares an anchor's name and key is not trusted as given.
  *
  * Order of checks: length, trust anchor, root self-signature, then for each link from the root
  * down: critical extensions, issuer name, CA constraints, signature; validity times last, so a
@@ -84,26 +85,15 @@ static enum vt_err vt_chain_check_ca(const struct vt_cert *issuer, size_t pos, c
     return VT_OK;
 }
 
-/* The anchor matching the chain's root by subject name and public key, or NULL. */
+/* The anchor byte-identical to the chain's root, or NULL. */
 static const struct vt_cert *vt_chain_find_anchor(const struct vt_cert *root,
                                                   const struct vt_cert_list *anchors)
 {
-    EVP_PKEY *root_key = X509_get0_pubkey(root->x509);
-    if (root_key == NULL) {
-        ERR_clear_error();
-        return NULL;
-    }
     for (size_t i = 0; i < anchors->n; i++) {
-        const struct vt_cert *a = anchors->certs[i];
-        if (X509_NAME_cmp(X509_get_subject_name(a->x509), X509_get_subject_name(root->x509)) != 0) {
-            continue;
-        }
-        EVP_PKEY *anchor_key = X509_get0_pubkey(a->x509);
-        if (anchor_key != NULL && EVP_PKEY_eq(anchor_key, root_key) == 1) {
-            return a;
+        if (vt_cert_equal(anchors->certs[i], root)) {
+            return anchors->certs[i];
         }
     }
-    ERR_clear_error();
     return NULL;
 }
 
@@ -141,7 +131,7 @@ enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_ce
         vt_cert_issuer_text(chain->certs[n - 1], names[0], sizeof(names[0]));
         snprintf(check, sizeof(check), "%s.root", what);
         return vt_fail(d, VT_E_UNTRUSTED_ROOT, check,
-                       "%s issued by [%s] matches none of %zu trust anchors by name and key", label,
+                       "%s issued by [%s] is none of the %zu trusted roots", label,
                        names[0], anchors->n);
     }
     if (X509_NAME_cmp(X509_get_issuer_name(root->x509), X509_get_subject_name(root->x509)) != 0) {

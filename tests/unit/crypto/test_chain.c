@@ -152,7 +152,9 @@ static void test_untrusted_root(void **state)
 
 /* The anchor's copy stands for the root: a chain carrying an expired copy of the root (same name
  * and key) verifies, since the anchor is what is checked. */
-static void test_anchor_copy_used(void **state)
+/* A root with the anchor's name and key but other bytes (here: expired, pathlen 0) is not the
+ * anchor: the chain's root must be byte-identical to a trusted root. */
+static void test_anchor_lookalike_rejected(void **state)
 {
     struct fixture *f = *state;
     struct vt_testgen_cert_opts o = {
@@ -166,7 +168,7 @@ static void test_anchor_copy_used(void **state)
     };
     X509 *old_root = vt_testgen_cert(&o);
     X509 *chain[] = {f->pki.leaf, f->pki.ca, old_root};
-    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_OK, NULL, NULL);
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, NULL, NULL);
     X509_free(old_root);
 }
 
@@ -574,7 +576,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_chain),           cmocka_unit_test(test_length),
-        cmocka_unit_test(test_untrusted_root),       cmocka_unit_test(test_anchor_copy_used),
+        cmocka_unit_test(test_untrusted_root),       cmocka_unit_test(test_anchor_lookalike_rejected),
         cmocka_unit_test(test_root_not_self_signed), cmocka_unit_test(test_broken_signature),
         cmocka_unit_test(test_name_mismatch),        cmocka_unit_test(test_ca_constraints),
         cmocka_unit_test(test_path_length),          cmocka_unit_test(test_critical_extensions),
