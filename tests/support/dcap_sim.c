@@ -46,7 +46,8 @@ static const uint8_t intel_qe_vendor_id[16] = {0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9
 
 #define SIM_ORG "Veritee Test PKI"
 #define SIM_ROOT_CRL_URL "https://certificates.veritee.test/TestSGXRootCA.der"
-#define SIM_PCK_CRL_URL_FMT "https://pcs.veritee.test/sgx/certification/v4/pckcrl?ca=%s&encoding=der"
+#define SIM_PCK_CRL_URL_FMT                                                                        \
+    "https://pcs.veritee.test/sgx/certification/v4/pckcrl?ca=%s&encoding=der"
 
 static void sim_report_openssl(const char *what)
 {
@@ -134,16 +135,22 @@ static void sbuf_printf(struct sbuf *b, const char *fmt, ...) VT_PRINTF(2, 3);
 
 static void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
-    char tmp[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+    if (n < 0) {
         b->failed = true;
         return;
     }
-    sbuf_put(b, tmp, (size_t)n);
+    sbuf_reserve(b, (size_t)n);
+    if (b->failed) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
 }
 
 static void sbuf_hex(struct sbuf *b, const uint8_t *p, size_t n, bool lower)
@@ -507,8 +514,8 @@ static bool set_name(X509_NAME *n, const char *cn)
     static const struct {
         const char *field, *value;
     } rest[] = {{"O", SIM_ORG}, {"L", "Santa Clara"}, {"ST", "CA"}, {"C", "US"}};
-    if (X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                   0) != 1) {
+    if (X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) !=
+        1) {
         return false;
     }
     for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++) {
@@ -524,8 +531,8 @@ static bool set_time(X509 *x, vt_time nb, vt_time na)
 {
     ASN1_TIME *a = ASN1_TIME_set(NULL, (time_t)nb);
     ASN1_TIME *b = ASN1_TIME_set(NULL, (time_t)na);
-    bool ok = a != NULL && b != NULL && X509_set1_notBefore(x, a) == 1 &&
-              X509_set1_notAfter(x, b) == 1;
+    bool ok =
+        a != NULL && b != NULL && X509_set1_notBefore(x, a) == 1 && X509_set1_notAfter(x, b) == 1;
     ASN1_TIME_free(a);
     ASN1_TIME_free(b);
     return ok;
@@ -592,11 +599,11 @@ static bool add_conf_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 struct cert_spec {
     const char *cn;
     enum cert_kind kind;
-    int pathlen;            /* KIND_ROOT/KIND_CA */
+    int pathlen; /* KIND_ROOT/KIND_CA */
     EVP_PKEY *subject_key;
-    X509 *issuer;            /* NULL: self-signed */
-    EVP_PKEY *issuer_key;    /* for AKI */
-    EVP_PKEY *sign_key;      /* normally issuer_key; an unrelated key for a bad signature */
+    X509 *issuer;         /* NULL: self-signed */
+    EVP_PKEY *issuer_key; /* for AKI */
+    EVP_PKEY *sign_key;   /* normally issuer_key; an unrelated key for a bad signature */
     vt_time not_before, not_after;
     const char *crl_url;
     const struct vt_sim_blob *sgx_ext; /* PCK leaf only */
@@ -804,8 +811,8 @@ struct vt_sim_pki *vt_sim_pki_new(const struct vt_sim_pki_params *p)
             cs.issuer = pki->cert[iss];
             cs.issuer_key = pki->key[iss];
         }
-        cs.sign_key = (p->bad_signature_certs & VT_SIM_CERT_BIT(w)) ? pki->unrelated_key
-                                                                     : cs.issuer_key;
+        cs.sign_key =
+            (p->bad_signature_certs & VT_SIM_CERT_BIT(w)) ? pki->unrelated_key : cs.issuer_key;
         if (w == VT_SIM_CERT_PCK_LEAF && !(p->pck.ext_defects & VT_SIM_EXT_OMIT)) {
             cs.sgx_ext = &ext;
         }
@@ -865,9 +872,9 @@ static bool crl_add_revoked(X509_CRL *crl, const struct vt_sim_serial *s, ASN1_T
 bool vt_sim_pki_make_crl(const struct vt_sim_pki *pki, bool is_root,
                          const struct vt_sim_crl_params *cp, struct vt_sim_blob *out)
 {
-    enum vt_sim_cert iss = is_root                               ? VT_SIM_CERT_ROOT
+    enum vt_sim_cert iss = is_root                             ? VT_SIM_CERT_ROOT
                            : pki->params.pck_crl_from_other_ca ? VT_SIM_CERT_OTHER_CA
-                                                                 : VT_SIM_CERT_PCK_CA;
+                                                               : VT_SIM_CERT_PCK_CA;
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *tu = ASN1_TIME_set(NULL, (time_t)cp->this_update);
     ASN1_TIME *nu = ASN1_TIME_set(NULL, (time_t)cp->next_update);
@@ -891,8 +898,7 @@ bool vt_sim_pki_make_crl(const struct vt_sim_pki *pki, bool is_root,
     ok = ok && X509_CRL_sort(crl) == 1 && ASN1_INTEGER_set(num, 1) == 1 &&
          X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) == 1 &&
          X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, akid, 0, 0) == 1 &&
-         X509_CRL_sign(crl, cp->wrong_key ? pki->unrelated_key : pki->key[iss], EVP_sha256()) >
-             0;
+         X509_CRL_sign(crl, cp->wrong_key ? pki->unrelated_key : pki->key[iss], EVP_sha256()) > 0;
     int n = ok ? i2d_X509_CRL(crl, &der) : -1;
     ok = ok && n > 0;
     if (ok) {
@@ -1023,8 +1029,7 @@ static void json_isv_levels(struct sbuf *b, size_t n, const struct vt_sim_isv_le
     for (size_t i = 0; i < n && i < VT_SIM_MAX_LEVELS; i++) {
         sbuf_printf(b, "%s{\"tcb\":{\"isvsvn\":%u},", i ? "," : "", (unsigned)lv[i].isvsvn);
         json_date(b, "tcbDate", lv[i].tcb_date);
-        sbuf_printf(b, ",\"tcbStatus\":\"%s\"",
-                    lv[i].status != NULL ? lv[i].status : "UpToDate");
+        sbuf_printf(b, ",\"tcbStatus\":\"%s\"", lv[i].status != NULL ? lv[i].status : "UpToDate");
         json_advisories(b, lv[i].n_advisories, lv[i].advisories);
         sbuf_str(b, "}");
     }
@@ -1104,8 +1109,7 @@ bool vt_sim_tcb_info_inner(const struct vt_sim_tcb_info *t, struct vt_sim_blob *
         const struct vt_sim_tcb_level *l = &t->levels[i];
         sbuf_str(&b, i ? ",{\"tcb\":{" : "{\"tcb\":{");
         if (v3) {
-            json_components(&b, "sgxtcbcomponents", l->sgx_comps, sgx_labels,
-                            t->component_labels);
+            json_components(&b, "sgxtcbcomponents", l->sgx_comps, sgx_labels, t->component_labels);
             sbuf_printf(&b, ",\"pcesvn\":%u", (unsigned)l->pcesvn);
             if (tdx) {
                 sbuf_str(&b, ",");
@@ -1226,8 +1230,7 @@ static void fill_pattern(uint8_t *p, size_t n, uint8_t seed)
     }
 }
 
-void vt_sim_quote_params_default(struct vt_sim_quote_params *qp, enum vt_tee tee,
-                                 uint16_t version)
+void vt_sim_quote_params_default(struct vt_sim_quote_params *qp, enum vt_tee tee, uint16_t version)
 {
     struct vt_sim_pck_params pck;
     vt_sim_pck_params_default(&pck, tee, 0);
@@ -1375,8 +1378,8 @@ bool vt_sim_quote_build(const struct vt_sim_pki *pki, const struct vt_sim_quote_
             memcpy(qe_raw, r.p, sizeof(qe_raw));
         }
         sbuf_discard(&r);
-        if (!rok || !vt_sim_sign_raw(pki->key[VT_SIM_CERT_PCK_LEAF], qe_raw, sizeof(qe_raw),
-                                     qe_sig)) {
+        if (!rok ||
+            !vt_sim_sign_raw(pki->key[VT_SIM_CERT_PCK_LEAF], qe_raw, sizeof(qe_raw), qe_sig)) {
             goto fail;
         }
     }
@@ -1389,8 +1392,8 @@ bool vt_sim_quote_build(const struct vt_sim_pki *pki, const struct vt_sim_quote_
     bool tdx = qp->tee == VT_TEE_TDX;
     sbuf_u16le(&b, qp->header_version != 0 ? qp->header_version : qp->version);
     sbuf_u16le(&b, qp->att_key_type != 0 ? qp->att_key_type : VT_DCAP_ATT_KEY_ECDSA_P256);
-    sbuf_u32le(&b, qp->tee_type_override ? qp->tee_type
-                                         : (tdx ? VT_DCAP_TEE_TDX : VT_DCAP_TEE_SGX));
+    sbuf_u32le(&b,
+               qp->tee_type_override ? qp->tee_type : (tdx ? VT_DCAP_TEE_TDX : VT_DCAP_TEE_SGX));
     sbuf_u16le(&b, qp->qe_svn);
     sbuf_u16le(&b, qp->pce_svn);
     sbuf_put(&b, qp->qe_vendor_id, 16);
@@ -1399,8 +1402,8 @@ bool vt_sim_quote_build(const struct vt_sim_pki *pki, const struct vt_sim_quote_
     /* body */
     uint16_t body_type;
     if (layout == 5) {
-        body_type = qp->body_type != 0 ? qp->body_type
-                                       : (tdx ? VT_DCAP_BODY_TD15 : VT_DCAP_BODY_SGX);
+        body_type =
+            qp->body_type != 0 ? qp->body_type : (tdx ? VT_DCAP_BODY_TD15 : VT_DCAP_BODY_SGX);
     } else {
         body_type = tdx ? VT_DCAP_BODY_TD10 : VT_DCAP_BODY_SGX;
     }
@@ -1487,8 +1490,7 @@ uint8_t *vt_sim_quote_make(const struct vt_sim_pki *pki, const struct vt_sim_quo
 
 /* ---- scenario ---- */
 
-void vt_sim_scenario_init(struct vt_sim_scenario *s, enum vt_tee tee, uint16_t version,
-                          vt_time now)
+void vt_sim_scenario_init(struct vt_sim_scenario *s, enum vt_tee tee, uint16_t version, vt_time now)
 {
     memset(s, 0, sizeof(*s));
     s->tee = tee;
@@ -1546,8 +1548,8 @@ void vt_sim_scenario_init(struct vt_sim_scenario *s, enum vt_tee tee, uint16_t v
         }
         struct vt_sim_module_identity *m3 = &t->module_identities[0];
         m3->n_levels = 1;
-        m3->levels[0] = (struct vt_sim_isv_level){
-            .isvsvn = 3, .status = "UpToDate", .tcb_date = top->tcb_date};
+        m3->levels[0] =
+            (struct vt_sim_isv_level){.isvsvn = 3, .status = "UpToDate", .tcb_date = top->tcb_date};
         struct vt_sim_module_identity *m1 = &t->module_identities[1];
         m1->n_levels = 2;
         m1->levels[0] = (struct vt_sim_isv_level){
@@ -1605,19 +1607,17 @@ bool vt_sim_scenario_build(struct vt_sim_scenario *s)
         return false;
     }
     EVP_PKEY *signer = s->pki->key[VT_SIM_CERT_TCB_SIGNER];
-    bool ok = vt_sim_tcb_info_json(&s->tcb_info, signer, &s->tcb_info_json) &&
-              vt_sim_qe_identity_json(&s->qe_identity, signer, &s->qe_identity_json) &&
-              vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_TCB_SIGNER, false,
-                                   &s->tcb_info_chain_pem) &&
-              vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_TCB_SIGNER, false,
-                                   &s->qe_identity_chain_pem) &&
-              vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_PCK_CRL_ISSUER, false,
-                                   &s->pck_crl_chain_pem) &&
-              blob_copy(&s->pck_crl_der, &s->pki->pck_crl_der) &&
-              blob_copy(&s->root_crl_der, &s->pki->root_crl_der) &&
-              vt_sim_pki_cert_pem(s->pki, VT_SIM_CERT_ROOT, &s->root_pem) &&
-              vt_sim_pki_cert_der(s->pki, VT_SIM_CERT_ROOT, &s->root_der) &&
-              vt_sim_quote_build(s->pki, &s->quote_params, &s->quote);
+    bool ok =
+        vt_sim_tcb_info_json(&s->tcb_info, signer, &s->tcb_info_json) &&
+        vt_sim_qe_identity_json(&s->qe_identity, signer, &s->qe_identity_json) &&
+        vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_TCB_SIGNER, false, &s->tcb_info_chain_pem) &&
+        vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_TCB_SIGNER, false, &s->qe_identity_chain_pem) &&
+        vt_sim_pki_chain_pem(s->pki, VT_SIM_CHAIN_PCK_CRL_ISSUER, false, &s->pck_crl_chain_pem) &&
+        blob_copy(&s->pck_crl_der, &s->pki->pck_crl_der) &&
+        blob_copy(&s->root_crl_der, &s->pki->root_crl_der) &&
+        vt_sim_pki_cert_pem(s->pki, VT_SIM_CERT_ROOT, &s->root_pem) &&
+        vt_sim_pki_cert_der(s->pki, VT_SIM_CERT_ROOT, &s->root_der) &&
+        vt_sim_quote_build(s->pki, &s->quote_params, &s->quote);
     if (!ok) {
         vt_sim_scenario_cleanup(s);
     }

@@ -14,6 +14,8 @@
  * returned to the caller is malloc'd and freed with free(); every struct ending in _new is freed
  * with its _free (NULL-safe). Description structs (_params, vt_sim_tcb_info, ...) are plain data
  * owned by the caller; string pointers inside them are borrowed for the duration of the call.
+ * Strings given for JSON (ids, statuses, advisory IDs) are written verbatim, without escaping,
+ * so tests can produce malformed documents on purpose.
  * This is test code: it uses OpenSSL directly.
  */
 #ifndef VT_TEST_DCAP_SIM_H
@@ -70,16 +72,16 @@ enum vt_sim_cert {
 /* Deliberate defects in the SGX extension of the PCK leaf, bits of vt_sim_pck_params.ext_defects.
  */
 enum vt_sim_ext_defect {
-    VT_SIM_EXT_OMIT = 1u << 0,           /* no SGX extension at all */
-    VT_SIM_EXT_DROP_PCEID = 1u << 1,     /* leave out the PCE-ID entry (4 or 6 entries) */
-    VT_SIM_EXT_DUP_FMSPC = 1u << 2,      /* the FMSPC entry twice (6 or 8 entries) */
-    VT_SIM_EXT_UNKNOWN_OID = 1u << 3,    /* FMSPC's slot uses the unknown OID ...13.1.99 */
-    VT_SIM_EXT_TCB_NO_CPUSVN = 1u << 4,  /* the TCB sequence has 17 entries (no .2.18) */
-    VT_SIM_EXT_SHORT_FMSPC = 1u << 5,    /* FMSPC is 5 bytes */
-    VT_SIM_EXT_SHORT_PPID = 1u << 6,     /* PPID is 15 bytes */
+    VT_SIM_EXT_OMIT = 1u << 0,            /* no SGX extension at all */
+    VT_SIM_EXT_DROP_PCEID = 1u << 1,      /* leave out the PCE-ID entry (4 or 6 entries) */
+    VT_SIM_EXT_DUP_FMSPC = 1u << 2,       /* the FMSPC entry twice (6 or 8 entries) */
+    VT_SIM_EXT_UNKNOWN_OID = 1u << 3,     /* FMSPC's slot uses the unknown OID ...13.1.99 */
+    VT_SIM_EXT_TCB_NO_CPUSVN = 1u << 4,   /* the TCB sequence has 17 entries (no .2.18) */
+    VT_SIM_EXT_SHORT_FMSPC = 1u << 5,     /* FMSPC is 5 bytes */
+    VT_SIM_EXT_SHORT_PPID = 1u << 6,      /* PPID is 15 bytes */
     VT_SIM_EXT_SGXTYPE_INTEGER = 1u << 7, /* SGX type as INTEGER rather than ENUMERATED */
-    VT_SIM_EXT_SVN_OVER_255 = 1u << 8,   /* TCB component 01 encoded as INTEGER 256 */
-    VT_SIM_EXT_TRAILING_BYTE = 1u << 9,  /* a stray 0x00 after the outer SEQUENCE */
+    VT_SIM_EXT_SVN_OVER_255 = 1u << 8,    /* TCB component 01 encoded as INTEGER 256 */
+    VT_SIM_EXT_TRAILING_BYTE = 1u << 9,   /* a stray 0x00 after the outer SEQUENCE */
 };
 
 /* The PCK leaf and its SGX extension (OID 1.2.840.113741.1.13.1). */
@@ -244,9 +246,9 @@ struct vt_sim_module_identity {
 };
 
 struct vt_sim_tcb_info {
-    enum vt_tee tee;        /* VT_TEE_SGX or VT_TEE_TDX: "id" (v3), TDX members */
-    const char *id;         /* NULL: from tee; else written verbatim (v3) */
-    int version;            /* 3 (PCS v4) or 2 (legacy, no "id", flat component fields) */
+    enum vt_tee tee; /* VT_TEE_SGX or VT_TEE_TDX: "id" (v3), TDX members */
+    const char *id;  /* NULL: from tee; else written verbatim (v3) */
+    int version;     /* 3 (PCS v4) or 2 (legacy, no "id", flat component fields) */
     vt_time issue_date, next_update;
     uint8_t fmspc[6];
     uint8_t pceid[2];
@@ -278,7 +280,7 @@ struct vt_sim_qe_identity {
     int version;    /* 2 */
     vt_time issue_date, next_update;
     uint32_t tcb_eval_num;
-    uint8_t miscselect[4], miscselect_mask[4];    /* report byte order */
+    uint8_t miscselect[4], miscselect_mask[4];   /* report byte order */
     uint8_t attributes[16], attributes_mask[16]; /* report byte order */
     uint8_t mrsigner[32];
     uint16_t isvprodid;
@@ -329,12 +331,12 @@ struct vt_sim_td_report {
 
 /* Deliberate defects, bits of vt_sim_quote_params.defects. */
 enum vt_sim_quote_defect {
-    VT_SIM_BAD_QUOTE_SIG = 1u << 0,      /* flip a bit of the quote signature */
-    VT_SIM_BAD_QE_REPORT_SIG = 1u << 1,  /* flip a bit of the QE report signature */
-    VT_SIM_BAD_QE_REPORT_DATA = 1u << 2, /* QE report data[0] wrong (QE report still signed) */
-    VT_SIM_QE_REPORT_DATA_TAIL = 1u << 3, /* QE report data[32..63] not zero (still signed) */
-    VT_SIM_BAD_ATT_KEY = 1u << 4, /* attestation key bytes not on the curve (binding and QE
-                                   * signature computed over the bad bytes) */
+    VT_SIM_BAD_QUOTE_SIG = 1u << 0,       /* flip a bit of the quote signature */
+    VT_SIM_BAD_QE_REPORT_SIG = 1u << 1,   /* flip a bit of the QE report signature */
+    VT_SIM_BAD_QE_REPORT_DATA = 1u << 2,  /* QE report data[0] wrong (QE report still signed) */
+    VT_SIM_QE_REPORT_DATA_TAIL = 1u << 3, /* QE report data[63] not zero (still signed) */
+    /* attestation key bytes not on the curve (binding and QE signature over the bad bytes) */
+    VT_SIM_BAD_ATT_KEY = 1u << 4,
 };
 
 struct vt_sim_quote_params {
@@ -364,13 +366,13 @@ struct vt_sim_quote_params {
     const uint8_t *cert_data;
     size_t cert_data_len;
     /* Length-field offsets added to the natural values (0: consistent). */
-    int32_t body_size_delta;     /* v5 body size field */
-    int32_t sig_data_len_delta;  /* the u32 signature data length */
-    int32_t outer_size_delta;    /* v4/v5 type-6 size */
-    int32_t cert_size_delta;     /* the (inner) certification data size */
-    size_t trailing;             /* padding bytes (zero) after the signature data */
-    unsigned defects;            /* enum vt_sim_quote_defect bits */
-    EVP_PKEY *att_key;           /* borrowed; NULL: a fresh P-256 attestation key */
+    int32_t body_size_delta;    /* v5 body size field */
+    int32_t sig_data_len_delta; /* the u32 signature data length */
+    int32_t outer_size_delta;   /* v4/v5 type-6 size */
+    int32_t cert_size_delta;    /* the (inner) certification data size */
+    size_t trailing;            /* padding bytes (zero) after the signature data */
+    unsigned defects;           /* enum vt_sim_quote_defect bits */
+    EVP_PKEY *att_key;          /* borrowed; NULL: a fresh P-256 attestation key */
 };
 
 /* Where things are in a built quote (byte offsets from the start). */
@@ -405,8 +407,7 @@ struct vt_sim_quote {
  * ISVPRODID 2, ISVSVN 4; attributes 15..e7.., MISCSELECT 0), cpusvn from the default PCK
  * params, 32 bytes of QE auth data, certification type 5 from the PKI, no defects.
  */
-void vt_sim_quote_params_default(struct vt_sim_quote_params *qp, enum vt_tee tee,
-                                 uint16_t version);
+void vt_sim_quote_params_default(struct vt_sim_quote_params *qp, enum vt_tee tee, uint16_t version);
 
 /*
  * Build a quote: a fresh attestation key (unless given), QE report data = SHA-256(attestation

@@ -32,6 +32,9 @@ struct pck_entry {
     struct vt_sgx_pck_ext ext;
     char pck_ca[12];
     struct window_item certs[3];
+    /* The platform's attestation key, parsed once: a QE signs its quotes with the same key. */
+    uint8_t att_xy[64];
+    struct vt_p256_key *att_key;
 };
 
 struct vt_dcap_verifier {
@@ -132,6 +135,7 @@ void vt_dcap_verifier_free(struct vt_dcap_verifier *v)
     }
     for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
         vt_p256_key_free(v->cache[i].key);
+        vt_p256_key_free(v->cache[i].att_key);
     }
     vt_cert_list_cleanup(&v->anchors);
     free(v);
@@ -293,7 +297,7 @@ out:
 }
 
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 const struct pck_entry **out, struct vt_diag *d)
+                                 struct pck_entry **out, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     vt_sha256(q->cert_data, q->cert_data_len, id);
@@ -318,6 +322,7 @@ static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dca
         return err;
     }
     vt_p256_key_free(victim->key);
+    vt_p256_key_free(victim->att_key);
     *victim = fresh;
     victim->used = true;
     victim->last_use = v->tick;
@@ -693,7 +698,7 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
               "certification data type %u; offline verification needs type 5 (PCK certificate "
               "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
               q.cert_type);
-    const struct pck_entry *pck;
+    struct pck_entry *pck;
     VT_TRY(get_pck_entry(v, &q, &pck, d));
 
     /* Time: every certificate, CRL and document of this verification. */
@@ -748,13 +753,19 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     const struct vt_isv_level *qe_level = NULL;
     VT_TRY(check_qe_identity(qi, tee, &q.qe_report, &qe_level, d));
     /* SPEC: step 11: the quote signature by the attestation key over header and body. */
-    enum vt_err err = vt_p256_verify_xy(q.attest_key, q.signed_data, q.signed_len, q.signature, d);
-    if (err == VT_E_SIGNATURE || err == VT_E_BAD_KEY) {
-        return vt_fail(d, VT_E_QUOTE_SIGNATURE, "quote.signature",
-                       "quote signature over %zu bytes does not verify with the attestation key%s",
-                       q.signed_len, err == VT_E_BAD_KEY ? " (the key is not a P-256 point)" : "");
+    if (pck->att_key == NULL || memcmp(pck->att_xy, q.attest_key, 64) != 0) {
+        vt_p256_key_free(pck->att_key);
+        pck->att_key = NULL;
+        struct vt_diag kd;
+        VT_ENSURE(vt_p256_key_from_xy(q.attest_key, &pck->att_key, &kd) == VT_OK, d,
+                  VT_E_QUOTE_SIGNATURE, "quote.attestation_key",
+                  "the attestation key is not a valid P-256 point: %s", kd.detail);
+        memcpy(pck->att_xy, q.attest_key, 64);
     }
-    VT_TRY(err);
+    VT_ENSURE(vt_p256_verify(pck->att_key, q.signed_data, q.signed_len, q.signature) == VT_OK, d,
+              VT_E_QUOTE_SIGNATURE, "quote.signature",
+              "quote signature over %zu bytes does not verify with the attestation key",
+              q.signed_len);
     struct tcb_result r;
     VT_TRY(evaluate_tcb(ti, &q, &pck->ext, module, &r, d));
 

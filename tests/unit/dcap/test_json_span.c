@@ -76,7 +76,7 @@ static void test_spans(void **state)
     /* \u0000 is valid JSON (the collateral parsers reject it through jansson). */
     expect_span("{\"k\":\"\\u0000\"}", "k", "\"\\u0000\"");
     /* Numbers of every form. */
-    static const char *const numbers[] = {"0",    "-0",    "12",     "-12.5",  "1e5",
+    static const char *const numbers[] = {"0",    "-0",    "12",     "-12.5",   "1e5",
                                           "1E+5", "1e-05", "0.0001", "123.45E6"};
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
         char json[64];
@@ -201,8 +201,7 @@ static void test_bad_json(void **state)
     size_t len;
     assert_int_equal(vt_json_member_span((const uint8_t *)"{\"k\":1}\0", 8, "k", &v, &len, &d),
                      VT_E_BAD_JSON);
-    assert_int_equal(vt_json_member_span((const uint8_t *)"{\"k\":\"a\0\"}", 10, "k", &v, &len,
-                                         &d),
+    assert_int_equal(vt_json_member_span((const uint8_t *)"{\"k\":\"a\0\"}", 10, "k", &v, &len, &d),
                      VT_E_BAD_JSON);
 }
 
@@ -317,8 +316,7 @@ static bool verify_p256(const char *chain_path, const uint8_t *body, size_t len,
     assert_non_null(x);
     ECDSA_SIG *s = ECDSA_SIG_new();
     assert_non_null(s);
-    assert_int_equal(
-        ECDSA_SIG_set0(s, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
+    assert_int_equal(ECDSA_SIG_set0(s, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
     unsigned char *der = NULL;
     int der_len = i2d_ECDSA_SIG(s, &der);
     assert_true(der_len > 0);

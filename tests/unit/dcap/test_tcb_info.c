@@ -129,12 +129,12 @@ static json_t *v2_level(int comp7, int pcesvn, const char *status)
 
 static json_t *v2_doc(void)
 {
-    json_t *info = json_pack("{s:i,s:s,s:s,s:s,s:s,s:i,s:i,s:[o,o,o]}", "version", 2, "issueDate",
-                             "2025-06-04T09:25:11Z", "nextUpdate", "2025-07-04T09:25:11Z",
-                             "fmspc", "00606a000000", "pceId", "0000", "tcbType", 0,
-                             "tcbEvaluationDataNumber", 17, "tcbLevels",
-                             v2_level(0, 13, "ConfigurationAndSWHardeningNeeded"),
-                             v2_level(1, 13, "SWHardeningNeeded"), v2_level(1, 12, "OutOfDate"));
+    json_t *info =
+        json_pack("{s:i,s:s,s:s,s:s,s:s,s:i,s:i,s:[o,o,o]}", "version", 2, "issueDate",
+                  "2025-06-04T09:25:11Z", "nextUpdate", "2025-07-04T09:25:11Z", "fmspc",
+                  "00606a000000", "pceId", "0000", "tcbType", 0, "tcbEvaluationDataNumber", 17,
+                  "tcbLevels", v2_level(0, 13, "ConfigurationAndSWHardeningNeeded"),
+                  v2_level(1, 13, "SWHardeningNeeded"), v2_level(1, 12, "OutOfDate"));
     return json_pack("{s:o,s:s}", "tcbInfo", info, "signature", SIG_HEX);
 }
 
@@ -453,8 +453,9 @@ static void test_missing_fields(void **state)
 {
     (void)state;
     static const char *const keys[] = {
-        "version",   "id",      "issueDate", "nextUpdate", "fmspc",
-        "pceId",     "tcbType", "tcbEvaluationDataNumber", "tdxModule", "tcbLevels",
+        "version",   "id",        "issueDate", "nextUpdate",
+        "fmspc",     "pceId",     "tcbType",   "tcbEvaluationDataNumber",
+        "tdxModule", "tcbLevels",
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char path[64];
@@ -649,8 +650,8 @@ static void test_wrong_types_and_values(void **state)
         const char *key;
         const char *value;
     } comp[] = {
-        {"svn", "256"},     {"svn", "-1"},       {"svn", "\"1\""},  {"svn", "1.5"},
-        {"svn", "null"},    {"category", "5"},   {"type", "null"},  {"type", "[]"},
+        {"svn", "256"},  {"svn", "-1"},     {"svn", "\"1\""}, {"svn", "1.5"},
+        {"svn", "null"}, {"category", "5"}, {"type", "null"}, {"type", "[]"},
     };
     for (size_t i = 0; i < sizeof(comp) / sizeof(comp[0]); i++) {
         json_t *doc = tdx_doc();
@@ -713,7 +714,10 @@ static void test_hex_fields(void **state)
         /* one digit short, one too many, two too many, one bad digit, not a string */
         for (int variant = 0; variant < 5; variant++) {
             char value[160];
-            size_t n = hex[i].digits + (variant == 1 ? 1 : variant == 2 ? 2 : 0) -
+            size_t n = hex[i].digits +
+                       (variant == 1   ? 1
+                        : variant == 2 ? 2
+                                       : 0) -
                        (variant == 0 ? 1 : 0);
             memset(value, 'a', n);
             value[n] = '\0';
@@ -761,8 +765,7 @@ static void test_isv_levels(void **state)
     }
     /* Two levels with one isvsvn. */
     doc = tdx_doc();
-    json_array_append_new(json_object_get(module_at(doc, 1), "tcbLevels"),
-                          isv_level(4, "Revoked"));
+    json_array_append_new(json_object_get(module_at(doc, 1), "tcbLevels"), isv_level(4, "Revoked"));
     expect_doc(doc, VT_E_DUPLICATE, "tcbInfo.tdxModuleIdentities[1].tcbLevels");
     /* Empty levels. */
     doc = tdx_doc();
@@ -823,13 +826,13 @@ static void test_duplicates(void **state)
                     NULL);
     expect_replaced(tdx_doc(), "\"pcesvn\":11", "\"pcesvn\":11,\"pcesvn\":12", VT_E_DUPLICATE,
                     NULL);
-    expect_replaced(tdx_doc(), "\"signature\":", "\"signature\":\"00\",\"signature\":",
-                    VT_E_DUPLICATE, NULL);
-    expect_replaced(tdx_doc(), "\"signature\":", "\"tcbInfo\":{},\"signature\":",
-                    VT_E_DUPLICATE, NULL);
+    expect_replaced(tdx_doc(),
+                    "\"signature\":", "\"signature\":\"00\",\"signature\":", VT_E_DUPLICATE, NULL);
+    expect_replaced(tdx_doc(), "\"signature\":", "\"tcbInfo\":{},\"signature\":", VT_E_DUPLICATE,
+                    NULL);
     /* An escaped twin of a name is a duplicate too (jansson compares unescaped names). */
-    expect_replaced(tdx_doc(), "\"signature\":", "\"tcb\\u0049nfo\":{},\"signature\":",
-                    VT_E_DUPLICATE, NULL);
+    expect_replaced(tdx_doc(),
+                    "\"signature\":", "\"tcb\\u0049nfo\":{},\"signature\":", VT_E_DUPLICATE, NULL);
     expect_replaced(tdx_doc(), "\"tcbType\":0,", "\"tcbType\":0,\"tcb\\u0054ype\":1,",
                     VT_E_DUPLICATE, NULL);
 }
@@ -849,7 +852,6 @@ static void test_json_level(void **state)
     static const char *const tails[] = {"x", "{}", ",", "\"\"", "0", "\0"};
     for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
         memcpy(buf, text, n);
-        buf[n] = tails[i][0];
         size_t tl = tails[i][0] == '\0' ? 1 : strlen(tails[i]);
         memcpy(buf + n, tails[i], tl);
         expect_text(buf, n + tl, VT_E_BAD_JSON, NULL);
@@ -875,8 +877,7 @@ static void test_json_level(void **state)
                     VT_E_BAD_JSON, NULL);
     expect_replaced(tdx_doc(), "\"tcbType\":0", "\"tcbType\":1e999", VT_E_BAD_JSON, NULL);
     /* Invalid UTF-8. */
-    expect_replaced(tdx_doc(), "\"pceId\":\"0000\"", "\"pceId\":\"\xc0\xaf\"", VT_E_BAD_JSON,
-                    NULL);
+    expect_replaced(tdx_doc(), "\"pceId\":\"0000\"", "\"pceId\":\"\xc0\xaf\"", VT_E_BAD_JSON, NULL);
     /* NULL arguments. */
     struct vt_diag d;
     struct vt_tcb_info ti;
@@ -906,9 +907,9 @@ static void test_depth_bomb(void **state)
         free(bomb);
     }
     /* One level past the limit is refused, the limit itself accepted. */
-    for (int depth = VT_MAX_JSON_DEPTH - 1; depth <= VT_MAX_JSON_DEPTH; depth++) {
+    for (int depth = VT_MAX_JSON_DEPTH; depth <= VT_MAX_JSON_DEPTH + 1; depth++) {
         char member[128];
-        /* The member sits in tcbInfo (level 2): its value is level 3, +depth-3 more. */
+        /* The member sits in tcbInfo (level 2): n brackets reach level n + 2 = depth. */
         int n = depth - 2;
         size_t o = (size_t)snprintf(member, sizeof(member), "\"tcbType\":0,\"deep\":");
         for (int i = 0; i < n; i++) {
@@ -919,7 +920,7 @@ static void test_depth_bomb(void **state)
         }
         snprintf(member + o, sizeof(member) - o, ",");
         expect_replaced(tdx_doc(), "\"tcbType\":0,", member,
-                        depth == VT_MAX_JSON_DEPTH - 1 ? VT_OK : VT_E_TOO_LARGE, NULL);
+                        depth == VT_MAX_JSON_DEPTH ? VT_OK : VT_E_TOO_LARGE, NULL);
     }
 }
 
@@ -1010,8 +1011,7 @@ static bool verify_p256(const char *chain_path, const uint8_t *body, size_t len,
     assert_non_null(x);
     ECDSA_SIG *s = ECDSA_SIG_new();
     assert_non_null(s);
-    assert_int_equal(
-        ECDSA_SIG_set0(s, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
+    assert_int_equal(ECDSA_SIG_set0(s, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)), 1);
     unsigned char *der = NULL;
     int der_len = i2d_ECDSA_SIG(s, &der);
     assert_true(der_len > 0);
@@ -1045,8 +1045,8 @@ static int cmp_levels(const struct vt_tcb_level *a, const struct vt_tcb_level *b
 }
 
 /* Parse one real document and check it; fmspc_hex/tee from the set's name (NULL/NONE: skip). */
-static void check_real(const char *path, const char *chain, const char *fmspc_hex,
-                       enum vt_tee tee, int version)
+static void check_real(const char *path, const char *chain, const char *fmspc_hex, enum vt_tee tee,
+                       int version)
 {
     size_t len;
     uint8_t *json = vt_test_read_file(path, &len);
@@ -1070,8 +1070,8 @@ static void check_real(const char *path, const char *chain, const char *fmspc_he
     assert_non_null(root);
     json_t *info = json_object_get(root, "tcbInfo");
     assert_int_equal(ti.n_levels, json_array_size(json_object_get(info, "tcbLevels")));
-    assert_int_equal(ti.tcb_eval_num, json_integer_value(json_object_get(info,
-                                                                         "tcbEvaluationDataNumber")));
+    assert_int_equal(ti.tcb_eval_num,
+                     json_integer_value(json_object_get(info, "tcbEvaluationDataNumber")));
     /* Strictly descending in QVL's order. */
     for (size_t i = 1; i < ti.n_levels; i++) {
         assert_true(cmp_levels(&ti.levels[i - 1], &ti.levels[i]) > 0);
@@ -1156,8 +1156,7 @@ static void test_fixtures(void **state)
     closedir(src);
     /* The PCS bodies: the one TCB info among them is v2. */
     char path[1400];
-    snprintf(path, sizeof(path), "%s/automata-dcap-attestation/pcs-bodies/0625_tcbinfo.json",
-             dcap);
+    snprintf(path, sizeof(path), "%s/automata-dcap-attestation/pcs-bodies/0625_tcbinfo.json", dcap);
     check_real(path, fallback_chain, "00606a000000", VT_TEE_SGX, 2);
     count++;
     /* The other PCS bodies are not TCB infos. */

@@ -33,7 +33,7 @@ static void test_names(void **state)
         assert_string_equal(vt_tcb_status_name(names[i].status), names[i].name);
     }
     assert_string_equal(vt_tcb_status_name((enum vt_tcb_status)99), "Unknown");
-    assert_string_equal(vt_tcb_status_name((enum vt_tcb_status)-1), "Unknown");
+    assert_string_equal(vt_tcb_status_name((enum vt_tcb_status) - 1), "Unknown");
 }
 
 static void test_parse_round_trip(void **state)
@@ -50,8 +50,10 @@ static void test_parse_rejects(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "None",      "uptodate",  "UPTODATE", "UpToDat", "UpToDatee", "UpToDate ",
-        " UpToDate", "", "OutOfDateConfiguration", "Up To Date", "Unknown",
+        "None",       "uptodate",  "UPTODATE",
+        "UpToDat",    "UpToDatee", "UpToDate ",
+        " UpToDate",  "",          "OutOfDateConfiguration",
+        "Up To Date", "Unknown",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         enum vt_tcb_status s = VT_TCB_REVOKED;
