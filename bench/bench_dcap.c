@@ -64,8 +64,7 @@ int main(int argc, char **argv)
         vt_buf_init(&c.quote, VT_MAX_EVIDENCE_SIZE);
         struct vt_bench_result r;
         if (vt_file_read(path, &c.quote, &d) || vt_dcap_collateral_load_dir(dir, &coll, &d) ||
-            vt_dcap_verifier_new(NULL, coll, &c.v, &d) ||
-            vt_bench_run(once, &c, seconds, &r, &d)) {
+            vt_dcap_verifier_new(NULL, coll, &c.v, &d) || vt_bench_run(once, &c, seconds, &r, &d)) {
             fprintf(stderr, "%s: %s: %s\n", sets[i].dir, d.check, d.detail);
             rc = 1;
         } else {

@@ -16,6 +16,14 @@ int cli_exit_status(enum vt_err err)
     return CLI_EXIT_FAILED;
 }
 
+int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err)
+{
+    if (err != VT_OK && s->usage_error) {
+        return CLI_EXIT_USAGE;
+    }
+    return cli_exit_status(err);
+}
+
 void cli_print_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -87,6 +95,7 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     vt_cert_list_init(&s->anchors);
     s->opts.time_mode = a->expiry_only ? VT_TIME_EXPIRY_ONLY : VT_TIME_STRICT;
     s->opts.now = vt_time_now();
+    s->usage_error = true;
     if (a->at != NULL) {
         VT_TRY(vt_time_parse(a->at, strlen(a->at), &s->opts.now, d));
     }
@@ -95,6 +104,7 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     for (size_t i = 0; i < a->n_anchors; i++) {
         VT_TRY(load_anchor(&s->anchors, a->anchors[i], d));
     }
+    s->usage_error = false;
     VT_TRY(vt_file_read(a->evidence, &s->evidence, d));
     VT_TRY(vt_evidence_decode_text(&s->evidence, d));
     s->kind = vt_evidence_detect(s->evidence.data, s->evidence.len);

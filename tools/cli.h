@@ -29,6 +29,7 @@ struct cli_verify_setup {
     struct vt_dcap_collateral *coll;
     struct vt_dcap_verifier *verifier;
     struct vt_dcap_opts opts;
+    bool usage_error; /* the failure was in an option's value (exit status 2) */
 };
 
 /* Parse the options shared by verify and bench (seconds: bench's --seconds, NULL for verify).
@@ -44,6 +45,8 @@ void cli_verify_cleanup(struct cli_verify_setup *s);
 
 /* The exit status for an error: usage and I/O problems 2, anything else 1. */
 int cli_exit_status(enum vt_err err);
+/* The exit status after cli_verify_setup (and verification) returned err. */
+int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err);
 /* Print {"code","number","category","message","check","detail"} as a JSON object value. */
 void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d);
 /* Print a JSON string literal with escaping. */

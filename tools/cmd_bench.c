@@ -54,7 +54,7 @@ int cmd_bench(int argc, char **argv)
         cli_print_error_object(stdout, err, &d);
         fputs("}\n", stdout);
         cli_verify_cleanup(&s);
-        return cli_exit_status(err);
+        return cli_setup_exit_status(&s, err);
     }
     double floor = p256.per_second / 2.0;
     printf("{\"evidence_type\":\"%s\",\"tee\":\"%s\",\"verifications\":%llu,\"seconds\":%.3f,"

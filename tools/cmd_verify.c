@@ -53,8 +53,7 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             break;
         case 'a':
             if (a->n_anchors == VT_MAX_CHAIN_DEPTH) {
-                fprintf(stderr, "veritee: at most %d --trust-anchor options\n",
-                        VT_MAX_CHAIN_DEPTH);
+                fprintf(stderr, "veritee: at most %d --trust-anchor options\n", VT_MAX_CHAIN_DEPTH);
                 return CLI_EXIT_USAGE;
             }
             a->anchors[a->n_anchors++] = optarg;
@@ -118,5 +117,5 @@ int cmd_verify(int argc, char **argv)
     }
     fputs("}\n", stdout);
     cli_verify_cleanup(&s);
-    return cli_exit_status(err);
+    return cli_setup_exit_status(&s, err);
 }

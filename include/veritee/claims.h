@@ -91,15 +91,15 @@ struct vt_tdx_claims {
 /* Platform and quote facts from DCAP verification. */
 struct vt_dcap_claims {
     uint16_t quote_version;
-    uint16_t body_type;  /* 1 SGX, 2 TD 1.0, 3 TD 1.5 */
+    uint16_t body_type; /* 1 SGX, 2 TD 1.0, 3 TD 1.5 */
     uint8_t fmspc[6];
     uint8_t pceid[2];
-    char pck_ca[12];     /* "processor" or "platform" */
+    char pck_ca[12]; /* "processor" or "platform" */
     uint8_t sgx_tcb_components[16];
     uint16_t pcesvn;
     uint8_t cpusvn[16];
     uint8_t ppid[16];
-    int sgx_type;        /* 0 Standard, 1 Scalable, 2 ScalableWithIntegrity */
+    int sgx_type; /* 0 Standard, 1 Scalable, 2 ScalableWithIntegrity */
     bool has_platform_instance_id;
     uint8_t platform_instance_id[16];
     bool has_configuration;
@@ -117,7 +117,7 @@ struct vt_claims {
     enum vt_tcb_status status;          /* converged status */
     enum vt_tcb_status platform_status; /* TCB level status before convergence */
     enum vt_tcb_status qe_status;
-    enum vt_tcb_status module_status;   /* TDX module identity status */
+    enum vt_tcb_status module_status; /* TDX module identity status */
     struct vt_advisories advisories;
     bool debug;
     uint8_t report_data[64];

@@ -49,9 +49,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, co
                                                  size_t n, const uint8_t sig[64]);
 /* One-shot form for a raw key. VT_E_BAD_KEY (recorded in d) for a bad point, VT_E_SIGNATURE (not
  * recorded) for a bad signature. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg,
-                                                    size_t n, const uint8_t sig[64],
-                                                    struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
+                                                    const uint8_t sig[64], struct vt_diag *d);
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
 VT_EXPORT const char *vt_p256_backend(void);
 
@@ -113,22 +112,20 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_add(struct vt_cert_list *l, struc
  * failure l is unchanged.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_pem(const char *pem, size_t len,
-                                                        struct vt_cert_list *l,
-                                                        struct vt_diag *d);
+                                                        struct vt_cert_list *l, struct vt_diag *d);
 /* Parse a file's bytes as either one DER certificate or PEM certificates (appended to l). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_bytes(const uint8_t *p, size_t len,
-                                                          struct vt_cert_list *l,
-                                                          struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_cert_list_from_bytes(const uint8_t *p, size_t len, struct vt_cert_list *l, struct vt_diag *d);
 
 /*
  * Verify a certificate chain at `now`.
  *
  * chain[0] is the leaf, each next certificate issued the previous one; the last is a self-signed
  * root that must be byte-identical to one of the anchors (a look-alike with the same name and key
- * is VT_E_UNTRUSTED_ROOT). For each link: issuer name equals the issuer's subject, signature verifies, the
- * issuer is a CA (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage keyCertSign if
- * present). Every certificate must be valid at now under `mode`. `what` labels the chain in the
- * diag ("pck_chain", "tcb_info_chain").
+ * is VT_E_UNTRUSTED_ROOT). For each link: issuer name equals the issuer's subject, signature
+ * verifies, the issuer is a CA (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage
+ * keyCertSign if present). Every certificate must be valid at now under `mode`. `what` labels the
+ * chain in the diag ("pck_chain", "tcb_info_chain").
  *
  * Errors: VT_E_CHAIN_LENGTH (n == 0 or too long), VT_E_CHAIN (names, CA constraints),
  * VT_E_CERT_SIGNATURE, VT_E_UNTRUSTED_ROOT, VT_E_EXPIRED, VT_E_NOT_YET_VALID; the detail names

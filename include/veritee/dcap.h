@@ -80,17 +80,17 @@ struct vt_td_report {
  * counted in `trailing` and otherwise ignored, as Intel's QVL does.
  */
 struct vt_dcap_quote {
-    uint16_t version;        /* 3, 4, 5 */
-    uint16_t att_key_type;   /* 2 */
-    uint32_t tee_type;       /* VT_DCAP_TEE_SGX or VT_DCAP_TEE_TDX */
-    uint16_t qe_svn;         /* v3 header only */
-    uint16_t pce_svn;        /* v3 header only */
+    uint16_t version;      /* 3, 4, 5 */
+    uint16_t att_key_type; /* 2 */
+    uint32_t tee_type;     /* VT_DCAP_TEE_SGX or VT_DCAP_TEE_TDX */
+    uint16_t qe_svn;       /* v3 header only */
+    uint16_t pce_svn;      /* v3 header only */
     uint8_t qe_vendor_id[16];
     uint8_t user_data[20];
-    uint16_t body_type;      /* VT_DCAP_BODY_*; derived for v3/v4 */
+    uint16_t body_type; /* VT_DCAP_BODY_*; derived for v3/v4 */
     uint32_t body_size;
-    struct vt_sgx_report sgx; /* body_type == SGX */
-    struct vt_td_report td;   /* body_type == TD10 or TD15 */
+    struct vt_sgx_report sgx;   /* body_type == SGX */
+    struct vt_td_report td;     /* body_type == TD10 or TD15 */
     const uint8_t *signed_data; /* header through body: what the quote signature covers */
     size_t signed_len;
     uint32_t sig_data_len;
@@ -117,8 +117,7 @@ struct vt_dcap_quote {
  * VT_E_TOO_LARGE; detail names the field, its offset and value.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_quote_parse(const uint8_t *p, size_t n,
-                                                      struct vt_dcap_quote *q,
-                                                      struct vt_diag *d);
+                                                      struct vt_dcap_quote *q, struct vt_diag *d);
 /* Decode an SGX report body from exactly 384 bytes (used for the enclave and QE reports). */
 VT_EXPORT void vt_sgx_report_decode(const uint8_t raw[VT_SGX_REPORT_SIZE],
                                     struct vt_sgx_report *out);
@@ -147,9 +146,8 @@ struct vt_sgx_pck_ext {
  * certificates carry 5 entries, Platform-CA certificates 7; other counts, unknown or duplicate
  * OIDs, wrong types or sizes are VT_E_CERT_EXTENSION with the OID and the problem in the detail.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_sgx_pck_ext_parse(const uint8_t *der, size_t len,
-                                                       struct vt_sgx_pck_ext *out,
-                                                       struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_sgx_pck_ext_parse(const uint8_t *der, size_t len, struct vt_sgx_pck_ext *out, struct vt_diag *d);
 
 /* ---- collateral: TCB info and enclave identity ---- */
 
@@ -182,8 +180,8 @@ struct vt_tdx_module_identity {
 };
 
 struct vt_tcb_info {
-    int version;       /* 2 or 3 */
-    enum vt_tee tee;   /* v3: from "id"; v2: VT_TEE_SGX */
+    int version;     /* 2 or 3 */
+    enum vt_tee tee; /* v3: from "id"; v2: VT_TEE_SGX */
     vt_time issue_date;
     vt_time next_update;
     uint8_t fmspc[6];
@@ -301,15 +299,14 @@ struct vt_dcap_collateral_input {
     size_t root_ca_crl_len;
 };
 
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_dcap_collateral_new(const struct vt_dcap_collateral_input *in, struct vt_dcap_collateral **out,
-                       struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_collateral_new(const struct vt_dcap_collateral_input *in,
+                                                         struct vt_dcap_collateral **out,
+                                                         struct vt_diag *d);
 /* Load from a directory in the fixtures' layout (tcb_info.json, qe_identity.json,
  * tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem, pck_crl.der, pck_crl_issuer_chain.pem
  * (optional), root_ca_crl.der). VT_E_IO / VT_E_COLLATERAL_MISSING name the file. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_collateral_load_dir(const char *dir,
-                                                              struct vt_dcap_collateral **out,
-                                                              struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_dcap_collateral_load_dir(const char *dir, struct vt_dcap_collateral **out, struct vt_diag *d);
 VT_EXPORT void vt_dcap_collateral_free(struct vt_dcap_collateral *c);
 
 /* ---- verification ---- */
@@ -349,7 +346,6 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, con
 /* The embedded genuine Intel SGX Root CA (DER, borrowed static data). */
 VT_EXPORT const uint8_t *vt_intel_sgx_root_der(size_t *len);
 /* Append the embedded Intel SGX Root CA to l. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_intel_sgx_root_add(struct vt_cert_list *l,
-                                                        struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err vt_intel_sgx_root_add(struct vt_cert_list *l, struct vt_diag *d);
 
 #endif

@@ -28,8 +28,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_base64_decode(const char *s, size_t len, bo
                                                    uint8_t *out, size_t cap, size_t *out_len);
 /* Encode into out (cap must be at least 4*ceil(n/3)+1); NUL-terminated. url: URL-safe alphabet,
  * no padding. Returns VT_E_BUFFER_TOO_SMALL if cap is short. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_base64_encode(const uint8_t *p, size_t n, bool url,
-                                                   char *out, size_t cap);
+VT_EXPORT VT_MUST_USE enum vt_err vt_base64_encode(const uint8_t *p, size_t n, bool url, char *out,
+                                                   size_t cap);
 
 /* Percent-decode (RFC 3986; '+' is left as is) into out[cap]. VT_E_BAD_PERCENT on a bad escape. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_percent_decode(const char *s, size_t len, char *out,

@@ -51,7 +51,7 @@
     X(VT_E_QUOTE_SIGNATURE, 501, "quote signature is invalid")                                     \
     X(VT_E_QE_REPORT_SIGNATURE, 502, "QE report signature is invalid")                             \
     X(VT_E_COLLATERAL_SIGNATURE, 503, "collateral signature is invalid")                           \
-    X(VT_E_QE_REPORT_DATA, 504, "QE report data does not bind the attestation key")               \
+    X(VT_E_QE_REPORT_DATA, 504, "QE report data does not bind the attestation key")                \
     X(VT_E_BAD_KEY, 505, "public key is invalid")                                                  \
     /* 600: certificate chain */                                                                   \
     X(VT_E_CHAIN, 600, "certificate chain is invalid")                                             \

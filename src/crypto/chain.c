@@ -131,8 +131,8 @@ enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_ce
         vt_cert_issuer_text(chain->certs[n - 1], names[0], sizeof(names[0]));
         snprintf(check, sizeof(check), "%s.root", what);
         return vt_fail(d, VT_E_UNTRUSTED_ROOT, check,
-                       "%s issued by [%s] is none of the %zu trusted roots", label,
-                       names[0], anchors->n);
+                       "%s issued by [%s] is none of the %zu trusted roots", label, names[0],
+                       anchors->n);
     }
     if (X509_NAME_cmp(X509_get_issuer_name(root->x509), X509_get_subject_name(root->x509)) != 0) {
         vt_crypto_cert_label(root, n - 1, label, sizeof(label));

@@ -46,8 +46,8 @@ struct p256_ctx {
 static enum vt_err p256_once(void *ctx, struct vt_diag *d)
 {
     struct p256_ctx *c = ctx;
-    VT_ENSURE(vt_p256_verify(c->key, "sample", 6, c->sig) == VT_OK, d, VT_E_INTERNAL,
-              "bench.p256", "known-answer signature failed to verify");
+    VT_ENSURE(vt_p256_verify(c->key, "sample", 6, c->sig) == VT_OK, d, VT_E_INTERNAL, "bench.p256",
+              "known-answer signature failed to verify");
     return VT_OK;
 }
 

@@ -80,7 +80,8 @@ static int add_sgx(json_t *o, const struct vt_sgx_claims *s)
 {
     char misc[9];
     snprintf(misc, sizeof(misc), "%08x", s->miscselect);
-    return set_hex(o, "sgx.mrenclave", s->mrenclave, 32) | set_hex(o, "sgx.mrsigner", s->mrsigner, 32) |
+    return set_hex(o, "sgx.mrenclave", s->mrenclave, 32) |
+           set_hex(o, "sgx.mrsigner", s->mrsigner, 32) |
            set_int(o, "sgx.isv_prod_id", s->isv_prod_id) | set_int(o, "sgx.isv_svn", s->isv_svn) |
            set_int(o, "sgx.config_svn", s->config_svn) | set_hex(o, "sgx.cpusvn", s->cpusvn, 16) |
            json_object_set_new(o, "sgx.miscselect", json_string(misc)) |
@@ -117,7 +118,8 @@ static int add_dcap(json_t *o, const struct vt_dcap_claims *dc)
     for (size_t i = 0; comps != NULL && i < 16; i++) {
         json_array_append_new(comps, json_integer(dc->sgx_tcb_components[i]));
     }
-    int rc = set_hex(o, "fmspc", dc->fmspc, 6) | set_int(o, "dcap.quote_version", dc->quote_version) |
+    int rc = set_hex(o, "fmspc", dc->fmspc, 6) |
+             set_int(o, "dcap.quote_version", dc->quote_version) |
              set_int(o, "dcap.body_type", dc->body_type) | set_hex(o, "dcap.pceid", dc->pceid, 2) |
              json_object_set_new(o, "dcap.pck_ca", json_string(dc->pck_ca)) |
              json_object_set_new(o, "dcap.sgx_tcb_components", comps) |

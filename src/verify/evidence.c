@@ -78,8 +78,8 @@ enum vt_err vt_evidence_decode_text(struct vt_buf *b, struct vt_diag *d)
     }
     if (err != VT_OK) {
         free(out);
-        return vt_fail(d, err, "evidence.encoding",
-                       "evidence is text but not valid %s", hex ? "hex" : "base64");
+        return vt_fail(d, err, "evidence.encoding", "evidence is text but not valid %s",
+                       hex ? "hex" : "base64");
     }
     b->len = 0;
     err = vt_buf_append(b, out, len);

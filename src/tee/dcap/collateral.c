@@ -30,8 +30,7 @@ void vt_dcap_collateral_free(struct vt_dcap_collateral *c)
 static enum vt_err copy_doc(const uint8_t *p, size_t n, uint8_t **out, const char *what,
                             struct vt_diag *d)
 {
-    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing",
-              what);
+    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing", what);
     VT_ENSURE(n <= VT_MAX_COLLATERAL_SIZE, d, VT_E_TOO_LARGE, what, "%s is %zu bytes; limit %u",
               what, n, VT_MAX_COLLATERAL_SIZE);
     *out = malloc(n);
@@ -41,11 +40,10 @@ static enum vt_err copy_doc(const uint8_t *p, size_t n, uint8_t **out, const cha
 }
 
 /* Parse an issuer chain, relabelling a failure with the document it belongs to. */
-static enum vt_err parse_chain(const uint8_t *p, size_t n, struct vt_cert_list *l,
-                               const char *what, struct vt_diag *d)
+static enum vt_err parse_chain(const uint8_t *p, size_t n, struct vt_cert_list *l, const char *what,
+                               struct vt_diag *d)
 {
-    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing",
-              what);
+    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing", what);
     enum vt_err err = vt_cert_list_from_pem((const char *)p, n, l, d);
     if (err != VT_OK && d != NULL) {
         char inner[VT_DIAG_DETAIL_MAX];
@@ -58,10 +56,9 @@ static enum vt_err parse_chain(const uint8_t *p, size_t n, struct vt_cert_list *
 static enum vt_err parse_crl(const uint8_t *p, size_t n, struct vt_crl **out, const char *what,
                              struct vt_diag *d)
 {
-    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing",
-              what);
-    VT_ENSURE(n <= VT_MAX_CRL_SIZE, d, VT_E_TOO_LARGE, what, "%s is %zu bytes; limit %u", what,
-              n, VT_MAX_CRL_SIZE);
+    VT_ENSURE(p != NULL && n > 0, d, VT_E_COLLATERAL_MISSING, what, "%s is empty or missing", what);
+    VT_ENSURE(n <= VT_MAX_CRL_SIZE, d, VT_E_TOO_LARGE, what, "%s is %zu bytes; limit %u", what, n,
+              VT_MAX_CRL_SIZE);
     enum vt_err err = vt_crl_parse(p, n, out, d);
     if (err != VT_OK && d != NULL) {
         char inner[VT_DIAG_DETAIL_MAX];
@@ -83,22 +80,21 @@ enum vt_err vt_dcap_collateral_new(const struct vt_dcap_collateral_input *in,
 
     enum vt_err err;
     if ((err = copy_doc(in->tcb_info, in->tcb_info_len, &c->tcb_info_raw, "tcb_info", d)) ||
-        (err = copy_doc(in->qe_identity, in->qe_identity_len, &c->qe_identity_raw,
-                        "qe_identity", d))) {
+        (err = copy_doc(in->qe_identity, in->qe_identity_len, &c->qe_identity_raw, "qe_identity",
+                        d))) {
         goto out_fail;
     }
     c->tcb_info_len = in->tcb_info_len;
     c->qe_identity_len = in->qe_identity_len;
     if ((err = vt_tcb_info_parse(c->tcb_info_raw, c->tcb_info_len, &c->tcb_info, d)) ||
-        (err = vt_qe_identity_parse(c->qe_identity_raw, c->qe_identity_len, &c->qe_identity,
-                                    d)) ||
+        (err = vt_qe_identity_parse(c->qe_identity_raw, c->qe_identity_len, &c->qe_identity, d)) ||
         (err = parse_chain(in->tcb_info_chain, in->tcb_info_chain_len, &c->tcb_info_chain,
                            "tcb_info_issuer_chain", d)) ||
-        (err = parse_chain(in->qe_identity_chain, in->qe_identity_chain_len,
-                           &c->qe_identity_chain, "qe_identity_issuer_chain", d)) ||
+        (err = parse_chain(in->qe_identity_chain, in->qe_identity_chain_len, &c->qe_identity_chain,
+                           "qe_identity_issuer_chain", d)) ||
         (err = parse_crl(in->pck_crl, in->pck_crl_len, &c->pck_crl, "pck_crl", d)) ||
-        (err = parse_crl(in->root_ca_crl, in->root_ca_crl_len, &c->root_ca_crl, "root_ca_crl",
-                         d))) {
+        (err =
+             parse_crl(in->root_ca_crl, in->root_ca_crl_len, &c->root_ca_crl, "root_ca_crl", d))) {
         goto out_fail;
     }
     if (in->pck_crl_chain != NULL && in->pck_crl_chain_len > 0 &&

@@ -67,8 +67,7 @@ static void add_chain_items(struct vt_dcap_verifier *v, const struct vt_cert_lis
     for (size_t i = 0; i < chain->n; i++) {
         char what[48];
         snprintf(what, sizeof(what), "%s[%zu]", label, i);
-        add_item(v, what, vt_cert_not_before(chain->certs[i]),
-                 vt_cert_not_after(chain->certs[i]));
+        add_item(v, what, vt_cert_not_before(chain->certs[i]), vt_cert_not_after(chain->certs[i]));
         if (vt_cert_not_after(chain->certs[i]) < v->chains_earliest_expiry) {
             v->chains_earliest_expiry = vt_cert_not_after(chain->certs[i]);
         }
@@ -165,10 +164,10 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     const struct vt_tcb_info *ti = &coll->tcb_info;
     const struct vt_qe_identity *qi = &coll->qe_identity;
     if ((err = verify_signed_doc(&coll->tcb_info_chain, &v->anchors, coll->root_ca_crl, ti->body,
-                                 ti->body_len, ti->signature, "tcb_info",
-                                 "tcb_info_issuer_chain", d)) ||
-        (err = verify_signed_doc(&coll->qe_identity_chain, &v->anchors, coll->root_ca_crl,
-                                 qi->body, qi->body_len, qi->signature, "qe_identity",
+                                 ti->body_len, ti->signature, "tcb_info", "tcb_info_issuer_chain",
+                                 d)) ||
+        (err = verify_signed_doc(&coll->qe_identity_chain, &v->anchors, coll->root_ca_crl, qi->body,
+                                 qi->body_len, qi->signature, "qe_identity",
                                  "qe_identity_issuer_chain", d))) {
         goto out_fail;
     }
@@ -177,8 +176,8 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     if (coll->pck_crl_chain.n > 0) {
         if ((err = verify_chain_untimed(&coll->pck_crl_chain, &v->anchors, "pck_crl_issuer_chain",
                                         d)) ||
-            (err = vt_crl_check_issuer(coll->pck_crl, coll->pck_crl_chain.certs[0], "pck_crl",
-                                       d))) {
+            (err =
+                 vt_crl_check_issuer(coll->pck_crl, coll->pck_crl_chain.certs[0], "pck_crl", d))) {
             goto out_fail;
         }
         add_chain_items(v, &coll->pck_crl_chain, "pck_crl_issuer_chain");
@@ -213,7 +212,8 @@ static enum vt_err build_pck_entry(const struct vt_dcap_verifier *v, const struc
     const struct vt_dcap_collateral *coll = v->coll;
     struct vt_cert_list chain;
     vt_cert_list_init(&chain);
-    enum vt_err err = vt_cert_list_from_pem((const char *)q->cert_data, q->cert_data_len, &chain, d);
+    enum vt_err err =
+        vt_cert_list_from_pem((const char *)q->cert_data, q->cert_data_len, &chain, d);
     if (err != VT_OK) {
         return err;
     }
@@ -435,9 +435,8 @@ static enum vt_err check_qe_identity(const struct vt_qe_identity *qi, enum vt_te
         return vt_fail(d, VT_E_QE_IDENTITY_MISMATCH, "qe_report.mrsigner",
                        "QE MRSIGNER %s; expected %s", a, b);
     }
-    VT_ENSURE(qe->isv_prod_id == qi->isvprodid, d, VT_E_QE_IDENTITY_MISMATCH,
-              "qe_report.isvprodid", "QE ISVPRODID %u; expected %u", qe->isv_prod_id,
-              qi->isvprodid);
+    VT_ENSURE(qe->isv_prod_id == qi->isvprodid, d, VT_E_QE_IDENTITY_MISMATCH, "qe_report.isvprodid",
+              "QE ISVPRODID %u; expected %u", qe->isv_prod_id, qi->isvprodid);
     for (size_t i = 0; i < qi->n_levels; i++) {
         if (qi->levels[i].isvsvn <= qe->isv_svn) {
             *level = &qi->levels[i];
@@ -543,8 +542,8 @@ struct tcb_result {
 /* SPEC: QVL TcbLevelCheck, TdxModuleCheck (module status), TDRelaunchCheck (sections 4.3). */
 static enum vt_err evaluate_tcb(const struct vt_tcb_info *ti, const struct vt_dcap_quote *q,
                                 const struct vt_sgx_pck_ext *ext,
-                                const struct vt_tdx_module_identity *module,
-                                struct tcb_result *r, struct vt_diag *d)
+                                const struct vt_tdx_module_identity *module, struct tcb_result *r,
+                                struct vt_diag *d)
 {
     memset(r, 0, sizeof(*r));
     r->module = module;
@@ -667,9 +666,8 @@ static void fill_collateral(const struct vt_dcap_verifier *v, const struct pck_e
     const struct vt_dcap_collateral *coll = v->coll;
     vt_claims_add_collateral(c, "tcb_info", v->tcb_info_sha256, coll->tcb_info.issue_date,
                              coll->tcb_info.next_update, coll->tcb_info.tcb_eval_num);
-    vt_claims_add_collateral(c, "qe_identity", v->qe_identity_sha256,
-                             coll->qe_identity.issue_date, coll->qe_identity.next_update,
-                             coll->qe_identity.tcb_eval_num);
+    vt_claims_add_collateral(c, "qe_identity", v->qe_identity_sha256, coll->qe_identity.issue_date,
+                             coll->qe_identity.next_update, coll->qe_identity.tcb_eval_num);
     vt_claims_add_collateral(c, "pck_crl", v->pck_crl_sha256, vt_crl_this_update(coll->pck_crl),
                              vt_crl_next_update(coll->pck_crl), -1);
     vt_claims_add_collateral(c, "root_ca_crl", v->root_crl_sha256,
@@ -685,8 +683,8 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
                            const struct vt_dcap_opts *opts, struct vt_claims *claims,
                            struct vt_diag *d)
 {
-    VT_ENSURE(v != NULL && quote != NULL && opts != NULL && claims != NULL, d, VT_E_ARG,
-              "verify", "NULL argument");
+    VT_ENSURE(v != NULL && quote != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
     const struct vt_tcb_info *ti = &v->coll->tcb_info;
     const struct vt_qe_identity *qi = &v->coll->qe_identity;
     struct vt_dcap_quote q;
@@ -707,14 +705,14 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
                                     pck->certs[i].not_after, opts->now, opts->time_mode, d));
     }
     for (size_t i = 0; i < v->n_items; i++) {
-        VT_TRY(vt_time_check_window(v->items[i].what, v->items[i].not_before,
-                                    v->items[i].not_after, opts->now, opts->time_mode, d));
+        VT_TRY(vt_time_check_window(v->items[i].what, v->items[i].not_before, v->items[i].not_after,
+                                    opts->now, opts->time_mode, d));
     }
 
     /* SPEC: QuoteVerifier step 4: TCB info type matches the TEE (v2 TCB info is SGX only). */
     VT_ENSURE(ti->tee == tee, d, VT_E_TCB_INFO_MISMATCH, "tcb_info.id",
-              "TCB info (version %d) is for %s; the quote is %s", ti->version,
-              vt_tee_name(ti->tee), vt_tee_name(tee));
+              "TCB info (version %d) is for %s; the quote is %s", ti->version, vt_tee_name(ti->tee),
+              vt_tee_name(tee));
     /* SPEC: step 5: FMSPC and PCE-ID from the PCK certificate equal the TCB info's, as bytes. */
     if (memcmp(pck->ext.fmspc, ti->fmspc, 6) != 0 || memcmp(pck->ext.pceid, ti->pceid, 2) != 0) {
         char a[13], b[13], c[5], e[5];
@@ -781,8 +779,8 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     }
     status = relaunch(ti, &q, &r, qe_level->status, status);
     claims->status = converge(status, qe_level->status);
-    VT_TRY(add_advisories(&claims->advisories, r.tcb_level->n_advisories,
-                          r.tcb_level->advisory_ids, d));
+    VT_TRY(add_advisories(&claims->advisories, r.tcb_level->n_advisories, r.tcb_level->advisory_ids,
+                          d));
     if (r.module_level != NULL) {
         VT_TRY(add_advisories(&claims->advisories, r.module_level->n_advisories,
                               r.module_level->advisory_ids, d));

@@ -575,12 +575,18 @@ static void test_fixture_intel_chains(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_chain),           cmocka_unit_test(test_length),
-        cmocka_unit_test(test_untrusted_root),       cmocka_unit_test(test_anchor_lookalike_rejected),
-        cmocka_unit_test(test_root_not_self_signed), cmocka_unit_test(test_broken_signature),
-        cmocka_unit_test(test_name_mismatch),        cmocka_unit_test(test_ca_constraints),
-        cmocka_unit_test(test_path_length),          cmocka_unit_test(test_critical_extensions),
-        cmocka_unit_test(test_validity_boundaries),  cmocka_unit_test(test_fixture_intel_chains),
+        cmocka_unit_test(test_good_chain),
+        cmocka_unit_test(test_length),
+        cmocka_unit_test(test_untrusted_root),
+        cmocka_unit_test(test_anchor_lookalike_rejected),
+        cmocka_unit_test(test_root_not_self_signed),
+        cmocka_unit_test(test_broken_signature),
+        cmocka_unit_test(test_name_mismatch),
+        cmocka_unit_test(test_ca_constraints),
+        cmocka_unit_test(test_path_length),
+        cmocka_unit_test(test_critical_extensions),
+        cmocka_unit_test(test_validity_boundaries),
+        cmocka_unit_test(test_fixture_intel_chains),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

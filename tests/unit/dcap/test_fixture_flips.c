@@ -50,8 +50,12 @@ struct files {
 };
 
 static const char *const file_names[7] = {
-    "tcb_info.json",   "qe_identity.json",         "tcb_info_issuer_chain.pem",
-    "qe_identity_issuer_chain.pem", "pck_crl.der", "pck_crl_issuer_chain.pem",
+    "tcb_info.json",
+    "qe_identity.json",
+    "tcb_info_issuer_chain.pem",
+    "qe_identity_issuer_chain.pem",
+    "pck_crl.der",
+    "pck_crl_issuer_chain.pem",
     "root_ca_crl.der",
 };
 
@@ -84,8 +88,8 @@ static enum vt_err make_verifier(const struct files *f, size_t which, const uint
         p[i] = i == which ? doc : f->raw[i];
     }
     struct vt_dcap_collateral_input in = {
-        p[0], f->len[0], p[1], f->len[1], p[2], f->len[2], p[3], f->len[3],
-        p[4], f->len[4], p[5], f->len[5], p[6], f->len[6],
+        p[0],      f->len[0], p[1],      f->len[1], p[2],      f->len[2], p[3],
+        f->len[3], p[4],      f->len[4], p[5],      f->len[5], p[6],      f->len[6],
     };
     *coll = NULL;
     *v = NULL;
@@ -201,9 +205,8 @@ static void flip_document(const struct files *f, size_t which, const char *membe
     size_t span_len;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_json_member_span(f->raw[which], f->len[which], member, &span, &span_len,
-                                         &d),
-                     VT_OK);
+    assert_int_equal(
+        vt_json_member_span(f->raw[which], f->len[which], member, &span, &span_len, &d), VT_OK);
     size_t start = (size_t)(span - f->raw[which]);
     uint8_t *doc = malloc(f->len[which]);
     assert_non_null(doc);
@@ -244,9 +247,9 @@ static void test_collateral_flips(void **state)
         const uint8_t *span;
         size_t span_len;
         struct vt_diag d;
-        assert_int_equal(vt_json_member_span(f.raw[which], f.len[which], "signature", &span,
-                                             &span_len, &d),
-                         VT_OK);
+        assert_int_equal(
+            vt_json_member_span(f.raw[which], f.len[which], "signature", &span, &span_len, &d),
+            VT_OK);
         size_t start = (size_t)(span - f.raw[which]) + 1; /* skip the quote mark */
         uint8_t *doc = malloc(f.len[which]);
         assert_non_null(doc);

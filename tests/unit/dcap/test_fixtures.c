@@ -74,8 +74,8 @@ static void fixture_free(struct fixture *f)
 
 static vt_time window(const struct fixture *f, size_t i)
 {
-    return (vt_time)json_integer_value(json_array_get(json_object_get(f->expected,
-                                                                      "validity_window"), i));
+    return (vt_time)json_integer_value(
+        json_array_get(json_object_get(f->expected, "validity_window"), i));
 }
 
 static enum vt_err verify_at(struct fixture *f, vt_time now, enum vt_time_mode mode,
@@ -88,8 +88,8 @@ static enum vt_err verify_at(struct fixture *f, vt_time now, enum vt_time_mode m
 
 static bool expects_not_supported(const struct fixture *f)
 {
-    return strncmp(json_string_value(json_object_get(f->expected, "status")),
-                   "TCB_NOT_SUPPORTED", 17) == 0;
+    return strncmp(json_string_value(json_object_get(f->expected, "status")), "TCB_NOT_SUPPORTED",
+                   17) == 0;
 }
 
 static void check_expected_verdict(struct fixture *f, vt_time now, enum vt_time_mode mode)
@@ -118,16 +118,15 @@ static void check_expected_verdict(struct fixture *f, vt_time now, enum vt_time_
     if (module != NULL) {
         assert_string_equal(vt_tcb_status_name(c.module_status), json_string_value(module));
         assert_string_equal(c.dcap.tdx_module_identity,
-                            json_string_value(json_object_get(f->expected,
-                                                              "tdx_module_identity")));
+                            json_string_value(json_object_get(f->expected, "tdx_module_identity")));
     }
     json_t *adv = json_object_get(f->expected, "advisory_ids");
     assert_int_equal(c.advisories.n, json_array_size(adv));
     for (size_t i = 0; i < c.advisories.n; i++) {
         bool found = false;
         for (size_t j = 0; j < json_array_size(adv); j++) {
-            found = found || strcmp(c.advisories.ids[i],
-                                    json_string_value(json_array_get(adv, j))) == 0;
+            found = found ||
+                    strcmp(c.advisories.ids[i], json_string_value(json_array_get(adv, j))) == 0;
         }
         assert_true(found);
     }
