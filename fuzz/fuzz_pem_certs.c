@@ -27,7 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (vt_cert_der(l.certs[i], &len) == NULL || len == 0) {
                     abort();
                 }
-                (void)vt_cert_subject_cn(l.certs[i], cn, sizeof(cn));
+                enum vt_err cn_err = vt_cert_subject_cn(l.certs[i], cn, sizeof(cn));
+                if (cn_err != VT_OK && cn_err != VT_E_NOT_FOUND && cn_err != VT_E_BAD_CERT &&
+                    cn_err != VT_E_BUFFER_TOO_SMALL) {
+                    abort();
+                }
             }
         } else if (l.n != 0 || d.code != err) {
             abort();

@@ -773,6 +773,9 @@ struct vt_sim_pki *vt_sim_pki_new(const struct vt_sim_pki_params *p)
                                              VT_SIM_CERT_PCK_LEAF};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         enum vt_sim_cert w = order[i];
+        if ((unsigned)w >= VT_SIM_CERT_COUNT) {
+            goto fail; /* unreachable; tells the compiler the index is in range */
+        }
         struct cert_spec cs = {0};
         cs.cn = default_cn(p, w);
         cs.subject_key = pki->key[w];

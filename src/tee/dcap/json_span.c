@@ -63,12 +63,21 @@ static bool peek_digit(const struct scan *s)
     return vt_reader_peek_u8(&s->r, &c) == VT_OK && c >= '0' && c <= '9';
 }
 
+/* Step over one byte that a successful peek has just shown is there. */
+static void advance(struct vt_reader *r)
+{
+    if (vt_reader_skip(r, 1) != VT_OK) {
+        /* Unreachable: the caller peeked at this byte. */
+        r->left = 0;
+    }
+}
+
 static void skip_ws(struct scan *s)
 {
     uint8_t c;
     while (vt_reader_peek_u8(&s->r, &c) == VT_OK &&
            (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
     }
 }
 
@@ -78,7 +87,7 @@ static enum vt_err expect(struct scan *s, uint8_t want, const char *what)
     if (!peek_is(s, want)) {
         return syntax(s, what);
     }
-    (void)vt_reader_skip(&s->r, 1);
+    advance(&s->r);
     return VT_OK;
 }
 
@@ -106,7 +115,7 @@ static enum vt_err get_u_escape(struct scan *s, unsigned *out)
         if (vt_reader_peek_u8(&s->r, &c) != VT_OK || (h = hex_digit(c)) < 0) {
             return syntax(s, "expected 4 hex digits after \\u");
         }
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         v = (v << 4) | (unsigned)h;
     }
     *out = v;
@@ -136,18 +145,18 @@ static enum vt_err scan_escape(struct scan *s)
         return vt_fail(s->d, VT_E_BAD_JSON, "json.syntax", "offset %zu: invalid escape \\%c",
                        vt_reader_offset(&s->r) - 2, c >= 0x20 && c < 0x7f ? c : '?');
     }
-    unsigned u;
+    unsigned u = 0;
     VT_TRY(get_u_escape(s, &u));
     if (u >= 0xDC00 && u <= 0xDFFF) {
         return syntax(s, "lone low surrogate in \\u escape");
     }
     if (u >= 0xD800 && u <= 0xDBFF) {
         /* SPEC: RFC 8259 section 7: a high surrogate must be followed by a low one. */
-        unsigned lo;
+        unsigned lo = 0;
         if (!peek_is(s, '\\')) {
             return syntax(s, "high surrogate not followed by a low surrogate");
         }
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         VT_TRY(expect(s, 'u', "high surrogate not followed by a low surrogate"));
         VT_TRY(get_u_escape(s, &lo));
         if (lo < 0xDC00 || lo > 0xDFFF) {
@@ -183,7 +192,7 @@ static enum vt_err scan_utf8(struct scan *s, uint8_t c)
             return vt_fail(s->d, VT_E_BAD_JSON, "json.utf8",
                            "offset %zu: invalid UTF-8 continuation byte", vt_reader_offset(&s->r));
         }
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         lo = 0x80;
         hi = 0xBF;
     }
@@ -219,7 +228,7 @@ static enum vt_err scan_string(struct scan *s, bool *escaped)
 static void skip_digits(struct scan *s)
 {
     while (peek_digit(s)) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
     }
 }
 
@@ -227,26 +236,26 @@ static void skip_digits(struct scan *s)
 static enum vt_err scan_number(struct scan *s)
 {
     if (peek_is(s, '-')) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
     }
     if (peek_is(s, '0')) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
     } else if (peek_digit(s)) {
         skip_digits(s);
     } else {
         return syntax(s, "expected a digit");
     }
     if (peek_is(s, '.')) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         if (!peek_digit(s)) {
             return syntax(s, "expected a digit after '.'");
         }
         skip_digits(s);
     }
     if (peek_is(s, 'e') || peek_is(s, 'E')) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         if (peek_is(s, '+') || peek_is(s, '-')) {
-            (void)vt_reader_skip(&s->r, 1);
+            advance(&s->r);
         }
         if (!peek_digit(s)) {
             return syntax(s, "expected a digit in the exponent");
@@ -278,10 +287,10 @@ static enum vt_err skip_container(struct scan *s, int depth, uint8_t close)
                        "offset %zu: nesting deeper than %d levels", vt_reader_offset(&s->r),
                        VT_MAX_JSON_DEPTH);
     }
-    (void)vt_reader_skip(&s->r, 1); /* the opening bracket, already peeked */
+    advance(&s->r); /* the opening bracket, already peeked */
     skip_ws(s);
     if (peek_is(s, close)) {
-        (void)vt_reader_skip(&s->r, 1);
+        advance(&s->r);
         return VT_OK;
     }
     for (;;) {
@@ -296,7 +305,7 @@ static enum vt_err skip_container(struct scan *s, int depth, uint8_t close)
         VT_TRY(skip_value(s, depth));
         skip_ws(s);
         if (peek_is(s, ',')) {
-            (void)vt_reader_skip(&s->r, 1);
+            advance(&s->r);
             continue;
         }
         return expect(s, close, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
@@ -362,7 +371,7 @@ enum vt_err vt_json_member_span(const uint8_t *json, size_t len, const char *key
     VT_TRY(expect(&s, '{', "expected a JSON object"));
     skip_ws(&s);
     if (peek_is(&s, '}')) {
-        (void)vt_reader_skip(&s.r, 1);
+        advance(&s.r);
     } else {
         for (;;) {
             skip_ws(&s);
@@ -388,7 +397,7 @@ enum vt_err vt_json_member_span(const uint8_t *json, size_t len, const char *key
             }
             skip_ws(&s);
             if (peek_is(&s, ',')) {
-                (void)vt_reader_skip(&s.r, 1);
+                advance(&s.r);
                 continue;
             }
             VT_TRY(expect(&s, '}', "expected ',' or '}'"));
@@ -558,7 +567,7 @@ enum vt_err vt_json_member(struct vt_jpath *p, json_t *obj, const char *key, jso
 
 enum vt_err vt_json_get_object(struct vt_jpath *p, json_t *obj, const char *key, json_t **out)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     if (!json_is_object(v)) {
         size_t mark = vt_jpath_key(p, key);
@@ -573,7 +582,7 @@ enum vt_err vt_json_get_object(struct vt_jpath *p, json_t *obj, const char *key,
 enum vt_err vt_json_get_array(struct vt_jpath *p, json_t *obj, const char *key, size_t min,
                               size_t max, json_t **out)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     size_t mark = vt_jpath_key(p, key);
     enum vt_err err = VT_OK;
@@ -595,7 +604,7 @@ enum vt_err vt_json_get_array(struct vt_jpath *p, json_t *obj, const char *key, 
 enum vt_err vt_json_get_string(struct vt_jpath *p, json_t *obj, const char *key, const char **s,
                                size_t *len)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     if (!json_is_string(v)) {
         size_t mark = vt_jpath_key(p, key);
@@ -611,7 +620,7 @@ enum vt_err vt_json_get_string(struct vt_jpath *p, json_t *obj, const char *key,
 enum vt_err vt_json_get_uint(struct vt_jpath *p, json_t *obj, const char *key, uint64_t max,
                              uint64_t *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
         char expected[64];
@@ -628,7 +637,7 @@ enum vt_err vt_json_get_uint(struct vt_jpath *p, json_t *obj, const char *key, u
 enum vt_err vt_json_get_hex(struct vt_jpath *p, json_t *obj, const char *key, uint8_t *out,
                             size_t n)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     size_t mark = vt_jpath_key(p, key);
     enum vt_err err = VT_OK;
@@ -644,7 +653,7 @@ enum vt_err vt_json_get_hex(struct vt_jpath *p, json_t *obj, const char *key, ui
 
 enum vt_err vt_json_get_time(struct vt_jpath *p, json_t *obj, const char *key, vt_time *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     vt_time t;
     if (!json_is_string(v) ||
@@ -661,7 +670,7 @@ enum vt_err vt_json_get_time(struct vt_jpath *p, json_t *obj, const char *key, v
 enum vt_err vt_json_get_status(struct vt_jpath *p, json_t *obj, const char *key, bool isv_only,
                                enum vt_tcb_status *out)
 {
-    json_t *v;
+    json_t *v = NULL;
     VT_TRY(vt_json_member(p, obj, key, &v));
     enum vt_tcb_status s = VT_TCB_NONE;
     bool ok = json_is_string(v) &&
@@ -852,7 +861,7 @@ enum vt_err vt_signed_doc_load(const uint8_t *json, size_t len, const char *name
     }
     struct vt_jpath p;
     vt_jpath_init(&p, NULL, d);
-    json_t *v;
+    json_t *v = NULL;
     enum vt_err err = vt_json_get_object(&p, root, name, &v);
     if (err == VT_OK) {
         err = vt_json_get_hex(&p, root, "signature", signature, 64);
