@@ -11,6 +11,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DVT_SANITIZE=ON -DVT_WERROR=ON -DVT_FUZZ=ON >/dev/null
 cmake --build "$build" -j"$jobs"
+# The demo builds with the system compiler (gcc): it must be warning-free too.
+cmake -S . -B "$build-gcc" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release -DVT_WERROR=ON \
+    >/dev/null
+cmake --build "$build-gcc" -j"$jobs" >/dev/null
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -14,6 +14,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_hex_decode(const char *hex, size_t len, uin
 /* Decode hex that must decode to exactly n bytes (VT_E_BAD_LENGTH otherwise). */
 VT_EXPORT VT_MUST_USE enum vt_err vt_hex_decode_exact(const char *hex, size_t len, uint8_t *out,
                                                       size_t n);
+/* Value of one hex digit (either case), or -1. */
+VT_EXPORT int vt_hex_value(uint8_t c);
 /* Lowercase hex of p[n] into out, which must hold 2n+1 bytes; NUL-terminated. */
 VT_EXPORT void vt_hex_encode(const uint8_t *p, size_t n, char *out);
 /* True if every one of the len characters is a hex digit (and len is even and non-zero). */

@@ -15,8 +15,7 @@ static const char hex_digits[] = "0123456789abcdef";
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Value of a hex digit, or -1. */
-static int hex_value(uint8_t c)
+int vt_hex_value(uint8_t c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -47,8 +46,8 @@ static enum vt_err hex_pass(const char *hex, size_t len, uint8_t *out)
         if (vt_reader_get_u8(&r, &lo) != VT_OK) {
             return VT_E_BAD_HEX; /* odd length */
         }
-        int h = hex_value(hi);
-        int l = hex_value(lo);
+        int h = vt_hex_value(hi);
+        int l = vt_hex_value(lo);
         if (h < 0 || l < 0) {
             return VT_E_BAD_HEX;
         }
@@ -78,7 +77,7 @@ static bool all_hex_digits(const char *s, size_t len)
     text_reader(&r, s, len);
     uint8_t c;
     while (vt_reader_get_u8(&r, &c) == VT_OK) {
-        if (hex_value(c) < 0) {
+        if (vt_hex_value(c) < 0) {
             return false;
         }
     }
@@ -271,8 +270,8 @@ static enum vt_err percent_pass(const char *s, size_t len, char *out, size_t *ou
             if (vt_reader_get_u8(&r, &hi) != VT_OK || vt_reader_get_u8(&r, &lo) != VT_OK) {
                 return VT_E_BAD_PERCENT;
             }
-            int h = hex_value(hi);
-            int l = hex_value(lo);
+            int h = vt_hex_value(hi);
+            int l = vt_hex_value(lo);
             if (h < 0 || l < 0 || (h == 0 && l == 0)) {
                 return VT_E_BAD_PERCENT;
             }

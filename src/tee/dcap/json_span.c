@@ -91,20 +91,6 @@ static enum vt_err expect(struct scan *s, uint8_t want, const char *what)
     return VT_OK;
 }
 
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The four hex digits of a \u escape (after "\u"). */
 static enum vt_err get_u_escape(struct scan *s, unsigned *out)
 {
@@ -112,7 +98,7 @@ static enum vt_err get_u_escape(struct scan *s, unsigned *out)
     for (int i = 0; i < 4; i++) {
         uint8_t c;
         int h;
-        if (vt_reader_peek_u8(&s->r, &c) != VT_OK || (h = hex_digit(c)) < 0) {
+        if (vt_reader_peek_u8(&s->r, &c) != VT_OK || (h = vt_hex_value(c)) < 0) {
             return syntax(s, "expected 4 hex digits after \\u");
         }
         advance(&s->r);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <veritee/dcap.h>
+#include <veritee/encoding.h>
 #include <veritee/limits.h>
 
 #define WINDOW_ITEMS_MAX 24
@@ -331,15 +332,6 @@ static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dca
     return VT_OK;
 }
 
-static void hex_of(const uint8_t *p, size_t n, char *out, size_t cap)
-{
-    size_t i = 0;
-    for (; i < n && 2 * i + 2 < cap; i++) {
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-    }
-    out[2 * i] = '\0';
-}
-
 /* The module identity "TDX_%02X" for a module major version, compared case-insensitively as
  * QVL does; NULL if the TCB info has none. */
 static const struct vt_tdx_module_identity *find_module_identity(const struct vt_tcb_info *ti,
@@ -375,16 +367,16 @@ static enum vt_err check_tdx_module(const struct vt_tcb_info *ti, const struct v
     }
     if (memcmp(td->mrsignerseam, mrsigner, 48) != 0) {
         char got[97], want[97];
-        hex_of(td->mrsignerseam, 48, got, sizeof(got));
-        hex_of(mrsigner, 48, want, sizeof(want));
+        vt_hex_encode(td->mrsignerseam, 48, got);
+        vt_hex_encode(mrsigner, 48, want);
         return vt_fail(d, VT_E_TDX_MODULE_MISMATCH, "td_report.mrsignerseam",
                        "MRSIGNERSEAM %s; TCB info expects %s", got, want);
     }
     static const uint8_t zero[8];
     if (memcmp(td->seam_attributes, zero, 8) != 0 || memcmp(td->seam_attributes, attributes, 8)) {
         char got[17], want[17];
-        hex_of(td->seam_attributes, 8, got, sizeof(got));
-        hex_of(attributes, 8, want, sizeof(want));
+        vt_hex_encode(td->seam_attributes, 8, got);
+        vt_hex_encode(attributes, 8, want);
         return vt_fail(d, VT_E_TDX_MODULE_MISMATCH, "td_report.seam_attributes",
                        "SEAMATTRIBUTES %s; expected all zero and equal to %s", got, want);
     }
@@ -416,22 +408,22 @@ static enum vt_err check_qe_identity(const struct vt_qe_identity *qi, enum vt_te
                        (uint8_t)(qe->miscselect >> 16), (uint8_t)(qe->miscselect >> 24)};
     char a[65], b[65], m[65];
     if (!masked_equal(misc, qi->miscselect_mask, qi->miscselect, 4)) {
-        hex_of(misc, 4, a, sizeof(a));
-        hex_of(qi->miscselect_mask, 4, m, sizeof(m));
-        hex_of(qi->miscselect, 4, b, sizeof(b));
+        vt_hex_encode(misc, 4, a);
+        vt_hex_encode(qi->miscselect_mask, 4, m);
+        vt_hex_encode(qi->miscselect, 4, b);
         return vt_fail(d, VT_E_QE_IDENTITY_MISMATCH, "qe_report.miscselect",
                        "QE MISCSELECT %s masked with %s; expected %s", a, m, b);
     }
     if (!masked_equal(qe->attributes, qi->attributes_mask, qi->attributes, 16)) {
-        hex_of(qe->attributes, 16, a, sizeof(a));
-        hex_of(qi->attributes_mask, 16, m, sizeof(m));
-        hex_of(qi->attributes, 16, b, sizeof(b));
+        vt_hex_encode(qe->attributes, 16, a);
+        vt_hex_encode(qi->attributes_mask, 16, m);
+        vt_hex_encode(qi->attributes, 16, b);
         return vt_fail(d, VT_E_QE_IDENTITY_MISMATCH, "qe_report.attributes",
                        "QE ATTRIBUTES %s masked with %s; expected %s", a, m, b);
     }
     if (memcmp(qe->mrsigner, qi->mrsigner, 32) != 0) {
-        hex_of(qe->mrsigner, 32, a, sizeof(a));
-        hex_of(qi->mrsigner, 32, b, sizeof(b));
+        vt_hex_encode(qe->mrsigner, 32, a);
+        vt_hex_encode(qi->mrsigner, 32, b);
         return vt_fail(d, VT_E_QE_IDENTITY_MISMATCH, "qe_report.mrsigner",
                        "QE MRSIGNER %s; expected %s", a, b);
     }
@@ -716,10 +708,10 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     /* SPEC: step 5: FMSPC and PCE-ID from the PCK certificate equal the TCB info's, as bytes. */
     if (memcmp(pck->ext.fmspc, ti->fmspc, 6) != 0 || memcmp(pck->ext.pceid, ti->pceid, 2) != 0) {
         char a[13], b[13], c[5], e[5];
-        hex_of(pck->ext.fmspc, 6, a, sizeof(a));
-        hex_of(ti->fmspc, 6, b, sizeof(b));
-        hex_of(pck->ext.pceid, 2, c, sizeof(c));
-        hex_of(ti->pceid, 2, e, sizeof(e));
+        vt_hex_encode(pck->ext.fmspc, 6, a);
+        vt_hex_encode(ti->fmspc, 6, b);
+        vt_hex_encode(pck->ext.pceid, 2, c);
+        vt_hex_encode(ti->pceid, 2, e);
         return vt_fail(d, VT_E_TCB_INFO_MISMATCH, "tcb_info.fmspc",
                        "PCK certificate FMSPC %s PCE-ID %s; TCB info FMSPC %s PCE-ID %s", a, c, b,
                        e);
@@ -741,8 +733,8 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     if (memcmp(q.qe_report.report_data, h, 32) != 0 ||
         memcmp(q.qe_report.report_data + 32, zero32, 32) != 0) {
         char got[129], want[65];
-        hex_of(q.qe_report.report_data, 64, got, sizeof(got));
-        hex_of(h, 32, want, sizeof(want));
+        vt_hex_encode(q.qe_report.report_data, 64, got);
+        vt_hex_encode(h, 32, want);
         return vt_fail(d, VT_E_QE_REPORT_DATA, "quote.qe_report.report_data",
                        "QE report data %s; expected SHA-256(attestation key || %u bytes of QE auth "
                        "data) %s followed by 32 zero bytes",
