@@ -111,6 +111,24 @@ struct vt_dcap_claims {
     uint8_t qe_user_data[20];
 };
 
+/* Nitro Enclaves facts. */
+#define VT_CLAIMS_MAX_PCRS 32
+struct vt_nitro_claims {
+    char module_id[257]; /* NUL-terminated */
+    uint64_t timestamp_ms;
+    uint32_t pcr_mask; /* bit i set: PCR i present */
+    uint8_t pcr_len[VT_CLAIMS_MAX_PCRS];
+    uint8_t pcrs[VT_CLAIMS_MAX_PCRS][64];
+};
+
+/* A variable-length binding claim (user_data, nonce, public_key). */
+#define VT_CLAIMS_MAX_BINDING 1024
+struct vt_binding_claim {
+    bool present;
+    size_t len;
+    uint8_t data[VT_CLAIMS_MAX_BINDING];
+};
+
 struct vt_claims {
     enum vt_tee tee;
     vt_time verified_at;
@@ -124,6 +142,10 @@ struct vt_claims {
     struct vt_sgx_claims sgx; /* tee == VT_TEE_SGX */
     struct vt_tdx_claims tdx; /* tee == VT_TEE_TDX */
     struct vt_dcap_claims dcap;
+    struct vt_nitro_claims nitro; /* tee == VT_TEE_NITRO */
+    struct vt_binding_claim user_data;
+    struct vt_binding_claim nonce;
+    struct vt_binding_claim public_key;
     struct vt_collateral_claims collateral;
 };
 

@@ -54,6 +54,41 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const 
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
 VT_EXPORT const char *vt_p256_backend(void);
 
+/* ---- ECDSA P-384 with SHA-384, raw encodings ---- */
+
+struct vt_cert;
+
+/* A parsed, validated P-384 public key. Heap; vt_p384_key_free is NULL-safe. */
+struct vt_p384_key;
+
+/* From a raw X||Y point (96 bytes). VT_E_BAD_KEY if not on the curve. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p384_key_from_xy(const uint8_t xy[96],
+                                                      struct vt_p384_key **out, struct vt_diag *d);
+/* From a certificate's public key. VT_E_UNSUPPORTED_ALGORITHM if it is not EC P-384. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p384_key_from_cert(const struct vt_cert *c,
+                                                        struct vt_p384_key **out,
+                                                        struct vt_diag *d);
+VT_EXPORT void vt_p384_key_free(struct vt_p384_key *k);
+/* Verify a raw r||s signature (96 bytes, big-endian) over SHA-384(msg). VT_OK or VT_E_SIGNATURE
+ * (not recorded). No low-S requirement. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg,
+                                                 size_t n, const uint8_t sig[96]);
+/* Verify a raw r||s signature over a SHA-384 digest already computed. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k,
+                                                        const uint8_t digest[VT_SHA384_LEN],
+                                                        const uint8_t sig[96]);
+/* Name of the backend used for P-384 verification ("openssl" or "nettle"). */
+VT_EXPORT const char *vt_p384_backend(void);
+/*
+ * Verify that `child` is signed by a P-384 key with ecdsa-with-SHA384, fast path: the
+ * signature over the child's exact TBS bytes is checked with the P-384 backend. VT_E_CERT_SIGNATURE
+ * (detail: both subjects) if it does not verify; VT_E_UNSUPPORTED_ALGORITHM if the child's
+ * signature algorithm is not ecdsa-with-SHA384.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
+                                                               const struct vt_p384_key *issuer,
+                                                               struct vt_diag *d);
+
 /* ---- X.509 certificates ---- */
 
 /* An immutable parsed certificate. Heap; vt_cert_free is NULL-safe. */
