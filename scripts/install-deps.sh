@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     cmake make gcc clang libclang-rt-14-dev llvm clang-format pkg-config
-    libssl-dev libjansson-dev libcmocka-dev nettle-dev
+    libssl-dev libjansson-dev libcmocka-dev nettle-dev libgmp-dev
 )
 
 missing=()

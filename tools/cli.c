@@ -1,5 +1,6 @@
 /* Shared plumbing of the veritee subcommands: loading evidence, anchors and collateral, and
  * printing results as JSON. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -87,6 +88,29 @@ static enum vt_err load_anchor(struct vt_cert_list *l, const char *path, struct 
     return err;
 }
 
+/* Parse the options that only some evidence kinds use. */
+static enum vt_err parse_freshness(struct cli_verify_setup *s, const struct cli_verify_args *a,
+                                   struct vt_diag *d)
+{
+    s->nitro_opts.max_age = -1;
+    if (a->max_age != NULL) {
+        char *end;
+        long long v = strtoll(a->max_age, &end, 10);
+        VT_ENSURE(*a->max_age != '\0' && *end == '\0' && v >= 0, d, VT_E_ARG, "max_age",
+                  "--max-age takes a number of seconds >= 0, not \"%s\"", a->max_age);
+        s->nitro_opts.max_age = v;
+    }
+    if (a->nonce != NULL) {
+        size_t n;
+        enum vt_err err = vt_hex_decode(a->nonce, strlen(a->nonce), s->nonce, sizeof(s->nonce), &n);
+        VT_ENSURE(err == VT_OK, d, err, "nonce", "--nonce takes up to %d bytes of hex",
+                  VT_NITRO_MAX_BINDING);
+        s->nitro_opts.nonce = s->nonce;
+        s->nitro_opts.nonce_len = n;
+    }
+    return VT_OK;
+}
+
 enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,
                              struct vt_diag *d)
 {
@@ -99,8 +123,12 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     if (a->at != NULL) {
         VT_TRY(vt_time_parse(a->at, strlen(a->at), &s->opts.now, d));
     }
-    /* The embedded Intel root is always trusted; --trust-anchor adds roots, never replaces. */
+    VT_TRY(parse_freshness(s, a, d));
+    s->nitro_opts.now = s->opts.now;
+    s->nitro_opts.time_mode = s->opts.time_mode;
+    /* The embedded vendor roots are always trusted; --trust-anchor adds roots, never replaces. */
     VT_TRY(vt_intel_sgx_root_add(&s->anchors, d));
+    VT_TRY(vt_aws_nitro_root_add(&s->anchors, d));
     for (size_t i = 0; i < a->n_anchors; i++) {
         VT_TRY(load_anchor(&s->anchors, a->anchors[i], d));
     }
@@ -108,19 +136,34 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     VT_TRY(vt_file_read(a->evidence, &s->evidence, d));
     VT_TRY(vt_evidence_decode_text(&s->evidence, d));
     s->kind = vt_evidence_detect(s->evidence.data, s->evidence.len);
-    VT_ENSURE(s->kind != VT_EVIDENCE_UNKNOWN, d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
-              "%s (%zu bytes) is not a recognised evidence format (supported: Intel SGX/TDX "
-              "DCAP quotes v3-v5)",
-              a->evidence, s->evidence.len);
-    VT_ENSURE(a->collateral != NULL, d, VT_E_ARG, "collateral",
-              "a DCAP quote needs collateral: pass --collateral DIR");
-    VT_TRY(vt_dcap_collateral_load_dir(a->collateral, &s->coll, d));
-    VT_TRY(vt_dcap_verifier_new(&s->anchors, s->coll, &s->verifier, d));
-    return VT_OK;
+    switch (s->kind) {
+    case VT_EVIDENCE_DCAP_QUOTE:
+        VT_ENSURE(a->collateral != NULL, d, VT_E_ARG, "collateral",
+                  "a DCAP quote needs collateral: pass --collateral DIR");
+        VT_TRY(vt_dcap_collateral_load_dir(a->collateral, &s->coll, d));
+        return vt_dcap_verifier_new(&s->anchors, s->coll, &s->verifier, d);
+    case VT_EVIDENCE_NITRO_DOC:
+        return vt_nitro_verifier_new(&s->anchors, &s->nitro, d);
+    default:
+        return vt_fail(d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
+                       "%s (%zu bytes) is not a recognised evidence format (supported: Intel "
+                       "SGX/TDX DCAP quotes v3-v5, AWS Nitro Enclaves attestation documents)",
+                       a->evidence, s->evidence.len);
+    }
+}
+
+enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims, struct vt_diag *d)
+{
+    if (s->kind == VT_EVIDENCE_NITRO_DOC) {
+        return vt_nitro_verify(s->nitro, s->evidence.data, s->evidence.len, &s->nitro_opts, claims,
+                               d);
+    }
+    return vt_dcap_verify(s->verifier, s->evidence.data, s->evidence.len, &s->opts, claims, d);
 }
 
 void cli_verify_cleanup(struct cli_verify_setup *s)
 {
+    vt_nitro_verifier_free(s->nitro);
     vt_dcap_verifier_free(s->verifier);
     vt_dcap_collateral_free(s->coll);
     vt_cert_list_cleanup(&s->anchors);

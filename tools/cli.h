@@ -18,6 +18,8 @@ struct cli_verify_args {
     const char *anchors[VT_MAX_CHAIN_DEPTH];
     size_t n_anchors;
     bool expiry_only;
+    const char *nonce;   /* hex; Nitro: must equal the document's nonce */
+    const char *max_age; /* seconds; Nitro: maximum age of the document timestamp */
     const char *evidence;
 };
 
@@ -29,6 +31,9 @@ struct cli_verify_setup {
     struct vt_dcap_collateral *coll;
     struct vt_dcap_verifier *verifier;
     struct vt_dcap_opts opts;
+    struct vt_nitro_verifier *nitro;
+    struct vt_nitro_opts nitro_opts;
+    uint8_t nonce[VT_NITRO_MAX_BINDING];
     bool usage_error; /* the failure was in an option's value (exit status 2) */
 };
 
@@ -42,6 +47,9 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
 enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,
                              struct vt_diag *d);
 void cli_verify_cleanup(struct cli_verify_setup *s);
+/* Verify the loaded evidence once with the verifier of its kind. */
+enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims,
+                            struct vt_diag *d);
 
 /* The exit status for an error: usage and I/O problems 2, anything else 1. */
 int cli_exit_status(enum vt_err err);

@@ -11,8 +11,9 @@ static const char verify_usage[] =
     "Verify attestation evidence offline and print one JSON object on stdout:\n"
     "{\"verified\": true|false, \"evidence_type\": ..., \"claims\": {...} | null,\n"
     " \"error\": {\"code\", \"number\", \"category\", \"message\", \"check\", \"detail\"}}\n"
-    "The evidence type is detected from the bytes (Intel SGX/TDX DCAP quotes v3-v5; hex or\n"
-    "base64 text is decoded first). EVIDENCE may be - for stdin.\n"
+    "The evidence type is detected from the bytes: Intel SGX/TDX DCAP quotes v3-v5 and AWS\n"
+    "Nitro Enclaves attestation documents (hex or base64 text is decoded first). EVIDENCE may\n"
+    "be - for stdin.\n"
     "\n"
     "Options:\n"
     "  --collateral DIR      collateral directory: tcb_info.json, qe_identity.json,\n"
@@ -21,9 +22,13 @@ static const char verify_usage[] =
     "                        (CRLs DER, PEM or hex; chains PEM or URL-encoded PEM)\n"
     "  --at TIME             verification time: unix seconds or RFC 3339 (default: now)\n"
     "  --trust-anchor FILE   also trust this root certificate (PEM or DER); repeatable.\n"
-    "                        The embedded Intel SGX Root CA is always trusted.\n"
+    "                        The embedded Intel SGX Root CA and AWS Nitro Enclaves Root G1\n"
+    "                        are always trusted.\n"
     "  --expiry-only         check only expiry (notAfter, nextUpdate), as Intel's QVL does;\n"
     "                        the default also requires notBefore, thisUpdate and issueDate\n"
+    "  --nonce HEX           Nitro: the document's nonce must equal HEX\n"
+    "  --max-age SECONDS     Nitro: the document's timestamp may be at most SECONDS before the\n"
+    "                        verification time\n"
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 verified, 1 not verified, 2 usage or I/O error.\n";
@@ -36,6 +41,8 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
         {"at", required_argument, NULL, 't'},
         {"trust-anchor", required_argument, NULL, 'a'},
         {"expiry-only", no_argument, NULL, 'e'},
+        {"nonce", required_argument, NULL, 'n'},
+        {"max-age", required_argument, NULL, 'm'},
         {"seconds", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -60,6 +67,12 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             break;
         case 'e':
             a->expiry_only = true;
+            break;
+        case 'n':
+            a->nonce = optarg;
+            break;
+        case 'm':
+            a->max_age = optarg;
             break;
         case 's': {
             char *end;
@@ -100,7 +113,7 @@ int cmd_verify(int argc, char **argv)
     struct vt_claims claims;
     enum vt_err err = cli_verify_setup(&s, &a, &d);
     if (err == VT_OK) {
-        err = vt_dcap_verify(s.verifier, s.evidence.data, s.evidence.len, &s.opts, &claims, &d);
+        err = cli_verify_once(&s, &claims, &d);
     }
     printf("{\"verified\":%s,\"evidence_type\":", err == VT_OK ? "true" : "false");
     cli_print_json_string(stdout, vt_evidence_kind_name(s.kind));

@@ -23,4 +23,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_bench_run(vt_bench_fn fn, void *ctx, double
 VT_EXPORT VT_MUST_USE enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out,
                                                 struct vt_diag *d);
 
+/* The raw P-384 verification rate of the backend in use: the AWS Nitro Enclaves Root G1's
+ * self-signature (SHA-384 over its TBS bytes, then ECDSA P-384), checked first. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out,
+                                                struct vt_diag *d);
+
 #endif

@@ -65,8 +65,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *
  * an RSA key of 2048 bits or more.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,
-                                                               const uint8_t *plaintext,
-                                                               size_t len, struct vt_buf *out,
+                                                               const uint8_t *plaintext, size_t len,
+                                                               struct vt_buf *out,
                                                                struct vt_diag *d);
 
 #endif

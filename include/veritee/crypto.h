@@ -65,9 +65,8 @@ struct vt_p384_key;
 VT_EXPORT VT_MUST_USE enum vt_err vt_p384_key_from_xy(const uint8_t xy[96],
                                                       struct vt_p384_key **out, struct vt_diag *d);
 /* From a certificate's public key. VT_E_UNSUPPORTED_ALGORITHM if it is not EC P-384. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p384_key_from_cert(const struct vt_cert *c,
-                                                        struct vt_p384_key **out,
-                                                        struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **out, struct vt_diag *d);
 VT_EXPORT void vt_p384_key_free(struct vt_p384_key *k);
 /* Verify a raw r||s signature (96 bytes, big-endian) over SHA-384(msg). VT_OK or VT_E_SIGNATURE
  * (not recorded). No low-S requirement. */
@@ -125,6 +124,14 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8
 VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by(const struct vt_cert *child,
                                                           const struct vt_cert *issuer,
                                                           struct vt_diag *d);
+/* Key usage bits, as in RFC 5280 (and OpenSSL's KU_ constants). */
+#define VT_KU_DIGITAL_SIGNATURE 0x0080u
+#define VT_KU_KEY_CERT_SIGN 0x0004u
+#define VT_KU_CRL_SIGN 0x0002u
+/* True if the certificate has a keyUsage extension asserting every bit of `bits`. */
+VT_EXPORT bool vt_cert_has_key_usage(const struct vt_cert *c, unsigned bits);
+/* True if basicConstraints says cA=TRUE. *pathlen gets the pathLenConstraint, or -1 if absent. */
+VT_EXPORT bool vt_cert_is_ca(const struct vt_cert *c, long *pathlen);
 /* The value (content of extnValue) of the extension with the dotted OID. VT_E_NOT_FOUND if the
  * certificate has none; the view borrows from c. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_cert_extension(const struct vt_cert *c, const char *oid,

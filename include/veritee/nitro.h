@@ -23,13 +23,13 @@
 #define VT_NITRO_SIG_SIZE 96      /* raw r||s, P-384 */
 
 struct vt_nitro_pcr {
-    uint8_t index; /* 0..31 */
+    uint8_t index;        /* 0..31 */
     const uint8_t *value; /* borrowed; 32, 48 or 64 bytes */
     size_t len;
 };
 
 struct vt_nitro_bytes {
-    bool present; /* false when absent or CBOR null */
+    bool present;        /* false when absent or CBOR null */
     const uint8_t *data; /* borrowed */
     size_t len;
 };
@@ -52,7 +52,7 @@ struct vt_nitro_doc {
     uint64_t timestamp_ms;
     size_t n_pcrs;
     struct vt_nitro_pcr pcrs[VT_NITRO_MAX_PCRS]; /* ascending index, no duplicates */
-    const uint8_t *certificate; /* leaf, DER */
+    const uint8_t *certificate;                  /* leaf, DER */
     size_t certificate_len;
     size_t n_cabundle;
     struct vt_nitro_bytes cabundle[VT_NITRO_MAX_CABUNDLE]; /* root first */

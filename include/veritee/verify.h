@@ -12,14 +12,16 @@
 enum vt_evidence_kind {
     VT_EVIDENCE_UNKNOWN = 0,
     VT_EVIDENCE_DCAP_QUOTE, /* Intel SGX or TDX ECDSA quote, v3-v5 */
+    VT_EVIDENCE_NITRO_DOC,  /* AWS Nitro Enclaves attestation document (COSE_Sign1) */
 };
 
-/* Stable name: "dcap-quote"; "unknown". */
+/* Stable name: "dcap-quote", "nitro-document"; "unknown". */
 VT_EXPORT const char *vt_evidence_kind_name(enum vt_evidence_kind k);
 
 /*
  * Recognise evidence from its first bytes (no verification): a DCAP quote has version 3-5,
- * attestation key type 2, TEE type SGX or TDX and Intel's QE vendor ID.
+ * attestation key type 2, TEE type SGX or TDX and Intel's QE vendor ID; a Nitro document is a
+ * CBOR array of four items (optionally tagged 18) starting with a byte string.
  */
 VT_EXPORT enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n);
 

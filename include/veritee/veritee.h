@@ -12,6 +12,8 @@
 #include <veritee/encoding.h>
 #include <veritee/error.h>
 #include <veritee/limits.h>
+#include <veritee/nitro.h>
+#include <veritee/cms.h>
 #include <veritee/reader.h>
 #include <veritee/time.h>
 #include <veritee/verify.h>

@@ -509,6 +509,22 @@ enum vt_err vt_cert_check_signed_by(const struct vt_cert *child, const struct vt
     return vt_crypto_check_signed_by(child, issuer, "cert.signature", d);
 }
 
+bool vt_cert_has_key_usage(const struct vt_cert *c, unsigned bits)
+{
+    /* X509_get_key_usage returns UINT32_MAX when the extension is absent. */
+    uint32_t ku = X509_get_key_usage(c->x509);
+    return ku != UINT32_MAX && (ku & bits) == bits;
+}
+
+bool vt_cert_is_ca(const struct vt_cert *c, long *pathlen)
+{
+    bool ca = (X509_get_extension_flags(c->x509) & EXFLAG_CA) != 0;
+    if (pathlen != NULL) {
+        *pathlen = X509_get_pathlen(c->x509);
+    }
+    return ca;
+}
+
 enum vt_err vt_cert_extension(const struct vt_cert *c, const char *oid, const uint8_t **val,
                               size_t *len)
 {

@@ -5,6 +5,7 @@
 #include <veritee/bench.h>
 #include <veritee/crypto.h>
 #include <veritee/encoding.h>
+#include <veritee/nitro.h>
 
 static double mono_now(void)
 {
@@ -62,5 +63,36 @@ enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out, struct vt
     VT_TRY(vt_p256_key_from_xy(xy, &c.key, d));
     enum vt_err err = vt_bench_run(p256_once, &c, seconds, out, d);
     vt_p256_key_free(c.key);
+    return err;
+}
+
+struct p384_ctx {
+    struct vt_cert *cert;
+    struct vt_p384_key *key;
+};
+
+static enum vt_err p384_once(void *ctx, struct vt_diag *d)
+{
+    struct p384_ctx *c = ctx;
+    return vt_cert_check_signed_by_p384(c->cert, c->key, d);
+}
+
+enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out, struct vt_diag *d)
+{
+    size_t len;
+    const uint8_t *der = vt_aws_nitro_root_der(&len);
+    struct p384_ctx c = {0};
+    enum vt_err err = vt_cert_from_der(der, len, &c.cert, d);
+    if (err == VT_OK) {
+        err = vt_p384_key_from_cert(c.cert, &c.key, d);
+    }
+    if (err == VT_OK) {
+        err = p384_once(&c, d);
+    }
+    if (err == VT_OK) {
+        err = vt_bench_run(p384_once, &c, seconds, out, d);
+    }
+    vt_p384_key_free(c.key);
+    vt_cert_free(c.cert);
     return err;
 }

@@ -148,6 +148,42 @@ static int add_dcap(json_t *o, const struct vt_dcap_claims *dc)
     return rc;
 }
 
+/* A variable-length binding as lowercase hex; absent when not present. */
+static int set_binding(json_t *o, const char *k, const struct vt_binding_claim *b)
+{
+    if (!b->present) {
+        return 0;
+    }
+    char *hex = malloc(2 * b->len + 1);
+    if (hex == NULL) {
+        return -1;
+    }
+    vt_hex_encode(b->data, b->len, hex);
+    int rc = json_object_set_new(o, k, json_string(hex));
+    free(hex);
+    return rc;
+}
+
+static int add_nitro(json_t *o, const struct vt_nitro_claims *n)
+{
+    char ts[VT_TIME_STR_MAX + 4];
+    vt_time_format((vt_time)(n->timestamp_ms / 1000), ts);
+    /* RFC 3339 with milliseconds: replace the trailing Z. */
+    size_t len = strlen(ts);
+    snprintf(ts + len - 1, sizeof(ts) - (len - 1), ".%03uZ", (unsigned)(n->timestamp_ms % 1000));
+    int rc = json_object_set_new(o, "nitro.module_id", json_string(n->module_id)) |
+             json_object_set_new(o, "nitro.timestamp", json_string(ts)) |
+             set_int(o, "nitro.timestamp_ms", (json_int_t)n->timestamp_ms);
+    for (unsigned i = 0; i < VT_CLAIMS_MAX_PCRS; i++) {
+        if (n->pcr_mask & (1u << i)) {
+            char key[16];
+            snprintf(key, sizeof(key), "nitro.pcr%u", i);
+            rc |= set_hex(o, key, n->pcrs[i], n->pcr_len[i]);
+        }
+    }
+    return rc;
+}
+
 static json_t *collateral_json(const struct vt_collateral_claims *cc)
 {
     json_t *o = json_object();
@@ -203,8 +239,15 @@ char *vt_claims_to_json(const struct vt_claims *c)
              set_status(o, "qe_status", c->qe_status) |
              set_status(o, "module_status", c->module_status) |
              json_object_set_new(o, "advisory_ids", adv) |
-             json_object_set_new(o, "debug", json_boolean(c->debug)) |
-             set_hex(o, "report_data", c->report_data, 64);
+             json_object_set_new(o, "debug", json_boolean(c->debug));
+    if (c->tee == VT_TEE_SGX || c->tee == VT_TEE_TDX) {
+        rc |= set_hex(o, "report_data", c->report_data, 64);
+    }
+    rc |= set_binding(o, "user_data", &c->user_data) | set_binding(o, "nonce", &c->nonce) |
+          set_binding(o, "public_key", &c->public_key);
+    if (c->tee == VT_TEE_NITRO) {
+        rc |= add_nitro(o, &c->nitro);
+    }
     if (c->tee == VT_TEE_SGX) {
         rc |= add_sgx(o, &c->sgx);
     } else if (c->tee == VT_TEE_TDX) {

@@ -13,13 +13,31 @@ const char *vt_evidence_kind_name(enum vt_evidence_kind k)
     switch (k) {
     case VT_EVIDENCE_DCAP_QUOTE:
         return "dcap-quote";
+    case VT_EVIDENCE_NITRO_DOC:
+        return "nitro-document";
     default:
         return "unknown";
     }
 }
 
+/* SPEC: RFC 9052: COSE_Sign1 = [tag 18] array(4) [protected: bstr, ...]. */
+static bool looks_like_cose_sign1(const uint8_t *p, size_t n)
+{
+    struct vt_reader r;
+    uint8_t b;
+    vt_reader_init(&r, p, n);
+    if (vt_reader_peek_u8(&r, &b) == VT_OK && b == 0xd2 && vt_reader_skip(&r, 1) != VT_OK) {
+        return false;
+    }
+    return vt_reader_get_u8(&r, &b) == VT_OK && b == 0x84 && vt_reader_get_u8(&r, &b) == VT_OK &&
+           b >= 0x40 && b <= 0x5b;
+}
+
 enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n)
 {
+    if (looks_like_cose_sign1(p, n)) {
+        return VT_EVIDENCE_NITRO_DOC;
+    }
     struct vt_reader r;
     uint16_t version, key_type;
     uint32_t tee;

@@ -1,0 +1,357 @@
+/*
+ * AWS Nitro Enclaves attestation document verification.
+ *
+ * SPEC: AWS nsm-api "Attestation document validation" (spec/nitro_snp.md A1-A3): the COSE_Sign1
+ * ES384 signature over the Sig_structure by the leaf certificate; the chain cabundle[0] (the
+ * AWS root, compared byte for byte with a trust anchor), ..., cabundle[n-1], certificate; every
+ * certificate valid at now; basicConstraints, pathLen and keyUsage (keyCertSign on every CA,
+ * digitalSignature on the leaf).
+ *
+ * The CA part of the chain (root, regional, zonal, instance) changes every few hours to days and
+ * is shared by every document of an instance, so it is verified once and cached by the SHA-256 of
+ * its certificates; each document then costs its leaf certificate signature and its COSE
+ * signature (two P-384 verifications).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <veritee/encoding.h>
+#include <veritee/limits.h>
+#include <veritee/nitro.h>
+
+#define CHAIN_CACHE_SIZE 8
+
+struct window {
+    char what[40];
+    vt_time not_before;
+    vt_time not_after;
+};
+
+/* A verified CA chain: what a document's leaf needs from it. */
+struct chain_entry {
+    bool used;
+    uint64_t last_use;
+    uint8_t id[VT_SHA256_LEN]; /* SHA-256 over the cabundle certificates */
+    struct vt_cert *issuer;    /* cabundle[n-1], the leaf's issuer */
+    struct vt_p384_key *issuer_key;
+    size_t n;
+    struct window windows[VT_NITRO_MAX_CABUNDLE];
+    vt_time earliest_expiry;
+};
+
+struct vt_nitro_verifier {
+    struct vt_cert_list anchors;
+    struct chain_entry cache[CHAIN_CACHE_SIZE];
+    uint64_t tick;
+    uint8_t *sig_structure; /* scratch for the Sig_structure */
+    size_t sig_structure_cap;
+};
+
+static void entry_clear(struct chain_entry *e)
+{
+    vt_cert_free(e->issuer);
+    vt_p384_key_free(e->issuer_key);
+    memset(e, 0, sizeof(*e));
+}
+
+void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
+        entry_clear(&v->cache[i]);
+    }
+    vt_cert_list_cleanup(&v->anchors);
+    free(v->sig_structure);
+    free(v);
+}
+
+enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
+                                  struct vt_nitro_verifier **out, struct vt_diag *d)
+{
+    VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
+    struct vt_nitro_verifier *v = calloc(1, sizeof(*v));
+    VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
+    vt_cert_list_init(&v->anchors);
+    v->sig_structure_cap = VT_NITRO_MAX_DOC_SIZE + 64;
+    v->sig_structure = malloc(v->sig_structure_cap);
+    enum vt_err err = v->sig_structure != NULL
+                          ? VT_OK
+                          : vt_fail(d, VT_E_NOMEM, "verifier", "cannot allocate scratch space");
+    if (err == VT_OK && anchors == NULL) {
+        err = vt_aws_nitro_root_add(&v->anchors, d);
+    }
+    for (size_t i = 0; err == VT_OK && anchors != NULL && i < anchors->n; i++) {
+        err = vt_cert_list_add(&v->anchors, anchors->certs[i]);
+    }
+    if (err != VT_OK) {
+        vt_nitro_verifier_free(v);
+        return err;
+    }
+    *out = v;
+    return VT_OK;
+}
+
+/* SPEC: AWS requires keyCertSign on every CA certificate of the chain. */
+static enum vt_err check_ca_usage(const struct vt_cert_list *chain, struct vt_diag *d)
+{
+    for (size_t i = 0; i < chain->n; i++) {
+        if (!vt_cert_has_key_usage(chain->certs[i], VT_KU_KEY_CERT_SIGN)) {
+            char cn[160];
+            vt_cert_subject_text(chain->certs[i], cn, sizeof(cn));
+            return vt_fail(d, VT_E_CHAIN, "cabundle.key_usage",
+                           "CA certificate cabundle[%zu] [%s] lacks keyUsage keyCertSign",
+                           chain->n - 1 - i, cn);
+        }
+    }
+    return VT_OK;
+}
+
+/* Verify the CA chain (cabundle[n-1] first, root last) once: signatures, names, CA constraints
+ * and key usage; time is checked per document through the windows. */
+static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                               struct chain_entry *e, struct vt_diag *d)
+{
+    struct vt_cert_list chain;
+    vt_cert_list_init(&chain);
+    enum vt_err err = VT_OK;
+    for (size_t k = doc->n_cabundle; k > 0 && err == VT_OK; k--) {
+        const struct vt_nitro_bytes *b = &doc->cabundle[k - 1];
+        struct vt_cert *c = NULL;
+        err = vt_cert_from_der(b->data, b->len, &c, d);
+        if (err == VT_OK) {
+            err = vt_cert_list_add(&chain, c);
+        } else {
+            char inner[VT_DIAG_DETAIL_MAX];
+            snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
+            err = vt_fail(d, err, "cabundle", "cabundle[%zu]: %s", k - 1, inner);
+        }
+        vt_cert_free(c);
+    }
+    if (err != VT_OK) {
+        goto out;
+    }
+    struct vt_cert *root = chain.certs[chain.n - 1];
+    bool trusted = false;
+    for (size_t i = 0; i < v->anchors.n && !trusted; i++) {
+        trusted = vt_cert_equal(v->anchors.certs[i], root);
+    }
+    if (!trusted) {
+        char name[160];
+        vt_cert_subject_text(root, name, sizeof(name));
+        err = vt_fail(d, VT_E_UNTRUSTED_ROOT, "cabundle[0]",
+                      "cabundle[0] [%s] is not byte-identical to a trusted root (the AWS Nitro "
+                      "Enclaves Root G1 unless --trust-anchor adds one)",
+                      name);
+        goto out;
+    }
+    vt_time t0 = INT64_MIN;
+    for (size_t i = 0; i < chain.n; i++) {
+        vt_time nb = vt_cert_not_before(chain.certs[i]);
+        t0 = nb > t0 ? nb : t0;
+    }
+    if ((err = vt_chain_verify(&chain, &v->anchors, t0, VT_TIME_EXPIRY_ONLY, "cabundle", d)) ||
+        (err = check_ca_usage(&chain, d)) ||
+        (err = vt_p384_key_from_cert(chain.certs[0], &e->issuer_key, d))) {
+        goto out;
+    }
+    e->issuer = vt_cert_ref(chain.certs[0]);
+    e->n = chain.n;
+    e->earliest_expiry = INT64_MAX;
+    for (size_t i = 0; i < chain.n; i++) {
+        struct window *w = &e->windows[i];
+        snprintf(w->what, sizeof(w->what), "cabundle[%zu]", chain.n - 1 - i);
+        w->not_before = vt_cert_not_before(chain.certs[i]);
+        w->not_after = vt_cert_not_after(chain.certs[i]);
+        e->earliest_expiry = w->not_after < e->earliest_expiry ? w->not_after : e->earliest_expiry;
+    }
+out:
+    vt_cert_list_cleanup(&chain);
+    return err;
+}
+
+static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                             const struct chain_entry **out, struct vt_diag *d)
+{
+    uint8_t id[VT_SHA256_LEN];
+    uint8_t h[VT_SHA256_LEN];
+    memset(id, 0, sizeof(id));
+    /* id = SHA-256 chained over each certificate's SHA-256, in cabundle order. */
+    for (size_t i = 0; i < doc->n_cabundle; i++) {
+        vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
+        vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
+    }
+    v->tick++;
+    struct chain_entry *victim = &v->cache[0];
+    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
+        struct chain_entry *e = &v->cache[i];
+        if (e->used && memcmp(e->id, id, sizeof(id)) == 0) {
+            e->last_use = v->tick;
+            *out = e;
+            return VT_OK;
+        }
+        if (!e->used || (victim->used && e->last_use < victim->last_use)) {
+            victim = e;
+        }
+    }
+    struct chain_entry fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    enum vt_err err = build_entry(v, doc, &fresh, d);
+    if (err != VT_OK) {
+        entry_clear(&fresh);
+        return err;
+    }
+    entry_clear(victim);
+    *victim = fresh;
+    victim->used = true;
+    victim->last_use = v->tick;
+    memcpy(victim->id, id, sizeof(id));
+    *out = victim;
+    return VT_OK;
+}
+
+/* SPEC: the leaf is issued by cabundle[n-1], is not a CA, has digitalSignature, is P-384. */
+static enum vt_err check_leaf(const struct chain_entry *e, const struct vt_cert *leaf,
+                              struct vt_diag *d)
+{
+    char name[160], issuer[160];
+    vt_cert_subject_text(leaf, name, sizeof(name));
+    if (!vt_cert_issuer_is(leaf, e->issuer)) {
+        vt_cert_subject_text(e->issuer, issuer, sizeof(issuer));
+        return vt_fail(d, VT_E_CHAIN, "certificate.issuer",
+                       "leaf [%s] was not issued by cabundle[%zu] [%s]", name, e->n - 1, issuer);
+    }
+    VT_ENSURE(!vt_cert_is_ca(leaf, NULL), d, VT_E_CHAIN, "certificate.basic_constraints",
+              "leaf [%s] is a CA certificate", name);
+    VT_ENSURE(vt_cert_has_key_usage(leaf, VT_KU_DIGITAL_SIGNATURE), d, VT_E_CHAIN,
+              "certificate.key_usage", "leaf [%s] lacks keyUsage digitalSignature", name);
+    return vt_cert_check_signed_by_p384(leaf, e->issuer_key, d);
+}
+
+static void copy_binding(struct vt_binding_claim *c, const struct vt_nitro_bytes *b)
+{
+    c->present = b->present && b->len <= sizeof(c->data);
+    c->len = c->present ? b->len : 0;
+    if (c->present && b->len > 0) {
+        memcpy(c->data, b->data, b->len);
+    }
+}
+
+static void fill_claims(const struct vt_nitro_doc *doc, const struct chain_entry *e,
+                        const struct vt_cert *leaf, vt_time now, struct vt_claims *c)
+{
+    vt_claims_init(c);
+    c->tee = VT_TEE_NITRO;
+    c->verified_at = now;
+    /* Nitro has no TCB to evaluate: a verified document is UpToDate. */
+    c->status = VT_TCB_UP_TO_DATE;
+    size_t n = doc->module_id_len < sizeof(c->nitro.module_id) - 1 ? doc->module_id_len
+                                                                   : sizeof(c->nitro.module_id) - 1;
+    memcpy(c->nitro.module_id, doc->module_id, n);
+    c->nitro.module_id[n] = '\0';
+    c->nitro.timestamp_ms = doc->timestamp_ms;
+    bool pcr0_zero = false;
+    for (size_t i = 0; i < doc->n_pcrs; i++) {
+        const struct vt_nitro_pcr *p = &doc->pcrs[i];
+        c->nitro.pcr_mask |= 1u << p->index;
+        c->nitro.pcr_len[p->index] = (uint8_t)p->len;
+        memcpy(c->nitro.pcrs[p->index], p->value, p->len);
+        if (p->index == 0) {
+            pcr0_zero = true;
+            for (size_t k = 0; k < p->len; k++) {
+                pcr0_zero = pcr0_zero && p->value[k] == 0;
+            }
+        }
+    }
+    /* SPEC: a debug-mode enclave reports PCR0 (and 1, 2) as all zero. */
+    c->debug = pcr0_zero;
+    copy_binding(&c->user_data, &doc->user_data);
+    copy_binding(&c->nonce, &doc->nonce);
+    copy_binding(&c->public_key, &doc->public_key);
+    vt_claims_note_expiry(c, e->earliest_expiry);
+    vt_claims_note_expiry(c, vt_cert_not_after(leaf));
+}
+
+static enum vt_err check_freshness(const struct vt_nitro_doc *doc, const struct vt_nitro_opts *opts,
+                                   struct vt_diag *d)
+{
+    char ts[VT_TIME_STR_MAX], at[VT_TIME_STR_MAX];
+    vt_time issued = (vt_time)(doc->timestamp_ms / 1000);
+    vt_time_format(issued, ts);
+    vt_time_format(opts->now, at);
+    if (opts->max_age >= 0) {
+        VT_ENSURE(issued >= opts->now - opts->max_age, d, VT_E_EXPIRED, "document.max_age",
+                  "document timestamp %s is more than %lld s before now %s", ts,
+                  (long long)opts->max_age, at);
+    }
+    if (opts->nonce != NULL) {
+        VT_ENSURE(doc->nonce.present, d, VT_E_NONCE_MISMATCH, "document.nonce",
+                  "a nonce of %zu bytes was expected; the document has none", opts->nonce_len);
+        VT_ENSURE(doc->nonce.len == opts->nonce_len &&
+                      memcmp(doc->nonce.data, opts->nonce, opts->nonce_len) == 0,
+                  d, VT_E_NONCE_MISMATCH, "document.nonce",
+                  "the document's nonce (%zu bytes) differs from the expected nonce (%zu bytes)",
+                  doc->nonce.len, opts->nonce_len);
+    }
+    return VT_OK;
+}
+
+enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, size_t len,
+                            const struct vt_nitro_opts *opts, struct vt_claims *claims,
+                            struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && bytes != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    struct vt_nitro_doc doc;
+    VT_TRY(vt_nitro_doc_parse(bytes, len, &doc, d));
+    const struct chain_entry *e;
+    VT_TRY(get_entry(v, &doc, &e, d));
+
+    struct vt_cert *leaf = NULL;
+    struct vt_p384_key *leaf_key = NULL;
+    enum vt_err err = vt_cert_from_der(doc.certificate, doc.certificate_len, &leaf, d);
+    if (err != VT_OK) {
+        char inner[VT_DIAG_DETAIL_MAX];
+        snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
+        return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
+    }
+    if ((err = check_leaf(e, leaf, d))) {
+        goto out;
+    }
+    /* Time: every certificate of the chain and the leaf. */
+    for (size_t i = 0; i < e->n && err == VT_OK; i++) {
+        const struct window *w = &e->windows[i];
+        err = vt_time_check_window(w->what, w->not_before, w->not_after, opts->now, opts->time_mode,
+                                   d);
+    }
+    if (err != VT_OK ||
+        (err = vt_time_check_window("certificate", vt_cert_not_before(leaf),
+                                    vt_cert_not_after(leaf), opts->now, opts->time_mode, d)) ||
+        (err = vt_p384_key_from_cert(leaf, &leaf_key, d))) {
+        goto out;
+    }
+    /* SPEC: RFC 9052 section 4.4: the signature covers the Sig_structure rebuilt from the
+     * original protected header and payload bytes. */
+    size_t n;
+    if ((err = vt_nitro_sig_structure(&doc, v->sig_structure, v->sig_structure_cap, &n))) {
+        err = vt_fail(d, err, "document.sig_structure", "cannot build the Sig_structure");
+        goto out;
+    }
+    if (vt_p384_verify(leaf_key, v->sig_structure, n, doc.signature) != VT_OK) {
+        err = vt_fail(d, VT_E_SIGNATURE, "document.signature",
+                      "COSE_Sign1 ES384 signature over the %zu-byte Sig_structure does not verify "
+                      "with the leaf certificate's key",
+                      n);
+        goto out;
+    }
+    if ((err = check_freshness(&doc, opts, d))) {
+        goto out;
+    }
+    fill_claims(&doc, e, leaf, opts->now, claims);
+out:
+    vt_p384_key_free(leaf_key);
+    vt_cert_free(leaf);
+    return err;
+}
