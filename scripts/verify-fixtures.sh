@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Verify every complete DCAP fixture set with `veritee verify` at its expected.json time and
-# compare the verdict with the expectation. Usage: verify-fixtures.sh VERITEE_BINARY
+# Verify every complete DCAP fixture set and every Nitro document with `veritee verify` at its
+# expected.json time and compare the verdict with the expectation. Usage: verify-fixtures.sh VERITEE_BINARY
 set -uo pipefail
 veritee=${1:?usage: verify-fixtures.sh VERITEE_BINARY}
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-$(dirname "$0")/../../shared/fixtures}}
@@ -41,5 +41,36 @@ for exp in "$fixtures"/dcap/*/*/expected.json; do
     [ -n "$got_adv" ] && shown="$got [$got_adv]"
     printf '%-62s %-4s %-34s %-34s %s\n' "$name" "${tee:--}" "$want" "$shown" "$result"
 done
+# AWS Nitro Enclaves documents: each at the start of its chain window (expected.json lists
+# file, module_id, timestamp and window per document, one key per line).
+nitro_exp="$fixtures/nitro/expected.json"
+if [ -f "$nitro_exp" ]; then
+    printf '\n%-62s %-6s %-42s %s\n' "nitro document" "tee" "module_id (expected = veritee)" "result"
+    awk -F'"' '/"file":/{f=$4} /"module_id":/{m=$4} /"chain_valid_from_utc":/{print f "|" m "|" $4}' \
+        "$nitro_exp" >"${TMPDIR:-/tmp}/vt-nitro-list.$$"
+    while IFS='|' read -r file module from; do
+        at=$(echo "$from" | sed -E 's/ /T/')
+        out=$("$veritee" verify --at "$at" "$fixtures/nitro/$file")
+        got=$(echo "$out" | grep -o '"nitro.module_id":"[^"]*"' | cut -d'"' -f4)
+        if echo "$out" | grep -q '"verified":true' && [ "$got" = "$module" ]; then
+            result=ok pass=$((pass + 1))
+        else
+            result="MISMATCH $(echo "$out" | grep -o '"detail":"[^"]*"' | head -c 200)"
+            fail=$((fail + 1))
+        fi
+        printf '%-62s %-6s %-42s %s\n' "$file" nitro "$module" "$result"
+    done <"${TMPDIR:-/tmp}/vt-nitro-list.$$"
+    rm -f "${TMPDIR:-/tmp}/vt-nitro-list.$$"
+    bad="$fixtures/nitro/base-nitro-validator/attestation-2026-01-03.as-published.b64"
+    if [ -f "$bad" ]; then
+        if "$veritee" verify --at 2026-01-03T20:41:07Z "$bad" >/dev/null; then
+            result="MISMATCH (verified)" fail=$((fail + 1))
+        else
+            result="ok (rejected)" pass=$((pass + 1))
+        fi
+        printf '%-62s %-6s %-42s %s\n' "base-nitro-validator/…as-published.b64 (corrupt)" nitro "-" "$result"
+    fi
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
