@@ -26,4 +26,12 @@
 /* Cached PCK chains held by one DCAP verifier. */
 #define VT_DCAP_PCK_CACHE_SIZE 64
 
+/* CBOR (RFC 8949) read by veritee (Nitro attestation documents): containers nested inside one
+ * item, and data items in one item skipped whole (a real Nitro payload holds about 60). */
+#define VT_MAX_CBOR_DEPTH 16
+#define VT_MAX_CBOR_ITEMS 4096
+/* Keys of unknown name in one Nitro attestation payload (each is checked against the others for
+ * duplicates; NSM writes none). */
+#define VT_NITRO_MAX_UNKNOWN_KEYS 32
+
 #endif
