@@ -172,11 +172,20 @@ static bool ber_at_end(const struct ber_el *el)
     return vt_reader_get_u16be(&t, &eoc) == VT_OK && eoc == 0;
 }
 
-/* The next identifier octet inside `el`, without consuming it; false at the end of contents and
- * when the input has ended (then the caller's ber_get reports the truncation). */
+/*
+ * The next identifier octet inside `el`, without consuming it. False at the end of contents, when
+ * the input has ended, and at a 0x00 inside an indefinite element (the start of an end-of-contents
+ * that may be cut short): the caller's ber_get or ber_leave then reports exactly what is wrong.
+ */
 static bool ber_peek(const struct ber_el *el, uint8_t *tag)
 {
-    return !ber_at_end(el) && vt_reader_peek_u8(&el->r, tag) == VT_OK;
+    uint8_t t;
+    if (ber_at_end(el) || vt_reader_peek_u8(&el->r, &t) != VT_OK ||
+        (el->indefinite && t == TAG_EOC)) {
+        return false;
+    }
+    *tag = t;
+    return true;
 }
 
 /*
@@ -201,6 +210,10 @@ static enum vt_err ber_get(struct ber_el *parent, uint8_t want, const char *what
     }
     if (vt_reader_get_u8(&t, &tag) != VT_OK) {
         return vt_fail(d, ber_short(parent), what, "input ends at offset %zu before the element",
+                       off);
+    }
+    if (tag == TAG_EOC && t.left == 0) {
+        return vt_fail(d, ber_short(parent), what, "input ends at offset %zu inside a 0x00 tag",
                        off);
     }
     /* Every tag expected here is a low tag number, so this also rejects the high-number form. */
@@ -363,6 +376,10 @@ static enum vt_err ber_octets(struct ber_el *parent, uint8_t tag, size_t min, si
     VT_TRY(ber_get(parent, tag, what, &el, d));
     ber_value(&el, p, n);
     if (*n < min || *n > max) {
+        if (min == max) {
+            return vt_fail(d, VT_E_BAD_FIELD, what, "%zu bytes at offset %zu, expected %zu", *n,
+                           el.off, min);
+        }
         return vt_fail(d, VT_E_BAD_FIELD, what, "%zu bytes at offset %zu, expected %zu..%zu", *n,
                        el.off, min, max);
     }
@@ -588,7 +605,7 @@ static enum vt_err parse_enveloped_data(struct ber_el *ex, struct vt_cms_envelop
                        "empty SET at offset %zu, expected one RecipientInfo", set.off);
     }
     VT_TRY(parse_ktri(&set, e, d));
-    if (!ber_at_end(&set)) {
+    if (ber_peek(&set, &tag)) {
         return vt_fail(d, VT_E_BAD_FIELD, "cms.recipient_infos",
                        "more than one RecipientInfo (second at offset %zu), expected one",
                        vt_reader_offset(&set.r));

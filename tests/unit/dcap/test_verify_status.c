@@ -82,7 +82,7 @@ static void test_default_scenarios_up_to_date(void **state)
         assert_int_equal(c->tee, tc->tee);
         assert_int_equal(c->verified_at, VS_NOW);
         assert_int_equal(c->dcap.quote_version, tc->version);
-        assert_int_equal(c->dcap.body_type, !tdx                ? VT_DCAP_BODY_SGX
+        assert_int_equal(c->dcap.body_type, !tdx               ? VT_DCAP_BODY_SGX
                                             : tc->version == 5 ? VT_DCAP_BODY_TD15
                                                                : VT_DCAP_BODY_TD10);
         assert_memory_equal(c->dcap.fmspc, s.pki_params.pck.fmspc, 6);
@@ -247,6 +247,13 @@ static void test_level_componentwise(void **state)
             s.tcb_info.levels[0].tdx_comps[3] = 1;
             vs_redo(&s);
             label_of(label, sizeof(label), tc, "TDX higher in [2], lower in [3]");
+            vs_expect_verdict(label, &s, OOD, OOD, UTD, mod, LOW_ADV);
+
+            /* Only the last TDX component above the quote's. */
+            vs_restore(&s, &base);
+            s.tcb_info.levels[0].tdx_comps[15] = 1;
+            vs_redo(&s);
+            label_of(label, sizeof(label), tc, "TDX component [15] above the quote's");
             vs_expect_verdict(label, &s, OOD, OOD, UTD, mod, LOW_ADV);
         }
         vt_sim_scenario_cleanup(&s);
@@ -639,6 +646,26 @@ static void test_relaunch_not_applied(void **state)
     vs_expect_verdict("no relaunch for a v4 quote", &s, OOD, OOD, UTD, OOD, LOW_ADV);
     vt_sim_scenario_cleanup(&s);
 
+    /* A v4 quote has no TEE_TCB_SVN_2 (it reads as zero): with a top level that zero reaches
+     * (tdx {0,0,0,1,0..}, failing on [3]; the lower level all zero), a v5 quote whose
+     * TEE_TCB_SVN_2 is zero is relaunch-advised, the v4 quote is not. */
+    for (uint16_t version = 4; version <= 5; version++) {
+        relaunch_init(&s, version);
+        memset(s.tcb_info.levels[0].tdx_comps, 0, 16);
+        s.tcb_info.levels[0].tdx_comps[3] = 1;
+        memset(s.tcb_info.levels[1].tdx_comps, 0, 16);
+        memset(s.quote_params.td.tee_tcb_svn2, 0, 16);
+        vs_build(&s);
+        if (version == 5) {
+            vs_expect_verdict("relaunch, v5 with zero TEE_TCB_SVN_2", &s, TRA, OOD, UTD, OOD,
+                              LOW_ADV);
+        } else {
+            vs_expect_verdict("no relaunch, v4 where a zero TEE_TCB_SVN_2 would qualify", &s, OOD,
+                              OOD, UTD, OOD, LOW_ADV);
+        }
+        vt_sim_scenario_cleanup(&s);
+    }
+
     relaunch_init(&s, 5);
     vs_build(&s);
     vs_save(&s, &base);
@@ -657,8 +684,7 @@ static void test_relaunch_not_applied(void **state)
     vs_restore(&s, &base);
     s.quote_params.qe.isv_svn = (uint16_t)(s.quote_params.qe.isv_svn - 1);
     vs_redo(&s);
-    vs_expect_verdict("no relaunch, QE OutOfDate", &s, OOD, OOD, OOD, OOD,
-                      LOW_ADV "," QE_LOW_ADV);
+    vs_expect_verdict("no relaunch, QE OutOfDate", &s, OOD, OOD, OOD, OOD, LOW_ADV "," QE_LOW_ADV);
     vs_restore(&s, &base);
     s.qe_identity.levels[0].status = "Revoked";
     vs_redo(&s);
@@ -701,8 +727,7 @@ static void test_advisories(void **state)
     vs_expect_verdict("SGX UpToDate with an advisory", &s, UTD, UTD, UTD, NONE, "INTEL-SA-00100");
     s.tcb_info.levels[0].pcesvn = (uint16_t)(s.pki_params.pck.pcesvn + 1);
     vs_redo_docs(&s);
-    vs_expect_verdict("SGX advisories of the matched level only", &s, OOD, OOD, UTD, NONE,
-                      LOW_ADV);
+    vs_expect_verdict("SGX advisories of the matched level only", &s, OOD, OOD, UTD, NONE, LOW_ADV);
     vs_restore(&s, &base);
     s.quote_params.qe.isv_svn = (uint16_t)(s.quote_params.qe.isv_svn - 1);
     vs_redo(&s);
@@ -994,8 +1019,7 @@ static void test_cache_eviction(void **state)
     assert_int_equal(vs_open(&r, &s), VT_OK);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < N; i++) {
-            expect_ok_status("platform", &r, &p[i].quote, VS_NOW, i % 2 ? OOD : UTD,
-                             p[i].pck.ppid);
+            expect_ok_status("platform", &r, &p[i].quote, VS_NOW, i % 2 ? OOD : UTD, p[i].pck.ppid);
         }
     }
     /* The most recent stays cached, the oldest was rebuilt: both still right. */

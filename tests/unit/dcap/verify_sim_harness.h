@@ -192,13 +192,35 @@ static inline void vs_check_error(const char *label, const struct vs_run *r, enu
     if (err != code || (stage != VS_ANY && r->stage != stage) ||
         (check != NULL && strcmp(r->d.check, check) != 0)) {
         fail_msg("%s: expected %s at %s%s%s; got %s at %s (%s: %s)", label, vt_err_name(code),
-                 vs_stage_name(stage), check ? " check " : "", check ? check : "",
-                 vt_err_name(err), vs_stage_name(r->stage), r->d.check, r->d.detail);
+                 vs_stage_name(stage), check ? " check " : "", check ? check : "", vt_err_name(err),
+                 vs_stage_name(r->stage), r->d.check, r->d.detail);
     }
     if (err != VT_OK && r->d.code != err) {
         fail_msg("%s: diag code %s differs from the returned %s", label, vt_err_name(r->d.code),
                  vt_err_name(err));
     }
+}
+
+/* The outcome of vs_run_once: the error, the stage and the diag; the claims on success. */
+struct vs_outcome {
+    enum vt_err err;
+    struct vs_run r; /* stage and d only; nothing to close */
+    struct vt_claims claims;
+};
+
+/* Open, verify the scenario's quote at s->now (strict) and close again: nothing is left to free
+ * when an assertion on the outcome fails. */
+static inline void vs_run_once(const struct vt_sim_scenario *s, struct vs_outcome *out)
+{
+    struct vs_run r;
+    memset(out, 0, sizeof(*out));
+    out->err = vs_open(&r, s);
+    if (out->err == VT_OK) {
+        out->err = vs_verify_at(&r, s, s->now, VT_TIME_STRICT, &out->claims);
+    }
+    out->r.d = r.d;
+    out->r.stage = r.stage;
+    vs_close(&r);
 }
 
 /* Open, verify the scenario's quote at s->now (strict) and compare with the verdict. */
@@ -208,30 +230,18 @@ static inline void vs_expect_verdict(const char *label, const struct vt_sim_scen
                                      const char *advisories)
 {
     const struct vs_verdict want = {status, platform, qe, module, advisories};
-    struct vs_run r;
-    struct vt_claims *c = vs_claims_new();
-    enum vt_err err = vs_open(&r, s);
-    if (err == VT_OK) {
-        err = vs_verify_at(&r, s, s->now, VT_TIME_STRICT, c);
-    }
-    vs_check_verdict(label, &r, err, c, &want);
-    vs_close(&r);
-    free(c);
+    struct vs_outcome o;
+    vs_run_once(s, &o);
+    vs_check_verdict(label, &o.r, o.err, &o.claims, &want);
 }
 
 /* Open, verify the scenario's quote at s->now (strict) and expect code at stage. */
 static inline void vs_expect_error(const char *label, const struct vt_sim_scenario *s,
                                    enum vs_stage stage, enum vt_err code, const char *check)
 {
-    struct vs_run r;
-    struct vt_claims *c = vs_claims_new();
-    enum vt_err err = vs_open(&r, s);
-    if (err == VT_OK) {
-        err = vs_verify_at(&r, s, s->now, VT_TIME_STRICT, c);
-    }
-    vs_check_error(label, &r, err, stage, code, check);
-    vs_close(&r);
-    free(c);
+    struct vs_outcome o;
+    vs_run_once(s, &o);
+    vs_check_error(label, &o.r, o.err, stage, code, check);
 }
 
 /* ---- scenario editing ---- */
