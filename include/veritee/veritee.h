@@ -4,6 +4,7 @@
 
 #include <veritee/bench.h>
 #include <veritee/buf.h>
+#include <veritee/cbor.h>
 #include <veritee/claims.h>
 #include <veritee/common.h>
 #include <veritee/crypto.h>

@@ -118,7 +118,9 @@ static enum vt_err cbor_fail(struct vt_diag *d, enum vt_err err, const char *che
         return vt_fail(d, err, check, "%s at offset %zu: the input ends inside the CBOR item", what,
                        off);
     case VT_E_MALFORMED:
-        (void)vt_reader_peek_u8(r, &b);
+        if (vt_reader_peek_u8(r, &b) != VT_OK) {
+            b = 0;
+        }
         return vt_fail(d, err, check,
                        "%s at offset %zu (initial byte 0x%02x): CBOR not accepted (reserved or "
                        "non-minimal head, indefinite-length string, integer or tag, or a misplaced "
@@ -227,7 +229,7 @@ static enum vt_err check_protected(const struct view *prot, size_t off, struct v
     if (prot->n == sizeof(es384) && memcmp(prot->p, es384, sizeof(es384)) == 0) {
         return VT_OK;
     }
-    struct vt_cbor_head alg;
+    struct vt_cbor_head alg = {0};
     if (find_alg(prot, &alg) && !(alg.major == VT_CBOR_NEGINT && alg.arg == -1 - ALG_ES384)) {
         char text[24];
         int_text(&alg, text);

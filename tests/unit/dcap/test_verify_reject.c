@@ -613,6 +613,12 @@ static void test_tdx_module_mismatch(void **state)
         label_of(label, sizeof(label), tc, "SEAMATTRIBUTES non-zero and as expected");
         vs_expect_error(label, &s, VS_VERIFY, VT_E_TDX_MODULE_MISMATCH,
                         "td_report.seam_attributes");
+        vs_restore(&s, &base);
+        s.tcb_info.module_identities[1].attributes[0] = 0x01;
+        vs_redo(&s);
+        label_of(label, sizeof(label), tc, "SEAMATTRIBUTES zero, identity expects non-zero");
+        vs_expect_error(label, &s, VS_VERIFY, VT_E_TDX_MODULE_MISMATCH,
+                        "td_report.seam_attributes");
 
         /* The identity that applies: tdxModule for TEE_TCB_SVN[1] == 0, TDX_01 for 1. */
         vs_restore(&s, &base);
@@ -1076,6 +1082,12 @@ static void test_collateral_malformed(void **state)
             vs_redo_docs(&s);
             label_of(label, sizeof(label), tc, "module level status ConfigurationNeeded");
             vs_expect_error(label, &s, VS_COLLATERAL, VT_E_BAD_FIELD, NULL);
+            /* tdxModule is required in a TDX TCB info. */
+            vs_restore(&s, &base);
+            s.tcb_info.has_tdx_module = false;
+            vs_redo_docs(&s);
+            label_of(label, sizeof(label), tc, "TDX TCB info without tdxModule");
+            vs_expect_error(label, &s, VS_COLLATERAL, VT_E_MISSING_FIELD, NULL);
         }
         /* Two identical levels (with different statuses). */
         vs_restore(&s, &base);
