@@ -67,7 +67,8 @@ struct vt_nitro_doc {
  * right type and size (module_id non-empty text, digest "SHA384", timestamp uint, pcrs 1..32
  * entries index 0..31 of 32/48/64 bytes, certificate and cabundle entries 1..1024 bytes,
  * cabundle 1..VT_NITRO_MAX_CABUNDLE entries, public_key 1..1024, user_data and nonce 0..1024 or
- * null); definite or indefinite-length maps and arrays; duplicate keys, trailing bytes, a missing
+ * null); definite or indefinite-length payload maps, pcrs and cabundle (the COSE array itself is
+ * definite, as NSM writes it); duplicate keys, trailing bytes, a missing
  * break, nesting beyond limits are rejected. Errors: VT_E_TRUNCATED, VT_E_TRAILING_DATA,
  * VT_E_MALFORMED (CBOR structure), VT_E_BAD_FIELD, VT_E_MISSING_FIELD, VT_E_DUPLICATE,
  * VT_E_TOO_LARGE, VT_E_UNSUPPORTED_ALGORITHM (alg other than ES384); detail names the key.

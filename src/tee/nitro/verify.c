@@ -94,10 +94,11 @@ enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
     return VT_OK;
 }
 
-/* SPEC: AWS requires keyCertSign on every CA certificate of the chain. */
+/* SPEC: AWS requires keyCertSign on every CA certificate of the chain (chain[1..]: the leaf is
+ * chain[0]). */
 static enum vt_err check_ca_usage(const struct vt_cert_list *chain, struct vt_diag *d)
 {
-    for (size_t i = 0; i < chain->n; i++) {
+    for (size_t i = 1; i < chain->n; i++) {
         if (!vt_cert_has_key_usage(chain->certs[i], VT_KU_KEY_CERT_SIGN)) {
             char cn[160];
             vt_cert_subject_text(chain->certs[i], cn, sizeof(cn));
@@ -109,14 +110,18 @@ static enum vt_err check_ca_usage(const struct vt_cert_list *chain, struct vt_di
     return VT_OK;
 }
 
-/* Verify the CA chain (cabundle[n-1] first, root last) once: signatures, names, CA constraints
- * and key usage; time is checked per document through the windows. */
+/*
+ * Verify the whole chain once, with this document's leaf (chain[0] = leaf, chain[1] =
+ * cabundle[n-1], ..., root last): signatures, names, CA constraints and pathLen counted with the
+ * leaf below the instance CA, key usage. Time is checked per document through the windows; the
+ * CA part is then cached, and later leaves under it are checked by check_leaf.
+ */
 static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                               struct chain_entry *e, struct vt_diag *d)
+                               struct vt_cert *leaf, struct chain_entry *e, struct vt_diag *d)
 {
     struct vt_cert_list chain;
     vt_cert_list_init(&chain);
-    enum vt_err err = VT_OK;
+    enum vt_err err = vt_cert_list_add(&chain, leaf);
     for (size_t k = doc->n_cabundle; k > 0 && err == VT_OK; k--) {
         const struct vt_nitro_bytes *b = &doc->cabundle[k - 1];
         struct vt_cert *c = NULL;
@@ -152,16 +157,17 @@ static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct v
         vt_time nb = vt_cert_not_before(chain.certs[i]);
         t0 = nb > t0 ? nb : t0;
     }
-    if ((err = vt_chain_verify(&chain, &v->anchors, t0, VT_TIME_EXPIRY_ONLY, "cabundle", d)) ||
+    /* Positions in the diag are chain positions: 0 the leaf, n-1 the root (cabundle[0]). */
+    if ((err = vt_chain_verify(&chain, &v->anchors, t0, VT_TIME_EXPIRY_ONLY, "nitro_chain", d)) ||
         (err = check_ca_usage(&chain, d)) ||
-        (err = vt_p384_key_from_cert(chain.certs[0], &e->issuer_key, d))) {
+        (err = vt_p384_key_from_cert(chain.certs[1], &e->issuer_key, d))) {
         goto out;
     }
-    e->issuer = vt_cert_ref(chain.certs[0]);
-    e->n = chain.n;
+    e->issuer = vt_cert_ref(chain.certs[1]);
+    e->n = chain.n - 1;
     e->earliest_expiry = INT64_MAX;
-    for (size_t i = 0; i < chain.n; i++) {
-        struct window *w = &e->windows[i];
+    for (size_t i = 1; i < chain.n; i++) {
+        struct window *w = &e->windows[i - 1];
         snprintf(w->what, sizeof(w->what), "cabundle[%zu]", chain.n - 1 - i);
         w->not_before = vt_cert_not_before(chain.certs[i]);
         w->not_after = vt_cert_not_after(chain.certs[i]);
@@ -173,7 +179,8 @@ out:
 }
 
 static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                             const struct chain_entry **out, struct vt_diag *d)
+                             struct vt_cert *leaf, const struct chain_entry **out,
+                             struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
@@ -198,7 +205,7 @@ static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_
     }
     struct chain_entry fresh;
     memset(&fresh, 0, sizeof(fresh));
-    enum vt_err err = build_entry(v, doc, &fresh, d);
+    enum vt_err err = build_entry(v, doc, leaf, &fresh, d);
     if (err != VT_OK) {
         entry_clear(&fresh);
         return err;
@@ -212,7 +219,8 @@ static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_
     return VT_OK;
 }
 
-/* SPEC: the leaf is issued by cabundle[n-1], is not a CA, has digitalSignature, is P-384. */
+/* SPEC: the leaf is issued by cabundle[n-1] (a CA: checked with the first leaf under it, and
+ * its pathLen allows an end-entity below it), is not a CA, has digitalSignature, is P-384. */
 static enum vt_err check_leaf(const struct chain_entry *e, const struct vt_cert *leaf,
                               struct vt_diag *d)
 {
@@ -306,9 +314,6 @@ enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, s
               "NULL argument");
     struct vt_nitro_doc doc;
     VT_TRY(vt_nitro_doc_parse(bytes, len, &doc, d));
-    const struct chain_entry *e;
-    VT_TRY(get_entry(v, &doc, &e, d));
-
     struct vt_cert *leaf = NULL;
     struct vt_p384_key *leaf_key = NULL;
     enum vt_err err = vt_cert_from_der(doc.certificate, doc.certificate_len, &leaf, d);
@@ -317,7 +322,8 @@ enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, s
         snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
         return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
     }
-    if ((err = check_leaf(e, leaf, d))) {
+    const struct chain_entry *e;
+    if ((err = get_entry(v, &doc, leaf, &e, d)) || (err = check_leaf(e, leaf, d))) {
         goto out;
     }
     /* Time: every certificate of the chain and the leaf. */
