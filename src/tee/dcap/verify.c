@@ -108,6 +108,20 @@ static enum vt_err verify_signed_doc(const struct vt_cert_list *chain,
     VT_ENSURE(chain->n == 2, d, VT_E_CHAIN_LENGTH, chain_name,
               "%s has %zu certificates; expected 2 (signing certificate, root)", chain_name,
               chain->n);
+    /* SPEC: QVL X509Constants: the collateral signer is the "Intel SGX TCB Signing"
+     * certificate under the "Intel SGX Root CA" (substring checks, as for the PCK chain). */
+    char cn[2][160];
+    for (size_t i = 0; i < 2; i++) {
+        if (vt_cert_subject_cn(chain->certs[i], cn[i], sizeof(cn[i])) != VT_OK) {
+            snprintf(cn[i], sizeof(cn[i]), "(none)");
+        }
+    }
+    if (strstr(cn[0], "SGX TCB Signing") == NULL || strstr(cn[1], "SGX Root CA") == NULL) {
+        return vt_fail(d, VT_E_CHAIN_NAME, chain_name,
+                       "%s names signer \"%s\" and root \"%s\"; expected \"SGX TCB Signing\" and "
+                       "\"SGX Root CA\"",
+                       chain_name, cn[0], cn[1]);
+    }
     VT_TRY(verify_chain_untimed(chain, anchors, chain_name, d));
     VT_TRY(vt_crl_check_issuer(root_crl, chain->certs[1], "root_ca_crl", d));
     if (vt_crl_is_revoked(root_crl, chain->certs[0], NULL)) {
