@@ -280,7 +280,9 @@ static enum vt_err ber_leave(struct ber_el *parent, struct ber_el *el, const cha
     if (!el->indefinite) {
         if (el->r.left != 0) {
             uint8_t tag = 0;
-            (void)vt_reader_peek_u8(&el->r, &tag);
+            if (vt_reader_peek_u8(&el->r, &tag) != VT_OK) {
+                tag = 0; /* unreachable: left != 0 */
+            }
             return vt_fail(d, VT_E_BAD_DER, what, "unexpected element (tag 0x%02x) at offset %zu",
                            tag, vt_reader_offset(&el->r));
         }
@@ -520,7 +522,9 @@ static enum vt_err collect_segments(struct ber_el *cons, unsigned depth, struct 
         struct ber_el seg;
         const uint8_t *p;
         size_t n;
-        (void)vt_reader_peek_u8(&cons->r, &tag);
+        if (vt_reader_peek_u8(&cons->r, &tag) != VT_OK) {
+            tag = 0; /* an empty remainder is reported by the element read below */
+        }
         if (tag == TAG_OCTET_STRING_CONS) {
             if (depth >= CMS_STRING_DEPTH_MAX) {
                 return vt_fail(d, VT_E_TOO_LARGE, what,
