@@ -24,7 +24,11 @@ static const struct tee_case main_cases[] = {{VT_TEE_SGX, 3}, {VT_TEE_TDX, 5}};
 
 static void label_of(char *out, size_t cap, const struct tee_case *tc, const char *what)
 {
-    snprintf(out, cap, "%s v%u: %s", tc->tee == VT_TEE_TDX ? "TDX" : "SGX", tc->version, what);
+    int n =
+        snprintf(out, cap, "%s v%u: %s", tc->tee == VT_TEE_TDX ? "TDX" : "SGX", tc->version, what);
+    if (n < 0) {
+        out[0] = '\0'; /* labels only name test cases; a truncated one is still readable */
+    }
 }
 
 static enum vt_tcb_status default_module(enum vt_tee tee)

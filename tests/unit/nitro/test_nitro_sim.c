@@ -84,7 +84,7 @@ static bool at_break(struct cur *c)
 /* Skip one well-formed item (RFC 8949 appendix C), nesting at most 64 deep. */
 static bool skip_item(struct cur *c, int depth)
 {
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     if (depth > 64 || !rd_head(c, &mt, &ai, &arg)) {
         return false;
@@ -160,7 +160,7 @@ static bool well_formed(const uint8_t *p, size_t n, size_t trailing)
 /* A byte or text string item: its content. */
 static void get_string(struct cur *c, unsigned want_mt, const uint8_t **p, size_t *n)
 {
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     assert_true(rd_head(c, &mt, &ai, &arg));
     assert_int_equal(mt, want_mt);
@@ -193,7 +193,7 @@ struct pmap {
 static void decode_map(const uint8_t *p, size_t n, struct pmap *m)
 {
     struct cur c = cur_of(p, n);
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     memset(m, 0, sizeof(*m));
     assert_true(rd_head(&c, &mt, &ai, &arg));
@@ -243,7 +243,7 @@ struct cose {
 static void decode_cose(const uint8_t *p, size_t n, struct cose *out)
 {
     struct cur c = cur_of(p, n);
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     memset(out, 0, sizeof(*out));
     assert_true(rd_head(&c, &mt, &ai, &arg));
@@ -890,7 +890,7 @@ static void test_default_document(void **state)
     /* timestamp: a uint in ms, 8-byte head (1B), leaf notBefore + 3 s. */
     c = value_cur(cs.payload, find_key(&m, "timestamp"));
     assert_int_equal(c.p[0], 0x1B);
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t ts;
     assert_true(rd_head(&c, &mt, &ai, &ts));
     assert_int_equal(mt, 0);
@@ -997,7 +997,7 @@ static void test_encoding_knobs(void **state)
     struct vt_nsim_doc_layout lay;
     struct pmap m;
     struct cose cs;
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     const uint8_t *p;
     size_t n;
@@ -1207,7 +1207,7 @@ static void test_pcr_and_cabundle_knobs(void **state)
     struct vt_nsim_doc_layout lay;
     struct pmap m;
     struct cose cs;
-    unsigned mt, ai;
+    unsigned mt = 0, ai = 0;
     uint64_t arg;
     const uint8_t *p;
     size_t n;
