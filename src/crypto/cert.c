@@ -445,7 +445,8 @@ bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b)
     return a->der_len == b->der_len && memcmp(a->der, b->der, a->der_len) == 0;
 }
 
-enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64], struct vt_diag *d)
+enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *curve,
+                                  EVP_PKEY **out, struct vt_diag *d)
 {
     char why[VT_CRYPTO_ERRTEXT_MAX];
     ERR_clear_error();
@@ -458,18 +459,27 @@ enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64], struct vt_d
     if (!EVP_PKEY_is_a(pk, "EC")) {
         const char *type = EVP_PKEY_get0_type_name(pk);
         return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
-                       "expected an EC P-256 key, got %s", type != NULL ? type : "unknown");
+                       "expected an EC %s key, got %s", curve, type != NULL ? type : "unknown");
     }
     char group[64];
     size_t group_len = 0;
     if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                        &group_len) != 1 ||
-        OBJ_txt2nid(group) != NID_X9_62_prime256v1) {
+        OBJ_txt2nid(group) != nid) {
         ERR_clear_error();
         return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
-                       "expected the P-256 curve, got %s",
+                       "expected the %s curve, got %s", curve,
                        group_len > 0 ? group : "no named curve");
     }
+    *out = pk;
+    return VT_OK;
+}
+
+enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64], struct vt_diag *d)
+{
+    EVP_PKEY *pk = NULL;
+    VT_TRY(vt_crypto_cert_ec_key(c, NID_X9_62_prime256v1, "P-256", &pk, d));
+    char why[VT_CRYPTO_ERRTEXT_MAX];
     BIGNUM *x = NULL;
     BIGNUM *y = NULL;
     enum vt_err err = VT_OK;

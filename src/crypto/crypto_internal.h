@@ -64,4 +64,9 @@ void vt_crypto_skip_space(struct vt_reader *r);
 /* True if every byte left is whitespace or NUL (the tail that files and quotes carry). */
 bool vt_crypto_only_tail(const struct vt_reader *r);
 
+/* The certificate's public key (borrowed) if it is EC on the curve `nid` (named `curve` in
+ * messages); VT_E_UNSUPPORTED_ALGORITHM otherwise. */
+enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *curve,
+                                  EVP_PKEY **out, struct vt_diag *d);
+
 #endif

@@ -151,29 +151,9 @@ enum vt_err vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **
     if (c == NULL || out == NULL) {
         return vt_fail(d, VT_E_ARG, "p384.key", "null argument");
     }
+    EVP_PKEY *pk = NULL;
+    VT_TRY(vt_crypto_cert_ec_key(c, NID_secp384r1, "P-384", &pk, d));
     char why[VT_CRYPTO_ERRTEXT_MAX];
-    ERR_clear_error();
-    EVP_PKEY *pk = X509_get0_pubkey(c->x509);
-    if (pk == NULL) {
-        vt_crypto_errors(why, sizeof(why));
-        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
-                       "public key cannot be decoded: %s", why);
-    }
-    if (!EVP_PKEY_is_a(pk, "EC")) {
-        const char *type = EVP_PKEY_get0_type_name(pk);
-        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
-                       "expected an EC P-384 key, got %s", type != NULL ? type : "unknown");
-    }
-    char group[64];
-    size_t group_len = 0;
-    if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                       &group_len) != 1 ||
-        OBJ_txt2nid(group) != NID_secp384r1) {
-        ERR_clear_error();
-        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
-                       "expected the P-384 curve, got %s",
-                       group_len > 0 ? group : "no named curve");
-    }
     /* The encoded point as 0x04 || X || Y. */
     uint8_t pub[1 + 96];
     size_t pub_len = 0;
