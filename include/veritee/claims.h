@@ -121,6 +121,34 @@ struct vt_nitro_claims {
     uint8_t pcrs[VT_CLAIMS_MAX_PCRS][64];
 };
 
+/* SEV-SNP facts. TCBs are decoded per product (see struct vt_snp_tcb in snp.h). */
+struct vt_snp_tcb_claim {
+    uint64_t raw;
+    uint8_t fmc, bootloader, tee, snp, microcode;
+};
+
+struct vt_snp_claims {
+    uint32_t version;
+    char product[16]; /* "Milan", "Genoa", "Turin" */
+    uint8_t measurement[48];
+    uint8_t host_data[32];
+    uint8_t chip_id[64];
+    uint32_t vmpl;
+    uint32_t guest_svn;
+    uint64_t policy;
+    uint64_t platform_info;
+    uint8_t family_id[16];
+    uint8_t image_id[16];
+    uint8_t id_key_digest[48];
+    uint8_t author_key_digest[48];
+    uint8_t report_id[32];
+    int signing_key; /* 0 VCEK, 1 VLEK */
+    struct vt_snp_tcb_claim current_tcb, reported_tcb, committed_tcb, launch_tcb;
+    bool has_runtime_data;    /* Azure HCL report */
+    char runtime_keys[8][32]; /* names of the runtime data's JSON keys ("keys", "user-data", ...) */
+    size_t n_runtime_keys;
+};
+
 /* A variable-length binding claim (user_data, nonce, public_key). */
 #define VT_CLAIMS_MAX_BINDING 1024
 struct vt_binding_claim {
@@ -143,6 +171,7 @@ struct vt_claims {
     struct vt_tdx_claims tdx; /* tee == VT_TEE_TDX */
     struct vt_dcap_claims dcap;
     struct vt_nitro_claims nitro; /* tee == VT_TEE_NITRO */
+    struct vt_snp_claims snp;     /* tee == VT_TEE_SEV_SNP */
     struct vt_binding_claim user_data;
     struct vt_binding_claim nonce;
     struct vt_binding_claim public_key;
