@@ -2,6 +2,7 @@
  * printing results as JSON. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -111,6 +112,50 @@ static enum vt_err parse_freshness(struct cli_verify_setup *s, const struct cli_
     return VT_OK;
 }
 
+/* Read an optional file into b; a NULL path leaves b empty. */
+static enum vt_err read_optional(const char *path, struct vt_buf *b, struct vt_diag *d)
+{
+    return path != NULL ? vt_file_read(path, b, d) : VT_OK;
+}
+
+/* The SNP collateral: --vcek, --cert-chain and --crl, or else the files of --collateral DIR
+ * (vcek.der, vcek.pem, vlek.der or vlek.pem; cert_chain.pem; crl.der or crl.pem). */
+static enum vt_err load_snp(struct cli_verify_setup *s, const struct cli_verify_args *a,
+                            struct vt_diag *d)
+{
+    static const char *const names[3][4] = {
+        {"vcek.der", "vcek.pem", "vlek.der", "vlek.pem"},
+        {"cert_chain.pem", "cert_chain", NULL, NULL},
+        {"crl.der", "crl.pem", NULL, NULL},
+    };
+    const char *given[3] = {a->vek, a->cert_chain, a->crl};
+    char path[4096];
+    for (size_t i = 0; i < 3; i++) {
+        vt_buf_init(&s->snp_files[i], VT_MAX_COLLATERAL_SIZE);
+        if (given[i] == NULL && a->collateral != NULL) {
+            for (size_t k = 0; k < 4 && names[i][k] != NULL && given[i] == NULL; k++) {
+                int n = snprintf(path, sizeof(path), "%s/%s", a->collateral, names[i][k]);
+                if (n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0) {
+                    VT_TRY(vt_file_read(path, &s->snp_files[i], d));
+                    given[i] = "";
+                }
+            }
+            continue;
+        }
+        VT_TRY(read_optional(given[i], &s->snp_files[i], d));
+    }
+    VT_ENSURE(s->snp_files[0].len > 0, d, VT_E_ARG, "vcek",
+              "an SEV-SNP report needs its VCEK or VLEK: pass --vcek FILE (or --collateral DIR "
+              "holding vcek.der)");
+    s->snp_opts.vek = s->snp_files[0].data;
+    s->snp_opts.vek_len = s->snp_files[0].len;
+    s->snp_opts.chain = s->snp_files[1].data;
+    s->snp_opts.chain_len = s->snp_files[1].len;
+    s->snp_opts.crl = s->snp_files[2].data;
+    s->snp_opts.crl_len = s->snp_files[2].len;
+    return VT_OK;
+}
+
 enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,
                              struct vt_diag *d)
 {
@@ -126,9 +171,12 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     VT_TRY(parse_freshness(s, a, d));
     s->nitro_opts.now = s->opts.now;
     s->nitro_opts.time_mode = s->opts.time_mode;
+    s->snp_opts.now = s->opts.now;
+    s->snp_opts.time_mode = s->opts.time_mode;
     /* The embedded vendor roots are always trusted; --trust-anchor adds roots, never replaces. */
     VT_TRY(vt_intel_sgx_root_add(&s->anchors, d));
     VT_TRY(vt_aws_nitro_root_add(&s->anchors, d));
+    VT_TRY(vt_amd_arks_add(&s->anchors, d));
     for (size_t i = 0; i < a->n_anchors; i++) {
         VT_TRY(load_anchor(&s->anchors, a->anchors[i], d));
     }
@@ -144,16 +192,25 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
         return vt_dcap_verifier_new(&s->anchors, s->coll, &s->verifier, d);
     case VT_EVIDENCE_NITRO_DOC:
         return vt_nitro_verifier_new(&s->anchors, &s->nitro, d);
+    case VT_EVIDENCE_SNP_REPORT:
+    case VT_EVIDENCE_AZURE_HCL:
+        VT_TRY(load_snp(s, a, d));
+        return vt_snp_verifier_new(&s->anchors, &s->snp, d);
     default:
-        return vt_fail(d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
-                       "%s (%zu bytes) is not a recognised evidence format (supported: Intel "
-                       "SGX/TDX DCAP quotes v3-v5, AWS Nitro Enclaves attestation documents)",
-                       a->evidence, s->evidence.len);
+        return vt_fail(
+            d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
+            "%s (%zu bytes) is not a recognised evidence format (supported: Intel "
+            "SGX/TDX DCAP quotes v3-v5, AWS Nitro Enclaves attestation documents, AMD SEV-SNP "
+            "reports v2-v5, Azure HCL reports)",
+            a->evidence, s->evidence.len);
     }
 }
 
 enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims, struct vt_diag *d)
 {
+    if (s->kind == VT_EVIDENCE_SNP_REPORT || s->kind == VT_EVIDENCE_AZURE_HCL) {
+        return vt_snp_verify(s->snp, s->evidence.data, s->evidence.len, &s->snp_opts, claims, d);
+    }
     if (s->kind == VT_EVIDENCE_NITRO_DOC) {
         return vt_nitro_verify(s->nitro, s->evidence.data, s->evidence.len, &s->nitro_opts, claims,
                                d);
@@ -164,6 +221,10 @@ enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims
 void cli_verify_cleanup(struct cli_verify_setup *s)
 {
     vt_nitro_verifier_free(s->nitro);
+    vt_snp_verifier_free(s->snp);
+    for (size_t i = 0; i < 3; i++) {
+        vt_buf_cleanup(&s->snp_files[i]);
+    }
     vt_dcap_verifier_free(s->verifier);
     vt_dcap_collateral_free(s->coll);
     vt_cert_list_cleanup(&s->anchors);

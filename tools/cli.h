@@ -18,8 +18,11 @@ struct cli_verify_args {
     const char *anchors[VT_MAX_CHAIN_DEPTH];
     size_t n_anchors;
     bool expiry_only;
-    const char *nonce;   /* hex; Nitro: must equal the document's nonce */
-    const char *max_age; /* seconds; Nitro: maximum age of the document timestamp */
+    const char *nonce;      /* hex; Nitro: must equal the document's nonce */
+    const char *max_age;    /* seconds; Nitro: maximum age of the document timestamp */
+    const char *vek;        /* SNP: the VCEK or VLEK (DER or PEM) */
+    const char *cert_chain; /* SNP: ASK/ASVK + ARK (PEM) */
+    const char *crl;        /* SNP: the AMD CRL (DER or PEM) */
     const char *evidence;
 };
 
@@ -33,6 +36,9 @@ struct cli_verify_setup {
     struct vt_dcap_opts opts;
     struct vt_nitro_verifier *nitro;
     struct vt_nitro_opts nitro_opts;
+    struct vt_snp_verifier *snp;
+    struct vt_snp_opts snp_opts;
+    struct vt_buf snp_files[3]; /* VEK, chain, CRL */
     uint8_t nonce[VT_NITRO_MAX_BINDING];
     bool usage_error; /* the failure was in an option's value (exit status 2) */
 };

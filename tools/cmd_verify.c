@@ -11,19 +11,26 @@ static const char verify_usage[] =
     "Verify attestation evidence offline and print one JSON object on stdout:\n"
     "{\"verified\": true|false, \"evidence_type\": ..., \"claims\": {...} | null,\n"
     " \"error\": {\"code\", \"number\", \"category\", \"message\", \"check\", \"detail\"}}\n"
-    "The evidence type is detected from the bytes: Intel SGX/TDX DCAP quotes v3-v5 and AWS\n"
-    "Nitro Enclaves attestation documents (hex or base64 text is decoded first). EVIDENCE may\n"
-    "be - for stdin.\n"
+    "The evidence type is detected from the bytes: Intel SGX/TDX DCAP quotes v3-v5, AWS Nitro\n"
+    "Enclaves attestation documents, AMD SEV-SNP reports v2-v5 and Azure confidential VM HCL\n"
+    "reports (hex or base64 text is decoded first). EVIDENCE may be - for stdin.\n"
     "\n"
     "Options:\n"
     "  --collateral DIR      collateral directory: tcb_info.json, qe_identity.json,\n"
     "                        tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem,\n"
     "                        pck_crl.der, root_ca_crl.der, optional pck_crl_issuer_chain.pem\n"
     "                        (CRLs DER, PEM or hex; chains PEM or URL-encoded PEM)\n"
+    "                        SEV-SNP: vcek.der|vcek.pem|vlek.der|vlek.pem, optional\n"
+    "                        cert_chain.pem, crl.der|crl.pem\n"
+    "  --vcek FILE           SEV-SNP: the VCEK or VLEK (DER or PEM; a PEM may carry the ASK\n"
+    "                        and ARK after it, as Azure's THIM serves them)\n"
+    "  --cert-chain FILE     SEV-SNP: ASK or ASVK then ARK (PEM, KDS cert_chain); default: the\n"
+    "                        embedded AMD certificates\n"
+    "  --crl FILE            SEV-SNP: the AMD CRL (KDS /crl, DER or PEM), checked for the ASK\n"
     "  --at TIME             verification time: unix seconds or RFC 3339 (default: now)\n"
     "  --trust-anchor FILE   also trust this root certificate (PEM or DER); repeatable.\n"
-    "                        The embedded Intel SGX Root CA and AWS Nitro Enclaves Root G1\n"
-    "                        are always trusted.\n"
+    "                        The embedded Intel SGX Root CA, AWS Nitro Enclaves Root G1 and\n"
+    "                        AMD ARKs (Milan, Genoa, Turin) are always trusted.\n"
     "  --expiry-only         check only expiry (notAfter, nextUpdate), as Intel's QVL does;\n"
     "                        the default also requires notBefore, thisUpdate and issueDate\n"
     "  --nonce HEX           Nitro: the document's nonce must equal HEX\n"
@@ -43,6 +50,9 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
         {"expiry-only", no_argument, NULL, 'e'},
         {"nonce", required_argument, NULL, 'n'},
         {"max-age", required_argument, NULL, 'm'},
+        {"vcek", required_argument, NULL, 'V'},
+        {"cert-chain", required_argument, NULL, 'C'},
+        {"crl", required_argument, NULL, 'R'},
         {"seconds", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -73,6 +83,15 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             break;
         case 'm':
             a->max_age = optarg;
+            break;
+        case 'V':
+            a->vek = optarg;
+            break;
+        case 'C':
+            a->cert_chain = optarg;
+            break;
+        case 'R':
+            a->crl = optarg;
             break;
         case 's': {
             char *end;

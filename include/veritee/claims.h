@@ -127,26 +127,45 @@ struct vt_snp_tcb_claim {
     uint8_t fmc, bootloader, tee, snp, microcode;
 };
 
+#define VT_SNP_RUNTIME_KEYS_MAX 4
+#define VT_SNP_JWK_MAX 1200
+/* A public key (JWK) from an Azure HCL report's runtime data, e.g. kid "HCLAkPub". */
+struct vt_snp_runtime_key {
+    char kid[64];
+    char jwk[VT_SNP_JWK_MAX]; /* the JWK as compact JSON with sorted member names */
+};
+
 struct vt_snp_claims {
     uint32_t version;
-    char product[16]; /* "Milan", "Genoa", "Turin" */
+    char product[16];      /* "Milan", "Genoa", "Turin" */
+    char product_name[32]; /* the VCEK/VLEK productName, e.g. "Milan-B0" */
     uint8_t measurement[48];
     uint8_t host_data[32];
     uint8_t chip_id[64];
+    bool chip_id_masked; /* CHIP_ID is all zero (MASK_CHIP_ID, or a VLEK-signed report) */
     uint32_t vmpl;
     uint32_t guest_svn;
     uint64_t policy;
     uint64_t platform_info;
+    uint32_t key_info;
     uint8_t family_id[16];
     uint8_t image_id[16];
     uint8_t id_key_digest[48];
     uint8_t author_key_digest[48];
     uint8_t report_id[32];
-    int signing_key; /* 0 VCEK, 1 VLEK */
+    uint8_t report_id_ma[32];
+    int signing_key;  /* 0 VCEK, 1 VLEK */
+    char csp_id[128]; /* VLEK: the cloud provider's id, "" otherwise */
+    uint8_t cpuid_fam_id, cpuid_mod_id, cpuid_step; /* version >= 3 */
+    uint8_t current_build, current_minor, current_major;
+    uint8_t committed_build, committed_minor, committed_major;
+    uint64_t launch_mit_vector, current_mit_vector; /* version >= 5 */
     struct vt_snp_tcb_claim current_tcb, reported_tcb, committed_tcb, launch_tcb;
-    bool has_runtime_data;    /* Azure HCL report */
-    char runtime_keys[8][32]; /* names of the runtime data's JSON keys ("keys", "user-data", ...) */
+    /* Azure HCL report: the runtime data bound by REPORT_DATA. */
+    bool has_runtime_data;
+    struct vt_snp_runtime_key runtime_keys[VT_SNP_RUNTIME_KEYS_MAX];
     size_t n_runtime_keys;
+    char vm_configuration[512]; /* the "vm-configuration" object as compact JSON, "" if absent */
 };
 
 /* A variable-length binding claim (user_data, nonce, public_key). */

@@ -124,6 +124,12 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8
 VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by(const struct vt_cert *child,
                                                           const struct vt_cert *issuer,
                                                           struct vt_diag *d);
+/* Check that c is signed with RSASSA-PSS using SHA-`hash_bits` (256, 384 or 512) for both the
+ * message digest and MGF1, salt length `salt` and the standard trailer field, as AMD signs its
+ * SEV certificates and CRLs. VT_E_UNSUPPORTED_ALGORITHM with the algorithm found otherwise. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_rsa_pss(const struct vt_cert *c, int hash_bits,
+                                                        int salt, const char *check,
+                                                        struct vt_diag *d);
 /* Key usage bits, as in RFC 5280 (and OpenSSL's KU_ constants). */
 #define VT_KU_DIGITAL_SIGNATURE 0x0080u
 #define VT_KU_KEY_CERT_SIGN 0x0004u

@@ -74,6 +74,7 @@
     X(VT_E_COLLATERAL_MISSING, 804, "required collateral is missing")                              \
     X(VT_E_NONCE_MISMATCH, 805, "nonce does not match")                                            \
     X(VT_E_POLICY, 806, "policy denies")                                                           \
+    X(VT_E_BINDING, 807, "evidence does not bind the expected data")                               \
     /* 900: I/O */                                                                                 \
     X(VT_E_IO, 900, "input/output error")                                                          \
     X(VT_E_NOT_FOUND, 901, "not found")                                                            \

@@ -143,6 +143,9 @@ struct vt_snp_opts {
 
 struct vt_snp_verifier;
 
+/* Append the embedded genuine AMD ARKs (Milan, Genoa, Turin) to l. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_amd_arks_add(struct vt_cert_list *l, struct vt_diag *d);
+
 /* anchors: trusted ARKs (NULL: the embedded genuine ARKs of Milan, Genoa and Turin, plus their
  * ASKs and ASVKs as known intermediates). */
 VT_EXPORT VT_MUST_USE enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors,

@@ -16,6 +16,7 @@
 #include <veritee/nitro.h>
 #include <veritee/cms.h>
 #include <veritee/reader.h>
+#include <veritee/snp.h>
 #include <veritee/time.h>
 #include <veritee/verify.h>
 

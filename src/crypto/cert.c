@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include <veritee/encoding.h>
@@ -728,4 +729,71 @@ enum vt_err vt_cert_list_from_bytes(const uint8_t *p, size_t len, struct vt_cert
         return VT_OK;
     }
     return vt_cert_list_from_pem((const char *)p, len, l, d);
+}
+
+/* The NID of an AlgorithmIdentifier's algorithm (NID_undef for NULL). */
+static int algor_nid(const X509_ALGOR *a)
+{
+    const ASN1_OBJECT *obj = NULL;
+    if (a == NULL) {
+        return NID_undef;
+    }
+    X509_ALGOR_get0(&obj, NULL, NULL, a);
+    return OBJ_obj2nid(obj);
+}
+
+enum vt_err vt_cert_check_rsa_pss(const struct vt_cert *c, int hash_bits, int salt,
+                                  const char *check, struct vt_diag *d)
+{
+    VT_ENSURE(c != NULL, d, VT_E_ARG, check, "NULL certificate");
+    int want_md = hash_bits == 256 ? NID_sha256 : hash_bits == 384 ? NID_sha384 : NID_sha512;
+    const X509_ALGOR *alg = NULL;
+    X509_get0_signature(NULL, &alg, c->x509);
+    const ASN1_OBJECT *obj = NULL;
+    int ptype = 0;
+    const void *pval = NULL;
+    X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+    char name[128];
+    vt_cert_subject_text(c, name, sizeof(name));
+    if (OBJ_obj2nid(obj) != NID_rsassaPss) {
+        char found[80];
+        OBJ_obj2txt(found, sizeof(found), obj, 0);
+        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, check,
+                       "[%s] is signed with %s, expected RSASSA-PSS", name, found);
+    }
+    RSA_PSS_PARAMS *pss = NULL;
+    if (ptype == V_ASN1_SEQUENCE) {
+        pss = ASN1_item_unpack((const ASN1_STRING *)pval, ASN1_ITEM_rptr(RSA_PSS_PARAMS));
+    }
+    ERR_clear_error();
+    if (pss == NULL) {
+        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, check,
+                       "[%s] has RSASSA-PSS parameters that cannot be decoded", name);
+    }
+    int md = pss->hashAlgorithm != NULL ? algor_nid(pss->hashAlgorithm) : NID_sha1;
+    int mgf = pss->maskGenAlgorithm != NULL ? algor_nid(pss->maskGenAlgorithm) : NID_mgf1;
+    int mgf_md = NID_sha1;
+    if (pss->maskGenAlgorithm != NULL) {
+        /* The MGF1 hash is the AlgorithmIdentifier inside maskGenAlgorithm's parameters. */
+        int mtype = 0;
+        const void *mval = NULL;
+        X509_ALGOR_get0(NULL, &mtype, &mval, pss->maskGenAlgorithm);
+        X509_ALGOR *mh = mtype == V_ASN1_SEQUENCE ? ASN1_item_unpack((const ASN1_STRING *)mval,
+                                                                     ASN1_ITEM_rptr(X509_ALGOR))
+                                                  : NULL;
+        mgf_md = algor_nid(mh);
+        X509_ALGOR_free(mh);
+        ERR_clear_error();
+    }
+    long s = pss->saltLength != NULL ? ASN1_INTEGER_get(pss->saltLength) : 20;
+    long trailer = pss->trailerField != NULL ? ASN1_INTEGER_get(pss->trailerField) : 1;
+    RSA_PSS_PARAMS_free(pss);
+    if (md != want_md || mgf != NID_mgf1 || mgf_md != want_md || s != salt || trailer != 1) {
+        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, check,
+                       "[%s] RSASSA-PSS uses hash %s, mask %s with %s, salt %ld, trailer %ld; "
+                       "expected SHA%d, MGF1 with SHA%d, salt %d, trailer 1",
+                       name, OBJ_nid2sn(md), OBJ_nid2sn(mgf), OBJ_nid2sn(mgf_md), s, trailer,
+                       hash_bits, hash_bits, salt);
+    }
+    return VT_OK;
 }

@@ -184,6 +184,132 @@ static int add_nitro(json_t *o, const struct vt_nitro_claims *n)
     return rc;
 }
 
+static int set_bool(json_t *o, const char *k, bool v)
+{
+    return json_object_set_new(o, k, json_boolean(v));
+}
+
+static int set_u64_hex(json_t *o, const char *k, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+    return json_object_set_new(o, k, json_string(buf));
+}
+
+/* snp.<name>.{bootloader,tee,snp,microcode[,fmc],raw} */
+static int set_snp_tcb(json_t *o, const char *name, const struct vt_snp_tcb_claim *t, bool fmc)
+{
+    static const char *const fields[] = {"bootloader", "tee", "snp", "microcode", "fmc"};
+    const unsigned values[] = {t->bootloader, t->tee, t->snp, t->microcode, t->fmc};
+    char key[64];
+    int rc = 0;
+    for (size_t i = 0; i < (fmc ? 5u : 4u); i++) {
+        snprintf(key, sizeof(key), "snp.%s.%s", name, fields[i]);
+        rc |= set_int(o, key, values[i]);
+    }
+    snprintf(key, sizeof(key), "snp.%s.raw", name);
+    return rc | set_u64_hex(o, key, t->raw);
+}
+
+static int set_version3(json_t *o, const char *k, uint8_t major, uint8_t minor, uint8_t build)
+{
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%u.%u.%u", major, minor, build);
+    return json_object_set_new(o, k, json_string(buf));
+}
+
+/* The Azure HCL runtime data: snp.runtime.keys.<kid> (JWK objects) and
+ * snp.runtime.vm_configuration.<name> (the values as given). */
+static int add_snp_runtime(json_t *o, const struct vt_snp_claims *s)
+{
+    int rc = 0;
+    char key[128];
+    for (size_t i = 0; i < s->n_runtime_keys; i++) {
+        snprintf(key, sizeof(key), "snp.runtime.keys.%s", s->runtime_keys[i].kid);
+        rc |= json_object_set_new(o, key, json_loads(s->runtime_keys[i].jwk, 0, NULL));
+    }
+    json_t *cfg = s->vm_configuration[0] != '\0' ? json_loads(s->vm_configuration, 0, NULL) : NULL;
+    const char *name = NULL;
+    json_t *val = NULL;
+    json_object_foreach(cfg, name, val)
+    {
+        snprintf(key, sizeof(key), "snp.runtime.vm_configuration.%s", name);
+        rc |= json_object_set(o, key, val);
+    }
+    json_decref(cfg);
+    return rc;
+}
+
+static int add_snp(json_t *o, const struct vt_claims *c)
+{
+    const struct vt_snp_claims *s = &c->snp;
+    bool turin = strcmp(s->product, "Turin") == 0;
+    uint64_t p = s->policy;
+    uint64_t pi = s->platform_info;
+    int rc =
+        set_int(o, "snp.version", s->version) |
+        json_object_set_new(o, "snp.product", json_string(s->product)) |
+        json_object_set_new(o, "snp.product_name", json_string(s->product_name)) |
+        set_hex(o, "snp.measurement", s->measurement, sizeof(s->measurement)) |
+        set_hex(o, "snp.host_data", s->host_data, sizeof(s->host_data)) |
+        set_hex(o, "snp.report_data", c->report_data, sizeof(c->report_data)) |
+        set_hex(o, "snp.chip_id", s->chip_id, sizeof(s->chip_id)) |
+        set_bool(o, "snp.chip_id_masked", s->chip_id_masked) | set_int(o, "snp.vmpl", s->vmpl) |
+        set_int(o, "snp.guest_svn", s->guest_svn) | set_u64_hex(o, "snp.policy", p) |
+        set_int(o, "snp.policy.abi_minor", (json_int_t)(p & 0xff)) |
+        set_int(o, "snp.policy.abi_major", (json_int_t)((p >> 8) & 0xff)) |
+        set_bool(o, "snp.policy.smt", (p >> 16) & 1) |
+        set_bool(o, "snp.policy.migrate_ma", (p >> 18) & 1) |
+        set_bool(o, "snp.policy.debug", (p >> 19) & 1) |
+        set_bool(o, "snp.policy.single_socket", (p >> 20) & 1) |
+        set_bool(o, "snp.policy.cxl_allow", (p >> 21) & 1) |
+        set_bool(o, "snp.policy.mem_aes_256_xts", (p >> 22) & 1) |
+        set_bool(o, "snp.policy.rapl_dis", (p >> 23) & 1) |
+        set_bool(o, "snp.policy.ciphertext_hiding", (p >> 24) & 1) |
+        set_bool(o, "snp.policy.page_swap_disable", (p >> 25) & 1) |
+        set_u64_hex(o, "snp.platform_info", pi) |
+        set_bool(o, "snp.platform_info.smt_enabled", pi & 1) |
+        set_bool(o, "snp.platform_info.tsme_enabled", (pi >> 1) & 1) |
+        set_bool(o, "snp.platform_info.ecc_enabled", (pi >> 2) & 1) |
+        set_bool(o, "snp.platform_info.rapl_disabled", (pi >> 3) & 1) |
+        set_bool(o, "snp.platform_info.ciphertext_hiding_enabled", (pi >> 4) & 1) |
+        set_bool(o, "snp.platform_info.alias_check_complete", (pi >> 5) & 1) |
+        set_bool(o, "snp.platform_info.tio_enabled", (pi >> 7) & 1) |
+        json_object_set_new(o, "snp.signing_key",
+                            json_string(s->signing_key == 1 ? "vlek" : "vcek")) |
+        set_bool(o, "snp.author_key_en", s->key_info & 1) |
+        set_hex(o, "snp.family_id", s->family_id, sizeof(s->family_id)) |
+        set_hex(o, "snp.image_id", s->image_id, sizeof(s->image_id)) |
+        set_hex(o, "snp.id_key_digest", s->id_key_digest, sizeof(s->id_key_digest)) |
+        set_hex(o, "snp.author_key_digest", s->author_key_digest, sizeof(s->author_key_digest)) |
+        set_hex(o, "snp.report_id", s->report_id, sizeof(s->report_id)) |
+        set_hex(o, "snp.report_id_ma", s->report_id_ma, sizeof(s->report_id_ma)) |
+        set_version3(o, "snp.current_version", s->current_major, s->current_minor,
+                     s->current_build) |
+        set_version3(o, "snp.committed_version", s->committed_major, s->committed_minor,
+                     s->committed_build) |
+        set_snp_tcb(o, "current_tcb", &s->current_tcb, turin) |
+        set_snp_tcb(o, "reported_tcb", &s->reported_tcb, turin) |
+        set_snp_tcb(o, "committed_tcb", &s->committed_tcb, turin) |
+        set_snp_tcb(o, "launch_tcb", &s->launch_tcb, turin);
+    if (s->csp_id[0] != '\0') {
+        rc |= json_object_set_new(o, "snp.csp_id", json_string(s->csp_id));
+    }
+    if (s->version >= 3) {
+        rc |= set_int(o, "snp.cpuid.family", s->cpuid_fam_id) |
+              set_int(o, "snp.cpuid.model", s->cpuid_mod_id) |
+              set_int(o, "snp.cpuid.stepping", s->cpuid_step);
+    }
+    if (s->version >= 5) {
+        rc |= set_u64_hex(o, "snp.launch_mit_vector", s->launch_mit_vector) |
+              set_u64_hex(o, "snp.current_mit_vector", s->current_mit_vector);
+    }
+    if (s->has_runtime_data) {
+        rc |= add_snp_runtime(o, s);
+    }
+    return rc;
+}
+
 static json_t *collateral_json(const struct vt_collateral_claims *cc)
 {
     json_t *o = json_object();
@@ -240,13 +366,15 @@ char *vt_claims_to_json(const struct vt_claims *c)
              set_status(o, "module_status", c->module_status) |
              json_object_set_new(o, "advisory_ids", adv) |
              json_object_set_new(o, "debug", json_boolean(c->debug));
-    if (c->tee == VT_TEE_SGX || c->tee == VT_TEE_TDX) {
+    if (c->tee == VT_TEE_SGX || c->tee == VT_TEE_TDX || c->tee == VT_TEE_SEV_SNP) {
         rc |= set_hex(o, "report_data", c->report_data, 64);
     }
     rc |= set_binding(o, "user_data", &c->user_data) | set_binding(o, "nonce", &c->nonce) |
           set_binding(o, "public_key", &c->public_key);
     if (c->tee == VT_TEE_NITRO) {
         rc |= add_nitro(o, &c->nitro);
+    } else if (c->tee == VT_TEE_SEV_SNP) {
+        rc |= add_snp(o, c);
     }
     if (c->tee == VT_TEE_SGX) {
         rc |= add_sgx(o, &c->sgx);

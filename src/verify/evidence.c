@@ -6,6 +6,7 @@
 #include <veritee/dcap.h>
 #include <veritee/encoding.h>
 #include <veritee/reader.h>
+#include <veritee/snp.h>
 #include <veritee/verify.h>
 
 const char *vt_evidence_kind_name(enum vt_evidence_kind k)
@@ -15,6 +16,10 @@ const char *vt_evidence_kind_name(enum vt_evidence_kind k)
         return "dcap-quote";
     case VT_EVIDENCE_NITRO_DOC:
         return "nitro-document";
+    case VT_EVIDENCE_SNP_REPORT:
+        return "snp-report";
+    case VT_EVIDENCE_AZURE_HCL:
+        return "azure-hcl-report";
     default:
         return "unknown";
     }
@@ -31,6 +36,25 @@ static bool looks_like_cose_sign1(const uint8_t *p, size_t n)
     }
     return vt_reader_get_u8(&r, &b) == VT_OK && b == 0x84 && vt_reader_get_u8(&r, &b) == VT_OK &&
            b >= 0x40 && b <= 0x5b;
+}
+
+/* SPEC: SEV-SNP ABI ATTESTATION_REPORT: VERSION (u32) at 0x000, SIGNATURE_ALGO (u32) at 0x034;
+ * an Azure HCL report starts with "HCLA" (spec/nitro_snp.md B5). */
+static enum vt_evidence_kind detect_snp(const uint8_t *p, size_t n)
+{
+    struct vt_reader r;
+    const uint8_t *magic;
+    uint32_t version, algo;
+    vt_reader_init(&r, p, n);
+    if (vt_reader_get_bytes(&r, 4, &magic) == VT_OK && memcmp(magic, "HCLA", 4) == 0) {
+        return VT_EVIDENCE_AZURE_HCL;
+    }
+    vt_reader_init(&r, p, n);
+    if (n != VT_SNP_REPORT_SIZE || vt_reader_get_u32le(&r, &version) ||
+        vt_reader_skip(&r, 0x34 - 4) || vt_reader_get_u32le(&r, &algo)) {
+        return VT_EVIDENCE_UNKNOWN;
+    }
+    return version >= 2 && version <= 5 && algo == 1 ? VT_EVIDENCE_SNP_REPORT : VT_EVIDENCE_UNKNOWN;
 }
 
 enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n)
@@ -53,7 +77,7 @@ enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n)
         memcmp(vendor, vt_dcap_intel_qe_vendor_id, 16) == 0) {
         return VT_EVIDENCE_DCAP_QUOTE;
     }
-    return VT_EVIDENCE_UNKNOWN;
+    return detect_snp(p, n);
 }
 
 static bool is_b64_char(uint8_t c)
