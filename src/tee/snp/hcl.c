@@ -3,7 +3,7 @@
  * NV index 0x01400001.
  *
  *   0x000  "HCLA"  version u32 (1, 2)  report size u32  request type u32 (2)  status u32
- *          reserved 12 bytes
+ *          (0: success), reserved 12 bytes (zero)
  *   0x020  the SNP attestation report (1184 bytes)
  *   0x4C0  runtime data header: data size u32 (= 20 + var-data size), version u32 (1), report
  *          type u32 (2 = SNP), hash type u32 (1 SHA-256, 2 SHA-384, 3 SHA-512), var-data size u32
@@ -58,7 +58,10 @@ enum vt_err vt_hcl_report_parse(const uint8_t *p, size_t n, struct vt_hcl_report
               "HCL report version %u, supported 1 and 2", version);
     VT_TRY(vt_reader_get_u32le(&r, &report_size));
     VT_TRY(expect_u32(&r, 2, "hcl.request_type", d));
-    VT_TRY(vt_reader_skip(&r, 4 + 12)); /* status, reserved */
+    VT_TRY(expect_u32(&r, 0, "hcl.status", d));
+    for (size_t i = 0; i < 3; i++) {
+        VT_TRY(expect_u32(&r, 0, "hcl.reserved", d));
+    }
     const uint8_t *snp = NULL;
     VT_TRY(vt_reader_get_bytes(&r, VT_SNP_REPORT_SIZE, &snp));
 
