@@ -1,0 +1,388 @@
+/* The synthetic SEV-SNP world (snp_sim.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include <veritee/crypto.h>
+
+#include "snp_sim.h"
+#include "x509_gen.h"
+
+#define AMD_OID "1.3.6.1.4.1.3704.1."
+
+/* RSA keys are slow to make: one ARK/ASK/ASVK key set per product, for the whole process. */
+static EVP_PKEY *rsa_keys[4][3];
+
+static EVP_PKEY *rsa_key(enum vt_snp_product p, int which)
+{
+    if (rsa_keys[p][which] == NULL) {
+        rsa_keys[p][which] = EVP_RSA_gen(2048);
+        assert_non_null(rsa_keys[p][which]);
+    }
+    return rsa_keys[p][which];
+}
+
+void vt_ssim_free_keys(void)
+{
+    for (size_t p = 0; p < 4; p++) {
+        for (size_t k = 0; k < 3; k++) {
+            EVP_PKEY_free(rsa_keys[p][k]);
+            rsa_keys[p][k] = NULL;
+        }
+    }
+}
+
+static X509_NAME *name_of(const char *cn)
+{
+    X509_NAME *n = X509_NAME_new();
+    assert_non_null(n);
+    assert_int_equal(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
+                                                (const unsigned char *)"veritee test", -1, -1, 0),
+                     1);
+    assert_int_equal(
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+    return n;
+}
+
+static void add_ext_conf(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    assert_non_null(e);
+    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    X509_EXTENSION_free(e);
+}
+
+/* An extension under 1.3.6.1.4.1.3704.1 with raw DER value bytes. */
+static void add_amd_ext(X509 *x, const char *suffix, const uint8_t *der, size_t len)
+{
+    char oid[64];
+    snprintf(oid, sizeof(oid), AMD_OID "%s", suffix);
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    assert_non_null(obj);
+    assert_non_null(os);
+    assert_int_equal(ASN1_OCTET_STRING_set(os, der, (int)len), 1);
+    X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+    assert_non_null(e);
+    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+}
+
+static void add_amd_int(X509 *x, const char *suffix, int v)
+{
+    if (v < 0) {
+        return;
+    }
+    uint8_t der[4] = {0x02, 0x01, (uint8_t)v, 0};
+    size_t len = 3;
+    if (v >= 0x80) {
+        der[1] = 2;
+        der[2] = 0;
+        der[3] = (uint8_t)v;
+        len = 4;
+    }
+    add_amd_ext(x, suffix, der, len);
+}
+
+static void add_amd_string(X509 *x, const char *suffix, const char *s)
+{
+    uint8_t der[160];
+    size_t n = strlen(s);
+    assert_true(n < 128);
+    der[0] = 0x16;
+    der[1] = (uint8_t)n;
+    memcpy(der + 2, s, n);
+    add_amd_ext(x, suffix, der, n + 2);
+}
+
+/* Sign with RSASSA-PSS SHA-384 / MGF1-SHA-384 / salt. */
+static void sign_pss(X509 *x, EVP_PKEY *key, int salt)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    assert_non_null(md);
+    assert_int_equal(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, key), 1);
+    assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+    assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0);
+    assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0);
+    assert_true(X509_sign_ctx(x, md) > 0);
+    EVP_MD_CTX_free(md);
+}
+
+static X509 *new_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, long serial, int64_t nb,
+                      int64_t na)
+{
+    X509 *x = X509_new();
+    assert_non_null(x);
+    assert_int_equal(X509_set_version(x, 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial), 1);
+    X509_NAME *subject = name_of(cn);
+    assert_int_equal(X509_set_subject_name(x, subject), 1);
+    assert_int_equal(
+        X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject), 1);
+    X509_NAME_free(subject);
+    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
+    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
+    assert_int_equal(X509_set_pubkey(x, pub), 1);
+    return x;
+}
+
+static X509 *ca_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *signer, long serial,
+                     int pathlen, int64_t nb, int64_t na)
+{
+    X509 *x = new_cert(cn, key, issuer, serial, nb, na);
+    char bc[48];
+    snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", pathlen);
+    add_ext_conf(x, issuer, NID_basic_constraints, bc);
+    add_ext_conf(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+    sign_pss(x, signer, 48);
+    return x;
+}
+
+void vt_ssim_pki_init(struct vt_ssim_pki *p, enum vt_snp_product product, int64_t nb, int64_t na)
+{
+    memset(p, 0, sizeof(*p));
+    p->product = product;
+    const char *gen = vt_snp_product_name(product);
+    char cn[64];
+    p->ark_key = rsa_key(product, 0);
+    p->ask_key = rsa_key(product, 1);
+    p->asvk_key = rsa_key(product, 2);
+    snprintf(cn, sizeof(cn), "ARK-%s", gen);
+    p->ark = ca_cert(cn, p->ark_key, NULL, p->ark_key, 0x10000, 1, nb, na);
+    snprintf(cn, sizeof(cn), "SEV-%s", gen);
+    p->ask = ca_cert(cn, p->ask_key, p->ark, p->ark_key, 0x10001, 0, nb, na);
+    snprintf(cn, sizeof(cn), "SEV-VLEK-%s", gen);
+    p->asvk = ca_cert(cn, p->asvk_key, p->ark, p->ark_key, 0x10101, 0, nb, na);
+}
+
+void vt_ssim_pki_cleanup(struct vt_ssim_pki *p)
+{
+    X509_free(p->ark);
+    X509_free(p->ask);
+    X509_free(p->asvk);
+    memset(p, 0, sizeof(*p));
+}
+
+void vt_ssim_vek_defaults(const struct vt_ssim_pki *p, struct vt_ssim_vek_opts *o, bool vlek,
+                          int64_t nb, int64_t na)
+{
+    bool turin = p->product == VT_SNP_TURIN;
+    memset(o, 0, sizeof(*o));
+    o->vlek = vlek;
+    o->cn = vlek ? "SEV-VLEK" : "SEV-VCEK";
+    o->product_name = p->product == VT_SNP_MILAN   ? "Milan-B0"
+                      : p->product == VT_SNP_GENOA ? "Genoa"
+                                                   : "Turin";
+    o->struct_version = turin ? 1 : 0;
+    o->bl = 4;
+    o->tee = 1;
+    o->snp = 24;
+    o->ucode = 219; /* >= 0x80: the two-byte INTEGER form */
+    o->fmc = turin ? 2 : -1;
+    for (size_t i = 0; i < sizeof(o->hwid); i++) {
+        o->hwid[i] = (uint8_t)(0x30 + i);
+    }
+    o->hwid_len = vlek ? 0 : turin ? 8 : 64;
+    o->csp_id = vlek ? "CN=cc-test.example" : NULL;
+    o->nb = nb;
+    o->na = na;
+    o->issuer = vlek ? p->asvk : p->ask;
+    o->signer = vlek ? p->asvk_key : p->ask_key;
+    o->salt = 48;
+}
+
+X509 *vt_ssim_vek(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o, EVP_PKEY **key)
+{
+    (void)p;
+    EVP_PKEY *k = EVP_EC_gen("P-384");
+    assert_non_null(k);
+    X509 *x = new_cert(o->cn, k, o->issuer, o->serial, o->nb, o->na);
+    add_amd_int(x, "1", o->struct_version);
+    if (o->product_name != NULL) {
+        add_amd_string(x, "2", o->product_name);
+    }
+    add_amd_int(x, "3.1", o->bl);
+    add_amd_int(x, "3.2", o->tee);
+    if (o->fmc < 0) {
+        for (int i = 4; i <= 7; i++) {
+            char s[8];
+            snprintf(s, sizeof(s), "3.%d", i);
+            add_amd_int(x, s, 0);
+        }
+    }
+    add_amd_int(x, "3.3", o->snp);
+    add_amd_int(x, "3.8", o->ucode);
+    add_amd_int(x, "3.9", o->fmc);
+    if (o->hwid_len > 0) {
+        add_amd_ext(x, "4", o->hwid, o->hwid_len);
+    }
+    if (o->csp_id != NULL) {
+        add_amd_string(x, "5", o->csp_id);
+    }
+    sign_pss(x, o->signer, o->salt);
+    *key = k;
+    return x;
+}
+
+uint64_t vt_ssim_tcb(enum vt_snp_product p, int fmc, int bl, int tee, int snp, int ucode)
+{
+    uint8_t b[8] = {0};
+    if (p == VT_SNP_TURIN) {
+        b[0] = (uint8_t)fmc;
+        b[1] = (uint8_t)bl;
+        b[2] = (uint8_t)tee;
+        b[3] = (uint8_t)snp;
+    } else {
+        b[0] = (uint8_t)bl;
+        b[1] = (uint8_t)tee;
+        b[6] = (uint8_t)snp;
+    }
+    b[7] = (uint8_t)ucode;
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++) {
+        v |= (uint64_t)b[i] << (8 * i);
+    }
+    return v;
+}
+
+void vt_ssim_report_defaults(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o,
+                             struct vt_ssim_report *r)
+{
+    static const uint8_t cpuid[4][3] = {
+        {0, 0, 0}, {0x19, 0x01, 0x01}, {0x19, 0x11, 0x01}, {0x1a, 0x02, 0x00}};
+    memset(r, 0, sizeof(*r));
+    r->version = p->product == VT_SNP_TURIN ? 5 : 3;
+    r->policy = 0x30000;
+    r->key_info = (o->vlek ? 1u : 0u) << 2;
+    r->reported_tcb = vt_ssim_tcb(p->product, o->fmc, o->bl, o->tee, o->snp, o->ucode);
+    r->current_tcb = r->reported_tcb + (UINT64_C(2) << 56); /* a newer microcode is loaded */
+    memset(r->report_data, 0x5d, sizeof(r->report_data));
+    memset(r->measurement, 0x3e, sizeof(r->measurement));
+    if (!o->vlek) {
+        memcpy(r->chip_id, o->hwid, o->hwid_len);
+    }
+    memcpy(r->cpuid, cpuid[p->product], 3);
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+void vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
+                         uint8_t out[VT_SNP_REPORT_SIZE])
+{
+    memset(out, 0, VT_SNP_REPORT_SIZE);
+    put_le(out + 0x000, r->version, 4);
+    put_le(out + 0x004, 1, 4);
+    put_le(out + 0x008, r->policy, 8);
+    put_le(out + 0x030, r->vmpl, 4);
+    put_le(out + 0x034, 1, 4);
+    put_le(out + 0x038, r->current_tcb, 8);
+    put_le(out + 0x040, 0x25, 8);
+    put_le(out + 0x048, r->key_info, 4);
+    memcpy(out + 0x050, r->report_data, 64);
+    memcpy(out + 0x090, r->measurement, 48);
+    memset(out + 0x140, 0x14, 32);
+    memset(out + 0x160, 0xff, 32);
+    put_le(out + 0x180, r->reported_tcb, 8);
+    if (r->version >= 3) {
+        memcpy(out + 0x188, r->cpuid, 3);
+    }
+    memcpy(out + 0x1a0, r->chip_id, 64);
+    put_le(out + 0x1e0, r->reported_tcb, 8);
+    out[0x1e8] = 21;
+    out[0x1e9] = 55;
+    out[0x1ea] = 1;
+    put_le(out + 0x1f0, r->reported_tcb, 8);
+    if (r->version >= 5) {
+        put_le(out + 0x1f8, 0x3, 8);
+        put_le(out + 0x200, 0x7, 8);
+    }
+    uint8_t der[128];
+    size_t der_len = sizeof(der);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_non_null(md);
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
+    assert_int_equal(EVP_DigestSign(md, der, &der_len, out, VT_SNP_SIGNED_SIZE), 1);
+    EVP_MD_CTX_free(md);
+    const unsigned char *q = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
+    assert_non_null(sig);
+    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), out + 0x2a0, 72), 72);
+    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), out + 0x2e8, 72), 72);
+    ECDSA_SIG_free(sig);
+}
+
+uint8_t *vt_ssim_hcl(struct vt_ssim_report *r, EVP_PKEY *key, const char *json, size_t *len)
+{
+    size_t var = strlen(json);
+    size_t n = 0x4d4 + var < 2600 ? 2600 : 0x4d4 + var;
+    uint8_t *h = calloc(1, n);
+    assert_non_null(h);
+    vt_sha256(json, var, r->report_data);
+    memset(r->report_data + 32, 0, 32);
+    memcpy(h, "HCLA", 4);
+    put_le(h + 4, 2, 4);
+    put_le(h + 8, 0x4d4 + var, 4);
+    put_le(h + 12, 2, 4);
+    vt_ssim_report_sign(r, key, h + 0x20);
+    put_le(h + 0x4c0, 20 + var, 4);
+    put_le(h + 0x4c4, 1, 4);
+    put_le(h + 0x4c8, 2, 4);
+    put_le(h + 0x4cc, 1, 4);
+    put_le(h + 0x4d0, var, 4);
+    memcpy(h + 0x4d4, json, var);
+    *len = n;
+    return h;
+}
+
+uint8_t *vt_ssim_der(X509 *x, size_t *len)
+{
+    return vt_testgen_cert_der(x, len);
+}
+
+char *vt_ssim_pem(X509 *const *certs, size_t n, size_t *len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(PEM_write_bio_X509(b, certs[i]), 1);
+    }
+    char *data = NULL;
+    long l = BIO_get_mem_data(b, &data);
+    assert_true(l > 0);
+    char *out = malloc((size_t)l + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)l);
+    out[l] = '\0';
+    BIO_free(b);
+    *len = (size_t)l;
+    return out;
+}
+
+uint8_t *vt_ssim_crl(const struct vt_ssim_pki *p, EVP_PKEY *signer, const long *serials, size_t n,
+                     int64_t this_update, int64_t next_update, size_t *len)
+{
+    X509_CRL *crl = vt_testgen_crl(p->ark, signer, serials, n, this_update, next_update, 1);
+    uint8_t *der = vt_testgen_crl_der(crl, len);
+    X509_CRL_free(crl);
+    return der;
+}
