@@ -2,15 +2,22 @@
 """Generate the seed corpora of fuzz/fuzz_snp_report and fuzz/fuzz_snp_vek_ext.
 
 Everything is synthetic, built here from the layouts in spec/nitro_snp.md B1-B5: SEV-SNP reports
-of versions 2, 3 and 5 (Milan, Genoa and Turin CPUIDs, VCEK and VLEK key info, filler fields,
-filler signatures with zero high halves), near misses a parser must reject, Azure HCL envelopes
-around a report, and X.509 certificates carrying the AMD VEK extensions (VCEK, Turin VCEK, VLEK,
-OCTET STRING wrapped hwID) plus malformed variants. No fixture bytes are used. Reports are
-deterministic; certificates use fresh keys (the parser does not check signatures), so re-running
-changes the certificate files' bytes but not their shape.
+of versions 2, 3, 4 and 5 (Milan, Genoa and Turin CPUIDs, VCEK and VLEK key info, filler fields,
+filler signatures with zero high halves), near misses a parser must reject (wrong size, version
+1 and 6, signature algorithm 2, non-zero MBZ and reserved bytes, non-zero r/s high bytes), Azure
+HCL envelopes around a report ("HCLA" header, report at 0x20, runtime header at 0x4C0, JSON var
+data at 0x4D4) and their near misses, and X.509 certificates carrying the AMD VEK extensions
+under 1.3.6.1.4.1.3704.1 (Milan/Genoa/Turin VCEK, VLEK, OCTET STRING wrapped hwID, two-byte SPL)
+plus malformed variants (SPL of the wrong type or out of range, 63-byte hwID, productName too
+long, missing productName). No fixture bytes are used.
 
-Needs the `cryptography` package (python3-cryptography). Usage:
-  tests/support/gen_snp_seeds.py [repo root]   (default: two levels above this file)
+Output is deterministic: reports are filler bytes, and certificates are signed with a fixed P-384
+key using RFC 6979 deterministic ECDSA (the parser does not check signatures), so re-running
+reproduces the committed files. Needs Python 3 and the `cryptography` package (>= 44 for the
+deterministic signatures; older versions still work but change the certificate bytes).
+
+Regenerate (from the repository root; overwrites the seeds of the same names):
+  python3 tests/support/gen_snp_seeds.py [repo root]   (default: two levels above this file)
 """
 import datetime
 import hashlib
@@ -22,6 +29,7 @@ import sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 
@@ -72,13 +80,14 @@ def report(label, version=3, product="Milan", signing_key=0, policy=0x30000, vmp
     return bytes(b)
 
 
-def hcl(rep, runtime, version=2, pad_to=2600):
+def hcl(rep, runtime, version=2, pad_to=2600, hash_type=1):
     var = json.dumps(runtime, separators=(",", ":")).encode()
     rep = bytearray(rep)
-    rep[0x50:0x90] = hashlib.sha256(var).digest() + bytes(32)
+    digest = {1: hashlib.sha256, 2: hashlib.sha384, 3: hashlib.sha512}[hash_type](var).digest()
+    rep[0x50:0x90] = (digest + bytes(64))[:64]
     out = b"HCLA" + struct.pack("<III", version, 0x4D4 + len(var), 2) + bytes(16)
     out += bytes(rep)
-    out += struct.pack("<IIIII", 20 + len(var), 1, 2, 1, len(var)) + var
+    out += struct.pack("<IIIII", 20 + len(var), 1, 2, hash_type, len(var)) + var
     return out + bytes(max(0, pad_to - len(out)))
 
 
@@ -91,8 +100,11 @@ def der_ia5(s):
     return bytes([0x16, len(s)]) + s.encode()
 
 
+KEY = ec.derive_private_key(int.from_bytes(filler("vek-key", 40), "big") % (2**383), ec.SECP384R1())
+
+
 def vek(ext, cn="SEV-VCEK"):
-    key = ec.generate_private_key(ec.SECP384R1())
+    key = KEY
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SEV-Test")])
     now = datetime.datetime(2025, 1, 1)
@@ -101,8 +113,11 @@ def vek(ext, cn="SEV-VCEK"):
          .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365)))
     for oid, value in ext:
         b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(oid), value), False)
-    from cryptography.hazmat.primitives.serialization import Encoding
-    return b.sign(key, hashes.SHA384()).public_bytes(Encoding.DER)
+    try:
+        cert = b.sign(key, hashes.SHA384(), ecdsa_deterministic=True)
+    except TypeError:  # cryptography < 44
+        cert = b.sign(key, hashes.SHA384())
+    return cert.public_bytes(Encoding.DER)
 
 
 A = "1.3.6.1.4.1.3704.1."
@@ -138,6 +153,7 @@ def main():
         "v5-turin-vcek": report("e", 5, "Turin"),
         "v5-genoa-debug": report("f", 5, "Genoa", policy=0xB0000),
         "v4-milan": report("g", 4),
+        "v5-turin-vlek": report("k", 5, "Turin", signing_key=1),
     }
     bad = bytearray(report("h", 3))
     reports["reject-short"] = bytes(bad[:-1])
@@ -146,6 +162,11 @@ def main():
     reports["reject-sigalgo2"] = bytes(bad[:0x34]) + struct.pack("<I", 2) + bytes(bad[0x38:])
     reports["reject-mbz"] = bytes(bad[:0x4C]) + b"\1" + bytes(bad[0x4D:])
     reports["reject-r-high"] = bytes(bad[:0x2A0 + 60]) + b"\1" + bytes(bad[0x2A0 + 61:])
+    reports["reject-version6"] = struct.pack("<I", 6) + bytes(bad[4:])
+    reports["reject-s-high"] = bytes(bad[:0x2E8 + 71]) + b"\x80" + bytes(bad[0x2E8 + 72:])
+    reports["reject-sig-reserved"] = bytes(bad[:0x400]) + b"\1" + bytes(bad[0x401:])
+    v2 = report("l", 2)
+    reports["reject-v2-cpuid"] = v2[:0x188] + bytes(CPUID["Milan"]) + v2[0x18B:]
     runtime = {"keys": [{"kid": "HCLAkPub", "key_ops": ["sign"], "kty": "RSA", "e": "AQAB",
                          "n": "x" * 342}],
                "vm-configuration": {"console-enabled": False, "secure-boot": True,
@@ -154,6 +175,9 @@ def main():
     reports["hcl-v2"] = hcl(report("i", 3, "Genoa"), runtime)
     reports["hcl-v1-nopad"] = hcl(report("j", 2), runtime, version=1, pad_to=0)
     reports["hcl-reject-type4"] = reports["hcl-v2"][:0x4C8] + struct.pack("<I", 4) + reports["hcl-v2"][0x4CC:]
+    reports["hcl-v2-sha384"] = hcl(report("m", 5, "Turin"), runtime, hash_type=2, pad_to=2048)
+    reports["hcl-reject-padding"] = reports["hcl-v2"][:-1] + b"\1"
+    reports["hcl-reject-size"] = reports["hcl-v2"][:8] + struct.pack("<I", 0x4D3) + reports["hcl-v2"][12:]
     for name, data in reports.items():
         with open(os.path.join(rdir, name), "wb") as f:
             f.write(data)
@@ -170,6 +194,16 @@ def main():
         "reject-spl-256": vek(vek_ext(spls=(256, 0, 8, 115), hwid=hw)),
         "reject-no-product": vek([(A + "3.1", der_int(3))]),
         "reject-product-long": vek(vek_ext("M" * 40, hwid=hw)),
+        "vcek-milan-spl-high": vek(vek_ext("Milan-B0", spls=(3, 0, 24, 219), hwid=hw)),
+        "vcek-turin-wrapped-hwid": vek(vek_ext("Turin", 1, (1, 0, 1, 72), fmc=3,
+                                                hwid=b"\x04\x08" + hw[:8], reserved=False)),
+        "vlek-turin": vek(vek_ext("Turin", 1, (1, 0, 1, 72), fmc=3, csp="cc-eu-west-1.example",
+                                  reserved=False), "SEV-VLEK"),
+        "reject-spl-ia5": vek(vek_ext(hwid=hw)[:2] + [(A + "3.1", der_ia5("3"))]),
+        "reject-spl-negative": vek(vek_ext(hwid=hw) + [(A + "3.9", b"\x02\x01\xff")]),
+        "reject-version-string": vek([(A + "1", der_ia5("0"))] + vek_ext(hwid=hw)[1:]),
+        "reject-csp-empty": vek(vek_ext("Milan", csp=""), "SEV-VLEK"),
+        "reject-no-amd-ext": vek([]),
     }
     for name, data in veks.items():
         with open(os.path.join(vdir, name), "wb") as f:
