@@ -6,6 +6,7 @@
 #ifndef VERITEE_CRYPTO_H
 #define VERITEE_CRYPTO_H
 
+#include <veritee/buf.h>
 #include <veritee/common.h>
 #include <veritee/error.h>
 #include <veritee/limits.h>
@@ -51,6 +52,21 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, co
  * recorded) for a bad signature. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
                                                     const uint8_t sig[64], struct vt_diag *d);
+/* A P-256 private key for signing (bundles, tokens). Heap; vt_p256_priv_free is NULL-safe. */
+struct vt_p256_priv;
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out,
+                                                        struct vt_diag *d);
+/* From PEM (PKCS#8 or SEC1); VT_E_UNSUPPORTED_KEY_TYPE if not P-256. */
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_p256_priv_from_pem(const char *pem, size_t len, struct vt_p256_priv **out, struct vt_diag *d);
+/* Append the key as PKCS#8 PEM to out. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k,
+                                                      struct vt_buf *out, struct vt_diag *d);
+VT_EXPORT void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64]);
+/* Sign SHA-256(msg); raw r||s out. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg,
+                                               size_t n, uint8_t sig[64], struct vt_diag *d);
+VT_EXPORT void vt_p256_priv_free(struct vt_p256_priv *k);
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
 VT_EXPORT const char *vt_p256_backend(void);
 

@@ -343,6 +343,30 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, con
                                                  size_t len, const struct vt_dcap_opts *opts,
                                                  struct vt_claims *claims, struct vt_diag *d);
 
+/*
+ * Verify one signed PCS document on its own: the issuer chain (signing certificate, root) ends at
+ * an anchor and names the TCB Signing certificate, the signer is not revoked by root_crl (skipped
+ * when NULL), and sig (raw r||s) verifies over body. Used by the collateral cache to check every
+ * download before storing it. Errors as for vt_dcap_verifier_new, naming doc and chain_name.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_dcap_signed_doc_verify(const struct vt_cert_list *chain, const struct vt_cert_list *anchors,
+                          const struct vt_crl *root_crl, const uint8_t *body, size_t body_len,
+                          const uint8_t sig[64], const char *doc, const char *chain_name,
+                          struct vt_diag *d);
+
+/*
+ * The TCB status of a platform under a TCB info, as a quote from it would get (level selection,
+ * TDX module identity and convergence; not the QE identity): SGX components and PCESVN from the
+ * PCK certificate, and for TDX the quote's TEE_TCB_SVN (NULL for SGX, or when unknown: then only
+ * the SGX components are judged). VT_E_TCB_NOT_SUPPORTED when no level matches. Used by
+ * `veritee cache impact`.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t sgx_components[16],
+                        uint16_t pcesvn, const uint8_t *tee_tcb_svn, enum vt_tcb_status *out,
+                        struct vt_diag *d);
+
 /* The embedded genuine Intel SGX Root CA (DER, borrowed static data). */
 VT_EXPORT const uint8_t *vt_intel_sgx_root_der(size_t *len);
 /* Append the embedded Intel SGX Root CA to l. */

@@ -18,6 +18,7 @@
     X(VT_E_ARG, 100, "invalid argument")                                                           \
     X(VT_E_BUFFER_TOO_SMALL, 101, "output buffer too small")                                       \
     X(VT_E_STATE, 102, "object used in the wrong state")                                           \
+    X(VT_E_UNAUTHORIZED, 103, "missing or invalid credentials")                                    \
     /* 200: malformed */                                                                           \
     X(VT_E_MALFORMED, 200, "malformed input")                                                      \
     X(VT_E_BAD_HEX, 201, "invalid hex encoding")                                                   \
@@ -78,6 +79,7 @@
     /* 900: I/O */                                                                                 \
     X(VT_E_IO, 900, "input/output error")                                                          \
     X(VT_E_NOT_FOUND, 901, "not found")                                                            \
+    X(VT_E_UPSTREAM, 902, "upstream service failed")                                               \
     /* 1000: storage */                                                                            \
     X(VT_E_STORAGE, 1000, "storage error")                                                         \
     /* 1100: internal */                                                                           \

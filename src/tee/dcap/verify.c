@@ -99,11 +99,11 @@ static enum vt_err verify_chain_untimed(const struct vt_cert_list *chain,
 
 /* SPEC: QVL sgxAttestationVerifyTCBInfo / VerifyEnclaveIdentity: a 2-certificate chain (signer,
  * root) to the trusted root, signer not revoked by the root CA CRL, signature over the raw body. */
-static enum vt_err verify_signed_doc(const struct vt_cert_list *chain,
-                                     const struct vt_cert_list *anchors,
-                                     const struct vt_crl *root_crl, const uint8_t *body,
-                                     size_t body_len, const uint8_t sig[64], const char *doc,
-                                     const char *chain_name, struct vt_diag *d)
+enum vt_err vt_dcap_signed_doc_verify(const struct vt_cert_list *chain,
+                                      const struct vt_cert_list *anchors,
+                                      const struct vt_crl *root_crl, const uint8_t *body,
+                                      size_t body_len, const uint8_t sig[64], const char *doc,
+                                      const char *chain_name, struct vt_diag *d)
 {
     VT_ENSURE(chain->n == 2, d, VT_E_CHAIN_LENGTH, chain_name,
               "%s has %zu certificates; expected 2 (signing certificate, root)", chain_name,
@@ -123,13 +123,17 @@ static enum vt_err verify_signed_doc(const struct vt_cert_list *chain,
                        chain_name, cn[0], cn[1]);
     }
     VT_TRY(verify_chain_untimed(chain, anchors, chain_name, d));
-    VT_TRY(vt_crl_check_issuer(root_crl, chain->certs[1], "root_ca_crl", d));
-    if (vt_crl_is_revoked(root_crl, chain->certs[0], NULL)) {
-        char serial[80];
-        vt_cert_serial_hex(chain->certs[0], serial, sizeof(serial));
-        return vt_fail(d, VT_E_REVOKED, chain_name,
-                       "%s signing certificate serial %s is revoked by the root CA CRL", doc,
-                       serial);
+    /* Without a root CRL (the collateral cache checking a download) revocation is left to
+     * verification time. */
+    if (root_crl != NULL) {
+        VT_TRY(vt_crl_check_issuer(root_crl, chain->certs[1], "root_ca_crl", d));
+        if (vt_crl_is_revoked(root_crl, chain->certs[0], NULL)) {
+            char serial[80];
+            vt_cert_serial_hex(chain->certs[0], serial, sizeof(serial));
+            return vt_fail(d, VT_E_REVOKED, chain_name,
+                           "%s signing certificate serial %s is revoked by the root CA CRL", doc,
+                           serial);
+        }
     }
     uint8_t xy[64];
     VT_TRY(vt_cert_p256_xy(chain->certs[0], xy, d));
@@ -178,12 +182,12 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     }
     const struct vt_tcb_info *ti = &coll->tcb_info;
     const struct vt_qe_identity *qi = &coll->qe_identity;
-    if ((err = verify_signed_doc(&coll->tcb_info_chain, &v->anchors, coll->root_ca_crl, ti->body,
-                                 ti->body_len, ti->signature, "tcb_info", "tcb_info_issuer_chain",
-                                 d)) ||
-        (err = verify_signed_doc(&coll->qe_identity_chain, &v->anchors, coll->root_ca_crl, qi->body,
-                                 qi->body_len, qi->signature, "qe_identity",
-                                 "qe_identity_issuer_chain", d))) {
+    if ((err = vt_dcap_signed_doc_verify(&coll->tcb_info_chain, &v->anchors, coll->root_ca_crl,
+                                         ti->body, ti->body_len, ti->signature, "tcb_info",
+                                         "tcb_info_issuer_chain", d)) ||
+        (err = vt_dcap_signed_doc_verify(&coll->qe_identity_chain, &v->anchors, coll->root_ca_crl,
+                                         qi->body, qi->body_len, qi->signature, "qe_identity",
+                                         "qe_identity_issuer_chain", d))) {
         goto out_fail;
     }
     /* The PCK CRL's issuer is checked against each quote's PCK CA; a supplied issuer chain must
@@ -622,6 +626,36 @@ static enum vt_tcb_status relaunch(const struct vt_tcb_info *ti, const struct vt
     }
     return needs_config(sgx) || needs_config(tdx) ? VT_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
                                                   : VT_TCB_TD_RELAUNCH_ADVISED;
+}
+
+enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t sgx_components[16],
+                                    uint16_t pcesvn, const uint8_t *tee_tcb_svn,
+                                    enum vt_tcb_status *out, struct vt_diag *d)
+{
+    struct vt_dcap_quote q;
+    memset(&q, 0, sizeof(q));
+    q.tee_type = tee_tcb_svn != NULL ? VT_DCAP_TEE_TDX : VT_DCAP_TEE_SGX;
+    if (tee_tcb_svn != NULL) {
+        memcpy(q.td.tee_tcb_svn, tee_tcb_svn, 16);
+    }
+    struct vt_sgx_pck_ext ext;
+    memset(&ext, 0, sizeof(ext));
+    memcpy(ext.tcb_components, sgx_components, 16);
+    ext.pcesvn = pcesvn;
+    const struct vt_tdx_module_identity *module = NULL;
+    if (tee_tcb_svn != NULL && ti->version > 2 && tee_tcb_svn[1] > 0) {
+        char want[16];
+        module = find_module_identity(ti, tee_tcb_svn[1], want);
+        VT_ENSURE(module != NULL, d, VT_E_TDX_MODULE_MISMATCH, "tcb_info.tdxModuleIdentities",
+                  "no module identity %s", want);
+    }
+    struct tcb_result r;
+    VT_TRY(evaluate_tcb(ti, &q, &ext, module, &r, d));
+    *out = r.tcb_level->status;
+    if (r.module_level != NULL) {
+        *out = converge(*out, r.module_level->status);
+    }
+    return VT_OK;
 }
 
 static void fill_measurements(const struct vt_dcap_quote *q, struct vt_claims *c)

@@ -1,0 +1,113 @@
+/*
+ * HTTP for the veritee services: a client over libcurl (upstream fetches, `verify --collateral
+ * http://`) and a server over libmicrohttpd (the cache and broker APIs). Part of the service
+ * library (libveritee_svc), not of libveritee: the verifier itself never touches the network.
+ */
+#ifndef VT_NET_HTTP_H
+#define VT_NET_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <veritee/buf.h>
+#include <veritee/error.h>
+
+/* ---- client ---- */
+
+#define VT_HTTP_MAX_HEADERS 48
+#define VT_HTTP_MAX_BODY (8u << 20)
+
+struct vt_http_header {
+    char *name;
+    char *value;
+};
+
+struct vt_http_response {
+    long status;
+    struct vt_buf body;
+    size_t n_headers;
+    struct vt_http_header headers[VT_HTTP_MAX_HEADERS];
+    double seconds; /* total transfer time */
+};
+
+struct vt_http_request_opts {
+    long timeout_ms;     /* whole transfer; 0: 10 s */
+    const char *method;  /* NULL: GET */
+    const uint8_t *body; /* POST/PUT body */
+    size_t body_len;
+    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+    const char *ca_file;        /* PEM bundle to verify https:// servers; NULL: system default */
+    bool insecure;              /* https:// without verifying the server (tests only) */
+};
+
+/* Perform one request. VT_OK whenever an HTTP response arrived (any status); VT_E_UPSTREAM with
+ * curl's reason for transport failures (connect, timeout, TLS, reset); VT_E_TOO_LARGE past
+ * VT_HTTP_MAX_BODY. r must be cleaned up either way. */
+VT_MUST_USE enum vt_err vt_http_request(const char *url, const struct vt_http_request_opts *o,
+                                        struct vt_http_response *r, struct vt_diag *d);
+void vt_http_response_cleanup(struct vt_http_response *r);
+/* Value of the first header named `name` (case-insensitive), or NULL. */
+const char *vt_http_response_header(const struct vt_http_response *r, const char *name);
+
+/* Percent-encode for a query value or a PCS issuer-chain header (RFC 3986 unreserved kept). */
+VT_MUST_USE enum vt_err vt_http_percent_encode(const uint8_t *p, size_t n, struct vt_buf *out);
+
+/* ---- server ---- */
+
+struct vt_http_server;
+struct vt_http_req;
+
+/* A response being built by a handler. Headers and the body are copied by the server. */
+struct vt_http_resp {
+    unsigned status;
+    char content_type[80];
+    size_t n_headers;
+    struct {
+        char name[64];
+        char *value; /* owned */
+    } headers[VT_HTTP_MAX_HEADERS];
+    uint8_t *body; /* owned unless body_static */
+    size_t body_len;
+    const uint8_t *body_static; /* borrowed body, outlives the response (used if non-NULL) */
+};
+
+typedef void (*vt_http_handler)(void *ctx, const struct vt_http_req *req,
+                                struct vt_http_resp *resp);
+
+struct vt_http_server_opts {
+    const char *host;     /* listen address, IPv4 dotted or "localhost"; NULL: 127.0.0.1 */
+    unsigned port;        /* 0: any free port (see vt_http_server_port) */
+    unsigned threads;     /* worker threads; 0: the number of CPUs */
+    const char *tls_cert; /* PEM text of the certificate chain; NULL: plain HTTP */
+    const char *tls_key;  /* PEM text of the key */
+    size_t max_body;      /* largest accepted request body; 0: 1 MiB */
+    unsigned timeout_s;   /* idle connection timeout; 0: 30 s */
+};
+
+VT_MUST_USE enum vt_err vt_http_server_start(const struct vt_http_server_opts *o, vt_http_handler h,
+                                             void *ctx, struct vt_http_server **out,
+                                             struct vt_diag *d);
+unsigned vt_http_server_port(const struct vt_http_server *s);
+void vt_http_server_stop(struct vt_http_server *s);
+
+const char *vt_http_req_method(const struct vt_http_req *r);
+const char *vt_http_req_path(const struct vt_http_req *r);
+/* A query argument (decoded), or NULL. */
+const char *vt_http_req_arg(const struct vt_http_req *r, const char *name);
+/* Visit every query argument; used to reject unknown ones. */
+void vt_http_req_args(const struct vt_http_req *r,
+                      void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+const char *vt_http_req_header(const struct vt_http_req *r, const char *name);
+const uint8_t *vt_http_req_body(const struct vt_http_req *r, size_t *len);
+/* The client's address as text ("127.0.0.1"). */
+void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap);
+
+/* Response helpers. Each replaces what was set before for the same field. */
+void vt_http_resp_status(struct vt_http_resp *r, unsigned status, const char *content_type);
+VT_MUST_USE bool vt_http_resp_header(struct vt_http_resp *r, const char *name, const char *value);
+VT_MUST_USE bool vt_http_resp_body(struct vt_http_resp *r, const void *p, size_t n);
+VT_MUST_USE bool vt_http_resp_printf(struct vt_http_resp *r, const char *fmt, ...) VT_PRINTF(2, 3);
+void vt_http_resp_cleanup(struct vt_http_resp *r);
+
+#endif
