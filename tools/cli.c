@@ -5,6 +5,23 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "collateral/collateral.h"
+
+static bool is_url(const char *s)
+{
+    return s != NULL && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+/* --collateral http(s)://...: fetch what the evidence needs from a cache, PCCS, PCS or KDS. */
+static enum vt_err fetch_http(struct cli_verify_setup *s, const struct cli_verify_args *a,
+                              struct vt_diag *d)
+{
+    struct vt_http_collateral *h = calloc(1, sizeof(*h));
+    VT_ENSURE(h != NULL, d, VT_E_NOMEM, "collateral", "no memory");
+    s->http = h;
+    return vt_http_collateral_fetch(a->collateral, s->evidence.data, s->evidence.len,
+                                    a->vek != NULL, h, d);
+}
 
 int cli_exit_status(enum vt_err err)
 {
@@ -130,8 +147,21 @@ static enum vt_err load_snp(struct cli_verify_setup *s, const struct cli_verify_
     };
     const char *given[3] = {a->vek, a->cert_chain, a->crl};
     char path[4096];
+    const struct vt_http_collateral *h = NULL;
+    if (is_url(a->collateral)) {
+        VT_TRY(fetch_http(s, a, d));
+        h = s->http;
+    }
     for (size_t i = 0; i < 3; i++) {
         vt_buf_init(&s->snp_files[i], VT_MAX_COLLATERAL_SIZE);
+        if (given[i] == NULL && h != NULL) {
+            const uint8_t *p[3] = {h->vcek, h->cert_chain, h->crl};
+            size_t n[3] = {h->vcek_len, h->cert_chain_len, h->crl_len};
+            if (p[i] != NULL) {
+                VT_TRY(vt_buf_append(&s->snp_files[i], p[i], n[i]));
+            }
+            continue;
+        }
         if (given[i] == NULL && a->collateral != NULL) {
             for (size_t k = 0; k < 4 && names[i][k] != NULL && given[i] == NULL; k++) {
                 int n = snprintf(path, sizeof(path), "%s/%s", a->collateral, names[i][k]);
@@ -187,8 +217,14 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     switch (s->kind) {
     case VT_EVIDENCE_DCAP_QUOTE:
         VT_ENSURE(a->collateral != NULL, d, VT_E_ARG, "collateral",
-                  "a DCAP quote needs collateral: pass --collateral DIR");
-        VT_TRY(vt_dcap_collateral_load_dir(a->collateral, &s->coll, d));
+                  "a DCAP quote needs collateral: pass --collateral DIR or URL");
+        if (is_url(a->collateral)) {
+            VT_TRY(fetch_http(s, a, d));
+            s->coll = ((struct vt_http_collateral *)s->http)->dcap;
+            ((struct vt_http_collateral *)s->http)->dcap = NULL;
+        } else {
+            VT_TRY(vt_dcap_collateral_load_dir(a->collateral, &s->coll, d));
+        }
         return vt_dcap_verifier_new(&s->anchors, s->coll, &s->verifier, d);
     case VT_EVIDENCE_NITRO_DOC:
         return vt_nitro_verifier_new(&s->anchors, &s->nitro, d);
@@ -227,6 +263,10 @@ void cli_verify_cleanup(struct cli_verify_setup *s)
     }
     vt_dcap_verifier_free(s->verifier);
     vt_dcap_collateral_free(s->coll);
+    if (s->http != NULL) {
+        vt_http_collateral_cleanup(s->http);
+        free(s->http);
+    }
     vt_cert_list_cleanup(&s->anchors);
     vt_buf_cleanup(&s->evidence);
 }

@@ -39,6 +39,7 @@ struct cli_verify_setup {
     struct vt_snp_verifier *snp;
     struct vt_snp_opts snp_opts;
     struct vt_buf snp_files[3]; /* VEK, chain, CRL */
+    void *http;                 /* struct vt_http_collateral from --collateral http://... */
     uint8_t nonce[VT_NITRO_MAX_BINDING];
     bool usage_error; /* the failure was in an option's value (exit status 2) */
 };
@@ -68,5 +69,6 @@ void cli_print_json_string(FILE *f, const char *s);
 
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

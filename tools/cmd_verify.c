@@ -22,6 +22,8 @@ static const char verify_usage[] =
     "                        (CRLs DER, PEM or hex; chains PEM or URL-encoded PEM)\n"
     "                        SEV-SNP: vcek.der|vcek.pem|vlek.der|vlek.pem, optional\n"
     "                        cert_chain.pem, crl.der|crl.pem\n"
+    "  --collateral URL      or fetch it from a PCS/KDS-shaped service: a veritee cache\n"
+    "                        (http://HOST:PORT), a PCCS, Intel PCS or AMD KDS\n"
     "  --vcek FILE           SEV-SNP: the VCEK or VLEK (DER or PEM; a PEM may carry the ASK\n"
     "                        and ARK after it, as Azure's THIM serves them)\n"
     "  --cert-chain FILE     SEV-SNP: ASK or ASVK then ARK (PEM, KDS cert_chain); default: the\n"

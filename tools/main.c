@@ -12,6 +12,7 @@ static const char main_usage[] =
     "Commands:\n"
     "  verify    verify evidence offline and print the claims as JSON\n"
     "  bench     measure verifications per second of one piece of evidence\n"
+    "  cache     the collateral cache service (serve, enforce, impact, export, import, ...)\n"
     "  version   print the version\n"
     "  help      show this help\n"
     "\n"
@@ -26,6 +27,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "verify") == 0) {
         return cmd_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "cache") == 0) {
+        return cmd_cache(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "bench") == 0) {
         return cmd_bench(argc - 1, argv + 1);

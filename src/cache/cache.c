@@ -1,0 +1,1201 @@
+/*
+ * Collateral cache core: requests and their canonical keys, the store of items, the memory tier,
+ * lazy fill from ordered upstreams with retries and failover, and enforcement of a pinned
+ * tcbEvaluationDataNumber.
+ *
+ * A key is the canonical PCS/KDS path and query of the document (lowercase hex, fixed argument
+ * order, /tdx CRL paths folded onto /sgx), so the key is also the path asked of an upstream.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cache/cache.h"
+
+#define MEM_SLOTS 4096
+
+struct mem_entry {
+    bool used;
+    struct vt_cache_item item;
+    int64_t loaded_at;  /* clock time it entered memory */
+    int64_t checked_at; /* last upstream attempt for a stale item */
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vt_items(key TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+    " tee INTEGER NOT NULL, fmspc TEXT NOT NULL, eval_num BIGINT NOT NULL,"
+    " content_type TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL,"
+    " issue_date BIGINT NOT NULL, next_update BIGINT NOT NULL, fetched_at BIGINT NOT NULL,"
+    " upstream TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vt_enforce(tee INTEGER NOT NULL, eval_num BIGINT NOT NULL,"
+    " from_time BIGINT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY(tee, from_time));\n"
+    "CREATE TABLE IF NOT EXISTS vt_platforms(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
+    " pceid TEXT NOT NULL, qeid TEXT NOT NULL, components TEXT NOT NULL, pcesvn BIGINT NOT NULL,"
+    " enc_ppid TEXT NOT NULL, cpusvn TEXT NOT NULL, source TEXT NOT NULL,"
+    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
+    " name TEXT NOT NULL, created BIGINT NOT NULL)";
+
+static int64_t mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+vt_time vt_cache_now(const struct vt_cache *c)
+{
+    if (c->cfg.clock_base == 0) {
+        return vt_time_now();
+    }
+    return c->cfg.clock_base + (mono_seconds() - c->clock_start);
+}
+
+void vt_cache_item_cleanup(struct vt_cache_item *it)
+{
+    free(it->headers);
+    free(it->body);
+    it->headers = NULL;
+    it->body = NULL;
+    it->body_len = 0;
+}
+
+static enum vt_err item_copy(struct vt_cache_item *dst, const struct vt_cache_item *src,
+                             struct vt_diag *d)
+{
+    *dst = *src;
+    dst->headers = strdup(src->headers ? src->headers : "");
+    dst->body = malloc(src->body_len ? src->body_len : 1);
+    if (dst->headers == NULL || dst->body == NULL) {
+        vt_cache_item_cleanup(dst);
+        return vt_fail(d, VT_E_NOMEM, "cache", "cannot copy an item");
+    }
+    memcpy(dst->body, src->body, src->body_len);
+    return VT_OK;
+}
+
+/* ---- requests ---- */
+
+struct query {
+    const char *q;
+};
+
+/* Look up name=value in a raw query string (our canonical keys: no percent-encoding). */
+static const char *query_arg(void *ctx, const char *name)
+{
+    static _Thread_local char val[400];
+    const char *q = ((struct query *)ctx)->q;
+    size_t nl = strlen(name);
+    while (q != NULL && *q != '\0') {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
+            size_t vl = len - nl - 1;
+            if (vl >= sizeof(val)) {
+                return NULL;
+            }
+            memcpy(val, q + nl + 1, vl);
+            val[vl] = '\0';
+            return val;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static enum vt_err lower_hex(const char *s, size_t want, const char *name, char *out,
+                             uint8_t *raw, struct vt_diag *d)
+{
+    VT_ENSURE(s != NULL, d, VT_E_MISSING_FIELD, name, "query parameter %s is required", name);
+    size_t n = strlen(s);
+    VT_ENSURE(n == want && vt_is_hex(s, n), d, VT_E_BAD_FIELD, name,
+              "%s must be %zu hex characters (got %zu)", name, want, n);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (char)tolower((unsigned char)s[i]);
+    }
+    out[n] = '\0';
+    if (raw != NULL) {
+        VT_TRY(vt_hex_decode_exact(out, n, raw, n / 2));
+    }
+    return VT_OK;
+}
+
+static enum vt_err small_uint(const char *s, const char *name, unsigned max, unsigned *out,
+                              struct vt_diag *d)
+{
+    VT_ENSURE(s != NULL && s[0] != '\0', d, VT_E_MISSING_FIELD, name,
+              "query parameter %s is required", name);
+    unsigned long v = 0;
+    for (const char *p = s; *p != '\0'; p++) {
+        VT_ENSURE(isdigit((unsigned char)*p) && v <= max, d, VT_E_BAD_FIELD, name,
+                  "%s must be a decimal number up to %u", name, max);
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    VT_ENSURE(v <= max, d, VT_E_BAD_FIELD, name, "%s must be a decimal number up to %u", name,
+              max);
+    *out = (unsigned)v;
+    return VT_OK;
+}
+
+/* update= / tcbEvaluationDataNumber= of TCB info and identities. */
+static enum vt_err update_args(vt_cache_arg_fn arg, void *ctx, struct vt_cache_req *r,
+                               const char *sep, struct vt_diag *d)
+{
+    const char *upd = arg(ctx, "update"), *num = arg(ctx, "tcbEvaluationDataNumber");
+    VT_ENSURE(upd == NULL || num == NULL, d, VT_E_ARG, "update",
+              "update and tcbEvaluationDataNumber cannot be used together");
+    size_t n = strlen(r->key);
+    if (num != NULL) {
+        unsigned v;
+        VT_TRY(small_uint(num, "tcbEvaluationDataNumber", 1000000, &v, d));
+        r->expect.has_eval = true;
+        r->expect.eval_num = v;
+        snprintf(r->key + n, sizeof(r->key) - n, "%stcbEvaluationDataNumber=%u", sep, v);
+        return VT_OK;
+    }
+    VT_ENSURE(upd == NULL || strcmp(upd, "standard") == 0 || strcmp(upd, "early") == 0, d,
+              VT_E_BAD_FIELD, "update", "update must be early or standard");
+    bool early = upd != NULL && strcmp(upd, "early") == 0;
+    r->pinnable = !early;
+    snprintf(r->key + n, sizeof(r->key) - n, "%supdate=%s", sep, early ? "early" : "standard");
+    return VT_OK;
+}
+
+static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_fn arg, void *ctx,
+                               struct vt_cache_req *r, struct vt_diag *d)
+{
+    const char *pfx = "/sgx/certification/v4/";
+    const char *tpfx = tee == VT_TEE_TDX ? "/tdx/certification/v4/" : pfx;
+    r->expect.tee = tee;
+    if (strcmp(rest, "tcb") == 0) {
+        char f[13];
+        VT_TRY(lower_hex(arg(ctx, "fmspc"), 12, "fmspc", f, r->expect.fmspc, d));
+        r->kind = VT_DOC_TCB_INFO;
+        r->expect.has_fmspc = true;
+        snprintf(r->key, sizeof(r->key), "%stcb?fmspc=%s", tpfx, f);
+        return update_args(arg, ctx, r, "&", d);
+    }
+    if (strcmp(rest, "qe/identity") == 0 || (tee == VT_TEE_SGX && strcmp(rest, "qve/identity") == 0)) {
+        r->kind = rest[1] == 'v' ? VT_DOC_QVE_IDENTITY : VT_DOC_QE_IDENTITY;
+        snprintf(r->key, sizeof(r->key), "%s%s?", tpfx, rest);
+        return update_args(arg, ctx, r, "", d);
+    }
+    if (strcmp(rest, "pckcrl") == 0) {
+        const char *ca = arg(ctx, "ca"), *enc = arg(ctx, "encoding");
+        VT_ENSURE(ca != NULL && (strcasecmp(ca, "processor") == 0 || strcasecmp(ca, "platform") == 0),
+                  d, VT_E_BAD_FIELD, "ca", "ca must be processor or platform");
+        VT_ENSURE(enc == NULL || strcasecmp(enc, "pem") == 0 || strcasecmp(enc, "der") == 0, d,
+                  VT_E_BAD_FIELD, "encoding", "encoding must be pem or der");
+        r->kind = VT_DOC_PCK_CRL;
+        r->expect.ca = tolower((unsigned char)ca[1]) == 'r' ? 1 : 2;
+        r->want_der = enc != NULL && strcasecmp(enc, "der") == 0;
+        snprintf(r->key, sizeof(r->key), "%spckcrl?ca=%s", pfx,
+                 r->expect.ca == 1 ? "processor" : "platform");
+        snprintf(r->path, sizeof(r->path), "%s&encoding=der", r->key);
+        return VT_OK;
+    }
+    if (strcmp(rest, "rootcacrl") == 0) {
+        r->kind = VT_DOC_ROOT_CRL;
+        snprintf(r->key, sizeof(r->key), "%srootcacrl", pfx);
+        snprintf(r->alt_path, sizeof(r->alt_path), "/IntelSGXRootCA.der");
+        return VT_OK;
+    }
+    if (strcmp(rest, "tcbevaluationdatanumbers") == 0) {
+        r->kind = VT_DOC_EVAL_NUMBERS;
+        snprintf(r->key, sizeof(r->key), "%stcbevaluationdatanumbers", tpfx);
+        return VT_OK;
+    }
+    if (tee == VT_TEE_SGX && strcmp(rest, "fmspcs") == 0) {
+        const char *p = arg(ctx, "platform");
+        VT_ENSURE(p == NULL || strcasecmp(p, "all") == 0 || strcasecmp(p, "client") == 0 ||
+                      strcasecmp(p, "E3") == 0 || strcasecmp(p, "E5") == 0,
+                  d, VT_E_BAD_FIELD, "platform", "platform must be all, client, E3 or E5");
+        r->kind = VT_DOC_FMSPCS;
+        snprintf(r->key, sizeof(r->key), "%sfmspcs%s%s", pfx, p ? "?platform=" : "", p ? p : "");
+        return VT_OK;
+    }
+    if (tee == VT_TEE_SGX && (strcmp(rest, "pckcert") == 0 || strcmp(rest, "pckcerts") == 0)) {
+        bool many = rest[7] == 's';
+        const char *qeid = arg(ctx, "qeid"), *ppid = arg(ctx, "encrypted_ppid");
+        char pceid[5], epp[769] = "";
+        VT_TRY(lower_hex(arg(ctx, "pceid"), 4, "pceid", pceid, r->expect.pceid, d));
+        r->expect.has_pceid = true;
+        if (ppid != NULL || qeid == NULL) {
+            VT_TRY(lower_hex(ppid, 768, "encrypted_ppid", epp, NULL, d));
+        } else {
+            VT_ENSURE(strlen(qeid) <= 32 && vt_is_hex(qeid, strlen(qeid)), d, VT_E_BAD_FIELD,
+                      "qeid", "qeid must be up to 32 hex characters");
+            snprintf(r->qeid, sizeof(r->qeid), "%s", qeid);
+        }
+        r->kind = many ? VT_DOC_PCK_CERTS : VT_DOC_PCK_CERT;
+        if (many) {
+            snprintf(r->key, sizeof(r->key), "%spckcerts?encrypted_ppid=%s&pceid=%s", pfx, epp,
+                     pceid);
+            return VT_OK;
+        }
+        char cpusvn[33], pcesvn[5];
+        VT_TRY(lower_hex(arg(ctx, "cpusvn"), 32, "cpusvn", cpusvn, NULL, d));
+        VT_TRY(lower_hex(arg(ctx, "pcesvn"), 4, "pcesvn", pcesvn, NULL, d));
+        snprintf(r->key, sizeof(r->key), "%spckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
+                 pfx, epp, cpusvn, pcesvn, pceid);
+        return VT_OK;
+    }
+    return vt_fail(d, VT_E_NOT_FOUND, "path", "no such endpoint");
+}
+
+static enum vt_err parse_kds(const char *rest, bool vlek, vt_cache_arg_fn arg, void *ctx,
+                             struct vt_cache_req *r, struct vt_diag *d)
+{
+    char prod[16];
+    const char *slash = strchr(rest, '/');
+    VT_ENSURE(slash != NULL && (size_t)(slash - rest) < sizeof(prod), d, VT_E_NOT_FOUND, "path",
+              "no such endpoint");
+    memcpy(prod, rest, (size_t)(slash - rest));
+    prod[slash - rest] = '\0';
+    r->expect.product = vt_snp_product_from_kds(prod);
+    r->expect.vlek = vlek;
+    VT_ENSURE(r->expect.product != VT_SNP_UNKNOWN, d, VT_E_BAD_FIELD, "product",
+              "unknown product \"%s\" (Milan, Genoa or Turin)", prod);
+    const char *what = slash + 1, *base = vlek ? "/vlek/v1/" : "/vcek/v1/";
+    if (strcmp(what, "cert_chain") == 0 || strcmp(what, "crl") == 0) {
+        r->kind = what[0] == 'c' && what[1] == 'e' ? VT_DOC_AMD_CHAIN : VT_DOC_AMD_CRL;
+        snprintf(r->key, sizeof(r->key), "%s%s/%s", base, prod, what);
+        return VT_OK;
+    }
+    VT_ENSURE(!vlek, d, VT_E_NOT_FOUND, "path",
+              "VLEKs are not served (KDS needs the CSP's credentials for them)");
+    bool turin = r->expect.product == VT_SNP_TURIN;
+    size_t hl = strlen(what);
+    VT_ENSURE(hl == (turin ? 16u : 128u) && vt_is_hex(what, hl), d, VT_E_BAD_FIELD, "hwid",
+              "hwid must be %u hex characters for %s", turin ? 16 : 128, prod);
+    char hw[129];
+    VT_TRY(lower_hex(what, hl, "hwid", hw, r->expect.hwid, d));
+    r->expect.hwid_len = hl / 2;
+    unsigned bl, tee, snp, uc, fmc = 0;
+    VT_TRY(small_uint(arg(ctx, "blSPL"), "blSPL", 255, &bl, d));
+    VT_TRY(small_uint(arg(ctx, "teeSPL"), "teeSPL", 255, &tee, d));
+    VT_TRY(small_uint(arg(ctx, "snpSPL"), "snpSPL", 255, &snp, d));
+    VT_TRY(small_uint(arg(ctx, "ucodeSPL"), "ucodeSPL", 255, &uc, d));
+    if (turin) {
+        VT_TRY(small_uint(arg(ctx, "fmcSPL"), "fmcSPL", 255, &fmc, d));
+    }
+    r->kind = VT_DOC_VCEK;
+    r->expect.bl = (uint8_t)bl;
+    r->expect.tee_spl = (uint8_t)tee;
+    r->expect.snp = (uint8_t)snp;
+    r->expect.ucode = (uint8_t)uc;
+    r->expect.fmc = (uint8_t)fmc;
+    int n = snprintf(r->key, sizeof(r->key), "%s%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
+                     base, prod, hw, bl, tee, snp, uc);
+    if (turin && n > 0) {
+        snprintf(r->key + n, sizeof(r->key) - (size_t)n, "&fmcSPL=%u", fmc);
+    }
+    return VT_OK;
+}
+
+enum vt_err vt_cache_parse_request(const char *path, vt_cache_arg_fn arg, void *ctx,
+                                   struct vt_cache_req *r, struct vt_diag *d)
+{
+    memset(r, 0, sizeof(*r));
+    enum vt_err err;
+    if (strncmp(path, "/sgx/certification/v4/", 22) == 0) {
+        err = parse_intel(path + 22, VT_TEE_SGX, arg, ctx, r, d);
+    } else if (strncmp(path, "/tdx/certification/v4/", 22) == 0) {
+        err = parse_intel(path + 22, VT_TEE_TDX, arg, ctx, r, d);
+    } else if (strncmp(path, "/vcek/v1/", 9) == 0 || strncmp(path, "/vlek/v1/", 9) == 0) {
+        err = parse_kds(path + 9, path[2] == 'l', arg, ctx, r, d);
+    } else {
+        err = vt_fail(d, VT_E_NOT_FOUND, "path", "no such endpoint");
+    }
+    if (err == VT_OK && r->path[0] == '\0') {
+        snprintf(r->path, sizeof(r->path), "%s", r->key);
+    }
+    return err;
+}
+
+enum vt_err vt_cache_req_from_key(const char *key, struct vt_cache_req *r, struct vt_diag *d)
+{
+    char path[VT_CACHE_KEY_MAX];
+    snprintf(path, sizeof(path), "%s", key);
+    char *q = strchr(path, '?');
+    struct query qs = {q ? q + 1 : ""};
+    if (q != NULL) {
+        *q = '\0';
+    }
+    return vt_cache_parse_request(path, query_arg, &qs, r, d);
+}
+
+/* A pinned number turns a default request into a request by number. */
+static void apply_pin(struct vt_cache *c, struct vt_cache_req *r)
+{
+    if (!r->pinnable) {
+        return;
+    }
+    uint32_t n = vt_cache_pinned(c, r->expect.tee, vt_cache_now(c));
+    if (n == 0) {
+        return;
+    }
+    char *upd = strstr(r->key, "update=standard");
+    if (upd == NULL) {
+        return;
+    }
+    snprintf(upd, sizeof(r->key) - (size_t)(upd - r->key), "tcbEvaluationDataNumber=%u", n);
+    snprintf(r->path, sizeof(r->path), "%s", r->key);
+    r->expect.has_eval = true;
+    r->expect.eval_num = n;
+    r->pinnable = false;
+}
+
+/* ---- store ---- */
+
+static bool row_item(void *ctx, const struct vt_sql_row *row)
+{
+    struct vt_cache_item *it = ctx;
+    snprintf(it->key, sizeof(it->key), "%s", vt_row_text(row, 0));
+    it->kind = (enum vt_doc_kind)vt_row_int(row, 1);
+    it->tee = (enum vt_tee)vt_row_int(row, 2);
+    snprintf(it->fmspc, sizeof(it->fmspc), "%s", vt_row_text(row, 3));
+    it->eval_num = vt_row_int(row, 4);
+    snprintf(it->content_type, sizeof(it->content_type), "%s", vt_row_text(row, 5));
+    it->headers = strdup(vt_row_text(row, 6));
+    size_t n;
+    const uint8_t *b = vt_row_blob(row, 7, &n);
+    it->body = malloc(n ? n : 1);
+    if (it->body != NULL && n > 0) {
+        memcpy(it->body, b, n);
+    }
+    it->body_len = n;
+    it->issue_date = vt_row_int(row, 8);
+    it->next_update = vt_row_int(row, 9);
+    it->fetched_at = vt_row_int(row, 10);
+    snprintf(it->upstream, sizeof(it->upstream), "%s", vt_row_text(row, 11));
+    return false;
+}
+
+#define ITEM_COLUMNS                                                                               \
+    "key, kind, tee, fmspc, eval_num, content_type, headers, body, issue_date, next_update,"      \
+    " fetched_at, upstream"
+
+enum vt_err vt_cache_load(struct vt_cache *c, const char *key, struct vt_cache_item *out,
+                          struct vt_diag *d)
+{
+    memset(out, 0, sizeof(*out));
+    struct vt_sql_arg a[] = {VT_SQL_T(key)};
+    VT_TRY(vt_store_exec(c->store, "SELECT " ITEM_COLUMNS " FROM vt_items WHERE key = ?", a, 1,
+                         row_item, out, NULL, d));
+    if (out->key[0] == '\0') {
+        return vt_fail(d, VT_E_NOT_FOUND, "cache", "%s is not held", key);
+    }
+    if (out->headers == NULL || out->body == NULL) {
+        vt_cache_item_cleanup(out);
+        return vt_fail(d, VT_E_NOMEM, "cache", "cannot load %s", key);
+    }
+    return VT_OK;
+}
+
+bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row)
+{
+    *(int64_t *)ctx = vt_row_int(row, 0);
+    return false;
+}
+
+static enum vt_err upsert(struct vt_cache *c, const struct vt_cache_item *it, const char *key,
+                          bool only_new, struct vt_diag *d)
+{
+    struct vt_sql_arg a[] = {
+        VT_SQL_T(key),          VT_SQL_I(it->kind),         VT_SQL_I(it->tee),
+        VT_SQL_T(it->fmspc),    VT_SQL_I(it->eval_num),     VT_SQL_T(it->content_type),
+        VT_SQL_T(it->headers),  VT_SQL_B(it->body, it->body_len), VT_SQL_I(it->issue_date),
+        VT_SQL_I(it->next_update), VT_SQL_I(it->fetched_at), VT_SQL_T(it->upstream),
+    };
+    const char *sql =
+        only_new ? "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                   " ON CONFLICT(key) DO NOTHING"
+                 : "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                   " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, tee = excluded.tee,"
+                   " fmspc = excluded.fmspc, eval_num = excluded.eval_num,"
+                   " content_type = excluded.content_type, headers = excluded.headers,"
+                   " body = excluded.body, issue_date = excluded.issue_date,"
+                   " next_update = excluded.next_update, fetched_at = excluded.fetched_at,"
+                   " upstream = excluded.upstream";
+    return vt_store_exec(c->store, sql, a, 12, NULL, NULL, NULL, d);
+}
+
+enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, bool *kept,
+                         struct vt_diag *d)
+{
+    *kept = false;
+    bool by_update = strstr(it->key, "update=") != NULL;
+    if (by_update && it->eval_num >= 0) {
+        /* SPEC: dcap.md section 3: never replace a higher tcbEvaluationDataNumber with a lower.
+         * The comparison and the write are one statement, so concurrent replicas agree. */
+        int64_t held = -1;
+        struct vt_sql_arg a[] = {VT_SQL_T(it->key)};
+        VT_TRY(vt_store_exec(c->store, "SELECT eval_num FROM vt_items WHERE key = ?", a, 1,
+                             vt_cache_row_int, &held, NULL, d));
+        if (held > it->eval_num) {
+            *kept = true;
+            return VT_OK;
+        }
+    }
+    VT_TRY(upsert(c, it, it->key, false, d));
+    if (by_update && it->eval_num > 0) {
+        /* Keep every number seen under its by-number key, too. */
+        char key[VT_CACHE_KEY_MAX];
+        const char *u = strstr(it->key, "update=");
+        int n = snprintf(key, sizeof(key), "%.*stcbEvaluationDataNumber=%" PRId64,
+                         (int)(u - it->key), it->key, it->eval_num);
+        if (n > 0 && (size_t)n < sizeof(key)) {
+            VT_TRY(upsert(c, it, key, false, d));
+        }
+    }
+    return VT_OK;
+}
+
+/* ---- memory tier ---- */
+
+static size_t slot_of(const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = key; *p; p++) {
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    }
+    return (size_t)(h % MEM_SLOTS);
+}
+
+/* Copy a memory entry for key if present and younger than memory_ttl. */
+static bool mem_get(struct vt_cache *c, const char *key, vt_time now, struct vt_cache_item *out,
+                    int64_t *checked_at)
+{
+    bool found = false;
+    pthread_rwlock_rdlock(&c->mem_lock);
+    struct mem_entry *e = &c->mem[slot_of(key)];
+    if (e->used && strcmp(e->item.key, key) == 0 && now - e->loaded_at < c->cfg.memory_ttl) {
+        found = item_copy(out, &e->item, NULL) == VT_OK;
+        *checked_at = e->checked_at;
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+    return found;
+}
+
+static void mem_put(struct vt_cache *c, const struct vt_cache_item *it, vt_time now,
+                    int64_t checked_at)
+{
+    struct vt_cache_item copy;
+    if (item_copy(&copy, it, NULL) != VT_OK) {
+        return;
+    }
+    pthread_rwlock_wrlock(&c->mem_lock);
+    struct mem_entry *e = &c->mem[slot_of(it->key)];
+    if (e->used) {
+        vt_cache_item_cleanup(&e->item);
+    }
+    e->used = true;
+    e->item = copy;
+    e->loaded_at = now;
+    e->checked_at = checked_at;
+    pthread_rwlock_unlock(&c->mem_lock);
+}
+
+void vt_cache_forget(struct vt_cache *c)
+{
+    pthread_rwlock_wrlock(&c->mem_lock);
+    for (size_t i = 0; i < MEM_SLOTS; i++) {
+        if (c->mem[i].used) {
+            vt_cache_item_cleanup(&c->mem[i].item);
+            c->mem[i].used = false;
+        }
+    }
+    pthread_rwlock_unlock(&c->mem_lock);
+}
+
+/* ---- upstreams ---- */
+
+/* The vendor headers worth keeping, under their PCS v4 names (THIM's v3 names accepted). */
+static const char *const kept_headers[][2] = {
+    {"TCB-Info-Issuer-Chain", "TCB-Info-Issuer-Chain"},
+    {"SGX-TCB-Info-Issuer-Chain", "TCB-Info-Issuer-Chain"},
+    {"SGX-Enclave-Identity-Issuer-Chain", "SGX-Enclave-Identity-Issuer-Chain"},
+    {"SGX-QE-Identity-Issuer-Chain", "SGX-Enclave-Identity-Issuer-Chain"},
+    {"SGX-PCK-CRL-Issuer-Chain", "SGX-PCK-CRL-Issuer-Chain"},
+    {"SGX-PCK-Certificate-Issuer-Chain", "SGX-PCK-Certificate-Issuer-Chain"},
+    {"TCB-Evaluation-Data-Numbers-Issuer-Chain", "TCB-Evaluation-Data-Numbers-Issuer-Chain"},
+    {"SGX-TCBm", "SGX-TCBm"},
+    {"SGX-FMSPC", "SGX-FMSPC"},
+    {"SGX-PCK-Certificate-CA-Type", "SGX-PCK-Certificate-CA-Type"},
+};
+
+static const char *chain_header_of(enum vt_doc_kind k)
+{
+    switch (k) {
+    case VT_DOC_TCB_INFO:
+        return "TCB-Info-Issuer-Chain";
+    case VT_DOC_QE_IDENTITY:
+    case VT_DOC_QVE_IDENTITY:
+        return "SGX-Enclave-Identity-Issuer-Chain";
+    case VT_DOC_PCK_CRL:
+        return "SGX-PCK-CRL-Issuer-Chain";
+    case VT_DOC_PCK_CERT:
+    case VT_DOC_PCK_CERTS:
+        return "SGX-PCK-Certificate-Issuer-Chain";
+    case VT_DOC_EVAL_NUMBERS:
+        return "TCB-Evaluation-Data-Numbers-Issuer-Chain";
+    default:
+        return NULL;
+    }
+}
+
+/* Value of a stored header line "Name: value\n" (heap copy), or NULL. */
+static char *stored_header(const char *headers, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = headers; p != NULL && *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            return strndup(v, len - (size_t)(v - p));
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+static enum vt_err collect_headers(const struct vt_http_response *resp, struct vt_buf *b)
+{
+    for (size_t i = 0; i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++) {
+        const char *v = vt_http_response_header(resp, kept_headers[i][0]);
+        if (v != NULL && strchr(v, '\n') == NULL) {
+            char *have = stored_header((const char *)b->data, kept_headers[i][1]);
+            bool dup = have != NULL;
+            free(have);
+            if (!dup) {
+                VT_TRY(vt_buf_printf(b, "%s: %s\n", kept_headers[i][1], v));
+            }
+        }
+    }
+    return VT_OK;
+}
+
+static const char *content_type_of(enum vt_doc_kind k)
+{
+    switch (k) {
+    case VT_DOC_PCK_CERT:
+    case VT_DOC_AMD_CHAIN:
+        return "application/x-pem-file";
+    case VT_DOC_PCK_CRL:
+    case VT_DOC_ROOT_CRL:
+    case VT_DOC_AMD_CRL:
+        return "application/pkix-crl";
+    case VT_DOC_VCEK:
+        return "application/x-x509-ca-cert";
+    default:
+        return "application/json";
+    }
+}
+
+enum vt_err vt_cache_check_item(struct vt_cache *c, const struct vt_cache_item *it,
+                                struct vt_doc_meta *m, struct vt_diag *d)
+{
+    struct vt_cache_req r;
+    VT_TRY(vt_cache_req_from_key(it->key, &r, d));
+    const char *ch = chain_header_of(r.kind);
+    char *chain = ch ? stored_header(it->headers, ch) : NULL;
+    char *tcbm = stored_header(it->headers, "SGX-TCBm");
+    char *fmspc = stored_header(it->headers, "SGX-FMSPC");
+    struct vt_cache_item chain_item;
+    memset(&chain_item, 0, sizeof(chain_item));
+    struct vt_cert_list amd;
+    vt_cert_list_init(&amd);
+    enum vt_err err = VT_OK;
+    if (r.kind == VT_DOC_VCEK) {
+        char key[VT_CACHE_KEY_MAX];
+        snprintf(key, sizeof(key), "/vcek/v1/%s/cert_chain",
+                 vt_snp_product_name(r.expect.product));
+        err = vt_cache_load(c, key, &chain_item, d);
+        if (err == VT_OK) {
+            err = vt_cert_list_from_pem((const char *)chain_item.body, chain_item.body_len, &amd,
+                                        d);
+        }
+        r.expect.amd_chain = &amd;
+    }
+    if (err == VT_OK) {
+        err = vt_doc_check(&r.expect, &c->anchors, it->body, it->body_len, chain, tcbm, fmspc, m,
+                           d);
+    }
+    vt_cert_list_cleanup(&amd);
+    vt_cache_item_cleanup(&chain_item);
+    free(chain);
+    free(tcbm);
+    free(fmspc);
+    return err;
+}
+
+/* Sleep ms, waking early when the cache stops. */
+static void nap(struct vt_cache *c, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->stop_lock);
+    if (!c->stopping) {
+        pthread_cond_timedwait(&c->stop_cond, &c->stop_lock, &ts);
+    }
+    pthread_mutex_unlock(&c->stop_lock);
+}
+
+/* One document from one upstream base, with retries. VT_OK with resp filled (status 200),
+ * VT_E_NOT_FOUND for 404/410, VT_E_UPSTREAM otherwise. */
+static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *path,
+                             struct vt_http_response *resp, unsigned *status, struct vt_diag *d)
+{
+    char url[700];
+    size_t bl = strlen(base);
+    while (bl > 0 && base[bl - 1] == '/') {
+        bl--;
+    }
+    snprintf(url, sizeof(url), "%.*s%s", (int)bl, base, path);
+    struct vt_http_request_opts o = {.timeout_ms = c->cfg.upstream_timeout_ms,
+                                     .ca_file = c->cfg.ca_file};
+    long backoff = c->cfg.backoff_ms;
+    for (unsigned attempt = 0;; attempt++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        enum vt_err err = vt_http_request(url, &o, resp, d);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        atomic_fetch_add(&c->m.upstream_requests, 1);
+        atomic_fetch_add(&c->m.upstream_latency_us,
+                         (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+                                    (t1.tv_nsec - t0.tv_nsec) / 1000));
+        long wait = backoff;
+        if (err == VT_OK) {
+            *status = (unsigned)resp->status;
+            if (resp->status == 200) {
+                return VT_OK;
+            }
+            if (resp->status == 404 || resp->status == 410) {
+                return vt_fail(d, VT_E_NOT_FOUND, "upstream", "%s: HTTP %ld", url, resp->status);
+            }
+            err = vt_fail(d, VT_E_UPSTREAM, "upstream", "%s: HTTP %ld", url, resp->status);
+            const char *ra = vt_http_response_header(resp, "Retry-After");
+            if (ra != NULL && isdigit((unsigned char)ra[0])) {
+                wait = strtol(ra, NULL, 10) * 1000;
+            }
+            if (resp->status < 500 && resp->status != 429) {
+                atomic_fetch_add(&c->m.upstream_errors, 1);
+                return err; /* a client error will not change on retry */
+            }
+        }
+        atomic_fetch_add(&c->m.upstream_errors, 1);
+        vt_http_response_cleanup(resp);
+        if (attempt >= c->cfg.retries) {
+            return err;
+        }
+        nap(c, wait < c->cfg.max_backoff_ms ? wait : c->cfg.max_backoff_ms);
+        backoff *= 2;
+    }
+}
+
+static void log_line(const char *fmt, ...) VT_PRINTF(1, 2);
+static void log_line(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("veritee-cache: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* The verified cert_chain of a product, for checking its VCEKs (filled if needed). */
+static enum vt_err amd_chain_for(struct vt_cache *c, enum vt_snp_product p,
+                                 struct vt_cert_list *l, struct vt_diag *d)
+{
+    struct vt_cache_req r;
+    char key[64];
+    snprintf(key, sizeof(key), "/vcek/v1/%s/cert_chain", vt_snp_product_name(p));
+    VT_TRY(vt_cache_req_from_key(key, &r, d));
+    struct vt_cache_item it;
+    enum vt_err err = vt_cache_load(c, key, &it, d);
+    if (err == VT_E_NOT_FOUND) {
+        unsigned st = 0;
+        err = vt_cache_fill(c, &r, &it, &st, d);
+    }
+    VT_TRY(err);
+    err = vt_cert_list_from_pem((const char *)it.body, it.body_len, l, d);
+    vt_cache_item_cleanup(&it);
+    return err;
+}
+
+enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
+                          struct vt_cache_item *out, unsigned *upstream_status, struct vt_diag *d)
+{
+    memset(out, 0, sizeof(*out));
+    *upstream_status = 0;
+    VT_ENSURE(c->cfg.mode != VT_CACHE_OFFLINE, d, VT_E_NOT_FOUND, "cache",
+              "%s is not held and the cache is offline", r->key);
+    VT_ENSURE(c->cfg.n_upstreams > 0, d, VT_E_NOT_FOUND, "cache",
+              "%s is not held and no upstream is configured", r->key);
+    struct vt_doc_expect expect = r->expect;
+    struct vt_cert_list amd;
+    vt_cert_list_init(&amd);
+    if (r->kind == VT_DOC_VCEK) {
+        VT_TRY(amd_chain_for(c, r->expect.product, &amd, d));
+        expect.amd_chain = &amd;
+    }
+    enum vt_err err = VT_E_UPSTREAM;
+    bool not_found = false;
+    const char *ch = chain_header_of(r->kind);
+    for (size_t u = 0; u < c->cfg.n_upstreams; u++) {
+        const char *paths[2] = {r->path, r->alt_path[0] ? r->alt_path : NULL};
+        for (size_t p = 0; p < 2 && paths[p] != NULL; p++) {
+            struct vt_http_response resp;
+            unsigned st = 0;
+            err = fetch_one(c, c->cfg.upstreams[u], paths[p], &resp, &st, d);
+            if (st != 0) {
+                *upstream_status = st;
+            }
+            if (err == VT_E_NOT_FOUND) {
+                not_found = true;
+                vt_http_response_cleanup(&resp);
+                continue;
+            }
+            if (err != VT_OK) {
+                log_line("upstream %s failed for %s: %s", c->cfg.upstreams[u], r->key,
+                         d ? d->detail : "");
+                vt_http_response_cleanup(&resp);
+                break; /* next upstream */
+            }
+            struct vt_doc_meta m;
+            err = vt_doc_check(&expect, &c->anchors, resp.body.data, resp.body.len,
+                               ch ? vt_http_response_header(&resp, ch) : NULL,
+                               vt_http_response_header(&resp, "SGX-TCBm"),
+                               vt_http_response_header(&resp, "SGX-FMSPC"), &m, d);
+            if (err == VT_OK && r->kind == VT_DOC_TCB_INFO && ch != NULL &&
+                vt_http_response_header(&resp, ch) == NULL) {
+                err = VT_E_COLLATERAL_MISSING;
+            }
+            if (err != VT_OK) {
+                atomic_fetch_add(&c->m.rejected, 1);
+                log_line("refused %s from %s: %s: %s", r->key, c->cfg.upstreams[u],
+                         d ? d->check : "", d ? d->detail : "");
+                vt_http_response_cleanup(&resp);
+                err = VT_E_UPSTREAM;
+                break;
+            }
+            struct vt_buf hb;
+            vt_buf_init(&hb, 64 * 1024);
+            err = collect_headers(&resp, &hb);
+            snprintf(out->key, sizeof(out->key), "%s", r->key);
+            out->kind = r->kind;
+            out->tee = r->expect.tee;
+            snprintf(out->fmspc, sizeof(out->fmspc), "%s", m.fmspc);
+            out->eval_num = m.eval_num;
+            snprintf(out->content_type, sizeof(out->content_type), "%s",
+                     content_type_of(r->kind));
+            out->headers = hb.data ? (char *)vt_buf_steal(&hb, NULL) : strdup("");
+            if (m.der != NULL) { /* CRLs are stored as DER */
+                out->body = m.der;
+                out->body_len = m.der_len;
+                m.der = NULL;
+            } else {
+                out->body_len = resp.body.len;
+                out->body = vt_buf_steal(&resp.body, NULL);
+            }
+            out->issue_date = m.issue_date;
+            out->next_update = m.next_update == INT64_MAX ? 0 : m.next_update;
+            if (r->kind == VT_DOC_FMSPCS || r->kind == VT_DOC_PCK_CERTS) {
+                out->next_update = vt_cache_now(c) + 86400;
+            }
+            out->fetched_at = vt_cache_now(c);
+            snprintf(out->upstream, sizeof(out->upstream), "%s", c->cfg.upstreams[u]);
+            vt_doc_meta_cleanup(&m);
+            vt_http_response_cleanup(&resp);
+            vt_buf_cleanup(&hb);
+            bool kept = false;
+            if (err == VT_OK && out->headers != NULL && out->body != NULL) {
+                err = vt_cache_put(c, out, &kept, d);
+            }
+            if (err == VT_OK && kept) {
+                /* The upstream offered an older number: serve what we hold. */
+                log_line("kept %s: upstream offered tcbEvaluationDataNumber %" PRId64
+                         " below the one held",
+                         r->key, out->eval_num);
+                vt_cache_item_cleanup(out);
+                err = vt_cache_load(c, r->key, out, d);
+            }
+            if (err == VT_OK && m.has_pck) {
+                struct vt_cache_platform pl;
+                memset(&pl, 0, sizeof(pl));
+                snprintf(pl.fmspc, sizeof(pl.fmspc), "%s", m.fmspc);
+                vt_hex_encode(m.pck_pceid, 2, pl.pceid);
+                snprintf(pl.qeid, sizeof(pl.qeid), "%s", r->qeid);
+                memcpy(pl.components, m.pck_components, 16);
+                pl.pcesvn = m.pck_pcesvn;
+                snprintf(pl.source, sizeof(pl.source), "pckcert");
+                err = vt_cache_platform_add(c, &pl, d);
+            }
+            vt_cert_list_cleanup(&amd);
+            if (err != VT_OK) {
+                vt_cache_item_cleanup(out);
+            }
+            return err;
+        }
+        if (not_found && err == VT_E_NOT_FOUND) {
+            continue;
+        }
+    }
+    vt_cert_list_cleanup(&amd);
+    if (not_found && err != VT_OK) {
+        atomic_fetch_add(&c->m.not_found, 1);
+        return vt_fail(d, VT_E_NOT_FOUND, "upstream", "no upstream has %s", r->key);
+    }
+    return err == VT_OK ? VT_E_UPSTREAM : err;
+}
+
+/* ---- serving ---- */
+
+void vt_cache_result_cleanup(struct vt_cache_result *res)
+{
+    vt_cache_item_cleanup(&res->item);
+}
+
+static bool is_fresh(const struct vt_cache_item *it, vt_time now)
+{
+    return it->next_update == 0 || now < it->next_update;
+}
+
+/* Resolve a PCCS-style pckcert?qeid= request through the registrations. */
+static bool row_ppid(void *ctx, const struct vt_sql_row *row)
+{
+    snprintf(ctx, 769, "%s", vt_row_text(row, 0));
+    return false;
+}
+
+static enum vt_err resolve_qeid(struct vt_cache *c, struct vt_cache_req *r, struct vt_diag *d)
+{
+    if (r->qeid[0] == '\0' || strstr(r->key, "encrypted_ppid=&") == NULL) {
+        return VT_OK;
+    }
+    char ppid[769] = "";
+    char q[40];
+    snprintf(q, sizeof(q), "%s", r->qeid);
+    for (char *p = q; *p; p++) {
+        *p = (char)tolower((unsigned char)*p);
+    }
+    struct vt_sql_arg a[] = {VT_SQL_T(q)};
+    VT_TRY(vt_store_exec(c->store,
+                         "SELECT enc_ppid FROM vt_platforms WHERE qeid = ? AND enc_ppid <> ''"
+                         " ORDER BY last_seen DESC LIMIT 1",
+                         a, 1, row_ppid, ppid, NULL, d));
+    VT_ENSURE(ppid[0] != '\0', d, VT_E_NOT_FOUND, "qeid",
+              "no platform with QE ID %s is registered (POST /sgx/certification/v4/platforms)",
+              q);
+    char *tail = strstr(r->key, "encrypted_ppid=&") + strlen("encrypted_ppid=");
+    char rest[VT_CACHE_KEY_MAX];
+    snprintf(rest, sizeof(rest), "%s", tail);
+    snprintf(tail, sizeof(r->key) - (size_t)(tail - r->key), "%s%s", ppid, rest);
+    snprintf(r->path, sizeof(r->path), "%s", r->key);
+    return VT_OK;
+}
+
+enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_cache_result *res,
+                         struct vt_diag *d)
+{
+    memset(res, 0, sizeof(*res));
+    apply_pin(c, r);
+    VT_TRY(resolve_qeid(c, r, d));
+    vt_time now = vt_cache_now(c);
+    int64_t checked = 0;
+    if (mem_get(c, r->key, now, &res->item, &checked)) {
+        bool fresh = is_fresh(&res->item, now);
+        if (fresh || now - checked < c->cfg.recheck || c->cfg.mode == VT_CACHE_OFFLINE) {
+            res->stale = !fresh;
+            res->from_memory = true;
+            atomic_fetch_add(&c->m.hits, 1);
+            if (!fresh) {
+                atomic_fetch_add(&c->m.stale_served, 1);
+            }
+            return VT_OK;
+        }
+        vt_cache_item_cleanup(&res->item);
+    }
+    struct vt_cache_item held;
+    enum vt_err err = vt_cache_load(c, r->key, &held, d);
+    if (err != VT_OK && err != VT_E_NOT_FOUND) {
+        return err;
+    }
+    bool have = err == VT_OK;
+    if (have && is_fresh(&held, now)) {
+        atomic_fetch_add(&c->m.hits, 1);
+        mem_put(c, &held, now, now);
+        res->item = held;
+        return VT_OK;
+    }
+    atomic_fetch_add(&c->m.misses, 1);
+    unsigned st = 0;
+    pthread_mutex_lock(&c->fill_lock);
+    err = vt_cache_fill(c, r, &res->item, &st, d);
+    pthread_mutex_unlock(&c->fill_lock);
+    if (err == VT_OK) {
+        if (have) {
+            vt_cache_item_cleanup(&held);
+        }
+        res->stale = !is_fresh(&res->item, now);
+        mem_put(c, &res->item, now, now);
+        return VT_OK;
+    }
+    res->upstream_status = st;
+    if (have && now - held.next_update <= c->cfg.max_stale) {
+        /* Outage (or offline): serve what is held within max_stale, marked stale. */
+        atomic_fetch_add(&c->m.stale_served, 1);
+        mem_put(c, &held, now, now);
+        res->item = held;
+        res->stale = true;
+        return VT_OK;
+    }
+    if (have) {
+        vt_cache_item_cleanup(&held);
+        if (err == VT_E_NOT_FOUND) {
+            return vt_fail(d, VT_E_EXPIRED, "cache",
+                           "%s expired more than the maximum staleness ago and cannot be renewed",
+                           r->key);
+        }
+    }
+    return err;
+}
+
+/* ---- enforcement ---- */
+
+enum vt_err vt_cache_enforce(struct vt_cache *c, enum vt_tee tee, uint32_t eval, vt_time from,
+                             struct vt_diag *d)
+{
+    VT_ENSURE(tee == VT_TEE_SGX || tee == VT_TEE_TDX, d, VT_E_ARG, "tee", "tee must be sgx or tdx");
+    VT_ENSURE(eval > 0, d, VT_E_ARG, "tcb_eval", "tcbEvaluationDataNumber must be positive");
+    struct vt_sql_arg a[] = {VT_SQL_I(tee), VT_SQL_I(eval), VT_SQL_I(from),
+                             VT_SQL_I(vt_cache_now(c))};
+    VT_TRY(vt_store_exec(c->store,
+                         "INSERT INTO vt_enforce(tee, eval_num, from_time, created) VALUES"
+                         " (?,?,?,?) ON CONFLICT(tee, from_time) DO UPDATE SET"
+                         " eval_num = excluded.eval_num, created = excluded.created",
+                         a, 4, NULL, NULL, NULL, d));
+    vt_cache_forget(c);
+    return VT_OK;
+}
+
+uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now)
+{
+    int64_t n = 0;
+    struct vt_sql_arg a[] = {VT_SQL_I(tee), VT_SQL_I(now)};
+    if (vt_store_exec(c->store,
+                      "SELECT eval_num FROM vt_enforce WHERE tee = ? AND from_time <= ?"
+                      " ORDER BY from_time DESC LIMIT 1",
+                      a, 2, vt_cache_row_int, &n, NULL, NULL) != VT_OK) {
+        return 0;
+    }
+    return (uint32_t)n;
+}
+
+static bool row_enforce(void *ctx, const struct vt_sql_row *row)
+{
+    json_t *arr = ctx;
+    char when[VT_TIME_STR_MAX];
+    vt_time_format(vt_row_int(row, 2), when);
+    json_array_append_new(arr, json_pack("{s:s,s:I,s:s}", "tee",
+                                         vt_tee_name((enum vt_tee)vt_row_int(row, 0)), "tcb_eval",
+                                         (json_int_t)vt_row_int(row, 1), "from", when));
+    return true;
+}
+
+char *vt_cache_enforce_list(struct vt_cache *c)
+{
+    json_t *arr = json_array();
+    if (vt_store_exec(c->store,
+                      "SELECT tee, eval_num, from_time FROM vt_enforce ORDER BY tee, from_time",
+                      NULL, 0, row_enforce, arr, NULL, NULL) != VT_OK) {
+        json_decref(arr);
+        return NULL;
+    }
+    char *s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+/* ---- platforms ---- */
+
+enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
+                                  struct vt_diag *d)
+{
+    char comps[33], id[128];
+    vt_hex_encode(p->components, 16, comps);
+    snprintf(id, sizeof(id), "%s/%s/%s/%u/%s", p->fmspc, p->pceid, comps, p->pcesvn, p->qeid);
+    vt_time now = vt_cache_now(c);
+    struct vt_sql_arg a[] = {VT_SQL_T(id),     VT_SQL_T(p->fmspc),  VT_SQL_T(p->pceid),
+                             VT_SQL_T(p->qeid), VT_SQL_T(comps),    VT_SQL_I(p->pcesvn),
+                             VT_SQL_T(""),     VT_SQL_T(""),        VT_SQL_T(p->source),
+                             VT_SQL_I(now),    VT_SQL_I(now)};
+    return vt_store_exec(c->store,
+                         "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components, pcesvn,"
+                         " enc_ppid, cpusvn, source, first_seen, last_seen)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                         " ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen",
+                         a, 11, NULL, NULL, NULL, d);
+}
+
+/* ---- tokens ---- */
+
+enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role, const char *name,
+                                  char token[64], struct vt_diag *d)
+{
+    VT_ENSURE(strcmp(role, "admin") == 0 || strcmp(role, "read") == 0, d, VT_E_ARG, "role",
+              "role must be admin or read");
+    uint8_t raw[32], h[VT_SHA256_LEN];
+    FILE *f = fopen("/dev/urandom", "rb");
+    bool ok = f != NULL && fread(raw, 1, sizeof(raw), f) == sizeof(raw);
+    if (f != NULL) {
+        fclose(f);
+    }
+    VT_ENSURE(ok, d, VT_E_IO, "token", "cannot read /dev/urandom");
+    memcpy(token, "vt_", 3);
+    vt_hex_encode(raw, 28, token + 3); /* 3 + 56 characters */
+    vt_wipe(raw, sizeof(raw));
+    vt_sha256(token, strlen(token), h);
+    char hex[2 * VT_SHA256_LEN + 1];
+    vt_hex_encode(h, sizeof(h), hex);
+    struct vt_sql_arg a[] = {VT_SQL_T(hex), VT_SQL_T(role), VT_SQL_T(name ? name : ""),
+                             VT_SQL_I(vt_cache_now(c))};
+    return vt_store_exec(c->store,
+                         "INSERT INTO vt_tokens(hash, role, name, created) VALUES (?,?,?,?)", a, 4,
+                         NULL, NULL, NULL, d);
+}
+
+struct token_scan {
+    uint8_t h[VT_SHA256_LEN];
+    const char *role;
+    bool ok;
+};
+
+static bool row_token(void *ctx, const struct vt_sql_row *row)
+{
+    struct token_scan *t = ctx;
+    uint8_t stored[VT_SHA256_LEN];
+    const char *hex = vt_row_text(row, 0);
+    if (vt_hex_decode_exact(hex, strlen(hex), stored, sizeof(stored)) != VT_OK) {
+        return true;
+    }
+    /* Every row is compared, in constant time, whatever matched before. */
+    bool match = vt_ct_memeq(stored, t->h, sizeof(stored));
+    bool role_ok = strcmp(vt_row_text(row, 1), "admin") == 0 ||
+                   strcmp(vt_row_text(row, 1), t->role) == 0;
+    t->ok |= match && role_ok;
+    return true;
+}
+
+bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role)
+{
+    if (token == NULL || token[0] == '\0' || strlen(token) > 200) {
+        return false;
+    }
+    struct token_scan t = {.role = role, .ok = false};
+    vt_sha256(token, strlen(token), t.h);
+    pthread_mutex_lock(&c->token_lock);
+    enum vt_err err = vt_store_exec(c->store, "SELECT hash, role FROM vt_tokens", NULL, 0,
+                                    row_token, &t, NULL, NULL);
+    pthread_mutex_unlock(&c->token_lock);
+    return err == VT_OK && t.ok;
+}
+
+/* ---- lifecycle ---- */
+
+enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **out,
+                          struct vt_diag *d)
+{
+    struct vt_cache *c = calloc(1, sizeof(*c));
+    VT_ENSURE(c != NULL, d, VT_E_NOMEM, "cache", "cannot allocate the cache");
+    c->cfg = *cfg;
+    if (c->cfg.upstream_timeout_ms <= 0) {
+        c->cfg.upstream_timeout_ms = 10000;
+    }
+    if (c->cfg.backoff_ms <= 0) {
+        c->cfg.backoff_ms = 200;
+    }
+    if (c->cfg.max_backoff_ms <= 0) {
+        c->cfg.max_backoff_ms = 5000;
+    }
+    if (c->cfg.memory_ttl <= 0) {
+        c->cfg.memory_ttl = 2;
+    }
+    if (c->cfg.recheck <= 0) {
+        c->cfg.recheck = 60;
+    }
+    c->clock_start = mono_seconds();
+    pthread_mutex_init(&c->fill_lock, NULL);
+    pthread_rwlock_init(&c->mem_lock, NULL);
+    pthread_mutex_init(&c->stop_lock, NULL);
+    pthread_cond_init(&c->stop_cond, NULL);
+    pthread_mutex_init(&c->token_lock, NULL);
+    vt_cert_list_init(&c->intel);
+    vt_cert_list_init(&c->amd);
+    c->mem = calloc(MEM_SLOTS, sizeof(*c->mem));
+    enum vt_err err = c->mem ? VT_OK : vt_fail(d, VT_E_NOMEM, "cache", "no memory");
+    if (err == VT_OK) {
+        err = cfg->intel_anchors ? VT_OK : vt_intel_sgx_root_add(&c->intel, d);
+    }
+    if (err == VT_OK) {
+        err = cfg->amd_anchors ? VT_OK : vt_amd_arks_add(&c->amd, d);
+    }
+    c->anchors.intel = cfg->intel_anchors ? cfg->intel_anchors : &c->intel;
+    c->anchors.amd = cfg->amd_anchors ? cfg->amd_anchors : &c->amd;
+    if (err == VT_OK) {
+        err = vt_store_open(cfg->db, schema, &c->store, d);
+    }
+    if (err != VT_OK) {
+        vt_cache_close(c);
+        return err;
+    }
+    *out = c;
+    return VT_OK;
+}
+
+void vt_cache_close(struct vt_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->refresher_running) {
+        pthread_mutex_lock(&c->stop_lock);
+        c->stopping = true;
+        pthread_cond_broadcast(&c->stop_cond);
+        pthread_mutex_unlock(&c->stop_lock);
+        pthread_join(c->refresher, NULL);
+    }
+    if (c->mem != NULL) {
+        vt_cache_forget(c);
+        free(c->mem);
+    }
+    vt_store_close(c->store);
+    vt_cert_list_cleanup(&c->intel);
+    vt_cert_list_cleanup(&c->amd);
+    pthread_mutex_destroy(&c->fill_lock);
+    pthread_rwlock_destroy(&c->mem_lock);
+    pthread_mutex_destroy(&c->stop_lock);
+    pthread_cond_destroy(&c->stop_cond);
+    pthread_mutex_destroy(&c->token_lock);
+    free(c);
+}

@@ -1,0 +1,208 @@
+/*
+ * The collateral cache: a self-hosted PCS/PCCS/THIM and AMD KDS. Items are vendor responses,
+ * stored byte-exact with the vendor headers that matter, under a canonical key per request
+ * (see docs/cache.md). This header is shared by the cache's files and the `veritee cache` command.
+ */
+#ifndef VT_CACHE_CACHE_H
+#define VT_CACHE_CACHE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <veritee/veritee.h>
+
+#include "collateral/collateral.h"
+#include "net/http.h"
+#include "store/store.h"
+
+#define VT_CACHE_MAX_UPSTREAMS 8
+#define VT_CACHE_KEY_MAX 200
+
+enum vt_cache_mode { VT_CACHE_LAZY = 1, VT_CACHE_OFFLINE };
+
+struct vt_cache_config {
+    const char *db;
+    enum vt_cache_mode mode;
+    size_t n_upstreams;
+    const char *upstreams[VT_CACHE_MAX_UPSTREAMS];
+    long upstream_timeout_ms;  /* per attempt */
+    unsigned retries;          /* extra attempts per upstream on 5xx/429/transport errors */
+    long backoff_ms;           /* first backoff; doubles per retry */
+    long max_backoff_ms;       /* cap, also for Retry-After */
+    int64_t max_stale;         /* seconds past nextUpdate an item may still be served */
+    int64_t refresh_ahead;     /* renew items this long before nextUpdate */
+    int64_t refresh_interval;  /* refresher period, seconds; 0: no refresher */
+    int64_t recheck;           /* seconds between upstream attempts for one stale item */
+    int64_t memory_ttl;        /* seconds an item read from the store is served from memory */
+    bool read_token_required;  /* read endpoints need a bearer token of role read or admin */
+    const char *ca_file;       /* for https upstreams */
+    int64_t clock_base;        /* 0: real time; else the clock starts at this time (tests) */
+    const struct vt_cert_list *intel_anchors; /* NULL: embedded Intel SGX Root CA */
+    const struct vt_cert_list *amd_anchors;   /* NULL: embedded ARKs */
+};
+
+struct vt_cache_item {
+    char key[VT_CACHE_KEY_MAX];
+    enum vt_doc_kind kind;
+    enum vt_tee tee;
+    char fmspc[13];
+    int64_t eval_num;
+    char content_type[64];
+    char *headers; /* "Name: value\n" lines, as the vendor sent them (chains URL-encoded) */
+    uint8_t *body;
+    size_t body_len;
+    vt_time issue_date, next_update, fetched_at;
+    char upstream[160];
+};
+
+void vt_cache_item_cleanup(struct vt_cache_item *it);
+
+/* A parsed request for one document. */
+struct vt_cache_req {
+    enum vt_doc_kind kind;
+    char key[VT_CACHE_KEY_MAX];  /* canonical store key */
+    char path[400];              /* upstream path and query, relative to an upstream base */
+    char alt_path[120];          /* a second upstream path to try (root CA CRL on PCS) */
+    struct vt_doc_expect expect;
+    bool pinnable;      /* a default ("standard") TCB info / identity: subject to enforcement */
+    bool want_der;      /* pckcrl?encoding=der */
+    char qeid[40];      /* pckcert by qeid (PCCS): resolved through registrations */
+};
+
+struct vt_cache_metrics {
+    atomic_uint_fast64_t requests[16]; /* by vt_doc_kind, [0] other */
+    atomic_uint_fast64_t hits, misses, stale_served, not_found, rejected, upstream_errors;
+    atomic_uint_fast64_t upstream_requests, upstream_latency_us, refreshes, refresh_failures;
+};
+
+struct vt_cache {
+    struct vt_cache_config cfg;
+    struct vt_store *store;
+    struct vt_cert_list intel, amd;
+    struct vt_doc_anchors anchors;
+    pthread_mutex_t fill_lock; /* one upstream fill at a time */
+    pthread_rwlock_t mem_lock;
+    struct mem_entry *mem; /* small open hash table of hot items */
+    size_t mem_cap;
+    int64_t clock_start; /* monotonic seconds at start (clock_base) */
+    struct vt_cache_metrics m;
+    /* refresher */
+    pthread_t refresher;
+    bool refresher_running;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
+    /* tokens, loaded at start and on change */
+    pthread_mutex_t token_lock;
+};
+
+/* Open the store (creating the schema), load anchors. */
+VT_MUST_USE enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **out,
+                                      struct vt_diag *d);
+void vt_cache_close(struct vt_cache *c);
+vt_time vt_cache_now(const struct vt_cache *c);
+
+/* Parse a GET request path + query into a document request. VT_E_ARG/VT_E_BAD_FIELD (400) or
+ * VT_E_NOT_FOUND (unknown path) with the reason. */
+typedef const char *(*vt_cache_arg_fn)(void *ctx, const char *name);
+VT_MUST_USE enum vt_err vt_cache_parse_request(const char *path, vt_cache_arg_fn arg, void *ctx,
+                                               struct vt_cache_req *r, struct vt_diag *d);
+
+/* Outcome of a lookup. */
+struct vt_cache_result {
+    struct vt_cache_item item;
+    bool stale;       /* past nextUpdate */
+    bool from_memory; /* a hit that touched neither store nor upstream */
+    unsigned upstream_status; /* the status an upstream gave when nothing could be served */
+};
+
+/* Serve a request: memory, store, then (lazy mode) the upstreams. VT_OK with an item;
+ * VT_E_NOT_FOUND (404/410 from every upstream, or offline and absent); VT_E_UPSTREAM (every
+ * upstream failed and nothing servable is held). */
+VT_MUST_USE enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r,
+                                     struct vt_cache_result *res, struct vt_diag *d);
+void vt_cache_result_cleanup(struct vt_cache_result *res);
+
+/* Fetch a request from the upstreams now, check and store it (used by get, refresh,
+ * registration, impact). */
+VT_MUST_USE enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
+                                      struct vt_cache_item *out, unsigned *upstream_status,
+                                      struct vt_diag *d);
+
+/* Store an item checked by the caller, keeping a higher tcbEvaluationDataNumber already held
+ * under a "standard"/"early" key (*kept set then) and copying TCB infos and identities to their
+ * by-number key. Inside the caller's transaction if one is open. */
+VT_MUST_USE enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it,
+                                     bool *kept, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cache_load(struct vt_cache *c, const char *key,
+                                      struct vt_cache_item *out, struct vt_diag *d);
+/* Rebuild the request of a stored key (for refresh, import and check). */
+VT_MUST_USE enum vt_err vt_cache_req_from_key(const char *key, struct vt_cache_req *r,
+                                              struct vt_diag *d);
+/* Check an item's body and headers as if just downloaded for its key. */
+VT_MUST_USE enum vt_err vt_cache_check_item(struct vt_cache *c, const struct vt_cache_item *it,
+                                            struct vt_doc_meta *m, struct vt_diag *d);
+void vt_cache_forget(struct vt_cache *c); /* drop the memory tier (after enforce/import) */
+
+/* Enforcement: the tcbEvaluationDataNumber served by default per TEE from a time on. */
+VT_MUST_USE enum vt_err vt_cache_enforce(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
+                                         vt_time from, struct vt_diag *d);
+/* The number in force for tee at now (0: none pinned). */
+uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now);
+/* JSON array of the schedule. Heap string. */
+char *vt_cache_enforce_list(struct vt_cache *c);
+
+/* Platforms seen (pckcert responses, registrations). */
+struct vt_cache_platform {
+    char fmspc[13];
+    char pceid[5];
+    char qeid[40];
+    uint8_t components[16];
+    uint16_t pcesvn;
+    char source[24];
+};
+VT_MUST_USE enum vt_err vt_cache_platform_add(struct vt_cache *c,
+                                              const struct vt_cache_platform *p,
+                                              struct vt_diag *d);
+
+/* Impact of enforcing eval for tee: JSON report (heap). quotes: extra platforms from quotes. */
+VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
+                                        const uint8_t *const *quotes, const size_t *quote_lens,
+                                        size_t n_quotes, char **json, struct vt_diag *d);
+
+/* Refresh pass: renew items due within refresh_ahead and every CRL. Counts in renewed and failed. */
+VT_MUST_USE enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed,
+                                         struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d);
+
+/* Bundles: export everything held (plus the enforcement schedule), signed by the cache's key;
+ * import after checking the signature against trusted_xy (the exporter's public key) and every
+ * document, in one transaction. */
+VT_MUST_USE enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_items,
+                                        struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t len,
+                                        const uint8_t trusted_xy[64], size_t *n_items,
+                                        struct vt_diag *d);
+/* The cache's bundle-signing public key (created on first use, kept in the store). */
+VT_MUST_USE enum vt_err vt_cache_public_key(struct vt_cache *c, uint8_t xy[64],
+                                            struct vt_diag *d);
+
+/* Tokens: create (prints once, stores SHA-256), check (constant time). role: "admin"/"read". */
+VT_MUST_USE enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role,
+                                              const char *name, char token[64],
+                                              struct vt_diag *d);
+/* True if token is valid for role (an admin token is valid for read too). */
+bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role);
+
+/* The HTTP handler of the cache API (cache_api.c). */
+void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+
+/* Row callback storing column 0 as an integer into *(int64_t *)ctx. */
+bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row);
+
+/* Prometheus text (heap). */
+char *vt_cache_metrics_text(struct vt_cache *c);
+
+#endif

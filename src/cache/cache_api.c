@@ -1,0 +1,509 @@
+/*
+ * The cache's HTTP API: Intel PCS v4 and AMD KDS read paths (same bodies, headers, content types
+ * and status codes as the vendors), /healthz, /metrics, PCCS-style platform registration and the
+ * admin endpoints. See docs/cache.md and docs/api/cache.yaml.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "cache/cache.h"
+
+static void request_id(struct vt_http_resp *resp)
+{
+    uint8_t raw[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
+        memset(raw, 0, sizeof(raw));
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    char hex[33];
+    vt_hex_encode(raw, sizeof(raw), hex);
+    (void)!vt_http_resp_header(resp, "Request-ID", hex);
+}
+
+/* Intel's error shape: status, Error-Code and Error-Message headers, empty body. For our own
+ * endpoints, RFC 7807 problem details. */
+static void intel_error(struct vt_http_resp *resp, unsigned status, const char *code,
+                        const char *msg)
+{
+    vt_http_resp_status(resp, status, NULL);
+    request_id(resp);
+    if (code != NULL) {
+        (void)!vt_http_resp_header(resp, "Error-Code", code);
+        (void)!vt_http_resp_header(resp, "Error-Message", msg);
+    }
+}
+
+static void problem(struct vt_http_resp *resp, unsigned status, const char *title,
+                    const char *detail)
+{
+    json_t *o = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", title, "status",
+                          (int)status, "detail", detail ? detail : "");
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    vt_http_resp_status(resp, status, "application/problem+json");
+    if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
+        resp->status = 500;
+    }
+    free(s);
+    json_decref(o);
+}
+
+static void json_reply(struct vt_http_resp *resp, unsigned status, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    vt_http_resp_status(resp, status, "application/json");
+    if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "cannot encode the response");
+    }
+    free(s);
+    json_decref(o);
+}
+
+static const char *bearer(const struct vt_http_req *req)
+{
+    const char *h = vt_http_req_header(req, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+    return h + 7;
+}
+
+static bool authorized(struct vt_cache *c, const struct vt_http_req *req,
+                       struct vt_http_resp *resp, const char *role)
+{
+    if (vt_cache_token_check(c, bearer(req), role)) {
+        return true;
+    }
+    problem(resp, 401, "Unauthorized", "a valid bearer token is required");
+    (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-cache\"");
+    return false;
+}
+
+/* The stored header lines, sent back as they came. */
+static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
+{
+    for (const char *p = headers; p != NULL && *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon != NULL && (size_t)(colon - p) < 64) {
+            char name[64];
+            memcpy(name, p, (size_t)(colon - p));
+            name[colon - p] = '\0';
+            const char *v = colon + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            char *val = strndup(v, len - (size_t)(v - p));
+            if (val != NULL) {
+                (void)!vt_http_resp_header(resp, name, val);
+            }
+            free(val);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+}
+
+/* PEM text of a DER CRL, as PCS sends pckcrl without encoding=der. */
+static bool pem_crl(struct vt_http_resp *resp, const uint8_t *der, size_t n)
+{
+    size_t cap = 4 * ((n + 2) / 3) + 1;
+    char *b64 = malloc(cap);
+    struct vt_buf out;
+    vt_buf_init(&out, 2 * cap + 128);
+    bool ok = b64 != NULL && vt_base64_encode(der, n, false, b64, cap) == VT_OK &&
+              vt_buf_printf(&out, "-----BEGIN X509 CRL-----\n") == VT_OK;
+    for (size_t i = 0, l = ok ? strlen(b64) : 0; ok && i < l; i += 64) {
+        ok = vt_buf_printf(&out, "%.64s\n", b64 + i) == VT_OK;
+    }
+    ok = ok && vt_buf_printf(&out, "-----END X509 CRL-----\n") == VT_OK &&
+         vt_http_resp_body(resp, out.data, out.len);
+    free(b64);
+    vt_buf_cleanup(&out);
+    return ok;
+}
+
+static const char *req_arg(void *ctx, const char *name)
+{
+    return vt_http_req_arg(ctx, name);
+}
+
+static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
+                           struct vt_http_resp *resp)
+{
+    const char *path = vt_http_req_path(req);
+    bool kds = strncmp(path, "/vcek/", 6) == 0 || strncmp(path, "/vlek/", 6) == 0;
+    struct vt_cache_req r;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_cache_parse_request(path, req_arg, (void *)req, &r, &d);
+    atomic_fetch_add(&c->m.requests[err == VT_OK ? (size_t)r.kind : 0], 1);
+    if (err == VT_E_NOT_FOUND) {
+        intel_error(resp, 404, NULL, NULL);
+        return;
+    }
+    if (err != VT_OK) {
+        /* SPEC: PCS v4: 400 with Error-Code / Error-Message headers (KDS: plain 400). */
+        intel_error(resp, 400, kds ? NULL : "InvalidRequestSyntax", d.detail);
+        return;
+    }
+    if (c->cfg.read_token_required && !authorized(c, req, resp, "read")) {
+        return;
+    }
+    struct vt_cache_result res;
+    err = vt_cache_get(c, &r, &res, &d);
+    if (err != VT_OK) {
+        unsigned st = err == VT_E_NOT_FOUND ? (res.upstream_status == 410 ? 410 : 404)
+                      : err == VT_E_UPSTREAM || err == VT_E_EXPIRED ? 503
+                                                                    : 500;
+        if (st >= 500) {
+            problem(resp, st, st == 503 ? "Service Unavailable" : "Internal Server Error",
+                    d.detail);
+            if (st == 503) {
+                (void)!vt_http_resp_header(resp, "Retry-After", "30");
+            }
+        } else {
+            intel_error(resp, st, NULL, NULL);
+        }
+        return;
+    }
+    const struct vt_cache_item *it = &res.item;
+    vt_http_resp_status(resp, 200, it->content_type);
+    add_stored_headers(resp, it->headers);
+    if (!kds) {
+        request_id(resp);
+    }
+    if (res.stale) {
+        char when[VT_TIME_STR_MAX], w[160];
+        vt_time_format(it->next_update, when);
+        snprintf(w, sizeof(w), "110 veritee \"Response is Stale: nextUpdate %s passed\"", when);
+        (void)!vt_http_resp_header(resp, "Warning", w);
+    }
+    bool ok;
+    if (r.kind == VT_DOC_PCK_CRL && !r.want_der) {
+        ok = pem_crl(resp, it->body, it->body_len);
+        vt_http_resp_status(resp, 200, "application/x-pem-file");
+    } else {
+        ok = vt_http_resp_body(resp, it->body, it->body_len);
+    }
+    if (!ok) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    vt_cache_result_cleanup(&res);
+}
+
+static void healthz(struct vt_cache *c, struct vt_http_resp *resp)
+{
+    int64_t n = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0,
+                                    vt_cache_row_int, &n, NULL, &d);
+    json_reply(resp, err == VT_OK ? 200 : 503,
+               json_pack("{s:s,s:s,s:s,s:I}", "status", err == VT_OK ? "ok" : "unavailable",
+                         "store", err == VT_OK ? "ok" : d.detail, "mode",
+                         c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy", "items",
+                         (json_int_t)n));
+}
+
+/* PCCS POST /platforms: {qe_id, pce_id, cpu_svn, pce_svn, enc_ppid, platform_manifest?}. The
+ * platform is recorded, and in lazy mode its PCK certificate fetched (which records its TCB). */
+static void register_platform(struct vt_cache *c, const struct vt_http_req *req,
+                              struct vt_http_resp *resp)
+{
+    size_t n;
+    const uint8_t *b = vt_http_req_body(req, &n);
+    json_error_t je;
+    json_t *o = json_loadb((const char *)b, n, JSON_REJECT_DUPLICATES, &je);
+    const char *f[5] = {"qe_id", "pce_id", "cpu_svn", "pce_svn", "enc_ppid"};
+    const char *v[5];
+    const size_t want[5] = {0, 4, 32, 4, 768};
+    char msg[160] = "";
+    for (size_t i = 0; i < 5 && msg[0] == '\0'; i++) {
+        v[i] = json_string_value(json_object_get(o, f[i]));
+        size_t l = v[i] ? strlen(v[i]) : 0;
+        if (v[i] == NULL || !vt_is_hex(v[i], l) || (want[i] && l != want[i]) || l > 768) {
+            snprintf(msg, sizeof(msg), "%s is missing or not %s hex", f[i],
+                     want[i] ? "the right length of" : "valid");
+        }
+    }
+    if (!json_is_object(o) || msg[0] != '\0') {
+        json_decref(o);
+        intel_error(resp, 400, "InvalidRequestSyntax", msg[0] ? msg : je.text);
+        return;
+    }
+    char qeid[40];
+    snprintf(qeid, sizeof(qeid), "%.32s", v[0]);
+    for (char *p = qeid; *p; p++) {
+        *p = (char)tolower((unsigned char)*p);
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    vt_time now = vt_cache_now(c);
+    char id[64];
+    snprintf(id, sizeof(id), "reg/%s/%.4s", qeid, v[1]);
+    struct vt_sql_arg a[] = {VT_SQL_T(id),   VT_SQL_T(""),     VT_SQL_T(v[1]), VT_SQL_T(qeid),
+                             VT_SQL_T(""),   VT_SQL_I(0),      VT_SQL_T(v[4]), VT_SQL_T(v[2]),
+                             VT_SQL_T("registration"), VT_SQL_I(now), VT_SQL_I(now)};
+    enum vt_err err = vt_store_exec(
+        c->store,
+        "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components, pcesvn, enc_ppid, cpusvn,"
+        " source, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO"
+        " UPDATE SET enc_ppid = excluded.enc_ppid, cpusvn = excluded.cpusvn,"
+        " last_seen = excluded.last_seen",
+        a, 11, NULL, NULL, NULL, &d);
+    json_t *out = json_object();
+    if (err == VT_OK && c->cfg.mode == VT_CACHE_LAZY) {
+        char key[VT_CACHE_KEY_MAX];
+        snprintf(key, sizeof(key),
+                 "/sgx/certification/v4/pckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
+                 v[4], v[2], v[3], v[1]);
+        for (char *p = key; *p; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+        struct vt_cache_req r;
+        struct vt_cache_result res;
+        if (vt_cache_req_from_key(key, &r, &d) == VT_OK) {
+            snprintf(r.qeid, sizeof(r.qeid), "%s", qeid);
+            enum vt_err ferr = vt_cache_get(c, &r, &res, &d);
+            json_object_set_new(out, "pckcert", json_string(ferr == VT_OK ? "cached" : d.detail));
+            if (ferr == VT_OK) {
+                vt_cache_result_cleanup(&res);
+            }
+        }
+    }
+    json_decref(o);
+    if (err != VT_OK) {
+        json_decref(out);
+        problem(resp, 500, "Internal Server Error", d.detail);
+        return;
+    }
+    json_object_set_new(out, "registered", json_string(qeid));
+    json_reply(resp, 201, out);
+}
+
+static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
+                  const char *what)
+{
+    if (!authorized(c, req, resp, "admin")) {
+        return;
+    }
+    const char *method = vt_http_req_method(req);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    size_t n;
+    const uint8_t *body = vt_http_req_body(req, &n);
+    if (strcmp(what, "enforce") == 0 && strcmp(method, "GET") == 0) {
+        char *s = vt_cache_enforce_list(c);
+        json_reply(resp, s ? 200 : 500, s ? json_loads(s, 0, NULL) : NULL);
+        free(s);
+        return;
+    }
+    if (strcmp(what, "enforce") == 0 && strcmp(method, "POST") == 0) {
+        json_t *o = json_loadb((const char *)body, n, JSON_REJECT_DUPLICATES, NULL);
+        const char *tee = json_string_value(json_object_get(o, "tee"));
+        json_int_t ev = json_integer_value(json_object_get(o, "tcb_eval"));
+        const char *from = json_string_value(json_object_get(o, "from"));
+        vt_time t = vt_cache_now(c);
+        enum vt_err err = VT_OK;
+        if (from != NULL) {
+            err = vt_time_parse(from, strlen(from), &t, &d);
+        }
+        enum vt_tee tt = tee && strcmp(tee, "sgx") == 0   ? VT_TEE_SGX
+                         : tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX
+                                                          : VT_TEE_NONE;
+        if (err == VT_OK && (ev <= 0 || ev > UINT32_MAX)) {
+            err = vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval must be a positive integer");
+        }
+        if (err == VT_OK) {
+            err = vt_cache_enforce(c, tt, (uint32_t)ev, t, &d);
+        }
+        json_decref(o);
+        if (err != VT_OK) {
+            problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
+            return;
+        }
+        char *s = vt_cache_enforce_list(c);
+        json_reply(resp, 200, s ? json_loads(s, 0, NULL) : json_array());
+        free(s);
+        return;
+    }
+    if (strcmp(what, "refresh") == 0 && strcmp(method, "POST") == 0) {
+        size_t renewed = 0, failed = 0;
+        enum vt_err err = vt_cache_refresh(c, &renewed, &failed, &d);
+        if (err != VT_OK) {
+            problem(resp, 500, "Internal Server Error", d.detail);
+            return;
+        }
+        json_reply(resp, 200, json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed",
+                                         (json_int_t)failed));
+        return;
+    }
+    if (strcmp(what, "export") == 0 && strcmp(method, "GET") == 0) {
+        struct vt_buf b;
+        vt_buf_init(&b, 512u << 20);
+        size_t items = 0;
+        enum vt_err err = vt_cache_export(c, &b, &items, &d);
+        if (err != VT_OK) {
+            vt_buf_cleanup(&b);
+            problem(resp, 500, "Internal Server Error", d.detail);
+            return;
+        }
+        vt_http_resp_status(resp, 200, "application/json");
+        if (!vt_http_resp_body(resp, b.data, b.len)) {
+            problem(resp, 500, "Internal Server Error", "out of memory");
+        }
+        vt_buf_cleanup(&b);
+        return;
+    }
+    if (strcmp(what, "import") == 0 && strcmp(method, "POST") == 0) {
+        const char *key = vt_http_req_arg(req, "trust_key");
+        uint8_t xy[64];
+        if (key == NULL || vt_hex_decode_exact(key, strlen(key), xy, 64) != VT_OK) {
+            problem(resp, 400, "Bad Request",
+                    "trust_key (the exporter's P-256 public key, 128 hex characters) is required");
+            return;
+        }
+        size_t items = 0;
+        enum vt_err err = vt_cache_import(c, body, n, xy, &items, &d);
+        if (err != VT_OK) {
+            problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
+            return;
+        }
+        json_reply(resp, 200, json_pack("{s:I}", "imported", (json_int_t)items));
+        return;
+    }
+    if (strcmp(what, "impact") == 0 && strcmp(method, "GET") == 0) {
+        const char *tee = vt_http_req_arg(req, "tee"), *ev = vt_http_req_arg(req, "tcb_eval");
+        enum vt_tee tt = tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX : VT_TEE_SGX;
+        char *s = NULL;
+        long v = ev ? strtol(ev, NULL, 10) : 0;
+        enum vt_err err = v > 0 ? vt_cache_impact(c, tt, (uint32_t)v, NULL, NULL, 0, &s, &d)
+                                : vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval is required");
+        if (err != VT_OK) {
+            problem(resp, 400, "Bad Request", d.detail);
+            return;
+        }
+        vt_http_resp_status(resp, 200, "application/json");
+        if (!vt_http_resp_body(resp, s, strlen(s))) {
+            problem(resp, 500, "Internal Server Error", "out of memory");
+        }
+        free(s);
+        return;
+    }
+    problem(resp, 404, "Not Found", "no such admin endpoint or method");
+}
+
+void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_cache *c = ctx;
+    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
+    if (strcmp(path, "/healthz") == 0) {
+        healthz(c, resp);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        char *s = vt_cache_metrics_text(c);
+        vt_http_resp_status(resp, s ? 200 : 500, "text/plain; version=0.0.4");
+        if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
+            resp->status = 500;
+        }
+        free(s);
+        return;
+    }
+    if (strncmp(path, "/admin/v1/", 10) == 0) {
+        admin(c, req, resp, path + 10);
+        return;
+    }
+    if (strcmp(path, "/sgx/certification/v4/platforms") == 0 && strcmp(method, "POST") == 0) {
+        if (authorized(c, req, resp, "admin")) {
+            register_platform(c, req, resp);
+        }
+        return;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        problem(resp, 405, "Method Not Allowed", "read endpoints take GET");
+        (void)!vt_http_resp_header(resp, "Allow", "GET, HEAD");
+        return;
+    }
+    serve_document(c, req, resp);
+}
+
+char *vt_cache_metrics_text(struct vt_cache *c)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 1u << 20);
+    vt_time now = vt_cache_now(c);
+    int64_t items = -1, oldest = 0;
+    struct vt_sql_arg a[] = {VT_SQL_I(now)};
+    (void)!vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0, vt_cache_row_int,
+                         &items, NULL, NULL);
+    (void)!vt_store_exec(c->store,
+                         "SELECT COALESCE(MAX(? - next_update), 0) FROM vt_items"
+                         " WHERE next_update > 0",
+                         a, 1, vt_cache_row_int, &oldest, NULL, NULL);
+    if (oldest < 0) {
+        oldest = 0;
+    }
+    struct vt_cache_metrics *m = &c->m;
+    enum vt_err err = vt_buf_printf(
+        &b,
+        "# HELP veritee_cache_hits_total Requests served from the cache.\n"
+        "# TYPE veritee_cache_hits_total counter\nveritee_cache_hits_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_misses_total Requests that needed an upstream.\n"
+        "# TYPE veritee_cache_misses_total counter\nveritee_cache_misses_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_stale_served_total Items served past nextUpdate (outage).\n"
+        "# TYPE veritee_cache_stale_served_total counter\n"
+        "veritee_cache_stale_served_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_not_found_total Requests no upstream could answer (404/410).\n"
+        "# TYPE veritee_cache_not_found_total counter\n"
+        "veritee_cache_not_found_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_rejected_total Upstream documents refused (bad signature, wrong "
+        "content).\n# TYPE veritee_cache_rejected_total counter\n"
+        "veritee_cache_rejected_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_upstream_requests_total Upstream HTTP attempts.\n"
+        "# TYPE veritee_cache_upstream_requests_total counter\n"
+        "veritee_cache_upstream_requests_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_upstream_errors_total Upstream attempts that failed.\n"
+        "# TYPE veritee_cache_upstream_errors_total counter\n"
+        "veritee_cache_upstream_errors_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_upstream_latency_seconds Upstream request latency.\n"
+        "# TYPE veritee_cache_upstream_latency_seconds summary\n"
+        "veritee_cache_upstream_latency_seconds_sum %.6f\n"
+        "veritee_cache_upstream_latency_seconds_count %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_refreshes_total Items renewed by the refresher.\n"
+        "# TYPE veritee_cache_refreshes_total counter\n"
+        "veritee_cache_refreshes_total %" PRIuFAST64 "\n"
+        "veritee_cache_refresh_failures_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_items Items held.\n# TYPE veritee_cache_items gauge\n"
+        "veritee_cache_items %" PRId64 "\n"
+        "# HELP veritee_cache_oldest_past_next_update_seconds Age of the oldest item past its "
+        "nextUpdate (0 if none).\n"
+        "# TYPE veritee_cache_oldest_past_next_update_seconds gauge\n"
+        "veritee_cache_oldest_past_next_update_seconds %" PRId64 "\n"
+        "# HELP veritee_cache_requests_total Document requests per endpoint.\n"
+        "# TYPE veritee_cache_requests_total counter\n",
+        atomic_load(&m->hits), atomic_load(&m->misses), atomic_load(&m->stale_served),
+        atomic_load(&m->not_found), atomic_load(&m->rejected), atomic_load(&m->upstream_requests),
+        atomic_load(&m->upstream_errors), (double)atomic_load(&m->upstream_latency_us) / 1e6,
+        atomic_load(&m->upstream_requests), atomic_load(&m->refreshes),
+        atomic_load(&m->refresh_failures), items, oldest);
+    for (size_t k = 0; k <= VT_DOC_AMD_CRL && err == VT_OK; k++) {
+        err = vt_buf_printf(&b, "veritee_cache_requests_total{endpoint=\"%s\"} %" PRIuFAST64 "\n",
+                            k == 0 ? "other" : vt_doc_kind_name((enum vt_doc_kind)k),
+                            atomic_load(&m->requests[k]));
+    }
+    if (err != VT_OK) {
+        vt_buf_cleanup(&b);
+        return NULL;
+    }
+    return (char *)vt_buf_steal(&b, NULL);
+}
