@@ -391,8 +391,8 @@ static int check_all(struct vt_cache *c)
     struct vt_diag d;
     vt_diag_init(&d);
     struct key_list l = {NULL, 0, 0};
-    enum vt_err err = vt_store_exec(c->store, "SELECT key FROM vt_items ORDER BY key", NULL, 0,
-                                    collect_key, &l, NULL, &d);
+    enum vt_err err = vt_store_exec(c->store, "SELECT key FROM vt_items WHERE length(body) > 0 ORDER BY key",
+                                    NULL, 0, collect_key, &l, NULL, &d);
     if (err != VT_OK) {
         free(l.k);
         return fail(err, &d);

@@ -318,6 +318,7 @@ enum vt_err vt_cache_parse_request(const char *path, vt_cache_arg_fn arg, void *
     if (err == VT_OK && r->path[0] == '\0') {
         snprintf(r->path, sizeof(r->path), "%s", r->key);
     }
+    r->expect.kind = r->kind;
     return err;
 }
 
@@ -915,6 +916,19 @@ static enum vt_err resolve_qeid(struct vt_cache *c, struct vt_cache_req *r, stru
     return VT_OK;
 }
 
+/* A held tombstone (empty body) means "no upstream has it": a 404. */
+static enum vt_err tombstone_result(struct vt_cache_result *res, struct vt_diag *d)
+{
+    if (res->item.body_len > 0) {
+        return VT_OK;
+    }
+    char key[VT_CACHE_KEY_MAX];
+    snprintf(key, sizeof(key), "%s", res->item.key);
+    vt_cache_item_cleanup(&res->item);
+    res->upstream_status = 404;
+    return vt_fail(d, VT_E_NOT_FOUND, "cache", "no upstream has %s (remembered)", key);
+}
+
 enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_cache_result *res,
                          struct vt_diag *d)
 {
@@ -932,7 +946,7 @@ enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_c
             if (!fresh) {
                 atomic_fetch_add(&c->m.stale_served, 1);
             }
-            return VT_OK;
+            return tombstone_result(res, d);
         }
         vt_cache_item_cleanup(&res->item);
     }
@@ -946,7 +960,7 @@ enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_c
         atomic_fetch_add(&c->m.hits, 1);
         mem_put(c, &held, now, now);
         res->item = held;
-        return VT_OK;
+        return tombstone_result(res, d);
     }
     atomic_fetch_add(&c->m.misses, 1);
     unsigned st = 0;
@@ -962,13 +976,33 @@ enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_c
         return VT_OK;
     }
     res->upstream_status = st;
+    if (err == VT_E_NOT_FOUND && c->cfg.mode == VT_CACHE_LAZY) {
+        /* Negative caching: remember for an hour that no upstream has it, so that an outage
+         * does not turn a known 404 into a 503. Tombstones have an empty body. */
+        struct vt_cache_item t;
+        memset(&t, 0, sizeof(t));
+        snprintf(t.key, sizeof(t.key), "%s", r->key);
+        t.kind = r->kind;
+        t.tee = r->expect.tee;
+        t.eval_num = -1;
+        t.headers = (char *)"";
+        t.body = (uint8_t *)"";
+        t.fetched_at = now;
+        t.next_update = now + 3600;
+        snprintf(t.upstream, sizeof(t.upstream), "none");
+        struct vt_diag ignore;
+        bool kept;
+        if (vt_cache_put(c, &t, &kept, &ignore) != VT_OK) {
+            log_line("cannot record that %s is absent upstream", r->key);
+        }
+    }
     if (have && now - held.next_update <= c->cfg.max_stale) {
         /* Outage (or offline): serve what is held within max_stale, marked stale. */
         atomic_fetch_add(&c->m.stale_served, 1);
         mem_put(c, &held, now, now);
         res->item = held;
         res->stale = true;
-        return VT_OK;
+        return tombstone_result(res, d);
     }
     if (have) {
         vt_cache_item_cleanup(&held);

@@ -204,7 +204,7 @@ enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_it
     enum vt_err err = vt_store_exec(c->store,
                                     "SELECT key, kind, tee, fmspc, eval_num, content_type, headers,"
                                     " body, issue_date, next_update, fetched_at, upstream"
-                                    " FROM vt_items ORDER BY key",
+                                    " FROM vt_items WHERE length(body) > 0 ORDER BY key",
                                     NULL, 0, row_export, items, NULL, d);
     if (err == VT_OK) {
         err = vt_store_exec(c->store, "SELECT tee, eval_num, from_time FROM vt_enforce", NULL, 0,
