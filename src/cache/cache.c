@@ -91,7 +91,7 @@ struct query {
 /* Look up name=value in a raw query string (our canonical keys: no percent-encoding). */
 static const char *query_arg(void *ctx, const char *name)
 {
-    static _Thread_local char val[400];
+    static _Thread_local char val[VT_CACHE_KEY_MAX];
     const char *q = ((struct query *)ctx)->q;
     size_t nl = strlen(name);
     while (q != NULL && *q != '\0') {
@@ -666,7 +666,7 @@ static void nap(struct vt_cache *c, long ms)
 static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *path,
                              struct vt_http_response *resp, unsigned *status, struct vt_diag *d)
 {
-    char url[700];
+    char url[VT_CACHE_KEY_MAX + 400];
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/') {
         bl--;

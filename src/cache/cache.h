@@ -18,7 +18,7 @@
 #include "store/store.h"
 
 #define VT_CACHE_MAX_UPSTREAMS 8
-#define VT_CACHE_KEY_MAX 200
+#define VT_CACHE_KEY_MAX 1100
 
 enum vt_cache_mode { VT_CACHE_LAZY = 1, VT_CACHE_OFFLINE };
 
@@ -63,7 +63,7 @@ void vt_cache_item_cleanup(struct vt_cache_item *it);
 struct vt_cache_req {
     enum vt_doc_kind kind;
     char key[VT_CACHE_KEY_MAX];  /* canonical store key */
-    char path[400];              /* upstream path and query, relative to an upstream base */
+    char path[VT_CACHE_KEY_MAX + 32]; /* upstream path and query, relative to an upstream base */
     char alt_path[120];          /* a second upstream path to try (root CA CRL on PCS) */
     struct vt_doc_expect expect;
     bool pinnable;      /* a default ("standard") TCB info / identity: subject to enforcement */

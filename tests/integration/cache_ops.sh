@@ -209,7 +209,7 @@ check "pinned: update=early still gets the newest (18)" grep -q '"tcbEvaluationD
 check "a scheduled number is listed" grep -q '"tcb_eval":18,"from":"2026-03-01' <("$veritee" cache enforce --db "sqlite:$db" --list)
 st=$(status_of "$CACHE_URL/$tcb")
 check "before its time the scheduled number is not served" grep -q '"tcbEvaluationDataNumber":17' "$tmp/body"
-"$veritee" cache impact --db "sqlite:$db" --now "$t_2026" --upstream "$DOUBLE_URL" --tee tdx \
+"$veritee" cache impact --db "sqlite:$db" --now "$((t_2026 + 600))" --upstream "$DOUBLE_URL" --tee tdx \
     --tcb-eval 18 "$ali/quote.bin" >"$tmp/impact.json"
 check "impact: the alibaba platform is UpToDate under 17" \
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); q=[x for x in r["results"] if x["source"]=="quote"][0]; sys.exit(q["in_force"]["status"]!="UpToDate")' "$tmp/impact.json"
@@ -235,7 +235,7 @@ stop_pid "$CACHE_PID"
 start_cache "$log" --db "sqlite:$db" --mode offline --now "$t_2026" --read-token-required
 st=$(status_of "$CACHE_URL/$tcb")
 check "--read-token-required: 401 without a token (got $st)" [ "$st" = 401 ]
-st=$(status_of -H "Authorization: Bearer $reader" "$CACHE_URL/$tcb")
+st=$(status_of -H "Authorization: Bearer $reader" "$CACHE_URL/$tcb&update=early")
 check "--read-token-required: 200 with a read token (got $st)" [ "$st" = 200 ]
 
 finish
