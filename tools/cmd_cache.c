@@ -91,9 +91,33 @@ static bool parse_long(const char *s, long long *v)
 static int parse_args(int argc, char **argv, struct cache_args *a)
 {
     enum {
-        O_DB = 256, O_UP, O_MODE, O_NOW, O_LISTEN, O_PORTFILE, O_CERT, O_KEY, O_THREADS, O_TIMEOUT,
-        O_RETRIES, O_BACKOFF, O_MAXBACKOFF, O_STALE, O_RINT, O_RAHEAD, O_READTOK, O_TEE, O_EVAL,
-        O_FROM, O_LIST, O_ROLE, O_NAME, O_OUT, O_TRUSTKEY, O_ANCHOR, O_AMD,
+        O_DB = 256,
+        O_UP,
+        O_MODE,
+        O_NOW,
+        O_LISTEN,
+        O_PORTFILE,
+        O_CERT,
+        O_KEY,
+        O_THREADS,
+        O_TIMEOUT,
+        O_RETRIES,
+        O_BACKOFF,
+        O_MAXBACKOFF,
+        O_STALE,
+        O_RINT,
+        O_RAHEAD,
+        O_READTOK,
+        O_TEE,
+        O_EVAL,
+        O_FROM,
+        O_LIST,
+        O_ROLE,
+        O_NAME,
+        O_OUT,
+        O_TRUSTKEY,
+        O_ANCHOR,
+        O_AMD,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -270,7 +294,7 @@ static enum vt_err load_certs(const char *path, struct vt_cert_list *l, struct v
 
 static enum vt_tee parse_tee(const char *s)
 {
-    return s == NULL ? VT_TEE_NONE
+    return s == NULL               ? VT_TEE_NONE
            : strcmp(s, "sgx") == 0 ? VT_TEE_SGX
            : strcmp(s, "tdx") == 0 ? VT_TEE_TDX
                                    : VT_TEE_NONE;
@@ -346,8 +370,8 @@ static int serve(struct vt_cache *c, const struct cache_args *a)
     return CLI_EXIT_OK;
 }
 
-static int read_quotes(char **paths, int n, struct vt_buf *bufs, const uint8_t **ptrs,
-                       size_t *lens, struct vt_diag *d)
+static int read_quotes(char **paths, int n, struct vt_buf *bufs, const uint8_t **ptrs, size_t *lens,
+                       struct vt_diag *d)
 {
     for (int i = 0; i < n; i++) {
         vt_buf_init(&bufs[i], VT_MAX_EVIDENCE_SIZE);
@@ -391,8 +415,9 @@ static int check_all(struct vt_cache *c)
     struct vt_diag d;
     vt_diag_init(&d);
     struct key_list l = {NULL, 0, 0};
-    enum vt_err err = vt_store_exec(c->store, "SELECT key FROM vt_items WHERE length(body) > 0 ORDER BY key",
-                                    NULL, 0, collect_key, &l, NULL, &d);
+    enum vt_err err =
+        vt_store_exec(c->store, "SELECT key FROM vt_items WHERE length(body) > 0 ORDER BY key",
+                      NULL, 0, collect_key, &l, NULL, &d);
     if (err != VT_OK) {
         free(l.k);
         return fail(err, &d);
@@ -475,8 +500,8 @@ static int run(const char *sub, struct vt_cache *c, struct cache_args *a, int ar
         int rc = read_quotes(argv + optind, nq, bufs, ptrs, lens, &d);
         char *s = NULL;
         if (rc == 0) {
-            err = vt_cache_impact(c, parse_tee(a->tee), (uint32_t)ev, ptrs, lens, (size_t)nq, &s,
-                                  &d);
+            err =
+                vt_cache_impact(c, parse_tee(a->tee), (uint32_t)ev, ptrs, lens, (size_t)nq, &s, &d);
             rc = err != VT_OK ? fail(err, &d) : CLI_EXIT_OK;
         }
         for (int i = 0; i < nq; i++) {

@@ -111,8 +111,8 @@ static const char *query_arg(void *ctx, const char *name)
     return NULL;
 }
 
-static enum vt_err lower_hex(const char *s, size_t want, const char *name, char *out,
-                             uint8_t *raw, struct vt_diag *d)
+static enum vt_err lower_hex(const char *s, size_t want, const char *name, char *out, uint8_t *raw,
+                             struct vt_diag *d)
 {
     VT_ENSURE(s != NULL, d, VT_E_MISSING_FIELD, name, "query parameter %s is required", name);
     size_t n = strlen(s);
@@ -139,8 +139,7 @@ static enum vt_err small_uint(const char *s, const char *name, unsigned max, uns
                   "%s must be a decimal number up to %u", name, max);
         v = v * 10 + (unsigned long)(*p - '0');
     }
-    VT_ENSURE(v <= max, d, VT_E_BAD_FIELD, name, "%s must be a decimal number up to %u", name,
-              max);
+    VT_ENSURE(v <= max, d, VT_E_BAD_FIELD, name, "%s must be a decimal number up to %u", name, max);
     *out = (unsigned)v;
     return VT_OK;
 }
@@ -183,14 +182,17 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
         snprintf(r->key, sizeof(r->key), "%stcb?fmspc=%s", tpfx, f);
         return update_args(arg, ctx, r, "&", d);
     }
-    if (strcmp(rest, "qe/identity") == 0 || (tee == VT_TEE_SGX && strcmp(rest, "qve/identity") == 0)) {
+    if (strcmp(rest, "qe/identity") == 0 ||
+        (tee == VT_TEE_SGX && strcmp(rest, "qve/identity") == 0)) {
         r->kind = rest[1] == 'v' ? VT_DOC_QVE_IDENTITY : VT_DOC_QE_IDENTITY;
-        snprintf(r->key, sizeof(r->key), "%s%s?", tpfx, rest);
+        int n = snprintf(r->key, sizeof(r->key), "%s%s?", tpfx, rest);
+        VT_ENSURE(n > 0 && (size_t)n < sizeof(r->key), d, VT_E_INTERNAL, "path", "key too long");
         return update_args(arg, ctx, r, "", d);
     }
     if (strcmp(rest, "pckcrl") == 0) {
         const char *ca = arg(ctx, "ca"), *enc = arg(ctx, "encoding");
-        VT_ENSURE(ca != NULL && (strcasecmp(ca, "processor") == 0 || strcasecmp(ca, "platform") == 0),
+        VT_ENSURE(ca != NULL &&
+                      (strcasecmp(ca, "processor") == 0 || strcasecmp(ca, "platform") == 0),
                   d, VT_E_BAD_FIELD, "ca", "ca must be processor or platform");
         VT_ENSURE(enc == NULL || strcasecmp(enc, "pem") == 0 || strcasecmp(enc, "der") == 0, d,
                   VT_E_BAD_FIELD, "encoding", "encoding must be pem or der");
@@ -382,7 +384,7 @@ static bool row_item(void *ctx, const struct vt_sql_row *row)
 }
 
 #define ITEM_COLUMNS                                                                               \
-    "key, kind, tee, fmspc, eval_num, content_type, headers, body, issue_date, next_update,"      \
+    "key, kind, tee, fmspc, eval_num, content_type, headers, body, issue_date, next_update,"       \
     " fetched_at, upstream"
 
 enum vt_err vt_cache_load(struct vt_cache *c, const char *key, struct vt_cache_item *out,
@@ -412,10 +414,18 @@ static enum vt_err upsert(struct vt_cache *c, const struct vt_cache_item *it, co
                           bool only_new, struct vt_diag *d)
 {
     struct vt_sql_arg a[] = {
-        VT_SQL_T(key),          VT_SQL_I(it->kind),         VT_SQL_I(it->tee),
-        VT_SQL_T(it->fmspc),    VT_SQL_I(it->eval_num),     VT_SQL_T(it->content_type),
-        VT_SQL_T(it->headers),  VT_SQL_B(it->body, it->body_len), VT_SQL_I(it->issue_date),
-        VT_SQL_I(it->next_update), VT_SQL_I(it->fetched_at), VT_SQL_T(it->upstream),
+        VT_SQL_T(key),
+        VT_SQL_I(it->kind),
+        VT_SQL_I(it->tee),
+        VT_SQL_T(it->fmspc),
+        VT_SQL_I(it->eval_num),
+        VT_SQL_T(it->content_type),
+        VT_SQL_T(it->headers),
+        VT_SQL_B(it->body, it->body_len),
+        VT_SQL_I(it->issue_date),
+        VT_SQL_I(it->next_update),
+        VT_SQL_I(it->fetched_at),
+        VT_SQL_T(it->upstream),
     };
     const char *sql =
         only_new ? "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -622,18 +632,17 @@ enum vt_err vt_cache_check_item(struct vt_cache *c, const struct vt_cache_item *
     enum vt_err err = VT_OK;
     if (r.kind == VT_DOC_VCEK) {
         char key[VT_CACHE_KEY_MAX];
-        snprintf(key, sizeof(key), "/vcek/v1/%s/cert_chain",
-                 vt_snp_product_name(r.expect.product));
+        snprintf(key, sizeof(key), "/vcek/v1/%s/cert_chain", vt_snp_product_name(r.expect.product));
         err = vt_cache_load(c, key, &chain_item, d);
         if (err == VT_OK) {
-            err = vt_cert_list_from_pem((const char *)chain_item.body, chain_item.body_len, &amd,
-                                        d);
+            err =
+                vt_cert_list_from_pem((const char *)chain_item.body, chain_item.body_len, &amd, d);
         }
         r.expect.amd_chain = &amd;
     }
     if (err == VT_OK) {
-        err = vt_doc_check(&r.expect, &c->anchors, it->body, it->body_len, chain, tcbm, fmspc, m,
-                           d);
+        err =
+            vt_doc_check(&r.expect, &c->anchors, it->body, it->body_len, chain, tcbm, fmspc, m, d);
     }
     vt_cert_list_cleanup(&amd);
     vt_cache_item_cleanup(&chain_item);
@@ -681,9 +690,8 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
         enum vt_err err = vt_http_request(url, &o, resp, d);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         atomic_fetch_add(&c->m.upstream_requests, 1);
-        atomic_fetch_add(&c->m.upstream_latency_us,
-                         (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
-                                    (t1.tv_nsec - t0.tv_nsec) / 1000));
+        atomic_fetch_add(&c->m.upstream_latency_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+                                                               (t1.tv_nsec - t0.tv_nsec) / 1000));
         long wait = backoff;
         if (err == VT_OK) {
             *status = (unsigned)resp->status;
@@ -725,8 +733,8 @@ static void log_line(const char *fmt, ...)
 }
 
 /* The verified cert_chain of a product, for checking its VCEKs (filled if needed). */
-static enum vt_err amd_chain_for(struct vt_cache *c, enum vt_snp_product p,
-                                 struct vt_cert_list *l, struct vt_diag *d)
+static enum vt_err amd_chain_for(struct vt_cache *c, enum vt_snp_product p, struct vt_cert_list *l,
+                                 struct vt_diag *d)
 {
     struct vt_cache_req r;
     char key[64];
@@ -808,8 +816,7 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
             out->tee = r->expect.tee;
             snprintf(out->fmspc, sizeof(out->fmspc), "%s", m.fmspc);
             out->eval_num = m.eval_num;
-            snprintf(out->content_type, sizeof(out->content_type), "%s",
-                     content_type_of(r->kind));
+            snprintf(out->content_type, sizeof(out->content_type), "%s", content_type_of(r->kind));
             out->headers = hb.data ? (char *)vt_buf_steal(&hb, NULL) : strdup("");
             if (m.der != NULL) { /* CRLs are stored as DER */
                 out->body = m.der;
@@ -906,8 +913,7 @@ static enum vt_err resolve_qeid(struct vt_cache *c, struct vt_cache_req *r, stru
                          " ORDER BY last_seen DESC LIMIT 1",
                          a, 1, row_ppid, ppid, NULL, d));
     VT_ENSURE(ppid[0] != '\0', d, VT_E_NOT_FOUND, "qeid",
-              "no platform with QE ID %s is registered (POST /sgx/certification/v4/platforms)",
-              q);
+              "no platform with QE ID %s is registered (POST /sgx/certification/v4/platforms)", q);
     char *tail = strstr(r->key, "encrypted_ppid=&") + strlen("encrypted_ppid=");
     char rest[VT_CACHE_KEY_MAX];
     snprintf(rest, sizeof(rest), "%s", tail);
@@ -1029,12 +1035,24 @@ enum vt_err vt_cache_enforce(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
                          " (?,?,?,?) ON CONFLICT(tee, from_time) DO UPDATE SET"
                          " eval_num = excluded.eval_num, created = excluded.created",
                          a, 4, NULL, NULL, NULL, d));
+    pthread_mutex_lock(&c->pin_lock);
+    c->pin_valid[0] = c->pin_valid[1] = false;
+    pthread_mutex_unlock(&c->pin_lock);
     vt_cache_forget(c);
     return VT_OK;
 }
 
 uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now)
 {
+    /* Read on every default TCB info request: remembered for the memory tier's lifetime. */
+    size_t t = tee == VT_TEE_TDX ? 1 : 0;
+    pthread_mutex_lock(&c->pin_lock);
+    bool cached = c->pin_valid[t] && now >= c->pin_at[t] && now - c->pin_at[t] < c->cfg.memory_ttl;
+    uint32_t v = c->pin[t];
+    pthread_mutex_unlock(&c->pin_lock);
+    if (cached) {
+        return v;
+    }
     int64_t n = 0;
     struct vt_sql_arg a[] = {VT_SQL_I(tee), VT_SQL_I(now)};
     if (vt_store_exec(c->store,
@@ -1043,6 +1061,11 @@ uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now)
                       a, 2, vt_cache_row_int, &n, NULL, NULL) != VT_OK) {
         return 0;
     }
+    pthread_mutex_lock(&c->pin_lock);
+    c->pin[t] = (uint32_t)n;
+    c->pin_at[t] = now;
+    c->pin_valid[t] = true;
+    pthread_mutex_unlock(&c->pin_lock);
     return (uint32_t)n;
 }
 
@@ -1080,10 +1103,10 @@ enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_plat
     vt_hex_encode(p->components, 16, comps);
     snprintf(id, sizeof(id), "%s/%s/%s/%u/%s", p->fmspc, p->pceid, comps, p->pcesvn, p->qeid);
     vt_time now = vt_cache_now(c);
-    struct vt_sql_arg a[] = {VT_SQL_T(id),     VT_SQL_T(p->fmspc),  VT_SQL_T(p->pceid),
+    struct vt_sql_arg a[] = {VT_SQL_T(id),      VT_SQL_T(p->fmspc), VT_SQL_T(p->pceid),
                              VT_SQL_T(p->qeid), VT_SQL_T(comps),    VT_SQL_I(p->pcesvn),
-                             VT_SQL_T(""),     VT_SQL_T(""),        VT_SQL_T(p->source),
-                             VT_SQL_I(now),    VT_SQL_I(now)};
+                             VT_SQL_T(""),      VT_SQL_T(""),       VT_SQL_T(p->source),
+                             VT_SQL_I(now),     VT_SQL_I(now)};
     return vt_store_exec(c->store,
                          "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components, pcesvn,"
                          " enc_ppid, cpusvn, source, first_seen, last_seen)"
@@ -1135,8 +1158,8 @@ static bool row_token(void *ctx, const struct vt_sql_row *row)
     }
     /* Every row is compared, in constant time, whatever matched before. */
     bool match = vt_ct_memeq(stored, t->h, sizeof(stored));
-    bool role_ok = strcmp(vt_row_text(row, 1), "admin") == 0 ||
-                   strcmp(vt_row_text(row, 1), t->role) == 0;
+    bool role_ok =
+        strcmp(vt_row_text(row, 1), "admin") == 0 || strcmp(vt_row_text(row, 1), t->role) == 0;
     t->ok |= match && role_ok;
     return true;
 }
@@ -1184,6 +1207,7 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     pthread_mutex_init(&c->stop_lock, NULL);
     pthread_cond_init(&c->stop_cond, NULL);
     pthread_mutex_init(&c->token_lock, NULL);
+    pthread_mutex_init(&c->pin_lock, NULL);
     vt_cert_list_init(&c->intel);
     vt_cert_list_init(&c->amd);
     c->mem = calloc(MEM_SLOTS, sizeof(*c->mem));
@@ -1231,5 +1255,6 @@ void vt_cache_close(struct vt_cache *c)
     pthread_mutex_destroy(&c->stop_lock);
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->token_lock);
+    pthread_mutex_destroy(&c->pin_lock);
     free(c);
 }

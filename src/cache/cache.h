@@ -27,18 +27,18 @@ struct vt_cache_config {
     enum vt_cache_mode mode;
     size_t n_upstreams;
     const char *upstreams[VT_CACHE_MAX_UPSTREAMS];
-    long upstream_timeout_ms;  /* per attempt */
-    unsigned retries;          /* extra attempts per upstream on 5xx/429/transport errors */
-    long backoff_ms;           /* first backoff; doubles per retry */
-    long max_backoff_ms;       /* cap, also for Retry-After */
-    int64_t max_stale;         /* seconds past nextUpdate an item may still be served */
-    int64_t refresh_ahead;     /* renew items this long before nextUpdate */
-    int64_t refresh_interval;  /* refresher period, seconds; 0: no refresher */
-    int64_t recheck;           /* seconds between upstream attempts for one stale item */
-    int64_t memory_ttl;        /* seconds an item read from the store is served from memory */
-    bool read_token_required;  /* read endpoints need a bearer token of role read or admin */
-    const char *ca_file;       /* for https upstreams */
-    int64_t clock_base;        /* 0: real time; else the clock starts at this time (tests) */
+    long upstream_timeout_ms; /* per attempt */
+    unsigned retries;         /* extra attempts per upstream on 5xx/429/transport errors */
+    long backoff_ms;          /* first backoff; doubles per retry */
+    long max_backoff_ms;      /* cap, also for Retry-After */
+    int64_t max_stale;        /* seconds past nextUpdate an item may still be served */
+    int64_t refresh_ahead;    /* renew items this long before nextUpdate */
+    int64_t refresh_interval; /* refresher period, seconds; 0: no refresher */
+    int64_t recheck;          /* seconds between upstream attempts for one stale item */
+    int64_t memory_ttl;       /* seconds an item read from the store is served from memory */
+    bool read_token_required; /* read endpoints need a bearer token of role read or admin */
+    const char *ca_file;      /* for https upstreams */
+    int64_t clock_base;       /* 0: real time; else the clock starts at this time (tests) */
     const struct vt_cert_list *intel_anchors; /* NULL: embedded Intel SGX Root CA */
     const struct vt_cert_list *amd_anchors;   /* NULL: embedded ARKs */
 };
@@ -62,13 +62,13 @@ void vt_cache_item_cleanup(struct vt_cache_item *it);
 /* A parsed request for one document. */
 struct vt_cache_req {
     enum vt_doc_kind kind;
-    char key[VT_CACHE_KEY_MAX];  /* canonical store key */
+    char key[VT_CACHE_KEY_MAX];       /* canonical store key */
     char path[VT_CACHE_KEY_MAX + 32]; /* upstream path and query, relative to an upstream base */
-    char alt_path[120];          /* a second upstream path to try (root CA CRL on PCS) */
+    char alt_path[120];               /* a second upstream path to try (root CA CRL on PCS) */
     struct vt_doc_expect expect;
-    bool pinnable;      /* a default ("standard") TCB info / identity: subject to enforcement */
-    bool want_der;      /* pckcrl?encoding=der */
-    char qeid[40];      /* pckcert by qeid (PCCS): resolved through registrations */
+    bool pinnable; /* a default ("standard") TCB info / identity: subject to enforcement */
+    bool want_der; /* pckcrl?encoding=der */
+    char qeid[40]; /* pckcert by qeid (PCCS): resolved through registrations */
 };
 
 struct vt_cache_metrics {
@@ -94,8 +94,12 @@ struct vt_cache {
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     bool stopping;
-    /* tokens, loaded at start and on change */
     pthread_mutex_t token_lock;
+    /* the pinned tcbEvaluationDataNumber per TEE (sgx, tdx), read at pin_at */
+    pthread_mutex_t pin_lock;
+    uint32_t pin[2];
+    vt_time pin_at[2];
+    bool pin_valid[2];
 };
 
 /* Open the store (creating the schema), load anchors. */
@@ -113,8 +117,8 @@ VT_MUST_USE enum vt_err vt_cache_parse_request(const char *path, vt_cache_arg_fn
 /* Outcome of a lookup. */
 struct vt_cache_result {
     struct vt_cache_item item;
-    bool stale;       /* past nextUpdate */
-    bool from_memory; /* a hit that touched neither store nor upstream */
+    bool stale;               /* past nextUpdate */
+    bool from_memory;         /* a hit that touched neither store nor upstream */
     unsigned upstream_status; /* the status an upstream gave when nothing could be served */
 };
 
@@ -134,8 +138,8 @@ VT_MUST_USE enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_
 /* Store an item checked by the caller, keeping a higher tcbEvaluationDataNumber already held
  * under a "standard"/"early" key (*kept set then) and copying TCB infos and identities to their
  * by-number key. Inside the caller's transaction if one is open. */
-VT_MUST_USE enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it,
-                                     bool *kept, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, bool *kept,
+                                     struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_cache_load(struct vt_cache *c, const char *key,
                                       struct vt_cache_item *out, struct vt_diag *d);
 /* Rebuild the request of a stored key (for refresh, import and check). */
@@ -163,8 +167,7 @@ struct vt_cache_platform {
     uint16_t pcesvn;
     char source[24];
 };
-VT_MUST_USE enum vt_err vt_cache_platform_add(struct vt_cache *c,
-                                              const struct vt_cache_platform *p,
+VT_MUST_USE enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
                                               struct vt_diag *d);
 
 /* Impact of enforcing eval for tee: JSON report (heap). quotes: extra platforms from quotes. */
@@ -172,7 +175,8 @@ VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uin
                                         const uint8_t *const *quotes, const size_t *quote_lens,
                                         size_t n_quotes, char **json, struct vt_diag *d);
 
-/* Refresh pass: renew items due within refresh_ahead and every CRL. Counts in renewed and failed. */
+/* Refresh pass: renew items due within refresh_ahead and every CRL. Counts in renewed and failed.
+ */
 VT_MUST_USE enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed,
                                          struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d);
@@ -186,13 +190,11 @@ VT_MUST_USE enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundl
                                         const uint8_t trusted_xy[64], size_t *n_items,
                                         struct vt_diag *d);
 /* The cache's bundle-signing public key (created on first use, kept in the store). */
-VT_MUST_USE enum vt_err vt_cache_public_key(struct vt_cache *c, uint8_t xy[64],
-                                            struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cache_public_key(struct vt_cache *c, uint8_t xy[64], struct vt_diag *d);
 
 /* Tokens: create (prints once, stores SHA-256), check (constant time). role: "admin"/"read". */
 VT_MUST_USE enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role,
-                                              const char *name, char token[64],
-                                              struct vt_diag *d);
+                                              const char *name, char token[64], struct vt_diag *d);
 /* True if token is valid for role (an admin token is valid for read too). */
 bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role);
 

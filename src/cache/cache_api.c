@@ -9,20 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cache/cache.h"
 
+/* Request-ID: 128 random bits per response, from a per-thread generator seeded once from
+ * /dev/urandom (an identifier for logs, not a secret). */
 static void request_id(struct vt_http_resp *resp)
 {
-    uint8_t raw[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (f == NULL || fread(raw, 1, sizeof(raw), f) != sizeof(raw)) {
-        memset(raw, 0, sizeof(raw));
+    static _Thread_local uint64_t s[2];
+    if (s[0] == 0 && s[1] == 0) {
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (f == NULL || fread(s, 1, sizeof(s), f) != sizeof(s)) {
+            s[0] = (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15ull;
+            s[1] = (uint64_t)time(NULL);
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+        s[0] |= 1;
     }
-    if (f != NULL) {
-        fclose(f);
+    uint8_t raw[16];
+    for (size_t i = 0; i < 2; i++) { /* xorshift128+ */
+        uint64_t x = s[0], y = s[1];
+        s[0] = y;
+        x ^= x << 23;
+        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        uint64_t v = s[1] + y;
+        memcpy(raw + 8 * i, &v, 8);
     }
     char hex[33];
     vt_hex_encode(raw, sizeof(raw), hex);
@@ -76,8 +92,8 @@ static const char *bearer(const struct vt_http_req *req)
     return h + 7;
 }
 
-static bool authorized(struct vt_cache *c, const struct vt_http_req *req,
-                       struct vt_http_resp *resp, const char *role)
+static bool authorized(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
+                       const char *role)
 {
     if (vt_cache_token_check(c, bearer(req), role)) {
         return true;
@@ -250,9 +266,10 @@ static void register_platform(struct vt_cache *c, const struct vt_http_req *req,
     vt_time now = vt_cache_now(c);
     char id[64];
     snprintf(id, sizeof(id), "reg/%s/%.4s", qeid, v[1]);
-    struct vt_sql_arg a[] = {VT_SQL_T(id),   VT_SQL_T(""),     VT_SQL_T(v[1]), VT_SQL_T(qeid),
-                             VT_SQL_T(""),   VT_SQL_I(0),      VT_SQL_T(v[4]), VT_SQL_T(v[2]),
-                             VT_SQL_T("registration"), VT_SQL_I(now), VT_SQL_I(now)};
+    struct vt_sql_arg a[] = {VT_SQL_T(id),   VT_SQL_T(""),   VT_SQL_T(v[1]),
+                             VT_SQL_T(qeid), VT_SQL_T(""),   VT_SQL_I(0),
+                             VT_SQL_T(v[4]), VT_SQL_T(v[2]), VT_SQL_T("registration"),
+                             VT_SQL_I(now),  VT_SQL_I(now)};
     enum vt_err err = vt_store_exec(
         c->store,
         "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components, pcesvn, enc_ppid, cpusvn,"
@@ -343,8 +360,9 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
             problem(resp, 500, "Internal Server Error", d.detail);
             return;
         }
-        json_reply(resp, 200, json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed",
-                                         (json_int_t)failed));
+        json_reply(
+            resp, 200,
+            json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed", (json_int_t)failed));
         return;
     }
     if (strcmp(what, "export") == 0 && strcmp(method, "GET") == 0) {

@@ -34,8 +34,7 @@ static bool row_key(void *ctx, const struct vt_sql_row *row)
     return true;
 }
 
-enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed,
-                             struct vt_diag *d)
+enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed, struct vt_diag *d)
 {
     *renewed = *failed = 0;
     VT_ENSURE(c->cfg.mode != VT_CACHE_OFFLINE, d, VT_E_STATE, "refresh",
@@ -124,8 +123,8 @@ static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, stru
 {
     char *pem = NULL;
     struct vt_sql_arg a[] = {VT_SQL_T("bundle_key")};
-    VT_TRY(vt_store_exec(c->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1,
-                         row_text_dup, &pem, NULL, d));
+    VT_TRY(vt_store_exec(c->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1, row_text_dup,
+                         &pem, NULL, d));
     if (pem == NULL) {
         /* First use: create one; a concurrent replica may win, so read back what is stored. */
         struct vt_p256_priv *fresh = NULL;
@@ -177,12 +176,12 @@ static bool row_export(void *ctx, const struct vt_sql_row *row)
         free(b64);
         return false;
     }
-    json_array_append_new(
-        items, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "key", vt_row_text(row, 0),
-                         "content_type", vt_row_text(row, 5), "headers", vt_row_text(row, 6),
-                         "body", b64, "fetched_at", (json_int_t)vt_row_int(row, 10), "issue_date",
-                         (json_int_t)vt_row_int(row, 8), "next_update",
-                         (json_int_t)vt_row_int(row, 9)));
+    json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "key",
+                                           vt_row_text(row, 0), "content_type", vt_row_text(row, 5),
+                                           "headers", vt_row_text(row, 6), "body", b64,
+                                           "fetched_at", (json_int_t)vt_row_int(row, 10),
+                                           "issue_date", (json_int_t)vt_row_int(row, 8),
+                                           "next_update", (json_int_t)vt_row_int(row, 9)));
     free(b64);
     return true;
 }
@@ -216,9 +215,9 @@ enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_it
     vt_hex_encode(xy, 64, xy_hex);
     vt_time_format(vt_cache_now(c), when);
     *n_items = json_array_size(items);
-    json_t *b = json_pack("{s:s,s:i,s:s,s:s,s:o,s:o}", "format", BUNDLE_FORMAT, "version", 1,
-                          "created", when, "exporter", xy_hex, "items", items, "enforcement",
-                          enforce);
+    json_t *b =
+        json_pack("{s:s,s:i,s:s,s:s,s:o,s:o}", "format", BUNDLE_FORMAT, "version", 1, "created",
+                  when, "exporter", xy_hex, "items", items, "enforcement", enforce);
     char *inner = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (err == VT_OK && inner == NULL) {
@@ -342,11 +341,10 @@ enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t le
         size_t ne = json_array_size(enforce);
         for (size_t i = 0; i < ne && err == VT_OK; i++) {
             json_t *o = json_array_get(enforce, i);
-            struct vt_sql_arg a[] = {
-                VT_SQL_I(json_integer_value(json_object_get(o, "tee"))),
-                VT_SQL_I(json_integer_value(json_object_get(o, "tcb_eval"))),
-                VT_SQL_I(json_integer_value(json_object_get(o, "from"))),
-                VT_SQL_I(vt_cache_now(c))};
+            struct vt_sql_arg a[] = {VT_SQL_I(json_integer_value(json_object_get(o, "tee"))),
+                                     VT_SQL_I(json_integer_value(json_object_get(o, "tcb_eval"))),
+                                     VT_SQL_I(json_integer_value(json_object_get(o, "from"))),
+                                     VT_SQL_I(vt_cache_now(c))};
             err = vt_store_exec(c->store,
                                 "INSERT INTO vt_enforce(tee, eval_num, from_time, created)"
                                 " VALUES (?,?,?,?) ON CONFLICT(tee, from_time) DO NOTHING",
@@ -500,13 +498,12 @@ static json_t *status_of(struct vt_cache *c, enum vt_tee tee, const struct platf
     if (err != VT_OK) {
         return json_pack("{s:s}", "error", d.detail);
     }
-    return json_pack("{s:s,s:I}", "status", vt_tcb_status_name(st), "tcb_eval",
-                     (json_int_t)*used);
+    return json_pack("{s:s,s:I}", "status", vt_tcb_status_name(st), "tcb_eval", (json_int_t)*used);
 }
 
 enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
-                            const uint8_t *const *quotes, const size_t *quote_lens,
-                            size_t n_quotes, char **json, struct vt_diag *d)
+                            const uint8_t *const *quotes, const size_t *quote_lens, size_t n_quotes,
+                            char **json, struct vt_diag *d)
 {
     struct platform_list l = {0};
     enum vt_err err = vt_store_exec(c->store,
@@ -515,7 +512,7 @@ enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
                                     NULL, 0, row_platform, &l, NULL, d);
     for (size_t i = 0; i < n_quotes && err == VT_OK; i++) {
         struct platform_row r;
-        enum vt_tee qt;
+        enum vt_tee qt = VT_TEE_NONE;
         err = quote_platform(quotes[i], quote_lens[i], &r, &qt, d);
         if (err == VT_OK && qt == tee && !add_platform(&l, &r)) {
             err = vt_fail(d, VT_E_NOMEM, "impact", "no memory");

@@ -58,10 +58,10 @@ static enum vt_err fetch_dcap(const char *base, const uint8_t *ev, size_t len,
     size_t ext_len;
     struct vt_sgx_pck_ext x;
     char ca[160] = "";
-    enum vt_err err = l.n >= 2 && vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) ==
-                                      VT_OK
-                          ? vt_sgx_pck_ext_parse(ext, ext_len, &x, d)
-                          : vt_fail(d, VT_E_CERT_EXTENSION, "pck", "no PCK certificate chain");
+    enum vt_err err =
+        l.n >= 2 && vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) == VT_OK
+            ? vt_sgx_pck_ext_parse(ext, ext_len, &x, d)
+            : vt_fail(d, VT_E_CERT_EXTENSION, "pck", "no PCK certificate chain");
     if (err == VT_OK && vt_cert_subject_cn(l.certs[1], ca, sizeof(ca)) != VT_OK) {
         ca[0] = '\0';
     }
@@ -84,8 +84,7 @@ static enum vt_err fetch_dcap(const char *base, const uint8_t *ev, size_t len,
     }
     /* PCCS, THIM and veritee serve /rootcacrl; Intel serves the CRL at its certificates host. */
     if (err == VT_OK &&
-        (err = get(base, "/sgx/certification/v4/rootcacrl", true, &f[3], d)) == VT_OK &&
-        !f[3].ok) {
+        (err = get(base, "/sgx/certification/v4/rootcacrl", true, &f[3], d)) == VT_OK && !f[3].ok) {
         const char *alt = strstr(base, "api.trustedservices.intel.com")
                               ? "https://certificates.trustedservices.intel.com"
                               : base;
@@ -98,11 +97,10 @@ static enum vt_err fetch_dcap(const char *base, const uint8_t *ev, size_t len,
             header2(&f[1], "SGX-Enclave-Identity-Issuer-Chain", "SGX-QE-Identity-Issuer-Chain");
         const char *c2 = header2(&f[2], "SGX-PCK-CRL-Issuer-Chain", NULL);
         struct vt_dcap_collateral_input in = {
-            f[0].r.body.data, f[0].r.body.len,  f[1].r.body.data,
-            f[1].r.body.len,  (const uint8_t *)c0, c0 ? strlen(c0) : 0,
-            (const uint8_t *)c1, c1 ? strlen(c1) : 0, f[2].r.body.data,
-            f[2].r.body.len,  (const uint8_t *)c2, c2 ? strlen(c2) : 0,
-            root->r.body.data, root->r.body.len,
+            f[0].r.body.data,    f[0].r.body.len,     f[1].r.body.data,    f[1].r.body.len,
+            (const uint8_t *)c0, c0 ? strlen(c0) : 0, (const uint8_t *)c1, c1 ? strlen(c1) : 0,
+            f[2].r.body.data,    f[2].r.body.len,     (const uint8_t *)c2, c2 ? strlen(c2) : 0,
+            root->r.body.data,   root->r.body.len,
         };
         err = vt_dcap_collateral_new(&in, &out->dcap, d);
     }
