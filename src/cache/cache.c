@@ -197,6 +197,7 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
         VT_ENSURE(enc == NULL || strcasecmp(enc, "pem") == 0 || strcasecmp(enc, "der") == 0, d,
                   VT_E_BAD_FIELD, "encoding", "encoding must be pem or der");
         r->kind = VT_DOC_PCK_CRL;
+        r->expect.tee = VT_TEE_SGX; /* one PCK CRL for both TEEs, under /sgx/ */
         r->expect.ca = tolower((unsigned char)ca[1]) == 'r' ? 1 : 2;
         r->want_der = enc != NULL && strcasecmp(enc, "der") == 0;
         snprintf(r->key, sizeof(r->key), "%spckcrl?ca=%s", pfx,
@@ -206,6 +207,7 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
     }
     if (strcmp(rest, "rootcacrl") == 0) {
         r->kind = VT_DOC_ROOT_CRL;
+        r->expect.tee = VT_TEE_SGX;
         snprintf(r->key, sizeof(r->key), "%srootcacrl", pfx);
         snprintf(r->alt_path, sizeof(r->alt_path), "/IntelSGXRootCA.der");
         return VT_OK;

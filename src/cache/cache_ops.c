@@ -296,12 +296,10 @@ enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t le
         it->fetched_at = json_integer_value(json_object_get(o, "fetched_at"));
         snprintf(it->upstream, sizeof(it->upstream), "bundle");
         struct vt_doc_meta m;
-        if (r.kind == VT_DOC_VCEK) {
-            /* its chain must be in the store already or earlier in this bundle: stored first */
-        }
         err = vt_cache_check_item(c, it, &m, d);
         if (err == VT_E_NOT_FOUND && r.kind == VT_DOC_VCEK) {
-            err = VT_OK; /* checked in the second pass, once the chains are in */
+            /* its cert_chain is later in this bundle: checked in a second pass, once stored */
+            err = VT_OK;
             it->eval_num = -2;
             continue;
         }
@@ -316,6 +314,21 @@ enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t le
         it->issue_date = m.issue_date;
         it->next_update = m.next_update == INT64_MAX ? 0 : m.next_update;
         vt_doc_meta_cleanup(&m);
+    }
+    /* The enforcement schedule: every entry well-formed, or nothing is imported. */
+    size_t ne = json_array_size(enforce);
+    for (size_t i = 0; i < ne && err == VT_OK; i++) {
+        json_t *o = json_array_get(enforce, i);
+        json_int_t tee = json_integer_value(json_object_get(o, "tee"));
+        json_int_t num = json_integer_value(json_object_get(o, "tcb_eval"));
+        if (!json_is_integer(json_object_get(o, "from")) ||
+            (tee != VT_TEE_SGX && tee != VT_TEE_TDX) || num <= 0 || num > UINT32_MAX) {
+            err = vt_fail(d, VT_E_BAD_FIELD, "bundle.enforcement",
+                          "entry %zu is not {tee: sgx or tdx, tcb_eval > 0, from}", i);
+        }
+    }
+    if (enforce != NULL && !json_is_array(enforce) && err == VT_OK) {
+        err = vt_fail(d, VT_E_BAD_FIELD, "bundle.enforcement", "enforcement is not an array");
     }
     if (err == VT_OK) {
         err = vt_store_begin(c->store, d);
@@ -338,7 +351,6 @@ enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t le
                 }
             }
         }
-        size_t ne = json_array_size(enforce);
         for (size_t i = 0; i < ne && err == VT_OK; i++) {
             json_t *o = json_array_get(enforce, i);
             struct vt_sql_arg a[] = {VT_SQL_I(json_integer_value(json_object_get(o, "tee"))),

@@ -397,6 +397,9 @@ static enum vt_err check_pck_certs(const struct vt_doc_expect *e, const struct v
     }
     json_decref(arr);
     vt_cert_list_cleanup(&ca);
+    if (err == VT_OK && good == 0) {
+        err = vt_fail(d, VT_E_BAD_FIELD, "pck_certs", "no entry holds a certificate");
+    }
     return err;
 }
 
