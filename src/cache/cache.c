@@ -412,8 +412,11 @@ bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row)
     return false;
 }
 
+/* Insert or replace the row of key; with a guard, an existing row is replaced only when the
+ * guard (SQL over vt_items, the row held, and excluded, the new one) holds. *changes: rows
+ * written (0 when the guard kept the held row). */
 static enum vt_err upsert(struct vt_cache *c, const struct vt_cache_item *it, const char *key,
-                          bool only_new, struct vt_diag *d)
+                          const char *guard, int64_t *changes, struct vt_diag *d)
 {
     struct vt_sql_arg a[] = {
         VT_SQL_T(key),
@@ -429,17 +432,17 @@ static enum vt_err upsert(struct vt_cache *c, const struct vt_cache_item *it, co
         VT_SQL_I(it->fetched_at),
         VT_SQL_T(it->upstream),
     };
-    const char *sql =
-        only_new ? "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                   " ON CONFLICT(key) DO NOTHING"
-                 : "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                   " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, tee = excluded.tee,"
-                   " fmspc = excluded.fmspc, eval_num = excluded.eval_num,"
-                   " content_type = excluded.content_type, headers = excluded.headers,"
-                   " body = excluded.body, issue_date = excluded.issue_date,"
-                   " next_update = excluded.next_update, fetched_at = excluded.fetched_at,"
-                   " upstream = excluded.upstream";
-    return vt_store_exec(c->store, sql, a, 12, NULL, NULL, NULL, d);
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO vt_items(" ITEM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+             " ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, tee = excluded.tee,"
+             " fmspc = excluded.fmspc, eval_num = excluded.eval_num,"
+             " content_type = excluded.content_type, headers = excluded.headers,"
+             " body = excluded.body, issue_date = excluded.issue_date,"
+             " next_update = excluded.next_update, fetched_at = excluded.fetched_at,"
+             " upstream = excluded.upstream%s%s",
+             guard ? " WHERE " : "", guard ? guard : "");
+    return vt_store_exec(c->store, sql, a, 12, NULL, NULL, changes, d);
 }
 
 enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, bool *kept,
@@ -447,19 +450,19 @@ enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, boo
 {
     *kept = false;
     bool by_update = strstr(it->key, "update=") != NULL;
-    if (by_update && it->eval_num >= 0) {
-        /* SPEC: dcap.md section 3: never replace a higher tcbEvaluationDataNumber with a lower.
-         * The comparison and the write are one statement, so concurrent replicas agree. */
-        int64_t held = -1;
-        struct vt_sql_arg a[] = {VT_SQL_T(it->key)};
-        VT_TRY(vt_store_exec(c->store, "SELECT eval_num FROM vt_items WHERE key = ?", a, 1,
-                             vt_cache_row_int, &held, NULL, d));
-        if (held > it->eval_num) {
-            *kept = true;
-            return VT_OK;
-        }
+    /* A tombstone (no upstream has it) never replaces a document, only another tombstone.
+     * SPEC: dcap.md section 3: a default ("standard"/"early") TCB info or identity is never
+     * replaced by a lower tcbEvaluationDataNumber. Each comparison is part of the one write
+     * statement, so replicas writing concurrently agree. */
+    const char *guard = it->body_len == 0                 ? "length(vt_items.body) = 0"
+                        : by_update && it->eval_num >= 0 ? "vt_items.eval_num <= excluded.eval_num"
+                                                         : NULL;
+    int64_t changes = 0;
+    VT_TRY(upsert(c, it, it->key, guard, &changes, d));
+    if (changes == 0) {
+        *kept = true;
+        return VT_OK;
     }
-    VT_TRY(upsert(c, it, it->key, false, d));
     if (by_update && it->eval_num > 0) {
         /* Keep every number seen under its by-number key, too. */
         char key[VT_CACHE_KEY_MAX];
@@ -467,7 +470,7 @@ enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, boo
         int n = snprintf(key, sizeof(key), "%.*stcbEvaluationDataNumber=%" PRId64,
                          (int)(u - it->key), it->key, it->eval_num);
         if (n > 0 && (size_t)n < sizeof(key)) {
-            VT_TRY(upsert(c, it, key, false, d));
+            VT_TRY(upsert(c, it, key, NULL, NULL, d));
         }
     }
     return VT_OK;

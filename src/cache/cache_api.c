@@ -356,6 +356,10 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
     if (strcmp(what, "refresh") == 0 && strcmp(method, "POST") == 0) {
         size_t renewed = 0, failed = 0;
         enum vt_err err = vt_cache_refresh(c, &renewed, &failed, &d);
+        if (err == VT_E_STATE) {
+            problem(resp, 409, "Conflict", d.detail);
+            return;
+        }
         if (err != VT_OK) {
             problem(resp, 500, "Internal Server Error", d.detail);
             return;

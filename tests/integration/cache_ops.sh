@@ -217,6 +217,70 @@ check "impact: eval 18 changes its status" \
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); q=[x for x in r["results"] if x["source"]=="quote"][0]; sys.exit(not q["changes"])' "$tmp/impact.json"
 echo "impact of eval 18 on the alibaba platform: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); q=[x for x in r["results"] if x["source"]=="quote"][0]; print(q["in_force"], "->", q["proposed"])' "$tmp/impact.json")"
 
+# ---- the refresher never replaces a higher tcbEvaluationDataNumber with a lower one ----
+std_key='/tdx/certification/v4/tcb?fmspc=90c06f000000&update=standard'
+std_eval() { sqlite3 "$db" "SELECT eval_num FROM vt_items WHERE key = '$std_key'"; }
+check "held: the standard TCB info is eval 18 (got $(std_eval))" [ "$(std_eval)" = 18 ]
+control "{\"now\":$t_ali}" # the upstream's standard TCB info is now the eval 17 one
+curl -s -o /dev/null -X POST "$DOUBLE_URL/_control/reset-log"
+"$veritee" cache refresh --db "sqlite:$db" --upstream "$DOUBLE_URL" --now "$t_2026" \
+    --refresh-ahead 99999999 >"$tmp/refresh.json" 2>>"$log"
+check "refresh asked the upstream for the standard TCB info" \
+    grep -q 'tcb?fmspc=90' <(curl -s "$DOUBLE_URL/_control/log")
+check "refresh kept eval 18 when the upstream offered 17 (held $(std_eval))" [ "$(std_eval)" = 18 ]
+check "eval 17 stays available by number" \
+    [ "$(sqlite3 "$db" "SELECT COUNT(*) FROM vt_items WHERE key LIKE '%90c06f000000&tcbEvaluationDataNumber=17'")" = 1 ]
+control "{\"now\":$t_2026}"
+
+# ---- admin endpoints over HTTP: refresh, export, import ----
+st=$(status_of -X POST "$CACHE_URL/admin/v1/refresh")
+check "HTTP refresh without a token: 401 (got $st)" [ "$st" = 401 ]
+st=$(status_of -X POST -H "Authorization: Bearer $admin" "$CACHE_URL/admin/v1/refresh")
+check "HTTP refresh with the admin token (got $st)" [ "$st" = 200 ]
+check "HTTP refresh reports its counts" grep -q '"renewed":[0-9]*,"failed":[0-9]*' "$tmp/body"
+st=$(status_of "$CACHE_URL/admin/v1/export")
+check "HTTP export without a token: 401 (got $st)" [ "$st" = 401 ]
+st=$(curl -s -o "$tmp/http-bundle.json" -w '%{http_code}' -H "Authorization: Bearer $admin" "$CACHE_URL/admin/v1/export")
+check "HTTP export with the admin token (got $st)" [ "$st" = 200 ]
+ekey=$("$veritee" cache key --db "sqlite:$db")
+main_url=$CACHE_URL main_pid=$CACHE_PID
+# (eval 17 expired in 2025: an offline cache serves it only with a large enough --max-stale)
+start_cache "$log" --db "sqlite:$tmp/http-imp.db" --mode offline --now "$((t_2026 + 600))" \
+    --max-stale 99999999
+imp_url=$CACHE_URL imp_pid=$CACHE_PID
+CACHE_URL=$main_url CACHE_PID=$main_pid
+iadmin=$("$veritee" cache token --db "sqlite:$tmp/http-imp.db" --role admin)
+st=$(status_of -X POST --data-binary "@$tmp/http-bundle.json" "$imp_url/admin/v1/import?trust_key=$ekey")
+check "HTTP import without a token: 401 (got $st)" [ "$st" = 401 ]
+st=$(status_of -X POST -H "Authorization: Bearer $iadmin" --data-binary "@$tmp/http-bundle.json" "$imp_url/admin/v1/import?trust_key=$other")
+check "HTTP import of a bundle from an untrusted key: 400 (got $st)" [ "$st" = 400 ]
+check "the refusal names the signature check" grep -q 'not signed by the trusted exporter key' "$tmp/body"
+st=$(status_of -X POST -H "Authorization: Bearer $iadmin" --data-binary "@$tmp/http-bundle.json" "$imp_url/admin/v1/import?trust_key=$ekey")
+check "HTTP import with the admin token (got $st)" [ "$st" = 200 ]
+held=$(sqlite3 "$db" "SELECT COUNT(*) FROM vt_items WHERE length(body) > 0")
+check "HTTP import holds every exported item ($held)" grep -q "\"imported\":$held" "$tmp/body"
+st=$(status_of "$imp_url/$tcb")
+check "the imported cache serves the pinned schedule's number (eval 17)" cmp -s "$tmp/body" "$ali/tcb_info.json"
+st=$(status_of -X POST -H "Authorization: Bearer $iadmin" "$imp_url/admin/v1/refresh")
+check "HTTP refresh of an offline cache: 409 (got $st)" [ "$st" = 409 ]
+stop_pid "$imp_pid"
+
+# ---- a 404 is remembered briefly, and retried by each refresh pass ----
+absent="sgx/certification/v4/tcb?fmspc=00000000ffff"
+st=$(status_of "$CACHE_URL/$absent")
+check "an FMSPC the upstream does not know: 404 (got $st)" [ "$st" = 404 ]
+curl -s -o /dev/null -X POST "$DOUBLE_URL/_control/reset-log"
+st=$(status_of "$CACHE_URL/$absent")
+asked=$(curl -s "$DOUBLE_URL/_control/log" | grep -o 'fmspc=00000000ffff' | wc -l)
+check "the 404 is served from the tombstone (got $st, $asked upstream requests)" \
+    [ "$st:$asked" = 404:0 ]
+for pass in 1 2; do
+    "$veritee" cache refresh --db "sqlite:$db" --upstream "$DOUBLE_URL" --now "$t_2026" \
+        --refresh-ahead 99999999 >/dev/null 2>>"$log"
+done
+check "each refresh pass asks again for the absent FMSPC (2 passes)" \
+    [ "$(curl -s "$DOUBLE_URL/_control/log" | grep -o 'fmspc=00000000ffff' | wc -l)" -ge 2 ]
+
 # ---- PCCS-style registration, then pckcert by qeid ----
 ppid=$(printf 'ab%.0s' $(seq 1 384))
 reg="{\"qe_id\":\"00112233445566778899aabbccddeeff\",\"pce_id\":\"0000\",\"cpu_svn\":\"02020202030100050000000000000000\",\"pce_svn\":\"0d00\",\"enc_ppid\":\"$ppid\"}"
