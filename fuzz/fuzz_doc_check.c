@@ -90,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(m.der == NULL && m.der_len == 0);
     } else {
         require(m.issue_date <= m.next_update);
-        bool crl = e.kind == VT_DOC_PCK_CRL || e.kind == VT_DOC_ROOT_CRL || e.kind == VT_DOC_AMD_CRL;
+        bool crl =
+            e.kind == VT_DOC_PCK_CRL || e.kind == VT_DOC_ROOT_CRL || e.kind == VT_DOC_AMD_CRL;
         require(crl == (m.der != NULL && m.der_len > 0));
     }
     vt_doc_meta_cleanup(&m);

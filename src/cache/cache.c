@@ -86,20 +86,23 @@ static enum vt_err item_copy(struct vt_cache_item *dst, const struct vt_cache_it
 
 struct query {
     const char *q;
+    char val[4][VT_CACHE_KEY_MAX]; /* values handed out, in turn: up to 4 alive at once */
+    unsigned next;
 };
 
 /* Look up name=value in a raw query string (our canonical keys: no percent-encoding). */
 static const char *query_arg(void *ctx, const char *name)
 {
-    static _Thread_local char val[VT_CACHE_KEY_MAX];
-    const char *q = ((struct query *)ctx)->q;
+    struct query *qs = ctx;
+    const char *q = qs->q;
     size_t nl = strlen(name);
     while (q != NULL && *q != '\0') {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
         if (len > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
             size_t vl = len - nl - 1;
-            if (vl >= sizeof(val)) {
+            char *val = qs->val[qs->next++ % 4];
+            if (vl >= VT_CACHE_KEY_MAX) {
                 return NULL;
             }
             memcpy(val, q + nl + 1, vl);
@@ -155,6 +158,8 @@ static enum vt_err update_args(vt_cache_arg_fn arg, void *ctx, struct vt_cache_r
     if (num != NULL) {
         unsigned v;
         VT_TRY(small_uint(num, "tcbEvaluationDataNumber", 1000000, &v, d));
+        VT_ENSURE(v > 0, d, VT_E_BAD_FIELD, "tcbEvaluationDataNumber",
+                  "tcbEvaluationDataNumber must be positive");
         r->expect.has_eval = true;
         r->expect.eval_num = v;
         snprintf(r->key + n, sizeof(r->key) - n, "%stcbEvaluationDataNumber=%u", sep, v);
@@ -331,7 +336,7 @@ enum vt_err vt_cache_req_from_key(const char *key, struct vt_cache_req *r, struc
     char path[VT_CACHE_KEY_MAX];
     snprintf(path, sizeof(path), "%s", key);
     char *q = strchr(path, '?');
-    struct query qs = {q ? q + 1 : ""};
+    struct query qs = {.q = q ? q + 1 : ""};
     if (q != NULL) {
         *q = '\0';
     }
@@ -454,17 +459,14 @@ enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, boo
      * SPEC: dcap.md section 3: a default ("standard"/"early") TCB info or identity is never
      * replaced by a lower tcbEvaluationDataNumber. Each comparison is part of the one write
      * statement, so replicas writing concurrently agree. */
-    const char *guard = it->body_len == 0                 ? "length(vt_items.body) = 0"
+    const char *guard = it->body_len == 0                ? "length(vt_items.body) = 0"
                         : by_update && it->eval_num >= 0 ? "vt_items.eval_num <= excluded.eval_num"
                                                          : NULL;
     int64_t changes = 0;
     VT_TRY(upsert(c, it, it->key, guard, &changes, d));
-    if (changes == 0) {
-        *kept = true;
-        return VT_OK;
-    }
+    *kept = changes == 0;
     if (by_update && it->eval_num > 0) {
-        /* Keep every number seen under its by-number key, too. */
+        /* Keep every number seen under its by-number key, too (also one not served by default). */
         char key[VT_CACHE_KEY_MAX];
         const char *u = strstr(it->key, "update=");
         int n = snprintf(key, sizeof(key), "%.*stcbEvaluationDataNumber=%" PRId64,
