@@ -24,6 +24,7 @@ struct cli_verify_args {
     const char *cert_chain; /* SNP: ASK/ASVK + ARK (PEM) */
     const char *crl;        /* SNP: the AMD CRL (DER or PEM) */
     const char *evidence;
+    const char *policy; /* verify: apply this policy (docs/policy.md) to the claims */
 };
 
 /* Everything loaded for a verification. */
@@ -67,8 +68,26 @@ void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d);
 /* Print a JSON string literal with escaping. */
 void cli_print_json_string(FILE *f, const char *s);
 
+/* Run an HTTP server (HOST:PORT, port 0: any free port, written to port_file) until SIGINT or
+ * SIGTERM. Returns an exit status. */
+struct vt_http_req;
+struct vt_http_resp;
+struct cli_server_args {
+    const char *listen, *port_file, *tls_cert, *tls_key;
+    unsigned threads;
+    size_t max_body;
+};
+int cli_serve_http(const struct cli_server_args *a,
+                   void (*handler)(void *ctx, const struct vt_http_req *req,
+                                   struct vt_http_resp *resp),
+                   void *ctx, const char *what);
+
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_broker(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #endif

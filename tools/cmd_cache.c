@@ -57,14 +57,6 @@ static const char cache_usage[] =
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 struct cache_args {
     struct vt_cache_config cfg;
     const char *listen, *port_file, *tls_cert, *tls_key, *now;
@@ -304,70 +296,21 @@ static int serve(struct vt_cache *c, const struct cache_args *a)
 {
     struct vt_diag d;
     vt_diag_init(&d);
-    struct vt_http_server_opts so = {.threads = a->threads};
-    char host[64];
-    const char *colon = strrchr(a->listen, ':');
-    long long port;
-    if (colon == NULL || (size_t)(colon - a->listen) >= sizeof(host) ||
-        !parse_long(colon + 1, &port) || port > 65535) {
-        return usage_error("--listen takes HOST:PORT");
-    }
-    memcpy(host, a->listen, (size_t)(colon - a->listen));
-    host[colon - a->listen] = '\0';
-    so.host = host;
-    so.port = (unsigned)port;
-    struct vt_buf cert, key;
-    vt_buf_init(&cert, 1 << 20);
-    vt_buf_init(&key, 1 << 20);
-    enum vt_err err = VT_OK;
-    if ((a->tls_cert != NULL) != (a->tls_key != NULL)) {
-        return usage_error("--tls-cert and --tls-key go together");
-    }
-    if (a->tls_cert != NULL && ((err = vt_file_read(a->tls_cert, &cert, &d)) != VT_OK ||
-                                (err = vt_file_read(a->tls_key, &key, &d)) != VT_OK)) {
-        return fail(err, &d);
-    }
-    so.tls_cert = a->tls_cert ? (const char *)cert.data : NULL;
-    so.tls_key = a->tls_key ? (const char *)key.data : NULL;
-    struct vt_http_server *srv = NULL;
-    err = vt_http_server_start(&so, vt_cache_http_handler, c, &srv, &d);
-    vt_buf_cleanup(&key);
-    vt_buf_cleanup(&cert);
-    if (err == VT_OK) {
-        err = vt_cache_refresher_start(c, &d);
-    }
+    enum vt_err err = vt_cache_refresher_start(c, &d);
     if (err != VT_OK) {
-        vt_http_server_stop(srv);
         return fail(err, &d);
     }
-    unsigned p = vt_http_server_port(srv);
-    if (a->port_file != NULL) {
-        char tmp[4096];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", a->port_file);
-        FILE *f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%u\n", p) < 0 || fclose(f) != 0 ||
-            rename(tmp, a->port_file) != 0) {
-            vt_http_server_stop(srv);
-            fprintf(stderr, "veritee cache: cannot write %s\n", a->port_file);
-            return CLI_EXIT_FAILED;
-        }
-    }
-    fprintf(stderr, "veritee-cache: serving on %s://%s:%u (%s, %s, %zu upstreams)\n",
-            a->tls_cert ? "https" : "http", host, p,
-            c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy",
-            vt_store_backend(c->store) == VT_STORE_SQLITE ? "sqlite" : "postgres",
-            c->cfg.n_upstreams);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    while (!stop_flag) {
-        pause();
-    }
-    vt_http_server_stop(srv);
-    fprintf(stderr, "veritee-cache: stopped\n");
-    return CLI_EXIT_OK;
+    char what[160];
+    snprintf(what, sizeof(what), "veritee-cache (%s, %s, %zu upstreams)",
+             c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy",
+             vt_store_backend(c->store) == VT_STORE_SQLITE ? "sqlite" : "postgres",
+             c->cfg.n_upstreams);
+    struct cli_server_args sa = {.listen = a->listen,
+                                 .port_file = a->port_file,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads};
+    return cli_serve_http(&sa, vt_cache_http_handler, c, what);
 }
 
 static int read_quotes(char **paths, int n, struct vt_buf *bufs, const uint8_t **ptrs, size_t *lens,

@@ -38,9 +38,13 @@ static const char verify_usage[] =
     "  --nonce HEX           Nitro: the document's nonce must equal HEX\n"
     "  --max-age SECONDS     Nitro: the document's timestamp may be at most SECONDS before the\n"
     "                        verification time\n"
+    "  --policy FILE         after a successful verification, evaluate this policy\n"
+    "                        (docs/policy.md) on the claims and add \"policy\": {\"allowed\",\n"
+    "                        \"reason\", \"policy_sha256\"}; a denial exits with status 1\n"
     "  -h, --help            show this help\n"
     "\n"
-    "Exit status: 0 verified, 1 not verified, 2 usage or I/O error.\n";
+    "Exit status: 0 verified (and allowed by --policy), 1 not verified (or denied),\n"
+    "2 usage or I/O error (or an invalid --policy).\n";
 
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
                           double *seconds)
@@ -56,6 +60,7 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
         {"cert-chain", required_argument, NULL, 'C'},
         {"crl", required_argument, NULL, 'R'},
         {"seconds", required_argument, NULL, 's'},
+        {"policy", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -105,6 +110,13 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             *seconds = v;
             break;
         }
+        case 'P':
+            if (seconds != NULL) {
+                fprintf(stderr, "veritee: --policy is an option of verify\n%s", usage);
+                return CLI_EXIT_USAGE;
+            }
+            a->policy = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
             return -1;
@@ -121,6 +133,52 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
     return 0;
 }
 
+/* Read and compile --policy FILE; on failure say why on stderr. */
+static enum vt_err load_policy(const char *path, struct vt_policy **p, struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, VT_POLICY_MAX_SIZE);
+    enum vt_err err = vt_file_read(path, &b, d);
+    if (err == VT_OK) {
+        err = vt_policy_compile((const char *)b.data, b.len, p, d);
+    }
+    vt_buf_cleanup(&b);
+    if (err != VT_OK) {
+        fprintf(stderr, "veritee: --policy %s: %s: %s (%s)\n", path, d->check, d->detail,
+                vt_err_name(err));
+    }
+    return err;
+}
+
+/* Print ,"policy":{"allowed","reason","policy_sha256"}; false unless allowed. */
+static bool apply_policy(const struct vt_policy *p, const char *claims)
+{
+    struct vt_policy_result r;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_policy_eval(p, claims, strlen(claims), &r, &d);
+    uint8_t h[VT_SHA256_LEN];
+    char hex[2 * VT_SHA256_LEN + 1];
+    vt_policy_digest(p, h);
+    vt_hex_encode(h, sizeof(h), hex);
+    printf(",\"policy\":{\"allowed\":%s,\"reason\":", err == VT_OK && r.allowed ? "true" : "false");
+    if (err == VT_OK && r.allowed) {
+        fputs("null", stdout);
+    } else {
+        cli_print_json_string(stdout, err == VT_OK ? r.reason : "error");
+    }
+    fputs(",\"policy_sha256\":", stdout);
+    cli_print_json_string(stdout, hex);
+    if (err != VT_OK) {
+        fputs(",\"error\":", stdout);
+        cli_print_error_object(stdout, err, &d);
+    }
+    fputc('}', stdout);
+    bool allowed = err == VT_OK && r.allowed;
+    vt_policy_result_cleanup(&r);
+    return allowed;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     struct cli_verify_args a;
@@ -130,6 +188,10 @@ int cmd_verify(int argc, char **argv)
     }
     struct vt_diag d;
     vt_diag_init(&d);
+    struct vt_policy *policy = NULL;
+    if (a.policy != NULL && load_policy(a.policy, &policy, &d) != VT_OK) {
+        return CLI_EXIT_USAGE;
+    }
     struct cli_verify_setup s;
     struct vt_claims claims;
     enum vt_err err = cli_verify_setup(&s, &a, &d);
@@ -144,6 +206,10 @@ int cmd_verify(int argc, char **argv)
         err = vt_fail(&d, VT_E_NOMEM, "claims", "cannot serialise the claims");
     }
     fputs(json != NULL ? json : "null", stdout);
+    bool allowed = true;
+    if (err == VT_OK && policy != NULL) {
+        allowed = apply_policy(policy, json);
+    }
     free(json);
     if (err != VT_OK) {
         fputs(",\"error\":", stdout);
@@ -151,5 +217,7 @@ int cmd_verify(int argc, char **argv)
     }
     fputs("}\n", stdout);
     cli_verify_cleanup(&s);
-    return cli_setup_exit_status(&s, err);
+    vt_policy_free(policy);
+    rc = cli_setup_exit_status(&s, err);
+    return rc == CLI_EXIT_OK && !allowed ? CLI_EXIT_FAILED : rc;
 }

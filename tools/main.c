@@ -13,6 +13,10 @@ static const char main_usage[] =
     "  verify    verify evidence offline and print the claims as JSON\n"
     "  bench     measure verifications per second of one piece of evidence\n"
     "  cache     the collateral cache service (serve, enforce, impact, export, import, ...)\n"
+    "  policy    check an attestation/release policy or evaluate it against claims\n"
+    "  broker    the key broker service and its operator commands\n"
+    "  serve     cache and broker in one process (the default deployment)\n"
+    "  audit     check the broker's audit log, or one release receipt offline\n"
     "  version   print the version\n"
     "  help      show this help\n"
     "\n"
@@ -30,6 +34,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "cache") == 0) {
         return cmd_cache(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "broker") == 0) {
+        return cmd_broker(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "serve") == 0) {
+        return cmd_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "audit") == 0) {
+        return cmd_audit(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "policy") == 0) {
+        return cmd_policy(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "bench") == 0) {
         return cmd_bench(argc - 1, argv + 1);

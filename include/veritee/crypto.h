@@ -29,6 +29,8 @@ VT_EXPORT void vt_sha512(const void *p, size_t n, uint8_t out[VT_SHA512_LEN]);
 VT_EXPORT bool vt_ct_memeq(const void *a, const void *b, size_t n);
 /* Wipe memory that held secrets. */
 VT_EXPORT void vt_wipe(void *p, size_t n);
+/* n bytes from the system CSPRNG (OpenSSL's DRBG). VT_E_INTERNAL if it fails. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d);
 
 /* ---- ECDSA P-256 with SHA-256, raw encodings ---- */
 

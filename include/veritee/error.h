@@ -82,6 +82,7 @@
     X(VT_E_UPSTREAM, 902, "upstream service failed")                                               \
     /* 1000: storage */                                                                            \
     X(VT_E_STORAGE, 1000, "storage error")                                                         \
+    X(VT_E_INTEGRITY, 1001, "stored data fails its integrity check")                               \
     /* 1100: internal */                                                                           \
     X(VT_E_INTERNAL, 1100, "internal error")                                                       \
     X(VT_E_NOMEM, 1101, "out of memory")                                                           \

@@ -12,8 +12,11 @@
 #include <veritee/der.h>
 #include <veritee/encoding.h>
 #include <veritee/error.h>
+#include <veritee/jose.h>
 #include <veritee/limits.h>
+#include <veritee/merkle.h>
 #include <veritee/nitro.h>
+#include <veritee/policy.h>
 #include <veritee/cms.h>
 #include <veritee/reader.h>
 #include <veritee/snp.h>

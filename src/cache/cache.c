@@ -40,9 +40,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS vt_platforms(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
     " pceid TEXT NOT NULL, qeid TEXT NOT NULL, components TEXT NOT NULL, pcesvn BIGINT NOT NULL,"
     " enc_ppid TEXT NOT NULL, cpusvn TEXT NOT NULL, source TEXT NOT NULL,"
-    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
-    " name TEXT NOT NULL, created BIGINT NOT NULL)";
+    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n" VT_TOKENS_SCHEMA;
 
 static int64_t mono_seconds(void)
 {
@@ -1129,60 +1127,12 @@ enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role, const ch
 {
     VT_ENSURE(strcmp(role, "admin") == 0 || strcmp(role, "read") == 0, d, VT_E_ARG, "role",
               "role must be admin or read");
-    uint8_t raw[32], h[VT_SHA256_LEN];
-    FILE *f = fopen("/dev/urandom", "rb");
-    bool ok = f != NULL && fread(raw, 1, sizeof(raw), f) == sizeof(raw);
-    if (f != NULL) {
-        fclose(f);
-    }
-    VT_ENSURE(ok, d, VT_E_IO, "token", "cannot read /dev/urandom");
-    memcpy(token, "vt_", 3);
-    vt_hex_encode(raw, 28, token + 3); /* 3 + 56 characters */
-    vt_wipe(raw, sizeof(raw));
-    vt_sha256(token, strlen(token), h);
-    char hex[2 * VT_SHA256_LEN + 1];
-    vt_hex_encode(h, sizeof(h), hex);
-    struct vt_sql_arg a[] = {VT_SQL_T(hex), VT_SQL_T(role), VT_SQL_T(name ? name : ""),
-                             VT_SQL_I(vt_cache_now(c))};
-    return vt_store_exec(c->store,
-                         "INSERT INTO vt_tokens(hash, role, name, created) VALUES (?,?,?,?)", a, 4,
-                         NULL, NULL, NULL, d);
-}
-
-struct token_scan {
-    uint8_t h[VT_SHA256_LEN];
-    const char *role;
-    bool ok;
-};
-
-static bool row_token(void *ctx, const struct vt_sql_row *row)
-{
-    struct token_scan *t = ctx;
-    uint8_t stored[VT_SHA256_LEN];
-    const char *hex = vt_row_text(row, 0);
-    if (vt_hex_decode_exact(hex, strlen(hex), stored, sizeof(stored)) != VT_OK) {
-        return true;
-    }
-    /* Every row is compared, in constant time, whatever matched before. */
-    bool match = vt_ct_memeq(stored, t->h, sizeof(stored));
-    bool role_ok =
-        strcmp(vt_row_text(row, 1), "admin") == 0 || strcmp(vt_row_text(row, 1), t->role) == 0;
-    t->ok |= match && role_ok;
-    return true;
+    return vt_tokens_create(c->store, role, name, vt_cache_now(c), token, d);
 }
 
 bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role)
 {
-    if (token == NULL || token[0] == '\0' || strlen(token) > 200) {
-        return false;
-    }
-    struct token_scan t = {.role = role, .ok = false};
-    vt_sha256(token, strlen(token), t.h);
-    pthread_mutex_lock(&c->token_lock);
-    enum vt_err err = vt_store_exec(c->store, "SELECT hash, role FROM vt_tokens", NULL, 0,
-                                    row_token, &t, NULL, NULL);
-    pthread_mutex_unlock(&c->token_lock);
-    return err == VT_OK && t.ok;
+    return vt_tokens_check(c->store, token, role);
 }
 
 /* ---- lifecycle ---- */
@@ -1213,7 +1163,6 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     pthread_rwlock_init(&c->mem_lock, NULL);
     pthread_mutex_init(&c->stop_lock, NULL);
     pthread_cond_init(&c->stop_cond, NULL);
-    pthread_mutex_init(&c->token_lock, NULL);
     pthread_mutex_init(&c->pin_lock, NULL);
     vt_cert_list_init(&c->intel);
     vt_cert_list_init(&c->amd);
@@ -1261,7 +1210,6 @@ void vt_cache_close(struct vt_cache *c)
     pthread_rwlock_destroy(&c->mem_lock);
     pthread_mutex_destroy(&c->stop_lock);
     pthread_cond_destroy(&c->stop_cond);
-    pthread_mutex_destroy(&c->token_lock);
     pthread_mutex_destroy(&c->pin_lock);
     free(c);
 }

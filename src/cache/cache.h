@@ -94,7 +94,6 @@ struct vt_cache {
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     bool stopping;
-    pthread_mutex_t token_lock;
     /* the pinned tcbEvaluationDataNumber per TEE (sgx, tdx), read at pin_at */
     pthread_mutex_t pin_lock;
     uint32_t pin[2];
@@ -200,6 +199,10 @@ bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *rol
 
 /* The HTTP handler of the cache API (cache_api.c). */
 void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+
+/* In-process collateral source for vt_collateral_fetch_with (ctx: the cache). */
+VT_MUST_USE enum vt_err vt_cache_collateral_get(void *ctx, const char *path,
+                                                struct vt_http_response *r, struct vt_diag *d);
 
 /* Row callback storing column 0 as an integer into *(int64_t *)ctx. */
 bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row);

@@ -61,41 +61,13 @@ static void intel_error(struct vt_http_resp *resp, unsigned status, const char *
 static void problem(struct vt_http_resp *resp, unsigned status, const char *title,
                     const char *detail)
 {
-    json_t *o = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", title, "status",
-                          (int)status, "detail", detail ? detail : "");
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    vt_http_resp_status(resp, status, "application/problem+json");
-    if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
-        resp->status = 500;
-    }
-    free(s);
-    json_decref(o);
-}
-
-static void json_reply(struct vt_http_resp *resp, unsigned status, json_t *o)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    vt_http_resp_status(resp, status, "application/json");
-    if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
-        problem(resp, 500, "Internal Server Error", "cannot encode the response");
-    }
-    free(s);
-    json_decref(o);
-}
-
-static const char *bearer(const struct vt_http_req *req)
-{
-    const char *h = vt_http_req_header(req, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-        return NULL;
-    }
-    return h + 7;
+    vt_http_problem(resp, status, title, detail, NULL);
 }
 
 static bool authorized(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
                        const char *role)
 {
-    if (vt_cache_token_check(c, bearer(req), role)) {
+    if (vt_cache_token_check(c, vt_http_bearer(req), role)) {
         return true;
     }
     problem(resp, 401, "Unauthorized", "a valid bearer token is required");
@@ -223,11 +195,11 @@ static void healthz(struct vt_cache *c, struct vt_http_resp *resp)
     vt_diag_init(&d);
     enum vt_err err = vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0,
                                     vt_cache_row_int, &n, NULL, &d);
-    json_reply(resp, err == VT_OK ? 200 : 503,
-               json_pack("{s:s,s:s,s:s,s:I}", "status", err == VT_OK ? "ok" : "unavailable",
-                         "store", err == VT_OK ? "ok" : d.detail, "mode",
-                         c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy", "items",
-                         (json_int_t)n));
+    vt_http_json_reply(resp, err == VT_OK ? 200 : 503,
+                       json_pack("{s:s,s:s,s:s,s:I}", "status", err == VT_OK ? "ok" : "unavailable",
+                                 "store", err == VT_OK ? "ok" : d.detail, "mode",
+                                 c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy", "items",
+                                 (json_int_t)n));
 }
 
 /* PCCS POST /platforms: {qe_id, pce_id, cpu_svn, pce_svn, enc_ppid, platform_manifest?}. The
@@ -304,7 +276,7 @@ static void register_platform(struct vt_cache *c, const struct vt_http_req *req,
         return;
     }
     json_object_set_new(out, "registered", json_string(qeid));
-    json_reply(resp, 201, out);
+    vt_http_json_reply(resp, 201, out);
 }
 
 static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
@@ -320,7 +292,7 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
     const uint8_t *body = vt_http_req_body(req, &n);
     if (strcmp(what, "enforce") == 0 && strcmp(method, "GET") == 0) {
         char *s = vt_cache_enforce_list(c);
-        json_reply(resp, s ? 200 : 500, s ? json_loads(s, 0, NULL) : NULL);
+        vt_http_json_reply(resp, s ? 200 : 500, s ? json_loads(s, 0, NULL) : NULL);
         free(s);
         return;
     }
@@ -349,7 +321,7 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
             return;
         }
         char *s = vt_cache_enforce_list(c);
-        json_reply(resp, 200, s ? json_loads(s, 0, NULL) : json_array());
+        vt_http_json_reply(resp, 200, s ? json_loads(s, 0, NULL) : json_array());
         free(s);
         return;
     }
@@ -364,7 +336,7 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
             problem(resp, 500, "Internal Server Error", d.detail);
             return;
         }
-        json_reply(
+        vt_http_json_reply(
             resp, 200,
             json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed", (json_int_t)failed));
         return;
@@ -400,7 +372,7 @@ static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_h
             problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
             return;
         }
-        json_reply(resp, 200, json_pack("{s:I}", "imported", (json_int_t)items));
+        vt_http_json_reply(resp, 200, json_pack("{s:I}", "imported", (json_int_t)items));
         return;
     }
     if (strcmp(what, "impact") == 0 && strcmp(method, "GET") == 0) {
@@ -528,4 +500,53 @@ char *vt_cache_metrics_text(struct vt_cache *c)
         return NULL;
     }
     return (char *)vt_buf_steal(&b, NULL);
+}
+
+/* In-process collateral source (vt_collateral_fetch_with): a document as the HTTP API would
+ * answer it, without the HTTP. */
+enum vt_err vt_cache_collateral_get(void *ctx, const char *path, struct vt_http_response *r,
+                                    struct vt_diag *d)
+{
+    struct vt_cache *c = ctx;
+    memset(r, 0, sizeof(*r));
+    vt_buf_init(&r->body, VT_HTTP_MAX_BODY);
+    struct vt_cache_req q;
+    enum vt_err err = vt_cache_req_from_key(path, &q, d);
+    if (err != VT_OK) {
+        r->status = err == VT_E_NOT_FOUND ? 404 : 400;
+        return VT_OK;
+    }
+    atomic_fetch_add(&c->m.requests[(size_t)q.kind], 1);
+    struct vt_cache_result res;
+    struct vt_diag e;
+    vt_diag_init(&e);
+    err = vt_cache_get(c, &q, &res, &e);
+    if (err != VT_OK) {
+        r->status = err == VT_E_NOT_FOUND ? (res.upstream_status == 410 ? 410 : 404) : 503;
+        return VT_OK;
+    }
+    r->status = 200;
+    const char *p = res.item.headers;
+    while (p != NULL && *p != '\0' && r->n_headers < VT_HTTP_MAX_HEADERS) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon != NULL) {
+            const char *v = colon + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            r->headers[r->n_headers].name = strndup(p, (size_t)(colon - p));
+            r->headers[r->n_headers].value = strndup(v, len - (size_t)(v - p));
+            r->n_headers++;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    err = vt_buf_append(&r->body, res.item.body, res.item.body_len);
+    vt_cache_result_cleanup(&res);
+    if (err != VT_OK) {
+        vt_http_response_cleanup(r);
+        return vt_fail(d, err, "collateral", "no memory for %s", path);
+    }
+    return VT_OK;
 }

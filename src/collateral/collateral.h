@@ -117,4 +117,13 @@ VT_MUST_USE enum vt_err vt_http_collateral_fetch(const char *base_url, const uin
                                                  struct vt_http_collateral *out, struct vt_diag *d);
 void vt_http_collateral_cleanup(struct vt_http_collateral *c);
 
+/* The same from a function answering PCS/KDS paths (an in-process cache: vt_cache_collateral_get)
+ * with a response as an HTTP service would give it. */
+struct vt_http_response;
+typedef enum vt_err (*vt_collateral_get_fn)(void *ctx, const char *path, struct vt_http_response *r,
+                                            struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_collateral_fetch_with(vt_collateral_get_fn fn, void *ctx,
+                                                 const uint8_t *evidence, size_t len, bool have_vek,
+                                                 struct vt_http_collateral *out, struct vt_diag *d);
+
 #endif

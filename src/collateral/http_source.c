@@ -14,19 +14,31 @@ struct fetched {
     bool ok;
 };
 
-/* GET base+path; VT_OK only for a 200. missing_ok: a 404 leaves f->ok false and is VT_OK. */
-static enum vt_err get(const char *base, const char *path, bool missing_ok, struct fetched *f,
-                       struct vt_diag *d)
+/* Where documents come from: an HTTP base URL, or a caller's function (an in-process cache). */
+struct source {
+    const char *base;
+    vt_collateral_get_fn fn;
+    void *ctx;
+};
+
+/* GET path; VT_OK only for a 200. missing_ok: a 404 leaves f->ok false and is VT_OK. */
+static enum vt_err get(const struct source *src, const char *path, bool missing_ok,
+                       struct fetched *f, struct vt_diag *d)
 {
     char url[1024];
-    size_t bl = strlen(base);
-    while (bl > 0 && base[bl - 1] == '/') {
-        bl--;
-    }
-    snprintf(url, sizeof(url), "%.*s%s", (int)bl, base, path);
-    struct vt_http_request_opts o = {.timeout_ms = 15000};
     f->ok = false;
-    VT_TRY(vt_http_request(url, &o, &f->r, d));
+    if (src->fn != NULL) {
+        snprintf(url, sizeof(url), "%s", path);
+        VT_TRY(src->fn(src->ctx, path, &f->r, d));
+    } else {
+        size_t bl = strlen(src->base);
+        while (bl > 0 && src->base[bl - 1] == '/') {
+            bl--;
+        }
+        snprintf(url, sizeof(url), "%.*s%s", (int)bl, src->base, path);
+        struct vt_http_request_opts o = {.timeout_ms = 15000};
+        VT_TRY(vt_http_request(url, &o, &f->r, d));
+    }
     if (f->r.status == 200) {
         f->ok = true;
         return VT_OK;
@@ -44,7 +56,7 @@ static const char *header2(const struct fetched *f, const char *a, const char *b
     return v != NULL ? v : (b ? vt_http_response_header(&f->r, b) : NULL);
 }
 
-static enum vt_err fetch_dcap(const char *base, const uint8_t *ev, size_t len,
+static enum vt_err fetch_dcap(const struct source *base, const uint8_t *ev, size_t len,
                               struct vt_http_collateral *out, struct vt_diag *d)
 {
     struct vt_dcap_quote q;
@@ -85,10 +97,11 @@ static enum vt_err fetch_dcap(const char *base, const uint8_t *ev, size_t len,
     /* PCCS, THIM and veritee serve /rootcacrl; Intel serves the CRL at its certificates host. */
     if (err == VT_OK &&
         (err = get(base, "/sgx/certification/v4/rootcacrl", true, &f[3], d)) == VT_OK && !f[3].ok) {
-        const char *alt = strstr(base, "api.trustedservices.intel.com")
-                              ? "https://certificates.trustedservices.intel.com"
-                              : base;
-        err = get(alt, "/IntelSGXRootCA.der", false, &f[4], d);
+        struct source alt = *base;
+        if (base->base != NULL && strstr(base->base, "api.trustedservices.intel.com") != NULL) {
+            alt.base = "https://certificates.trustedservices.intel.com";
+        }
+        err = get(&alt, "/IntelSGXRootCA.der", false, &f[4], d);
     }
     if (err == VT_OK) {
         const struct fetched *root = f[3].ok ? &f[3] : &f[4];
@@ -116,8 +129,8 @@ static void take(struct fetched *f, uint8_t **p, size_t *n)
     *p = vt_buf_steal(&f->r.body, NULL);
 }
 
-static enum vt_err fetch_snp(const char *base, const uint8_t *ev, size_t len, bool have_vek,
-                             struct vt_http_collateral *out, struct vt_diag *d)
+static enum vt_err fetch_snp(const struct source *base, const uint8_t *ev, size_t len,
+                             bool have_vek, struct vt_http_collateral *out, struct vt_diag *d)
 {
     const uint8_t *rep = ev;
     size_t rep_len = len;
@@ -161,7 +174,7 @@ static enum vt_err fetch_snp(const char *base, const uint8_t *ev, size_t len, bo
             }
             if (!f[0].ok) {
                 err = vt_fail(d, VT_E_COLLATERAL_MISSING, "vcek", "no VCEK for this report at %s",
-                              base);
+                              base->base ? base->base : "the in-process cache");
                 continue;
             }
         }
@@ -192,21 +205,36 @@ static enum vt_err fetch_snp(const char *base, const uint8_t *ev, size_t len, bo
     return err;
 }
 
-enum vt_err vt_http_collateral_fetch(const char *base_url, const uint8_t *evidence, size_t len,
-                                     bool have_vek, struct vt_http_collateral *out,
-                                     struct vt_diag *d)
+static enum vt_err fetch(const struct source *src, const uint8_t *evidence, size_t len,
+                         bool have_vek, struct vt_http_collateral *out, struct vt_diag *d)
 {
     memset(out, 0, sizeof(*out));
     switch (vt_evidence_detect(evidence, len)) {
     case VT_EVIDENCE_DCAP_QUOTE:
-        return fetch_dcap(base_url, evidence, len, out, d);
+        return fetch_dcap(src, evidence, len, out, d);
     case VT_EVIDENCE_SNP_REPORT:
     case VT_EVIDENCE_AZURE_HCL:
-        return fetch_snp(base_url, evidence, len, have_vek, out, d);
+        return fetch_snp(src, evidence, len, have_vek, out, d);
     default:
         return vt_fail(d, VT_E_UNSUPPORTED, "collateral",
                        "this evidence needs no collateral from a service");
     }
+}
+
+enum vt_err vt_http_collateral_fetch(const char *base_url, const uint8_t *evidence, size_t len,
+                                     bool have_vek, struct vt_http_collateral *out,
+                                     struct vt_diag *d)
+{
+    struct source src = {.base = base_url};
+    return fetch(&src, evidence, len, have_vek, out, d);
+}
+
+enum vt_err vt_collateral_fetch_with(vt_collateral_get_fn fn, void *ctx, const uint8_t *evidence,
+                                     size_t len, bool have_vek, struct vt_http_collateral *out,
+                                     struct vt_diag *d)
+{
+    struct source src = {.fn = fn, .ctx = ctx};
+    return fetch(&src, evidence, len, have_vek, out, d);
 }
 
 void vt_http_collateral_cleanup(struct vt_http_collateral *c)

@@ -5,10 +5,12 @@
  * digest context, after which no caller could continue safely, so it aborts (fails closed)
  * rather than hand back an uninitialised digest that might be compared against something.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <veritee/crypto.h>
 
@@ -59,4 +61,11 @@ void vt_wipe(void *p, size_t n)
     if (p != NULL && n > 0) {
         OPENSSL_cleanse(p, n);
     }
+}
+
+enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d)
+{
+    VT_ENSURE(n <= INT_MAX && RAND_priv_bytes(p, (int)n) == 1, d, VT_E_INTERNAL, "random",
+              "the CSPRNG failed to give %zu bytes", n);
+    return VT_OK;
 }

@@ -110,4 +110,13 @@ VT_MUST_USE bool vt_http_resp_body(struct vt_http_resp *r, const void *p, size_t
 VT_MUST_USE bool vt_http_resp_printf(struct vt_http_resp *r, const char *fmt, ...) VT_PRINTF(2, 3);
 void vt_http_resp_cleanup(struct vt_http_resp *r);
 
+/* RFC 7807 problem details (application/problem+json); reason: an extra stable id, or NULL. */
+void vt_http_problem(struct vt_http_resp *resp, unsigned status, const char *title,
+                     const char *detail, const char *reason);
+/* A JSON body (takes the reference to o; 500 if it cannot be encoded). */
+struct json_t;
+void vt_http_json_reply(struct vt_http_resp *resp, unsigned status, struct json_t *o);
+/* The token of "Authorization: Bearer TOKEN", or NULL. */
+const char *vt_http_bearer(const struct vt_http_req *req);
+
 #endif

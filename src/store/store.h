@@ -66,6 +66,17 @@ VT_MUST_USE enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d);
 void vt_store_rollback(struct vt_store *s);
 
+/* Bearer tokens for admin APIs, stored as SHA-256 hashes (schema: VT_TOKENS_SCHEMA in the
+ * owner's schema). A token is "vt_" and 56 hex characters from the system CSPRNG, shown once. */
+#define VT_TOKENS_SCHEMA                                                                           \
+    "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"              \
+    " name TEXT NOT NULL, created BIGINT NOT NULL)"
+VT_MUST_USE enum vt_err vt_tokens_create(struct vt_store *s, const char *role, const char *name,
+                                         int64_t now, char token[64], struct vt_diag *d);
+/* True if token hashes to a stored token of this role or of role "admin"; every stored hash is
+ * compared in constant time. */
+bool vt_tokens_check(struct vt_store *s, const char *token, const char *role);
+
 /* Backend entry points (store_sqlite.c, store_pg.c). */
 struct vt_store_ops {
     enum vt_err (*exec)(void *conn, const char *sql, const struct vt_sql_arg *args, size_t nargs,

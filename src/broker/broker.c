@@ -1,0 +1,794 @@
+/*
+ * The key broker's protocol: nonces, attestation (appraisal, binding, attestation policy, EAR
+ * token), release (token or evidence, key release policy, wrapping to the runtime key), each
+ * outcome recorded in the audit log. SPEC: docs/broker.md.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "broker/broker.h"
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT "
+    "NULL);\n" VT_TOKENS_SCHEMA ";\n"
+    "CREATE TABLE IF NOT EXISTS vb_nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL,"
+    " used BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_keys(name TEXT PRIMARY KEY, current BIGINT NOT NULL,"
+    " disabled BIGINT NOT NULL, policy TEXT NOT NULL, policy_sha256 TEXT NOT NULL,"
+    " created BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_key_versions(name TEXT NOT NULL, version BIGINT NOT NULL,"
+    " dek BLOB NOT NULL, secret BLOB NOT NULL, created BIGINT NOT NULL,"
+    " PRIMARY KEY(name, version));\n"
+    "CREATE TABLE IF NOT EXISTS vb_signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+    " public_xy TEXT NOT NULL, created BIGINT NOT NULL, retired BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_policy(name TEXT PRIMARY KEY, json TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, updated BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_log(idx BIGINT PRIMARY KEY, entry TEXT NOT NULL,"
+    " leaf BLOB NOT NULL, created BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_checkpoints(size BIGINT PRIMARY KEY, body TEXT NOT NULL,"
+    " sig TEXT NOT NULL, kid TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vb_decisions(idx BIGINT PRIMARY KEY, explanation TEXT NOT NULL)";
+
+static int64_t mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+vt_time vt_broker_now(const struct vt_broker *b)
+{
+    if (b->cfg.clock_base == 0) {
+        return vt_time_now();
+    }
+    return b->cfg.clock_base + (mono_seconds() - b->clock_start);
+}
+
+static void deny(struct vt_broker_denial *den, unsigned status, const char *reason,
+                 const char *detail)
+{
+    den->status = status;
+    snprintf(den->reason, sizeof(den->reason), "%s", reason);
+    snprintf(den->detail, sizeof(den->detail), "%s", detail ? detail : "");
+}
+
+/* ---- lifecycle ---- */
+
+static bool row_text_dup(void *ctx, const struct vt_sql_row *row)
+{
+    *(char **)ctx = strdup(vt_row_text(row, 0));
+    return false;
+}
+
+/* The master key must open the check value sealed with it on first use. */
+static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
+{
+    char *hex = NULL;
+    struct vt_sql_arg a[] = {VT_SQL_T("broker_master_check")};
+    VT_TRY(vt_store_exec(b->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1, row_text_dup,
+                         &hex, NULL, d));
+    struct vt_buf buf;
+    vt_buf_init(&buf, 4096);
+    enum vt_err err;
+    if (hex == NULL) {
+        err = vt_broker_seal(b, "veritee master check", (const uint8_t *)"veritee", 7, &buf, d);
+        char out[256];
+        if (err == VT_OK && buf.len * 2 < sizeof(out)) {
+            vt_hex_encode(buf.data, buf.len, out);
+            struct vt_sql_arg ins[] = {VT_SQL_T("broker_master_check"), VT_SQL_T(out)};
+            err = vt_store_exec(b->store,
+                                "INSERT INTO vt_meta(name, value) VALUES (?, ?)"
+                                " ON CONFLICT(name) DO NOTHING",
+                                ins, 2, NULL, NULL, NULL, d);
+        }
+        vt_buf_cleanup(&buf);
+        return err;
+    }
+    uint8_t raw[128];
+    size_t n = strlen(hex) / 2;
+    err = n <= sizeof(raw) && vt_hex_decode_exact(hex, strlen(hex), raw, n) == VT_OK
+              ? vt_broker_unseal(b, "veritee master check", raw, n, &buf, d)
+              : vt_fail(d, VT_E_STORAGE, "master_key", "the stored master-key check is corrupt");
+    free(hex);
+    vt_buf_cleanup(&buf);
+    if (err != VT_OK) {
+        return vt_fail(d, VT_E_ARG, "master_key",
+                       "the master key does not open this database's data (wrong key?)");
+    }
+    return VT_OK;
+}
+
+static enum vt_err load_anchor(struct vt_cert_list *l, const char *path, struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, VT_MAX_COLLATERAL_SIZE);
+    enum vt_err err = vt_file_read(path, &b, d);
+    struct vt_cert *c = NULL;
+    if (err == VT_OK) {
+        err = strstr((const char *)b.data, "-----BEGIN") != NULL
+                  ? vt_cert_list_from_pem((const char *)b.data, b.len, l, d)
+                  : vt_cert_from_der(b.data, b.len, &c, d);
+    }
+    if (err == VT_OK && c != NULL) {
+        err = vt_cert_list_add(l, c);
+        vt_cert_free(c);
+    }
+    vt_buf_cleanup(&b);
+    return err;
+}
+
+enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
+                           struct vt_diag *d)
+{
+    struct vt_broker *b = calloc(1, sizeof(*b));
+    VT_ENSURE(b != NULL, d, VT_E_NOMEM, "broker", "cannot allocate the broker");
+    b->cfg = *cfg;
+    if (b->cfg.nonce_ttl <= 0) {
+        b->cfg.nonce_ttl = 300;
+    }
+    if (b->cfg.token_ttl <= 0) {
+        b->cfg.token_ttl = 600;
+    }
+    b->cfg.issuer = strdup(cfg->issuer ? cfg->issuer : "veritee");
+    b->cfg.collateral = cfg->collateral ? strdup(cfg->collateral) : NULL;
+    b->cfg.db = NULL; /* only used here */
+    b->cfg.trust_anchors = NULL;
+    b->clock_start = mono_seconds();
+    pthread_mutex_init(&b->pool_lock, NULL);
+    pthread_mutex_init(&b->policy_lock, NULL);
+    pthread_mutex_init(&b->sign_lock, NULL);
+    pthread_mutex_init(&b->log_lock, NULL);
+    vt_cert_list_init(&b->anchors_dcap);
+    vt_cert_list_init(&b->anchors_nitro);
+    vt_cert_list_init(&b->anchors_snp);
+    enum vt_err err = b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral)
+                          ? vt_intel_sgx_root_add(&b->anchors_dcap, d)
+                          : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
+    if (err == VT_OK) {
+        err = vt_aws_nitro_root_add(&b->anchors_nitro, d);
+    }
+    if (err == VT_OK) {
+        err = vt_amd_arks_add(&b->anchors_snp, d);
+    }
+    struct vt_cert_list *lists[3] = {&b->anchors_dcap, &b->anchors_nitro, &b->anchors_snp};
+    for (size_t i = 0; err == VT_OK && cfg->trust_anchors && cfg->trust_anchors[i]; i++) {
+        for (size_t k = 0; err == VT_OK && k < 3; k++) {
+            err = load_anchor(lists[k], cfg->trust_anchors[i], d);
+        }
+    }
+    if (err == VT_OK) {
+        err = vt_store_open(cfg->db, schema, &b->store, d);
+    }
+    if (err == VT_OK && !cfg->audit_only) {
+        err = master_check(b, d);
+    }
+    if (err == VT_OK && !cfg->audit_only) {
+        err = vt_broker_signers_load(b, d);
+    }
+    if (err == VT_OK) {
+        b->tree = vt_merkle_tree_new();
+        err = b->tree ? VT_OK : vt_fail(d, VT_E_NOMEM, "log", "no memory for the log tree");
+    }
+    if (err != VT_OK) {
+        vt_broker_close(b);
+        return err;
+    }
+    *out = b;
+    return VT_OK;
+}
+
+void vt_broker_close(struct vt_broker *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < b->n_nitro; i++) {
+        vt_nitro_verifier_free(b->nitro[i]);
+    }
+    for (size_t i = 0; i < b->n_snp; i++) {
+        vt_snp_verifier_free(b->snp[i]);
+    }
+    vt_policy_free(b->att_policy);
+    vt_broker_signers_free(b);
+    vt_merkle_tree_free(b->tree);
+    vt_store_close(b->store);
+    vt_cert_list_cleanup(&b->anchors_dcap);
+    vt_cert_list_cleanup(&b->anchors_nitro);
+    vt_cert_list_cleanup(&b->anchors_snp);
+    vt_wipe(b->cfg.master_key, sizeof(b->cfg.master_key));
+    free((char *)b->cfg.issuer);
+    free((char *)b->cfg.collateral);
+    pthread_mutex_destroy(&b->pool_lock);
+    pthread_mutex_destroy(&b->policy_lock);
+    pthread_mutex_destroy(&b->sign_lock);
+    pthread_mutex_destroy(&b->log_lock);
+    free(b);
+}
+
+/* ---- nonces ---- */
+
+enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
+                                struct vt_diag *d)
+{
+    uint8_t raw[VT_BROKER_NONCE_LEN];
+    VT_TRY(vt_random_bytes(raw, sizeof(raw), d));
+    VT_TRY(vt_base64_encode(raw, sizeof(raw), true, nonce, 64));
+    vt_time now = vt_broker_now(b);
+    *expires = now + b->cfg.nonce_ttl;
+    struct vt_sql_arg a[] = {VT_SQL_T(nonce), VT_SQL_I(*expires), VT_SQL_I(0)};
+    VT_TRY(vt_store_exec(b->store, "INSERT INTO vb_nonces(nonce, expires, used) VALUES (?,?,?)", a,
+                         3, NULL, NULL, NULL, d));
+    if (raw[0] == 0) { /* now and then, forget nonces that expired an hour ago */
+        struct vt_sql_arg o[] = {VT_SQL_I(now - 3600)};
+        (void)!vt_store_exec(b->store, "DELETE FROM vb_nonces WHERE expires < ?", o, 1, NULL, NULL,
+                             NULL, NULL);
+    }
+    return VT_OK;
+}
+
+struct nonce_row {
+    bool found;
+    int64_t expires, used;
+};
+
+static bool row_nonce(void *ctx, const struct vt_sql_row *row)
+{
+    struct nonce_row *n = ctx;
+    n->found = true;
+    n->expires = vt_row_int(row, 0);
+    n->used = vt_row_int(row, 1);
+    return false;
+}
+
+/* Single use: the redeeming UPDATE is the check, so two replicas cannot both redeem one nonce. */
+static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_BROKER_NONCE_LEN],
+                         struct vt_broker_denial *den)
+{
+    size_t n = 0;
+    if (nonce == NULL || strlen(nonce) != 43 ||
+        vt_base64_decode(nonce, 43, true, raw, VT_BROKER_NONCE_LEN, &n) != VT_OK ||
+        n != VT_BROKER_NONCE_LEN) {
+        deny(den, 400, "nonce-malformed", "nonce is not 32 bytes of base64url");
+        return false;
+    }
+    vt_time now = vt_broker_now(b);
+    int64_t changes = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_sql_arg a[] = {VT_SQL_I(now), VT_SQL_T(nonce), VT_SQL_I(now)};
+    if (vt_store_exec(b->store,
+                      "UPDATE vb_nonces SET used = ? WHERE nonce = ? AND used = 0 AND expires > ?",
+                      a, 3, NULL, NULL, &changes, &d) != VT_OK) {
+        deny(den, 500, "storage", d.detail);
+        return false;
+    }
+    if (changes == 1) {
+        return true;
+    }
+    struct nonce_row r = {0};
+    struct vt_sql_arg q[] = {VT_SQL_T(nonce)};
+    (void)!vt_store_exec(b->store, "SELECT expires, used FROM vb_nonces WHERE nonce = ?", q, 1,
+                         row_nonce, &r, NULL, NULL);
+    if (!r.found) {
+        deny(den, 401, "nonce-unknown", "the nonce was not issued by this broker");
+    } else if (r.used != 0) {
+        deny(den, 401, "nonce-replayed", "the nonce was already used");
+    } else {
+        deny(den, 401, "nonce-expired", "the nonce expired");
+    }
+    return false;
+}
+
+/* ---- binding ---- */
+
+/* SGX, TDX, SEV-SNP: report_data = SHA-512(nonce || RFC 7638 thumbprint input of the runtime
+ * key). Nitro: the document's nonce is the nonce and its public_key is the runtime key (DER
+ * SubjectPublicKeyInfo, as KMS expects). */
+static bool check_binding(const struct vt_claims *c, const uint8_t nonce[VT_BROKER_NONCE_LEN],
+                          const struct vt_jwk *key, struct vt_broker_denial *den)
+{
+    struct vt_buf tp;
+    vt_buf_init(&tp, 8192);
+    bool ok = false;
+    if (c->tee == VT_TEE_NITRO) {
+        struct vt_buf spki;
+        vt_buf_init(&spki, 8192);
+        ok = c->nonce.present && c->nonce.len == VT_BROKER_NONCE_LEN &&
+             vt_ct_memeq(c->nonce.data, nonce, VT_BROKER_NONCE_LEN);
+        if (!ok) {
+            deny(den, 401, "binding", "the document's nonce is not the issued nonce");
+        } else if (vt_jwk_spki_der(key, &spki) != VT_OK || !c->public_key.present ||
+                   c->public_key.len != spki.len ||
+                   !vt_ct_memeq(c->public_key.data, spki.data, spki.len)) {
+            ok = false;
+            deny(den, 401, "binding",
+                 "the document's public_key is not the runtime key (DER SubjectPublicKeyInfo)");
+        }
+        vt_buf_cleanup(&spki);
+        return ok;
+    }
+    uint8_t want[VT_SHA512_LEN];
+    if (vt_jwk_thumbprint_input(key, &tp) == VT_OK) {
+        struct vt_buf m;
+        vt_buf_init(&m, 8192 + VT_BROKER_NONCE_LEN);
+        if (vt_buf_append(&m, nonce, VT_BROKER_NONCE_LEN) == VT_OK &&
+            vt_buf_append(&m, tp.data, tp.len) == VT_OK) {
+            vt_sha512(m.data, m.len, want);
+            ok = vt_ct_memeq(want, c->report_data, sizeof(want));
+        }
+        vt_buf_cleanup(&m);
+    }
+    vt_buf_cleanup(&tp);
+    if (!ok) {
+        deny(den, 401, "binding",
+             "report_data is not SHA-512(nonce || RFC 7638 thumbprint input of runtime_key)");
+    }
+    return ok;
+}
+
+/* ---- policies ---- */
+
+static bool row_policy(void *ctx, const struct vt_sql_row *row)
+{
+    char **p = ctx;
+    p[0] = strdup(vt_row_text(row, 0));
+    p[1] = strdup(vt_row_text(row, 1));
+    return false;
+}
+
+/* The attestation policy in force (the default policy when none is set). */
+static enum vt_err attestation_policy(struct vt_broker *b, struct vt_policy **out, char sha[65],
+                                      struct vt_diag *d)
+{
+    char *row[2] = {NULL, NULL};
+    struct vt_sql_arg a[] = {VT_SQL_T("attestation")};
+    VT_TRY(vt_store_exec(b->store, "SELECT json, sha256 FROM vb_policy WHERE name = ?", a, 1,
+                         row_policy, row, NULL, d));
+    const char *json = row[0] ? row[0] : "{\"version\":1}";
+    enum vt_err err = vt_policy_compile(json, strlen(json), out, d);
+    if (err == VT_OK) {
+        uint8_t h[32];
+        vt_policy_digest(*out, h);
+        vt_hex_encode(h, 32, sha);
+    }
+    free(row[0]);
+    free(row[1]);
+    return err;
+}
+
+enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,
+                                             struct vt_diag *d)
+{
+    struct vt_policy *p = NULL;
+    VT_TRY(vt_policy_compile(json, strlen(json), &p, d));
+    uint8_t h[32];
+    char sha[65];
+    vt_policy_digest(p, h);
+    vt_hex_encode(h, 32, sha);
+    vt_policy_free(p);
+    struct vt_sql_arg a[] = {VT_SQL_T("attestation"), VT_SQL_T(json), VT_SQL_T(sha),
+                             VT_SQL_I(vt_broker_now(b))};
+    return vt_store_exec(b->store,
+                         "INSERT INTO vb_policy(name, json, sha256, updated) VALUES (?,?,?,?)"
+                         " ON CONFLICT(name) DO UPDATE SET json = excluded.json,"
+                         " sha256 = excluded.sha256, updated = excluded.updated",
+                         a, 4, NULL, NULL, NULL, d);
+}
+
+/* Evaluate; on denial fill den (403, "<prefix>:<reason>"); the explanation goes to *explain. */
+static bool policy_allows(const struct vt_policy *p, const char *claims, const char *prefix,
+                          char **explain, struct vt_broker_denial *den)
+{
+    struct vt_policy_result r;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_policy_eval(p, claims, strlen(claims), &r, &d) != VT_OK) {
+        deny(den, 500, "policy-error", d.detail);
+        return false;
+    }
+    *explain = vt_policy_result_explain(&r);
+    bool ok = r.allowed;
+    if (!ok) {
+        den->status = 403;
+        snprintf(den->reason, sizeof(den->reason), "%s:%.60s", prefix, r.reason);
+        snprintf(den->detail, sizeof(den->detail), "%s", *explain ? *explain : r.reason);
+    }
+    vt_policy_result_cleanup(&r);
+    return ok;
+}
+
+/* ---- the log entry of a decision ---- */
+
+struct decision {
+    const char *type; /* "attest" or "release" */
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const char *claims;
+    const struct vt_claims *c; /* for collateral digests; may be NULL (release by token) */
+    const char *policy_sha;
+    bool allowed;
+    const char *reason;
+    const char *key;
+    uint32_t version;
+    const char *jkt;
+};
+
+static char *entry_json(struct vt_broker *b, const struct decision *x)
+{
+    char when[VT_TIME_STR_MAX], ev[65] = "", cl[65] = "";
+    vt_time_format(vt_broker_now(b), when);
+    uint8_t h[32];
+    if (x->evidence != NULL) {
+        vt_sha256(x->evidence, x->evidence_len, h);
+        vt_hex_encode(h, 32, ev);
+    }
+    if (x->claims != NULL) {
+        vt_sha256(x->claims, strlen(x->claims), h);
+        vt_hex_encode(h, 32, cl);
+    }
+    json_t *coll = json_array();
+    for (size_t i = 0; x->c != NULL && i < x->c->collateral.n; i++) {
+        char hx[65];
+        vt_hex_encode(x->c->collateral.docs[i].sha256, 32, hx);
+        json_array_append_new(
+            coll, json_pack("{s:s,s:s}", "name", x->c->collateral.docs[i].name, "sha256", hx));
+    }
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s}", "type", x->type, "time", when,
+                          "evidence_sha256", ev, "claims_sha256", cl, "collateral", coll,
+                          "policy_sha256", x->policy_sha ? x->policy_sha : "", "decision",
+                          x->allowed ? "allow" : "deny", "reason", x->reason ? x->reason : "");
+    if (o != NULL && x->key != NULL) {
+        json_object_set_new(o, "key", json_string(x->key));
+        json_object_set_new(o, "key_version", json_integer(x->version));
+    }
+    if (o != NULL && x->jkt != NULL) {
+        json_object_set_new(o, "runtime_key_jkt", json_string(x->jkt));
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    return s;
+}
+
+static enum vt_err record(struct vt_broker *b, const struct decision *x, const char *explanation,
+                          bool want_receipt, uint64_t *index, char **receipt, char *kid,
+                          struct vt_diag *d)
+{
+    char *e = entry_json(b, x);
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
+    enum vt_err err = vt_broker_log_append(b, e, explanation, want_receipt, index, receipt, kid, d);
+    free(e);
+    return err;
+}
+
+/* ---- attest ---- */
+
+void vt_broker_attest_res_cleanup(struct vt_broker_attest_res *r)
+{
+    free(r->token);
+    free(r->claims_json);
+    memset(r, 0, sizeof(*r));
+}
+
+static const char *tee_name(enum vt_tee t)
+{
+    switch (t) {
+    case VT_TEE_SGX:
+        return "sgx";
+    case VT_TEE_TDX:
+        return "tdx";
+    case VT_TEE_SEV_SNP:
+        return "sev-snp";
+    case VT_TEE_NITRO:
+        return "nitro";
+    default:
+        return "none";
+    }
+}
+
+/* Everything attest and evidence-release share: nonce, appraisal, binding, attestation policy.
+ * On success: claims (struct and JSON), the runtime key and its thumbprint. */
+struct attested {
+    struct vt_claims c;
+    char *claims;
+    struct vt_jwk *key;
+    char jkt[64];
+    uint8_t nonce[VT_BROKER_NONCE_LEN];
+    char policy_sha[65];
+};
+
+static void attested_cleanup(struct attested *a)
+{
+    free(a->claims);
+    vt_jwk_free(a->key);
+    memset(a, 0, sizeof(*a));
+}
+
+static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                          struct attested *a, struct vt_broker_denial *den)
+{
+    memset(a, 0, sizeof(*a));
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (q->runtime_key == NULL ||
+        vt_jwk_parse(q->runtime_key, strlen(q->runtime_key), &a->key, &d) != VT_OK) {
+        deny(den, 400, "runtime-key", q->runtime_key ? d.detail : "runtime_key is missing");
+        return false;
+    }
+    vt_jwk_thumbprint_b64(a->key, a->jkt);
+    if (q->evidence == NULL || q->evidence_len == 0) {
+        deny(den, 400, "evidence-missing", "evidence is missing");
+        return false;
+    }
+    if (!redeem_nonce(b, q->nonce, a->nonce, den)) {
+        return false;
+    }
+    struct vt_policy *p = NULL;
+    if (attestation_policy(b, &p, a->policy_sha, &d) != VT_OK) {
+        deny(den, 500, "policy-error", d.detail);
+        return false;
+    }
+    vt_time now = vt_broker_now(b);
+    bool ok = true;
+    char *explain = NULL;
+    struct decision x = {.type = "attest",
+                         .evidence = q->evidence,
+                         .evidence_len = q->evidence_len,
+                         .policy_sha = a->policy_sha,
+                         .jkt = a->jkt};
+    if (vt_broker_appraise(b, q->evidence, q->evidence_len, q->vek, q->vek_len, now, &a->c, &d) !=
+        VT_OK) {
+        char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+        deny(den, 401, "evidence", msg);
+        ok = false;
+    } else if ((a->claims = vt_claims_to_json(&a->c)) == NULL) {
+        deny(den, 500, "internal", "cannot encode the claims");
+        ok = false;
+    } else {
+        x.claims = a->claims;
+        x.c = &a->c;
+        ok = check_binding(&a->c, a->nonce, a->key, den) &&
+             policy_allows(p, a->claims, "attestation-policy", &explain, den);
+    }
+    vt_policy_free(p);
+    if (!ok) {
+        x.allowed = false;
+        x.reason = den->reason;
+        uint64_t idx;
+        struct vt_diag e;
+        vt_diag_init(&e);
+        if (record(b, &x, den->detail, false, &idx, NULL, NULL, &e) != VT_OK) {
+            fprintf(stderr, "veritee-broker: cannot log a denial: %s\n", e.detail);
+        }
+    }
+    free(explain);
+    return ok;
+}
+
+static char *ear_payload(struct vt_broker *b, const struct attested *a, const char *nonce,
+                         vt_time now, vt_time exp)
+{
+    json_t *claims = json_loads(a->claims, 0, NULL);
+    const char *status =
+        a->c.status == VT_TCB_UP_TO_DATE || a->c.tee == VT_TEE_NITRO ? "affirming" : "warning";
+    char pol[80];
+    snprintf(pol, sizeof(pol), "sha256:%s", a->policy_sha);
+    uint8_t jti_raw[16];
+    char jti[33] = "";
+    if (vt_random_bytes(jti_raw, sizeof(jti_raw), NULL) == VT_OK) {
+        vt_hex_encode(jti_raw, sizeof(jti_raw), jti);
+    }
+    json_t *sub = json_pack("{s:s,s:s,s:o}", "ear.status", status, "ear.appraisal-policy-id", pol,
+                            "veritee.claims", claims ? claims : json_object());
+    json_t *o =
+        json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:{s:s,s:s},s:s,s:{s:s},s:{s:o}}", "eat_profile",
+                  "tag:github.com,2023:veraison/ear", "iss", b->cfg.issuer, "iat", (json_int_t)now,
+                  "nbf", (json_int_t)now, "exp", (json_int_t)exp, "jti", jti, "ear.verifier-id",
+                  "developer", "veritee", "build", "veritee " VT_VERSION, "eat_nonce", nonce, "cnf",
+                  "jkt", a->jkt, "submods", tee_name(a->c.tee), sub);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                             struct vt_broker_attest_res *r, struct vt_broker_denial *den)
+{
+    memset(r, 0, sizeof(*r));
+    memset(den, 0, sizeof(*den));
+    struct attested a;
+    if (!attest_common(b, q, &a, den)) {
+        attested_cleanup(&a);
+        return VT_E_POLICY;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    vt_time now = vt_broker_now(b);
+    r->expires = now + b->cfg.token_ttl;
+    char *payload = ear_payload(b, &a, q->nonce, now, r->expires);
+    enum vt_err err = payload ? vt_broker_token_issue(b, payload, &r->token, &d)
+                              : vt_fail(&d, VT_E_NOMEM, "token", "cannot encode the token");
+    free(payload);
+    if (err == VT_OK) {
+        struct decision x = {.type = "attest",
+                             .evidence = q->evidence,
+                             .evidence_len = q->evidence_len,
+                             .claims = a.claims,
+                             .c = &a.c,
+                             .policy_sha = a.policy_sha,
+                             .allowed = true,
+                             .reason = "",
+                             .jkt = a.jkt};
+        err = record(b, &x, "", false, &r->log_index, NULL, NULL, &d);
+    }
+    if (err != VT_OK) {
+        deny(den, 500, "internal", d.detail);
+        vt_broker_attest_res_cleanup(r);
+        attested_cleanup(&a);
+        return err;
+    }
+    r->claims_json = a.claims;
+    a.claims = NULL;
+    attested_cleanup(&a);
+    return VT_OK;
+}
+
+/* ---- release ---- */
+
+void vt_broker_release_res_cleanup(struct vt_broker_release_res *r)
+{
+    free(r->jwe);
+    free(r->cms);
+    free(r->receipt);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A token's claims and key binding: the payload must carry cnf.jkt equal to the runtime key's
+ * thumbprint, and the claims of exactly one submodule. */
+static bool token_claims(struct vt_broker *b, const char *token, const char *runtime_key,
+                         struct attested *a, struct vt_broker_denial *den)
+{
+    memset(a, 0, sizeof(*a));
+    struct vt_diag d;
+    vt_diag_init(&d);
+    char *payload = NULL;
+    if (vt_broker_token_check(b, token, &payload, &d) != VT_OK) {
+        deny(den, 401, "token", d.detail);
+        return false;
+    }
+    json_t *o = json_loads(payload, 0, NULL);
+    free(payload);
+    const char *jkt = json_string_value(json_object_get(json_object_get(o, "cnf"), "jkt"));
+    json_t *subs = json_object_get(o, "submods");
+    const char *tee = NULL;
+    json_t *sub = NULL;
+    if (json_object_size(subs) == 1) {
+        void *it = json_object_iter(subs);
+        tee = json_object_iter_key(it);
+        sub = json_object_iter_value(it);
+    }
+    json_t *claims = json_object_get(sub, "veritee.claims");
+    const char *pol = json_string_value(json_object_get(sub, "ear.appraisal-policy-id"));
+    bool ok = false;
+    char mine[64];
+    if (jkt == NULL || !json_is_object(claims) || tee == NULL) {
+        deny(den, 401, "token", "the token lacks cnf.jkt or its claims");
+    } else if (runtime_key == NULL ||
+               vt_jwk_parse(runtime_key, strlen(runtime_key), &a->key, &d) != VT_OK) {
+        deny(den, 400, "runtime-key", runtime_key ? d.detail : "runtime_key is missing");
+    } else if ((vt_jwk_thumbprint_b64(a->key, mine), strcmp(mine, jkt) != 0)) {
+        deny(den, 401, "token-binding", "runtime_key is not the key the token was issued to");
+    } else {
+        snprintf(a->jkt, sizeof(a->jkt), "%s", jkt);
+        snprintf(a->policy_sha, sizeof(a->policy_sha), "%s",
+                 pol && strncmp(pol, "sha256:", 7) == 0 ? pol + 7 : "");
+        a->claims = json_dumps(claims, JSON_COMPACT);
+        ok = a->claims != NULL;
+        if (!ok) {
+            deny(den, 500, "internal", "cannot encode the claims");
+        }
+    }
+    json_decref(o);
+    return ok;
+}
+
+enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
+                              struct vt_broker_release_res *r, struct vt_broker_denial *den)
+{
+    memset(r, 0, sizeof(*r));
+    memset(den, 0, sizeof(*den));
+    struct attested a;
+    bool ok = q->token != NULL ? token_claims(b, q->token, q->runtime_key, &a, den)
+                               : attest_common(b, &q->attest, &a, den);
+    if (!ok) {
+        attested_cleanup(&a);
+        return VT_E_POLICY;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    char *policy_json = NULL, *explain = NULL;
+    bool disabled = false;
+    struct decision x = {.type = "release",
+                         .evidence = q->token ? NULL : q->attest.evidence,
+                         .evidence_len = q->token ? 0 : q->attest.evidence_len,
+                         .claims = a.claims,
+                         .c = q->token ? NULL : &a.c,
+                         .key = q->key_name,
+                         .jkt = a.jkt};
+    enum vt_err err =
+        vt_broker_key_open(b, q->key_name, &secret, &len, &r->version, &policy_json, &disabled, &d);
+    x.version = r->version;
+    struct vt_policy *p = NULL;
+    char psha[65] = "";
+    if (err == VT_E_NOT_FOUND) {
+        deny(den, 404, "unknown-key", d.detail);
+    } else if (err != VT_OK) {
+        deny(den, 500, "storage", d.detail);
+    } else if (disabled) {
+        deny(den, 403, "key-disabled", "the key is disabled");
+        err = VT_E_POLICY;
+    } else if ((err = vt_policy_compile(policy_json, strlen(policy_json), &p, &d)) != VT_OK) {
+        deny(den, 500, "policy-error", d.detail);
+    } else {
+        uint8_t h[32];
+        vt_policy_digest(p, h);
+        vt_hex_encode(h, 32, psha);
+        x.policy_sha = psha;
+        if (!policy_allows(p, a.claims, "release-policy", &explain, den)) {
+            err = VT_E_POLICY;
+        } else if (q->cms) {
+            /* KMS's CiphertextForRecipient shape, for Nitro clients with RSA runtime keys */
+            struct vt_buf spki, out;
+            vt_buf_init(&spki, 8192);
+            vt_buf_init(&out, VT_BROKER_SECRET_MAX + 4096);
+            err = vt_jwk_spki_der(a.key, &spki);
+            if (err == VT_OK) {
+                err = vt_cms_encrypt_for_recipient(spki.data, spki.len, secret, len, &out, &d);
+            } else {
+                vt_fail(&d, err, "runtime_key", "cannot encode the runtime key");
+            }
+            if (err == VT_OK) {
+                r->cms_len = out.len;
+                r->cms = vt_buf_steal(&out, NULL);
+            } else {
+                deny(den, 400, "wrap", d.detail);
+            }
+            vt_buf_cleanup(&spki);
+            vt_buf_cleanup(&out);
+        } else {
+            err = vt_jwe_encrypt(a.key, secret, len, NULL, &r->jwe, &d);
+            if (err != VT_OK) {
+                deny(den, 400, "wrap", d.detail);
+            }
+        }
+    }
+    vt_policy_free(p);
+    vt_broker_secret_free(secret, len);
+    free(policy_json);
+    x.allowed = err == VT_OK;
+    x.reason = err == VT_OK ? "" : den->reason;
+    uint64_t idx;
+    struct vt_diag e;
+    vt_diag_init(&e);
+    /* The release is acknowledged only once its log record is stored. */
+    enum vt_err lerr = record(b, &x, explain ? explain : den->detail, err == VT_OK, &idx,
+                              err == VT_OK ? &r->receipt : NULL, r->receipt_kid, &e);
+    free(explain);
+    attested_cleanup(&a);
+    if (err == VT_OK && lerr != VT_OK) {
+        deny(den, 500, "log", e.detail);
+        err = lerr;
+    }
+    if (err != VT_OK) {
+        vt_broker_release_res_cleanup(r);
+        return err == VT_E_NOT_FOUND ? err : VT_E_POLICY;
+    }
+    return VT_OK;
+}

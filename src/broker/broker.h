@@ -1,0 +1,207 @@
+/*
+ * The key broker: challenge -> attest -> EAR token -> release, keys and secrets encrypted at rest,
+ * release policies, and a Merkle-tree audit log with signed checkpoints and receipts
+ * (docs/broker.md). Shared by the broker's files and the `veritee broker|serve|audit` commands.
+ */
+#ifndef VT_BROKER_BROKER_H
+#define VT_BROKER_BROKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <veritee/veritee.h>
+
+#include "net/http.h"
+#include "store/store.h"
+
+struct vt_cache;
+
+#define VT_BROKER_NONCE_LEN 32
+#define VT_BROKER_NAME_MAX 128
+#define VT_BROKER_SECRET_MAX (64u << 10)
+#define VT_BROKER_POOL 8
+
+struct vt_broker_config {
+    const char *db;
+    uint8_t master_key[32]; /* wraps every data key (and the signing keys) */
+    const char *collateral; /* DCAP/SNP collateral: http(s) URL of a cache/PCCS/PCS/KDS, or a
+                               directory in the verify layout; NULL: the in-process cache */
+    struct vt_cache *cache; /* in-process cache (veritee serve), or NULL */
+    const char *const *trust_anchors; /* extra root certificate files (PEM/DER), NULL-terminated */
+    int64_t clock_base;               /* 0: real time; else the clock starts at this time (tests) */
+    int64_t nonce_ttl;                /* seconds; default 300 */
+    int64_t token_ttl;                /* seconds; default 600 */
+    const char *issuer;               /* "iss" of tokens and the log origin; default "veritee" */
+    bool audit_only;                  /* open the store to audit the log: no master key needed */
+};
+
+/* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
+struct vt_broker_denial {
+    unsigned status; /* 400, 401, 403, 404, 409, 500 */
+    char reason[96];
+    char detail[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 16];
+};
+
+struct vt_broker_signer; /* a token/checkpoint signing key (broker_tokens.c) */
+
+struct vt_broker {
+    struct vt_broker_config cfg; /* strings copied (owned) */
+    struct vt_store *store;
+    /* trust anchors per verifier: the vendor's roots plus the configured extra ones */
+    struct vt_cert_list anchors_dcap, anchors_nitro, anchors_snp;
+    int64_t clock_start;
+    /* verifier pools: verifiers are not thread-safe, so each request borrows one */
+    pthread_mutex_t pool_lock;
+    struct vt_nitro_verifier *nitro[VT_BROKER_POOL];
+    size_t n_nitro;
+    struct vt_snp_verifier *snp[VT_BROKER_POOL];
+    size_t n_snp;
+    /* the attestation policy (reloaded when its row changes) */
+    pthread_mutex_t policy_lock;
+    struct vt_policy *att_policy;
+    char att_policy_sha[65];
+    /* signing keys: the active one signs; every published one verifies */
+    pthread_mutex_t sign_lock;
+    struct vt_broker_signer *signers;
+    size_t n_signers;
+    int64_t signers_loaded_at;
+    /* the audit log's Merkle tree, kept in step with the store */
+    pthread_mutex_t log_lock;
+    struct vt_merkle_tree *tree;
+};
+
+VT_MUST_USE enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
+                                       struct vt_diag *d);
+void vt_broker_close(struct vt_broker *b);
+vt_time vt_broker_now(const struct vt_broker *b);
+
+/* ---- protocol ---- */
+VT_MUST_USE enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
+                                            struct vt_diag *d);
+
+struct vt_broker_attest_req {
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const char *nonce;       /* base64url, as issued */
+    const char *runtime_key; /* JWK JSON text */
+    const uint8_t *vek;      /* SNP: the VCEK/VLEK from the guest's certificate table (optional) */
+    size_t vek_len;
+};
+
+struct vt_broker_attest_res {
+    char *token;       /* EAR JWT (heap) */
+    char *claims_json; /* heap */
+    vt_time expires;
+    uint64_t log_index;
+};
+void vt_broker_attest_res_cleanup(struct vt_broker_attest_res *r);
+
+/* VT_OK with a token, or a denial (VT_E_POLICY-like codes map to it; *den says how to answer). */
+VT_MUST_USE enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                                         struct vt_broker_attest_res *r,
+                                         struct vt_broker_denial *den);
+
+struct vt_broker_release_req {
+    const char *key_name;
+    const char *token;                  /* or: */
+    struct vt_broker_attest_req attest; /* evidence + nonce + runtime_key */
+    const char *runtime_key;            /* with a token: the key its cnf.jkt names */
+    bool cms;                           /* Nitro RSA keys: CMS EnvelopedData instead of JWE */
+};
+
+struct vt_broker_release_res {
+    char *jwe;    /* compact JWE (heap), or NULL with cms */
+    uint8_t *cms; /* CMS EnvelopedData DER (heap) */
+    size_t cms_len;
+    uint32_t version;
+    char *receipt;        /* JSON (heap), docs/audit-log.md */
+    char receipt_kid[64]; /* the JWKS key that signed its checkpoint */
+};
+void vt_broker_release_res_cleanup(struct vt_broker_release_res *r);
+
+VT_MUST_USE enum vt_err vt_broker_release(struct vt_broker *b,
+                                          const struct vt_broker_release_req *q,
+                                          struct vt_broker_release_res *r,
+                                          struct vt_broker_denial *den);
+
+/* ---- tokens (broker_tokens.c) ---- */
+char *vt_broker_jwks(struct vt_broker *b); /* heap JSON */
+VT_MUST_USE enum vt_err vt_broker_rotate_signing_key(struct vt_broker *b, char kid[64],
+                                                     struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_token_issue(struct vt_broker *b, const char *payload_json,
+                                              char **jwt, struct vt_diag *d);
+/* Verify a token of this broker: signature by a published key, iss, exp, iat. payload: heap. */
+VT_MUST_USE enum vt_err vt_broker_token_check(struct vt_broker *b, const char *jwt, char **payload,
+                                              struct vt_diag *d);
+/* Sign with the active key (log checkpoints). */
+VT_MUST_USE enum vt_err vt_broker_sign(struct vt_broker *b, const void *msg, size_t n,
+                                       uint8_t sig[64], char kid[64], struct vt_diag *d);
+/* Sign a log checkpoint with the active key. */
+VT_MUST_USE enum vt_err vt_broker_checkpoint(struct vt_broker *b, uint64_t size,
+                                             const uint8_t root[32], struct vt_buf *body,
+                                             uint8_t sig[64], char kid[64], struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_signers_load(struct vt_broker *b, struct vt_diag *d);
+void vt_broker_signers_free(struct vt_broker *b);
+
+/* ---- keys and secrets at rest (broker_keys.c) ---- */
+/* Create a key or add a version: secret (NULL: generate gen_len random bytes). */
+VT_MUST_USE enum vt_err vt_broker_key_put(struct vt_broker *b, const char *name,
+                                          const uint8_t *secret, size_t len, size_t gen_len,
+                                          const char *policy_json, uint32_t *version,
+                                          struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_key_set_policy(struct vt_broker *b, const char *name,
+                                                 const char *policy_json, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_key_set_disabled(struct vt_broker *b, const char *name,
+                                                   bool disabled, struct vt_diag *d);
+char *vt_broker_keys_json(struct vt_broker *b); /* heap; no secrets */
+/* The current version's plaintext (heap, wiped and freed by the caller with vt_broker_secret_free)
+ * and policy. VT_E_NOT_FOUND for an unknown key; *disabled set. */
+VT_MUST_USE enum vt_err vt_broker_key_open(struct vt_broker *b, const char *name, uint8_t **secret,
+                                           size_t *len, uint32_t *version, char **policy_json,
+                                           bool *disabled, struct vt_diag *d);
+void vt_broker_secret_free(uint8_t *secret, size_t len);
+/* AES-256-GCM under the master key (signing keys at rest). out: nonce(12) || ct || tag(16). */
+VT_MUST_USE enum vt_err vt_broker_seal(const struct vt_broker *b, const char *aad,
+                                       const uint8_t *pt, size_t n, struct vt_buf *out,
+                                       struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *aad,
+                                         const uint8_t *ct, size_t n, struct vt_buf *out,
+                                         struct vt_diag *d);
+/* Re-wrap every data key and signing key under a new master key (one transaction). */
+VT_MUST_USE enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
+                                         size_t *n, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,
+                                                         struct vt_diag *d);
+
+/* ---- audit log (broker_log.c) ---- */
+/* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
+ * (admin only) is kept beside it. */
+VT_MUST_USE enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry,
+                                             const char *explanation, bool want_receipt,
+                                             uint64_t *index, char **receipt, char kid[64],
+                                             struct vt_diag *d);
+/* Proofs for clients (the tree synced with the store first): JSON (heap). */
+VT_MUST_USE enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t old_size,
+                                                  uint64_t new_size, char **json,
+                                                  struct vt_diag *d);
+/* Entries [start, start+limit) with their explanations (admin): JSON (heap). */
+VT_MUST_USE enum vt_err vt_broker_log_entries(struct vt_broker *b, uint64_t start, uint64_t limit,
+                                              bool explain, char **json, struct vt_diag *d);
+char *vt_broker_log_checkpoint(struct vt_broker *b); /* heap JSON of the latest checkpoint */
+/* Check the whole log in a store: entries against leaf hashes, every checkpoint's root and
+ * signature (keys from the store's published signing keys). */
+VT_MUST_USE enum vt_err vt_broker_audit_verify(struct vt_broker *b, uint64_t *entries,
+                                               uint64_t *checkpoints, struct vt_diag *d);
+
+/* ---- appraisal (broker_appraise.c) ---- */
+VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *ev, size_t n,
+                                           const uint8_t *vek, size_t vek_len, vt_time now,
+                                           struct vt_claims *claims, struct vt_diag *d);
+
+/* ---- HTTP (broker_api.c) ---- */
+void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+/* True if path belongs to the broker (veritee serve dispatches on it). */
+bool vt_broker_owns_path(const char *path);
+
+#endif

@@ -1,0 +1,483 @@
+/*
+ * The broker's HTTP API (docs/api/broker.yaml): the attestation protocol, the JWKS, the public
+ * log views, and the admin endpoints (bearer token of role admin). Errors are RFC 7807 problem
+ * details with a stable "reason"; a 403 says only the reason id, its explanation goes to the
+ * admin log (GET /admin/v1/log?explain=1).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "broker/broker.h"
+
+static const char *title_of(unsigned status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den)
+{
+    /* A policy denial's explanation is for the admin log only. */
+    const char *detail =
+        den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
+    vt_http_problem(resp, den->status, title_of(den->status), detail, den->reason);
+}
+
+static void bad(struct vt_http_resp *resp, unsigned status, const char *reason, const char *detail)
+{
+    vt_http_problem(resp, status, title_of(status), detail, reason);
+}
+
+static json_t *body_json(const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    json_error_t je;
+    json_t *o = p ? json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        bad(resp, 400, "body", p ? "the body is not a JSON object" : "a JSON body is required");
+        return NULL;
+    }
+    return o;
+}
+
+/* A base64 (standard or URL alphabet) member, decoded to heap. */
+static bool b64_member(json_t *o, const char *name, bool required, uint8_t **out, size_t *len,
+                       struct vt_http_resp *resp)
+{
+    *out = NULL;
+    *len = 0;
+    const char *s = json_string_value(json_object_get(o, name));
+    if (s == NULL) {
+        if (required || json_object_get(o, name) != NULL) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%s (base64) is required", name);
+            bad(resp, 400, name, msg);
+            return false;
+        }
+        return true;
+    }
+    size_t sl = strlen(s);
+    *out = malloc(sl + 1);
+    bool url = strchr(s, '-') != NULL || strchr(s, '_') != NULL;
+    if (*out == NULL || vt_base64_decode(s, sl, url, *out, sl + 1, len) != VT_OK) {
+        free(*out);
+        *out = NULL;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s is not base64", name);
+        bad(resp, 400, name, msg);
+        return false;
+    }
+    return true;
+}
+
+/* runtime_key: a JWK object (or its JSON text). Heap text in *out. */
+static char *jwk_member(json_t *o)
+{
+    json_t *k = json_object_get(o, "runtime_key");
+    if (json_is_string(k)) {
+        return strdup(json_string_value(k));
+    }
+    return json_is_object(k) ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+struct attest_input {
+    uint8_t *evidence, *vek;
+    char *runtime_key;
+    struct vt_broker_attest_req q;
+};
+
+static void attest_input_cleanup(struct attest_input *in)
+{
+    free(in->evidence);
+    free(in->vek);
+    free(in->runtime_key);
+}
+
+static bool attest_input(json_t *o, bool evidence_required, struct attest_input *in,
+                         struct vt_http_resp *resp)
+{
+    memset(in, 0, sizeof(*in));
+    size_t n = 0, vn = 0;
+    if (!b64_member(o, "evidence", evidence_required, &in->evidence, &n, resp) ||
+        !b64_member(o, "vcek", false, &in->vek, &vn, resp)) {
+        return false;
+    }
+    in->runtime_key = jwk_member(o);
+    in->q = (struct vt_broker_attest_req){
+        .evidence = in->evidence,
+        .evidence_len = n,
+        .nonce = json_string_value(json_object_get(o, "nonce")),
+        .runtime_key = in->runtime_key,
+        .vek = in->vek,
+        .vek_len = vn,
+    };
+    return true;
+}
+
+static void challenge(struct vt_broker *b, struct vt_http_resp *resp)
+{
+    char nonce[64], when[VT_TIME_STR_MAX];
+    vt_time exp;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_broker_challenge(b, nonce, &exp, &d) != VT_OK) {
+        bad(resp, 500, "storage", d.detail);
+        return;
+    }
+    vt_time_format(exp, when);
+    vt_http_json_reply(resp, 201, json_pack("{s:s,s:s}", "nonce", nonce, "expires_at", when));
+}
+
+static void attest(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    json_t *o = body_json(req, resp);
+    struct attest_input in;
+    if (o == NULL || !attest_input(o, true, &in, resp)) {
+        json_decref(o);
+        return;
+    }
+    struct vt_broker_attest_res r;
+    struct vt_broker_denial den;
+    if (vt_broker_attest(b, &in.q, &r, &den) != VT_OK) {
+        refuse(resp, &den);
+    } else {
+        char when[VT_TIME_STR_MAX];
+        vt_time_format(r.expires, when);
+        json_t *claims = json_loads(r.claims_json, 0, NULL);
+        vt_http_json_reply(resp, 200,
+                           json_pack("{s:s,s:s,s:o,s:I}", "token", r.token, "expires_at", when,
+                                     "claims", claims ? claims : json_null(), "log_index",
+                                     (json_int_t)r.log_index));
+    }
+    vt_broker_attest_res_cleanup(&r);
+    attest_input_cleanup(&in);
+    json_decref(o);
+}
+
+static void release(struct vt_broker *b, const char *name, const struct vt_http_req *req,
+                    struct vt_http_resp *resp)
+{
+    json_t *o = body_json(req, resp);
+    if (o == NULL) {
+        return;
+    }
+    const char *token = json_string_value(json_object_get(o, "token"));
+    const char *format = json_string_value(json_object_get(o, "format"));
+    struct attest_input in;
+    if (!attest_input(o, token == NULL, &in, resp)) {
+        json_decref(o);
+        return;
+    }
+    if (format != NULL && strcmp(format, "jwe") != 0 && strcmp(format, "cms") != 0) {
+        bad(resp, 400, "format", "format is jwe (default) or cms");
+        attest_input_cleanup(&in);
+        json_decref(o);
+        return;
+    }
+    struct vt_broker_release_req q = {
+        .key_name = name,
+        .token = token,
+        .attest = in.q,
+        .runtime_key = in.runtime_key,
+        .cms = format != NULL && strcmp(format, "cms") == 0,
+    };
+    struct vt_broker_release_res r;
+    struct vt_broker_denial den;
+    if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+        refuse(resp, &den);
+    } else {
+        json_t *receipt = json_loads(r.receipt, 0, NULL);
+        json_t *out =
+            json_pack("{s:s,s:I,s:o,s:s}", "key", name, "version", (json_int_t)r.version, "receipt",
+                      receipt ? receipt : json_null(), "receipt_kid", r.receipt_kid);
+        if (r.jwe != NULL) {
+            json_object_set_new(out, "jwe", json_string(r.jwe));
+        } else {
+            size_t cap = 4 * ((r.cms_len + 2) / 3) + 1;
+            char *b64 = malloc(cap);
+            if (b64 != NULL && vt_base64_encode(r.cms, r.cms_len, false, b64, cap) == VT_OK) {
+                json_object_set_new(out, "cms", json_string(b64));
+            }
+            free(b64);
+        }
+        vt_http_json_reply(resp, 200, out);
+    }
+    vt_broker_release_res_cleanup(&r);
+    attest_input_cleanup(&in);
+    json_decref(o);
+}
+
+static void text_json(struct vt_http_resp *resp, char *s)
+{
+    if (s == NULL) {
+        bad(resp, 500, "internal", "cannot produce the response");
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        bad(resp, 500, "internal", "out of memory");
+    }
+    free(s);
+}
+
+static bool u64_arg(const struct vt_http_req *req, const char *name, uint64_t def, uint64_t *out)
+{
+    const char *s = vt_http_req_arg(req, name);
+    if (s == NULL) {
+        *out = def;
+        return true;
+    }
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    *out = v;
+    return s[0] >= '0' && s[0] <= '9' && *end == '\0';
+}
+
+/* ---- admin ---- */
+
+static void key_create(struct vt_broker *b, const char *name, json_t *o, struct vt_http_resp *resp)
+{
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    if (!b64_member(o, "secret", false, &secret, &len, resp)) {
+        return;
+    }
+    json_int_t gen = json_integer_value(json_object_get(o, "generate"));
+    json_t *pol = json_object_get(o, "policy");
+    char *pj = json_is_object(pol) ? json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    uint32_t version = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err;
+    if (secret == NULL && gen <= 0) {
+        err = vt_fail(&d, VT_E_ARG, "secret", "give secret (base64) or generate (bytes)");
+    } else if (pol != NULL && pj == NULL) {
+        err = vt_fail(&d, VT_E_ARG, "policy", "policy must be a JSON object");
+    } else {
+        err =
+            vt_broker_key_put(b, name, secret, len, (size_t)(gen > 0 ? gen : 0), pj, &version, &d);
+    }
+    if (secret != NULL) {
+        vt_wipe(secret, len);
+    }
+    free(secret);
+    free(pj);
+    if (err != VT_OK) {
+        char msg[VT_DIAG_DETAIL_MAX + 80];
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+        bad(resp, err == VT_E_STORAGE ? 500 : 400, "invalid", msg);
+        return;
+    }
+    vt_http_json_reply(resp, 201,
+                       json_pack("{s:s,s:I}", "name", name, "version", (json_int_t)version));
+}
+
+static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    if (!vt_tokens_check(b->store, vt_http_bearer(req), "admin")) {
+        bad(resp, 401, "unauthorized", "an admin bearer token is required");
+        (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-broker\"");
+        return;
+    }
+    const char *path = vt_http_req_path(req) + strlen("/admin/v1/");
+    const char *method = vt_http_req_method(req);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (strcmp(path, "keys") == 0 && strcmp(method, "GET") == 0) {
+        text_json(resp, vt_broker_keys_json(b));
+        return;
+    }
+    if (strcmp(path, "keys") == 0 && strcmp(method, "POST") == 0) {
+        json_t *o = body_json(req, resp);
+        const char *name = json_string_value(json_object_get(o, "name"));
+        if (o != NULL && name == NULL) {
+            bad(resp, 400, "name", "name is required");
+        } else if (o != NULL) {
+            key_create(b, name, o, resp);
+        }
+        json_decref(o);
+        return;
+    }
+    if (strncmp(path, "keys/", 5) == 0) {
+        char name[VT_BROKER_NAME_MAX];
+        const char *slash = strchr(path + 5, '/');
+        size_t nl = slash ? (size_t)(slash - path - 5) : strlen(path + 5);
+        if (nl == 0 || nl >= sizeof(name) || slash == NULL) {
+            bad(resp, 404, "not-found", "no such admin endpoint");
+            return;
+        }
+        memcpy(name, path + 5, nl);
+        name[nl] = '\0';
+        const char *what = slash + 1;
+        enum vt_err err = VT_E_NOT_FOUND;
+        if (strcmp(what, "versions") == 0 && strcmp(method, "POST") == 0) {
+            json_t *o = body_json(req, resp);
+            if (o != NULL) {
+                key_create(b, name, o, resp);
+            }
+            json_decref(o);
+            return;
+        }
+        if (strcmp(what, "policy") == 0 && strcmp(method, "PUT") == 0) {
+            size_t n = 0;
+            const uint8_t *p = vt_http_req_body(req, &n);
+            char *pj = p ? strndup((const char *)p, n) : NULL;
+            err = pj ? vt_broker_key_set_policy(b, name, pj, &d)
+                     : vt_fail(&d, VT_E_ARG, "policy", "a policy body is required");
+            free(pj);
+        } else if ((strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0) &&
+                   strcmp(method, "POST") == 0) {
+            err = vt_broker_key_set_disabled(b, name, what[0] == 'd', &d);
+        } else {
+            bad(resp, 404, "not-found", "no such admin endpoint or method");
+            return;
+        }
+        if (err != VT_OK) {
+            char msg[VT_DIAG_DETAIL_MAX + 80];
+            snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+            bad(resp,
+                err == VT_E_NOT_FOUND ? 404
+                : err == VT_E_STORAGE ? 500
+                                      : 400,
+                err == VT_E_NOT_FOUND ? "unknown-key" : "invalid", msg);
+            return;
+        }
+        vt_http_json_reply(resp, 200, json_pack("{s:s,s:s}", "name", name, "result", "ok"));
+        return;
+    }
+    if (strcmp(path, "policy") == 0 && strcmp(method, "PUT") == 0) {
+        size_t n = 0;
+        const uint8_t *p = vt_http_req_body(req, &n);
+        char *pj = p ? strndup((const char *)p, n) : NULL;
+        enum vt_err err = pj ? vt_broker_set_attestation_policy(b, pj, &d)
+                             : vt_fail(&d, VT_E_ARG, "policy", "a policy body is required");
+        free(pj);
+        if (err != VT_OK) {
+            char msg[VT_DIAG_DETAIL_MAX + 80];
+            snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+            bad(resp, err == VT_E_STORAGE ? 500 : 400, "invalid", msg);
+            return;
+        }
+        vt_http_json_reply(resp, 200, json_pack("{s:s}", "result", "ok"));
+        return;
+    }
+    if (strcmp(path, "log") == 0 && strcmp(method, "GET") == 0) {
+        uint64_t start, limit;
+        const char *ex = vt_http_req_arg(req, "explain");
+        char *s = NULL;
+        if (!u64_arg(req, "start", 0, &start) || !u64_arg(req, "limit", 100, &limit)) {
+            bad(resp, 400, "invalid", "start and limit are decimal numbers");
+        } else if (vt_broker_log_entries(b, start, limit, ex != NULL && strcmp(ex, "0") != 0, &s,
+                                         &d) != VT_OK) {
+            bad(resp, 500, "storage", d.detail);
+        } else {
+            text_json(resp, s);
+        }
+        return;
+    }
+    if (strcmp(path, "signing-keys/rotate") == 0 && strcmp(method, "POST") == 0) {
+        char kid[64];
+        if (vt_broker_rotate_signing_key(b, kid, &d) != VT_OK) {
+            bad(resp, 500, "storage", d.detail);
+            return;
+        }
+        vt_http_json_reply(resp, 200, json_pack("{s:s}", "kid", kid));
+        return;
+    }
+    if (strcmp(path, "audit") == 0 && strcmp(method, "POST") == 0) {
+        uint64_t n, cp;
+        enum vt_err err = vt_broker_audit_verify(b, &n, &cp, &d);
+        vt_http_json_reply(resp, 200,
+                           json_pack("{s:b,s:I,s:I,s:s,s:s}", "ok", err == VT_OK, "entries",
+                                     (json_int_t)n, "checkpoints", (json_int_t)cp, "check",
+                                     err == VT_OK ? "" : d.check, "detail",
+                                     err == VT_OK ? "" : d.detail));
+        return;
+    }
+    bad(resp, 404, "not-found", "no such admin endpoint or method");
+}
+
+bool vt_broker_owns_path(const char *path)
+{
+    static const char *const admin_paths[] = {"keys", "policy", "log", "signing-keys", "audit"};
+    if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0) {
+        return true;
+    }
+    if (strncmp(path, "/admin/v1/", 10) == 0) {
+        const char *p = path + 10;
+        for (size_t i = 0; i < sizeof(admin_paths) / sizeof(admin_paths[0]); i++) {
+            size_t n = strlen(admin_paths[i]);
+            if (strncmp(p, admin_paths[i], n) == 0 && (p[n] == '\0' || p[n] == '/')) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_broker *b = ctx;
+    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
+    bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+    if (strcmp(path, "/v1/challenge") == 0 && post) {
+        challenge(b, resp);
+    } else if (strcmp(path, "/v1/attest") == 0 && post) {
+        attest(b, req, resp);
+    } else if (strncmp(path, "/v1/keys/", 9) == 0 && post) {
+        const char *name = path + 9, *slash = strchr(name, '/');
+        char n[VT_BROKER_NAME_MAX];
+        if (slash == NULL || strcmp(slash, "/release") != 0 || slash == name ||
+            (size_t)(slash - name) >= sizeof(n)) {
+            bad(resp, 404, "not-found", "no such endpoint");
+            return;
+        }
+        memcpy(n, name, (size_t)(slash - name));
+        n[slash - name] = '\0';
+        release(b, n, req, resp);
+    } else if (strcmp(path, "/.well-known/jwks.json") == 0 && get) {
+        text_json(resp, vt_broker_jwks(b));
+    } else if (strcmp(path, "/v1/log/checkpoint") == 0 && get) {
+        text_json(resp, vt_broker_log_checkpoint(b));
+    } else if (strcmp(path, "/v1/log/consistency") == 0 && get) {
+        uint64_t o, n;
+        char *s = NULL;
+        struct vt_diag d;
+        vt_diag_init(&d);
+        if (!u64_arg(req, "old", 0, &o) || !u64_arg(req, "new", 0, &n)) {
+            bad(resp, 400, "invalid", "old and new are decimal tree sizes");
+        } else if (vt_broker_log_consistency(b, o, n, &s, &d) != VT_OK) {
+            bad(resp, 400, "invalid", d.detail);
+        } else {
+            text_json(resp, s);
+        }
+    } else if (strcmp(path, "/healthz") == 0 && get) {
+        vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+    } else if (strncmp(path, "/admin/v1/", 10) == 0) {
+        admin(b, req, resp);
+    } else {
+        bad(resp, vt_broker_owns_path(path) ? 405 : 404, "not-found", "no such endpoint or method");
+    }
+}

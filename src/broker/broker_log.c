@@ -1,0 +1,418 @@
+/*
+ * The audit log: every attestation and release outcome is an entry (canonical JSON) appended to a
+ * Merkle tree in the RFC 9162 style (docs/audit-log.md). Each append stores the entry, its leaf
+ * hash and a checkpoint signed by the broker's active key, in one transaction; a release is
+ * acknowledged only after that commit, with a receipt (inclusion proof to the signed checkpoint).
+ * Replicas on one PostgreSQL serialise appends with a transaction-scoped advisory lock; each
+ * process keeps the tree in memory and catches up from the store before appending.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "broker/broker.h"
+
+#define LOG_LOCK_ID 0x76657269 /* pg_advisory_xact_lock key: "veri" */
+
+struct sync_ctx {
+    struct vt_merkle_tree *t;
+    enum vt_err err;
+    struct vt_diag *d;
+};
+
+static bool row_leaf(void *ctx, const struct vt_sql_row *row)
+{
+    struct sync_ctx *s = ctx;
+    size_t n;
+    const uint8_t *leaf = vt_row_blob(row, 1, &n);
+    if ((uint64_t)vt_row_int(row, 0) != vt_merkle_size(s->t) || leaf == NULL || n != 32) {
+        s->err = vt_fail(s->d, VT_E_STORAGE, "log", "log row %" PRId64 " is out of sequence",
+                         vt_row_int(row, 0));
+        return false;
+    }
+    s->err = vt_merkle_append(s->t, leaf);
+    return s->err == VT_OK;
+}
+
+/* Bring the in-memory tree up to the store (caller holds log_lock). */
+static enum vt_err sync_tree(struct vt_broker *b, struct vt_diag *d)
+{
+    struct sync_ctx s = {.t = b->tree, .err = VT_OK, .d = d};
+    struct vt_sql_arg a[] = {VT_SQL_I((int64_t)vt_merkle_size(b->tree))};
+    VT_TRY(vt_store_exec(b->store, "SELECT idx, leaf FROM vb_log WHERE idx >= ? ORDER BY idx", a, 1,
+                         row_leaf, &s, NULL, d));
+    return s.err;
+}
+
+static void reset_tree(struct vt_broker *b)
+{
+    struct vt_merkle_tree *t = vt_merkle_tree_new();
+    if (t != NULL) {
+        vt_merkle_tree_free(b->tree);
+        b->tree = t;
+    }
+}
+
+static enum vt_err append_once(struct vt_broker *b, const char *entry, const char *explanation,
+                               bool want_receipt, uint64_t *index, char **receipt, char *kid_out,
+                               struct vt_diag *d)
+{
+    VT_TRY(vt_store_begin(b->store, d));
+    enum vt_err err = VT_OK;
+    if (vt_store_backend(b->store) == VT_STORE_POSTGRES) {
+        struct vt_sql_arg l[] = {VT_SQL_I(LOG_LOCK_ID)};
+        err = vt_store_exec(b->store, "SELECT pg_advisory_xact_lock(?)", l, 1, NULL, NULL, NULL, d);
+    }
+    if (err == VT_OK) {
+        err = sync_tree(b, d);
+    }
+    uint64_t idx = vt_merkle_size(b->tree);
+    uint8_t leaf[32], root[32], sig[64];
+    vt_merkle_leaf_hash(entry, strlen(entry), leaf);
+    vt_time now = vt_broker_now(b);
+    if (err == VT_OK) {
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)idx), VT_SQL_T(entry), VT_SQL_B(leaf, 32),
+                                 VT_SQL_I(now)};
+        err = vt_store_exec(b->store,
+                            "INSERT INTO vb_log(idx, entry, leaf, created) VALUES (?,?,?,?)", a, 4,
+                            NULL, NULL, NULL, d);
+    }
+    if (err == VT_OK && explanation != NULL && explanation[0] != '\0') {
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)idx), VT_SQL_T(explanation)};
+        err = vt_store_exec(b->store, "INSERT INTO vb_decisions(idx, explanation) VALUES (?,?)", a,
+                            2, NULL, NULL, NULL, d);
+    }
+    if (err == VT_OK) {
+        err = vt_merkle_append(b->tree, leaf);
+    }
+    if (err == VT_OK) {
+        err = vt_merkle_root(b->tree, idx + 1, root, d);
+    }
+    struct vt_buf body;
+    vt_buf_init(&body, VT_CHECKPOINT_BODY_MAX + 1);
+    char kid[64], sig_hex[129];
+    if (err == VT_OK) {
+        err = vt_broker_checkpoint(b, idx + 1, root, &body, sig, kid, d);
+    }
+    if (err == VT_OK) {
+        vt_hex_encode(sig, 64, sig_hex);
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)(idx + 1)), VT_SQL_B(body.data, body.len),
+                                 VT_SQL_T(sig_hex), VT_SQL_T(kid)};
+        a[1] = VT_SQL_T((const char *)body.data);
+        err = vt_store_exec(b->store,
+                            "INSERT INTO vb_checkpoints(size, body, sig, kid) VALUES (?,?,?,?)", a,
+                            4, NULL, NULL, NULL, d);
+    }
+    if (err == VT_OK) {
+        err = vt_store_commit(b->store, d);
+    } else {
+        vt_store_rollback(b->store);
+    }
+    if (err != VT_OK) {
+        reset_tree(b); /* the append may not have been stored: rebuild from the store next time */
+        vt_buf_cleanup(&body);
+        return err;
+    }
+    *index = idx;
+    if (want_receipt) {
+        struct vt_buf r;
+        vt_buf_init(&r, VT_RECEIPT_MAX_SIZE);
+        err = vt_receipt_build((const uint8_t *)entry, strlen(entry), idx, b->tree,
+                               (const char *)body.data, body.len, sig, &r, d);
+        if (err == VT_OK) {
+            *receipt = strndup((const char *)r.data, r.len);
+            err = *receipt ? VT_OK : vt_fail(d, VT_E_NOMEM, "receipt", "no memory");
+        }
+        if (kid_out != NULL) {
+            snprintf(kid_out, 64, "%s", kid);
+        }
+        vt_buf_cleanup(&r);
+    }
+    vt_buf_cleanup(&body);
+    return err;
+}
+
+enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const char *explanation,
+                                 bool want_receipt, uint64_t *index, char **receipt, char kid[64],
+                                 struct vt_diag *d)
+{
+    if (receipt != NULL) {
+        *receipt = NULL;
+    }
+    pthread_mutex_lock(&b->log_lock);
+    enum vt_err err = VT_E_STORAGE;
+    /* A replica racing on SQLite (busy) or a conflicting index is retried on a fresh view. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        err = append_once(b, entry, explanation, want_receipt, index, receipt, kid, d);
+        if (err != VT_E_STORAGE) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&b->log_lock);
+    return err;
+}
+
+static bool row_checkpoint(void *ctx, const struct vt_sql_row *row)
+{
+    json_t **o = ctx;
+    *o = json_pack("{s:s,s:s,s:s}", "body", vt_row_text(row, 0), "signature", vt_row_text(row, 1),
+                   "kid", vt_row_text(row, 2));
+    return false;
+}
+
+char *vt_broker_log_checkpoint(struct vt_broker *b)
+{
+    json_t *o = NULL;
+    if (vt_store_exec(b->store,
+                      "SELECT body, sig, kid FROM vb_checkpoints ORDER BY size DESC LIMIT 1", NULL,
+                      0, row_checkpoint, &o, NULL, NULL) != VT_OK) {
+        return NULL;
+    }
+    if (o == NULL) {
+        o = json_pack("{s:I}", "size", (json_int_t)0);
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t old_size, uint64_t new_size,
+                                      char **json, struct vt_diag *d)
+{
+    *json = NULL;
+    uint8_t(*proof)[32] = calloc(VT_MERKLE_MAX_PROOF, 32);
+    VT_ENSURE(proof != NULL, d, VT_E_NOMEM, "log", "no memory");
+    size_t n = 0;
+    pthread_mutex_lock(&b->log_lock);
+    enum vt_err err = sync_tree(b, d);
+    if (err == VT_OK) {
+        err = vt_merkle_consistency_proof(b->tree, old_size, new_size, proof, VT_MERKLE_MAX_PROOF,
+                                          &n, d);
+    }
+    pthread_mutex_unlock(&b->log_lock);
+    if (err == VT_OK) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            char hx[65];
+            vt_hex_encode(proof[i], 32, hx);
+            json_array_append_new(arr, json_string(hx));
+        }
+        json_t *o = json_pack("{s:I,s:I,s:o}", "old_size", (json_int_t)old_size, "new_size",
+                              (json_int_t)new_size, "consistency", arr);
+        *json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        err = *json ? VT_OK : vt_fail(d, VT_E_NOMEM, "log", "no memory");
+    }
+    free(proof);
+    return err;
+}
+
+static bool row_entry(void *ctx, const struct vt_sql_row *row)
+{
+    json_t *e = json_loads(vt_row_text(row, 1), 0, NULL);
+    json_t *o = json_pack("{s:I,s:o}", "index", (json_int_t)vt_row_int(row, 0), "entry",
+                          e ? e : json_string(vt_row_text(row, 1)));
+    if (row->n > 2 && row->val[2] != NULL) {
+        json_t *x = json_loads(vt_row_text(row, 2), 0, NULL);
+        json_object_set_new(o, "explanation", x ? x : json_string(vt_row_text(row, 2)));
+    }
+    json_array_append_new(ctx, o);
+    return true;
+}
+
+enum vt_err vt_broker_log_entries(struct vt_broker *b, uint64_t start, uint64_t limit, bool explain,
+                                  char **json, struct vt_diag *d)
+{
+    json_t *arr = json_array();
+    struct vt_sql_arg a[] = {VT_SQL_I((int64_t)start),
+                             VT_SQL_I((int64_t)(limit > 1000 ? 1000 : limit))};
+    enum vt_err err = vt_store_exec(
+        b->store,
+        explain ? "SELECT l.idx, l.entry, x.explanation FROM vb_log l LEFT JOIN vb_decisions x"
+                  " ON x.idx = l.idx WHERE l.idx >= ? ORDER BY l.idx LIMIT ?"
+                : "SELECT idx, entry FROM vb_log WHERE idx >= ? ORDER BY idx LIMIT ?",
+        a, 2, row_entry, arr, NULL, d);
+    *json = err == VT_OK ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (err == VT_OK && *json == NULL) {
+        err = vt_fail(d, VT_E_NOMEM, "log", "no memory");
+    }
+    return err;
+}
+
+/* ---- audit ---- */
+
+struct audit_ctx {
+    struct vt_merkle_tree *t;
+    uint64_t n;
+    enum vt_err err;
+    struct vt_diag *d;
+};
+
+static bool row_audit_entry(void *ctx, const struct vt_sql_row *row)
+{
+    struct audit_ctx *a = ctx;
+    int64_t idx = vt_row_int(row, 0);
+    const char *entry = vt_row_text(row, 1);
+    size_t n;
+    const uint8_t *leaf = vt_row_blob(row, 2, &n);
+    uint8_t want[32];
+    vt_merkle_leaf_hash(entry, strlen(entry), want);
+    if ((uint64_t)idx != a->n) {
+        a->err =
+            vt_fail(a->d, VT_E_INTEGRITY, "log.index",
+                    "entry %" PRIu64 " is missing (next stored index is %" PRId64 ")", a->n, idx);
+    } else if (leaf == NULL || n != 32 || !vt_ct_memeq(leaf, want, 32)) {
+        a->err =
+            vt_fail(a->d, VT_E_INTEGRITY, "log.entry",
+                    "entry %" PRId64 " does not hash to its stored leaf hash (modified?)", idx);
+    } else {
+        a->err = vt_merkle_append(a->t, want);
+        a->n++;
+    }
+    return a->err == VT_OK;
+}
+
+/* Checkpoints and signing keys are read into memory first: the store's lock is not re-entrant,
+ * so nothing may query it from inside a row callback. */
+struct cp_row {
+    uint64_t size;
+    char *body;
+    char sig[129];
+    char kid[64];
+};
+
+struct cp_list {
+    struct cp_row *rows;
+    size_t n, cap;
+};
+
+static bool row_cp(void *ctx, const struct vt_sql_row *row)
+{
+    struct cp_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        void *p = realloc(l->rows, cap * sizeof(*l->rows));
+        if (p == NULL) {
+            return false;
+        }
+        l->rows = p;
+        l->cap = cap;
+    }
+    struct cp_row *r = &l->rows[l->n];
+    r->size = (uint64_t)vt_row_int(row, 0);
+    r->body = strdup(vt_row_text(row, 1));
+    snprintf(r->sig, sizeof(r->sig), "%s", vt_row_text(row, 2));
+    snprintf(r->kid, sizeof(r->kid), "%s", vt_row_text(row, 3));
+    l->n++;
+    return r->body != NULL;
+}
+
+struct key_row {
+    char kid[64];
+    uint8_t xy[64];
+};
+
+struct key_list {
+    struct key_row rows[1024]; /* signing keys ever used (rotations) */
+    size_t n;
+};
+
+static bool row_key_xy(void *ctx, const struct vt_sql_row *row)
+{
+    struct key_list *l = ctx;
+    const char *hx = vt_row_text(row, 1);
+    if (l->n < sizeof(l->rows) / sizeof(l->rows[0]) &&
+        vt_hex_decode_exact(hx, strlen(hx), l->rows[l->n].xy, 64) == VT_OK) {
+        snprintf(l->rows[l->n].kid, sizeof(l->rows[l->n].kid), "%s", vt_row_text(row, 0));
+        l->n++;
+    }
+    return true;
+}
+
+static enum vt_err check_checkpoint(struct vt_broker *b, const struct key_list *keys,
+                                    const struct cp_row *r, uint64_t prev, struct vt_diag *d)
+{
+    const uint8_t *xy = NULL;
+    for (size_t i = 0; i < keys->n; i++) {
+        if (strcmp(keys->rows[i].kid, r->kid) == 0) {
+            xy = keys->rows[i].xy;
+        }
+    }
+    uint8_t sig[64], root[32];
+    struct vt_checkpoint cp;
+    VT_ENSURE(xy != NULL, d, VT_E_INTEGRITY, "log.checkpoint.kid",
+              "checkpoint %" PRIu64 " names an unknown key %s", r->size, r->kid);
+    if (vt_hex_decode_exact(r->sig, strlen(r->sig), sig, 64) != VT_OK ||
+        vt_checkpoint_verify(xy, r->body, strlen(r->body), sig, &cp, d) != VT_OK) {
+        return vt_fail(d, VT_E_INTEGRITY, "log.checkpoint.signature",
+                       "checkpoint %" PRIu64 " does not verify with key %s", r->size, r->kid);
+    }
+    VT_ENSURE(cp.size == r->size && r->size <= vt_merkle_size(b->tree) && r->size > prev, d,
+              VT_E_INTEGRITY, "log.checkpoint.size",
+              "checkpoint row %" PRIu64 " says size %" PRIu64 " (log holds %" PRIu64 ")", r->size,
+              cp.size, vt_merkle_size(b->tree));
+    VT_ENSURE(strcmp(cp.origin, b->cfg.issuer) == 0, d, VT_E_INTEGRITY, "log.checkpoint.origin",
+              "checkpoint %" PRIu64 " is of log \"%s\", not \"%s\"", r->size, cp.origin,
+              b->cfg.issuer);
+    VT_TRY(vt_merkle_root(b->tree, r->size, root, d));
+    VT_ENSURE(vt_ct_memeq(root, cp.root, 32), d, VT_E_INTEGRITY, "log.checkpoint.root",
+              "the entries do not hash to the root signed at size %" PRIu64, r->size);
+    return VT_OK;
+}
+
+enum vt_err vt_broker_audit_verify(struct vt_broker *b, uint64_t *entries, uint64_t *checkpoints,
+                                   struct vt_diag *d)
+{
+    *entries = *checkpoints = 0;
+    struct vt_merkle_tree *t = vt_merkle_tree_new();
+    VT_ENSURE(t != NULL, d, VT_E_NOMEM, "audit", "no memory");
+    struct audit_ctx a = {.t = t, .err = VT_OK, .d = d};
+    struct cp_list cps = {0};
+    struct key_list *keys = calloc(1, sizeof(*keys));
+    enum vt_err err = keys ? VT_OK : vt_fail(d, VT_E_NOMEM, "audit", "no memory");
+    if (err == VT_OK) {
+        err = vt_store_exec(b->store, "SELECT idx, entry, leaf FROM vb_log ORDER BY idx", NULL, 0,
+                            row_audit_entry, &a, NULL, d);
+    }
+    if (err == VT_OK) {
+        err = a.err;
+    }
+    if (err == VT_OK) {
+        err = vt_store_exec(b->store, "SELECT kid, public_xy FROM vb_signing_keys", NULL, 0,
+                            row_key_xy, keys, NULL, d);
+    }
+    if (err == VT_OK) {
+        err =
+            vt_store_exec(b->store, "SELECT size, body, sig, kid FROM vb_checkpoints ORDER BY size",
+                          NULL, 0, row_cp, &cps, NULL, d);
+    }
+    pthread_mutex_lock(&b->log_lock);
+    if (err == VT_OK) {
+        vt_merkle_tree_free(b->tree);
+        b->tree = t; /* the verified tree becomes the broker's */
+        t = NULL;
+        uint64_t prev = 0;
+        for (size_t i = 0; err == VT_OK && i < cps.n; i++) {
+            err = check_checkpoint(b, keys, &cps.rows[i], prev, d);
+            prev = cps.rows[i].size;
+            *checkpoints = i + 1;
+        }
+        if (err == VT_OK && a.n > 0 && prev != a.n) {
+            err = vt_fail(d, VT_E_INTEGRITY, "log.checkpoint.size",
+                          "no checkpoint covers the last %" PRIu64 " entries", a.n - prev);
+        }
+    }
+    pthread_mutex_unlock(&b->log_lock);
+    for (size_t i = 0; i < cps.n; i++) {
+        free(cps.rows[i].body);
+    }
+    free(cps.rows);
+    free(keys);
+    vt_merkle_tree_free(t);
+    *entries = a.n;
+    return err;
+}

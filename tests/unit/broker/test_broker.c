@@ -1,0 +1,630 @@
+/*
+ * The key broker end to end, in one process over real HTTP on 127.0.0.1 and a real SQLite store,
+ * with fresh simulated evidence of each TEE (synthetic roots as trust anchors):
+ * challenge -> attest -> release -> the client unwraps the secret, for SGX, TDX, SEV-SNP and
+ * Nitro (JWE, and CMS for Nitro); every deny path with its status, reason id and no secret in the
+ * body; the log (receipts, audit, a modified row detected); admin operations; keys at rest; and
+ * the real fixtures through /v1/attest at their recorded time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker_harness.h"
+#include "vt_fixtures.h"
+
+static const char secret_text[] = "pepper: 7c1e-not-for-the-host-eyes-4b9a";
+static const char secret_b64[] = "cGVwcGVyOiA3YzFlLW5vdC1mb3ItdGhlLWhvc3QtZXllcy00Yjlh";
+
+struct fx {
+    struct bh *h;
+    struct vt_jwk *ec256, *ec384, *rsa;
+};
+
+static void put_key(struct bh *h, const char *name, const char *policy)
+{
+    char body[2048];
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"secret\":\"%s\"%s%s}", name, secret_b64,
+             policy ? ",\"policy\":" : "", policy ? policy : "");
+    long st = bh_call(h, "POST", "/admin/v1/keys", body, h->admin, NULL, NULL);
+    assert_int_equal(st, 201);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->h = bh_start(vt_time_now(), "", 300, 600, NULL);
+    assert_non_null(f->h);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_jwk_generate("P-256", &f->ec256, &d), VT_OK);
+    assert_int_equal(vt_jwk_generate("P-384", &f->ec384, &d), VT_OK);
+    assert_int_equal(vt_jwk_generate("RSA-2048", &f->rsa, &d), VT_OK);
+    char pol[600];
+    snprintf(pol, sizeof(pol),
+             "{\"version\":1,\"rules\":{\"claim\":\"sgx.mrenclave\",\"equals\":\"%s\"}}",
+             vt_bsim_measurement(f->h->sim, VT_TEE_SGX));
+    put_key(f->h, "k-sgx", pol);
+    snprintf(pol, sizeof(pol),
+             "{\"version\":1,\"rules\":{\"claim\":\"tdx.mrtd\",\"equals\":\"%s\"}}",
+             vt_bsim_measurement(f->h->sim, VT_TEE_TDX));
+    put_key(f->h, "k-tdx", pol);
+    put_key(f->h, "k-any", NULL);
+    put_key(f->h, "k-off", NULL);
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/keys/k-off/disable", "", f->h->admin, NULL, NULL), 200);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    bh_stop(f->h);
+    vt_jwk_free(f->ec256);
+    vt_jwk_free(f->ec384);
+    vt_jwk_free(f->rsa);
+    free(f);
+    return 0;
+}
+
+/* Attest: returns the status; *token (heap) on 200, *reason on failure. */
+static long attest(struct fx *f, enum vt_tee tee, const struct vt_jwk *key, unsigned variant,
+                   char **token, char reason[96])
+{
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *body = bh_attest_body(f->h, tee, nonce, raw, key, variant);
+    assert_non_null(body);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_t *out = NULL;
+    char *rawbody = NULL;
+    long st = bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, &rawbody);
+    if (token != NULL) {
+        const char *t = json_string_value(json_object_get(out, "token"));
+        *token = t ? strdup(t) : NULL;
+    }
+    if (reason != NULL) {
+        const char *r = json_string_value(json_object_get(out, "reason"));
+        snprintf(reason, 96, "%s", r ? r : "");
+    }
+    assert_null(strstr(rawbody, secret_text));
+    if (st != 200 && getenv("VT_TEST_VERBOSE") != NULL) {
+        fprintf(stderr, "attest -> %ld %s\n", st, rawbody);
+    }
+    free(rawbody);
+    json_decref(out);
+    free(text);
+    json_decref(body);
+    return st;
+}
+
+/* Release with a token; checks the unwrapped secret on 200. */
+static long release_token(struct fx *f, const char *name, const char *token,
+                          const struct vt_jwk *key, char reason[96], uint32_t *version)
+{
+    char *pub = vt_jwk_public_json(key);
+    char path[160], *body = NULL;
+    snprintf(path, sizeof(path), "/v1/keys/%s/release", name);
+    json_t *b = json_pack("{s:s,s:o}", "token", token, "runtime_key", json_loads(pub, 0, NULL));
+    body = json_dumps(b, JSON_COMPACT);
+    json_t *out = NULL;
+    char *raw = NULL;
+    long st = bh_call(f->h, "POST", path, body, NULL, &out, &raw);
+    assert_null(strstr(raw, secret_text));
+    assert_null(strstr(raw, secret_b64));
+    if (st == 200) {
+        const char *jwe = json_string_value(json_object_get(out, "jwe"));
+        assert_non_null(jwe);
+        struct vt_buf pt;
+        vt_buf_init(&pt, 1 << 16);
+        struct vt_diag d;
+        vt_diag_init(&d);
+        assert_int_equal(vt_jwe_decrypt(key, jwe, strlen(jwe), &pt, &d), VT_OK);
+        assert_int_equal(pt.len, strlen(secret_text));
+        assert_memory_equal(pt.data, secret_text, pt.len);
+        vt_buf_cleanup(&pt);
+        assert_non_null(json_object_get(out, "receipt"));
+        if (version != NULL) {
+            *version = (uint32_t)json_integer_value(json_object_get(out, "version"));
+        }
+    }
+    if (reason != NULL) {
+        const char *r = json_string_value(json_object_get(out, "reason"));
+        snprintf(reason, 96, "%s", r ? r : "");
+    }
+    free(raw);
+    json_decref(out);
+    free(body);
+    json_decref(b);
+    free(pub);
+    return st;
+}
+
+static void e2e(struct fx *f, enum vt_tee tee, const struct vt_jwk *key, const char *kname)
+{
+    char *token = NULL, reason[96];
+    long st = attest(f, tee, key, 0, &token, reason);
+    if (st != 200) {
+        fail_msg("attest %d: %ld %s", (int)tee, st, reason);
+    }
+    assert_non_null(token);
+    st = release_token(f, kname, token, key, reason, NULL);
+    if (st != 200) {
+        fail_msg("release %s: %ld %s", kname, st, reason);
+    }
+    st = release_token(f, "k-any", token, key, reason, NULL);
+    assert_int_equal(st, 200);
+    free(token);
+}
+
+static void test_sgx(void **state)
+{
+    struct fx *f = *state;
+    e2e(f, VT_TEE_SGX, f->ec256, "k-sgx");
+}
+
+static void test_tdx(void **state)
+{
+    struct fx *f = *state;
+    e2e(f, VT_TEE_TDX, f->rsa, "k-tdx");
+}
+
+static void test_snp(void **state)
+{
+    struct fx *f = *state;
+    e2e(f, VT_TEE_SEV_SNP, f->ec384, "k-any");
+}
+
+static void test_nitro(void **state)
+{
+    struct fx *f = *state;
+    e2e(f, VT_TEE_NITRO, f->rsa, "k-any");
+}
+
+/* Release with evidence in the request (no token), and the CMS form for a Nitro RSA key. */
+static void test_release_with_evidence_and_cms(void **state)
+{
+    struct fx *f = *state;
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *body = bh_attest_body(f->h, VT_TEE_NITRO, nonce, raw, f->rsa, 0);
+    json_object_set_new(body, "format", json_string("cms"));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_t *out = NULL;
+    long st = bh_call(f->h, "POST", "/v1/keys/k-any/release", text, NULL, &out, NULL);
+    assert_int_equal(st, 200);
+    const char *cms = json_string_value(json_object_get(out, "cms"));
+    assert_non_null(cms);
+    uint8_t der[8192];
+    size_t n = 0;
+    assert_int_equal(vt_base64_decode(cms, strlen(cms), false, der, sizeof(der), &n), VT_OK);
+    struct vt_buf pem, pt;
+    vt_buf_init(&pem, 16384);
+    vt_buf_init(&pt, 4096);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_jwk_private_pem(f->rsa, &pem, &d), VT_OK);
+    struct vt_rsa_key *rk = NULL;
+    assert_int_equal(vt_rsa_key_parse(pem.data, pem.len, &rk, &d), VT_OK);
+    struct vt_cms_enveloped e;
+    assert_int_equal(vt_cms_enveloped_parse(der, n, &e, &d), VT_OK);
+    assert_int_equal(vt_cms_decrypt(&e, rk, &pt, &d), VT_OK);
+    assert_int_equal(pt.len, strlen(secret_text));
+    assert_memory_equal(pt.data, secret_text, pt.len);
+    vt_cms_enveloped_cleanup(&e);
+    vt_rsa_key_free(rk);
+    vt_buf_cleanup(&pem);
+    vt_buf_cleanup(&pt);
+    json_decref(out);
+    free(text);
+    json_decref(body);
+}
+
+static void expect_attest(struct fx *f, enum vt_tee tee, unsigned variant, long want,
+                          const char *want_reason)
+{
+    char reason[96];
+    long st = attest(f, tee, f->ec256, variant, NULL, reason);
+    if (st != want || strncmp(reason, want_reason, strlen(want_reason)) != 0) {
+        fail_msg("tee %d variant %u: got %ld %s, want %ld %s", (int)tee, variant, st, reason, want,
+                 want_reason);
+    }
+}
+
+static void test_deny_attest(void **state)
+{
+    struct fx *f = *state;
+    enum vt_tee tees[4] = {VT_TEE_SGX, VT_TEE_TDX, VT_TEE_SEV_SNP, VT_TEE_NITRO};
+    for (size_t i = 0; i < 4; i++) {
+        expect_attest(f, tees[i], VT_BSIM_DEBUG, 403, "attestation-policy:debug");
+        expect_attest(f, tees[i], VT_BSIM_CORRUPT, 401, "evidence");
+    }
+}
+
+static void test_deny_nonce_and_binding(void **state)
+{
+    struct fx *f = *state;
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *body = bh_attest_body(f->h, VT_TEE_SGX, nonce, raw, f->ec256, 0);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_t *out = NULL;
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, NULL, NULL), 200);
+    /* replayed */
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL), 401);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "nonce-replayed");
+    json_decref(out);
+    free(text);
+    /* a nonce never issued */
+    json_object_set_new(body, "nonce", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL), 401);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "nonce-unknown");
+    json_decref(out);
+    free(text);
+    json_decref(body);
+    /* wrong binding: evidence bound to another key than runtime_key */
+    assert_true(bh_challenge(f->h, nonce, raw));
+    body = bh_attest_body(f->h, VT_TEE_SGX, nonce, raw, f->ec384, 0);
+    char *pub = vt_jwk_public_json(f->ec256);
+    json_object_set_new(body, "runtime_key", json_loads(pub, 0, NULL));
+    free(pub);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL), 401);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "binding");
+    json_decref(out);
+    free(text);
+    json_decref(body);
+    /* Nitro: nonce bound to another nonce */
+    uint8_t other[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    memcpy(other, raw, 32);
+    other[0] ^= 1;
+    body = bh_attest_body(f->h, VT_TEE_NITRO, nonce, other, f->rsa, 0);
+    text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL), 401);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "binding");
+    json_decref(out);
+    free(text);
+    json_decref(body);
+}
+
+static void test_deny_release(void **state)
+{
+    struct fx *f = *state;
+    char *token = NULL, reason[96];
+    /* wrong measurement: attested (default policy), refused by the key's policy */
+    assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, VT_BSIM_OTHER_CODE, &token, reason), 200);
+    assert_int_equal(release_token(f, "k-sgx", token, f->ec256, reason, NULL), 403);
+    assert_string_equal(reason, "release-policy:rules");
+    /* the right TEE for another key's policy */
+    assert_int_equal(release_token(f, "k-tdx", token, f->ec256, reason, NULL), 403);
+    free(token);
+    assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    assert_int_equal(release_token(f, "no-such-key", token, f->ec256, reason, NULL), 404);
+    assert_string_equal(reason, "unknown-key");
+    assert_int_equal(release_token(f, "k-off", token, f->ec256, reason, NULL), 403);
+    assert_string_equal(reason, "key-disabled");
+    /* the token names another runtime key */
+    assert_int_equal(release_token(f, "k-any", token, f->ec384, reason, NULL), 401);
+    assert_string_equal(reason, "token-binding");
+    /* tampered token: one payload character changed */
+    char *t = strdup(token);
+    char *dot = strchr(t, '.');
+    dot[5] = dot[5] == 'A' ? 'B' : 'A';
+    assert_int_equal(release_token(f, "k-any", t, f->ec256, reason, NULL), 401);
+    assert_string_equal(reason, "token");
+    free(t);
+    assert_int_equal(release_token(f, "k-any", "not.a.token", f->ec256, reason, NULL), 401);
+    free(token);
+    /* a token from another broker */
+    struct fx g = {.h = bh_start(vt_time_now(), "", 300, 600, NULL)};
+    assert_non_null(g.h);
+    assert_int_equal(attest(&g, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    assert_int_equal(release_token(f, "k-any", token, f->ec256, reason, NULL), 401);
+    assert_string_equal(reason, "token");
+    free(token);
+    bh_stop(g.h);
+}
+
+static void test_deny_expiry_and_tcb(void **state)
+{
+    struct fx *f = *state;
+    /* a broker with a one-second nonce and token life */
+    struct fx g = {.h = bh_start(vt_time_now(), "", 1, 1, NULL)};
+    assert_non_null(g.h);
+    char nonce[64], reason[96], *token = NULL;
+    uint8_t raw[32];
+    assert_true(bh_challenge(g.h, nonce, raw));
+    json_t *body = bh_attest_body(g.h, VT_TEE_SGX, nonce, raw, f->ec256, 0);
+    char *text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(attest(&g, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    sleep(2);
+    json_t *out = NULL;
+    assert_int_equal(bh_call(g.h, "POST", "/v1/attest", text, NULL, &out, NULL), 401);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "nonce-expired");
+    json_decref(out);
+    put_key(g.h, "k", NULL);
+    assert_int_equal(release_token(&g, "k", token, f->ec256, reason, NULL), 401);
+    assert_string_equal(reason, "token");
+    free(token);
+    free(text);
+    json_decref(body);
+    bh_stop(g.h);
+    /* OutOfDate platform TCB: refused by the default attestation policy */
+    g.h = bh_start(vt_time_now(), "sgx-ood", 300, 600, NULL);
+    assert_non_null(g.h);
+    assert_int_equal(attest(&g, VT_TEE_SGX, f->ec256, VT_BSIM_OUT_OF_DATE, NULL, reason), 403);
+    assert_string_equal(reason, "attestation-policy:status");
+    /* accepted once the operator's attestation policy accepts OutOfDate */
+    assert_int_equal(bh_call(g.h, "PUT", "/admin/v1/policy",
+                             "{\"version\":1,\"acceptStatus\":[\"UpToDate\",\"OutOfDate\"]}",
+                             g.h->admin, NULL, NULL),
+                     200);
+    assert_int_equal(attest(&g, VT_TEE_SGX, f->ec256, VT_BSIM_OUT_OF_DATE, NULL, reason), 200);
+    bh_stop(g.h);
+}
+
+static void test_bad_requests(void **state)
+{
+    struct fx *f = *state;
+    json_t *out = NULL;
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", "not json", NULL, &out, NULL), 400);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "body");
+    json_decref(out);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", "{\"nonce\":\"x\"}", NULL, &out, NULL),
+                     400);
+    json_decref(out);
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *body = bh_attest_body(f->h, VT_TEE_SGX, nonce, raw, f->ec256, 0);
+    json_object_set_new(body, "runtime_key", json_pack("{s:s,s:s}", "kty", "EC", "crv", "P-999"));
+    char *text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL), 400);
+    assert_string_equal(json_string_value(json_object_get(out, "reason")), "runtime-key");
+    json_decref(out);
+    free(text);
+    json_decref(body);
+    assert_int_equal(bh_call(f->h, "GET", "/v1/nothing", NULL, NULL, NULL, NULL), 405);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/keys/k-any/open", "{}", NULL, NULL, NULL), 404);
+}
+
+static void test_admin(void **state)
+{
+    struct fx *f = *state;
+    json_t *out = NULL;
+    assert_int_equal(bh_call(f->h, "GET", "/admin/v1/keys", NULL, NULL, NULL, NULL), 401);
+    assert_int_equal(bh_call(f->h, "GET", "/admin/v1/keys", NULL, "vt_wrong", NULL, NULL), 401);
+    char *raw = NULL;
+    assert_int_equal(bh_call(f->h, "GET", "/admin/v1/keys", NULL, f->h->admin, NULL, &raw), 200);
+    assert_non_null(strstr(raw, "\"k-sgx\""));
+    assert_null(strstr(raw, secret_b64));
+    free(raw);
+    /* a policy naming an unknown claim is refused with its JSON path */
+    assert_int_equal(bh_call(f->h, "PUT", "/admin/v1/keys/k-any/policy",
+                             "{\"version\":1,\"rules\":{\"allOf\":[{\"claim\":\"sgx.mrenclav\","
+                             "\"exists\":true}]}}",
+                             f->h->admin, &out, &raw),
+                     400);
+    assert_non_null(strstr(raw, "rules.allOf[0].claim"));
+    free(raw);
+    json_decref(out);
+    /* a new version (rotation) is what releases return */
+    assert_int_equal(bh_call(f->h, "POST", "/admin/v1/keys/k-any/versions", "{\"generate\":32}",
+                             f->h->admin, &out, NULL),
+                     201);
+    assert_int_equal(json_integer_value(json_object_get(out, "version")), 2);
+    json_decref(out);
+    char *token = NULL, reason[96];
+    assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    /* signing-key rotation: the old token stays valid, both keys are published */
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/signing-keys/rotate", "", f->h->admin, NULL, NULL), 200);
+    assert_int_equal(bh_call(f->h, "GET", "/.well-known/jwks.json", NULL, NULL, &out, NULL), 200);
+    assert_true(json_array_size(json_object_get(out, "keys")) >= 2);
+    json_decref(out);
+    assert_int_equal(release_token(f, "k-sgx", token, f->ec256, reason, NULL), 200);
+    free(token);
+    /* back to the text secret for the other tests */
+    char body[256];
+    snprintf(body, sizeof(body), "{\"secret\":\"%s\"}", secret_b64);
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/keys/k-any/versions", body, f->h->admin, NULL, NULL), 201);
+}
+
+static void test_log_and_audit(void **state)
+{
+    struct fx *f = *state;
+    char *token = NULL, reason[96];
+    assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    /* a release's receipt verifies offline with the JWKS key it names */
+    char *pub = vt_jwk_public_json(f->ec256);
+    json_t *b = json_pack("{s:s,s:o}", "token", token, "runtime_key", json_loads(pub, 0, NULL));
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_t *out = NULL, *jwks = NULL;
+    assert_int_equal(bh_call(f->h, "POST", "/v1/keys/k-sgx/release", body, NULL, &out, NULL), 200);
+    assert_int_equal(bh_call(f->h, "GET", "/.well-known/jwks.json", NULL, NULL, &jwks, NULL), 200);
+    json_t *receipt = json_object_get(out, "receipt");
+    const char *kid = json_string_value(json_object_get(out, "receipt_kid"));
+    assert_non_null(kid);
+    uint8_t xy[64];
+    bool found = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(jwks, "keys"), i, k)
+    {
+        if (strcmp(json_string_value(json_object_get(k, "kid")), kid) == 0) {
+            char *one = json_dumps(k, JSON_COMPACT);
+            struct vt_jwk *jk = NULL;
+            struct vt_diag d;
+            vt_diag_init(&d);
+            assert_int_equal(vt_jwk_parse(one, strlen(one), &jk, &d), VT_OK);
+            assert_int_equal(vt_jwk_p256_xy(jk, xy, &d), VT_OK);
+            vt_jwk_free(jk);
+            free(one);
+            found = true;
+        }
+    }
+    assert_true(found);
+    char *rtext = json_dumps(receipt, JSON_COMPACT);
+    struct vt_receipt_info info;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_receipt_verify(rtext, strlen(rtext), xy, &info, &d), VT_OK);
+    free(rtext);
+    json_decref(jwks);
+    json_decref(out);
+    free(body);
+    json_decref(b);
+    free(pub);
+    free(token);
+    /* the admin log explains denials; the public error did not */
+    char *raw = NULL;
+    assert_int_equal(
+        bh_call(f->h, "GET", "/admin/v1/log?explain=1&limit=1000", NULL, f->h->admin, NULL, &raw),
+        200);
+    assert_non_null(strstr(raw, "\"decision\":\"deny\""));
+    assert_non_null(strstr(raw, "\"explanation\""));
+    assert_null(strstr(raw, secret_text));
+    free(raw);
+    /* audit: the whole log verifies; a modified row is detected */
+    uint64_t n = 0, cp = 0;
+    assert_int_equal(vt_broker_audit_verify(f->h->b, &n, &cp, &d), VT_OK);
+    assert_true(n > 10 && cp == n);
+    assert_int_equal(vt_store_exec(f->h->b->store,
+                                   "UPDATE vb_log SET entry = replace(entry, '\"deny\"',"
+                                   " '\"allow\"') WHERE idx = (SELECT MIN(idx) FROM vb_log"
+                                   " WHERE entry LIKE '%\"deny\"%')",
+                                   NULL, 0, NULL, NULL, NULL, &d),
+                     VT_OK);
+    vt_diag_init(&d);
+    assert_int_equal(vt_broker_audit_verify(f->h->b, &n, &cp, &d), VT_E_INTEGRITY);
+    assert_string_equal(d.check, "log.entry");
+}
+
+static void test_at_rest(void **state)
+{
+    (void)state;
+    struct bh *h = bh_start(vt_time_now(), "", 300, 600, NULL);
+    assert_non_null(h);
+    put_key(h, "rest", NULL);
+    /* no plaintext in the database file */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/broker.db", h->dir);
+    size_t n = 0;
+    uint8_t *db = vt_test_read_file(path, &n);
+    assert_non_null(db);
+    size_t sl = strlen(secret_text);
+    for (size_t i = 0; i + sl <= n; i++) {
+        assert_false(memcmp(db + i, secret_text, sl) == 0);
+    }
+    free(db);
+    /* the wrong master key cannot open it; a re-wrapped store opens with the new key only */
+    char url[160];
+    snprintf(url, sizeof(url), "sqlite:%s/broker.db", h->dir);
+    struct vt_broker_config cfg = {.db = url};
+    memset(cfg.master_key, 0x43, 32);
+    struct vt_broker *b = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_E_ARG);
+    assert_string_equal(d.check, "master_key");
+    uint8_t nk[32];
+    memset(nk, 0x43, 32);
+    size_t count = 0;
+    assert_int_equal(vt_broker_rewrap(h->b, nk, &count, &d), VT_OK);
+    assert_true(count >= 2); /* the data key and the signing key */
+    assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
+    uint8_t *secret = NULL;
+    size_t len = 0;
+    uint32_t version = 0;
+    char *policy = NULL;
+    bool disabled = true;
+    assert_int_equal(vt_broker_key_open(b, "rest", &secret, &len, &version, &policy, &disabled, &d),
+                     VT_OK);
+    assert_int_equal(len, strlen(secret_text));
+    assert_memory_equal(secret, secret_text, len);
+    vt_broker_secret_free(secret, len);
+    free(policy);
+    vt_broker_close(b);
+    memset(cfg.master_key, 0x42, 32);
+    assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_E_ARG);
+    bh_stop(h);
+}
+
+/* Real evidence through /v1/attest at its recorded time: the verification passes, and the
+ * binding to our nonce (which real evidence cannot carry) is what refuses it; a corrupted copy
+ * is refused by the verifier. */
+static void test_real_fixtures(void **state)
+{
+    struct fx *f = *state;
+    const char *fx = vt_fixtures_or_skip();
+    if (fx == NULL) {
+        skip();
+    }
+    char dir[512], qpath[600];
+    snprintf(dir, sizeof(dir), "%s/dcap/automata-dcap-attestation/tdx-v5-fmspc90c06f000000-alibaba",
+             fx);
+    snprintf(qpath, sizeof(qpath), "%s/quote.bin", dir);
+    size_t n = 0;
+    uint8_t *quote = vt_test_read_file(qpath, &n);
+    assert_non_null(quote);
+    char db[160];
+    snprintf(db, sizeof(db), "sqlite:%s/fixtures.db", f->h->dir);
+    struct vt_broker_config cfg = {.db = db, .collateral = dir, .clock_base = 1749945600};
+    memset(cfg.master_key, 7, 32);
+    struct vt_broker *b = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
+    char nonce[64];
+    vt_time exp;
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    char *pub = vt_jwk_public_json(f->ec256);
+    struct vt_broker_attest_req q = {
+        .evidence = quote, .evidence_len = n, .nonce = nonce, .runtime_key = pub};
+    struct vt_broker_attest_res r;
+    struct vt_broker_denial den;
+    assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
+    assert_string_equal(den.reason, "binding");
+    quote[n - 100] ^= 1; /* in the signature data */
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
+    assert_string_equal(den.reason, "evidence");
+    free(pub);
+    free(quote);
+    vt_broker_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgx),
+        cmocka_unit_test(test_tdx),
+        cmocka_unit_test(test_snp),
+        cmocka_unit_test(test_nitro),
+        cmocka_unit_test(test_release_with_evidence_and_cms),
+        cmocka_unit_test(test_deny_attest),
+        cmocka_unit_test(test_deny_nonce_and_binding),
+        cmocka_unit_test(test_deny_release),
+        cmocka_unit_test(test_deny_expiry_and_tcb),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_admin),
+        cmocka_unit_test(test_log_and_audit),
+        cmocka_unit_test(test_at_rest),
+        cmocka_unit_test(test_real_fixtures),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

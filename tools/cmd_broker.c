@@ -1,0 +1,693 @@
+/* veritee broker, veritee serve and veritee audit: the key broker service, its operator
+ * commands, and the checks of its audit log. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "broker/broker.h"
+#include "cache/cache.h"
+#include "cli.h"
+
+static const char broker_usage[] =
+    "Usage: veritee broker SUBCOMMAND [OPTIONS]\n"
+    "       veritee serve [OPTIONS]      (cache and broker in one process)\n"
+    "\n"
+    "The key broker: releases secrets only to attested TEEs whose claims satisfy a policy,\n"
+    "wrapped to the TEE's runtime key, and records every decision in a Merkle-tree log.\n"
+    "\n"
+    "Subcommands:\n"
+    "  serve               run the HTTP service (docs/api/broker.yaml)\n"
+    "  master-key          print a new random master key (64 hex characters)\n"
+    "  token               create an admin bearer token (printed once; stored hashed)\n"
+    "  key-put             create a key, or add a version: --name N (--secret-file F |\n"
+    "                      --generate BYTES) [--policy FILE]\n"
+    "  key-policy          set a key's release policy: --name N --policy FILE\n"
+    "  key-disable, key-enable   --name N\n"
+    "  keys                list keys (no secrets)\n"
+    "  policy              set the attestation policy: --policy FILE\n"
+    "  rotate-signing-key  new token/checkpoint signing key (old ones stay published until\n"
+    "                      their tokens expire)\n"
+    "  rewrap              re-wrap every data key under --new-master-key-file F\n"
+    "  log                 print log entries with their explanations [--start N] [--limit N]\n"
+    "\n"
+    "Options:\n"
+    "  --db URL                sqlite:PATH (default sqlite:veritee.db) or postgres://...\n"
+    "  --master-key-file F     the 256-bit master key as 64 hex characters; default: the\n"
+    "                          environment variable VERITEE_MASTER_KEY\n"
+    "  --collateral URL|DIR    DCAP/SNP collateral: a veritee cache, PCCS, PCS or KDS URL, or a\n"
+    "                          directory in the layout of `veritee verify --collateral DIR`\n"
+    "                          (veritee serve: the in-process cache by default)\n"
+    "  --trust-anchor FILE     also trust this root certificate (repeatable)\n"
+    "  --issuer NAME           token issuer and log origin (default veritee)\n"
+    "  --nonce-ttl S           challenge lifetime (default 300)\n"
+    "  --token-ttl S           EAR token lifetime (default 600)\n"
+    "  --now TIME              start the clock at TIME (tests with recorded evidence)\n"
+    "  --listen HOST:PORT      default 127.0.0.1:8080; port 0 picks a free port\n"
+    "  --port-file FILE        write the port listened on to FILE\n"
+    "  --tls-cert F --tls-key F   serve HTTPS\n"
+    "  --threads N             worker threads (default: CPUs)\n"
+    "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
+    "--max-stale S, --refresh-interval S and --refresh-ahead S (see veritee cache --help).\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const char audit_usage[] =
+    "Usage: veritee audit verify --db URL [--issuer NAME]\n"
+    "       veritee audit receipt --receipt FILE (--jwks FILE | --key HEX) [--entry]\n"
+    "\n"
+    "verify:  recompute every leaf hash of the broker's log and the root of every signed\n"
+    "         checkpoint, and check each checkpoint's signature. No master key is needed.\n"
+    "receipt: check one release receipt offline: the checkpoint signature (with the key named\n"
+    "         by the receipt's kid in the JWKS, or the P-256 key X||Y in hex) and the inclusion\n"
+    "         proof of the entry. --entry prints the entry.\n"
+    "\n"
+    "Exit status: 0 verified, 1 not verified, 2 usage error.\n";
+
+struct broker_args {
+    struct vt_broker_config cfg;
+    struct vt_cache_config cache;
+    const char *master_file, *new_master_file, *listen, *port_file, *tls_cert, *tls_key, *now;
+    const char *name, *secret_file, *policy, *role, *receipt, *jwks, *key;
+    const char *anchors[16];
+    size_t n_anchors;
+    long long generate, start, limit;
+    unsigned threads;
+    bool entry;
+};
+
+static int usage(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", prog, msg);
+    return CLI_EXIT_USAGE;
+}
+
+static int fail(const char *prog, enum vt_err err, const struct vt_diag *d)
+{
+    fprintf(stderr, "%s: %s: %s (%s)\n", prog, d->check, d->detail, vt_err_name(err));
+    return cli_exit_status(err);
+}
+
+static bool num(const char *s, long long *v)
+{
+    char *end;
+    *v = strtoll(s, &end, 10);
+    return *s != '\0' && *end == '\0' && *v >= 0;
+}
+
+static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
+{
+    enum {
+        O_DB = 256,
+        O_MK,
+        O_NMK,
+        O_COLL,
+        O_ANCHOR,
+        O_ISSUER,
+        O_NTTL,
+        O_TTTL,
+        O_NOW,
+        O_LISTEN,
+        O_PORT,
+        O_CERT,
+        O_KEY,
+        O_THREADS,
+        O_NAME,
+        O_SECRET,
+        O_GEN,
+        O_POLICY,
+        O_ROLE,
+        O_START,
+        O_LIMIT,
+        O_RECEIPT,
+        O_JWKS,
+        O_PUB,
+        O_ENTRY,
+        O_UP,
+        O_MODE,
+        O_STALE,
+        O_RINT,
+        O_RAHEAD,
+    };
+    static const struct option opts[] = {
+        {"db", 1, NULL, O_DB},
+        {"master-key-file", 1, NULL, O_MK},
+        {"new-master-key-file", 1, NULL, O_NMK},
+        {"collateral", 1, NULL, O_COLL},
+        {"trust-anchor", 1, NULL, O_ANCHOR},
+        {"issuer", 1, NULL, O_ISSUER},
+        {"nonce-ttl", 1, NULL, O_NTTL},
+        {"token-ttl", 1, NULL, O_TTTL},
+        {"now", 1, NULL, O_NOW},
+        {"listen", 1, NULL, O_LISTEN},
+        {"port-file", 1, NULL, O_PORT},
+        {"tls-cert", 1, NULL, O_CERT},
+        {"tls-key", 1, NULL, O_KEY},
+        {"threads", 1, NULL, O_THREADS},
+        {"name", 1, NULL, O_NAME},
+        {"secret-file", 1, NULL, O_SECRET},
+        {"generate", 1, NULL, O_GEN},
+        {"policy", 1, NULL, O_POLICY},
+        {"role", 1, NULL, O_ROLE},
+        {"start", 1, NULL, O_START},
+        {"limit", 1, NULL, O_LIMIT},
+        {"receipt", 1, NULL, O_RECEIPT},
+        {"jwks", 1, NULL, O_JWKS},
+        {"key", 1, NULL, O_PUB},
+        {"entry", 0, NULL, O_ENTRY},
+        {"upstream", 1, NULL, O_UP},
+        {"mode", 1, NULL, O_MODE},
+        {"max-stale", 1, NULL, O_STALE},
+        {"refresh-interval", 1, NULL, O_RINT},
+        {"refresh-ahead", 1, NULL, O_RAHEAD},
+        {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    a->cfg.db = "sqlite:veritee.db";
+    a->listen = "127.0.0.1:8080";
+    a->limit = 100;
+    a->cache.mode = VT_CACHE_LAZY;
+    a->cache.retries = 2;
+    a->cache.max_stale = 7 * 86400;
+    a->cache.refresh_interval = 3600;
+    a->cache.refresh_ahead = 86400;
+    optind = 1;
+    int o;
+    long long v;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_DB:
+            a->cfg.db = optarg;
+            break;
+        case O_MK:
+            a->master_file = optarg;
+            break;
+        case O_NMK:
+            a->new_master_file = optarg;
+            break;
+        case O_COLL:
+            a->cfg.collateral = optarg;
+            break;
+        case O_ANCHOR:
+            if (a->n_anchors + 1 >= sizeof(a->anchors) / sizeof(a->anchors[0])) {
+                return usage(prog, "too many --trust-anchor");
+            }
+            a->anchors[a->n_anchors++] = optarg;
+            break;
+        case O_ISSUER:
+            a->cfg.issuer = optarg;
+            break;
+        case O_NTTL:
+        case O_TTTL:
+        case O_THREADS:
+        case O_GEN:
+        case O_START:
+        case O_LIMIT:
+        case O_STALE:
+        case O_RINT:
+        case O_RAHEAD:
+            if (!num(optarg, &v)) {
+                return usage(prog, "a numeric option takes a non-negative integer");
+            }
+            if (o == O_NTTL) {
+                a->cfg.nonce_ttl = v;
+            } else if (o == O_TTTL) {
+                a->cfg.token_ttl = v;
+            } else if (o == O_THREADS) {
+                a->threads = (unsigned)v;
+            } else if (o == O_GEN) {
+                a->generate = v;
+            } else if (o == O_START) {
+                a->start = v;
+            } else if (o == O_LIMIT) {
+                a->limit = v;
+            } else if (o == O_STALE) {
+                a->cache.max_stale = v;
+            } else if (o == O_RINT) {
+                a->cache.refresh_interval = v;
+            } else {
+                a->cache.refresh_ahead = v;
+            }
+            break;
+        case O_NOW:
+            a->now = optarg;
+            break;
+        case O_LISTEN:
+            a->listen = optarg;
+            break;
+        case O_PORT:
+            a->port_file = optarg;
+            break;
+        case O_CERT:
+            a->tls_cert = optarg;
+            break;
+        case O_KEY:
+            a->tls_key = optarg;
+            break;
+        case O_NAME:
+            a->name = optarg;
+            break;
+        case O_SECRET:
+            a->secret_file = optarg;
+            break;
+        case O_POLICY:
+            a->policy = optarg;
+            break;
+        case O_ROLE:
+            a->role = optarg;
+            break;
+        case O_RECEIPT:
+            a->receipt = optarg;
+            break;
+        case O_JWKS:
+            a->jwks = optarg;
+            break;
+        case O_PUB:
+            a->key = optarg;
+            break;
+        case O_ENTRY:
+            a->entry = true;
+            break;
+        case O_UP:
+            if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
+                return usage(prog, "too many --upstream");
+            }
+            a->cache.upstreams[a->cache.n_upstreams++] = optarg;
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "lazy") != 0 && strcmp(optarg, "offline") != 0) {
+                return usage(prog, "--mode is lazy or offline");
+            }
+            a->cache.mode = optarg[0] == 'l' ? VT_CACHE_LAZY : VT_CACHE_OFFLINE;
+            break;
+        case 'h':
+            fputs(strcmp(prog, "veritee audit") == 0 ? audit_usage : broker_usage, stdout);
+            return -1;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    a->anchors[a->n_anchors] = NULL;
+    a->cfg.trust_anchors = a->anchors;
+    return 0;
+}
+
+/* 64 hex characters (surrounding whitespace ignored) from a file or VERITEE_MASTER_KEY. */
+static enum vt_err read_master(const char *file, uint8_t key[32], struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 4096);
+    const char *env = getenv("VERITEE_MASTER_KEY");
+    enum vt_err err = VT_OK;
+    if (file != NULL) {
+        err = vt_file_read(file, &b, d);
+    } else if (env != NULL) {
+        err = vt_buf_append(&b, env, strlen(env));
+    } else {
+        err = vt_fail(d, VT_E_ARG, "master_key",
+                      "no master key: pass --master-key-file FILE or set VERITEE_MASTER_KEY");
+    }
+    if (err == VT_OK) {
+        const char *s = (const char *)b.data;
+        size_t n = b.len;
+        while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) {
+            s++;
+            n--;
+        }
+        while (n > 0 &&
+               (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t')) {
+            n--;
+        }
+        if (n != 64 || vt_hex_decode_exact(s, n, key, 32) != VT_OK) {
+            err = vt_fail(d, VT_E_ARG, "master_key",
+                          "the master key must be 64 hex characters (256 bits)");
+        }
+    }
+    vt_wipe(b.data, b.len);
+    vt_buf_cleanup(&b);
+    return err;
+}
+
+static char *read_text(const char *path, struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 1 << 20);
+    if (vt_file_read(path, &b, d) != VT_OK) {
+        vt_buf_cleanup(&b);
+        return NULL;
+    }
+    return (char *)vt_buf_steal(&b, NULL);
+}
+
+static int print_json_text(char *s)
+{
+    if (s == NULL) {
+        fprintf(stderr, "veritee broker: cannot produce the output\n");
+        return CLI_EXIT_FAILED;
+    }
+    puts(s);
+    free(s);
+    return CLI_EXIT_OK;
+}
+
+static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
+{
+    const char *prog = "veritee broker";
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = VT_OK;
+    if (strcmp(sub, "serve") == 0) {
+        struct cli_server_args sa = {.listen = a->listen,
+                                     .port_file = a->port_file,
+                                     .tls_cert = a->tls_cert,
+                                     .tls_key = a->tls_key,
+                                     .threads = a->threads,
+                                     .max_body = 8u << 20};
+        return cli_serve_http(&sa, vt_broker_http_handler, b, "veritee-broker");
+    }
+    if (strcmp(sub, "token") == 0) {
+        char token[64];
+        if ((err = vt_tokens_create(b->store, "admin", a->name, vt_broker_now(b), token, &d)) !=
+            VT_OK) {
+            return fail(prog, err, &d);
+        }
+        puts(token);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "key-put") == 0) {
+        if (a->name == NULL || (a->secret_file == NULL) == (a->generate == 0)) {
+            return usage(prog, "key-put needs --name and one of --secret-file or --generate");
+        }
+        struct vt_buf s;
+        vt_buf_init(&s, VT_BROKER_SECRET_MAX);
+        char *pol = a->policy ? read_text(a->policy, &d) : NULL;
+        uint32_t version = 0;
+        if (a->policy != NULL && pol == NULL) {
+            err = d.code;
+        } else if (a->secret_file != NULL &&
+                   (err = vt_file_read(a->secret_file, &s, &d)) != VT_OK) {
+            /* reported below */
+        } else {
+            err = vt_broker_key_put(b, a->name, a->secret_file ? s.data : NULL, s.len,
+                                    (size_t)a->generate, pol, &version, &d);
+        }
+        vt_buf_cleanup(&s);
+        free(pol);
+        if (err != VT_OK) {
+            return fail(prog, err, &d);
+        }
+        printf("{\"name\":\"%s\",\"version\":%u}\n", a->name, version);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "key-policy") == 0 || strcmp(sub, "policy") == 0) {
+        if (a->policy == NULL || (sub[0] == 'k' && a->name == NULL)) {
+            return usage(prog, "needs --policy FILE (and --name for key-policy)");
+        }
+        char *pol = read_text(a->policy, &d);
+        if (pol == NULL) {
+            return fail(prog, d.code, &d);
+        }
+        err = sub[0] == 'k' ? vt_broker_key_set_policy(b, a->name, pol, &d)
+                            : vt_broker_set_attestation_policy(b, pol, &d);
+        free(pol);
+        return err == VT_OK ? CLI_EXIT_OK : fail(prog, err, &d);
+    }
+    if (strcmp(sub, "key-disable") == 0 || strcmp(sub, "key-enable") == 0) {
+        if (a->name == NULL) {
+            return usage(prog, "needs --name");
+        }
+        err = vt_broker_key_set_disabled(b, a->name, sub[4] == 'd', &d);
+        return err == VT_OK ? CLI_EXIT_OK : fail(prog, err, &d);
+    }
+    if (strcmp(sub, "keys") == 0) {
+        return print_json_text(vt_broker_keys_json(b));
+    }
+    if (strcmp(sub, "rotate-signing-key") == 0) {
+        char kid[64];
+        if ((err = vt_broker_rotate_signing_key(b, kid, &d)) != VT_OK) {
+            return fail(prog, err, &d);
+        }
+        printf("{\"kid\":\"%s\"}\n", kid);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "rewrap") == 0) {
+        uint8_t nk[32];
+        size_t n = 0;
+        if (a->new_master_file == NULL) {
+            return usage(prog, "rewrap needs --new-master-key-file FILE");
+        }
+        if ((err = read_master(a->new_master_file, nk, &d)) == VT_OK) {
+            err = vt_broker_rewrap(b, nk, &n, &d);
+        }
+        vt_wipe(nk, sizeof(nk));
+        if (err != VT_OK) {
+            return fail(prog, err, &d);
+        }
+        printf("{\"rewrapped\":%zu}\n", n);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "log") == 0) {
+        char *s = NULL;
+        if ((err = vt_broker_log_entries(b, (uint64_t)a->start, (uint64_t)a->limit, true, &s,
+                                         &d)) != VT_OK) {
+            return fail(prog, err, &d);
+        }
+        return print_json_text(s);
+    }
+    fprintf(stderr, "veritee broker: unknown subcommand '%s'\n%s", sub, broker_usage);
+    return CLI_EXIT_USAGE;
+}
+
+struct serve_ctx {
+    struct vt_broker *b;
+    struct vt_cache *c;
+};
+
+/* veritee serve: the broker's paths to the broker, everything else to the cache. */
+static void serve_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct serve_ctx *s = ctx;
+    if (vt_broker_owns_path(vt_http_req_path(req))) {
+        vt_broker_http_handler(s->b, req, resp);
+    } else {
+        vt_cache_http_handler(s->c, req, resp);
+    }
+}
+
+static int broker_main(const char *sub, int argc, char **argv, bool with_cache)
+{
+    const char *prog = with_cache ? "veritee serve" : "veritee broker";
+    struct broker_args a;
+    memset(&a, 0, sizeof(a));
+    int rc = parse(argc, argv, &a, prog);
+    if (rc != 0) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = VT_OK;
+    if (strcmp(sub, "master-key") == 0) {
+        uint8_t k[32];
+        char hex[65];
+        if ((err = vt_random_bytes(k, sizeof(k), &d)) != VT_OK) {
+            return fail(prog, err, &d);
+        }
+        vt_hex_encode(k, sizeof(k), hex);
+        vt_wipe(k, sizeof(k));
+        puts(hex);
+        vt_wipe(hex, sizeof(hex));
+        return CLI_EXIT_OK;
+    }
+    if (a.now != NULL && (err = vt_time_parse(a.now, strlen(a.now), &a.cfg.clock_base, &d))) {
+        return fail(prog, err, &d);
+    }
+    if ((err = read_master(a.master_file, a.cfg.master_key, &d)) != VT_OK) {
+        return fail(prog, err, &d);
+    }
+    struct vt_cache *c = NULL;
+    if (with_cache) {
+        a.cache.db = a.cfg.db;
+        a.cache.clock_base = a.cfg.clock_base;
+        if ((err = vt_cache_open(&a.cache, &c, &d)) != VT_OK ||
+            (err = vt_cache_refresher_start(c, &d)) != VT_OK) {
+            vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
+            vt_cache_close(c);
+            return fail(prog, err, &d);
+        }
+        if (a.cfg.collateral == NULL) {
+            a.cfg.cache = c;
+        }
+    }
+    struct vt_broker *b = NULL;
+    err = vt_broker_open(&a.cfg, &b, &d);
+    vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
+    if (err != VT_OK) {
+        rc = fail(prog, err, &d);
+    } else if (with_cache) {
+        struct serve_ctx s = {b, c};
+        struct cli_server_args sa = {.listen = a.listen,
+                                     .port_file = a.port_file,
+                                     .tls_cert = a.tls_cert,
+                                     .tls_key = a.tls_key,
+                                     .threads = a.threads,
+                                     .max_body = 8u << 20};
+        rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
+    } else {
+        rc = run(sub, b, &a);
+    }
+    vt_broker_close(b);
+    vt_cache_close(c);
+    return rc;
+}
+
+int cmd_broker(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(broker_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    return broker_main(argv[1], argc - 1, argv + 1, false);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    return broker_main("serve", argc, argv, true);
+}
+
+/* ---- audit ---- */
+
+/* The P-256 key of kid in a JWKS file. */
+static enum vt_err jwks_key(const char *path, const char *kid, uint8_t xy[64], struct vt_diag *d)
+{
+    char *text = read_text(path, d);
+    VT_ENSURE(text != NULL, d, d->code, "jwks", "cannot read %s", path);
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    json_t *keys = json_object_get(o, "keys"), *k;
+    size_t i;
+    enum vt_err err = vt_fail(d, VT_E_NOT_FOUND, "jwks", "no key %s in %s", kid, path);
+    json_array_foreach(keys, i, k)
+    {
+        const char *id = json_string_value(json_object_get(k, "kid"));
+        if (id == NULL || strcmp(id, kid) != 0) {
+            continue;
+        }
+        char *one = json_dumps(k, JSON_COMPACT);
+        struct vt_jwk *jwk = NULL;
+        vt_diag_init(d);
+        err = one ? vt_jwk_parse(one, strlen(one), &jwk, d)
+                  : vt_fail(d, VT_E_NOMEM, "jwks", "no memory");
+        if (err == VT_OK) {
+            err = vt_jwk_p256_xy(jwk, xy, d);
+        }
+        vt_jwk_free(jwk);
+        free(one);
+        break;
+    }
+    json_decref(o);
+    return err;
+}
+
+static int audit_receipt(struct broker_args *a)
+{
+    const char *prog = "veritee audit";
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (a->receipt == NULL || (a->jwks == NULL) == (a->key == NULL)) {
+        return usage(prog, "receipt needs --receipt FILE and one of --jwks FILE or --key HEX");
+    }
+    char *text = read_text(a->receipt, &d);
+    if (text == NULL) {
+        return fail(prog, d.code, &d);
+    }
+    /* A release response holds the receipt under "receipt"; accept either. */
+    json_t *o = json_loads(text, 0, NULL);
+    json_t *r = json_object_get(o, "receipt") ? json_object_get(o, "receipt") : o;
+    const char *kid = json_string_value(json_object_get(o, "receipt_kid"));
+    char *rtext = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    uint8_t xy[64];
+    enum vt_err err = VT_OK;
+    if (rtext == NULL) {
+        err = vt_fail(&d, VT_E_BAD_JSON, "receipt", "%s is not a JSON receipt", a->receipt);
+    } else if (a->key != NULL) {
+        if (vt_hex_decode_exact(a->key, strlen(a->key), xy, 64) != VT_OK) {
+            err = vt_fail(&d, VT_E_ARG, "key", "--key takes the P-256 key X||Y in 128 hex");
+        }
+    } else if (kid == NULL) {
+        err = vt_fail(&d, VT_E_MISSING_FIELD, "receipt_kid",
+                      "give the release response (it names the key: receipt_kid) or --key HEX");
+    } else {
+        err = jwks_key(a->jwks, kid, xy, &d);
+    }
+    struct vt_receipt_info info;
+    if (err == VT_OK) {
+        err = vt_receipt_verify(rtext, strlen(rtext), xy, &info, &d);
+    }
+    int rc;
+    if (err != VT_OK) {
+        printf("{\"verified\":false,\"check\":\"%s\"}\n", d.check);
+        fprintf(stderr, "%s: %s: %s\n", prog, d.check, d.detail);
+        rc = CLI_EXIT_FAILED;
+    } else {
+        char root[65], when[VT_TIME_STR_MAX];
+        vt_hex_encode(info.root, 32, root);
+        vt_time_format(info.time, when);
+        printf("{\"verified\":true,\"origin\":\"%s\",\"index\":%llu,\"tree_size\":%llu,"
+               "\"root\":\"%s\",\"checkpoint_time\":\"%s\"",
+               info.origin, (unsigned long long)info.index, (unsigned long long)info.size, root,
+               when);
+        if (a->entry) {
+            const char *e = json_string_value(json_object_get(r, "entry"));
+            printf(",\"entry\":\"%s\"", e ? e : "");
+        }
+        puts("}");
+        rc = CLI_EXIT_OK;
+    }
+    free(rtext);
+    json_decref(o);
+    free(text);
+    return rc;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(audit_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    const char *sub = argv[1];
+    struct broker_args a;
+    memset(&a, 0, sizeof(a));
+    int rc = parse(argc - 1, argv + 1, &a, "veritee audit");
+    if (rc != 0) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    if (strcmp(sub, "receipt") == 0) {
+        return audit_receipt(&a);
+    }
+    if (strcmp(sub, "verify") != 0) {
+        fprintf(stderr, "veritee audit: unknown subcommand '%s'\n%s", sub, audit_usage);
+        return CLI_EXIT_USAGE;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    a.cfg.audit_only = true;
+    struct vt_broker *b = NULL;
+    enum vt_err err = vt_broker_open(&a.cfg, &b, &d);
+    uint64_t n = 0, cp = 0;
+    if (err == VT_OK) {
+        err = vt_broker_audit_verify(b, &n, &cp, &d);
+    }
+    vt_broker_close(b);
+    if (err != VT_OK) {
+        printf("{\"verified\":false,\"entries\":%llu,\"check\":\"%s\"}\n", (unsigned long long)n,
+               d.check);
+        fprintf(stderr, "veritee audit: %s: %s\n", d.check, d.detail);
+        return CLI_EXIT_FAILED;
+    }
+    printf("{\"verified\":true,\"entries\":%llu,\"checkpoints\":%llu}\n", (unsigned long long)n,
+           (unsigned long long)cp);
+    return CLI_EXIT_OK;
+}
