@@ -134,6 +134,9 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     if (b->cfg.token_ttl <= 0) {
         b->cfg.token_ttl = 600;
     }
+    if (b->cfg.collateral_ttl <= 0) {
+        b->cfg.collateral_ttl = 60;
+    }
     b->cfg.issuer = strdup(cfg->issuer ? cfg->issuer : "veritee");
     b->cfg.collateral = cfg->collateral ? strdup(cfg->collateral) : NULL;
     b->cfg.db = NULL; /* only used here */
@@ -193,6 +196,7 @@ void vt_broker_close(struct vt_broker *b)
     for (size_t i = 0; i < b->n_snp; i++) {
         vt_snp_verifier_free(b->snp[i]);
     }
+    vt_broker_appraise_cleanup(b);
     vt_policy_free(b->att_policy);
     vt_broker_signers_free(b);
     vt_merkle_tree_free(b->tree);
@@ -327,6 +331,22 @@ static bool check_binding(const struct vt_claims *c, const uint8_t nonce[VT_BROK
     if (!ok) {
         deny(den, 401, "binding",
              "report_data is not SHA-512(nonce || RFC 7638 thumbprint input of runtime_key)");
+    }
+    return ok;
+}
+
+/* Another protocol's binding: report_data = expected bytes, then zeros (not for Nitro). */
+static bool check_report_data(const struct vt_claims *c, const struct vt_broker_attest_req *q,
+                              struct vt_broker_denial *den)
+{
+    size_t n = q->expect_report_data_len;
+    bool ok = c->tee != VT_TEE_NITRO && n <= sizeof(c->report_data) &&
+              vt_ct_memeq(c->report_data, q->expect_report_data, n);
+    for (size_t i = n; ok && i < sizeof(c->report_data); i++) {
+        ok = c->report_data[i] == 0;
+    }
+    if (!ok) {
+        deny(den, 401, "binding", "report_data is not the hash of the request's runtime data");
     }
     return ok;
 }
@@ -524,7 +544,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         deny(den, 400, "evidence-missing", "evidence is missing");
         return false;
     }
-    if (!redeem_nonce(b, q->nonce, a->nonce, den)) {
+    if (q->expect_report_data == NULL && !redeem_nonce(b, q->nonce, a->nonce, den)) {
         return false;
     }
     struct vt_policy *p = NULL;
@@ -552,7 +572,8 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     } else {
         x.claims = a->claims;
         x.c = &a->c;
-        ok = check_binding(&a->c, a->nonce, a->key, den) &&
+        ok = (q->expect_report_data ? check_report_data(&a->c, q, den)
+                                    : check_binding(&a->c, a->nonce, a->key, den)) &&
              policy_allows(p, a->claims, "attestation-policy", &explain, den);
     }
     vt_policy_free(p);

@@ -34,6 +34,8 @@ struct vt_broker_config {
     int64_t token_ttl;                /* seconds; default 600 */
     const char *issuer;               /* "iss" of tokens and the log origin; default "veritee" */
     bool audit_only;                  /* open the store to audit the log: no master key needed */
+    int64_t collateral_ttl; /* seconds a DCAP collateral set and its verifier are reused for one
+                               platform; default 60 */
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
@@ -43,7 +45,8 @@ struct vt_broker_denial {
     char detail[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 16];
 };
 
-struct vt_broker_signer; /* a token/checkpoint signing key (broker_tokens.c) */
+struct vt_broker_signer;    /* a token/checkpoint signing key (broker_tokens.c) */
+struct vt_broker_dcap_slot; /* a cached DCAP verifier (broker_appraise.c) */
 
 struct vt_broker {
     struct vt_broker_config cfg; /* strings copied (owned) */
@@ -57,6 +60,7 @@ struct vt_broker {
     size_t n_nitro;
     struct vt_snp_verifier *snp[VT_BROKER_POOL];
     size_t n_snp;
+    struct vt_broker_dcap_slot *dcap; /* DCAP verifiers by platform (broker_appraise.c) */
     /* the attestation policy (reloaded when its row changes) */
     pthread_mutex_t policy_lock;
     struct vt_policy *att_policy;
@@ -87,6 +91,10 @@ struct vt_broker_attest_req {
     const char *runtime_key; /* JWK JSON text */
     const uint8_t *vek;      /* SNP: the VCEK/VLEK from the guest's certificate table (optional) */
     size_t vek_len;
+    /* Another protocol's binding (the KBS protocol): the caller has checked its own nonce, and
+     * the report data must be these bytes followed by zeros. NULL: this broker's binding. */
+    const uint8_t *expect_report_data;
+    size_t expect_report_data_len;
 };
 
 struct vt_broker_attest_res {
@@ -195,6 +203,7 @@ VT_MUST_USE enum vt_err vt_broker_audit_verify(struct vt_broker *b, uint64_t *en
                                                uint64_t *checkpoints, struct vt_diag *d);
 
 /* ---- appraisal (broker_appraise.c) ---- */
+void vt_broker_appraise_cleanup(struct vt_broker *b);
 VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *ev, size_t n,
                                            const uint8_t *vek, size_t vek_len, vt_time now,
                                            struct vt_claims *claims, struct vt_diag *d);

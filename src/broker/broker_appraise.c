@@ -35,40 +35,125 @@ static bool is_dir(const char *s)
     return s != NULL && !is_url(s);
 }
 
-static enum vt_err appraise_dcap(struct vt_broker *b, const uint8_t *ev, size_t n, vt_time now,
-                                 struct vt_claims *c, struct vt_diag *d)
+/* DCAP: one collateral set per platform; building its verifier (parse, collateral signatures
+ * and chains) costs several times a quote verification, and a fresh verifier re-verifies the PCK
+ * chain. So verifiers are kept per platform (SHA-256 of the TEE type and the quote's
+ * certification data) for collateral_ttl seconds; every verification still checks every
+ * validity window at its own time. A verifier is used by one request at a time. */
+#define DCAP_SLOTS 16
+
+struct vt_broker_dcap_slot {
+    uint8_t key[32];
+    struct vt_dcap_collateral *coll;
+    struct vt_dcap_verifier *v;
+    int64_t loaded;
+    bool used, busy;
+};
+
+void vt_broker_appraise_cleanup(struct vt_broker *b)
 {
-    struct vt_dcap_collateral *coll = NULL;
-    struct vt_http_collateral h;
-    memset(&h, 0, sizeof(h));
-    enum vt_err err;
+    for (size_t i = 0; b->dcap != NULL && i < DCAP_SLOTS; i++) {
+        vt_dcap_verifier_free(b->dcap[i].v);
+        vt_dcap_collateral_free(b->dcap[i].coll);
+    }
+    free(b->dcap);
+    b->dcap = NULL;
+}
+
+static enum vt_err load_dcap(struct vt_broker *b, const uint8_t *ev, size_t n,
+                             const struct vt_dcap_quote *q, struct vt_dcap_collateral **coll,
+                             struct vt_diag *d)
+{
     if (is_dir(b->cfg.collateral)) {
         /* one collateral set, or one per TEE in sgx/ and tdx/ */
         char path[4096];
-        struct vt_dcap_quote q;
         snprintf(path, sizeof(path), "%s/tcb_info.json", b->cfg.collateral);
-        if (access(path, R_OK) != 0 && vt_dcap_quote_parse(ev, n, &q, NULL) == VT_OK) {
+        if (access(path, R_OK) != 0) {
             snprintf(path, sizeof(path), "%s/%s", b->cfg.collateral,
-                     q.tee_type == VT_DCAP_TEE_TDX ? "tdx" : "sgx");
+                     q->tee_type == VT_DCAP_TEE_TDX ? "tdx" : "sgx");
         } else {
             snprintf(path, sizeof(path), "%s", b->cfg.collateral);
         }
-        err = vt_dcap_collateral_load_dir(path, &coll, d);
-    } else if ((err = fetch(b, ev, n, false, &h, d)) == VT_OK) {
-        coll = h.dcap;
+        return vt_dcap_collateral_load_dir(path, coll, d);
+    }
+    struct vt_http_collateral h;
+    memset(&h, 0, sizeof(h));
+    enum vt_err err = fetch(b, ev, n, false, &h, d);
+    if (err == VT_OK) {
+        *coll = h.dcap;
         h.dcap = NULL;
     }
+    vt_http_collateral_cleanup(&h);
+    return err;
+}
+
+static enum vt_err appraise_dcap(struct vt_broker *b, const uint8_t *ev, size_t n, vt_time now,
+                                 struct vt_claims *c, struct vt_diag *d)
+{
+    struct vt_dcap_quote q;
+    VT_TRY(vt_dcap_quote_parse(ev, n, &q, d));
+    uint8_t key[32];
+    uint8_t tee[4] = {(uint8_t)q.tee_type, (uint8_t)(q.tee_type >> 8), (uint8_t)(q.tee_type >> 16),
+                      (uint8_t)(q.tee_type >> 24)};
+    vt_sha256_2(tee, sizeof(tee), q.cert_data, q.cert_data_len, key);
+    int64_t mono = vt_broker_now(b);
+    struct vt_broker_dcap_slot *slot = NULL;
+    pthread_mutex_lock(&b->pool_lock);
+    if (b->dcap == NULL) {
+        b->dcap = calloc(DCAP_SLOTS, sizeof(*b->dcap));
+    }
+    for (size_t i = 0; b->dcap != NULL && i < DCAP_SLOTS && slot == NULL; i++) {
+        struct vt_broker_dcap_slot *s = &b->dcap[i];
+        if (s->used && !s->busy && memcmp(s->key, key, 32) == 0 &&
+            mono - s->loaded < b->cfg.collateral_ttl && mono >= s->loaded) {
+            slot = s;
+            slot->busy = true;
+        }
+    }
+    pthread_mutex_unlock(&b->pool_lock);
+    struct vt_dcap_opts o = {.now = now, .time_mode = VT_TIME_STRICT};
+    if (slot != NULL) {
+        enum vt_err err = vt_dcap_verify(slot->v, ev, n, &o, c, d);
+        pthread_mutex_lock(&b->pool_lock);
+        slot->busy = false;
+        pthread_mutex_unlock(&b->pool_lock);
+        return err;
+    }
+    struct vt_dcap_collateral *coll = NULL;
     struct vt_dcap_verifier *v = NULL;
+    enum vt_err err = load_dcap(b, ev, n, &q, &coll, d);
     if (err == VT_OK) {
         err = vt_dcap_verifier_new(&b->anchors_dcap, coll, &v, d);
     }
     if (err == VT_OK) {
-        struct vt_dcap_opts o = {.now = now, .time_mode = VT_TIME_STRICT};
         err = vt_dcap_verify(v, ev, n, &o, c, d);
+    }
+    /* Keep it for the next quotes of this platform: replace the oldest idle slot. */
+    if (err == VT_OK) {
+        pthread_mutex_lock(&b->pool_lock);
+        struct vt_broker_dcap_slot *victim = NULL;
+        for (size_t i = 0; b->dcap != NULL && i < DCAP_SLOTS; i++) {
+            struct vt_broker_dcap_slot *s = &b->dcap[i];
+            if (!s->busy &&
+                (victim == NULL || !s->used || (victim->used && s->loaded < victim->loaded))) {
+                victim = s;
+            }
+        }
+        if (victim != NULL) {
+            struct vt_dcap_verifier *ov = victim->v;
+            struct vt_dcap_collateral *oc = victim->coll;
+            memcpy(victim->key, key, 32);
+            victim->v = v;
+            victim->coll = coll;
+            victim->loaded = mono;
+            victim->used = true;
+            v = ov;
+            coll = oc;
+        }
+        pthread_mutex_unlock(&b->pool_lock);
     }
     vt_dcap_verifier_free(v);
     vt_dcap_collateral_free(coll);
-    vt_http_collateral_cleanup(&h);
     return err;
 }
 

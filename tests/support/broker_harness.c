@@ -9,6 +9,12 @@
 struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, int64_t token_ttl,
                     const char *issuer)
 {
+    return bh_start_db(now, collateral_sub, nonce_ttl, token_ttl, issuer, NULL);
+}
+
+struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
+                       int64_t token_ttl, const char *issuer, const char *db_url)
+{
     struct bh *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         return NULL;
@@ -18,9 +24,12 @@ struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, 
         free(h);
         return NULL;
     }
-    char simdir[128], db[128], coll[700];
+    char simdir[128], db[512], coll[700];
     snprintf(simdir, sizeof(simdir), "%s/sim", h->dir);
     snprintf(db, sizeof(db), "sqlite:%s/broker.db", h->dir);
+    if (db_url != NULL) {
+        snprintf(db, sizeof(db), "%s", db_url);
+    }
     h->sim = vt_bsim_new(simdir, now);
     if (h->sim == NULL) {
         bh_stop(h);

@@ -23,6 +23,9 @@ struct bh {
 /* Start a broker (collateral: a subdirectory of the simulator's collateral, or "" for all). */
 struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, int64_t token_ttl,
                     const char *issuer);
+/* The same on a given database URL (NULL: SQLite in the temporary directory). */
+struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
+                       int64_t token_ttl, const char *issuer, const char *db_url);
 void bh_stop(struct bh *h);
 
 /* POST/GET JSON; returns the status, *out (if given) the parsed body (caller decrefs) and *raw
