@@ -172,6 +172,53 @@ static void audit_ok(void)
     assert_non_null(strstr(out, "\"verified\":true"));
 }
 
+static bool write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    bool ok = f != NULL && fputs(text, f) >= 0;
+    return f != NULL && fclose(f) == 0 && ok;
+}
+
+/* `veritee audit receipt` on a release response, with the JWKS: verified; altered: refused. */
+static void receipt_cli(struct proc *p)
+{
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(&p->h, nonce, raw));
+    struct bh tmp = p->h;
+    tmp.sim = sim;
+    json_t *body = bh_attest_body(&tmp, VT_TEE_SGX, nonce, raw, key, 0);
+    char *text = json_dumps(body, JSON_COMPACT), *resp = NULL, *jwks = NULL;
+    assert_int_equal(bh_call(&p->h, "POST", "/v1/keys/k/release", text, NULL, NULL, &resp), 200);
+    assert_int_equal(bh_call(&p->h, "GET", "/.well-known/jwks.json", NULL, NULL, NULL, &jwks),
+                     200);
+    char rpath[128], jpath[128], cmd[2048], out[1024];
+    snprintf(rpath, sizeof(rpath), "%s/release.json", dir);
+    snprintf(jpath, sizeof(jpath), "%s/jwks.json", dir);
+    assert_true(write_text(rpath, resp) && write_text(jpath, jwks));
+    snprintf(cmd, sizeof(cmd), "%s audit receipt --receipt %s --jwks %s", veritee, rpath, jpath);
+    assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "\"verified\":true"));
+    /* one hash of the inclusion proof changed */
+    char *at = strstr(resp, "\"inclusion\":[\"");
+    if (at != NULL) {
+        char *h = at + strlen("\"inclusion\":[\"");
+        *h = *h == '0' ? '1' : '0';
+    } else { /* the first entry has no proof: change the entry instead */
+        at = strstr(resp, "\"entry\":\"");
+        assert_non_null(at);
+        char *e = at + strlen("\"entry\":\"");
+        *e = *e == 'A' ? 'B' : 'A';
+    }
+    assert_true(write_text(rpath, resp));
+    assert_true(run_capture(cmd, out, sizeof(out)) != 0);
+    assert_non_null(strstr(out, "\"verified\":false"));
+    free(resp);
+    free(jwks);
+    free(text);
+    json_decref(body);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -258,6 +305,7 @@ static void test_kill9_during_releases(void **state)
         }
     }
     assert_true(release_once(&p, &p) >= 0);
+    receipt_cli(&p);
     kill9(&p);
     audit_ok();
     fprintf(stderr, "kill -9 x3 during releases: %zu acknowledged records, all in the log\n",
