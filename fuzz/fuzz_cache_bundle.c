@@ -31,7 +31,7 @@ static int64_t count(const char *sql)
     int64_t n = -1;
     struct vt_diag d;
     vt_diag_init(&d);
-    require(vt_store_exec(cache->store, sql, NULL, 0, vt_cache_row_int, &n, NULL, &d) == VT_OK);
+    require(vt_store_exec(cache->store, sql, NULL, 0, vt_store_row_int, &n, NULL, &d) == VT_OK);
     return n;
 }
 

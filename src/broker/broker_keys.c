@@ -113,12 +113,6 @@ static enum vt_err policy_sha(const char *json, char sha[65], struct vt_diag *d)
     return VT_OK;
 }
 
-static bool row_i64(void *ctx, const struct vt_sql_row *row)
-{
-    *(int64_t *)ctx = vt_row_int(row, 0);
-    return false;
-}
-
 enum vt_err vt_broker_key_put(struct vt_broker *b, const char *name, const uint8_t *secret,
                               size_t len, size_t gen_len, const char *policy_json,
                               uint32_t *version, struct vt_diag *d)
@@ -150,8 +144,8 @@ enum vt_err vt_broker_key_put(struct vt_broker *b, const char *name, const uint8
     if (err == VT_OK && (err = vt_store_begin(b->store, d)) == VT_OK) {
         tx = true;
         struct vt_sql_arg a[] = {VT_SQL_T(name)};
-        err = vt_store_exec(b->store, "SELECT current FROM vb_keys WHERE name = ?", a, 1, row_i64,
-                            &cur, NULL, d);
+        err = vt_store_exec(b->store, "SELECT current FROM vb_keys WHERE name = ?", a, 1,
+                            vt_store_row_int, &cur, NULL, d);
     }
     *version = (uint32_t)cur + 1;
     char adek[200], asec[200];

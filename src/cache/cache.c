@@ -409,12 +409,6 @@ enum vt_err vt_cache_load(struct vt_cache *c, const char *key, struct vt_cache_i
     return VT_OK;
 }
 
-bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row)
-{
-    *(int64_t *)ctx = vt_row_int(row, 0);
-    return false;
-}
-
 /* Insert or replace the row of key; with a guard, an existing row is replaced only when the
  * guard (SQL over vt_items, the row held, and excluded, the new one) holds. *changes: rows
  * written (0 when the guard kept the held row). */
@@ -1063,7 +1057,7 @@ uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now)
     if (vt_store_exec(c->store,
                       "SELECT eval_num FROM vt_enforce WHERE tee = ? AND from_time <= ?"
                       " ORDER BY from_time DESC LIMIT 1",
-                      a, 2, vt_cache_row_int, &n, NULL, NULL) != VT_OK) {
+                      a, 2, vt_store_row_int, &n, NULL, NULL) != VT_OK) {
         return 0;
     }
     pthread_mutex_lock(&c->pin_lock);

@@ -204,9 +204,6 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
 VT_MUST_USE enum vt_err vt_cache_collateral_get(void *ctx, const char *path,
                                                 struct vt_http_response *r, struct vt_diag *d);
 
-/* Row callback storing column 0 as an integer into *(int64_t *)ctx. */
-bool vt_cache_row_int(void *ctx, const struct vt_sql_row *row);
-
 /* Prometheus text (heap). */
 char *vt_cache_metrics_text(struct vt_cache *c);
 

@@ -194,7 +194,7 @@ static void healthz(struct vt_cache *c, struct vt_http_resp *resp)
     struct vt_diag d;
     vt_diag_init(&d);
     enum vt_err err = vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0,
-                                    vt_cache_row_int, &n, NULL, &d);
+                                    vt_store_row_int, &n, NULL, &d);
     vt_http_json_reply(resp, err == VT_OK ? 200 : 503,
                        json_pack("{s:s,s:s,s:s,s:I}", "status", err == VT_OK ? "ok" : "unavailable",
                                  "store", err == VT_OK ? "ok" : d.detail, "mode",
@@ -438,12 +438,12 @@ char *vt_cache_metrics_text(struct vt_cache *c)
     vt_time now = vt_cache_now(c);
     int64_t items = -1, oldest = 0;
     struct vt_sql_arg a[] = {VT_SQL_I(now)};
-    (void)!vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0, vt_cache_row_int,
+    (void)!vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0, vt_store_row_int,
                          &items, NULL, NULL);
     (void)!vt_store_exec(c->store,
                          "SELECT COALESCE(MAX(? - next_update), 0) FROM vt_items"
                          " WHERE next_update > 0",
-                         a, 1, vt_cache_row_int, &oldest, NULL, NULL);
+                         a, 1, vt_store_row_int, &oldest, NULL, NULL);
     if (oldest < 0) {
         oldest = 0;
     }

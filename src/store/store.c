@@ -179,3 +179,9 @@ void vt_store_close(struct vt_store *s)
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
+
+bool vt_store_row_int(void *ctx, const struct vt_sql_row *row)
+{
+    *(int64_t *)ctx = vt_row_int(row, 0);
+    return false;
+}

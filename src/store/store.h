@@ -44,6 +44,8 @@ const uint8_t *vt_row_blob(const struct vt_sql_row *r, size_t i, size_t *len);
 
 /* Return false to stop the iteration (not an error). */
 typedef bool (*vt_row_fn)(void *ctx, const struct vt_sql_row *row);
+/* A vt_row_fn storing column 0 of the first row as an integer into *(int64_t *)ctx. */
+bool vt_store_row_int(void *ctx, const struct vt_sql_row *row);
 
 /*
  * Open "sqlite:PATH" (or a bare path) or "postgres://..." / "postgresql://...", and create the

@@ -66,7 +66,7 @@ static int64_t count(struct vt_cache *c, const char *sql)
     int64_t n = -1;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_store_exec(c->store, sql, NULL, 0, vt_cache_row_int, &n, NULL, &d), VT_OK);
+    assert_int_equal(vt_store_exec(c->store, sql, NULL, 0, vt_store_row_int, &n, NULL, &d), VT_OK);
     return n;
 }
 
