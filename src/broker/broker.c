@@ -32,7 +32,13 @@ static const char schema[] =
     " leaf BLOB NOT NULL, created BIGINT NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS vb_checkpoints(size BIGINT PRIMARY KEY, body TEXT NOT NULL,"
     " sig TEXT NOT NULL, kid TEXT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_decisions(idx BIGINT PRIMARY KEY, explanation TEXT NOT NULL)";
+    "CREATE TABLE IF NOT EXISTS vb_decisions(idx BIGINT PRIMARY KEY, explanation TEXT NOT NULL);\n"
+    /* KBS protocol sessions (broker_kbs.c): the cookie's id, its challenge, and once attested the
+     * EAR token (with its hash, for Bearer requests) and the TEE's key */
+    "CREATE TABLE IF NOT EXISTS vb_kbs_sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
+    " tee TEXT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL, token TEXT NOT NULL,"
+    " token_sha256 TEXT NOT NULL, runtime_key TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_token ON vb_kbs_sessions(token_sha256)";
 
 static int64_t mono_seconds(void)
 {

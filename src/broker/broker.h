@@ -208,6 +208,16 @@ VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *e
                                            const uint8_t *vek, size_t vek_len, vt_time now,
                                            struct vt_claims *claims, struct vt_diag *d);
 
+/* ---- the Trustee KBS protocol for CoCo guests (broker_kbs.c, docs/kbs.md) ---- */
+#define VT_KBS_PROTOCOL_VERSION "0.4.0"
+/* POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/<repository>/<type>/<tag>. */
+void vt_broker_kbs_handler(struct vt_broker *b, const struct vt_http_req *req,
+                           struct vt_http_resp *resp);
+/* The broker key behind a KBS resource path "<repository>/<type>/<tag>":
+ * "kbs.<repository>.<type>.<tag>", repository and type of [A-Za-z0-9_-], tag of [A-Za-z0-9._-]
+ * (not only dots). False if the path has another shape or the name would be too long. */
+bool vt_broker_kbs_key_name(const char *resource_path, char name[VT_BROKER_NAME_MAX]);
+
 /* ---- HTTP (broker_api.c) ---- */
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
 /* True if path belongs to the broker (veritee serve dispatches on it). */

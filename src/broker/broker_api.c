@@ -422,7 +422,8 @@ static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_
 bool vt_broker_owns_path(const char *path)
 {
     static const char *const admin_paths[] = {"keys", "policy", "log", "signing-keys", "audit"};
-    if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0) {
+    if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0 ||
+        strncmp(path, "/kbs/v0/", 8) == 0) {
         return true;
     }
     if (strncmp(path, "/admin/v1/", 10) == 0) {
@@ -477,6 +478,8 @@ void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_
         vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
     } else if (strncmp(path, "/admin/v1/", 10) == 0) {
         admin(b, req, resp);
+    } else if (strncmp(path, "/kbs/v0/", 8) == 0) {
+        vt_broker_kbs_handler(b, req, resp); /* the Trustee KBS protocol (docs/kbs.md) */
     } else {
         bad(resp, vt_broker_owns_path(path) ? 405 : 404, "not-found", "no such endpoint or method");
     }

@@ -242,6 +242,39 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
     return NULL;
 }
 
+uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
+                             unsigned variant, size_t *len)
+{
+    *len = 0;
+    if (tee != VT_TEE_SGX && tee != VT_TEE_TDX) {
+        return NULL;
+    }
+    struct vt_sim_scenario *sc = tee == VT_TEE_TDX                 ? s->tdx
+                                 : (variant & VT_BSIM_OUT_OF_DATE) ? s->sgx_ood
+                                                                   : s->sgx;
+    struct vt_sim_quote_params qp = sc->quote_params;
+    memcpy(tee == VT_TEE_SGX ? qp.sgx.report_data : qp.td.report_data, report_data, 64);
+    if (variant & VT_BSIM_DEBUG) {
+        if (tee == VT_TEE_SGX) {
+            qp.sgx.attributes[0] |= 0x02;
+        } else {
+            qp.td.td_attributes[0] |= 0x01;
+        }
+    }
+    if (variant & VT_BSIM_OTHER_CODE) {
+        if (tee == VT_TEE_SGX) {
+            qp.sgx.mrenclave[0] ^= 0xff;
+        } else {
+            qp.td.mrtd[0] ^= 0xff;
+        }
+    }
+    uint8_t *out = vt_sim_quote_make(sc->pki, &qp, len);
+    if (out != NULL && (variant & VT_BSIM_CORRUPT)) {
+        out[48 + 16] ^= 0x01; /* inside the signed report body */
+    }
+    return out;
+}
+
 const char *vt_bsim_measurement(const struct vt_bsim *s, enum vt_tee tee)
 {
     switch (tee) {

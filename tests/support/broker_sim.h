@@ -43,6 +43,14 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
                           size_t spki_len, unsigned variant, size_t *len, uint8_t **vek,
                           size_t *vek_len);
 
+/*
+ * SGX or TDX evidence whose report_data is exactly report_data[64] (another protocol's binding,
+ * e.g. the KBS protocol's hash of its runtime data padded with zeros). The variants as above.
+ * Returns malloc'd evidence or NULL (also for other TEEs).
+ */
+uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
+                             unsigned variant, size_t *len);
+
 /* The measurement claims of the default evidence, lowercase hex: "sgx.mrenclave", "tdx.mrtd",
  * "snp.measurement", "nitro.pcr0". */
 const char *vt_bsim_measurement(const struct vt_bsim *s, enum vt_tee tee);

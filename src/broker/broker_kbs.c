@@ -1,0 +1,831 @@
+/*
+ * The Trustee KBS protocol (version 0.4.0), so that Confidential Containers guests (Attestation
+ * Agent, Confidential Data Hub, kbs-client) can use this broker as their Key Broker Service.
+ * SPEC: docs/kbs.md.
+ *
+ *   POST /kbs/v0/auth      {version, tee, extra-params} -> {nonce, extra-params} and the
+ *                          kbs-session-id cookie (a session row, valid for nonce_ttl)
+ *   POST /kbs/v0/attest    {init-data?, runtime-data {nonce, tee-pubkey},
+ *                          tee-evidence {primary_evidence, additional_evidence}} -> {token}
+ *   GET  /kbs/v0/resource/<repository>/<type>/<tag>  (cookie or Bearer token) -> a flattened
+ *                          JWE {protected, encrypted_key, iv, ciphertext, tag}
+ *
+ * The binding is the guest's: report_data = SHA-384 of the RFC 8785 (JCS) serialization of
+ * {"additional-evidence", "nonce", "tee-pubkey"}, zero-padded to 64 bytes. This file checks the
+ * session and its nonce, rebuilds those bytes, and leaves appraisal, the attestation policy,
+ * the token, the release policy, the wrapping and the audit log to vt_broker_attest and
+ * vt_broker_release. Sessions live in the store (vb_kbs_sessions), so any replica serves them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "broker/broker.h"
+
+#define KBS_COOKIE "kbs-session-id"
+#define KBS_SID_LEN 32 /* 16 random bytes in hex */
+#define KBS_NONCE_BYTES 32
+#define KBS_ERR_TYPE "https://github.com/confidential-containers/kbs/errors/"
+
+/* ---- responses ---- */
+
+static const char *title_of(unsigned status)
+{
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+/* RFC 7807 with the KBS error types: Trustee's clients parse {type, detail} (kbs_types
+ * ErrorInformation) out of every error, and re-run the handshake on a 401 only if they can. */
+static void problem(struct vt_http_resp *resp, unsigned status, const char *type,
+                    const char *reason, const char *detail)
+{
+    char t[160];
+    snprintf(t, sizeof(t), "%s%s", KBS_ERR_TYPE, type);
+    json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", t, "title", title_of(status), "status",
+                          (int)status, "detail", detail ? detail : "", "reason", reason);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    vt_http_resp_status(resp, status, "application/problem+json");
+    if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
+        resp->status = 500;
+    }
+    free(s);
+    json_decref(o);
+}
+
+/* A denial of vt_broker_attest/vt_broker_release. At /attest every refusal is a 401, as KBS
+ * answers; at /resource 401 (token), 403 (release policy, disabled key), 404 (no such key). A
+ * policy denial's explanation stays in the admin log. */
+static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den, bool attest)
+{
+    unsigned st = den->status;
+    const char *type = "AttestationError";
+    if (st == 500) {
+        type = "InternalError";
+    } else if (attest) {
+        st = st == 400 ? 400 : 401;
+        type = den->status == 403 ? "PolicyDeny" : st == 400 ? "SerdeError" : "AttestationError";
+    } else if (st == 403) {
+        type = "PolicyDeny";
+    } else if (st == 404) {
+        type = "ResourceNotFound";
+    } else if (st == 401) {
+        type = "TokenVerifierError";
+    } else {
+        type = "JweError";
+    }
+    const char *detail =
+        den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
+    problem(resp, st, type, den->reason, detail);
+}
+
+/* Set-Cookie: kbs-session-id=<id>; Expires=<IMF-fixdate>; Max-Age=<s>; HttpOnly. No Path, as
+ * KBS: the default path of .../kbs/v0/auth covers .../kbs/v0/attest and .../kbs/v0/resource
+ * also behind a reverse proxy that adds a prefix. */
+static void set_cookie(struct vt_http_resp *resp, const char *sid, vt_time expires, vt_time now)
+{
+    char date[64] = "";
+    struct tm tm;
+    time_t t = (time_t)expires;
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0) {
+        date[0] = '\0';
+    }
+    char v[256];
+    snprintf(v, sizeof(v), "%s=%s; Expires=%s; Max-Age=%" PRId64 "; HttpOnly", KBS_COOKIE, sid,
+             date, (int64_t)(expires > now ? expires - now : 0));
+    if (!vt_http_resp_header(resp, "Set-Cookie", v)) {
+        problem(resp, 500, "InternalError", "internal", "cannot set the session cookie");
+    }
+}
+
+/* ---- request helpers ---- */
+
+static json_t *body_object(const struct vt_http_req *req)
+{
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    json_error_t je;
+    json_t *o = n > 0 ? json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *str_member(const json_t *o, const char *name)
+{
+    return json_string_value(json_object_get(o, name));
+}
+
+static bool is_sid(const char *s, size_t n)
+{
+    if (n != KBS_SID_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The kbs-session-id cookie of the request, if any. *present tells whether the cookie was sent
+ * at all (a malformed one is then no session). */
+static bool cookie_sid(const struct vt_http_req *req, char sid[KBS_SID_LEN + 1], bool *present)
+{
+    *present = false;
+    const char *h = vt_http_req_header(req, "Cookie");
+    const size_t nl = strlen(KBS_COOKIE);
+    while (h != NULL && *h != '\0') {
+        while (*h == ' ' || *h == ';' || *h == '\t') {
+            h++;
+        }
+        const char *end = strchr(h, ';');
+        size_t len = end ? (size_t)(end - h) : strlen(h);
+        if (len > nl && strncmp(h, KBS_COOKIE, nl) == 0 && h[nl] == '=') {
+            *present = true;
+            const char *v = h + nl + 1;
+            size_t vl = len - nl - 1;
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) {
+                vl--;
+            }
+            if (is_sid(v, vl)) {
+                memcpy(sid, v, vl);
+                sid[vl] = '\0';
+                return true;
+            }
+        }
+        h = end;
+    }
+    return false;
+}
+
+/* ---- sessions ---- */
+
+struct session {
+    bool found;
+    char nonce[64];
+    char tee[16];
+    int64_t expires, used;
+    char *token;       /* "" until attested */
+    char *runtime_key; /* the standard JWK of the TEE's key, "" until attested */
+};
+
+static void session_cleanup(struct session *s)
+{
+    free(s->token);
+    free(s->runtime_key);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool row_session(void *ctx, const struct vt_sql_row *row)
+{
+    struct session *s = ctx;
+    s->found = true;
+    snprintf(s->nonce, sizeof(s->nonce), "%s", vt_row_text(row, 0));
+    snprintf(s->tee, sizeof(s->tee), "%s", vt_row_text(row, 1));
+    s->expires = vt_row_int(row, 2);
+    s->used = vt_row_int(row, 3);
+    s->token = strdup(vt_row_text(row, 4));
+    s->runtime_key = strdup(vt_row_text(row, 5));
+    return false;
+}
+
+static enum vt_err session_load(struct vt_broker *b, const char *sid, struct session *s,
+                                struct vt_diag *d)
+{
+    memset(s, 0, sizeof(*s));
+    struct vt_sql_arg a[] = {VT_SQL_T(sid)};
+    VT_TRY(vt_store_exec(b->store,
+                         "SELECT nonce, tee, expires, used, token, runtime_key"
+                         " FROM vb_kbs_sessions WHERE id = ?",
+                         a, 1, row_session, s, NULL, d));
+    VT_ENSURE(!s->found || (s->token != NULL && s->runtime_key != NULL), d, VT_E_NOMEM,
+              "kbs.session", "no memory for the session");
+    return VT_OK;
+}
+
+static void token_hash(const char *token, char hex[65])
+{
+    uint8_t h[VT_SHA256_LEN];
+    vt_sha256(token, strlen(token), h);
+    vt_hex_encode(h, sizeof(h), hex);
+}
+
+/* ---- auth ---- */
+
+static bool tee_supported(const char *tee)
+{
+    return strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0;
+}
+
+static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    json_t *o = body_object(req);
+    const char *version = str_member(o, "version"), *tee = str_member(o, "tee");
+    char msg[256];
+    if (o == NULL || version == NULL || tee == NULL) {
+        problem(resp, 400, "SerdeError", "request",
+                "the body must be a KBS Request: {\"version\", \"tee\", \"extra-params\"}");
+    } else if (strcmp(version, VT_KBS_PROTOCOL_VERSION) != 0) {
+        snprintf(msg, sizeof(msg),
+                 "KBS Client Protocol Version Mismatch: expect =" VT_KBS_PROTOCOL_VERSION
+                 " while the request is %.64s",
+                 version);
+        problem(resp, 401, "AttestationError", "protocol-version", msg);
+    } else if (!tee_supported(tee)) {
+        snprintf(msg, sizeof(msg), "tee \"%.32s\" is not supported by this KBS (tdx, sgx)", tee);
+        problem(resp, 401, "AttestationError", "tee-unsupported", msg);
+    } else {
+        uint8_t raw[KBS_NONCE_BYTES + 16];
+        char nonce[64], sid[KBS_SID_LEN + 1];
+        struct vt_diag d;
+        vt_diag_init(&d);
+        enum vt_err err = vt_random_bytes(raw, sizeof(raw), &d);
+        if (err == VT_OK) {
+            err = vt_base64_encode(raw, KBS_NONCE_BYTES, false, nonce, sizeof(nonce));
+        }
+        vt_hex_encode(raw + KBS_NONCE_BYTES, 16, sid);
+        vt_time now = vt_broker_now(b), exp = now + b->cfg.nonce_ttl;
+        if (err == VT_OK) {
+            struct vt_sql_arg a[] = {VT_SQL_T(sid), VT_SQL_T(nonce), VT_SQL_T(tee), VT_SQL_I(exp)};
+            err = vt_store_exec(b->store,
+                                "INSERT INTO vb_kbs_sessions(id, nonce, tee, expires, used, token,"
+                                " token_sha256, runtime_key) VALUES (?, ?, ?, ?, 0, '', '', '')",
+                                a, 4, NULL, NULL, NULL, &d);
+        }
+        if (err == VT_OK && raw[0] == 0) { /* now and then, forget sessions long expired */
+            struct vt_sql_arg g[] = {VT_SQL_I(now - 3600)};
+            (void)!vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions WHERE expires < ?", g, 1,
+                                 NULL, NULL, NULL, NULL);
+        }
+        vt_wipe(raw, sizeof(raw));
+        if (err != VT_OK) {
+            problem(resp, 500, "InternalError", "storage", d.detail);
+        } else {
+            vt_http_json_reply(resp, 200,
+                               json_pack("{s:s,s:s}", "nonce", nonce, "extra-params", ""));
+            set_cookie(resp, sid, exp, now);
+        }
+    }
+    json_decref(o);
+}
+
+/* ---- attest ---- */
+
+/* A JSON string as RFC 8785 writes it: only '"', '\\' and the C0 controls are escaped, with the
+ * short forms where JSON has them and \u00xx (lowercase) otherwise; everything else verbatim. */
+static enum vt_err jcs_string(struct vt_buf *b, const char *s)
+{
+    VT_TRY(vt_buf_append(b, "\"", 1));
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        const char *e = NULL;
+        switch (c) {
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\b':
+            e = "\\b";
+            break;
+        case '\f':
+            e = "\\f";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)c);
+                e = esc;
+            }
+        }
+        VT_TRY(e ? vt_buf_append(b, e, strlen(e)) : vt_buf_append(b, s, 1));
+    }
+    return vt_buf_append(b, "\"", 1);
+}
+
+/* Members "name":value in the order given (the caller sorts them), values strings. */
+static enum vt_err jcs_object(struct vt_buf *b, const char *const *names, const char *const *vals,
+                              size_t n)
+{
+    VT_TRY(vt_buf_append(b, "{", 1));
+    for (size_t i = 0; i < n; i++) {
+        VT_TRY(i ? vt_buf_append(b, ",", 1) : VT_OK);
+        VT_TRY(jcs_string(b, names[i]));
+        VT_TRY(vt_buf_append(b, ":", 1));
+        VT_TRY(jcs_string(b, vals[i]));
+    }
+    return vt_buf_append(b, "}", 1);
+}
+
+/*
+ * The tee-pubkey as the guest typed it (kbs_types TeePubKey: EC {crv, alg, x, y} or RSA
+ * {alg, n, e}, tagged by kty; other members are dropped, as both ends do), in its canonical
+ * form, and the same key as a standard JWK for the broker. Only the algorithms this broker
+ * wraps with: ECDH-ES+A256KW (P-256, P-384) and RSA-OAEP-256.
+ */
+static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const char **why)
+{
+    *jwk = NULL;
+    const char *kty = str_member(k, "kty"), *alg = str_member(k, "alg");
+    if (kty == NULL || alg == NULL) {
+        *why = "tee-pubkey must be a JWK object with \"kty\" and \"alg\"";
+        return false;
+    }
+    json_t *std = NULL;
+    enum vt_err err = VT_E_ARG;
+    if (strcmp(kty, "EC") == 0) {
+        const char *crv = str_member(k, "crv"), *x = str_member(k, "x"), *y = str_member(k, "y");
+        if (crv == NULL || x == NULL || y == NULL) {
+            *why = "an EC tee-pubkey needs \"crv\", \"x\" and \"y\"";
+            return false;
+        }
+        if (strcmp(alg, "ECDH-ES+A256KW") != 0) {
+            *why = "an EC tee-pubkey's alg must be ECDH-ES+A256KW";
+            return false;
+        }
+        const char *names[] = {"alg", "crv", "kty", "x", "y"};
+        const char *vals[] = {alg, crv, kty, x, y};
+        err = jcs_object(canon, names, vals, 5);
+        std = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", crv, "x", x, "y", y);
+    } else if (strcmp(kty, "RSA") == 0) {
+        const char *n = str_member(k, "n"), *e = str_member(k, "e");
+        if (n == NULL || e == NULL) {
+            *why = "an RSA tee-pubkey needs \"n\" and \"e\"";
+            return false;
+        }
+        if (strcmp(alg, "RSA-OAEP-256") != 0) {
+            *why = strcmp(alg, "RSA1_5") == 0
+                       ? "RSA1_5 is not supported: generate the tee key with RSA-OAEP-256"
+                       : "an RSA tee-pubkey's alg must be RSA-OAEP-256";
+            return false;
+        }
+        const char *names[] = {"alg", "e", "kty", "n"};
+        const char *vals[] = {alg, e, kty, n};
+        err = jcs_object(canon, names, vals, 4);
+        std = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", n, "e", e);
+    } else {
+        *why = "tee-pubkey kty must be EC or RSA";
+        return false;
+    }
+    *jwk = std && err == VT_OK ? json_dumps(std, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(std);
+    if (*jwk == NULL) {
+        *why = "cannot encode the tee-pubkey";
+        return false;
+    }
+    return true;
+}
+
+/* SHA-384 of the canonical runtime data, the first 48 bytes of report_data (zeros follow). */
+static bool runtime_data_hash(const char *additional, const char *nonce, const struct vt_buf *key,
+                              uint8_t out[VT_SHA384_LEN])
+{
+    struct vt_buf m;
+    vt_buf_init(&m, 64u << 20);
+    enum vt_err err = vt_buf_append(&m, "{\"additional-evidence\":", 23);
+    if (err == VT_OK) {
+        err = jcs_string(&m, additional);
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(&m, ",\"nonce\":", 9);
+    }
+    if (err == VT_OK) {
+        err = jcs_string(&m, nonce);
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(&m, ",\"tee-pubkey\":", 14);
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(&m, key->data, key->len);
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(&m, "}", 1);
+    }
+    if (err == VT_OK) {
+        vt_sha384(m.data, m.len, out);
+    }
+    vt_buf_cleanup(&m);
+    return err == VT_OK;
+}
+
+/* The quote's TEE from its header: tee_type 0 (SGX), or 0x81 in a version 4/5 quote (TDX). */
+static const char *quote_tee(const uint8_t *q, size_t n)
+{
+    if (n < 48) {
+        return "";
+    }
+    unsigned version = (unsigned)q[0] | (unsigned)q[1] << 8;
+    uint32_t tee_type =
+        (uint32_t)q[4] | (uint32_t)q[5] << 8 | (uint32_t)q[6] << 16 | (uint32_t)q[7] << 24;
+    if (version >= 3 && version <= 5 && tee_type == 0) {
+        return "sgx";
+    }
+    return (version == 4 || version == 5) && tee_type == 0x81 ? "tdx" : "";
+}
+
+struct attest_in {
+    const char *nonce, *additional, *quote_b64;
+    const json_t *pubkey;
+    uint8_t *quote;
+    size_t quote_len;
+    char *jwk;
+    struct vt_buf canon_key;
+};
+
+/* The Attestation message's shape; on failure *why says what is wrong (a 400). */
+static bool attest_parse(const json_t *o, struct attest_in *in, const char **why)
+{
+    const json_t *rd = json_object_get(o, "runtime-data");
+    const json_t *te = json_object_get(o, "tee-evidence");
+    const json_t *init = json_object_get(o, "init-data");
+    const json_t *pe = json_object_get(te, "primary_evidence");
+    const json_t *ae = json_object_get(te, "additional_evidence");
+    in->nonce = str_member(rd, "nonce");
+    in->pubkey = json_object_get(rd, "tee-pubkey");
+    in->additional = ae == NULL ? "" : json_string_value(ae);
+    in->quote_b64 = str_member(pe, "quote");
+    if (!json_is_object(rd) || in->nonce == NULL || !json_is_object(in->pubkey)) {
+        *why = "runtime-data must be {\"nonce\": string, \"tee-pubkey\": JWK}";
+    } else if (!json_is_object(te) || !json_is_object(pe) || in->additional == NULL) {
+        *why = "tee-evidence must be {\"primary_evidence\": object, \"additional_evidence\": "
+               "string}";
+    } else if (in->quote_b64 == NULL) {
+        *why = "primary_evidence must hold the base64 \"quote\"";
+    } else if (init != NULL && !json_is_null(init) && !json_is_object(init)) {
+        *why = "init-data must be an object or null";
+    } else {
+        size_t sl = strlen(in->quote_b64);
+        in->quote = malloc(sl + 1);
+        if (in->quote == NULL || sl == 0 ||
+            vt_base64_decode(in->quote_b64, sl, false, in->quote, sl + 1, &in->quote_len) !=
+                VT_OK) {
+            *why = "primary_evidence.quote is not standard base64";
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+static void reply_token(struct vt_http_resp *resp, const char *sid, const char *token,
+                        vt_time expires, vt_time now)
+{
+    vt_http_json_reply(resp, 200, json_pack("{s:s}", "token", token));
+    set_cookie(resp, sid, expires, now);
+}
+
+static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
+                       struct vt_http_resp *resp)
+{
+    char sid[KBS_SID_LEN + 1];
+    bool present;
+    if (!cookie_sid(req, sid, &present)) {
+        problem(resp, 401, "AttestationError", present ? "session-unknown" : "session-missing",
+                present ? "the kbs-session-id cookie names no session"
+                        : "the kbs-session-id cookie is missing: POST /kbs/v0/auth first");
+        return;
+    }
+    json_t *o = body_object(req);
+    struct session s;
+    struct attest_in in;
+    memset(&in, 0, sizeof(in));
+    vt_buf_init(&in.canon_key, 64u << 10);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    const char *why = NULL;
+    vt_time now = vt_broker_now(b);
+    if (session_load(b, sid, &s, &d) != VT_OK) {
+        problem(resp, 500, "InternalError", "storage", d.detail);
+        goto out;
+    }
+    if (!s.found) {
+        problem(resp, 401, "AttestationError", "session-unknown",
+                "the kbs-session-id cookie names no session");
+        goto out;
+    }
+    if (s.expires <= now) {
+        problem(resp, 401, "AttestationError", "session-expired", "the session expired");
+        goto out;
+    }
+    if (s.token[0] != '\0') { /* attested already: the session's token, as KBS answers */
+        reply_token(resp, sid, s.token, s.expires, now);
+        goto out;
+    }
+    if (s.used != 0) {
+        problem(resp, 401, "AttestationError", "session-used",
+                "the session's challenge was already answered: POST /kbs/v0/auth again");
+        goto out;
+    }
+    if (o == NULL || !attest_parse(o, &in, &why)) {
+        problem(resp, 400, "SerdeError", "attestation",
+                o ? why : "the body must be a KBS Attestation JSON object");
+        goto out;
+    }
+    if (strlen(in.nonce) != strlen(s.nonce) || !vt_ct_memeq(in.nonce, s.nonce, strlen(s.nonce))) {
+        problem(resp, 401, "AttestationError", "nonce-mismatch",
+                "runtime-data.nonce is not the session's challenge");
+        goto out;
+    }
+    if (!tee_pubkey(in.pubkey, &in.canon_key, &in.jwk, &why)) {
+        problem(resp, 400, "SerdeError", "runtime-key", why);
+        goto out;
+    }
+    if (strcmp(quote_tee(in.quote, in.quote_len), s.tee) != 0) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the evidence is not a %s quote", s.tee);
+        problem(resp, 401, "AttestationError", "tee-mismatch", msg);
+        goto out;
+    }
+    /* one answer per challenge: the claiming UPDATE is the check, across replicas too */
+    int64_t changes = 0;
+    struct vt_sql_arg claim[] = {VT_SQL_I(now), VT_SQL_T(sid), VT_SQL_I(now)};
+    if (vt_store_exec(b->store,
+                      "UPDATE vb_kbs_sessions SET used = ? WHERE id = ? AND used = 0"
+                      " AND expires > ?",
+                      claim, 3, NULL, NULL, &changes, &d) != VT_OK) {
+        problem(resp, 500, "InternalError", "storage", d.detail);
+        goto out;
+    }
+    if (changes != 1) {
+        problem(resp, 401, "AttestationError", "session-used",
+                "the session's challenge was already answered: POST /kbs/v0/auth again");
+        goto out;
+    }
+    uint8_t rd[VT_SHA384_LEN];
+    if (!runtime_data_hash(in.additional, in.nonce, &in.canon_key, rd)) {
+        problem(resp, 500, "InternalError", "internal", "cannot hash the runtime data");
+        goto out;
+    }
+    struct vt_broker_attest_req q = {
+        .evidence = in.quote,
+        .evidence_len = in.quote_len,
+        .nonce = s.nonce,
+        .runtime_key = in.jwk,
+        .expect_report_data = rd,
+        .expect_report_data_len = sizeof(rd),
+    };
+    struct vt_broker_attest_res r;
+    struct vt_broker_denial den;
+    if (vt_broker_attest(b, &q, &r, &den) != VT_OK) {
+        refuse(resp, &den, true);
+        vt_broker_attest_res_cleanup(&r);
+        goto out;
+    }
+    char th[65];
+    token_hash(r.token, th);
+    struct vt_sql_arg up[] = {VT_SQL_T(r.token), VT_SQL_T(th), VT_SQL_T(in.jwk),
+                              VT_SQL_I(r.expires), VT_SQL_T(sid)};
+    if (vt_store_exec(b->store,
+                      "UPDATE vb_kbs_sessions SET token = ?, token_sha256 = ?, runtime_key = ?,"
+                      " expires = ? WHERE id = ?",
+                      up, 5, NULL, NULL, NULL, &d) != VT_OK) {
+        problem(resp, 500, "InternalError", "storage", d.detail);
+    } else {
+        reply_token(resp, sid, r.token, r.expires, now);
+    }
+    vt_broker_attest_res_cleanup(&r);
+out:
+    free(in.quote);
+    free(in.jwk);
+    vt_buf_cleanup(&in.canon_key);
+    session_cleanup(&s);
+    json_decref(o);
+}
+
+/* ---- resource ---- */
+
+static bool part_ok(const char *p, size_t n, bool dots)
+{
+    bool only_dots = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || (dots && c == '.');
+        if (!ok) {
+            return false;
+        }
+        only_dots = only_dots && c == '.';
+    }
+    return n > 0 && !only_dots;
+}
+
+bool vt_broker_kbs_key_name(const char *path, char name[VT_BROKER_NAME_MAX])
+{
+    const char *s1 = strchr(path, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (s1 == NULL || s2 == NULL || strchr(s2 + 1, '/') != NULL) {
+        return false;
+    }
+    size_t n1 = (size_t)(s1 - path), n2 = (size_t)(s2 - s1 - 1), n3 = strlen(s2 + 1);
+    if (!part_ok(path, n1, false) || !part_ok(s1 + 1, n2, false) || !part_ok(s2 + 1, n3, true) ||
+        4 + n1 + 1 + n2 + 1 + n3 >= VT_BROKER_NAME_MAX) {
+        return false;
+    }
+    snprintf(name, VT_BROKER_NAME_MAX, "kbs.%.*s.%.*s.%s", (int)n1, path, (int)n2, s1 + 1, s2 + 1);
+    return true;
+}
+
+struct cred {
+    bool found;
+    char *token, *runtime_key;
+};
+
+static bool row_cred(void *ctx, const struct vt_sql_row *row)
+{
+    struct cred *c = ctx;
+    c->found = true;
+    c->token = strdup(vt_row_text(row, 0));
+    c->runtime_key = strdup(vt_row_text(row, 1));
+    return false;
+}
+
+/* The credentials of a resource request: the cookie's attested session, else the Bearer token
+ * (the TEE's key from the session that issued it). false: *reason and *detail say why. */
+static bool credentials(struct vt_broker *b, const struct vt_http_req *req, struct cred *c,
+                        const char **reason, const char **detail, struct vt_diag *d)
+{
+    memset(c, 0, sizeof(*c));
+    char sid[KBS_SID_LEN + 1];
+    bool present;
+    const char *bearer = vt_http_bearer(req);
+    *reason = "token-missing";
+    *detail = "no attested kbs-session-id cookie and no Bearer token: attest first";
+    if (cookie_sid(req, sid, &present)) {
+        struct session s;
+        if (session_load(b, sid, &s, d) != VT_OK) {
+            *reason = "storage";
+            return false;
+        }
+        if (s.found && s.expires > vt_broker_now(b) && s.token[0] != '\0') {
+            c->found = true;
+            c->token = s.token;
+            c->runtime_key = s.runtime_key;
+            s.token = s.runtime_key = NULL;
+        } else {
+            *reason = !s.found                        ? "session-unknown"
+                      : s.expires <= vt_broker_now(b) ? "session-expired"
+                                                      : "session-not-attested";
+            *detail = !s.found                        ? "the kbs-session-id cookie names no session"
+                      : s.expires <= vt_broker_now(b) ? "the session expired"
+                                                      : "the session is not attested";
+        }
+        session_cleanup(&s);
+        if (c->found) {
+            return true;
+        }
+    } else if (present) {
+        *reason = "session-unknown";
+        *detail = "the kbs-session-id cookie names no session";
+    }
+    if (bearer == NULL || *bearer == '\0') {
+        return false;
+    }
+    char th[65];
+    token_hash(bearer, th);
+    struct vt_sql_arg a[] = {VT_SQL_T(th)};
+    if (vt_store_exec(b->store,
+                      "SELECT token, runtime_key FROM vb_kbs_sessions WHERE token_sha256 = ?", a, 1,
+                      row_cred, c, NULL, d) != VT_OK) {
+        *reason = "storage";
+        return false;
+    }
+    if (!c->found || c->token == NULL || c->runtime_key == NULL) {
+        *reason = "token-unknown";
+        *detail = "the Bearer token was not issued by this KBS's /kbs/v0/attest";
+        free(c->token);
+        free(c->runtime_key);
+        memset(c, 0, sizeof(*c));
+        return false;
+    }
+    return true;
+}
+
+/* Our compact JWE (RFC 7516 section 7.1) in the flattened JSON form KBS clients parse (section
+ * 7.2.2, without "aad"). The protected header is compact with sorted members ("alg", "enc",
+ * "epk"), which is what the client's re-serialization for the AAD produces too. */
+static json_t *flattened(const char *compact)
+{
+    const char *names[5] = {"protected", "encrypted_key", "iv", "ciphertext", "tag"};
+    json_t *o = json_object();
+    const char *p = compact;
+    for (size_t i = 0; o != NULL && i < 5; i++) {
+        const char *dot = strchr(p, '.');
+        if ((i < 4) != (dot != NULL)) {
+            json_decref(o);
+            return NULL;
+        }
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        json_object_set_new(o, names[i], json_stringn(p, n));
+        p = dot ? dot + 1 : p;
+    }
+    return o;
+}
+
+static void kbs_resource(struct vt_broker *b, const char *path, const struct vt_http_req *req,
+                         struct vt_http_resp *resp)
+{
+    char name[VT_BROKER_NAME_MAX];
+    if (!vt_broker_kbs_key_name(path, name)) {
+        problem(resp, 404, "InvalidRequestPath", "not-found",
+                "a resource is /kbs/v0/resource/<repository>/<type>/<tag>: repository and type of"
+                " [A-Za-z0-9_-], tag of [A-Za-z0-9._-]");
+        return;
+    }
+    struct cred c;
+    const char *reason, *detail;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (!credentials(b, req, &c, &reason, &detail, &d)) {
+        if (strcmp(reason, "storage") == 0) {
+            problem(resp, 500, "InternalError", reason, d.detail);
+        } else {
+            problem(resp, 401,
+                    strcmp(reason, "token-missing") == 0 ? "TokenNotFound" : "TokenVerifierError",
+                    reason, detail);
+        }
+        return;
+    }
+    struct vt_broker_release_req q = {
+        .key_name = name,
+        .token = c.token,
+        .runtime_key = c.runtime_key,
+    };
+    struct vt_broker_release_res r;
+    struct vt_broker_denial den;
+    if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+        refuse(resp, &den, false);
+    } else {
+        json_t *o = r.jwe ? flattened(r.jwe) : NULL;
+        if (o == NULL) {
+            problem(resp, 500, "JweError", "wrap", "cannot encode the JWE");
+        } else {
+            vt_http_json_reply(resp, 200, o);
+        }
+    }
+    vt_broker_release_res_cleanup(&r);
+    free(c.token);
+    free(c.runtime_key);
+}
+
+/* ---- dispatch ---- */
+
+void vt_broker_kbs_handler(struct vt_broker *b, const struct vt_http_req *req,
+                           struct vt_http_resp *resp)
+{
+    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
+    const char *p = strncmp(path, "/kbs/v0/", 8) == 0 ? path + 8 : "";
+    bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+    if (strcmp(p, "auth") == 0 || strcmp(p, "attest") == 0) {
+        if (!post) {
+            problem(resp, 405, "InvalidRequestPath", "method", "use POST");
+        } else if (p[1] == 'u') {
+            kbs_auth(b, req, resp);
+        } else {
+            kbs_attest(b, req, resp);
+        }
+    } else if (strncmp(p, "resource/", 9) == 0) {
+        if (!get) {
+            problem(resp, 405, "InvalidRequestPath", "method",
+                    "resources are read with GET; upload them with POST /admin/v1/keys");
+        } else {
+            kbs_resource(b, p + 9, req, resp);
+        }
+    } else if (strcmp(p, "attestation-policy") == 0 || strcmp(p, "resource-policy") == 0 ||
+               strncmp(p, "reference-value", 15) == 0) {
+        problem(resp, 404, "InvalidRequestPath", "not-implemented",
+                "the KBS admin endpoints are not implemented: use /admin/v1 (docs/kbs.md)");
+    } else {
+        problem(resp, 404, "PluginNotFound", "not-found", "no such KBS endpoint");
+    }
+}
