@@ -50,9 +50,9 @@ static bool round_trip(struct run *r)
     if (r->with_token) {
         if (bh_call(r->h, "POST", "/v1/attest", text, NULL, &out, NULL) == 200) {
             char *pub = vt_jwk_public_json(r->key);
-            json_t *rb = json_pack("{s:s,s:o}", "token",
-                                   json_string_value(json_object_get(out, "token")),
-                                   "runtime_key", json_loads(pub, 0, NULL));
+            json_t *rb =
+                json_pack("{s:s,s:o}", "token", json_string_value(json_object_get(out, "token")),
+                          "runtime_key", json_loads(pub, 0, NULL));
             char *rt = json_dumps(rb, JSON_COMPACT);
             json_decref(out);
             out = NULL;
