@@ -190,8 +190,7 @@ static void receipt_cli(struct proc *p)
     json_t *body = bh_attest_body(&tmp, VT_TEE_SGX, nonce, raw, key, 0);
     char *text = json_dumps(body, JSON_COMPACT), *resp = NULL, *jwks = NULL;
     assert_int_equal(bh_call(&p->h, "POST", "/v1/keys/k/release", text, NULL, NULL, &resp), 200);
-    assert_int_equal(bh_call(&p->h, "GET", "/.well-known/jwks.json", NULL, NULL, NULL, &jwks),
-                     200);
+    assert_int_equal(bh_call(&p->h, "GET", "/.well-known/jwks.json", NULL, NULL, NULL, &jwks), 200);
     char rpath[128], jpath[128], cmd[2048], out[1024];
     snprintf(rpath, sizeof(rpath), "%s/release.json", dir);
     snprintf(jpath, sizeof(jpath), "%s/jwks.json", dir);
