@@ -34,6 +34,8 @@ static const char broker_usage[] =
     "  log                 print log entries with their explanations [--start N] [--limit N]\n"
     "\n"
     "Options:\n"
+    "  --config FILE           options from FILE, one \"name = value\" per line (the long\n"
+    "                          option without --); the command line overrides them\n"
     "  --db URL                sqlite:PATH (default sqlite:veritee.db) or postgres://...\n"
     "  --master-key-file F     the 256-bit master key as 64 hex characters; default: the\n"
     "                          environment variable VERITEE_MASTER_KEY\n"
@@ -476,15 +478,134 @@ static void serve_handler(void *ctx, const struct vt_http_req *req, struct vt_ht
     }
 }
 
+/*
+ * --config FILE: "name = value" lines, one option each (the long option's name without "--";
+ * "name" alone for a switch; '#' starts a comment). They are read as if given on the command
+ * line before its own options, so the command line overrides the file (repeatable options such
+ * as upstream and trust-anchor add up).
+ */
+struct config_args {
+    char **argv; /* argv[0], the file's options, then the command line's */
+    int argc;
+    char *text;   /* the file, split in place into values */
+    char **names; /* the "--name" strings made from it */
+    size_t n_names;
+};
+
+static void config_free(struct config_args *c)
+{
+    for (size_t i = 0; i < c->n_names; i++) {
+        free(c->names[i]);
+    }
+    free(c->names);
+    free(c->argv);
+    free(c->text);
+}
+
+static char *trim(char *s)
+{
+    s += strspn(s, " \t");
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+static int config_expand(const char *prog, int argc, char **argv, struct config_args *c)
+{
+    memset(c, 0, sizeof(*c));
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        }
+    }
+    size_t lines = 0;
+    if (file != NULL) {
+        struct vt_diag d;
+        vt_diag_init(&d);
+        if ((c->text = read_text(file, &d)) == NULL) {
+            fprintf(stderr, "%s: --config %s: %s\n", prog, file, d.detail);
+            return CLI_EXIT_USAGE;
+        }
+        for (const char *p = c->text; *p; p++) {
+            lines += *p == '\n';
+        }
+    }
+    c->argv = calloc((size_t)argc + 2 * (lines + 1) + 1, sizeof(char *));
+    c->names = calloc(lines + 1, sizeof(char *));
+    if (c->argv == NULL || c->names == NULL) {
+        return CLI_EXIT_FAILED;
+    }
+    c->argv[c->argc++] = argv[0];
+    int lineno = 0;
+    for (char *line = c->text, *next; line != NULL && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL) {
+            *hash = '\0';
+        }
+        char *eq = strchr(line, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        char *name = trim(line);
+        if (*name == '\0' && eq == NULL) {
+            continue;
+        }
+        if (*name == '\0' || strcmp(name, "config") == 0 || strpbrk(name, " \t") != NULL) {
+            fprintf(stderr, "%s: %s line %d: \"%s\" is not an option name\n", prog, file, lineno,
+                    name);
+            return CLI_EXIT_USAGE;
+        }
+        char *opt = malloc(strlen(name) + 3);
+        if (opt == NULL) {
+            return CLI_EXIT_FAILED;
+        }
+        snprintf(opt, strlen(name) + 3, "--%s", name);
+        c->names[c->n_names++] = opt;
+        c->argv[c->argc++] = opt;
+        if (eq != NULL) {
+            c->argv[c->argc++] = trim(eq + 1);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+        } else {
+            c->argv[c->argc++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+static int broker_run(const char *sub, struct broker_args *ap, bool with_cache);
+
 static int broker_main(const char *sub, int argc, char **argv, bool with_cache)
 {
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
     struct broker_args a;
     memset(&a, 0, sizeof(a));
-    int rc = parse(argc, argv, &a, prog);
-    if (rc != 0) {
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    struct config_args cfgargs;
+    int rc = config_expand(prog, argc, argv, &cfgargs);
+    if (rc == 0) {
+        rc = parse(cfgargs.argc, cfgargs.argv, &a, prog);
+        rc = rc != 0 ? (rc < 0 ? CLI_EXIT_OK : rc) : broker_run(sub, &a, with_cache);
     }
+    config_free(&cfgargs);
+    return rc;
+}
+
+static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
+{
+    const char *prog = with_cache ? "veritee serve" : "veritee broker";
+    struct broker_args a = *ap;
+    int rc = 0;
     struct vt_diag d;
     vt_diag_init(&d);
     enum vt_err err = VT_OK;

@@ -47,6 +47,11 @@ check "the old master key no longer opens it" bash -c "! $veritee broker keys --
 mv "$tmp/new.key" "$mk"
 check "the new one does" grep -q vault <(b keys)
 check "audit verify of an empty log" grep -q '"verified":true' <("$veritee" audit verify --db "$db")
+printf '# a config file\ndb = %s\nmaster-key-file = %s   # comment\n\nissuer = cfg-test\n' "$db" "$mk" >"$tmp/v.conf"
+check "--config: options from a file" grep -q vault <("$veritee" broker keys --config "$tmp/v.conf")
+check "--config: the command line overrides the file" grep -q '^\[\]$' <("$veritee" broker keys --config "$tmp/v.conf" --db "sqlite:$tmp/other.db")
+printf 'not an option line\n' >"$tmp/bad.conf"
+check "--config: a bad line is refused with its number" bash -c "$veritee broker keys --config $tmp/bad.conf 2>&1 | grep -q 'line 1'"
 
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
 if [ -z "$fixtures" ] || [ ! -d "$fixtures/dcap" ]; then
