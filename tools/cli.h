@@ -88,6 +88,7 @@ int cmd_cache(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_client(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 
 #endif

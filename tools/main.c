@@ -17,6 +17,7 @@ static const char main_usage[] =
     "  broker    the key broker service and its operator commands\n"
     "  serve     cache and broker in one process (the default deployment)\n"
     "  audit     check the broker's audit log, or one release receipt offline\n"
+    "  client    attest and release a secret from inside a TEE (or a simulator)\n"
     "  version   print the version\n"
     "  help      show this help\n"
     "\n"
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0) {
         return cmd_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "client") == 0) {
+        return cmd_client(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "audit") == 0) {
         return cmd_audit(argc - 1, argv + 1);

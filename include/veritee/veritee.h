@@ -2,6 +2,7 @@
 #ifndef VERITEE_VERITEE_H
 #define VERITEE_VERITEE_H
 
+#include <veritee/attester.h>
 #include <veritee/bench.h>
 #include <veritee/buf.h>
 #include <veritee/cbor.h>

@@ -619,16 +619,32 @@ struct vt_nsim_pki *vt_nsim_pki_new(const struct vt_nsim_pki_params *p)
         const char *cn = p->level[i].cn != NULL ? p->level[i].cn : defaults[i];
         snprintf(pki->cn[i], sizeof(pki->cn[i]), "%s", cn);
         pki->params.level[i].cn = NULL;
+        if (i == VT_NSIM_ROOT && p->root_key != NULL) {
+            if (EVP_PKEY_up_ref(p->root_key) != 1) {
+                goto fail;
+            }
+            pki->key[i] = p->root_key;
+            continue;
+        }
         pki->key[i] = gen_key(p->level[i].p256);
         if (pki->key[i] == NULL) {
             goto fail;
         }
     }
+    pki->params.root_key = NULL;
+    pki->params.root_cert = NULL;
     pki->unrelated_key = gen_key(false);
     if (pki->unrelated_key == NULL) {
         goto fail;
     }
     for (size_t i = 0; i < VT_NSIM_LEVELS; i++) {
+        if (i == VT_NSIM_ROOT && p->root_cert != NULL) {
+            if (X509_up_ref(p->root_cert) != 1) {
+                goto fail;
+            }
+            pki->cert[i] = p->root_cert;
+            continue;
+        }
         pki->cert[i] = make_cert(pki, (enum vt_nsim_level)i, region);
         if (pki->cert[i] == NULL) {
             goto fail;

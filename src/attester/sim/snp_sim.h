@@ -7,7 +7,7 @@
  * Formats: spec/nitro_snp.md B1-B5. Names follow AMD's (ARK-<gen>, SEV-<gen>, SEV-VLEK-<gen>,
  * SEV-VCEK, SEV-VLEK) under O=veritee test; nothing is derived from real fixture bytes. RSA keys
  * are 2048 bits (AMD's are 4096) and generated once per process.
- * This is test code: it uses OpenSSL directly and aborts (cmocka fail) on OpenSSL errors.
+ * This is test code: it uses OpenSSL directly and aborts (sim_assert.h) on OpenSSL errors.
  */
 #ifndef VT_TEST_SNP_SIM_H
 #define VT_TEST_SNP_SIM_H

@@ -1,11 +1,10 @@
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "sim_assert.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>

@@ -16,7 +16,7 @@
  * owned by the caller; string pointers inside them are borrowed for the duration of the call.
  * Strings given for JSON (ids, statuses, advisory IDs) are written verbatim, without escaping,
  * so tests can produce malformed documents on purpose.
- * This is test code: it uses OpenSSL directly.
+ * Part of veritee_sim (src/attester/sim): it uses OpenSSL directly.
  */
 #ifndef VT_TEST_DCAP_SIM_H
 #define VT_TEST_DCAP_SIM_H
@@ -467,6 +467,9 @@ void vt_sim_scenario_init(struct vt_sim_scenario *s, enum vt_tee tee, uint16_t v
                           vt_time now);
 /* (Re)build every artefact from the descriptions. */
 bool vt_sim_scenario_build(struct vt_sim_scenario *s);
+/* Build every artefact but the PKI, which is given (taken over: freed with the scenario, also on
+ * failure), e.g. one loaded from disk. */
+bool vt_sim_scenario_build_with_pki(struct vt_sim_scenario *s, struct vt_sim_pki *pki);
 /* init + build on the heap: the "one call" default. NULL on failure. */
 struct vt_sim_scenario *vt_sim_scenario_new(enum vt_tee tee, uint16_t version, vt_time now);
 void vt_sim_scenario_free(struct vt_sim_scenario *s);

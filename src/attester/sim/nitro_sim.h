@@ -16,7 +16,7 @@
  * failure) and print OpenSSL's error queue to stderr. Byte buffers handed to the caller are
  * struct vt_sim_blob (malloc'd, freed with vt_sim_blob_cleanup). Params structs are plain data
  * owned by the caller; pointers inside them are borrowed for the duration of the call.
- * This is test code: it uses OpenSSL directly.
+ * Part of veritee_sim (src/attester/sim): it uses OpenSSL directly.
  */
 #ifndef VT_TEST_NITRO_SIM_H
 #define VT_TEST_NITRO_SIM_H
@@ -123,6 +123,10 @@ struct vt_nsim_pki_params {
     vt_time now;
     const char *region; /* NULL: "us-east-1" */
     struct vt_nsim_cert_params level[VT_NSIM_LEVELS];
+    /* Reuse this root (borrowed; a reference is taken) instead of generating one: the levels
+     * below are then issued by root_key. Both or neither. */
+    EVP_PKEY *root_key;
+    X509 *root_cert;
 };
 
 /*

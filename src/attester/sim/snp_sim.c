@@ -1,12 +1,11 @@
 /* The synthetic SEV-SNP world (snp_sim.h). */
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "sim_assert.h"
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>

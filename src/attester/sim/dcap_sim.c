@@ -1605,10 +1605,17 @@ void vt_sim_scenario_cleanup(struct vt_sim_scenario *s)
 bool vt_sim_scenario_build(struct vt_sim_scenario *s)
 {
     vt_sim_scenario_cleanup(s);
-    s->pki = vt_sim_pki_new(&s->pki_params);
-    if (s->pki == NULL) {
+    struct vt_sim_pki *pki = vt_sim_pki_new(&s->pki_params);
+    if (pki == NULL) {
         return false;
     }
+    return vt_sim_scenario_build_with_pki(s, pki);
+}
+
+bool vt_sim_scenario_build_with_pki(struct vt_sim_scenario *s, struct vt_sim_pki *pki)
+{
+    vt_sim_scenario_cleanup(s);
+    s->pki = pki;
     EVP_PKEY *signer = s->pki->key[VT_SIM_CERT_TCB_SIGNER];
     bool ok =
         vt_sim_tcb_info_json(&s->tcb_info, signer, &s->tcb_info_json) &&

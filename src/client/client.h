@@ -1,0 +1,72 @@
+/*
+ * The broker client, for programs running inside a TEE: challenge, evidence bound to the nonce
+ * and a runtime key, attest, release, and unwrapping of the released secret (JWE, or KMS-style
+ * CMS). Retries with backoff on transport errors, 429 and 5xx; TLS with a pinned CA. Service
+ * library (libveritee_svc): it links libcurl. docs/client.md.
+ */
+#ifndef VT_CLIENT_CLIENT_H
+#define VT_CLIENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <veritee/veritee.h>
+
+struct vt_client_config {
+    const char *url;     /* the broker's base URL, http:// or https:// */
+    const char *ca_file; /* PEM: trust only this CA for https (pinning); NULL: system CAs */
+    long timeout_ms;     /* per request; default 15000 */
+    unsigned retries;    /* extra attempts on transport errors, 429 and 5xx; default 2 */
+    long backoff_ms;     /* first retry delay, doubling; default 200 */
+};
+
+/*
+ * Produce evidence for a challenge. For SGX, TDX and SEV-SNP put report_data (64 bytes,
+ * SHA-512(nonce || thumbprint input)) in the report; for Nitro put nonce and spki (the runtime
+ * key as DER SubjectPublicKeyInfo) in the document. vek: SEV-SNP's VCEK DER if the TEE has it
+ * (certificate table), else leave empty.
+ */
+typedef enum vt_err (*vt_client_evidence_fn)(void *ctx, const uint8_t report_data[64],
+                                             const uint8_t nonce[32], const uint8_t *spki,
+                                             size_t spki_len, struct vt_buf *evidence,
+                                             struct vt_buf *vek, struct vt_diag *d);
+
+struct vt_client;
+
+VT_MUST_USE enum vt_err vt_client_new(const struct vt_client_config *cfg, struct vt_client **out,
+                                      struct vt_diag *d);
+void vt_client_free(struct vt_client *c);
+
+/* The outcome of a refused request: the HTTP status and the broker's reason id. */
+struct vt_client_status {
+    long http_status;
+    char reason[96];
+};
+
+/*
+ * challenge -> evidence -> /v1/attest. key: the runtime key (with its private half). *token and
+ * *claims (heap) on success. A refusal is VT_E_UNAUTHORIZED (401), VT_E_POLICY (403) or VT_E_ARG
+ * (400) with d->check "broker.<reason>" and the broker's detail; st (optional) gets the status.
+ */
+VT_MUST_USE enum vt_err vt_client_attest(struct vt_client *c, vt_client_evidence_fn fn, void *ctx,
+                                         const struct vt_jwk *key, char **token, char **claims,
+                                         struct vt_client_status *st, struct vt_diag *d);
+
+/*
+ * Release key_name: with a token (from vt_client_attest), or with fresh evidence (token NULL:
+ * challenge -> evidence -> release in one request). The secret is unwrapped with key into
+ * secret (wiped by vt_buf_cleanup); *version and *receipt (heap JSON, optional) as the broker
+ * gave them. cms: ask for KMS-style CMS (RSA keys) instead of JWE. Refusals as above, and
+ * VT_E_NOT_FOUND for 404.
+ */
+VT_MUST_USE enum vt_err vt_client_release(struct vt_client *c, const char *key_name,
+                                          const char *token, vt_client_evidence_fn fn, void *ctx,
+                                          const struct vt_jwk *key, bool cms, struct vt_buf *secret,
+                                          uint32_t *version, char **receipt,
+                                          struct vt_client_status *st, struct vt_diag *d);
+
+/* report_data for a nonce and key: SHA-512(nonce || RFC 7638 thumbprint input). */
+VT_MUST_USE enum vt_err vt_client_report_data(const uint8_t nonce[32], const struct vt_jwk *key,
+                                              uint8_t out[64], struct vt_diag *d);
+
+#endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The password vault example against a real broker, with simulated TDX evidence: the vault
+# attests at start and gets its pepper; register, login, wrong password, change password, a
+# tampered record, a restart that attests again, and a vault whose measurement the key's policy
+# does not approve: no pepper, and it refuses to serve. Passwords never appear in any log.
+# Usage: vault.sh VERITEE
+set -uo pipefail
+veritee=${1:?usage: vault.sh VERITEE}
+vault="$(dirname "$veritee")/examples/password-vault/veritee-vault"
+here=$(cd "$(dirname "$0")" && pwd)
+support="$here/../support"
+tmp=$(mktemp -d)
+source "$support/cache_lib.sh"
+trap cleanup EXIT
+[ -x "$vault" ] || { bad "veritee-vault not built at $vault"; finish; exit 1; }
+
+db="sqlite:$tmp/broker.db"
+mk="$tmp/master.key"
+"$veritee" broker master-key >"$mk"
+b() { "$veritee" broker "$@" --db "$db" --master-key-file "$mk"; }
+"$veritee" client sim-export --backend sim:tdx --sim-dir "$tmp/sim" --out "$tmp/export"
+check "the simulator's root and collateral exported" test -s "$tmp/export/anchors/tdx.pem"
+pf="$tmp/broker.port"
+"$veritee" broker serve --db "$db" --master-key-file "$mk" --collateral "$tmp/export/collateral" \
+    --trust-anchor "$tmp/export/anchors/tdx.pem" --listen 127.0.0.1:0 --port-file "$pf" \
+    2>"$tmp/broker.log" &
+pids+=($!)
+url="http://127.0.0.1:$(wait_port "$pf")"
+# The approved measurement: what this (simulated) TD reports.
+mrtd=$("$veritee" client attest --url "$url" --backend sim:tdx --sim-dir "$tmp/sim" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["claims"]["tdx.mrtd"])')
+check "the TD attests (MRTD ${mrtd:0:16}...)" grep -Eq '^[0-9a-f]{96}$' <<<"$mrtd"
+printf '{"version":1,"rules":{"claim":"tdx.mrtd","equals":"%s"}}' "$mrtd" >"$tmp/ok.json"
+printf '{"version":1,"rules":{"claim":"tdx.mrtd","equals":"%096d"}}' 0 >"$tmp/other.json"
+b key-put --name vault-pepper --generate 32 --policy "$tmp/ok.json" >/dev/null
+b key-put --name vault-pepper-other --generate 32 --policy "$tmp/other.json" >/dev/null
+
+start_vault() { # start_vault KEY: sets VURL, VPID
+    local vpf="$tmp/vault.$RANDOM.port"
+    "$vault" --broker "$url" --key "$1" --backend sim:tdx --sim-dir "$tmp/sim" \
+        --db "sqlite:$tmp/users.db" --listen 127.0.0.1:0 --port-file "$vpf" \
+        --argon-memory 4096 --argon-time 1 2>>"$tmp/vault.log" &
+    VPID=$!
+    pids+=($VPID)
+    VURL="http://127.0.0.1:$(wait_port "$vpf")"
+}
+post() { # post PATH JSON: prints the status
+    curl -s -o "$tmp/body" -w '%{http_code}' -X POST --data "$2" "$VURL$1"
+}
+start_vault vault-pepper
+check "the vault attested and serves" bash -c "curl -sf $VURL/healthz | grep -q ok"
+check "register alice (201)" [ "$(post /register '{"user":"alice","password":"correct horse"}')" = 201 ]
+check "register bob (201)" [ "$(post /register '{"user":"bob","password":"battery staple"}')" = 201 ]
+check "register alice again (409)" [ "$(post /register '{"user":"alice","password":"x"}')" = 409 ]
+check "login alice (200)" [ "$(post /login '{"user":"alice","password":"correct horse"}')" = 200 ]
+check "wrong password (401)" [ "$(post /login '{"user":"alice","password":"correct horsf"}')" = 401 ]
+check "unknown user (401, same answer)" bash -c "[ \"\$(curl -s -o $tmp/b2 -w '%{http_code}' -X POST --data '{\"user\":\"carol\",\"password\":\"x\"}' $VURL/login)\" = 401 ] && cmp -s $tmp/b2 <(curl -s -X POST --data '{\"user\":\"alice\",\"password\":\"nope\"}' $VURL/login)"
+check "change password (200)" [ "$(post /change-password '{"user":"bob","password":"battery staple","new_password":"staple battery"}')" = 200 ]
+check "the old password no longer works" [ "$(post /login '{"user":"bob","password":"battery staple"}')" = 401 ]
+check "the new one does" [ "$(post /login '{"user":"bob","password":"staple battery"}')" = 200 ]
+check "change with a wrong password (401)" [ "$(post /change-password '{"user":"bob","password":"nope","new_password":"x"}')" = 401 ]
+check "a missing field (400)" [ "$(post /login '{"user":"bob"}')" = 400 ]
+check "no password or pepper in the database" bash -c "! grep -aq 'correct horse' $tmp/users.db*"
+# a tampered record: one byte of alice's tag changed
+sqlite3 "$tmp/users.db" "UPDATE users SET tag = randomblob(32) WHERE name = 'alice'"
+check "a tampered record fails (401)" [ "$(post /login '{"user":"alice","password":"correct horse"}')" = 401 ]
+# restart: the pepper is attested for again, and the stored users still work
+stop_pid "$VPID"
+start_vault vault-pepper
+check "after a restart (re-attested), bob logs in" [ "$(post /login '{"user":"bob","password":"staple battery"}')" = 200 ]
+check "two attestations of the vault in the broker's log" \
+    [ "$(b log --limit 1000 | grep -o '"key":"vault-pepper","key_version":1' | wc -l)" -ge 2 ]
+stop_pid "$VPID"
+# a measurement the key's policy does not approve: no pepper, no service
+"$vault" --broker "$url" --key vault-pepper-other --backend sim:tdx --sim-dir "$tmp/sim" \
+    --db "sqlite:$tmp/users.db" --listen 127.0.0.1:0 --port-file "$tmp/never.port" \
+    --argon-memory 4096 --argon-time 1 2>"$tmp/refused.log"
+rc=$?
+check "unapproved measurement: the vault exits 1 ($rc)" [ "$rc" = 1 ]
+check "unapproved measurement: it says the broker refused (403 release-policy)" \
+    grep -q 'HTTP 403 release-policy' "$tmp/refused.log"
+check "unapproved measurement: it never listened" [ ! -e "$tmp/never.port" ]
+check "no password in any log" bash -c "! grep -aq -e 'correct horse' -e 'staple battery' $tmp/*.log"
+check "the broker's audit log verifies" grep -q '"verified":true' <("$veritee" audit verify --db "$db")
+finish

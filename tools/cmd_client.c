@@ -1,0 +1,228 @@
+/* veritee client: attest to a broker and release a secret from inside a TEE (or a simulator). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client/client.h"
+
+static const char client_usage[] =
+    "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"
+    "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
+    "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
+    "\n"
+    "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
+    "         prints {\"token\", \"claims\"}.\n"
+    "release: the same, then /v1/keys/NAME/release (or release with evidence in one request,\n"
+    "         --direct); the secret is unwrapped with the runtime key and written to --out (or\n"
+    "         stdout as base64 in {\"key\",\"version\",\"secret_b64\",\"receipt\"}).\n"
+    "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
+    "         --collateral).\n"
+    "\n"
+    "Options:\n"
+    "  --url URL            the broker\n"
+    "  --ca-file F          pin the broker's CA (https)\n"
+    "  --backend B          tsm (configfs-tsm: TDX, SEV-SNP), nsm (/dev/nsm: Nitro), or\n"
+    "                       sim:sgx, sim:tdx, sim:snp, sim:nitro (the simulators)\n"
+    "  --tsm-root DIR       configfs-tsm report directory (default /sys/kernel/config/tsm/report)\n"
+    "  --sim-dir DIR        where a simulator keeps its PKI (reused across runs)\n"
+    "  --key-type T         runtime key: P-256 (default), P-384, RSA-2048, RSA-3072\n"
+    "  --key NAME           the key to release\n"
+    "  --direct             release with evidence in one request instead of a token\n"
+    "  --cms                ask for KMS-style CMS (RSA runtime keys) instead of JWE\n"
+    "  --out FILE           write the released secret (release) or the export (sim-export)\n"
+    "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
+    "\n"
+    "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
+
+struct client_args {
+    const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
+    bool direct, cms;
+    unsigned retries;
+};
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "veritee client: %s\n", msg);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, struct client_args *a)
+{
+    enum { O_URL = 256, O_CA, O_BACKEND, O_TSM, O_SIM, O_KT, O_KEY, O_DIRECT, O_CMS, O_OUT, O_RET };
+    static const struct option opts[] = {
+        {"url", 1, NULL, O_URL},
+        {"ca-file", 1, NULL, O_CA},
+        {"backend", 1, NULL, O_BACKEND},
+        {"tsm-root", 1, NULL, O_TSM},
+        {"sim-dir", 1, NULL, O_SIM},
+        {"key-type", 1, NULL, O_KT},
+        {"key", 1, NULL, O_KEY},
+        {"direct", 0, NULL, O_DIRECT},
+        {"cms", 0, NULL, O_CMS},
+        {"out", 1, NULL, O_OUT},
+        {"retries", 1, NULL, O_RET},
+        {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    a->key_type = "P-256";
+    a->retries = 2;
+    optind = 1;
+    int o;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_URL:
+            a->url = optarg;
+            break;
+        case O_CA:
+            a->ca_file = optarg;
+            break;
+        case O_BACKEND:
+            a->backend = optarg;
+            break;
+        case O_TSM:
+            a->tsm_root = optarg;
+            break;
+        case O_SIM:
+            a->sim_dir = optarg;
+            break;
+        case O_KT:
+            a->key_type = optarg;
+            break;
+        case O_KEY:
+            a->key = optarg;
+            break;
+        case O_DIRECT:
+            a->direct = true;
+            break;
+        case O_CMS:
+            a->cms = true;
+            break;
+        case O_OUT:
+            a->out = optarg;
+            break;
+        case O_RET:
+            a->retries = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'h':
+            fputs(client_usage, stdout);
+            return -1;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Evidence from the attester for the client's binding. */
+static enum vt_err evidence(void *ctx, const uint8_t report_data[64], const uint8_t nonce[32],
+                            const uint8_t *spki, size_t spki_len, struct vt_buf *ev,
+                            struct vt_buf *vek, struct vt_diag *d)
+{
+    struct vt_attester *att = ctx;
+    struct vt_attester_input in;
+    memset(&in, 0, sizeof(in));
+    memcpy(in.report_data, report_data, 64);
+    in.nonce = nonce;
+    in.nonce_len = 32;
+    in.public_key = spki;
+    in.public_key_len = spki_len;
+    return vt_attester_evidence(att, &in, ev, vek, d);
+}
+
+static int fail(enum vt_err err, const struct vt_diag *d)
+{
+    fprintf(stderr, "veritee client: %s: %s\n", d->check, d->detail);
+    return err == VT_E_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+}
+
+int cmd_client(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(client_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    const char *sub = argv[1];
+    struct client_args a;
+    memset(&a, 0, sizeof(a));
+    int rc = parse(argc - 1, argv + 1, &a);
+    if (rc != 0) {
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    bool attest = strcmp(sub, "attest") == 0, release = strcmp(sub, "release") == 0,
+         export = strcmp(sub, "sim-export") == 0;
+    if (!attest && !release && !export) {
+        fprintf(stderr, "veritee client: unknown subcommand '%s'\n%s", sub, client_usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.backend == NULL || (!export && a.url == NULL) || (release && a.key == NULL) ||
+        (export && (a.out == NULL || a.sim_dir == NULL))) {
+        return usage("missing --backend, --url, --key, or (sim-export) --sim-dir and --out");
+    }
+    vt_attester_sim_register();
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_attester_opts ao = {.tsm_root = a.tsm_root, .sim_dir = a.sim_dir};
+    struct vt_attester *att = NULL;
+    enum vt_err err = vt_attester_open(a.backend, &ao, &att, &d);
+    if (err != VT_OK) {
+        return fail(err, &d);
+    }
+    if (export) {
+        err = vt_attester_sim_export(att, a.out, &d);
+        vt_attester_close(att);
+        return err == VT_OK ? CLI_EXIT_OK : fail(err, &d);
+    }
+    struct vt_jwk *key = NULL;
+    struct vt_client *c = NULL;
+    struct vt_client_config cfg = {
+        .url = a.url, .ca_file = a.ca_file, .retries = a.retries, .backoff_ms = 200};
+    char *token = NULL, *claims = NULL, *receipt = NULL;
+    struct vt_client_status st = {0};
+    if ((err = vt_jwk_generate(a.key_type, &key, &d)) == VT_OK &&
+        (err = vt_client_new(&cfg, &c, &d)) == VT_OK && (attest || !a.direct)) {
+        err = vt_client_attest(c, evidence, att, key, &token, &claims, &st, &d);
+    }
+    struct vt_buf secret;
+    vt_buf_init(&secret, 1u << 20);
+    uint32_t version = 0;
+    if (err == VT_OK && release) {
+        err = vt_client_release(c, a.key, token, evidence, att, key, a.cms, &secret, &version,
+                                &receipt, &st, &d);
+    }
+    rc = CLI_EXIT_OK;
+    if (err != VT_OK) {
+        printf("{\"ok\":false,\"status\":%ld,\"reason\":\"%s\"}\n", st.http_status, st.reason);
+        rc = fail(err, &d);
+    } else if (attest) {
+        printf("{\"ok\":true,\"token\":\"%s\",\"claims\":%s}\n", token, claims ? claims : "null");
+    } else if (a.out != NULL) {
+        FILE *f = fopen(a.out, "wb");
+        if (f == NULL || fwrite(secret.data, 1, secret.len, f) != secret.len || fclose(f) != 0) {
+            fprintf(stderr, "veritee client: cannot write %s\n", a.out);
+            rc = CLI_EXIT_FAILED;
+        } else {
+            printf("{\"ok\":true,\"key\":\"%s\",\"version\":%u,\"receipt\":%s}\n", a.key, version,
+                   receipt ? receipt : "null");
+        }
+    } else {
+        size_t cap = 4 * ((secret.len + 2) / 3) + 1;
+        char *b64 = malloc(cap);
+        if (b64 != NULL && vt_base64_encode(secret.data, secret.len, false, b64, cap) == VT_OK) {
+            printf("{\"ok\":true,\"key\":\"%s\",\"version\":%u,\"secret_b64\":\"%s\",\"receipt\":%"
+                   "s}\n",
+                   a.key, version, b64, receipt ? receipt : "null");
+            vt_wipe(b64, cap);
+        }
+        free(b64);
+    }
+    vt_buf_cleanup(&secret);
+    free(token);
+    free(claims);
+    free(receipt);
+    vt_client_free(c);
+    vt_jwk_free(key);
+    vt_attester_close(att);
+    return rc;
+}
