@@ -35,6 +35,16 @@ printf '{"version":1,"rules":{"claim":"tdx.mrtd","equals":"%096d"}}' 0 >"$tmp/ot
 b key-put --name vault-pepper --generate 32 --policy "$tmp/ok.json" >/dev/null
 b key-put --name vault-pepper-other --generate 32 --policy "$tmp/other.json" >/dev/null
 
+# veritee client: release to a file, release with evidence directly, --help, a usage error
+check "veritee client --help" bash -c "$veritee client --help | grep -q Usage"
+check "veritee client without --url: usage error (2)" bash -c "$veritee client release --backend sim:tdx --key x 2>/dev/null; [ \$? = 2 ]"
+check "veritee client release --out" grep -q '"ok":true,"key":"vault-pepper","version":1' \
+    <("$veritee" client release --url "$url" --backend sim:tdx --sim-dir "$tmp/sim" --key vault-pepper --out "$tmp/pepper.bin")
+check "the released pepper is 32 bytes" [ "$(stat -c %s "$tmp/pepper.bin")" = 32 ]
+check "veritee client release --direct (evidence in the release)" grep -q '"secret_b64":"' \
+    <("$veritee" client release --url "$url" --backend sim:tdx --sim-dir "$tmp/sim" --key vault-pepper --direct --key-type RSA-2048)
+check "the same pepper both ways" bash -c "$veritee client release --url $url --backend sim:tdx --sim-dir $tmp/sim --key vault-pepper | python3 -c 'import json,sys,base64; sys.exit(base64.b64decode(json.load(sys.stdin)[\"secret_b64\"]) != open(\"$tmp/pepper.bin\",\"rb\").read())'"
+
 start_vault() { # start_vault KEY: sets VURL, VPID
     local vpf="$tmp/vault.$RANDOM.port"
     "$vault" --broker "$url" --key "$1" --backend sim:tdx --sim-dir "$tmp/sim" \
