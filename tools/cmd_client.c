@@ -115,22 +115,6 @@ static int parse(int argc, char **argv, struct client_args *a)
     return 0;
 }
 
-/* Evidence from the attester for the client's binding. */
-static enum vt_err evidence(void *ctx, const uint8_t report_data[64], const uint8_t nonce[32],
-                            const uint8_t *spki, size_t spki_len, struct vt_buf *ev,
-                            struct vt_buf *vek, struct vt_diag *d)
-{
-    struct vt_attester *att = ctx;
-    struct vt_attester_input in;
-    memset(&in, 0, sizeof(in));
-    memcpy(in.report_data, report_data, 64);
-    in.nonce = nonce;
-    in.nonce_len = 32;
-    in.public_key = spki;
-    in.public_key_len = spki_len;
-    return vt_attester_evidence(att, &in, ev, vek, d);
-}
-
 static int fail(enum vt_err err, const struct vt_diag *d)
 {
     fprintf(stderr, "veritee client: %s: %s\n", d->check, d->detail);
@@ -182,14 +166,14 @@ int cmd_client(int argc, char **argv)
     struct vt_client_status st = {0};
     if ((err = vt_jwk_generate(a.key_type, &key, &d)) == VT_OK &&
         (err = vt_client_new(&cfg, &c, &d)) == VT_OK && (attest || !a.direct)) {
-        err = vt_client_attest(c, evidence, att, key, &token, &claims, &st, &d);
+        err = vt_client_attest(c, vt_client_attester_evidence, att, key, &token, &claims, &st, &d);
     }
     struct vt_buf secret;
     vt_buf_init(&secret, 1u << 20);
     uint32_t version = 0;
     if (err == VT_OK && release) {
-        err = vt_client_release(c, a.key, token, evidence, att, key, a.cms, &secret, &version,
-                                &receipt, &st, &d);
+        err = vt_client_release(c, a.key, token, vt_client_attester_evidence, att, key, a.cms,
+                                &secret, &version, &receipt, &st, &d);
     }
     rc = CLI_EXIT_OK;
     if (err != VT_OK) {
@@ -207,13 +191,12 @@ int cmd_client(int argc, char **argv)
                    receipt ? receipt : "null");
         }
     } else {
-        size_t cap = 4 * ((secret.len + 2) / 3) + 1;
-        char *b64 = malloc(cap);
-        if (b64 != NULL && vt_base64_encode(secret.data, secret.len, false, b64, cap) == VT_OK) {
+        char *b64 = vt_base64_alloc(secret.data, secret.len, false);
+        if (b64 != NULL) {
             printf("{\"ok\":true,\"key\":\"%s\",\"version\":%u,\"secret_b64\":\"%s\",\"receipt\":%"
                    "s}\n",
                    a.key, version, b64, receipt ? receipt : "null");
-            vt_wipe(b64, cap);
+            vt_wipe(b64, strlen(b64));
         }
         free(b64);
     }

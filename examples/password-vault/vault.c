@@ -217,20 +217,6 @@ static void handler(void *ctx, const struct vt_http_req *req, struct vt_http_res
     json_decref(o);
 }
 
-static enum vt_err evidence(void *ctx, const uint8_t report_data[64], const uint8_t nonce[32],
-                            const uint8_t *spki, size_t spki_len, struct vt_buf *ev,
-                            struct vt_buf *vek, struct vt_diag *d)
-{
-    struct vt_attester_input in;
-    memset(&in, 0, sizeof(in));
-    memcpy(in.report_data, report_data, 64);
-    in.nonce = nonce;
-    in.nonce_len = 32;
-    in.public_key = spki;
-    in.public_key_len = spki_len;
-    return vt_attester_evidence(ctx, &in, ev, vek, d);
-}
-
 /* Attest and receive the pepper; nothing is stored. */
 static enum vt_err get_pepper(struct vault *v, const char *url, const char *ca, const char *key,
                               const char *backend, const char *tsm_root, const char *sim_dir,
@@ -251,7 +237,8 @@ static enum vt_err get_pepper(struct vault *v, const char *url, const char *ca, 
         err = vt_client_new(&cfg, &c, d);
     }
     if (err == VT_OK) {
-        err = vt_client_release(c, key, NULL, evidence, att, rk, false, &secret, NULL, NULL, st, d);
+        err = vt_client_release(c, key, NULL, vt_client_attester_evidence, att, rk, false, &secret,
+                                NULL, NULL, st, d);
     }
     if (err == VT_OK && (secret.len < 16 || secret.len > PEPPER_MAX)) {
         err = vt_fail(d, VT_E_BAD_LENGTH, "pepper", "the pepper has %zu bytes (16 to %d)",

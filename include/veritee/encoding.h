@@ -33,6 +33,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_base64_decode(const char *s, size_t len, bo
 VT_EXPORT VT_MUST_USE enum vt_err vt_base64_encode(const uint8_t *p, size_t n, bool url, char *out,
                                                    size_t cap);
 
+/* The same into a new NUL-terminated heap string (free() it); NULL if memory runs out. */
+VT_EXPORT char *vt_base64_alloc(const uint8_t *p, size_t n, bool url);
+
 /* Percent-decode (RFC 3986; '+' is left as is) into out[cap]. VT_E_BAD_PERCENT on a bad escape. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_percent_decode(const char *s, size_t len, char *out,
                                                     size_t cap, size_t *out_len);

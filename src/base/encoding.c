@@ -6,6 +6,7 @@
  * validates everything and measures the output, the second writes it. So a failure (bad
  * character, bad padding, short output buffer) never leaves a partial result in `out`.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <veritee/encoding.h>
@@ -298,4 +299,18 @@ enum vt_err vt_percent_decode(const char *s, size_t len, char *out, size_t cap, 
     VT_TRY(percent_pass(s, len, out, &n));
     *out_len = n;
     return VT_OK;
+}
+
+char *vt_base64_alloc(const uint8_t *p, size_t n, bool url)
+{
+    if (n / 3 > (SIZE_MAX - 5) / 4) {
+        return NULL;
+    }
+    size_t cap = 4 * ((n + 2) / 3) + 1;
+    char *s = malloc(cap);
+    if (s != NULL && vt_base64_encode(n ? p : (const uint8_t *)"", n, url, s, cap) != VT_OK) {
+        free(s);
+        return NULL;
+    }
+    return s;
 }

@@ -500,22 +500,6 @@ void vt_broker_attest_res_cleanup(struct vt_broker_attest_res *r)
     memset(r, 0, sizeof(*r));
 }
 
-static const char *tee_name(enum vt_tee t)
-{
-    switch (t) {
-    case VT_TEE_SGX:
-        return "sgx";
-    case VT_TEE_TDX:
-        return "tdx";
-    case VT_TEE_SEV_SNP:
-        return "sev-snp";
-    case VT_TEE_NITRO:
-        return "nitro";
-    default:
-        return "none";
-    }
-}
-
 /* Everything attest and evidence-release share: nonce, appraisal, binding, attestation policy.
  * On success: claims (struct and JSON), the runtime key and its thumbprint. */
 struct attested {
@@ -617,7 +601,7 @@ static char *ear_payload(struct vt_broker *b, const struct attested *a, const ch
                   "tag:github.com,2023:veraison/ear", "iss", b->cfg.issuer, "iat", (json_int_t)now,
                   "nbf", (json_int_t)now, "exp", (json_int_t)exp, "jti", jti, "ear.verifier-id",
                   "developer", "veritee", "build", "veritee " VT_VERSION, "eat_nonce", nonce, "cnf",
-                  "jkt", a->jkt, "submods", tee_name(a->c.tee), sub);
+                  "jkt", a->jkt, "submods", vt_tee_name(a->c.tee), sub);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

@@ -13,39 +13,17 @@
 
 #include "broker/broker.h"
 
-static const char *title_of(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den)
 {
     /* A policy denial's explanation is for the admin log only. */
     const char *detail =
         den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
-    vt_http_problem(resp, den->status, title_of(den->status), detail, den->reason);
+    vt_http_problem(resp, den->status, vt_http_status_title(den->status), detail, den->reason);
 }
 
 static void bad(struct vt_http_resp *resp, unsigned status, const char *reason, const char *detail)
 {
-    vt_http_problem(resp, status, title_of(status), detail, reason);
+    vt_http_problem(resp, status, vt_http_status_title(status), detail, reason);
 }
 
 static json_t *body_json(const struct vt_http_req *req, struct vt_http_resp *resp)
@@ -215,11 +193,8 @@ static void release(struct vt_broker *b, const char *name, const struct vt_http_
         if (r.jwe != NULL) {
             json_object_set_new(out, "jwe", json_string(r.jwe));
         } else {
-            size_t cap = 4 * ((r.cms_len + 2) / 3) + 1;
-            char *b64 = malloc(cap);
-            if (b64 != NULL && vt_base64_encode(r.cms, r.cms_len, false, b64, cap) == VT_OK) {
-                json_object_set_new(out, "cms", json_string(b64));
-            }
+            char *b64 = vt_base64_alloc(r.cms, r.cms_len, false);
+            json_object_set_new(out, "cms", b64 ? json_string(b64) : json_null());
             free(b64);
         }
         vt_http_json_reply(resp, 200, out);

@@ -33,24 +33,6 @@
 
 /* ---- responses ---- */
 
-static const char *title_of(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    default:
-        return "Internal Server Error";
-    }
-}
-
 /* RFC 7807 with the KBS error types: Trustee's clients parse {type, detail} (kbs_types
  * ErrorInformation) out of every error, and re-run the handshake on a 401 only if they can. */
 static void problem(struct vt_http_resp *resp, unsigned status, const char *type,
@@ -58,8 +40,8 @@ static void problem(struct vt_http_resp *resp, unsigned status, const char *type
 {
     char t[160];
     snprintf(t, sizeof(t), "%s%s", KBS_ERR_TYPE, type);
-    json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", t, "title", title_of(status), "status",
-                          (int)status, "detail", detail ? detail : "", "reason", reason);
+    json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "type", t, "title", vt_http_status_title(status),
+                          "status", (int)status, "detail", detail ? detail : "", "reason", reason);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     vt_http_resp_status(resp, status, "application/problem+json");
     if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {

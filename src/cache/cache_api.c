@@ -103,12 +103,10 @@ static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
 /* PEM text of a DER CRL, as PCS sends pckcrl without encoding=der. */
 static bool pem_crl(struct vt_http_resp *resp, const uint8_t *der, size_t n)
 {
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *b64 = malloc(cap);
+    char *b64 = vt_base64_alloc(der, n, false);
     struct vt_buf out;
-    vt_buf_init(&out, 2 * cap + 128);
-    bool ok = b64 != NULL && vt_base64_encode(der, n, false, b64, cap) == VT_OK &&
-              vt_buf_printf(&out, "-----BEGIN X509 CRL-----\n") == VT_OK;
+    vt_buf_init(&out, 3 * n + 256);
+    bool ok = b64 != NULL && vt_buf_printf(&out, "-----BEGIN X509 CRL-----\n") == VT_OK;
     for (size_t i = 0, l = ok ? strlen(b64) : 0; ok && i < l; i += 64) {
         ok = vt_buf_printf(&out, "%.64s\n", b64 + i) == VT_OK;
     }

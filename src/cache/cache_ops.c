@@ -170,10 +170,8 @@ static bool row_export(void *ctx, const struct vt_sql_row *row)
     json_t *items = ctx;
     size_t n;
     const uint8_t *body = vt_row_blob(row, 7, &n);
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *b64 = malloc(cap);
-    if (b64 == NULL || vt_base64_encode(body ? body : (const uint8_t *)"", n, false, b64, cap)) {
-        free(b64);
+    char *b64 = vt_base64_alloc(body, n, false);
+    if (b64 == NULL) {
         return false;
     }
     json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "key",

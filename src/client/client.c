@@ -143,17 +143,6 @@ enum vt_err vt_client_report_data(const uint8_t nonce[32], const struct vt_jwk *
     return err;
 }
 
-static char *b64(const uint8_t *p, size_t n)
-{
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *s = malloc(cap);
-    if (s != NULL && vt_base64_encode(p, n, false, s, cap) != VT_OK) {
-        free(s);
-        return NULL;
-    }
-    return s;
-}
-
 /* challenge -> evidence: the request body {evidence, nonce, runtime_key[, vcek]}. */
 static enum vt_err evidence_body(struct vt_client *c, vt_client_evidence_fn fn, void *ctx,
                                  const struct vt_jwk *key, json_t **body,
@@ -181,7 +170,7 @@ static enum vt_err evidence_body(struct vt_client *c, vt_client_evidence_fn fn, 
         err = fn(ctx, rd, raw, spki.data, spki.len, &ev, &vek, d);
     }
     char *pub = err == VT_OK ? vt_jwk_public_json(key) : NULL;
-    char *e = err == VT_OK ? b64(ev.data, ev.len) : NULL;
+    char *e = err == VT_OK ? vt_base64_alloc(ev.data, ev.len, false) : NULL;
     if (err == VT_OK && (pub == NULL || e == NULL)) {
         err = vt_fail(d, VT_E_NOMEM, "client", "no memory");
     }
@@ -189,7 +178,7 @@ static enum vt_err evidence_body(struct vt_client *c, vt_client_evidence_fn fn, 
         *body = json_pack("{s:s,s:s,s:o}", "evidence", e, "nonce", nonce, "runtime_key",
                           json_loads(pub, 0, NULL));
         if (*body != NULL && vek.len > 0) {
-            char *v = b64(vek.data, vek.len);
+            char *v = vt_base64_alloc(vek.data, vek.len, false);
             json_object_set_new(*body, "vcek", json_string(v ? v : ""));
             free(v);
         }
@@ -321,4 +310,19 @@ enum vt_err vt_client_release(struct vt_client *c, const char *key_name, const c
     }
     json_decref(out);
     return err;
+}
+
+enum vt_err vt_client_attester_evidence(void *ctx, const uint8_t report_data[64],
+                                        const uint8_t nonce[32], const uint8_t *spki,
+                                        size_t spki_len, struct vt_buf *evidence,
+                                        struct vt_buf *vek, struct vt_diag *d)
+{
+    struct vt_attester_input in;
+    memset(&in, 0, sizeof(in));
+    memcpy(in.report_data, report_data, 64);
+    in.nonce = nonce;
+    in.nonce_len = 32;
+    in.public_key = spki;
+    in.public_key_len = spki_len;
+    return vt_attester_evidence(ctx, &in, evidence, vek, d);
 }

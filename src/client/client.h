@@ -31,6 +31,13 @@ typedef enum vt_err (*vt_client_evidence_fn)(void *ctx, const uint8_t report_dat
                                              size_t spki_len, struct vt_buf *evidence,
                                              struct vt_buf *vek, struct vt_diag *d);
 
+/* A vt_client_evidence_fn over an attester (ctx: the struct vt_attester * of
+ * include/veritee/attester.h): report data for SGX/TDX/SEV-SNP, nonce and public key for Nitro. */
+VT_MUST_USE enum vt_err vt_client_attester_evidence(void *ctx, const uint8_t report_data[64],
+                                                    const uint8_t nonce[32], const uint8_t *spki,
+                                                    size_t spki_len, struct vt_buf *evidence,
+                                                    struct vt_buf *vek, struct vt_diag *d);
+
 struct vt_client;
 
 VT_MUST_USE enum vt_err vt_client_new(const struct vt_client_config *cfg, struct vt_client **out,

@@ -110,6 +110,9 @@ VT_MUST_USE bool vt_http_resp_body(struct vt_http_resp *r, const void *p, size_t
 VT_MUST_USE bool vt_http_resp_printf(struct vt_http_resp *r, const char *fmt, ...) VT_PRINTF(2, 3);
 void vt_http_resp_cleanup(struct vt_http_resp *r);
 
+/* The reason phrase of a status ("Not Found"), "Internal Server Error" for unlisted ones. */
+const char *vt_http_status_title(unsigned status);
+
 /* RFC 7807 problem details (application/problem+json); reason: an extra stable id, or NULL. */
 void vt_http_problem(struct vt_http_resp *resp, unsigned status, const char *title,
                      const char *detail, const char *reason);

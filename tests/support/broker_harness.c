@@ -126,17 +126,6 @@ bool bh_challenge(const struct bh *h, char nonce[64], uint8_t raw[32])
     return ok;
 }
 
-static char *b64(const uint8_t *p, size_t n)
-{
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *s = malloc(cap);
-    if (s != NULL && vt_base64_encode(p, n, false, s, cap) != VT_OK) {
-        free(s);
-        return NULL;
-    }
-    return s;
-}
-
 json_t *bh_attest_body(struct bh *h, enum vt_tee tee, const char *nonce, const uint8_t raw[32],
                        const struct vt_jwk *key, unsigned variant)
 {
@@ -149,14 +138,14 @@ json_t *bh_attest_body(struct bh *h, enum vt_tee tee, const char *nonce, const u
         uint8_t *vek = NULL;
         uint8_t *ev = vt_bsim_evidence(h->sim, tee, raw, tp.data, tp.len, spki.data, spki.len,
                                        variant, &n, &vek, &vn);
-        char *e = ev ? b64(ev, n) : NULL;
+        char *e = ev ? vt_base64_alloc(ev, n, false) : NULL;
         char *pub = vt_jwk_public_json(key);
         json_t *k = pub ? json_loads(pub, 0, NULL) : NULL;
         if (e != NULL && k != NULL) {
             o = json_pack("{s:s,s:s,s:o}", "evidence", e, "nonce", nonce, "runtime_key", k);
             k = NULL;
             if (vek != NULL) {
-                char *v = b64(vek, vn);
+                char *v = vt_base64_alloc(vek, vn, false);
                 json_object_set_new(o, "vcek", json_string(v ? v : ""));
                 free(v);
             }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -370,20 +371,31 @@ static void test_percent_rejects(void **state)
     assert_filled(out, sizeof(out));
 }
 
+static void test_base64_alloc(void **state)
+{
+    (void)state;
+    static const uint8_t in[] = {0xfb, 0xff, 0x00, 'a'};
+    char *s = vt_base64_alloc(in, sizeof(in), false);
+    assert_non_null(s);
+    assert_string_equal(s, "+/8AYQ==");
+    free(s);
+    s = vt_base64_alloc(in, sizeof(in), true);
+    assert_string_equal(s, "-_8AYQ");
+    free(s);
+    s = vt_base64_alloc(NULL, 0, false);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hex_decode),
-        cmocka_unit_test(test_hex_decode_rejects),
-        cmocka_unit_test(test_hex_decode_exact),
-        cmocka_unit_test(test_hex_encode_and_is_hex),
-        cmocka_unit_test(test_base64_vectors),
-        cmocka_unit_test(test_base64_alphabets),
-        cmocka_unit_test(test_base64_whitespace),
-        cmocka_unit_test(test_base64_rejects),
-        cmocka_unit_test(test_base64_short_output),
-        cmocka_unit_test(test_base64_round_trip),
-        cmocka_unit_test(test_percent),
+        cmocka_unit_test(test_base64_alloc),          cmocka_unit_test(test_hex_decode),
+        cmocka_unit_test(test_hex_decode_rejects),    cmocka_unit_test(test_hex_decode_exact),
+        cmocka_unit_test(test_hex_encode_and_is_hex), cmocka_unit_test(test_base64_vectors),
+        cmocka_unit_test(test_base64_alphabets),      cmocka_unit_test(test_base64_whitespace),
+        cmocka_unit_test(test_base64_rejects),        cmocka_unit_test(test_base64_short_output),
+        cmocka_unit_test(test_base64_round_trip),     cmocka_unit_test(test_percent),
         cmocka_unit_test(test_percent_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
