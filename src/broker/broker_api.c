@@ -236,7 +236,13 @@ static void key_create(struct vt_broker *b, const char *name, json_t *o, struct 
 {
     uint8_t *secret = NULL;
     size_t len = 0;
-    if (!b64_member(o, "secret", false, &secret, &len, resp)) {
+    bool ok = b64_member(o, "secret", false, &secret, &len, resp);
+    /* the secret's text in the request is wiped too, not only its decoded copy */
+    json_t *st = json_object_get(o, "secret");
+    if (json_is_string(st)) {
+        vt_wipe((char *)json_string_value(st), json_string_length(st));
+    }
+    if (!ok) {
         return;
     }
     json_int_t gen = json_integer_value(json_object_get(o, "generate"));
