@@ -91,18 +91,12 @@ void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d)
 
 static enum vt_err load_anchor(struct vt_cert_list *l, const char *path, struct vt_diag *d)
 {
-    struct vt_buf b;
-    vt_buf_init(&b, VT_MAX_COLLATERAL_SIZE);
-    enum vt_err err = vt_file_read(path, &b, d);
-    if (err == VT_OK) {
-        err = vt_cert_list_from_bytes(b.data, b.len, l, d);
-        if (err != VT_OK) {
-            char inner[VT_DIAG_DETAIL_MAX];
-            snprintf(inner, sizeof(inner), "%s", d->detail);
-            err = vt_fail(d, VT_E_ARG, "trust_anchor", "%s: %s", path, inner);
-        }
+    enum vt_err err = vt_cert_list_from_file(path, l, d);
+    if (err != VT_OK && strcmp(d->check, "file.read") != 0) { /* a parse error: name the file */
+        char inner[VT_DIAG_DETAIL_MAX];
+        snprintf(inner, sizeof(inner), "%s", d->detail);
+        err = vt_fail(d, VT_E_ARG, "trust_anchor", "%s: %s", path, inner);
     }
-    vt_buf_cleanup(&b);
     return err;
 }
 

@@ -272,18 +272,6 @@ static int fail(enum vt_err err, const struct vt_diag *d)
     return cli_exit_status(err);
 }
 
-static enum vt_err load_certs(const char *path, struct vt_cert_list *l, struct vt_diag *d)
-{
-    struct vt_buf b;
-    vt_buf_init(&b, VT_MAX_COLLATERAL_SIZE);
-    enum vt_err err = vt_file_read(path, &b, d);
-    if (err == VT_OK) {
-        err = vt_cert_list_from_bytes(b.data, b.len, l, d);
-    }
-    vt_buf_cleanup(&b);
-    return err;
-}
-
 static enum vt_tee parse_tee(const char *s)
 {
     return s == NULL               ? VT_TEE_NONE
@@ -544,13 +532,13 @@ int cmd_cache(int argc, char **argv)
         return fail(err, &d);
     }
     if (a.anchor != NULL) {
-        if ((err = load_certs(a.anchor, &intel, &d)) != VT_OK) {
+        if ((err = vt_cert_list_from_file(a.anchor, &intel, &d)) != VT_OK) {
             return fail(err, &d);
         }
         a.cfg.intel_anchors = &intel;
     }
     if (a.amd_anchor != NULL) {
-        if ((err = load_certs(a.amd_anchor, &amd, &d)) != VT_OK) {
+        if ((err = vt_cert_list_from_file(a.amd_anchor, &amd, &d)) != VT_OK) {
             vt_cert_list_cleanup(&intel);
             return fail(err, &d);
         }

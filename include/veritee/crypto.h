@@ -182,6 +182,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_pem(const char *pem, size_t 
 /* Parse a file's bytes as either one DER certificate or PEM certificates (appended to l). */
 VT_EXPORT VT_MUST_USE enum vt_err
 vt_cert_list_from_bytes(const uint8_t *p, size_t len, struct vt_cert_list *l, struct vt_diag *d);
+/* The same from a file (read whole, at most VT_MAX_COLLATERAL_SIZE bytes). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_file(const char *path, struct vt_cert_list *l,
+                                                         struct vt_diag *d);
 
 /*
  * Verify a certificate chain at `now`.

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "client/client.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT "
@@ -109,25 +110,6 @@ static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
     return VT_OK;
 }
 
-static enum vt_err load_anchor(struct vt_cert_list *l, const char *path, struct vt_diag *d)
-{
-    struct vt_buf b;
-    vt_buf_init(&b, VT_MAX_COLLATERAL_SIZE);
-    enum vt_err err = vt_file_read(path, &b, d);
-    struct vt_cert *c = NULL;
-    if (err == VT_OK) {
-        err = strstr((const char *)b.data, "-----BEGIN") != NULL
-                  ? vt_cert_list_from_pem((const char *)b.data, b.len, l, d)
-                  : vt_cert_from_der(b.data, b.len, &c, d);
-    }
-    if (err == VT_OK && c != NULL) {
-        err = vt_cert_list_add(l, c);
-        vt_cert_free(c);
-    }
-    vt_buf_cleanup(&b);
-    return err;
-}
-
 enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
                            struct vt_diag *d)
 {
@@ -166,9 +148,15 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     }
     struct vt_cert_list *lists[3] = {&b->anchors_dcap, &b->anchors_nitro, &b->anchors_snp};
     for (size_t i = 0; err == VT_OK && cfg->trust_anchors && cfg->trust_anchors[i]; i++) {
+        struct vt_cert_list extra;
+        vt_cert_list_init(&extra);
+        err = vt_cert_list_from_file(cfg->trust_anchors[i], &extra, d);
         for (size_t k = 0; err == VT_OK && k < 3; k++) {
-            err = load_anchor(lists[k], cfg->trust_anchors[i], d);
+            for (size_t j = 0; err == VT_OK && j < extra.n; j++) {
+                err = vt_cert_list_add(lists[k], extra.certs[j]);
+            }
         }
+        vt_cert_list_cleanup(&extra);
     }
     if (err == VT_OK) {
         err = vt_store_open(cfg->db, schema, &b->store, d);
@@ -302,8 +290,6 @@ static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_
 static bool check_binding(const struct vt_claims *c, const uint8_t nonce[VT_BROKER_NONCE_LEN],
                           const struct vt_jwk *key, struct vt_broker_denial *den)
 {
-    struct vt_buf tp;
-    vt_buf_init(&tp, 8192);
     bool ok = false;
     if (c->tee == VT_TEE_NITRO) {
         struct vt_buf spki;
@@ -322,18 +308,10 @@ static bool check_binding(const struct vt_claims *c, const uint8_t nonce[VT_BROK
         vt_buf_cleanup(&spki);
         return ok;
     }
-    uint8_t want[VT_SHA512_LEN];
-    if (vt_jwk_thumbprint_input(key, &tp) == VT_OK) {
-        struct vt_buf m;
-        vt_buf_init(&m, 8192 + VT_BROKER_NONCE_LEN);
-        if (vt_buf_append(&m, nonce, VT_BROKER_NONCE_LEN) == VT_OK &&
-            vt_buf_append(&m, tp.data, tp.len) == VT_OK) {
-            vt_sha512(m.data, m.len, want);
-            ok = vt_ct_memeq(want, c->report_data, sizeof(want));
-        }
-        vt_buf_cleanup(&m);
-    }
-    vt_buf_cleanup(&tp);
+    /* the formula the client uses (client.h), so both sides cannot drift apart */
+    uint8_t want[64];
+    ok = vt_client_report_data(nonce, key, want, NULL) == VT_OK &&
+         vt_ct_memeq(want, c->report_data, sizeof(want));
     if (!ok) {
         deny(den, 401, "binding",
              "report_data is not SHA-512(nonce || RFC 7638 thumbprint input of runtime_key)");

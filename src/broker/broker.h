@@ -142,9 +142,6 @@ VT_MUST_USE enum vt_err vt_broker_token_issue(struct vt_broker *b, const char *p
 /* Verify a token of this broker: signature by a published key, iss, exp, iat. payload: heap. */
 VT_MUST_USE enum vt_err vt_broker_token_check(struct vt_broker *b, const char *jwt, char **payload,
                                               struct vt_diag *d);
-/* Sign with the active key (log checkpoints). */
-VT_MUST_USE enum vt_err vt_broker_sign(struct vt_broker *b, const void *msg, size_t n,
-                                       uint8_t sig[64], char kid[64], struct vt_diag *d);
 /* Sign a log checkpoint with the active key. */
 VT_MUST_USE enum vt_err vt_broker_checkpoint(struct vt_broker *b, uint64_t size,
                                              const uint8_t root[32], struct vt_buf *body,

@@ -96,7 +96,7 @@ static enum vt_err appraise_dcap(struct vt_broker *b, const uint8_t *ev, size_t 
     uint8_t tee[4] = {(uint8_t)q.tee_type, (uint8_t)(q.tee_type >> 8), (uint8_t)(q.tee_type >> 16),
                       (uint8_t)(q.tee_type >> 24)};
     vt_sha256_2(tee, sizeof(tee), q.cert_data, q.cert_data_len, key);
-    int64_t mono = vt_broker_now(b);
+    vt_time t = vt_broker_now(b);
     struct vt_broker_dcap_slot *slot = NULL;
     pthread_mutex_lock(&b->pool_lock);
     if (b->dcap == NULL) {
@@ -105,7 +105,7 @@ static enum vt_err appraise_dcap(struct vt_broker *b, const uint8_t *ev, size_t 
     for (size_t i = 0; b->dcap != NULL && i < DCAP_SLOTS && slot == NULL; i++) {
         struct vt_broker_dcap_slot *s = &b->dcap[i];
         if (s->used && !s->busy && memcmp(s->key, key, 32) == 0 &&
-            mono - s->loaded < b->cfg.collateral_ttl && mono >= s->loaded) {
+            t - s->loaded < b->cfg.collateral_ttl && t >= s->loaded) {
             slot = s;
             slot->busy = true;
         }
@@ -145,7 +145,7 @@ static enum vt_err appraise_dcap(struct vt_broker *b, const uint8_t *ev, size_t 
             memcpy(victim->key, key, 32);
             victim->v = v;
             victim->coll = coll;
-            victim->loaded = mono;
+            victim->loaded = t;
             victim->used = true;
             v = ov;
             coll = oc;

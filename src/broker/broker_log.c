@@ -99,9 +99,8 @@ static enum vt_err append_once(struct vt_broker *b, const char *entry, const cha
     }
     if (err == VT_OK) {
         vt_hex_encode(sig, 64, sig_hex);
-        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)(idx + 1)), VT_SQL_B(body.data, body.len),
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)(idx + 1)), VT_SQL_T((const char *)body.data),
                                  VT_SQL_T(sig_hex), VT_SQL_T(kid)};
-        a[1] = VT_SQL_T((const char *)body.data);
         err = vt_store_exec(b->store,
                             "INSERT INTO vb_checkpoints(size, body, sig, kid) VALUES (?,?,?,?)", a,
                             4, NULL, NULL, NULL, d);

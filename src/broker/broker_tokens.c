@@ -224,21 +224,6 @@ char *vt_broker_jwks(struct vt_broker *b)
     return s;
 }
 
-enum vt_err vt_broker_sign(struct vt_broker *b, const void *msg, size_t n, uint8_t sig[64],
-                           char kid[64], struct vt_diag *d)
-{
-    pthread_mutex_lock(&b->sign_lock);
-    refresh(b);
-    struct vt_broker_signer *s = active(b);
-    enum vt_err err = s ? vt_p256_sign(s->priv, msg, n, sig, d)
-                        : vt_fail(d, VT_E_STATE, "signing_key", "no active signing key");
-    if (err == VT_OK) {
-        snprintf(kid, 64, "%s", s->kid);
-    }
-    pthread_mutex_unlock(&b->sign_lock);
-    return err;
-}
-
 enum vt_err vt_broker_token_issue(struct vt_broker *b, const char *payload_json, char **jwt,
                                   struct vt_diag *d)
 {

@@ -135,7 +135,8 @@ VT_MUST_USE enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_
                                       struct vt_diag *d);
 
 /* Store an item checked by the caller, keeping a higher tcbEvaluationDataNumber already held
- * under a "standard"/"early" key (*kept set then) and copying TCB infos and identities to their
+ * under a "standard"/"early" key, and any document where a tombstone (empty body) is offered
+ * (*kept set then) and copying TCB infos and identities to their
  * by-number key. Inside the caller's transaction if one is open. */
 VT_MUST_USE enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, bool *kept,
                                      struct vt_diag *d);

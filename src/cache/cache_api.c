@@ -75,8 +75,10 @@ static bool authorized(struct vt_cache *c, const struct vt_http_req *req, struct
     return false;
 }
 
-/* The stored header lines, sent back as they came. */
-static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
+/* Call fn with each stored "Name: value" line (names under 64 bytes, as the vendors send). */
+static void each_stored_header(const char *headers,
+                               void (*fn)(void *ctx, const char *name, const char *value),
+                               void *ctx)
 {
     for (const char *p = headers; p != NULL && *p != '\0';) {
         const char *eol = strchr(p, '\n');
@@ -92,12 +94,23 @@ static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
             }
             char *val = strndup(v, len - (size_t)(v - p));
             if (val != NULL) {
-                (void)!vt_http_resp_header(resp, name, val);
+                fn(ctx, name, val);
             }
             free(val);
         }
         p = eol ? eol + 1 : NULL;
     }
+}
+
+static void resp_header(void *ctx, const char *name, const char *value)
+{
+    (void)!vt_http_resp_header(ctx, name, value);
+}
+
+/* The stored header lines, sent back as they came. */
+static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
+{
+    each_stored_header(headers, resp_header, resp);
 }
 
 /* PEM text of a DER CRL, as PCS sends pckcrl without encoding=der. */
@@ -500,6 +513,16 @@ char *vt_cache_metrics_text(struct vt_cache *c)
     return (char *)vt_buf_steal(&b, NULL);
 }
 
+static void response_header(void *ctx, const char *name, const char *value)
+{
+    struct vt_http_response *r = ctx;
+    if (r->n_headers < VT_HTTP_MAX_HEADERS) {
+        r->headers[r->n_headers].name = strdup(name);
+        r->headers[r->n_headers].value = strdup(value);
+        r->n_headers++;
+    }
+}
+
 /* In-process collateral source (vt_collateral_fetch_with): a document as the HTTP API would
  * answer it, without the HTTP. */
 enum vt_err vt_cache_collateral_get(void *ctx, const char *path, struct vt_http_response *r,
@@ -524,22 +547,7 @@ enum vt_err vt_cache_collateral_get(void *ctx, const char *path, struct vt_http_
         return VT_OK;
     }
     r->status = 200;
-    const char *p = res.item.headers;
-    while (p != NULL && *p != '\0' && r->n_headers < VT_HTTP_MAX_HEADERS) {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *colon = memchr(p, ':', len);
-        if (colon != NULL) {
-            const char *v = colon + 1;
-            while (*v == ' ') {
-                v++;
-            }
-            r->headers[r->n_headers].name = strndup(p, (size_t)(colon - p));
-            r->headers[r->n_headers].value = strndup(v, len - (size_t)(v - p));
-            r->n_headers++;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
+    each_stored_header(res.item.headers, response_header, r);
     err = vt_buf_append(&r->body, res.item.body, res.item.body_len);
     vt_cache_result_cleanup(&res);
     if (err != VT_OK) {

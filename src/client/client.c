@@ -40,9 +40,6 @@ enum vt_err vt_client_new(const struct vt_client_config *cfg, struct vt_client *
     if (c->cfg.backoff_ms <= 0) {
         c->cfg.backoff_ms = 200;
     }
-    if (cfg->retries == 0 && cfg->backoff_ms == 0) {
-        c->cfg.retries = 2;
-    }
     c->cfg.url = c->url;
     c->cfg.ca_file = c->ca_file;
     *out = c;

@@ -16,7 +16,7 @@ struct vt_client_config {
     const char *url;     /* the broker's base URL, http:// or https:// */
     const char *ca_file; /* PEM: trust only this CA for https (pinning); NULL: system CAs */
     long timeout_ms;     /* per request; default 15000 */
-    unsigned retries;    /* extra attempts on transport errors, 429 and 5xx; default 2 */
+    unsigned retries;    /* extra attempts on transport errors, 429 and 5xx (0: none) */
     long backoff_ms;     /* first retry delay, doubling; default 200 */
 };
 

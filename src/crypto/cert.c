@@ -797,3 +797,15 @@ enum vt_err vt_cert_check_rsa_pss(const struct vt_cert *c, int hash_bits, int sa
     }
     return VT_OK;
 }
+
+enum vt_err vt_cert_list_from_file(const char *path, struct vt_cert_list *l, struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, VT_MAX_COLLATERAL_SIZE);
+    enum vt_err err = vt_file_read(path, &b, d);
+    if (err == VT_OK) {
+        err = vt_cert_list_from_bytes(b.data, b.len, l, d);
+    }
+    vt_buf_cleanup(&b);
+    return err;
+}
