@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     cmake make gcc clang libclang-rt-14-dev llvm clang-format pkg-config
     libssl-dev libjansson-dev libcmocka-dev nettle-dev libgmp-dev
-    libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql wrk
+    libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql wrk
     sqlite3 python3 curl openssl ca-certificates procps libargon2-dev
 )
 

@@ -6,6 +6,8 @@
 
 #include <veritee/veritee.h>
 
+#include "net/http.h"
+
 /* Exit statuses of every subcommand. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
@@ -70,17 +72,41 @@ void cli_print_json_string(FILE *f, const char *s);
 
 /* Run an HTTP server (HOST:PORT, port 0: any free port, written to port_file) until SIGINT or
  * SIGTERM. Returns an exit status. */
-struct vt_http_req;
-struct vt_http_resp;
 struct cli_server_args {
     const char *listen, *port_file, *tls_cert, *tls_key;
     unsigned threads;
     size_t max_body;
+    vt_http_route_fn route;
+    struct vt_http_limits limits;
 };
-int cli_serve_http(const struct cli_server_args *a,
-                   void (*handler)(void *ctx, const struct vt_http_req *req,
-                                   struct vt_http_resp *resp),
-                   void *ctx, const char *what);
+int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
+                   const char *what);
+
+/* The options every serving command takes for the server's limits, as getopt_long entries with
+ * ids from CLI_LIMIT_OPT on (put CLI_LIMIT_OPTIONS in the command's table); cli_limit_usage is
+ * their help. */
+#define CLI_LIMIT_OPT 1000
+#define CLI_LIMIT_OPTIONS                                                                          \
+    {"max-connections", 1, NULL, CLI_LIMIT_OPT},                                                   \
+        {"max-connections-per-client", 1, NULL, CLI_LIMIT_OPT + 1},                                \
+        {"reserved-connections", 1, NULL, CLI_LIMIT_OPT + 2},                                      \
+        {"head-timeout", 1, NULL, CLI_LIMIT_OPT + 3},                                              \
+        {"body-timeout", 1, NULL, CLI_LIMIT_OPT + 4},                                              \
+        {"idle-timeout", 1, NULL, CLI_LIMIT_OPT + 5},                                              \
+        {"write-timeout", 1, NULL, CLI_LIMIT_OPT + 6},                                             \
+        {"max-body-memory", 1, NULL, CLI_LIMIT_OPT + 7},                                           \
+        {"rate-limit", 1, NULL, CLI_LIMIT_OPT + 8},                                                \
+    {                                                                                              \
+        "trusted-proxy", 1, NULL, CLI_LIMIT_OPT + 9                                                \
+    }
+extern const char cli_limit_usage[];
+/* BYTES, 1 or more, with an optional K, M or G suffix (powers of 1024). */
+bool cli_parse_bytes(const char *s, size_t *out);
+/* The command line's defaults (docs/deploy.md): the server's, plus a per-client attest rate. */
+void cli_limits_defaults(struct vt_http_limits *l);
+/* If id is a limit option, apply arg and return 0 (or CLI_EXIT_USAGE after a message);
+ * -1 if id is not one. */
+int cli_limit_option(struct vt_http_limits *l, int id, const char *arg, const char *prog);
 
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

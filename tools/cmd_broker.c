@@ -51,6 +51,7 @@ static const char broker_usage[] =
     "  --port-file FILE        write the port listened on to FILE\n"
     "  --tls-cert F --tls-key F   serve HTTPS\n"
     "  --threads N             worker threads (default: CPUs)\n"
+    "  --max-upload BYTES      veritee serve: largest bundle POSTed to /admin/v1/import (64M)\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S and --refresh-ahead S (see veritee cache --help).\n"
     "\n"
@@ -78,6 +79,7 @@ struct broker_args {
     long long generate, start, limit;
     unsigned threads;
     bool entry;
+    struct vt_http_limits limits;
 };
 
 static int usage(const char *prog, const char *msg)
@@ -132,6 +134,7 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_STALE,
         O_RINT,
         O_RAHEAD,
+        O_UPLOAD,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -164,11 +167,14 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"max-stale", 1, NULL, O_STALE},
         {"refresh-interval", 1, NULL, O_RINT},
         {"refresh-ahead", 1, NULL, O_RAHEAD},
+        {"max-upload", 1, NULL, O_UPLOAD},
+        CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     a->cfg.db = "sqlite:veritee.db";
     a->listen = "127.0.0.1:8080";
+    cli_limits_defaults(&a->limits);
     a->limit = 100;
     a->cache.mode = VT_CACHE_LAZY;
     a->cache.retries = 2;
@@ -284,11 +290,27 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             }
             a->cache.mode = optarg[0] == 'l' ? VT_CACHE_LAZY : VT_CACHE_OFFLINE;
             break;
+        case O_UPLOAD:
+            if (!cli_parse_bytes(optarg, &a->cache.max_upload)) {
+                return usage(prog, "--max-upload takes a byte count (K, M, G suffixes)");
+            }
+            break;
         case 'h':
             fputs(strcmp(prog, "veritee audit") == 0 ? audit_usage : broker_usage, stdout);
+            if (strcmp(prog, "veritee audit") != 0) {
+                fputs(cli_limit_usage, stdout);
+            }
             return -1;
-        default:
-            return CLI_EXIT_USAGE;
+        default: {
+            int r = cli_limit_option(&a->limits, o, optarg, prog);
+            if (r < 0) {
+                return CLI_EXIT_USAGE;
+            }
+            if (r > 0) {
+                return r;
+            }
+            break;
+        }
         }
     }
     a->anchors[a->n_anchors] = NULL;
@@ -366,7 +388,8 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
                                      .tls_cert = a->tls_cert,
                                      .tls_key = a->tls_key,
                                      .threads = a->threads,
-                                     .max_body = 8u << 20};
+                                     .route = vt_broker_http_route,
+                                     .limits = a->limits};
         return cli_serve_http(&sa, vt_broker_http_handler, b, "veritee-broker");
     }
     if (strcmp(sub, "token") == 0) {
@@ -475,6 +498,17 @@ static void serve_handler(void *ctx, const struct vt_http_req *req, struct vt_ht
         vt_broker_http_handler(s->b, req, resp);
     } else {
         vt_cache_http_handler(s->c, req, resp);
+    }
+}
+
+static void serve_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
+                        struct vt_http_resp *resp)
+{
+    struct serve_ctx *s = ctx;
+    if (vt_broker_owns_path(vt_http_req_path(req))) {
+        vt_broker_http_route(s->b, req, route, resp);
+    } else {
+        vt_cache_http_route(s->c, req, route, resp);
     }
 }
 
@@ -653,7 +687,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
                                      .tls_cert = a.tls_cert,
                                      .tls_key = a.tls_key,
                                      .threads = a.threads,
-                                     .max_body = 8u << 20};
+                                     .route = serve_route,
+                                     .limits = a.limits};
         rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
     } else {
         rc = run(sub, b, &a);

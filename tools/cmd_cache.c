@@ -49,6 +49,7 @@ static const char cache_usage[] =
     "  --refresh-interval S  refresher period (default 3600; 0 disables)\n"
     "  --refresh-ahead S     renew items this long before nextUpdate (default 86400)\n"
     "  --read-token-required read endpoints need a bearer token too\n"
+    "  --max-upload BYTES    largest bundle POSTed to /admin/v1/import (default 64M; K, M, G)\n"
     "\n"
     "enforce: --tee sgx|tdx --tcb-eval N [--from TIME] | --list\n"
     "impact:  --tee sgx|tdx --tcb-eval N [QUOTE...]\n"
@@ -64,6 +65,7 @@ struct cache_args {
     const char *anchor, *amd_anchor;
     unsigned threads;
     bool list;
+    struct vt_http_limits limits;
 };
 
 static int usage_error(const char *msg)
@@ -110,6 +112,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         O_TRUSTKEY,
         O_ANCHOR,
         O_AMD,
+        O_UPLOAD,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -139,6 +142,8 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         {"trust-key", 1, NULL, O_TRUSTKEY},
         {"trust-anchor", 1, NULL, O_ANCHOR},
         {"amd-anchor", 1, NULL, O_AMD},
+        {"max-upload", 1, NULL, O_UPLOAD},
+        CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -149,6 +154,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
     a->cfg.refresh_interval = 3600;
     a->cfg.refresh_ahead = 86400;
     a->listen = "127.0.0.1:8081";
+    cli_limits_defaults(&a->limits);
     int o;
     long long v;
     optind = 1;
@@ -250,12 +256,24 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         case O_AMD:
             a->amd_anchor = optarg;
             break;
+        case O_UPLOAD:
+            num_ok = cli_parse_bytes(optarg, &a->cfg.max_upload);
+            break;
         case 'h':
             fputs(cache_usage, stdout);
+            fputs(cli_limit_usage, stdout);
             return -1;
-        default:
-            fputs(cache_usage, stderr);
-            return CLI_EXIT_USAGE;
+        default: {
+            int r = cli_limit_option(&a->limits, o, optarg, "veritee cache");
+            if (r < 0) {
+                fputs(cache_usage, stderr);
+                return CLI_EXIT_USAGE;
+            }
+            if (r > 0) {
+                return r;
+            }
+            break;
+        }
         }
         if (!num_ok) {
             fprintf(stderr, "veritee cache: --%s takes a number in range, not \"%s\"\n",
@@ -297,7 +315,9 @@ static int serve(struct vt_cache *c, const struct cache_args *a)
                                  .port_file = a->port_file,
                                  .tls_cert = a->tls_cert,
                                  .tls_key = a->tls_key,
-                                 .threads = a->threads};
+                                 .threads = a->threads,
+                                 .route = vt_cache_http_route,
+                                 .limits = a->limits};
     return cli_serve_http(&sa, vt_cache_http_handler, c, what);
 }
 

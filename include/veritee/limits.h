@@ -34,4 +34,12 @@
  * duplicates; NSM writes none). */
 #define VT_NITRO_MAX_UNKNOWN_KEYS 32
 
+/* HTTP/1.1 requests read by the veritee services: the request line and header fields together, the
+ * header fields in one request, query arguments in one target, and a chunked body's trailer
+ * section (its fields are read and dropped). Beyond them: 431 (head) or 400 (query, trailer). */
+#define VT_HTTP_MAX_HEAD (16u * 1024u)
+#define VT_HTTP_MAX_FIELDS 64
+#define VT_HTTP_MAX_ARGS 32
+#define VT_HTTP_MAX_TRAILER (4u * 1024u)
+
 #endif

@@ -46,6 +46,10 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_lp16le(struct vt_reader *r, cons
                                                        uint16_t *len);
 VT_EXPORT VT_MUST_USE enum vt_err vt_reader_get_lp32le(struct vt_reader *r, const uint8_t **out,
                                                        uint32_t *len);
+/* Offset (from the next unread byte) of the first byte equal to b, without consuming anything;
+ * VT_E_TRUNCATED if no remaining byte is b. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_reader_find_u8(const struct vt_reader *r, uint8_t b,
+                                                    size_t *off);
 /* VT_OK if nothing is left, VT_E_TRAILING_DATA otherwise. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_reader_expect_end(const struct vt_reader *r);
 

@@ -216,3 +216,13 @@ enum vt_err vt_reader_expect_end(const struct vt_reader *r)
 {
     return r->left == 0 ? VT_OK : VT_E_TRAILING_DATA;
 }
+
+enum vt_err vt_reader_find_u8(const struct vt_reader *r, uint8_t b, size_t *off)
+{
+    const uint8_t *hit = r->left > 0 ? memchr(r->cur, b, r->left) : NULL;
+    if (hit == NULL) {
+        return VT_E_TRUNCATED;
+    }
+    *off = (size_t)(hit - r->cur);
+    return VT_OK;
+}

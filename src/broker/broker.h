@@ -217,6 +217,10 @@ bool vt_broker_kbs_key_name(const char *resource_path, char name[VT_BROKER_NAME_
 
 /* ---- HTTP (broker_api.c) ---- */
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+/* Its route function (vt_http_route_fn): body limits, rate classes and the admin token, from the
+ * head; unknown paths and methods are answered there. */
+void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
+                          struct vt_http_resp *resp);
 /* True if path belongs to the broker (veritee serve dispatches on it). */
 bool vt_broker_owns_path(const char *path);
 

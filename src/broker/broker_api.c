@@ -275,11 +275,20 @@ static void key_create(struct vt_broker *b, const char *name, json_t *o, struct 
                        json_pack("{s:s,s:I}", "name", name, "version", (json_int_t)version));
 }
 
+static bool admin_authorized(struct vt_broker *b, const struct vt_http_req *req,
+                             struct vt_http_resp *resp)
+{
+    if (vt_tokens_check(b->store, vt_http_bearer(req), "admin")) {
+        return true;
+    }
+    bad(resp, 401, "unauthorized", "an admin bearer token is required");
+    (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-broker\"");
+    return false;
+}
+
 static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
-    if (!vt_tokens_check(b->store, vt_http_bearer(req), "admin")) {
-        bad(resp, 401, "unauthorized", "an admin bearer token is required");
-        (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-broker\"");
+    if (!admin_authorized(b, req, resp)) {
         return;
     }
     const char *path = vt_http_req_path(req) + strlen("/admin/v1/");
@@ -417,6 +426,40 @@ bool vt_broker_owns_path(const char *path)
         }
     }
     return false;
+}
+
+/* Body limits of the broker's routes (docs/broker.md). Evidence with its certificates is a few
+ * KB (an SEV-SNP report with a VCEK chain about 6 KB); secrets are at most 64 KiB. */
+#define BROKER_BODY_SMALL (4u << 10)      /* challenge, KBS auth */
+#define BROKER_BODY_EVIDENCE (256u << 10) /* attest, release, KBS attest */
+#define BROKER_BODY_ADMIN (1u << 20)
+
+void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
+                          struct vt_http_resp *resp)
+{
+    struct vt_broker *b = ctx;
+    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
+    bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+    size_t n = strlen(path);
+    *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
+    if (strcmp(path, "/healthz") == 0 && get) {
+        *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
+    } else if (strncmp(path, "/admin/v1/", 10) == 0) {
+        *route = (struct vt_http_route){BROKER_BODY_ADMIN, VT_HTTP_RATE_NONE, true};
+        (void)admin_authorized(b, req, resp); /* a 401 now, before the body is read */
+    } else if (post && (strcmp(path, "/v1/challenge") == 0 || strcmp(path, "/kbs/v0/auth") == 0)) {
+        *route = (struct vt_http_route){BROKER_BODY_SMALL, VT_HTTP_RATE_ATTEST, false};
+    } else if (post && (strcmp(path, "/v1/attest") == 0 || strcmp(path, "/kbs/v0/attest") == 0 ||
+                        (strncmp(path, "/v1/keys/", 9) == 0 && n > 17 &&
+                         strcmp(path + n - 8, "/release") == 0))) {
+        *route = (struct vt_http_route){BROKER_BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false};
+    } else if (get &&
+               (strcmp(path, "/.well-known/jwks.json") == 0 || strncmp(path, "/v1/log/", 8) == 0 ||
+                strncmp(path, "/kbs/v0/resource/", 17) == 0)) {
+        /* read routes: no body */
+    } else {
+        vt_broker_http_handler(ctx, req, resp); /* 404 or 405, from the head */
+    }
 }
 
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)

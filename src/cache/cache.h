@@ -37,6 +37,7 @@ struct vt_cache_config {
     int64_t recheck;          /* seconds between upstream attempts for one stale item */
     int64_t memory_ttl;       /* seconds an item read from the store is served from memory */
     bool read_token_required; /* read endpoints need a bearer token of role read or admin */
+    size_t max_upload;        /* largest bundle POSTed to /admin/v1/import; 0: 64 MiB */
     const char *ca_file;      /* for https upstreams */
     int64_t clock_base;       /* 0: real time; else the clock starts at this time (tests) */
     const struct vt_cert_list *intel_anchors; /* NULL: embedded Intel SGX Root CA */
@@ -200,6 +201,9 @@ bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *rol
 
 /* The HTTP handler of the cache API (cache_api.c). */
 void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+/* Its route function (vt_http_route_fn): body limits, rate classes and tokens from the head. */
+void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
+                         struct vt_http_resp *resp);
 
 /* In-process collateral source for vt_collateral_fetch_with (ctx: the cache). */
 VT_MUST_USE enum vt_err vt_cache_collateral_get(void *ctx, const char *path,

@@ -442,6 +442,39 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
     serve_document(c, req, resp);
 }
 
+/* Body limits: platform lists from PCKIDRetrievalTool and admin requests; bundles have their own
+ * (max_upload). Read endpoints take no body. */
+#define CACHE_BODY_ADMIN (1u << 20)
+#define CACHE_UPLOAD_DEFAULT (64u << 20)
+
+void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
+                         struct vt_http_resp *resp)
+{
+    struct vt_cache *c = ctx;
+    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
+    bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+        *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
+        return;
+    }
+    if (strncmp(path, "/admin/v1/", 10) == 0 ||
+        (strcmp(path, "/sgx/certification/v4/platforms") == 0 && strcmp(method, "POST") == 0)) {
+        size_t up = c->cfg.max_upload > 0 ? c->cfg.max_upload : CACHE_UPLOAD_DEFAULT;
+        *route = (struct vt_http_route){
+            strcmp(path, "/admin/v1/import") == 0 ? up : CACHE_BODY_ADMIN, VT_HTTP_RATE_NONE, true};
+        (void)authorized(c, req, resp, "admin"); /* a 401 now, before the body is read */
+        return;
+    }
+    if (read) {
+        if (c->cfg.read_token_required) {
+            (void)authorized(c, req, resp, "read");
+        }
+        return;
+    }
+    vt_cache_http_handler(ctx, req, resp); /* 405, from the head */
+}
+
 char *vt_cache_metrics_text(struct vt_cache *c)
 {
     struct vt_buf b;

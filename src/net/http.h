@@ -1,7 +1,8 @@
 /*
  * HTTP for the veritee services: a client over libcurl (upstream fetches, `verify --collateral
- * http://`) and a server over libmicrohttpd (the cache and broker APIs). Part of the service
- * library (libveritee_svc), not of libveritee: the verifier itself never touches the network.
+ * http://`) and our own HTTP/1.1 server (http_server.c, http_parse.c: the cache and broker APIs).
+ * Part of the service library (libveritee_svc), not of libveritee: the verifier itself never
+ * touches the network.
  */
 #ifndef VT_NET_HTTP_H
 #define VT_NET_HTTP_H
@@ -75,14 +76,63 @@ struct vt_http_resp {
 typedef void (*vt_http_handler)(void *ctx, const struct vt_http_req *req,
                                 struct vt_http_resp *resp);
 
+/* Per-client request rate classes. A route names its class; each class has its own limits. */
+enum vt_http_rate_class {
+    VT_HTTP_RATE_NONE = 0, /* never limited */
+    VT_HTTP_RATE_ATTEST,   /* unauthenticated calls that create state: challenge, attest, KBS */
+    VT_HTTP_RATE_READ,     /* everything else that is not priority */
+    VT_HTTP_RATE_CLASSES,
+};
+
+/* What a service decides from the head of a request, before any byte of its body is read. */
+struct vt_http_route {
+    size_t max_body;              /* the largest body this route takes; 0: none */
+    enum vt_http_rate_class rate; /* per-client rate class */
+    bool priority;                /* health, metrics and admin: may use the reserved connections */
+};
+
+/*
+ * Route a request from its head (method, path, query, headers; the body is empty). To answer at
+ * once (401, 404, 405, ...) without reading the body, set a response status; otherwise fill
+ * route. Runs on a worker thread, like the handler.
+ */
+typedef void (*vt_http_route_fn)(void *ctx, const struct vt_http_req *req,
+                                 struct vt_http_route *route, struct vt_http_resp *resp);
+
+/* A token bucket per client address: `per_second` requests a second on average, bursts of up to
+ * `burst`. per_second 0: unlimited. */
+struct vt_http_rate {
+    double per_second;
+    double burst;
+};
+
+/* The server's defences against slow, greedy or flooding clients. Zero fields take the default
+ * shown (rates: zero is unlimited; the command line sets its own defaults, docs/deploy.md). */
+struct vt_http_limits {
+    unsigned max_connections;            /* open connections in all; 4096 */
+    unsigned reserved_connections;       /* of those, kept for priority routes; 64 */
+    unsigned max_connections_per_client; /* per client address; 64 (trusted proxies: no limit) */
+    unsigned head_timeout_s;  /* from connect (or the first byte of a later request) to the end
+                                 of the head, TLS handshake included; 10 */
+    unsigned body_timeout_s;  /* from the end of the head to the end of the body; 60 */
+    unsigned idle_timeout_s;  /* keep-alive wait for the next request; 30 */
+    unsigned write_timeout_s; /* to send a whole response; 60 */
+    size_t max_body_memory;   /* request bodies of all connections in memory at once; 256 MiB */
+    struct vt_http_rate rates[VT_HTTP_RATE_CLASSES];
+    /* Comma-separated IPv4/IPv6 addresses or CIDR blocks of reverse proxies: requests from them
+     * are rate-limited on the address their X-Forwarded-For names. NULL: none. */
+    const char *trusted_proxies;
+};
+
 struct vt_http_server_opts {
-    const char *host;     /* listen address, IPv4 dotted or "localhost"; NULL: 127.0.0.1 */
-    unsigned port;        /* 0: any free port (see vt_http_server_port) */
-    unsigned threads;     /* worker threads; 0: the number of CPUs */
-    const char *tls_cert; /* PEM text of the certificate chain; NULL: plain HTTP */
-    const char *tls_key;  /* PEM text of the key */
-    size_t max_body;      /* largest accepted request body; 0: 1 MiB */
-    unsigned timeout_s;   /* idle connection timeout; 0: 30 s */
+    const char *host;       /* listen address, IPv4 dotted or "localhost"; NULL: 127.0.0.1 */
+    unsigned port;          /* 0: any free port (see vt_http_server_port) */
+    unsigned threads;       /* worker threads; 0: the number of CPUs */
+    const char *tls_cert;   /* PEM text of the certificate chain; NULL: plain HTTP */
+    const char *tls_key;    /* PEM text of the key */
+    size_t max_body;        /* body limit of every route when route is NULL; 0: 1 MiB */
+    vt_http_route_fn route; /* NULL: every request is routed {max_body, NONE, not priority} */
+    struct vt_http_limits limits;
 };
 
 VT_MUST_USE enum vt_err vt_http_server_start(const struct vt_http_server_opts *o, vt_http_handler h,
@@ -90,6 +140,11 @@ VT_MUST_USE enum vt_err vt_http_server_start(const struct vt_http_server_opts *o
                                              struct vt_diag *d);
 unsigned vt_http_server_port(const struct vt_http_server *s);
 void vt_http_server_stop(struct vt_http_server *s);
+/* Append the server's counters (connections, refusals by reason, bodies in memory) in the
+ * Prometheus text format, names prefixed "veritee_http_". */
+VT_MUST_USE enum vt_err vt_http_server_metrics(struct vt_http_server *s, struct vt_buf *out);
+/* Parse a trusted-proxy list (see vt_http_limits) only to check it; d says what is wrong. */
+VT_MUST_USE enum vt_err vt_http_proxies_check(const char *list, struct vt_diag *d);
 
 const char *vt_http_req_method(const struct vt_http_req *r);
 const char *vt_http_req_path(const struct vt_http_req *r);
@@ -100,8 +155,11 @@ void vt_http_req_args(const struct vt_http_req *r,
                       void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 const char *vt_http_req_header(const struct vt_http_req *r, const char *name);
 const uint8_t *vt_http_req_body(const struct vt_http_req *r, size_t *len);
-/* The client's address as text ("127.0.0.1"). */
+/* The client's address as text ("127.0.0.1"): the connection's peer, or the address a trusted
+ * proxy named in X-Forwarded-For. */
 void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap);
+/* The server that received the request (for its metrics). */
+struct vt_http_server *vt_http_req_server(const struct vt_http_req *r);
 
 /* Response helpers. Each replaces what was set before for the same field. */
 void vt_http_resp_status(struct vt_http_resp *r, unsigned status, const char *content_type);

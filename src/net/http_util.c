@@ -1,5 +1,7 @@
-/* Response helpers shared by the cache's and the broker's APIs: RFC 7807 problem details, JSON
- * replies, and the bearer token of a request. */
+/* Response helpers shared by the cache's and the broker's APIs: building a response, RFC 7807
+ * problem details, JSON replies, and the bearer token of a request. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +9,85 @@
 #include <jansson.h>
 
 #include "net/http.h"
+
+void vt_http_resp_status(struct vt_http_resp *r, unsigned status, const char *content_type)
+{
+    r->status = status;
+    snprintf(r->content_type, sizeof(r->content_type), "%s", content_type ? content_type : "");
+}
+
+bool vt_http_resp_header(struct vt_http_resp *r, const char *name, const char *value)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0) {
+            char *v = strdup(value);
+            if (v == NULL) {
+                return false;
+            }
+            free(r->headers[i].value);
+            r->headers[i].value = v;
+            return true;
+        }
+    }
+    if (r->n_headers == VT_HTTP_MAX_HEADERS || strlen(name) >= sizeof(r->headers[0].name)) {
+        return false;
+    }
+    char *v = strdup(value);
+    if (v == NULL) {
+        return false;
+    }
+    snprintf(r->headers[r->n_headers].name, sizeof(r->headers[0].name), "%s", name);
+    r->headers[r->n_headers].value = v;
+    r->n_headers++;
+    return true;
+}
+
+bool vt_http_resp_body(struct vt_http_resp *r, const void *p, size_t n)
+{
+    uint8_t *b = malloc(n > 0 ? n : 1);
+    if (b == NULL) {
+        return false;
+    }
+    if (n > 0) {
+        memcpy(b, p, n);
+    }
+    free(r->body);
+    r->body = b;
+    r->body_len = n;
+    r->body_static = NULL;
+    return true;
+}
+
+bool vt_http_resp_printf(struct vt_http_resp *r, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s != NULL) {
+        vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    }
+    va_end(ap2);
+    if (s == NULL) {
+        return false;
+    }
+    free(r->body);
+    r->body = (uint8_t *)s;
+    r->body_len = (size_t)n;
+    r->body_static = NULL;
+    return true;
+}
+
+void vt_http_resp_cleanup(struct vt_http_resp *r)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].value);
+    }
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}
 
 void vt_http_problem(struct vt_http_resp *resp, unsigned status, const char *title,
                      const char *detail, const char *reason)
@@ -48,6 +129,18 @@ const char *vt_http_bearer(const struct vt_http_req *req)
 const char *vt_http_status_title(unsigned status)
 {
     switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -58,12 +151,28 @@ const char *vt_http_status_title(unsigned status)
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
     case 413:
         return "Payload Too Large";
+    case 417:
+        return "Expectation Failed";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
     case 503:
         return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
     default:
         return "Internal Server Error";
     }

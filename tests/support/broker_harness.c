@@ -47,7 +47,7 @@ struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_tt
     memset(cfg.master_key, 0x42, sizeof(cfg.master_key));
     struct vt_diag d;
     vt_diag_init(&d);
-    struct vt_http_server_opts so = {.threads = 2, .max_body = 8u << 20};
+    struct vt_http_server_opts so = {.threads = 2, .route = vt_broker_http_route};
     if (vt_broker_open(&cfg, &h->b, &d) != VT_OK ||
         vt_http_server_start(&so, vt_broker_http_handler, h->b, &h->srv, &d) != VT_OK ||
         vt_tokens_create(h->b->store, "admin", "test", now, h->admin, &d) != VT_OK) {

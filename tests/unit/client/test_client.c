@@ -260,7 +260,7 @@ static void test_tls_pinned(void **state)
     kz[kn] = '\0';
     struct vt_http_server *srv = NULL;
     struct vt_http_server_opts so = {
-        .threads = 2, .tls_cert = cz, .tls_key = kz, .max_body = 8u << 20};
+        .threads = 2, .tls_cert = cz, .tls_key = kz, .route = vt_broker_http_route};
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_http_server_start(&so, vt_broker_http_handler, h->b, &srv, &d), VT_OK);
