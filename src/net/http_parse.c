@@ -150,7 +150,6 @@ static enum vt_err parse_request_line(const uint8_t *line, size_t len, struct vt
                       "the request line is not METHOD SP TARGET SP VERSION");
     }
     rest(&v, &ver, &vlen);
-    VT_TRY(parse_version(ver, vlen, &h->version, status, d));
     struct vt_reader mv;
     vt_reader_init(&mv, m, mlen);
     uint8_t c;
@@ -181,6 +180,7 @@ static enum vt_err parse_request_line(const uint8_t *line, size_t len, struct vt
                            vt_reader_offset(&tv) - 1);
         }
     }
+    VT_TRY(parse_version(ver, vlen, &h->version, status, d));
     h->method = sink_put(s, m, mlen);
     h->target = sink_put(s, t, tlen);
     return VT_OK;

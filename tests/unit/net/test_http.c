@@ -1,7 +1,7 @@
 /*
- * The HTTP layer end to end on 127.0.0.1: our server (src/net/http_server.c) on a free port answered by
- * our client (libcurl). Methods, query arguments (percent-decoded), request headers and bodies
- * with NULs reach the handler; status, content type, headers and binary bodies come back; an
+ * The HTTP layer end to end on 127.0.0.1: our server (src/net/http_server.c) on a free port
+ * answered by our client (libcurl). Methods, query arguments (percent-decoded), request headers and
+ * bodies with NULs reach the handler; status, content type, headers and binary bodies come back; an
  * oversized body is refused with 413 before the handler runs; a silent server times out with a
  * precise error; a closed port fails cleanly; percent-encoding covers every reserved byte.
  */
