@@ -17,6 +17,9 @@ struct vt_buf {
 
 VT_EXPORT void vt_buf_init(struct vt_buf *b, size_t max);
 VT_EXPORT void vt_buf_cleanup(struct vt_buf *b);
+/* Make room for n more bytes now (one allocation instead of doublings); VT_E_TOO_LARGE past max,
+ * VT_E_NOMEM. The contents are unchanged either way. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_buf_reserve(struct vt_buf *b, size_t n);
 VT_EXPORT VT_MUST_USE enum vt_err vt_buf_append(struct vt_buf *b, const void *p, size_t n);
 VT_EXPORT VT_MUST_USE enum vt_err vt_buf_printf(struct vt_buf *b, const char *fmt, ...)
     VT_PRINTF(2, 3);

@@ -89,6 +89,11 @@ static enum vt_err reserve(struct vt_buf *b, size_t n)
     return VT_OK;
 }
 
+enum vt_err vt_buf_reserve(struct vt_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 enum vt_err vt_buf_append(struct vt_buf *b, const void *p, size_t n)
 {
     VT_TRY(reserve(b, n));

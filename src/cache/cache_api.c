@@ -417,10 +417,15 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
     }
     if (strcmp(path, "/metrics") == 0) {
         char *s = vt_cache_metrics_text(c);
-        vt_http_resp_status(resp, s ? 200 : 500, "text/plain; version=0.0.4");
-        if (s == NULL || !vt_http_resp_body(resp, s, strlen(s))) {
+        struct vt_buf b;
+        vt_buf_init(&b, 1u << 20);
+        bool ok = s != NULL && vt_buf_append(&b, s, strlen(s)) == VT_OK &&
+                  vt_http_server_metrics(vt_http_req_server(req), &b) == VT_OK;
+        vt_http_resp_status(resp, ok ? 200 : 500, "text/plain; version=0.0.4");
+        if (!ok || !vt_http_resp_body(resp, b.data, b.len)) {
             resp->status = 500;
         }
+        vt_buf_cleanup(&b);
         free(s);
         return;
     }

@@ -141,7 +141,7 @@ VT_MUST_USE enum vt_err vt_http_server_start(const struct vt_http_server_opts *o
 unsigned vt_http_server_port(const struct vt_http_server *s);
 void vt_http_server_stop(struct vt_http_server *s);
 /* Append the server's counters (connections, refusals by reason, bodies in memory) in the
- * Prometheus text format, names prefixed "veritee_http_". */
+ * Prometheus text format, names prefixed "veritee_http_". Nothing for a NULL server. */
 VT_MUST_USE enum vt_err vt_http_server_metrics(struct vt_http_server *s, struct vt_buf *out);
 /* Parse a trusted-proxy list (see vt_http_limits) only to check it; d says what is wrong. */
 VT_MUST_USE enum vt_err vt_http_proxies_check(const char *list, struct vt_diag *d);

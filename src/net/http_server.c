@@ -22,6 +22,7 @@
 #define _GNU_SOURCE 1 /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -52,6 +53,7 @@
 /* After a response that closes the connection, unread request bytes are read and dropped for a
  * short while, so the client sees the response rather than a reset (a lingering close). */
 #define LINGER_MS 2000
+#define EVICT_SCAN 256 /* connections looked at for one eviction */
 #define LINGER_MAX (4u << 20)
 
 /* Server counters, exported by vt_http_server_metrics. */
@@ -60,6 +62,7 @@ enum counter {
     C_REFUSED_FULL,
     C_REFUSED_CLIENT,
     C_REFUSED_RESERVE,
+    C_EVICTED,
     C_TIMEOUT_HEAD,
     C_TIMEOUT_BODY,
     C_TIMEOUT_IDLE,
@@ -86,6 +89,8 @@ struct vt_http_server {
     struct vt_http_rates *rates;
     struct vt_tls_server *tls;
     int lfd;
+    int spare_fd;             /* held open to accept-and-close when out of descriptors */
+    pthread_mutex_t spare_mu; /* guards spare_fd */
     unsigned port;
     unsigned n_workers;
     struct worker *workers;
@@ -107,6 +112,8 @@ struct conn {
     struct conn *prev, *next; /* the worker's list */
     struct conn *ready_next;  /* on the worker's ready list */
     bool on_ready;
+    bool doomed;              /* evicted: closed after the worker's current batch of events */
+    struct conn *doomed_next; /* on the worker's doomed list */
     int fd;
     struct vt_tls_conn *tls;
     enum state state;
@@ -144,8 +151,10 @@ struct worker {
     int ep;
     int wake;
     atomic_bool stop;
-    struct conn *conns;
+    struct conn *conns; /* newest first */
+    struct conn *tail;  /* oldest */
     struct conn *ready;
+    struct conn *doomed;
     int64_t last_sweep;
 };
 
@@ -252,6 +261,33 @@ static void ready_push(struct conn *c)
     }
 }
 
+/* The oldest of the last EVICT_SCAN connections of this worker that is waiting for (or reading)
+ * a request head, shaking hands, or lingering: nothing of a request is lost by closing it.
+ * outside_reserve: only one that holds a slot outside the reserve. */
+static struct conn *evictable(struct worker *w, bool outside_reserve)
+{
+    int steps = 0;
+    for (struct conn *c = w->tail; c != NULL && steps < EVICT_SCAN; c = c->prev, steps++) {
+        if (!c->doomed && (!outside_reserve || !c->reserve) &&
+            (c->state == S_HEAD || c->state == S_HANDSHAKE || c->state == S_LINGER)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Evict c: it is closed once the worker has handled its current batch of events (which may
+ * still name it). */
+static void doom(struct conn *c)
+{
+    if (!c->doomed) {
+        c->doomed = true;
+        c->doomed_next = c->w->doomed;
+        c->w->doomed = c;
+        count(c->w->s, C_EVICTED);
+    }
+}
+
 static void out_clear(struct conn *c)
 {
     free(c->out_head);
@@ -294,6 +330,8 @@ static void conn_close(struct conn *c)
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
+    } else {
+        w->tail = c->prev;
     }
     if (c->on_ready) {
         for (struct conn **pp = &w->ready; *pp != NULL; pp = &(*pp)->ready_next) {
@@ -461,6 +499,16 @@ static void on_head(struct conn *c)
     }
     vt_http_resp_cleanup(&resp);
     if (c->reserve && !c->route.priority) {
+        /* A whole request outranks a connection still trickling its head: take the slot of one
+         * outside the reserve if this worker has one. */
+        struct conn *v = evictable(c->w, true);
+        if (v != NULL && v != c) {
+            doom(v);
+            v->reserve = true;
+            c->reserve = false;
+        }
+    }
+    if (c->reserve && !c->route.priority) {
         count(s, C_REFUSED_RESERVE);
         refuse(c, 503,
                "the server is at its connection limit; only health and admin calls are "
@@ -505,6 +553,10 @@ static void on_head(struct conn *c)
         return;
     }
     vt_buf_init(&c->body, c->route.max_body);
+    if (c->head.has_length && vt_buf_reserve(&c->body, (size_t)c->head.content_length) != VT_OK) {
+        refuse(c, 503, "cannot hold the request body", "body-memory", 1, true);
+        return;
+    }
     c->body_left = c->head.has_length ? c->head.content_length : 0;
     vt_http_chunked_init(&c->chunk);
     c->deadline_ms = now_ms() + (int64_t)s->lim.body_timeout_s * 1000;
@@ -810,21 +862,31 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     struct vt_http_addr peer, key;
     vt_http_addr_from_sockaddr(sa, &peer);
     vt_http_addr_client_key(&peer, &key);
-    unsigned open = atomic_fetch_add(&s->open, 1) + 1;
-    if (open > s->lim.max_connections) {
-        atomic_fetch_sub(&s->open, 1);
-        count(s, C_REFUSED_FULL);
-        quick_refusal(s, fd, 503);
-        close(fd);
-        return;
-    }
     bool trusted = vt_http_proxies_has(&s->proxies, &peer);
     if (!trusted && !vt_http_peers_acquire(s->peers, &key, s->lim.max_connections_per_client)) {
-        atomic_fetch_sub(&s->open, 1);
         count(s, C_REFUSED_CLIENT);
         quick_refusal(s, fd, 429);
         close(fd);
         return;
+    }
+    unsigned open = atomic_fetch_add(&s->open, 1) + 1;
+    bool reserve = open > s->lim.max_connections - s->lim.reserved_connections;
+    if (open > s->lim.max_connections) {
+        /* Full: the newcomer takes the place of the oldest connection that has not sent a whole
+         * request head (a slow client, or an idle keep-alive), if this worker has one. */
+        struct conn *victim = evictable(w, false);
+        if (victim == NULL) {
+            atomic_fetch_sub(&s->open, 1);
+            if (!trusted) {
+                vt_http_peers_release(s->peers, &key);
+            }
+            count(s, C_REFUSED_FULL);
+            quick_refusal(s, fd, 503);
+            close(fd);
+            return;
+        }
+        reserve = victim->reserve;
+        doom(victim);
     }
     struct conn *c = calloc(1, sizeof(*c));
     if (c != NULL && s->tls != NULL && (c->tls = vt_tls_conn_new(s->tls, fd)) == NULL) {
@@ -847,7 +909,7 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     c->peer = peer;
     c->peer_key = key;
     c->counted = !trusted;
-    c->reserve = open > s->lim.max_connections - s->lim.reserved_connections;
+    c->reserve = reserve;
     c->state = c->tls != NULL ? S_HANDSHAKE : S_HEAD;
     c->started = true; /* the first request's head is due from the connect */
     c->deadline_ms = now_ms() + (int64_t)s->lim.head_timeout_s * 1000;
@@ -856,6 +918,8 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     c->next = w->conns;
     if (w->conns != NULL) {
         w->conns->prev = c;
+    } else {
+        w->tail = c;
     }
     w->conns = c;
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -865,6 +929,24 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     drive(c);
 }
 
+/* Out of file descriptors, a pending connection would keep the listening socket readable and
+ * the workers spinning: give up the spare descriptor, accept the connection and close it at once
+ * (counted as refused at the limit), then take the spare back. */
+static void shed_one(struct vt_http_server *s)
+{
+    pthread_mutex_lock(&s->spare_mu);
+    if (s->spare_fd >= 0) {
+        close(s->spare_fd);
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            count(s, C_REFUSED_FULL);
+            close(fd);
+        }
+        s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    pthread_mutex_unlock(&s->spare_mu);
+}
+
 static void accept_some(struct worker *w)
 {
     for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -872,7 +954,10 @@ static void accept_some(struct worker *w)
         socklen_t sl = sizeof(sa);
         int fd = accept4(w->s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            return; /* EAGAIN, or out of descriptors: the next wake-up tries again */
+            if (errno == EMFILE || errno == ENFILE) {
+                shed_one(w->s);
+            }
+            return; /* EAGAIN (none left), or an error the next wake-up retries */
         }
         admit(w, fd, (const struct sockaddr *)&sa);
     }
@@ -922,8 +1007,8 @@ static void *worker_main(void *arg)
                 (void)!read(w->wake, &v, sizeof(v));
             } else {
                 struct conn *c = p;
-                if (c->on_ready) {
-                    continue; /* it is driven from the ready list below */
+                if (c->on_ready || c->doomed) {
+                    continue; /* driven from the ready list below, or about to be closed */
                 }
                 drive(c);
             }
@@ -934,7 +1019,14 @@ static void *worker_main(void *arg)
             struct conn *c = ready;
             ready = c->ready_next;
             c->on_ready = false;
-            drive(c);
+            if (!c->doomed) {
+                drive(c);
+            }
+        }
+        while (w->doomed != NULL) {
+            struct conn *c = w->doomed;
+            w->doomed = c->doomed_next;
+            conn_close(c);
         }
         int64_t now = now_ms();
         if (now - w->last_sweep >= SWEEP_MS) {
@@ -986,6 +1078,10 @@ static void server_free(struct vt_http_server *s)
     if (s->lfd >= 0) {
         close(s->lfd);
     }
+    if (s->spare_fd >= 0) {
+        close(s->spare_fd);
+    }
+    pthread_mutex_destroy(&s->spare_mu);
     vt_tls_server_free(s->tls);
     vt_http_rates_free(s->rates);
     vt_http_peers_free(s->peers);
@@ -1092,6 +1188,8 @@ enum vt_err vt_http_server_start(const struct vt_http_server_opts *o, vt_http_ha
     struct vt_http_server *s = calloc(1, sizeof(*s));
     VT_ENSURE(s != NULL, d, VT_E_NOMEM, "http_server", "cannot allocate the server");
     s->lfd = -1;
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_init(&s->spare_mu, NULL);
     s->handler = h;
     s->route = o->route;
     s->ctx = ctx;
@@ -1151,6 +1249,8 @@ enum vt_err vt_http_server_metrics(struct vt_http_server *s, struct vt_buf *out)
          "Connections refused at accept, or requests refused on a reserved connection."},
         {C_REFUSED_CLIENT, "connections_refused_total", "reason=\"per_client\"", NULL},
         {C_REFUSED_RESERVE, "connections_refused_total", "reason=\"reserve\"", NULL},
+        {C_EVICTED, "connections_evicted_total", NULL,
+         "Connections without a whole request head closed to admit a new one at the limit."},
         {C_TIMEOUT_HEAD, "timeouts_total", "phase=\"head\"",
          "Connections closed for missing a phase deadline."},
         {C_TIMEOUT_BODY, "timeouts_total", "phase=\"body\"", NULL},
@@ -1164,6 +1264,9 @@ enum vt_err vt_http_server_metrics(struct vt_http_server *s, struct vt_buf *out)
         {C_RATE_READ, "requests_refused_total", "reason=\"rate_read\"", NULL},
         {C_REQUESTS, "requests_total", NULL, "Requests passed to the handler."},
     };
+    if (s == NULL) {
+        return VT_OK;
+    }
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         if (rows[i].help != NULL) {
             VT_TRY(vt_buf_printf(out, "# HELP veritee_http_%s %s\n# TYPE veritee_http_%s counter\n",

@@ -117,6 +117,25 @@ static void test_cap_exact_and_beyond(void **state)
     vt_buf_cleanup(&b);
 }
 
+static void test_reserve(void **state)
+{
+    (void)state;
+    struct vt_buf b;
+    vt_buf_init(&b, 1000);
+    assert_int_equal(vt_buf_reserve(&b, 1001), VT_E_TOO_LARGE);
+    assert_null(b.data);
+    assert_int_equal(vt_buf_reserve(&b, 700), VT_OK);
+    assert_true(b.cap >= 701);
+    assert_int_equal(b.len, 0);
+    uint8_t *p = b.data;
+    assert_int_equal(vt_buf_append(&b, "abc", 3), VT_OK);
+    assert_int_equal(vt_buf_reserve(&b, 600), VT_OK); /* room already there for 697 more */
+    assert_ptr_equal(b.data, p);
+    assert_int_equal(vt_buf_reserve(&b, 998), VT_E_TOO_LARGE);
+    assert_memory_equal(b.data, "abc", 4);
+    vt_buf_cleanup(&b);
+}
+
 static void test_printf(void **state)
 {
     (void)state;
@@ -315,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_init_cleanup),
         cmocka_unit_test(test_append_grows),
         cmocka_unit_test(test_cap_exact_and_beyond),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_steal),
         cmocka_unit_test(test_file_read),

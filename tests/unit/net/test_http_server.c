@@ -85,9 +85,10 @@ static void route(void *ctx, const struct vt_http_req *req, struct vt_http_route
     }
 }
 
-static struct vt_http_server *start(const struct vt_http_limits *lim, unsigned *port)
+static struct vt_http_server *start_n(const struct vt_http_limits *lim, unsigned threads,
+                                      unsigned *port)
 {
-    struct vt_http_server_opts o = {.threads = 2, .route = route};
+    struct vt_http_server_opts o = {.threads = threads, .route = route};
     if (lim != NULL) {
         o.limits = *lim;
     }
@@ -99,6 +100,11 @@ static struct vt_http_server *start(const struct vt_http_limits *lim, unsigned *
     }
     *port = vt_http_server_port(s);
     return s;
+}
+
+static struct vt_http_server *start(const struct vt_http_limits *lim, unsigned *port)
+{
+    return start_n(lim, 2, port);
 }
 
 /* A connection from 127.0.0.<from> (loopback holds the whole /8). */
@@ -397,19 +403,30 @@ static void test_deadlines(void **state)
     vt_http_server_stop(s);
 }
 
+/* A connection from 127.0.0.<from> busy with a request: its head sent, its body not. */
+static int busy(int from, unsigned port, bool admin)
+{
+    int fd = dial(from, port);
+    puts_(fd, admin ? "POST /admin/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer good\r\n"
+                      "Content-Length: 10\r\n\r\nabc"
+                    : "POST /attest HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    return fd;
+}
+
 static void test_connection_limits(void **state)
 {
     (void)state;
     struct vt_http_limits lim = {
         .max_connections = 20, .reserved_connections = 4, .max_connections_per_client = 6};
     unsigned port;
-    struct vt_http_server *s = start(&lim, &port);
+    /* one worker: which connection is the oldest is then the order they were opened in */
+    struct vt_http_server *s = start_n(&lim, 1, &port);
     char buf[8192];
     bool closed;
     int fds[32], n = 0;
     /* 127.0.0.2 holds its 6; its 7th and 8th are refused with 429 */
     for (int i = 0; i < 6; i++) {
-        fds[n++] = dial(2, port);
+        fds[n++] = busy(2, port, false);
     }
     usleep(200 * 1000);
     for (int i = 0; i < 2; i++) {
@@ -424,12 +441,12 @@ static void test_connection_limits(void **state)
     puts_(fd, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(response(fd, buf, sizeof(buf)), 200);
     close(fd);
-    /* fill up to the reserve: 6 + 6 + 4 = 16 of 20 */
+    /* busy up to the reserve: 6 + 6 + 4 = 16 of 20 */
     for (int i = 0; i < 6; i++) {
-        fds[n++] = dial(3, port);
+        fds[n++] = busy(3, port, false);
     }
     for (int i = 0; i < 4; i++) {
-        fds[n++] = dial(4, port);
+        fds[n++] = busy(4, port, false);
     }
     usleep(300 * 1000);
     assert_int_equal(metric(s, "veritee_http_connections_open"), 16);
@@ -443,13 +460,26 @@ static void test_connection_limits(void **state)
     fd = dial(5, port);
     puts_(fd, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(response(fd, buf, sizeof(buf)), 200);
-    fds[n++] = fd;
-    fds[n++] = dial(6, port);
-    fds[n++] = dial(7, port);
-    fds[n++] = dial(8, port);
+    close(fd);
+    /* a whole request outranks a connection without one: when the first from 127.0.0.2 is done
+     * and idle, a call on a reserved connection takes its slot and is served */
+    put(fds[0], "0123456", 7);
+    assert_int_equal(response(fds[0], buf, sizeof(buf)), 200);
+    fd = dial(5, port);
+    puts_(fd, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_int_equal(response(fd, buf, sizeof(buf)), 200);
+    close(fd);
+    assert_int_equal(metric(s, "veritee_http_connections_evicted_total"), 1);
+    drain(fds[0], buf, sizeof(buf), 2000, &closed);
+    assert_true(closed);
+    close(fds[0]);
+    fds[0] = busy(2, port, false);
+    /* full of busy connections (admin calls in the reserve): refused at accept */
+    for (int i = 0; i < 4; i++) {
+        fds[n++] = busy(6, port, true);
+    }
     usleep(300 * 1000);
     assert_int_equal(metric(s, "veritee_http_connections_open"), 20);
-    /* past the limit: refused at accept */
     fd = dial(9, port);
     drain(fd, buf, sizeof(buf), 2000, &closed);
     assert_true(closed);
@@ -461,6 +491,36 @@ static void test_connection_limits(void **state)
     assert_int_equal(metric(s, "veritee_http_connections_refused_total{reason=\"per_client\"}"), 2);
     assert_int_equal(metric(s, "veritee_http_connections_refused_total{reason=\"reserve\"}"), 1);
     assert_int_equal(metric(s, "veritee_http_connections_refused_total{reason=\"limit\"}"), 1);
+    assert_int_equal(metric(s, "veritee_http_connections_evicted_total"), 1);
+    vt_http_server_stop(s);
+}
+
+/* A full server takes a newcomer in the place of a connection that never sent a request. */
+static void test_eviction(void **state)
+{
+    (void)state;
+    struct vt_http_limits lim = {.max_connections = 8, .reserved_connections = 2};
+    unsigned port;
+    struct vt_http_server *s = start_n(&lim, 1, &port);
+    char buf[8192];
+    bool closed;
+    int fds[8];
+    for (int i = 0; i < 8; i++) {
+        fds[i] = dial(2, port);
+        puts_(fds[i], "GET /echo HTTP/1.1\r\n"); /* a head that never ends */
+        usleep(20 * 1000);
+    }
+    usleep(200 * 1000);
+    int fd = dial(1, port);
+    puts_(fd, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_int_equal(response(fd, buf, sizeof(buf)), 200); /* the oldest slot, not a reserved one */
+    close(fd);
+    drain(fds[0], buf, sizeof(buf), 2000, &closed);
+    assert_true(closed);
+    assert_int_equal(metric(s, "veritee_http_connections_evicted_total"), 1);
+    for (int i = 0; i < 8; i++) {
+        close(fds[i]);
+    }
     vt_http_server_stop(s);
 }
 
@@ -576,8 +636,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_reading),       cmocka_unit_test(test_answers_from_the_head),
         cmocka_unit_test(test_body_memory),       cmocka_unit_test(test_deadlines),
-        cmocka_unit_test(test_connection_limits), cmocka_unit_test(test_rate_limits),
-        cmocka_unit_test(test_framing_features),
+        cmocka_unit_test(test_connection_limits), cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_rate_limits),       cmocka_unit_test(test_framing_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
