@@ -216,7 +216,7 @@ static enum vt_err parse_field(const uint8_t *line, size_t len, struct vt_http_h
     }
     /* Leading and trailing OWS are not part of the value. */
     while (vt_reader_peek_u8(&v, &c) == VT_OK && (c == ' ' || c == '\t')) {
-        (void)vt_reader_skip(&v, 1);
+        (void)!vt_reader_skip(&v, 1);
     }
     const uint8_t *val;
     size_t vlen;
@@ -633,7 +633,7 @@ bool vt_http_head_ends(const uint8_t *p, size_t n, size_t from)
     size_t off;
     uint8_t a, b;
     while (vt_reader_find_u8(&r, '\n', &off) == VT_OK) {
-        (void)vt_reader_skip(&r, off + 1);
+        (void)!vt_reader_skip(&r, off + 1);
         if (vt_reader_peek_u8(&r, &a) != VT_OK) {
             return false;
         }

@@ -532,9 +532,13 @@ static void on_head(struct conn *c)
                     (c->head.has_length && c->head.content_length > c->route.max_body))) {
         count(s, C_TOO_LARGE);
         char detail[160];
-        snprintf(detail, sizeof(detail), "the body (%llu bytes) exceeds this route's limit of %zu",
-                 (unsigned long long)(c->head.has_length ? c->head.content_length : 0),
-                 c->route.max_body);
+        if (c->head.has_length) {
+            snprintf(detail, sizeof(detail),
+                     "the body (%llu bytes) exceeds this route's limit of %zu bytes",
+                     (unsigned long long)c->head.content_length, c->route.max_body);
+        } else {
+            snprintf(detail, sizeof(detail), "%s %s takes no body", c->head.method, c->head.path);
+        }
         refuse(c, 413, detail, "body-size", 0, true);
         return;
     }
