@@ -190,7 +190,7 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     s->opts.now = vt_time_now();
     s->usage_error = true;
     if (a->at != NULL) {
-        VT_TRY(vt_time_parse(a->at, strlen(a->at), &s->opts.now, d));
+        VT_TRY(vt_time_parse_arg(a->at, strlen(a->at), &s->opts.now, d));
     }
     VT_TRY(parse_freshness(s, a, d));
     s->nitro_opts.now = s->opts.now;

@@ -14,6 +14,14 @@ typedef int64_t vt_time;
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_time_parse(const char *s, size_t len, vt_time *out,
                                                 struct vt_diag *d);
+/*
+ * A time given by a person (the command line's --at): what vt_time_parse accepts, and also unix
+ * seconds with a decimal fraction ("1752919277.5", "-1.25"). As for RFC 3339, the result is the
+ * whole second that contains the instant: the fraction is dropped toward the earlier second (1.9
+ * gives 1, -1.5 gives -2), never rounded up. VT_E_BAD_TIME (check "time.parse") otherwise.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_time_parse_arg(const char *s, size_t len, vt_time *out,
+                                                    struct vt_diag *d);
 /* Format as RFC 3339 UTC with "Z", no fraction. out must hold VT_TIME_STR_MAX bytes. */
 #define VT_TIME_STR_MAX 32
 VT_EXPORT void vt_time_format(vt_time t, char out[VT_TIME_STR_MAX]);

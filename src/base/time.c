@@ -256,6 +256,62 @@ enum vt_err vt_time_parse(const char *s, size_t len, vt_time *out, struct vt_dia
     return VT_OK;
 }
 
+/* If s is [-]1*DIGIT "." 1*DIGIT (unix seconds with a decimal fraction): true, with the length
+ * of the integer part (sign included), its sign and whether the fraction is non-zero. */
+static bool split_unix_fraction(const char *s, size_t len, size_t *int_len, bool *neg,
+                                bool *nonzero)
+{
+    struct vt_reader r;
+    vt_reader_init(&r, (const uint8_t *)s, len);
+    uint8_t c;
+    *neg = vt_reader_peek_u8(&r, &c) == VT_OK && c == '-';
+    if (*neg && vt_reader_skip(&r, 1) != VT_OK) {
+        return false;
+    }
+    size_t digits = 0, frac = 0;
+    while (vt_reader_peek_u8(&r, &c) == VT_OK && is_digit(c) && vt_reader_skip(&r, 1) == VT_OK) {
+        digits++;
+    }
+    if (digits == 0 || vt_reader_get_u8(&r, &c) != VT_OK || c != '.') {
+        return false;
+    }
+    *int_len = len - r.left - 1;
+    *nonzero = false;
+    while (vt_reader_get_u8(&r, &c) == VT_OK) {
+        if (!is_digit(c)) {
+            return false;
+        }
+        *nonzero = *nonzero || c != '0';
+        frac++;
+    }
+    return frac > 0;
+}
+
+enum vt_err vt_time_parse_arg(const char *s, size_t len, vt_time *out, struct vt_diag *d)
+{
+    size_t int_len;
+    bool neg, nonzero;
+    if (s == NULL || !split_unix_fraction(s, len, &int_len, &neg, &nonzero)) {
+        return vt_time_parse(s, len, out, d);
+    }
+    vt_time t = 0;
+    const char *why = parse_unix(s, int_len, &t);
+    /* The second that contains the instant: a negative value with a fraction lies in the second
+     * before its integer part (-1.5 is in [-2, -1)), as an RFC 3339 fraction is dropped. */
+    if (why == NULL && neg && nonzero) {
+        why = t == INT64_MIN ? "out of range" : NULL;
+        t = t == INT64_MIN ? t : t - 1;
+    }
+    if (why != NULL) {
+        char q[QUOTE_MAX + 4];
+        quote_input(s, len, q);
+        return vt_fail(d, VT_E_BAD_TIME, "time.parse",
+                       "\"%s\" is not an RFC 3339 time or unix seconds: %s", q, why);
+    }
+    *out = t;
+    return VT_OK;
+}
+
 void vt_time_format(vt_time t, char out[VT_TIME_STR_MAX])
 {
     /* Floor division without forming days * 86400, which overflows near INT64_MIN. */

@@ -34,6 +34,11 @@ expect unknown-evidence 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify 
 : >"$tmp/empty.bin"
 expect empty-evidence 1 '"verified":false' -- "$veritee" verify "$tmp/empty.bin"
 expect bad-time 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at yesterday "$tmp/random.bin"
+# --at takes unix seconds with a fraction (the time parses; the evidence is what fails).
+expect at-fraction 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify --at 1752919277.5 "$tmp/random.bin"
+expect at-negative-fraction 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify --at -0.5 "$tmp/random.bin"
+expect at-bad-fraction 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at 1752919277. "$tmp/random.bin"
+expect at-bad-fraction-2 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at 1.5e3 "$tmp/random.bin"
 
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
 if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
@@ -42,6 +47,9 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
         "$veritee" verify --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
     expect sgx-rfc3339 0 '"verified":true' -- \
         "$veritee" verify --collateral "$set_dir" --at 2025-07-19T10:01:17Z "$set_dir/quote.bin"
+    # Unix seconds with a fraction: the second that contains the instant.
+    expect sgx-unix-fraction 0 '"verified":true.*"verified_at":"2025-07-19T10:01:17Z"' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919277.999 "$set_dir/quote.bin"
     expect sgx-stdin 0 '"verified":true' -- \
         sh -c "'$veritee' verify --collateral '$set_dir' --at 1752919277 - <'$set_dir/quote.bin'"
     xxd_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }

@@ -238,6 +238,84 @@ static void test_unix_seconds(void **state)
     }
 }
 
+static void assert_arg_parses(const char *s, vt_time want)
+{
+    vt_time t = SENTINEL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_time_parse_arg(s, strlen(s), &t, &d);
+    if (err != VT_OK) {
+        fail_msg("\"%s\": %s: %s", s, d.check, d.detail);
+    }
+    if (t != want) {
+        fail_msg("\"%s\": got %lld, want %lld", s, (long long)t, (long long)want);
+    }
+}
+
+static void assert_arg_rejects(const char *s)
+{
+    vt_time t = SENTINEL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_time_parse_arg(s, strlen(s), &t, &d);
+    if (err != VT_E_BAD_TIME) {
+        fail_msg("\"%s\": got %d (%lld), want VT_E_BAD_TIME", s, err, (long long)t);
+    }
+    assert_true(t == SENTINEL);
+    assert_string_equal(d.check, "time.parse");
+    assert_non_null(strstr(d.detail, "is not an RFC 3339 time or unix seconds"));
+}
+
+/* The command line's --at: unix seconds with a fraction, dropped toward the earlier second (as
+ * an RFC 3339 fraction is); everything vt_time_parse takes. */
+static void test_arg_unix_fraction(void **state)
+{
+    (void)state;
+    assert_arg_parses("1752919277.5", T_2025);
+    assert_arg_parses("1752919277.0", T_2025);
+    assert_arg_parses("1752919277.999999999999999999999", T_2025);
+    assert_arg_parses("1752919277.000000001", T_2025);
+    assert_arg_parses("0.5", 0);
+    assert_arg_parses("-0.5", -1);
+    assert_arg_parses("-0.0", 0);
+    assert_arg_parses("-1.5", -2);
+    assert_arg_parses("-1.000", -1);
+    assert_arg_parses("9223372036854775807.9", INT64_MAX);
+    assert_arg_parses("-9223372036854775807.5", INT64_MIN);
+    assert_arg_parses("-9223372036854775808.0", INT64_MIN);
+    /* The same instant written both ways gives the same second. */
+    assert_arg_parses("2025-07-19T10:01:17.5Z", T_2025);
+    assert_arg_parses("1752919277", T_2025);
+    assert_arg_parses("-1", -1);
+    static const char *const bad[] = {
+        "1752919277.",
+        ".5",
+        "-.5",
+        "1.5.5",
+        "1,5",
+        "1.5e3",
+        "1.-5",
+        "+1.5",
+        " 1.5",
+        "1.5 ",
+        "1.5Z",
+        "0x1.8",
+        "-9223372036854775808.5", /* below INT64_MIN */
+        "9223372036854775808.0",  /* INT64_MAX + 1 */
+        "00000000000000000001.5", /* 20 integer digits */
+        "yesterday",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_arg_rejects(bad[i]);
+    }
+    /* vt_time_parse itself (documents, stored times) still takes whole seconds only. */
+    vt_time t = SENTINEL;
+    assert_int_equal(vt_time_parse("1.5", 3, &t, NULL), VT_E_BAD_TIME);
+    assert_int_equal(vt_time_parse_arg(NULL, 0, &t, NULL), VT_E_BAD_TIME);
+    assert_true(t == SENTINEL);
+}
+
 static void assert_formats(vt_time t, const char *want)
 {
     char out[VT_TIME_STR_MAX];
@@ -410,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339_malformed),
         cmocka_unit_test(test_bad_time_detail_quotes_input),
         cmocka_unit_test(test_unix_seconds),
+        cmocka_unit_test(test_arg_unix_fraction),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_parse_round_trip),
         cmocka_unit_test(test_now),
