@@ -45,7 +45,8 @@ static const char verify_usage[] =
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 verified (and allowed by --policy), 1 not verified (or denied),\n"
-    "2 usage or I/O error (or an invalid --policy).\n";
+    "2 usage or input problem: a bad option, a file that is missing, unreadable or too large\n"
+    "(check file.read or file.size, the file named in the detail), or an invalid --policy.\n";
 
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
                           double *seconds)
@@ -219,6 +220,6 @@ int cmd_verify(int argc, char **argv)
     fputs("}\n", stdout);
     cli_verify_cleanup(&s);
     vt_policy_free(policy);
-    rc = cli_setup_exit_status(&s, err);
+    rc = cli_setup_exit_status(&s, err, &d);
     return rc == CLI_EXIT_OK && !allowed ? CLI_EXIT_FAILED : rc;
 }

@@ -29,6 +29,25 @@ expect unknown-command 2 'unknown command' -- "$veritee" frobnicate
 expect no-operand 2 'exactly one EVIDENCE' -- "$veritee" verify
 expect bad-option 2 'Usage' -- "$veritee" verify --bogus x
 expect missing-file 2 '"code":"VT_E_IO"' -- "$veritee" verify "$tmp/nonexistent"
+# Files that cannot be read, or are larger than the limit for their input, are input problems
+# (exit status 2) whose error names the file: evidence, --trust-anchor, --vcek, and in bench.
+head -c $((1024 * 1024 + 1)) /dev/zero >"$tmp/big.bin"
+head -c $((1024 * 1024)) /dev/zero >"$tmp/limit.bin"
+ln -s "$tmp/loop" "$tmp/loop"
+mkdir "$tmp/adir"
+big_detail='"check":"file.size","detail":"[^"]*/big.bin: larger than 1048576 bytes"'
+expect evidence-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- "$veritee" verify "$tmp/big.bin"
+expect evidence-at-limit 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify "$tmp/limit.bin"
+expect evidence-loop 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/loop: Too many levels' -- \
+    "$veritee" verify "$tmp/loop"
+expect evidence-directory 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/adir: Is a directory' -- \
+    "$veritee" verify "$tmp/adir"
+expect anchor-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- \
+    "$veritee" verify --trust-anchor "$tmp/big.bin" "$tmp/random.bin"
+expect anchor-loop 2 '"code":"VT_E_IO".*"check":"file.read"' -- \
+    "$veritee" verify --trust-anchor "$tmp/loop" "$tmp/random.bin"
+expect bench-evidence-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- \
+    "$veritee" bench --seconds 0.1 "$tmp/big.bin"
 head -c 1000 /dev/urandom >"$tmp/random.bin"
 expect unknown-evidence 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify "$tmp/random.bin"
 : >"$tmp/empty.bin"
@@ -65,6 +84,17 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
     expect no-collateral 2 '"code":"VT_E_ARG"' -- "$veritee" verify "$set_dir/quote.bin"
     expect collateral-missing 2 '"code":"VT_E_COLLATERAL_MISSING"' -- \
         "$veritee" verify --collateral "$tmp" "$set_dir/quote.bin"
+    # A collateral file too large, or present but unreadable, is named as such (not "missing").
+    mkdir -p "$tmp/coll-big" "$tmp/coll-loop"
+    cp "$set_dir"/* "$tmp/coll-big/"
+    cp "$set_dir"/* "$tmp/coll-loop/"
+    cp "$tmp/big.bin" "$tmp/coll-big/tcb_info.json"
+    rm "$tmp/coll-loop/qe_identity.json"
+    ln -s "$tmp/coll-loop/qe_identity.json" "$tmp/coll-loop/qe_identity.json"
+    expect collateral-too-large 2 '"code":"VT_E_TOO_LARGE".*"check":"file.size","detail":"[^"]*/tcb_info.json: larger than 1048576 bytes"' -- \
+        "$veritee" verify --collateral "$tmp/coll-big" --at 1752919277 "$set_dir/quote.bin"
+    expect collateral-loop 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/qe_identity.json: Too many levels' -- \
+        "$veritee" verify --collateral "$tmp/coll-loop" --at 1752919277 "$set_dir/quote.bin"
     # Collateral with CRLs as PEM and hex, and URL-encoded issuer chains, gives the same verdict.
     mkdir -p "$tmp/alt"
     cp "$set_dir"/{tcb_info.json,qe_identity.json,qe_identity_issuer_chain.pem} "$tmp/alt/"
