@@ -339,20 +339,26 @@ vt_time vt_time_now(void)
     return (vt_time)time(NULL);
 }
 
-enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time not_after,
-                                 vt_time now, enum vt_time_mode mode, struct vt_diag *d)
+enum vt_err vt_time_check_edges(const char *what, vt_time not_before, vt_time not_after,
+                                vt_time now, enum vt_time_mode mode, enum vt_time_edge edge,
+                                struct vt_diag *d)
 {
     const char *check = what != NULL ? what : "validity";
     if (mode != VT_TIME_STRICT && mode != VT_TIME_EXPIRY_ONLY) {
         return vt_fail(d, VT_E_ARG, check, "unknown time mode %d", (int)mode);
     }
+    if (edge != VT_EDGE_INCLUSIVE && edge != VT_EDGE_EXPIRES_AT) {
+        return vt_fail(d, VT_E_ARG, check, "unknown time edge %d", (int)edge);
+    }
     char now_s[VT_TIME_STR_MAX];
     char bound_s[VT_TIME_STR_MAX];
-    /* Both bounds are inclusive. */
-    if (now > not_after) {
+    /* The lower bound is inclusive; the upper bound inclusive or the first expired second. */
+    bool expired = edge == VT_EDGE_EXPIRES_AT ? now >= not_after : now > not_after;
+    if (expired) {
         vt_time_format(now, now_s);
         vt_time_format(not_after, bound_s);
-        return vt_fail(d, VT_E_EXPIRED, check, "now %s is after not_after %s", now_s, bound_s);
+        return vt_fail(d, VT_E_EXPIRED, check, "now %s is %s not_after %s", now_s,
+                       edge == VT_EDGE_EXPIRES_AT ? "at or after" : "after", bound_s);
     }
     if (mode == VT_TIME_STRICT && now < not_before) {
         vt_time_format(now, now_s);
@@ -361,4 +367,10 @@ enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time n
                        bound_s);
     }
     return VT_OK;
+}
+
+enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time not_after,
+                                 vt_time now, enum vt_time_mode mode, struct vt_diag *d)
+{
+    return vt_time_check_edges(what, not_before, not_after, now, mode, VT_EDGE_INCLUSIVE, d);
 }

@@ -77,6 +77,11 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
         "$veritee" verify --collateral "$set_dir" --at 1752919277 "$tmp/quote.hex"
     expect sgx-expired 1 '"code":"VT_E_EXPIRED".*"detail":"now 2025-07-19T10:01:19Z' -- \
         "$veritee" verify --collateral "$set_dir" --at 1752919279 "$set_dir/quote.bin"
+    # The earliest expiration date (the PCK CRL's nextUpdate, 10:01:18) is expired, as in QvE.
+    expect sgx-expired-at-edge 1 '"code":"VT_E_EXPIRED".*"detail":"now 2025-07-19T10:01:18Z is at or after not_after 2025-07-19T10:01:18Z' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919278 "$set_dir/quote.bin"
+    expect sgx-expired-at-edge-fraction 1 '"code":"VT_E_EXPIRED"' -- \
+        "$veritee" verify --expiry-only --collateral "$set_dir" --at 1752919278.0 "$set_dir/quote.bin"
     expect sgx-not-yet-valid 1 '"code":"VT_E_NOT_YET_VALID"' -- \
         "$veritee" verify --collateral "$set_dir" --at 1750330570 "$set_dir/quote.bin"
     expect sgx-expiry-only 0 '"verified":true' -- \

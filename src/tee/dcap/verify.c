@@ -739,14 +739,17 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     struct pck_entry *pck;
     VT_TRY(get_pck_entry(v, &q, &pck, d));
 
-    /* Time: every certificate, CRL and document of this verification. */
+    /* Time: every certificate, CRL and document of this verification. SPEC: QvE (dcap.md 4.5):
+     * collateral is expired when its earliest expiration date (every nextUpdate and notAfter) is
+     * <= the check date, so the upper edge is the first expired second; lower edges inclusive. */
     for (size_t i = 0; i < 3; i++) {
-        VT_TRY(vt_time_check_window(pck->certs[i].what, pck->certs[i].not_before,
-                                    pck->certs[i].not_after, opts->now, opts->time_mode, d));
+        VT_TRY(vt_time_check_edges(pck->certs[i].what, pck->certs[i].not_before,
+                                   pck->certs[i].not_after, opts->now, opts->time_mode,
+                                   VT_EDGE_EXPIRES_AT, d));
     }
     for (size_t i = 0; i < v->n_items; i++) {
-        VT_TRY(vt_time_check_window(v->items[i].what, v->items[i].not_before, v->items[i].not_after,
-                                    opts->now, opts->time_mode, d));
+        VT_TRY(vt_time_check_edges(v->items[i].what, v->items[i].not_before, v->items[i].not_after,
+                                   opts->now, opts->time_mode, VT_EDGE_EXPIRES_AT, d));
     }
 
     /* SPEC: QuoteVerifier step 4: TCB info type matches the TEE (v2 TCB info is SGX only). */

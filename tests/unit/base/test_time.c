@@ -456,6 +456,62 @@ static void test_window_not_yet_valid(void **state)
         VT_E_NOT_YET_VALID);
 }
 
+/* The upper edge: inclusive (RFC 5280, Nitro and SEV-SNP) or the first expired second (Intel's
+ * QvE, DCAP); the lower edge inclusive in both; each edge and one second either side. */
+static void test_window_edges(void **state)
+{
+    (void)state;
+    const vt_time nb = T_2025 - 1000;
+    const vt_time na = T_2025;
+    for (int mode = VT_TIME_STRICT; mode <= VT_TIME_EXPIRY_ONLY; mode++) {
+        const enum vt_time_mode m = (enum vt_time_mode)mode;
+        struct vt_diag d;
+        vt_diag_init(&d);
+        /* EXPIRES_AT: na - 1 is the last valid second. */
+        assert_int_equal(vt_time_check_edges("x", nb, na, na - 1, m, VT_EDGE_EXPIRES_AT, &d),
+                         VT_OK);
+        assert_int_equal(vt_time_check_edges("tcb_info", nb, na, na, m, VT_EDGE_EXPIRES_AT, &d),
+                         VT_E_EXPIRED);
+        assert_string_equal(d.check, "tcb_info");
+        assert_string_equal(
+            d.detail, "now 2025-07-19T10:01:17Z is at or after not_after 2025-07-19T10:01:17Z");
+        assert_int_equal(vt_time_check_edges("x", nb, na, na + 1, m, VT_EDGE_EXPIRES_AT, NULL),
+                         VT_E_EXPIRED);
+        /* INCLUSIVE: na is the last valid second. */
+        assert_int_equal(vt_time_check_edges("x", nb, na, na - 1, m, VT_EDGE_INCLUSIVE, NULL),
+                         VT_OK);
+        assert_int_equal(vt_time_check_edges("x", nb, na, na, m, VT_EDGE_INCLUSIVE, NULL), VT_OK);
+        assert_int_equal(vt_time_check_edges("x", nb, na, na + 1, m, VT_EDGE_INCLUSIVE, &d),
+                         VT_E_EXPIRED);
+        assert_string_equal(d.detail,
+                            "now 2025-07-19T10:01:18Z is after not_after 2025-07-19T10:01:17Z");
+        /* The lower edge is inclusive under both; before it only strict mode fails. */
+        for (int e = VT_EDGE_INCLUSIVE; e <= VT_EDGE_EXPIRES_AT; e++) {
+            const enum vt_time_edge edge = (enum vt_time_edge)e;
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb + 1, m, edge, NULL), VT_OK);
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb, m, edge, NULL), VT_OK);
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb - 1, m, edge, NULL),
+                             m == VT_TIME_STRICT ? VT_E_NOT_YET_VALID : VT_OK);
+        }
+        /* A window whose bounds are equal holds that second only when inclusive. */
+        assert_int_equal(vt_time_check_edges("x", na, na, na, m, VT_EDGE_INCLUSIVE, NULL), VT_OK);
+        assert_int_equal(vt_time_check_edges("x", na, na, na, m, VT_EDGE_EXPIRES_AT, NULL),
+                         VT_E_EXPIRED);
+        /* INT64_MAX as not_after: EXPIRES_AT never reaches it except at INT64_MAX itself. */
+        assert_int_equal(
+            vt_time_check_edges("x", nb, INT64_MAX, INT64_MAX - 1, m, VT_EDGE_EXPIRES_AT, NULL),
+            VT_OK);
+        /* vt_time_check_window is the inclusive form. */
+        assert_int_equal(vt_time_check_window("x", nb, na, na, m, NULL), VT_OK);
+    }
+    /* An unknown edge is a usage error, never a pass. */
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_time_check_edges("x", 0, 10, 5, VT_TIME_STRICT, (enum vt_time_edge)2, &d),
+                     VT_E_ARG);
+    assert_int_equal(d.code, VT_E_ARG);
+}
+
 static void test_window_odd_arguments(void **state)
 {
     (void)state;
@@ -495,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_window_inside_and_bounds),
         cmocka_unit_test(test_window_expired),
         cmocka_unit_test(test_window_not_yet_valid),
+        cmocka_unit_test(test_window_edges),
         cmocka_unit_test(test_window_odd_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -393,10 +393,12 @@ static void verify_time(const char *label, struct vs_run *r, const struct vt_sim
     free(c);
 }
 
-/* SPEC: docs/verify.md Time: strict mode needs now in [notBefore, notAfter] of every certificate,
- * [thisUpdate, nextUpdate] of both CRLs and [issueDate, nextUpdate] of both documents, edges
- * inclusive; expiry-only (QVL, dcap.md 4.1) checks the upper bounds only. One object at a time
- * gets the window [now-100, now+100], inside every other object's window. */
+/* SPEC: docs/verify.md Time: strict mode needs now in [notBefore, notAfter) of every certificate,
+ * [thisUpdate, nextUpdate) of both CRLs and [issueDate, nextUpdate) of both documents: lower edges
+ * inclusive, the upper edge the first expired second (QvE, dcap.md 4.5: expired when the earliest
+ * expiration date <= the check date); expiry-only (QVL, dcap.md 4.1) checks the upper bounds only.
+ * One object at a time gets the window [now-100, now+100), inside every other object's window;
+ * each edge is tried at -1, 0 and +1 second in both modes. */
 static void test_time_windows(void **state)
 {
     (void)state;
@@ -419,9 +421,14 @@ static void test_time_windows(void **state)
             verify_time(label, &r, &s, nb - 1, VT_TIME_STRICT, VT_E_NOT_YET_VALID, check, 0);
             verify_time(label, &r, &s, nb - 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
             verify_time(label, &r, &s, nb, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb + 1, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb + 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
             verify_time(label, &r, &s, VS_NOW, VT_TIME_STRICT, VT_OK, NULL, na);
-            verify_time(label, &r, &s, na, VT_TIME_STRICT, VT_OK, NULL, na);
-            verify_time(label, &r, &s, na, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na - 1, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na - 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na, VT_TIME_STRICT, VT_E_EXPIRED, check, 0);
+            verify_time(label, &r, &s, na, VT_TIME_EXPIRY_ONLY, VT_E_EXPIRED, check, 0);
             verify_time(label, &r, &s, na + 1, VT_TIME_STRICT, VT_E_EXPIRED, check, 0);
             verify_time(label, &r, &s, na + 1, VT_TIME_EXPIRY_ONLY, VT_E_EXPIRED, check, 0);
             /* Further outside either edge (inside every other window). */

@@ -1730,9 +1730,15 @@ static void test_validity_windows(void **state)
         expect_doc(label, v, &doc, &o, VT_E_EXPIRED, window_check(level));
         o.time_mode = VT_TIME_EXPIRY_ONLY;
         expect_doc(label, v, &doc, &o, VT_E_EXPIRED, window_check(level));
+        o = opts_at(end - 1);
+        snprintf(label, sizeof(label), "level %d before not_after", l);
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(end);
         snprintf(label, sizeof(label), "level %d at not_after", l);
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o.time_mode = VT_TIME_EXPIRY_ONLY;
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o.time_mode = VT_TIME_STRICT;
         struct vt_claims *c = claims_new();
         verify_ok(v, &doc, &o, c);
         assert_int_equal(c->collateral.earliest_expiry, end);
@@ -1761,6 +1767,9 @@ static void test_validity_windows(void **state)
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(start);
         snprintf(label, sizeof(label), "level %d at not_before", l);
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o = opts_at(start + 1);
+        snprintf(label, sizeof(label), "level %d after not_before", l);
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(start - 1);
         snprintf(label, sizeof(label), "level %d not yet valid (cached)", l);

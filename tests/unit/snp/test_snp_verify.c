@@ -372,9 +372,14 @@ static void test_time_and_crl(void **state)
     struct vt_diag d;
     const vt_time nb = NOW - YEAR / 2;
     const vt_time na = NOW + YEAR / 2;
+    /* RFC 5280 edges: [notBefore, notAfter], both inclusive (docs/verify.md, Time edges). */
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na - 1, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na + 1, &c, &d), VT_E_EXPIRED);
     assert_string_equal(d.check, "snp.vcek");
+    assert_non_null(strstr(d.detail, "is after not_after"));
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb + 1, &c, &d), VT_OK);
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb - 1, &c, &d),
                      VT_E_NOT_YET_VALID);
     /* Past the ASK's and ARK's windows too (the VCEK checked first). */
@@ -391,10 +396,26 @@ static void test_time_and_crl(void **state)
         listed = listed || strcmp(c.collateral.docs[i].name, "amd_crl") == 0;
     }
     assert_true(listed);
-    /* Expired, not yet valid. */
-    assert_int_equal(run(&w, w.report, sizeof(w.report), crl, len, NOW + 2 * 86400, &c, &d),
-                     VT_E_EXPIRED);
-    assert_string_equal(d.check, "snp.crl");
+    /* [thisUpdate, nextUpdate], both inclusive; expired, not yet valid. */
+    const vt_time crl_edges[][2] = {
+        {NOW + 86400 - 1, VT_OK},
+        {NOW + 86400, VT_OK},
+        {NOW + 86400 + 1, VT_E_EXPIRED},
+        {NOW - 86400 + 1, VT_OK},
+        {NOW - 86400, VT_OK},
+        {NOW - 86400 - 1, VT_E_NOT_YET_VALID},
+        {NOW + 2 * 86400, VT_E_EXPIRED},
+    };
+    for (size_t i = 0; i < sizeof(crl_edges) / sizeof(crl_edges[0]); i++) {
+        enum vt_err err = run(&w, w.report, sizeof(w.report), crl, len, crl_edges[i][0], &c, &d);
+        if (err != (enum vt_err)crl_edges[i][1]) {
+            fail_msg("CRL at NOW%+lld: %s (%s: %s)", (long long)(crl_edges[i][0] - NOW),
+                     vt_err_name(err), d.check, d.detail);
+        }
+        if (err != VT_OK) {
+            assert_string_equal(d.check, "snp.crl");
+        }
+    }
     free(crl);
     /* Revoking the ASK. */
     crl = vt_ssim_crl(&w.pki, w.pki.ark_key, &ask_serial, 1, NOW - 86400, NOW + 86400, &len);
