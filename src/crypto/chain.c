@@ -142,9 +142,7 @@ enum vt_err vt_chain_anchor_for(const struct vt_cert *root, const struct vt_cert
                  hex, names[1]);
     } else {
         snprintf(why, sizeof(why),
-                 "no trusted root has its subject or its public key (SPKI "
-                 "SHA-256 %s...)",
-                 hex);
+                 "no trusted root has its subject or its public key (SPKI SHA-256 %s...)", hex);
     }
     vt_cert_issuer_text(root, names[1], sizeof(names[1]));
     return vt_fail(d, VT_E_UNTRUSTED_ROOT, check,
