@@ -1,8 +1,9 @@
 /* Shared plumbing of the veritee subcommands: loading evidence, anchors and collateral, and
  * printing results as JSON. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "collateral/collateral.h"
@@ -35,12 +36,26 @@ int cli_exit_status(enum vt_err err)
     return CLI_EXIT_FAILED;
 }
 
-int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err)
+bool cli_is_file_error(enum vt_err err, const struct vt_diag *d)
+{
+    /* vt_file_read's checks: "file.read" (cannot open or read, VT_E_IO) and "file.size" (larger
+     * than the limit for that input, VT_E_TOO_LARGE). */
+    return err != VT_OK && d != NULL && d->code == err &&
+           (strcmp(d->check, "file.read") == 0 || strcmp(d->check, "file.size") == 0);
+}
+
+int cli_exit_status_diag(enum vt_err err, const struct vt_diag *d)
+{
+    return cli_is_file_error(err, d) ? CLI_EXIT_USAGE : cli_exit_status(err);
+}
+
+int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err,
+                          const struct vt_diag *d)
 {
     if (err != VT_OK && s->usage_error) {
         return CLI_EXIT_USAGE;
     }
-    return cli_exit_status(err);
+    return cli_exit_status_diag(err, d);
 }
 
 void cli_print_json_string(FILE *f, const char *s)
@@ -92,7 +107,7 @@ void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d)
 static enum vt_err load_anchor(struct vt_cert_list *l, const char *path, struct vt_diag *d)
 {
     enum vt_err err = vt_cert_list_from_file(path, l, d);
-    if (err != VT_OK && strcmp(d->check, "file.read") != 0) { /* a parse error: name the file */
+    if (err != VT_OK && !cli_is_file_error(err, d)) { /* a parse error: name the file */
         char inner[VT_DIAG_DETAIL_MAX];
         snprintf(inner, sizeof(inner), "%s", d->detail);
         err = vt_fail(d, VT_E_ARG, "trust_anchor", "%s: %s", path, inner);
@@ -123,6 +138,21 @@ static enum vt_err parse_freshness(struct cli_verify_setup *s, const struct cli_
     return VT_OK;
 }
 
+/* Read dir/name into b if it exists: *found tells whether it does. A file that exists but cannot
+ * be read (permissions, a loop of symbolic links, a directory) or is too large is an error that
+ * names it, never taken for an absent file. */
+static enum vt_err read_if_present(const char *dir, const char *name, struct vt_buf *b, bool *found,
+                                   struct vt_diag *d)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    VT_ENSURE(n > 0 && (size_t)n < sizeof(path), d, VT_E_ARG, "collateral.dir", "path too long: %s",
+              dir);
+    struct stat st;
+    *found = stat(path, &st) == 0 || errno != ENOENT;
+    return *found ? vt_file_read(path, b, d) : VT_OK;
+}
+
 /* Read an optional file into b; a NULL path leaves b empty. */
 static enum vt_err read_optional(const char *path, struct vt_buf *b, struct vt_diag *d)
 {
@@ -140,7 +170,6 @@ static enum vt_err load_snp(struct cli_verify_setup *s, const struct cli_verify_
         {"crl.der", "crl.pem", NULL, NULL},
     };
     const char *given[3] = {a->vek, a->cert_chain, a->crl};
-    char path[4096];
     const struct vt_http_collateral *h = NULL;
     if (is_url(a->collateral)) {
         VT_TRY(fetch_http(s, a, d));
@@ -158,11 +187,9 @@ static enum vt_err load_snp(struct cli_verify_setup *s, const struct cli_verify_
         }
         if (given[i] == NULL && a->collateral != NULL) {
             for (size_t k = 0; k < 4 && names[i][k] != NULL && given[i] == NULL; k++) {
-                int n = snprintf(path, sizeof(path), "%s/%s", a->collateral, names[i][k]);
-                if (n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0) {
-                    VT_TRY(vt_file_read(path, &s->snp_files[i], d));
-                    given[i] = "";
-                }
+                bool found;
+                VT_TRY(read_if_present(a->collateral, names[i][k], &s->snp_files[i], &found, d));
+                given[i] = found ? "" : NULL;
             }
             continue;
         }
@@ -190,7 +217,7 @@ enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify
     s->opts.now = vt_time_now();
     s->usage_error = true;
     if (a->at != NULL) {
-        VT_TRY(vt_time_parse(a->at, strlen(a->at), &s->opts.now, d));
+        VT_TRY(vt_time_parse_arg(a->at, strlen(a->at), &s->opts.now, d));
     }
     VT_TRY(parse_freshness(s, a, d));
     s->nitro_opts.now = s->opts.now;

@@ -63,8 +63,15 @@ enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims
 
 /* The exit status for an error: usage and I/O problems 2, anything else 1. */
 int cli_exit_status(enum vt_err err);
-/* The exit status after cli_verify_setup (and verification) returned err. */
-int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err);
+/* True if err (recorded in d) is vt_file_read failing: a file that cannot be opened or read, or
+ * that is larger than the limit for its kind of input. */
+bool cli_is_file_error(enum vt_err err, const struct vt_diag *d);
+/* cli_exit_status, except that a file that cannot be read or is too large (cli_is_file_error) is
+ * an input problem: 2. */
+int cli_exit_status_diag(enum vt_err err, const struct vt_diag *d);
+/* The exit status after cli_verify_setup (and verification) returned err, recorded in d. */
+int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err,
+                          const struct vt_diag *d);
 /* Print {"code","number","category","message","check","detail"} as a JSON object value. */
 void cli_print_error_object(FILE *f, enum vt_err err, const struct vt_diag *d);
 /* Print a JSON string literal with escaping. */

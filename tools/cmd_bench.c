@@ -19,7 +19,8 @@ static const char bench_usage[] =
     "(DCAP: QE report and quote signature; Nitro: leaf certificate and COSE signature; SEV-SNP:\n"
     "the report signature only, the VCEK/VLEK chain being cached).\n"
     "Options are those of `veritee verify`, plus --seconds N.\n"
-    "Exit status: 0 measured, 1 the evidence does not verify, 2 usage or I/O error.\n";
+    "Exit status: 0 measured, 1 the evidence does not verify, 2 usage or input problem (a bad\n"
+    "option, a file that is missing, unreadable or too large).\n";
 
 struct bench_ctx {
     struct cli_verify_setup *s;
@@ -62,7 +63,7 @@ int cmd_bench(int argc, char **argv)
         cli_print_error_object(stdout, err, &d);
         fputs("}\n", stdout);
         cli_verify_cleanup(&s);
-        return cli_setup_exit_status(&s, err);
+        return cli_setup_exit_status(&s, err, &d);
     }
     double floor = raw.per_second / per_evidence;
     printf("{\"evidence_type\":\"%s\",\"tee\":\"%s\",\"verifications\":%llu,\"seconds\":%.3f,"

@@ -287,7 +287,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
 static int fail(enum vt_err err, const struct vt_diag *d)
 {
     fprintf(stderr, "veritee cache: %s: %s: %s\n", vt_err_name(err), d->check, d->detail);
-    return cli_exit_status(err);
+    return cli_exit_status_diag(err, d);
 }
 
 static enum vt_tee parse_tee(const char *s)

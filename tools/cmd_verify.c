@@ -29,8 +29,11 @@ static const char verify_usage[] =
     "  --cert-chain FILE     SEV-SNP: ASK or ASVK then ARK (PEM, KDS cert_chain); default: the\n"
     "                        embedded AMD certificates\n"
     "  --crl FILE            SEV-SNP: the AMD CRL (KDS /crl, DER or PEM), checked for the ASK\n"
-    "  --at TIME             verification time: unix seconds or RFC 3339 (default: now)\n"
-    "  --trust-anchor FILE   also trust this root certificate (PEM or DER); repeatable.\n"
+    "  --at TIME             verification time: unix seconds (a fraction is dropped:\n"
+    "                        1752919277.9 is 1752919277) or RFC 3339 (default: now)\n"
+    "  --trust-anchor FILE   also trust this root (PEM or DER): its subject and public key,\n"
+    "                        so a re-issue of the same name and key is trusted too;\n"
+    "                        repeatable.\n"
     "                        The embedded Intel SGX Root CA, AWS Nitro Enclaves Root G1 and\n"
     "                        AMD ARKs (Milan, Genoa, Turin) are always trusted.\n"
     "  --expiry-only         check only expiry (notAfter, nextUpdate), as Intel's QVL does;\n"
@@ -44,7 +47,8 @@ static const char verify_usage[] =
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: 0 verified (and allowed by --policy), 1 not verified (or denied),\n"
-    "2 usage or I/O error (or an invalid --policy).\n";
+    "2 usage or input problem: a bad option, a file that is missing, unreadable or too large\n"
+    "(check file.read or file.size, the file named in the detail), or an invalid --policy.\n";
 
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
                           double *seconds)
@@ -218,6 +222,6 @@ int cmd_verify(int argc, char **argv)
     fputs("}\n", stdout);
     cli_verify_cleanup(&s);
     vt_policy_free(policy);
-    rc = cli_setup_exit_status(&s, err);
+    rc = cli_setup_exit_status(&s, err, &d);
     return rc == CLI_EXIT_OK && !allowed ? CLI_EXIT_FAILED : rc;
 }

@@ -134,6 +134,13 @@ VT_EXPORT vt_time vt_cert_not_after(const struct vt_cert *c);
 VT_EXPORT bool vt_cert_issuer_is(const struct vt_cert *child, const struct vt_cert *issuer);
 /* True if both are the same DER bytes. */
 VT_EXPORT bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b);
+/* True if both subject names are equal (X509_NAME_cmp: canonical form, as issuer names chain). */
+VT_EXPORT bool vt_cert_same_subject(const struct vt_cert *a, const struct vt_cert *b);
+/* True if both SubjectPublicKeyInfo structures (algorithm, parameters and key) are the same DER
+ * bytes. */
+VT_EXPORT bool vt_cert_same_key(const struct vt_cert *a, const struct vt_cert *b);
+/* SHA-256 of the DER SubjectPublicKeyInfo (all zero if it cannot be encoded), for messages. */
+VT_EXPORT void vt_cert_spki_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
 /* The P-256 public key as raw X||Y. VT_E_UNSUPPORTED_ALGORITHM if the key is not EC P-256. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64],
                                                   struct vt_diag *d);
@@ -187,18 +194,38 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_file(const char *path, struc
                                                          struct vt_diag *d);
 
 /*
+ * The trust anchor that stands for a chain's last certificate `root`: an anchor is a name and a
+ * key, not certificate bytes. The first anchor whose subject name equals root's
+ * (vt_cert_same_subject) and whose SubjectPublicKeyInfo is byte-identical to root's
+ * (vt_cert_same_key) is the match; root may be another certificate than the anchor (a vendor
+ * re-issuing its self-signed root with the same name and key: another serial, another
+ * validity). The match says nothing about root itself: its self-signature, extensions and
+ * validity must still be checked, as vt_chain_verify does. *anchor (optional) gets the match.
+ *
+ * Errors: VT_E_UNTRUSTED_ROOT with check `check`, the detail naming root (subject, issuer, SHA-256
+ * of its SPKI) and the nearest miss: an anchor with the same subject but another key, an anchor
+ * with the same key but another subject, or neither. VT_E_ARG for NULL arguments.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_chain_anchor_for(const struct vt_cert *root, const struct vt_cert_list *anchors,
+                    const char *check, const struct vt_cert **anchor, struct vt_diag *d);
+
+/*
  * Verify a certificate chain at `now`.
  *
- * chain[0] is the leaf, each next certificate issued the previous one; the last is a self-signed
- * root that must be byte-identical to one of the anchors (a look-alike with the same name and key
- * is VT_E_UNTRUSTED_ROOT). For each link: issuer name equals the issuer's subject, signature
- * verifies, the issuer is a CA (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage
- * keyCertSign if present). Every certificate must be valid at now under `mode`. `what` labels the
- * chain in the diag ("pck_chain", "tcb_info_chain").
+ * chain[0] is the leaf, each next certificate issued the previous one; the last must be a
+ * trusted root: its subject name and public key those of an anchor (vt_chain_anchor_for; the
+ * bytes may differ), self-issued, its self-signature valid with that key. The root as presented
+ * is what is checked (its extensions, CA constraints and validity), never the anchor's copy. For
+ * each link: issuer name equals the issuer's subject, signature verifies, the issuer is a CA
+ * (basicConstraints cA=TRUE, pathLenConstraint respected, keyUsage keyCertSign if present). Every
+ * certificate, the root included, must be valid at now under `mode` (both edges inclusive).
+ * `what` labels the chain in the diag ("pck_chain", "tcb_info_chain").
  *
- * Errors: VT_E_CHAIN_LENGTH (n == 0 or too long), VT_E_CHAIN (names, CA constraints),
- * VT_E_CERT_SIGNATURE, VT_E_UNTRUSTED_ROOT, VT_E_EXPIRED, VT_E_NOT_YET_VALID; the detail names
- * the certificate (position and subject) and the values.
+ * Errors: VT_E_CHAIN_LENGTH (n == 0 or too long), VT_E_UNTRUSTED_ROOT (check "<what>.root"),
+ * VT_E_CHAIN (names, CA constraints, root not self-issued), VT_E_CERT_SIGNATURE (a link, or the
+ * root's self-signature: check "<what>[n-1].self_signed"), VT_E_EXPIRED, VT_E_NOT_YET_VALID; the
+ * detail names the certificate (position and subject) and the values.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_chain_verify(const struct vt_cert_list *chain,
                                                   const struct vt_cert_list *anchors, vt_time now,

@@ -311,6 +311,9 @@ VT_EXPORT void vt_dcap_collateral_free(struct vt_dcap_collateral *c);
 
 /* ---- verification ---- */
 
+/* now: every certificate, CRL and document must satisfy lower bound <= now < upper bound (the
+ * upper bound is expired at its own second, as in Intel's QvE: VT_EDGE_EXPIRES_AT); time_mode
+ * EXPIRY_ONLY skips the lower bounds. */
 struct vt_dcap_opts {
     vt_time now;
     enum vt_time_mode time_mode;

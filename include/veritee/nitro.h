@@ -110,10 +110,11 @@ VT_EXPORT void vt_nitro_verifier_free(struct vt_nitro_verifier *v);
 /*
  * Verify a document at opts->now and fill claims (tee nitro, status UpToDate, PCRs, module_id,
  * timestamp, public_key, user_data, nonce; debug when PCR0 is all zero). The chain is
- * cabundle[0] (byte-identical to an anchor), ..., the leaf `certificate`; every certificate valid
- * at now; CA constraints and key usage as AWS requires. Errors: parse errors, chain errors,
- * VT_E_SIGNATURE family (VT_E_SIGNATURE for the COSE signature), VT_E_EXPIRED /
- * VT_E_NOT_YET_VALID (also for a document older than max_age), VT_E_NONCE_MISMATCH.
+ * cabundle[0] (an anchor's subject and key: vt_chain_anchor_for), ..., the leaf `certificate`;
+ * every certificate valid at now (both edges inclusive); CA constraints and key usage as AWS
+ * requires. Errors: parse errors, chain errors, VT_E_SIGNATURE family (VT_E_SIGNATURE for the COSE
+ * signature), VT_E_EXPIRED / VT_E_NOT_YET_VALID (also for a document older than max_age),
+ * VT_E_NONCE_MISMATCH.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *doc,
                                                   size_t len, const struct vt_nitro_opts *opts,

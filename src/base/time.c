@@ -256,6 +256,62 @@ enum vt_err vt_time_parse(const char *s, size_t len, vt_time *out, struct vt_dia
     return VT_OK;
 }
 
+/* If s is [-]1*DIGIT "." 1*DIGIT (unix seconds with a decimal fraction): true, with the length
+ * of the integer part (sign included), its sign and whether the fraction is non-zero. */
+static bool split_unix_fraction(const char *s, size_t len, size_t *int_len, bool *neg,
+                                bool *nonzero)
+{
+    struct vt_reader r;
+    vt_reader_init(&r, (const uint8_t *)s, len);
+    uint8_t c;
+    *neg = vt_reader_peek_u8(&r, &c) == VT_OK && c == '-';
+    if (*neg && vt_reader_skip(&r, 1) != VT_OK) {
+        return false;
+    }
+    size_t digits = 0, frac = 0;
+    while (vt_reader_peek_u8(&r, &c) == VT_OK && is_digit(c) && vt_reader_skip(&r, 1) == VT_OK) {
+        digits++;
+    }
+    if (digits == 0 || vt_reader_get_u8(&r, &c) != VT_OK || c != '.') {
+        return false;
+    }
+    *int_len = len - r.left - 1;
+    *nonzero = false;
+    while (vt_reader_get_u8(&r, &c) == VT_OK) {
+        if (!is_digit(c)) {
+            return false;
+        }
+        *nonzero = *nonzero || c != '0';
+        frac++;
+    }
+    return frac > 0;
+}
+
+enum vt_err vt_time_parse_arg(const char *s, size_t len, vt_time *out, struct vt_diag *d)
+{
+    size_t int_len;
+    bool neg, nonzero;
+    if (s == NULL || !split_unix_fraction(s, len, &int_len, &neg, &nonzero)) {
+        return vt_time_parse(s, len, out, d);
+    }
+    vt_time t = 0;
+    const char *why = parse_unix(s, int_len, &t);
+    /* The second that contains the instant: a negative value with a fraction lies in the second
+     * before its integer part (-1.5 is in [-2, -1)), as an RFC 3339 fraction is dropped. */
+    if (why == NULL && neg && nonzero) {
+        why = t == INT64_MIN ? "out of range" : NULL;
+        t = t == INT64_MIN ? t : t - 1;
+    }
+    if (why != NULL) {
+        char q[QUOTE_MAX + 4];
+        quote_input(s, len, q);
+        return vt_fail(d, VT_E_BAD_TIME, "time.parse",
+                       "\"%s\" is not an RFC 3339 time or unix seconds: %s", q, why);
+    }
+    *out = t;
+    return VT_OK;
+}
+
 void vt_time_format(vt_time t, char out[VT_TIME_STR_MAX])
 {
     /* Floor division without forming days * 86400, which overflows near INT64_MIN. */
@@ -283,20 +339,26 @@ vt_time vt_time_now(void)
     return (vt_time)time(NULL);
 }
 
-enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time not_after,
-                                 vt_time now, enum vt_time_mode mode, struct vt_diag *d)
+enum vt_err vt_time_check_edges(const char *what, vt_time not_before, vt_time not_after,
+                                vt_time now, enum vt_time_mode mode, enum vt_time_edge edge,
+                                struct vt_diag *d)
 {
     const char *check = what != NULL ? what : "validity";
     if (mode != VT_TIME_STRICT && mode != VT_TIME_EXPIRY_ONLY) {
         return vt_fail(d, VT_E_ARG, check, "unknown time mode %d", (int)mode);
     }
+    if (edge != VT_EDGE_INCLUSIVE && edge != VT_EDGE_EXPIRES_AT) {
+        return vt_fail(d, VT_E_ARG, check, "unknown time edge %d", (int)edge);
+    }
     char now_s[VT_TIME_STR_MAX];
     char bound_s[VT_TIME_STR_MAX];
-    /* Both bounds are inclusive. */
-    if (now > not_after) {
+    /* The lower bound is inclusive; the upper bound inclusive or the first expired second. */
+    bool expired = edge == VT_EDGE_EXPIRES_AT ? now >= not_after : now > not_after;
+    if (expired) {
         vt_time_format(now, now_s);
         vt_time_format(not_after, bound_s);
-        return vt_fail(d, VT_E_EXPIRED, check, "now %s is after not_after %s", now_s, bound_s);
+        return vt_fail(d, VT_E_EXPIRED, check, "now %s is %s not_after %s", now_s,
+                       edge == VT_EDGE_EXPIRES_AT ? "at or after" : "after", bound_s);
     }
     if (mode == VT_TIME_STRICT && now < not_before) {
         vt_time_format(now, now_s);
@@ -305,4 +367,10 @@ enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time n
                        bound_s);
     }
     return VT_OK;
+}
+
+enum vt_err vt_time_check_window(const char *what, vt_time not_before, vt_time not_after,
+                                 vt_time now, enum vt_time_mode mode, struct vt_diag *d)
+{
+    return vt_time_check_edges(what, not_before, not_after, now, mode, VT_EDGE_INCLUSIVE, d);
 }

@@ -424,8 +424,8 @@ static enum vt_err check_fmspcs(const uint8_t *body, size_t len, struct vt_diag 
     return err;
 }
 
-/* The ASK (or ASVK) + ARK chain of a product: PSS-signed, the ARK byte-identical to an anchor,
- * names as AMD gives them. */
+/* The ASK (or ASVK) + ARK chain of a product: PSS-signed, the ARK with an anchor's subject and
+ * key (vt_chain_verify), names as AMD gives them. */
 static enum vt_err check_amd_chain(const struct vt_doc_expect *e, const struct vt_doc_anchors *a,
                                    const uint8_t *body, size_t len, struct vt_doc_meta *m,
                                    struct vt_diag *d)

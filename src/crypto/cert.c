@@ -446,6 +446,49 @@ bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b)
     return a->der_len == b->der_len && memcmp(a->der, b->der, a->der_len) == 0;
 }
 
+bool vt_cert_same_subject(const struct vt_cert *a, const struct vt_cert *b)
+{
+    return X509_NAME_cmp(X509_get_subject_name(a->x509), X509_get_subject_name(b->x509)) == 0;
+}
+
+/* The DER SubjectPublicKeyInfo of c (OPENSSL_malloc'd), or NULL. */
+static unsigned char *vt_cert_spki_der(const struct vt_cert *c, int *len)
+{
+    unsigned char *der = NULL;
+    *len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(c->x509), &der);
+    if (*len <= 0 || der == NULL) {
+        OPENSSL_free(der);
+        ERR_clear_error();
+        return NULL;
+    }
+    return der;
+}
+
+bool vt_cert_same_key(const struct vt_cert *a, const struct vt_cert *b)
+{
+    int alen = 0, blen = 0;
+    unsigned char *ader = vt_cert_spki_der(a, &alen);
+    unsigned char *bder = vt_cert_spki_der(b, &blen);
+    /* An SPKI that cannot be encoded matches nothing. */
+    bool same =
+        ader != NULL && bder != NULL && alen == blen && memcmp(ader, bder, (size_t)alen) == 0;
+    OPENSSL_free(ader);
+    OPENSSL_free(bder);
+    return same;
+}
+
+void vt_cert_spki_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN])
+{
+    int len = 0;
+    unsigned char *der = vt_cert_spki_der(c, &len);
+    if (der == NULL) {
+        memset(out, 0, VT_SHA256_LEN);
+        return;
+    }
+    vt_sha256(der, (size_t)len, out);
+    OPENSSL_free(der);
+}
+
 enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *curve,
                                   EVP_PKEY **out, struct vt_diag *d)
 {

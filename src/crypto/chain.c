@@ -3,13 +3,18 @@
  *
  * veritee checks each link itself rather than through X509_verify_cert so that every failure has
  * a precise code and names the certificate: chain[0] is the leaf, chain[i+1] issued chain[i],
- * and the last certificate is a self-signed root that must be byte-identical to a trust anchor
- * (as Intel's QVL compares the chain's root with its trusted root, and as AWS requires of
- * cabundle[0]): a root that merely shares an anchor's name and key is not trusted as given.
+ * and the last certificate is a self-signed root whose subject name and public key are those of
+ * a trust anchor. A trust anchor is a name and a key (RFC 5280 6.1.1 (d): trust anchor
+ * information is the name and public key), not certificate bytes: vendors re-issue their roots
+ * (Intel's SGX Root CA exists as more than one self-signed certificate of the same key; Intel's
+ * QvE pins only the root's public key). The root as presented must prove itself: self-issued,
+ * its self-signature valid under the anchor's key, its extensions and constraints acceptable, and
+ * valid at now like every other certificate.
  *
- * Order of checks: length, trust anchor, root self-signature, then for each link from the root
- * down: critical extensions, issuer name, CA constraints, signature; validity times last, so a
- * forged chain is reported as forged even when it is also expired.
+ * Order of checks: length, trust anchor (name and key), root self-issued, critical extensions and
+ * self-signature, then for each link from the root down: critical extensions, issuer name, CA
+ * constraints, signature; validity times last, so a forged chain is reported as forged even when
+ * it is also expired.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +22,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
+
+#include <veritee/encoding.h>
 
 #include "crypto_internal.h"
 
@@ -85,16 +92,62 @@ static enum vt_err vt_chain_check_ca(const struct vt_cert *issuer, size_t pos, c
     return VT_OK;
 }
 
-/* The anchor byte-identical to the chain's root, or NULL. */
-static const struct vt_cert *vt_chain_find_anchor(const struct vt_cert *root,
-                                                  const struct vt_cert_list *anchors)
+enum vt_err vt_chain_anchor_for(const struct vt_cert *root, const struct vt_cert_list *anchors,
+                                const char *check, const struct vt_cert **anchor, struct vt_diag *d)
 {
-    for (size_t i = 0; i < anchors->n; i++) {
-        if (vt_cert_equal(anchors->certs[i], root)) {
-            return anchors->certs[i];
-        }
+    if (check == NULL) {
+        check = "chain.root";
     }
-    return NULL;
+    if (anchor != NULL) {
+        *anchor = NULL;
+    }
+    VT_ENSURE(root != NULL && anchors != NULL, d, VT_E_ARG, check, "null root or anchors");
+    const struct vt_cert *same_name = NULL, *same_key = NULL;
+    for (size_t i = 0; i < anchors->n && i < VT_MAX_CHAIN_DEPTH; i++) {
+        const struct vt_cert *a = anchors->certs[i];
+        if (a == NULL) {
+            continue;
+        }
+        bool name = vt_cert_same_subject(a, root), key = vt_cert_same_key(a, root);
+        if (name && key) {
+            if (anchor != NULL) {
+                *anchor = a;
+            }
+            return VT_OK;
+        }
+        same_name = same_name == NULL && name ? a : same_name;
+        same_key = same_key == NULL && key ? a : same_key;
+    }
+    char names[2][128];
+    char why[300];
+    uint8_t h[VT_SHA256_LEN];
+    char hex[2 * VT_SHA256_LEN + 1];
+    vt_cert_subject_text(root, names[0], sizeof(names[0]));
+    vt_cert_spki_sha256(root, h);
+    vt_hex_encode(h, 8, hex);
+    if (same_name != NULL) {
+        uint8_t ha[VT_SHA256_LEN];
+        char hexa[2 * VT_SHA256_LEN + 1];
+        vt_cert_spki_sha256(same_name, ha);
+        vt_hex_encode(ha, 8, hexa);
+        snprintf(why, sizeof(why),
+                 "a trusted root has its subject but another public key (SPKI SHA-256 %s..., the "
+                 "chain's %s...)",
+                 hexa, hex);
+    } else if (same_key != NULL) {
+        vt_cert_subject_text(same_key, names[1], sizeof(names[1]));
+        snprintf(why, sizeof(why),
+                 "its public key (SPKI SHA-256 %s...) is that of the trusted root [%s], under "
+                 "another subject",
+                 hex, names[1]);
+    } else {
+        snprintf(why, sizeof(why),
+                 "no trusted root has its subject or its public key (SPKI SHA-256 %s...)", hex);
+    }
+    vt_cert_issuer_text(root, names[1], sizeof(names[1]));
+    return vt_fail(d, VT_E_UNTRUSTED_ROOT, check,
+                   "[%s] issued by [%s] is none of the %zu trusted roots: %s", names[0], names[1],
+                   anchors->n, why);
 }
 
 enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_cert_list *anchors,
@@ -124,15 +177,20 @@ enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_ce
         }
     }
 
-    /* The trust anchor stands for the chain's last certificate. */
-    const struct vt_cert *root = vt_chain_find_anchor(chain->certs[n - 1], anchors);
-    if (root == NULL) {
-        vt_crypto_cert_label(chain->certs[n - 1], n - 1, label, sizeof(label));
-        vt_cert_issuer_text(chain->certs[n - 1], names[0], sizeof(names[0]));
-        snprintf(check, sizeof(check), "%s.root", what);
-        return vt_fail(d, VT_E_UNTRUSTED_ROOT, check,
-                       "%s issued by [%s] is none of the %zu trusted roots", label, names[0],
-                       anchors->n);
+    /* The chain's last certificate must carry a trust anchor's name and key; it is then checked
+     * as presented. */
+    const struct vt_cert *root = chain->certs[n - 1];
+    snprintf(check, sizeof(check), "%s.root", what);
+    enum vt_err aerr = vt_chain_anchor_for(root, anchors, check, NULL, d);
+    if (aerr != VT_OK) {
+        if (d != NULL && aerr == VT_E_UNTRUSTED_ROOT) {
+            /* Name the position: "cert <n-1> (CN=...) [subject] issued by ..." */
+            char inner[VT_DIAG_DETAIL_MAX];
+            snprintf(inner, sizeof(inner), "%s", d->detail);
+            vt_crypto_cert_label(root, n - 1, label, sizeof(label));
+            return vt_fail(d, aerr, check, "%s %s", label, inner);
+        }
+        return aerr;
     }
     if (X509_NAME_cmp(X509_get_issuer_name(root->x509), X509_get_subject_name(root->x509)) != 0) {
         vt_crypto_cert_label(root, n - 1, label, sizeof(label));
@@ -149,7 +207,7 @@ enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_ce
     for (size_t k = n - 1; k > 0; k--) {
         size_t i = k - 1;
         const struct vt_cert *child = chain->certs[i];
-        const struct vt_cert *issuer = i + 1 == n - 1 ? root : chain->certs[i + 1];
+        const struct vt_cert *issuer = chain->certs[i + 1];
         VT_TRY(vt_chain_check_critical(child, i, what, d));
         if (X509_NAME_cmp(X509_get_issuer_name(child->x509), X509_get_subject_name(issuer->x509)) !=
             0) {
@@ -167,7 +225,7 @@ enum vt_err vt_chain_verify(const struct vt_cert_list *chain, const struct vt_ce
 
     /* Validity of every certificate, leaf first. */
     for (size_t i = 0; i < n; i++) {
-        const struct vt_cert *c = i == n - 1 ? root : chain->certs[i];
+        const struct vt_cert *c = chain->certs[i];
         vt_chain_check_name(check, what, i, "validity");
         enum vt_err err = vt_time_check_window(check, c->not_before, c->not_after, now, mode, d);
         if (err != VT_OK) {

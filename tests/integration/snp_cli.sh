@@ -57,6 +57,20 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/snp" ]; then
     expect collateral-bad-crl 1 '"code":"VT_E_BAD_CRL"' -- "$veritee" verify --collateral "$tmp/coll" "$r"
     expect bad-crl 1 '"code":"VT_E_BAD_CRL"' -- "$veritee" verify --vcek "$v" --crl "$tmp/coll/crl.der" "$r"
     expect missing-crl 2 '"code":"VT_E_IO"' -- "$veritee" verify --vcek "$v" --crl "$tmp/none" "$r"
+    # Too large or unreadable files are input problems (exit status 2) named in the error.
+    head -c $((1024 * 1024 + 1)) /dev/zero >"$tmp/big.der"
+    expect vcek-too-large 2 '"code":"VT_E_TOO_LARGE".*"check":"file.size","detail":"[^"]*/big.der: larger than' -- \
+        "$veritee" verify --vcek "$tmp/big.der" "$r"
+    expect crl-too-large 2 '"code":"VT_E_TOO_LARGE".*"check":"file.size"' -- \
+        "$veritee" verify --vcek "$v" --crl "$tmp/big.der" "$r"
+    mkdir -p "$tmp/coll-loop" "$tmp/coll-big"
+    ln -s "$tmp/coll-loop/vcek.der" "$tmp/coll-loop/vcek.der"
+    expect collateral-vcek-loop 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/vcek.der: Too many levels' -- \
+        "$veritee" verify --collateral "$tmp/coll-loop" "$r"
+    cp "$v" "$tmp/coll-big/vcek.der"
+    cp "$tmp/big.der" "$tmp/coll-big/cert_chain.pem"
+    expect collateral-chain-too-large 2 '"code":"VT_E_TOO_LARGE".*"detail":"[^"]*/cert_chain.pem: larger than' -- \
+        "$veritee" verify --collateral "$tmp/coll-big" "$r"
     expect anchor-not-replacing 0 '"verified":true' -- \
         "$veritee" verify --trust-anchor "$s/virtee-sev/vcek_milan.der" --vcek "$v" "$r"
     expect bench 0 '"evidence_type":"snp-report".*"verify_algorithm":"ECDSA P-384".*"ratio_to_floor"' -- \

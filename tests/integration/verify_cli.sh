@@ -29,11 +29,35 @@ expect unknown-command 2 'unknown command' -- "$veritee" frobnicate
 expect no-operand 2 'exactly one EVIDENCE' -- "$veritee" verify
 expect bad-option 2 'Usage' -- "$veritee" verify --bogus x
 expect missing-file 2 '"code":"VT_E_IO"' -- "$veritee" verify "$tmp/nonexistent"
+# Files that cannot be read, or are larger than the limit for their input, are input problems
+# (exit status 2) whose error names the file: evidence, --trust-anchor, --vcek, and in bench.
+head -c $((1024 * 1024 + 1)) /dev/zero >"$tmp/big.bin"
+head -c $((1024 * 1024)) /dev/zero >"$tmp/limit.bin"
+ln -s "$tmp/loop" "$tmp/loop"
+mkdir "$tmp/adir"
+big_detail='"check":"file.size","detail":"[^"]*/big.bin: larger than 1048576 bytes"'
+expect evidence-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- "$veritee" verify "$tmp/big.bin"
+expect evidence-at-limit 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify "$tmp/limit.bin"
+expect evidence-loop 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/loop: Too many levels' -- \
+    "$veritee" verify "$tmp/loop"
+expect evidence-directory 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/adir: Is a directory' -- \
+    "$veritee" verify "$tmp/adir"
+expect anchor-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- \
+    "$veritee" verify --trust-anchor "$tmp/big.bin" "$tmp/random.bin"
+expect anchor-loop 2 '"code":"VT_E_IO".*"check":"file.read"' -- \
+    "$veritee" verify --trust-anchor "$tmp/loop" "$tmp/random.bin"
+expect bench-evidence-too-large 2 '"code":"VT_E_TOO_LARGE".*'"$big_detail" -- \
+    "$veritee" bench --seconds 0.1 "$tmp/big.bin"
 head -c 1000 /dev/urandom >"$tmp/random.bin"
 expect unknown-evidence 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify "$tmp/random.bin"
 : >"$tmp/empty.bin"
 expect empty-evidence 1 '"verified":false' -- "$veritee" verify "$tmp/empty.bin"
 expect bad-time 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at yesterday "$tmp/random.bin"
+# --at takes unix seconds with a fraction (the time parses; the evidence is what fails).
+expect at-fraction 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify --at 1752919277.5 "$tmp/random.bin"
+expect at-negative-fraction 1 '"code":"VT_E_UNKNOWN_EVIDENCE"' -- "$veritee" verify --at -0.5 "$tmp/random.bin"
+expect at-bad-fraction 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at 1752919277. "$tmp/random.bin"
+expect at-bad-fraction-2 2 '"code":"VT_E_BAD_TIME"' -- "$veritee" verify --at 1.5e3 "$tmp/random.bin"
 
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
 if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
@@ -42,6 +66,9 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
         "$veritee" verify --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
     expect sgx-rfc3339 0 '"verified":true' -- \
         "$veritee" verify --collateral "$set_dir" --at 2025-07-19T10:01:17Z "$set_dir/quote.bin"
+    # Unix seconds with a fraction: the second that contains the instant.
+    expect sgx-unix-fraction 0 '"verified":true.*"verified_at":"2025-07-19T10:01:17Z"' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919277.999 "$set_dir/quote.bin"
     expect sgx-stdin 0 '"verified":true' -- \
         sh -c "'$veritee' verify --collateral '$set_dir' --at 1752919277 - <'$set_dir/quote.bin'"
     xxd_hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
@@ -50,6 +77,11 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
         "$veritee" verify --collateral "$set_dir" --at 1752919277 "$tmp/quote.hex"
     expect sgx-expired 1 '"code":"VT_E_EXPIRED".*"detail":"now 2025-07-19T10:01:19Z' -- \
         "$veritee" verify --collateral "$set_dir" --at 1752919279 "$set_dir/quote.bin"
+    # The earliest expiration date (the PCK CRL's nextUpdate, 10:01:18) is expired, as in QvE.
+    expect sgx-expired-at-edge 1 '"code":"VT_E_EXPIRED".*"detail":"now 2025-07-19T10:01:18Z is at or after not_after 2025-07-19T10:01:18Z' -- \
+        "$veritee" verify --collateral "$set_dir" --at 1752919278 "$set_dir/quote.bin"
+    expect sgx-expired-at-edge-fraction 1 '"code":"VT_E_EXPIRED"' -- \
+        "$veritee" verify --expiry-only --collateral "$set_dir" --at 1752919278.0 "$set_dir/quote.bin"
     expect sgx-not-yet-valid 1 '"code":"VT_E_NOT_YET_VALID"' -- \
         "$veritee" verify --collateral "$set_dir" --at 1750330570 "$set_dir/quote.bin"
     expect sgx-expiry-only 0 '"verified":true' -- \
@@ -57,6 +89,17 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
     expect no-collateral 2 '"code":"VT_E_ARG"' -- "$veritee" verify "$set_dir/quote.bin"
     expect collateral-missing 2 '"code":"VT_E_COLLATERAL_MISSING"' -- \
         "$veritee" verify --collateral "$tmp" "$set_dir/quote.bin"
+    # A collateral file too large, or present but unreadable, is named as such (not "missing").
+    mkdir -p "$tmp/coll-big" "$tmp/coll-loop"
+    cp "$set_dir"/* "$tmp/coll-big/"
+    cp "$set_dir"/* "$tmp/coll-loop/"
+    cp "$tmp/big.bin" "$tmp/coll-big/tcb_info.json"
+    rm "$tmp/coll-loop/qe_identity.json"
+    ln -s "$tmp/coll-loop/qe_identity.json" "$tmp/coll-loop/qe_identity.json"
+    expect collateral-too-large 2 '"code":"VT_E_TOO_LARGE".*"check":"file.size","detail":"[^"]*/tcb_info.json: larger than 1048576 bytes"' -- \
+        "$veritee" verify --collateral "$tmp/coll-big" --at 1752919277 "$set_dir/quote.bin"
+    expect collateral-loop 2 '"code":"VT_E_IO".*"check":"file.read","detail":"[^"]*/qe_identity.json: Too many levels' -- \
+        "$veritee" verify --collateral "$tmp/coll-loop" --at 1752919277 "$set_dir/quote.bin"
     # Collateral with CRLs as PEM and hex, and URL-encoded issuer chains, gives the same verdict.
     mkdir -p "$tmp/alt"
     cp "$set_dir"/{tcb_info.json,qe_identity.json,qe_identity_issuer_chain.pem} "$tmp/alt/"

@@ -11,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "x509_gen.h"
@@ -127,6 +128,92 @@ X509 *vt_testgen_cert(const struct vt_testgen_cert_opts *o)
         ASN1_OBJECT_free(obj);
     }
     assert_true(X509_sign(x, o->signer != NULL ? o->signer : o->key, EVP_sha256()) > 0);
+    return x;
+}
+
+/* name with its CN entries replaced by cn. */
+static X509_NAME *vt_testgen_name_with_cn(const X509_NAME *name, const char *cn)
+{
+    X509_NAME *out = X509_NAME_dup(name);
+    assert_non_null(out);
+    int i;
+    while ((i = X509_NAME_get_index_by_NID(out, NID_commonName, -1)) >= 0) {
+        X509_NAME_ENTRY_free(X509_NAME_delete_entry(out, i));
+    }
+    assert_int_equal(
+        X509_NAME_add_entry_by_txt(out, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, 0, 0),
+        1);
+    return out;
+}
+
+/* Replace (or add) extension nid of x with value, in OpenSSL's config syntax. */
+static void vt_testgen_set_ext(X509 *x, int nid, const char *value)
+{
+    int i = X509_get_ext_by_NID(x, nid, -1);
+    if (i >= 0) {
+        X509_EXTENSION_free(X509_delete_ext(x, i));
+    }
+    vt_testgen_add_ext(x, NULL, nid, value);
+}
+
+X509 *vt_testgen_reissue(X509 *orig, const struct vt_testgen_reissue_opts *o)
+{
+    assert_non_null(o->signer);
+    X509 *x = X509_dup(orig);
+    assert_non_null(x);
+    bool self_issued = X509_NAME_cmp(X509_get_subject_name(orig), X509_get_issuer_name(orig)) == 0;
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), o->serial), 1);
+    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)o->not_before));
+    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)o->not_after));
+    if (o->key != NULL) {
+        assert_int_equal(X509_set_pubkey(x, o->key), 1);
+    }
+    if (o->cn != NULL) {
+        X509_NAME *subject = vt_testgen_name_with_cn(X509_get_subject_name(orig), o->cn);
+        assert_int_equal(X509_set_subject_name(x, subject), 1);
+        if (self_issued) {
+            assert_int_equal(X509_set_issuer_name(x, subject), 1);
+        }
+        X509_NAME_free(subject);
+    }
+    if (o->issuer_cn != NULL) {
+        X509_NAME *issuer = vt_testgen_name_with_cn(X509_get_issuer_name(x), o->issuer_cn);
+        assert_int_equal(X509_set_issuer_name(x, issuer), 1);
+        X509_NAME_free(issuer);
+    }
+    if (o->pathlen >= 0) {
+        char bc[64];
+        snprintf(bc, sizeof(bc), "critical,CA:TRUE,pathlen:%d", o->pathlen);
+        vt_testgen_set_ext(x, NID_basic_constraints, bc);
+    }
+    if (o->critical_oid != NULL) {
+        static const uint8_t null_der[2] = {0x05, 0x00};
+        ASN1_OBJECT *obj = OBJ_txt2obj(o->critical_oid, 1);
+        ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+        assert_non_null(obj);
+        assert_non_null(val);
+        assert_int_equal(ASN1_OCTET_STRING_set(val, null_der, (int)sizeof(null_der)), 1);
+        X509_EXTENSION *ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 1, val);
+        assert_non_null(ext);
+        assert_int_equal(X509_add_ext(x, ext, -1), 1);
+        X509_EXTENSION_free(ext);
+        ASN1_OCTET_STRING_free(val);
+        ASN1_OBJECT_free(obj);
+    }
+    if (EVP_PKEY_is_a(o->signer, "RSA") || EVP_PKEY_is_a(o->signer, "RSA-PSS")) {
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        EVP_PKEY_CTX *pctx = NULL;
+        assert_non_null(md);
+        assert_int_equal(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, o->signer), 1);
+        assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) > 0);
+        assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0);
+        assert_true(X509_sign_ctx(x, md) > 0);
+        EVP_MD_CTX_free(md);
+    } else {
+        bool p384 = EVP_PKEY_get_bits(o->signer) > 256;
+        assert_true(X509_sign(x, o->signer, p384 ? EVP_sha384() : EVP_sha256()) > 0);
+    }
     return x;
 }
 

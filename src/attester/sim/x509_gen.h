@@ -44,6 +44,27 @@ struct vt_testgen_cert_opts {
 
 /* Build and sign a certificate. */
 X509 *vt_testgen_cert(const struct vt_testgen_cert_opts *o);
+
+/*
+ * Another certificate made from `orig`: a copy with a new serial and validity, optionally another
+ * subject key or another CN (in the subject and, for a self-issued orig, the issuer), and other
+ * changes as asked, signed by `signer`. With signer = the key of a self-signed orig and nothing
+ * else changed it is what a CA does to re-issue its root: same subject, same key, other bytes.
+ * The signature algorithm follows the signer: ECDSA with SHA-256 (P-256) or SHA-384 (P-384),
+ * RSASSA-PSS with SHA-384 and salt 48 (RSA, as AMD signs).
+ */
+struct vt_testgen_reissue_opts {
+    EVP_PKEY *signer;      /* required */
+    EVP_PKEY *key;         /* NULL: keep orig's public key */
+    const char *cn;        /* NULL: keep the names; else the CN of the subject (and a self-issued
+                            * orig's issuer) */
+    const char *issuer_cn; /* not NULL: the issuer name's CN becomes this (not self-issued) */
+    int64_t not_before, not_after;
+    long serial;
+    int pathlen; /* >= 0: basicConstraints cA=TRUE with this pathLenConstraint; < 0: keep */
+    const char *critical_oid; /* not NULL: add this unknown extension, critical */
+};
+X509 *vt_testgen_reissue(X509 *orig, const struct vt_testgen_reissue_opts *o);
 /* DER (malloc'd) and PEM text (malloc'd, NUL-terminated; *len excludes the NUL). */
 uint8_t *vt_testgen_cert_der(X509 *x, size_t *len);
 char *vt_testgen_cert_pem(X509 *x, size_t *len);

@@ -2,9 +2,11 @@
  * A DCAP collateral set: the documents Intel's PCS serves for one platform family, held
  * byte-exact and parsed once. Nothing is verified here; vt_dcap_verifier_new does that.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <veritee/buf.h>
 #include <veritee/dcap.h>
@@ -111,7 +113,9 @@ out_fail:
 }
 
 /* Read dir/<name> for the first name that exists. Absent everywhere: VT_E_COLLATERAL_MISSING
- * unless optional (then an empty buffer). */
+ * unless optional (then an empty buffer). A name that exists but cannot be read (permissions, a
+ * loop of symbolic links, a directory) or is too large fails with vt_file_read's error naming
+ * it; it is never taken for an absent file. */
 static enum vt_err read_first(const char *dir, const char *const *names, bool optional,
                               struct vt_buf *b, struct vt_diag *d)
 {
@@ -120,11 +124,10 @@ static enum vt_err read_first(const char *dir, const char *const *names, bool op
         int n = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         VT_ENSURE(n > 0 && (size_t)n < sizeof(path), d, VT_E_ARG, "collateral.dir",
                   "path too long: %s", dir);
-        FILE *f = fopen(path, "rb");
-        if (f == NULL) {
+        struct stat st;
+        if (stat(path, &st) != 0 && errno == ENOENT) {
             continue;
         }
-        fclose(f);
         return vt_file_read(path, b, d);
     }
     if (optional) {

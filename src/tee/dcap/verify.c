@@ -593,23 +593,35 @@ static enum vt_err evaluate_tcb(const struct vt_tcb_info *ti, const struct vt_dc
     return VT_OK;
 }
 
-/* SPEC: QVL TDRelaunchCheck, for TD 1.5 bodies (v5 body type 3) only. */
-static enum vt_tcb_status relaunch(const struct vt_tcb_info *ti, const struct vt_dcap_quote *q,
-                                   const struct tcb_result *r, enum vt_tcb_status qe_status,
-                                   enum vt_tcb_status status)
+/*
+ * SPEC: QVL TcbLevelCheck.cpp checkTcbLevel and TDRelaunchCheck.cpp checkForRelaunch (DCAP 1.21),
+ * for TD 1.5 bodies (v5 body type 3) only. *status is the TDX status *after* the module status has
+ * been merged into the TDX level's (convergeTcbStatusWithTdxModuleStatus): the rule is for a TD
+ * whose platform is current except for the module it was launched on, so a level UpToDate or
+ * SWHardeningNeeded that the OutOfDate module made OutOfDate (or ConfigurationNeeded made
+ * OutOfDateConfigurationNeeded) qualifies. When every condition holds, TEE_TCB_SVN_2 (the module
+ * now loaded) is compared with the top TCB level, or with the top level of the module identity
+ * TEE_TCB_SVN_2[1] names; naming none is VT_E_TDX_MODULE_MISMATCH, as QVL returns
+ * STATUS_TDX_MODULE_MISMATCH there. The QE status is merged afterwards by the caller.
+ */
+static enum vt_err relaunch(const struct vt_tcb_info *ti, const struct vt_dcap_quote *q,
+                            const struct tcb_result *r, enum vt_tcb_status qe_status,
+                            enum vt_tcb_status *status, struct vt_diag *d)
 {
     if (q->body_type != VT_DCAP_BODY_TD15 || r->module_level == NULL) {
-        return status;
+        return VT_OK;
     }
-    enum vt_tcb_status sgx = r->sgx_level->status, tdx = r->tcb_level->status;
+    enum vt_tcb_status sgx = r->sgx_level->status, tdx = *status;
     bool sgx_ok = sgx == VT_TCB_UP_TO_DATE || sgx == VT_TCB_SW_HARDENING_NEEDED ||
                   sgx == VT_TCB_CONFIGURATION_NEEDED ||
                   sgx == VT_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED;
     bool tdx_out = tdx == VT_TCB_OUT_OF_DATE || tdx == VT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
     if (qe_status == VT_TCB_OUT_OF_DATE || qe_status == VT_TCB_REVOKED || !sgx_ok || !tdx_out ||
-        r->module_level->status != VT_TCB_OUT_OF_DATE || ti->n_levels == 0) {
-        return status;
+        r->module_level->status != VT_TCB_OUT_OF_DATE) {
+        return VT_OK;
     }
+    VT_ENSURE(ti->n_levels > 0, d, VT_E_TCB_NOT_SUPPORTED, "tcb_info.tcbLevels",
+              "the TD relaunch check needs the top TCB level; the TCB info has none");
     const uint8_t *svn2 = q->td.tee_tcb_svn2;
     const struct vt_tcb_level *top = &ti->levels[0];
     bool ok;
@@ -618,14 +630,21 @@ static enum vt_tcb_status relaunch(const struct vt_tcb_info *ti, const struct vt
     } else {
         char want[16];
         const struct vt_tdx_module_identity *m = find_module_identity(ti, svn2[1], want);
-        ok = m != NULL && m->n_levels > 0 && svn2[0] >= m->levels[0].isvsvn &&
-             svn2[2] >= top->tdx_components[2];
+        VT_ENSURE(m != NULL, d, VT_E_TDX_MODULE_MISMATCH, "td_report.tee_tcb_svn2",
+                  "TD relaunch check: TEE_TCB_SVN_2[1] = %u needs module identity %s; TCB info "
+                  "has %zu identities and none is %s",
+                  svn2[1], want, ti->n_module_identities, want);
+        VT_ENSURE(m->n_levels > 0, d, VT_E_TCB_NOT_SUPPORTED,
+                  "tcb_info.tdxModuleIdentities.tcbLevels",
+                  "TD relaunch check: module identity %s has no TCB level", m->id);
+        ok = svn2[0] >= m->levels[0].isvsvn && svn2[2] >= top->tdx_components[2];
     }
-    if (!ok) {
-        return status;
+    if (ok) {
+        *status = needs_config(sgx) || needs_config(tdx)
+                      ? VT_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
+                      : VT_TCB_TD_RELAUNCH_ADVISED;
     }
-    return needs_config(sgx) || needs_config(tdx) ? VT_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
-                                                  : VT_TCB_TD_RELAUNCH_ADVISED;
+    return VT_OK;
 }
 
 enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t sgx_components[16],
@@ -739,14 +758,17 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     struct pck_entry *pck;
     VT_TRY(get_pck_entry(v, &q, &pck, d));
 
-    /* Time: every certificate, CRL and document of this verification. */
+    /* Time: every certificate, CRL and document of this verification. SPEC: QvE (dcap.md 4.5):
+     * collateral is expired when its earliest expiration date (every nextUpdate and notAfter) is
+     * <= the check date, so the upper edge is the first expired second; lower edges inclusive. */
     for (size_t i = 0; i < 3; i++) {
-        VT_TRY(vt_time_check_window(pck->certs[i].what, pck->certs[i].not_before,
-                                    pck->certs[i].not_after, opts->now, opts->time_mode, d));
+        VT_TRY(vt_time_check_edges(pck->certs[i].what, pck->certs[i].not_before,
+                                   pck->certs[i].not_after, opts->now, opts->time_mode,
+                                   VT_EDGE_EXPIRES_AT, d));
     }
     for (size_t i = 0; i < v->n_items; i++) {
-        VT_TRY(vt_time_check_window(v->items[i].what, v->items[i].not_before, v->items[i].not_after,
-                                    opts->now, opts->time_mode, d));
+        VT_TRY(vt_time_check_edges(v->items[i].what, v->items[i].not_before, v->items[i].not_after,
+                                   opts->now, opts->time_mode, VT_EDGE_EXPIRES_AT, d));
     }
 
     /* SPEC: QuoteVerifier step 4: TCB info type matches the TEE (v2 TCB info is SGX only). */
@@ -806,6 +828,13 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
               q.signed_len);
     struct tcb_result r;
     VT_TRY(evaluate_tcb(ti, &q, &pck->ext, module, &r, d));
+    /* SPEC: QVL checkTcbLevel's order: the TDX level's status merged with the module's, then
+     * the TD relaunch check on that merged status, then the QE status merged last. */
+    enum vt_tcb_status status = r.tcb_level->status;
+    if (r.module_level != NULL) {
+        status = converge(status, r.module_level->status);
+    }
+    VT_TRY(relaunch(ti, &q, &r, qe_level->status, &status, d));
 
     vt_claims_init(claims);
     claims->verified_at = opts->now;
@@ -813,11 +842,6 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     claims->platform_status = r.tcb_level->status;
     claims->qe_status = qe_level->status;
     claims->module_status = r.module_level ? r.module_level->status : VT_TCB_NONE;
-    enum vt_tcb_status status = r.tcb_level->status;
-    if (r.module_level != NULL) {
-        status = converge(status, r.module_level->status);
-    }
-    status = relaunch(ti, &q, &r, qe_level->status, status);
     claims->status = converge(status, qe_level->status);
     VT_TRY(add_advisories(&claims->advisories, r.tcb_level->n_advisories, r.tcb_level->advisory_ids,
                           d));

@@ -3,8 +3,8 @@
  *
  * SPEC: AWS nsm-api "Attestation document validation" (spec/nitro_snp.md A1-A3): the COSE_Sign1
  * ES384 signature over the Sig_structure by the leaf certificate; the chain cabundle[0] (the
- * AWS root, compared byte for byte with a trust anchor), ..., cabundle[n-1], certificate; every
- * certificate valid at now; basicConstraints, pathLen and keyUsage (keyCertSign on every CA,
+ * AWS root: a trust anchor's subject and key, self-signed, valid), ..., cabundle[n-1], certificate;
+ * every certificate valid at now; basicConstraints, pathLen and keyUsage (keyCertSign on every CA,
  * digitalSignature on the leaf).
  *
  * The CA part of the chain (root, regional, zonal, instance) changes every few hours to days and
@@ -138,18 +138,18 @@ static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct v
     if (err != VT_OK) {
         goto out;
     }
-    struct vt_cert *root = chain.certs[chain.n - 1];
-    bool trusted = false;
-    for (size_t i = 0; i < v->anchors.n && !trusted; i++) {
-        trusted = vt_cert_equal(v->anchors.certs[i], root);
-    }
-    if (!trusted) {
-        char name[160];
-        vt_cert_subject_text(root, name, sizeof(name));
-        err = vt_fail(d, VT_E_UNTRUSTED_ROOT, "cabundle[0]",
-                      "cabundle[0] [%s] is not byte-identical to a trusted root (the AWS Nitro "
-                      "Enclaves Root G1 unless --trust-anchor adds one)",
-                      name);
+    /* cabundle[0] must carry a trusted root's subject and key (the AWS Nitro Enclaves Root G1
+     * unless --trust-anchor adds one); vt_chain_verify then checks it as presented. */
+    if ((err = vt_chain_anchor_for(chain.certs[chain.n - 1], &v->anchors, "cabundle[0]", NULL,
+                                   d)) != VT_OK) {
+        if (d != NULL && err == VT_E_UNTRUSTED_ROOT) {
+            char inner[VT_DIAG_DETAIL_MAX];
+            snprintf(inner, sizeof(inner), "%s", d->detail);
+            err = vt_fail(d, err, "cabundle[0]",
+                          "cabundle[0] %s (trusted: the AWS Nitro Enclaves Root G1 unless "
+                          "--trust-anchor adds roots)",
+                          inner);
+        }
         goto out;
     }
     vt_time t0 = INT64_MIN;

@@ -3,7 +3,8 @@
  *
  * The VEK (VCEK or VLEK) and its chain are verified once and cached by the SHA-256 of the bytes
  * the caller gave: the chain VEK -> ASK (VCEK) or ASVK (VLEK) -> ARK, every CA signature
- * RSASSA-PSS with SHA-384 and salt 48, the ARK byte-identical to a trust anchor, the names of each
+ * RSASSA-PSS with SHA-384 and salt 48, the ARK with a trust anchor's subject and key (its own
+ * self-signature and validity checked as presented: vt_chain_verify), the names of each
  * level (ARK-<gen>, SEV-<gen> or SEV-VLEK-<gen>, SEV-VCEK or SEV-VLEK) agreeing with each other
  * and with the VEK's productName, and the VEK's AMD extensions. Each report then costs its
  * validity windows, the optional CRL, the TCB and chip checks and one P-384 verification.
@@ -268,8 +269,9 @@ static enum vt_err build_entry(const struct vt_snp_verifier *v, const struct vt_
                       "no ASK or ASVK named [%s] is known or given (--cert-chain)", name);
         goto out;
     }
-    /* A root given by the caller is used only if it is byte-identical to a trust anchor, which
-     * vt_chain_verify requires; otherwise the anchor of the ASK's issuer name. */
+    /* The ARK: one given by the caller, else the anchor, of the ASK's issuer name. A given ARK
+     * must carry a trust anchor's subject and key, which vt_chain_verify requires (another
+     * self-signed certificate of AMD's key, e.g. a re-issue, is accepted and checked as given). */
     struct vt_cert *ark = find_issuer(ca, &given, &v->anchors);
     if (ark == NULL) {
         vt_cert_issuer_text(ca, name, sizeof(name));

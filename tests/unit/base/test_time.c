@@ -238,6 +238,84 @@ static void test_unix_seconds(void **state)
     }
 }
 
+static void assert_arg_parses(const char *s, vt_time want)
+{
+    vt_time t = SENTINEL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_time_parse_arg(s, strlen(s), &t, &d);
+    if (err != VT_OK) {
+        fail_msg("\"%s\": %s: %s", s, d.check, d.detail);
+    }
+    if (t != want) {
+        fail_msg("\"%s\": got %lld, want %lld", s, (long long)t, (long long)want);
+    }
+}
+
+static void assert_arg_rejects(const char *s)
+{
+    vt_time t = SENTINEL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_time_parse_arg(s, strlen(s), &t, &d);
+    if (err != VT_E_BAD_TIME) {
+        fail_msg("\"%s\": got %d (%lld), want VT_E_BAD_TIME", s, err, (long long)t);
+    }
+    assert_true(t == SENTINEL);
+    assert_string_equal(d.check, "time.parse");
+    assert_non_null(strstr(d.detail, "is not an RFC 3339 time or unix seconds"));
+}
+
+/* The command line's --at: unix seconds with a fraction, dropped toward the earlier second (as
+ * an RFC 3339 fraction is); everything vt_time_parse takes. */
+static void test_arg_unix_fraction(void **state)
+{
+    (void)state;
+    assert_arg_parses("1752919277.5", T_2025);
+    assert_arg_parses("1752919277.0", T_2025);
+    assert_arg_parses("1752919277.999999999999999999999", T_2025);
+    assert_arg_parses("1752919277.000000001", T_2025);
+    assert_arg_parses("0.5", 0);
+    assert_arg_parses("-0.5", -1);
+    assert_arg_parses("-0.0", 0);
+    assert_arg_parses("-1.5", -2);
+    assert_arg_parses("-1.000", -1);
+    assert_arg_parses("9223372036854775807.9", INT64_MAX);
+    assert_arg_parses("-9223372036854775807.5", INT64_MIN);
+    assert_arg_parses("-9223372036854775808.0", INT64_MIN);
+    /* The same instant written both ways gives the same second. */
+    assert_arg_parses("2025-07-19T10:01:17.5Z", T_2025);
+    assert_arg_parses("1752919277", T_2025);
+    assert_arg_parses("-1", -1);
+    static const char *const bad[] = {
+        "1752919277.",
+        ".5",
+        "-.5",
+        "1.5.5",
+        "1,5",
+        "1.5e3",
+        "1.-5",
+        "+1.5",
+        " 1.5",
+        "1.5 ",
+        "1.5Z",
+        "0x1.8",
+        "-9223372036854775808.5", /* below INT64_MIN */
+        "9223372036854775808.0",  /* INT64_MAX + 1 */
+        "00000000000000000001.5", /* 20 integer digits */
+        "yesterday",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_arg_rejects(bad[i]);
+    }
+    /* vt_time_parse itself (documents, stored times) still takes whole seconds only. */
+    vt_time t = SENTINEL;
+    assert_int_equal(vt_time_parse("1.5", 3, &t, NULL), VT_E_BAD_TIME);
+    assert_int_equal(vt_time_parse_arg(NULL, 0, &t, NULL), VT_E_BAD_TIME);
+    assert_true(t == SENTINEL);
+}
+
 static void assert_formats(vt_time t, const char *want)
 {
     char out[VT_TIME_STR_MAX];
@@ -378,6 +456,62 @@ static void test_window_not_yet_valid(void **state)
         VT_E_NOT_YET_VALID);
 }
 
+/* The upper edge: inclusive (RFC 5280, Nitro and SEV-SNP) or the first expired second (Intel's
+ * QvE, DCAP); the lower edge inclusive in both; each edge and one second either side. */
+static void test_window_edges(void **state)
+{
+    (void)state;
+    const vt_time nb = T_2025 - 1000;
+    const vt_time na = T_2025;
+    for (int mode = VT_TIME_STRICT; mode <= VT_TIME_EXPIRY_ONLY; mode++) {
+        const enum vt_time_mode m = (enum vt_time_mode)mode;
+        struct vt_diag d;
+        vt_diag_init(&d);
+        /* EXPIRES_AT: na - 1 is the last valid second. */
+        assert_int_equal(vt_time_check_edges("x", nb, na, na - 1, m, VT_EDGE_EXPIRES_AT, &d),
+                         VT_OK);
+        assert_int_equal(vt_time_check_edges("tcb_info", nb, na, na, m, VT_EDGE_EXPIRES_AT, &d),
+                         VT_E_EXPIRED);
+        assert_string_equal(d.check, "tcb_info");
+        assert_string_equal(
+            d.detail, "now 2025-07-19T10:01:17Z is at or after not_after 2025-07-19T10:01:17Z");
+        assert_int_equal(vt_time_check_edges("x", nb, na, na + 1, m, VT_EDGE_EXPIRES_AT, NULL),
+                         VT_E_EXPIRED);
+        /* INCLUSIVE: na is the last valid second. */
+        assert_int_equal(vt_time_check_edges("x", nb, na, na - 1, m, VT_EDGE_INCLUSIVE, NULL),
+                         VT_OK);
+        assert_int_equal(vt_time_check_edges("x", nb, na, na, m, VT_EDGE_INCLUSIVE, NULL), VT_OK);
+        assert_int_equal(vt_time_check_edges("x", nb, na, na + 1, m, VT_EDGE_INCLUSIVE, &d),
+                         VT_E_EXPIRED);
+        assert_string_equal(d.detail,
+                            "now 2025-07-19T10:01:18Z is after not_after 2025-07-19T10:01:17Z");
+        /* The lower edge is inclusive under both; before it only strict mode fails. */
+        for (int e = VT_EDGE_INCLUSIVE; e <= VT_EDGE_EXPIRES_AT; e++) {
+            const enum vt_time_edge edge = (enum vt_time_edge)e;
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb + 1, m, edge, NULL), VT_OK);
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb, m, edge, NULL), VT_OK);
+            assert_int_equal(vt_time_check_edges("x", nb, na, nb - 1, m, edge, NULL),
+                             m == VT_TIME_STRICT ? VT_E_NOT_YET_VALID : VT_OK);
+        }
+        /* A window whose bounds are equal holds that second only when inclusive. */
+        assert_int_equal(vt_time_check_edges("x", na, na, na, m, VT_EDGE_INCLUSIVE, NULL), VT_OK);
+        assert_int_equal(vt_time_check_edges("x", na, na, na, m, VT_EDGE_EXPIRES_AT, NULL),
+                         VT_E_EXPIRED);
+        /* INT64_MAX as not_after: EXPIRES_AT never reaches it except at INT64_MAX itself. */
+        assert_int_equal(
+            vt_time_check_edges("x", nb, INT64_MAX, INT64_MAX - 1, m, VT_EDGE_EXPIRES_AT, NULL),
+            VT_OK);
+        /* vt_time_check_window is the inclusive form. */
+        assert_int_equal(vt_time_check_window("x", nb, na, na, m, NULL), VT_OK);
+    }
+    /* An unknown edge is a usage error, never a pass. */
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_time_check_edges("x", 0, 10, 5, VT_TIME_STRICT, (enum vt_time_edge)2, &d),
+                     VT_E_ARG);
+    assert_int_equal(d.code, VT_E_ARG);
+}
+
 static void test_window_odd_arguments(void **state)
 {
     (void)state;
@@ -410,12 +544,14 @@ int main(void)
         cmocka_unit_test(test_rfc3339_malformed),
         cmocka_unit_test(test_bad_time_detail_quotes_input),
         cmocka_unit_test(test_unix_seconds),
+        cmocka_unit_test(test_arg_unix_fraction),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_format_parse_round_trip),
         cmocka_unit_test(test_now),
         cmocka_unit_test(test_window_inside_and_bounds),
         cmocka_unit_test(test_window_expired),
         cmocka_unit_test(test_window_not_yet_valid),
+        cmocka_unit_test(test_window_edges),
         cmocka_unit_test(test_window_odd_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /*
  * Unit tests for src/crypto/chain.c: a good three-level chain, every reject path with its exact
- * code and check, validity boundaries to the second in both time modes, and the real Intel TCB
- * signing chain at its fixture's verification time.
+ * code and check, validity boundaries to the second in both time modes, trust anchors matched by
+ * subject and key (re-issued roots accepted and checked as presented; look-alikes refused), and
+ * the real Intel TCB signing chain at its fixture's verification time, with every Intel root
+ * certificate found in the fixtures.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <cmocka.h>
 
 #include <veritee/crypto.h>
+#include <veritee/dcap.h>
+#include <veritee/encoding.h>
 
 #include "vt_fixtures.h"
 #include "x509_gen.h"
@@ -150,26 +157,185 @@ static void test_untrusted_root(void **state)
     vt_testgen_pki_cleanup(&other);
 }
 
-/* The anchor's copy stands for the root: a chain carrying an expired copy of the root (same name
- * and key) verifies, since the anchor is what is checked. */
-/* A root with the anchor's name and key but other bytes (here: expired, pathlen 0) is not the
- * anchor: the chain's root must be byte-identical to a trusted root. */
-static void test_anchor_lookalike_rejected(void **state)
+/* A re-issue of the fixture's root: the same subject and key, other bytes (serial 51, window
+ * [nb, na], pathlen 1 kept), changed further as o asks. */
+static X509 *reissue(struct fixture *f, const struct vt_testgen_reissue_opts *more)
+{
+    struct vt_testgen_reissue_opts o = {
+        .signer = f->pki.root_key,
+        .not_before = T0 - 20 * DAY,
+        .not_after = T0 + 20 * DAY,
+        .serial = 51,
+        .pathlen = -1,
+    };
+    if (more != NULL) {
+        o = *more;
+        o.signer = o.signer != NULL ? o.signer : f->pki.root_key;
+    }
+    X509 *x = vt_testgen_reissue(f->pki.root, &o);
+    /* It is another certificate. */
+    struct vt_cert *a = vt_testgen_vt_cert(x);
+    struct vt_cert *b = vt_testgen_vt_cert(f->pki.root);
+    assert_false(vt_cert_equal(a, b));
+    vt_cert_free(a);
+    vt_cert_free(b);
+    return x;
+}
+
+/* SPEC: docs/verify.md, trust anchors: an anchor is a subject and a key. A chain ending in
+ * another self-signed certificate of the anchor's subject and key (a re-issued root) verifies. */
+static void test_reissued_root_accepted(void **state)
 {
     struct fixture *f = *state;
-    struct vt_testgen_cert_opts o = {
-        .cn = "Test Root CA",
-        .key = f->pki.root_key,
-        .not_before = T0 - 20 * DAY,
-        .not_after = T0 - 10 * DAY,
-        .serial = 51,
-        .ca = true,
-        .pathlen = 0, /* would also forbid the intermediate */
-    };
-    X509 *old_root = vt_testgen_cert(&o);
+    X509 *root2 = reissue(f, NULL);
+    X509 *chain[] = {f->pki.leaf, f->pki.ca, root2};
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_OK, NULL, NULL);
+    expect_chain(f, chain, 3, T0, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, NULL);
+    expect_chain(f, chain + 2, 1, T0, VT_TIME_STRICT, VT_OK, NULL, NULL);
+
+    /* The anchor may be the re-issue and the chain carry the original (--trust-anchor). */
+    struct vt_cert_list anchors, l;
+    struct vt_diag d;
+    X509 *orig[] = {f->pki.leaf, f->pki.ca, f->pki.root};
+    vt_testgen_list(&anchors, &root2, 1);
+    vt_testgen_list(&l, orig, 3);
+    vt_diag_init(&d);
+    assert_int_equal(vt_chain_verify(&l, &anchors, T0, VT_TIME_STRICT, "c", &d), VT_OK);
+    /* vt_chain_anchor_for names the anchor that matched. */
+    const struct vt_cert *which = NULL;
+    assert_int_equal(vt_chain_anchor_for(l.certs[2], &anchors, "c.root", &which, &d), VT_OK);
+    assert_ptr_equal(which, anchors.certs[0]);
+    assert_int_equal(vt_chain_anchor_for(NULL, &anchors, "c.root", &which, &d), VT_E_ARG);
+    assert_null(which);
+    assert_int_equal(vt_chain_anchor_for(l.certs[2], NULL, NULL, NULL, &d), VT_E_ARG);
+    assert_string_equal(d.check, "chain.root");
+    vt_cert_list_cleanup(&l);
+    vt_cert_list_cleanup(&anchors);
+    X509_free(root2);
+}
+
+/* The root as presented is what is checked, never the anchor's copy: its validity, its
+ * constraints, its extensions, its self-signature and that it is self-issued. */
+static void test_reissued_root_checked(void **state)
+{
+    struct fixture *f = *state;
+    /* Expired, or not yet valid, while the anchor's copy is valid. */
+    struct vt_testgen_reissue_opts o = {
+        .not_before = T0 - 20 * DAY, .not_after = T0 - 10 * DAY, .serial = 52, .pathlen = -1};
+    X509 *old_root = reissue(f, &o);
     X509 *chain[] = {f->pki.leaf, f->pki.ca, old_root};
-    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, NULL, NULL);
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_EXPIRED, "test_chain[2].validity",
+                 "cert 2 (CN=Test Root CA)");
+    expect_chain(f, chain, 3, T0, VT_TIME_EXPIRY_ONLY, VT_E_EXPIRED, "test_chain[2].validity",
+                 NULL);
+    /* Its own edges, inclusive (the root alone: the leaf is not valid then). */
+    expect_chain(f, chain + 2, 1, T0 - 10 * DAY, VT_TIME_STRICT, VT_OK, NULL, NULL);
+    expect_chain(f, chain + 2, 1, T0 - 10 * DAY + 1, VT_TIME_STRICT, VT_E_EXPIRED,
+                 "test_chain[0].validity", NULL);
+    expect_chain(f, chain + 2, 1, T0 - 20 * DAY, VT_TIME_STRICT, VT_OK, NULL, NULL);
+    expect_chain(f, chain + 2, 1, T0 - 20 * DAY - 1, VT_TIME_STRICT, VT_E_NOT_YET_VALID,
+                 "test_chain[0].validity", NULL);
     X509_free(old_root);
+    o = (struct vt_testgen_reissue_opts){
+        .not_before = T0 + 10 * DAY, .not_after = T0 + 20 * DAY, .serial = 53, .pathlen = -1};
+    X509 *new_root = reissue(f, &o);
+    chain[2] = new_root;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_NOT_YET_VALID, "test_chain[2].validity",
+                 NULL);
+    expect_chain(f, chain, 3, T0, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, NULL);
+    X509_free(new_root);
+
+    /* Its pathLenConstraint 0 forbids the intermediate CA. */
+    o = (struct vt_testgen_reissue_opts){
+        .not_before = NB, .not_after = NA, .serial = 54, .pathlen = 0};
+    X509 *narrow = reissue(f, &o);
+    chain[2] = narrow;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[2].path_length",
+                 "cert 2 (CN=Test Root CA) allows 0");
+    X509_free(narrow);
+
+    /* An unknown critical extension. */
+    o = (struct vt_testgen_reissue_opts){.not_before = NB,
+                                         .not_after = NA,
+                                         .serial = 55,
+                                         .pathlen = -1,
+                                         .critical_oid = "1.3.6.1.4.1.99999.7"};
+    X509 *odd = reissue(f, &o);
+    chain[2] = odd;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[2].critical_extension",
+                 "1.3.6.1.4.1.99999.7");
+    X509_free(odd);
+
+    /* The anchor's subject and key, but signed by another key: not a certificate of the key's
+     * holder. */
+    EVP_PKEY *k = vt_testgen_p256_key();
+    o = (struct vt_testgen_reissue_opts){
+        .signer = k, .not_before = NB, .not_after = NA, .serial = 56, .pathlen = -1};
+    X509 *forged = reissue(f, &o);
+    chain[2] = forged;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CERT_SIGNATURE, "test_chain[2].self_signed",
+                 NULL);
+    X509_free(forged);
+
+    /* The anchor's subject and key, issued under another name: not self-issued. */
+    o = (struct vt_testgen_reissue_opts){.not_before = NB,
+                                         .not_after = NA,
+                                         .serial = 57,
+                                         .pathlen = -1,
+                                         .issuer_cn = "Another Root"};
+    X509 *issued = reissue(f, &o);
+    chain[2] = issued;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[2].self_signed",
+                 "Another Root");
+    X509_free(issued);
+    EVP_PKEY_free(k);
+}
+
+/* A root with the anchor's subject but another key, or the anchor's key under another subject,
+ * is refused with what differs. */
+static void test_anchor_lookalikes_refused(void **state)
+{
+    struct fixture *f = *state;
+    EVP_PKEY *k = vt_testgen_p256_key();
+    /* Same subject, another key (self-signed with it). */
+    struct vt_testgen_reissue_opts o = {
+        .signer = k, .key = k, .not_before = NB, .not_after = NA, .serial = 60, .pathlen = -1};
+    X509 *other_key = reissue(f, &o);
+    X509 *chain[] = {f->pki.leaf, f->pki.ca, other_key};
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
+                 "a trusted root has its subject but another public key");
+    expect_chain(f, chain + 2, 1, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
+                 "cert 0 (CN=Test Root CA) [CN=Test Root CA,O=veritee test,C=US] issued by");
+    X509_free(other_key);
+
+    /* Same key, another subject (self-issued, self-signed with the anchor's key). */
+    o = (struct vt_testgen_reissue_opts){
+        .not_before = NB, .not_after = NA, .serial = 61, .pathlen = -1, .cn = "Test Root CA 2"};
+    X509 *renamed = reissue(f, &o);
+    chain[2] = renamed;
+    expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
+                 "is that of the trusted root [CN=Test Root CA,O=veritee test,C=US], under "
+                 "another subject");
+    X509_free(renamed);
+
+    /* Neither. */
+    struct vt_testgen_pki other;
+    vt_testgen_pki_init(&other, NB, NA, LEAF_NB, LEAF_NA);
+    struct vt_testgen_cert_opts co = {
+        .cn = "Unrelated Root",
+        .key = other.root_key,
+        .not_before = NB,
+        .not_after = NA,
+        .serial = 62,
+        .ca = true,
+        .pathlen = 1,
+    };
+    X509 *unrelated = vt_testgen_cert(&co);
+    expect_chain(f, &unrelated, 1, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
+                 "no trusted root has its subject or its public key");
+    X509_free(unrelated);
+    vt_testgen_pki_cleanup(&other);
+    EVP_PKEY_free(k);
 }
 
 static void test_root_not_self_signed(void **state)
@@ -572,13 +738,173 @@ static void test_fixture_intel_chains(void **state)
     vt_cert_list_cleanup(&anchors);
 }
 
+/* The first occurrence of the text needle in [p, stop), or NULL. */
+static const char *find_text(const char *p, const char *stop, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; p != NULL && (size_t)(stop - p) >= n; p++) {
+        if (memcmp(p, needle, n) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Every file under dir (recursively) that is one DER certificate, and every certificate of every
+ * PEM block in every file, into out (at most cap); what does not parse is skipped. */
+static void collect_pem_certs(const char *dir, struct vt_cert **out, size_t cap, size_t *n)
+{
+    DIR *dp = opendir(dir);
+    if (dp == NULL) {
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        char *path = fixture_path(dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            collect_pem_certs(path, out, cap, n);
+        } else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            size_t len = 0;
+            uint8_t *bytes = vt_test_read_file(path, &len);
+            static const char begin[] = "-----BEGIN CERTIFICATE-----";
+            static const char end[] = "-----END CERTIFICATE-----";
+            /* A file that is one DER certificate. */
+            struct vt_cert *one = NULL;
+            if (bytes != NULL && *n < cap && vt_cert_from_der(bytes, len, &one, NULL) == VT_OK) {
+                out[(*n)++] = one;
+            }
+            const char *p = bytes != NULL ? (const char *)bytes : NULL;
+            const char *stop = p != NULL ? p + len : NULL;
+            while ((p = find_text(p, stop, begin)) != NULL) {
+                const char *q = find_text(p, stop, end);
+                if (q == NULL) {
+                    break;
+                }
+                q += strlen(end);
+                struct vt_cert_list l;
+                vt_cert_list_init(&l);
+                if (vt_cert_list_from_pem(p, (size_t)(q - p), &l, NULL) == VT_OK) {
+                    for (size_t i = 0; i < l.n && *n < cap; i++) {
+                        out[(*n)++] = vt_cert_ref(l.certs[i]);
+                    }
+                }
+                vt_cert_list_cleanup(&l);
+                p = q;
+            }
+            free(bytes);
+        }
+        free(path);
+    }
+    closedir(dp);
+}
+
+/*
+ * Intel has published its SGX Root CA key in more than one self-signed certificate. Every
+ * certificate in the DCAP fixtures that carries the embedded root's subject and key is accepted
+ * as the root of the real TCB signing chain, whatever its bytes; a certificate with Intel's root
+ * subject and another key is refused. (The fixtures of this checkout hold one Intel root
+ * certificate, the embedded one; an alternate one added to them is picked up here.)
+ */
+static void test_fixture_intel_alternate_roots(void **state)
+{
+    (void)state;
+    const char *dir = vt_fixtures_or_skip();
+    const vt_time when = INT64_C(1752919277);
+    struct vt_cert_list anchors, chain, test;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    vt_cert_list_init(&anchors);
+    assert_int_equal(vt_intel_sgx_root_add(&anchors, &d), VT_OK);
+    const struct vt_cert *intel = anchors.certs[0];
+    load_list(dir, "dcap/phala-dcap-qvl/sgx-v3-fmspc00a067110000/tcb_info_issuer_chain.pem",
+              &chain);
+    assert_int_equal(chain.n, 2);
+
+    char *dcap = fixture_path(dir, "dcap");
+    struct vt_cert *found[512];
+    size_t n = 0, same = 0, alternate = 0;
+    collect_pem_certs(dcap, found, 512, &n);
+    free(dcap);
+    for (size_t i = 0; i < n; i++) {
+        if (!vt_cert_same_subject(found[i], intel)) {
+            continue;
+        }
+        /* Intel's root subject with another key would be a forgery: none is published. */
+        assert_true(vt_cert_same_key(found[i], intel));
+        if (vt_cert_equal(found[i], intel)) {
+            same++;
+            continue;
+        }
+        alternate++;
+        uint8_t h[VT_SHA256_LEN];
+        char hex[2 * VT_SHA256_LEN + 1];
+        vt_cert_sha256(found[i], h);
+        vt_hex_encode(h, sizeof(h), hex);
+        vt_cert_list_init(&test);
+        assert_int_equal(vt_cert_list_add(&test, chain.certs[0]), VT_OK);
+        assert_int_equal(vt_cert_list_add(&test, found[i]), VT_OK);
+        enum vt_err err =
+            vt_chain_verify(&test, &anchors, when, VT_TIME_EXPIRY_ONLY, "tcb_info_chain", &d);
+        if (err != VT_OK) {
+            fail_msg("alternate Intel root %s: %s: %s: %s", hex, vt_err_name(err), d.check,
+                     d.detail);
+        }
+        print_message("  alternate Intel SGX Root CA certificate %s verifies\n", hex);
+        vt_cert_list_cleanup(&test);
+    }
+    print_message("  %zu copies of the embedded Intel root, %zu alternate certificates of its key "
+                  "among %zu fixture certificates\n",
+                  same, alternate, n);
+    assert_true(same > 0);
+
+    /* A self-signed certificate with Intel's root subject and another key is refused. */
+    EVP_PKEY *k = vt_testgen_p256_key();
+    size_t der_len = 0;
+    const uint8_t *der = vt_intel_sgx_root_der(&der_len);
+    const unsigned char *pp = der;
+    X509 *real = d2i_X509(NULL, &pp, (long)der_len);
+    assert_non_null(real);
+    struct vt_testgen_reissue_opts o = {.signer = k,
+                                        .key = k,
+                                        .not_before = when - DAY,
+                                        .not_after = when + DAY,
+                                        .serial = 70,
+                                        .pathlen = -1};
+    X509 *fake = vt_testgen_reissue(real, &o);
+    struct vt_cert *fake_c = vt_testgen_vt_cert(fake);
+    vt_cert_list_init(&test);
+    assert_int_equal(vt_cert_list_add(&test, chain.certs[0]), VT_OK);
+    assert_int_equal(vt_cert_list_add(&test, fake_c), VT_OK);
+    assert_int_equal(vt_chain_verify(&test, &anchors, when, VT_TIME_STRICT, "tcb_info_chain", &d),
+                     VT_E_UNTRUSTED_ROOT);
+    assert_string_equal(d.check, "tcb_info_chain.root");
+    assert_non_null(strstr(d.detail, "a trusted root has its subject but another public key"));
+    assert_non_null(strstr(d.detail, "CN=Intel SGX Root CA"));
+    vt_cert_list_cleanup(&test);
+    vt_cert_free(fake_c);
+    X509_free(fake);
+    X509_free(real);
+    EVP_PKEY_free(k);
+    for (size_t i = 0; i < n; i++) {
+        vt_cert_free(found[i]);
+    }
+    vt_cert_list_cleanup(&chain);
+    vt_cert_list_cleanup(&anchors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_chain),
         cmocka_unit_test(test_length),
         cmocka_unit_test(test_untrusted_root),
-        cmocka_unit_test(test_anchor_lookalike_rejected),
+        cmocka_unit_test(test_reissued_root_accepted),
+        cmocka_unit_test(test_reissued_root_checked),
+        cmocka_unit_test(test_anchor_lookalikes_refused),
         cmocka_unit_test(test_root_not_self_signed),
         cmocka_unit_test(test_broken_signature),
         cmocka_unit_test(test_name_mismatch),
@@ -587,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_critical_extensions),
         cmocka_unit_test(test_validity_boundaries),
         cmocka_unit_test(test_fixture_intel_chains),
+        cmocka_unit_test(test_fixture_intel_alternate_roots),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,10 @@
 /*
  * Every complete real DCAP fixture set (../shared/fixtures/dcap/<source>/<set>) verifies at its
  * expected.json time with exactly the expected status, advisory IDs, QE and module statuses; the
- * TCB-not-supported sets fail with that error; one second after each validity window every set
- * fails as expired, one second before it strict mode fails, and expiry-only mode accepts it.
+ * TCB-not-supported sets fail with that error. expected.json's validity window [lo, hi] has hi =
+ * the earliest nextUpdate/notAfter: veritee follows QvE (expired when that date <= now), so hi - 1
+ * is the last second that verifies and hi itself is expired, in both modes; one second before lo
+ * strict mode fails, and expiry-only mode accepts it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,19 +157,24 @@ static void test_set(void **state)
     fixture_load(&f, set);
     vt_time at = (vt_time)json_integer_value(json_object_get(f.expected, "verification_time"));
     vt_time lo = window(&f, 0), hi = window(&f, 1);
-    assert_true(lo <= at && at <= hi);
+    assert_true(lo <= at && at < hi);
 
     /* At the recorded time, and at both edges of the validity window, in both modes. */
     check_expected_verdict(&f, at, VT_TIME_STRICT);
     check_expected_verdict(&f, at, VT_TIME_EXPIRY_ONLY);
     check_expected_verdict(&f, lo, VT_TIME_STRICT);
-    check_expected_verdict(&f, hi, VT_TIME_STRICT);
+    check_expected_verdict(&f, lo + 1, VT_TIME_STRICT);
+    check_expected_verdict(&f, hi - 1, VT_TIME_STRICT);
+    check_expected_verdict(&f, hi - 1, VT_TIME_EXPIRY_ONLY);
 
     struct vt_claims c;
     struct vt_diag d;
-    /* One second after the window: expired, in both modes. */
+    /* At the earliest expiration date and one second after: expired, in both modes. */
+    assert_int_equal(verify_at(&f, hi, VT_TIME_STRICT, &c, &d), VT_E_EXPIRED);
+    print_message("  hi: %s: %s\n", d.check, d.detail);
+    assert_non_null(strstr(d.detail, "is at or after not_after"));
+    assert_int_equal(verify_at(&f, hi, VT_TIME_EXPIRY_ONLY, &c, &d), VT_E_EXPIRED);
     assert_int_equal(verify_at(&f, hi + 1, VT_TIME_STRICT, &c, &d), VT_E_EXPIRED);
-    print_message("  +1s: %s: %s\n", d.check, d.detail);
     assert_int_equal(verify_at(&f, hi + 1, VT_TIME_EXPIRY_ONLY, &c, &d), VT_E_EXPIRED);
     /* One second before: strict mode fails, Intel's expiry-only mode gives the verdict. */
     assert_int_equal(verify_at(&f, lo - 1, VT_TIME_STRICT, &c, &d), VT_E_NOT_YET_VALID);

@@ -9,6 +9,7 @@
  * shared/spec/dcap.md section 4 and docs/verify.md.
  */
 #include "verify_sim_harness.h"
+#include "x509_gen.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -137,6 +138,150 @@ static void test_trust_anchors(void **state)
         free(c);
         vs_close(&r);
         vt_sim_scenario_cleanup(&other);
+        vt_sim_scenario_cleanup(&s);
+    }
+}
+
+/* PEM of the PKI's certificate `first` (none if VT_SIM_CERT_COUNT) followed by `root`. */
+static void pem_with_root(const struct vt_sim_pki *pki, enum vt_sim_cert first, X509 *root,
+                          bool with_nul, struct vt_sim_blob *out)
+{
+    struct vt_sim_blob a = {0};
+    if (first != VT_SIM_CERT_COUNT) {
+        assert_true(vt_sim_pki_cert_pem(pki, first, &a));
+    }
+    size_t rlen = 0;
+    char *r = vt_testgen_cert_pem(root, &rlen);
+    size_t len = a.len + rlen;
+    uint8_t *buf = malloc(len + 1);
+    assert_non_null(buf);
+    if (a.len > 0) {
+        memcpy(buf, a.data, a.len);
+    }
+    memcpy(buf + a.len, r, rlen);
+    buf[len] = 0;
+    vt_sim_blob_cleanup(out);
+    out->data = buf;
+    out->len = with_nul ? len + 1 : len;
+    free(r);
+    vt_sim_blob_cleanup(&a);
+}
+
+/* Put `root` in place of the PKI's root in the quote's PCK chain and in both collateral issuer
+ * chains and the PCK CRL issuer chain. */
+static void use_root(struct vt_sim_scenario *s, X509 *root, struct vt_sim_blob *cert_data)
+{
+    struct vt_sim_blob leaf_ca = {0};
+    const enum vt_sim_cert two[2] = {VT_SIM_CERT_PCK_LEAF, VT_SIM_CERT_PCK_CA};
+    pem_of(s->pki, two, 2, false, &leaf_ca);
+    struct vt_sim_blob rest = {0};
+    pem_with_root(s->pki, VT_SIM_CERT_COUNT, root, true, &rest);
+    vt_sim_blob_cleanup(cert_data);
+    cert_data->len = leaf_ca.len + rest.len;
+    cert_data->data = malloc(cert_data->len + 1);
+    assert_non_null(cert_data->data);
+    memcpy(cert_data->data, leaf_ca.data, leaf_ca.len);
+    memcpy(cert_data->data + leaf_ca.len, rest.data, rest.len);
+    cert_data->data[cert_data->len] = 0;
+    vt_sim_blob_cleanup(&leaf_ca);
+    vt_sim_blob_cleanup(&rest);
+    s->quote_params.cert_data = cert_data->data;
+    s->quote_params.cert_data_len = cert_data->len;
+    vs_redo_quote(s);
+    pem_with_root(s->pki, VT_SIM_CERT_TCB_SIGNER, root, false, &s->tcb_info_chain_pem);
+    pem_with_root(s->pki, VT_SIM_CERT_TCB_SIGNER, root, false, &s->qe_identity_chain_pem);
+    pem_with_root(s->pki, VT_SIM_CERT_PCK_CA, root, false, &s->pck_crl_chain_pem);
+}
+
+/* SPEC: docs/verify.md (Trust anchors): the chains may end in another self-signed certificate of
+ * a trusted root's subject and key, as Intel's SGX Root CA exists in more than one; that
+ * certificate's own validity counts (with DCAP's QvE edge). Look-alikes are refused. */
+static void test_reissued_root(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < N_ELEMS(main_cases); k++) {
+        const struct tee_case *tc = &main_cases[k];
+        char label[96];
+        struct vt_sim_scenario s;
+        struct vt_sim_blob cert_data = {0};
+        vs_init(&s, tc->tee, tc->version);
+        vs_build(&s);
+        X509 *orig = s.pki->cert[VT_SIM_CERT_ROOT];
+        EVP_PKEY *rk = s.pki->key[VT_SIM_CERT_ROOT];
+        struct vt_testgen_reissue_opts o = {.signer = rk,
+                                            .not_before = VS_NOW - VT_SIM_YEAR,
+                                            .not_after = VS_NOW + 50,
+                                            .serial = 0x5151,
+                                            .pathlen = -1};
+        X509 *root2 = vt_testgen_reissue(orig, &o);
+        use_root(&s, root2, &cert_data);
+        label_of(label, sizeof(label), tc, "re-issued root in every chain");
+        struct vs_run r;
+        enum vt_err err = vs_open(&r, &s);
+        vs_check_error(label, &r, err, VS_VERIFY, VT_OK, NULL);
+        struct vt_claims *c = vs_claims_new();
+        err = vs_verify_at(&r, &s, VS_NOW + 49, VT_TIME_STRICT, c);
+        const struct vs_verdict want = {VT_TCB_UP_TO_DATE, VT_TCB_UP_TO_DATE, VT_TCB_UP_TO_DATE,
+                                        default_module(tc->tee), ""};
+        vs_check_verdict(label, &r, err, c, &want);
+        assert_int_equal(c->collateral.earliest_expiry, VS_NOW + 50);
+        /* Its notAfter is the presented root's, expired at that second as DCAP collateral is. */
+        err = vs_verify_at(&r, &s, VS_NOW + 50, VT_TIME_EXPIRY_ONLY, c);
+        label_of(label, sizeof(label), tc, "re-issued root at its notAfter");
+        vs_check_error(label, &r, err, VS_VERIFY, VT_E_EXPIRED, "pck_chain[2] (root CA)");
+        free(c);
+        vs_close(&r);
+        /* Only the embedded Intel root: still untrusted. */
+        err = vs_open_with(&r, &s, NULL, true);
+        label_of(label, sizeof(label), tc, "re-issued root, Intel root only");
+        vs_check_error(label, &r, err, VS_VERIFIER, VT_E_UNTRUSTED_ROOT,
+                       "tcb_info_issuer_chain.root");
+        vs_close(&r);
+        X509_free(root2);
+
+        /* The root's subject with another key, in the quote's PCK chain only. */
+        EVP_PKEY *other = vt_testgen_p256_key();
+        o = (struct vt_testgen_reissue_opts){.signer = other,
+                                             .key = other,
+                                             .not_before = VS_NOW - VT_SIM_YEAR,
+                                             .not_after = VS_NOW + VT_SIM_YEAR,
+                                             .serial = 0x5152,
+                                             .pathlen = -1};
+        X509 *lookalike = vt_testgen_reissue(orig, &o);
+        use_root(&s, lookalike, &cert_data);
+        /* (The collateral chains keep the genuine root.) */
+        pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.tcb_info_chain_pem);
+        pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.qe_identity_chain_pem);
+        pem_with_root(s.pki, VT_SIM_CERT_PCK_CA, orig, false, &s.pck_crl_chain_pem);
+        label_of(label, sizeof(label), tc, "PCK chain root with the root's subject, another key");
+        struct vs_outcome out;
+        vs_run_once(&s, &out);
+        vs_check_error(label, &out.r, out.err, VS_VERIFY, VT_E_UNTRUSTED_ROOT, "pck_chain.root");
+        assert_non_null(
+            strstr(out.r.d.detail, "a trusted root has its subject but another public key"));
+        X509_free(lookalike);
+
+        /* The root's key under another subject (still an "SGX Root CA" name). */
+        o = (struct vt_testgen_reissue_opts){.signer = rk,
+                                             .not_before = VS_NOW - VT_SIM_YEAR,
+                                             .not_after = VS_NOW + VT_SIM_YEAR,
+                                             .serial = 0x5153,
+                                             .pathlen = -1,
+                                             .cn = "Test SGX Root CA 2"};
+        X509 *renamed = vt_testgen_reissue(orig, &o);
+        use_root(&s, renamed, &cert_data);
+        pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.tcb_info_chain_pem);
+        pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.qe_identity_chain_pem);
+        pem_with_root(s.pki, VT_SIM_CERT_PCK_CA, orig, false, &s.pck_crl_chain_pem);
+        label_of(label, sizeof(label), tc, "PCK chain root with the root's key, another subject");
+        vs_run_once(&s, &out);
+        vs_check_error(label, &out.r, out.err, VS_VERIFY, VT_E_UNTRUSTED_ROOT, "pck_chain.root");
+        assert_non_null(strstr(out.r.d.detail, "under another subject"));
+        X509_free(renamed);
+        EVP_PKEY_free(other);
+        s.quote_params.cert_data = NULL;
+        s.quote_params.cert_data_len = 0;
+        vt_sim_blob_cleanup(&cert_data);
         vt_sim_scenario_cleanup(&s);
     }
 }
@@ -393,10 +538,12 @@ static void verify_time(const char *label, struct vs_run *r, const struct vt_sim
     free(c);
 }
 
-/* SPEC: docs/verify.md Time: strict mode needs now in [notBefore, notAfter] of every certificate,
- * [thisUpdate, nextUpdate] of both CRLs and [issueDate, nextUpdate] of both documents, edges
- * inclusive; expiry-only (QVL, dcap.md 4.1) checks the upper bounds only. One object at a time
- * gets the window [now-100, now+100], inside every other object's window. */
+/* SPEC: docs/verify.md Time: strict mode needs now in [notBefore, notAfter) of every certificate,
+ * [thisUpdate, nextUpdate) of both CRLs and [issueDate, nextUpdate) of both documents: lower edges
+ * inclusive, the upper edge the first expired second (QvE, dcap.md 4.5: expired when the earliest
+ * expiration date <= the check date); expiry-only (QVL, dcap.md 4.1) checks the upper bounds only.
+ * One object at a time gets the window [now-100, now+100), inside every other object's window;
+ * each edge is tried at -1, 0 and +1 second in both modes. */
 static void test_time_windows(void **state)
 {
     (void)state;
@@ -419,9 +566,14 @@ static void test_time_windows(void **state)
             verify_time(label, &r, &s, nb - 1, VT_TIME_STRICT, VT_E_NOT_YET_VALID, check, 0);
             verify_time(label, &r, &s, nb - 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
             verify_time(label, &r, &s, nb, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb + 1, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, nb + 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
             verify_time(label, &r, &s, VS_NOW, VT_TIME_STRICT, VT_OK, NULL, na);
-            verify_time(label, &r, &s, na, VT_TIME_STRICT, VT_OK, NULL, na);
-            verify_time(label, &r, &s, na, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na - 1, VT_TIME_STRICT, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na - 1, VT_TIME_EXPIRY_ONLY, VT_OK, NULL, na);
+            verify_time(label, &r, &s, na, VT_TIME_STRICT, VT_E_EXPIRED, check, 0);
+            verify_time(label, &r, &s, na, VT_TIME_EXPIRY_ONLY, VT_E_EXPIRED, check, 0);
             verify_time(label, &r, &s, na + 1, VT_TIME_STRICT, VT_E_EXPIRED, check, 0);
             verify_time(label, &r, &s, na + 1, VT_TIME_EXPIRY_ONLY, VT_E_EXPIRED, check, 0);
             /* Further outside either edge (inside every other window). */
@@ -1212,6 +1364,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trust_anchors),
+        cmocka_unit_test(test_reissued_root),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_crl_issuer_and_signature),
         cmocka_unit_test(test_bad_cert_signatures),

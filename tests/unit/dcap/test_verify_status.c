@@ -539,7 +539,9 @@ static void test_module_level_order_and_id_case(void **state)
     vs_redo_docs(&s);
     label_of(label, sizeof(label), &tc, "module levels ascending in JSON");
     vs_expect_verdict(label, &s, UTD, UTD, UTD, UTD, "");
+    /* The TD runs the module it was launched on (TEE_TCB_SVN_2 = TEE_TCB_SVN): no relaunch. */
     s.quote_params.td.tee_tcb_svn[0] = 3;
+    s.quote_params.td.tee_tcb_svn2[0] = 3;
     vs_redo_quote(&s);
     label_of(label, sizeof(label), &tc, "module levels ascending in JSON, SVN between them");
     vs_expect_verdict(label, &s, OOD, UTD, UTD, OOD, "");
@@ -570,8 +572,10 @@ static void test_module_level_order_and_id_case(void **state)
 
 /* ---- 4. TD relaunch (v5 body type 3 only) ---- */
 
-/* The recipe: the TDX level is OutOfDate only because TEE_TCB_SVN[2] is below the top level's,
- * the module OutOfDate (SVN 5 below TDX_01's top isvsvn 6), and TEE_TCB_SVN_2 reaches both. */
+/* The recipe: the TDX level (levels[1], OutOfDate) is chosen only because TEE_TCB_SVN[2] is below
+ * the top level's (levels[0], also the SGX level); the module is OutOfDate (TEE_TCB_SVN[0] 5 is
+ * below TDX_01's top isvsvn 6, so its level isvsvn 2 applies), and TEE_TCB_SVN_2 reaches both
+ * tops (the TD now runs an up-to-date module). */
 static void relaunch_init(struct vt_sim_scenario *s, uint16_t version)
 {
     vs_init(s, VT_TEE_TDX, version);
@@ -581,6 +585,121 @@ static void relaunch_init(struct vt_sim_scenario *s, uint16_t version)
     s->quote_params.td.tee_tcb_svn2[0] = 6;
 }
 
+static bool config_needed(enum vt_tcb_status st)
+{
+    return st == CFG || st == CSW || st == OCF || st == TRC;
+}
+
+/*
+ * The status Intel's QVL gives a TD 1.5 quote, step by step as TcbLevelCheck.cpp checkTcbLevel
+ * computes it (DCAP 1.21), written from QVL's sources independently of src/tee/dcap/verify.c:
+ *   1. convergeTcbStatusWithTdxModuleStatus(TDX level status, module status);
+ *   2. a Revoked result is returned as is;
+ *   3. checkForRelaunch(TEE_TCB_SVN_2, SGX level status, the status of step 1, module status,
+ *      QE status);
+ *   4. convergeTcbStatusWithQeTcbStatus(the status of step 3, QE status).
+ */
+static enum vt_tcb_status qvl_td15_status(enum vt_tcb_status sgx, enum vt_tcb_status tdx_level,
+                                          enum vt_tcb_status module, enum vt_tcb_status qe,
+                                          bool svn2_reaches_top)
+{
+    enum vt_tcb_status tdx = tdx_level;
+    if (module == OOD && (tdx == UTD || tdx == SWH)) {
+        tdx = OOD;
+    } else if (module == OOD && (tdx == CFG || tdx == CSW)) {
+        tdx = OCF;
+    } else if (module == REV) {
+        tdx = REV;
+    }
+    if (tdx == REV) {
+        return REV;
+    }
+    bool sgx_ok = sgx == UTD || sgx == SWH || sgx == CFG || sgx == CSW;
+    if (qe != OOD && qe != REV && sgx_ok && (tdx == OOD || tdx == OCF) && module == OOD &&
+        svn2_reaches_top) {
+        tdx = config_needed(sgx) || config_needed(tdx) ? TRC : TRA;
+    }
+    if (qe == OOD && (tdx == UTD || tdx == SWH)) {
+        return OOD;
+    }
+    if (qe == OOD && (tdx == CFG || tdx == CSW)) {
+        return OCF;
+    }
+    return qe == REV ? REV : tdx;
+}
+
+static const struct vs_status_name isv_statuses[3] = {
+    {VT_TCB_UP_TO_DATE, "UpToDate"},
+    {VT_TCB_OUT_OF_DATE, "OutOfDate"},
+    {VT_TCB_REVOKED, "Revoked"},
+};
+
+/* Every combination of SGX level status, TDX level status, module status and QE status, with
+ * TEE_TCB_SVN_2 reaching the top levels and not, against QVL's order of merging. */
+static void test_relaunch_matrix(void **state)
+{
+    (void)state;
+    struct vt_sim_scenario s;
+    relaunch_init(&s, 5);
+    vs_build(&s);
+    /* The same TD whose TEE_TCB_SVN_2[2] stays below the top level's. */
+    s.quote_params.td.tee_tcb_svn2[2] = 7;
+    vs_redo_quote(&s);
+    struct vt_sim_blob below = {0};
+    vs_blob_set(&below, s.quote.data, s.quote.len);
+    s.quote_params.td.tee_tcb_svn2[2] = 8;
+    vs_redo_quote(&s);
+    size_t n = 0, relaunched = 0;
+    for (size_t a = 0; a < N_ELEMS(vs_level_statuses); a++) {
+        for (size_t b = 0; b < N_ELEMS(vs_level_statuses); b++) {
+            for (size_t m = 0; m < N_ELEMS(isv_statuses); m++) {
+                for (size_t e = 0; e < N_ELEMS(isv_statuses); e++) {
+                    s.tcb_info.levels[0].status = vs_level_statuses[a].name;
+                    s.tcb_info.levels[1].status = vs_level_statuses[b].name;
+                    s.tcb_info.module_identities[1].levels[1].status = isv_statuses[m].name;
+                    s.qe_identity.levels[0].status = isv_statuses[e].name;
+                    vs_redo_docs(&s);
+                    struct vs_run r;
+                    enum vt_err err = vs_open(&r, &s);
+                    for (int reach = 0; reach < 2; reach++) {
+                        char label[200];
+                        snprintf(label, sizeof(label),
+                                 "SGX level %s, TDX level %s, module %s, QE %s, TEE_TCB_SVN_2 %s",
+                                 vs_level_statuses[a].name, vs_level_statuses[b].name,
+                                 isv_statuses[m].name, isv_statuses[e].name,
+                                 reach ? "reaches the top" : "below the top");
+                        enum vt_tcb_status want = qvl_td15_status(
+                            vs_level_statuses[a].status, vs_level_statuses[b].status,
+                            isv_statuses[m].status, isv_statuses[e].status, reach);
+                        const struct vs_verdict v = {want, vs_level_statuses[b].status,
+                                                     isv_statuses[e].status, isv_statuses[m].status,
+                                                     LOW_ADV};
+                        struct vt_claims *c = vs_claims_new();
+                        enum vt_err verr = err;
+                        if (err == VT_OK) {
+                            verr = reach ? vs_verify_at(&r, &s, VS_NOW, VT_TIME_STRICT, c)
+                                         : vs_verify_bytes(&r, below.data, below.len, VS_NOW,
+                                                           VT_TIME_STRICT, c);
+                        }
+                        vs_check_verdict(label, &r, verr, c, &v);
+                        relaunched += want == TRA || want == TRC;
+                        n++;
+                        free(c);
+                    }
+                    vs_close(&r);
+                }
+            }
+        }
+    }
+    assert_int_equal(n, 7 * 7 * 3 * 3 * 2);
+    /* SGX level in 4 statuses x TDX level in 6 (all but Revoked), module OutOfDate, QE UpToDate,
+     * reaching: 24 relaunch verdicts. */
+    assert_int_equal(relaunched, 24);
+    vt_sim_blob_cleanup(&below);
+    vt_sim_scenario_cleanup(&s);
+}
+
+/* The cases of the rule, named. */
 static void test_relaunch(void **state)
 {
     (void)state;
@@ -591,7 +710,37 @@ static void test_relaunch(void **state)
     vs_save(&s, &base);
     vs_expect_verdict("relaunch recipe", &s, TRA, OOD, UTD, OOD, LOW_ADV);
 
+    /* The platform is current but for the module: the TDX level UpToDate (or SWHardeningNeeded)
+     * is OutOfDate once the OutOfDate module is merged in, and the module loaded now is current:
+     * Intel reports TDRelaunchAdvised, not OutOfDate. */
+    s.tcb_info.levels[1].status = "UpToDate";
+    vs_redo_docs(&s);
+    vs_expect_verdict("relaunch, TDX level UpToDate, module OutOfDate", &s, TRA, UTD, UTD, OOD,
+                      LOW_ADV);
+    s.tcb_info.levels[1].status = "SWHardeningNeeded";
+    vs_redo_docs(&s);
+    vs_expect_verdict("relaunch, TDX level SWHardeningNeeded, module OutOfDate", &s, TRA, SWH, UTD,
+                      OOD, LOW_ADV);
+    /* ConfigurationNeeded levels become OutOfDateConfigurationNeeded with the module. */
+    s.tcb_info.levels[1].status = "ConfigurationNeeded";
+    vs_redo_docs(&s);
+    vs_expect_verdict("relaunch, TDX level ConfigurationNeeded, module OutOfDate", &s, TRC, CFG,
+                      UTD, OOD, LOW_ADV);
+    s.tcb_info.levels[1].status = "ConfigurationAndSWHardeningNeeded";
+    vs_redo_docs(&s);
+    vs_expect_verdict("relaunch, TDX level ConfigurationAndSWHardeningNeeded, module OutOfDate", &s,
+                      TRC, CSW, UTD, OOD, LOW_ADV);
+    s.tcb_info.levels[1].status = "OutOfDateConfigurationNeeded";
+    vs_redo_docs(&s);
+    vs_expect_verdict("relaunch, TDX level OutOfDateConfigurationNeeded", &s, TRC, OCF, UTD, OOD,
+                      LOW_ADV);
+    /* A Revoked TDX level stays Revoked. */
+    s.tcb_info.levels[1].status = "Revoked";
+    vs_redo_docs(&s);
+    vs_expect_verdict("no relaunch, TDX level Revoked", &s, REV, REV, UTD, OOD, LOW_ADV);
+
     /* The SGX level needs configuration. */
+    vs_restore(&s, &base);
     s.tcb_info.levels[0].status = "ConfigurationNeeded";
     vs_redo_docs(&s);
     vs_expect_verdict("relaunch, SGX level ConfigurationNeeded", &s, TRC, OOD, UTD, OOD, LOW_ADV);
@@ -602,13 +751,6 @@ static void test_relaunch(void **state)
     s.tcb_info.levels[0].status = "SWHardeningNeeded";
     vs_redo_docs(&s);
     vs_expect_verdict("relaunch, SGX level SWHardeningNeeded", &s, TRA, OOD, UTD, OOD, LOW_ADV);
-
-    /* The TDX level needs configuration. */
-    vs_restore(&s, &base);
-    s.tcb_info.levels[1].status = "OutOfDateConfigurationNeeded";
-    vs_redo(&s);
-    vs_expect_verdict("relaunch, TDX level OutOfDateConfigurationNeeded", &s, TRC, OCF, UTD, OOD,
-                      LOW_ADV);
 
     /* TEE_TCB_SVN_2[1] == 0: [0] against the top level's tdx[0] (5), [2] against its tdx[2]. */
     vs_restore(&s, &base);
@@ -627,10 +769,17 @@ static void test_relaunch(void **state)
     s.quote_params.td.tee_tcb_svn2[1] = 3;
     vs_redo(&s);
     vs_expect_verdict("relaunch, TEE_TCB_SVN_2 names TDX_03", &s, TRA, OOD, UTD, OOD, LOW_ADV);
+    /* It names no identity of the TCB info: QVL's checkForRelaunch returns
+     * STATUS_TDX_MODULE_MISMATCH, a failure; so does veritee. */
     s.quote_params.td.tee_tcb_svn2[1] = 2; /* no TDX_02 */
     vs_redo_quote(&s);
-    vs_expect_verdict("no relaunch, no identity for TEE_TCB_SVN_2[1]", &s, OOD, OOD, UTD, OOD,
-                      LOW_ADV);
+    vs_expect_error("relaunch check, no identity for TEE_TCB_SVN_2[1]", &s, VS_VERIFY,
+                    VT_E_TDX_MODULE_MISMATCH, "td_report.tee_tcb_svn2");
+    /* ... but only when the check is reached: with the module UpToDate it is not. */
+    s.tcb_info.module_identities[1].levels[1].status = "UpToDate";
+    vs_redo_docs(&s);
+    vs_expect_verdict("no relaunch check, module UpToDate, no identity for TEE_TCB_SVN_2[1]", &s,
+                      OOD, OOD, UTD, UTD, LOW_ADV);
     vt_sim_scenario_cleanup(&s);
 }
 
@@ -644,6 +793,10 @@ static void test_relaunch_not_applied(void **state)
     relaunch_init(&s, 4);
     vs_build(&s);
     vs_expect_verdict("no relaunch for a v4 quote", &s, OOD, OOD, UTD, OOD, LOW_ADV);
+    s.tcb_info.levels[1].status = "UpToDate";
+    vs_redo_docs(&s);
+    vs_expect_verdict("no relaunch for a v4 quote, TDX level UpToDate", &s, OOD, UTD, UTD, OOD,
+                      LOW_ADV);
     vt_sim_scenario_cleanup(&s);
 
     /* A v4 quote has no TEE_TCB_SVN_2 (it reads as zero): with a top level that zero reaches
@@ -679,6 +832,11 @@ static void test_relaunch_not_applied(void **state)
     vs_redo(&s);
     vs_expect_verdict("no relaunch, TEE_TCB_SVN_2[0] below the module top", &s, OOD, OOD, UTD, OOD,
                       LOW_ADV);
+    /* The same with a TDX level UpToDate: OutOfDate through the module, no relaunch. */
+    s.tcb_info.levels[1].status = "UpToDate";
+    vs_redo_docs(&s);
+    vs_expect_verdict("no relaunch, TDX level UpToDate, TEE_TCB_SVN_2[0] below", &s, OOD, UTD, UTD,
+                      OOD, LOW_ADV);
 
     /* QE OutOfDate, or Revoked. */
     vs_restore(&s, &base);
@@ -696,17 +854,15 @@ static void test_relaunch_not_applied(void **state)
     vs_redo(&s);
     vs_expect_verdict("no relaunch, SGX level OutOfDate", &s, OOD, OOD, UTD, OOD, LOW_ADV);
 
-    /* The TDX level not OutOfDate. */
-    vs_restore(&s, &base);
-    s.tcb_info.levels[1].status = "SWHardeningNeeded";
-    vs_redo(&s);
-    vs_expect_verdict("no relaunch, TDX level SWHardeningNeeded", &s, OOD, SWH, UTD, OOD, LOW_ADV);
-
-    /* The module UpToDate (SVN 6 reaches TDX_01's top level). */
+    /* The module UpToDate (SVN 6 reaches TDX_01's top level), or Revoked. */
     vs_restore(&s, &base);
     s.quote_params.td.tee_tcb_svn[0] = 6;
     vs_redo(&s);
     vs_expect_verdict("no relaunch, module UpToDate", &s, OOD, OOD, UTD, UTD, LOW_ADV);
+    vs_restore(&s, &base);
+    s.tcb_info.module_identities[1].levels[1].status = "Revoked";
+    vs_redo(&s);
+    vs_expect_verdict("no relaunch, module Revoked", &s, REV, OOD, UTD, REV, LOW_ADV);
     vt_sim_scenario_cleanup(&s);
 }
 
@@ -1052,6 +1208,7 @@ int main(void)
         cmocka_unit_test(test_module_revoked),
         cmocka_unit_test(test_module_level_order_and_id_case),
         cmocka_unit_test(test_relaunch),
+        cmocka_unit_test(test_relaunch_matrix),
         cmocka_unit_test(test_relaunch_not_applied),
         cmocka_unit_test(test_advisories),
         cmocka_unit_test(test_cache_not_poisoned),

@@ -26,6 +26,7 @@
 #include <veritee/nitro.h>
 
 #include "nitro_sim.h"
+#include "x509_gen.h"
 
 /* A fixed "now": 2025-06-15T00:00:00Z. Every default window contains it. */
 static const vt_time NOW = 1749945600;
@@ -1698,6 +1699,123 @@ static void test_cabundle_shapes(void **state)
 
 /* ---- validity windows ---- */
 
+/* A re-issue of pki's root (P-384, ECDSA-SHA384) changed as o asks; o->signer defaults to the
+ * root's key. DER into out. */
+static void reissued_root_der(const struct vt_nsim_pki *pki, struct vt_testgen_reissue_opts o,
+                              struct vt_sim_blob *out)
+{
+    if (o.signer == NULL) {
+        o.signer = pki->key[VT_NSIM_ROOT];
+    }
+    X509 *x = vt_testgen_reissue(pki->cert[VT_NSIM_ROOT], &o);
+    size_t len = 0;
+    uint8_t *der = vt_testgen_cert_der(x, &len);
+    vt_sim_blob_cleanup(out);
+    out->data = der;
+    out->len = len;
+    X509_free(x);
+}
+
+/* SPEC: docs/verify.md (Nitro chain, Trust anchors): cabundle[0] is matched to a trust anchor
+ * by subject and key, then checked as it is: a re-issued AWS root (same name and key, other
+ * bytes) verifies; its validity, self-signature and name are its own. */
+static void test_reissued_root(void **state)
+{
+    struct world *w = *state;
+    struct vt_sim_blob root2 = {0};
+    struct vt_nsim_doc_params dp;
+    /* notAfter NOW + 1h lies inside every other certificate's default window. */
+    struct vt_testgen_reissue_opts o = {.not_before = NOW - VT_NSIM_DAY,
+                                        .not_after = NOW + VT_NSIM_HOUR,
+                                        .serial = 4242,
+                                        .pathlen = -1};
+    reissued_root_der(w->pki, o, &root2);
+    struct vt_sim_blob root1 = der_of(w->pki, VT_NSIM_ROOT);
+    assert_false(root1.len == root2.len && memcmp(root1.data, root2.data, root1.len) == 0);
+    vt_sim_blob_cleanup(&root1);
+    vt_nsim_doc_params_default(&dp, w->pki);
+    dp.cabundle[0].der = root2.data;
+    dp.cabundle[0].len = root2.len;
+    expect_params("re-issued root in cabundle[0]", w->v, w->pki, &dp, VT_OK, NULL);
+    /* Its own window: one second past its notAfter (inclusive) it is expired. */
+    struct vt_sim_blob doc = {0};
+    build(w->pki, &dp, &doc, NULL);
+    struct vt_nitro_opts at = opts_at(NOW + VT_NSIM_HOUR);
+    expect_doc("re-issued root at its notAfter", w->v, &doc, &at, VT_OK, NULL);
+    at = opts_at(NOW + VT_NSIM_HOUR + 1);
+    expect_doc("re-issued root past its notAfter", w->v, &doc, &at, VT_E_EXPIRED, "cabundle[0]");
+    vt_sim_blob_cleanup(&doc);
+
+    /* The anchor may be the re-issue and the document carry the original root. */
+    struct vt_cert_list anchors;
+    vt_cert_list_init(&anchors);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_cert_from_der(root2.data, root2.len, &c, NULL), VT_OK);
+    assert_int_equal(vt_cert_list_add(&anchors, c), VT_OK);
+    vt_cert_free(c);
+    struct vt_nitro_verifier *v2 = NULL;
+    assert_int_equal(vt_nitro_verifier_new(&anchors, &v2, NULL), VT_OK);
+    vt_cert_list_cleanup(&anchors);
+    vt_nsim_doc_params_default(&dp, w->pki);
+    expect_params("original root, re-issue trusted", v2, w->pki, &dp, VT_OK, NULL);
+    vt_nitro_verifier_free(v2);
+
+    /* An expired re-issue: refused although the anchor's copy is valid. */
+    o.not_before = NOW - 2 * VT_NSIM_DAY;
+    o.not_after = NOW - VT_NSIM_DAY;
+    reissued_root_der(w->pki, o, &root2);
+    vt_nsim_doc_params_default(&dp, w->pki);
+    dp.cabundle[0].der = root2.data;
+    dp.cabundle[0].len = root2.len;
+    /* (It expired before the leaf was issued: no instant fits the chain, found when the chain
+     * is first verified.) */
+    expect_params("expired re-issued root", w->v, w->pki, &dp, VT_E_EXPIRED,
+                  "nitro_chain[4].validity");
+
+    /* The root's name and key, signed by another key. */
+    EVP_PKEY *k = EVP_EC_gen("P-384");
+    assert_non_null(k);
+    o.not_before = NOW - VT_NSIM_DAY;
+    o.not_after = NOW + VT_NSIM_DAY;
+    o.signer = k;
+    reissued_root_der(w->pki, o, &root2);
+    dp.cabundle[0].der = root2.data;
+    dp.cabundle[0].len = root2.len;
+    expect_params("root's name and key, forged signature", w->v, w->pki, &dp, VT_E_CERT_SIGNATURE,
+                  "*.self_signed");
+
+    /* The root's name with another key; the root's key under another name. */
+    o.key = k;
+    reissued_root_der(w->pki, o, &root2);
+    dp.cabundle[0].der = root2.data;
+    dp.cabundle[0].len = root2.len;
+    struct vt_sim_blob doc2 = {0};
+    build(w->pki, &dp, &doc2, NULL);
+    struct vt_nitro_opts now = opts_at(NOW);
+    struct vt_claims *cl = claims_new();
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_nitro_verify(w->v, doc2.data, doc2.len, &now, cl, &d), VT_E_UNTRUSTED_ROOT);
+    assert_string_equal(d.check, "cabundle[0]");
+    assert_non_null(strstr(d.detail, "a trusted root has its subject but another public key"));
+    vt_sim_blob_cleanup(&doc2);
+    o.key = NULL;
+    o.signer = NULL;
+    o.cn = "aws.nitro-enclaves.renamed";
+    reissued_root_der(w->pki, o, &root2);
+    dp.cabundle[0].der = root2.data;
+    dp.cabundle[0].len = root2.len;
+    build(w->pki, &dp, &doc2, NULL);
+    vt_diag_init(&d);
+    assert_int_equal(vt_nitro_verify(w->v, doc2.data, doc2.len, &now, cl, &d), VT_E_UNTRUSTED_ROOT);
+    assert_string_equal(d.check, "cabundle[0]");
+    assert_non_null(strstr(d.detail, "under another subject"));
+    vt_sim_blob_cleanup(&doc2);
+    free(cl);
+    EVP_PKEY_free(k);
+    vt_sim_blob_cleanup(&root2);
+}
+
 static const char *window_check(enum vt_nsim_level level)
 {
     static const char *const names[VT_NSIM_LEVELS] = {
@@ -1730,9 +1848,15 @@ static void test_validity_windows(void **state)
         expect_doc(label, v, &doc, &o, VT_E_EXPIRED, window_check(level));
         o.time_mode = VT_TIME_EXPIRY_ONLY;
         expect_doc(label, v, &doc, &o, VT_E_EXPIRED, window_check(level));
+        o = opts_at(end - 1);
+        snprintf(label, sizeof(label), "level %d before not_after", l);
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(end);
         snprintf(label, sizeof(label), "level %d at not_after", l);
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o.time_mode = VT_TIME_EXPIRY_ONLY;
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o.time_mode = VT_TIME_STRICT;
         struct vt_claims *c = claims_new();
         verify_ok(v, &doc, &o, c);
         assert_int_equal(c->collateral.earliest_expiry, end);
@@ -1761,6 +1885,9 @@ static void test_validity_windows(void **state)
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(start);
         snprintf(label, sizeof(label), "level %d at not_before", l);
+        expect_doc(label, v, &doc, &o, VT_OK, NULL);
+        o = opts_at(start + 1);
+        snprintf(label, sizeof(label), "level %d after not_before", l);
         expect_doc(label, v, &doc, &o, VT_OK, NULL);
         o = opts_at(start - 1);
         snprintf(label, sizeof(label), "level %d not yet valid (cached)", l);
@@ -2313,6 +2440,27 @@ static void test_cli(void **state)
     snprintf(cmd, sizeof(cmd), "'%s' verify --trust-anchor '%s/root.pem' --at %lld '%s/doc.cose'",
              bin, dir, now + VT_NSIM_DAY, dir);
     expect_cli("expired", cmd, 1, "\"code\":\"VT_E_EXPIRED\"");
+    /* --trust-anchor is a name and a key: a re-issue of the root (other bytes) trusts it. */
+    struct vt_testgen_reissue_opts ro = {.signer = w->pki->key[VT_NSIM_ROOT],
+                                         .not_before = NOW - VT_NSIM_DAY,
+                                         .not_after = NOW + VT_NSIM_DAY,
+                                         .serial = 4343,
+                                         .pathlen = -1};
+    X509 *re = vt_testgen_reissue(w->pki->cert[VT_NSIM_ROOT], &ro);
+    size_t pem_len = 0;
+    char *pem = vt_testgen_cert_pem(re, &pem_len);
+    snprintf(path, sizeof(path), "%s/reissued.pem", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(pem, 1, pem_len, f), pem_len);
+    assert_int_equal(fclose(f), 0);
+    free(pem);
+    X509_free(re);
+    snprintf(cmd, sizeof(cmd),
+             "'%s' verify --trust-anchor '%s/reissued.pem' --at %lld '%s/doc.cose'", bin, dir, now,
+             dir);
+    expect_cli("re-issued root as --trust-anchor", cmd, 0, "\"verified\":true");
+    assert_int_equal(unlink(path), 0);
 
     static const char *const files[] = {"doc.cose", "doc.hex", "root.pem", "root.der"};
     for (size_t i = 0; i < 4; i++) {
@@ -2338,6 +2486,7 @@ int main(void)
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_chain_defects),
         cmocka_unit_test(test_cabundle_shapes),
+        cmocka_unit_test(test_reissued_root),
         cmocka_unit_test(test_validity_windows),
         cmocka_unit_test(test_max_age),
         cmocka_unit_test(test_nonce),

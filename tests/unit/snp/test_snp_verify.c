@@ -207,6 +207,88 @@ static void test_chain_rejects(void **state)
     world_cleanup(&w);
 }
 
+/* The chain given as ASK then `ark` (PEM). */
+static void world_set_ark(struct world *w, X509 *ark)
+{
+    free(w->chain);
+    X509 *chain[2] = {w->pki.ask, ark};
+    w->chain = vt_ssim_pem(chain, 2, &w->chain_len);
+}
+
+/* SPEC: docs/verify.md (SEV-SNP chain, Trust anchors): a given ARK is matched to a trust anchor
+ * by subject and key and then checked as given: a re-issued ARK (same name and key, other bytes)
+ * verifies within its own window; a look-alike (same name, other key) or a forged self-signature
+ * does not. */
+static void test_reissued_ark(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, VT_SNP_MILAN, false);
+    struct vt_testgen_reissue_opts o = {.signer = w.pki.ark_key,
+                                        .not_before = NOW - YEAR / 4,
+                                        .not_after = NOW + YEAR / 4,
+                                        .serial = 0x20000,
+                                        .pathlen = -1};
+    X509 *ark2 = vt_testgen_reissue(w.pki.ark, &o);
+    world_set_ark(&w, ark2);
+    expect(&w, VT_OK, NULL);
+    /* Its own window (the first to end here), inclusive. */
+    struct vt_claims c;
+    struct vt_diag d;
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, NOW + YEAR / 4, &c, &d), VT_OK);
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, NOW + YEAR / 4 + 1, &c, &d),
+                     VT_E_EXPIRED);
+    assert_string_equal(d.check, "snp.ark");
+    X509_free(ark2);
+
+    /* Signed by another key than the one it carries. */
+    o.signer = w.pki.ask_key;
+    o.serial = 0x20001;
+    X509 *forged = vt_testgen_reissue(w.pki.ark, &o);
+    world_set_ark(&w, forged);
+    expect(&w, VT_E_CERT_SIGNATURE, "snp_chain[2].self_signed");
+    X509_free(forged);
+
+    /* The ARK's name with another key. */
+    EVP_PKEY *k = EVP_RSA_gen(2048);
+    assert_non_null(k);
+    o.signer = k;
+    o.key = k;
+    o.serial = 0x20002;
+    X509 *lookalike = vt_testgen_reissue(w.pki.ark, &o);
+    world_set_ark(&w, lookalike);
+    expect(&w, VT_E_UNTRUSTED_ROOT, "snp_chain.root");
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, NOW, &c, &d),
+                     VT_E_UNTRUSTED_ROOT);
+    assert_non_null(strstr(d.detail, "a trusted root has its subject but another public key"));
+    X509_free(lookalike);
+    EVP_PKEY_free(k);
+
+    /* The anchor may be the re-issue, the chain the original ARK. */
+    world_set_ark(&w, w.pki.ark);
+    o = (struct vt_testgen_reissue_opts){.signer = w.pki.ark_key,
+                                         .not_before = NOW - YEAR,
+                                         .not_after = NOW + YEAR,
+                                         .serial = 0x20003,
+                                         .pathlen = -1};
+    X509 *ark3 = vt_testgen_reissue(w.pki.ark, &o);
+    struct vt_cert_list anchors;
+    vt_cert_list_init(&anchors);
+    struct vt_cert *a = vt_testgen_vt_cert(ark3);
+    assert_int_equal(vt_cert_list_add(&anchors, a), VT_OK);
+    vt_cert_free(a);
+    struct vt_snp_verifier *v3 = NULL;
+    assert_int_equal(vt_snp_verifier_new(&anchors, &v3, &d), VT_OK);
+    struct vt_snp_verifier *mine = w.v;
+    w.v = v3;
+    expect(&w, VT_OK, NULL);
+    w.v = mine;
+    vt_snp_verifier_free(v3);
+    vt_cert_list_cleanup(&anchors);
+    X509_free(ark3);
+    world_cleanup(&w);
+}
+
 /* The VEK's extensions, one defect at a time. */
 static void test_extension_rejects(void **state)
 {
@@ -372,9 +454,14 @@ static void test_time_and_crl(void **state)
     struct vt_diag d;
     const vt_time nb = NOW - YEAR / 2;
     const vt_time na = NOW + YEAR / 2;
+    /* RFC 5280 edges: [notBefore, notAfter], both inclusive (docs/verify.md, Time edges). */
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na - 1, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, na + 1, &c, &d), VT_E_EXPIRED);
     assert_string_equal(d.check, "snp.vcek");
+    assert_non_null(strstr(d.detail, "is after not_after"));
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb + 1, &c, &d), VT_OK);
+    assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb, &c, &d), VT_OK);
     assert_int_equal(run(&w, w.report, sizeof(w.report), NULL, 0, nb - 1, &c, &d),
                      VT_E_NOT_YET_VALID);
     /* Past the ASK's and ARK's windows too (the VCEK checked first). */
@@ -391,10 +478,26 @@ static void test_time_and_crl(void **state)
         listed = listed || strcmp(c.collateral.docs[i].name, "amd_crl") == 0;
     }
     assert_true(listed);
-    /* Expired, not yet valid. */
-    assert_int_equal(run(&w, w.report, sizeof(w.report), crl, len, NOW + 2 * 86400, &c, &d),
-                     VT_E_EXPIRED);
-    assert_string_equal(d.check, "snp.crl");
+    /* [thisUpdate, nextUpdate], both inclusive; expired, not yet valid. */
+    const vt_time crl_edges[][2] = {
+        {NOW + 86400 - 1, VT_OK},
+        {NOW + 86400, VT_OK},
+        {NOW + 86400 + 1, VT_E_EXPIRED},
+        {NOW - 86400 + 1, VT_OK},
+        {NOW - 86400, VT_OK},
+        {NOW - 86400 - 1, VT_E_NOT_YET_VALID},
+        {NOW + 2 * 86400, VT_E_EXPIRED},
+    };
+    for (size_t i = 0; i < sizeof(crl_edges) / sizeof(crl_edges[0]); i++) {
+        enum vt_err err = run(&w, w.report, sizeof(w.report), crl, len, crl_edges[i][0], &c, &d);
+        if (err != (enum vt_err)crl_edges[i][1]) {
+            fail_msg("CRL at NOW%+lld: %s (%s: %s)", (long long)(crl_edges[i][0] - NOW),
+                     vt_err_name(err), d.check, d.detail);
+        }
+        if (err != VT_OK) {
+            assert_string_equal(d.check, "snp.crl");
+        }
+    }
     free(crl);
     /* Revoking the ASK. */
     crl = vt_ssim_crl(&w.pki, w.pki.ark_key, &ask_serial, 1, NOW - 86400, NOW + 86400, &len);
@@ -521,13 +624,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_products),
-        cmocka_unit_test(test_chain_rejects),
-        cmocka_unit_test(test_extension_rejects),
-        cmocka_unit_test(test_report_rejects),
-        cmocka_unit_test(test_time_and_crl),
-        cmocka_unit_test(test_hcl_binding),
-        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_products),       cmocka_unit_test(test_chain_rejects),
+        cmocka_unit_test(test_reissued_ark),   cmocka_unit_test(test_extension_rejects),
+        cmocka_unit_test(test_report_rejects), cmocka_unit_test(test_time_and_crl),
+        cmocka_unit_test(test_hcl_binding),    cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
