@@ -91,7 +91,7 @@ static int usage(const char *prog, const char *msg)
 static int fail(const char *prog, enum vt_err err, const struct vt_diag *d)
 {
     fprintf(stderr, "%s: %s: %s (%s)\n", prog, d->check, d->detail, vt_err_name(err));
-    return cli_exit_status(err);
+    return cli_exit_status_diag(err, d);
 }
 
 static bool num(const char *s, long long *v)
