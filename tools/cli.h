@@ -82,6 +82,10 @@ int cli_serve_http(const struct cli_server_args *a,
                                    struct vt_http_resp *resp),
                    void *ctx, const char *what);
 
+/* The 256-bit master key: 64 hex characters (surrounding whitespace ignored) from file, or else
+ * from the environment variable VERITEE_MASTER_KEY; VT_E_ARG if neither gives one. */
+enum vt_err cli_read_master_key(const char *file, uint8_t key[32], struct vt_diag *d);
+
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);

@@ -25,6 +25,7 @@ static const char cache_usage[] =
     "  key       print this cache's bundle-signing public key (hex X||Y)\n"
     "  check     re-verify every stored item\n"
     "  refresh   renew due items and CRLs from the upstreams once\n"
+    "  rewrap    re-seal the bundle-signing key under --new-master-key-file F\n"
     "\n"
     "Common options:\n"
     "  --db URL              sqlite:PATH (default sqlite:veritee-cache.db) or postgres://...\n"
@@ -35,6 +36,9 @@ static const char cache_usage[] =
     "  --now TIME            start the cache's clock at TIME (tests with recorded collateral)\n"
     "  --trust-anchor FILE   check Intel documents against this root instead of Intel's\n"
     "  --amd-anchor FILE     check AMD documents against this ARK instead of AMD's\n"
+    "  --master-key-file F   seal the bundle-signing key under this 256-bit key (64 hex\n"
+    "                        characters); default: VERITEE_MASTER_KEY if set, else the key\n"
+    "                        is kept unsealed (a sealed one then cannot sign)\n"
     "\n"
     "serve options:\n"
     "  --listen HOST:PORT    default 127.0.0.1:8081; port 0 picks a free port\n"
@@ -49,6 +53,9 @@ static const char cache_usage[] =
     "  --refresh-interval S  refresher period (default 3600; 0 disables)\n"
     "  --refresh-ahead S     renew items this long before nextUpdate (default 86400)\n"
     "  --read-token-required read endpoints need a bearer token too\n"
+    "  --new-fetch-rate N    upstream fetches per second for documents not held (a token\n"
+    "                        bucket; default 5; 0: unlimited); others get 503 + Retry-After\n"
+    "  --new-fetch-burst N   the bucket's size (default 50)\n"
     "\n"
     "enforce: --tee sgx|tdx --tcb-eval N [--from TIME] | --list\n"
     "impact:  --tee sgx|tdx --tcb-eval N [QUOTE...]\n"
@@ -61,7 +68,8 @@ struct cache_args {
     struct vt_cache_config cfg;
     const char *listen, *port_file, *tls_cert, *tls_key, *now;
     const char *tee, *tcb_eval, *from, *role, *name, *out, *trust_key;
-    const char *anchor, *amd_anchor;
+    const char *anchor, *amd_anchor, *master_file, *new_master_file;
+    uint8_t master[32];
     unsigned threads;
     bool list;
 };
@@ -110,6 +118,10 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         O_TRUSTKEY,
         O_ANCHOR,
         O_AMD,
+        O_MK,
+        O_NMK,
+        O_NFRATE,
+        O_NFBURST,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -139,6 +151,10 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         {"trust-key", 1, NULL, O_TRUSTKEY},
         {"trust-anchor", 1, NULL, O_ANCHOR},
         {"amd-anchor", 1, NULL, O_AMD},
+        {"master-key-file", 1, NULL, O_MK},
+        {"new-master-key-file", 1, NULL, O_NMK},
+        {"new-fetch-rate", 1, NULL, O_NFRATE},
+        {"new-fetch-burst", 1, NULL, O_NFBURST},
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -249,6 +265,20 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
             break;
         case O_AMD:
             a->amd_anchor = optarg;
+            break;
+        case O_MK:
+            a->master_file = optarg;
+            break;
+        case O_NMK:
+            a->new_master_file = optarg;
+            break;
+        case O_NFRATE:
+            num_ok = parse_long(optarg, &v) && v <= 1000000;
+            a->cfg.new_fetch_rate = v > 0 ? (double)v : -1; /* 0: unlimited */
+            break;
+        case O_NFBURST:
+            num_ok = parse_long(optarg, &v) && v > 0 && v <= 1000000;
+            a->cfg.new_fetch_burst = v;
             break;
         case 'h':
             fputs(cache_usage, stdout);
@@ -505,6 +535,21 @@ static int run(const char *sub, struct vt_cache *c, struct cache_args *a, int ar
     if (strcmp(sub, "check") == 0) {
         return check_all(c);
     }
+    if (strcmp(sub, "rewrap") == 0) {
+        uint8_t nk[32];
+        if (a->new_master_file == NULL) {
+            return usage_error("rewrap needs --new-master-key-file FILE");
+        }
+        if ((err = cli_read_master_key(a->new_master_file, nk, &d)) == VT_OK) {
+            err = vt_cache_rewrap(c, nk, &d);
+        }
+        vt_wipe(nk, sizeof(nk));
+        if (err != VT_OK) {
+            return fail(err, &d);
+        }
+        printf("{\"rewrapped\":1}\n");
+        return CLI_EXIT_OK;
+    }
     fprintf(stderr, "veritee cache: unknown subcommand '%s'\n%s", sub, cache_usage);
     return CLI_EXIT_USAGE;
 }
@@ -544,8 +589,18 @@ int cmd_cache(int argc, char **argv)
         }
         a.cfg.amd_anchors = &amd;
     }
+    if (a.master_file != NULL || getenv("VERITEE_MASTER_KEY") != NULL) {
+        if ((err = cli_read_master_key(a.master_file, a.master, &d)) != VT_OK) {
+            vt_cert_list_cleanup(&intel);
+            vt_cert_list_cleanup(&amd);
+            return fail(err, &d);
+        }
+        a.cfg.master_key = a.master;
+    }
     struct vt_cache *c = NULL;
-    if ((err = vt_cache_open(&a.cfg, &c, &d)) != VT_OK) {
+    err = vt_cache_open(&a.cfg, &c, &d);
+    vt_wipe(a.master, sizeof(a.master));
+    if (err != VT_OK) {
         rc = fail(err, &d);
     } else {
         /* getopt permuted argv: operands are from optind on, relative to argv + 1 */

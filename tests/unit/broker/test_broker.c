@@ -631,16 +631,16 @@ static void test_real_fixtures(void **state)
     assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
     char nonce[64];
     vt_time exp;
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    struct vt_broker_denial den;
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
     char *pub = vt_jwk_public_json(f->ec256);
     struct vt_broker_attest_req q = {
         .evidence = quote, .evidence_len = n, .nonce = nonce, .runtime_key = pub};
     struct vt_broker_attest_res r;
-    struct vt_broker_denial den;
     assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
     assert_string_equal(den.reason, "binding");
     quote[n - 100] ^= 1; /* in the signature data */
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
     assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
     assert_string_equal(den.reason, "evidence");
     free(pub);
