@@ -589,7 +589,8 @@ int cmd_cache(int argc, char **argv)
         }
         a.cfg.amd_anchors = &amd;
     }
-    if (a.master_file != NULL || getenv("VERITEE_MASTER_KEY") != NULL) {
+    const char *env_key = getenv("VERITEE_MASTER_KEY");
+    if (a.master_file != NULL || (env_key != NULL && env_key[0] != '\0')) {
         if ((err = cli_read_master_key(a.master_file, a.master, &d)) != VT_OK) {
             vt_cert_list_cleanup(&intel);
             vt_cert_list_cleanup(&amd);
