@@ -284,21 +284,20 @@ bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row
     struct vt_diag d;
     vt_diag_init(&d);
     int64_t changes = 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (vt_store_exec(b->store, kbs ? admit_session_sql : admit_nonce_sql, a, nrow + 3, NULL,
-                          NULL, &changes, &d) != VT_OK) {
-            deny(den, 500, "storage", d.detail);
-            return false;
-        }
-        if (changes == 1) {
-            atomic_fetch_add(kbs ? &b->m.kbs_sessions : &b->m.challenges, 1);
-            return true;
-        }
-        if (attempt == 0 && vt_broker_collect(b, true) == 0) {
-            break; /* nothing expired to make room */
-        }
+    if (vt_store_exec(b->store, kbs ? admit_session_sql : admit_nonce_sql, a, nrow + 3, NULL, NULL,
+                      &changes, &d) != VT_OK) {
+        deny(den, 500, "storage", d.detail);
+        return false;
     }
-    /* at the cap: retry when the oldest outstanding challenge expires */
+    if (changes == 1) {
+        atomic_fetch_add(kbs ? &b->m.kbs_sessions : &b->m.challenges, 1);
+        return true;
+    }
+    /* At the cap (expired rows do not count towards it). Someone is asking for many: delete what
+     * has expired now rather than at the next pass, so that storage stays bounded by the cap and
+     * the rows of one collection interval; the client retries when the oldest outstanding
+     * challenge expires. */
+    vt_broker_collect(b, true);
     int64_t first = 0;
     struct vt_sql_arg q[] = {VT_SQL_I(now)};
     (void)!vt_store_exec(b->store,

@@ -4,8 +4,8 @@
  * broker_postgres.sh), on PostgreSQL:
  *  - at most max_nonces challenges and max_kbs_sessions KBS sessions are outstanding; the next
  *    one is a 503 with Retry-After and writes nothing; an answered challenge frees its place;
- *  - expired nonces and sessions are deleted (they do not accumulate), also to make room at the
- *    cap;
+ *  - expired nonces and sessions no longer count, and are deleted by the periodic collection
+ *    pass that challenges run (they do not accumulate);
  *  - the counters on /metrics.
  */
 #include <setjmp.h>
