@@ -509,7 +509,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     vt_diag_init(&d);
     const char *why = NULL;
     vt_time now = vt_broker_now(b);
-    char msg[160];
+    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
     if (session_load(b, sid, &s, &d) != VT_OK) {
         problem(resp, 500, "InternalError", "storage", d.detail);
         goto out;
@@ -561,7 +561,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     /* The evidence must parse, and be of the session's TEE, before the challenge is spent. */
     enum vt_tee etee = VT_TEE_NONE;
     if (vt_broker_evidence_parse(in.quote, in.quote_len, &etee, &d) != VT_OK) {
-        snprintf(msg, sizeof(msg), "%s: %.120s", d.check, d.detail);
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
         refuse_unlogged(b, ep, resp, 400, "SerdeError", "evidence-format", msg);
         goto out;
     }

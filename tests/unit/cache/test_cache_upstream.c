@@ -155,6 +155,16 @@ static void test_new_key_throttle(void **state)
     }
     /* while a new key still waits */
     assert_int_equal(get(f, "/sgx/certification/v4/tcb?fmspc=0000001fffff", &ra, NULL), 503);
+    /* except for an operator (registration, impact) */
+    struct vt_cache_req q;
+    struct vt_cache_result res;
+    assert_int_equal(vt_cache_req_from_key(
+                         "/sgx/certification/v4/tcb?fmspc=0000001fffff&update=standard", &q, &d),
+                     VT_OK);
+    q.no_throttle = true;
+    int before = atomic_load(&f->fetches);
+    assert_int_equal(vt_cache_get(f->c, &q, &res, &d), VT_E_NOT_FOUND);
+    assert_int_equal(atomic_load(&f->fetches), before + 1);
     char *m = NULL;
     assert_int_equal(get(f, "/metrics", NULL, &m), 200);
     const char *t = strstr(m, "\nveritee_cache_throttled_total ");
