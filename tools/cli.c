@@ -291,3 +291,39 @@ void cli_verify_cleanup(struct cli_verify_setup *s)
     vt_cert_list_cleanup(&s->anchors);
     vt_buf_cleanup(&s->evidence);
 }
+
+/* 64 hex characters (surrounding whitespace ignored) from a file or VERITEE_MASTER_KEY. */
+enum vt_err cli_read_master_key(const char *file, uint8_t key[32], struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 4096);
+    const char *env = getenv("VERITEE_MASTER_KEY");
+    enum vt_err err = VT_OK;
+    if (file != NULL) {
+        err = vt_file_read(file, &b, d);
+    } else if (env != NULL) {
+        err = vt_buf_append(&b, env, strlen(env));
+    } else {
+        err = vt_fail(d, VT_E_ARG, "master_key",
+                      "no master key: pass --master-key-file FILE or set VERITEE_MASTER_KEY");
+    }
+    if (err == VT_OK) {
+        const char *s = (const char *)b.data;
+        size_t n = b.len;
+        while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) {
+            s++;
+            n--;
+        }
+        while (n > 0 &&
+               (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t')) {
+            n--;
+        }
+        if (n != 64 || vt_hex_decode_exact(s, n, key, 32) != VT_OK) {
+            err = vt_fail(d, VT_E_ARG, "master_key",
+                          "the master key must be 64 hex characters (256 bits)");
+        }
+    }
+    vt_wipe(b.data, b.len);
+    vt_buf_cleanup(&b);
+    return err;
+}

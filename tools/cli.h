@@ -115,6 +115,10 @@ void cli_limits_defaults(struct vt_http_limits *l);
  * -1 if id is not one. */
 int cli_limit_option(struct vt_http_limits *l, int id, const char *arg, const char *prog);
 
+/* The 256-bit master key: 64 hex characters (surrounding whitespace ignored) from file, or else
+ * from the environment variable VERITEE_MASTER_KEY; VT_E_ARG if neither gives one. */
+enum vt_err cli_read_master_key(const char *file, uint8_t key[32], struct vt_diag *d);
+
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);

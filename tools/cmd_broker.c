@@ -46,6 +46,9 @@ static const char broker_usage[] =
     "  --issuer NAME           token issuer and log origin (default veritee)\n"
     "  --nonce-ttl S           challenge lifetime (default 300)\n"
     "  --token-ttl S           EAR token lifetime (default 600)\n"
+    "  --max-nonces N          challenges outstanding at once (issued, not answered, not\n"
+    "                          expired) before /v1/challenge answers 503 (default 10000)\n"
+    "  --max-kbs-sessions N    the same for /kbs/v0/auth sessions (default 10000)\n"
     "  --now TIME              start the clock at TIME (tests with recorded evidence)\n"
     "  --listen HOST:PORT      default 127.0.0.1:8080; port 0 picks a free port\n"
     "  --port-file FILE        write the port listened on to FILE\n"
@@ -53,7 +56,8 @@ static const char broker_usage[] =
     "  --threads N             worker threads (default: CPUs)\n"
     "  --max-upload BYTES      veritee serve: largest bundle POSTed to /admin/v1/import (64M)\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
-    "--max-stale S, --refresh-interval S and --refresh-ahead S (see veritee cache --help).\n"
+    "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
+    "--new-fetch-burst N (see veritee cache --help).\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -135,6 +139,10 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_RINT,
         O_RAHEAD,
         O_UPLOAD,
+        O_MAXN,
+        O_MAXS,
+        O_NFRATE,
+        O_NFBURST,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -168,6 +176,10 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"refresh-interval", 1, NULL, O_RINT},
         {"refresh-ahead", 1, NULL, O_RAHEAD},
         {"max-upload", 1, NULL, O_UPLOAD},
+        {"max-nonces", 1, NULL, O_MAXN},
+        {"max-kbs-sessions", 1, NULL, O_MAXS},
+        {"new-fetch-rate", 1, NULL, O_NFRATE},
+        {"new-fetch-burst", 1, NULL, O_NFBURST},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -216,8 +228,16 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         case O_STALE:
         case O_RINT:
         case O_RAHEAD:
+        case O_MAXN:
+        case O_MAXS:
+        case O_NFRATE:
+        case O_NFBURST:
             if (!num(optarg, &v)) {
                 return usage(prog, "a numeric option takes a non-negative integer");
+            }
+            if ((o == O_MAXN || o == O_MAXS || o == O_NFBURST) && v == 0) {
+                return usage(prog, "--max-nonces, --max-kbs-sessions and --new-fetch-burst are at"
+                                   " least 1");
             }
             if (o == O_NTTL) {
                 a->cfg.nonce_ttl = v;
@@ -235,6 +255,14 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
                 a->cache.max_stale = v;
             } else if (o == O_RINT) {
                 a->cache.refresh_interval = v;
+            } else if (o == O_MAXN) {
+                a->cfg.max_nonces = v;
+            } else if (o == O_MAXS) {
+                a->cfg.max_kbs_sessions = v;
+            } else if (o == O_NFRATE) {
+                a->cache.new_fetch_rate = v > 0 ? (double)v : -1; /* 0: unlimited */
+            } else if (o == O_NFBURST) {
+                a->cache.new_fetch_burst = v;
             } else {
                 a->cache.refresh_ahead = v;
             }
@@ -318,40 +346,9 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
     return 0;
 }
 
-/* 64 hex characters (surrounding whitespace ignored) from a file or VERITEE_MASTER_KEY. */
 static enum vt_err read_master(const char *file, uint8_t key[32], struct vt_diag *d)
 {
-    struct vt_buf b;
-    vt_buf_init(&b, 4096);
-    const char *env = getenv("VERITEE_MASTER_KEY");
-    enum vt_err err = VT_OK;
-    if (file != NULL) {
-        err = vt_file_read(file, &b, d);
-    } else if (env != NULL) {
-        err = vt_buf_append(&b, env, strlen(env));
-    } else {
-        err = vt_fail(d, VT_E_ARG, "master_key",
-                      "no master key: pass --master-key-file FILE or set VERITEE_MASTER_KEY");
-    }
-    if (err == VT_OK) {
-        const char *s = (const char *)b.data;
-        size_t n = b.len;
-        while (n > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) {
-            s++;
-            n--;
-        }
-        while (n > 0 &&
-               (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t')) {
-            n--;
-        }
-        if (n != 64 || vt_hex_decode_exact(s, n, key, 32) != VT_OK) {
-            err = vt_fail(d, VT_E_ARG, "master_key",
-                          "the master key must be 64 hex characters (256 bits)");
-        }
-    }
-    vt_wipe(b.data, b.len);
-    vt_buf_cleanup(&b);
-    return err;
+    return cli_read_master_key(file, key, d);
 }
 
 static char *read_text(const char *path, struct vt_diag *d)
@@ -665,6 +662,7 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
     if (with_cache) {
         a.cache.db = a.cfg.db;
         a.cache.clock_base = a.cfg.clock_base;
+        a.cache.master_key = a.cfg.master_key; /* the bundle-signing key is sealed under it */
         if ((err = vt_cache_open(&a.cache, &c, &d)) != VT_OK ||
             (err = vt_cache_refresher_start(c, &d)) != VT_OK) {
             vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
@@ -681,6 +679,9 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
     if (err != VT_OK) {
         rc = fail(prog, err, &d);
     } else if (with_cache) {
+        /* one /metrics: the cache's counters, then the broker's */
+        c->metrics_extra = vt_broker_metrics_hook;
+        c->metrics_extra_ctx = b;
         struct serve_ctx s = {b, c};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,

@@ -25,6 +25,7 @@ static const char cache_usage[] =
     "  key       print this cache's bundle-signing public key (hex X||Y)\n"
     "  check     re-verify every stored item\n"
     "  refresh   renew due items and CRLs from the upstreams once\n"
+    "  rewrap    re-seal the bundle-signing key under --new-master-key-file F\n"
     "\n"
     "Common options:\n"
     "  --db URL              sqlite:PATH (default sqlite:veritee-cache.db) or postgres://...\n"
@@ -35,6 +36,9 @@ static const char cache_usage[] =
     "  --now TIME            start the cache's clock at TIME (tests with recorded collateral)\n"
     "  --trust-anchor FILE   check Intel documents against this root instead of Intel's\n"
     "  --amd-anchor FILE     check AMD documents against this ARK instead of AMD's\n"
+    "  --master-key-file F   seal the bundle-signing key under this 256-bit key (64 hex\n"
+    "                        characters); default: VERITEE_MASTER_KEY if set, else the key\n"
+    "                        is kept unsealed (a sealed one then cannot sign)\n"
     "\n"
     "serve options:\n"
     "  --listen HOST:PORT    default 127.0.0.1:8081; port 0 picks a free port\n"
@@ -50,6 +54,9 @@ static const char cache_usage[] =
     "  --refresh-ahead S     renew items this long before nextUpdate (default 86400)\n"
     "  --read-token-required read endpoints need a bearer token too\n"
     "  --max-upload BYTES    largest bundle POSTed to /admin/v1/import (default 64M; K, M, G)\n"
+    "  --new-fetch-rate N    upstream fetches per second for documents not held (a token\n"
+    "                        bucket; default 5; 0: unlimited); others get 503 + Retry-After\n"
+    "  --new-fetch-burst N   the bucket's size (default 50)\n"
     "\n"
     "enforce: --tee sgx|tdx --tcb-eval N [--from TIME] | --list\n"
     "impact:  --tee sgx|tdx --tcb-eval N [QUOTE...]\n"
@@ -62,7 +69,8 @@ struct cache_args {
     struct vt_cache_config cfg;
     const char *listen, *port_file, *tls_cert, *tls_key, *now;
     const char *tee, *tcb_eval, *from, *role, *name, *out, *trust_key;
-    const char *anchor, *amd_anchor;
+    const char *anchor, *amd_anchor, *master_file, *new_master_file;
+    uint8_t master[32];
     unsigned threads;
     bool list;
     struct vt_http_limits limits;
@@ -113,6 +121,10 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         O_ANCHOR,
         O_AMD,
         O_UPLOAD,
+        O_MK,
+        O_NMK,
+        O_NFRATE,
+        O_NFBURST,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -143,6 +155,10 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         {"trust-anchor", 1, NULL, O_ANCHOR},
         {"amd-anchor", 1, NULL, O_AMD},
         {"max-upload", 1, NULL, O_UPLOAD},
+        {"master-key-file", 1, NULL, O_MK},
+        {"new-master-key-file", 1, NULL, O_NMK},
+        {"new-fetch-rate", 1, NULL, O_NFRATE},
+        {"new-fetch-burst", 1, NULL, O_NFBURST},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -258,6 +274,20 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
             break;
         case O_UPLOAD:
             num_ok = cli_parse_bytes(optarg, &a->cfg.max_upload);
+            break;
+        case O_MK:
+            a->master_file = optarg;
+            break;
+        case O_NMK:
+            a->new_master_file = optarg;
+            break;
+        case O_NFRATE:
+            num_ok = parse_long(optarg, &v) && v <= 1000000;
+            a->cfg.new_fetch_rate = v > 0 ? (double)v : -1; /* 0: unlimited */
+            break;
+        case O_NFBURST:
+            num_ok = parse_long(optarg, &v) && v > 0 && v <= 1000000;
+            a->cfg.new_fetch_burst = v;
             break;
         case 'h':
             fputs(cache_usage, stdout);
@@ -525,6 +555,21 @@ static int run(const char *sub, struct vt_cache *c, struct cache_args *a, int ar
     if (strcmp(sub, "check") == 0) {
         return check_all(c);
     }
+    if (strcmp(sub, "rewrap") == 0) {
+        uint8_t nk[32];
+        if (a->new_master_file == NULL) {
+            return usage_error("rewrap needs --new-master-key-file FILE");
+        }
+        if ((err = cli_read_master_key(a->new_master_file, nk, &d)) == VT_OK) {
+            err = vt_cache_rewrap(c, nk, &d);
+        }
+        vt_wipe(nk, sizeof(nk));
+        if (err != VT_OK) {
+            return fail(err, &d);
+        }
+        printf("{\"rewrapped\":1}\n");
+        return CLI_EXIT_OK;
+    }
     fprintf(stderr, "veritee cache: unknown subcommand '%s'\n%s", sub, cache_usage);
     return CLI_EXIT_USAGE;
 }
@@ -564,8 +609,19 @@ int cmd_cache(int argc, char **argv)
         }
         a.cfg.amd_anchors = &amd;
     }
+    const char *env_key = getenv("VERITEE_MASTER_KEY");
+    if (a.master_file != NULL || (env_key != NULL && env_key[0] != '\0')) {
+        if ((err = cli_read_master_key(a.master_file, a.master, &d)) != VT_OK) {
+            vt_cert_list_cleanup(&intel);
+            vt_cert_list_cleanup(&amd);
+            return fail(err, &d);
+        }
+        a.cfg.master_key = a.master;
+    }
     struct vt_cache *c = NULL;
-    if ((err = vt_cache_open(&a.cfg, &c, &d)) != VT_OK) {
+    err = vt_cache_open(&a.cfg, &c, &d);
+    vt_wipe(a.master, sizeof(a.master));
+    if (err != VT_OK) {
         rc = fail(err, &d);
     } else {
         /* getopt permuted argv: operands are from optind on, relative to argv + 1 */

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "cache/cache.h"
 #include "client/client.h"
 
 static const char schema[] =
@@ -39,7 +40,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS vb_kbs_sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
     " tee TEXT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL, token TEXT NOT NULL,"
     " token_sha256 TEXT NOT NULL, runtime_key TEXT NOT NULL);\n"
-    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_token ON vb_kbs_sessions(token_sha256)";
+    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_token ON vb_kbs_sessions(token_sha256);\n"
+    /* the caps count outstanding challenges (used = 0, not expired) with these */
+    "CREATE INDEX IF NOT EXISTS vb_nonces_pending ON vb_nonces(used, expires);\n"
+    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_pending ON vb_kbs_sessions(used, expires)";
 
 static int64_t mono_seconds(void)
 {
@@ -125,6 +129,12 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     if (b->cfg.collateral_ttl <= 0) {
         b->cfg.collateral_ttl = 60;
     }
+    if (b->cfg.max_nonces <= 0) {
+        b->cfg.max_nonces = VT_BROKER_MAX_NONCES;
+    }
+    if (b->cfg.max_kbs_sessions <= 0) {
+        b->cfg.max_kbs_sessions = VT_BROKER_MAX_KBS_SESSIONS;
+    }
     b->cfg.issuer = strdup(cfg->issuer ? cfg->issuer : "veritee");
     b->cfg.collateral = cfg->collateral ? strdup(cfg->collateral) : NULL;
     b->cfg.db = NULL; /* only used here */
@@ -167,6 +177,10 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     if (err == VT_OK && !cfg->audit_only) {
         err = vt_broker_signers_load(b, d);
     }
+    if (err == VT_OK && !cfg->audit_only) {
+        /* the cache's bundle-signing key, if this database holds one, is sealed too */
+        err = vt_cache_bundle_key_seal_stored(b->store, b->cfg.master_key, d);
+    }
     if (err == VT_OK) {
         b->tree = vt_merkle_tree_new();
         err = b->tree ? VT_OK : vt_fail(d, VT_E_NOMEM, "log", "no memory for the log tree");
@@ -208,23 +222,116 @@ void vt_broker_close(struct vt_broker *b)
     free(b);
 }
 
-/* ---- nonces ---- */
+/* ---- nonces, KBS sessions: caps and expiry ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t vt_broker_collect(struct vt_broker *b, bool force)
+{
+    int64_t t = mono_ms(), last = atomic_load(&b->gc_last_ms);
+    int64_t every = force ? 1000 : VT_BROKER_GC_INTERVAL * 1000;
+    if (last != 0 && t - last < every) {
+        return 0;
+    }
+    if (!atomic_compare_exchange_strong(&b->gc_last_ms, &last, t)) {
+        return 0; /* another thread is collecting */
+    }
+    struct vt_sql_arg a[] = {VT_SQL_I(vt_broker_now(b))};
+    int64_t n = 0, k = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_store_exec(b->store, "DELETE FROM vb_nonces WHERE expires <= ?", a, 1, NULL, NULL, &n,
+                      &d) != VT_OK ||
+        vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions WHERE expires <= ?", a, 1, NULL, NULL,
+                      &k, &d) != VT_OK) {
+        fprintf(stderr, "veritee-broker: cannot delete expired challenges: %s\n", d.detail);
+    }
+    atomic_fetch_add(&b->m.collected_nonces, (uint_fast64_t)(n > 0 ? n : 0));
+    atomic_fetch_add(&b->m.collected_kbs_sessions, (uint_fast64_t)(k > 0 ? k : 0));
+    return (n > 0 ? n : 0) + (k > 0 ? k : 0);
+}
+
+/* The row goes in only while fewer than the cap are outstanding: the count is part of the
+ * INSERT, so it holds for replicas too (up to their concurrent inserts on PostgreSQL, whose
+ * READ COMMITTED lets two statements count the same rows). */
+static const char admit_nonce_sql[] =
+    "INSERT INTO vb_nonces(nonce, expires, used) SELECT CAST(? AS TEXT), CAST(? AS BIGINT), 0"
+    " WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM vb_nonces WHERE used = 0 AND expires > ?"
+    " LIMIT ?) AS o) < ?";
+static const char admit_session_sql[] =
+    "INSERT INTO vb_kbs_sessions(id, nonce, tee, expires, used, token, token_sha256,"
+    " runtime_key) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT),"
+    " 0, '', '', '' WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM vb_kbs_sessions WHERE used = 0"
+    " AND expires > ? LIMIT ?) AS o) < ?";
+
+bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row,
+                     struct vt_broker_denial *den)
+{
+    size_t nrow = kbs ? 4 : 2;
+    int64_t cap = kbs ? b->cfg.max_kbs_sessions : b->cfg.max_nonces;
+    struct vt_sql_arg a[7];
+    memcpy(a, row, nrow * sizeof(*a));
+    vt_time now = vt_broker_now(b);
+    a[nrow] = VT_SQL_I(now);
+    a[nrow + 1] = VT_SQL_I(cap);
+    a[nrow + 2] = VT_SQL_I(cap);
+    vt_broker_collect(b, false);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    int64_t changes = 0;
+    if (vt_store_exec(b->store, kbs ? admit_session_sql : admit_nonce_sql, a, nrow + 3, NULL, NULL,
+                      &changes, &d) != VT_OK) {
+        deny(den, 500, "storage", d.detail);
+        return false;
+    }
+    if (changes == 1) {
+        atomic_fetch_add(kbs ? &b->m.kbs_sessions : &b->m.challenges, 1);
+        return true;
+    }
+    /* At the cap (expired rows do not count towards it). Someone is asking for many: delete what
+     * has expired now rather than at the next pass, so that storage stays bounded by the cap and
+     * the rows of one collection interval; the client retries when the oldest outstanding
+     * challenge expires. */
+    vt_broker_collect(b, true);
+    int64_t first = 0;
+    struct vt_sql_arg q[] = {VT_SQL_I(now)};
+    (void)!vt_store_exec(b->store,
+                         kbs ? "SELECT MIN(expires) FROM vb_kbs_sessions WHERE used = 0 AND"
+                               " expires > ?"
+                             : "SELECT MIN(expires) FROM vb_nonces WHERE used = 0 AND expires > ?",
+                         q, 1, vt_store_row_int, &first, NULL, NULL);
+    atomic_fetch_add(kbs ? &b->m.limit_kbs_sessions : &b->m.limit_nonces, 1);
+    char msg[200];
+    snprintf(msg, sizeof(msg),
+             "%" PRId64
+             " %s are outstanding, the limit (%s): retry when one is answered or expires",
+             cap, kbs ? "KBS sessions" : "challenges", kbs ? "max-kbs-sessions" : "max-nonces");
+    deny(den, 503, kbs ? "kbs-session-limit" : "nonce-limit", msg);
+    den->retry_after = first > now ? first - now : 1;
+    return false;
+}
 
 enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
-                                struct vt_diag *d)
+                                struct vt_broker_denial *den)
 {
+    memset(den, 0, sizeof(*den));
     uint8_t raw[VT_BROKER_NONCE_LEN];
-    VT_TRY(vt_random_bytes(raw, sizeof(raw), d));
-    VT_TRY(vt_base64_encode(raw, sizeof(raw), true, nonce, 64));
-    vt_time now = vt_broker_now(b);
-    *expires = now + b->cfg.nonce_ttl;
-    struct vt_sql_arg a[] = {VT_SQL_T(nonce), VT_SQL_I(*expires), VT_SQL_I(0)};
-    VT_TRY(vt_store_exec(b->store, "INSERT INTO vb_nonces(nonce, expires, used) VALUES (?,?,?)", a,
-                         3, NULL, NULL, NULL, d));
-    if (raw[0] == 0) { /* now and then, forget nonces that expired an hour ago */
-        struct vt_sql_arg o[] = {VT_SQL_I(now - 3600)};
-        (void)!vt_store_exec(b->store, "DELETE FROM vb_nonces WHERE expires < ?", o, 1, NULL, NULL,
-                             NULL, NULL);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_random_bytes(raw, sizeof(raw), &d) != VT_OK ||
+        vt_base64_encode(raw, sizeof(raw), true, nonce, 64) != VT_OK) {
+        deny(den, 500, "internal", "cannot make a nonce");
+        return VT_E_INTERNAL;
+    }
+    *expires = vt_broker_now(b) + b->cfg.nonce_ttl;
+    struct vt_sql_arg row[] = {VT_SQL_T(nonce), VT_SQL_I(*expires)};
+    if (!vt_broker_admit(b, false, row, den)) {
+        return den->status == 503 ? VT_E_POLICY : VT_E_STORAGE;
     }
     return VT_OK;
 }
@@ -466,6 +573,9 @@ static enum vt_err record(struct vt_broker *b, const struct decision *x, const c
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
     enum vt_err err = vt_broker_log_append(b, e, explanation, want_receipt, index, receipt, kid, d);
     free(e);
+    if (err == VT_OK) {
+        atomic_fetch_add(&b->m.logged[x->type[0] == 'r'][!x->allowed], 1);
+    }
     return err;
 }
 
@@ -512,6 +622,22 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         deny(den, 400, "evidence-missing", "evidence is missing");
         return false;
     }
+    /* Evidence that does not even parse is refused here: no nonce spent, no log entry (the
+     * metrics count it). */
+    enum vt_tee tee = VT_TEE_NONE;
+    if (vt_broker_evidence_parse(q->evidence, q->evidence_len, &tee, &d) != VT_OK) {
+        char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+        deny(den, 400, "evidence-format", msg);
+        return false;
+    }
+    if (q->expect_tee != VT_TEE_NONE && tee != q->expect_tee) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the evidence is of %s, not of %s", vt_tee_name(tee),
+                 vt_tee_name(q->expect_tee));
+        deny(den, 401, "tee-mismatch", msg);
+        return false;
+    }
     if (q->expect_report_data == NULL && !redeem_nonce(b, q->nonce, a->nonce, den)) {
         return false;
     }
@@ -540,9 +666,17 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     } else {
         x.claims = a->claims;
         x.c = &a->c;
-        ok = (q->expect_report_data ? check_report_data(&a->c, q, den)
-                                    : check_binding(&a->c, a->nonce, a->key, den)) &&
-             policy_allows(p, a->claims, "attestation-policy", &explain, den);
+        if (a->c.tee != tee) { /* the verifier's TEE is the one the structure said */
+            char msg[128];
+            snprintf(msg, sizeof(msg), "the verified evidence is of %s, not of %s",
+                     vt_tee_name(a->c.tee), vt_tee_name(tee));
+            deny(den, 401, "tee-mismatch", msg);
+            ok = false;
+        } else {
+            ok = (q->expect_report_data ? check_report_data(&a->c, q, den)
+                                        : check_binding(&a->c, a->nonce, a->key, den)) &&
+                 policy_allows(p, a->claims, "attestation-policy", &explain, den);
+        }
     }
     vt_policy_free(p);
     if (!ok) {
@@ -553,6 +687,8 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         vt_diag_init(&e);
         if (record(b, &x, den->detail, false, &idx, NULL, NULL, &e) != VT_OK) {
             fprintf(stderr, "veritee-broker: cannot log a denial: %s\n", e.detail);
+        } else {
+            den->logged = true;
         }
     }
     free(explain);
@@ -640,7 +776,7 @@ void vt_broker_release_res_cleanup(struct vt_broker_release_res *r)
 /* A token's claims and key binding: the payload must carry cnf.jkt equal to the runtime key's
  * thumbprint, and the claims of exactly one submodule. */
 static bool token_claims(struct vt_broker *b, const char *token, const char *runtime_key,
-                         struct attested *a, struct vt_broker_denial *den)
+                         enum vt_tee expect_tee, struct attested *a, struct vt_broker_denial *den)
 {
     memset(a, 0, sizeof(*a));
     struct vt_diag d;
@@ -667,6 +803,11 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
     char mine[64];
     if (jkt == NULL || !json_is_object(claims) || tee == NULL) {
         deny(den, 401, "token", "the token lacks cnf.jkt or its claims");
+    } else if (expect_tee != VT_TEE_NONE && strcmp(tee, vt_tee_name(expect_tee)) != 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the token was issued for %.20s evidence, not %s", tee,
+                 vt_tee_name(expect_tee));
+        deny(den, 401, "tee-mismatch", msg);
     } else if (runtime_key == NULL ||
                vt_jwk_parse(runtime_key, strlen(runtime_key), &a->key, &d) != VT_OK) {
         deny(den, 400, "runtime-key", runtime_key ? d.detail : "runtime_key is missing");
@@ -692,8 +833,12 @@ enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_releas
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
     struct attested a;
-    bool ok = q->token != NULL ? token_claims(b, q->token, q->runtime_key, &a, den)
-                               : attest_common(b, &q->attest, &a, den);
+    struct vt_broker_attest_req aq = q->attest;
+    if (aq.expect_tee == VT_TEE_NONE) {
+        aq.expect_tee = q->expect_tee;
+    }
+    bool ok = q->token != NULL ? token_claims(b, q->token, q->runtime_key, q->expect_tee, &a, den)
+                               : attest_common(b, &aq, &a, den);
     if (!ok) {
         attested_cleanup(&a);
         return VT_E_POLICY;
@@ -769,6 +914,7 @@ enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_releas
     /* The release is acknowledged only once its log record is stored. */
     enum vt_err lerr = record(b, &x, explain ? explain : den->detail, err == VT_OK, &idx,
                               err == VT_OK ? &r->receipt : NULL, r->receipt_kid, &e);
+    den->logged = lerr == VT_OK;
     free(explain);
     attested_cleanup(&a);
     if (err == VT_OK && lerr != VT_OK) {
@@ -780,4 +926,118 @@ enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_releas
         return err == VT_E_NOT_FOUND ? err : VT_E_POLICY;
     }
     return VT_OK;
+}
+
+/* ---- metrics ---- */
+
+static enum vt_broker_reason_class reason_class(const char *r)
+{
+    size_t n = strlen(r);
+    if (n >= 6 && strcmp(r + n - 6, "-limit") == 0) {
+        return VT_BR_LIMIT;
+    }
+    static const struct {
+        const char *prefix;
+        enum vt_broker_reason_class c;
+    } map[] = {
+        {"evidence", VT_BR_EVIDENCE},
+        {"vcek", VT_BR_EVIDENCE},
+        {"attestation", VT_BR_REQUEST},
+        {"runtime-key", VT_BR_RUNTIME_KEY},
+        {"nonce", VT_BR_NONCE},
+        {"session", VT_BR_SESSION},
+        {"tee", VT_BR_TEE},
+        {"protocol", VT_BR_REQUEST},
+        {"token", VT_BR_TOKEN},
+        {"body", VT_BR_REQUEST},
+        {"request", VT_BR_REQUEST},
+        {"format", VT_BR_REQUEST},
+        {"method", VT_BR_REQUEST},
+        {"not-found", VT_BR_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strncmp(r, map[i].prefix, strlen(map[i].prefix)) == 0) {
+            return map[i].c;
+        }
+    }
+    return VT_BR_OTHER;
+}
+
+void vt_broker_count_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep, const char *reason)
+{
+    if ((unsigned)ep < VT_BM_ENDPOINTS) {
+        atomic_fetch_add(&b->m.unlogged[ep][reason_class(reason ? reason : "")], 1);
+    }
+}
+
+static const char *const endpoint_names[VT_BM_ENDPOINTS] = {
+    "challenge", "attest", "release", "kbs_auth", "kbs_attest", "kbs_resource"};
+static const char *const class_names[VT_BR_CLASSES] = {
+    "request", "evidence", "runtime-key", "nonce", "session", "tee", "token", "limit", "other"};
+
+char *vt_broker_metrics_text(struct vt_broker *b)
+{
+    struct vt_broker_metrics *m = &b->m;
+    int64_t nonces = -1, sessions = -1;
+    struct vt_sql_arg a[] = {VT_SQL_I(vt_broker_now(b))};
+    (void)!vt_store_exec(b->store, "SELECT COUNT(*) FROM vb_nonces WHERE used = 0 AND expires > ?",
+                         a, 1, vt_store_row_int, &nonces, NULL, NULL);
+    (void)!vt_store_exec(b->store,
+                         "SELECT COUNT(*) FROM vb_kbs_sessions WHERE used = 0 AND expires > ?", a,
+                         1, vt_store_row_int, &sessions, NULL, NULL);
+    struct vt_buf o;
+    vt_buf_init(&o, 1u << 20);
+    enum vt_err err = vt_buf_printf(
+        &o,
+        "# HELP veritee_broker_challenges_total Nonces issued by /v1/challenge.\n"
+        "# TYPE veritee_broker_challenges_total counter\n"
+        "veritee_broker_challenges_total %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_kbs_sessions_total KBS sessions opened by /kbs/v0/auth.\n"
+        "# TYPE veritee_broker_kbs_sessions_total counter\n"
+        "veritee_broker_kbs_sessions_total %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_outstanding Challenges issued, not answered, not expired (all"
+        " replicas).\n"
+        "# TYPE veritee_broker_outstanding gauge\n"
+        "veritee_broker_outstanding{kind=\"nonces\"} %" PRId64 "\n"
+        "veritee_broker_outstanding{kind=\"kbs_sessions\"} %" PRId64 "\n"
+        "# HELP veritee_broker_limit_refusals_total Challenges refused at their cap (503).\n"
+        "# TYPE veritee_broker_limit_refusals_total counter\n"
+        "veritee_broker_limit_refusals_total{limit=\"nonces\"} %" PRIuFAST64 "\n"
+        "veritee_broker_limit_refusals_total{limit=\"kbs_sessions\"} %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_expired_collected_total Expired rows deleted.\n"
+        "# TYPE veritee_broker_expired_collected_total counter\n"
+        "veritee_broker_expired_collected_total{table=\"nonces\"} %" PRIuFAST64 "\n"
+        "veritee_broker_expired_collected_total{table=\"kbs_sessions\"} %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_log_entries_total Decisions appended to the audit log.\n"
+        "# TYPE veritee_broker_log_entries_total counter\n"
+        "veritee_broker_log_entries_total{type=\"attest\",decision=\"allow\"} %" PRIuFAST64 "\n"
+        "veritee_broker_log_entries_total{type=\"attest\",decision=\"deny\"} %" PRIuFAST64 "\n"
+        "veritee_broker_log_entries_total{type=\"release\",decision=\"allow\"} %" PRIuFAST64 "\n"
+        "veritee_broker_log_entries_total{type=\"release\",decision=\"deny\"} %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_refusals_unlogged_total Refusals that wrote no log entry (the"
+        " request failed before its evidence was appraised, or before authentication).\n"
+        "# TYPE veritee_broker_refusals_unlogged_total counter\n",
+        atomic_load(&m->challenges), atomic_load(&m->kbs_sessions), nonces, sessions,
+        atomic_load(&m->limit_nonces), atomic_load(&m->limit_kbs_sessions),
+        atomic_load(&m->collected_nonces), atomic_load(&m->collected_kbs_sessions),
+        atomic_load(&m->logged[0][0]), atomic_load(&m->logged[0][1]), atomic_load(&m->logged[1][0]),
+        atomic_load(&m->logged[1][1]));
+    for (size_t e = 0; err == VT_OK && e < VT_BM_ENDPOINTS; e++) {
+        for (size_t c = 0; err == VT_OK && c < VT_BR_CLASSES; c++) {
+            err = vt_buf_printf(&o,
+                                "veritee_broker_refusals_unlogged_total{endpoint=\"%s\","
+                                "reason=\"%s\"} %" PRIuFAST64 "\n",
+                                endpoint_names[e], class_names[c], atomic_load(&m->unlogged[e][c]));
+        }
+    }
+    if (err != VT_OK) {
+        vt_buf_cleanup(&o);
+        return NULL;
+    }
+    return (char *)vt_buf_steal(&o, NULL);
+}
+
+char *vt_broker_metrics_hook(void *ctx)
+{
+    return vt_broker_metrics_text(ctx);
 }

@@ -7,6 +7,7 @@
 #define VT_BROKER_BROKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,6 +22,12 @@ struct vt_cache;
 #define VT_BROKER_NAME_MAX 128
 #define VT_BROKER_SECRET_MAX (64u << 10)
 #define VT_BROKER_POOL 8
+/* Defaults of the caps on outstanding challenges (docs/broker.md, "Limits"). */
+#define VT_BROKER_MAX_NONCES 10000
+#define VT_BROKER_MAX_KBS_SESSIONS 10000
+/* Expired nonces and KBS sessions are deleted at most this often (seconds), and at most once a
+ * second while a cap is reached. */
+#define VT_BROKER_GC_INTERVAL 10
 
 struct vt_broker_config {
     const char *db;
@@ -36,13 +43,52 @@ struct vt_broker_config {
     bool audit_only;                  /* open the store to audit the log: no master key needed */
     int64_t collateral_ttl; /* seconds a DCAP collateral set and its verifier are reused for one
                                platform; default 60 */
+    /* Caps on outstanding challenges (issued, not yet answered, not expired): /v1/challenge
+     * nonces and /kbs/v0/auth sessions. At the cap a new one is refused with 503 and Retry-After.
+     * 0: the defaults VT_BROKER_MAX_NONCES, VT_BROKER_MAX_KBS_SESSIONS. */
+    int64_t max_nonces;
+    int64_t max_kbs_sessions;
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
 struct vt_broker_denial {
-    unsigned status; /* 400, 401, 403, 404, 409, 500 */
+    unsigned status; /* 400, 401, 403, 404, 409, 500, 503 */
     char reason[96];
     char detail[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 16];
+    int64_t retry_after; /* 503: seconds after which a retry may succeed (Retry-After) */
+    bool logged;         /* the refusal was recorded in the audit log */
+};
+
+/* Where a refusal that left no log entry happened (the metrics' endpoint label). */
+enum vt_broker_endpoint {
+    VT_BM_CHALLENGE,
+    VT_BM_ATTEST,
+    VT_BM_RELEASE,
+    VT_BM_KBS_AUTH,
+    VT_BM_KBS_ATTEST,
+    VT_BM_KBS_RESOURCE,
+    VT_BM_ENDPOINTS
+};
+/* Classes of those refusals (the reason label), from the stable reason id. */
+enum vt_broker_reason_class {
+    VT_BR_REQUEST,
+    VT_BR_EVIDENCE,
+    VT_BR_RUNTIME_KEY,
+    VT_BR_NONCE,
+    VT_BR_SESSION,
+    VT_BR_TEE,
+    VT_BR_TOKEN,
+    VT_BR_LIMIT,
+    VT_BR_OTHER,
+    VT_BR_CLASSES
+};
+
+struct vt_broker_metrics {
+    atomic_uint_fast64_t challenges, kbs_sessions;                 /* issued */
+    atomic_uint_fast64_t limit_nonces, limit_kbs_sessions;         /* refused at the cap */
+    atomic_uint_fast64_t collected_nonces, collected_kbs_sessions; /* expired rows deleted */
+    atomic_uint_fast64_t unlogged[VT_BM_ENDPOINTS][VT_BR_CLASSES];
+    atomic_uint_fast64_t logged[2][2]; /* [attest, release][allow, deny] */
 };
 
 struct vt_broker_signer;    /* a token/checkpoint signing key (broker_tokens.c) */
@@ -73,6 +119,9 @@ struct vt_broker {
     /* the audit log's Merkle tree, kept in step with the store */
     pthread_mutex_t log_lock;
     struct vt_merkle_tree *tree;
+    /* expiry collection: monotonic milliseconds of the last pass */
+    atomic_int_fast64_t gc_last_ms;
+    struct vt_broker_metrics m;
 };
 
 VT_MUST_USE enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
@@ -81,8 +130,31 @@ void vt_broker_close(struct vt_broker *b);
 vt_time vt_broker_now(const struct vt_broker *b);
 
 /* ---- protocol ---- */
+/* A nonce for /v1/attest. VT_OK, or a refusal in *den: 503 "nonce-limit" with retry_after when
+ * max_nonces are outstanding, 500 "storage". */
 VT_MUST_USE enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
-                                            struct vt_diag *d);
+                                            struct vt_broker_denial *den);
+/* Insert a row into a capped table of challenges (vb_nonces or vb_kbs_sessions: the INSERT's
+ * first arguments are the row's, then the cap is checked in the same statement); *den as for
+ * vt_broker_challenge (reason "nonce-limit" or "kbs-session-limit"). */
+VT_MUST_USE bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row,
+                                 struct vt_broker_denial *den);
+/* Delete expired nonces and KBS sessions, at most every VT_BROKER_GC_INTERVAL seconds (force: at
+ * most every second). Returns the rows deleted. */
+int64_t vt_broker_collect(struct vt_broker *b, bool force);
+
+/* Count a refusal that left no log entry (metrics). */
+void vt_broker_count_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep, const char *reason);
+/* Prometheus text of the broker's counters (heap). */
+char *vt_broker_metrics_text(struct vt_broker *b);
+/* The same for a vt_cache metrics_extra hook (ctx: the broker). */
+char *vt_broker_metrics_hook(void *ctx);
+
+/* The kind and TEE of evidence from its structure, as every verifier parses it first (no
+ * signature checked, no collateral): a DCAP quote (SGX or TDX), a Nitro document, an SEV-SNP or
+ * Azure HCL report. VT_E_UNKNOWN_EVIDENCE or the parser's error (d names the check). */
+VT_MUST_USE enum vt_err vt_broker_evidence_parse(const uint8_t *ev, size_t n, enum vt_tee *tee,
+                                                 struct vt_diag *d);
 
 struct vt_broker_attest_req {
     const uint8_t *evidence;
@@ -95,6 +167,7 @@ struct vt_broker_attest_req {
      * the report data must be these bytes followed by zeros. NULL: this broker's binding. */
     const uint8_t *expect_report_data;
     size_t expect_report_data_len;
+    enum vt_tee expect_tee; /* the TEE the evidence must be of (KBS: the session's); NONE: any */
 };
 
 struct vt_broker_attest_res {
@@ -116,6 +189,7 @@ struct vt_broker_release_req {
     struct vt_broker_attest_req attest; /* evidence + nonce + runtime_key */
     const char *runtime_key;            /* with a token: the key its cnf.jkt names */
     bool cms;                           /* Nitro RSA keys: CMS EnvelopedData instead of JWE */
+    enum vt_tee expect_tee;             /* the TEE the token or evidence must be of; NONE: any */
 };
 
 struct vt_broker_release_res {

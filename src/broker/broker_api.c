@@ -19,6 +19,21 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
     const char *detail =
         den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
     vt_http_problem(resp, den->status, vt_http_status_title(den->status), detail, den->reason);
+    if (den->status == 503 && den->retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%" PRId64, den->retry_after);
+        (void)!vt_http_resp_header(resp, "Retry-After", ra);
+    }
+}
+
+/* A refusal by the broker; one that left no log entry is counted in the metrics instead. */
+static void refuse_counted(struct vt_broker *b, enum vt_broker_endpoint ep,
+                           struct vt_http_resp *resp, const struct vt_broker_denial *den)
+{
+    if (!den->logged) {
+        vt_broker_count_unlogged(b, ep, den->reason);
+    }
+    refuse(resp, den);
 }
 
 static void bad(struct vt_http_resp *resp, unsigned status, const char *reason, const char *detail)
@@ -118,10 +133,9 @@ static void challenge(struct vt_broker *b, struct vt_http_resp *resp)
 {
     char nonce[64], when[VT_TIME_STR_MAX];
     vt_time exp;
-    struct vt_diag d;
-    vt_diag_init(&d);
-    if (vt_broker_challenge(b, nonce, &exp, &d) != VT_OK) {
-        bad(resp, 500, "storage", d.detail);
+    struct vt_broker_denial den;
+    if (vt_broker_challenge(b, nonce, &exp, &den) != VT_OK) {
+        refuse(resp, &den); /* counted as a limit refusal, or a storage error */
         return;
     }
     vt_time_format(exp, when);
@@ -133,13 +147,14 @@ static void attest(struct vt_broker *b, const struct vt_http_req *req, struct vt
     json_t *o = body_json(req, resp);
     struct attest_input in;
     if (o == NULL || !attest_input(o, true, &in, resp)) {
+        vt_broker_count_unlogged(b, VT_BM_ATTEST, "request");
         json_decref(o);
         return;
     }
     struct vt_broker_attest_res r;
     struct vt_broker_denial den;
     if (vt_broker_attest(b, &in.q, &r, &den) != VT_OK) {
-        refuse(resp, &den);
+        refuse_counted(b, VT_BM_ATTEST, resp, &den);
     } else {
         char when[VT_TIME_STR_MAX];
         vt_time_format(r.expires, when);
@@ -159,16 +174,19 @@ static void release(struct vt_broker *b, const char *name, const struct vt_http_
 {
     json_t *o = body_json(req, resp);
     if (o == NULL) {
+        vt_broker_count_unlogged(b, VT_BM_RELEASE, "request");
         return;
     }
     const char *token = json_string_value(json_object_get(o, "token"));
     const char *format = json_string_value(json_object_get(o, "format"));
     struct attest_input in;
     if (!attest_input(o, token == NULL, &in, resp)) {
+        vt_broker_count_unlogged(b, VT_BM_RELEASE, "request");
         json_decref(o);
         return;
     }
     if (format != NULL && strcmp(format, "jwe") != 0 && strcmp(format, "cms") != 0) {
+        vt_broker_count_unlogged(b, VT_BM_RELEASE, "format");
         bad(resp, 400, "format", "format is jwe (default) or cms");
         attest_input_cleanup(&in);
         json_decref(o);
@@ -184,7 +202,7 @@ static void release(struct vt_broker *b, const char *name, const struct vt_http_
     struct vt_broker_release_res r;
     struct vt_broker_denial den;
     if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
-        refuse(resp, &den);
+        refuse_counted(b, VT_BM_RELEASE, resp, &den);
     } else {
         json_t *receipt = json_loads(r.receipt, 0, NULL);
         json_t *out =
@@ -409,6 +427,24 @@ static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_
     bad(resp, 404, "not-found", "no such admin endpoint or method");
 }
 
+/* Prometheus text with the HTTP server's counters (veritee broker serve; veritee serve appends
+ * the broker's to the cache's /metrics). */
+static void broker_metrics(struct vt_broker *b, const struct vt_http_req *req,
+                           struct vt_http_resp *resp)
+{
+    char *s = vt_broker_metrics_text(b);
+    struct vt_buf out;
+    vt_buf_init(&out, 1u << 20);
+    bool ok = s != NULL && vt_buf_append(&out, s, strlen(s)) == VT_OK &&
+              vt_http_server_metrics(vt_http_req_server(req), &out) == VT_OK;
+    vt_http_resp_status(resp, ok ? 200 : 500, "text/plain; version=0.0.4");
+    if (!ok || !vt_http_resp_body(resp, out.data, out.len)) {
+        resp->status = 500;
+    }
+    vt_buf_cleanup(&out);
+    free(s);
+}
+
 bool vt_broker_owns_path(const char *path)
 {
     static const char *const admin_paths[] = {"keys", "policy", "log", "signing-keys", "audit"};
@@ -442,7 +478,7 @@ void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_ht
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     size_t n = strlen(path);
     *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
-    if (strcmp(path, "/healthz") == 0 && get) {
+    if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) && get) {
         *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
     } else if (strncmp(path, "/admin/v1/", 10) == 0) {
         *route = (struct vt_http_route){BROKER_BODY_ADMIN, VT_HTTP_RATE_NONE, true};
@@ -500,6 +536,8 @@ void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_
         }
     } else if (strcmp(path, "/healthz") == 0 && get) {
         vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+    } else if (strcmp(path, "/metrics") == 0 && get) {
+        broker_metrics(b, req, resp);
     } else if (strncmp(path, "/admin/v1/", 10) == 0) {
         admin(b, req, resp);
     } else if (strncmp(path, "/kbs/v0/", 8) == 0) {

@@ -286,3 +286,42 @@ enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *ev, size_t n,
                        n);
     }
 }
+
+enum vt_err vt_broker_evidence_parse(const uint8_t *ev, size_t n, enum vt_tee *tee,
+                                     struct vt_diag *d)
+{
+    *tee = VT_TEE_NONE;
+    switch (vt_evidence_detect(ev, n)) {
+    case VT_EVIDENCE_DCAP_QUOTE: {
+        struct vt_dcap_quote q;
+        VT_TRY(vt_dcap_quote_parse(ev, n, &q, d));
+        *tee = q.tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
+        return VT_OK;
+    }
+    case VT_EVIDENCE_NITRO_DOC: {
+        struct vt_nitro_doc doc;
+        VT_TRY(vt_nitro_doc_parse(ev, n, &doc, d));
+        *tee = VT_TEE_NITRO;
+        return VT_OK;
+    }
+    case VT_EVIDENCE_SNP_REPORT: {
+        struct vt_snp_report r;
+        VT_TRY(vt_snp_report_parse(ev, n, &r, d));
+        *tee = VT_TEE_SEV_SNP;
+        return VT_OK;
+    }
+    case VT_EVIDENCE_AZURE_HCL: {
+        struct vt_hcl_report h;
+        struct vt_snp_report r;
+        VT_TRY(vt_hcl_report_parse(ev, n, &h, d));
+        VT_TRY(vt_snp_report_parse(h.snp_report, VT_SNP_REPORT_SIZE, &r, d));
+        *tee = VT_TEE_SEV_SNP;
+        return VT_OK;
+    }
+    default:
+        return vt_fail(d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
+                       "%zu bytes of evidence in no recognised format (DCAP quote, Nitro "
+                       "attestation document, SEV-SNP report)",
+                       n);
+    }
+}

@@ -77,6 +77,15 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
     problem(resp, st, type, den->reason, detail);
 }
 
+/* A refusal that writes no log entry: counted in the metrics instead. */
+static void refuse_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep,
+                            struct vt_http_resp *resp, unsigned status, const char *type,
+                            const char *reason, const char *detail)
+{
+    vt_broker_count_unlogged(b, ep, reason);
+    problem(resp, status, type, reason, detail);
+}
+
 /* Set-Cookie: kbs-session-id=<id>; Expires=<IMF-fixdate>; Max-Age=<s>; HttpOnly. No Path, as
  * KBS: the default path of .../kbs/v0/auth covers .../kbs/v0/attest and .../kbs/v0/resource
  * also behind a reverse proxy that adds a prefix. */
@@ -215,9 +224,12 @@ static void token_hash(const char *token, char hex[65])
 
 /* ---- auth ---- */
 
-static bool tee_supported(const char *tee)
+/* The TEEs this KBS serves, by their KBS names ("tdx", "sgx"); VT_TEE_NONE for any other. */
+static enum vt_tee tee_supported(const char *tee)
 {
-    return strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0;
+    return strcmp(tee, "tdx") == 0   ? VT_TEE_TDX
+           : strcmp(tee, "sgx") == 0 ? VT_TEE_SGX
+                                     : VT_TEE_NONE;
 }
 
 static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
@@ -226,43 +238,46 @@ static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct 
     const char *version = str_member(o, "version"), *tee = str_member(o, "tee");
     char msg[256];
     if (o == NULL || version == NULL || tee == NULL) {
-        problem(resp, 400, "SerdeError", "request",
-                "the body must be a KBS Request: {\"version\", \"tee\", \"extra-params\"}");
+        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 400, "SerdeError", "request",
+                        "the body must be a KBS Request: {\"version\", \"tee\", \"extra-params\"}");
     } else if (strcmp(version, VT_KBS_PROTOCOL_VERSION) != 0) {
         snprintf(msg, sizeof(msg),
                  "KBS Client Protocol Version Mismatch: expect =" VT_KBS_PROTOCOL_VERSION
                  " while the request is %.64s",
                  version);
-        problem(resp, 401, "AttestationError", "protocol-version", msg);
-    } else if (!tee_supported(tee)) {
+        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "protocol-version", msg);
+    } else if (tee_supported(tee) == VT_TEE_NONE) {
         snprintf(msg, sizeof(msg), "tee \"%.32s\" is not supported by this KBS (tdx, sgx)", tee);
-        problem(resp, 401, "AttestationError", "tee-unsupported", msg);
+        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "tee-unsupported", msg);
     } else {
         uint8_t raw[KBS_NONCE_BYTES + 16];
         char nonce[64], sid[KBS_SID_LEN + 1];
         struct vt_diag d;
         vt_diag_init(&d);
+        struct vt_broker_denial den;
+        memset(&den, 0, sizeof(den));
         enum vt_err err = vt_random_bytes(raw, sizeof(raw), &d);
         if (err == VT_OK) {
             err = vt_base64_encode(raw, KBS_NONCE_BYTES, false, nonce, sizeof(nonce));
         }
         vt_hex_encode(raw + KBS_NONCE_BYTES, 16, sid);
-        vt_time now = vt_broker_now(b), exp = now + b->cfg.nonce_ttl;
-        if (err == VT_OK) {
-            struct vt_sql_arg a[] = {VT_SQL_T(sid), VT_SQL_T(nonce), VT_SQL_T(tee), VT_SQL_I(exp)};
-            err = vt_store_exec(b->store,
-                                "INSERT INTO vb_kbs_sessions(id, nonce, tee, expires, used, token,"
-                                " token_sha256, runtime_key) VALUES (?, ?, ?, ?, 0, '', '', '')",
-                                a, 4, NULL, NULL, NULL, &d);
-        }
-        if (err == VT_OK && raw[0] == 0) { /* now and then, forget sessions long expired */
-            struct vt_sql_arg g[] = {VT_SQL_I(now - 3600)};
-            (void)!vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions WHERE expires < ?", g, 1,
-                                 NULL, NULL, NULL, NULL);
-        }
         vt_wipe(raw, sizeof(raw));
+        vt_time now = vt_broker_now(b), exp = now + b->cfg.nonce_ttl;
+        /* the session's tee is stored by its KBS name, one of those supported */
+        struct vt_sql_arg row[] = {VT_SQL_T(sid), VT_SQL_T(nonce), VT_SQL_T(tee), VT_SQL_I(exp)};
         if (err != VT_OK) {
-            problem(resp, 500, "InternalError", "storage", d.detail);
+            problem(resp, 500, "InternalError", "internal", d.detail);
+        } else if (!vt_broker_admit(b, true, row, &den)) {
+            if (den.status == 503) {
+                vt_broker_count_unlogged(b, VT_BM_KBS_AUTH, den.reason);
+            }
+            problem(resp, den.status, den.status == 503 ? "ServiceUnavailable" : "InternalError",
+                    den.reason, den.detail);
+            if (den.retry_after > 0) {
+                char ra[24];
+                snprintf(ra, sizeof(ra), "%" PRId64, den.retry_after);
+                (void)!vt_http_resp_header(resp, "Retry-After", ra);
+            }
         } else {
             vt_http_json_reply(resp, 200,
                                json_pack("{s:s,s:s}", "nonce", nonce, "extra-params", ""));
@@ -421,21 +436,6 @@ static bool runtime_data_hash(const char *additional, const char *nonce, const s
     return err == VT_OK;
 }
 
-/* The quote's TEE from its header: tee_type 0 (SGX), or 0x81 in a version 4/5 quote (TDX). */
-static const char *quote_tee(const uint8_t *q, size_t n)
-{
-    if (n < 48) {
-        return "";
-    }
-    unsigned version = (unsigned)q[0] | (unsigned)q[1] << 8;
-    uint32_t tee_type =
-        (uint32_t)q[4] | (uint32_t)q[5] << 8 | (uint32_t)q[6] << 16 | (uint32_t)q[7] << 24;
-    if (version >= 3 && version <= 5 && tee_type == 0) {
-        return "sgx";
-    }
-    return (version == 4 || version == 5) && tee_type == 0x81 ? "tdx" : "";
-}
-
 struct attest_in {
     const char *nonce, *additional, *quote_b64;
     const json_t *pubkey;
@@ -490,12 +490,14 @@ static void reply_token(struct vt_http_resp *resp, const char *sid, const char *
 static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
                        struct vt_http_resp *resp)
 {
+    const enum vt_broker_endpoint ep = VT_BM_KBS_ATTEST;
     char sid[KBS_SID_LEN + 1];
     bool present;
     if (!cookie_sid(req, sid, &present)) {
-        problem(resp, 401, "AttestationError", present ? "session-unknown" : "session-missing",
-                present ? "the kbs-session-id cookie names no session"
-                        : "the kbs-session-id cookie is missing: POST /kbs/v0/auth first");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError",
+                        present ? "session-unknown" : "session-missing",
+                        present ? "the kbs-session-id cookie names no session"
+                                : "the kbs-session-id cookie is missing: POST /kbs/v0/auth first");
         return;
     }
     json_t *o = body_object(req);
@@ -507,17 +509,27 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     vt_diag_init(&d);
     const char *why = NULL;
     vt_time now = vt_broker_now(b);
+    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
     if (session_load(b, sid, &s, &d) != VT_OK) {
         problem(resp, 500, "InternalError", "storage", d.detail);
         goto out;
     }
     if (!s.found) {
-        problem(resp, 401, "AttestationError", "session-unknown",
-                "the kbs-session-id cookie names no session");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "session-unknown",
+                        "the kbs-session-id cookie names no session");
         goto out;
     }
     if (s.expires <= now) {
-        problem(resp, 401, "AttestationError", "session-expired", "the session expired");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "session-expired",
+                        "the session expired");
+        goto out;
+    }
+    /* the session's declared TEE must be one this KBS serves, and the evidence's */
+    enum vt_tee stee = tee_supported(s.tee);
+    if (stee == VT_TEE_NONE) {
+        snprintf(msg, sizeof(msg), "the session's tee \"%.32s\" is not supported (tdx, sgx)",
+                 s.tee);
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "tee-unsupported", msg);
         goto out;
     }
     if (s.token[0] != '\0') { /* attested already: the session's token, as KBS answers */
@@ -525,28 +537,38 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     if (s.used != 0) {
-        problem(resp, 401, "AttestationError", "session-used",
-                "the session's challenge was already answered: POST /kbs/v0/auth again");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "session-used",
+                        "the session's challenge was already answered: POST /kbs/v0/auth again");
         goto out;
     }
     if (o == NULL || !attest_parse(o, &in, &why)) {
-        problem(resp, 400, "SerdeError", "attestation",
-                o ? why : "the body must be a KBS Attestation JSON object");
+        refuse_unlogged(b, ep, resp, 400, "SerdeError", "attestation",
+                        o ? why : "the body must be a KBS Attestation JSON object");
         goto out;
     }
     if (strlen(in.nonce) != strlen(s.nonce) || !vt_ct_memeq(in.nonce, s.nonce, strlen(s.nonce))) {
-        problem(resp, 401, "AttestationError", "nonce-mismatch",
-                "runtime-data.nonce is not the session's challenge");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "nonce-mismatch",
+                        "runtime-data.nonce is not the session's challenge");
         goto out;
     }
-    if (!tee_pubkey(in.pubkey, &in.canon_key, &in.jwk, &why)) {
-        problem(resp, 400, "SerdeError", "runtime-key", why);
+    struct vt_jwk *k = NULL;
+    if (!tee_pubkey(in.pubkey, &in.canon_key, &in.jwk, &why) ||
+        vt_jwk_parse(in.jwk, strlen(in.jwk), &k, &d) != VT_OK) {
+        refuse_unlogged(b, ep, resp, 400, "SerdeError", "runtime-key", why ? why : d.detail);
         goto out;
     }
-    if (strcmp(quote_tee(in.quote, in.quote_len), s.tee) != 0) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "the evidence is not a %s quote", s.tee);
-        problem(resp, 401, "AttestationError", "tee-mismatch", msg);
+    vt_jwk_free(k);
+    /* The evidence must parse, and be of the session's TEE, before the challenge is spent. */
+    enum vt_tee etee = VT_TEE_NONE;
+    if (vt_broker_evidence_parse(in.quote, in.quote_len, &etee, &d) != VT_OK) {
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+        refuse_unlogged(b, ep, resp, 400, "SerdeError", "evidence-format", msg);
+        goto out;
+    }
+    if (etee != stee) {
+        snprintf(msg, sizeof(msg), "the session is for %s; the evidence is of %s", s.tee,
+                 vt_tee_name(etee));
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "tee-mismatch", msg);
         goto out;
     }
     /* one answer per challenge: the claiming UPDATE is the check, across replicas too */
@@ -560,8 +582,8 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     if (changes != 1) {
-        problem(resp, 401, "AttestationError", "session-used",
-                "the session's challenge was already answered: POST /kbs/v0/auth again");
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "session-used",
+                        "the session's challenge was already answered: POST /kbs/v0/auth again");
         goto out;
     }
     uint8_t rd[VT_SHA384_LEN];
@@ -576,10 +598,14 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         .runtime_key = in.jwk,
         .expect_report_data = rd,
         .expect_report_data_len = sizeof(rd),
+        .expect_tee = stee,
     };
     struct vt_broker_attest_res r;
     struct vt_broker_denial den;
     if (vt_broker_attest(b, &q, &r, &den) != VT_OK) {
+        if (!den.logged) {
+            vt_broker_count_unlogged(b, ep, den.reason);
+        }
         refuse(resp, &den, true);
         vt_broker_attest_res_cleanup(&r);
         goto out;
@@ -641,6 +667,7 @@ bool vt_broker_kbs_key_name(const char *path, char name[VT_BROKER_NAME_MAX])
 struct cred {
     bool found;
     char *token, *runtime_key;
+    char tee[16]; /* the session's declared TEE */
 };
 
 static bool row_cred(void *ctx, const struct vt_sql_row *row)
@@ -649,6 +676,7 @@ static bool row_cred(void *ctx, const struct vt_sql_row *row)
     c->found = true;
     c->token = strdup(vt_row_text(row, 0));
     c->runtime_key = strdup(vt_row_text(row, 1));
+    snprintf(c->tee, sizeof(c->tee), "%s", vt_row_text(row, 2));
     return false;
 }
 
@@ -673,6 +701,7 @@ static bool credentials(struct vt_broker *b, const struct vt_http_req *req, stru
             c->found = true;
             c->token = s.token;
             c->runtime_key = s.runtime_key;
+            snprintf(c->tee, sizeof(c->tee), "%s", s.tee);
             s.token = s.runtime_key = NULL;
         } else {
             *reason = !s.found                        ? "session-unknown"
@@ -697,8 +726,8 @@ static bool credentials(struct vt_broker *b, const struct vt_http_req *req, stru
     token_hash(bearer, th);
     struct vt_sql_arg a[] = {VT_SQL_T(th)};
     if (vt_store_exec(b->store,
-                      "SELECT token, runtime_key FROM vb_kbs_sessions WHERE token_sha256 = ?", a, 1,
-                      row_cred, c, NULL, d) != VT_OK) {
+                      "SELECT token, runtime_key, tee FROM vb_kbs_sessions WHERE token_sha256 = ?",
+                      a, 1, row_cred, c, NULL, d) != VT_OK) {
         *reason = "storage";
         return false;
     }
@@ -752,20 +781,34 @@ static void kbs_resource(struct vt_broker *b, const char *path, const struct vt_
         if (strcmp(reason, "storage") == 0) {
             problem(resp, 500, "InternalError", reason, d.detail);
         } else {
-            problem(resp, 401,
-                    strcmp(reason, "token-missing") == 0 ? "TokenNotFound" : "TokenVerifierError",
-                    reason, detail);
+            refuse_unlogged(b, VT_BM_KBS_RESOURCE, resp, 401,
+                            strcmp(reason, "token-missing") == 0 ? "TokenNotFound"
+                                                                 : "TokenVerifierError",
+                            reason, detail);
         }
         return;
     }
+    /* the token must be of the session's declared TEE, one this KBS serves */
+    enum vt_tee stee = tee_supported(c.tee);
     struct vt_broker_release_req q = {
         .key_name = name,
         .token = c.token,
         .runtime_key = c.runtime_key,
+        .expect_tee = stee,
     };
     struct vt_broker_release_res r;
+    memset(&r, 0, sizeof(r));
     struct vt_broker_denial den;
-    if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+    if (stee == VT_TEE_NONE) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the session's tee \"%.16s\" is not supported (tdx, sgx)",
+                 c.tee);
+        refuse_unlogged(b, VT_BM_KBS_RESOURCE, resp, 401, "TokenVerifierError", "tee-unsupported",
+                        msg);
+    } else if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+        if (!den.logged) {
+            vt_broker_count_unlogged(b, VT_BM_KBS_RESOURCE, den.reason);
+        }
         refuse(resp, &den, false);
     } else {
         json_t *o = r.jwe ? flattened(r.jwe) : NULL;

@@ -615,6 +615,21 @@ static const char *content_type_of(enum vt_doc_kind k)
     }
 }
 
+bool vt_cache_header_allowed(const char *name)
+{
+    for (size_t i = 0; i < sizeof(kept_headers) / sizeof(kept_headers[0]); i++) {
+        if (strcmp(name, kept_headers[i][1]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *vt_cache_content_type(enum vt_doc_kind kind)
+{
+    return content_type_of(kind);
+}
+
 enum vt_err vt_cache_check_item(struct vt_cache *c, const struct vt_cache_item *it,
                                 struct vt_doc_meta *m, struct vt_diag *d)
 {
@@ -692,6 +707,14 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
         atomic_fetch_add(&c->m.upstream_latency_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
                                                                (t1.tv_nsec - t0.tv_nsec) / 1000));
         long wait = backoff;
+        if (err == VT_E_TOO_LARGE) {
+            /* a body over the limit will not shrink on a retry: this upstream failed */
+            char msg[VT_DIAG_DETAIL_MAX];
+            snprintf(msg, sizeof(msg), "%s", d ? d->detail : "");
+            atomic_fetch_add(&c->m.upstream_errors, 1);
+            vt_http_response_cleanup(resp);
+            return vt_fail(d, VT_E_UPSTREAM, "upstream", "%s", msg);
+        }
         if (err == VT_OK) {
             *status = (unsigned)resp->status;
             if (resp->status == 200) {
@@ -934,6 +957,39 @@ static enum vt_err tombstone_result(struct vt_cache_result *res, struct vt_diag 
     return vt_fail(d, VT_E_NOT_FOUND, "cache", "no upstream has %s (remembered)", key);
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One token of the bucket of upstream fetches for keys never seen; false with *retry_after, the
+ * whole seconds until the next token. */
+static bool bucket_take(struct vt_cache *c, int64_t *retry_after)
+{
+    if (c->cfg.new_fetch_rate < 0) {
+        return true;
+    }
+    double now = mono_now(), rate = c->cfg.new_fetch_rate, burst = (double)c->cfg.new_fetch_burst;
+    pthread_mutex_lock(&c->bucket_lock);
+    double t = c->bucket_tokens + (now - c->bucket_at) * rate;
+    c->bucket_tokens = t < burst ? t : burst;
+    c->bucket_at = now;
+    bool ok = c->bucket_tokens >= 1.0;
+    if (ok) {
+        c->bucket_tokens -= 1.0;
+    } else {
+        double w = (1.0 - c->bucket_tokens) / rate;
+        *retry_after = (int64_t)w + ((double)(int64_t)w < w ? 1 : 0);
+        if (*retry_after < 1) {
+            *retry_after = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->bucket_lock);
+    return ok;
+}
+
 enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_cache_result *res,
                          struct vt_diag *d)
 {
@@ -966,6 +1022,17 @@ enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r, struct vt_c
         mem_put(c, &held, now, now);
         res->item = held;
         return tombstone_result(res, d);
+    }
+    /* A key never seen needs an upstream fetch: those are throttled, held ones never are. */
+    int64_t wait = 0;
+    if (!have && !r->no_throttle && c->cfg.mode == VT_CACHE_LAZY && c->cfg.n_upstreams > 0 &&
+        !bucket_take(c, &wait)) {
+        atomic_fetch_add(&c->m.throttled, 1);
+        res->retry_after = wait;
+        return vt_fail(d, VT_E_UPSTREAM, "throttle",
+                       "%s is not held and upstream fetches of documents not held are throttled"
+                       " (%g per second, burst %" PRId64 "): retry in %" PRId64 " s",
+                       r->key, c->cfg.new_fetch_rate, c->cfg.new_fetch_burst, wait);
     }
     atomic_fetch_add(&c->m.misses, 1);
     unsigned st = 0;
@@ -1152,12 +1219,26 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     if (c->cfg.recheck <= 0) {
         c->cfg.recheck = 60;
     }
+    if (c->cfg.new_fetch_rate == 0) {
+        c->cfg.new_fetch_rate = VT_CACHE_NEW_FETCH_RATE;
+    }
+    if (c->cfg.new_fetch_burst <= 0) {
+        c->cfg.new_fetch_burst = VT_CACHE_NEW_FETCH_BURST;
+    }
+    c->bucket_tokens = (double)c->cfg.new_fetch_burst;
+    c->bucket_at = mono_now();
+    if (cfg->master_key != NULL) {
+        memcpy(c->master, cfg->master_key, 32);
+        c->has_master = true;
+    }
+    c->cfg.master_key = NULL; /* kept in c->master only */
     c->clock_start = mono_seconds();
     pthread_mutex_init(&c->fill_lock, NULL);
     pthread_rwlock_init(&c->mem_lock, NULL);
     pthread_mutex_init(&c->stop_lock, NULL);
     pthread_cond_init(&c->stop_cond, NULL);
     pthread_mutex_init(&c->pin_lock, NULL);
+    pthread_mutex_init(&c->bucket_lock, NULL);
     vt_cert_list_init(&c->intel);
     vt_cert_list_init(&c->amd);
     c->mem = calloc(MEM_SLOTS, sizeof(*c->mem));
@@ -1172,6 +1253,9 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     c->anchors.amd = cfg->amd_anchors ? cfg->amd_anchors : &c->amd;
     if (err == VT_OK) {
         err = vt_store_open(cfg->db, schema, &c->store, d);
+    }
+    if (err == VT_OK && c->has_master) {
+        err = vt_cache_bundle_key_seal_stored(c->store, c->master, d);
     }
     if (err != VT_OK) {
         vt_cache_close(c);
@@ -1205,5 +1289,7 @@ void vt_cache_close(struct vt_cache *c)
     pthread_mutex_destroy(&c->stop_lock);
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->pin_lock);
+    pthread_mutex_destroy(&c->bucket_lock);
+    vt_wipe(c->master, sizeof(c->master));
     free(c);
 }

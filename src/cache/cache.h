@@ -42,7 +42,17 @@ struct vt_cache_config {
     int64_t clock_base;       /* 0: real time; else the clock starts at this time (tests) */
     const struct vt_cert_list *intel_anchors; /* NULL: embedded Intel SGX Root CA */
     const struct vt_cert_list *amd_anchors;   /* NULL: embedded ARKs */
+    const uint8_t *master_key; /* 32 bytes: seal the bundle-signing key under it; NULL: none */
+    /* Upstream fetches for keys never seen (nothing held, not even a "not found" tombstone) are
+     * throttled by a token bucket of new_fetch_burst fetches refilled at new_fetch_rate per
+     * second, per process; requests for held documents and refreshes never are. Defaults 5/s and
+     * 50 (VT_CACHE_NEW_FETCH_*); rate < 0: unlimited. */
+    double new_fetch_rate;
+    int64_t new_fetch_burst;
 };
+
+#define VT_CACHE_NEW_FETCH_RATE 5.0
+#define VT_CACHE_NEW_FETCH_BURST 50
 
 struct vt_cache_item {
     char key[VT_CACHE_KEY_MAX];
@@ -67,15 +77,17 @@ struct vt_cache_req {
     char path[VT_CACHE_KEY_MAX + 32]; /* upstream path and query, relative to an upstream base */
     char alt_path[120];               /* a second upstream path to try (root CA CRL on PCS) */
     struct vt_doc_expect expect;
-    bool pinnable; /* a default ("standard") TCB info / identity: subject to enforcement */
-    bool want_der; /* pckcrl?encoding=der */
-    char qeid[40]; /* pckcert by qeid (PCCS): resolved through registrations */
+    bool pinnable;    /* a default ("standard") TCB info / identity: subject to enforcement */
+    bool want_der;    /* pckcrl?encoding=der */
+    char qeid[40];    /* pckcert by qeid (PCCS): resolved through registrations */
+    bool no_throttle; /* an operator's request (registration, impact): never throttled */
 };
 
 struct vt_cache_metrics {
     atomic_uint_fast64_t requests[16]; /* by vt_doc_kind, [0] other */
     atomic_uint_fast64_t hits, misses, stale_served, not_found, rejected, upstream_errors;
     atomic_uint_fast64_t upstream_requests, upstream_latency_us, refreshes, refresh_failures;
+    atomic_uint_fast64_t throttled; /* fetches for new keys refused by the token bucket */
 };
 
 struct vt_cache {
@@ -100,6 +112,16 @@ struct vt_cache {
     uint32_t pin[2];
     vt_time pin_at[2];
     bool pin_valid[2];
+    /* the master key, if any (the bundle-signing key is sealed under it) */
+    uint8_t master[32];
+    bool has_master;
+    /* the token bucket of upstream fetches for keys never seen */
+    pthread_mutex_t bucket_lock;
+    double bucket_tokens;
+    double bucket_at; /* monotonic seconds of the last refill */
+    /* more Prometheus text appended to /metrics (veritee serve: the broker's counters) */
+    char *(*metrics_extra)(void *ctx);
+    void *metrics_extra_ctx;
 };
 
 /* Open the store (creating the schema), load anchors. */
@@ -120,11 +142,13 @@ struct vt_cache_result {
     bool stale;               /* past nextUpdate */
     bool from_memory;         /* a hit that touched neither store nor upstream */
     unsigned upstream_status; /* the status an upstream gave when nothing could be served */
+    int64_t retry_after;      /* > 0: an upstream fetch was throttled; seconds until it may be */
 };
 
 /* Serve a request: memory, store, then (lazy mode) the upstreams. VT_OK with an item;
  * VT_E_NOT_FOUND (404/410 from every upstream, or offline and absent); VT_E_UPSTREAM (every
- * upstream failed and nothing servable is held). */
+ * upstream failed and nothing servable is held, or the fetch of a key never seen was throttled:
+ * then res->retry_after > 0). */
 VT_MUST_USE enum vt_err vt_cache_get(struct vt_cache *c, struct vt_cache_req *r,
                                      struct vt_cache_result *res, struct vt_diag *d);
 void vt_cache_result_cleanup(struct vt_cache_result *res);
@@ -190,8 +214,32 @@ VT_MUST_USE enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, 
 VT_MUST_USE enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t len,
                                         const uint8_t trusted_xy[64], size_t *n_items,
                                         struct vt_diag *d);
-/* The cache's bundle-signing public key (created on first use, kept in the store). */
+/* The cache's bundle-signing public key (created on first use, kept in the store: sealed under the
+ * master key if the cache has one, PEM otherwise). */
 VT_MUST_USE enum vt_err vt_cache_public_key(struct vt_cache *c, uint8_t xy[64], struct vt_diag *d);
+
+/* Seal under master a bundle-signing key stored in store in the clear (databases from before keys
+ * were sealed, or written by a process without the master key); check that a sealed one opens
+ * (VT_E_ARG "master_key" if not). Called when a cache or a broker opens a store with a master
+ * key. */
+VT_MUST_USE enum vt_err vt_cache_bundle_key_seal_stored(struct vt_store *store,
+                                                        const uint8_t master[32],
+                                                        struct vt_diag *d);
+/* Re-seal the bundle-signing key held in store s (if any) under new_master, opening it with
+ * old_master (NULL: none; a clear key is then sealed). Inside the caller's transaction (the
+ * broker's rewrap). *rewrapped: a key was re-sealed. */
+VT_MUST_USE enum vt_err vt_cache_bundle_key_rewrap(struct vt_store *s, const uint8_t *old_master,
+                                                   const uint8_t new_master[32], bool *rewrapped,
+                                                   struct vt_diag *d);
+/* The same for a cache of its own (veritee cache rewrap), in one transaction; the cache then uses
+ * new_master. */
+VT_MUST_USE enum vt_err vt_cache_rewrap(struct vt_cache *c, const uint8_t new_master[32],
+                                        struct vt_diag *d);
+/* The headers and content type a stored document may carry: those the lazy fill keeps (the PCS v4
+ * names of the issuer chains, SGX-TCBm, SGX-FMSPC, SGX-PCK-Certificate-CA-Type), and the content
+ * type the vendors serve for its kind. Bundle items are held to the same. */
+bool vt_cache_header_allowed(const char *name);
+const char *vt_cache_content_type(enum vt_doc_kind kind);
 
 /* Tokens: create (prints once, stores SHA-256), check (constant time). role: "admin"/"read". */
 VT_MUST_USE enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role,

@@ -104,7 +104,9 @@ static void each_stored_header(const char *headers,
 
 static void resp_header(void *ctx, const char *name, const char *value)
 {
-    (void)!vt_http_resp_header(ctx, name, value);
+    if (vt_cache_header_allowed(name)) { /* rows stored before bundles were checked, too */
+        (void)!vt_http_resp_header(ctx, name, value);
+    }
 }
 
 /* The stored header lines, sent back as they came. */
@@ -167,7 +169,9 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
             problem(resp, st, st == 503 ? "Service Unavailable" : "Internal Server Error",
                     d.detail);
             if (st == 503) {
-                (void)!vt_http_resp_header(resp, "Retry-After", "30");
+                char ra[24];
+                snprintf(ra, sizeof(ra), "%" PRId64, res.retry_after > 0 ? res.retry_after : 30);
+                (void)!vt_http_resp_header(resp, "Retry-After", ra);
             }
         } else {
             intel_error(resp, st, NULL, NULL);
@@ -175,7 +179,7 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
         return;
     }
     const struct vt_cache_item *it = &res.item;
-    vt_http_resp_status(resp, 200, it->content_type);
+    vt_http_resp_status(resp, 200, vt_cache_content_type(r.kind));
     add_stored_headers(resp, it->headers);
     if (!kds) {
         request_id(resp);
@@ -273,6 +277,7 @@ static void register_platform(struct vt_cache *c, const struct vt_http_req *req,
         struct vt_cache_result res;
         if (vt_cache_req_from_key(key, &r, &d) == VT_OK) {
             snprintf(r.qeid, sizeof(r.qeid), "%s", qeid);
+            r.no_throttle = true; /* an administrator's registration */
             enum vt_err ferr = vt_cache_get(c, &r, &res, &d);
             json_object_set_new(out, "pckcert", json_string(ferr == VT_OK ? "cached" : d.detail));
             if (ferr == VT_OK) {
@@ -532,17 +537,26 @@ char *vt_cache_metrics_text(struct vt_cache *c)
         "nextUpdate (0 if none).\n"
         "# TYPE veritee_cache_oldest_past_next_update_seconds gauge\n"
         "veritee_cache_oldest_past_next_update_seconds %" PRId64 "\n"
+        "# HELP veritee_cache_throttled_total Upstream fetches of documents not held refused by"
+        " the new-fetch throttle (503).\n"
+        "# TYPE veritee_cache_throttled_total counter\n"
+        "veritee_cache_throttled_total %" PRIuFAST64 "\n"
         "# HELP veritee_cache_requests_total Document requests per endpoint.\n"
         "# TYPE veritee_cache_requests_total counter\n",
         atomic_load(&m->hits), atomic_load(&m->misses), atomic_load(&m->stale_served),
         atomic_load(&m->not_found), atomic_load(&m->rejected), atomic_load(&m->upstream_requests),
         atomic_load(&m->upstream_errors), (double)atomic_load(&m->upstream_latency_us) / 1e6,
         atomic_load(&m->upstream_requests), atomic_load(&m->refreshes),
-        atomic_load(&m->refresh_failures), items, oldest);
+        atomic_load(&m->refresh_failures), items, oldest, atomic_load(&m->throttled));
     for (size_t k = 0; k <= VT_DOC_AMD_CRL && err == VT_OK; k++) {
         err = vt_buf_printf(&b, "veritee_cache_requests_total{endpoint=\"%s\"} %" PRIuFAST64 "\n",
                             k == 0 ? "other" : vt_doc_kind_name((enum vt_doc_kind)k),
                             atomic_load(&m->requests[k]));
+    }
+    if (err == VT_OK && c->metrics_extra != NULL) {
+        char *extra = c->metrics_extra(c->metrics_extra_ctx);
+        err = extra ? vt_buf_append(&b, extra, strlen(extra)) : VT_E_NOMEM;
+        free(extra);
     }
     if (err != VT_OK) {
         vt_buf_cleanup(&b);
@@ -554,7 +568,7 @@ char *vt_cache_metrics_text(struct vt_cache *c)
 static void response_header(void *ctx, const char *name, const char *value)
 {
     struct vt_http_response *r = ctx;
-    if (r->n_headers < VT_HTTP_MAX_HEADERS) {
+    if (r->n_headers < VT_HTTP_MAX_HEADERS && vt_cache_header_allowed(name)) {
         r->headers[r->n_headers].name = strdup(name);
         r->headers[r->n_headers].value = strdup(value);
         r->n_headers++;

@@ -113,19 +113,178 @@ enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d)
 
 /* ---- the bundle-signing key ---- */
 
+/*
+ * The key is kept in vt_meta under "bundle_key": under a master key sealed like the broker's keys
+ * ("sealed:" and the hex of AES-256-GCM nonce || ciphertext || tag, associated data
+ * BUNDLE_KEY_AAD); without one (a cache that was never given a master key) as PEM text, the shape
+ * every database had before keys were sealed. A PEM value is sealed on the first open under a
+ * master key (bundle_key_seal_stored), so old databases keep working.
+ */
+#define BUNDLE_KEY_AAD "veritee bundle key"
+#define SEALED_PREFIX "sealed:"
+
 static bool row_text_dup(void *ctx, const struct vt_sql_row *row)
 {
     *(char **)ctx = strdup(vt_row_text(row, 0));
     return false;
 }
 
+static enum vt_err bundle_key_read(struct vt_store *s, char **value, struct vt_diag *d)
+{
+    *value = NULL;
+    struct vt_sql_arg a[] = {VT_SQL_T("bundle_key")};
+    return vt_store_exec(s, "SELECT value FROM vt_meta WHERE name = ?", a, 1, row_text_dup, value,
+                         NULL, d);
+}
+
+static bool is_sealed(const char *value)
+{
+    return strncmp(value, SEALED_PREFIX, strlen(SEALED_PREFIX)) == 0;
+}
+
+/* The sealed text of a PEM key under master. */
+static enum vt_err seal_text(const uint8_t master[32], const char *pem, char **out,
+                             struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, VT_SEALED_MAX + 64);
+    enum vt_err err = vt_seal_gcm(master, BUNDLE_KEY_AAD, (const uint8_t *)pem, strlen(pem), &b, d);
+    size_t pl = strlen(SEALED_PREFIX);
+    *out = err == VT_OK ? malloc(pl + 2 * b.len + 1) : NULL;
+    if (err == VT_OK && *out == NULL) {
+        err = vt_fail(d, VT_E_NOMEM, "bundle_key", "no memory");
+    }
+    if (err == VT_OK) {
+        memcpy(*out, SEALED_PREFIX, pl);
+        vt_hex_encode(b.data, b.len, *out + pl);
+    }
+    vt_buf_cleanup(&b);
+    return err;
+}
+
+/* The PEM text of a stored value (sealed or not): heap, wiped by the caller. */
+static enum vt_err open_text(const uint8_t *master, const char *value, char **pem,
+                             struct vt_diag *d)
+{
+    *pem = NULL;
+    if (!is_sealed(value)) {
+        *pem = strdup(value);
+        VT_ENSURE(*pem != NULL, d, VT_E_NOMEM, "bundle_key", "no memory");
+        return VT_OK;
+    }
+    VT_ENSURE(master != NULL, d, VT_E_ARG, "bundle_key",
+              "the bundle-signing key is sealed under the master key: give --master-key-file or "
+              "VERITEE_MASTER_KEY");
+    const char *hex = value + strlen(SEALED_PREFIX);
+    size_t hl = strlen(hex);
+    uint8_t *raw = malloc(hl / 2 + 1);
+    VT_ENSURE(raw != NULL, d, VT_E_NOMEM, "bundle_key", "no memory");
+    struct vt_buf b;
+    vt_buf_init(&b, VT_SEALED_MAX + 1);
+    enum vt_err err = hl % 2 == 0 && vt_hex_decode_exact(hex, hl, raw, hl / 2) == VT_OK
+                          ? VT_OK
+                          : vt_fail(d, VT_E_INTEGRITY, "bundle_key",
+                                    "the stored bundle-signing key is not sealed hex");
+    if (err == VT_OK && vt_unseal_gcm(master, BUNDLE_KEY_AAD, raw, hl / 2, &b, d) != VT_OK) {
+        err = vt_fail(d, VT_E_ARG, "master_key",
+                      "the master key does not open this database's bundle-signing key (wrong "
+                      "key?)");
+    }
+    if (err == VT_OK) {
+        *pem = strndup((const char *)b.data, b.len);
+        err = *pem ? VT_OK : vt_fail(d, VT_E_NOMEM, "bundle_key", "no memory");
+    }
+    vt_buf_cleanup(&b);
+    free(raw);
+    return err;
+}
+
+static void text_free(char *s)
+{
+    if (s != NULL) {
+        vt_wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Replace the stored value old by value (only if it is still old: replicas may race). */
+static enum vt_err bundle_key_replace(struct vt_store *s, const char *old, const char *value,
+                                      struct vt_diag *d)
+{
+    struct vt_sql_arg a[] = {VT_SQL_T(value), VT_SQL_T("bundle_key"), VT_SQL_T(old)};
+    return vt_store_exec(s, "UPDATE vt_meta SET value = ? WHERE name = ? AND value = ?", a, 3, NULL,
+                         NULL, NULL, d);
+}
+
+enum vt_err vt_cache_bundle_key_seal_stored(struct vt_store *store, const uint8_t master[32],
+                                            struct vt_diag *d)
+{
+    char *value = NULL, *pem = NULL, *sealed = NULL;
+    VT_TRY(bundle_key_read(store, &value, d));
+    if (value == NULL) {
+        return VT_OK;
+    }
+    /* a sealed value must open (a wrong master key is found at start); a PEM one is sealed */
+    enum vt_err err = open_text(master, value, &pem, d);
+    if (err == VT_OK && !is_sealed(value)) {
+        err = seal_text(master, pem, &sealed, d);
+        if (err == VT_OK) {
+            err = bundle_key_replace(store, value, sealed, d);
+        }
+    }
+    text_free(value);
+    text_free(pem);
+    free(sealed);
+    return err;
+}
+
+enum vt_err vt_cache_bundle_key_rewrap(struct vt_store *s, const uint8_t *old_master,
+                                       const uint8_t new_master[32], bool *rewrapped,
+                                       struct vt_diag *d)
+{
+    *rewrapped = false;
+    char *value = NULL, *pem = NULL, *sealed = NULL;
+    VT_TRY(bundle_key_read(s, &value, d));
+    if (value == NULL) {
+        return VT_OK;
+    }
+    enum vt_err err = open_text(old_master, value, &pem, d);
+    if (err == VT_OK) {
+        err = seal_text(new_master, pem, &sealed, d);
+    }
+    if (err == VT_OK) {
+        err = bundle_key_replace(s, value, sealed, d);
+        *rewrapped = err == VT_OK;
+    }
+    text_free(value);
+    text_free(pem);
+    free(sealed);
+    return err;
+}
+
+enum vt_err vt_cache_rewrap(struct vt_cache *c, const uint8_t new_master[32], struct vt_diag *d)
+{
+    VT_TRY(vt_store_begin(c->store, d));
+    bool done = false;
+    enum vt_err err = vt_cache_bundle_key_rewrap(c->store, c->has_master ? c->master : NULL,
+                                                 new_master, &done, d);
+    if (err == VT_OK) {
+        err = vt_store_commit(c->store, d);
+    } else {
+        vt_store_rollback(c->store);
+    }
+    if (err == VT_OK) {
+        memcpy(c->master, new_master, 32);
+        c->has_master = true;
+    }
+    return err;
+}
+
 static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, struct vt_diag *d)
 {
-    char *pem = NULL;
-    struct vt_sql_arg a[] = {VT_SQL_T("bundle_key")};
-    VT_TRY(vt_store_exec(c->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1, row_text_dup,
-                         &pem, NULL, d));
-    if (pem == NULL) {
+    char *value = NULL;
+    VT_TRY(bundle_key_read(c->store, &value, d));
+    if (value == NULL) {
         /* First use: create one; a concurrent replica may win, so read back what is stored. */
         struct vt_p256_priv *fresh = NULL;
         VT_TRY(vt_p256_priv_generate(&fresh, d));
@@ -133,22 +292,42 @@ static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, stru
         vt_buf_init(&b, 4096);
         enum vt_err err = vt_p256_priv_to_pem(fresh, &b, d);
         vt_p256_priv_free(fresh);
+        char *stored = NULL;
+        if (err == VT_OK && c->has_master) {
+            err = seal_text(c->master, (const char *)b.data, &stored, d);
+        }
         if (err == VT_OK) {
-            struct vt_sql_arg ins[] = {VT_SQL_T("bundle_key"), VT_SQL_T((const char *)b.data)};
+            struct vt_sql_arg ins[] = {VT_SQL_T("bundle_key"),
+                                       VT_SQL_T(stored ? stored : (const char *)b.data)};
             err = vt_store_exec(c->store,
                                 "INSERT INTO vt_meta(name, value) VALUES (?, ?)"
                                 " ON CONFLICT(name) DO NOTHING",
                                 ins, 2, NULL, NULL, NULL, d);
         }
+        free(stored);
         vt_buf_cleanup(&b);
         VT_TRY(err);
-        VT_TRY(vt_store_exec(c->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1,
-                             row_text_dup, &pem, NULL, d));
-        VT_ENSURE(pem != NULL, d, VT_E_STORAGE, "bundle_key", "the bundle key was not stored");
+        VT_TRY(bundle_key_read(c->store, &value, d));
+        VT_ENSURE(value != NULL, d, VT_E_STORAGE, "bundle_key", "the bundle key was not stored");
     }
-    enum vt_err err = vt_p256_priv_from_pem(pem, strlen(pem), k, d);
-    vt_wipe(pem, strlen(pem));
-    free(pem);
+    char *pem = NULL;
+    enum vt_err err = open_text(c->has_master ? c->master : NULL, value, &pem, d);
+    if (err == VT_OK) {
+        err = vt_p256_priv_from_pem(pem, strlen(pem), k, d);
+    }
+    /* stored in the clear by a process without the master key: seal it now */
+    if (err == VT_OK && c->has_master && !is_sealed(value)) {
+        char *sealed = NULL;
+        struct vt_diag e;
+        vt_diag_init(&e);
+        if (seal_text(c->master, pem, &sealed, &e) != VT_OK ||
+            bundle_key_replace(c->store, value, sealed, &e) != VT_OK) {
+            fprintf(stderr, "veritee-cache: cannot seal the bundle key: %s\n", e.detail);
+        }
+        free(sealed);
+    }
+    text_free(pem);
+    text_free(value);
     return err;
 }
 
@@ -233,6 +412,40 @@ enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_it
     return err;
 }
 
+/* A bundle item's stored headers: "Name: value" lines, each name one the lazy fill keeps (at most
+ * once), values of printable characters. Anything else is refused: these are sent back to
+ * clients as they are. */
+static enum vt_err check_item_headers(const char *h, size_t i, struct vt_diag *d)
+{
+    char seen[16][64];
+    size_t n_seen = 0;
+    for (const char *p = h; *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        size_t nl = colon ? (size_t)(colon - p) : len;
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)(nl < sizeof(name) ? nl : sizeof(name) - 1), p);
+        VT_ENSURE(colon != NULL && nl > 0 && nl < sizeof(name) && vt_cache_header_allowed(name), d,
+                  VT_E_BAD_FIELD, "bundle.items.headers",
+                  "item %zu carries the header \"%.60s\", which the cache does not keep", i, name);
+        for (size_t k = 0; k < n_seen; k++) {
+            VT_ENSURE(strcmp(seen[k], name) != 0, d, VT_E_DUPLICATE, "bundle.items.headers",
+                      "item %zu carries the header %s twice", i, name);
+        }
+        if (n_seen < sizeof(seen) / sizeof(seen[0])) {
+            snprintf(seen[n_seen++], sizeof(seen[0]), "%s", name);
+        }
+        for (size_t k = nl + 1; k < len; k++) {
+            unsigned char ch = (unsigned char)p[k];
+            VT_ENSURE(ch >= 0x20 && ch != 0x7f, d, VT_E_BAD_FIELD, "bundle.items.headers",
+                      "item %zu: header %s holds the control character 0x%02x", i, name, ch);
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    return VT_OK;
+}
+
 enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t len,
                             const uint8_t trusted_xy[64], size_t *n_items, struct vt_diag *d)
 {
@@ -293,6 +506,16 @@ enum vt_err vt_cache_import(struct vt_cache *c, const uint8_t *bundle, size_t le
         }
         it->fetched_at = json_integer_value(json_object_get(o, "fetched_at"));
         snprintf(it->upstream, sizeof(it->upstream), "bundle");
+        /* the same headers and content type as the lazy fill stores, nothing else */
+        if ((err = check_item_headers(hdr, i, d)) != VT_OK) {
+            break;
+        }
+        if (strcmp(ct, vt_cache_content_type(r.kind)) != 0) {
+            err = vt_fail(d, VT_E_BAD_FIELD, "bundle.items.content_type",
+                          "item %zu (%s) has content type \"%.60s\"; a %s is %s", i, key, ct,
+                          vt_doc_kind_name(r.kind), vt_cache_content_type(r.kind));
+            break;
+        }
         struct vt_doc_meta m;
         err = vt_cache_check_item(c, it, &m, d);
         if (err == VT_E_NOT_FOUND && r.kind == VT_DOC_VCEK) {
@@ -474,6 +697,7 @@ static enum vt_err tcb_info_for(struct vt_cache *c, enum vt_tee tee, const char 
     }
     struct vt_cache_req r;
     VT_TRY(vt_cache_req_from_key(key, &r, d));
+    r.no_throttle = true; /* an operator's impact report */
     struct vt_cache_result res;
     VT_TRY(vt_cache_get(c, &r, &res, d));
     *it = res.item;

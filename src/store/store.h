@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <veritee/buf.h>
 #include <veritee/error.h>
 
 struct vt_store;
@@ -78,6 +79,16 @@ VT_MUST_USE enum vt_err vt_tokens_create(struct vt_store *s, const char *role, c
 /* True if token hashes to a stored token of this role or of role "admin"; every stored hash is
  * compared in constant time. */
 bool vt_tokens_check(struct vt_store *s, const char *token, const char *role);
+
+/* Values sealed at rest (sealed.c): AES-256-GCM under a 256-bit key, with associated data that
+ * names the value's role and row. out gets nonce (12) || ciphertext || tag (16), appended.
+ * Plaintexts of up to VT_SEALED_MAX bytes. vt_unseal_gcm: VT_E_CRYPTO for a wrong key or altered
+ * data (nothing is appended then). */
+#define VT_SEALED_MAX (64u << 10)
+VT_MUST_USE enum vt_err vt_seal_gcm(const uint8_t key[32], const char *aad, const uint8_t *pt,
+                                    size_t n, struct vt_buf *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_unseal_gcm(const uint8_t key[32], const char *aad, const uint8_t *ct,
+                                      size_t n, struct vt_buf *out, struct vt_diag *d);
 
 /* Backend entry points (store_sqlite.c, store_pg.c). */
 struct vt_store_ops {

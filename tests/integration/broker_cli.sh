@@ -47,9 +47,10 @@ check "the old master key no longer opens it" bash -c "! $veritee broker keys --
 mv "$tmp/new.key" "$mk"
 check "the new one does" grep -q vault <(b keys)
 check "audit verify of an empty log" grep -q '"verified":true' <("$veritee" audit verify --db "$db")
-printf '# a config file\ndb = %s\nmaster-key-file = %s   # comment\n\nissuer = cfg-test\n' "$db" "$mk" >"$tmp/v.conf"
+printf '# a config file\ndb = %s\nmaster-key-file = %s   # comment\n\nissuer = cfg-test\nmax-nonces = 100\nmax-kbs-sessions = 100\nnew-fetch-rate = 5\nnew-fetch-burst = 50\n' "$db" "$mk" >"$tmp/v.conf"
 check "--config: options from a file" grep -q vault <("$veritee" broker keys --config "$tmp/v.conf")
 check "--config: the command line overrides the file" grep -q '^\[\]$' <("$veritee" broker keys --config "$tmp/v.conf" --db "sqlite:$tmp/other.db")
+check "a limit of 0 is refused" bash -c "$veritee broker keys --config $tmp/v.conf --max-nonces 0 2>&1 | grep -q 'at least 1'"
 printf 'not an option line\n' >"$tmp/bad.conf"
 check "--config: a bad line is refused with its number" bash -c "$veritee broker keys --config $tmp/bad.conf 2>&1 | grep -q 'line 1'"
 
@@ -68,7 +69,7 @@ t_ali=1749945600
 start_double "$t_ali" || { bad "upstream double"; finish; exit; }
 pf="$tmp/serve.port"
 "$veritee" serve --db "$db" --master-key-file "$mk" --upstream "$DOUBLE_URL" --now "$t_ali" \
-    --listen 127.0.0.1:0 --port-file "$pf" --refresh-interval 0 2>"$tmp/serve.log" &
+    --listen 127.0.0.1:0 --port-file "$pf" --refresh-interval 0 --max-nonces 3 2>"$tmp/serve.log" &
 pids+=($!)
 url="http://127.0.0.1:$(wait_port "$pf")"
 check "serve: the cache API" bash -c "curl -sf '$url/sgx/certification/v4/tcb?fmspc=90C06F000000' >/dev/null || curl -sf '$url/tdx/certification/v4/tcb?fmspc=90C06F000000' >/dev/null"
@@ -89,4 +90,16 @@ check "serve: a real TDX quote verifies with collateral from the in-process cach
     bash -c "[ $st = 401 ] && grep -q '\"reason\":\"binding\"' $tmp/out.json"
 check "serve: the cache was filled for it" bash -c "sqlite3 $tmp/v.db \"SELECT COUNT(*) FROM vt_items WHERE key LIKE '%90c06f000000%'\" | grep -qv '^0$'"
 check "audit verify after serve" grep -q '"verified":true,"entries":1' <("$veritee" audit verify --db "$db")
+# --max-nonces 3: the attested nonce is answered, three more are outstanding, the next is a 503
+for i in 1 2 3; do curl -s -o /dev/null -X POST "$url/v1/challenge"; done
+curl -s -D "$tmp/limit.hdr" -o "$tmp/limit.json" -X POST "$url/v1/challenge"
+check "serve: --max-nonces: 503 nonce-limit with Retry-After" bash -c \
+    "grep -q '^HTTP/1.1 503' $tmp/limit.hdr && grep -qi '^Retry-After: [0-9]' $tmp/limit.hdr && grep -q '\"reason\":\"nonce-limit\"' $tmp/limit.json"
+curl -s "$url/metrics" >"$tmp/metrics.txt"
+check "serve: one /metrics with the cache's and the broker's counters" bash -c \
+    "grep -q '^veritee_cache_hits_total ' $tmp/metrics.txt && grep -q '^veritee_broker_limit_refusals_total{limit=\"nonces\"} 1$' $tmp/metrics.txt && grep -q '^veritee_broker_refusals_unlogged_total{endpoint=\"attest\",reason=\"evidence\"} 0$' $tmp/metrics.txt"
+# the cache's bundle-signing key in this shared database: sealed under the master key
+check "serve: the bundle key is printed with the master key" grep -Eq '^[0-9a-f]{128}$' <("$veritee" cache key --db "$db" --master-key-file "$mk")
+check "serve: the bundle key is stored sealed" bash -c "sqlite3 $tmp/v.db \"SELECT value FROM vt_meta WHERE name = 'bundle_key'\" | grep -q '^sealed:'"
+check "serve: without the master key the cache cannot sign" bash -c "env -u VERITEE_MASTER_KEY $veritee cache key --db $db 2>&1 | grep -q 'sealed under the master key'"
 finish

@@ -15,6 +15,13 @@ struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, 
 struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
                        int64_t token_ttl, const char *issuer, const char *db_url)
 {
+    return bh_start_cfg(now, collateral_sub, nonce_ttl, token_ttl, issuer, db_url, NULL);
+}
+
+struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
+                        int64_t token_ttl, const char *issuer, const char *db_url,
+                        const struct vt_broker_config *over)
+{
     struct bh *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         return NULL;
@@ -43,7 +50,9 @@ struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_tt
                                    .clock_base = 0,
                                    .nonce_ttl = nonce_ttl,
                                    .token_ttl = token_ttl,
-                                   .issuer = issuer};
+                                   .issuer = issuer,
+                                   .max_nonces = over ? over->max_nonces : 0,
+                                   .max_kbs_sessions = over ? over->max_kbs_sessions : 0};
     memset(cfg.master_key, 0x42, sizeof(cfg.master_key));
     struct vt_diag d;
     vt_diag_init(&d);

@@ -114,6 +114,12 @@ struct vt_bsim *vt_bsim_new(const char *dir, vt_time now)
         snprintf(path, sizeof(path), "%s/cert_chain.pem", s->coll);
         ok = ok && pem != NULL && write_file(path, pem, n);
         free(pem);
+        /* the VCEK too, for reports that come without it (the KBS protocol's) */
+        size_t vn = 0;
+        uint8_t *vcek = ok ? vt_ssim_der(s->vcek, &vn) : NULL;
+        snprintf(path, sizeof(path), "%s/vcek.der", s->coll);
+        ok = ok && vcek != NULL && write_file(path, vcek, vn);
+        free(vcek);
     }
     if (!ok) {
         vt_bsim_free(s);
@@ -246,6 +252,20 @@ uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t r
                              unsigned variant, size_t *len)
 {
     *len = 0;
+    if (tee == VT_TEE_SEV_SNP) {
+        struct vt_ssim_vek_opts o;
+        vt_ssim_vek_defaults(&s->snp, &o, false, s->now - 86400, s->now + 365 * 86400);
+        struct vt_ssim_report r;
+        vt_ssim_report_defaults(&s->snp, &o, &r);
+        memcpy(r.report_data, report_data, 64);
+        r.guest_svn = 0; /* as many guests have: then bytes 0-7 also read as an SGX quote's */
+        uint8_t *out = malloc(VT_SNP_REPORT_SIZE);
+        if (out != NULL) {
+            vt_ssim_report_sign(&r, s->vcek_key, out);
+            *len = VT_SNP_REPORT_SIZE;
+        }
+        return out;
+    }
     if (tee != VT_TEE_SGX && tee != VT_TEE_TDX) {
         return NULL;
     }

@@ -25,7 +25,8 @@ struct vt_bsim;
 /*
  * Build the PKIs valid around now and write, under dir: anchors/{sgx,tdx,sgx-ood,snp,nitro}.pem
  * (roots to trust), collateral/sgx/ and collateral/tdx/ (each a collateral set in the verify
- * layout), collateral/cert_chain.pem (the synthetic ASK + ARK). NULL on failure.
+ * layout), collateral/cert_chain.pem (the synthetic ASK + ARK) and collateral/vcek.der (the SNP
+ * VCEK). NULL on failure.
  */
 struct vt_bsim *vt_bsim_new(const char *dir, vt_time now);
 void vt_bsim_free(struct vt_bsim *s);
@@ -44,9 +45,9 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
                           size_t *vek_len);
 
 /*
- * SGX or TDX evidence whose report_data is exactly report_data[64] (another protocol's binding,
- * e.g. the KBS protocol's hash of its runtime data padded with zeros). The variants as above.
- * Returns malloc'd evidence or NULL (also for other TEEs).
+ * SGX, TDX or SEV-SNP evidence whose report_data is exactly report_data[64] (another protocol's
+ * binding, e.g. the KBS protocol's hash of its runtime data padded with zeros). The variants as
+ * above (SNP: none). Returns malloc'd evidence or NULL (also for Nitro).
  */
 uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
                              unsigned variant, size_t *len);

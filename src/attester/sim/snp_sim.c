@@ -266,6 +266,7 @@ void vt_ssim_report_defaults(const struct vt_ssim_pki *p, const struct vt_ssim_v
         {0, 0, 0}, {0x19, 0x01, 0x01}, {0x19, 0x11, 0x01}, {0x1a, 0x02, 0x00}};
     memset(r, 0, sizeof(*r));
     r->version = p->product == VT_SNP_TURIN ? 5 : 3;
+    r->guest_svn = 1;
     r->policy = 0x30000;
     r->key_info = (o->vlek ? 1u : 0u) << 2;
     r->reported_tcb = vt_ssim_tcb(p->product, o->fmc, o->bl, o->tee, o->snp, o->ucode);
@@ -290,7 +291,7 @@ void vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
 {
     memset(out, 0, VT_SNP_REPORT_SIZE);
     put_le(out + 0x000, r->version, 4);
-    put_le(out + 0x004, 1, 4);
+    put_le(out + 0x004, r->guest_svn, 4);
     put_le(out + 0x008, r->policy, 8);
     put_le(out + 0x030, r->vmpl, 4);
     put_le(out + 0x034, 1, 4);

@@ -62,6 +62,7 @@ uint64_t vt_ssim_tcb(enum vt_snp_product p, int fmc, int bl, int tee, int snp, i
  * VEK built from `o`. */
 struct vt_ssim_report {
     uint32_t version;
+    uint32_t guest_svn; /* default 1 */
     uint64_t policy;
     uint32_t vmpl;
     uint32_t key_info;

@@ -401,6 +401,101 @@ static void test_bad_requests(void **state)
     assert_int_equal(bh_call(f->h, "POST", "/v1/keys/k-any/open", "{}", NULL, NULL, NULL), 404);
 }
 
+static int64_t log_rows(const struct bh *h)
+{
+    int64_t n = -1;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_store_exec(h->b->store, "SELECT COUNT(*) FROM vb_log", NULL, 0,
+                                   vt_store_row_int, &n, NULL, &d),
+                     VT_OK);
+    return n;
+}
+
+/* The value of veritee_broker_<name> on /metrics (-1 if absent). */
+static long long metric(const struct bh *h, const char *name)
+{
+    char *m = NULL;
+    if (bh_call(h, "GET", "/metrics", NULL, NULL, NULL, &m) != 200) {
+        free(m);
+        return -1;
+    }
+    char want[256];
+    snprintf(want, sizeof(want), "\nveritee_broker_%s ", name);
+    const char *p = strstr(m, want);
+    long long v = p ? strtoll(p + strlen(want), NULL, 10) : -1;
+    free(m);
+    return v;
+}
+
+/* A request that fails before its evidence is even parsed writes no log entry and spends no
+ * nonce; the metrics count it instead. */
+static void test_unparsed_not_logged(void **state)
+{
+    struct fx *f = *state;
+    int64_t before = log_rows(f->h);
+    long long m_ev =
+        metric(f->h, "refusals_unlogged_total{endpoint=\"attest\",reason=\"evidence\"}");
+    long long m_req =
+        metric(f->h, "refusals_unlogged_total{endpoint=\"attest\",reason=\"request\"}");
+    long long m_rel =
+        metric(f->h, "refusals_unlogged_total{endpoint=\"release\",reason=\"evidence\"}");
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *good = bh_attest_body(f->h, VT_TEE_TDX, nonce, raw, f->ec256, 0);
+    const char *ev = json_string_value(json_object_get(good, "evidence"));
+    /* evidence in no known format, a truncated quote (its header is a TDX quote's), an SNP-sized
+     * report with a bad version, bytes that are not base64 */
+    char truncated[801];
+    snprintf(truncated, sizeof(truncated), "%.800s", ev);
+    char snp_like[1600];
+    uint8_t rep[1184];
+    memset(rep, 0, sizeof(rep));
+    rep[0] = 9;
+    rep[0x34] = 1;
+    assert_int_equal(vt_base64_encode(rep, sizeof(rep), false, snp_like, sizeof(snp_like)), VT_OK);
+    const char *junk[] = {"AAAAAAAAAAAAAAAAAAAAAAAAAAAA", truncated, snp_like};
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+        json_t *b = json_deep_copy(good);
+        json_object_set_new(b, "evidence", json_string(junk[i]));
+        char *text = json_dumps(b, JSON_COMPACT);
+        json_t *out = NULL;
+        long st = bh_call(f->h, "POST", "/v1/attest", text, NULL, &out, NULL);
+        const char *reason = json_string_value(json_object_get(out, "reason"));
+        if (st != 400 || reason == NULL || strcmp(reason, "evidence-format") != 0) {
+            fail_msg("junk %zu: %ld %s", i, st, reason ? reason : "");
+        }
+        /* the evidence release path refuses it the same way */
+        assert_int_equal(bh_call(f->h, "POST", "/v1/keys/k-any/release", text, NULL, NULL, NULL),
+                         400);
+        json_decref(out);
+        json_decref(b);
+        free(text);
+    }
+    const char *bodies[] = {"not json", "{\"nonce\":\"x\"}", "{\"evidence\":\"!!!\"}", "[]"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        assert_int_equal(bh_call(f->h, "POST", "/v1/attest", bodies[i], NULL, NULL, NULL), 400);
+        assert_int_equal(
+            bh_call(f->h, "POST", "/v1/keys/k-any/release", bodies[i], NULL, NULL, NULL), 400);
+    }
+    assert_int_equal(log_rows(f->h), before);
+    /* the nonce was not spent: the real evidence still attests with it */
+    char *text = json_dumps(good, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, NULL, NULL), 200);
+    assert_int_equal(log_rows(f->h), before + 1);
+    free(text);
+    json_decref(good);
+    /* counted on /metrics instead */
+    assert_int_equal(
+        metric(f->h, "refusals_unlogged_total{endpoint=\"attest\",reason=\"evidence\"}"), m_ev + 3);
+    assert_int_equal(
+        metric(f->h, "refusals_unlogged_total{endpoint=\"attest\",reason=\"request\"}"), m_req + 4);
+    assert_int_equal(
+        metric(f->h, "refusals_unlogged_total{endpoint=\"release\",reason=\"evidence\"}"),
+        m_rel + 3);
+}
+
 static void test_admin(void **state)
 {
     struct fx *f = *state;
@@ -631,16 +726,16 @@ static void test_real_fixtures(void **state)
     assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
     char nonce[64];
     vt_time exp;
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    struct vt_broker_denial den;
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
     char *pub = vt_jwk_public_json(f->ec256);
     struct vt_broker_attest_req q = {
         .evidence = quote, .evidence_len = n, .nonce = nonce, .runtime_key = pub};
     struct vt_broker_attest_res r;
-    struct vt_broker_denial den;
     assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
     assert_string_equal(den.reason, "binding");
     quote[n - 100] ^= 1; /* in the signature data */
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &d), VT_OK);
+    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
     assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
     assert_string_equal(den.reason, "evidence");
     free(pub);
@@ -661,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_deny_release),
         cmocka_unit_test(test_deny_expiry_and_tcb),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_unparsed_not_logged),
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_log_and_audit),
         cmocka_unit_test(test_at_rest),

@@ -538,6 +538,114 @@ static void test_nonce_and_binding(void **state)
     kr_cleanup(&r);
 }
 
+static int64_t log_rows(struct fx *f)
+{
+    int64_t n = -1;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_store_exec(f->h->b->store, "SELECT COUNT(*) FROM vb_log", NULL, 0,
+                                   vt_store_row_int, &n, NULL, &d),
+                     VT_OK);
+    return n;
+}
+
+static void set_session_tee(struct fx *f, const char *sid, const char *tee)
+{
+    struct vt_sql_arg a[] = {VT_SQL_T(tee), VT_SQL_T(sid)};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_store_exec(f->h->b->store,
+                                   "UPDATE vb_kbs_sessions SET tee = ? WHERE id = ?", a, 2, NULL,
+                                   NULL, NULL, &d),
+                     VT_OK);
+}
+
+/* The session's declared TEE is the evidence's, at attest and at every resource read. */
+static void test_session_tee(void **state)
+{
+    struct fx *f = *state;
+    struct kr r;
+    char sid[64], nonce[64];
+    /* an SGX session answered with an SEV-SNP report bound to its runtime data (its first bytes
+     * also read as an SGX quote header) */
+    guest_auth(f, "sgx", sid, nonce);
+    struct attest_opts o = {.evidence_tee = VT_TEE_SEV_SNP};
+    char *body = guest_attestation(f, VT_TEE_SGX, f->ec, nonce, &o);
+    int64_t logged = log_rows(f);
+    kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "tee-mismatch");
+    kr_cleanup(&r);
+    free(body);
+    assert_int_equal(log_rows(f), logged);
+    kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, sid, NULL, &r);
+    expect_refusal(&r, 401, "TokenVerifierError", "session-not-attested");
+    kr_cleanup(&r);
+    /* the refusal spent nothing: the session's own TEE still attests */
+    o = (struct attest_opts){0};
+    body = guest_attestation(f, VT_TEE_SGX, f->ec, nonce, &o);
+    assert_int_equal(kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r), 200);
+    char *token = strdup(json_string_value(json_object_get(r.json, "token")));
+    kr_cleanup(&r);
+    free(body);
+    kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, sid, NULL, &r);
+    guest_decrypt(&r, f->ec);
+    kr_cleanup(&r);
+    /* a session whose declared TEE is not its token's reads nothing (cookie or Bearer) */
+    set_session_tee(f, sid, "tdx");
+    kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, sid, NULL, &r);
+    expect_refusal(&r, 401, "TokenVerifierError", "tee-mismatch");
+    kr_cleanup(&r);
+    kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, NULL, token, &r);
+    expect_refusal(&r, 401, "TokenVerifierError", "tee-mismatch");
+    kr_cleanup(&r);
+    /* nor one whose declared TEE this KBS does not serve */
+    set_session_tee(f, sid, "snp");
+    kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, sid, NULL, &r);
+    expect_refusal(&r, 401, "TokenVerifierError", "tee-unsupported");
+    kr_cleanup(&r);
+    kcall(f, "POST", "/kbs/v0/attest", "{}", sid, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "tee-unsupported");
+    kr_cleanup(&r);
+    free(token);
+    guest_auth(f, "tdx", sid, nonce);
+    set_session_tee(f, sid, "snp");
+    body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
+    kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "tee-unsupported");
+    kr_cleanup(&r);
+    free(body);
+}
+
+/* A quote that does not parse is a malformed request: the session is not spent and nothing is
+ * logged. */
+static void test_unparsed_quote(void **state)
+{
+    struct fx *f = *state;
+    char sid[64], nonce[64];
+    guest_auth(f, "tdx", sid, nonce);
+    struct attest_opts o = {0};
+    char *body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *pe = json_object_get(json_object_get(j, "tee-evidence"), "primary_evidence");
+    char truncated[801];
+    snprintf(truncated, sizeof(truncated), "%.800s",
+             json_string_value(json_object_get(pe, "quote")));
+    json_object_set_new(pe, "quote", json_string(truncated));
+    char *bad = json_dumps(j, JSON_COMPACT);
+    int64_t logged = log_rows(f);
+    struct kr r;
+    kcall(f, "POST", "/kbs/v0/attest", bad, sid, NULL, &r);
+    expect_refusal(&r, 400, "SerdeError", "evidence-format");
+    kr_cleanup(&r);
+    assert_int_equal(log_rows(f), logged);
+    assert_int_equal(kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r), 200);
+    kr_cleanup(&r);
+    assert_int_equal(log_rows(f), logged + 1);
+    free(bad);
+    json_decref(j);
+    free(body);
+}
+
 static void test_policy_deny_and_unknown(void **state)
 {
     struct fx *f = *state;
@@ -645,6 +753,8 @@ int main(void)
         cmocka_unit_test(test_no_or_bad_session),
         cmocka_unit_test(test_nonce_and_binding),
         cmocka_unit_test(test_policy_deny_and_unknown),
+        cmocka_unit_test(test_session_tee),
+        cmocka_unit_test(test_unparsed_quote),
         cmocka_unit_test(test_protocol_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
