@@ -389,6 +389,15 @@ static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_
     return false;
 }
 
+/* Undo redeem_nonce when the attestation could not be judged at all (no collateral now): the
+ * nonce is bound into this caller's evidence, so only it can use the nonce again. */
+static void give_back_nonce(struct vt_broker *b, const char *nonce)
+{
+    struct vt_sql_arg a[] = {VT_SQL_T(nonce)};
+    (void)!vt_store_exec(b->store, "UPDATE vb_nonces SET used = 0 WHERE nonce = ? AND used <> 0", a,
+                         1, NULL, NULL, NULL, NULL);
+}
+
 /* ---- binding ---- */
 
 /* SGX, TDX, SEV-SNP: report_data = SHA-512(nonce || RFC 7638 thumbprint input of the runtime
@@ -654,8 +663,23 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
                          .evidence_len = q->evidence_len,
                          .policy_sha = a->policy_sha,
                          .jkt = a->jkt};
-    if (vt_broker_appraise(b, q->evidence, q->evidence_len, q->vek, q->vek_len, now, &a->c, &d) !=
-        VT_OK) {
+    enum vt_err aerr =
+        vt_broker_appraise(b, q->evidence, q->evidence_len, q->vek, q->vek_len, now, &a->c, &d);
+    if (aerr == VT_E_UPSTREAM) {
+        /* The collateral cannot be had now (the upstreams fail, or the cache is throttling
+         * fetches of documents it does not hold): no verdict on the evidence. The nonce is given
+         * back, nothing is logged, and the client retries the same request. */
+        char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
+        snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
+        if (q->expect_report_data == NULL) {
+            give_back_nonce(b, q->nonce);
+        }
+        deny(den, 503, "collateral-unavailable", msg);
+        den->retry_after = VT_BROKER_COLLATERAL_RETRY;
+        vt_policy_free(p);
+        return false;
+    }
+    if (aerr != VT_OK) {
         char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
         snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
         deny(den, 401, "evidence", msg);
@@ -954,6 +978,7 @@ static enum vt_broker_reason_class reason_class(const char *r)
         {"format", VT_BR_REQUEST},
         {"method", VT_BR_REQUEST},
         {"not-found", VT_BR_REQUEST},
+        {"collateral", VT_BR_COLLATERAL},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strncmp(r, map[i].prefix, strlen(map[i].prefix)) == 0) {
@@ -973,7 +998,8 @@ void vt_broker_count_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep, c
 static const char *const endpoint_names[VT_BM_ENDPOINTS] = {
     "challenge", "attest", "release", "kbs_auth", "kbs_attest", "kbs_resource"};
 static const char *const class_names[VT_BR_CLASSES] = {
-    "request", "evidence", "runtime-key", "nonce", "session", "tee", "token", "limit", "other"};
+    "request", "evidence", "runtime-key", "nonce",      "session",
+    "tee",     "token",    "limit",       "collateral", "other"};
 
 char *vt_broker_metrics_text(struct vt_broker *b)
 {

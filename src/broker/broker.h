@@ -21,6 +21,8 @@ struct vt_cache;
 #define VT_BROKER_NONCE_LEN 32
 #define VT_BROKER_NAME_MAX 128
 #define VT_BROKER_SECRET_MAX (64u << 10)
+/* Retry-After (seconds) of a 503 "collateral-unavailable". */
+#define VT_BROKER_COLLATERAL_RETRY 5
 #define VT_BROKER_POOL 8
 /* Defaults of the caps on outstanding challenges (docs/broker.md, "Limits"). */
 #define VT_BROKER_MAX_NONCES 10000
@@ -79,6 +81,7 @@ enum vt_broker_reason_class {
     VT_BR_TEE,
     VT_BR_TOKEN,
     VT_BR_LIMIT,
+    VT_BR_COLLATERAL,
     VT_BR_OTHER,
     VT_BR_CLASSES
 };

@@ -60,6 +60,8 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
     const char *type = "AttestationError";
     if (st == 500) {
         type = "InternalError";
+    } else if (st == 503) {
+        type = "ServiceUnavailable";
     } else if (attest) {
         st = st == 400 ? 400 : 401;
         type = den->status == 403 ? "PolicyDeny" : st == 400 ? "SerdeError" : "AttestationError";
@@ -75,6 +77,11 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
     const char *detail =
         den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
     problem(resp, st, type, den->reason, detail);
+    if (st == 503 && den->retry_after > 0) {
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%" PRId64, den->retry_after);
+        (void)!vt_http_resp_header(resp, "Retry-After", ra);
+    }
 }
 
 /* A refusal that writes no log entry: counted in the metrics instead. */
@@ -605,6 +612,11 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     if (vt_broker_attest(b, &q, &r, &den) != VT_OK) {
         if (!den.logged) {
             vt_broker_count_unlogged(b, ep, den.reason);
+        }
+        if (den.status == 503) { /* no collateral now: the challenge stays open for a retry */
+            struct vt_sql_arg back[] = {VT_SQL_T(sid)};
+            (void)!vt_store_exec(b->store, "UPDATE vb_kbs_sessions SET used = 0 WHERE id = ?", back,
+                                 1, NULL, NULL, NULL, NULL);
         }
         refuse(resp, &den, true);
         vt_broker_attest_res_cleanup(&r);

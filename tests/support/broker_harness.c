@@ -45,7 +45,7 @@ struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_t
     snprintf(coll, sizeof(coll), "%s%s%s", vt_bsim_collateral_dir(h->sim),
              collateral_sub[0] ? "/" : "", collateral_sub);
     struct vt_broker_config cfg = {.db = db,
-                                   .collateral = coll,
+                                   .collateral = over && over->collateral ? over->collateral : coll,
                                    .trust_anchors = vt_bsim_anchors(h->sim),
                                    .clock_base = 0,
                                    .nonce_ttl = nonce_ttl,

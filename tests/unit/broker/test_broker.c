@@ -496,6 +496,55 @@ static void test_unparsed_not_logged(void **state)
         m_rel + 3);
 }
 
+/* A collateral source that answers 503 to everything, as a PCS or cache does while it is down or
+ * throttling. */
+static void down(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    (void)req;
+    vt_http_problem(resp, 503, "Service Unavailable", "down", NULL);
+}
+
+/* No collateral now is not a verdict on the evidence: 503 with Retry-After, no log entry, and the
+ * nonce given back so the same request succeeds once the collateral can be had. */
+static void test_collateral_unavailable(void **state)
+{
+    struct fx *f = *state;
+    struct vt_http_server *up = NULL;
+    struct vt_http_server_opts so = {.threads = 1};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_http_server_start(&so, down, NULL, &up, &d), VT_OK);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", vt_http_server_port(up));
+    struct vt_broker_config over = {.collateral = url};
+    struct bh *h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, NULL, &over);
+    assert_non_null(h);
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(h, nonce, raw));
+    json_t *body = bh_attest_body(h, VT_TEE_TDX, nonce, raw, f->ec256, 0);
+    char *text = json_dumps(body, JSON_COMPACT);
+    for (int i = 0; i < 2; i++) { /* twice: the first did not spend the nonce */
+        json_t *out = NULL;
+        char *raw_out = NULL;
+        long st = bh_call(h, "POST", "/v1/attest", text, NULL, &out, &raw_out);
+        const char *reason = json_string_value(json_object_get(out, "reason"));
+        if (st != 503 || reason == NULL || strcmp(reason, "collateral-unavailable") != 0) {
+            fail_msg("attempt %d: %ld %s", i, st, raw_out ? raw_out : "");
+        }
+        json_decref(out);
+        free(raw_out);
+    }
+    assert_int_equal(log_rows(h), 0);
+    assert_int_equal(
+        metric(h, "refusals_unlogged_total{endpoint=\"attest\",reason=\"collateral\"}"), 2);
+    free(text);
+    json_decref(body);
+    bh_stop(h);
+    vt_http_server_stop(up);
+}
+
 static void test_admin(void **state)
 {
     struct fx *f = *state;
@@ -757,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_deny_expiry_and_tcb),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_unparsed_not_logged),
+        cmocka_unit_test(test_collateral_unavailable),
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_log_and_audit),
         cmocka_unit_test(test_at_rest),

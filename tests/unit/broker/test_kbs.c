@@ -646,6 +646,46 @@ static void test_unparsed_quote(void **state)
     free(body);
 }
 
+static void down(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    (void)req;
+    vt_http_problem(resp, 503, "Service Unavailable", "down", NULL);
+}
+
+/* No collateral now (the source answers 503): 503 ServiceUnavailable, and the session's
+ * challenge stays open, so the same Attestation succeeds on a retry rather than "session-used". */
+static void test_collateral_unavailable(void **state)
+{
+    struct fx *f = *state;
+    struct vt_http_server *up = NULL;
+    struct vt_http_server_opts so = {.threads = 1};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_http_server_start(&so, down, NULL, &up, &d), VT_OK);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u", vt_http_server_port(up));
+    struct vt_broker_config over = {.collateral = url};
+    struct bh *saved = f->h;
+    f->h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, NULL, &over);
+    assert_non_null(f->h);
+    char sid[64], nonce[64];
+    guest_auth(f, "tdx", sid, nonce);
+    struct attest_opts o = {0};
+    char *body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
+    for (int i = 0; i < 2; i++) {
+        struct kr r;
+        kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r);
+        expect_refusal(&r, 503, "ServiceUnavailable", "collateral-unavailable");
+        kr_cleanup(&r);
+    }
+    assert_int_equal(log_rows(f), 0);
+    free(body);
+    bh_stop(f->h);
+    f->h = saved;
+    vt_http_server_stop(up);
+}
+
 static void test_policy_deny_and_unknown(void **state)
 {
     struct fx *f = *state;
@@ -752,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_reattest_returns_token),
         cmocka_unit_test(test_no_or_bad_session),
         cmocka_unit_test(test_nonce_and_binding),
+        cmocka_unit_test(test_collateral_unavailable),
         cmocka_unit_test(test_policy_deny_and_unknown),
         cmocka_unit_test(test_session_tee),
         cmocka_unit_test(test_unparsed_quote),
