@@ -107,6 +107,45 @@ step "another app's pepper is denied to this measurement (403 release-policy)" \
 audit=$("$veritee" audit verify --db "$db")
 step "the audit log verifies ($(grep -o '"entries":[0-9]*' <<<"$audit"))" grep -q '"verified":true' <<<"$audit"
 
+echo "== hostile clients (docs/http.md) =="
+raw() { # raw REQUEST: send bytes as they are, print what comes back until the server closes
+    python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+s.settimeout(3)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    pass
+print(out.decode("latin-1"))' "${url##*:}" "$1"
+}
+smuggle=$(raw 'POST /v1/challenge HTTP/1.1\r\nHost: a\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin/v1/keys HTTP/1.1\r\nHost: a\r\n\r\n')
+step "Content-Length with Transfer-Encoding: one 400, no second request" \
+    bash -c '[ "$(grep -c "^HTTP/1.1 " <<<"$1")" = 1 ] && grep -q "http.framing" <<<"$1"' _ "$smuggle"
+step "an encoded path (/%61dmin/v1/keys) is refused, not decoded" \
+    grep -q '"reason":"http.path"' <<<"$(raw 'GET /%61dmin/v1/keys HTTP/1.1\r\nHost: a\r\n\r\n')"
+step "a 7 MiB upload without a token: 401 before a byte of it is read" \
+    grep -q '^HTTP/1.1 401 ' <<<"$(raw 'POST /admin/v1/keys HTTP/1.1\r\nHost: a\r\nContent-Length: 7340032\r\n\r\n')"
+flood=$(python3 -c '
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+st, ra = [], ""
+for i in range(150):
+    c.request("POST", "/v1/challenge")
+    r = c.getresponse()
+    r.read()
+    st.append(r.status)
+    ra = r.getheader("Retry-After") or ra
+print("%d 201 first, then %d 429 (Retry-After: %s)" % (st.index(429) if 429 in st else len(st), st.count(429), ra))' "${url##*:}")
+step "150 challenges at once from one client: $flood" \
+    bash -c 'set -- $1; [ "$1" -ge 100 ] && [ "$3" -gt 0 ]' _ "$flood"
+
 cleanup
 trap - EXIT
 elapsed=$(($(date +%s) - start))

@@ -427,24 +427,6 @@ static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_
     bad(resp, 404, "not-found", "no such admin endpoint or method");
 }
 
-/* Prometheus text with the HTTP server's counters (veritee broker serve; veritee serve appends
- * the broker's to the cache's /metrics). */
-static void broker_metrics(struct vt_broker *b, const struct vt_http_req *req,
-                           struct vt_http_resp *resp)
-{
-    char *s = vt_broker_metrics_text(b);
-    struct vt_buf out;
-    vt_buf_init(&out, 1u << 20);
-    bool ok = s != NULL && vt_buf_append(&out, s, strlen(s)) == VT_OK &&
-              vt_http_server_metrics(vt_http_req_server(req), &out) == VT_OK;
-    vt_http_resp_status(resp, ok ? 200 : 500, "text/plain; version=0.0.4");
-    if (!ok || !vt_http_resp_body(resp, out.data, out.len)) {
-        resp->status = 500;
-    }
-    vt_buf_cleanup(&out);
-    free(s);
-}
-
 bool vt_broker_owns_path(const char *path)
 {
     static const char *const admin_paths[] = {"keys", "policy", "log", "signing-keys", "audit"};
@@ -537,7 +519,9 @@ void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_
     } else if (strcmp(path, "/healthz") == 0 && get) {
         vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
     } else if (strcmp(path, "/metrics") == 0 && get) {
-        broker_metrics(b, req, resp);
+        char *m = vt_broker_metrics_text(b); /* veritee serve: appended to the cache's */
+        vt_http_metrics_reply(resp, req, m);
+        free(m);
     } else if (strncmp(path, "/admin/v1/", 10) == 0) {
         admin(b, req, resp);
     } else if (strncmp(path, "/kbs/v0/", 8) == 0) {

@@ -422,15 +422,7 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
     }
     if (strcmp(path, "/metrics") == 0) {
         char *s = vt_cache_metrics_text(c);
-        struct vt_buf b;
-        vt_buf_init(&b, 1u << 20);
-        bool ok = s != NULL && vt_buf_append(&b, s, strlen(s)) == VT_OK &&
-                  vt_http_server_metrics(vt_http_req_server(req), &b) == VT_OK;
-        vt_http_resp_status(resp, ok ? 200 : 500, "text/plain; version=0.0.4");
-        if (!ok || !vt_http_resp_body(resp, b.data, b.len)) {
-            resp->status = 500;
-        }
-        vt_buf_cleanup(&b);
+        vt_http_metrics_reply(resp, req, s);
         free(s);
         return;
     }

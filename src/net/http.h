@@ -177,6 +177,10 @@ void vt_http_problem(struct vt_http_resp *resp, unsigned status, const char *tit
 /* A JSON body (takes the reference to o; 500 if it cannot be encoded). */
 struct json_t;
 void vt_http_json_reply(struct vt_http_resp *resp, unsigned status, struct json_t *o);
+/* A Prometheus /metrics answer: text (a service's counters; 500 if NULL) followed by those of the
+ * server that received req. */
+void vt_http_metrics_reply(struct vt_http_resp *resp, const struct vt_http_req *req,
+                           const char *text);
 /* The token of "Authorization: Bearer TOKEN", or NULL. */
 const char *vt_http_bearer(const struct vt_http_req *req);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <veritee/encoding.h>
 #include <veritee/reader.h>
 
 #include "net/http_parse.h"
@@ -381,22 +382,8 @@ static enum vt_err parse_framing(struct vt_http_head *h, unsigned *status, struc
     return VT_OK;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Percent- and '+'-decode p[0..n) into the sink. NULL (with d set) if a %XY is malformed or
- * decodes to NUL. */
+/* Percent- and '+'-decode p[0..n) into the sink (a literal '+' is a space, as form-encoded query
+ * strings have it; "%2B" is '+'). NULL (with d set) if a %XY is malformed or decodes to NUL. */
 static const char *decode_into(struct sink *s, const uint8_t *p, size_t n, const char *what,
                                struct vt_diag *d)
 {
@@ -404,33 +391,21 @@ static const char *decode_into(struct sink *s, const uint8_t *p, size_t n, const
         return NULL;
     }
     char *out = s->p;
-    size_t o = 0;
     struct vt_reader v;
     vt_reader_init(&v, p, n);
-    uint8_t c, hi, lo;
-    while (vt_reader_get_u8(&v, &c) == VT_OK) {
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            if (vt_reader_get_u8(&v, &hi) != VT_OK || vt_reader_get_u8(&v, &lo) != VT_OK ||
-                hexval(hi) < 0 || hexval(lo) < 0) {
-                vt_fail(d, VT_E_BAD_PERCENT, "http.query",
-                        "query %s \"%.64s\": '%%' is not followed by two hex digits", what,
-                        (const char *)p);
-                return NULL;
-            }
-            c = (uint8_t)(hexval(hi) * 16 + hexval(lo));
-            if (c == 0) {
-                vt_fail(d, VT_E_BAD_PERCENT, "http.query", "query %s decodes to a NUL (%%00)",
-                        what);
-                return NULL;
-            }
-        }
-        out[o++] = (char)c;
+    uint8_t c;
+    for (size_t i = 0; vt_reader_get_u8(&v, &c) == VT_OK; i++) {
+        out[i] = c == '+' ? ' ' : (char)c; /* the raw target holds no space to confuse */
     }
-    out[o] = '\0';
-    s->p += o + 1;
-    s->left -= o + 1;
+    size_t len = 0;
+    if (vt_percent_decode(out, n, out, n, &len) != VT_OK) { /* in place: it never grows */
+        vt_fail(d, VT_E_BAD_PERCENT, "http.query",
+                "query %s: '%%' not followed by two hex digits, or %%00 (a NUL)", what);
+        return NULL;
+    }
+    out[len] = '\0';
+    s->p += len + 1;
+    s->left -= len + 1;
     return out;
 }
 
@@ -718,11 +693,11 @@ enum vt_err vt_http_chunked_feed(struct vt_http_chunked *c, const uint8_t *p, si
         size_t at = vt_reader_offset(&r) - 1;
         switch (c->state) {
         case CH_SIZE:
-            if (hexval(b) >= 0) {
+            if (vt_hex_value(b) >= 0) {
                 if (c->digits == 15) {
                     return chunk_bad(d, "a chunk size has more than 15 hex digits", at);
                 }
-                c->left = c->left * 16 + (uint64_t)hexval(b);
+                c->left = c->left * 16 + (uint64_t)vt_hex_value(b);
                 c->digits++;
             } else if (c->digits == 0) {
                 return chunk_bad(d, "a chunk size does not start with a hex digit", at);

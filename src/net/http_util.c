@@ -177,3 +177,17 @@ const char *vt_http_status_title(unsigned status)
         return "Internal Server Error";
     }
 }
+
+void vt_http_metrics_reply(struct vt_http_resp *resp, const struct vt_http_req *req,
+                           const char *text)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 1u << 20);
+    bool ok = text != NULL && vt_buf_append(&b, text, strlen(text)) == VT_OK &&
+              vt_http_server_metrics(vt_http_req_server(req), &b) == VT_OK;
+    vt_http_resp_status(resp, ok ? 200 : 500, "text/plain; version=0.0.4");
+    if (!ok || !vt_http_resp_body(resp, b.data, b.len)) {
+        resp->status = 500;
+    }
+    vt_buf_cleanup(&b);
+}

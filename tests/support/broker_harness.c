@@ -169,3 +169,23 @@ json_t *bh_attest_body(struct bh *h, enum vt_tee tee, const char *nonce, const u
     vt_buf_cleanup(&spki);
     return o;
 }
+
+static void answer_503(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    (void)req;
+    vt_http_problem(resp, 503, "Service Unavailable", "down", NULL);
+}
+
+struct vt_http_server *bh_down_source(char url[64])
+{
+    struct vt_http_server *s = NULL;
+    struct vt_http_server_opts so = {.threads = 1};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_http_server_start(&so, answer_503, NULL, &s, &d) != VT_OK) {
+        return NULL;
+    }
+    snprintf(url, 64, "http://127.0.0.1:%u", vt_http_server_port(s));
+    return s;
+}

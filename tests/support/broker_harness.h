@@ -32,6 +32,9 @@ struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_t
                         int64_t token_ttl, const char *issuer, const char *db_url,
                         const struct vt_broker_config *over);
 void bh_stop(struct bh *h);
+/* A collateral source answering 503 to everything, as an upstream that is down or throttling;
+ * its base URL in url. Stop it with vt_http_server_stop. */
+struct vt_http_server *bh_down_source(char url[64]);
 
 /* POST/GET JSON; returns the status, *out (if given) the parsed body (caller decrefs) and *raw
  * the body text (caller frees). */

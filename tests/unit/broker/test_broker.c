@@ -496,27 +496,14 @@ static void test_unparsed_not_logged(void **state)
         m_rel + 3);
 }
 
-/* A collateral source that answers 503 to everything, as a PCS or cache does while it is down or
- * throttling. */
-static void down(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
-{
-    (void)ctx;
-    (void)req;
-    vt_http_problem(resp, 503, "Service Unavailable", "down", NULL);
-}
-
 /* No collateral now is not a verdict on the evidence: 503 with Retry-After, no log entry, and the
  * nonce given back so the same request succeeds once the collateral can be had. */
 static void test_collateral_unavailable(void **state)
 {
     struct fx *f = *state;
-    struct vt_http_server *up = NULL;
-    struct vt_http_server_opts so = {.threads = 1};
-    struct vt_diag d;
-    vt_diag_init(&d);
-    assert_int_equal(vt_http_server_start(&so, down, NULL, &up, &d), VT_OK);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", vt_http_server_port(up));
+    struct vt_http_server *up = bh_down_source(url);
+    assert_non_null(up);
     struct vt_broker_config over = {.collateral = url};
     struct bh *h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, NULL, &over);
     assert_non_null(h);

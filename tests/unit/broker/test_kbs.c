@@ -646,25 +646,14 @@ static void test_unparsed_quote(void **state)
     free(body);
 }
 
-static void down(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
-{
-    (void)ctx;
-    (void)req;
-    vt_http_problem(resp, 503, "Service Unavailable", "down", NULL);
-}
-
 /* No collateral now (the source answers 503): 503 ServiceUnavailable, and the session's
  * challenge stays open, so the same Attestation succeeds on a retry rather than "session-used". */
 static void test_collateral_unavailable(void **state)
 {
     struct fx *f = *state;
-    struct vt_http_server *up = NULL;
-    struct vt_http_server_opts so = {.threads = 1};
-    struct vt_diag d;
-    vt_diag_init(&d);
-    assert_int_equal(vt_http_server_start(&so, down, NULL, &up, &d), VT_OK);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", vt_http_server_port(up));
+    struct vt_http_server *up = bh_down_source(url);
+    assert_non_null(up);
     struct vt_broker_config over = {.collateral = url};
     struct bh *saved = f->h;
     f->h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, NULL, &over);
