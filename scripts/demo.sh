@@ -4,7 +4,9 @@
 # double serves only the real responses in ../shared/fixtures: no vendor service is contacted),
 # verify one real piece of evidence of each TEE type through it and print a summary table; then
 # run the password vault with simulated TDX evidence (attestation, key release, a user registered
-# and logged in, a release denied for an unapproved measurement) and verify the audit log.
+# and logged in, a release denied for an unapproved measurement) and verify the audit log; then
+# act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
+# a flood of challenges) and show each refused.
 # Everything runs on 127.0.0.1 and is stopped at the end. Exit 0 when every step succeeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -144,7 +146,7 @@ for i in range(150):
     ra = r.getheader("Retry-After") or ra
 print("%d 201 first, then %d 429 (Retry-After: %s)" % (st.index(429) if 429 in st else len(st), st.count(429), ra))' "${url##*:}")
 step "150 challenges at once from one client: $flood" \
-    bash -c 'set -- $1; [ "$1" -ge 100 ] && [ "$3" -gt 0 ]' _ "$flood"
+    bash -c 'set -- $1; [ "$1" -ge 100 ] && [ "$5" -gt 0 ]' _ "$flood"
 
 cleanup
 trap - EXIT
