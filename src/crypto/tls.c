@@ -77,6 +77,8 @@ enum vt_err vt_tls_server_new(const char *cert_pem, const char *key_pem, struct 
                       "the TLS key is not usable or does not match the certificate: %s", why);
         goto out;
     }
+    /* Buffers are released between records: idle connections (4096 of them at the limit) then
+     * hold no 34 KB of TLS buffers each; throughput measured the same either way. */
     SSL_CTX_set_mode(s->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                  SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(s->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);

@@ -21,29 +21,82 @@
 
 #include "net/http_parse.h"
 
+static bool is_alnum(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 /* SPEC: RFC 9110 §5.6.2 tchar. */
 static bool is_tchar(uint8_t c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
         return true;
+    default:
+        return is_alnum(c);
     }
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 /* SPEC: RFC 3986 pchar less pct-encoded and ';' (a path parameter a proxy may read otherwise). */
 static bool is_path_char(uint8_t c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '/':
+    case ':':
+    case '@':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case '=':
         return true;
+    default:
+        return is_alnum(c);
     }
-    return c != 0 && strchr("-._~/:@!$&'()*+,=", c) != NULL;
 }
 
 /* Bytes a request target may hold at all: visible ASCII less '#' and the characters RFC 3986
  * never allows unencoded. */
 static bool is_target_char(uint8_t c)
 {
-    return c > 0x20 && c < 0x7f && strchr("#\"<>\\^`{|}", c) == NULL;
+    switch (c) {
+    case '#':
+    case '"':
+    case '<':
+    case '>':
+    case '\\':
+    case '^':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+        return false;
+    default:
+        return c > 0x20 && c < 0x7f;
+    }
 }
 
 /* The strings of a head are copied into one block, each NUL-terminated. */

@@ -53,7 +53,8 @@
 /* After a response that closes the connection, unread request bytes are read and dropped for a
  * short while, so the client sees the response rather than a reset (a lingering close). */
 #define LINGER_MS 2000
-#define EVICT_SCAN 256 /* connections looked at for one eviction */
+#define EVICT_SCAN 256           /* connections looked at for one eviction */
+#define TLS_COALESCE (16u << 10) /* a TLS response body this small is sent with its head */
 #define LINGER_MAX (4u << 20)
 
 /* Server counters, exported by vt_http_server_metrics. */
@@ -128,6 +129,7 @@ struct conn {
     uint8_t in[IN_CAP];
     size_t in_len, scanned;
     size_t lingered; /* bytes dropped in S_LINGER */
+    bool drained;    /* the last read took all the socket had: wait for epoll before the next */
     struct vt_http_head head;
     bool have_head;
     struct vt_http_route route;
@@ -156,6 +158,9 @@ struct worker {
     struct conn *ready;
     struct conn *doomed;
     int64_t last_sweep;
+    int64_t now;   /* monotonic ms, read after each wait and each handler */
+    char date[40]; /* IMF-fixdate of date_at */
+    time_t date_at;
 };
 
 struct vt_http_req {
@@ -350,21 +355,28 @@ static void conn_close(struct conn *c)
 /* A header name or value that could split the response is never sent. */
 static bool header_safe(const char *s, bool name)
 {
+    if (!name) {
+        return strpbrk(s, "\r\n") == NULL; /* values may be long: the library's scan */
+    }
     for (; *s != '\0'; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '\r' || ch == '\n' || (name && (ch <= ' ' || ch == ':' || ch >= 0x7f))) {
+        if (ch <= ' ' || ch == ':' || ch >= 0x7f) {
             return false;
         }
     }
     return true;
 }
 
-static void http_date(char *out, size_t cap)
+/* The worker's Date value, formatted once a second. */
+static void http_date(struct worker *w)
 {
     time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (t != w->date_at) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_at = t;
+    }
 }
 
 /* Turn resp into the bytes to send; takes the body. head_only: HEAD request (no body sent). */
@@ -390,26 +402,47 @@ static void respond(struct conn *c, struct vt_http_resp *resp, bool head_only)
     if (!keep) {
         c->close_after = true;
     }
-    char date[64];
-    http_date(date, sizeof(date));
+    http_date(c->w);
+    char first[96], length[48];
+    snprintf(first, sizeof(first), "HTTP/1.1 %u %s\r\nDate: ", status,
+             vt_http_status_title(status));
+    snprintf(length, sizeof(length), "Content-Length: %zu\r\n", blen);
+    const char *conn = !keep                                   ? "Connection: close\r\n"
+                       : c->have_head && c->head.version == 10 ? "Connection: keep-alive\r\n"
+                                                               : "";
+    /* Appended piece by piece (a header value may be a few KB of URL-encoded certificates:
+     * printf would walk it twice), into one allocation sized first. */
+    const char *parts[2 * VT_HTTP_MAX_HEADERS + 12];
+    size_t n = 0, total = 0;
+    parts[n++] = first;
+    parts[n++] = c->w->date;
+    parts[n++] = "\r\n";
+    if (resp->content_type[0] != '\0') {
+        parts[n++] = "Content-Type: ";
+        parts[n++] = resp->content_type;
+        parts[n++] = "\r\n";
+    }
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        parts[n++] = resp->headers[i].name;
+        parts[n++] = ": ";
+        parts[n++] = resp->headers[i].value;
+        parts[n++] = "\r\n";
+    }
+    parts[n++] = no_body ? "" : length;
+    parts[n++] = conn;
+    parts[n++] = "\r\n";
+    size_t lens[sizeof(parts) / sizeof(parts[0])];
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = strlen(parts[i]);
+        total += lens[i];
+    }
+    /* A small TLS response goes out as one record for head and body, not two. */
+    bool coalesce = c->tls != NULL && !head_only && !no_body && blen > 0 && blen <= TLS_COALESCE;
     struct vt_buf h;
     vt_buf_init(&h, 1u << 20);
-    enum vt_err err = vt_buf_printf(&h, "HTTP/1.1 %u %s\r\nDate: %s\r\n", status,
-                                    vt_http_status_title(status), date);
-    if (err == VT_OK && resp->content_type[0] != '\0') {
-        err = vt_buf_printf(&h, "Content-Type: %s\r\n", resp->content_type);
-    }
-    for (size_t i = 0; i < resp->n_headers && err == VT_OK; i++) {
-        err = vt_buf_printf(&h, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
-    }
-    if (err == VT_OK && !no_body) {
-        err = vt_buf_printf(&h, "Content-Length: %zu\r\n", blen);
-    }
-    if (err == VT_OK) {
-        err = vt_buf_printf(&h, "%s\r\n",
-                            !keep                                   ? "Connection: close\r\n"
-                            : c->have_head && c->head.version == 10 ? "Connection: keep-alive\r\n"
-                                                                    : "");
+    enum vt_err err = vt_buf_reserve(&h, total + (coalesce ? blen : 0));
+    for (size_t i = 0; i < n && err == VT_OK; i++) {
+        err = vt_buf_append(&h, parts[i], lens[i]);
     }
     if (err != VT_OK) {
         vt_buf_cleanup(&h);
@@ -421,6 +454,9 @@ static void respond(struct conn *c, struct vt_http_resp *resp, bool head_only)
         vt_http_resp_cleanup(resp);
         c->state = S_WRITE;
         return;
+    }
+    if (coalesce && vt_buf_append(&h, body, blen) == VT_OK) {
+        blen = 0;
     }
     c->out_head = vt_buf_steal(&h, &c->out_head_len);
     if (!head_only && !no_body && blen > 0) {
@@ -471,6 +507,7 @@ static void run_handler(struct conn *c)
     memset(&resp, 0, sizeof(resp));
     count(s, C_REQUESTS);
     s->handler(s->ctx, &req, &resp);
+    c->w->now = now_ms(); /* a handler may have waited (an upstream fetch) */
     budget_give(s, &c->reserved);
     respond(c, &resp, strcmp(c->head.method, "HEAD") == 0);
 }
@@ -519,7 +556,7 @@ static void on_head(struct conn *c)
     struct vt_http_addr key;
     vt_http_addr_client_key(&client, &key);
     unsigned retry = 0;
-    if (!vt_http_rates_take(s->rates, &key, c->route.rate, now_ms(), &retry)) {
+    if (!vt_http_rates_take(s->rates, &key, c->route.rate, c->w->now, &retry)) {
         count(s, c->route.rate == VT_HTTP_RATE_ATTEST ? C_RATE_ATTEST : C_RATE_READ);
         char detail[160];
         snprintf(detail, sizeof(detail), "client %s is over its %s request rate (%g/s, burst %g)",
@@ -563,7 +600,7 @@ static void on_head(struct conn *c)
     }
     c->body_left = c->head.has_length ? c->head.content_length : 0;
     vt_http_chunked_init(&c->chunk);
-    c->deadline_ms = now_ms() + (int64_t)s->lim.body_timeout_s * 1000;
+    c->deadline_ms = c->w->now + (int64_t)s->lim.body_timeout_s * 1000;
     c->state = S_BODY;
     if (c->head.expect_continue && c->in_len == 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -588,7 +625,7 @@ static void process(struct conn *c)
         if (c->state == S_HEAD) {
             if (!c->started) {
                 c->started = true;
-                c->deadline_ms = now_ms() + (int64_t)s->lim.head_timeout_s * 1000;
+                c->deadline_ms = c->w->now + (int64_t)s->lim.head_timeout_s * 1000;
             }
             size_t from = c->scanned > 3 ? c->scanned - 3 : 0;
             if (c->in_len < IN_CAP && !vt_http_head_ends(c->in, c->in_len, from)) {
@@ -673,17 +710,17 @@ static void written(struct conn *c)
     if (interim) {
         c->interim = false;
         c->state = S_BODY;
-        c->deadline_ms = now_ms() + (int64_t)s->lim.body_timeout_s * 1000;
+        c->deadline_ms = c->w->now + (int64_t)s->lim.body_timeout_s * 1000;
     } else if (c->close_after) {
         shutdown(c->fd, SHUT_WR);
         c->state = S_LINGER;
         c->in_len = 0;
-        c->deadline_ms = now_ms() + LINGER_MS;
+        c->deadline_ms = c->w->now + LINGER_MS;
         return;
     } else {
         request_clear(c);
         c->state = S_HEAD;
-        c->deadline_ms = now_ms() + (int64_t)s->lim.idle_timeout_s * 1000;
+        c->deadline_ms = c->w->now + (int64_t)s->lim.idle_timeout_s * 1000;
     }
     if (c->in_len > 0) {
         process(c); /* a pipelined request, or body bytes that came with the head */
@@ -729,6 +766,9 @@ static enum io do_read(struct conn *c)
             return IO_CLOSED;
         }
         n = (size_t)got;
+        /* Less than asked for: the socket is empty for now, and a level-triggered epoll says
+         * when it is not; this saves a recv that would only answer EAGAIN. */
+        c->drained = n < room;
     }
     c->in_len += n;
     return IO_OK;
@@ -795,6 +835,7 @@ static enum io do_linger(struct conn *c)
 static void drive(struct conn *c)
 {
     struct vt_http_server *s = c->w->s;
+    c->drained = false; /* woken by epoll (or the ready list): read again */
     for (int round = 0; round < DRIVE_ROUNDS; round++) {
         enum io r;
         switch (c->state) {
@@ -810,7 +851,7 @@ static void drive(struct conn *c)
             if (r == IO_OK) {
                 written(c);
                 if (c->state == S_WRITE) {
-                    c->deadline_ms = now_ms() + (int64_t)s->lim.write_timeout_s * 1000;
+                    c->deadline_ms = c->w->now + (int64_t)s->lim.write_timeout_s * 1000;
                 }
                 continue;
             }
@@ -821,11 +862,16 @@ static void drive(struct conn *c)
         case S_HEAD:
         case S_BODY:
         default:
+            if (c->drained) {
+                c->drained = false;
+                r = IO_WAIT_READ;
+                break;
+            }
             r = do_read(c);
             if (r == IO_OK) {
                 process(c);
                 if (c->state == S_WRITE) {
-                    c->deadline_ms = now_ms() + (int64_t)s->lim.write_timeout_s * 1000;
+                    c->deadline_ms = c->w->now + (int64_t)s->lim.write_timeout_s * 1000;
                 }
                 continue;
             }
@@ -916,7 +962,7 @@ static void admit(struct worker *w, int fd, const struct sockaddr *sa)
     c->reserve = reserve;
     c->state = c->tls != NULL ? S_HANDSHAKE : S_HEAD;
     c->started = true; /* the first request's head is due from the connect */
-    c->deadline_ms = now_ms() + (int64_t)s->lim.head_timeout_s * 1000;
+    c->deadline_ms = c->w->now + (int64_t)s->lim.head_timeout_s * 1000;
     c->events = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     c->next = w->conns;
@@ -1002,6 +1048,7 @@ static void *worker_main(void *arg)
     struct epoll_event evs[64];
     while (!atomic_load(&w->stop)) {
         int n = epoll_wait(w->ep, evs, 64, w->ready != NULL ? 0 : SWEEP_MS);
+        w->now = now_ms();
         for (int i = 0; i < n; i++) {
             void *p = evs[i].data.ptr;
             if (p == &w->s->lfd) {
@@ -1032,7 +1079,7 @@ static void *worker_main(void *arg)
             w->doomed = c->doomed_next;
             conn_close(c);
         }
-        int64_t now = now_ms();
+        int64_t now = w->now;
         if (now - w->last_sweep >= SWEEP_MS) {
             w->last_sweep = now;
             sweep(w, now);
