@@ -695,9 +695,6 @@ static void process(struct conn *c)
         run_handler(c);
         return;
     }
-    if (c->state == S_BODY && !c->head.chunked && c->body_left == 0) {
-        run_handler(c);
-    }
 }
 
 /* A response (or a 100 Continue) has been sent: read the body, the next request, or nothing
