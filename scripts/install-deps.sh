@@ -10,6 +10,13 @@ packages=(
     sqlite3 python3 curl openssl ca-certificates procps libargon2-dev
 )
 
+# Node.js and npm run the tests that drive veritee with other people's JavaScript clients and
+# validators (npm packages pinned by checked-in lock files, installed into the build tree). A
+# machine that has them from elsewhere keeps its own; otherwise Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

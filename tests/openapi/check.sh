@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the pinned OpenAPI validator into the build tree (npm ci from the checked-in lock file;
+# again only when the lock file changes) and validate every docs/api/*.yaml with it.
+# Usage: check.sh BUILD_DIR
+set -euo pipefail
+build=${1:?usage: check.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+dir="$build/openapi-check"
+mkdir -p "$dir"
+if ! cmp -s "$here/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules" ]; then
+    cp "$here/package.json" "$here/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+exec node "$here/check.mjs" "$dir" "$here"/../../docs/api/*.yaml
