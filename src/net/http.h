@@ -76,6 +76,24 @@ struct vt_http_resp {
 typedef void (*vt_http_handler)(void *ctx, const struct vt_http_req *req,
                                 struct vt_http_resp *resp);
 
+/* A service's routes as a table: what the route function answers from (and what
+ * `veritee routes` and the OpenAPI check list). path is an OpenAPI path template: "{name}" stands
+ * for one segment (a path template never matches "/" inside a parameter). */
+struct vt_http_route_entry {
+    const char *method; /* "GET" (HEAD is served by GET routes), "POST", "PUT", ... */
+    const char *path;
+    size_t max_body;
+    int rate;       /* enum vt_http_rate_class */
+    bool priority;  /* may use the reserved connections */
+    unsigned flags; /* the service's own (e.g. which token the route needs) */
+};
+
+/* The entry for method and path, or NULL. When NULL and *path_known is set, the path exists
+ * with other methods: *allow (caller storage of cap bytes) lists them for a 405's Allow. */
+const struct vt_http_route_entry *vt_http_route_find(const struct vt_http_route_entry *table,
+                                                     size_t n, const char *method, const char *path,
+                                                     bool *path_known, char *allow, size_t cap);
+
 /* Per-client request rate classes. A route names its class; each class has its own limits. */
 enum vt_http_rate_class {
     VT_HTTP_RATE_NONE = 0, /* never limited */

@@ -191,3 +191,56 @@ void vt_http_metrics_reply(struct vt_http_resp *resp, const struct vt_http_req *
     }
     vt_buf_cleanup(&b);
 }
+
+/* Does path match the template: the same segments, "{...}" standing for any non-empty one. */
+static bool template_match(const char *t, const char *p)
+{
+    while (*t != '\0' && *p != '\0') {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            if (close == NULL || *p == '/') {
+                return false;
+            }
+            t = close + 1;
+            while (*p != '\0' && *p != '/') {
+                p++;
+            }
+            continue;
+        }
+        if (*t != *p) {
+            return false;
+        }
+        t++;
+        p++;
+    }
+    return *t == '\0' && *p == '\0';
+}
+
+const struct vt_http_route_entry *vt_http_route_find(const struct vt_http_route_entry *table,
+                                                     size_t n, const char *method, const char *path,
+                                                     bool *path_known, char *allow, size_t cap)
+{
+    *path_known = false;
+    if (cap > 0) {
+        allow[0] = '\0';
+    }
+    bool head = strcmp(method, "HEAD") == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!template_match(table[i].path, path)) {
+            continue;
+        }
+        if (strcmp(table[i].method, method) == 0 || (head && strcmp(table[i].method, "GET") == 0)) {
+            return &table[i];
+        }
+        if (cap > 0 && strstr(allow, table[i].method) == NULL) {
+            size_t used = strlen(allow);
+            snprintf(allow + used, cap - used, "%s%s", used ? ", " : "", table[i].method);
+            if (strcmp(table[i].method, "GET") == 0 && strstr(allow, "HEAD") == NULL) {
+                used = strlen(allow);
+                snprintf(allow + used, cap - used, ", HEAD");
+            }
+        }
+        *path_known = true;
+    }
+    return NULL;
+}
