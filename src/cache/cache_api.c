@@ -525,6 +525,8 @@ char *vt_cache_metrics_text(struct vt_cache *c)
         "# HELP veritee_cache_refreshes_total Items renewed by the refresher.\n"
         "# TYPE veritee_cache_refreshes_total counter\n"
         "veritee_cache_refreshes_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_refresh_failures_total Items the refresher could not renew.\n"
+        "# TYPE veritee_cache_refresh_failures_total counter\n"
         "veritee_cache_refresh_failures_total %" PRIuFAST64 "\n"
         "# HELP veritee_cache_items Items held.\n# TYPE veritee_cache_items gauge\n"
         "veritee_cache_items %" PRId64 "\n"
