@@ -3,8 +3,9 @@
  * path and query string: the form in which HTTP requests, stored keys and bundle items reach it).
  * Invariants: a failure records its code; a success yields a non-empty canonical key that parses
  * again to itself with the same kind and expectation (canonical keys are fixed points), and an
- * upstream path that starts with '/'. (Requests by QE ID are resolved to a key through the
- * registrations later, so only their parse is exercised.)
+ * upstream path that starts with '/', the KDS expectations (product, hwID of its product's
+ * length, SPLs) included. (Requests by QE ID are resolved to a key through the registrations
+ * later, so only their parse is exercised.)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(again.expect.tee == r.expect.tee && again.expect.has_fmspc == r.expect.has_fmspc &&
                 again.expect.has_eval == r.expect.has_eval &&
                 again.expect.eval_num == r.expect.eval_num);
+        /* KDS: the product, signer, hwID and every SPL survive; a VCEK's hwID has its product's
+         * length (Turin 8 bytes, Milan and Genoa 64) */
+        const struct vt_doc_expect *a = &again.expect, *e = &r.expect;
+        require(a->product == e->product && a->vlek == e->vlek && a->hwid_len == e->hwid_len &&
+                memcmp(a->hwid, e->hwid, e->hwid_len) == 0 && a->bl == e->bl &&
+                a->tee_spl == e->tee_spl && a->snp == e->snp && a->ucode == e->ucode &&
+                a->fmc == e->fmc);
+        require(r.kind != VT_DOC_VCEK ||
+                r.expect.hwid_len == (r.expect.product == VT_SNP_TURIN ? 8u : 64u));
     }
     free(s);
     return 0;

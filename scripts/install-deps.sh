@@ -8,6 +8,7 @@ packages=(
     libssl-dev libjansson-dev libcmocka-dev nettle-dev libgmp-dev
     libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql wrk
     sqlite3 python3 curl openssl ca-certificates procps libargon2-dev
+    prometheus # for promtool (tests/integration/metrics_promtool.sh); its server is not started
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and
@@ -31,5 +32,12 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo="sudo"
 fi
 echo "install-deps: installing ${missing[*]}"
+# Packages with a service (prometheus) must not start it: where no policy-rc.d says so already
+# (containers usually have one), one denies every start for the length of this install.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod 755 /usr/sbin/policy-rc.d
+    trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -606,6 +606,7 @@ struct attested {
     char jkt[64];
     uint8_t nonce[VT_BROKER_NONCE_LEN];
     char policy_sha[65];
+    enum vt_tee tee; /* of the evidence (once it parses) or the token; NONE before (metrics) */
 };
 
 static void attested_cleanup(struct attested *a)
@@ -640,6 +641,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         deny(den, 400, "evidence-format", msg);
         return false;
     }
+    a->tee = tee;
     if (q->expect_tee != VT_TEE_NONE && tee != q->expect_tee) {
         char msg[128];
         snprintf(msg, sizeof(msg), "the evidence is of %s, not of %s", vt_tee_name(tee),
@@ -745,13 +747,16 @@ static char *ear_payload(struct vt_broker *b, const struct attested *a, const ch
     return s;
 }
 
-enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
-                             struct vt_broker_attest_res *r, struct vt_broker_denial *den)
+static enum vt_err attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                              struct vt_broker_attest_res *r, struct vt_broker_denial *den,
+                              enum vt_tee *tee)
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
     struct attested a;
-    if (!attest_common(b, q, &a, den)) {
+    bool ok = attest_common(b, q, &a, den);
+    *tee = a.tee;
+    if (!ok) {
         attested_cleanup(&a);
         return VT_E_POLICY;
     }
@@ -820,6 +825,11 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
         void *it = json_object_iter(subs);
         tee = json_object_iter_key(it);
         sub = json_object_iter_value(it);
+        for (int t = VT_TEE_SGX; t <= VT_TEE_NITRO; t++) {
+            if (strcmp(tee, vt_tee_name((enum vt_tee)t)) == 0) {
+                a->tee = (enum vt_tee)t;
+            }
+        }
     }
     json_t *claims = json_object_get(sub, "veritee.claims");
     const char *pol = json_string_value(json_object_get(sub, "ear.appraisal-policy-id"));
@@ -851,8 +861,9 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
     return ok;
 }
 
-enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
-                              struct vt_broker_release_res *r, struct vt_broker_denial *den)
+static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_release_req *q,
+                               struct vt_broker_release_res *r, struct vt_broker_denial *den,
+                               enum vt_tee *tee)
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
@@ -863,6 +874,7 @@ enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_releas
     }
     bool ok = q->token != NULL ? token_claims(b, q->token, q->runtime_key, q->expect_tee, &a, den)
                                : attest_common(b, &aq, &a, den);
+    *tee = a.tee;
     if (!ok) {
         attested_cleanup(&a);
         return VT_E_POLICY;
@@ -952,6 +964,55 @@ enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_releas
     return VT_OK;
 }
 
+/* ---- outcomes and latency of attest and release (metrics) ---- */
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static enum vt_broker_reason_class reason_class(const char *r);
+
+static void count_outcome(struct vt_broker *b, int op, enum vt_tee tee, bool allowed,
+                          const char *reason, int64_t start_us)
+{
+    static const double bounds[VT_BROKER_LATENCY_BUCKETS] = VT_BROKER_LATENCY_BOUNDS;
+    size_t t = (unsigned)tee < VT_BROKER_TEES ? (size_t)tee : 0;
+    size_t o = allowed ? 0 : 1 + (size_t)reason_class(reason);
+    atomic_fetch_add(&b->m.outcomes[op][t][o], 1);
+    int64_t us = mono_us() - start_us;
+    us = us < 0 ? 0 : us;
+    size_t i = 0;
+    while (i < VT_BROKER_LATENCY_BUCKETS && (double)us > bounds[i] * 1e6) {
+        i++;
+    }
+    struct vt_broker_histogram *h = &b->m.latency[op][t];
+    atomic_fetch_add(&h->le[i], 1);
+    atomic_fetch_add(&h->sum_us, (uint_fast64_t)us);
+}
+
+enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                             struct vt_broker_attest_res *r, struct vt_broker_denial *den)
+{
+    int64_t start = mono_us();
+    enum vt_tee tee = VT_TEE_NONE;
+    enum vt_err err = attest_run(b, q, r, den, &tee);
+    count_outcome(b, 0, tee, err == VT_OK, den->reason, start);
+    return err;
+}
+
+enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
+                              struct vt_broker_release_res *r, struct vt_broker_denial *den)
+{
+    int64_t start = mono_us();
+    enum vt_tee tee = VT_TEE_NONE;
+    enum vt_err err = release_run(b, q, r, den, &tee);
+    count_outcome(b, 1, tee, err == VT_OK, den->reason, start);
+    return err;
+}
+
 /* ---- metrics ---- */
 
 static enum vt_broker_reason_class reason_class(const char *r)
@@ -964,6 +1025,16 @@ static enum vt_broker_reason_class reason_class(const char *r)
         const char *prefix;
         enum vt_broker_reason_class c;
     } map[] = {
+        {"attestation-policy", VT_BR_POLICY},
+        {"release-policy", VT_BR_POLICY},
+        {"policy-error", VT_BR_INTERNAL},
+        {"binding", VT_BR_BINDING},
+        {"unknown-key", VT_BR_KEY},
+        {"key-disabled", VT_BR_KEY},
+        {"storage", VT_BR_INTERNAL},
+        {"internal", VT_BR_INTERNAL},
+        {"log", VT_BR_INTERNAL},
+        {"wrap", VT_BR_RUNTIME_KEY},
         {"evidence", VT_BR_EVIDENCE},
         {"vcek", VT_BR_EVIDENCE},
         {"attestation", VT_BR_REQUEST},
@@ -998,8 +1069,119 @@ void vt_broker_count_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep, c
 static const char *const endpoint_names[VT_BM_ENDPOINTS] = {
     "challenge", "attest", "release", "kbs_auth", "kbs_attest", "kbs_resource"};
 static const char *const class_names[VT_BR_CLASSES] = {
-    "request", "evidence", "runtime-key", "nonce",      "session",
-    "tee",     "token",    "limit",       "collateral", "other"};
+    "request", "evidence",   "runtime-key", "nonce",   "session", "tee", "token",
+    "limit",   "collateral", "other",       "binding", "policy",  "key", "internal"};
+
+/* attestations_total / releases_total by TEE, decision and reason class (series that occurred),
+ * then the latency histogram of the same calls by TEE. */
+static enum vt_err outcome_text(struct vt_buf *o, const struct vt_broker_metrics *m, int op)
+{
+    static const double bounds[VT_BROKER_LATENCY_BUCKETS] = VT_BROKER_LATENCY_BOUNDS;
+    const char *name = op == 0 ? "attestations" : "releases";
+    const char *call = op == 0 ? "attest" : "release";
+    VT_TRY(vt_buf_printf(o,
+                         "# HELP veritee_broker_%s_total Calls of %s (both protocols) by TEE,"
+                         " decision and the class of the refusal's reason.\n"
+                         "# TYPE veritee_broker_%s_total counter\n",
+                         name, call, name));
+    for (size_t t = 0; t < VT_BROKER_TEES; t++) {
+        for (size_t k = 0; k <= VT_BR_CLASSES; k++) {
+            uint_fast64_t v = atomic_load(&m->outcomes[op][t][k]);
+            if (v != 0) {
+                VT_TRY(vt_buf_printf(
+                    o,
+                    "veritee_broker_%s_total{tee=\"%s\",decision=\"%s\",reason=\"%s\"} %" PRIuFAST64
+                    "\n",
+                    name, vt_tee_name((enum vt_tee)t), k == 0 ? "allow" : "deny",
+                    k == 0 ? "none" : class_names[k - 1], v));
+            }
+        }
+    }
+    VT_TRY(vt_buf_printf(o,
+                         "# HELP veritee_broker_%s_duration_seconds Time to answer a %s call, by"
+                         " TEE (collateral fetches included).\n"
+                         "# TYPE veritee_broker_%s_duration_seconds histogram\n",
+                         call, call, call));
+    for (size_t t = 0; t < VT_BROKER_TEES; t++) {
+        const struct vt_broker_histogram *h = &m->latency[op][t];
+        uint_fast64_t cum = 0;
+        for (size_t i = 0; i <= VT_BROKER_LATENCY_BUCKETS; i++) {
+            cum += atomic_load(&h->le[i]);
+        }
+        if (cum == 0) {
+            continue;
+        }
+        const char *tee = vt_tee_name((enum vt_tee)t);
+        cum = 0;
+        for (size_t i = 0; i <= VT_BROKER_LATENCY_BUCKETS; i++) {
+            cum += atomic_load(&h->le[i]);
+            char le[24];
+            if (i < VT_BROKER_LATENCY_BUCKETS) {
+                snprintf(le, sizeof(le), "%g", bounds[i]);
+            } else {
+                snprintf(le, sizeof(le), "+Inf");
+            }
+            VT_TRY(vt_buf_printf(o,
+                                 "veritee_broker_%s_duration_seconds_bucket{tee=\"%s\",le=\"%s\"} "
+                                 "%" PRIuFAST64 "\n",
+                                 call, tee, le, cum));
+        }
+        VT_TRY(vt_buf_printf(o,
+                             "veritee_broker_%s_duration_seconds_sum{tee=\"%s\"} %.6f\n"
+                             "veritee_broker_%s_duration_seconds_count{tee=\"%s\"} %" PRIuFAST64
+                             "\n",
+                             call, tee, (double)atomic_load(&h->sum_us) / 1e6, call, tee, cum));
+    }
+    return VT_OK;
+}
+
+/* The tables and the log, as the store holds them (all replicas). */
+static enum vt_err store_text(struct vt_broker *b, struct vt_buf *o)
+{
+    vt_time now = vt_broker_now(b);
+    int64_t rows_n = -1, rows_s = -1, log_size = -1, cp_size = 0, cp_time = -1;
+    (void)!vt_store_exec(b->store, "SELECT COUNT(*) FROM vb_nonces", NULL, 0, vt_store_row_int,
+                         &rows_n, NULL, NULL);
+    (void)!vt_store_exec(b->store, "SELECT COUNT(*) FROM vb_kbs_sessions", NULL, 0,
+                         vt_store_row_int, &rows_s, NULL, NULL);
+    (void)!vt_store_exec(b->store, "SELECT COALESCE(MAX(idx) + 1, 0) FROM vb_log", NULL, 0,
+                         vt_store_row_int, &log_size, NULL, NULL);
+    (void)!vt_store_exec(b->store, "SELECT COALESCE(MAX(size), 0) FROM vb_checkpoints", NULL, 0,
+                         vt_store_row_int, &cp_size, NULL, NULL);
+    if (cp_size > 0) { /* a checkpoint is signed in the transaction of its last entry */
+        struct vt_sql_arg a[] = {VT_SQL_I(cp_size - 1)};
+        (void)!vt_store_exec(b->store, "SELECT created FROM vb_log WHERE idx = ?", a, 1,
+                             vt_store_row_int, &cp_time, NULL, NULL);
+    }
+    char age[32] = "NaN", when[32] = "NaN";
+    if (cp_time >= 0) {
+        snprintf(age, sizeof(age), "%" PRId64, now > cp_time ? now - cp_time : 0);
+        snprintf(when, sizeof(when), "%" PRId64, cp_time);
+    }
+    return vt_buf_printf(
+        o,
+        "# HELP veritee_broker_table_rows Rows held in the challenge tables (outstanding, answered"
+        " and expired ones not yet deleted; all replicas).\n"
+        "# TYPE veritee_broker_table_rows gauge\n"
+        "veritee_broker_table_rows{table=\"nonces\"} %" PRId64 "\n"
+        "veritee_broker_table_rows{table=\"kbs_sessions\"} %" PRId64 "\n"
+        "# HELP veritee_broker_log_size Entries in the audit log (all replicas).\n"
+        "# TYPE veritee_broker_log_size gauge\n"
+        "veritee_broker_log_size %" PRId64 "\n"
+        "# HELP veritee_broker_log_checkpoint_size Entries covered by the latest signed"
+        " checkpoint.\n"
+        "# TYPE veritee_broker_log_checkpoint_size gauge\n"
+        "veritee_broker_log_checkpoint_size %" PRId64 "\n"
+        "# HELP veritee_broker_log_checkpoint_timestamp_seconds When the latest checkpoint was"
+        " signed (Unix time; NaN before the first).\n"
+        "# TYPE veritee_broker_log_checkpoint_timestamp_seconds gauge\n"
+        "veritee_broker_log_checkpoint_timestamp_seconds %s\n"
+        "# HELP veritee_broker_log_checkpoint_age_seconds Seconds since the latest checkpoint was"
+        " signed (NaN before the first).\n"
+        "# TYPE veritee_broker_log_checkpoint_age_seconds gauge\n"
+        "veritee_broker_log_checkpoint_age_seconds %s\n",
+        rows_n, rows_s, log_size, cp_size, when, age);
+}
 
 char *vt_broker_metrics_text(struct vt_broker *b)
 {
@@ -1055,6 +1237,12 @@ char *vt_broker_metrics_text(struct vt_broker *b)
                                 "reason=\"%s\"} %" PRIuFAST64 "\n",
                                 endpoint_names[e], class_names[c], atomic_load(&m->unlogged[e][c]));
         }
+    }
+    for (int op = 0; err == VT_OK && op < 2; op++) {
+        err = outcome_text(&o, m, op);
+    }
+    if (err == VT_OK) {
+        err = store_text(b, &o);
     }
     if (err != VT_OK) {
         vt_buf_cleanup(&o);

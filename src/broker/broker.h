@@ -83,7 +83,24 @@ enum vt_broker_reason_class {
     VT_BR_LIMIT,
     VT_BR_COLLATERAL,
     VT_BR_OTHER,
+    VT_BR_BINDING,  /* report data does not bind the nonce and runtime key */
+    VT_BR_POLICY,   /* the attestation or release policy said no */
+    VT_BR_KEY,      /* unknown or disabled key */
+    VT_BR_INTERNAL, /* storage, log, policy evaluation, encoding */
     VT_BR_CLASSES
+};
+
+/* Upper bounds (seconds) of the latency histograms' buckets, +Inf beside. */
+#define VT_BROKER_LATENCY_BUCKETS 13
+#define VT_BROKER_LATENCY_BOUNDS                                                                   \
+    {                                                                                              \
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10                     \
+    }
+#define VT_BROKER_TEES 5 /* enum vt_tee: none (not known), sgx, tdx, sev-snp, nitro */
+
+struct vt_broker_histogram {
+    atomic_uint_fast64_t le[VT_BROKER_LATENCY_BUCKETS + 1]; /* per bucket, the last +Inf */
+    atomic_uint_fast64_t sum_us;
 };
 
 struct vt_broker_metrics {
@@ -92,6 +109,10 @@ struct vt_broker_metrics {
     atomic_uint_fast64_t collected_nonces, collected_kbs_sessions; /* expired rows deleted */
     atomic_uint_fast64_t unlogged[VT_BM_ENDPOINTS][VT_BR_CLASSES];
     atomic_uint_fast64_t logged[2][2]; /* [attest, release][allow, deny] */
+    /* vt_broker_attest and vt_broker_release (both protocols): [attest, release][TEE] by
+     * outcome ([0] allowed, [1 + class] refused) and latency */
+    atomic_uint_fast64_t outcomes[2][VT_BROKER_TEES][1 + VT_BR_CLASSES];
+    struct vt_broker_histogram latency[2][VT_BROKER_TEES];
 };
 
 struct vt_broker_signer;    /* a token/checkpoint signing key (broker_tokens.c) */

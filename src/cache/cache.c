@@ -258,6 +258,31 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
     return vt_fail(d, VT_E_NOT_FOUND, "path", "no such endpoint");
 }
 
+/* An SPL argument of a KDS VCEK request: decimal 0-255 (leading zeros too: snpguest sends
+ * "%02d"); absent is 0, as KDS takes an unspecified SPL. */
+static enum vt_err kds_spl(vt_cache_arg_fn arg, void *ctx, const char *name, uint8_t *out,
+                           struct vt_diag *d)
+{
+    const char *s = arg(ctx, name);
+    unsigned v = 0;
+    if (s != NULL) {
+        VT_ENSURE(s[0] != '\0', d, VT_E_BAD_FIELD, name, "%s must be a decimal number up to 255",
+                  name);
+        VT_TRY(small_uint(s, name, 255, &v, d));
+    }
+    *out = (uint8_t)v;
+    return VT_OK;
+}
+
+/*
+ * AMD KDS paths (SPEC: AMD 57230 ch. 4), per product:
+ *   /{vcek,vlek}/v1/{Milan,Genoa,Turin}/{cert_chain,crl}
+ *   /vcek/v1/{Milan,Genoa}/{hwID: CHIP_ID, 128 hex}?blSPL&teeSPL&snpSPL&ucodeSPL
+ *   /vcek/v1/Turin/{hwID: CHIP_ID[0..8), 16 hex}?fmcSPL&blSPL&teeSPL&snpSPL&ucodeSPL
+ * SPLs are optional (0 when absent) and taken in any order; other arguments are ignored. A hwID
+ * of the other form (the 64-byte CHIP_ID under Turin, as go-sev-guest sends it) names no chip
+ * KDS knows: 404, as KDS answers it, without asking an upstream.
+ */
 static enum vt_err parse_kds(const char *rest, bool vlek, vt_cache_arg_fn arg, void *ctx,
                              struct vt_cache_req *r, struct vt_diag *d)
 {
@@ -278,32 +303,36 @@ static enum vt_err parse_kds(const char *rest, bool vlek, vt_cache_arg_fn arg, v
         return VT_OK;
     }
     VT_ENSURE(!vlek, d, VT_E_NOT_FOUND, "path",
-              "VLEKs are not served (KDS needs the CSP's credentials for them)");
+              "VLEK certificates are not served: KDS issues them to the cloud provider only (with"
+              " its credentials); the host's certificate table gives the guest its VLEK");
     bool turin = r->expect.product == VT_SNP_TURIN;
-    size_t hl = strlen(what);
-    VT_ENSURE(hl == (turin ? 16u : 128u) && vt_is_hex(what, hl), d, VT_E_BAD_FIELD, "hwid",
-              "hwid must be %u hex characters for %s", turin ? 16 : 128, prod);
+    size_t hl = strlen(what), want = turin ? 16 : 128;
+    bool hex = vt_is_hex(what, hl);
+    VT_ENSURE(!(hex && hl == (turin ? 128u : 16u)), d, VT_E_NOT_FOUND, "hwid",
+              turin ? "%s's hwID is the first 8 bytes of CHIP_ID (16 hex characters); KDS"
+                      " answers 404 to the whole 64-byte CHIP_ID"
+                    : "%s's hwID is the whole 64-byte CHIP_ID (128 hex characters); 16 hex"
+                      " characters is Turin's form: KDS knows no such chip",
+              prod);
+    VT_ENSURE(hl == want && hex, d, VT_E_BAD_FIELD, "hwid",
+              "hwid must be %zu hex characters for %s (got %zu%s)", want, prod, hl,
+              hex ? "" : ", not all hex");
     char hw[129];
     VT_TRY(lower_hex(what, hl, "hwid", hw, r->expect.hwid, d));
     r->expect.hwid_len = hl / 2;
-    unsigned bl, tee, snp, uc, fmc = 0;
-    VT_TRY(small_uint(arg(ctx, "blSPL"), "blSPL", 255, &bl, d));
-    VT_TRY(small_uint(arg(ctx, "teeSPL"), "teeSPL", 255, &tee, d));
-    VT_TRY(small_uint(arg(ctx, "snpSPL"), "snpSPL", 255, &snp, d));
-    VT_TRY(small_uint(arg(ctx, "ucodeSPL"), "ucodeSPL", 255, &uc, d));
+    struct vt_doc_expect *e = &r->expect;
+    VT_TRY(kds_spl(arg, ctx, "blSPL", &e->bl, d));
+    VT_TRY(kds_spl(arg, ctx, "teeSPL", &e->tee_spl, d));
+    VT_TRY(kds_spl(arg, ctx, "snpSPL", &e->snp, d));
+    VT_TRY(kds_spl(arg, ctx, "ucodeSPL", &e->ucode, d));
     if (turin) {
-        VT_TRY(small_uint(arg(ctx, "fmcSPL"), "fmcSPL", 255, &fmc, d));
+        VT_TRY(kds_spl(arg, ctx, "fmcSPL", &e->fmc, d));
     }
     r->kind = VT_DOC_VCEK;
-    r->expect.bl = (uint8_t)bl;
-    r->expect.tee_spl = (uint8_t)tee;
-    r->expect.snp = (uint8_t)snp;
-    r->expect.ucode = (uint8_t)uc;
-    r->expect.fmc = (uint8_t)fmc;
     int n = snprintf(r->key, sizeof(r->key), "%s%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     base, prod, hw, bl, tee, snp, uc);
+                     base, prod, hw, e->bl, e->tee_spl, e->snp, e->ucode);
     if (turin && n > 0) {
-        snprintf(r->key + n, sizeof(r->key) - (size_t)n, "&fmcSPL=%u", fmc);
+        snprintf(r->key + n, sizeof(r->key) - (size_t)n, "&fmcSPL=%u", e->fmc);
     }
     return VT_OK;
 }

@@ -45,8 +45,8 @@ static void request_id(struct vt_http_resp *resp)
     (void)!vt_http_resp_header(resp, "Request-ID", hex);
 }
 
-/* Intel's error shape: status, Error-Code and Error-Message headers, empty body. For our own
- * endpoints, RFC 7807 problem details. */
+/* Intel's error shape: status, Error-Code and Error-Message headers, empty body (KDS paths: the
+ * Error-Message alone). For our own endpoints, RFC 7807 problem details. */
 static void intel_error(struct vt_http_resp *resp, unsigned status, const char *code,
                         const char *msg)
 {
@@ -54,6 +54,8 @@ static void intel_error(struct vt_http_resp *resp, unsigned status, const char *
     request_id(resp);
     if (code != NULL) {
         (void)!vt_http_resp_header(resp, "Error-Code", code);
+    }
+    if (msg != NULL) {
         (void)!vt_http_resp_header(resp, "Error-Message", msg);
     }
 }
@@ -148,11 +150,12 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
     enum vt_err err = vt_cache_parse_request(path, req_arg, (void *)req, &r, &d);
     atomic_fetch_add(&c->m.requests[err == VT_OK ? (size_t)r.kind : 0], 1);
     if (err == VT_E_NOT_FOUND) {
-        intel_error(resp, 404, NULL, NULL);
+        intel_error(resp, 404, NULL, kds ? d.detail : NULL); /* KDS: why no chip is found */
         return;
     }
     if (err != VT_OK) {
-        /* SPEC: PCS v4: 400 with Error-Code / Error-Message headers (KDS: plain 400). */
+        /* SPEC: PCS v4: 400 with Error-Code / Error-Message headers (KDS: plain 400; ours names
+         * the parameter in Error-Message). */
         intel_error(resp, 400, kds ? NULL : "InvalidRequestSyntax", d.detail);
         return;
     }
@@ -522,6 +525,8 @@ char *vt_cache_metrics_text(struct vt_cache *c)
         "# HELP veritee_cache_refreshes_total Items renewed by the refresher.\n"
         "# TYPE veritee_cache_refreshes_total counter\n"
         "veritee_cache_refreshes_total %" PRIuFAST64 "\n"
+        "# HELP veritee_cache_refresh_failures_total Items the refresher could not renew.\n"
+        "# TYPE veritee_cache_refresh_failures_total counter\n"
         "veritee_cache_refresh_failures_total %" PRIuFAST64 "\n"
         "# HELP veritee_cache_items Items held.\n# TYPE veritee_cache_items gauge\n"
         "veritee_cache_items %" PRId64 "\n"

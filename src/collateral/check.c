@@ -293,6 +293,38 @@ static enum vt_err check_root_crl(const struct vt_cert_list *anchors, const char
     return err;
 }
 
+/* A product's KDS crl (the vcek and the vlek one alike): signed by that product's ARK, so a
+ * Genoa CRL is never taken for Milan's. */
+static enum vt_err check_amd_crl(const struct vt_doc_expect *e, const struct vt_cert_list *anchors,
+                                 const uint8_t *body, size_t len, struct vt_doc_meta *m,
+                                 struct vt_diag *d)
+{
+    struct vt_crl *crl = NULL;
+    VT_TRY(vt_crl_parse(body, len, &crl, d));
+    char want[32], cn[96];
+    snprintf(want, sizeof(want), "ARK-%s", vt_snp_product_name(e->product));
+    enum vt_err err = VT_E_CRL_ISSUER;
+    bool named = false;
+    for (size_t i = 0; i < anchors->n && err != VT_OK; i++) {
+        if (vt_cert_subject_cn(anchors->certs[i], cn, sizeof(cn)) == VT_OK &&
+            strcmp(cn, want) == 0) {
+            named = true;
+            err = vt_crl_check_issuer(crl, anchors->certs[i], "amd_crl", d);
+        }
+    }
+    if (!named) {
+        err = vt_fail(d, VT_E_CRL_ISSUER, "amd_crl",
+                      "no %s among the trust anchors to check the"
+                      " CRL against",
+                      want);
+    }
+    if (err == VT_OK) {
+        err = keep_der(crl, m, d);
+    }
+    vt_crl_free(crl);
+    return err;
+}
+
 /* One PCK certificate with its issuer chain (PCK CA, root). */
 static enum vt_err check_one_pck(const struct vt_doc_expect *e, const struct vt_doc_anchors *a,
                                  const char *pem, size_t pem_len, const struct vt_cert_list *ca,
@@ -564,7 +596,7 @@ enum vt_err vt_doc_check(const struct vt_doc_expect *e, const struct vt_doc_anch
         err = check_amd_chain(e, a, body, len, m, d);
         break;
     case VT_DOC_AMD_CRL:
-        err = check_root_crl(a->amd, "amd_crl", body, len, m, d);
+        err = check_amd_crl(e, a->amd, body, len, m, d);
         break;
     default:
         err = vt_fail(d, VT_E_ARG, "doc", "unknown document kind %d", (int)e->kind);

@@ -145,6 +145,36 @@ for prod in milan genoa; do
 done
 curl -s -o "$tmp/vcek" "$CACHE_URL/vcek/v1/Milan/$(od -An -tx1 -j 416 -N 64 "$fixtures/snp/go-sev-guest/attestation.bin" | tr -d " \n")?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"
 check "snp: VCEK byte-identical to KDS's" cmp -s "$tmp/vcek" "$fixtures/snp/go-sev-guest/vcek.testcer"
+# KDS paths exactly as the clients send them (go-sev-guest kds/kds.go at af1c107: VCEKCertURL,
+# ProductCertChainURL by signer; snpguest src/fetch.rs at d3a2aed: request_vcek_kds, request_ca_kds
+# with --endorser vcek|vlek), answered from the recorded responses.
+kget() { # kget PATH OUT: the status of GET PATH from the cache, body to OUT
+    curl -s -o "$2" -w '%{http_code}' "$CACHE_URL$1"
+}
+for prod in milan genoa turin; do
+    P=$(tr '[:lower:]' '[:upper:]' <<<"${prod:0:1}")${prod:1}
+    vc=ask_ark_$prod.pem
+    [ "$prod" = turin ] && vc=ask_ark_turin_vcek.pem
+    check "snp: /vcek/v1/$P/cert_chain as recorded" bash -c \
+        "[ \$(curl -s -o $tmp/c -w '%{http_code}' $CACHE_URL/vcek/v1/$P/cert_chain) = 200 ] && cmp -s $tmp/c $fixtures/snp/amd-roots/$vc"
+    check "snp: /vlek/v1/$P/cert_chain (VLEK-signed reports) as recorded" bash -c \
+        "[ \$(curl -s -o $tmp/c -w '%{http_code}' $CACHE_URL/vlek/v1/$P/cert_chain) = 200 ] && cmp -s $tmp/c $fixtures/snp/amd-roots/ask_ark_${prod}_vlek.pem"
+done
+chip() { od -An -tx1 -j 416 -N 64 "$1" | tr -d " \n"; }
+st=$(kget "/vcek/v1/Milan/$(chip "$fixtures/snp/trustee/test-report.bin")?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115" "$tmp/vcek")
+check "snp: snpguest's Milan VCEK URL (SPLs zero-padded): the recorded VCEK ($st)" cmp -s "$tmp/vcek" "$fixtures/snp/trustee/test-vcek.der"
+st=$(kget "/vcek/v1/Genoa/$(chip "$fixtures/snp/trustee/derived/e2e-genoa-report.bin")?blSPL=10&teeSPL=00&snpSPL=23&ucodeSPL=25" "$tmp/vcek")
+check "snp: snpguest's Genoa VCEK URL: the recorded VCEK ($st)" cmp -s "$tmp/vcek" "$fixtures/snp/trustee/derived/e2e-genoa-vcek.der"
+# No Turin report is recorded: the URLs are those of a report with the recorded Turin VCEK's hwID
+# (1e550a8ee5cf9f4d) and TCB (fmc 0, bl 0, tee 0, snp 0, ucode 9).
+st=$(kget "/vcek/v1/Turin/1e550a8ee5cf9f4d?fmcSPL=00&blSPL=00&teeSPL=00&snpSPL=00&ucodeSPL=09" "$tmp/vcek")
+check "snp: snpguest's Turin VCEK URL (8-byte hwID, fmcSPL): the recorded VCEK ($st)" cmp -s "$tmp/vcek" "$fixtures/snp/virtee-sev/vcek_turin.der"
+asked=$(curl -s "$DOUBLE_URL/_control/log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+st=$(kget "/vcek/v1/Turin/1e550a8ee5cf9f4d$(printf '%0112d' 0)?blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=9" "$tmp/vcek")
+check "snp: go-sev-guest's Turin VCEK URL (the whole CHIP_ID): 404 as KDS answers it ($st)" [ "$st" = 404 ]
+check "snp: ... without asking the upstream" [ "$(curl -s "$DOUBLE_URL/_control/log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$asked" ]
+st=$(kget "/vcek/v1/Milan/crl" "$tmp/crl")
+check "snp: no KDS crl is recorded: the upstream's 404 ($st; crl serving: tests/unit/cache/test_cache_kds.c)" [ "$st" = 404 ]
 stop_pid "$DOUBLE_PID"
 stop_pid "$CACHE_PID"
 start_cache "$tmp/cache.log" --db "$db" --upstream "$DOUBLE_URL" --refresh-interval 0 \

@@ -85,9 +85,31 @@ REQUESTS = [
 ]
 
 
+# KDS paths as the clients send them (docs/cache.md, "KDS"): go-sev-guest's VCEKCertURL (the whole
+# CHIP_ID under every product, also Turin), VLEKCertURL and cert_chain/crl by signer; snpguest's
+# zero-padded SPLs and Turin form (8-byte hwID, fmcSPL first); SPLs left out; hwIDs of the other
+# product's form; bad SPL values.
+TURIN_CHIP_ID = "cd" * 8 + "00" * 56
+KDS_REQUESTS = [
+    "/vcek/v1/Turin/" + TURIN_CHIP_ID + "?blSPL=2&teeSPL=4&snpSPL=0&ucodeSPL=219",
+    "/vcek/v1/Turin/" + "cd" * 8 + "?fmcSPL=02&blSPL=04&teeSPL=01&snpSPL=24&ucodeSPL=219",
+    "/vcek/v1/Genoa/" + HWID + "?blSPL=04&teeSPL=01&snpSPL=24&ucodeSPL=219",
+    "/vcek/v1/Milan/" + HWID,
+    "/vcek/v1/Turin/" + "CD" * 8 + "?ucodeSPL=9",
+    "/vcek/v1/Milan/" + "cd" * 8 + "?blSPL=3",
+    "/vcek/v1/Genoa/" + HWID + "?blSPL=3&fmcSPL=7&teeSPL=&snpSPL=-1",
+    "/vlek/v1/Milan/cert?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115",
+    "/vlek/v1/Turin/cert_chain",
+    "/vlek/v1/Genoa/crl",
+    "/vcek/v1/Turin/crl",
+]
+
+
 def requests():
     for i, r in enumerate(REQUESTS):
         write("fuzz_cache_request", "req%02d" % i, r)
+    for i, r in enumerate(KDS_REQUESTS):
+        write("fuzz_cache_request", "kds%02d" % i, r)
 
 
 def tcb_info(tee):

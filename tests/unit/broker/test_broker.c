@@ -496,6 +496,65 @@ static void test_unparsed_not_logged(void **state)
         m_rel + 3);
 }
 
+/* A labelled series of /metrics, absent counting as 0. */
+static long long series(const struct bh *h, const char *name)
+{
+    long long v = metric(h, name);
+    return v < 0 ? 0 : v;
+}
+
+/* Attestations and releases are counted by TEE, decision and reason class, and timed. */
+static void test_outcome_metrics(void **state)
+{
+    struct fx *f = *state;
+    static const char *const names[] = {
+        "attestations_total{tee=\"sgx\",decision=\"allow\",reason=\"none\"}",
+        "attestations_total{tee=\"sgx\",decision=\"deny\",reason=\"binding\"}",
+        "attestations_total{tee=\"nitro\",decision=\"deny\",reason=\"policy\"}",
+        "attestations_total{tee=\"sev-snp\",decision=\"deny\",reason=\"evidence\"}",
+        "releases_total{tee=\"sgx\",decision=\"deny\",reason=\"key\"}",
+        "releases_total{tee=\"none\",decision=\"deny\",reason=\"token\"}",
+        "attest_duration_seconds_count{tee=\"sgx\"}",
+        "attest_duration_seconds_bucket{tee=\"sgx\",le=\"+Inf\"}",
+        "release_duration_seconds_count{tee=\"sgx\"}",
+    };
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    static const long long want[N] = {1, 1, 1, 1, 1, 1, 2, 2, 1};
+    long long before[N];
+    for (size_t i = 0; i < N; i++) {
+        before[i] = series(f->h, names[i]);
+    }
+    /* SGX evidence bound to another key than runtime_key */
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(f->h, nonce, raw));
+    json_t *body = bh_attest_body(f->h, VT_TEE_SGX, nonce, raw, f->ec384, 0);
+    char *pub = vt_jwk_public_json(f->ec256);
+    json_object_set_new(body, "runtime_key", json_loads(pub, 0, NULL));
+    free(pub);
+    char *text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(f->h, "POST", "/v1/attest", text, NULL, NULL, NULL), 401);
+    free(text);
+    json_decref(body);
+    expect_attest(f, VT_TEE_NITRO, VT_BSIM_DEBUG, 403, "attestation-policy:debug");
+    expect_attest(f, VT_TEE_SEV_SNP, VT_BSIM_CORRUPT, 401, "evidence");
+    char *token = NULL, reason[96];
+    assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
+    assert_int_equal(release_token(f, "no-such-key", token, f->ec256, reason, NULL), 404);
+    assert_int_equal(release_token(f, "k-any", "not.a.token", f->ec256, reason, NULL), 401);
+    free(token);
+    for (size_t i = 0; i < N; i++) {
+        long long got = series(f->h, names[i]);
+        if (got != before[i] + want[i]) {
+            fail_msg("%s: %lld, expected %lld", names[i], got, before[i] + want[i]);
+        }
+    }
+    /* the table and log gauges read the store */
+    assert_int_equal(metric(f->h, "log_size"), log_rows(f->h));
+    assert_int_equal(metric(f->h, "log_checkpoint_size"), log_rows(f->h));
+    assert_true(metric(f->h, "table_rows{table=\"nonces\"}") >= 1);
+}
+
 /* No collateral now is not a verdict on the evidence: 503 with Retry-After, no log entry, and the
  * nonce given back so the same request succeeds once the collateral can be had. */
 static void test_collateral_unavailable(void **state)
@@ -794,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_unparsed_not_logged),
         cmocka_unit_test(test_collateral_unavailable),
+        cmocka_unit_test(test_outcome_metrics),
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_log_and_audit),
         cmocka_unit_test(test_at_rest),

@@ -29,6 +29,11 @@
     "abababababababababababababababababababababababababababababababababababababababababababab"     \
     "abababababababababababababababababababab"
 
+/* A Turin report's CHIP_ID: the 8-byte hwID, then zeros */
+#define TURIN_CHIP_ID                                                                              \
+    "0123456789abcdef000000000000000000000000000000000000000000000000000000000000000000000000"     \
+    "0000000000000000000000000000000000000000"
+
 struct good {
     const char *in, *key;
     enum vt_doc_kind kind;
@@ -76,8 +81,31 @@ static const struct good goods[] = {
     {"/vcek/v1/Turin/0123456789abcdef?ucodeSPL=3&snpSPL=2&teeSPL=0&blSPL=1&fmcSPL=4",
      "/vcek/v1/Turin/0123456789abcdef?blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=3&fmcSPL=4", VT_DOC_VCEK,
      VT_TEE_NONE, false},
+    /* snpguest: SPLs zero-padded to two digits, fmcSPL first on Turin */
+    {"/vcek/v1/Genoa/" HWID "?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115",
+     "/vcek/v1/Genoa/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_DOC_VCEK, VT_TEE_NONE,
+     false},
+    {"/vcek/v1/Turin/0123456789ABCDEF?fmcSPL=04&blSPL=01&teeSPL=00&snpSPL=02&ucodeSPL=03",
+     "/vcek/v1/Turin/0123456789abcdef?blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=3&fmcSPL=4", VT_DOC_VCEK,
+     VT_TEE_NONE, false},
+    /* KDS takes an unspecified SPL as 0 */
+    {"/vcek/v1/Milan/" HWID, "/vcek/v1/Milan/" HWID "?blSPL=0&teeSPL=0&snpSPL=0&ucodeSPL=0",
+     VT_DOC_VCEK, VT_TEE_NONE, false},
+    {"/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8",
+     "/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=0", VT_DOC_VCEK, VT_TEE_NONE,
+     false},
+    {"/vcek/v1/Turin/0123456789abcdef?blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=3",
+     "/vcek/v1/Turin/0123456789abcdef?blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=3&fmcSPL=0", VT_DOC_VCEK,
+     VT_TEE_NONE, false},
+    /* fmcSPL is not a Milan or Genoa parameter: ignored like any other */
+    {"/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115&fmcSPL=9",
+     "/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_DOC_VCEK, VT_TEE_NONE,
+     false},
     {"/vcek/v1/Genoa/cert_chain", "/vcek/v1/Genoa/cert_chain", VT_DOC_AMD_CHAIN, VT_TEE_NONE,
      false},
+    {"/vlek/v1/Turin/cert_chain", "/vlek/v1/Turin/cert_chain", VT_DOC_AMD_CHAIN, VT_TEE_NONE,
+     false},
+    {"/vcek/v1/Turin/crl", "/vcek/v1/Turin/crl", VT_DOC_AMD_CRL, VT_TEE_NONE, false},
     {"/vlek/v1/Milan/crl", "/vlek/v1/Milan/crl", VT_DOC_AMD_CRL, VT_TEE_NONE, false},
 };
 
@@ -136,6 +164,23 @@ static void test_details(void **state)
     assert_int_equal(r.expect.product, VT_SNP_MILAN);
     assert_int_equal(r.expect.hwid_len, 64);
     assert_int_equal(r.expect.ucode, 115);
+    assert_int_equal(vt_cache_req_from_key("/vcek/v1/Turin/0123456789abcdef?fmcSPL=04&blSPL=01"
+                                           "&teeSPL=00&snpSPL=02&ucodeSPL=03",
+                                           &r, &d),
+                     VT_OK);
+    assert_int_equal(r.expect.product, VT_SNP_TURIN);
+    assert_int_equal(r.expect.hwid_len, 8);
+    assert_memory_equal(r.expect.hwid, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
+    assert_int_equal(r.expect.fmc, 4);
+    assert_int_equal(r.expect.bl, 1);
+    assert_int_equal(r.expect.ucode, 3);
+    /* the refusals say which hwID form the product takes */
+    assert_int_equal(vt_cache_req_from_key("/vcek/v1/Turin/" TURIN_CHIP_ID "?blSPL=2", &r, &d),
+                     VT_E_NOT_FOUND);
+    assert_non_null(strstr(d.detail, "first 8 bytes of CHIP_ID (16 hex characters)"));
+    assert_int_equal(vt_cache_req_from_key("/vcek/v1/Genoa/0123456789abcdef", &r, &d),
+                     VT_E_NOT_FOUND);
+    assert_non_null(strstr(d.detail, "Genoa's hwID is the whole 64-byte CHIP_ID"));
 }
 
 struct bad {
@@ -173,11 +218,22 @@ static const struct bad bads[] = {
     {"/vcek/v1/Naples/cert_chain", VT_E_BAD_FIELD, "product"},
     {"/vcek/v1/Milan", VT_E_NOT_FOUND, "path"},
     {"/vcek/v1/Milan/abcd?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_E_BAD_FIELD, "hwid"},
-    {"/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8", VT_E_MISSING_FIELD, "ucodeSPL"},
-    {"/vcek/v1/Milan/" HWID "?blSPL=256&teeSPL=0&snpSPL=8&ucodeSPL=1", VT_E_BAD_FIELD, "blSPL"},
-    {"/vcek/v1/Turin/0123456789abcdef?blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=3", VT_E_MISSING_FIELD,
-     "fmcSPL"},
+    {"/vcek/v1/Milan/" HWID "zz?blSPL=3", VT_E_BAD_FIELD, "hwid"},
+    {"/vcek/v1/Genoa/" HWID "?blSPL=256&teeSPL=0&snpSPL=8&ucodeSPL=1", VT_E_BAD_FIELD, "blSPL"},
+    {"/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=&snpSPL=8&ucodeSPL=1", VT_E_BAD_FIELD, "teeSPL"},
+    {"/vcek/v1/Milan/" HWID "?snpSPL=-1", VT_E_BAD_FIELD, "snpSPL"},
+    {"/vcek/v1/Milan/" HWID "?ucodeSPL=0x10", VT_E_BAD_FIELD, "ucodeSPL"},
+    {"/vcek/v1/Turin/0123456789abcdef?fmcSPL=300", VT_E_BAD_FIELD, "fmcSPL"},
+    {"/vcek/v1/Turin/0123456789abcd?fmcSPL=1", VT_E_BAD_FIELD, "hwid"},
+    /* go-sev-guest (v0.14): the whole CHIP_ID under Turin, no fmcSPL, SPLs in Milan's layout:
+     * KDS answers 404 (it keys Turin VCEKs by the first 8 bytes) */
+    {"/vcek/v1/Turin/" TURIN_CHIP_ID "?blSPL=2&teeSPL=4&snpSPL=0&ucodeSPL=219", VT_E_NOT_FOUND,
+     "hwid"},
+    {"/vcek/v1/Milan/0123456789abcdef?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_E_NOT_FOUND,
+     "hwid"},
     {"/vlek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_E_NOT_FOUND, "path"},
+    /* go-sev-guest's VLEKCertURL: needs the CSP's credentials at KDS */
+    {"/vlek/v1/Milan/cert?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", VT_E_NOT_FOUND, "path"},
     {"/healthz", VT_E_NOT_FOUND, "path"},
 };
 
