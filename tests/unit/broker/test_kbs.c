@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "broker_harness.h"
+#include "kbs_guest.h"
+#include "vt_fixtures.h"
 
 static const char secret_text[] = "kbs resource: 3f9a-only-for-the-attested-guest-51cc";
 
@@ -143,7 +145,7 @@ static void guest_pubkey(const struct vt_jwk *key, json_t **sent, char canon[204
 
 static const char *tee_str(enum vt_tee tee)
 {
-    return tee == VT_TEE_TDX ? "tdx" : "sgx";
+    return tee == VT_TEE_TDX ? "tdx" : tee == VT_TEE_SEV_SNP ? "snp" : "sgx";
 }
 
 /* POST /kbs/v0/auth as the guest: returns the session id and the nonce. */
@@ -184,7 +186,54 @@ struct attest_opts {
     const char *alg;        /* override tee-pubkey alg */
     enum vt_tee evidence_tee;
     unsigned variant;
+    /* init-data: the TOML body the guest sends (format "toml" unless init_format), hashed with
+     * init_alg ("sha256", "sha384", "sha512") into the TEE's init-data field at "launch", unless
+     * init_field gives that field's bytes */
+    const char *init_toml;
+    const char *init_format;
+    const char *init_alg;
+    const uint8_t *init_field;
+    size_t init_field_len;
+    /* SEV-SNP: the certificate table the guest sends: 0 null (the VEK is fetched), 1 the VCEK,
+     * 3 VCEK, ASK and ARK; snp_edit changes the evidence JSON before it is sent */
+    int snp_table;
+    void (*snp_edit)(json_t *evidence);
 };
+
+/* The init-data digest a host puts in the TEE's field: the TOML's algorithm over its bytes. */
+static size_t init_digest(const char *alg, const char *body, uint8_t out[64])
+{
+    if (strcmp(alg, "sha256") == 0) {
+        vt_sha256(body, strlen(body), out);
+        return 32;
+    }
+    if (strcmp(alg, "sha512") == 0) {
+        vt_sha512(body, strlen(body), out);
+        return 64;
+    }
+    vt_sha384(body, strlen(body), out);
+    return 48;
+}
+
+/* The SEV-SNP evidence as guest-components' SNP attester serializes it: {"attestation_report":
+ * the sev crate's serde form, "cert_chain": the certificate table or null}. */
+static json_t *guest_snp_evidence(struct fx *f, const uint8_t *report, int table)
+{
+    json_t *chain = json_null();
+    if (table > 0) {
+        static const char *const types[3] = {"VCEK", "ASK", "ARK"};
+        chain = json_array();
+        for (int i = 0; i < table; i++) {
+            size_t n = 0;
+            uint8_t *der = vt_bsim_snp_cert(f->h->sim, i, &n);
+            json_array_append_new(chain, kbs_guest_cert_entry(types[i], der, n));
+            free(der);
+        }
+    }
+    json_t *rep = kbs_guest_snp_report(report);
+    assert_non_null(rep);
+    return json_pack("{s:o,s:o}", "attestation_report", rep, "cert_chain", chain);
+}
 
 /* The Attestation message exactly as the guest builds it. */
 static char *guest_attestation(struct fx *f, enum vt_tee tee, const struct vt_jwk *key,
@@ -211,22 +260,43 @@ static char *guest_attestation(struct fx *f, enum vt_tee tee, const struct vt_jw
     free(ae_json);
     uint8_t rd[64] = {0};
     vt_sha384(runtime, strlen(runtime), rd); /* 48 bytes, then zeros */
+    uint8_t field[64] = {0};
+    size_t field_len = 0;
+    if (o->init_field != NULL) {
+        field_len = o->init_field_len;
+        memcpy(field, o->init_field, field_len);
+    } else if (o->init_toml != NULL) {
+        field_len = init_digest(o->init_alg ? o->init_alg : "sha384", o->init_toml, field);
+    }
     size_t n = 0;
-    uint8_t *ev =
-        vt_bsim_evidence_rd(f->h->sim, o->evidence_tee ? o->evidence_tee : tee, rd, o->variant, &n);
+    enum vt_tee etee = o->evidence_tee ? o->evidence_tee : tee;
+    uint8_t *ev = vt_bsim_evidence_rd_init(f->h->sim, etee, rd, field_len ? field : NULL, field_len,
+                                           o->variant, &n);
     assert_non_null(ev);
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *q = malloc(cap);
-    assert_int_equal(vt_base64_encode(ev, n, false, q, cap), VT_OK);
-    json_t *primary = tee == VT_TEE_TDX ? json_pack("{s:n,s:s}", "cc_eventlog", "quote", q)
-                                        : json_pack("{s:s}", "quote", q);
-    json_t *att = json_pack("{s:n,s:{s:s,s:o},s:{s:o,s:s}}", "init-data", "runtime-data", "nonce",
-                            rt_nonce, "tee-pubkey", pk, "tee-evidence", "primary_evidence", primary,
-                            "additional_evidence", ae);
+    json_t *primary = NULL;
+    if (tee == VT_TEE_SEV_SNP && etee == VT_TEE_SEV_SNP) {
+        primary = guest_snp_evidence(f, ev, o->snp_table);
+        if (o->snp_edit != NULL) {
+            o->snp_edit(primary);
+        }
+    } else {
+        size_t cap = 4 * ((n + 2) / 3) + 1;
+        char *q = malloc(cap);
+        assert_int_equal(vt_base64_encode(ev, n, false, q, cap), VT_OK);
+        primary = tee == VT_TEE_TDX ? json_pack("{s:n,s:s}", "cc_eventlog", "quote", q)
+                                    : json_pack("{s:s}", "quote", q);
+        free(q);
+    }
+    json_t *init = o->init_toml
+                       ? json_pack("{s:s,s:s}", "format", o->init_format ? o->init_format : "toml",
+                                   "body", o->init_toml)
+                       : json_null();
+    json_t *att = json_pack("{s:o,s:{s:s,s:o},s:{s:o,s:s}}", "init-data", init, "runtime-data",
+                            "nonce", rt_nonce, "tee-pubkey", pk, "tee-evidence", "primary_evidence",
+                            primary, "additional_evidence", ae);
     assert_non_null(att);
-    char *s = json_dumps(att, JSON_COMPACT);
+    char *s = json_dumps(att, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(att);
-    free(q);
     free(ev);
     return s;
 }
@@ -508,9 +578,12 @@ static void test_nonce_and_binding(void **state)
     kr_cleanup(&r);
     /* the challenge is answered once: the same session refuses a second try */
     struct kr r2;
-    kcall(f, "POST", "/kbs/v0/attest", "{}", sid, NULL, &r2);
+    struct attest_opts plain = {0};
+    char *again = guest_attestation(f, VT_TEE_TDX, f->ec, other, &plain);
+    kcall(f, "POST", "/kbs/v0/attest", again, sid, NULL, &r2);
     expect_refusal(&r2, 401, "AttestationError", "session-used");
     kr_cleanup(&r2);
+    free(again);
     /* additional_evidence is part of the hashed runtime data */
     o = (struct attest_opts){.ae_sent = "{\"sample-device\":{}}", .ae_bound = ""};
     guest_attest(f, VT_TEE_SGX, f->rsa, &o, sid, NULL, &r);
@@ -531,10 +604,15 @@ static void test_nonce_and_binding(void **state)
     guest_attest(f, VT_TEE_TDX, f->ec, &o, sid, NULL, &r);
     expect_refusal(&r, 401, "AttestationError", "evidence");
     kr_cleanup(&r);
-    /* RSA1_5 is refused */
+    /* RSA1_5 is refused, as a key alg that does not fit its kty */
     o = (struct attest_opts){.alg = "RSA1_5"};
     guest_attest(f, VT_TEE_SGX, f->rsa, &o, sid, NULL, &r);
-    expect_refusal(&r, 400, "SerdeError", "runtime-key");
+    expect_refusal(&r, 401, "AttestationError", "runtime-key");
+    assert_non_null(strstr(r.body, "RSA1_5 is not supported"));
+    kr_cleanup(&r);
+    o = (struct attest_opts){.alg = "RSA-OAEP-256"};
+    guest_attest(f, VT_TEE_SGX, f->ec, &o, sid, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "runtime-key");
     kr_cleanup(&r);
 }
 
@@ -599,7 +677,7 @@ static void test_session_tee(void **state)
     expect_refusal(&r, 401, "TokenVerifierError", "tee-mismatch");
     kr_cleanup(&r);
     /* nor one whose declared TEE this KBS does not serve */
-    set_session_tee(f, sid, "snp");
+    set_session_tee(f, sid, "az-snp-vtpm");
     kcall(f, "GET", "/kbs/v0/resource/default/image-key/tls.crt", NULL, sid, NULL, &r);
     expect_refusal(&r, 401, "TokenVerifierError", "tee-unsupported");
     kr_cleanup(&r);
@@ -608,7 +686,7 @@ static void test_session_tee(void **state)
     kr_cleanup(&r);
     free(token);
     guest_auth(f, "tdx", sid, nonce);
-    set_session_tee(f, sid, "snp");
+    set_session_tee(f, sid, "az-snp-vtpm");
     body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
     kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r);
     expect_refusal(&r, 401, "AttestationError", "tee-unsupported");
@@ -635,7 +713,7 @@ static void test_unparsed_quote(void **state)
     int64_t logged = log_rows(f);
     struct kr r;
     kcall(f, "POST", "/kbs/v0/attest", bad, sid, NULL, &r);
-    expect_refusal(&r, 400, "SerdeError", "evidence-format");
+    expect_refusal(&r, 401, "AttestationError", "evidence-format");
     kr_cleanup(&r);
     assert_int_equal(log_rows(f), logged);
     assert_int_equal(kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r), 200);
@@ -682,15 +760,17 @@ static void test_policy_deny_and_unknown(void **state)
     char sid[64], *token = NULL;
     assert_int_equal(guest_attest(f, VT_TEE_TDX, f->ec, &o, sid, &token, NULL), 200);
     struct kr r;
+    /* a release policy denial is a 401 PolicyDeny, as Trustee answers it */
     kcall(f, "GET", "/kbs/v0/resource/default/key/deny", NULL, sid, NULL, &r);
-    expect_refusal(&r, 403, "PolicyDeny", "release-policy");
+    expect_refusal(&r, 401, "PolicyDeny", "release-policy");
     kr_cleanup(&r);
     /* the SGX key's policy does not admit a TD */
     kcall(f, "GET", "/kbs/v0/resource/default/key/sgx", NULL, NULL, token, &r);
-    expect_refusal(&r, 403, "PolicyDeny", "release-policy");
+    expect_refusal(&r, 401, "PolicyDeny", "release-policy");
     kr_cleanup(&r);
+    /* no such resource: 401 PluginInternalError, as Trustee's resource plugin */
     kcall(f, "GET", "/kbs/v0/resource/default/key/nothing-here", NULL, sid, NULL, &r);
-    expect_refusal(&r, 404, "ResourceNotFound", "unknown-key");
+    expect_refusal(&r, 401, "PluginInternalError", "unknown-key");
     kr_cleanup(&r);
     /* paths that name no resource */
     const char *bad[] = {"/kbs/v0/resource/default/key", "/kbs/v0/resource/default/key/a/b",
@@ -725,15 +805,46 @@ static void test_protocol_edges(void **state)
     expect_refusal(&r, 401, "AttestationError", "protocol-version");
     assert_non_null(strstr(r.body, "KBS Client Protocol Version Mismatch"));
     kr_cleanup(&r);
-    kcall(f, "POST", "/kbs/v0/auth",
-          "{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":\"\"}", NULL, NULL, &r);
-    expect_refusal(&r, 401, "AttestationError", "tee-unsupported");
-    kr_cleanup(&r);
+    /* TEEs of the protocol that this KBS does not serve, each with the reason, and a name that
+     * is none */
+    static const struct {
+        const char *tee, *why;
+    } refused[] = {{"az-snp-vtpm", "vTPM quote"},
+                   {"az-tdx-vtpm", "vTPM quote"},
+                   {"sev", "without SNP"},
+                   {"cca", "Arm CCA"},
+                   {"csv", "Hygon CSV"},
+                   {"se", "IBM Secure Execution"},
+                   {"tpm", "TPM"},
+                   {"nvidia", "NVIDIA"},
+                   {"hygondcu", "Hygon DCU"},
+                   {"sample", "test TEE"},
+                   {"sampledevice", "test TEE"},
+                   {"SNP", "not a TEE of the KBS protocol"}};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char body[160];
+        snprintf(body, sizeof(body), "{\"version\":\"0.4.0\",\"tee\":\"%s\",\"extra-params\":\"\"}",
+                 refused[i].tee);
+        kcall(f, "POST", "/kbs/v0/auth", body, NULL, NULL, &r);
+        expect_refusal(&r, 401, "AttestationError", "tee-unsupported");
+        if (strstr(r.body, refused[i].why) == NULL) {
+            fail_msg("%s: %s", refused[i].tee, r.body);
+        }
+        kr_cleanup(&r);
+    }
+    /* a body that is no Request is a 401 too, as Trustee answers every failure at auth */
     kcall(f, "POST", "/kbs/v0/auth", "not json", NULL, NULL, &r);
-    expect_refusal(&r, 400, "SerdeError", NULL);
+    expect_refusal(&r, 401, "AttestationError", "request");
     kr_cleanup(&r);
+    kcall(f, "POST", "/kbs/v0/auth", "{\"version\":\"0.4.0\",\"tee\":7}", NULL, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "request");
+    kr_cleanup(&r);
+    /* auth and attest with another method: Trustee finds no plugin of that name */
     kcall(f, "GET", "/kbs/v0/auth", NULL, NULL, NULL, &r);
-    expect_refusal(&r, 405, NULL, "method");
+    expect_refusal(&r, 404, "PluginNotFound", "method");
+    kr_cleanup(&r);
+    kcall(f, "GET", "/kbs/v0/attest", NULL, NULL, NULL, &r);
+    expect_refusal(&r, 404, "PluginNotFound", "method");
     kr_cleanup(&r);
     kcall(f, "POST", "/kbs/v0/resource/default/key/tdx", "x", NULL, f->h->admin, &r);
     expect_refusal(&r, 405, NULL, "method");
