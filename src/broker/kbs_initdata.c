@@ -207,6 +207,12 @@ static enum vt_err escape(struct toml *t, struct vt_buf *out)
             return at(t, VT_E_MALFORMED, "\\%c%0*X is not a Unicode scalar value", c, (int)digits,
                       cp);
         }
+        if (cp == 0) { /* the claims are JSON text, where U+0000 is not carried */
+            return at(t, VT_E_UNSUPPORTED,
+                      "\\%c%0*X: a NUL character in a string is not "
+                      "supported",
+                      c, (int)digits, cp);
+        }
         t->i += 2 + digits;
         return put_cp(t, out, cp);
     }
@@ -350,7 +356,13 @@ static enum vt_err key(struct toml *t, struct vt_buf *out)
 
 static bool same(const char *a, size_t an, const uint8_t *b, size_t bn)
 {
-    return an == bn && memcmp(a, b, an) == 0;
+    return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* A key's text for a message (an empty buffer has no data). */
+static const char *txt(const struct vt_buf *b)
+{
+    return b->data != NULL ? (const char *)b->data : "";
 }
 
 static enum vt_err header(struct toml *t)
@@ -374,13 +386,13 @@ static enum vt_err header(struct toml *t)
     for (size_t j = 0; j + 1 < t->nt; j++) {
         if (same((const char *)t->tables[j].data, t->tables[j].len, name->data, name->len)) {
             return at(t, VT_E_DUPLICATE, "table [%.*s] is defined twice", (int)(name->len % 200),
-                      name->data ? (const char *)name->data : "");
+                      txt(name));
         }
     }
     for (size_t j = 0; j < t->ne; j++) {
         if (t->e[j].table < 0 && same(t->e[j].key, t->e[j].key_len, name->data, name->len)) {
             return at(t, VT_E_DUPLICATE, "\"%.*s\" is defined as a value and as a table",
-                      (int)(name->len % 200), (const char *)name->data);
+                      (int)(name->len % 200), txt(name));
         }
     }
     t->table = (int)(t->nt - 1);
@@ -417,21 +429,21 @@ static enum vt_err pair(struct toml *t)
         if (c != '"' && c != '\'') {
             err =
                 at(t, VT_E_UNSUPPORTED, "the value of \"%.*s\" is %s: init-data values are strings",
-                   (int)(k.len % 200), k.data ? (const char *)k.data : "", value_kind(c));
+                   (int)(k.len % 200), txt(&k), value_kind(c));
         } else {
             err = string(t, true, &v);
         }
     }
     for (size_t j = 0; err == VT_OK && j < t->ne; j++) {
         if (t->e[j].table == t->table && same(t->e[j].key, t->e[j].key_len, k.data, k.len)) {
-            err = at(t, VT_E_DUPLICATE, "key \"%.*s\" is defined twice", (int)(k.len % 200),
-                     (const char *)k.data);
+            err =
+                at(t, VT_E_DUPLICATE, "key \"%.*s\" is defined twice", (int)(k.len % 200), txt(&k));
         }
     }
     for (size_t j = 0; err == VT_OK && t->table < 0 && j < t->nt; j++) {
         if (same((const char *)t->tables[j].data, t->tables[j].len, k.data, k.len)) {
             err = at(t, VT_E_DUPLICATE, "\"%.*s\" is defined as a table and as a value",
-                     (int)(k.len % 200), (const char *)k.data);
+                     (int)(k.len % 200), txt(&k));
         }
     }
     if (err == VT_OK) {

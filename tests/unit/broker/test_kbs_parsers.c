@@ -533,6 +533,7 @@ static void test_initdata_rejects(void **state)
     TOML_REJECTS("k = \"a\\x\"", VT_E_MALFORMED, "initdata.toml", "invalid escape \\x");
     TOML_REJECTS("k = \"\\u12\"", VT_E_MALFORMED, "initdata.toml", "4 hex digits");
     TOML_REJECTS("k = \"\\uD800\"", VT_E_MALFORMED, "initdata.toml", "not a Unicode scalar");
+    TOML_REJECTS("k = \"a\\u0000\"", VT_E_UNSUPPORTED, "initdata.toml", "a NUL character");
     TOML_REJECTS("k = \"\\U00110000\"", VT_E_MALFORMED, "initdata.toml", "not a Unicode scalar");
     TOML_REJECTS("k = \"a\x01\"", VT_E_MALFORMED, "initdata.toml", "control character 0x01");
     TOML_REJECTS("k = \"\"\"a\"\"\"\"\"\"", VT_E_MALFORMED, "initdata.toml", "6 quotes");
