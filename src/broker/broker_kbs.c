@@ -615,7 +615,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     memset(&in, 0, sizeof(in));
     vt_buf_init(&in.canon_key, 64u << 10);
     vt_buf_init(&in.runtime, 1u << 20);
-    vt_buf_init(&in.vek, 64u << 10);
+    vt_buf_init(&in.vek, 256u << 10); /* up to three 16 KiB certificates as PEM */
     struct vt_diag d;
     vt_diag_init(&d);
     const char *why = NULL;
