@@ -620,7 +620,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     vt_diag_init(&d);
     const char *why = NULL;
     vt_time now = vt_broker_now(b);
-    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
+    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 64];
     if (session_load(b, sid, &s, &d) != VT_OK) {
         problem(resp, 500, "InternalError", "storage", d.detail);
         goto out;

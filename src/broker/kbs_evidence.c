@@ -24,6 +24,8 @@
 #define REPORT "snp.attestation_report"
 #define CERT_MAX (16u << 10) /* one certificate of the table */
 #define TABLE_MAX 16         /* entries of the table */
+/* a check name "<prefix>.<member>" (vt_fail keeps its first VT_DIAG_CHECK_MAX bytes) */
+#define CHECK_BUF (2 * VT_DIAG_CHECK_MAX)
 
 /* Offsets of the report's fields (SEV-SNP ABI, ATTESTATION_REPORT). */
 enum {
@@ -93,7 +95,7 @@ static enum vt_err uint_member(const json_t *obj, const char *prefix, const char
                                uint64_t max, bool optional, uint64_t *v, bool *present,
                                struct vt_diag *d)
 {
-    char check[VT_DIAG_CHECK_MAX];
+    char check[CHECK_BUF];
     snprintf(check, sizeof(check), "%s.%s", prefix, name);
     const json_t *m = json_object_get(obj, name);
     *v = 0;
@@ -121,7 +123,7 @@ static enum vt_err uint_member(const json_t *obj, const char *prefix, const char
 static enum vt_err bytes_member(const json_t *obj, const char *prefix, const char *name,
                                 uint8_t *out, size_t n, struct vt_diag *d)
 {
-    char check[VT_DIAG_CHECK_MAX];
+    char check[CHECK_BUF];
     snprintf(check, sizeof(check), "%s.%s", prefix, name);
     const json_t *a = json_object_get(obj, name);
     VT_ENSURE(a != NULL, d, VT_E_MISSING_FIELD, check, "member \"%s\" is missing", name);
@@ -142,7 +144,7 @@ static enum vt_err bytes_member(const json_t *obj, const char *prefix, const cha
 static enum vt_err object_member(const json_t *obj, const char *prefix, const char *name,
                                  const json_t **out, struct vt_diag *d)
 {
-    char check[VT_DIAG_CHECK_MAX];
+    char check[CHECK_BUF];
     snprintf(check, sizeof(check), "%s.%s", prefix, name);
     *out = json_object_get(obj, name);
     VT_ENSURE(*out != NULL, d, VT_E_MISSING_FIELD, check, "member \"%s\" is missing", name);
@@ -171,7 +173,7 @@ static enum vt_err tcb_member(const json_t *rep, const char *name, bool turin, u
     VT_TRY(uint_member(t, prefix, "tee", 255, false, &tee, NULL, d));
     VT_TRY(uint_member(t, prefix, "snp", 255, false, &snp, NULL, d));
     VT_TRY(uint_member(t, prefix, "microcode", 255, false, &ucode, NULL, d));
-    char check[VT_DIAG_CHECK_MAX];
+    char check[CHECK_BUF];
     snprintf(check, sizeof(check), "%s.fmc", prefix);
     VT_ENSURE(has_fmc == turin, d, VT_E_BAD_FIELD, check,
               turin ? "a Turin report's TCB has an FMC SVN: \"fmc\" must be a number"
@@ -285,7 +287,7 @@ static enum vt_err rebuild(const json_t *rep, uint8_t r[VT_SNP_REPORT_SIZE], str
     bool has[3];
     for (size_t i = 0; i < 3; i++) {
         VT_TRY(uint_member(rep, REPORT, cpuid[i], 255, true, &cv[i], &has[i], d));
-        char check[VT_DIAG_CHECK_MAX];
+        char check[CHECK_BUF];
         snprintf(check, sizeof(check), REPORT ".%s", cpuid[i]);
         VT_ENSURE(has[i] == (version >= 3), d, VT_E_BAD_FIELD, check,
                   version >= 3 ? "a version %u report has CPUID members: \"%s\" must be a number"
@@ -318,7 +320,7 @@ static enum vt_err rebuild(const json_t *rep, uint8_t r[VT_SNP_REPORT_SIZE], str
     for (size_t i = 0; i < 2; i++) {
         bool present;
         VT_TRY(uint_member(rep, REPORT, mits[i].name, UINT64_MAX, true, &v, &present, d));
-        char check[VT_DIAG_CHECK_MAX];
+        char check[CHECK_BUF];
         snprintf(check, sizeof(check), REPORT ".%s", mits[i].name);
         VT_ENSURE(present == (version >= 5), d, VT_E_BAD_FIELD, check,
                   version >= 5 ? "a version %u report has mitigation vectors: \"%s\" must be a "
@@ -409,7 +411,7 @@ static enum vt_err table(const json_t *chain, struct vt_buf *pem, struct vt_diag
     size_t len[3] = {0, 0, 0};
     enum vt_err err = VT_OK;
     for (size_t i = 0; err == VT_OK && i < n; i++) {
-        char check[VT_DIAG_CHECK_MAX];
+        char check[CHECK_BUF];
         char prefix[48];
         snprintf(prefix, sizeof(prefix), "snp.cert_chain[%zu]", i);
         const json_t *e = json_array_get(chain, i);
