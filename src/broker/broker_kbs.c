@@ -406,8 +406,9 @@ static bool tee_pubkey_shape(const json_t *k, const char **why)
     } else if (strcmp(kty, "RSA") == 0) {
         names = rsa;
         n = 3;
-    } else {
-        *why = "runtime-data.tee-pubkey \"kty\" must be \"EC\" or \"RSA\"";
+    } else if (strcmp(kty, "AKP") != 0) { /* AKP: kbs_types' experimental ML-KEM key, which
+                                           * tee_pubkey refuses as a key this KBS cannot use */
+        *why = "runtime-data.tee-pubkey \"kty\" is none of kbs_types' TeePubKey (EC, RSA)";
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -432,6 +433,10 @@ static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const 
     const char *kty = str_member(k, "kty"), *alg = str_member(k, "alg");
     json_t *std = NULL;
     enum vt_err err = VT_E_ARG;
+    if (strcmp(kty, "EC") != 0 && strcmp(kty, "RSA") != 0) {
+        *why = "tee-pubkey kty must be EC or RSA (ECDH-ES+A256KW or RSA-OAEP-256)";
+        return false;
+    }
     if (strcmp(kty, "EC") == 0) {
         const char *crv = str_member(k, "crv"), *x = str_member(k, "x"), *y = str_member(k, "y");
         if (strcmp(alg, "ECDH-ES+A256KW") != 0) {

@@ -645,6 +645,23 @@ static void test_nonce_and_binding(void **state)
     guest_attest(f, VT_TEE_SGX, f->ec, &o, sid, NULL, &r);
     expect_refusal(&r, 401, "AttestationError", "runtime-key");
     kr_cleanup(&r);
+    /* the experimental ML-KEM key of kbs_types (kty AKP) is no key this KBS wraps to */
+    char nonce[64];
+    guest_auth(f, "tdx", sid, nonce);
+    o = (struct attest_opts){0};
+    char *body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
+    json_t *j = json_loads(body, 0, NULL);
+    json_object_set_new(
+        json_object_get(j, "runtime-data"), "tee-pubkey",
+        json_pack("{s:s,s:s,s:s}", "kty", "AKP", "alg", "ML-KEM-768+A192KW", "pub", "AAAA"));
+    char *akp = json_dumps(j, JSON_COMPACT);
+    kcall(f, "POST", "/kbs/v0/attest", akp, sid, NULL, &r);
+    expect_refusal(&r, 401, "AttestationError", "runtime-key");
+    assert_non_null(strstr(r.body, "kty must be EC or RSA"));
+    kr_cleanup(&r);
+    free(akp);
+    json_decref(j);
+    free(body);
 }
 
 static int64_t log_rows(struct fx *f)
