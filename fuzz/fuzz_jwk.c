@@ -2,8 +2,8 @@
  * libFuzzer target for vt_jwk_parse (public JWKs) and the RFC 7638 thumbprint.
  *
  * Invariants: the diag's code equals the returned code and a failure leaves *out NULL; a parsed
- * key is public (no private half), RSA with a 2048..8192-bit modulus or EC on P-256/P-384 with
- * matching bits; vt_jwk_public_json equals the thumbprint input, the thumbprint is SHA-256 of
+ * key is public (no private half), RSA with a 2048..8192-bit modulus or EC on P-256/P-384/P-521
+ * with matching bits; vt_jwk_public_json equals the thumbprint input, the thumbprint is SHA-256 of
  * that input, and the public JSON parses back to a key with the same thumbprint; the jansson entry
  * point (vt_jwk_from_json) agrees with vt_jwk_parse on every input jansson loads; a P-256 key
  * survives the raw X||Y round trip; a JWE can be encrypted to every parsed key.
@@ -52,7 +52,8 @@ static void check_key(const struct vt_jwk *k)
         const char *crv = vt_jwk_curve(k);
         check(crv != NULL);
         check((strcmp(crv, "P-256") == 0 && bits == 256) ||
-              (strcmp(crv, "P-384") == 0 && bits == 384));
+              (strcmp(crv, "P-384") == 0 && bits == 384) ||
+              (strcmp(crv, "P-521") == 0 && bits == 521));
     }
 
     struct vt_buf in;

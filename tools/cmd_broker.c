@@ -49,6 +49,9 @@ static const char broker_usage[] =
     "  --max-nonces N          challenges outstanding at once (issued, not answered, not\n"
     "                          expired) before /v1/challenge answers 503 (default 10000)\n"
     "  --max-kbs-sessions N    the same for /kbs/v0/auth sessions (default 10000)\n"
+    "  --kbs-token-profile P   the token /kbs/v0/attest issues: veritee (default: this broker's\n"
+    "                          EAR) or trustee (Trustee's EAR profile, which a Trustee KBS that\n"
+    "                          trusts this broker's JWKS accepts as a Bearer token; docs/kbs.md)\n"
     "  --now TIME              start the clock at TIME (tests with recorded evidence)\n"
     "  --listen HOST:PORT      default 127.0.0.1:8080; port 0 picks a free port\n"
     "  --port-file FILE        write the port listened on to FILE\n"
@@ -141,6 +144,7 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_UPLOAD,
         O_MAXN,
         O_MAXS,
+        O_KTP,
         O_NFRATE,
         O_NFBURST,
     };
@@ -178,6 +182,7 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"max-upload", 1, NULL, O_UPLOAD},
         {"max-nonces", 1, NULL, O_MAXN},
         {"max-kbs-sessions", 1, NULL, O_MAXS},
+        {"kbs-token-profile", 1, NULL, O_KTP},
         {"new-fetch-rate", 1, NULL, O_NFRATE},
         {"new-fetch-burst", 1, NULL, O_NFBURST},
         CLI_LIMIT_OPTIONS,
@@ -311,6 +316,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
                 return usage(prog, "too many --upstream");
             }
             a->cache.upstreams[a->cache.n_upstreams++] = optarg;
+            break;
+        case O_KTP:
+            if (strcmp(optarg, "veritee") != 0 && strcmp(optarg, "trustee") != 0) {
+                return usage(prog, "--kbs-token-profile is veritee or trustee");
+            }
+            a->cfg.kbs_token_profile =
+                optarg[0] == 't' ? VT_KBS_TOKEN_TRUSTEE : VT_KBS_TOKEN_VERITEE;
             break;
         case O_MODE:
             if (strcmp(optarg, "lazy") != 0 && strcmp(optarg, "offline") != 0) {

@@ -27,7 +27,7 @@ static const char client_usage[] =
     "                       sim:sgx, sim:tdx, sim:snp, sim:nitro (the simulators)\n"
     "  --tsm-root DIR       configfs-tsm report directory (default /sys/kernel/config/tsm/report)\n"
     "  --sim-dir DIR        where a simulator keeps its PKI (reused across runs)\n"
-    "  --key-type T         runtime key: P-256 (default), P-384, RSA-2048, RSA-3072\n"
+    "  --key-type T         runtime key: P-256 (default), P-384, P-521, RSA-2048, RSA-3072\n"
     "  --key NAME           the key to release\n"
     "  --direct             release with evidence in one request instead of a token\n"
     "  --cms                ask for KMS-style CMS (RSA runtime keys) instead of JWE\n"

@@ -36,8 +36,8 @@ struct json_t;
 
 /*
  * A validated key: RSA (2048..8192-bit modulus, odd public exponent >= 3, at most 64 bits) or EC
- * on P-256 or P-384 (point on the curve). It holds the public half, and the private half too when
- * it was generated or loaded from PEM (never from JSON). Immutable; heap; vt_jwk_free.
+ * on P-256, P-384 or P-521 (point on the curve). It holds the public half, and the private half too
+ * when it was generated or loaded from PEM (never from JSON). Immutable; heap; vt_jwk_free.
  */
 struct vt_jwk;
 
@@ -45,11 +45,11 @@ struct vt_jwk;
  * Parse a public JWK from JSON text (at most VT_JWK_MAX_JSON bytes; one object, duplicate members
  * rejected).
  *
- * Required members: "kty" "RSA" with "n" and "e", or "kty" "EC" with "crv" ("P-256" or "P-384"),
- * "x" and "y" of exactly 32 or 48 bytes. Values are strict base64url; "n" and "e" must have no
- * leading zero octet (RFC 7518 section 6.3.1), so that the thumbprint is that of the sender.
- * Private members ("d", "p", "q", "dp", "dq", "qi", "oth", "k") are refused: a key sent to the
- * broker must be public. Other members ("kid", "use", "alg", ...) are allowed and ignored.
+ * Required members: "kty" "RSA" with "n" and "e", or "kty" "EC" with "crv" ("P-256", "P-384" or
+ * "P-521"), "x" and "y" of exactly 32, 48 or 66 bytes. Values are strict base64url; "n" and "e"
+ * must have no leading zero octet (RFC 7518 section 6.3.1), so that the thumbprint is that of the
+ * sender. Private members ("d", "p", "q", "dp", "dq", "qi", "oth", "k") are refused: a key sent to
+ * the broker must be public. Other members ("kid", "use", "alg", ...) are allowed and ignored.
  *
  * Errors (check names in parentheses): VT_E_TOO_LARGE ("jwk.json"), VT_E_BAD_JSON ("jwk.json",
  * detail: jansson's message and position), VT_E_DUPLICATE ("jwk.json", the member), VT_E_BAD_KEY
@@ -79,9 +79,9 @@ VT_EXPORT void vt_jwk_free(struct vt_jwk *k);
 
 /* "RSA" or "EC". */
 VT_EXPORT const char *vt_jwk_kty(const struct vt_jwk *k);
-/* "P-256" or "P-384"; NULL for RSA. */
+/* "P-256", "P-384" or "P-521"; NULL for RSA. */
 VT_EXPORT const char *vt_jwk_curve(const struct vt_jwk *k);
-/* Modulus bits for RSA, 256 or 384 for EC. */
+/* Modulus bits for RSA; 256, 384 or 521 for EC. */
 VT_EXPORT int vt_jwk_bits(const struct vt_jwk *k);
 /* True if the key holds its private half (generated or loaded from PEM). */
 VT_EXPORT bool vt_jwk_has_private(const struct vt_jwk *k);
@@ -122,9 +122,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct
 VT_EXPORT char *vt_jwk_public_json(const struct vt_jwk *k);
 
 /*
- * Generate a key with its private half. type is "RSA-2048", "RSA-3072", "RSA-4096", "P-256" or
- * "P-384"; anything else is VT_E_UNSUPPORTED_ALGORITHM ("jwk.generate"). VT_E_CRYPTO if the
- * library fails.
+ * Generate a key with its private half. type is "RSA-2048", "RSA-3072", "RSA-4096", "P-256",
+ * "P-384" or "P-521"; anything else is VT_E_UNSUPPORTED_ALGORITHM ("jwk.generate"). VT_E_CRYPTO if
+ * the library fails.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_generate(const char *type, struct vt_jwk **out,
                                                   struct vt_diag *d);

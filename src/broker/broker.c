@@ -451,6 +451,51 @@ static bool check_report_data(const struct vt_claims *c, const struct vt_broker_
     return ok;
 }
 
+/* KBS init-data: the TEE's init-data field is the digest, truncated or zero-padded to the
+ * field's size, as Trustee's verifiers compare them (the messages are theirs). */
+static bool check_init_data(const struct vt_claims *c, const struct vt_broker_attest_req *q,
+                            struct vt_broker_denial *den)
+{
+    const uint8_t *field = NULL;
+    size_t n = 0;
+    const char *name = "";
+    const char *trustee = "";
+    if (c->tee == VT_TEE_TDX) {
+        field = c->tdx.mrconfigid;
+        n = sizeof(c->tdx.mrconfigid);
+        name = "MRCONFIGID";
+        trustee = "MRCONFIGID is different from that in TDX Quote";
+    } else if (c->tee == VT_TEE_SEV_SNP) {
+        field = c->snp.host_data;
+        n = sizeof(c->snp.host_data);
+        name = "HOST_DATA";
+        trustee = "Host Data Mismatch";
+    } else if (c->tee == VT_TEE_SGX) {
+        field = c->sgx.config_id;
+        n = sizeof(c->sgx.config_id);
+        name = "CONFIGID";
+        trustee = "CONFIGID is different from that in SGX Quote";
+    } else {
+        deny(den, 401, "init-data-mismatch", "this TEE's evidence has no init-data field");
+        return false;
+    }
+    uint8_t want[64] = {0};
+    size_t k = q->expect_init_data_len < n ? q->expect_init_data_len : n;
+    memcpy(want, q->expect_init_data, k);
+    if (vt_ct_memeq(want, field, n)) {
+        return true;
+    }
+    char w[129];
+    char g[129];
+    vt_hex_encode(want, n, w);
+    vt_hex_encode(field, n, g);
+    char msg[sizeof(den->detail)];
+    snprintf(msg, sizeof(msg), "%s: the init-data digest as %zu bytes is %s, the evidence's %s %s",
+             trustee, n, w, name, g);
+    deny(den, 401, "init-data-mismatch", msg);
+    return false;
+}
+
 /* ---- policies ---- */
 
 static bool row_policy(void *ctx, const struct vt_sql_row *row)
@@ -701,6 +746,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         } else {
             ok = (q->expect_report_data ? check_report_data(&a->c, q, den)
                                         : check_binding(&a->c, a->nonce, a->key, den)) &&
+                 (q->expect_init_data == NULL || check_init_data(&a->c, q, den)) &&
                  policy_allows(p, a->claims, "attestation-policy", &explain, den);
         }
     }
@@ -764,7 +810,10 @@ static enum vt_err attest_run(struct vt_broker *b, const struct vt_broker_attest
     vt_diag_init(&d);
     vt_time now = vt_broker_now(b);
     r->expires = now + b->cfg.token_ttl;
-    char *payload = ear_payload(b, &a, q->nonce, now, r->expires);
+    char *payload = q->trustee != NULL
+                        ? vt_broker_trustee_payload(b, q->trustee, &a.c, a.claims, a.policy_sha,
+                                                    a.jkt, now, r->expires)
+                        : ear_payload(b, &a, q->nonce, now, r->expires);
     enum vt_err err = payload ? vt_broker_token_issue(b, payload, &r->token, &d)
                               : vt_fail(&d, VT_E_NOMEM, "token", "cannot encode the token");
     free(payload);
@@ -832,6 +881,11 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
         }
     }
     json_t *claims = json_object_get(sub, "veritee.claims");
+    if (claims == NULL && tee != NULL && strcmp(tee, "cpu0") == 0) {
+        /* the Trustee profile (docs/kbs.md): the claims in the annotated evidence */
+        claims = vt_broker_trustee_claims(sub);
+        tee = json_string_value(json_object_get(claims, "tee"));
+    }
     const char *pol = json_string_value(json_object_get(sub, "ear.appraisal-policy-id"));
     bool ok = false;
     char mine[64];
@@ -1050,6 +1104,7 @@ static enum vt_broker_reason_class reason_class(const char *r)
         {"method", VT_BR_REQUEST},
         {"not-found", VT_BR_REQUEST},
         {"collateral", VT_BR_COLLATERAL},
+        {"init-data", VT_BR_REQUEST},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strncmp(r, map[i].prefix, strlen(map[i].prefix)) == 0) {

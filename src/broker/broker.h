@@ -17,6 +17,8 @@
 #include "store/store.h"
 
 struct vt_cache;
+struct json_t;
+struct vt_broker_trustee_token;
 
 #define VT_BROKER_NONCE_LEN 32
 #define VT_BROKER_NAME_MAX 128
@@ -30,6 +32,12 @@ struct vt_cache;
 /* Expired nonces and KBS sessions are deleted at most this often (seconds), and at most once a
  * second while a cap is reached. */
 #define VT_BROKER_GC_INTERVAL 10
+
+/* The token a KBS session is issued (--kbs-token-profile, docs/kbs.md). */
+enum vt_broker_kbs_token_profile {
+    VT_KBS_TOKEN_VERITEE = 0, /* this broker's EAR, as /v1/attest issues (docs/broker.md) */
+    VT_KBS_TOKEN_TRUSTEE,     /* Trustee's EAR profile: submodule "cpu0", the tee-pubkey claim */
+};
 
 struct vt_broker_config {
     const char *db;
@@ -50,6 +58,7 @@ struct vt_broker_config {
      * 0: the defaults VT_BROKER_MAX_NONCES, VT_BROKER_MAX_KBS_SESSIONS. */
     int64_t max_nonces;
     int64_t max_kbs_sessions;
+    enum vt_broker_kbs_token_profile kbs_token_profile;
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
@@ -192,6 +201,21 @@ struct vt_broker_attest_req {
     const uint8_t *expect_report_data;
     size_t expect_report_data_len;
     enum vt_tee expect_tee; /* the TEE the evidence must be of (KBS: the session's); NONE: any */
+    /* KBS init-data: its digest (up to 64 bytes). The TEE's init-data field (TDX MRCONFIGID, SNP
+     * HOST_DATA, SGX CONFIGID) must equal it truncated or zero-padded to the field's size
+     * (401 "init-data-mismatch"). NULL: not checked. */
+    const uint8_t *expect_init_data;
+    size_t expect_init_data_len;
+    /* KBS with the Trustee token profile: what the token carries besides the claims. NULL: this
+     * broker's EAR. */
+    const struct vt_broker_trustee_token *trustee;
+};
+
+/* The Trustee-profile EAR's inputs from the KBS request (broker_kbs.c, docs/kbs.md). */
+struct vt_broker_trustee_token {
+    const char *tee;              /* the session's TEE by its KBS name: "tdx", "sgx", "snp" */
+    const char *runtime_data;     /* JSON object {"additional-evidence", "nonce", "tee-pubkey"} */
+    const char *init_data_claims; /* JSON object of the init-data's data table, or NULL */
 };
 
 struct vt_broker_attest_res {
@@ -304,6 +328,15 @@ VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *e
                                            struct vt_claims *claims, struct vt_diag *d);
 
 /* ---- the Trustee KBS protocol for CoCo guests (broker_kbs.c, docs/kbs.md) ---- */
+/* The payload of a Trustee-profile EAR: eat_profile, iat, exp, iss, ear.verifier-id, cnf.jkt and
+ * submods {"cpu0": {ear.status, ear.trustworthiness-vector, ear.appraisal-policy-id,
+ * ear.veraison.annotated-evidence {<tee>: claims, report_data, runtime_data_claims, init_data,
+ * init_data_claims}}}. Heap JSON, or NULL when out of memory. */
+char *vt_broker_trustee_payload(const struct vt_broker *b, const struct vt_broker_trustee_token *t,
+                                const struct vt_claims *c, const char *claims_json,
+                                const char *policy_sha, const char *jkt, vt_time now, vt_time exp);
+/* The claims object of a Trustee-profile token's "cpu0" submodule (borrowed from it), or NULL. */
+struct json_t *vt_broker_trustee_claims(struct json_t *submod);
 #define VT_KBS_PROTOCOL_VERSION "0.4.0"
 /* POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/<repository>/<type>/<tag>. */
 void vt_broker_kbs_handler(struct vt_broker *b, const struct vt_http_req *req,

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "broker/kbs.h"
 
 #define KBS_COOKIE "kbs-session-id"
 #define KBS_SID_LEN 32 /* 16 random bytes in hex */
@@ -51,9 +52,12 @@ static void problem(struct vt_http_resp *resp, unsigned status, const char *type
     json_decref(o);
 }
 
-/* A denial of vt_broker_attest/vt_broker_release. At /attest every refusal is a 401, as KBS
- * answers; at /resource 401 (token), 403 (release policy, disabled key), 404 (no such key). A
- * policy denial's explanation stays in the admin log. */
+/* A denial of vt_broker_attest/vt_broker_release, with the status Trustee's KBS answers: 401 for
+ * everything at /attest (a policy denial is "PolicyDeny", the rest "AttestationError") and at
+ * /resource (release policy and disabled key "PolicyDeny", no such resource
+ * "PluginInternalError" as Trustee's resource plugin, a token refused "TokenVerifierError", no
+ * wrapping "JweError"); 500 and 503 (no collateral now, with Retry-After) are this broker's own.
+ * A policy denial's explanation stays in the admin log. */
 static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den, bool attest)
 {
     unsigned st = den->status;
@@ -62,13 +66,12 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
         type = "InternalError";
     } else if (st == 503) {
         type = "ServiceUnavailable";
-    } else if (attest) {
-        st = st == 400 ? 400 : 401;
-        type = den->status == 403 ? "PolicyDeny" : st == 400 ? "SerdeError" : "AttestationError";
     } else if (st == 403) {
         type = "PolicyDeny";
+    } else if (attest) {
+        type = "AttestationError";
     } else if (st == 404) {
-        type = "ResourceNotFound";
+        type = "PluginInternalError";
     } else if (st == 401) {
         type = "TokenVerifierError";
     } else {
@@ -76,7 +79,7 @@ static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den
     }
     const char *detail =
         den->status == 403 ? "denied by policy; the reason id says which rule" : den->detail;
-    problem(resp, st, type, den->reason, detail);
+    problem(resp, st == 500 || st == 503 ? st : 401, type, den->reason, detail);
     if (st == 503 && den->retry_after > 0) {
         char ra[24];
         snprintf(ra, sizeof(ra), "%" PRId64, den->retry_after);
@@ -231,21 +234,52 @@ static void token_hash(const char *token, char hex[65])
 
 /* ---- auth ---- */
 
-/* The TEEs this KBS serves, by their KBS names ("tdx", "sgx"); VT_TEE_NONE for any other. */
-static enum vt_tee tee_supported(const char *tee)
+/* The TEEs of the KBS protocol (kbs_types Tee, by their serde names) and whether this KBS serves
+ * them: those whose evidence veritee verifies and whose runtime data it can bind (docs/kbs.md). */
+static const struct {
+    const char *name;
+    enum vt_tee tee; /* VT_TEE_NONE: refused, for `why` */
+    const char *why;
+} kbs_tees[] = {
+    {"tdx", VT_TEE_TDX, NULL},
+    {"sgx", VT_TEE_SGX, NULL},
+    {"snp", VT_TEE_SEV_SNP, NULL},
+    {"az-snp-vtpm", VT_TEE_NONE,
+     "its runtime data is bound by a vTPM quote, which this KBS does not verify"},
+    {"az-tdx-vtpm", VT_TEE_NONE,
+     "its runtime data is bound by a vTPM quote, which this KBS does not verify"},
+    {"sev", VT_TEE_NONE, "SEV without SNP has no attestation report this KBS verifies"},
+    {"cca", VT_TEE_NONE, "veritee has no Arm CCA verifier"},
+    {"csv", VT_TEE_NONE, "veritee has no Hygon CSV verifier"},
+    {"se", VT_TEE_NONE, "veritee has no IBM Secure Execution verifier"},
+    {"tpm", VT_TEE_NONE, "veritee has no TPM verifier"},
+    {"nvidia", VT_TEE_NONE, "veritee has no NVIDIA GPU verifier"},
+    {"hygondcu", VT_TEE_NONE, "veritee has no Hygon DCU verifier"},
+    {"sample", VT_TEE_NONE, "a test TEE without hardware evidence"},
+    {"sampledevice", VT_TEE_NONE, "a test TEE without hardware evidence"},
+};
+
+/* The TEE a KBS name stands for if this KBS serves it, else VT_TEE_NONE with *why. */
+static enum vt_tee tee_supported(const char *tee, const char **why)
 {
-    return strcmp(tee, "tdx") == 0   ? VT_TEE_TDX
-           : strcmp(tee, "sgx") == 0 ? VT_TEE_SGX
-                                     : VT_TEE_NONE;
+    for (size_t i = 0; i < sizeof(kbs_tees) / sizeof(kbs_tees[0]); i++) {
+        if (strcmp(tee, kbs_tees[i].name) == 0) {
+            *why = kbs_tees[i].why;
+            return kbs_tees[i].tee;
+        }
+    }
+    *why = "it is not a TEE of the KBS protocol";
+    return VT_TEE_NONE;
 }
 
 static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     json_t *o = body_object(req);
     const char *version = str_member(o, "version"), *tee = str_member(o, "tee");
+    const char *why = NULL;
     char msg[256];
     if (o == NULL || version == NULL || tee == NULL) {
-        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 400, "SerdeError", "request",
+        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "request",
                         "the body must be a KBS Request: {\"version\", \"tee\", \"extra-params\"}");
     } else if (strcmp(version, VT_KBS_PROTOCOL_VERSION) != 0) {
         snprintf(msg, sizeof(msg),
@@ -253,8 +287,9 @@ static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct 
                  " while the request is %.64s",
                  version);
         refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "protocol-version", msg);
-    } else if (tee_supported(tee) == VT_TEE_NONE) {
-        snprintf(msg, sizeof(msg), "tee \"%.32s\" is not supported by this KBS (tdx, sgx)", tee);
+    } else if (tee_supported(tee, &why) == VT_TEE_NONE) {
+        snprintf(msg, sizeof(msg),
+                 "tee \"%.32s\" is not served by this KBS (tdx, sgx, snp are): %s", tee, why);
         refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "tee-unsupported", msg);
     } else {
         uint8_t raw[KBS_NONCE_BYTES + 16];
@@ -352,28 +387,58 @@ static enum vt_err jcs_object(struct vt_buf *b, const char *const *names, const 
     return vt_buf_append(b, "}", 1);
 }
 
+/* The tee-pubkey's typed members (kbs_types TeePubKey, tagged by "kty"): EC {crv, alg, x, y},
+ * RSA {alg, n, e}, each a string. The shape only: a 401 "attestation" when it does not hold. */
+static bool tee_pubkey_shape(const json_t *k, const char **why)
+{
+    const char *kty = str_member(k, "kty");
+    static const char *const ec[] = {"crv", "alg", "x", "y"};
+    static const char *const rsa[] = {"alg", "n", "e"};
+    const char *const *names = NULL;
+    size_t n = 0;
+    if (!json_is_object(k) || kty == NULL) {
+        *why = "runtime-data.tee-pubkey must be a JWK object with the string \"kty\"";
+        return false;
+    }
+    if (strcmp(kty, "EC") == 0) {
+        names = ec;
+        n = 4;
+    } else if (strcmp(kty, "RSA") == 0) {
+        names = rsa;
+        n = 3;
+    } else if (strcmp(kty, "AKP") != 0) { /* AKP: kbs_types' experimental ML-KEM key, which
+                                           * tee_pubkey refuses as a key this KBS cannot use */
+        *why = "runtime-data.tee-pubkey \"kty\" is none of kbs_types' TeePubKey (EC, RSA)";
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (str_member(k, names[i]) == NULL) {
+            *why = n == 4 ? "an EC tee-pubkey needs the strings \"crv\", \"alg\", \"x\" and \"y\""
+                          : "an RSA tee-pubkey needs the strings \"alg\", \"n\" and \"e\"";
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
- * The tee-pubkey as the guest typed it (kbs_types TeePubKey: EC {crv, alg, x, y} or RSA
- * {alg, n, e}, tagged by kty; other members are dropped, as both ends do), in its canonical
- * form, and the same key as a standard JWK for the broker. Only the algorithms this broker
- * wraps with: ECDH-ES+A256KW (P-256, P-384) and RSA-OAEP-256.
+ * The tee-pubkey in its canonical form (RFC 8785 of the typed members: other members the guest
+ * might add are dropped, as both ends do) and the same key as a standard JWK for the broker.
+ * Only the algorithms this broker wraps with: ECDH-ES+A256KW (P-256, P-384, P-521; the JWK
+ * parser checks the curve and the point) and RSA-OAEP-256.
  */
 static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const char **why)
 {
     *jwk = NULL;
     const char *kty = str_member(k, "kty"), *alg = str_member(k, "alg");
-    if (kty == NULL || alg == NULL) {
-        *why = "tee-pubkey must be a JWK object with \"kty\" and \"alg\"";
-        return false;
-    }
     json_t *std = NULL;
     enum vt_err err = VT_E_ARG;
+    if (strcmp(kty, "EC") != 0 && strcmp(kty, "RSA") != 0) {
+        *why = "tee-pubkey kty must be EC or RSA (ECDH-ES+A256KW or RSA-OAEP-256)";
+        return false;
+    }
     if (strcmp(kty, "EC") == 0) {
         const char *crv = str_member(k, "crv"), *x = str_member(k, "x"), *y = str_member(k, "y");
-        if (crv == NULL || x == NULL || y == NULL) {
-            *why = "an EC tee-pubkey needs \"crv\", \"x\" and \"y\"";
-            return false;
-        }
         if (strcmp(alg, "ECDH-ES+A256KW") != 0) {
             *why = "an EC tee-pubkey's alg must be ECDH-ES+A256KW";
             return false;
@@ -382,12 +447,8 @@ static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const 
         const char *vals[] = {alg, crv, kty, x, y};
         err = jcs_object(canon, names, vals, 5);
         std = json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", crv, "x", x, "y", y);
-    } else if (strcmp(kty, "RSA") == 0) {
+    } else {
         const char *n = str_member(k, "n"), *e = str_member(k, "e");
-        if (n == NULL || e == NULL) {
-            *why = "an RSA tee-pubkey needs \"n\" and \"e\"";
-            return false;
-        }
         if (strcmp(alg, "RSA-OAEP-256") != 0) {
             *why = strcmp(alg, "RSA1_5") == 0
                        ? "RSA1_5 is not supported: generate the tee key with RSA-OAEP-256"
@@ -398,9 +459,6 @@ static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const 
         const char *vals[] = {alg, e, kty, n};
         err = jcs_object(canon, names, vals, 4);
         std = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", n, "e", e);
-    } else {
-        *why = "tee-pubkey kty must be EC or RSA";
-        return false;
     }
     *jwk = std && err == VT_OK ? json_dumps(std, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(std);
@@ -411,80 +469,129 @@ static bool tee_pubkey(const json_t *k, struct vt_buf *canon, char **jwk, const 
     return true;
 }
 
-/* SHA-384 of the canonical runtime data, the first 48 bytes of report_data (zeros follow). */
-static bool runtime_data_hash(const char *additional, const char *nonce, const struct vt_buf *key,
-                              uint8_t out[VT_SHA384_LEN])
+/* The canonical runtime data (RFC 8785), whose SHA-384 is the first 48 bytes of report_data
+ * (zeros follow), and which a Trustee-profile token carries as its runtime_data_claims. */
+static bool runtime_data(const char *additional, const char *nonce, const struct vt_buf *key,
+                         struct vt_buf *m)
 {
-    struct vt_buf m;
-    vt_buf_init(&m, 64u << 20);
-    enum vt_err err = vt_buf_append(&m, "{\"additional-evidence\":", 23);
+    enum vt_err err = vt_buf_append(m, "{\"additional-evidence\":", 23);
     if (err == VT_OK) {
-        err = jcs_string(&m, additional);
+        err = jcs_string(m, additional);
     }
     if (err == VT_OK) {
-        err = vt_buf_append(&m, ",\"nonce\":", 9);
+        err = vt_buf_append(m, ",\"nonce\":", 9);
     }
     if (err == VT_OK) {
-        err = jcs_string(&m, nonce);
+        err = jcs_string(m, nonce);
     }
     if (err == VT_OK) {
-        err = vt_buf_append(&m, ",\"tee-pubkey\":", 14);
+        err = vt_buf_append(m, ",\"tee-pubkey\":", 14);
     }
     if (err == VT_OK) {
-        err = vt_buf_append(&m, key->data, key->len);
+        err = vt_buf_append(m, key->data, key->len);
     }
     if (err == VT_OK) {
-        err = vt_buf_append(&m, "}", 1);
+        err = vt_buf_append(m, "}", 1);
     }
-    if (err == VT_OK) {
-        vt_sha384(m.data, m.len, out);
-    }
-    vt_buf_cleanup(&m);
     return err == VT_OK;
 }
 
 struct attest_in {
-    const char *nonce, *additional, *quote_b64;
-    const json_t *pubkey;
-    uint8_t *quote;
-    size_t quote_len;
+    /* the message (kbs_types Attestation), borrowed from the body */
+    const char *nonce, *additional;
+    const json_t *pubkey;  /* runtime-data.tee-pubkey */
+    const json_t *primary; /* tee-evidence.primary_evidence */
+    const char *init_format, *init_body;
+    size_t init_body_len;
+    bool has_init;
+    /* what the broker needs from it */
+    uint8_t *evidence;
+    size_t evidence_len;
+    struct vt_buf vek; /* SNP: the certificate table's VEK, ASK and ARK as PEM */
     char *jwk;
     struct vt_buf canon_key;
+    struct vt_buf runtime;
+    struct vt_kbs_initdata init;
 };
 
-/* The Attestation message's shape; on failure *why says what is wrong (a 400). */
-static bool attest_parse(const json_t *o, struct attest_in *in, const char **why)
+/* The Attestation message's shape, as Trustee deserializes it before anything else: runtime-data
+ * {nonce, tee-pubkey}, tee-evidence {primary_evidence, additional_evidence}, init-data null or
+ * {format, body}. On failure *why says what is wrong (a 401 "attestation"). */
+static bool attest_shape(const json_t *o, struct attest_in *in, const char **why)
 {
     const json_t *rd = json_object_get(o, "runtime-data");
     const json_t *te = json_object_get(o, "tee-evidence");
     const json_t *init = json_object_get(o, "init-data");
-    const json_t *pe = json_object_get(te, "primary_evidence");
     const json_t *ae = json_object_get(te, "additional_evidence");
     in->nonce = str_member(rd, "nonce");
     in->pubkey = json_object_get(rd, "tee-pubkey");
+    in->primary = json_object_get(te, "primary_evidence");
     in->additional = ae == NULL ? "" : json_string_value(ae);
-    in->quote_b64 = str_member(pe, "quote");
-    if (!json_is_object(rd) || in->nonce == NULL || !json_is_object(in->pubkey)) {
+    if (o == NULL) {
+        *why = "the body must be a KBS Attestation JSON object";
+    } else if (!json_is_object(rd) || in->nonce == NULL || in->pubkey == NULL) {
         *why = "runtime-data must be {\"nonce\": string, \"tee-pubkey\": JWK}";
-    } else if (!json_is_object(te) || !json_is_object(pe) || in->additional == NULL) {
-        *why = "tee-evidence must be {\"primary_evidence\": object, \"additional_evidence\": "
-               "string}";
-    } else if (in->quote_b64 == NULL) {
-        *why = "primary_evidence must hold the base64 \"quote\"";
-    } else if (init != NULL && !json_is_null(init) && !json_is_object(init)) {
-        *why = "init-data must be an object or null";
+    } else if (!tee_pubkey_shape(in->pubkey, why)) {
+        return false;
+    } else if (!json_is_object(te) || in->primary == NULL || in->additional == NULL) {
+        *why = "tee-evidence must be {\"primary_evidence\": the TEE's evidence, "
+               "\"additional_evidence\": string}";
+    } else if (init != NULL && !json_is_null(init) &&
+               (!json_is_object(init) || !json_is_string(json_object_get(init, "format")) ||
+                !json_is_string(json_object_get(init, "body")))) {
+        *why = "init-data must be null or {\"format\": string, \"body\": string}";
     } else {
-        size_t sl = strlen(in->quote_b64);
-        in->quote = malloc(sl + 1);
-        if (in->quote == NULL || sl == 0 ||
-            vt_base64_decode(in->quote_b64, sl, false, in->quote, sl + 1, &in->quote_len) !=
-                VT_OK) {
-            *why = "primary_evidence.quote is not standard base64";
-            return false;
+        in->has_init = init != NULL && !json_is_null(init);
+        if (in->has_init) {
+            in->init_format = str_member(init, "format");
+            in->init_body = str_member(init, "body");
+            in->init_body_len = json_string_length(json_object_get(init, "body"));
         }
         return true;
     }
     return false;
+}
+
+/* The evidence of the session's TEE from primary_evidence: TDX {cc_eventlog, quote} and SGX
+ * {quote} with the base64 DCAP quote; SNP {attestation_report, cert_chain} rebuilt by
+ * vt_kbs_snp_evidence. On failure *why (msg) says what is wrong (a 401 "evidence-format"). */
+static bool attest_evidence(enum vt_tee tee, struct attest_in *in, char *msg, size_t cap)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (tee == VT_TEE_SEV_SNP) {
+        in->evidence = malloc(VT_SNP_REPORT_SIZE);
+        if (in->evidence == NULL ||
+            vt_kbs_snp_evidence(in->primary, in->evidence, &in->vek, &d) != VT_OK) {
+            snprintf(msg, cap, "%s: %s", d.check, in->evidence ? d.detail : "no memory");
+            return false;
+        }
+        in->evidence_len = VT_SNP_REPORT_SIZE;
+        return true;
+    }
+    const char *q = str_member(in->primary, "quote");
+    size_t sl = q ? strlen(q) : 0;
+    in->evidence = sl > 0 ? malloc(sl + 1) : NULL;
+    if (q == NULL || !json_is_object(in->primary)) {
+        snprintf(msg, cap, "primary_evidence must hold the base64 DCAP quote as \"quote\"");
+        return false;
+    }
+    if (in->evidence == NULL ||
+        vt_base64_decode(q, sl, false, in->evidence, sl + 1, &in->evidence_len) != VT_OK) {
+        snprintf(msg, cap, "primary_evidence.quote is not standard base64");
+        return false;
+    }
+    return true;
+}
+
+static void attest_in_cleanup(struct attest_in *in)
+{
+    free(in->evidence);
+    free(in->jwk);
+    vt_buf_cleanup(&in->vek);
+    vt_buf_cleanup(&in->canon_key);
+    vt_buf_cleanup(&in->runtime);
+    vt_kbs_initdata_cleanup(&in->init);
 }
 
 static void reply_token(struct vt_http_resp *resp, const char *sid, const char *token,
@@ -512,11 +619,13 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     struct attest_in in;
     memset(&in, 0, sizeof(in));
     vt_buf_init(&in.canon_key, 64u << 10);
+    vt_buf_init(&in.runtime, 1u << 20);
+    vt_buf_init(&in.vek, 256u << 10); /* up to three 16 KiB certificates as PEM */
     struct vt_diag d;
     vt_diag_init(&d);
     const char *why = NULL;
     vt_time now = vt_broker_now(b);
-    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
+    char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 64];
     if (session_load(b, sid, &s, &d) != VT_OK) {
         problem(resp, 500, "InternalError", "storage", d.detail);
         goto out;
@@ -532,11 +641,16 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     /* the session's declared TEE must be one this KBS serves, and the evidence's */
-    enum vt_tee stee = tee_supported(s.tee);
+    enum vt_tee stee = tee_supported(s.tee, &why);
     if (stee == VT_TEE_NONE) {
-        snprintf(msg, sizeof(msg), "the session's tee \"%.32s\" is not supported (tdx, sgx)",
-                 s.tee);
+        snprintf(msg, sizeof(msg), "the session's tee \"%.32s\" is not served by this KBS: %s",
+                 s.tee, why);
         refuse_unlogged(b, ep, resp, 401, "AttestationError", "tee-unsupported", msg);
+        goto out;
+    }
+    /* the message is read before anything is answered, also for a session already attested */
+    if (!attest_shape(o, &in, &why)) {
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "attestation", why);
         goto out;
     }
     if (s.token[0] != '\0') { /* attested already: the session's token, as KBS answers */
@@ -548,34 +662,48 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
                         "the session's challenge was already answered: POST /kbs/v0/auth again");
         goto out;
     }
-    if (o == NULL || !attest_parse(o, &in, &why)) {
-        refuse_unlogged(b, ep, resp, 400, "SerdeError", "attestation",
-                        o ? why : "the body must be a KBS Attestation JSON object");
-        goto out;
-    }
     if (strlen(in.nonce) != strlen(s.nonce) || !vt_ct_memeq(in.nonce, s.nonce, strlen(s.nonce))) {
         refuse_unlogged(b, ep, resp, 401, "AttestationError", "nonce-mismatch",
-                        "runtime-data.nonce is not the session's challenge");
+                        "the nonce in the handshake session is different from the client side in "
+                        "KBS protocol's Attestation message (runtime-data.nonce)");
         goto out;
     }
     struct vt_jwk *k = NULL;
+    why = NULL;
     if (!tee_pubkey(in.pubkey, &in.canon_key, &in.jwk, &why) ||
         vt_jwk_parse(in.jwk, strlen(in.jwk), &k, &d) != VT_OK) {
-        refuse_unlogged(b, ep, resp, 400, "SerdeError", "runtime-key", why ? why : d.detail);
+        if (why == NULL) {
+            snprintf(msg, sizeof(msg), "runtime-data.tee-pubkey: %s: %s", d.check, d.detail);
+        }
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "runtime-key", why ? why : msg);
         goto out;
     }
     vt_jwk_free(k);
+    if (in.has_init && vt_kbs_initdata_parse(in.init_format, in.init_body, in.init_body_len,
+                                             &in.init, &d) != VT_OK) {
+        snprintf(msg, sizeof(msg), "init-data: %s: %s", d.check, d.detail);
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "init-data", msg);
+        goto out;
+    }
     /* The evidence must parse, and be of the session's TEE, before the challenge is spent. */
     enum vt_tee etee = VT_TEE_NONE;
-    if (vt_broker_evidence_parse(in.quote, in.quote_len, &etee, &d) != VT_OK) {
+    if (!attest_evidence(stee, &in, msg, sizeof(msg))) {
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "evidence-format", msg);
+        goto out;
+    }
+    if (vt_broker_evidence_parse(in.evidence, in.evidence_len, &etee, &d) != VT_OK) {
         snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
-        refuse_unlogged(b, ep, resp, 400, "SerdeError", "evidence-format", msg);
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "evidence-format", msg);
         goto out;
     }
     if (etee != stee) {
         snprintf(msg, sizeof(msg), "the session is for %s; the evidence is of %s", s.tee,
                  vt_tee_name(etee));
         refuse_unlogged(b, ep, resp, 401, "AttestationError", "tee-mismatch", msg);
+        goto out;
+    }
+    if (!runtime_data(in.additional, in.nonce, &in.canon_key, &in.runtime)) {
+        problem(resp, 500, "InternalError", "internal", "cannot encode the runtime data");
         goto out;
     }
     /* one answer per challenge: the claiming UPDATE is the check, across replicas too */
@@ -594,18 +722,25 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     uint8_t rd[VT_SHA384_LEN];
-    if (!runtime_data_hash(in.additional, in.nonce, &in.canon_key, rd)) {
-        problem(resp, 500, "InternalError", "internal", "cannot hash the runtime data");
-        goto out;
-    }
+    vt_sha384(in.runtime.data, in.runtime.len, rd);
+    struct vt_broker_trustee_token tt = {
+        .tee = s.tee,
+        .runtime_data = (const char *)in.runtime.data,
+        .init_data_claims = in.has_init ? in.init.data_json : NULL,
+    };
     struct vt_broker_attest_req q = {
-        .evidence = in.quote,
-        .evidence_len = in.quote_len,
+        .evidence = in.evidence,
+        .evidence_len = in.evidence_len,
         .nonce = s.nonce,
         .runtime_key = in.jwk,
+        .vek = in.vek.len > 0 ? in.vek.data : NULL,
+        .vek_len = in.vek.len,
         .expect_report_data = rd,
         .expect_report_data_len = sizeof(rd),
         .expect_tee = stee,
+        .expect_init_data = in.has_init ? in.init.digest : NULL,
+        .expect_init_data_len = in.init.digest_len,
+        .trustee = b->cfg.kbs_token_profile == VT_KBS_TOKEN_TRUSTEE ? &tt : NULL,
     };
     struct vt_broker_attest_res r;
     struct vt_broker_denial den;
@@ -636,9 +771,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     }
     vt_broker_attest_res_cleanup(&r);
 out:
-    free(in.quote);
-    free(in.jwk);
-    vt_buf_cleanup(&in.canon_key);
+    attest_in_cleanup(&in);
     session_cleanup(&s);
     json_decref(o);
 }
@@ -801,7 +934,8 @@ static void kbs_resource(struct vt_broker *b, const char *path, const struct vt_
         return;
     }
     /* the token must be of the session's declared TEE, one this KBS serves */
-    enum vt_tee stee = tee_supported(c.tee);
+    const char *why = NULL;
+    enum vt_tee stee = tee_supported(c.tee, &why);
     struct vt_broker_release_req q = {
         .key_name = name,
         .token = c.token,
@@ -812,9 +946,9 @@ static void kbs_resource(struct vt_broker *b, const char *path, const struct vt_
     memset(&r, 0, sizeof(r));
     struct vt_broker_denial den;
     if (stee == VT_TEE_NONE) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "the session's tee \"%.16s\" is not supported (tdx, sgx)",
-                 c.tee);
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the session's tee \"%.16s\" is not served by this KBS: %s",
+                 c.tee, why);
         refuse_unlogged(b, VT_BM_KBS_RESOURCE, resp, 401, "TokenVerifierError", "tee-unsupported",
                         msg);
     } else if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
@@ -844,8 +978,9 @@ void vt_broker_kbs_handler(struct vt_broker *b, const struct vt_http_req *req,
     const char *p = strncmp(path, "/kbs/v0/", 8) == 0 ? path + 8 : "";
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     if (strcmp(p, "auth") == 0 || strcmp(p, "attest") == 0) {
-        if (!post) {
-            problem(resp, 405, "InvalidRequestPath", "method", "use POST");
+        if (!post) { /* Trustee: no such plugin */
+            problem(resp, 404, "PluginNotFound", "method",
+                    "Plugin not found: /kbs/v0/auth and /kbs/v0/attest take POST");
         } else if (p[1] == 'u') {
             kbs_auth(b, req, resp);
         } else {

@@ -38,6 +38,8 @@
 #define GCM_IV_LEN 12
 #define GCM_TAG_LEN 16
 #define KDF_PARTY_MAX 1024
+/* Largest EC coordinate (and ECDH shared secret): P-521, 66 bytes. */
+#define EC_COORD_MAX 66
 
 static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
 
@@ -235,7 +237,7 @@ enum jwk_type {
 struct vt_jwk {
     enum jwk_type type;
     int bits;
-    const char *crv;   /* "P-256" or "P-384"; NULL for RSA */
+    const char *crv;   /* "P-256", "P-384" or "P-521"; NULL for RSA */
     const char *group; /* OpenSSL group name */
     size_t coord;      /* EC coordinate bytes */
     EVP_PKEY *pkey;
@@ -247,12 +249,14 @@ struct vt_jwk {
 struct curve {
     const char *crv;
     const char *group;
-    size_t coord;
+    size_t coord; /* bytes of a coordinate (and of the ECDH shared secret) */
+    int bits;     /* the curve's size */
 };
 
 static const struct curve curves[] = {
-    {"P-256", "prime256v1", 32},
-    {"P-384", "secp384r1", 48},
+    {"P-256", "prime256v1", 32, 256},
+    {"P-384", "secp384r1", 48, 384},
+    {"P-521", "secp521r1", 66, 521},
 };
 
 static const struct curve *curve_by_crv(const char *s, size_t n)
@@ -275,6 +279,7 @@ static const struct curve *curve_by_group(const char *group)
     /* OpenSSL may report the NIST names too. */
     return strcmp(group, "P-256") == 0   ? &curves[0]
            : strcmp(group, "P-384") == 0 ? &curves[1]
+           : strcmp(group, "P-521") == 0 ? &curves[2]
                                          : NULL;
 }
 
@@ -376,7 +381,7 @@ static enum vt_err ec_pkey(const struct curve *c, const uint8_t *x, const uint8_
                            const char *prefix, EVP_PKEY **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
-    uint8_t pt[1 + 2 * 48];
+    uint8_t pt[1 + 2 * EC_COORD_MAX];
     pt[0] = 0x04;
     memcpy(pt + 1, x, c->coord);
     memcpy(pt + 1 + c->coord, y, c->coord);
@@ -471,16 +476,17 @@ static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, struct
     VT_TRY(get_string(obj, prefix, "crv", false, &cs, &cn, d));
     const struct curve *c = curve_by_crv(cs, cn);
     VT_ENSURE(c != NULL, d, VT_E_UNSUPPORTED_ALGORITHM, check_name(chk, prefix, "crv"),
-              "curve %s is not supported; \"P-256\" and \"P-384\" are", show(cs, cn, shown));
+              "curve %s is not supported; \"P-256\", \"P-384\" and \"P-521\" are",
+              show(cs, cn, shown));
     VT_TRY(get_string(obj, prefix, "x", false, &xs, &xn, d));
     VT_TRY(get_string(obj, prefix, "y", false, &ys, &yn, d));
-    uint8_t x[48];
-    uint8_t y[48];
+    uint8_t x[EC_COORD_MAX];
+    uint8_t y[EC_COORD_MAX];
     VT_TRY(b64u_decode_exact(xs, xn, check_name(chk, prefix, "x"), x, c->coord, d));
     VT_TRY(b64u_decode_exact(ys, yn, check_name(chk, prefix, "y"), y, c->coord, d));
     EVP_PKEY *pkey = NULL;
     VT_TRY(ec_pkey(c, x, y, prefix, &pkey, d));
-    return jwk_new(JWK_EC, pkey, false, (int)c->coord * 8, c, x, c->coord, y, c->coord, out, d);
+    return jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d);
 }
 
 /* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"). */
@@ -692,7 +698,7 @@ static enum vt_err jwk_from_pkey(EVP_PKEY *pkey, bool has_private, struct vt_jwk
         }
         if (c == NULL) {
             err = vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv",
-                          "EC key on curve \"%s\"; P-256 and P-384 are supported",
+                          "EC key on curve \"%s\"; P-256, P-384 and P-521 are supported",
                           group[0] ? group : "unknown");
         } else if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &a) ||
                    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b) ||
@@ -702,8 +708,8 @@ static enum vt_err jwk_from_pkey(EVP_PKEY *pkey, bool has_private, struct vt_jwk
         } else {
             BN_free(a);
             BN_free(b);
-            return jwk_new(JWK_EC, pkey, has_private, (int)c->coord * 8, c, ab, c->coord, bb,
-                           c->coord, out, d);
+            return jwk_new(JWK_EC, pkey, has_private, c->bits, c, ab, c->coord, bb, c->coord, out,
+                           d);
         }
     } else {
         err = vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.kty",
@@ -724,12 +730,14 @@ enum vt_err vt_jwk_generate(const char *type, struct vt_jwk **out, struct vt_dia
         strcmp(type, "RSA-4096") == 0) {
         size_t bits = (size_t)strtoul(type + 4, NULL, 10);
         pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
-    } else if (strcmp(type, "P-256") == 0 || strcmp(type, "P-384") == 0) {
+    } else if (strcmp(type, "P-256") == 0 || strcmp(type, "P-384") == 0 ||
+               strcmp(type, "P-521") == 0) {
         pkey = EVP_EC_gen(type);
     } else {
         char shown[48];
         return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.generate",
-                       "key type %s; RSA-2048, RSA-3072, RSA-4096, P-256 and P-384 are supported",
+                       "key type %s; RSA-2048, RSA-3072, RSA-4096, P-256, P-384 and P-521 are "
+                       "supported",
                        show(type, strlen(type), shown));
     }
     VT_ENSURE(pkey != NULL, d, VT_E_CRYPTO, "jwk.generate", "cannot generate a %s key", type);
@@ -846,18 +854,18 @@ enum vt_err vt_jose_concat_kdf(const uint8_t *z, size_t zlen, const char *alg_id
 }
 
 /* ECDH shared secret Z between our private key and the peer's public key (same curve). */
-static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[48], size_t *zlen,
+static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[EC_COORD_MAX], size_t *zlen,
                         const char *check, struct vt_diag *d)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
-    size_t n = 48;
+    size_t n = EC_COORD_MAX;
     bool ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
               EVP_PKEY_derive_set_peer(ctx, peer) == 1 && EVP_PKEY_derive(ctx, z, &n) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
         vt_crypto_errors(why, sizeof(why));
-        vt_wipe(z, 48);
+        vt_wipe(z, EC_COORD_MAX);
         return vt_fail(d, VT_E_CRYPTO, check, "ECDH key agreement failed: %s", why);
     }
     *zlen = n;
@@ -1174,7 +1182,7 @@ static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LE
     EVP_PKEY *ephk = EVP_EC_gen(r->crv);
     VT_ENSURE(ephk != NULL, d, VT_E_CRYPTO, "jwe.epk", "cannot generate an ephemeral %s key",
               r->crv);
-    uint8_t z[48];
+    uint8_t z[EC_COORD_MAX];
     size_t zlen = 0;
     enum vt_err err = ecdh(ephk, r->pkey, z, &zlen, "jwe.ecdh", d);
     struct vt_jwk *eph = NULL;
@@ -1342,7 +1350,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
                       "encrypted key of %zu bytes, expected %d (AES key wrap of a 256-bit CEK)",
                       ekn, KW_LEN);
     }
-    uint8_t z[48];
+    uint8_t z[EC_COORD_MAX];
     size_t zlen = 0;
     uint8_t kek[32];
     if (err == VT_OK) {

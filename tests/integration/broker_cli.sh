@@ -47,10 +47,11 @@ check "the old master key no longer opens it" bash -c "! $veritee broker keys --
 mv "$tmp/new.key" "$mk"
 check "the new one does" grep -q vault <(b keys)
 check "audit verify of an empty log" grep -q '"verified":true' <("$veritee" audit verify --db "$db")
-printf '# a config file\ndb = %s\nmaster-key-file = %s   # comment\n\nissuer = cfg-test\nmax-nonces = 100\nmax-kbs-sessions = 100\nnew-fetch-rate = 5\nnew-fetch-burst = 50\n' "$db" "$mk" >"$tmp/v.conf"
+printf '# a config file\ndb = %s\nmaster-key-file = %s   # comment\n\nissuer = cfg-test\nmax-nonces = 100\nmax-kbs-sessions = 100\nkbs-token-profile = trustee\nnew-fetch-rate = 5\nnew-fetch-burst = 50\n' "$db" "$mk" >"$tmp/v.conf"
 check "--config: options from a file" grep -q vault <("$veritee" broker keys --config "$tmp/v.conf")
 check "--config: the command line overrides the file" grep -q '^\[\]$' <("$veritee" broker keys --config "$tmp/v.conf" --db "sqlite:$tmp/other.db")
 check "a limit of 0 is refused" bash -c "$veritee broker keys --config $tmp/v.conf --max-nonces 0 2>&1 | grep -q 'at least 1'"
+check "--kbs-token-profile other than veritee or trustee is refused" bash -c "! $veritee broker keys --config $tmp/v.conf --kbs-token-profile ear 2>$tmp/ktp.err && grep -q 'veritee or trustee' $tmp/ktp.err"
 printf 'not an option line\n' >"$tmp/bad.conf"
 check "--config: a bad line is refused with its number" bash -c "$veritee broker keys --config $tmp/bad.conf 2>&1 | grep -q 'line 1'"
 

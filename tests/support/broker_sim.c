@@ -251,6 +251,13 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
 uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
                              unsigned variant, size_t *len)
 {
+    return vt_bsim_evidence_rd_init(s, tee, report_data, NULL, 0, variant, len);
+}
+
+uint8_t *vt_bsim_evidence_rd_init(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
+                                  const uint8_t *init, size_t init_len, unsigned variant,
+                                  size_t *len)
+{
     *len = 0;
     if (tee == VT_TEE_SEV_SNP) {
         struct vt_ssim_vek_opts o;
@@ -259,11 +266,24 @@ uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t r
         vt_ssim_report_defaults(&s->snp, &o, &r);
         memcpy(r.report_data, report_data, 64);
         r.guest_svn = 0; /* as many guests have: then bytes 0-7 also read as an SGX quote's */
+        if (init != NULL) {
+            memcpy(r.host_data, init, init_len < 32 ? init_len : 32);
+        }
+        if (variant & VT_BSIM_DEBUG) {
+            r.policy |= UINT64_C(1) << 19;
+        }
+        if (variant & VT_BSIM_OTHER_CODE) {
+            r.measurement[0] ^= 0xff;
+        }
         uint8_t *out = malloc(VT_SNP_REPORT_SIZE);
         if (out != NULL) {
             vt_ssim_report_sign(&r, s->vcek_key, out);
             *len = VT_SNP_REPORT_SIZE;
+            if (variant & VT_BSIM_CORRUPT) {
+                out[0x90] ^= 0x01;
+            }
         }
+        vt_hex_encode(r.measurement, 48, s->meas[2]);
         return out;
     }
     if (tee != VT_TEE_SGX && tee != VT_TEE_TDX) {
@@ -274,6 +294,12 @@ uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t r
                                                                    : s->sgx;
     struct vt_sim_quote_params qp = sc->quote_params;
     memcpy(tee == VT_TEE_SGX ? qp.sgx.report_data : qp.td.report_data, report_data, 64);
+    if (init != NULL) {
+        uint8_t *field = tee == VT_TEE_SGX ? qp.sgx.config_id : qp.td.mrconfigid;
+        size_t n = tee == VT_TEE_SGX ? sizeof(qp.sgx.config_id) : sizeof(qp.td.mrconfigid);
+        memset(field, 0, n);
+        memcpy(field, init, init_len < n ? init_len : n);
+    }
     if (variant & VT_BSIM_DEBUG) {
         if (tee == VT_TEE_SGX) {
             qp.sgx.attributes[0] |= 0x02;
@@ -293,6 +319,12 @@ uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t r
         out[48 + 16] ^= 0x01; /* inside the signed report body */
     }
     return out;
+}
+
+uint8_t *vt_bsim_snp_cert(const struct vt_bsim *s, int which, size_t *len)
+{
+    X509 *c = which == 0 ? s->vcek : which == 1 ? s->snp.ask : s->snp.ark;
+    return vt_ssim_der(c, len);
 }
 
 const char *vt_bsim_measurement(const struct vt_bsim *s, enum vt_tee tee)

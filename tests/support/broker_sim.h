@@ -52,6 +52,16 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
 uint8_t *vt_bsim_evidence_rd(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
                              unsigned variant, size_t *len);
 
+/* The same with the TEE's init-data field set (TDX MRCONFIGID, SNP HOST_DATA, SGX CONFIGID):
+ * init[init_len] (at most the field's size), zeros after. SNP takes the variants too. */
+uint8_t *vt_bsim_evidence_rd_init(struct vt_bsim *s, enum vt_tee tee, const uint8_t report_data[64],
+                                  const uint8_t *init, size_t init_len, unsigned variant,
+                                  size_t *len);
+
+/* The VCEK of the SEV-SNP evidence, and the ASK and ARK above it (DER, malloc'd): the guest's
+ * certificate table. which: 0 VCEK, 1 ASK, 2 ARK. */
+uint8_t *vt_bsim_snp_cert(const struct vt_bsim *s, int which, size_t *len);
+
 /* The measurement claims of the default evidence, lowercase hex: "sgx.mrenclave", "tdx.mrtd",
  * "snp.measurement", "nitro.pcr0". */
 const char *vt_bsim_measurement(const struct vt_bsim *s, enum vt_tee tee);

@@ -75,7 +75,7 @@ def fuzz_keys(root):
 def ec_jwk(pub):
     nums = pub.public_numbers()
     size = (pub.curve.key_size + 7) // 8
-    crv = {"secp256r1": "P-256", "secp384r1": "P-384"}[pub.curve.name]
+    crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[pub.curve.name]
     return {"crv": crv, "kty": "EC", "x": b64u(ubytes(nums.x, size)),
             "y": b64u(ubytes(nums.y, size))}
 
@@ -86,7 +86,9 @@ def rsa_jwk(pub):
 
 
 def derived_ec(label, curve):
-    order = {"secp256r1": 2**256 - 2**224, "secp384r1": 2**384 - 2**256}[curve.name]
+    # a bound below each curve's group order
+    order = {"secp256r1": 2**256 - 2**224, "secp384r1": 2**384 - 2**256,
+             "secp521r1": 2**521 - 2**260}[curve.name]
     scalar = int.from_bytes(filler(label, 64), "big") % (order - 1) + 1
     return ec.derive_private_key(scalar, curve)
 
@@ -192,6 +194,10 @@ def jwk_seeds(out, p256, rsa):
     rsaj = rsa_jwk(rsa.public_key())
     write(out, "ec_p256.json", compact_json(ec256))
     write(out, "ec_p384.json", compact_json(ec384))
+    ec521 = ec_jwk(derived_ec("jwk/p521", ec.SECP521R1()).public_key())
+    write(out, "ec_p521.json", compact_json(ec521))
+    write(out, "bad_p521_x_65.json", compact_json(dict(ec521, x=b64u(base64.urlsafe_b64decode(
+        ec521["x"] + "==")[1:]))))
     write(out, "rsa_2048.json", compact_json(rsaj))
     # Member order, whitespace and extra public members do not change the key.
     spaced = '{\n  "y": "%s",\n  "x": "%s",\n  "kty": "EC", "crv": "P-256",\n  "kid": "k1",' \
@@ -238,6 +244,9 @@ def compact_seeds(out, p256, rsa):
     write(out, "jwe_ecdh_p256.txt", jwe("ec1", pub_ec, pt, kid="ec-1"))
     write(out, "jwe_ecdh_p256_empty.txt", jwe("ec2", pub_ec, b""))
     write(out, "jwe_ecdh_p256_apu_apv.txt", jwe("ec3", pub_ec, pt, apu=b"Alice", apv=b"Bob"))
+    # for a P-521 recipient (not the target's key: it reaches the curve check)
+    p521 = derived_ec("vector/p521-recipient", ec.SECP521R1()).public_key()
+    write(out, "jwe_ecdh_p521.txt", jwe("ec8", p521, pt))
     write(out, "jwe_rsa_oaep256.txt", jwe("rsa1", pub_rsa, pt, kid="rsa-1"))
     write(out, "jwe_rsa_oaep256_1byte.txt", jwe("rsa2", pub_rsa, b"x"))
     write(out, "jwe_zip.txt", jwe("ec4", pub_ec, pt, header_extra={"zip": "DEF"}))
@@ -259,6 +268,17 @@ def vectors(p256, rsa):
         for i in range(0, len(v), 90):
             print(f'    "{v[i:i + 90]}"')
     print(f"/* plaintext: {pt.decode()} */")
+    # P-521 (the guest's ECDH-ES+A256KW-P521 key): a recipient derived from a fixed scalar
+    p521 = derived_ec("vector/p521-recipient", ec.SECP521R1())
+    print("/* P-521 recipient (PKCS#8) */")
+    pem = p521.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+    for line in pem.splitlines():
+        print(f'    "{line}\\n"')
+    print("/* ECDH-ES+A256KW on P-521 */")
+    v = jwe("vector/ECDH-ES+A256KW-P521", p521.public_key(), pt, kid="interop")
+    for i in range(0, len(v), 90):
+        print(f'    "{v[i:i + 90]}"')
 
 
 def main():

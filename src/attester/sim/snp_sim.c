@@ -300,6 +300,7 @@ void vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
     put_le(out + 0x048, r->key_info, 4);
     memcpy(out + 0x050, r->report_data, 64);
     memcpy(out + 0x090, r->measurement, 48);
+    memcpy(out + 0x0c0, r->host_data, 32);
     memset(out + 0x140, 0x14, 32);
     memset(out + 0x160, 0xff, 32);
     put_le(out + 0x180, r->reported_tcb, 8);

@@ -69,6 +69,7 @@ struct vt_ssim_report {
     uint64_t current_tcb, reported_tcb;
     uint8_t report_data[64];
     uint8_t measurement[48];
+    uint8_t host_data[32]; /* default zero */
     uint8_t chip_id[64];
     uint8_t cpuid[3];
 };

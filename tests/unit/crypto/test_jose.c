@@ -124,11 +124,29 @@ static const char interop_jws[] =
 static const char interop_jws_payload[] =
     "{\"eat_nonce\":\"AAECAwQFBgc\",\"iss\":\"veritee-fuzz\"}";
 static const char interop_plaintext[] = "interop: JWE built by tests/support/gen_jose_seeds.py";
+/* gen_jose_seeds.py --vectors: a P-521 recipient (the guest's ECDH-ES+A256KW-P521 key type) and a
+ * JWE to it, built with Python `cryptography` (66-byte coordinates and shared secret). */
+static const char interop_p521_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAACY1bCqtChqGXboW\n"
+    "LGJmO040v8nqCgxGQ/wReNBTwZAZs1T4RWish6d6LiaVdgEAKIBxRJiMp5e9vVEE\n"
+    "0eeFfPKhgYkDgYYABAHbJQkIrw0V1BF/Z5PGOupJe0sAjFtW0kBFq3OblFV9kjQd\n"
+    "My1wK6cNJTnMfB8yyEy7D5lZx1cOu92MB3/Lkf93VACqcHVl4oL5hFjzYpXmuTcc\n"
+    "ZAnZe1Co4/uE+KobIPCJCHQzMxGZbXy/e5tJPJcEYA0fOgBLTCzUl2Q/YnUK+P1I\n"
+    "JQ==\n"
+    "-----END PRIVATE KEY-----\n";
+static const char interop_ecdh_p521[] =
+    "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6IkEyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC01MjEiLCJrdHkiOi"
+    "JFQyIsIngiOiJBTmRsb215UkpfYUNNR2Vkd0luenQzZm5xSnFNUUU0dnh3Rndia1BLOUV4cWszN3NkbVVFb1U2aTFr"
+    "VlJ6RzQwOWRGbG9WT3l4d2hZc295ZWdEcjdEZ3owIiwieSI6IkFDU1NaYnEzVWxGQ3NZMjlKOGpvOElfZThaaDE0ZE"
+    "NYOXVXZEt6eTlDYXFqd2RmRlNvaFZjUFBodUlVRjdDcmhlTDI2Q0F4QjVUcjhkRUFkZ0R5c3VCSEsifSwia2lkIjoi"
+    "aW50ZXJvcCJ9.wscZAkoxs129-50AI-n-HkiRUyAhuWCQqohzeFp0_R56OgD74wGqBg.MG-77-f-AxmsPVmk.lrLgz"
+    "FMMeqavkgKQAoIGG9dIJ_yKwzVy40e-vnVQYwh3QaHXucLkRxOfrHnIBUWlMWtw2Ig.466i7ihnPjbOuJLxwTN7ww";
 
 /* ---- shared keys ---- */
 
-enum { K_RSA2048, K_RSA3072, K_P256, K_P384, K_COUNT };
-static const char *const key_types[K_COUNT] = {"RSA-2048", "RSA-3072", "P-256", "P-384"};
+enum { K_RSA2048, K_RSA3072, K_P256, K_P384, K_P521, K_COUNT };
+static const char *const key_types[K_COUNT] = {"RSA-2048", "RSA-3072", "P-256", "P-384", "P-521"};
 
 struct world {
     struct vt_jwk *key[K_COUNT];
@@ -566,8 +584,10 @@ static void test_parse_reject(void **state)
 
     /* EC */
     reject_variant(ec, "crv", NULL, VT_E_MISSING_FIELD, "jwk.crv");
-    reject_variant(ec, "crv", "P-521", VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv");
+    reject_variant(ec, "crv", "P-192", VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv");
+    reject_variant(ec, "crv", "secp521r1", VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv");
     reject_variant(ec, "crv", "secp256k1", VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv");
+    reject_variant(ec, "crv", "P-521", VT_E_BAD_LENGTH, "jwk.x"); /* 32-byte x on P-521 */
     reject_variant(ec, "crv", "P-384", VT_E_BAD_LENGTH, "jwk.x"); /* 32-byte x on P-384 */
     reject_variant(ec384, "crv", "P-256", VT_E_BAD_LENGTH, "jwk.x");
     reject_variant(ec, "x", NULL, VT_E_MISSING_FIELD, "jwk.x");
@@ -596,6 +616,18 @@ static void test_parse_reject(void **state)
     c = coord_variant(ec384, "x", 0, true);
     reject_variant(ec384, "x", c, VT_E_BAD_KEY, "jwk.point");
     free(c);
+    /* P-521: 66-byte coordinates (the top 7 bits of the first byte are zero), no other length */
+    const struct vt_jwk *ec521 = g.key[K_P521];
+    c = coord_variant(ec521, "x", -1, false);
+    reject_variant(ec521, "x", c, VT_E_BAD_LENGTH, "jwk.x");
+    free(c);
+    c = coord_variant(ec521, "y", +1, false);
+    reject_variant(ec521, "y", c, VT_E_BAD_LENGTH, "jwk.y");
+    free(c);
+    c = coord_variant(ec521, "y", 0, true);
+    reject_variant(ec521, "y", c, VT_E_BAD_KEY, "jwk.point");
+    free(c);
+    reject_variant(ec521, "crv", "P-384", VT_E_BAD_LENGTH, "jwk.x");
     snprintf(buf, sizeof(buf), "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":%s,\"y\":\"%s\"}", "123",
              member(eo, "y"));
     parse_rejects(buf, strlen(buf), VT_E_BAD_FIELD, "jwk.x");
@@ -681,7 +713,7 @@ static void test_parse_reject(void **state)
 static void test_generate_and_pem(void **state)
 {
     (void)state;
-    static const int bits[K_COUNT] = {2048, 3072, 256, 384};
+    static const int bits[K_COUNT] = {2048, 3072, 256, 384, 521};
     for (int i = 0; i < K_COUNT; i++) {
         struct vt_jwk *k = g.key[i];
         assert_true(vt_jwk_has_private(k));
@@ -756,7 +788,8 @@ static void test_generate_and_pem(void **state)
 
     struct vt_jwk *k = NULL;
     struct vt_diag d;
-    static const char *const bad_types[] = {"RSA-1024", "RSA-2047", "P-521", "Ed25519", "", "rsa"};
+    static const char *const bad_types[] = {"RSA-1024", "RSA-2047", "P-192", "secp256k1",
+                                            "P-521 ",   "Ed25519",  "",      "rsa"};
     for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++) {
         vt_diag_init(&d);
         expect_diag(vt_jwk_generate(bad_types[i], &k, &d), &d, VT_E_UNSUPPORTED_ALGORITHM,
@@ -768,12 +801,12 @@ static void test_generate_and_pem(void **state)
     expect_diag(vt_jwk_from_private_pem("not a key", 9, &k, &d), &d, VT_E_BAD_PEM, "jwk.pem",
                 "garbage PEM");
 
-    /* Keys a JWK may not hold: P-521, Ed25519, RSA-1024. */
+    /* Keys a JWK may not hold: secp256k1, Ed25519, RSA-1024. */
     struct {
         EVP_PKEY *pkey;
         enum vt_err err;
         const char *check;
-    } odd[3] = {{EVP_EC_gen("P-521"), VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv"},
+    } odd[3] = {{EVP_EC_gen("secp256k1"), VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv"},
                 {EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), VT_E_UNSUPPORTED_ALGORITHM, "jwk.kty"},
                 {EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), VT_E_BAD_KEY, "jwk.n"}};
     for (int i = 0; i < 3; i++) {
@@ -1358,6 +1391,15 @@ static void test_jwe_interop(void **state)
     assert_int_equal(vt_jwk_from_private_pem(interop_rsa_pem, strlen(interop_rsa_pem), &rsa, NULL),
                      VT_OK);
     decrypts_to(rsa, interop_rsa, interop_plaintext, strlen(interop_plaintext));
+    struct vt_jwk *p521 = NULL;
+    assert_int_equal(
+        vt_jwk_from_private_pem(interop_p521_pem, strlen(interop_p521_pem), &p521, NULL), VT_OK);
+    assert_string_equal(vt_jwk_curve(p521), "P-521");
+    decrypts_to(p521, interop_ecdh_p521, interop_plaintext, strlen(interop_plaintext));
+    /* a P-521 JWE is not for a P-256 key, nor the P-256 JWE for a P-521 key */
+    jwe_rejects(ec, interop_ecdh_p521, VT_E_BAD_KEY, "jwe.epk.crv", "P-521 epk, P-256 key");
+    jwe_rejects(p521, interop_ecdh, VT_E_BAD_KEY, "jwe.epk.crv", "P-256 epk, P-521 key");
+    vt_jwk_free(p521);
     /* apu/apv enter the KDF: dropping them breaks the key unwrap. */
     char *t = with_header_member(interop_ecdh, 5, "apu", NULL);
     jwe_rejects(ec, t, VT_E_CRYPTO, "jwe.encrypted_key", "apu dropped");
