@@ -403,6 +403,15 @@ static void test_deadlines(void **state)
     vt_http_server_stop(s);
 }
 
+/* Wait (up to 2 s) until the server has seen closed connections go: n open. */
+static void wait_open(struct vt_http_server *s, uint64_t n)
+{
+    for (int i = 0; i < 40 && metric(s, "veritee_http_connections_open") != n; i++) {
+        usleep(50 * 1000);
+    }
+    assert_int_equal(metric(s, "veritee_http_connections_open"), n);
+}
+
 /* A connection from 127.0.0.<from> busy with a request: its head sent, its body not. */
 static int busy(int from, unsigned port, bool admin)
 {
@@ -441,6 +450,7 @@ static void test_connection_limits(void **state)
     puts_(fd, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(response(fd, buf, sizeof(buf)), 200);
     close(fd);
+    wait_open(s, 6);
     /* busy up to the reserve: 6 + 6 + 4 = 16 of 20 */
     for (int i = 0; i < 6; i++) {
         fds[n++] = busy(3, port, false);
@@ -456,11 +466,12 @@ static void test_connection_limits(void **state)
     assert_int_equal(response(fd, buf, sizeof(buf)), 503);
     assert_non_null(strstr(buf, "only health and admin"));
     close(fd);
-    usleep(100 * 1000);
+    wait_open(s, 16);
     fd = dial(5, port);
     puts_(fd, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(response(fd, buf, sizeof(buf)), 200);
     close(fd);
+    wait_open(s, 16);
     /* a whole request outranks a connection without one: when the first from 127.0.0.2 is done
      * and idle, a call on a reserved connection takes its slot and is served */
     put(fds[0], "0123456", 7);
