@@ -209,6 +209,9 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
             }
         } else {
             intel_error(resp, st, NULL, NULL);
+            if (strcmp(d.check, "qeid") == 0) { /* a QE ID neither registered nor with a PPID */
+                (void)!vt_http_resp_header(resp, "Error-Message", d.detail);
+            }
         }
         return;
     }

@@ -330,7 +330,7 @@ static enum vt_err chain_value(json_t *v, const char *name, char **out, struct v
     }
     *out = malloc(3 * n + 1);
     VT_ENSURE(*out != NULL, d, VT_E_NOMEM, "certificates", "no memory");
-    bool pem = strstr(s, "-----BEGIN") != NULL;
+    bool pem = strstr(s, "-----BEGIN ") != NULL; /* URL-encoded text has "BEGIN%20" */
     char *o = *out;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -1202,7 +1202,9 @@ static void put_collateral(struct vt_cache *c, const struct vt_http_req *req,
         if ((err = vt_cache_check_item(c, it, &m, &d)) != VT_OK) {
             char inner[VT_DIAG_DETAIL_MAX];
             snprintf(inner, sizeof(inner), "%s", d.detail);
-            err = vt_fail(&d, err, "platformcollateral", "%s refused: %s", it->key, inner);
+            err = vt_fail(&d, err, "platformcollateral", "%s refused (%.100s%s): %s",
+                          vt_doc_kind_name(it->kind), it->key, strlen(it->key) > 100 ? "..." : "",
+                          inner);
             break;
         }
         snprintf(it->fmspc, sizeof(it->fmspc), "%s", m.fmspc);
@@ -1243,7 +1245,16 @@ static void put_collateral(struct vt_cache *c, const struct vt_http_req *req,
         kept += k;
     }
     for (size_t i = 0; i < u.n_platforms && err == VT_OK; i++) {
-        err = register_row(c, &u.platforms[i], "", &d);
+        /* the FMSPC of the platform's certificates, for GET platforms?source=[FMSPC] */
+        char ppid[790];
+        const char *fmspc = "";
+        snprintf(ppid, sizeof(ppid), "encrypted_ppid=%s&", u.platforms[i].enc_ppid);
+        for (size_t k = 0; k < u.n_items && fmspc[0] == '\0'; k++) {
+            if (u.items[k].kind == VT_DOC_PCK_CERT && strstr(u.items[k].key, ppid) != NULL) {
+                fmspc = u.items[k].fmspc;
+            }
+        }
+        err = register_row(c, &u.platforms[i], fmspc, &d);
     }
     if (err == VT_OK) {
         err = vt_store_commit(c->store, &d);
