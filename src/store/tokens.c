@@ -27,8 +27,9 @@ enum vt_err vt_tokens_add(struct vt_store *s, const char *role, const char *name
                           const char *value, struct vt_diag *d)
 {
     size_t n = value ? strlen(value) : 0;
-    VT_ENSURE(n >= 16 && n <= 200, d, VT_E_ARG, "token",
-              "a given token must be 16 to 200 characters (got %zu)", n);
+    /* PCCS's installer takes any password cracklib passes (8 characters or more) */
+    VT_ENSURE(n >= 8 && n <= 200, d, VT_E_ARG, "token",
+              "a given token must be 8 to 200 characters (got %zu)", n);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)value[i];
         VT_ENSURE(c > 0x20 && c < 0x7f, d, VT_E_ARG, "token",

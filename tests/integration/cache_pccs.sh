@@ -66,7 +66,7 @@ printf '%s\n' "$tool_token" >"$tmp/user_token"
 check "token --role user --value-file" "$veritee" cache token --db "sqlite:$db" --role user \
     --value-file "$tmp/user_token"
 printf 'short\n' >"$tmp/short_token"
-check "a chosen token under 16 characters is refused" \
+check "a chosen token under 8 characters is refused" \
     bash -c "! '$veritee' cache token --db 'sqlite:$db' --role user --value-file '$tmp/short_token' 2>/dev/null"
 start_cache "$log" --db "sqlite:$db" --upstream "$DOUBLE_URL" --now "$t_ali" --refresh-interval 0
 U="$CACHE_URL/sgx/certification/v4"
