@@ -1239,6 +1239,7 @@ static void put_collateral(struct vt_cache *c, const struct vt_http_req *req,
     }
     size_t kept = 0;
     err = vt_store_begin(c->store, &d);
+    bool began = err == VT_OK;
     for (size_t i = 0; i < u.n_items && err == VT_OK; i++) {
         bool k = false;
         err = vt_cache_put(c, &u.items[i], &k, &d);
@@ -1258,7 +1259,7 @@ static void put_collateral(struct vt_cache *c, const struct vt_http_req *req,
     }
     if (err == VT_OK) {
         err = vt_store_commit(c->store, &d);
-    } else {
+    } else if (began) {
         vt_store_rollback(c->store);
     }
     size_t items = u.n_items, platforms = u.n_platforms;
@@ -1466,6 +1467,7 @@ static void put_policy(struct vt_cache *c, const struct vt_http_req *req, struct
                                VT_SQL_I(p.type),   VT_SQL_I(p.is_default ? 1 : 0),
                                VT_SQL_T(p.policy), VT_SQL_I(vt_cache_now(c))};
     enum vt_err err = vt_store_begin(c->store, &d);
+    bool began = err == VT_OK;
     if (err == VT_OK && p.is_default) {
         err = vt_store_exec(c->store,
                             "UPDATE vt_policies SET is_default = 0 WHERE fmspc = ? AND"
@@ -1482,7 +1484,7 @@ static void put_policy(struct vt_cache *c, const struct vt_http_req *req, struct
     }
     if (err == VT_OK) {
         err = vt_store_commit(c->store, &d);
-    } else {
+    } else if (began) {
         vt_store_rollback(c->store);
     }
     if (err != VT_OK) {

@@ -13,13 +13,16 @@
 #  - Phala's dcap-qvl (src/collateral.rs) fetching from a PCCS URL: pckcrl?...&encoding=der, tcb
 #    without update, rootcacrl hex-decoded, pckcert with uppercase hex checking SGX-TCBm.
 # The upstream is tests/support/upstream_double.py (recorded Intel responses only).
-# Usage: cache_pccs.sh VERITEE
+# Usage: cache_pccs.sh VERITEE [sqlite|postgres]
 set -uo pipefail
-veritee=${1:?usage: cache_pccs.sh VERITEE}
+veritee=${1:?usage: cache_pccs.sh VERITEE [sqlite|postgres]}
+backend=${2:-sqlite}
 here=$(cd "$(dirname "$0")" && pwd)
 support="$here/../support"
 tmp=$(mktemp -d)
+chmod 755 "$tmp" # the PostgreSQL server runs as another user
 source "$support/cache_lib.sh"
+source "$support/pg.sh"
 trap cleanup EXIT
 
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
@@ -34,6 +37,20 @@ if [ -z "$fixtures" ] || [ ! -d "$fixtures/dcap" ]; then
     exit 0
 fi
 
+ndb=0
+new_db() { # set db to a fresh database URL for this backend
+    ndb=$((ndb + 1))
+    if [ "$backend" = postgres ]; then
+        pg_as "$(pg_bin)/createdb" -h 127.0.0.1 -p "$PG_PORT" -U veritee "vt$ndb" || return 1
+        db="postgres://veritee@127.0.0.1:$PG_PORT/vt$ndb"
+    else
+        db="sqlite:$tmp/cache$ndb.db"
+    fi
+}
+if [ "$backend" = postgres ]; then
+    pg_start "$tmp/pg" || { echo "0 passed, 1 failed"; exit 1; }
+fi
+
 ali="$fixtures/dcap/automata-dcap-attestation/tdx-v5-fmspc90c06f000000-alibaba"
 aut="$fixtures/dcap/automata-dcap-attestation/sgx-v3-fmspc00606a000000"
 bodies="$fixtures/dcap/automata-dcap-attestation/pcs-bodies"
@@ -43,7 +60,7 @@ log="$tmp/cache.log"
 get() { curl -s -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "$@"; }
 hdr() { grep -i "^$1:" "$tmp/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 hexof() { od -An -v -tx1 "$1" | tr -d ' \n'; }
-items() { sqlite3 "$1" "SELECT COUNT(*) FROM vt_items WHERE length(body) > 0"; }
+items() { curl -s "$CACHE_URL/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"])'; }
 zeros=$(printf '0%.0s' $(seq 1 768))
 eppid=$(printf 'AB%.0s' $(seq 1 384))
 # The alibaba platform's TCB as its PCK certificate gives it (QCNL writes uppercase hex).
@@ -54,21 +71,21 @@ pcesvn=${ali_tcbm:32:4}
 qeid=00112233445566778899AABBCCDDEEFF
 
 start_double "$t_ali" || { echo "0 passed, 1 failed"; exit 1; }
-db="$tmp/lazy.db"
-admin=$("$veritee" cache token --db "sqlite:$db" --role admin)
-reader=$("$veritee" cache token --db "sqlite:$db" --role read)
+new_db || { echo "0 passed, 1 failed"; exit 1; }
+admin=$("$veritee" cache token --db "$db" --role admin)
+reader=$("$veritee" cache token --db "$db" --role read)
 # PCKIDRetrievalTool keeps its token in network_setting.conf ("user_token = ..."); the operator
 # gives veritee the same value, so the tool's configuration stays as it is.
 printf 'PCCS_URL=https://pccs.example:8081/sgx/certification/v4/platforms\nUSE_SECURE_CERT=FALSE\nuser_token = Pccs-Password-0123\n' \
     >"$tmp/network_setting.conf"
 tool_token=$(sed -n 's/^[[:space:]]*user_token[[:space:]]*=//Ip' "$tmp/network_setting.conf" | tr -d '[:space:]')
 printf '%s\n' "$tool_token" >"$tmp/user_token"
-check "token --role user --value-file" "$veritee" cache token --db "sqlite:$db" --role user \
+check "token --role user --value-file" "$veritee" cache token --db "$db" --role user \
     --value-file "$tmp/user_token"
 printf 'short\n' >"$tmp/short_token"
 check "a chosen token under 8 characters is refused" \
-    bash -c "! '$veritee' cache token --db 'sqlite:$db' --role user --value-file '$tmp/short_token' 2>/dev/null"
-start_cache "$log" --db "sqlite:$db" --upstream "$DOUBLE_URL" --now "$t_ali" --refresh-interval 0
+    bash -c "! '$veritee' cache token --db '$db' --role user --value-file '$tmp/short_token' 2>/dev/null"
+start_cache "$log" --db "$db" --upstream "$DOUBLE_URL" --now "$t_ali" --refresh-interval 0
 U="$CACHE_URL/sgx/certification/v4"
 T="$CACHE_URL/tdx/certification/v4"
 D="$DOUBLE_URL/sgx/certification/v4"
@@ -283,9 +300,9 @@ stop_pid "$CACHE_PID"
 
 # ---- an offline cache filled by pccsadmin put (PUT platformcollateral) ----
 at=$(json_field "$phala/expected.json" verification_time)
-db="$tmp/offline.db"
-admin=$("$veritee" cache token --db "sqlite:$db" --role admin)
-start_cache "$log" --db "sqlite:$db" --mode offline --now "$at"
+new_db || { echo "0 passed, 1 failed"; exit 1; }
+admin=$("$veritee" cache token --db "$db" --role admin)
+start_cache "$log" --db "$db" --mode offline --now "$at"
 U="$CACHE_URL/sgx/certification/v4"
 pq=0123456789ABCDEF0123456789ABCDEF
 raw_cpusvn=0B0B0202FF0100000300000000000000 # above the certificate's TCB level, below the next
@@ -307,7 +324,7 @@ EOF
 st=$(put "$tmp/bad-sig.json")
 check "an upload with a bad TCB info signature: 400 (got $st)" [ "$st" = 400 ]
 check "the 400 names the document" grep -q 'tcb?fmspc=00a067110000' "$tmp/body"
-check "a refused upload stores nothing" [ "$(items "$db")" = 0 ]
+check "a refused upload stores nothing" [ "$(items)" = 0 ]
 sed 's/"version": 4/"version": 3/' "$tmp/upload.json" >"$tmp/v3-on-v4.json"
 st=$(put "$tmp/v3-on-v4.json")
 check "a version 3 file on the v4 API: 400 (got $st)" [ "$st" = 400 ]
@@ -315,7 +332,7 @@ python3 "$support/pccs_upload.py" "$phala" --qe-id "$pq" --enc-ppid "$eppid" \
     --raw-cpusvn 0B0B0202FF0000000000000000000000 --raw-pcesvn 0D00 >"$tmp/below.json" 2>/dev/null
 st=$(put "$tmp/below.json")
 check "a platform below every certificate's TCB: 400 (got $st)" [ "$st" = 400 ]
-check "a refused upload stores nothing (2)" [ "$(items "$db")" = 0 ]
+check "a refused upload stores nothing (2)" [ "$(items)" = 0 ]
 st=$(get -X PUT -H "admin-token: $admin" --data "{" "$U/platformcollateral")
 check "an upload that is not JSON: 400 (got $st)" [ "$st" = 400 ]
 st=$(put "$tmp/upload.json")
@@ -355,7 +372,7 @@ check "offline registration (an admin token as user-token's equal): 200, pending
 stop_pid "$CACHE_PID"
 
 # the v3 form of the file, on the v3 API: the recorded version-2 TCB info, selection on its levels
-start_cache "$log" --db "sqlite:$db" --mode offline --now "$t_ali"
+start_cache "$log" --db "$db" --mode offline --now "$t_ali"
 python3 "$support/pccs_upload.py" "$aut" --api 3 --qe-id "$pq" --enc-ppid "$eppid" \
     --tcbinfo "$bodies/0625_tcbinfo.json" --identity "$bodies/0625_identity.json" \
     --raw-cpusvn 0E0E0303FFFF01000000000000000005 --raw-pcesvn 0D00 >"$tmp/upload3.json" 2>"$tmp/aut.tcbm"
