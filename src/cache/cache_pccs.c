@@ -688,7 +688,7 @@ static enum vt_err pck_entry(struct upload_ctx *x, json_t *e, size_t idx, json_t
     json_array_foreach(platforms, k, pl)
     {
         struct vt_pccs_platform q;
-        char w[32];
+        char w[48];
         snprintf(w, sizeof(w), "platforms[%zu].", k);
         if (err != VT_OK || (err = platform_from(pl, w, false, &q, d)) != VT_OK ||
             strcmp(q.qe_id, p.qe_id) != 0 || strcmp(q.pce_id, p.pce_id) != 0 ||
@@ -863,7 +863,7 @@ enum vt_err vt_cache_pccs_upload_parse(const uint8_t *body, size_t len, unsigned
     json_array_foreach(platforms, i, e)
     {
         struct vt_pccs_platform q;
-        char w[32];
+        char w[48];
         snprintf(w, sizeof(w), "platforms[%zu].", i);
         if (err != VT_OK || (err = platform_from(e, w, false, &q, d)) != VT_OK) {
             break;

@@ -83,6 +83,8 @@ printf '%s\n' "$tool_token" >"$tmp/user_token"
 check "token --role user --value-file" "$veritee" cache token --db "$db" --role user \
     --value-file "$tmp/user_token"
 printf 'short\n' >"$tmp/short_token"
+check "a chosen token from a missing file is refused" \
+    bash -c "! '$veritee' cache token --db '$db' --role user --value-file '$tmp/none' 2>/dev/null"
 check "a chosen token under 8 characters is refused" \
     bash -c "! '$veritee' cache token --db '$db' --role user --value-file '$tmp/short_token' 2>/dev/null"
 start_cache "$log" --db "$db" --upstream "$DOUBLE_URL" --now "$t_ali" --refresh-interval 0
@@ -284,6 +286,8 @@ check "pccsadmin refresh -f FMSPC (type=certs): 200 (got $st)" [ "$st" = 200 ]
 check "type=certs renewed the PCK certificates of the FMSPC" grep -q '"renewed":[1-9]' "$tmp/body"
 st=$(get -H "admin-token: $admin" "$U/refresh?type=all")
 check "GET refresh?type=all: 400 (got $st)" [ "$st" = 400 ]
+st=$(get -X POST -H "admin-token: $admin" "$U/refresh?type=certs&fmspc=90C06F")
+check "refresh with a malformed fmspc list: 400 (got $st)" [ "$st" = 400 ]
 st=$(get -X POST -H "user-token: $tool_token" "$U/refresh")
 check "refresh with the user token: 401 (got $st)" [ "$st" = 401 ]
 # 401 before the body: an upload announced at 50 MB without a token is refused from its head
@@ -335,6 +339,23 @@ check "a platform below every certificate's TCB: 400 (got $st)" [ "$st" = 400 ]
 check "a refused upload stores nothing (2)" [ "$(items)" = 0 ]
 st=$(get -X PUT -H "admin-token: $admin" --data "{" "$U/platformcollateral")
 check "an upload that is not JSON: 400 (got $st)" [ "$st" = 400 ]
+edit() { # edit NAME PYTHON: a copy of the upload changed by PYTHON (on o, the parsed file)
+    python3 -c "import json, sys; o = json.load(open(sys.argv[1])); $2; json.dump(o, open(sys.argv[2], 'w'))" \
+        "$tmp/upload.json" "$tmp/$1.json"
+}
+edit type1 'o["collaterals"]["tcbinfos"][0]["sgx_tcbinfo"]["tcbInfo"]["tcbType"] = 1'
+st=$(put "$tmp/type1.json")
+check "certificate selection on a TCB type other than 0: 400 (got $st)" grep -q 'tcbType 1' "$tmp/body"
+edit notcb 'o["collaterals"]["tcbinfos"] = []'
+st=$(put "$tmp/notcb.json")
+check "certificate selection without the FMSPC's TCB info: 400 (got $st)" grep -q 'TCB info of FMSPC' "$tmp/body"
+edit nochain 'o["collaterals"]["certificates"]["SGX-PCK-Certificate-Issuer-Chain"] = {}'
+st=$(put "$tmp/nochain.json")
+check "a PCK certificate without its CA's chain: 400 (got $st)" grep -q 'SGX-PCK-Certificate-Issuer-Chain.PROCESSOR' "$tmp/body"
+edit wrongcrl 'o["collaterals"]["pckcacrl"] = {"platformCrl": o["collaterals"]["pckcacrl"]["processorCrl"]}; o["collaterals"]["certificates"]["SGX-PCK-Certificate-Issuer-Chain"]["PLATFORM"] = o["collaterals"]["certificates"]["SGX-PCK-Certificate-Issuer-Chain"]["PROCESSOR"]'
+st=$(put "$tmp/wrongcrl.json")
+check "the processor CA's CRL uploaded as the platform CA's: 400 (got $st)" [ "$st" = 400 ]
+check "refused uploads store nothing (3)" [ "$(items)" = 0 ]
 st=$(put "$tmp/upload.json")
 check "pccsadmin put: 200 (got $st)" [ "$st" = 200 ]
 check "pccsadmin put: documents imported" grep -q '"imported":[5-9]' "$tmp/body"
