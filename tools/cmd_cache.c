@@ -17,7 +17,7 @@ static const char cache_usage[] =
     "\n"
     "Subcommands:\n"
     "  serve     run the HTTP service\n"
-    "  token     create an API bearer token (printed once; only its SHA-256 is stored)\n"
+    "  token     create an API token (printed once; only its SHA-256 is stored)\n"
     "  enforce   pin the tcbEvaluationDataNumber served by default, from a time on; --list\n"
     "  impact    which platforms a tcbEvaluationDataNumber would turn OutOfDate\n"
     "  export    write every held item to a signed one-file bundle\n"
@@ -60,7 +60,10 @@ static const char cache_usage[] =
     "\n"
     "enforce: --tee sgx|tdx --tcb-eval N [--from TIME] | --list\n"
     "impact:  --tee sgx|tdx --tcb-eval N [QUOTE...]\n"
-    "token:   --role admin|read [--name NAME]\n"
+    "token:   --role admin|read|user [--name NAME] [--value-file FILE]\n"
+    "         user: PCCS's user token (platform registration by PCKIDRetrievalTool);\n"
+    "         --value-file: keep the token in FILE (first line; - for stdin) instead of a new\n"
+    "         random one, e.g. the user_token PCKIDRetrievalTool's network_setting.conf holds\n"
     "export:  --out FILE        import: --trust-key HEX FILE\n"
     "\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -68,7 +71,7 @@ static const char cache_usage[] =
 struct cache_args {
     struct vt_cache_config cfg;
     const char *listen, *port_file, *tls_cert, *tls_key, *now;
-    const char *tee, *tcb_eval, *from, *role, *name, *out, *trust_key;
+    const char *tee, *tcb_eval, *from, *role, *name, *out, *trust_key, *value_file;
     const char *anchor, *amd_anchor, *master_file, *new_master_file;
     uint8_t master[32];
     unsigned threads;
@@ -116,6 +119,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         O_LIST,
         O_ROLE,
         O_NAME,
+        O_VALUEFILE,
         O_OUT,
         O_TRUSTKEY,
         O_ANCHOR,
@@ -150,6 +154,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         {"list", 0, NULL, O_LIST},
         {"role", 1, NULL, O_ROLE},
         {"name", 1, NULL, O_NAME},
+        {"value-file", 1, NULL, O_VALUEFILE},
         {"out", 1, NULL, O_OUT},
         {"trust-key", 1, NULL, O_TRUSTKEY},
         {"trust-anchor", 1, NULL, O_ANCHOR},
@@ -259,6 +264,9 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
             break;
         case O_NAME:
             a->name = optarg;
+            break;
+        case O_VALUEFILE:
+            a->value_file = optarg;
             break;
         case O_OUT:
             a->out = optarg;
@@ -437,7 +445,29 @@ static int run(const char *sub, struct vt_cache *c, struct cache_args *a, int ar
     if (strcmp(sub, "token") == 0) {
         char token[64];
         if (a->role == NULL) {
-            return usage_error("token needs --role admin|read");
+            return usage_error("token needs --role admin|read|user");
+        }
+        if (a->value_file != NULL) {
+            /* The operator's own value: read, never printed, and wiped. */
+            char line[256] = "";
+            FILE *f = strcmp(a->value_file, "-") == 0 ? stdin : fopen(a->value_file, "r");
+            if (f == NULL) {
+                fprintf(stderr, "veritee cache: %s: %s\n", a->value_file, strerror(errno));
+                return CLI_EXIT_FAILED;
+            }
+            bool got = fgets(line, sizeof(line), f) != NULL;
+            if (f != stdin) {
+                fclose(f);
+            }
+            line[strcspn(line, "\r\n")] = '\0';
+            err = got ? vt_cache_token_add(c, a->role, a->name, line, &d)
+                      : vt_fail(&d, VT_E_ARG, "token", "%s is empty", a->value_file);
+            vt_wipe(line, sizeof(line));
+            if (err != VT_OK) {
+                return fail(err, &d);
+            }
+            printf("stored a %s token from %s\n", a->role, a->value_file);
+            return CLI_EXIT_OK;
         }
         if ((err = vt_cache_token_create(c, a->role, a->name, token, &d)) != VT_OK) {
             return fail(err, &d);

@@ -40,7 +40,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS vt_platforms(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
     " pceid TEXT NOT NULL, qeid TEXT NOT NULL, components TEXT NOT NULL, pcesvn BIGINT NOT NULL,"
     " enc_ppid TEXT NOT NULL, cpusvn TEXT NOT NULL, source TEXT NOT NULL,"
-    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n" VT_TOKENS_SCHEMA;
+    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS vt_policies(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
+    " type INTEGER NOT NULL, is_default INTEGER NOT NULL, policy TEXT NOT NULL,"
+    " created BIGINT NOT NULL);\n" VT_TOKENS_SCHEMA;
 
 static int64_t mono_seconds(void)
 {
@@ -145,13 +148,16 @@ static enum vt_err small_uint(const char *s, const char *name, unsigned max, uns
     return VT_OK;
 }
 
-/* update= / tcbEvaluationDataNumber= of TCB info and identities. */
+/* update= / tcbEvaluationDataNumber= of TCB info and identities. update is matched in any case, as
+ * PCCS does (QCNL sends it as configured, PCKIDRetrievalTool's users write STANDARD). */
 static enum vt_err update_args(vt_cache_arg_fn arg, void *ctx, struct vt_cache_req *r,
                                const char *sep, struct vt_diag *d)
 {
     const char *upd = arg(ctx, "update"), *num = arg(ctx, "tcbEvaluationDataNumber");
     VT_ENSURE(upd == NULL || num == NULL, d, VT_E_ARG, "update",
               "update and tcbEvaluationDataNumber cannot be used together");
+    VT_ENSURE(num == NULL || r->api != 3, d, VT_E_BAD_FIELD, "tcbEvaluationDataNumber",
+              "tcbEvaluationDataNumber is not part of the v3 API (use /v4/)");
     size_t n = strlen(r->key);
     if (num != NULL) {
         unsigned v;
@@ -163,20 +169,120 @@ static enum vt_err update_args(vt_cache_arg_fn arg, void *ctx, struct vt_cache_r
         snprintf(r->key + n, sizeof(r->key) - n, "%stcbEvaluationDataNumber=%u", sep, v);
         return VT_OK;
     }
-    VT_ENSURE(upd == NULL || strcmp(upd, "standard") == 0 || strcmp(upd, "early") == 0, d,
-              VT_E_BAD_FIELD, "update", "update must be early or standard");
-    bool early = upd != NULL && strcmp(upd, "early") == 0;
-    r->pinnable = !early;
+    VT_ENSURE(upd == NULL || strcasecmp(upd, "standard") == 0 || strcasecmp(upd, "early") == 0, d,
+              VT_E_BAD_FIELD, "update",
+              "update must be early or standard (in any case), not \"%.40s\"", upd);
+    bool early = upd != NULL && strcasecmp(upd, "early") == 0;
+    r->pinnable = !early && r->api != 3; /* v3 documents are served as the upstream gives them */
     snprintf(r->key + n, sizeof(r->key) - n, "%supdate=%s", sep, early ? "early" : "standard");
     return VT_OK;
 }
 
-static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_fn arg, void *ctx,
-                               struct vt_cache_req *r, struct vt_diag *d)
+/* Host names of Intel's CRL distribution points, as PCCS's /crl accepts them: the root CA's
+ * ([a-zA-Z0-9-]*certificates.trustedservices.intel.com, Azure's certprx.adsdcsp.com) and the PCK
+ * CAs' ([a-zA-Z0-9-]*.?api.trustedservices.intel.com, [a-zA-Z0-9-]+.az.sgx(prod|np).adsdcsp.com).
+ */
+static bool host_prefix_ok(const char *h, size_t n, bool dot_ok, bool need_one)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool last_dot = dot_ok && i == n - 1 && h[i] == '.';
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && !last_dot) {
+            return false;
+        }
+    }
+    return !need_one || n > 0;
+}
+
+static bool host_is(const char *h, size_t n, const char *suffix, bool dot_ok, bool need_one)
+{
+    size_t sl = strlen(suffix);
+    return n >= sl && strncasecmp(h + n - sl, suffix, sl) == 0 &&
+           host_prefix_ok(h, n - sl, dot_ok, need_one);
+}
+
+/* PCCS's GET crl?uri=<CDP URL> (QCNL with pccs_api_version 3.1 asks for the root CA CRL so): the
+ * CRL found at a distribution point of Intel's SGX PKI, answered from the document held for it,
+ * in the form that URL serves (the root CA CRL and pckcrl?...&encoding=der: DER; a pckcrl URL
+ * without encoding: PEM, as PCS answers it). */
+static enum vt_err parse_cdp(const char *uri, struct vt_cache_req *r, struct vt_diag *d)
+{
+    VT_ENSURE(uri != NULL && uri[0] != '\0', d, VT_E_MISSING_FIELD, "uri",
+              "query parameter uri (a CRL distribution point URL) is required");
+    size_t n = strlen(uri);
+    VT_ENSURE(n <= 2048, d, VT_E_BAD_FIELD, "uri", "uri is %zu characters; at most 2048", n);
+    const char *host = uri + 8,
+               *slash = strncmp(uri, "https://", 8) == 0 ? strchr(host, '/') : NULL;
+    size_t hl = slash ? (size_t)(slash - host) : 0;
+    const char *pfx = "/sgx/certification/v4/";
+    r->expect.tee = VT_TEE_SGX;
+    if (slash != NULL &&
+        (host_is(host, hl, "certificates.trustedservices.intel.com", false, false) ||
+         (hl == 19 && strncasecmp(host, "certprx.adsdcsp.com", 19) == 0)) &&
+        strncmp(slash, "/IntelSGXRootCA.", 16) == 0 && slash[16] != '\0') {
+        r->kind = VT_DOC_ROOT_CRL;
+        r->form = VT_CACHE_FORM_STORED;
+        snprintf(r->key, sizeof(r->key), "%srootcacrl", pfx);
+        snprintf(r->alt_path, sizeof(r->alt_path), "/IntelSGXRootCA.der");
+        return VT_OK;
+    }
+    const char *v = NULL; /* the version, after "/sgx/certification/v" */
+    if (slash != NULL && strncmp(slash, "/sgx/certification/v", 20) == 0) {
+        v = slash + 20;
+    }
+    size_t digits = v ? strspn(v, "0123456789") : 0;
+    bool pcs = slash != NULL && (host_is(host, hl, "api.trustedservices.intel.com", true, false) ||
+                                 host_is(host, hl, ".az.sgxprod.adsdcsp.com", false, true) ||
+                                 host_is(host, hl, ".az.sgxnp.adsdcsp.com", false, true));
+    if (pcs && digits > 0 && v[0] != '0' && strncmp(v + digits, "/pckcrl?", 8) == 0) {
+        const char *ca = NULL, *enc = NULL;
+        size_t cal = 0, encl = 0;
+        for (const char *q = v + digits + 8; *q != '\0';) {
+            size_t l = strcspn(q, "&");
+            if (strncmp(q, "ca=", 3) == 0) {
+                ca = q + 3;
+                cal = l - 3;
+            } else if (strncmp(q, "encoding=", 9) == 0) {
+                enc = q + 9;
+                encl = l - 9;
+            }
+            q += l + (q[l] == '&');
+        }
+        bool proc = ca && cal == 9 && strncasecmp(ca, "processor", 9) == 0;
+        bool plat = ca && cal == 8 && strncasecmp(ca, "platform", 8) == 0;
+        VT_ENSURE(proc || plat, d, VT_E_BAD_FIELD, "uri",
+                  "the PCK CRL distribution point %.200s names no ca=processor or ca=platform",
+                  uri);
+        bool der = enc && encl == 3 && strncasecmp(enc, "der", 3) == 0;
+        VT_ENSURE(enc == NULL || der || (encl == 3 && strncasecmp(enc, "pem", 3) == 0), d,
+                  VT_E_BAD_FIELD, "uri",
+                  "the PCK CRL distribution point %.200s has an encoding other than pem or der",
+                  uri);
+        r->kind = VT_DOC_PCK_CRL;
+        r->expect.ca = proc ? 1 : 2;
+        r->want_der = der;
+        r->form = der ? VT_CACHE_FORM_STORED : VT_CACHE_FORM_PEM;
+        snprintf(r->key, sizeof(r->key), "%spckcrl?ca=%s", pfx, proc ? "processor" : "platform");
+        snprintf(r->path, sizeof(r->path), "%s&encoding=der", r->key);
+        return VT_OK;
+    }
+    return vt_fail(d, VT_E_BAD_FIELD, "uri",
+                   "uri %.200s is not a CRL distribution point of Intel's SGX PKI"
+                   " (https://certificates.trustedservices.intel.com/IntelSGXRootCA.der or"
+                   " https://api.trustedservices.intel.com/sgx/certification/vN/pckcrl?ca=...)",
+                   uri);
+}
+
+/* Intel paths, v4 (PCS, PCCS) and v3 (PCCS's older API: the same documents, but TCB info and
+ * enclave identities of the v3 API, which are kept apart and asked of the upstream at v3). */
+static enum vt_err parse_intel(const char *rest, enum vt_tee tee, unsigned api, vt_cache_arg_fn arg,
+                               void *ctx, struct vt_cache_req *r, struct vt_diag *d)
 {
     const char *pfx = "/sgx/certification/v4/";
-    const char *tpfx = tee == VT_TEE_TDX ? "/tdx/certification/v4/" : pfx;
+    const char *tpfx = tee == VT_TEE_TDX ? "/tdx/certification/v4/"
+                       : api == 3        ? "/sgx/certification/v3/"
+                                         : pfx;
     r->expect.tee = tee;
+    r->api = api;
     if (strcmp(rest, "tcb") == 0) {
         char f[13];
         VT_TRY(lower_hex(arg(ctx, "fmspc"), 12, "fmspc", f, r->expect.fmspc, d));
@@ -203,6 +309,11 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
         r->expect.tee = VT_TEE_SGX; /* one PCK CRL for both TEEs, under /sgx/ */
         r->expect.ca = tolower((unsigned char)ca[1]) == 'r' ? 1 : 2;
         r->want_der = enc != NULL && strcasecmp(enc, "der") == 0;
+        /* SPEC: PCCS (pckcrlService): without encoding=der the CRL is sent as hex text; PCS
+         * sends PEM when asked for pem. */
+        r->form = r->want_der   ? VT_CACHE_FORM_STORED
+                  : enc != NULL ? VT_CACHE_FORM_PEM
+                                : VT_CACHE_FORM_HEX;
         snprintf(r->key, sizeof(r->key), "%spckcrl?ca=%s", pfx,
                  r->expect.ca == 1 ? "processor" : "platform");
         snprintf(r->path, sizeof(r->path), "%s&encoding=der", r->key);
@@ -211,10 +322,15 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
     if (strcmp(rest, "rootcacrl") == 0) {
         r->kind = VT_DOC_ROOT_CRL;
         r->expect.tee = VT_TEE_SGX;
+        r->form = VT_CACHE_FORM_HEX; /* SPEC: PCCS (rootcacrlService): hex text of the DER */
         snprintf(r->key, sizeof(r->key), "%srootcacrl", pfx);
         snprintf(r->alt_path, sizeof(r->alt_path), "/IntelSGXRootCA.der");
         return VT_OK;
     }
+    if (tee == VT_TEE_SGX && strcmp(rest, "crl") == 0) {
+        return parse_cdp(arg(ctx, "uri"), r, d);
+    }
+    VT_ENSURE(api == 4, d, VT_E_NOT_FOUND, "path", "no such endpoint in the v3 API");
     if (strcmp(rest, "tcbevaluationdatanumbers") == 0) {
         r->kind = VT_DOC_EVAL_NUMBERS;
         snprintf(r->key, sizeof(r->key), "%stcbevaluationdatanumbers", tpfx);
@@ -229,33 +345,47 @@ static enum vt_err parse_intel(const char *rest, enum vt_tee tee, vt_cache_arg_f
         snprintf(r->key, sizeof(r->key), "%sfmspcs%s%s", pfx, p ? "?platform=" : "", p ? p : "");
         return VT_OK;
     }
-    if (tee == VT_TEE_SGX && (strcmp(rest, "pckcert") == 0 || strcmp(rest, "pckcerts") == 0)) {
-        bool many = rest[7] == 's';
-        const char *qeid = arg(ctx, "qeid"), *ppid = arg(ctx, "encrypted_ppid");
-        char pceid[5], epp[769] = "";
-        VT_TRY(lower_hex(arg(ctx, "pceid"), 4, "pceid", pceid, r->expect.pceid, d));
-        r->expect.has_pceid = true;
-        if (ppid != NULL || qeid == NULL) {
-            VT_TRY(lower_hex(ppid, 768, "encrypted_ppid", epp, NULL, d));
-        } else {
-            VT_ENSURE(strlen(qeid) <= 32 && vt_is_hex(qeid, strlen(qeid)), d, VT_E_BAD_FIELD,
-                      "qeid", "qeid must be up to 32 hex characters");
-            snprintf(r->qeid, sizeof(r->qeid), "%s", qeid);
+    return vt_fail(d, VT_E_NOT_FOUND, "path", "no such endpoint");
+}
+
+/* pckcert and pckcerts (SGX, v3 and v4). SPEC: PCCS (pckcertController): qeid names the platform;
+ * a registered one is answered from its registration whatever encrypted_ppid says, and QCNL sends
+ * encrypted_ppid=00..0 when it has no PPID. */
+static enum vt_err parse_pck(const char *rest, unsigned api, vt_cache_arg_fn arg, void *ctx,
+                             struct vt_cache_req *r, struct vt_diag *d)
+{
+    const char *pfx = "/sgx/certification/v4/";
+    bool many = rest[7] == 's';
+    VT_ENSURE(!many || api == 4, d, VT_E_NOT_FOUND, "path", "no such endpoint in the v3 API");
+    r->expect.tee = VT_TEE_SGX;
+    r->api = api;
+    const char *qeid = arg(ctx, "qeid"), *ppid = arg(ctx, "encrypted_ppid");
+    char pceid[5], epp[769] = "";
+    VT_TRY(lower_hex(arg(ctx, "pceid"), 4, "pceid", pceid, r->expect.pceid, d));
+    r->expect.has_pceid = true;
+    if (qeid != NULL) {
+        size_t ql = strlen(qeid);
+        VT_ENSURE(ql > 0 && ql <= 32 && vt_is_hex(qeid, ql), d, VT_E_BAD_FIELD, "qeid",
+                  "qeid must be 1 to 32 hex characters (got %zu)", ql);
+        for (size_t i = 0; i <= ql; i++) {
+            r->qeid[i] = (char)tolower((unsigned char)qeid[i]);
         }
-        r->kind = many ? VT_DOC_PCK_CERTS : VT_DOC_PCK_CERT;
-        if (many) {
-            snprintf(r->key, sizeof(r->key), "%spckcerts?encrypted_ppid=%s&pceid=%s", pfx, epp,
-                     pceid);
-            return VT_OK;
-        }
-        char cpusvn[33], pcesvn[5];
-        VT_TRY(lower_hex(arg(ctx, "cpusvn"), 32, "cpusvn", cpusvn, NULL, d));
-        VT_TRY(lower_hex(arg(ctx, "pcesvn"), 4, "pcesvn", pcesvn, NULL, d));
-        snprintf(r->key, sizeof(r->key), "%spckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
-                 pfx, epp, cpusvn, pcesvn, pceid);
+    }
+    r->zero_ppid = ppid != NULL && strlen(ppid) == 768 && strspn(ppid, "0") == 768;
+    if (qeid == NULL || (ppid != NULL && !r->zero_ppid)) {
+        VT_TRY(lower_hex(ppid, 768, "encrypted_ppid", epp, NULL, d));
+    }
+    r->kind = many ? VT_DOC_PCK_CERTS : VT_DOC_PCK_CERT;
+    if (many) {
+        snprintf(r->key, sizeof(r->key), "%spckcerts?encrypted_ppid=%s&pceid=%s", pfx, epp, pceid);
         return VT_OK;
     }
-    return vt_fail(d, VT_E_NOT_FOUND, "path", "no such endpoint");
+    char cpusvn[33], pcesvn[5];
+    VT_TRY(lower_hex(arg(ctx, "cpusvn"), 32, "cpusvn", cpusvn, NULL, d));
+    VT_TRY(lower_hex(arg(ctx, "pcesvn"), 4, "pcesvn", pcesvn, NULL, d));
+    snprintf(r->key, sizeof(r->key), "%spckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
+             pfx, epp, cpusvn, pcesvn, pceid);
+    return VT_OK;
 }
 
 /* An SPL argument of a KDS VCEK request: decimal 0-255 (leading zeros too: snpguest sends
@@ -342,10 +472,14 @@ enum vt_err vt_cache_parse_request(const char *path, vt_cache_arg_fn arg, void *
 {
     memset(r, 0, sizeof(*r));
     enum vt_err err;
-    if (strncmp(path, "/sgx/certification/v4/", 22) == 0) {
-        err = parse_intel(path + 22, VT_TEE_SGX, arg, ctx, r, d);
+    bool sgx3 = strncmp(path, "/sgx/certification/v3/", 22) == 0;
+    if (sgx3 || strncmp(path, "/sgx/certification/v4/", 22) == 0) {
+        const char *rest = path + 22;
+        err = strcmp(rest, "pckcert") == 0 || strcmp(rest, "pckcerts") == 0
+                  ? parse_pck(rest, sgx3 ? 3 : 4, arg, ctx, r, d)
+                  : parse_intel(rest, VT_TEE_SGX, sgx3 ? 3 : 4, arg, ctx, r, d);
     } else if (strncmp(path, "/tdx/certification/v4/", 22) == 0) {
-        err = parse_intel(path + 22, VT_TEE_TDX, arg, ctx, r, d);
+        err = parse_intel(path + 22, VT_TEE_TDX, 4, arg, ctx, r, d);
     } else if (strncmp(path, "/vcek/v1/", 9) == 0 || strncmp(path, "/vlek/v1/", 9) == 0) {
         err = parse_kds(path + 9, path[2] == 'l', arg, ctx, r, d);
     } else {
@@ -486,8 +620,9 @@ enum vt_err vt_cache_put(struct vt_cache *c, const struct vt_cache_item *it, boo
     int64_t changes = 0;
     VT_TRY(upsert(c, it, it->key, guard, &changes, d));
     *kept = changes == 0;
-    if (by_update && it->eval_num > 0) {
-        /* Keep every number seen under its by-number key, too (also one not served by default). */
+    if (by_update && it->eval_num > 0 && strstr(it->key, "/v3/") == NULL) {
+        /* Keep every number seen under its by-number key, too (also one not served by default).
+         * (The v3 API has no requests by number.) */
         char key[VT_CACHE_KEY_MAX];
         const char *u = strstr(it->key, "update=");
         int n = snprintf(key, sizeof(key), "%.*stcbEvaluationDataNumber=%" PRId64,
@@ -843,12 +978,14 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
                 break; /* next upstream */
             }
             struct vt_doc_meta m;
-            err = vt_doc_check(&expect, &c->anchors, resp.body.data, resp.body.len,
-                               ch ? vt_http_response_header(&resp, ch) : NULL,
+            const char *chain = ch ? vt_http_response_header(&resp, ch) : NULL;
+            if (chain == NULL && r->kind == VT_DOC_TCB_INFO) { /* the v3 API's (and THIM's) name */
+                chain = vt_http_response_header(&resp, "SGX-TCB-Info-Issuer-Chain");
+            }
+            err = vt_doc_check(&expect, &c->anchors, resp.body.data, resp.body.len, chain,
                                vt_http_response_header(&resp, "SGX-TCBm"),
                                vt_http_response_header(&resp, "SGX-FMSPC"), &m, d);
-            if (err == VT_OK && r->kind == VT_DOC_TCB_INFO && ch != NULL &&
-                vt_http_response_header(&resp, ch) == NULL) {
+            if (err == VT_OK && r->kind == VT_DOC_TCB_INFO && chain == NULL) {
                 err = VT_E_COLLATERAL_MISSING;
             }
             if (err != VT_OK) {
@@ -947,28 +1084,41 @@ static bool row_ppid(void *ctx, const struct vt_sql_row *row)
     return false;
 }
 
+/* SPEC: PCCS (pckcertService.getPckCert): a platform registered under (qeid, pceid) is answered
+ * from its registration, whatever encrypted_ppid the request carries (QCNL may send zeros); an
+ * unregistered one needs its encrypted PPID: absent, 400 (PCCS LAZY: invalid request); zeros, 404
+ * (no cache data); offline, 461 (platform unknown; d->check "qeid.offline"). Requests by encrypted
+ * PPID alone never bind a QE ID: only an authenticated registration does. */
 static enum vt_err resolve_qeid(struct vt_cache *c, struct vt_cache_req *r, struct vt_diag *d)
 {
-    if (r->qeid[0] == '\0' || strstr(r->key, "encrypted_ppid=&") == NULL) {
+    char *at = strstr(r->key, "encrypted_ppid=");
+    if (r->qeid[0] == '\0' || at == NULL) {
         return VT_OK;
     }
-    char ppid[769] = "";
-    char q[40];
-    snprintf(q, sizeof(q), "%s", r->qeid);
-    for (char *p = q; *p; p++) {
+    at += strlen("encrypted_ppid=");
+    char ppid[769] = "", pceid[5];
+    vt_hex_encode(r->expect.pceid, 2, pceid);
+    struct vt_sql_arg a[] = {VT_SQL_T(r->qeid), VT_SQL_T(pceid)};
+    VT_TRY(vt_store_exec(c->store,
+                         "SELECT enc_ppid FROM vt_platforms WHERE qeid = ? AND lower(pceid) = ?"
+                         " AND enc_ppid <> '' AND source = 'registration'"
+                         " ORDER BY last_seen DESC LIMIT 1",
+                         a, 2, row_ppid, ppid, NULL, d));
+    if (ppid[0] == '\0') {
+        VT_ENSURE(*at != '&', d, r->zero_ppid ? VT_E_NOT_FOUND : VT_E_MISSING_FIELD,
+                  c->cfg.mode == VT_CACHE_OFFLINE ? "qeid.offline" : "qeid",
+                  "no platform with QE ID %s and PCE ID %s is registered"
+                  " (POST /sgx/certification/v4/platforms), and the request has %s",
+                  r->qeid, pceid,
+                  r->zero_ppid ? "an all-zero encrypted_ppid" : "no encrypted_ppid");
+        return VT_OK;
+    }
+    for (char *p = ppid; *p; p++) {
         *p = (char)tolower((unsigned char)*p);
     }
-    struct vt_sql_arg a[] = {VT_SQL_T(q)};
-    VT_TRY(vt_store_exec(c->store,
-                         "SELECT enc_ppid FROM vt_platforms WHERE qeid = ? AND enc_ppid <> ''"
-                         " ORDER BY last_seen DESC LIMIT 1",
-                         a, 1, row_ppid, ppid, NULL, d));
-    VT_ENSURE(ppid[0] != '\0', d, VT_E_NOT_FOUND, "qeid",
-              "no platform with QE ID %s is registered (POST /sgx/certification/v4/platforms)", q);
-    char *tail = strstr(r->key, "encrypted_ppid=&") + strlen("encrypted_ppid=");
     char rest[VT_CACHE_KEY_MAX];
-    snprintf(rest, sizeof(rest), "%s", tail);
-    snprintf(tail, sizeof(r->key) - (size_t)(tail - r->key), "%s%s", ppid, rest);
+    snprintf(rest, sizeof(rest), "%s", at + strcspn(at, "&"));
+    snprintf(at, sizeof(r->key) - (size_t)(at - r->key), "%s%s", ppid, rest);
     snprintf(r->path, sizeof(r->path), "%s", r->key);
     return VT_OK;
 }
@@ -1215,9 +1365,17 @@ enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_plat
 enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role, const char *name,
                                   char token[64], struct vt_diag *d)
 {
-    VT_ENSURE(strcmp(role, "admin") == 0 || strcmp(role, "read") == 0, d, VT_E_ARG, "role",
-              "role must be admin or read");
+    VT_ENSURE(strcmp(role, "admin") == 0 || strcmp(role, "read") == 0 || strcmp(role, "user") == 0,
+              d, VT_E_ARG, "role", "role must be admin, read or user");
     return vt_tokens_create(c->store, role, name, vt_cache_now(c), token, d);
+}
+
+enum vt_err vt_cache_token_add(struct vt_cache *c, const char *role, const char *name,
+                               const char *value, struct vt_diag *d)
+{
+    VT_ENSURE(strcmp(role, "admin") == 0 || strcmp(role, "read") == 0 || strcmp(role, "user") == 0,
+              d, VT_E_ARG, "role", "role must be admin, read or user");
+    return vt_tokens_add(c->store, role, name, vt_cache_now(c), value, d);
 }
 
 bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role)

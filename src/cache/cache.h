@@ -70,6 +70,14 @@ struct vt_cache_item {
 
 void vt_cache_item_cleanup(struct vt_cache_item *it);
 
+/* How a document's body is sent: the stored bytes (CRLs are stored as DER), or the forms PCCS and
+ * PCS give CRLs in. */
+enum vt_cache_form {
+    VT_CACHE_FORM_STORED = 0,
+    VT_CACHE_FORM_HEX, /* hex text of the DER: PCCS's rootcacrl, and pckcrl without encoding= */
+    VT_CACHE_FORM_PEM, /* pckcrl?encoding=pem; a PCK CRL distribution point without encoding=der */
+};
+
 /* A parsed request for one document. */
 struct vt_cache_req {
     enum vt_doc_kind kind;
@@ -81,6 +89,9 @@ struct vt_cache_req {
     bool want_der;    /* pckcrl?encoding=der */
     char qeid[40];    /* pckcert by qeid (PCCS): resolved through registrations */
     bool no_throttle; /* an operator's request (registration, impact): never throttled */
+    enum vt_cache_form form; /* how the body is sent */
+    unsigned api;            /* Intel paths: 3 or 4 (v3 names the TCB info chain differently) */
+    bool zero_ppid;          /* encrypted_ppid=00..0 (QCNL without a PPID): as if absent */
 };
 
 struct vt_cache_metrics {
@@ -244,7 +255,13 @@ const char *vt_cache_content_type(enum vt_doc_kind kind);
 /* Tokens: create (prints once, stores SHA-256), check (constant time). role: "admin"/"read". */
 VT_MUST_USE enum vt_err vt_cache_token_create(struct vt_cache *c, const char *role,
                                               const char *name, char token[64], struct vt_diag *d);
-/* True if token is valid for role (an admin token is valid for read too). */
+/* Store a token the operator chose (veritee cache token --value-file), for clients whose
+ * configuration already holds one (PCKIDRetrievalTool's user_token, the PCCS admin tool's
+ * password). */
+VT_MUST_USE enum vt_err vt_cache_token_add(struct vt_cache *c, const char *role, const char *name,
+                                           const char *value, struct vt_diag *d);
+/* True if token is valid for role (an admin token is valid for read and user too). role "user":
+ * PCCS's user token, for platform registration. */
 bool vt_cache_token_check(struct vt_cache *c, const char *token, const char *role);
 
 /* The HTTP handler of the cache API (cache_api.c). */
@@ -252,6 +269,53 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
 /* Its route function (vt_http_route_fn): body limits, rate classes and tokens from the head. */
 void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                          struct vt_http_resp *resp);
+
+/* PCCS's own routes (cache_pccs.c): platform registration (GET/POST platforms), PUT
+ * platformcollateral, GET/POST refresh, GET/PUT appraisalpolicy, under /sgx/certification/v3/ and
+ * v4/, with PCCS's admin-token and user-token headers. route: true if the path is one of them
+ * (route and, for a refused token, resp are set); handle: true if it answered. */
+bool vt_cache_pccs_route(struct vt_cache *c, const struct vt_http_req *req,
+                         struct vt_http_route *route, struct vt_http_resp *resp);
+bool vt_cache_pccs_handle(struct vt_cache *c, const struct vt_http_req *req,
+                          struct vt_http_resp *resp);
+
+/* A platform as PCKIDRetrievalTool registers it (POST platforms) or PCCS lists it (GET
+ * platforms, PUT platformcollateral): lowercase hex; enc_ppid and the raw TCB may be empty. */
+struct vt_pccs_platform {
+    char qe_id[33], pce_id[5], cpu_svn[33], pce_svn[5], enc_ppid[769];
+    bool has_manifest;
+};
+/* Parse a registration body {qe_id, pce_id, cpu_svn, pce_svn, enc_ppid, platform_manifest}
+ * (VT_E_BAD_JSON, VT_E_MISSING_FIELD, VT_E_BAD_FIELD, VT_E_UNSUPPORTED naming the field). */
+VT_MUST_USE enum vt_err vt_cache_pccs_platform_parse(const uint8_t *body, size_t len,
+                                                     struct vt_pccs_platform *p, struct vt_diag *d);
+
+/* A PUT platformcollateral body, parsed into the documents it holds (each under its canonical
+ * key, with the headers the lazy fill would store, to be checked as if downloaded) and the
+ * platforms to register. api: 3 or 4 (the path's version). */
+struct vt_pccs_upload {
+    struct vt_cache_item *items;
+    size_t n_items;
+    struct vt_pccs_platform *platforms;
+    size_t n_platforms;
+};
+VT_MUST_USE enum vt_err vt_cache_pccs_upload_parse(const uint8_t *body, size_t len, unsigned api,
+                                                   struct vt_pccs_upload *u, struct vt_diag *d);
+void vt_cache_pccs_upload_cleanup(struct vt_pccs_upload *u);
+
+/* An appraisal policy as PUT appraisalpolicy takes it ({policy, is_default, fmspc}): the policy is
+ * a JWT whose payload's policy_payload names the TEE class (type 0 SGX, 1 TDX 1.0, 2 TDX 1.5). */
+struct vt_pccs_policy {
+    char fmspc[13]; /* uppercase, as PCCS keeps it */
+    char id[97];    /* SHA-384 of the policy text, hex */
+    int type;
+    bool is_default;
+    const char *policy; /* into the parsed body (valid until vt_cache_pccs_policy_cleanup) */
+    void *json;
+};
+VT_MUST_USE enum vt_err vt_cache_pccs_policy_parse(const uint8_t *body, size_t len,
+                                                   struct vt_pccs_policy *p, struct vt_diag *d);
+void vt_cache_pccs_policy_cleanup(struct vt_pccs_policy *p);
 
 /* In-process collateral source for vt_collateral_fetch_with (ctx: the cache). */
 VT_MUST_USE enum vt_err vt_cache_collateral_get(void *ctx, const char *path,

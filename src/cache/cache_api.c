@@ -111,10 +111,33 @@ static void resp_header(void *ctx, const char *name, const char *value)
     }
 }
 
-/* The stored header lines, sent back as they came. */
-static void add_stored_headers(struct vt_http_resp *resp, const char *headers)
+/* The v3 API's name of the TCB info issuer chain. */
+static void resp_header_v3(void *ctx, const char *name, const char *value)
 {
-    each_stored_header(headers, resp_header, resp);
+    if (strcmp(name, "TCB-Info-Issuer-Chain") == 0) {
+        (void)!vt_http_resp_header(ctx, "SGX-TCB-Info-Issuer-Chain", value);
+    } else {
+        resp_header(ctx, name, value);
+    }
+}
+
+/* The stored header lines, sent back as they came (under the v3 API's names on a v3 path). */
+static void add_stored_headers(struct vt_http_resp *resp, const char *headers, unsigned api)
+{
+    each_stored_header(headers, api == 3 ? resp_header_v3 : resp_header, resp);
+}
+
+/* Hex text of a DER CRL, as PCCS sends rootcacrl, and pckcrl without encoding=der. */
+static bool hex_crl(struct vt_http_resp *resp, const uint8_t *der, size_t n)
+{
+    char *hex = malloc(2 * n + 1);
+    if (hex == NULL) {
+        return false;
+    }
+    vt_hex_encode(der, n, hex);
+    bool ok = vt_http_resp_body(resp, hex, 2 * n);
+    free(hex);
+    return ok;
 }
 
 /* PEM text of a DER CRL, as PCS sends pckcrl without encoding=der. */
@@ -164,6 +187,17 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
     }
     struct vt_cache_result res;
     err = vt_cache_get(c, &r, &res, &d);
+    if (err != VT_OK && strcmp(d.check, "qeid.offline") == 0) {
+        /* SPEC: PCCS OFFLINE: a platform neither registered nor uploaded is 461 (QCNL:
+         * SGX_QCNL_ERROR_STATUS_PLATFORM_UNKNOWN). */
+        intel_error(resp, 461, NULL, NULL);
+        (void)!vt_http_resp_header(resp, "Error-Message", d.detail);
+        return;
+    }
+    if (err == VT_E_MISSING_FIELD || err == VT_E_BAD_FIELD || err == VT_E_ARG) {
+        intel_error(resp, 400, "InvalidRequestSyntax", d.detail);
+        return;
+    }
     if (err != VT_OK) {
         unsigned st = err == VT_E_NOT_FOUND ? (res.upstream_status == 410 ? 410 : 404)
                       : err == VT_E_UPSTREAM || err == VT_E_EXPIRED ? 503
@@ -178,12 +212,15 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
             }
         } else {
             intel_error(resp, st, NULL, NULL);
+            if (strcmp(d.check, "qeid") == 0) { /* a QE ID neither registered nor with a PPID */
+                (void)!vt_http_resp_header(resp, "Error-Message", d.detail);
+            }
         }
         return;
     }
     const struct vt_cache_item *it = &res.item;
     vt_http_resp_status(resp, 200, vt_cache_content_type(r.kind));
-    add_stored_headers(resp, it->headers);
+    add_stored_headers(resp, it->headers, r.api);
     if (!kds) {
         request_id(resp);
     }
@@ -194,9 +231,16 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
         (void)!vt_http_resp_header(resp, "Warning", w);
     }
     bool ok;
-    if (r.kind == VT_DOC_PCK_CRL && !r.want_der) {
+    if (r.form == VT_CACHE_FORM_PEM) {
         ok = pem_crl(resp, it->body, it->body_len);
         vt_http_resp_status(resp, 200, "application/x-pem-file");
+    } else if (r.form == VT_CACHE_FORM_HEX) {
+        /* SPEC: PCCS: rootcacrl as application/pkix-crl, pckcrl as application/x-pem-file,
+         * both hex text of the DER. */
+        ok = hex_crl(resp, it->body, it->body_len);
+        if (r.kind == VT_DOC_PCK_CRL) {
+            vt_http_resp_status(resp, 200, "application/x-pem-file");
+        }
     } else {
         ok = vt_http_resp_body(resp, it->body, it->body_len);
     }
@@ -218,84 +262,6 @@ static void healthz(struct vt_cache *c, struct vt_http_resp *resp)
                                  "store", err == VT_OK ? "ok" : d.detail, "mode",
                                  c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy", "items",
                                  (json_int_t)n));
-}
-
-/* PCCS POST /platforms: {qe_id, pce_id, cpu_svn, pce_svn, enc_ppid, platform_manifest?}. The
- * platform is recorded, and in lazy mode its PCK certificate fetched (which records its TCB). */
-static void register_platform(struct vt_cache *c, const struct vt_http_req *req,
-                              struct vt_http_resp *resp)
-{
-    size_t n;
-    const uint8_t *b = vt_http_req_body(req, &n);
-    json_error_t je;
-    json_t *o = json_loadb((const char *)b, n, JSON_REJECT_DUPLICATES, &je);
-    const char *f[5] = {"qe_id", "pce_id", "cpu_svn", "pce_svn", "enc_ppid"};
-    const char *v[5];
-    const size_t want[5] = {0, 4, 32, 4, 768};
-    char msg[160] = "";
-    for (size_t i = 0; i < 5 && msg[0] == '\0'; i++) {
-        v[i] = json_string_value(json_object_get(o, f[i]));
-        size_t l = v[i] ? strlen(v[i]) : 0;
-        if (v[i] == NULL || !vt_is_hex(v[i], l) || (want[i] && l != want[i]) || l > 768) {
-            snprintf(msg, sizeof(msg), "%s is missing or not %s hex", f[i],
-                     want[i] ? "the right length of" : "valid");
-        }
-    }
-    if (!json_is_object(o) || msg[0] != '\0') {
-        json_decref(o);
-        intel_error(resp, 400, "InvalidRequestSyntax", msg[0] ? msg : je.text);
-        return;
-    }
-    char qeid[40];
-    snprintf(qeid, sizeof(qeid), "%.32s", v[0]);
-    for (char *p = qeid; *p; p++) {
-        *p = (char)tolower((unsigned char)*p);
-    }
-    struct vt_diag d;
-    vt_diag_init(&d);
-    vt_time now = vt_cache_now(c);
-    char id[64];
-    snprintf(id, sizeof(id), "reg/%s/%.4s", qeid, v[1]);
-    struct vt_sql_arg a[] = {VT_SQL_T(id),   VT_SQL_T(""),   VT_SQL_T(v[1]),
-                             VT_SQL_T(qeid), VT_SQL_T(""),   VT_SQL_I(0),
-                             VT_SQL_T(v[4]), VT_SQL_T(v[2]), VT_SQL_T("registration"),
-                             VT_SQL_I(now),  VT_SQL_I(now)};
-    enum vt_err err = vt_store_exec(
-        c->store,
-        "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components, pcesvn, enc_ppid, cpusvn,"
-        " source, first_seen, last_seen) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO"
-        " UPDATE SET enc_ppid = excluded.enc_ppid, cpusvn = excluded.cpusvn,"
-        " last_seen = excluded.last_seen",
-        a, 11, NULL, NULL, NULL, &d);
-    json_t *out = json_object();
-    if (err == VT_OK && c->cfg.mode == VT_CACHE_LAZY) {
-        char key[VT_CACHE_KEY_MAX];
-        snprintf(key, sizeof(key),
-                 "/sgx/certification/v4/pckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
-                 v[4], v[2], v[3], v[1]);
-        for (char *p = key; *p; p++) {
-            *p = (char)tolower((unsigned char)*p);
-        }
-        struct vt_cache_req r;
-        struct vt_cache_result res;
-        if (vt_cache_req_from_key(key, &r, &d) == VT_OK) {
-            snprintf(r.qeid, sizeof(r.qeid), "%s", qeid);
-            r.no_throttle = true; /* an administrator's registration */
-            enum vt_err ferr = vt_cache_get(c, &r, &res, &d);
-            json_object_set_new(out, "pckcert", json_string(ferr == VT_OK ? "cached" : d.detail));
-            if (ferr == VT_OK) {
-                vt_cache_result_cleanup(&res);
-            }
-        }
-    }
-    json_decref(o);
-    if (err != VT_OK) {
-        json_decref(out);
-        problem(resp, 500, "Internal Server Error", d.detail);
-        return;
-    }
-    json_object_set_new(out, "registered", json_string(qeid));
-    vt_http_json_reply(resp, 201, out);
 }
 
 static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
@@ -433,10 +399,7 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
         admin(c, req, resp, path + 10);
         return;
     }
-    if (strcmp(path, "/sgx/certification/v4/platforms") == 0 && strcmp(method, "POST") == 0) {
-        if (authorized(c, req, resp, "admin")) {
-            register_platform(c, req, resp);
-        }
+    if (vt_cache_pccs_handle(c, req, resp)) {
         return;
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -463,8 +426,10 @@ void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_htt
         *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
         return;
     }
-    if (strncmp(path, "/admin/v1/", 10) == 0 ||
-        (strcmp(path, "/sgx/certification/v4/platforms") == 0 && strcmp(method, "POST") == 0)) {
+    if (vt_cache_pccs_route(c, req, route, resp)) {
+        return;
+    }
+    if (strncmp(path, "/admin/v1/", 10) == 0) {
         size_t up = c->cfg.max_upload > 0 ? c->cfg.max_upload : CACHE_UPLOAD_DEFAULT;
         *route = (struct vt_http_route){
             strcmp(path, "/admin/v1/import") == 0 ? up : CACHE_BODY_ADMIN, VT_HTTP_RATE_NONE, true};

@@ -163,6 +163,8 @@ const char *vt_http_status_title(unsigned status)
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 461: /* PCCS: the platform is not in the cache */
+        return "Platform Unknown";
     case 501:
         return "Not Implemented";
     case 502:

@@ -76,6 +76,10 @@ void vt_store_rollback(struct vt_store *s);
     " name TEXT NOT NULL, created BIGINT NOT NULL)"
 VT_MUST_USE enum vt_err vt_tokens_create(struct vt_store *s, const char *role, const char *name,
                                          int64_t now, char token[64], struct vt_diag *d);
+/* Store a token the operator chose (8 to 200 printable ASCII characters, no spaces), e.g. the
+ * password PCKIDRetrievalTool's network_setting.conf already holds. */
+VT_MUST_USE enum vt_err vt_tokens_add(struct vt_store *s, const char *role, const char *name,
+                                      int64_t now, const char *value, struct vt_diag *d);
 /* True if token hashes to a stored token of this role or of role "admin"; every stored hash is
  * compared in constant time. */
 bool vt_tokens_check(struct vt_store *s, const char *token, const char *role);

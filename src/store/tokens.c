@@ -23,6 +23,31 @@ enum vt_err vt_tokens_create(struct vt_store *s, const char *role, const char *n
                          4, NULL, NULL, NULL, d);
 }
 
+enum vt_err vt_tokens_add(struct vt_store *s, const char *role, const char *name, int64_t now,
+                          const char *value, struct vt_diag *d)
+{
+    size_t n = value ? strlen(value) : 0;
+    /* PCCS's installer takes any password cracklib passes (8 characters or more) */
+    VT_ENSURE(n >= 8 && n <= 200, d, VT_E_ARG, "token",
+              "a given token must be 8 to 200 characters (got %zu)", n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)value[i];
+        VT_ENSURE(c > 0x20 && c < 0x7f, d, VT_E_ARG, "token",
+                  "a given token must be printable ASCII without spaces (character %zu)", i);
+    }
+    uint8_t h[VT_SHA256_LEN];
+    vt_sha256(value, n, h);
+    char hex[2 * VT_SHA256_LEN + 1];
+    vt_hex_encode(h, sizeof(h), hex);
+    struct vt_sql_arg a[] = {VT_SQL_T(hex), VT_SQL_T(role), VT_SQL_T(name ? name : ""),
+                             VT_SQL_I(now)};
+    return vt_store_exec(s,
+                         "INSERT INTO vt_tokens(hash, role, name, created) VALUES (?,?,?,?)"
+                         " ON CONFLICT(hash) DO UPDATE SET role = excluded.role,"
+                         " name = excluded.name",
+                         a, 4, NULL, NULL, NULL, d);
+}
+
 struct token_scan {
     uint8_t h[VT_SHA256_LEN];
     const char *role;

@@ -94,9 +94,13 @@ for dir in "$fixtures"/dcap/*/*/; do
         check "$name: $file content type as the vendor's" same_header content-type "$tmp/vendor.hdr" "$tmp/cache.hdr"
         check "$name: $file has a Request-ID" grep -qi '^request-id: [0-9a-f]\{32\}$' "$tmp/cache.hdr"
     done
-    headers_of "$CACHE_URL/sgx/certification/v4/pckcrl?ca=$ca" "$tmp/cache.body" >"$tmp/cache.hdr"
+    headers_of "$CACHE_URL/sgx/certification/v4/pckcrl?ca=$ca&encoding=pem" "$tmp/cache.body" >"$tmp/cache.hdr"
     headers_of "$DOUBLE_URL/sgx/certification/v4/pckcrl?ca=$ca" "$tmp/vendor.body" >"$tmp/vendor.hdr"
-    check "$name: pckcrl PEM as the vendor's" cmp -s "$tmp/cache.body" "$tmp/vendor.body"
+    check "$name: pckcrl?encoding=pem PEM as the vendor's" cmp -s "$tmp/cache.body" "$tmp/vendor.body"
+    # without encoding=, PCCS's form: hex text of the DER
+    headers_of "$CACHE_URL/sgx/certification/v4/pckcrl?ca=$ca" "$tmp/cache.body" >"$tmp/cache.hdr"
+    check "$name: pckcrl without encoding hex as PCCS sends it" \
+        [ "$(cat "$tmp/cache.body")" = "$(od -An -v -tx1 "$dir/pck_crl.der" | tr -d ' \n')" ]
 
     # The upstream goes away; a new cache process on the same store still serves everything.
     stop_pid "$DOUBLE_PID"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Generate the seed corpora of fuzz/fuzz_cache_request, fuzz/fuzz_doc_check and
-fuzz/fuzz_cache_bundle (the collateral cache's parsers of untrusted input).
+"""Generate the seed corpora of fuzz/fuzz_cache_request, fuzz/fuzz_doc_check,
+fuzz/fuzz_cache_bundle and fuzz/fuzz_cache_pccs (the collateral cache's parsers of untrusted
+input).
 
 Everything is synthetic: request paths are written from the PCS v4 and KDS path grammar
 (docs/cache.md), documents are built here with the shapes the vendors use (SPEC: dcap.md 5-8,
@@ -10,7 +11,8 @@ so re-running changes those bytes only.
 
 Requires the `cryptography` package.
 
-Usage: tests/support/gen_cache_seeds.py [repo root]   (default: two levels above this file)
+Usage: tests/support/gen_cache_seeds.py [repo root] [target...]   (default: two levels above this
+file; every target)
 """
 import base64
 import datetime
@@ -82,6 +84,21 @@ REQUESTS = [
     "/vcek/v1/Genoa/cert_chain",
     "/vlek/v1/Milan/crl",
     "/sgx/certification/v4/tcb?fmspc=%30%30906ed50000&update=late",
+    # PCCS's forms: update in any case, the v3 API, crl?uri=, QCNL's pckcert with a zero PPID
+    "/sgx/certification/v4/tcb?fmspc=00906ED50000&update=STANDARD",
+    "/sgx/certification/v3/tcb?fmspc=00906ED50000&update=standard",
+    "/sgx/certification/v3/qe/identity?update=Early",
+    "/sgx/certification/v3/pckcrl?ca=processor",
+    "/sgx/certification/v3/rootcacrl",
+    "/sgx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+    "/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/v4/pckcrl"
+    "?ca=processor&encoding=der",
+    "/sgx/certification/v3/crl?uri=https://x.az.sgxprod.adsdcsp.com/sgx/certification/v3/pckcrl"
+    "?ca=Platform",
+    "/sgx/certification/v4/pckcert?qeid=" + "AB" * 16 + "&encrypted_ppid=" + "0" * 768 + "&cpusvn="
+    + "01" * 16 + "&pcesvn=0D00&pceid=0000",
+    "/sgx/certification/v3/pckcert?qeid=" + "ab" * 16 + "&encrypted_ppid=" + "0f" * 384
+    + "&cpusvn=" + "01" * 16 + "&pcesvn=0d00&pceid=0000",
 ]
 
 
@@ -212,7 +229,54 @@ def bundles():
           b"\1" + ('{"bundle":%s,"signature":"%s"}' % (inner(items, enforce), "00" * 64)).encode())
 
 
+def pccs():
+    """Bodies of PCCS's routes (byte 0: 0 registration, 1 appraisal policy, 2/3 upload v4/v3)."""
+    ppid = "0F" * 384
+    write("fuzz_cache_pccs", "registration",
+          b"\0" + ('{"enc_ppid": "%s" ,"pce_id": "0000" ,"cpu_svn": "%s" ,"pce_svn": "0D00" ,'
+                   '"qe_id": "%s" ,"platform_manifest": "" }' % (ppid, "0B" * 16, "AB" * 16)).encode())
+    write("fuzz_cache_pccs", "registration_manifest",
+          b"\0" + ('{"pce_id": "0000" ,"qe_id": "%s" ,"platform_manifest": "%s" }'
+                   % ("AB" * 16, "CD" * 64)).encode())
+
+    def b64(o):
+        return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+    pp = json.dumps({"policy_array": [{"environment": {"class_id":
+                                                      "3123ec35-8d38-4ea5-87a5-d6c48b567570"}}]})
+    jwt = b64({"alg": "none"}) + "." + b64({"policy_payload": pp}) + ".c2ln"
+    write("fuzz_cache_pccs", "policy",
+          b"\1" + json.dumps({"policy": jwt, "is_default": True, "fmspc": FMSPC}).encode())
+    chain = urllib.parse.quote(cert("Synthetic Signing") + cert("Synthetic Root"), safe="-_.~")
+    pck = urllib.parse.quote(cert("Synthetic PCK Processor Certificate", ca=False), safe="-_.~")
+    c = crl("Synthetic PCK Processor CA").public_bytes(serialization.Encoding.DER).hex()
+    platform = {"qe_id": "AB" * 16, "pce_id": "0000", "cpu_svn": "0B" * 16, "pce_svn": "0E00",
+                "enc_ppid": ppid, "platform_manifest": ""}
+
+    def upload(version, tcb_key, tcb_hdr, with_pck):
+        col = {"version": version,
+               "pck_certs": [{"qe_id": "AB" * 16, "pce_id": "0000", "enc_ppid": ppid,
+                              "platform_manifest": "",
+                              "certs": [{"tcb": {"pcesvn": 13}, "tcbm": "0B" * 16 + "0D00",
+                                         "cert": pck},
+                                        {"tcb": {"pcesvn": 1}, "tcbm": "00" * 18,
+                                         "cert": "Not available"}]}] if with_pck else [],
+               "tcbinfos": [{"fmspc": FMSPC.upper(), tcb_key: json.loads(tcb_info("SGX"))}],
+               "pckcacrl": {"processorCrl": c}, "qeidentity": identity("QE"),
+               "tdqeidentity": "", "qveidentity": identity("QVE"),
+               "certificates": {"SGX-PCK-Certificate-Issuer-Chain": {"PROCESSOR": chain},
+                                tcb_hdr: chain, "SGX-Enclave-Identity-Issuer-Chain": chain},
+               "rootcacrl_cdp": "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+               "rootcacrl": c}
+        return json.dumps({"platforms": [platform], "collaterals": col}).encode()
+    write("fuzz_cache_pccs", "upload_v4", b"\2" + upload(4, "sgx_tcbinfo", "TCB-Info-Issuer-Chain",
+                                                         False))
+    write("fuzz_cache_pccs", "upload_v4_pck", b"\2" + upload(4, "sgx_tcbinfo",
+                                                             "TCB-Info-Issuer-Chain", True))
+    write("fuzz_cache_pccs", "upload_v3", b"\3" + upload(3, "tcbinfo", "SGX-TCB-Info-Issuer-Chain",
+                                                         False))
+
+
 if __name__ == "__main__":
-    requests()
-    doc_checks()
-    bundles()
+    targets = sys.argv[2:] or ["requests", "doc_checks", "bundles", "pccs"]
+    for t in targets:
+        globals()[t]()

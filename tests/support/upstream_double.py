@@ -125,7 +125,8 @@ def inner_fields(body, name):
 
 
 def index(fixtures):
-    idx = {"tcb": [], "qe": [], "pckcrl": [], "root": [], "eval": [], "pck": [], "vcek": [], "chain": {}}
+    idx = {"tcb": [], "qe": [], "pckcrl": [], "root": [], "eval": [], "pck": [], "vcek": [], "chain": {},
+           "tcb3": [], "qe3": []}
     seen = set()
     for d in sorted(glob.glob(os.path.join(fixtures, "dcap", "*", "*"))):
         src = os.path.relpath(d, fixtures)
@@ -194,6 +195,18 @@ def index(fixtures):
         idx["eval"].append(Doc(body, "application/json",
                                {"TCB-Evaluation-Data-Numbers-Issuer-Chain": url_encode_pem(signer)},
                                iso(e["issueDate"]), iso(e["nextUpdate"]), os.path.relpath(p, fixtures), tee=e["id"]))
+    # The v3 API's documents: a recorded SGX TCB info of version 2 (the v3 API's format) and a
+    # recorded QE identity, served at the v3 paths with the v3 header name.
+    for name, kind, member in (("0625_tcbinfo.json", "tcb3", "tcbInfo"), ("0625_identity.json", "qe3", "enclaveIdentity")):
+        p = os.path.join(bodies, "pcs-bodies", name)
+        if not os.path.exists(p):
+            continue
+        body = open(p, "rb").read()
+        t = inner_fields(body, member)
+        hdr = "SGX-TCB-Info-Issuer-Chain" if kind == "tcb3" else "SGX-Enclave-Identity-Issuer-Chain"
+        idx[kind].append(Doc(body, "application/json", {hdr: url_encode_pem(signer)},
+                             iso(t["issueDate"]), iso(t["nextUpdate"]), os.path.relpath(p, fixtures),
+                             fmspc=t.get("fmspc", "").lower()))
     snp = os.path.join(fixtures, "snp")
     for rel in ["virtee-sev/vcek_milan.der", "virtee-sev/vcek_turin.der", "go-sev-guest/vcek.testcer",
                 "trustee/test-vcek.der", "trustee/derived/e2e-genoa-vcek.der", "trustee-azure/vcek.pem",
@@ -353,6 +366,18 @@ class Handler(BaseHTTPRequestHandler):
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
         path = u.path
+        m = re.fullmatch(r"/sgx/certification/v3/(tcb|qe/identity)", path)
+        if m:
+            if q.get("update", "standard") not in ("standard", "early") or "tcbEvaluationDataNumber" in q:
+                return self.bad("bad update")
+            kind = "tcb3" if m.group(1) == "tcb" else "qe3"
+            docs = st.idx[kind]
+            if kind == "tcb3":
+                docs = [d for d in docs if d.fmspc == q.get("fmspc", "").lower()]
+            hit = current(docs, now)
+            if hit is None:
+                return 404, b"", None, {}, kind
+            return 200, hit.body, hit.ctype, dict(hit.headers), kind
         m = re.fullmatch(r"/(sgx|tdx)/certification/v4/(.*)", path)
         if m:
             tee, rest = m.group(1).upper(), m.group(2)

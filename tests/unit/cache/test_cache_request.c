@@ -25,6 +25,16 @@
     "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f" \
     "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f" \
     "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+#define ZEROS                                                                                      \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"   \
+    "000000000000000000000000000000000000000000000000"
 #define HWID                                                                                       \
     "abababababababababababababababababababababababababababababababababababababababababababab"     \
     "abababababababababababababababababababab"
@@ -107,6 +117,41 @@ static const struct good goods[] = {
      false},
     {"/vcek/v1/Turin/crl", "/vcek/v1/Turin/crl", VT_DOC_AMD_CRL, VT_TEE_NONE, false},
     {"/vlek/v1/Milan/crl", "/vlek/v1/Milan/crl", VT_DOC_AMD_CRL, VT_TEE_NONE, false},
+    /* update= in any case, as PCCS takes it */
+    {"/sgx/certification/v4/tcb?fmspc=00906ED50000&update=STANDARD",
+     "/sgx/certification/v4/tcb?fmspc=00906ed50000&update=standard", VT_DOC_TCB_INFO, VT_TEE_SGX,
+     true},
+    {"/tdx/certification/v4/qe/identity?update=Early",
+     "/tdx/certification/v4/qe/identity?update=early", VT_DOC_QE_IDENTITY, VT_TEE_TDX, false},
+    /* PCCS's v3 API: TCB info and identities of their own, never pinned; the rest as v4 */
+    {"/sgx/certification/v3/tcb?fmspc=00606A000000&update=standard",
+     "/sgx/certification/v3/tcb?fmspc=00606a000000&update=standard", VT_DOC_TCB_INFO, VT_TEE_SGX,
+     false},
+    {"/sgx/certification/v3/qe/identity", "/sgx/certification/v3/qe/identity?update=standard",
+     VT_DOC_QE_IDENTITY, VT_TEE_SGX, false},
+    {"/sgx/certification/v3/qve/identity?update=EARLY",
+     "/sgx/certification/v3/qve/identity?update=early", VT_DOC_QVE_IDENTITY, VT_TEE_SGX, false},
+    {"/sgx/certification/v3/pckcrl?ca=platform", "/sgx/certification/v4/pckcrl?ca=platform",
+     VT_DOC_PCK_CRL, VT_TEE_SGX, false},
+    {"/sgx/certification/v3/rootcacrl", "/sgx/certification/v4/rootcacrl", VT_DOC_ROOT_CRL,
+     VT_TEE_SGX, false},
+    {"/sgx/certification/v3/pckcert?encrypted_ppid=" PPID
+     "&cpusvn=0202020203010005000000000000000A&pcesvn=0D00&pceid=0000",
+     "/sgx/certification/v4/pckcert?encrypted_ppid=" PPID
+     "&cpusvn=0202020203010005000000000000000a&pcesvn=0d00&pceid=0000",
+     VT_DOC_PCK_CERT, VT_TEE_SGX, false},
+    /* PCCS's crl?uri=: Intel's CRL distribution points onto the documents held */
+    {"/sgx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com/"
+     "IntelSGXRootCA.der",
+     "/sgx/certification/v4/rootcacrl", VT_DOC_ROOT_CRL, VT_TEE_SGX, false},
+    {"/sgx/certification/v3/crl?uri=https://certprx.adsdcsp.com/IntelSGXRootCA.crl",
+     "/sgx/certification/v4/rootcacrl", VT_DOC_ROOT_CRL, VT_TEE_SGX, false},
+    {"/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/v3/"
+     "pckcrl?ca=processor",
+     "/sgx/certification/v4/pckcrl?ca=processor", VT_DOC_PCK_CRL, VT_TEE_SGX, false},
+    {"/sgx/certification/v4/crl?uri=https://sbx.api.trustedservices.intel.com/sgx/certification/"
+     "v4/pckcrl?ca=Platform",
+     "/sgx/certification/v4/pckcrl?ca=platform", VT_DOC_PCK_CRL, VT_TEE_SGX, false},
 };
 
 static void test_good_requests(void **state)
@@ -158,6 +203,49 @@ static void test_details(void **state)
                                            &r, &d),
                      VT_OK);
     assert_string_equal(r.qeid, "00112233");
+    /* QCNL's pckcert: qeid, and an all-zero encrypted_ppid when it has none: as if absent */
+    assert_int_equal(vt_cache_req_from_key("/sgx/certification/v4/pckcert?qeid=00112233AABB"
+                                           "&encrypted_ppid=" ZEROS
+                                           "&cpusvn=02020202030100050000000000000000"
+                                           "&pcesvn=0d00&pceid=0000",
+                                           &r, &d),
+                     VT_OK);
+    assert_string_equal(r.qeid, "00112233aabb");
+    assert_true(r.zero_ppid);
+    assert_non_null(strstr(r.key, "encrypted_ppid=&"));
+    assert_int_equal(vt_cache_req_from_key("/sgx/certification/v4/pckcert?qeid=00112233"
+                                           "&encrypted_ppid=" PPID
+                                           "&cpusvn=02020202030100050000000000000000"
+                                           "&pcesvn=0d00&pceid=0000",
+                                           &r, &d),
+                     VT_OK);
+    assert_string_equal(r.qeid, "00112233");
+    assert_false(r.zero_ppid);
+    assert_non_null(strstr(r.key, "encrypted_ppid=0f0f"));
+    /* the forms CRLs are sent in: PCCS's hex, PCS's PEM, DER */
+    const struct {
+        const char *in;
+        enum vt_cache_form form;
+        unsigned api;
+    } forms[] = {
+        {"/sgx/certification/v4/rootcacrl", VT_CACHE_FORM_HEX, 4},
+        {"/sgx/certification/v3/rootcacrl", VT_CACHE_FORM_HEX, 3},
+        {"/sgx/certification/v4/pckcrl?ca=processor", VT_CACHE_FORM_HEX, 4},
+        {"/sgx/certification/v4/pckcrl?ca=processor&encoding=PEM", VT_CACHE_FORM_PEM, 4},
+        {"/sgx/certification/v4/pckcrl?ca=processor&encoding=der", VT_CACHE_FORM_STORED, 4},
+        {"/sgx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com/"
+         "IntelSGXRootCA.der",
+         VT_CACHE_FORM_STORED, 4},
+        {"/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/"
+         "v4/pckcrl?ca=processor",
+         VT_CACHE_FORM_PEM, 4},
+        {"/sgx/certification/v3/tcb?fmspc=00606a000000", VT_CACHE_FORM_STORED, 3},
+    };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        assert_int_equal(vt_cache_req_from_key(forms[i].in, &r, &d), VT_OK);
+        assert_int_equal(r.form, forms[i].form);
+        assert_int_equal(r.api, forms[i].api);
+    }
     assert_int_equal(vt_cache_req_from_key(
                          "/vcek/v1/Milan/" HWID "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", &r, &d),
                      VT_OK);
@@ -213,7 +301,45 @@ static const struct bad bads[] = {
     {"/sgx/certification/v4/pckcerts?encrypted_ppid=" PPID, VT_E_MISSING_FIELD, "pceid"},
     {"/tdx/certification/v4/qve/identity", VT_E_NOT_FOUND, "path"},
     {"/tdx/certification/v4/fmspcs", VT_E_NOT_FOUND, "path"},
-    {"/sgx/certification/v3/tcb?fmspc=00906ed50000", VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v3/tcb?fmspc=00906ed50000&tcbEvaluationDataNumber=17", VT_E_BAD_FIELD,
+     "tcbEvaluationDataNumber"},
+    {"/sgx/certification/v4/qe/identity?update=standardish", VT_E_BAD_FIELD, "update"},
+    {"/tdx/certification/v3/tcb?fmspc=00906ed50000", VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v3/pckcerts?encrypted_ppid=" PPID "&pceid=0000", VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v3/fmspcs", VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v3/tcbevaluationdatanumbers", VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v2/tcb?fmspc=00906ed50000", VT_E_NOT_FOUND, "path"},
+    {"/tdx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com/"
+     "IntelSGXRootCA.der",
+     VT_E_NOT_FOUND, "path"},
+    {"/sgx/certification/v4/crl", VT_E_MISSING_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=http://certificates.trustedservices.intel.com/"
+     "IntelSGXRootCA.der",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com.evil.example/"
+     "IntelSGXRootCA.der",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://evil.example/certificates.trustedservices.intel.com/"
+     "IntelSGXRootCA.der",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://certificates.trustedservices.intel.com/"
+     "IntelSGXRootCA.",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/v4/"
+     "pckcrl?encoding=der",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/v4/"
+     "pckcrl?ca=processor;encoding=xml",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://api.trustedservices.intel.com/sgx/certification/v0/"
+     "pckcrl?ca=processor",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/crl?uri=https://a.b.az.sgxprod.adsdcsp.com/sgx/certification/v4/"
+     "pckcrl?ca=processor",
+     VT_E_BAD_FIELD, "uri"},
+    {"/sgx/certification/v4/pckcert?qeid=00112233&cpusvn=02020202030100050000000000000000"
+     "&pcesvn=0d00",
+     VT_E_MISSING_FIELD, "pceid"},
     {"/sgx/certification/v4/", VT_E_NOT_FOUND, "path"},
     {"/vcek/v1/Naples/cert_chain", VT_E_BAD_FIELD, "product"},
     {"/vcek/v1/Milan", VT_E_NOT_FOUND, "path"},
