@@ -127,5 +127,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
 
 #endif

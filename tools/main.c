@@ -18,6 +18,7 @@ static const char main_usage[] =
     "  serve     cache and broker in one process (the default deployment)\n"
     "  audit     check the broker's audit log, or one release receipt offline\n"
     "  client    attest and release a secret from inside a TEE (or a simulator)\n"
+    "  routes    list the HTTP routes of the cache and the broker (JSON)\n"
     "  version   print the version\n"
     "  help      show this help\n"
     "\n"
@@ -53,6 +54,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "bench") == 0) {
         return cmd_bench(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "routes") == 0) {
+        return cmd_routes(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("veritee %s\n", VT_VERSION);

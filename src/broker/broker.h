@@ -352,6 +352,8 @@ void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_
  * head; unknown paths and methods are answered there. */
 void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                           struct vt_http_resp *resp);
+/* The broker's route table (docs/api/broker.yaml, `veritee routes`). */
+const struct vt_http_route_entry *vt_broker_routes(size_t *n);
 /* True if path belongs to the broker (veritee serve dispatches on it). */
 bool vt_broker_owns_path(const char *path);
 

@@ -304,127 +304,231 @@ static bool admin_authorized(struct vt_broker *b, const struct vt_http_req *req,
     return false;
 }
 
-static void admin(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
+/* ---- admin routes (every one checks the admin token: at the head, and again here) ---- */
+
+/* Segment i of the path, a key name: false (after a 404) if it is no name at all. */
+static bool name_at(const struct vt_http_req *req, size_t i, char name[VT_BROKER_NAME_MAX],
+                    struct vt_http_resp *resp)
 {
-    if (!admin_authorized(b, req, resp)) {
+    if (!vt_http_path_segment(vt_http_req_path(req), i, name, VT_BROKER_NAME_MAX)) {
+        bad(resp, 404, "unknown-key", "no key of that name");
+        return false;
+    }
+    return true;
+}
+
+static void key_result(struct vt_http_resp *resp, enum vt_err err, const struct vt_diag *d,
+                       const char *name)
+{
+    if (err != VT_OK) {
+        char msg[VT_DIAG_DETAIL_MAX + 80];
+        snprintf(msg, sizeof(msg), "%s: %s", d->check, d->detail);
+        bad(resp,
+            err == VT_E_NOT_FOUND ? 404
+            : err == VT_E_STORAGE ? 500
+                                  : 400,
+            err == VT_E_NOT_FOUND ? "unknown-key" : "invalid", msg);
         return;
     }
-    const char *path = vt_http_req_path(req) + strlen("/admin/v1/");
-    const char *method = vt_http_req_method(req);
+    if (name != NULL) {
+        vt_http_json_reply(resp, 200, json_pack("{s:s,s:s}", "name", name, "result", "ok"));
+    } else {
+        vt_http_json_reply(resp, 200, json_pack("{s:s}", "result", "ok"));
+    }
+}
+
+/* The body as a NUL-terminated string (heap), or NULL with a diag. */
+static char *body_text(const struct vt_http_req *req, const char *what, struct vt_diag *d)
+{
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    char *s = n > 0 ? strndup((const char *)p, n) : NULL;
+    if (s == NULL) {
+        vt_fail(d, VT_E_ARG, what, "a %s body is required", what);
+    }
+    return s;
+}
+
+static void h_keys_list(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    text_json(resp, vt_broker_keys_json(ctx));
+}
+
+static void h_keys_create(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    json_t *o = body_json(req, resp);
+    const char *name = json_string_value(json_object_get(o, "name"));
+    if (o != NULL && name == NULL) {
+        bad(resp, 400, "name", "name is required");
+    } else if (o != NULL) {
+        key_create(ctx, name, o, resp);
+    }
+    json_decref(o);
+}
+
+/* /admin/v1/keys/{name}/versions */
+static void h_key_version(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char name[VT_BROKER_NAME_MAX];
+    if (!name_at(req, 3, name, resp)) {
+        return;
+    }
+    json_t *o = body_json(req, resp);
+    if (o != NULL) {
+        key_create(ctx, name, o, resp);
+    }
+    json_decref(o);
+}
+
+static void h_key_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char name[VT_BROKER_NAME_MAX];
+    if (!name_at(req, 3, name, resp)) {
+        return;
+    }
     struct vt_diag d;
     vt_diag_init(&d);
-    if (strcmp(path, "keys") == 0 && strcmp(method, "GET") == 0) {
-        text_json(resp, vt_broker_keys_json(b));
+    char *pj = body_text(req, "policy", &d);
+    enum vt_err err = pj ? vt_broker_key_set_policy(ctx, name, pj, &d) : d.code;
+    free(pj);
+    key_result(resp, err, &d, name);
+}
+
+/* /admin/v1/keys/{name}/disable and /enable: the last segment says which */
+static void h_key_able(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char name[VT_BROKER_NAME_MAX], what[16];
+    if (!name_at(req, 3, name, resp) ||
+        !vt_http_path_segment(vt_http_req_path(req), 4, what, sizeof(what))) {
         return;
     }
-    if (strcmp(path, "keys") == 0 && strcmp(method, "POST") == 0) {
-        json_t *o = body_json(req, resp);
-        const char *name = json_string_value(json_object_get(o, "name"));
-        if (o != NULL && name == NULL) {
-            bad(resp, 400, "name", "name is required");
-        } else if (o != NULL) {
-            key_create(b, name, o, resp);
-        }
-        json_decref(o);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_broker_key_set_disabled(ctx, name, strcmp(what, "disable") == 0, &d);
+    key_result(resp, err, &d, name);
+}
+
+static void h_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    char *pj = body_text(req, "policy", &d);
+    enum vt_err err = pj ? vt_broker_set_attestation_policy(ctx, pj, &d) : d.code;
+    free(pj);
+    key_result(resp, err, &d, NULL);
+}
+
+static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    uint64_t start, limit;
+    const char *ex = vt_http_req_arg(req, "explain");
+    char *s = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (!u64_arg(req, "start", 0, &start) || !u64_arg(req, "limit", 100, &limit)) {
+        bad(resp, 400, "invalid", "start and limit are decimal numbers");
+    } else if (vt_broker_log_entries(ctx, start, limit, ex != NULL && strcmp(ex, "0") != 0, &s,
+                                     &d) != VT_OK) {
+        bad(resp, 500, "storage", d.detail);
+    } else {
+        text_json(resp, s);
+    }
+}
+
+static void h_rotate(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    char kid[64];
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_broker_rotate_signing_key(ctx, kid, &d) != VT_OK) {
+        bad(resp, 500, "storage", d.detail);
         return;
     }
-    if (strncmp(path, "keys/", 5) == 0) {
-        char name[VT_BROKER_NAME_MAX];
-        const char *slash = strchr(path + 5, '/');
-        size_t nl = slash ? (size_t)(slash - path - 5) : strlen(path + 5);
-        if (nl == 0 || nl >= sizeof(name) || slash == NULL) {
-            bad(resp, 404, "not-found", "no such admin endpoint");
-            return;
-        }
-        memcpy(name, path + 5, nl);
-        name[nl] = '\0';
-        const char *what = slash + 1;
-        enum vt_err err = VT_E_NOT_FOUND;
-        if (strcmp(what, "versions") == 0 && strcmp(method, "POST") == 0) {
-            json_t *o = body_json(req, resp);
-            if (o != NULL) {
-                key_create(b, name, o, resp);
-            }
-            json_decref(o);
-            return;
-        }
-        if (strcmp(what, "policy") == 0 && strcmp(method, "PUT") == 0) {
-            size_t n = 0;
-            const uint8_t *p = vt_http_req_body(req, &n);
-            char *pj = p ? strndup((const char *)p, n) : NULL;
-            err = pj ? vt_broker_key_set_policy(b, name, pj, &d)
-                     : vt_fail(&d, VT_E_ARG, "policy", "a policy body is required");
-            free(pj);
-        } else if ((strcmp(what, "disable") == 0 || strcmp(what, "enable") == 0) &&
-                   strcmp(method, "POST") == 0) {
-            err = vt_broker_key_set_disabled(b, name, what[0] == 'd', &d);
-        } else {
-            bad(resp, 404, "not-found", "no such admin endpoint or method");
-            return;
-        }
-        if (err != VT_OK) {
-            char msg[VT_DIAG_DETAIL_MAX + 80];
-            snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
-            bad(resp,
-                err == VT_E_NOT_FOUND ? 404
-                : err == VT_E_STORAGE ? 500
-                                      : 400,
-                err == VT_E_NOT_FOUND ? "unknown-key" : "invalid", msg);
-            return;
-        }
-        vt_http_json_reply(resp, 200, json_pack("{s:s,s:s}", "name", name, "result", "ok"));
-        return;
+    vt_http_json_reply(resp, 200, json_pack("{s:s}", "kid", kid));
+}
+
+static void h_audit(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    uint64_t n, cp;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_broker_audit_verify(ctx, &n, &cp, &d);
+    vt_http_json_reply(resp, 200,
+                       json_pack("{s:b,s:I,s:I,s:s,s:s}", "ok", err == VT_OK, "entries",
+                                 (json_int_t)n, "checkpoints", (json_int_t)cp, "check",
+                                 err == VT_OK ? "" : d.check, "detail",
+                                 err == VT_OK ? "" : d.detail));
+}
+
+/* ---- public routes ---- */
+
+static void h_challenge(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    challenge(ctx, resp);
+}
+
+static void h_attest(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    attest(ctx, req, resp);
+}
+
+/* /v1/keys/{name}/release */
+static void h_release(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char name[VT_BROKER_NAME_MAX];
+    if (name_at(req, 2, name, resp)) {
+        release(ctx, name, req, resp);
     }
-    if (strcmp(path, "policy") == 0 && strcmp(method, "PUT") == 0) {
-        size_t n = 0;
-        const uint8_t *p = vt_http_req_body(req, &n);
-        char *pj = p ? strndup((const char *)p, n) : NULL;
-        enum vt_err err = pj ? vt_broker_set_attestation_policy(b, pj, &d)
-                             : vt_fail(&d, VT_E_ARG, "policy", "a policy body is required");
-        free(pj);
-        if (err != VT_OK) {
-            char msg[VT_DIAG_DETAIL_MAX + 80];
-            snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
-            bad(resp, err == VT_E_STORAGE ? 500 : 400, "invalid", msg);
-            return;
-        }
-        vt_http_json_reply(resp, 200, json_pack("{s:s}", "result", "ok"));
-        return;
+}
+
+static void h_jwks(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    text_json(resp, vt_broker_jwks(ctx));
+}
+
+static void h_checkpoint(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    text_json(resp, vt_broker_log_checkpoint(ctx));
+}
+
+static void h_consistency(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    uint64_t o, n;
+    char *s = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (!u64_arg(req, "old", 0, &o) || !u64_arg(req, "new", 0, &n)) {
+        bad(resp, 400, "invalid", "old and new are decimal tree sizes");
+    } else if (vt_broker_log_consistency(ctx, o, n, &s, &d) != VT_OK) {
+        bad(resp, 400, "invalid", d.detail);
+    } else {
+        text_json(resp, s);
     }
-    if (strcmp(path, "log") == 0 && strcmp(method, "GET") == 0) {
-        uint64_t start, limit;
-        const char *ex = vt_http_req_arg(req, "explain");
-        char *s = NULL;
-        if (!u64_arg(req, "start", 0, &start) || !u64_arg(req, "limit", 100, &limit)) {
-            bad(resp, 400, "invalid", "start and limit are decimal numbers");
-        } else if (vt_broker_log_entries(b, start, limit, ex != NULL && strcmp(ex, "0") != 0, &s,
-                                         &d) != VT_OK) {
-            bad(resp, 500, "storage", d.detail);
-        } else {
-            text_json(resp, s);
-        }
-        return;
-    }
-    if (strcmp(path, "signing-keys/rotate") == 0 && strcmp(method, "POST") == 0) {
-        char kid[64];
-        if (vt_broker_rotate_signing_key(b, kid, &d) != VT_OK) {
-            bad(resp, 500, "storage", d.detail);
-            return;
-        }
-        vt_http_json_reply(resp, 200, json_pack("{s:s}", "kid", kid));
-        return;
-    }
-    if (strcmp(path, "audit") == 0 && strcmp(method, "POST") == 0) {
-        uint64_t n, cp;
-        enum vt_err err = vt_broker_audit_verify(b, &n, &cp, &d);
-        vt_http_json_reply(resp, 200,
-                           json_pack("{s:b,s:I,s:I,s:s,s:s}", "ok", err == VT_OK, "entries",
-                                     (json_int_t)n, "checkpoints", (json_int_t)cp, "check",
-                                     err == VT_OK ? "" : d.check, "detail",
-                                     err == VT_OK ? "" : d.detail));
-        return;
-    }
-    bad(resp, 404, "not-found", "no such admin endpoint or method");
+}
+
+static void h_healthz(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    (void)req;
+    vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void h_metrics(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char *m = vt_broker_metrics_text(ctx); /* veritee serve: appended to the cache's */
+    vt_http_metrics_reply(resp, req, m);
+    free(m);
+}
+
+static void h_kbs(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    vt_broker_kbs_handler(ctx, req, resp); /* the Trustee KBS protocol (docs/kbs.md) */
 }
 
 bool vt_broker_owns_path(const char *path)
@@ -446,87 +550,92 @@ bool vt_broker_owns_path(const char *path)
     return false;
 }
 
-/* Body limits of the broker's routes (docs/broker.md). Evidence with its certificates is a few
- * KB (an SEV-SNP report with a VCEK chain about 6 KB); secrets are at most 64 KiB. */
-#define BROKER_BODY_SMALL (4u << 10)      /* challenge, KBS auth */
-#define BROKER_BODY_EVIDENCE (256u << 10) /* attest, release, KBS attest */
-#define BROKER_BODY_ADMIN (1u << 20)
+/* Body limits of the broker's routes (docs/http.md). Evidence with its certificates is a few
+ * KB (a KBS guest's SEV-SNP evidence with its whole certificate table about 18 KB); secrets are
+ * at most 64 KiB. */
+#define BODY_SMALL (4u << 10)      /* challenge, KBS auth */
+#define BODY_EVIDENCE (256u << 10) /* attest, release, KBS attest */
+#define BODY_ADMIN (1u << 20)
+#define ADMIN 1u /* the route needs an admin bearer token */
+
+/* Every route of the broker: docs/api/broker.yaml lists exactly these (tests/openapi). */
+static const struct vt_http_route_entry routes[] = {
+    {"POST", "/v1/challenge", BODY_SMALL, VT_HTTP_RATE_ATTEST, false, 0, h_challenge},
+    {"POST", "/v1/attest", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_attest},
+    {"POST", "/v1/keys/{name}/release", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_release},
+    {"GET", "/.well-known/jwks.json", 0, VT_HTTP_RATE_READ, false, 0, h_jwks},
+    {"GET", "/v1/log/checkpoint", 0, VT_HTTP_RATE_READ, false, 0, h_checkpoint},
+    {"GET", "/v1/log/consistency", 0, VT_HTTP_RATE_READ, false, 0, h_consistency},
+    {"GET", "/healthz", 0, VT_HTTP_RATE_NONE, true, 0, h_healthz},
+    {"GET", "/metrics", 0, VT_HTTP_RATE_NONE, true, 0, h_metrics},
+    {"GET", "/admin/v1/keys", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_keys_list},
+    {"POST", "/admin/v1/keys", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_keys_create},
+    {"POST", "/admin/v1/keys/{name}/versions", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN,
+     h_key_version},
+    {"PUT", "/admin/v1/keys/{name}/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN,
+     h_key_policy},
+    {"POST", "/admin/v1/keys/{name}/disable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
+    {"POST", "/admin/v1/keys/{name}/enable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
+    {"PUT", "/admin/v1/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy},
+    {"GET", "/admin/v1/log", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log},
+    {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},
+    {"POST", "/admin/v1/audit", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_audit},
+    {"POST", "/kbs/v0/auth", BODY_SMALL, VT_HTTP_RATE_ATTEST, false, 0, h_kbs},
+    {"POST", "/kbs/v0/attest", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_kbs},
+    {"GET", "/kbs/v0/resource/{repository}/{type}/{tag}", 0, VT_HTTP_RATE_READ, false, 0, h_kbs},
+};
+
+const struct vt_http_route_entry *vt_broker_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}
+
+/* The table entry of the request: the one the route function chose, or found now (a server
+ * without the route function, as some tests run). NULL after answering 404 or 405. */
+static const struct vt_http_route_entry *
+entry_of(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    const struct vt_http_route_entry *e = vt_http_req_route(req);
+    if (e != NULL) {
+        return e;
+    }
+    const char *path = vt_http_req_path(req);
+    bool known = false;
+    char allow[64];
+    e = vt_http_route_find(routes, sizeof(routes) / sizeof(routes[0]), vt_http_req_method(req),
+                           path, &known, allow, sizeof(allow));
+    if (e == NULL && strncmp(path, "/kbs/v0/", 8) == 0) {
+        vt_broker_kbs_handler(b, req, resp); /* KBS errors in Trustee's shape */
+    } else if (e == NULL) {
+        bad(resp, known ? 405 : 404, "not-found",
+            known ? "no such method on this endpoint" : "no such endpoint");
+        if (known) {
+            (void)!vt_http_resp_header(resp, "Allow", allow);
+        }
+    }
+    return e;
+}
 
 void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                           struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
-    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
-    bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
-    size_t n = strlen(path);
-    *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
-    if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) && get) {
-        *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
-    } else if (strncmp(path, "/admin/v1/", 10) == 0) {
-        *route = (struct vt_http_route){BROKER_BODY_ADMIN, VT_HTTP_RATE_NONE, true};
+    const struct vt_http_route_entry *e = entry_of(b, req, resp);
+    if (e == NULL) {
+        return; /* answered from the head: 404, 405 */
+    }
+    *route = (struct vt_http_route){e->max_body, (enum vt_http_rate_class)e->rate, e->priority, e};
+    if ((e->flags & ADMIN) != 0) {
         (void)admin_authorized(b, req, resp); /* a 401 now, before the body is read */
-    } else if (post && (strcmp(path, "/v1/challenge") == 0 || strcmp(path, "/kbs/v0/auth") == 0)) {
-        *route = (struct vt_http_route){BROKER_BODY_SMALL, VT_HTTP_RATE_ATTEST, false};
-    } else if (post && (strcmp(path, "/v1/attest") == 0 || strcmp(path, "/kbs/v0/attest") == 0 ||
-                        (strncmp(path, "/v1/keys/", 9) == 0 && n > 17 &&
-                         strcmp(path + n - 8, "/release") == 0))) {
-        *route = (struct vt_http_route){BROKER_BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false};
-    } else if (get &&
-               (strcmp(path, "/.well-known/jwks.json") == 0 || strncmp(path, "/v1/log/", 8) == 0 ||
-                strncmp(path, "/kbs/v0/resource/", 17) == 0)) {
-        /* read routes: no body */
-    } else {
-        vt_broker_http_handler(ctx, req, resp); /* 404 or 405, from the head */
     }
 }
 
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
-    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
-    bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
-    if (strcmp(path, "/v1/challenge") == 0 && post) {
-        challenge(b, resp);
-    } else if (strcmp(path, "/v1/attest") == 0 && post) {
-        attest(b, req, resp);
-    } else if (strncmp(path, "/v1/keys/", 9) == 0 && post) {
-        const char *name = path + 9, *slash = strchr(name, '/');
-        char n[VT_BROKER_NAME_MAX];
-        if (slash == NULL || strcmp(slash, "/release") != 0 || slash == name ||
-            (size_t)(slash - name) >= sizeof(n)) {
-            bad(resp, 404, "not-found", "no such endpoint");
-            return;
-        }
-        memcpy(n, name, (size_t)(slash - name));
-        n[slash - name] = '\0';
-        release(b, n, req, resp);
-    } else if (strcmp(path, "/.well-known/jwks.json") == 0 && get) {
-        text_json(resp, vt_broker_jwks(b));
-    } else if (strcmp(path, "/v1/log/checkpoint") == 0 && get) {
-        text_json(resp, vt_broker_log_checkpoint(b));
-    } else if (strcmp(path, "/v1/log/consistency") == 0 && get) {
-        uint64_t o, n;
-        char *s = NULL;
-        struct vt_diag d;
-        vt_diag_init(&d);
-        if (!u64_arg(req, "old", 0, &o) || !u64_arg(req, "new", 0, &n)) {
-            bad(resp, 400, "invalid", "old and new are decimal tree sizes");
-        } else if (vt_broker_log_consistency(b, o, n, &s, &d) != VT_OK) {
-            bad(resp, 400, "invalid", d.detail);
-        } else {
-            text_json(resp, s);
-        }
-    } else if (strcmp(path, "/healthz") == 0 && get) {
-        vt_http_json_reply(resp, 200, json_pack("{s:s}", "status", "ok"));
-    } else if (strcmp(path, "/metrics") == 0 && get) {
-        char *m = vt_broker_metrics_text(b); /* veritee serve: appended to the cache's */
-        vt_http_metrics_reply(resp, req, m);
-        free(m);
-    } else if (strncmp(path, "/admin/v1/", 10) == 0) {
-        admin(b, req, resp);
-    } else if (strncmp(path, "/kbs/v0/", 8) == 0) {
-        vt_broker_kbs_handler(b, req, resp); /* the Trustee KBS protocol (docs/kbs.md) */
-    } else {
-        bad(resp, vt_broker_owns_path(path) ? 405 : 404, "not-found", "no such endpoint or method");
+    const struct vt_http_route_entry *e = entry_of(b, req, resp);
+    if (e != NULL && ((e->flags & ADMIN) == 0 || admin_authorized(b, req, resp))) {
+        e->handler(ctx, req, resp);
     }
 }

@@ -270,14 +270,24 @@ void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_h
 void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                          struct vt_http_resp *resp);
 
-/* PCCS's own routes (cache_pccs.c): platform registration (GET/POST platforms), PUT
- * platformcollateral, GET/POST refresh, GET/PUT appraisalpolicy, under /sgx/certification/v3/ and
- * v4/, with PCCS's admin-token and user-token headers. route: true if the path is one of them
- * (route and, for a refused token, resp are set); handle: true if it answered. */
-bool vt_cache_pccs_route(struct vt_cache *c, const struct vt_http_req *req,
-                         struct vt_http_route *route, struct vt_http_resp *resp);
-bool vt_cache_pccs_handle(struct vt_cache *c, const struct vt_http_req *req,
-                          struct vt_http_resp *resp);
+/* The cache's route table (docs/api/cache.yaml, `veritee routes`). */
+const struct vt_http_route_entry *vt_cache_routes(size_t *n);
+/* True if req carries a token of role (an admin token also holds "user" and "read"): a bearer
+ * token, or PCCS's admin-token / user-token header. Otherwise a 401 in resp. */
+bool vt_cache_authorized(struct vt_cache *c, const struct vt_http_req *req,
+                         struct vt_http_resp *resp, const char *role);
+
+/* PCCS's own routes (cache_pccs.c), under /sgx/certification/v3/ and v4/: registration (POST
+ * and GET platforms), PUT platformcollateral, GET/POST refresh, GET/PUT appraisalpolicy. */
+void vt_cache_pccs_post_platforms(void *ctx, const struct vt_http_req *req,
+                                  struct vt_http_resp *resp);
+void vt_cache_pccs_get_platforms(void *ctx, const struct vt_http_req *req,
+                                 struct vt_http_resp *resp);
+void vt_cache_pccs_put_collateral(void *ctx, const struct vt_http_req *req,
+                                  struct vt_http_resp *resp);
+void vt_cache_pccs_refresh(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+void vt_cache_pccs_get_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
+void vt_cache_pccs_put_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
 
 /* A platform as PCKIDRetrievalTool registers it (POST platforms) or PCCS lists it (GET
  * platforms, PUT platformcollateral): lowercase hex; enc_ppid and the raw TCB may be empty. */

@@ -66,13 +66,24 @@ static void problem(struct vt_http_resp *resp, unsigned status, const char *titl
     vt_http_problem(resp, status, title, detail, NULL);
 }
 
-static bool authorized(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
-                       const char *role)
+/* SPEC: PCCS middleware/auth.js: its admin routes read the admin-token header, POST platforms the
+ * user-token header; both carry the token itself. A bearer token works everywhere. */
+bool vt_cache_authorized(struct vt_cache *c, const struct vt_http_req *req,
+                         struct vt_http_resp *resp, const char *role)
 {
-    if (vt_cache_token_check(c, vt_http_bearer(req), role)) {
-        return true;
+    const char *given[3] = {vt_http_bearer(req), vt_http_req_header(req, "admin-token"),
+                            vt_http_req_header(req, "user-token")};
+    for (size_t i = 0; i < 3; i++) {
+        if (given[i] != NULL && vt_cache_token_check(c, given[i], role)) {
+            return true;
+        }
     }
-    problem(resp, 401, "Unauthorized", "a valid bearer token is required");
+    problem(resp, 401, "Unauthorized",
+            strcmp(role, "user") == 0
+                ? "a user-token (a token of role user or admin) or a bearer token is required"
+            : strcmp(role, "admin") == 0
+                ? "an admin-token (a token of role admin) or a bearer token is required"
+                : "a valid bearer token is required");
     (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-cache\"");
     return false;
 }
@@ -182,9 +193,6 @@ static void serve_document(struct vt_cache *c, const struct vt_http_req *req,
         intel_error(resp, 400, kds ? NULL : "InvalidRequestSyntax", d.detail);
         return;
     }
-    if (c->cfg.read_token_required && !authorized(c, req, resp, "read")) {
-        return;
-    }
     struct vt_cache_result res;
     err = vt_cache_get(c, &r, &res, &d);
     if (err != VT_OK && strcmp(d.check, "qeid.offline") == 0) {
@@ -264,185 +272,306 @@ static void healthz(struct vt_cache *c, struct vt_http_resp *resp)
                                  (json_int_t)n));
 }
 
-static void admin(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
-                  const char *what)
+/* ---- admin routes (the token is checked at the head and again before the handler) ---- */
+
+static void h_enforce_list(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
-    if (!authorized(c, req, resp, "admin")) {
-        return;
-    }
-    const char *method = vt_http_req_method(req);
+    (void)req;
+    char *s = vt_cache_enforce_list(ctx);
+    vt_http_json_reply(resp, s ? 200 : 500, s ? json_loads(s, 0, NULL) : NULL);
+    free(s);
+}
+
+static void h_enforce(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_cache *c = ctx;
     struct vt_diag d;
     vt_diag_init(&d);
     size_t n;
     const uint8_t *body = vt_http_req_body(req, &n);
-    if (strcmp(what, "enforce") == 0 && strcmp(method, "GET") == 0) {
-        char *s = vt_cache_enforce_list(c);
-        vt_http_json_reply(resp, s ? 200 : 500, s ? json_loads(s, 0, NULL) : NULL);
-        free(s);
+    json_t *o = json_loadb((const char *)body, n, JSON_REJECT_DUPLICATES, NULL);
+    const char *tee = json_string_value(json_object_get(o, "tee"));
+    json_int_t ev = json_integer_value(json_object_get(o, "tcb_eval"));
+    const char *from = json_string_value(json_object_get(o, "from"));
+    vt_time t = vt_cache_now(c);
+    enum vt_err err = VT_OK;
+    if (from != NULL) {
+        err = vt_time_parse(from, strlen(from), &t, &d);
+    }
+    enum vt_tee tt = tee && strcmp(tee, "sgx") == 0   ? VT_TEE_SGX
+                     : tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX
+                                                      : VT_TEE_NONE;
+    if (err == VT_OK && (ev <= 0 || ev > UINT32_MAX)) {
+        err = vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval must be a positive integer");
+    }
+    if (err == VT_OK) {
+        err = vt_cache_enforce(c, tt, (uint32_t)ev, t, &d);
+    }
+    json_decref(o);
+    if (err != VT_OK) {
+        problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
         return;
     }
-    if (strcmp(what, "enforce") == 0 && strcmp(method, "POST") == 0) {
-        json_t *o = json_loadb((const char *)body, n, JSON_REJECT_DUPLICATES, NULL);
-        const char *tee = json_string_value(json_object_get(o, "tee"));
-        json_int_t ev = json_integer_value(json_object_get(o, "tcb_eval"));
-        const char *from = json_string_value(json_object_get(o, "from"));
-        vt_time t = vt_cache_now(c);
-        enum vt_err err = VT_OK;
-        if (from != NULL) {
-            err = vt_time_parse(from, strlen(from), &t, &d);
-        }
-        enum vt_tee tt = tee && strcmp(tee, "sgx") == 0   ? VT_TEE_SGX
-                         : tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX
-                                                          : VT_TEE_NONE;
-        if (err == VT_OK && (ev <= 0 || ev > UINT32_MAX)) {
-            err = vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval must be a positive integer");
-        }
-        if (err == VT_OK) {
-            err = vt_cache_enforce(c, tt, (uint32_t)ev, t, &d);
-        }
-        json_decref(o);
-        if (err != VT_OK) {
-            problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
-            return;
-        }
-        char *s = vt_cache_enforce_list(c);
-        vt_http_json_reply(resp, 200, s ? json_loads(s, 0, NULL) : json_array());
-        free(s);
-        return;
-    }
-    if (strcmp(what, "refresh") == 0 && strcmp(method, "POST") == 0) {
-        size_t renewed = 0, failed = 0;
-        enum vt_err err = vt_cache_refresh(c, &renewed, &failed, &d);
-        if (err == VT_E_STATE) {
-            problem(resp, 409, "Conflict", d.detail);
-            return;
-        }
-        if (err != VT_OK) {
-            problem(resp, 500, "Internal Server Error", d.detail);
-            return;
-        }
-        vt_http_json_reply(
-            resp, 200,
-            json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed", (json_int_t)failed));
-        return;
-    }
-    if (strcmp(what, "export") == 0 && strcmp(method, "GET") == 0) {
-        struct vt_buf b;
-        vt_buf_init(&b, 512u << 20);
-        size_t items = 0;
-        enum vt_err err = vt_cache_export(c, &b, &items, &d);
-        if (err != VT_OK) {
-            vt_buf_cleanup(&b);
-            problem(resp, 500, "Internal Server Error", d.detail);
-            return;
-        }
-        vt_http_resp_status(resp, 200, "application/json");
-        if (!vt_http_resp_body(resp, b.data, b.len)) {
-            problem(resp, 500, "Internal Server Error", "out of memory");
-        }
-        vt_buf_cleanup(&b);
-        return;
-    }
-    if (strcmp(what, "import") == 0 && strcmp(method, "POST") == 0) {
-        const char *key = vt_http_req_arg(req, "trust_key");
-        uint8_t xy[64];
-        if (key == NULL || vt_hex_decode_exact(key, strlen(key), xy, 64) != VT_OK) {
-            problem(resp, 400, "Bad Request",
-                    "trust_key (the exporter's P-256 public key, 128 hex characters) is required");
-            return;
-        }
-        size_t items = 0;
-        enum vt_err err = vt_cache_import(c, body, n, xy, &items, &d);
-        if (err != VT_OK) {
-            problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
-            return;
-        }
-        vt_http_json_reply(resp, 200, json_pack("{s:I}", "imported", (json_int_t)items));
-        return;
-    }
-    if (strcmp(what, "impact") == 0 && strcmp(method, "GET") == 0) {
-        const char *tee = vt_http_req_arg(req, "tee"), *ev = vt_http_req_arg(req, "tcb_eval");
-        enum vt_tee tt = tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX : VT_TEE_SGX;
-        char *s = NULL;
-        long v = ev ? strtol(ev, NULL, 10) : 0;
-        enum vt_err err = v > 0 ? vt_cache_impact(c, tt, (uint32_t)v, NULL, NULL, 0, &s, &d)
-                                : vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval is required");
-        if (err != VT_OK) {
-            problem(resp, 400, "Bad Request", d.detail);
-            return;
-        }
-        vt_http_resp_status(resp, 200, "application/json");
-        if (!vt_http_resp_body(resp, s, strlen(s))) {
-            problem(resp, 500, "Internal Server Error", "out of memory");
-        }
-        free(s);
-        return;
-    }
-    problem(resp, 404, "Not Found", "no such admin endpoint or method");
+    char *s = vt_cache_enforce_list(c);
+    vt_http_json_reply(resp, 200, s ? json_loads(s, 0, NULL) : json_array());
+    free(s);
 }
 
-void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+static void h_refresh(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
-    struct vt_cache *c = ctx;
-    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
-    if (strcmp(path, "/healthz") == 0) {
-        healthz(c, resp);
+    (void)req;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    size_t renewed = 0, failed = 0;
+    enum vt_err err = vt_cache_refresh(ctx, &renewed, &failed, &d);
+    if (err == VT_E_STATE) {
+        problem(resp, 409, "Conflict", d.detail);
         return;
     }
-    if (strcmp(path, "/metrics") == 0) {
-        char *s = vt_cache_metrics_text(c);
-        vt_http_metrics_reply(resp, req, s);
-        free(s);
+    if (err != VT_OK) {
+        problem(resp, 500, "Internal Server Error", d.detail);
         return;
     }
-    if (strncmp(path, "/admin/v1/", 10) == 0) {
-        admin(c, req, resp, path + 10);
-        return;
-    }
-    if (vt_cache_pccs_handle(c, req, resp)) {
-        return;
-    }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        problem(resp, 405, "Method Not Allowed", "read endpoints take GET");
-        (void)!vt_http_resp_header(resp, "Allow", "GET, HEAD");
-        return;
-    }
-    serve_document(c, req, resp);
+    vt_http_json_reply(
+        resp, 200,
+        json_pack("{s:I,s:I}", "renewed", (json_int_t)renewed, "failed", (json_int_t)failed));
 }
 
-/* Body limits: platform lists from PCKIDRetrievalTool and admin requests; bundles have their own
- * (max_upload). Read endpoints take no body. */
-#define CACHE_BODY_ADMIN (1u << 20)
-#define CACHE_UPLOAD_DEFAULT (64u << 20)
+static void h_export(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_buf b;
+    vt_buf_init(&b, 512u << 20);
+    size_t items = 0;
+    enum vt_err err = vt_cache_export(ctx, &b, &items, &d);
+    if (err != VT_OK) {
+        vt_buf_cleanup(&b);
+        problem(resp, 500, "Internal Server Error", d.detail);
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, b.data, b.len)) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    vt_buf_cleanup(&b);
+}
+
+static void h_import(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    size_t n;
+    const uint8_t *body = vt_http_req_body(req, &n);
+    const char *key = vt_http_req_arg(req, "trust_key");
+    uint8_t xy[64];
+    if (key == NULL || vt_hex_decode_exact(key, strlen(key), xy, 64) != VT_OK) {
+        problem(resp, 400, "Bad Request",
+                "trust_key (the exporter's P-256 public key, 128 hex characters) is required");
+        return;
+    }
+    size_t items = 0;
+    enum vt_err err = vt_cache_import(ctx, body, n, xy, &items, &d);
+    if (err != VT_OK) {
+        problem(resp, err == VT_E_STORAGE ? 500 : 400, "Bad Request", d.detail);
+        return;
+    }
+    vt_http_json_reply(resp, 200, json_pack("{s:I}", "imported", (json_int_t)items));
+}
+
+static void h_impact(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    const char *tee = vt_http_req_arg(req, "tee"), *ev = vt_http_req_arg(req, "tcb_eval");
+    enum vt_tee tt = tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX : VT_TEE_SGX;
+    char *s = NULL;
+    long v = ev ? strtol(ev, NULL, 10) : 0;
+    enum vt_err err = v > 0 ? vt_cache_impact(ctx, tt, (uint32_t)v, NULL, NULL, 0, &s, &d)
+                            : vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval is required");
+    if (err != VT_OK) {
+        problem(resp, 400, "Bad Request", d.detail);
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    free(s);
+}
+
+static void h_healthz(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    healthz(ctx, resp);
+}
+
+static void h_metrics(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    char *s = vt_cache_metrics_text(ctx);
+    vt_http_metrics_reply(resp, req, s);
+    free(s);
+}
+
+static void h_document(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    serve_document(ctx, req, resp);
+}
+
+/* Body limits: registrations (a platform manifest is ~56 KB), policies and admin requests; an
+ * upload (a bundle, PCCS's platformcollateral) has its own, max_upload. Reads take no body. */
+#define BODY_ADMIN (1u << 20)
+#define BODY_UPLOAD_DEFAULT (64u << 20)
+/* flags of the routes */
+#define UPLOAD 1u    /* the body limit is max_upload */
+#define TOK_ADMIN 2u /* a token of role admin */
+#define TOK_USER 4u  /* a token of role user (or admin): PCCS's registration */
+#define TOK_READ 8u  /* a token of role read (or admin), when read tokens are required */
+
+#define DOC(path)                                                                                  \
+    {                                                                                              \
+        "GET", path, 0, VT_HTTP_RATE_READ, false, TOK_READ, h_document                             \
+    }
+#define ADMIN_ROUTE(method, path, body, flags, fn)                                                 \
+    {                                                                                              \
+        method, path, body, VT_HTTP_RATE_NONE, true, TOK_ADMIN | (flags), fn                       \
+    }
+
+/* Every route of the cache: docs/api/cache.yaml lists exactly these (tests/openapi). A path
+ * matching none is a 404 (a known path with another method a 405) from the head. */
+static const struct vt_http_route_entry routes[] = {
+    {"GET", "/healthz", 0, VT_HTTP_RATE_NONE, true, 0, h_healthz},
+    {"GET", "/metrics", 0, VT_HTTP_RATE_NONE, true, 0, h_metrics},
+    /* Intel PCS v4 (tee: sgx or tdx) */
+    DOC("/{tee}/certification/v4/tcb"),
+    DOC("/{tee}/certification/v4/qe/identity"),
+    DOC("/sgx/certification/v4/qve/identity"),
+    DOC("/{tee}/certification/v4/pckcrl"),
+    DOC("/{tee}/certification/v4/rootcacrl"),
+    DOC("/sgx/certification/v4/crl"),
+    DOC("/{tee}/certification/v4/tcbevaluationdatanumbers"),
+    DOC("/sgx/certification/v4/fmspcs"),
+    DOC("/sgx/certification/v4/pckcert"),
+    DOC("/sgx/certification/v4/pckcerts"),
+    /* Intel PCS/PCCS v3 */
+    DOC("/sgx/certification/v3/tcb"),
+    DOC("/sgx/certification/v3/qe/identity"),
+    DOC("/sgx/certification/v3/qve/identity"),
+    DOC("/sgx/certification/v3/pckcrl"),
+    DOC("/sgx/certification/v3/rootcacrl"),
+    DOC("/sgx/certification/v3/crl"),
+    DOC("/sgx/certification/v3/pckcert"),
+    /* PCCS's own, v4 and v3 */
+    {"GET", "/sgx/certification/v4/appraisalpolicy", 0, VT_HTTP_RATE_READ, false, TOK_READ,
+     vt_cache_pccs_get_policy},
+    ADMIN_ROUTE("PUT", "/sgx/certification/v4/appraisalpolicy", BODY_ADMIN, 0,
+                vt_cache_pccs_put_policy),
+    {"POST", "/sgx/certification/v4/platforms", BODY_ADMIN, VT_HTTP_RATE_NONE, true, TOK_USER,
+     vt_cache_pccs_post_platforms},
+    ADMIN_ROUTE("GET", "/sgx/certification/v4/platforms", 0, 0, vt_cache_pccs_get_platforms),
+    ADMIN_ROUTE("PUT", "/sgx/certification/v4/platformcollateral", 0, UPLOAD,
+                vt_cache_pccs_put_collateral),
+    ADMIN_ROUTE("GET", "/sgx/certification/v4/refresh", 4096, 0, vt_cache_pccs_refresh),
+    ADMIN_ROUTE("POST", "/sgx/certification/v4/refresh", 4096, 0, vt_cache_pccs_refresh),
+    {"GET", "/sgx/certification/v3/appraisalpolicy", 0, VT_HTTP_RATE_READ, false, TOK_READ,
+     vt_cache_pccs_get_policy},
+    ADMIN_ROUTE("PUT", "/sgx/certification/v3/appraisalpolicy", BODY_ADMIN, 0,
+                vt_cache_pccs_put_policy),
+    {"POST", "/sgx/certification/v3/platforms", BODY_ADMIN, VT_HTTP_RATE_NONE, true, TOK_USER,
+     vt_cache_pccs_post_platforms},
+    ADMIN_ROUTE("GET", "/sgx/certification/v3/platforms", 0, 0, vt_cache_pccs_get_platforms),
+    ADMIN_ROUTE("PUT", "/sgx/certification/v3/platformcollateral", 0, UPLOAD,
+                vt_cache_pccs_put_collateral),
+    ADMIN_ROUTE("GET", "/sgx/certification/v3/refresh", 4096, 0, vt_cache_pccs_refresh),
+    ADMIN_ROUTE("POST", "/sgx/certification/v3/refresh", 4096, 0, vt_cache_pccs_refresh),
+    /* AMD KDS (product: Milan, Genoa, Turin); literal segments before {hwid} */
+    DOC("/vcek/v1/{product}/cert_chain"),
+    DOC("/vcek/v1/{product}/crl"),
+    DOC("/vcek/v1/{product}/{hwid}"),
+    DOC("/vlek/v1/{product}/cert_chain"),
+    DOC("/vlek/v1/{product}/crl"),
+    /* veritee's own administration */
+    ADMIN_ROUTE("GET", "/admin/v1/enforce", 0, 0, h_enforce_list),
+    ADMIN_ROUTE("POST", "/admin/v1/enforce", BODY_ADMIN, 0, h_enforce),
+    ADMIN_ROUTE("GET", "/admin/v1/impact", 0, 0, h_impact),
+    ADMIN_ROUTE("POST", "/admin/v1/refresh", 0, 0, h_refresh),
+    ADMIN_ROUTE("GET", "/admin/v1/export", 0, 0, h_export),
+    ADMIN_ROUTE("POST", "/admin/v1/import", 0, UPLOAD, h_import),
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+const struct vt_http_route_entry *vt_cache_routes(size_t *n)
+{
+    *n = N_ROUTES;
+    return routes;
+}
+
+/* The route's token, checked at the head and again before the handler. */
+static bool route_authorized(struct vt_cache *c, const struct vt_http_route_entry *e,
+                             const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    if ((e->flags & TOK_ADMIN) != 0) {
+        return vt_cache_authorized(c, req, resp, "admin");
+    }
+    if ((e->flags & TOK_USER) != 0) {
+        return vt_cache_authorized(c, req, resp, "user");
+    }
+    if ((e->flags & TOK_READ) != 0 && c->cfg.read_token_required) {
+        return vt_cache_authorized(c, req, resp, "read");
+    }
+    return true;
+}
+
+/* The request's entry: the one the route function chose, or found now (a server run without
+ * the route function). NULL after answering: a 404 in the vendors' shape (for a document path,
+ * with the parser's reason: KDS names why no chip is found), or a 405 with Allow. */
+static const struct vt_http_route_entry *entry_of(const struct vt_http_req *req,
+                                                  struct vt_http_resp *resp)
+{
+    const struct vt_http_route_entry *e = vt_http_req_route(req);
+    if (e != NULL) {
+        return e;
+    }
+    const char *path = vt_http_req_path(req);
+    bool known = false;
+    char allow[64];
+    e = vt_http_route_find(routes, N_ROUTES, vt_http_req_method(req), path, &known, allow,
+                           sizeof(allow));
+    if (e == NULL && known) {
+        problem(resp, 405, "Method Not Allowed", "no such method on this endpoint");
+        (void)!vt_http_resp_header(resp, "Allow", allow);
+    } else if (e == NULL) {
+        struct vt_cache_req r;
+        struct vt_diag d;
+        vt_diag_init(&d);
+        bool kds = strncmp(path, "/vcek/", 6) == 0 || strncmp(path, "/vlek/", 6) == 0;
+        (void)vt_cache_parse_request(path, req_arg, (void *)req, &r, &d);
+        intel_error(resp, 404, NULL, kds && d.detail[0] ? d.detail : NULL);
+    }
+    return e;
+}
 
 void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                          struct vt_http_resp *resp)
 {
     struct vt_cache *c = ctx;
-    const char *path = vt_http_req_path(req), *method = vt_http_req_method(req);
-    bool read = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
-        *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
+    const struct vt_http_route_entry *e = entry_of(req, resp);
+    if (e == NULL) {
         return;
     }
-    if (vt_cache_pccs_route(c, req, route, resp)) {
-        return;
+    size_t upload = c->cfg.max_upload > 0 ? c->cfg.max_upload : BODY_UPLOAD_DEFAULT;
+    *route = (struct vt_http_route){(e->flags & UPLOAD) != 0 ? upload : e->max_body,
+                                    (enum vt_http_rate_class)e->rate, e->priority, e};
+    (void)route_authorized(c, e, req, resp); /* a 401 now, before the body is read */
+}
+
+void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    const struct vt_http_route_entry *e = entry_of(req, resp);
+    if (e != NULL && route_authorized(ctx, e, req, resp)) {
+        e->handler(ctx, req, resp);
     }
-    if (strncmp(path, "/admin/v1/", 10) == 0) {
-        size_t up = c->cfg.max_upload > 0 ? c->cfg.max_upload : CACHE_UPLOAD_DEFAULT;
-        *route = (struct vt_http_route){
-            strcmp(path, "/admin/v1/import") == 0 ? up : CACHE_BODY_ADMIN, VT_HTTP_RATE_NONE, true};
-        (void)authorized(c, req, resp, "admin"); /* a 401 now, before the body is read */
-        return;
-    }
-    if (read) {
-        if (c->cfg.read_token_required) {
-            (void)authorized(c, req, resp, "read");
-        }
-        return;
-    }
-    vt_cache_http_handler(ctx, req, resp); /* 405, from the head */
 }
 
 char *vt_cache_metrics_text(struct vt_cache *c)

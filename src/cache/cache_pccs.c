@@ -24,86 +24,12 @@
 
 #include "cache/cache.h"
 
-#define PCCS_BODY_SMALL (1u << 20) /* registration (a platform manifest is ~56 KB), policies */
-#define PCCS_UPLOAD_DEFAULT (64u << 20)
-
 /* ---- helpers ---- */
 
 /* "/sgx/certification/v3/REST" or v4: *api and *rest. */
-static bool pccs_path(const char *path, unsigned *api, const char **rest)
-{
-    if (strncmp(path, "/sgx/certification/v", 20) != 0 || (path[20] != '3' && path[20] != '4') ||
-        path[21] != '/') {
-        return false;
-    }
-    *api = (unsigned)(path[20] - '0');
-    *rest = path + 22;
-    return true;
-}
-
-enum pccs_route { R_NONE, R_PLATFORMS, R_COLLATERAL, R_REFRESH, R_POLICY };
-
-static enum pccs_route route_of(const char *rest)
-{
-    return strcmp(rest, "platforms") == 0            ? R_PLATFORMS
-           : strcmp(rest, "platformcollateral") == 0 ? R_COLLATERAL
-           : strcmp(rest, "refresh") == 0            ? R_REFRESH
-           : strcmp(rest, "appraisalpolicy") == 0    ? R_POLICY
-                                                     : R_NONE;
-}
-
-/* SPEC: PCCS middleware/auth.js: admin routes read the admin-token header, POST platforms the
- * user-token header. A bearer token works too. */
-static bool credential_ok(struct vt_cache *c, const struct vt_http_req *req, const char *role)
-{
-    const char *given[3] = {vt_http_bearer(req), vt_http_req_header(req, "admin-token"),
-                            vt_http_req_header(req, "user-token")};
-    bool ok = false;
-    for (size_t i = 0; i < 3; i++) {
-        ok |= given[i] != NULL && vt_cache_token_check(c, given[i], role);
-    }
-    return ok;
-}
-
 static void problem(struct vt_http_resp *resp, unsigned status, const char *detail)
 {
     vt_http_problem(resp, status, vt_http_status_title(status), detail, NULL);
-}
-
-static bool authorized(struct vt_cache *c, const struct vt_http_req *req, struct vt_http_resp *resp,
-                       const char *role)
-{
-    if (credential_ok(c, req, role)) {
-        return true;
-    }
-    problem(resp, 401,
-            strcmp(role, "user") == 0
-                ? "a user-token (a token of role user or admin) or a bearer token is required"
-                : "an admin-token (a token of role admin) or a bearer token is required");
-    (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer realm=\"veritee-cache\"");
-    return false;
-}
-
-static void not_allowed(struct vt_http_resp *resp, const char *allow)
-{
-    char msg[96];
-    snprintf(msg, sizeof(msg), "this PCCS route takes %s", allow);
-    problem(resp, 405, msg);
-    (void)!vt_http_resp_header(resp, "Allow", allow);
-}
-
-static const char *allowed_methods(enum pccs_route r)
-{
-    switch (r) {
-    case R_PLATFORMS:
-        return "GET, POST";
-    case R_COLLATERAL:
-        return "PUT";
-    case R_REFRESH:
-        return "GET, POST";
-    default:
-        return "GET, HEAD, PUT";
-    }
 }
 
 static void lower(char *s)
@@ -1498,74 +1424,38 @@ static void put_policy(struct vt_cache *c, const struct vt_http_req *req, struct
     vt_cache_pccs_policy_cleanup(&p);
 }
 
-/* ---- routing ---- */
+/* ---- the handlers of the routes (the route table is in cache_api.c; tokens are checked there) */
 
-bool vt_cache_pccs_route(struct vt_cache *c, const struct vt_http_req *req,
-                         struct vt_http_route *route, struct vt_http_resp *resp)
+void vt_cache_pccs_post_platforms(void *ctx, const struct vt_http_req *req,
+                                  struct vt_http_resp *resp)
 {
-    unsigned api;
-    const char *rest, *m = vt_http_req_method(req);
-    if (!pccs_path(vt_http_req_path(req), &api, &rest) || route_of(rest) == R_NONE) {
-        return false;
-    }
-    enum pccs_route r = route_of(rest);
-    bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-    bool post = strcmp(m, "POST") == 0, put = strcmp(m, "PUT") == 0;
-    size_t up = c->cfg.max_upload > 0 ? c->cfg.max_upload : PCCS_UPLOAD_DEFAULT;
-    /* admin calls: priority, no rate class; the token is checked now, before any body */
-    *route = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
-    if (r == R_POLICY && get) {
-        *route = (struct vt_http_route){0, VT_HTTP_RATE_READ, false};
-        if (c->cfg.read_token_required) {
-            (void)authorized(c, req, resp, "read");
-        }
-    } else if ((r == R_PLATFORMS && (get || post)) || (r == R_REFRESH && (get || post)) ||
-               (r == R_COLLATERAL && put) || (r == R_POLICY && put)) {
-        route->max_body = r == R_COLLATERAL ? up : r == R_REFRESH ? 4096 : PCCS_BODY_SMALL;
-        (void)authorized(c, req, resp, r == R_PLATFORMS && post ? "user" : "admin");
-    } else {
-        not_allowed(resp, allowed_methods(r));
-    }
-    return true;
+    post_platforms(ctx, req, resp);
 }
 
-bool vt_cache_pccs_handle(struct vt_cache *c, const struct vt_http_req *req,
-                          struct vt_http_resp *resp)
+void vt_cache_pccs_get_platforms(void *ctx, const struct vt_http_req *req,
+                                 struct vt_http_resp *resp)
 {
-    unsigned api;
-    const char *rest, *m = vt_http_req_method(req);
-    if (!pccs_path(vt_http_req_path(req), &api, &rest) || route_of(rest) == R_NONE) {
-        return false;
-    }
-    enum pccs_route r = route_of(rest);
-    bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
-    bool post = strcmp(m, "POST") == 0, put = strcmp(m, "PUT") == 0;
-    if (r == R_PLATFORMS && post) {
-        if (authorized(c, req, resp, "user")) {
-            post_platforms(c, req, resp);
-        }
-    } else if (r == R_PLATFORMS && get) {
-        if (authorized(c, req, resp, "admin")) {
-            get_platforms(c, req, resp);
-        }
-    } else if (r == R_COLLATERAL && put) {
-        if (authorized(c, req, resp, "admin")) {
-            put_collateral(c, req, resp, api);
-        }
-    } else if (r == R_REFRESH && (get || post)) {
-        if (authorized(c, req, resp, "admin")) {
-            refresh(c, req, resp);
-        }
-    } else if (r == R_POLICY && get) {
-        if (!c->cfg.read_token_required || authorized(c, req, resp, "read")) {
-            get_policy(c, req, resp);
-        }
-    } else if (r == R_POLICY && put) {
-        if (authorized(c, req, resp, "admin")) {
-            put_policy(c, req, resp);
-        }
-    } else {
-        not_allowed(resp, allowed_methods(r));
-    }
-    return true;
+    get_platforms(ctx, req, resp);
+}
+
+void vt_cache_pccs_put_collateral(void *ctx, const struct vt_http_req *req,
+                                  struct vt_http_resp *resp)
+{
+    /* /sgx/certification/v3/ or v4/: the upload's shape follows the API version */
+    put_collateral(ctx, req, resp, vt_http_req_path(req)[20] == '3' ? 3 : 4);
+}
+
+void vt_cache_pccs_refresh(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    refresh(ctx, req, resp);
+}
+
+void vt_cache_pccs_get_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    get_policy(ctx, req, resp);
+}
+
+void vt_cache_pccs_put_policy(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    put_policy(ctx, req, resp);
 }

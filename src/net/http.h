@@ -76,9 +76,10 @@ struct vt_http_resp {
 typedef void (*vt_http_handler)(void *ctx, const struct vt_http_req *req,
                                 struct vt_http_resp *resp);
 
-/* A service's routes as a table: what the route function answers from (and what
- * `veritee routes` and the OpenAPI check list). path is an OpenAPI path template: "{name}" stands
- * for one segment (a path template never matches "/" inside a parameter). */
+/* A service's routes as a table: what its route function answers from, what its handler
+ * dispatches on, and what `veritee routes` and the OpenAPI check list. path is an OpenAPI path
+ * template: "{name}" stands for one non-empty segment. The first entry that matches wins, so a
+ * literal segment ("/vcek/v1/{product}/crl") is listed before a parameter in its place. */
 struct vt_http_route_entry {
     const char *method; /* "GET" (HEAD is served by GET routes), "POST", "PUT", ... */
     const char *path;
@@ -86,6 +87,7 @@ struct vt_http_route_entry {
     int rate;       /* enum vt_http_rate_class */
     bool priority;  /* may use the reserved connections */
     unsigned flags; /* the service's own (e.g. which token the route needs) */
+    void (*handler)(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
 };
 
 /* The entry for method and path, or NULL. When NULL and *path_known is set, the path exists
@@ -93,6 +95,8 @@ struct vt_http_route_entry {
 const struct vt_http_route_entry *vt_http_route_find(const struct vt_http_route_entry *table,
                                                      size_t n, const char *method, const char *path,
                                                      bool *path_known, char *allow, size_t cap);
+/* Segment i of a path ("/a/b/c": 0 is "a") into out[cap]; false if absent or too long. */
+bool vt_http_path_segment(const char *path, size_t i, char *out, size_t cap);
 
 /* Per-client request rate classes. A route names its class; each class has its own limits. */
 enum vt_http_rate_class {
@@ -107,6 +111,7 @@ struct vt_http_route {
     size_t max_body;              /* the largest body this route takes; 0: none */
     enum vt_http_rate_class rate; /* per-client rate class */
     bool priority;                /* health, metrics and admin: may use the reserved connections */
+    const struct vt_http_route_entry *entry; /* the table entry, for the handler; may be NULL */
 };
 
 /*
@@ -178,6 +183,8 @@ const uint8_t *vt_http_req_body(const struct vt_http_req *r, size_t *len);
 void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap);
 /* The server that received the request (for its metrics). */
 struct vt_http_server *vt_http_req_server(const struct vt_http_req *r);
+/* The route table entry the route function chose for this request, or NULL. */
+const struct vt_http_route_entry *vt_http_req_route(const struct vt_http_req *r);
 
 /* Response helpers. Each replaces what was set before for the same field. */
 void vt_http_resp_status(struct vt_http_resp *r, unsigned status, const char *content_type);

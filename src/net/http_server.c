@@ -168,6 +168,7 @@ struct vt_http_req {
     const struct vt_buf *body;
     const char *client;
     struct vt_http_server *server;
+    const struct vt_http_route_entry *entry;
 };
 
 /* ---- the request seen by services ---- */
@@ -214,6 +215,11 @@ void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap)
 struct vt_http_server *vt_http_req_server(const struct vt_http_req *r)
 {
     return r->server;
+}
+
+const struct vt_http_route_entry *vt_http_req_route(const struct vt_http_req *r)
+{
+    return r->entry;
 }
 
 /* ---- helpers ---- */
@@ -502,7 +508,7 @@ static bool body_pending(const struct conn *c)
 static void run_handler(struct conn *c)
 {
     struct vt_http_server *s = c->w->s;
-    struct vt_http_req req = {&c->head, &c->body, c->client, s};
+    struct vt_http_req req = {&c->head, &c->body, c->client, s, c->route.entry};
     struct vt_http_resp resp;
     memset(&resp, 0, sizeof(resp));
     count(s, C_REQUESTS);
@@ -521,10 +527,10 @@ static void on_head(struct conn *c)
                         &client);
     vt_http_addr_text(&client, c->client, sizeof(c->client));
     vt_buf_init(&c->body, 0);
-    struct vt_http_req req = {&c->head, &c->body, c->client, s};
+    struct vt_http_req req = {&c->head, &c->body, c->client, s, NULL};
     struct vt_http_resp resp;
     memset(&resp, 0, sizeof(resp));
-    c->route = (struct vt_http_route){s->default_body, VT_HTTP_RATE_NONE, false};
+    c->route = (struct vt_http_route){s->default_body, VT_HTTP_RATE_NONE, false, NULL};
     if (s->route != NULL) {
         s->route(s->ctx, &req, &c->route, &resp);
     }

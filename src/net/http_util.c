@@ -246,3 +246,26 @@ const struct vt_http_route_entry *vt_http_route_find(const struct vt_http_route_
     }
     return NULL;
 }
+
+bool vt_http_path_segment(const char *path, size_t i, char *out, size_t cap)
+{
+    const char *p = path;
+    for (size_t k = 0; k <= i; k++) {
+        if (*p != '/') {
+            return false;
+        }
+        p++;
+        const char *end = strchr(p, '/');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (k == i) {
+            if (n == 0 || n >= cap) {
+                return false;
+            }
+            memcpy(out, p, n);
+            out[n] = '\0';
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}

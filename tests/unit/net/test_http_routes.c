@@ -13,12 +13,12 @@
 #include "net/http.h"
 
 static const struct vt_http_route_entry table[] = {
-    {"GET", "/{tee}/certification/v4/tcb", 0, VT_HTTP_RATE_READ, false, 0},
-    {"GET", "/vcek/v1/{product}/{hwid}", 0, VT_HTTP_RATE_READ, false, 0},
-    {"GET", "/vcek/v1/{product}/cert_chain", 0, VT_HTTP_RATE_READ, false, 1},
-    {"POST", "/admin/v1/keys", 1024, VT_HTTP_RATE_NONE, true, 0},
-    {"GET", "/admin/v1/keys", 0, VT_HTTP_RATE_NONE, true, 0},
-    {"PUT", "/admin/v1/keys/{name}/policy", 1024, VT_HTTP_RATE_NONE, true, 0},
+    {"GET", "/{tee}/certification/v4/tcb", 0, VT_HTTP_RATE_READ, false, 0, NULL},
+    {"GET", "/vcek/v1/{product}/{hwid}", 0, VT_HTTP_RATE_READ, false, 0, NULL},
+    {"GET", "/vcek/v1/{product}/cert_chain", 0, VT_HTTP_RATE_READ, false, 1, NULL},
+    {"POST", "/admin/v1/keys", 1024, VT_HTTP_RATE_NONE, true, 0, NULL},
+    {"GET", "/admin/v1/keys", 0, VT_HTTP_RATE_NONE, true, 0, NULL},
+    {"PUT", "/admin/v1/keys/{name}/policy", 1024, VT_HTTP_RATE_NONE, true, 0, NULL},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 

@@ -69,17 +69,17 @@ static void route(void *ctx, const struct vt_http_req *req, struct vt_http_route
     const char *path = vt_http_req_path(req);
     const char *auth = vt_http_req_header(req, "Authorization");
     if (strncmp(path, "/admin/", 7) == 0) {
-        *r = (struct vt_http_route){1u << 20, VT_HTTP_RATE_NONE, true};
+        *r = (struct vt_http_route){1u << 20, VT_HTTP_RATE_NONE, true, NULL};
         if (auth == NULL || strcmp(auth, "Bearer good") != 0) {
             vt_http_problem(resp, 401, "Unauthorized", "token", NULL);
         }
     } else if (strcmp(path, "/healthz") == 0) {
-        *r = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true};
+        *r = (struct vt_http_route){0, VT_HTTP_RATE_NONE, true, NULL};
     } else if (strcmp(path, "/attest") == 0) {
-        *r = (struct vt_http_route){800u << 10, VT_HTTP_RATE_ATTEST, false};
+        *r = (struct vt_http_route){800u << 10, VT_HTTP_RATE_ATTEST, false, NULL};
     } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/whoami") == 0 ||
                strcmp(path, "/big") == 0 || strcmp(path, "/split") == 0) {
-        *r = (struct vt_http_route){1024, VT_HTTP_RATE_READ, false};
+        *r = (struct vt_http_route){1024, VT_HTTP_RATE_READ, false, NULL};
     } else {
         vt_http_problem(resp, 404, "Not Found", path, NULL);
     }
