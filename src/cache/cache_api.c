@@ -546,7 +546,7 @@ static const struct vt_http_route_entry *entry_of(const struct vt_http_req *req,
         struct vt_diag d;
         vt_diag_init(&d);
         bool kds = strncmp(path, "/vcek/", 6) == 0 || strncmp(path, "/vlek/", 6) == 0;
-        (void)vt_cache_parse_request(path, req_arg, (void *)req, &r, &d);
+        (void)!vt_cache_parse_request(path, req_arg, (void *)req, &r, &d);
         intel_error(resp, 404, NULL, kds && d.detail[0] ? d.detail : NULL);
     }
     return e;
