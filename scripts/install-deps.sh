@@ -9,6 +9,7 @@ packages=(
     libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql wrk
     sqlite3 python3 curl openssl ca-certificates procps libargon2-dev
     prometheus # for promtool (tests/integration/metrics_promtool.sh); its server is not started
+    dpkg-dev debhelper help2man lintian # the Debian packages (debian/, tests/packaging/deb.sh)
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and
