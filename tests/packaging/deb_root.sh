@@ -118,6 +118,7 @@ inroot chgrp veritee /etc/veritee/tls/key.pem && inroot chmod 0640 /etc/veritee/
 as veritee veritee serve --config /etc/veritee/veritee.conf --listen 127.0.0.1:0 \
     --port-file /var/lib/veritee/port >"$work/root-serve.log" 2>&1 &
 pid=$!
+trap 'kill -9 $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do
     [ -s "$root/var/lib/veritee/port" ] && break
     kill -0 $pid 2>/dev/null || break
