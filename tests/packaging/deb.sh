@@ -120,7 +120,12 @@ for f in /usr/bin/veritee /etc/veritee/veritee.conf /var/lib/veritee/ \
     /usr/share/doc/veritee/deploy.md.gz; do
     check "veritee holds $f" has veritee "$f"
 done
-for c in verify bench cache policy broker serve audit client routes; do
+# A manual page for each command `veritee --help` lists (debian/gen-manpages.sh).
+extract veritee /usr/bin/veritee >"$work/veritee-bin" && chmod +x "$work/veritee-bin"
+commands=$("$work/veritee-bin" --help | sed -n '/^Commands:$/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' |
+    grep -vxE 'version|help')
+check "veritee --help lists commands" [ -n "$commands" ]
+for c in $commands; do
     check "veritee holds veritee-$c(1)" has veritee "/usr/share/man/man1/veritee-$c.1.gz"
 done
 check "veritee holds no key" not grep -qE 'master\.key|\.pem$' "$work/veritee.list"
