@@ -31,6 +31,12 @@ skip() {
 not() { ! "$@"; }
 quiet() { "$@" >/dev/null 2>&1; }
 
+# Only in a mount namespace of its own, not its caller's: the mounts below would outlive the
+# test there.
+ns=$(readlink /proc/self/ns/mnt) parent_ns=$(readlink "/proc/$PPID/ns/mnt")
+[ -n "$ns" ] && [ -n "$parent_ns" ] && [ "$ns" != "$parent_ns" ] ||
+    skip "deb_root.sh runs in a new mount namespace only (unshare --mount --propagation private)"
+
 ovl="$work/overlay"
 root="$ovl/root"
 mkdir -p "$ovl"
