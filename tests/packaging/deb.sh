@@ -87,6 +87,9 @@ for p in veritee libveritee0 libveritee-dev; do
 done
 
 # --- lintian --------------------------------------------------------------------------------
+# lintian leaves temporary files (mldbm-elf-*) behind: in the work directory, not in /tmp.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
 # The verdict (lintian exits 2 on a tag of these levels that no override covers) ...
 lintian --fail-on error,warning "$changes" >/dev/null 2>&1
 check "lintian --fail-on error,warning" [ $? -eq 0 ]
