@@ -86,6 +86,10 @@ static enum vt_err check_veritee(sqlite3 *db, const char *path, const char *chec
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
+    if ((rc & 0xff) == SQLITE_CORRUPT) {
+        return vt_fail(d, VT_E_INTEGRITY, "backup.integrity",
+                       "%.300s is a damaged SQLite database (%s)", path, sqlite3_errstr(rc));
+    }
     if (rc != SQLITE_ROW) {
         return vt_fail(d, VT_E_ARG, check, "%.300s is not an SQLite database (%s)", path,
                        sqlite3_errmsg(db));
@@ -132,21 +136,33 @@ static void read_info(sqlite3 *db, struct vt_sqlite_info *info)
     sqlite3_finalize(st);
 }
 
+/* PRAGMA integrity_check must answer one row "ok"; else its first problems are reported. */
 static enum vt_err integrity(sqlite3 *db, const char *path, struct vt_diag *d)
 {
     sqlite3_stmt *st = NULL;
-    enum vt_err err = VT_OK;
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-        err = db_fail(db, d, "backup.integrity", "cannot check", path);
-    } else {
-        int rc = sqlite3_step(st);
-        const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-        if (rc != SQLITE_ROW) {
-            err = db_fail(db, d, "backup.integrity", "cannot check", path);
-        } else if (v == NULL || strcmp(v, "ok") != 0) {
-            err = vt_fail(d, VT_E_INTEGRITY, "backup.integrity",
-                          "%.300s fails PRAGMA integrity_check: %.150s", path, v ? v : "?");
+        return db_fail(db, d, "backup.integrity", "cannot check", path);
+    }
+    char problems[200] = "";
+    int rc, rows = 0;
+    bool ok = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        ok = ++rows == 1 && v != NULL && strcmp(v, "ok") == 0;
+        size_t used = strlen(problems);
+        if (v != NULL && strncmp(v, "*** ", 4) != 0 && used + 3 < sizeof(problems)) {
+            snprintf(problems + used, sizeof(problems) - used, "%s%s", used ? "; " : "", v);
         }
+    }
+    enum vt_err err = VT_OK;
+    if (rc != SQLITE_DONE) {
+        err = (rc & 0xff) == SQLITE_CORRUPT
+                  ? vt_fail(d, VT_E_INTEGRITY, "backup.integrity",
+                            "%.300s is a damaged SQLite database (%s)", path, sqlite3_errmsg(db))
+                  : db_fail(db, d, "backup.integrity", "cannot check", path);
+    } else if (!ok || rows != 1) {
+        err = vt_fail(d, VT_E_INTEGRITY, "backup.integrity",
+                      "%.300s fails PRAGMA integrity_check: %s", path, problems);
     }
     sqlite3_finalize(st);
     return err;
