@@ -47,7 +47,8 @@ static const char restore_usage[] =
     "secret, the signing keys, the cache's bundle-signing key), and the audit log verifies\n"
     "(every leaf hash, every checkpoint's root and signature, as `veritee audit verify`).\n"
     "Nothing is written to the target unless all of this passes. The target must not exist,\n"
-    "or be an SQLite database without tables.\n"
+    "or be an SQLite database without tables. Challenges (nonces, KBS sessions) outstanding\n"
+    "at the backup are not restored: they may have been redeemed since.\n"
     "\n"
     "--check checks and writes nothing: the backup FILE, or without --backup the database\n"
     "--db in place (e.g. a PostgreSQL database after pg_restore of a pg_dump).\n"
@@ -65,7 +66,7 @@ static const char restore_usage[] =
     "                          file (the command line overrides)\n"
     "\n"
     "Prints {\"restored\"|\"checked\",\"master_key_id\",\"key_versions\",\"log_entries\",\n"
-    "\"checkpoints\",\"log_verified\"}.\n"
+    "\"checkpoints\",\"log_verified\"} and, after a restore, \"challenges_dropped\".\n"
     "\n"
     "Exit status: 0 restored (or checked), 1 the backup fails a check, 2 usage error (a wrong\n"
     "or missing master key, a target that is not empty, a file that is not a backup).\n";
@@ -257,9 +258,11 @@ int cmd_backup(int argc, char **argv)
 
 struct check_report {
     bool have_key;
+    bool drop_challenges; /* restore: delete the challenges in flight at the backup */
     char key_id[VT_MASTER_KEY_ID_LEN + 1];
     size_t versions;
     uint64_t entries, checkpoints;
+    int64_t dropped;
 };
 
 /* Whether the open database holds values sealed under a master key, and the id recorded. */
@@ -311,6 +314,17 @@ static enum vt_err check_db(const char *url, const struct backup_args *a, const 
             snprintf(d->detail + n, sizeof(d->detail) - n, " (give the service's --issuer)");
         }
     }
+    /* Challenges outstanding when the backup was taken may have been redeemed since: after a
+     * restore they would be redeemable again. They are dropped (clients ask for new ones). */
+    if (err == VT_OK && r->drop_challenges) {
+        int64_t n = 0, k = 0;
+        err = vt_store_exec(b->store, "DELETE FROM vb_nonces", NULL, 0, NULL, NULL, &n, d);
+        if (err == VT_OK) {
+            err =
+                vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions", NULL, 0, NULL, NULL, &k, d);
+        }
+        r->dropped = n + k;
+    }
     vt_broker_close(b);
     return err;
 }
@@ -361,6 +375,7 @@ static int restore_main(struct backup_args *a)
     if (r.have_key) {
         vt_master_key_id(key, r.key_id);
     }
+    r.drop_challenges = target != NULL;
     const char *source = a->master_file ? a->master_file : "VERITEE_MASTER_KEY";
     char work_dir[4200] = "", work[4300] = "", url[4400];
     if (a->backup != NULL) {
@@ -437,8 +452,12 @@ static int restore_main(struct backup_args *a)
         printf(",\"master_key_id\":null");
     }
     printf(",\"key_versions\":%zu,\"log_entries\":%llu,\"checkpoints\":%llu,"
-           "\"log_verified\":true}\n",
+           "\"log_verified\":true",
            r.versions, (unsigned long long)r.entries, (unsigned long long)r.checkpoints);
+    if (target != NULL) {
+        printf(",\"challenges_dropped\":%lld", (long long)r.dropped);
+    }
+    puts("}");
     return CLI_EXIT_OK;
 }
 

@@ -65,6 +65,7 @@ url="http://127.0.0.1:$(wait_port "$pf")"
 rel() { "$veritee" client release --url "$1" --backend sim:tdx --sim-dir "$tmp/sim" --key pepper --out "$2"; }
 check "a release before the backup" grep -q '"ok":true' <(rel "$url" "$tmp/pepper.before")
 rel "$url" "$tmp/pepper.before2" >/dev/null
+check "a challenge outstanding at the backup" bash -c "curl -sf -X POST -d '{}' $url/v1/challenge | grep -q nonce"
 
 check "backup of the running service" bash -c "$veritee backup --db $db --out $tmp/b1.db >$tmp/b1.json"
 check "backup: its report" grep -Eq '"backup":".*b1.db","bytes":[0-9]+,"keys":1,"key_versions":1,"signing_keys":1,"log_entries":[1-9][0-9]*,"checkpoint_size":[1-9]' "$tmp/b1.json"
@@ -84,8 +85,10 @@ check "backup --config takes db from the service's config" \
 check "restore --check of the backup" grep -q "\"checked\":\".*b1.db\",\"master_key_id\":\"$mk_id\",\"key_versions\":1" \
     <("$veritee" restore --check --backup "$tmp/b1.db" --master-key-file "$mk")
 check "restore --check wrote nothing beside the backup" bash -c "[ -z \"\$(ls -A $tmp | grep -E 'veritee-restore|b1.db-')\" ]"
-check "restore into a new file" grep -q '"restored":".*r1.db",.*"log_verified":true' \
+check "restore into a new file" grep -Eq '"restored":".*r1.db",.*"log_verified":true,"challenges_dropped":[1-9]' \
     <("$veritee" restore --backup "$tmp/b1.db" --db "sqlite:$tmp/r1.db" --master-key-file "$mk")
+check "restore: the challenges in flight at the backup are dropped (they may be spent since)" \
+    bash -c "[ \"\$(sqlite3 $tmp/b1.db 'SELECT count(*) FROM vb_nonces WHERE used = 0')\" -ge 1 ] && [ \"\$(sqlite3 $tmp/r1.db 'SELECT count(*) FROM vb_nonces')\" = 0 ]"
 check "restore: mode 0600, no work directory left" \
     bash -c "[ \"\$(stat -c %a $tmp/r1.db)\" = 600 ] && ! ls -A $tmp | grep -q veritee-restore"
 check "restore: the restored database is in WAL mode" [ "$(sqlite3 "$tmp/r1.db" 'PRAGMA journal_mode')" = wal ]
