@@ -110,6 +110,15 @@ printf 'db = sqlite:%s\nmaster-key-file = %s\n' "$tmp/r-config.db" "$mk" >"$tmp/
 check "restore --config takes db and master-key-file" grep -q '"restored":' \
     <("$veritee" restore --config "$tmp/r.conf" --backup "$tmp/b1.db")
 
+# a cache's database that was never given a master key: nothing sealed, no key needed
+"$veritee" cache export --db "sqlite:$tmp/cache.db" --mode offline --out "$tmp/cache-bundle.bin" \
+    >/dev/null 2>&1
+check "backup of a cache's database without a master key" \
+    grep -q '"keys":-1,.*"master_key_id":null' <("$veritee" backup --db "sqlite:$tmp/cache.db" --out "$tmp/cache-b.db")
+check "... restores without one" grep -q '"restored":".*cache-r.db","master_key_id":null' \
+    <(env -u VERITEE_MASTER_KEY "$veritee" restore --backup "$tmp/cache-b.db" --db "sqlite:$tmp/cache-r.db")
+check "... with its bundle-signing key" [ "$(sqlite3 "$tmp/cache-r.db" "SELECT value FROM vt_meta WHERE name = 'bundle_key'")" = "$(sqlite3 "$tmp/cache.db" "SELECT value FROM vt_meta WHERE name = 'bundle_key'")" ]
+
 # ---- the wrong master key, or none ----
 refused "restore with a wrong master key names both key ids" 2 \
     "master key given \(id $wrong_id\).*records master key id $mk_id" \
