@@ -329,6 +329,29 @@ static enum vt_err check_db(const char *url, const struct backup_args *a, const 
     return err;
 }
 
+/* --check --db URL: the database must exist and be veritee's before anything opens it (opening
+ * creates a missing SQLite file, and the schema in an empty database, which would then pass). */
+static enum vt_err existing_db(const char *url, struct vt_diag *d)
+{
+    const char *path = vt_sqlite_url_path(url);
+    if (path != NULL) {
+        return vt_sqlite_check(path, NULL, d);
+    }
+    struct vt_store *s = NULL;
+    VT_TRY(vt_store_open(url, NULL, &s, d));
+    int64_t n = 0;
+    enum vt_err err =
+        vt_store_exec(s,
+                      "SELECT count(*) FROM information_schema.tables"
+                      " WHERE table_schema = current_schema() AND table_name = 'vt_meta'",
+                      NULL, 0, vt_store_row_int, &n, NULL, d);
+    vt_store_close(s);
+    VT_TRY(err);
+    VT_ENSURE(n > 0, d, VT_E_ARG, "backup.db",
+              "%.200s holds no veritee tables (no vt_meta): not a restored veritee database", url);
+    return VT_OK;
+}
+
 static void dir_of(const char *path, char *dir, size_t cap)
 {
     const char *slash = strrchr(path, '/');
@@ -417,6 +440,7 @@ static int restore_main(struct backup_args *a)
         snprintf(url, sizeof(url), "sqlite:%s", work);
     } else {
         snprintf(url, sizeof(url), "%s", a->db);
+        err = existing_db(url, &d);
     }
     if (err == VT_OK) {
         err = check_db(url, a, key, &r, &d);

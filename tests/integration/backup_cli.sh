@@ -232,6 +232,11 @@ refused "restore into a missing directory" 2 "restore.work: cannot create a work
     "$veritee" restore --backup "$tmp/b1.db" --db "$tmp/no/such/dir/t.db" --master-key-file "$tmp/old.key"
 refused "restore --check of a database in place, with the wrong key" 2 "records master key id $mk_id" \
     "$veritee" restore --check --db "sqlite:$tmp/r1.db" --master-key-file "$tmp/wrong.key"
+refused "restore --check of a database that does not exist" 2 "nothere.db: no such file" \
+    "$veritee" restore --check --db "sqlite:$tmp/nothere.db" --master-key-file "$tmp/old.key"
+check "... and it was not created" [ ! -e "$tmp/nothere.db" ]
+refused "restore --check of a database that is not veritee's" 2 "holds no veritee tables" \
+    "$veritee" restore --check --db "sqlite:$tmp/other.db" --master-key-file "$tmp/old.key"
 check "restore --check of a database in place" grep -q '"checked":".*r1.db"' \
     <("$veritee" restore --check --db "sqlite:$tmp/r1.db" --master-key-file "$tmp/old.key")
 finish
