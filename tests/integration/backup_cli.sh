@@ -179,6 +179,10 @@ refused "backup beside a left-over .partial" 2 "x.db.partial exists: an interrup
 check "... which is left alone, and no x.db made" bash -c "[ -e $tmp/x.db.partial ] && [ ! -e $tmp/x.db ]"
 refused "backup: an unknown option" 2 "unrecognized option" "$veritee" backup --db "$db" --out "$tmp/y.db" --bogus
 refused "backup: a stray argument" 2 "unexpected argument" "$veritee" backup --db "$db" --out "$tmp/y.db" extra
+refused "backup: a --config that cannot be read" 2 "--config .*nothere.conf" \
+    "$veritee" backup --config "$tmp/nothere.conf" --out "$tmp/y.db"
+refused "restore: an unknown option" 2 "unrecognized option" \
+    "$veritee" restore --backup "$tmp/b1.db" --db "$tmp/y.db" --out x
 check "backup: no file made by the refusals" bash -c "[ ! -e $tmp/x.db ] && [ ! -e $tmp/y.db ]"
 
 # ---- restore: refusals of the backup ----
