@@ -228,7 +228,7 @@ void vt_sqlite_remove(const char *path)
     unlink_with(path, "-journal");
 }
 
-/* fsync a file, and the directory that holds it (the new name must survive a crash too). */
+/* fsync a file, or a directory (so that a new name in it survives a crash too). */
 static enum vt_err sync_path(const char *path, bool dir, struct vt_diag *d)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
@@ -265,6 +265,28 @@ static enum vt_err create_new(const char *path, const char *check, const char *e
     }
     close(fd);
     return VT_OK;
+}
+
+/* Give the complete copy tmp its name out. link, unlike rename, never replaces a file that
+ * appeared at out meanwhile; where the file system has no hard links (some network mounts),
+ * rename after checking that out is still free. */
+static enum vt_err name_copy(const char *tmp, const char *out, struct vt_diag *d)
+{
+    struct stat st;
+    if (link(tmp, out) == 0) {
+        return VT_OK;
+    }
+    int e = errno;
+    if (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EMLINK || e == ENOSYS) {
+        e = lstat(out, &st) == 0 ? EEXIST : rename(tmp, out) == 0 ? 0 : errno;
+    }
+    if (e == 0) {
+        return VT_OK;
+    }
+    return e == EEXIST ? vt_fail(d, VT_E_ARG, "backup.out",
+                                 "%.300s appeared during the backup; it was left as it is", out)
+                       : vt_fail(d, VT_E_IO, "backup.out", "cannot name the copy %.300s: %s", out,
+                                 strerror(e));
 }
 
 enum vt_err vt_sqlite_backup(const char *db_path, const char *out, struct vt_sqlite_info *info,
@@ -317,13 +339,8 @@ enum vt_err vt_sqlite_backup(const char *db_path, const char *out, struct vt_sql
     if (err == VT_OK) {
         err = sync_path(tmp, false, d);
     }
-    /* link, unlike rename, never replaces a file that appeared at out meanwhile */
-    if (err == VT_OK && link(tmp, out) != 0) {
-        err = errno == EEXIST
-                  ? vt_fail(d, VT_E_ARG, "backup.out",
-                            "%.300s appeared during the backup; it was left as it is", out)
-                  : vt_fail(d, VT_E_IO, "backup.out", "cannot name the copy %.300s: %s", out,
-                            strerror(errno));
+    if (err == VT_OK) {
+        err = name_copy(tmp, out, d);
     }
     vt_sqlite_remove(tmp);
     if (err == VT_OK) {
