@@ -128,5 +128,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
+#include "store/master_key.h"
 
 static const char broker_usage[] =
     "Usage: veritee broker SUBCOMMAND [OPTIONS]\n"
@@ -21,6 +22,8 @@ static const char broker_usage[] =
     "Subcommands:\n"
     "  serve               run the HTTP service (docs/api/broker.yaml)\n"
     "  master-key          print a new random master key (64 hex characters)\n"
+    "  master-key-id       print the id of the master key given (errors about a wrong key\n"
+    "                      name keys by id; `veritee backup` prints the id a backup needs)\n"
     "  token               create an admin bearer token (printed once; stored hashed)\n"
     "  key-put             create a key, or add a version: --name N (--secret-file F |\n"
     "                      --generate BYTES) [--policy FILE]\n"
@@ -644,6 +647,15 @@ static int broker_main(const char *sub, int argc, char **argv, bool with_cache)
     return rc;
 }
 
+/* After a wrong master key: where the key given came from. */
+static void key_source(const char *prog, const struct vt_diag *d, const char *file, const char *id)
+{
+    if (strcmp(d->check, "master_key") == 0) {
+        fprintf(stderr, "%s: the master key given came from %s%s (id %s)\n", prog,
+                file ? "--master-key-file " : "", file ? file : "VERITEE_MASTER_KEY", id);
+    }
+}
+
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
 {
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
@@ -670,6 +682,13 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
     if ((err = read_master(a.master_file, a.cfg.master_key, &d)) != VT_OK) {
         return fail(prog, err, &d);
     }
+    char key_id[VT_MASTER_KEY_ID_LEN + 1];
+    vt_master_key_id(a.cfg.master_key, key_id);
+    if (strcmp(sub, "master-key-id") == 0) {
+        vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
+        printf("{\"master_key_id\":\"%s\"}\n", key_id);
+        return CLI_EXIT_OK;
+    }
     struct vt_cache *c = NULL;
     if (with_cache) {
         a.cache.db = a.cfg.db;
@@ -679,7 +698,9 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
             (err = vt_cache_refresher_start(c, &d)) != VT_OK) {
             vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
             vt_cache_close(c);
-            return fail(prog, err, &d);
+            rc = fail(prog, err, &d);
+            key_source(prog, &d, a.master_file, key_id);
+            return rc;
         }
         if (a.cfg.collateral == NULL) {
             a.cfg.cache = c;
@@ -690,6 +711,7 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
     vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
     if (err != VT_OK) {
         rc = fail(prog, err, &d);
+        key_source(prog, &d, a.master_file, key_id);
     } else if (with_cache) {
         /* one /metrics: the cache's counters, then the broker's */
         c->metrics_extra = vt_broker_metrics_hook;

@@ -17,6 +17,8 @@ static const char main_usage[] =
     "  broker    the key broker service and its operator commands\n"
     "  serve     cache and broker in one process (the default deployment)\n"
     "  audit     check the broker's audit log, or one release receipt offline\n"
+    "  backup    copy the SQLite database online into a new backup file\n"
+    "  restore   check a backup and write it into an empty database\n"
     "  client    attest and release a secret from inside a TEE (or a simulator)\n"
     "  routes    list the HTTP routes of the cache and the broker (JSON)\n"
     "  version   print the version\n"
@@ -48,6 +50,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "audit") == 0) {
         return cmd_audit(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "backup") == 0) {
+        return cmd_backup(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "restore") == 0) {
+        return cmd_restore(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "policy") == 0) {
         return cmd_policy(argc - 1, argv + 1);

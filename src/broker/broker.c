@@ -14,6 +14,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "client/client.h"
+#include "store/master_key.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT "
@@ -76,7 +77,8 @@ static bool row_text_dup(void *ctx, const struct vt_sql_row *row)
     return false;
 }
 
-/* The master key must open the check value sealed with it on first use. */
+/* The master key must open the check value sealed with it on first use (a replica starting at
+ * the same time may store its own first: the stored one is read back and checked). */
 static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
 {
     char *hex = NULL;
@@ -98,20 +100,25 @@ static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
                                 ins, 2, NULL, NULL, NULL, d);
         }
         vt_buf_cleanup(&buf);
-        return err;
+        VT_TRY(err);
+        VT_TRY(vt_store_exec(b->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1,
+                             row_text_dup, &hex, NULL, d));
+        VT_ENSURE(hex != NULL, d, VT_E_STORAGE, "master_key",
+                  "the master-key check was not stored");
     }
     uint8_t raw[128];
     size_t n = strlen(hex) / 2;
-    err = n <= sizeof(raw) && vt_hex_decode_exact(hex, strlen(hex), raw, n) == VT_OK
-              ? vt_broker_unseal(b, "veritee master check", raw, n, &buf, d)
-              : vt_fail(d, VT_E_STORAGE, "master_key", "the stored master-key check is corrupt");
+    bool corrupt = n > sizeof(raw) || vt_hex_decode_exact(hex, strlen(hex), raw, n) != VT_OK;
+    err = corrupt ? vt_fail(d, VT_E_STORAGE, "master_key", "the stored master-key check is corrupt")
+                  : vt_broker_unseal(b, "veritee master check", raw, n, &buf, d);
     free(hex);
     vt_buf_cleanup(&buf);
     if (err != VT_OK) {
-        return vt_fail(d, VT_E_ARG, "master_key",
-                       "the master key does not open this database's data (wrong key?)");
+        return corrupt ? err
+                       : vt_master_key_refuse(b->store, b->cfg.master_key,
+                                              "this database's sealed keys", d);
     }
-    return VT_OK;
+    return vt_master_key_id_record(b->store, b->cfg.master_key, d);
 }
 
 enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,

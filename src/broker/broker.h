@@ -298,6 +298,11 @@ VT_MUST_USE enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *
 /* Re-wrap every data key and signing key under a new master key (one transaction). */
 VT_MUST_USE enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
                                          size_t *n, struct vt_diag *d);
+/* Open every version of every key (its data key under the master key, its secret under the data
+ * key) and wipe it: the check of a restored database (veritee restore). *versions: the number
+ * opened. VT_E_INTEGRITY at "key.dek" or "key.secret" naming the first that does not open. */
+VT_MUST_USE enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions,
+                                             struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,
                                                          struct vt_diag *d);
 

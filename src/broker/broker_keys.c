@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "cache/cache.h"
+#include "store/master_key.h"
 
 /* VT_BROKER_SECRET_MAX is VT_SEALED_MAX: every secret version fits one sealed value. */
 _Static_assert(VT_BROKER_SECRET_MAX == VT_SEALED_MAX, "a secret must fit one sealed value");
@@ -399,6 +400,10 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
         }
         vt_buf_cleanup(&chk);
     }
+    /* and the id that names the key in errors (store/master_key.h) */
+    if (err == VT_OK) {
+        err = vt_master_key_id_record(b->store, new_master, d);
+    }
     if (err == VT_OK) {
         err = vt_store_commit(b->store, d);
     } else {
@@ -414,4 +419,56 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
         memcpy(b->cfg.master_key, new_master, 32);
     }
     return err;
+}
+
+/* ---- the check of a restored database ---- */
+
+struct keys_check {
+    const uint8_t *master;
+    size_t versions;
+    enum vt_err err;
+    struct vt_diag *d;
+};
+
+static bool row_key_check(void *ctx, const struct vt_sql_row *row)
+{
+    struct keys_check *c = ctx;
+    const char *name = vt_row_text(row, 0);
+    uint32_t version = (uint32_t)vt_row_int(row, 1);
+    size_t ndek = 0, nsec = 0;
+    const uint8_t *sdek = vt_row_blob(row, 2, &ndek), *ssec = vt_row_blob(row, 3, &nsec);
+    char adek[200], asec[200];
+    aads(name, version, adek, asec);
+    struct vt_buf dek, plain;
+    vt_buf_init(&dek, 64);
+    vt_buf_init(&plain, VT_BROKER_SECRET_MAX);
+    struct vt_diag ignored;
+    vt_diag_init(&ignored);
+    if (sdek == NULL || gcm_open(c->master, adek, sdek, ndek, &dek, &ignored) != VT_OK ||
+        dek.len != 32) {
+        c->err = vt_fail(c->d, VT_E_INTEGRITY, "key.dek",
+                         "key %.100s version %" PRIu32 ": its data key does not open under the "
+                         "master key (altered, or sealed under another master key)",
+                         name, version);
+    } else if (ssec == NULL || gcm_open(dek.data, asec, ssec, nsec, &plain, &ignored) != VT_OK) {
+        c->err = vt_fail(c->d, VT_E_INTEGRITY, "key.secret",
+                         "key %.100s version %" PRIu32 ": its secret does not open under its "
+                         "data key (altered)",
+                         name, version);
+    } else {
+        c->versions++;
+    }
+    vt_buf_cleanup(&dek);
+    vt_buf_cleanup(&plain);
+    return c->err == VT_OK;
+}
+
+enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct vt_diag *d)
+{
+    struct keys_check c = {.master = b->cfg.master_key, .err = VT_OK, .d = d};
+    enum vt_err err = vt_store_exec(
+        b->store, "SELECT name, version, dek, secret FROM vb_key_versions ORDER BY name, version",
+        NULL, 0, row_key_check, &c, NULL, d);
+    *versions = c.versions;
+    return err != VT_OK ? err : c.err;
 }

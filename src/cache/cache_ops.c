@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "store/master_key.h"
 
 /* ---- refresh ---- */
 
@@ -163,8 +164,8 @@ static enum vt_err seal_text(const uint8_t master[32], const char *pem, char **o
 }
 
 /* The PEM text of a stored value (sealed or not): heap, wiped by the caller. */
-static enum vt_err open_text(const uint8_t *master, const char *value, char **pem,
-                             struct vt_diag *d)
+static enum vt_err open_text(struct vt_store *s, const uint8_t *master, const char *value,
+                             char **pem, struct vt_diag *d)
 {
     *pem = NULL;
     if (!is_sealed(value)) {
@@ -186,9 +187,7 @@ static enum vt_err open_text(const uint8_t *master, const char *value, char **pe
                           : vt_fail(d, VT_E_INTEGRITY, "bundle_key",
                                     "the stored bundle-signing key is not sealed hex");
     if (err == VT_OK && vt_unseal_gcm(master, BUNDLE_KEY_AAD, raw, hl / 2, &b, d) != VT_OK) {
-        err = vt_fail(d, VT_E_ARG, "master_key",
-                      "the master key does not open this database's bundle-signing key (wrong "
-                      "key?)");
+        err = vt_master_key_refuse(s, master, "this database's bundle-signing key", d);
     }
     if (err == VT_OK) {
         *pem = strndup((const char *)b.data, b.len);
@@ -225,12 +224,15 @@ enum vt_err vt_cache_bundle_key_seal_stored(struct vt_store *store, const uint8_
         return VT_OK;
     }
     /* a sealed value must open (a wrong master key is found at start); a PEM one is sealed */
-    enum vt_err err = open_text(master, value, &pem, d);
+    enum vt_err err = open_text(store, master, value, &pem, d);
     if (err == VT_OK && !is_sealed(value)) {
         err = seal_text(master, pem, &sealed, d);
         if (err == VT_OK) {
             err = bundle_key_replace(store, value, sealed, d);
         }
+    }
+    if (err == VT_OK) {
+        err = vt_master_key_id_record(store, master, d);
     }
     text_free(value);
     text_free(pem);
@@ -248,13 +250,16 @@ enum vt_err vt_cache_bundle_key_rewrap(struct vt_store *s, const uint8_t *old_ma
     if (value == NULL) {
         return VT_OK;
     }
-    enum vt_err err = open_text(old_master, value, &pem, d);
+    enum vt_err err = open_text(s, old_master, value, &pem, d);
     if (err == VT_OK) {
         err = seal_text(new_master, pem, &sealed, d);
     }
     if (err == VT_OK) {
         err = bundle_key_replace(s, value, sealed, d);
         *rewrapped = err == VT_OK;
+    }
+    if (err == VT_OK) {
+        err = vt_master_key_id_record(s, new_master, d);
     }
     text_free(value);
     text_free(pem);
@@ -311,7 +316,7 @@ static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, stru
         VT_ENSURE(value != NULL, d, VT_E_STORAGE, "bundle_key", "the bundle key was not stored");
     }
     char *pem = NULL;
-    enum vt_err err = open_text(c->has_master ? c->master : NULL, value, &pem, d);
+    enum vt_err err = open_text(c->store, c->has_master ? c->master : NULL, value, &pem, d);
     if (err == VT_OK) {
         err = vt_p256_priv_from_pem(pem, strlen(pem), k, d);
     }

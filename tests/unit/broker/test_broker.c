@@ -18,6 +18,11 @@
 #include <cmocka.h>
 
 #include "broker_harness.h"
+#include "store/master_key.h"
+
+/* The id of the all-zero master key, computed apart from our code: Python's
+ * hmac.new(bytes(32), b"veritee master key id", hashlib.sha256).hexdigest()[:16] */
+#define ZERO_KEY_ID "ba385c28d5ed5258"
 #include "vt_fixtures.h"
 
 static const char secret_text[] = "pepper: 7c1e-not-for-the-host-eyes-4b9a";
@@ -773,12 +778,36 @@ static void test_at_rest(void **state)
     vt_diag_init(&d);
     assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_E_ARG);
     assert_string_equal(d.check, "master_key");
+    /* the refusal names the key given and the key the database needs, by id */
+    uint8_t k42[32];
+    memset(k42, 0x42, 32);
+    char id42[VT_MASTER_KEY_ID_LEN + 1], id43[VT_MASTER_KEY_ID_LEN + 1], want[96];
+    vt_master_key_id(k42, id42);
+    vt_master_key_id(cfg.master_key, id43);
+    assert_int_equal(strlen(id42), VT_MASTER_KEY_ID_LEN);
+    assert_string_not_equal(id42, id43);
+    snprintf(want, sizeof(want), "master key given (id %s)", id43);
+    assert_non_null(strstr(d.detail, want));
+    snprintf(want, sizeof(want), "records master key id %s", id42);
+    assert_non_null(strstr(d.detail, want));
+    /* the ids are stable: the first 8 bytes of HMAC-SHA-256(key, "veritee master key id") */
+    uint8_t zero[32] = {0};
+    char id0[VT_MASTER_KEY_ID_LEN + 1];
+    vt_master_key_id(zero, id0);
+    assert_string_equal(id0, ZERO_KEY_ID);
     uint8_t nk[32];
     memset(nk, 0x43, 32);
     size_t count = 0;
     assert_int_equal(vt_broker_rewrap(h->b, nk, &count, &d), VT_OK);
     assert_true(count >= 2); /* the data key and the signing key */
     assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
+    /* rewrap recorded the new key's id */
+    char stored[VT_MASTER_KEY_ID_LEN + 1];
+    assert_int_equal(vt_master_key_id_stored(b->store, stored, &d), VT_OK);
+    assert_string_equal(stored, id43);
+    size_t versions = 0;
+    assert_int_equal(vt_broker_keys_check(b, &versions, &d), VT_OK);
+    assert_int_equal(versions, 1);
     uint8_t *secret = NULL;
     size_t len = 0;
     uint32_t version = 0;

@@ -1,0 +1,36 @@
+/*
+ * The id of a master key, so that an error can say which key a database (or a backup of it) is
+ * sealed under without holding it: the first 8 bytes of HMAC-SHA-256(key, "veritee master key
+ * id") as 16 hex digits. The id reveals nothing useful about a 256-bit random key. The broker
+ * and the cache record the id of the key that opens their sealed values in vt_meta
+ * ("master_key_id") and update it on rewrap; the row is not authenticated (it only names a key
+ * in messages: the sealed check value is what decides).
+ */
+#ifndef VT_STORE_MASTER_KEY_H
+#define VT_STORE_MASTER_KEY_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+#define VT_MASTER_KEY_ID_LEN 16
+
+void vt_master_key_id(const uint8_t key[32], char id[VT_MASTER_KEY_ID_LEN + 1]);
+
+/* The id recorded in vt_meta, "" if none (a database from before ids were recorded). */
+VT_MUST_USE enum vt_err
+vt_master_key_id_stored(struct vt_store *s, char id[VT_MASTER_KEY_ID_LEN + 1], struct vt_diag *d);
+
+/* Record key's id in vt_meta, unless it is already the one recorded. */
+VT_MUST_USE enum vt_err vt_master_key_id_record(struct vt_store *s, const uint8_t key[32],
+                                                struct vt_diag *d);
+
+/*
+ * The refusal of a master key that does not open what (e.g. "this database's sealed keys"):
+ * VT_E_ARG at check "master_key", naming the id of the key given and the id recorded in the
+ * database, and how to go on.
+ */
+VT_MUST_USE enum vt_err vt_master_key_refuse(struct vt_store *s, const uint8_t key[32],
+                                             const char *what, struct vt_diag *d);
+
+#endif
