@@ -46,6 +46,10 @@ bool cli_is_file_error(enum vt_err err, const struct vt_diag *d)
 
 int cli_exit_status_diag(enum vt_err err, const struct vt_diag *d)
 {
+    if (err != VT_OK && d != NULL && d->code == err &&
+        (strcmp(d->check, "schema.newer") == 0 || strcmp(d->check, "schema.pending") == 0)) {
+        return CLI_EXIT_SCHEMA;
+    }
     return cli_is_file_error(err, d) ? CLI_EXIT_USAGE : cli_exit_status(err);
 }
 

@@ -7,11 +7,16 @@
 #include <veritee/veritee.h>
 
 #include "net/http.h"
+#include "store/schema.h"
 
 /* Exit statuses of every subcommand. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
+/* The database's schema is newer than this binary, or older and the command may not migrate it
+ * (--no-migrate, operator commands): docs/deploy.md "Upgrading". systemd's unit does not restart
+ * on it (RestartPreventExitStatus). */
+#define CLI_EXIT_SCHEMA 3
 
 /* The inputs of a verification, as given on the command line. */
 struct cli_verify_args {
@@ -61,13 +66,14 @@ void cli_verify_cleanup(struct cli_verify_setup *s);
 enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims,
                             struct vt_diag *d);
 
-/* The exit status for an error: usage and I/O problems 2, anything else 1. */
+/* The exit status for an error: usage and I/O problems 2, a schema refusal 3 (checks
+ * "schema.newer" and "schema.pending", cli_exit_status_diag), anything else 1. */
 int cli_exit_status(enum vt_err err);
 /* True if err (recorded in d) is vt_file_read failing: a file that cannot be opened or read, or
  * that is larger than the limit for its kind of input. */
 bool cli_is_file_error(enum vt_err err, const struct vt_diag *d);
 /* cli_exit_status, except that a file that cannot be read or is too large (cli_is_file_error) is
- * an input problem: 2. */
+ * an input problem: 2, and a schema refusal is 3. */
 int cli_exit_status_diag(enum vt_err err, const struct vt_diag *d);
 /* The exit status after cli_verify_setup (and verification) returned err, recorded in d. */
 int cli_setup_exit_status(const struct cli_verify_setup *s, enum vt_err err,
@@ -85,7 +91,12 @@ struct cli_server_args {
     size_t max_body;
     vt_http_route_fn route;
     struct vt_http_limits limits;
+    /* Called every CLI_WATCH_SECONDS while serving (NULL: never): a non-zero return stops the
+     * server, and cli_serve_http returns it. */
+    int (*watch)(void *ctx);
+    void *watch_ctx;
 };
+#define CLI_WATCH_SECONDS 10
 int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
                    const char *what);
 
@@ -119,6 +130,23 @@ int cli_limit_option(struct vt_http_limits *l, int id, const char *arg, const ch
  * from the environment variable VERITEE_MASTER_KEY; VT_E_ARG if neither gives one. */
 enum vt_err cli_read_master_key(const char *file, uint8_t key[32], struct vt_diag *d);
 
+/* Bring the database's schema (comps[0..n), store/schema.h) to this binary's versions as mode
+ * allows, before a command opens it; print what was done on stderr as "PROG: database schema:
+ * ...". Returns 0, or the exit status after printing the error (3 for a schema refusal). */
+int cli_schema(const char *prog, const char *db, const struct vt_schema_component *const *comps,
+               size_t n, enum vt_schema_mode mode);
+/* A cli_server_args.watch: 0 while the schema of comps[0..n) in the store is this binary's;
+ * CLI_EXIT_SCHEMA (after a message) once another veritee has migrated it further (or a backup
+ * of another version was restored), so that an older replica stops serving. Storage errors are
+ * taken as passing (the requests report them). */
+struct cli_schema_watch {
+    const char *prog;
+    struct vt_store *store;
+    const struct vt_schema_component *const *comps;
+    size_t n;
+};
+int cli_schema_watch(void *ctx);
+
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
@@ -130,5 +158,6 @@ int cmd_policy(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 
 #endif

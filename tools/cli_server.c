@@ -244,10 +244,14 @@ int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, voi
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    while (!stop_flag) {
-        pause();
+    int rc = CLI_EXIT_OK;
+    for (unsigned tick = 0; !stop_flag && rc == CLI_EXIT_OK;) {
+        sleep(1); /* a signal ends it early */
+        if (a->watch != NULL && ++tick % CLI_WATCH_SECONDS == 0 && !stop_flag) {
+            rc = a->watch(a->watch_ctx);
+        }
     }
     vt_http_server_stop(srv);
     fprintf(stderr, "%s: stopped\n", what);
-    return CLI_EXIT_OK;
+    return rc;
 }

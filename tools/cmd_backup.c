@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cli.h"
 #include "store/backup.h"
+#include "store/schema.h"
 
 static const char backup_usage[] =
     "Usage: veritee backup --db URL --out FILE\n"
@@ -283,9 +284,10 @@ static enum vt_err sealed_values(struct vt_broker *b, bool *sealed,
 /* The checks of a restore on the database url (a work copy, or a database restored by other
  * means): the master key opens every sealed value, and the log verifies. */
 static enum vt_err check_db(const char *url, const struct backup_args *a, const uint8_t key[32],
-                            struct check_report *r, struct vt_diag *d)
+                            enum vt_schema_mode mode, struct check_report *r, struct vt_diag *d)
 {
-    struct vt_broker_config cfg = {.db = url, .issuer = a->issuer, .audit_only = !r->have_key};
+    struct vt_broker_config cfg = {
+        .db = url, .issuer = a->issuer, .audit_only = !r->have_key, .schema_mode = mode};
     if (r->have_key) {
         memcpy(cfg.master_key, key, 32);
     }
@@ -438,12 +440,19 @@ static int restore_main(struct backup_args *a)
             err = vt_sqlite_backup(a->backup, work, NULL, &d);
         }
         snprintf(url, sizeof(url), "sqlite:%s", work);
+        /* A backup of an older release is brought to this binary's schema in the work copy (a
+         * newer one is refused), so that what is restored is what this veritee serves. */
+        if (err == VT_OK && cli_schema(prog, url, vt_schema_all, 3, VT_SCHEMA_MIGRATE) != 0) {
+            err = vt_fail(&d, VT_E_STATE, "restore.schema",
+                          "the backup's schema cannot be brought to this veritee's (above)");
+        }
     } else {
         snprintf(url, sizeof(url), "%s", a->db);
         err = existing_db(url, &d);
     }
     if (err == VT_OK) {
-        err = check_db(url, a, key, &r, &d);
+        /* a database in place is checked as it is: nothing is migrated or created in it */
+        err = check_db(url, a, key, a->backup != NULL ? VT_SCHEMA_MIGRATE : VT_SCHEMA_READ, &r, &d);
     }
     if (r.have_key) {
         vt_wipe(key, sizeof(key));

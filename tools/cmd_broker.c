@@ -61,11 +61,18 @@ static const char broker_usage[] =
     "  --tls-cert F --tls-key F   serve HTTPS\n"
     "  --threads N             worker threads (default: CPUs)\n"
     "  --max-upload BYTES      veritee serve: largest bundle POSTed to /admin/v1/import (64M)\n"
+    "  --no-migrate            serve: refuse to start on a database whose schema is older than\n"
+    "                          this veritee (exit 3) instead of migrating it (veritee db migrate)\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
     "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "Serving commands bring the database's schema to this veritee's version when they start (in\n"
+    "one transaction; docs/deploy.md \"Upgrading\"); the other commands create a new database's\n"
+    "tables but refuse an older schema. Every command refuses a newer one.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 the database's schema is newer than this\n"
+    "veritee, or older and not to be migrated by this command.\n";
 
 static const char audit_usage[] =
     "Usage: veritee audit verify --db URL [--issuer NAME]\n"
@@ -77,7 +84,10 @@ static const char audit_usage[] =
     "         by the receipt's kid in the JWKS, or the P-256 key X||Y in hex) and the inclusion\n"
     "         proof of the entry. --entry prints the entry.\n"
     "\n"
-    "Exit status: 0 verified, 1 not verified, 2 usage error.\n";
+    "verify changes nothing: the database's schema must be this veritee's (veritee db status).\n"
+    "\n"
+    "Exit status: 0 verified, 1 not verified, 2 usage error, 3 the database's schema is another\n"
+    "version than this veritee's.\n";
 
 struct broker_args {
     struct vt_broker_config cfg;
@@ -88,7 +98,7 @@ struct broker_args {
     size_t n_anchors;
     long long generate, start, limit;
     unsigned threads;
-    bool entry;
+    bool entry, no_migrate;
     struct vt_http_limits limits;
 };
 
@@ -150,6 +160,7 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KTP,
         O_NFRATE,
         O_NFBURST,
+        O_NOMIG,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -188,6 +199,7 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"kbs-token-profile", 1, NULL, O_KTP},
         {"new-fetch-rate", 1, NULL, O_NFRATE},
         {"new-fetch-burst", 1, NULL, O_NFBURST},
+        {"no-migrate", 0, NULL, O_NOMIG},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -314,6 +326,9 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         case O_ENTRY:
             a->entry = true;
             break;
+        case O_NOMIG:
+            a->no_migrate = true;
+            break;
         case O_UP:
             if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
                 return usage(prog, "too many --upstream");
@@ -377,6 +392,10 @@ static char *read_text(const char *path, struct vt_diag *d)
     return (char *)vt_buf_steal(&b, NULL);
 }
 
+/* The schema components each command uses (store/schema.h). */
+static const struct vt_schema_component *const broker_schema[] = {&vt_schema_core,
+                                                                  &vt_schema_broker};
+
 static int print_json_text(char *s)
 {
     if (s == NULL) {
@@ -395,13 +414,16 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
     vt_diag_init(&d);
     enum vt_err err = VT_OK;
     if (strcmp(sub, "serve") == 0) {
+        struct cli_schema_watch w = {"veritee-broker", b->store, broker_schema, 2};
         struct cli_server_args sa = {.listen = a->listen,
                                      .port_file = a->port_file,
                                      .tls_cert = a->tls_cert,
                                      .tls_key = a->tls_key,
                                      .threads = a->threads,
                                      .route = vt_broker_http_route,
-                                     .limits = a->limits};
+                                     .limits = a->limits,
+                                     .watch = cli_schema_watch,
+                                     .watch_ctx = &w};
         return cli_serve_http(&sa, vt_broker_http_handler, b, "veritee-broker");
     }
     if (strcmp(sub, "token") == 0) {
@@ -689,6 +711,17 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         printf("{\"master_key_id\":\"%s\"}\n", key_id);
         return CLI_EXIT_OK;
     }
+    /* Serving commands migrate an older schema (unless --no-migrate); the others only create a
+     * new database's tables. veritee serve does all its components in one transaction. */
+    enum vt_schema_mode mode =
+        strcmp(sub, "serve") == 0 && !a.no_migrate ? VT_SCHEMA_MIGRATE : VT_SCHEMA_CREATE;
+    if ((rc = with_cache ? cli_schema(prog, a.cfg.db, vt_schema_all, 3, mode)
+                         : cli_schema(prog, a.cfg.db, broker_schema, 2, mode)) != 0) {
+        vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
+        return rc;
+    }
+    a.cfg.schema_mode = mode;
+    a.cache.schema_mode = mode;
     struct vt_cache *c = NULL;
     if (with_cache) {
         a.cache.db = a.cfg.db;
@@ -717,13 +750,16 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         c->metrics_extra = vt_broker_metrics_hook;
         c->metrics_extra_ctx = b;
         struct serve_ctx s = {b, c};
+        struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, 3};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
                                      .tls_cert = a.tls_cert,
                                      .tls_key = a.tls_key,
                                      .threads = a.threads,
                                      .route = serve_route,
-                                     .limits = a.limits};
+                                     .limits = a.limits,
+                                     .watch = cli_schema_watch,
+                                     .watch_ctx = &w};
         rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
     } else {
         rc = run(sub, b, &a);
@@ -865,6 +901,11 @@ int cmd_audit(int argc, char **argv)
     struct vt_diag d;
     vt_diag_init(&d);
     a.cfg.audit_only = true;
+    a.cfg.schema_mode = VT_SCHEMA_READ; /* an audit changes nothing */
+    if ((rc = cli_schema("veritee audit", a.cfg.db, broker_schema, 2, VT_SCHEMA_READ)) != 0) {
+        puts("{\"verified\":false,\"entries\":0,\"check\":\"schema\"}");
+        return rc;
+    }
     struct vt_broker *b = NULL;
     enum vt_err err = vt_broker_open(&a.cfg, &b, &d);
     uint64_t n = 0, cp = 0;

@@ -57,6 +57,8 @@ static const char cache_usage[] =
     "  --new-fetch-rate N    upstream fetches per second for documents not held (a token\n"
     "                        bucket; default 5; 0: unlimited); others get 503 + Retry-After\n"
     "  --new-fetch-burst N   the bucket's size (default 50)\n"
+    "  --no-migrate          refuse to start on a database whose schema is older than this\n"
+    "                        veritee (exit 3) instead of migrating it (veritee db migrate)\n"
     "\n"
     "enforce: --tee sgx|tdx --tcb-eval N [--from TIME] | --list\n"
     "impact:  --tee sgx|tdx --tcb-eval N [QUOTE...]\n"
@@ -66,7 +68,12 @@ static const char cache_usage[] =
     "         random one, e.g. the user_token PCKIDRetrievalTool's network_setting.conf holds\n"
     "export:  --out FILE        import: --trust-key HEX FILE\n"
     "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+    "serve brings the database's schema to this veritee's version when it starts (docs/deploy.md\n"
+    "\"Upgrading\"); the other subcommands create a new database's tables but refuse an older\n"
+    "schema. Every subcommand refuses a newer one.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 the database's schema is newer than this\n"
+    "veritee, or older and not to be migrated by this subcommand.\n";
 
 struct cache_args {
     struct vt_cache_config cfg;
@@ -75,7 +82,7 @@ struct cache_args {
     const char *anchor, *amd_anchor, *master_file, *new_master_file;
     uint8_t master[32];
     unsigned threads;
-    bool list;
+    bool list, no_migrate;
     struct vt_http_limits limits;
 };
 
@@ -129,6 +136,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         O_NMK,
         O_NFRATE,
         O_NFBURST,
+        O_NOMIG,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -164,6 +172,7 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
         {"new-master-key-file", 1, NULL, O_NMK},
         {"new-fetch-rate", 1, NULL, O_NFRATE},
         {"new-fetch-burst", 1, NULL, O_NFBURST},
+        {"no-migrate", 0, NULL, O_NOMIG},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -297,6 +306,9 @@ static int parse_args(int argc, char **argv, struct cache_args *a)
             num_ok = parse_long(optarg, &v) && v > 0 && v <= 1000000;
             a->cfg.new_fetch_burst = v;
             break;
+        case O_NOMIG:
+            a->no_migrate = true;
+            break;
         case 'h':
             fputs(cache_usage, stdout);
             fputs(cli_limit_usage, stdout);
@@ -336,6 +348,9 @@ static enum vt_tee parse_tee(const char *s)
                                    : VT_TEE_NONE;
 }
 
+/* The schema components the cache uses (store/schema.h). */
+static const struct vt_schema_component *const cache_schema[] = {&vt_schema_core, &vt_schema_cache};
+
 static int serve(struct vt_cache *c, const struct cache_args *a)
 {
     struct vt_diag d;
@@ -349,13 +364,16 @@ static int serve(struct vt_cache *c, const struct cache_args *a)
              c->cfg.mode == VT_CACHE_OFFLINE ? "offline" : "lazy",
              vt_store_backend(c->store) == VT_STORE_SQLITE ? "sqlite" : "postgres",
              c->cfg.n_upstreams);
+    struct cli_schema_watch w = {"veritee-cache", c->store, cache_schema, 2};
     struct cli_server_args sa = {.listen = a->listen,
                                  .port_file = a->port_file,
                                  .tls_cert = a->tls_cert,
                                  .tls_key = a->tls_key,
                                  .threads = a->threads,
                                  .route = vt_cache_http_route,
-                                 .limits = a->limits};
+                                 .limits = a->limits,
+                                 .watch = cli_schema_watch,
+                                 .watch_ctx = &w};
     return cli_serve_http(&sa, vt_cache_http_handler, c, what);
 }
 
@@ -648,7 +666,17 @@ int cmd_cache(int argc, char **argv)
         }
         a.cfg.master_key = a.master;
     }
+    /* serve migrates an older schema (unless --no-migrate); the others only create a new
+     * database's tables. */
+    a.cfg.schema_mode =
+        strcmp(sub, "serve") == 0 && !a.no_migrate ? VT_SCHEMA_MIGRATE : VT_SCHEMA_CREATE;
     struct vt_cache *c = NULL;
+    if ((rc = cli_schema("veritee cache", a.cfg.db, cache_schema, 2, a.cfg.schema_mode)) != 0) {
+        vt_wipe(a.master, sizeof(a.master));
+        vt_cert_list_cleanup(&intel);
+        vt_cert_list_cleanup(&amd);
+        return rc;
+    }
     err = vt_cache_open(&a.cfg, &c, &d);
     vt_wipe(a.master, sizeof(a.master));
     if (err != VT_OK) {

@@ -19,6 +19,7 @@ static const char main_usage[] =
     "  audit     check the broker's audit log, or one release receipt offline\n"
     "  backup    copy the SQLite database online into a new backup file\n"
     "  restore   check a backup and write it into an empty database\n"
+    "  db        the database's schema versions: status, migrate [--dry-run]\n"
     "  client    attest and release a secret from inside a TEE (or a simulator)\n"
     "  routes    list the HTTP routes of the cache and the broker (JSON)\n"
     "  version   print the version\n"
@@ -56,6 +57,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "restore") == 0) {
         return cmd_restore(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "db") == 0) {
+        return cmd_db(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "policy") == 0) {
         return cmd_policy(argc - 1, argv + 1);

@@ -16,35 +16,8 @@
 #include "client/client.h"
 #include "store/master_key.h"
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT "
-    "NULL);\n" VT_TOKENS_SCHEMA ";\n"
-    "CREATE TABLE IF NOT EXISTS vb_nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL,"
-    " used BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_keys(name TEXT PRIMARY KEY, current BIGINT NOT NULL,"
-    " disabled BIGINT NOT NULL, policy TEXT NOT NULL, policy_sha256 TEXT NOT NULL,"
-    " created BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_key_versions(name TEXT NOT NULL, version BIGINT NOT NULL,"
-    " dek BLOB NOT NULL, secret BLOB NOT NULL, created BIGINT NOT NULL,"
-    " PRIMARY KEY(name, version));\n"
-    "CREATE TABLE IF NOT EXISTS vb_signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
-    " public_xy TEXT NOT NULL, created BIGINT NOT NULL, retired BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_policy(name TEXT PRIMARY KEY, json TEXT NOT NULL,"
-    " sha256 TEXT NOT NULL, updated BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_log(idx BIGINT PRIMARY KEY, entry TEXT NOT NULL,"
-    " leaf BLOB NOT NULL, created BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_checkpoints(size BIGINT PRIMARY KEY, body TEXT NOT NULL,"
-    " sig TEXT NOT NULL, kid TEXT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vb_decisions(idx BIGINT PRIMARY KEY, explanation TEXT NOT NULL);\n"
-    /* KBS protocol sessions (broker_kbs.c): the cookie's id, its challenge, and once attested the
-     * EAR token (with its hash, for Bearer requests) and the TEE's key */
-    "CREATE TABLE IF NOT EXISTS vb_kbs_sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
-    " tee TEXT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL, token TEXT NOT NULL,"
-    " token_sha256 TEXT NOT NULL, runtime_key TEXT NOT NULL);\n"
-    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_token ON vb_kbs_sessions(token_sha256);\n"
-    /* the caps count outstanding challenges (used = 0, not expired) with these */
-    "CREATE INDEX IF NOT EXISTS vb_nonces_pending ON vb_nonces(used, expires);\n"
-    "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_pending ON vb_kbs_sessions(used, expires)";
+/* The store's tables: the core and broker components of src/store/migrations.c. */
+static const struct vt_schema_component *const schema[] = {&vt_schema_core, &vt_schema_broker};
 
 static int64_t mono_seconds(void)
 {
@@ -176,7 +149,10 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
         vt_cert_list_cleanup(&extra);
     }
     if (err == VT_OK) {
-        err = vt_store_open(cfg->db, schema, &b->store, d);
+        err = vt_store_open(cfg->db, NULL, &b->store, d);
+    }
+    if (err == VT_OK) {
+        err = vt_schema_apply(b->store, schema, 2, cfg->schema_mode, NULL, d);
     }
     if (err == VT_OK && !cfg->audit_only) {
         err = master_check(b, d);

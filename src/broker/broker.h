@@ -14,6 +14,7 @@
 #include <veritee/veritee.h>
 
 #include "net/http.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 struct vt_cache;
@@ -59,6 +60,9 @@ struct vt_broker_config {
     int64_t max_nonces;
     int64_t max_kbs_sessions;
     enum vt_broker_kbs_token_profile kbs_token_profile;
+    /* What opening may do to the schema (core and broker components, store/schema.h); default
+     * VT_SCHEMA_MIGRATE. */
+    enum vt_schema_mode schema_mode;
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */

@@ -28,22 +28,8 @@ struct mem_entry {
     int64_t checked_at; /* last upstream attempt for a stale item */
 };
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vt_items(key TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
-    " tee INTEGER NOT NULL, fmspc TEXT NOT NULL, eval_num BIGINT NOT NULL,"
-    " content_type TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL,"
-    " issue_date BIGINT NOT NULL, next_update BIGINT NOT NULL, fetched_at BIGINT NOT NULL,"
-    " upstream TEXT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vt_enforce(tee INTEGER NOT NULL, eval_num BIGINT NOT NULL,"
-    " from_time BIGINT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY(tee, from_time));\n"
-    "CREATE TABLE IF NOT EXISTS vt_platforms(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
-    " pceid TEXT NOT NULL, qeid TEXT NOT NULL, components TEXT NOT NULL, pcesvn BIGINT NOT NULL,"
-    " enc_ppid TEXT NOT NULL, cpusvn TEXT NOT NULL, source TEXT NOT NULL,"
-    " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n"
-    "CREATE TABLE IF NOT EXISTS vt_policies(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
-    " type INTEGER NOT NULL, is_default INTEGER NOT NULL, policy TEXT NOT NULL,"
-    " created BIGINT NOT NULL);\n" VT_TOKENS_SCHEMA;
+/* The store's tables: the core and cache components of src/store/migrations.c. */
+static const struct vt_schema_component *const schema[] = {&vt_schema_core, &vt_schema_cache};
 
 static int64_t mono_seconds(void)
 {
@@ -1439,7 +1425,10 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     c->anchors.intel = cfg->intel_anchors ? cfg->intel_anchors : &c->intel;
     c->anchors.amd = cfg->amd_anchors ? cfg->amd_anchors : &c->amd;
     if (err == VT_OK) {
-        err = vt_store_open(cfg->db, schema, &c->store, d);
+        err = vt_store_open(cfg->db, NULL, &c->store, d);
+    }
+    if (err == VT_OK) {
+        err = vt_schema_apply(c->store, schema, 2, cfg->schema_mode, NULL, d);
     }
     if (err == VT_OK && c->has_master) {
         err = vt_cache_bundle_key_seal_stored(c->store, c->master, d);

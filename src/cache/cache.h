@@ -15,6 +15,7 @@
 
 #include "collateral/collateral.h"
 #include "net/http.h"
+#include "store/schema.h"
 #include "store/store.h"
 
 #define VT_CACHE_MAX_UPSTREAMS 8
@@ -49,6 +50,9 @@ struct vt_cache_config {
      * 50 (VT_CACHE_NEW_FETCH_*); rate < 0: unlimited. */
     double new_fetch_rate;
     int64_t new_fetch_burst;
+    /* What opening may do to the schema (core and cache components, store/schema.h); default
+     * VT_SCHEMA_MIGRATE. */
+    enum vt_schema_mode schema_mode;
 };
 
 #define VT_CACHE_NEW_FETCH_RATE 5.0

@@ -69,11 +69,8 @@ VT_MUST_USE enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d);
 void vt_store_rollback(struct vt_store *s);
 
-/* Bearer tokens for admin APIs, stored as SHA-256 hashes (schema: VT_TOKENS_SCHEMA in the
- * owner's schema). A token is "vt_" and 56 hex characters from the system CSPRNG, shown once. */
-#define VT_TOKENS_SCHEMA                                                                           \
-    "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"              \
-    " name TEXT NOT NULL, created BIGINT NOT NULL)"
+/* Bearer tokens for admin APIs, stored as SHA-256 hashes (table vt_tokens: the core component
+ * of migrations.c). A token is "vt_" and 56 hex characters from the system CSPRNG, shown once. */
 VT_MUST_USE enum vt_err vt_tokens_create(struct vt_store *s, const char *role, const char *name,
                                          int64_t now, char token[64], struct vt_diag *d);
 /* Store a token the operator chose (8 to 200 printable ASCII characters, no spaces), e.g. the

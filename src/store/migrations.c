@@ -1,0 +1,102 @@
+/*
+ * The schema of veritee's database, as numbered steps per component (schema.h). Rules:
+ *
+ *  - A released step is never edited: a change to the schema is a new step at the end of its
+ *    component, and tests/integration/db_upgrade.sh gets a new tests/data/db-vN made with the
+ *    release before it (tests/support/gen_db_upgrade.sh).
+ *  - Steps only add: tables, columns (with a default, so that older rows stay valid), indexes,
+ *    rows. None drops or deletes data (tests/unit/store/test_schema.c checks the SQL for DROP,
+ *    DELETE, TRUNCATE and RENAME).
+ *  - Idempotent where SQL allows it (IF NOT EXISTS): a step may then be re-run safely.
+ *  - Portable SQL: "BLOB" becomes "BYTEA" on PostgreSQL; statements separated by ';'.
+ *
+ * Version 1 of each component is the schema of 0.1.0 (commit 52365d4) exactly, when tables were
+ * created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
+ */
+#include "store/schema.h"
+
+/* ---- core: tables the cache and the broker share ---- */
+
+static const struct vt_schema_step core_steps[] = {
+    {"vt_meta (named values: bundle key, master-key check), vt_tokens (SHA-256 of bearer tokens)",
+     "CREATE TABLE IF NOT EXISTS vt_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
+     " name TEXT NOT NULL, created BIGINT NOT NULL)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_core = {"core", "vt_tokens", core_steps,
+                                                   sizeof(core_steps) / sizeof(core_steps[0])};
+
+/* ---- cache: the collateral cache (src/cache) ---- */
+
+static const struct vt_schema_step cache_steps[] = {
+    {"vt_items, vt_enforce, vt_platforms, vt_policies",
+     "CREATE TABLE IF NOT EXISTS vt_items(key TEXT PRIMARY KEY, kind INTEGER NOT NULL,"
+     " tee INTEGER NOT NULL, fmspc TEXT NOT NULL, eval_num BIGINT NOT NULL,"
+     " content_type TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL,"
+     " issue_date BIGINT NOT NULL, next_update BIGINT NOT NULL, fetched_at BIGINT NOT NULL,"
+     " upstream TEXT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vt_enforce(tee INTEGER NOT NULL, eval_num BIGINT NOT NULL,"
+     " from_time BIGINT NOT NULL, created BIGINT NOT NULL, PRIMARY KEY(tee, from_time));\n"
+     "CREATE TABLE IF NOT EXISTS vt_platforms(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
+     " pceid TEXT NOT NULL, qeid TEXT NOT NULL, components TEXT NOT NULL, pcesvn BIGINT NOT NULL,"
+     " enc_ppid TEXT NOT NULL, cpusvn TEXT NOT NULL, source TEXT NOT NULL,"
+     " first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vt_policies(id TEXT PRIMARY KEY, fmspc TEXT NOT NULL,"
+     " type INTEGER NOT NULL, is_default INTEGER NOT NULL, policy TEXT NOT NULL,"
+     " created BIGINT NOT NULL)",
+     NULL},
+    /* /metrics reads MAX(now - next_update) and the refresher the items due, on every scrape
+     * and pass: without an index every row is read, and on SQLite next_update lies after the
+     * body, so every body's overflow pages too. QCNL's pckcert?qeid= looks up the platform's
+     * registration by QE ID on every request. */
+    {"indexes: vt_items(next_update) for /metrics and the refresher, vt_platforms(qeid) for "
+     "pckcert by QE ID",
+     "CREATE INDEX IF NOT EXISTS vt_items_next_update ON vt_items(next_update);\n"
+     "CREATE INDEX IF NOT EXISTS vt_platforms_qeid ON vt_platforms(qeid)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_cache = {"cache", "vt_items", cache_steps,
+                                                    sizeof(cache_steps) / sizeof(cache_steps[0])};
+
+/* ---- broker: the key broker (src/broker) ---- */
+
+static const struct vt_schema_step broker_steps[] = {
+    {"vb_nonces, vb_keys, vb_key_versions, vb_signing_keys, vb_policy, vb_log, vb_checkpoints, "
+     "vb_decisions, vb_kbs_sessions and their indexes",
+     "CREATE TABLE IF NOT EXISTS vb_nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL,"
+     " used BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_keys(name TEXT PRIMARY KEY, current BIGINT NOT NULL,"
+     " disabled BIGINT NOT NULL, policy TEXT NOT NULL, policy_sha256 TEXT NOT NULL,"
+     " created BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_key_versions(name TEXT NOT NULL, version BIGINT NOT NULL,"
+     " dek BLOB NOT NULL, secret BLOB NOT NULL, created BIGINT NOT NULL,"
+     " PRIMARY KEY(name, version));\n"
+     "CREATE TABLE IF NOT EXISTS vb_signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+     " public_xy TEXT NOT NULL, created BIGINT NOT NULL, retired BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_policy(name TEXT PRIMARY KEY, json TEXT NOT NULL,"
+     " sha256 TEXT NOT NULL, updated BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_log(idx BIGINT PRIMARY KEY, entry TEXT NOT NULL,"
+     " leaf BLOB NOT NULL, created BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_checkpoints(size BIGINT PRIMARY KEY, body TEXT NOT NULL,"
+     " sig TEXT NOT NULL, kid TEXT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_decisions(idx BIGINT PRIMARY KEY, explanation TEXT NOT NULL);\n"
+     /* KBS protocol sessions (broker_kbs.c): the cookie's id, its challenge, and once attested
+      * the EAR token (with its hash, for Bearer requests) and the TEE's key */
+     "CREATE TABLE IF NOT EXISTS vb_kbs_sessions(id TEXT PRIMARY KEY, nonce TEXT NOT NULL,"
+     " tee TEXT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL, token TEXT NOT NULL,"
+     " token_sha256 TEXT NOT NULL, runtime_key TEXT NOT NULL);\n"
+     "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_token ON vb_kbs_sessions(token_sha256);\n"
+     /* the caps count outstanding challenges (used = 0, not expired) with these */
+     "CREATE INDEX IF NOT EXISTS vb_nonces_pending ON vb_nonces(used, expires);\n"
+     "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_pending ON vb_kbs_sessions(used, expires)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_broker = {
+    "broker", "vb_keys", broker_steps, sizeof(broker_steps) / sizeof(broker_steps[0])};
+
+const struct vt_schema_component *const vt_schema_all[3] = {&vt_schema_core, &vt_schema_cache,
+                                                            &vt_schema_broker};
