@@ -434,6 +434,7 @@ static void print_name(FILE *f, const struct vt_claim_info *ci)
 /* One row: ids [first, end) share a meaning. */
 static void print_row(FILE *f, size_t first, size_t end)
 {
+    fputs("| ", f);
     if (end - first > 6) {
         print_name(f, &registry[first]);
         fputs(" … ", f);
