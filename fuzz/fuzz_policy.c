@@ -1,5 +1,6 @@
 /*
- * Fuzz vt_policy_compile, and vt_policy_eval on what compiles.
+ * Fuzz vt_policy_compile, and vt_policy_eval on what compiles; vt_policy_eval_claims on typed
+ * claims of every TEE must give what vt_policy_eval gives on their JSON.
  * Invariants: a failure leaves no policy and records its code with a JSON path and a detail; a
  * compiled policy's digest is the SHA-256 of the input; evaluation of a compiled policy never
  * fails, is deterministic (string and json_t variants agree), denies exactly when a top-level
@@ -113,6 +114,74 @@ static void check_eval(const struct vt_policy *p, const char *claims)
     require(r.explanation == NULL);
 }
 
+/* Typed claims of each TEE (with the optional parts), and their JSON. */
+#define N_TYPED 4
+static struct vt_claims typed[N_TYPED];
+static char *typed_json[N_TYPED];
+
+static void typed_init(void)
+{
+    for (size_t i = 0; i < N_TYPED; i++) {
+        struct vt_claims *c = &typed[i];
+        vt_claims_init(c);
+        c->tee = (enum vt_tee)(VT_TEE_SGX + i);
+        c->verified_at = 1752919277;
+        c->status = i == 1 ? VT_TCB_OUT_OF_DATE : VT_TCB_UP_TO_DATE;
+        c->debug = i == 1;
+        for (size_t k = 0; k < sizeof(c->report_data); k++) {
+            c->report_data[k] = (uint8_t)(k * 7);
+        }
+        memset(c->sgx.mrenclave, 0x01, sizeof(c->sgx.mrenclave));
+        c->sgx.isv_svn = 5;
+        c->sgx.miscselect = 0x0123abcdu;
+        c->tdx.has_tee_tcb_svn2 = true;
+        c->dcap.tcb_date = 1710288000;
+        c->dcap.qe_tcb_date = INT64_MAX;
+        c->dcap.sgx_type = 1;
+        snprintf(c->dcap.pck_ca, sizeof(c->dcap.pck_ca), "platform");
+        snprintf(c->dcap.tdx_module_identity, sizeof(c->dcap.tdx_module_identity), "TDX_01");
+        c->snp.version = 5;
+        snprintf(c->snp.product, sizeof(c->snp.product), "Turin");
+        c->snp.policy = 0x30000;
+        c->snp.reported_tcb.microcode = 115;
+        c->snp.has_runtime_data = true;
+        c->snp.n_runtime_keys = 1;
+        snprintf(c->snp.runtime_keys[0].kid, sizeof(c->snp.runtime_keys[0].kid), "HCLAkPub");
+        snprintf(c->snp.runtime_keys[0].jwk, sizeof(c->snp.runtime_keys[0].jwk),
+                 "{\"e\":\"AQAB\",\"kty\":\"RSA\",\"n\":\"sXch\"}");
+        snprintf(c->snp.vm_configuration, sizeof(c->snp.vm_configuration),
+                 "{\"secure-boot\":true,\"vmUniqueId\":\"68A5\"}");
+        snprintf(c->nitro.module_id, sizeof(c->nitro.module_id), "i-0123-enc0456");
+        c->nitro.timestamp_ms = 1665651482136;
+        c->nitro.pcr_mask = 0x107;
+        c->nitro.pcr_len[0] = c->nitro.pcr_len[1] = c->nitro.pcr_len[2] = 48;
+        c->nitro.pcr_len[8] = 48;
+        c->user_data.present = true;
+        c->user_data.len = 2;
+        c->user_data.data[0] = 0x0a;
+        c->user_data.data[1] = 0x0b;
+        uint8_t h[VT_SHA256_LEN] = {1};
+        vt_claims_add_collateral(c, "tcb_info", h, 1750000000, 1760000000, 17);
+        typed_json[i] = vt_claims_to_json(c);
+        require(typed_json[i] != NULL);
+    }
+}
+
+static void check_typed(const struct vt_policy *p)
+{
+    for (size_t i = 0; i < N_TYPED; i++) {
+        struct vt_policy_result r, rt;
+        struct vt_diag d;
+        vt_diag_init(&d);
+        require(vt_policy_eval(p, typed_json[i], strlen(typed_json[i]), &r, &d) == VT_OK);
+        require(vt_policy_eval_claims(p, &typed[i], &rt, &d) == VT_OK);
+        require(rt.allowed == r.allowed && strcmp(rt.reason, r.reason) == 0 &&
+                strcmp(rt.explanation, r.explanation) == 0);
+        vt_policy_result_cleanup(&r);
+        vt_policy_result_cleanup(&rt);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -135,6 +204,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_eval(p, claims_a);
     check_eval(p, claims_b);
     check_eval(p, "{}");
+    if (typed_json[0] == NULL) {
+        typed_init();
+    }
+    check_typed(p);
     vt_policy_free(p);
     return 0;
 }

@@ -155,12 +155,12 @@ static enum vt_err load_policy(const char *path, struct vt_policy **p, struct vt
 }
 
 /* Print ,"policy":{"allowed","reason","policy_sha256"}; false unless allowed. */
-static bool apply_policy(const struct vt_policy *p, const char *claims)
+static bool apply_policy(const struct vt_policy *p, const struct vt_claims *claims)
 {
     struct vt_policy_result r;
     struct vt_diag d;
     vt_diag_init(&d);
-    enum vt_err err = vt_policy_eval(p, claims, strlen(claims), &r, &d);
+    enum vt_err err = vt_policy_eval_claims(p, claims, &r, &d);
     uint8_t h[VT_SHA256_LEN];
     char hex[2 * VT_SHA256_LEN + 1];
     vt_policy_digest(p, h);
@@ -212,7 +212,7 @@ int cmd_verify(int argc, char **argv)
     fputs(json != NULL ? json : "null", stdout);
     bool allowed = true;
     if (err == VT_OK && policy != NULL) {
-        allowed = apply_policy(policy, json);
+        allowed = apply_policy(policy, &claims);
     }
     free(json);
     if (err != VT_OK) {

@@ -14,6 +14,7 @@ static const char main_usage[] =
     "  bench     measure verifications per second of one piece of evidence\n"
     "  cache     the collateral cache service (serve, enforce, impact, export, import, ...)\n"
     "  policy    check an attestation/release policy or evaluate it against claims\n"
+    "  claims    print the claims registry (names, types, meanings) as markdown\n"
     "  broker    the key broker service and its operator commands\n"
     "  serve     cache and broker in one process (the default deployment)\n"
     "  audit     check the broker's audit log, or one release receipt offline\n"
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "db") == 0) {
         return cmd_db(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "claims") == 0) {
+        return cmd_claims(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "policy") == 0) {
         return cmd_policy(argc - 1, argv + 1);

@@ -2,7 +2,8 @@
  * One error enum for all of veritee, with messages and a detail context.
  *
  * Errors say that something could not be verified or done. They are never verdicts: a quote that
- * verifies with TCB status OutOfDate is a success whose claims carry that status.
+ * verifies with TCB status OutOfDate is a success whose claims carry that status, and a policy
+ * that denies is a successful evaluation whose result says so (policy.h).
  *
  * Codes are grouped in category ranges and are append-only: never renumber or reuse one.
  */
@@ -74,7 +75,8 @@
     X(VT_E_TCB_NOT_SUPPORTED, 803, "no TCB level matches the platform")                            \
     X(VT_E_COLLATERAL_MISSING, 804, "required collateral is missing")                              \
     X(VT_E_NONCE_MISMATCH, 805, "nonce does not match")                                            \
-    X(VT_E_POLICY, 806, "policy denies")                                                           \
+    /* 806 retired (VT_E_POLICY): a policy denial is a verdict (struct vt_policy_result), not an   \
+     * error; never reuse it */                                                                    \
     X(VT_E_BINDING, 807, "evidence does not bind the expected data")                               \
     /* 900: I/O */                                                                                 \
     X(VT_E_IO, 900, "input/output error")                                                          \

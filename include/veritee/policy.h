@@ -1,21 +1,22 @@
 /*
  * The attestation and release policy language: declarative JSON in the spirit of Azure Secure Key
  * Release, compiled on load with precise errors (the JSON path and the problem) and evaluated
- * against the claims of a verification (the JSON of vt_claims_to_json) with a rule-by-rule
- * explanation. The language is documented in docs/policy.md:
+ * against the claims of a verification (struct vt_claims, or their JSON as vt_claims_to_json writes
+ * it) with a rule-by-rule explanation. The language is documented in docs/policy.md:
  *
  *   {"version": 1, "allowDebug": false, "acceptStatus": ["UpToDate", "SWHardeningNeeded"],
  *    "rules": RULE}
  *   RULE = {"allOf": [RULE, ...]} | {"anyOf": [RULE, ...]} | {"not": RULE}
  *        | {"claim": NAME, "equals"|"in"|"gte"|"lte"|"exists": VALUE}
  *
- * Claim names and their types come from a registry of every name vt_claims_to_json can emit; an
- * unknown name, or a value of the wrong type, is a compile error. A compiled policy is immutable:
- * it may be evaluated from several threads at once.
+ * Claim names and their types come from the claims registry (src/claims/claims_list.h: every name
+ * vt_claims_to_json can emit); an unknown name, or a value of the wrong type, is a compile error. A
+ * compiled policy is immutable: it may be evaluated from several threads at once.
  */
 #ifndef VERITEE_POLICY_H
 #define VERITEE_POLICY_H
 
+#include <veritee/claims.h>
 #include <veritee/common.h>
 #include <veritee/crypto.h>
 #include <veritee/error.h>
@@ -46,7 +47,8 @@ VT_EXPORT void vt_policy_free(struct vt_policy *p);
 /* SHA-256 of the exact policy bytes that were compiled. */
 VT_EXPORT void vt_policy_digest(const struct vt_policy *p, uint8_t out[VT_SHA256_LEN]);
 
-/* The outcome of an evaluation. Initialise nothing; vt_policy_eval fills every field. */
+/* The outcome of an evaluation: a verdict, never an error code. Initialise nothing; vt_policy_eval
+ * fills every field. */
 struct vt_policy_result {
     bool allowed;
     /* Why a denial: "debug" (a debug TEE without allowDebug), "status" (a TCB status outside
@@ -61,7 +63,18 @@ struct vt_policy_result {
 };
 
 /*
- * Evaluate p against claims (a JSON object as produced by vt_claims_to_json). Order: allowDebug,
+ * Evaluate p against the typed claims of a verification: the verifier's struct read through the
+ * claims registry, no JSON parsed (the broker's and `veritee verify`'s path). The verdict and the
+ * explanation are those vt_policy_eval gives on vt_claims_to_json(claims). VT_OK with the verdict
+ * in *r; errors (no memory) are not verdicts.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_policy_eval_claims(const struct vt_policy *p,
+                                                        const struct vt_claims *claims,
+                                                        struct vt_policy_result *r,
+                                                        struct vt_diag *d);
+/*
+ * Evaluate p against claims as JSON (an object as produced by vt_claims_to_json, e.g. a token's
+ * claims). Order: allowDebug,
  * acceptStatus, then the rules; every rule is evaluated (no short-circuit) so the explanation is
  * complete. A claim absent from the claims (or null) makes equals, in, gte and lte false and
  * exists false; it is never an error. Errors (the claims are not a JSON object, no memory) leave

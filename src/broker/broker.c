@@ -299,8 +299,8 @@ bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row
     return false;
 }
 
-enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
-                                struct vt_broker_denial *den)
+bool vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
+                         struct vt_broker_denial *den)
 {
     memset(den, 0, sizeof(*den));
     uint8_t raw[VT_BROKER_NONCE_LEN];
@@ -309,14 +309,11 @@ enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *ex
     if (vt_random_bytes(raw, sizeof(raw), &d) != VT_OK ||
         vt_base64_encode(raw, sizeof(raw), true, nonce, 64) != VT_OK) {
         deny(den, 500, "internal", "cannot make a nonce");
-        return VT_E_INTERNAL;
+        return false;
     }
     *expires = vt_broker_now(b) + b->cfg.nonce_ttl;
     struct vt_sql_arg row[] = {VT_SQL_T(nonce), VT_SQL_I(*expires)};
-    if (!vt_broker_admit(b, false, row, den)) {
-        return den->status == 503 ? VT_E_POLICY : VT_E_STORAGE;
-    }
-    return VT_OK;
+    return vt_broker_admit(b, false, row, den);
 }
 
 struct nonce_row {
@@ -528,14 +525,18 @@ enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *js
                          a, 4, NULL, NULL, NULL, d);
 }
 
-/* Evaluate; on denial fill den (403, "<prefix>:<reason>"); the explanation goes to *explain. */
-static bool policy_allows(const struct vt_policy *p, const char *claims, const char *prefix,
-                          char **explain, struct vt_broker_denial *den)
+/* Evaluate on the verifier's typed claims (typed != NULL) or on claims JSON (a token's); on denial
+ * fill den (403, "<prefix>:<reason>"); the explanation goes to *explain. */
+static bool policy_allows(const struct vt_policy *p, const struct vt_claims *typed,
+                          const char *claims, const char *prefix, char **explain,
+                          struct vt_broker_denial *den)
 {
     struct vt_policy_result r;
     struct vt_diag d;
     vt_diag_init(&d);
-    if (vt_policy_eval(p, claims, strlen(claims), &r, &d) != VT_OK) {
+    enum vt_err err = typed != NULL ? vt_policy_eval_claims(p, typed, &r, &d)
+                                    : vt_policy_eval(p, claims, strlen(claims), &r, &d);
+    if (err != VT_OK) {
         deny(den, 500, "policy-error", d.detail);
         return false;
     }
@@ -730,7 +731,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
             ok = (q->expect_report_data ? check_report_data(&a->c, q, den)
                                         : check_binding(&a->c, a->nonce, a->key, den)) &&
                  (q->expect_init_data == NULL || check_init_data(&a->c, q, den)) &&
-                 policy_allows(p, a->claims, "attestation-policy", &explain, den);
+                 policy_allows(p, &a->c, a->claims, "attestation-policy", &explain, den);
         }
     }
     vt_policy_free(p);
@@ -776,9 +777,9 @@ static char *ear_payload(struct vt_broker *b, const struct attested *a, const ch
     return s;
 }
 
-static enum vt_err attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q,
-                              struct vt_broker_attest_res *r, struct vt_broker_denial *den,
-                              enum vt_tee *tee)
+static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                       struct vt_broker_attest_res *r, struct vt_broker_denial *den,
+                       enum vt_tee *tee)
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
@@ -787,7 +788,7 @@ static enum vt_err attest_run(struct vt_broker *b, const struct vt_broker_attest
     *tee = a.tee;
     if (!ok) {
         attested_cleanup(&a);
-        return VT_E_POLICY;
+        return false;
     }
     struct vt_diag d;
     vt_diag_init(&d);
@@ -816,12 +817,12 @@ static enum vt_err attest_run(struct vt_broker *b, const struct vt_broker_attest
         deny(den, 500, "internal", d.detail);
         vt_broker_attest_res_cleanup(r);
         attested_cleanup(&a);
-        return err;
+        return false;
     }
     r->claims_json = a.claims;
     a.claims = NULL;
     attested_cleanup(&a);
-    return VT_OK;
+    return true;
 }
 
 /* ---- release ---- */
@@ -898,9 +899,9 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
     return ok;
 }
 
-static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_release_req *q,
-                               struct vt_broker_release_res *r, struct vt_broker_denial *den,
-                               enum vt_tee *tee)
+static bool release_run(struct vt_broker *b, const struct vt_broker_release_req *q,
+                        struct vt_broker_release_res *r, struct vt_broker_denial *den,
+                        enum vt_tee *tee)
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
@@ -914,7 +915,7 @@ static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_relea
     *tee = a.tee;
     if (!ok) {
         attested_cleanup(&a);
-        return VT_E_POLICY;
+        return false;
     }
     struct vt_diag d;
     vt_diag_init(&d);
@@ -934,13 +935,14 @@ static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_relea
     x.version = r->version;
     struct vt_policy *p = NULL;
     char psha[65] = "";
+    bool denied = false; /* a verdict: the key is disabled or its policy says no */
     if (err == VT_E_NOT_FOUND) {
         deny(den, 404, "unknown-key", d.detail);
     } else if (err != VT_OK) {
         deny(den, 500, "storage", d.detail);
     } else if (disabled) {
         deny(den, 403, "key-disabled", "the key is disabled");
-        err = VT_E_POLICY;
+        denied = true;
     } else if ((err = vt_policy_compile(policy_json, strlen(policy_json), &p, &d)) != VT_OK) {
         deny(den, 500, "policy-error", d.detail);
     } else {
@@ -948,8 +950,8 @@ static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_relea
         vt_policy_digest(p, h);
         vt_hex_encode(h, 32, psha);
         x.policy_sha = psha;
-        if (!policy_allows(p, a.claims, "release-policy", &explain, den)) {
-            err = VT_E_POLICY;
+        if (!policy_allows(p, q->token ? NULL : &a.c, a.claims, "release-policy", &explain, den)) {
+            denied = true;
         } else if (q->cms) {
             /* KMS's CiphertextForRecipient shape, for Nitro clients with RSA runtime keys */
             struct vt_buf spki, out;
@@ -979,26 +981,26 @@ static enum vt_err release_run(struct vt_broker *b, const struct vt_broker_relea
     vt_policy_free(p);
     vt_broker_secret_free(secret, len);
     free(policy_json);
-    x.allowed = err == VT_OK;
-    x.reason = err == VT_OK ? "" : den->reason;
+    ok = err == VT_OK && !denied;
+    x.allowed = ok;
+    x.reason = ok ? "" : den->reason;
     uint64_t idx;
     struct vt_diag e;
     vt_diag_init(&e);
     /* The release is acknowledged only once its log record is stored. */
-    enum vt_err lerr = record(b, &x, explain ? explain : den->detail, err == VT_OK, &idx,
-                              err == VT_OK ? &r->receipt : NULL, r->receipt_kid, &e);
+    enum vt_err lerr = record(b, &x, explain ? explain : den->detail, ok, &idx,
+                              ok ? &r->receipt : NULL, r->receipt_kid, &e);
     den->logged = lerr == VT_OK;
     free(explain);
     attested_cleanup(&a);
-    if (err == VT_OK && lerr != VT_OK) {
+    if (ok && lerr != VT_OK) {
         deny(den, 500, "log", e.detail);
-        err = lerr;
+        ok = false;
     }
-    if (err != VT_OK) {
+    if (!ok) {
         vt_broker_release_res_cleanup(r);
-        return err == VT_E_NOT_FOUND ? err : VT_E_POLICY;
     }
-    return VT_OK;
+    return ok;
 }
 
 /* ---- outcomes and latency of attest and release (metrics) ---- */
@@ -1030,24 +1032,24 @@ static void count_outcome(struct vt_broker *b, int op, enum vt_tee tee, bool all
     atomic_fetch_add(&h->sum_us, (uint_fast64_t)us);
 }
 
-enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
-                             struct vt_broker_attest_res *r, struct vt_broker_denial *den)
+bool vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                      struct vt_broker_attest_res *r, struct vt_broker_denial *den)
 {
     int64_t start = mono_us();
     enum vt_tee tee = VT_TEE_NONE;
-    enum vt_err err = attest_run(b, q, r, den, &tee);
-    count_outcome(b, 0, tee, err == VT_OK, den->reason, start);
-    return err;
+    bool ok = attest_run(b, q, r, den, &tee);
+    count_outcome(b, 0, tee, ok, den->reason, start);
+    return ok;
 }
 
-enum vt_err vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
-                              struct vt_broker_release_res *r, struct vt_broker_denial *den)
+bool vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
+                       struct vt_broker_release_res *r, struct vt_broker_denial *den)
 {
     int64_t start = mono_us();
     enum vt_tee tee = VT_TEE_NONE;
-    enum vt_err err = release_run(b, q, r, den, &tee);
-    count_outcome(b, 1, tee, err == VT_OK, den->reason, start);
-    return err;
+    bool ok = release_run(b, q, r, den, &tee);
+    count_outcome(b, 1, tee, ok, den->reason, start);
+    return ok;
 }
 
 /* ---- metrics ---- */

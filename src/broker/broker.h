@@ -167,10 +167,16 @@ void vt_broker_close(struct vt_broker *b);
 vt_time vt_broker_now(const struct vt_broker *b);
 
 /* ---- protocol ---- */
-/* A nonce for /v1/attest. VT_OK, or a refusal in *den: 503 "nonce-limit" with retry_after when
- * max_nonces are outstanding, 500 "storage". */
-VT_MUST_USE enum vt_err vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
-                                            struct vt_broker_denial *den);
+/*
+ * The broker's answers are verdicts, not error codes: true when the request is granted, false
+ * with the refusal in *den (its HTTP status, reason and detail; a 5xx status when the broker
+ * failed rather than decided).
+ *
+ * A nonce for /v1/attest, or a refusal in *den: 503 "nonce-limit" with retry_after when
+ * max_nonces are outstanding, 500 "storage".
+ */
+VT_MUST_USE bool vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
+                                     struct vt_broker_denial *den);
 /* Insert a row into a capped table of challenges (vb_nonces or vb_kbs_sessions: the INSERT's
  * first arguments are the row's, then the cap is checked in the same statement); *den as for
  * vt_broker_challenge (reason "nonce-limit" or "kbs-session-limit"). */
@@ -230,10 +236,9 @@ struct vt_broker_attest_res {
 };
 void vt_broker_attest_res_cleanup(struct vt_broker_attest_res *r);
 
-/* VT_OK with a token, or a denial (VT_E_POLICY-like codes map to it; *den says how to answer). */
-VT_MUST_USE enum vt_err vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
-                                         struct vt_broker_attest_res *r,
-                                         struct vt_broker_denial *den);
+/* true with a token, or false with the refusal in *den (how to answer). */
+VT_MUST_USE bool vt_broker_attest(struct vt_broker *b, const struct vt_broker_attest_req *q,
+                                  struct vt_broker_attest_res *r, struct vt_broker_denial *den);
 
 struct vt_broker_release_req {
     const char *key_name;
@@ -254,10 +259,9 @@ struct vt_broker_release_res {
 };
 void vt_broker_release_res_cleanup(struct vt_broker_release_res *r);
 
-VT_MUST_USE enum vt_err vt_broker_release(struct vt_broker *b,
-                                          const struct vt_broker_release_req *q,
-                                          struct vt_broker_release_res *r,
-                                          struct vt_broker_denial *den);
+/* true with the wrapped secret, or false with the refusal in *den. */
+VT_MUST_USE bool vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
+                                   struct vt_broker_release_res *r, struct vt_broker_denial *den);
 
 /* ---- tokens (broker_tokens.c) ---- */
 char *vt_broker_jwks(struct vt_broker *b); /* heap JSON */

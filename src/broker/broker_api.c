@@ -134,7 +134,7 @@ static void challenge(struct vt_broker *b, struct vt_http_resp *resp)
     char nonce[64], when[VT_TIME_STR_MAX];
     vt_time exp;
     struct vt_broker_denial den;
-    if (vt_broker_challenge(b, nonce, &exp, &den) != VT_OK) {
+    if (!vt_broker_challenge(b, nonce, &exp, &den)) {
         refuse(resp, &den); /* counted as a limit refusal, or a storage error */
         return;
     }
@@ -153,7 +153,7 @@ static void attest(struct vt_broker *b, const struct vt_http_req *req, struct vt
     }
     struct vt_broker_attest_res r;
     struct vt_broker_denial den;
-    if (vt_broker_attest(b, &in.q, &r, &den) != VT_OK) {
+    if (!vt_broker_attest(b, &in.q, &r, &den)) {
         refuse_counted(b, VT_BM_ATTEST, resp, &den);
     } else {
         char when[VT_TIME_STR_MAX];
@@ -201,7 +201,7 @@ static void release(struct vt_broker *b, const char *name, const struct vt_http_
     };
     struct vt_broker_release_res r;
     struct vt_broker_denial den;
-    if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+    if (!vt_broker_release(b, &q, &r, &den)) {
         refuse_counted(b, VT_BM_RELEASE, resp, &den);
     } else {
         json_t *receipt = json_loads(r.receipt, 0, NULL);

@@ -744,7 +744,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     };
     struct vt_broker_attest_res r;
     struct vt_broker_denial den;
-    if (vt_broker_attest(b, &q, &r, &den) != VT_OK) {
+    if (!vt_broker_attest(b, &q, &r, &den)) {
         if (!den.logged) {
             vt_broker_count_unlogged(b, ep, den.reason);
         }
@@ -951,7 +951,7 @@ static void kbs_resource(struct vt_broker *b, const char *path, const struct vt_
                  c.tee, why);
         refuse_unlogged(b, VT_BM_KBS_RESOURCE, resp, 401, "TokenVerifierError", "tee-unsupported",
                         msg);
-    } else if (vt_broker_release(b, &q, &r, &den) != VT_OK) {
+    } else if (!vt_broker_release(b, &q, &r, &den)) {
         if (!den.logged) {
             vt_broker_count_unlogged(b, VT_BM_KBS_RESOURCE, den.reason);
         }

@@ -113,11 +113,12 @@ static enum vt_err refused(long status, json_t *o, struct vt_client_status *st, 
         st->http_status = status;
         snprintf(st->reason, sizeof(st->reason), "%s", reason ? reason : "");
     }
-    enum vt_err code = status == 401   ? VT_E_UNAUTHORIZED
-                       : status == 403 ? VT_E_POLICY
-                       : status == 404 ? VT_E_NOT_FOUND
-                       : status == 400 ? VT_E_ARG
-                                       : VT_E_UPSTREAM;
+    /* 401 and 403 alike: the broker refused the credentials (evidence, token) it was shown;
+     * st->http_status tells a denial (403, a verdict of a policy) from the rest. */
+    enum vt_err code = status == 401 || status == 403 ? VT_E_UNAUTHORIZED
+                       : status == 404                ? VT_E_NOT_FOUND
+                       : status == 400                ? VT_E_ARG
+                                                      : VT_E_UPSTREAM;
     return vt_fail(d, code, "broker", "HTTP %ld %s: %s", status, reason ? reason : "",
                    detail ? detail : "");
 }

@@ -52,8 +52,9 @@ struct vt_client_status {
 
 /*
  * challenge -> evidence -> /v1/attest. key: the runtime key (with its private half). *token and
- * *claims (heap) on success. A refusal is VT_E_UNAUTHORIZED (401), VT_E_POLICY (403) or VT_E_ARG
- * (400) with d->check "broker.<reason>" and the broker's detail; st (optional) gets the status.
+ * *claims (heap) on success. A refusal is VT_E_UNAUTHORIZED (401; 403, a policy's denial) or
+ * VT_E_ARG (400) with d->check "broker" and the broker's reason and detail; st (optional) gets the
+ * HTTP status and reason, which tell a denial (403) from the rest.
  */
 VT_MUST_USE enum vt_err vt_client_attest(struct vt_client *c, vt_client_evidence_fn fn, void *ctx,
                                          const struct vt_jwk *key, char **token, char **claims,

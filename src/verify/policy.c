@@ -1,11 +1,14 @@
 /*
- * The policy language (docs/policy.md): the claim registry, the compiler and the evaluator.
+ * The policy language (docs/policy.md): the compiler and the evaluator.
  *
- * The registry lists every claim name vt_claims_to_json (src/verify/claims.c) can emit with its
- * type; tests/unit/verify/test_policy.c checks that claims produced for every TEE type use only
- * registered names and types. Compilation checks everything that can be checked without claims
- * (names, operators, value types, hex lengths, enum values, times) and records the JSON path of
- * each rule, so evaluation cannot fail on a compiled policy and every outcome can be explained.
+ * Claim names, types, hex lengths and enum values come from the claims registry
+ * (src/claims/claims_list.h), the same table the JSON writer is generated from. Policies evaluate
+ * the typed claims of a verification (struct vt_claims, vt_policy_eval_claims) or claims as JSON
+ * (a token's, a file's): one evaluator with two ways to read a claim; tests/unit/claims check that
+ * both give the same verdicts and explanations. Compilation checks everything that can be checked
+ * without claims (names, operators, value types, hex lengths, enum values, times) and records the
+ * JSON path of each rule, so evaluation cannot fail on a compiled policy and every outcome can be
+ * explained.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,279 +23,19 @@
 #include <veritee/policy.h>
 #include <veritee/time.h>
 
-/* ---- the registry ---- */
+#include "claims/registry.h"
 
-enum ctype {
-    CT_STRING,
-    CT_ENUM,
-    CT_HEX,
-    CT_INT,
-    CT_BOOL,
-    CT_TIME,
-    CT_U64, /* "0x..." lowercase hex of a 64-bit number (snp.policy, snp.*_tcb.raw) */
-    CT_ARRAY,
-    CT_OBJECT,
-    CT_ANY,
-};
+/* ---- the registry (src/claims/claims_list.h) ---- */
 
-static const char *const ctype_names[] = {
-    [CT_STRING] = "string", [CT_ENUM] = "enum", [CT_HEX] = "hex",        [CT_INT] = "integer",
-    [CT_BOOL] = "boolean",  [CT_TIME] = "time", [CT_U64] = "hex-number", [CT_ARRAY] = "array",
-    [CT_OBJECT] = "object", [CT_ANY] = "any",
-};
-
-static const char *const tee_values[] = {"sgx", "tdx", "sev-snp", "nitro", NULL};
-static const char *const status_values[] = {"UpToDate",
-                                            "SWHardeningNeeded",
-                                            "ConfigurationNeeded",
-                                            "ConfigurationAndSWHardeningNeeded",
-                                            "OutOfDate",
-                                            "OutOfDateConfigurationNeeded",
-                                            "Revoked",
-                                            "TDRelaunchAdvised",
-                                            "TDRelaunchAdvisedConfigurationNeeded",
-                                            NULL};
-static const char *const pck_ca_values[] = {"processor", "platform", NULL};
-static const char *const sgx_type_values[] = {"Standard", "Scalable", "ScalableWithIntegrity",
-                                              NULL};
-static const char *const product_values[] = {"Milan", "Genoa", "Turin", NULL};
-static const char *const signing_key_values[] = {"vcek", "vlek", NULL};
-
-struct claim_def {
-    const char *name; /* exact name, or a prefix when prefix is set */
-    enum ctype type;
-    /* CT_HEX: the allowed byte lengths (len[0] == 0: any length) */
-    unsigned short len[3];
-    const char *const *values; /* CT_ENUM */
-    bool prefix;               /* name + any non-empty suffix */
-};
-
-#define S(n)                                                                                       \
-    {                                                                                              \
-        n, CT_STRING, {0}, NULL, false                                                             \
-    }
-#define E(n, v)                                                                                    \
-    {                                                                                              \
-        n, CT_ENUM, {0}, v, false                                                                  \
-    }
-#define H(n, l)                                                                                    \
-    {                                                                                              \
-        n, CT_HEX, {l}, NULL, false                                                                \
-    }
-#define I(n)                                                                                       \
-    {                                                                                              \
-        n, CT_INT, {0}, NULL, false                                                                \
-    }
-#define B(n)                                                                                       \
-    {                                                                                              \
-        n, CT_BOOL, {0}, NULL, false                                                               \
-    }
-#define T(n)                                                                                       \
-    {                                                                                              \
-        n, CT_TIME, {0}, NULL, false                                                               \
-    }
-#define U(n)                                                                                       \
-    {                                                                                              \
-        n, CT_U64, {0}, NULL, false                                                                \
-    }
-#define TCB(n)                                                                                     \
-    I("snp." n ".bootloader"), I("snp." n ".tee"), I("snp." n ".snp"), I("snp." n ".microcode"),   \
-        I("snp." n ".fmc"), U("snp." n ".raw")
-#define PCR(i)                                                                                     \
-    {                                                                                              \
-        "nitro.pcr" #i, CT_HEX, {32, 48, 64}, NULL, false                                          \
-    }
-
-static const struct claim_def registry[] = {
-    /* common */
-    E("tee", tee_values),
-    T("verified_at"),
-    E("status", status_values),
-    E("platform_status", status_values),
-    E("qe_status", status_values),
-    E("module_status", status_values),
-    {"advisory_ids", CT_ARRAY, {0}, NULL, false},
-    B("debug"),
-    H("report_data", 64),
-    H("user_data", 0),
-    H("nonce", 0),
-    H("public_key", 0),
-    H("fmspc", 6),
-    {"collateral", CT_OBJECT, {0}, NULL, false},
-    {"collateral.documents", CT_ARRAY, {0}, NULL, false},
-    T("collateral.earliest_expiry"),
-    I("collateral.tcb_eval_num"),
-    /* SGX */
-    H("sgx.mrenclave", 32),
-    H("sgx.mrsigner", 32),
-    I("sgx.isv_prod_id"),
-    I("sgx.isv_svn"),
-    I("sgx.config_svn"),
-    H("sgx.cpusvn", 16),
-    H("sgx.miscselect", 4),
-    H("sgx.attributes", 16),
-    H("sgx.config_id", 64),
-    H("sgx.isv_ext_prod_id", 16),
-    H("sgx.isv_family_id", 16),
-    /* TDX */
-    H("tdx.mrtd", 48),
-    H("tdx.rtmr0", 48),
-    H("tdx.rtmr1", 48),
-    H("tdx.rtmr2", 48),
-    H("tdx.rtmr3", 48),
-    H("tdx.mrconfigid", 48),
-    H("tdx.mrowner", 48),
-    H("tdx.mrownerconfig", 48),
-    H("tdx.mrseam", 48),
-    H("tdx.mrsignerseam", 48),
-    H("tdx.seam_attributes", 8),
-    H("tdx.td_attributes", 8),
-    H("tdx.xfam", 8),
-    H("tdx.tee_tcb_svn", 16),
-    H("tdx.tee_tcb_svn2", 16),
-    H("tdx.mrservicetd", 48),
-    /* DCAP */
-    I("dcap.quote_version"),
-    I("dcap.body_type"),
-    H("dcap.pceid", 2),
-    E("dcap.pck_ca", pck_ca_values),
-    {"dcap.sgx_tcb_components", CT_ARRAY, {0}, NULL, false},
-    I("dcap.pcesvn"),
-    H("dcap.cpusvn", 16),
-    H("dcap.ppid", 16),
-    E("dcap.sgx_type", sgx_type_values),
-    H("dcap.platform_instance_id", 16),
-    B("dcap.dynamic_platform"),
-    B("dcap.cached_keys"),
-    B("dcap.smt_enabled"),
-    T("dcap.tcb_date"),
-    T("dcap.qe_tcb_date"),
-    I("dcap.qe_isv_svn"),
-    H("dcap.qe_user_data", 20),
-    S("dcap.tdx_module_identity"),
-    /* Nitro */
-    S("nitro.module_id"),
-    T("nitro.timestamp"),
-    I("nitro.timestamp_ms"),
-    PCR(0),
-    PCR(1),
-    PCR(2),
-    PCR(3),
-    PCR(4),
-    PCR(5),
-    PCR(6),
-    PCR(7),
-    PCR(8),
-    PCR(9),
-    PCR(10),
-    PCR(11),
-    PCR(12),
-    PCR(13),
-    PCR(14),
-    PCR(15),
-    PCR(16),
-    PCR(17),
-    PCR(18),
-    PCR(19),
-    PCR(20),
-    PCR(21),
-    PCR(22),
-    PCR(23),
-    PCR(24),
-    PCR(25),
-    PCR(26),
-    PCR(27),
-    PCR(28),
-    PCR(29),
-    PCR(30),
-    PCR(31),
-    /* SEV-SNP */
-    I("snp.version"),
-    E("snp.product", product_values),
-    S("snp.product_name"),
-    H("snp.measurement", 48),
-    H("snp.host_data", 32),
-    H("snp.report_data", 64),
-    H("snp.chip_id", 64),
-    B("snp.chip_id_masked"),
-    I("snp.vmpl"),
-    I("snp.guest_svn"),
-    U("snp.policy"),
-    I("snp.policy.abi_minor"),
-    I("snp.policy.abi_major"),
-    B("snp.policy.smt"),
-    B("snp.policy.migrate_ma"),
-    B("snp.policy.debug"),
-    B("snp.policy.single_socket"),
-    B("snp.policy.cxl_allow"),
-    B("snp.policy.mem_aes_256_xts"),
-    B("snp.policy.rapl_dis"),
-    B("snp.policy.ciphertext_hiding"),
-    B("snp.policy.page_swap_disable"),
-    U("snp.platform_info"),
-    B("snp.platform_info.smt_enabled"),
-    B("snp.platform_info.tsme_enabled"),
-    B("snp.platform_info.ecc_enabled"),
-    B("snp.platform_info.rapl_disabled"),
-    B("snp.platform_info.ciphertext_hiding_enabled"),
-    B("snp.platform_info.alias_check_complete"),
-    B("snp.platform_info.tio_enabled"),
-    E("snp.signing_key", signing_key_values),
-    S("snp.csp_id"),
-    B("snp.author_key_en"),
-    H("snp.family_id", 16),
-    H("snp.image_id", 16),
-    H("snp.id_key_digest", 48),
-    H("snp.author_key_digest", 48),
-    H("snp.report_id", 32),
-    H("snp.report_id_ma", 32),
-    I("snp.cpuid.family"),
-    I("snp.cpuid.model"),
-    I("snp.cpuid.stepping"),
-    S("snp.current_version"),
-    S("snp.committed_version"),
-    TCB("current_tcb"),
-    TCB("reported_tcb"),
-    TCB("committed_tcb"),
-    TCB("launch_tcb"),
-    U("snp.launch_mit_vector"),
-    U("snp.current_mit_vector"),
-    {"snp.runtime.keys.", CT_OBJECT, {0}, NULL, true},
-    {"snp.runtime.vm_configuration.", CT_ANY, {0}, NULL, true},
-};
-
-#undef S
-#undef E
-#undef H
-#undef I
-#undef B
-#undef T
-#undef U
-#undef TCB
-#undef PCR
-
-#define REGISTRY_N (sizeof(registry) / sizeof(registry[0]))
-
-static const struct claim_def *claim_lookup(const char *name)
+static const struct vt_claim_info *claim_lookup(const char *name)
 {
-    for (size_t i = 0; i < REGISTRY_N; i++) {
-        const struct claim_def *c = &registry[i];
-        if (c->prefix) {
-            size_t n = strlen(c->name);
-            if (strncmp(name, c->name, n) == 0 && name[n] != '\0') {
-                return c;
-            }
-        } else if (strcmp(name, c->name) == 0) {
-            return c;
-        }
-    }
-    return NULL;
+    return vt_claim_lookup(name);
 }
 
 const char *vt_policy_claim_type(const char *name)
 {
-    const struct claim_def *c = name != NULL ? claim_lookup(name) : NULL;
-    return c != NULL ? ctype_names[c->type] : NULL;
+    const struct vt_claim_info *c = name != NULL ? claim_lookup(name) : NULL;
+    return c != NULL ? vt_claim_type_names[c->type] : NULL;
 }
 
 /* Levenshtein distance, capped: for "did you mean" suggestions. */
@@ -318,18 +61,22 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
+/* The nearest claim name, in the docs' order (section by section) on a tie. */
 static const char *closest_claim(const char *name)
 {
     const char *best = NULL;
     size_t best_d = 4; /* suggest only within 3 edits */
-    for (size_t i = 0; i < REGISTRY_N; i++) {
-        if (registry[i].prefix) {
-            continue;
-        }
-        size_t dist = edit_distance(name, registry[i].name);
-        if (dist < best_d) {
-            best_d = dist;
-            best = registry[i].name;
+    for (int s = 0; s < VT_CS_COUNT; s++) {
+        for (size_t i = 0; i < VT_CLAIM_COUNT; i++) {
+            const struct vt_claim_info *c = vt_claim_info((enum vt_claim_id)i);
+            if (c->section != (enum vt_claim_section)s || vt_claim_is_prefix(c)) {
+                continue;
+            }
+            size_t dist = edit_distance(name, c->name);
+            if (dist < best_d) {
+                best_d = dist;
+                best = c->name;
+            }
         }
     }
     return best;
@@ -392,7 +139,7 @@ static bool all_hex(const char *s, size_t len)
     return true;
 }
 
-static bool hex_len_ok(const struct claim_def *c, size_t digits)
+static bool hex_len_ok(const struct vt_claim_info *c, size_t digits)
 {
     if (digits % 2 != 0) {
         return false;
@@ -408,10 +155,10 @@ static bool hex_len_ok(const struct claim_def *c, size_t digits)
     return false;
 }
 
-static bool enum_has(const char *const *values, const char *s)
+static bool enum_has(const struct vt_claim_info *c, const char *s)
 {
-    for (size_t i = 0; values[i] != NULL; i++) {
-        if (strcmp(values[i], s) == 0) {
+    for (size_t i = 0; c->values(i) != NULL; i++) {
+        if (strcmp(c->values(i), s) == 0) {
             return true;
         }
     }
@@ -441,34 +188,34 @@ static const char *json_type_name(const json_t *v)
 }
 
 /* Does a claim value (from claims JSON) have the registered type? */
-static bool claim_value_ok(const struct claim_def *c, const json_t *v)
+static bool claim_value_ok(const struct vt_claim_info *c, const json_t *v)
 {
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     switch (c->type) {
-    case CT_STRING:
+    case VT_CT_STRING:
         return s != NULL;
-    case CT_ENUM:
-        return s != NULL && enum_has(c->values, s);
-    case CT_HEX:
+    case VT_CT_ENUM:
+        return s != NULL && enum_has(c, s);
+    case VT_CT_HEX:
         return s != NULL && all_hex(s, n) && hex_len_ok(c, n);
-    case CT_INT:
+    case VT_CT_INT:
         return json_is_integer(v);
-    case CT_BOOL:
+    case VT_CT_BOOL:
         return json_is_boolean(v);
-    case CT_TIME: {
+    case VT_CT_TIME: {
         int64_t ms;
         return json_is_null(v) || (s != NULL && parse_time_ms(s, n, &ms));
     }
-    case CT_U64: {
+    case VT_CT_U64: {
         uint64_t u;
         return s != NULL && parse_u64_hex(s, n, &u);
     }
-    case CT_ARRAY:
+    case VT_CT_ARRAY:
         return json_is_array(v);
-    case CT_OBJECT:
+    case VT_CT_OBJECT:
         return json_is_object(v);
-    case CT_ANY:
+    case VT_CT_ANY:
         return true;
     }
     return false;
@@ -493,13 +240,13 @@ enum vt_err vt_policy_claims_check(const char *claims_json, size_t len, struct v
         if (err != VT_OK) {
             break;
         }
-        const struct claim_def *c = claim_lookup(key);
+        const struct vt_claim_info *c = claim_lookup(key);
         if (c == NULL) {
             err =
                 vt_fail(d, VT_E_BAD_FIELD, key, "claim \"%s\" is not in the policy registry", key);
         } else if (!claim_value_ok(c, v)) {
             err = vt_fail(d, VT_E_BAD_FIELD, key, "claim \"%s\" is %s in the registry but is %s",
-                          key, ctype_names[c->type], json_type_name(v));
+                          key, vt_claim_type_names[c->type], json_type_name(v));
         } else if (strcmp(key, "collateral") == 0) {
             const char *sub;
             json_t *sv;
@@ -507,7 +254,7 @@ enum vt_err vt_policy_claims_check(const char *claims_json, size_t len, struct v
             {
                 char name[96];
                 snprintf(name, sizeof(name), "collateral.%s", sub);
-                const struct claim_def *sc = claim_lookup(name);
+                const struct vt_claim_info *sc = claim_lookup(name);
                 if (sc == NULL || !claim_value_ok(sc, sv)) {
                     err =
                         vt_fail(d, VT_E_BAD_FIELD, "collateral",
@@ -531,9 +278,11 @@ static const char *const op_names[] = {"equals", "in", "gte", "lte", "exists"};
 /* A compiled value of a claim's type. */
 struct value {
     const json_t *j; /* as written in the policy (borrowed from the policy document) */
-    int64_t i;       /* CT_INT; CT_TIME in milliseconds */
-    uint64_t u;      /* CT_U64 */
-    char *hex;       /* CT_HEX, lowercase */
+    int64_t i;       /* VT_CT_INT; VT_CT_TIME in milliseconds */
+    uint64_t u;      /* VT_CT_U64 */
+    char *hex;       /* VT_CT_HEX, lowercase */
+    uint8_t *bytes;  /* VT_CT_HEX, decoded (typed claims compare bytes) */
+    size_t n_bytes;
 };
 
 struct node {
@@ -543,7 +292,7 @@ struct node {
     size_t n_kids;
     /* N_TEST */
     const char *claim; /* borrowed from the policy document */
-    const struct claim_def *def;
+    const struct vt_claim_info *def;
     enum op op;
     const json_t *expected; /* the operator's value as written */
     struct value *vals;     /* equals/gte/lte: 1; in: n_vals; exists: 0 */
@@ -571,6 +320,7 @@ static void node_free(struct node *n)
     free(n->kids);
     for (size_t i = 0; i < n->n_vals; i++) {
         free(n->vals[i].hex);
+        free(n->vals[i].bytes);
     }
     free(n->vals);
     free(n->path);
@@ -648,10 +398,10 @@ static void join_index(char *out, const char *base, size_t i)
     }
 }
 
-static const char *type_phrase(const struct claim_def *c, char *buf, size_t cap)
+static const char *type_phrase(const struct vt_claim_info *c, char *buf, size_t cap)
 {
     switch (c->type) {
-    case CT_HEX:
+    case VT_CT_HEX:
         if (c->len[0] == 0) {
             snprintf(buf, cap, "hex");
         } else if (c->len[1] == 0) {
@@ -660,30 +410,30 @@ static const char *type_phrase(const struct claim_def *c, char *buf, size_t cap)
             snprintf(buf, cap, "hex of %u, %u or %u bytes", c->len[0], c->len[1], c->len[2]);
         }
         return buf;
-    case CT_TIME:
+    case VT_CT_TIME:
         return "an RFC 3339 time";
-    case CT_U64:
+    case VT_CT_U64:
         return "a hex number (\"0x...\") or a non-negative integer";
-    case CT_ENUM:
+    case VT_CT_ENUM:
         return "one of its names";
-    case CT_INT:
+    case VT_CT_INT:
         return "an integer";
-    case CT_BOOL:
+    case VT_CT_BOOL:
         return "a boolean";
-    case CT_STRING:
+    case VT_CT_STRING:
         return "a string";
-    case CT_ARRAY:
+    case VT_CT_ARRAY:
         return "an array";
-    case CT_OBJECT:
+    case VT_CT_OBJECT:
         return "an object";
-    case CT_ANY:
+    case VT_CT_ANY:
         return "any JSON value";
     }
     return "?";
 }
 
 /* Check and convert one value for claim c at path. */
-static enum vt_err compile_value(const struct claim_def *c, const char *claim, const json_t *v,
+static enum vt_err compile_value(const struct vt_claim_info *c, const char *claim, const json_t *v,
                                  const char *path, struct value *out, struct vt_diag *d)
 {
     memset(out, 0, sizeof(*out));
@@ -693,16 +443,16 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
     char tb[64];
     bool ok = false;
     switch (c->type) {
-    case CT_STRING:
+    case VT_CT_STRING:
         ok = s != NULL;
         break;
-    case CT_ENUM:
-        if (s != NULL && !enum_has(c->values, s)) {
+    case VT_CT_ENUM:
+        if (s != NULL && !enum_has(c, s)) {
             char list[300] = "";
             size_t used = 0;
-            for (size_t i = 0; c->values[i] != NULL && used < sizeof(list); i++) {
+            for (size_t i = 0; c->values(i) != NULL && used < sizeof(list); i++) {
                 int w = snprintf(list + used, sizeof(list) - used, "%s%s", i > 0 ? ", " : "",
-                                 c->values[i]);
+                                 c->values(i));
                 used += w > 0 ? (size_t)w : 0;
             }
             return fail_at(d, VT_E_BAD_FIELD, path,
@@ -710,7 +460,7 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
         }
         ok = s != NULL;
         break;
-    case CT_HEX:
+    case VT_CT_HEX:
         if (s != NULL) {
             if (!all_hex(s, n)) {
                 return fail_at(d, VT_E_BAD_HEX, path, "%s is hex; \"%.80s\" is not hex", claim, s);
@@ -728,17 +478,26 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
                 out->hex[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
             }
             out->hex[n] = '\0';
+            out->n_bytes = n / 2;
+            out->bytes = malloc(out->n_bytes + 1);
+            if (out->bytes == NULL) {
+                return vt_fail(d, VT_E_NOMEM, path, "no memory");
+            }
+            for (size_t i = 0; i < out->n_bytes; i++) {
+                out->bytes[i] = (uint8_t)(vt_hex_value((uint8_t)s[2 * i]) << 4 |
+                                          vt_hex_value((uint8_t)s[2 * i + 1]));
+            }
             ok = true;
         }
         break;
-    case CT_INT:
+    case VT_CT_INT:
         ok = json_is_integer(v);
         out->i = json_integer_value(v);
         break;
-    case CT_BOOL:
+    case VT_CT_BOOL:
         ok = json_is_boolean(v);
         break;
-    case CT_TIME:
+    case VT_CT_TIME:
         if (s != NULL && !parse_time_ms(s, n, &out->i)) {
             return fail_at(
                 d, VT_E_BAD_TIME, path,
@@ -747,7 +506,7 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
         }
         ok = s != NULL;
         break;
-    case CT_U64:
+    case VT_CT_U64:
         if (json_is_integer(v) && json_integer_value(v) >= 0) {
             out->u = (uint64_t)json_integer_value(v);
             ok = true;
@@ -760,13 +519,13 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
             ok = true;
         }
         break;
-    case CT_ARRAY:
+    case VT_CT_ARRAY:
         ok = json_is_array(v);
         break;
-    case CT_OBJECT:
+    case VT_CT_OBJECT:
         ok = json_is_object(v);
         break;
-    case CT_ANY:
+    case VT_CT_ANY:
         ok = true;
         break;
     }
@@ -774,7 +533,7 @@ static enum vt_err compile_value(const struct claim_def *c, const char *claim, c
         return VT_OK;
     }
     return fail_at(d, VT_E_BAD_FIELD, path, "%s has type %s: expected %s, got %s", claim,
-                   ctype_names[c->type], type_phrase(c, tb, sizeof(tb)), json_type_name(v));
+                   vt_claim_type_names[c->type], type_phrase(c, tb, sizeof(tb)), json_type_name(v));
 }
 
 static bool is_combinator(const char *k)
@@ -837,9 +596,9 @@ static enum vt_err compile_test(const json_t *r, const char *path, const char *o
         return VT_OK;
     case OP_GTE:
     case OP_LTE:
-        if (n->def->type != CT_INT && n->def->type != CT_TIME) {
+        if (n->def->type != VT_CT_INT && n->def->type != VT_CT_TIME) {
             return fail_at(d, VT_E_BAD_FIELD, sub, "%s compares integer and time claims; %s is %s",
-                           op_key, n->claim, ctype_names[n->def->type]);
+                           op_key, n->claim, vt_claim_type_names[n->def->type]);
         }
         /* fall through */
     case OP_EQUALS:
@@ -1115,10 +874,23 @@ enum vt_err vt_policy_compile(const char *json, size_t len, struct vt_policy **o
 
 /* ---- the evaluator ---- */
 
+/* Claims come either typed (struct vt_claims, read through the registry: the verifier's output)
+ * or as JSON (a token's claims, a claims file): one evaluator, two ways to read a claim. */
 struct eval_ctx {
+    const struct vt_claims *typed; /* or: */
     const json_t *claims;
     json_t *expl;
     bool oom;
+};
+
+/* One claim's value as a test sees it. JSON claims: j borrowed from the claims. Typed claims: v,
+ * and j its JSON form (owned) for the explanation and for arrays and objects. */
+struct actual {
+    bool present; /* false also for null */
+    bool typed;
+    struct vt_claim_value v;
+    const json_t *j;
+    json_t *owned;
 };
 
 /* A claim's value, or NULL when absent or null. "collateral.x" also finds collateral's member. */
@@ -1131,49 +903,126 @@ static const json_t *claim_get(const json_t *claims, const char *name)
     return json_is_null(v) ? NULL : v;
 }
 
-static bool value_eq(const struct node *n, const struct value *want, const json_t *got)
+static void actual_get(struct eval_ctx *c, const struct vt_claim_info *def, const char *name,
+                       struct actual *a)
 {
+    memset(a, 0, sizeof(*a));
+    if (c->typed == NULL) {
+        a->j = claim_get(c->claims, name);
+        a->present = a->j != NULL;
+        return;
+    }
+    a->typed = true;
+    if (vt_claim_get(def, name, c->typed, &a->v) != VT_CLAIM_PRESENT) {
+        vt_claim_value_cleanup(&a->v);
+        return;
+    }
+    a->present = true;
+    /* the JSON form takes a->v.j (arrays, objects): compare those as JSON */
+    a->j = a->owned = vt_claim_value_json(def, &a->v);
+    if (a->owned == NULL) {
+        c->oom = true;
+        a->present = false;
+    }
+}
+
+static void actual_cleanup(struct actual *a)
+{
+    vt_claim_value_cleanup(&a->v);
+    json_decref(a->owned);
+}
+
+/* A typed time as milliseconds, when its RFC 3339 form (what JSON claims carry) parses. */
+static bool typed_time_ms(const struct vt_claim_value *v, int64_t *ms)
+{
+    char buf[VT_TIME_STR_MAX + 8];
+    vt_claim_time_text(v, buf);
+    return parse_time_ms(buf, strlen(buf), ms);
+}
+
+static bool typed_eq(const struct node *n, const struct value *want, const struct actual *a)
+{
+    const struct vt_claim_value *v = &a->v;
+    switch (n->def->type) {
+    case VT_CT_STRING:
+    case VT_CT_ENUM:
+        return strlen(v->s) == json_string_length(want->j) &&
+               memcmp(v->s, json_string_value(want->j), json_string_length(want->j)) == 0;
+    case VT_CT_HEX:
+        return v->n == want->n_bytes && memcmp(v->bytes, want->bytes, v->n) == 0;
+    case VT_CT_INT:
+        return v->i == want->i;
+    case VT_CT_BOOL:
+        return v->b == json_is_true(want->j);
+    case VT_CT_TIME: {
+        int64_t ms;
+        return typed_time_ms(v, &ms) && ms == want->i;
+    }
+    case VT_CT_U64:
+        return v->u == want->u;
+    case VT_CT_ARRAY:
+    case VT_CT_OBJECT:
+    case VT_CT_ANY:
+        return json_equal(a->j, want->j) != 0;
+    }
+    return false;
+}
+
+static bool value_eq(const struct node *n, const struct value *want, const struct actual *a)
+{
+    if (a->typed) {
+        return typed_eq(n, want, a);
+    }
+    const json_t *got = a->j;
     const char *s = json_string_value(got);
     size_t len = json_string_length(got);
     switch (n->def->type) {
-    case CT_STRING:
-    case CT_ENUM:
+    case VT_CT_STRING:
+    case VT_CT_ENUM:
         return s != NULL && len == json_string_length(want->j) &&
                memcmp(s, json_string_value(want->j), len) == 0;
-    case CT_HEX:
+    case VT_CT_HEX:
         return s != NULL && len == strlen(want->hex) && strncasecmp(s, want->hex, len) == 0;
-    case CT_INT:
+    case VT_CT_INT:
         return json_is_integer(got) && json_integer_value(got) == want->i;
-    case CT_BOOL:
+    case VT_CT_BOOL:
         return json_is_boolean(got) && json_is_true(got) == json_is_true(want->j);
-    case CT_TIME: {
+    case VT_CT_TIME: {
         int64_t ms;
         return s != NULL && parse_time_ms(s, len, &ms) && ms == want->i;
     }
-    case CT_U64: {
+    case VT_CT_U64: {
         uint64_t u;
         return s != NULL && parse_u64_hex(s, len, &u) && u == want->u;
     }
-    case CT_ARRAY:
-    case CT_OBJECT:
-    case CT_ANY:
+    case VT_CT_ARRAY:
+    case VT_CT_OBJECT:
+    case VT_CT_ANY:
         return json_equal(got, want->j) != 0;
     }
     return false;
 }
 
 /* got compared with want: -1, 0, 1; false if got is not comparable (wrong type). */
-static bool value_cmp(const struct node *n, const struct value *want, const json_t *got, int *cmp)
+static bool value_cmp(const struct node *n, const struct value *want, const struct actual *a,
+                      int *cmp)
 {
     int64_t g;
-    if (n->def->type == CT_INT) {
-        if (!json_is_integer(got)) {
+    if (n->def->type == VT_CT_INT) {
+        if (a->typed) {
+            g = a->v.i;
+        } else if (json_is_integer(a->j)) {
+            g = json_integer_value(a->j);
+        } else {
             return false;
         }
-        g = json_integer_value(got);
+    } else if (a->typed) {
+        if (!typed_time_ms(&a->v, &g)) {
+            return false;
+        }
     } else {
-        const char *s = json_string_value(got);
-        if (s == NULL || !parse_time_ms(s, json_string_length(got), &g)) {
+        const char *s = json_string_value(a->j);
+        if (s == NULL || !parse_time_ms(s, json_string_length(a->j), &g)) {
             return false;
         }
     }
@@ -1181,12 +1030,12 @@ static bool value_cmp(const struct node *n, const struct value *want, const json
     return true;
 }
 
-static bool test_outcome(const struct node *n, const json_t *actual)
+static bool test_outcome(const struct node *n, const struct actual *actual)
 {
     if (n->op == OP_EXISTS) {
-        return (actual != NULL) == n->exists;
+        return actual->present == n->exists;
     }
-    if (actual == NULL) {
+    if (!actual->present) {
         return false;
     }
     int cmp;
@@ -1251,10 +1100,12 @@ static bool eval_node(const struct node *n, struct eval_ctx *c, const struct nod
     static const char *const kind_ops[] = {"allOf", "anyOf", "not"};
     if (n->kind == N_TEST) {
         json_t *e = expl_entry(c, n->path, op_names[n->op]);
-        const json_t *actual = claim_get(c->claims, n->claim);
-        bool outcome = test_outcome(n, actual);
-        expl_test(c, e, n->claim, n->expected, actual);
+        struct actual actual;
+        actual_get(c, n->def, n->claim, &actual);
+        bool outcome = test_outcome(n, &actual);
+        expl_test(c, e, n->claim, n->expected, actual.present ? actual.j : NULL);
         expl_outcome(c, e, outcome);
+        actual_cleanup(&actual);
         *blame = n;
         return outcome;
     }
@@ -1293,6 +1144,73 @@ void vt_policy_result_cleanup(struct vt_policy_result *r)
     }
 }
 
+/* allowDebug, acceptStatus, then the rules, on claims of either kind (c->typed or c->claims). */
+static enum vt_err evaluate(const struct vt_policy *p, struct eval_ctx *c,
+                            struct vt_policy_result *r, struct vt_diag *d)
+{
+    c->expl = json_array();
+    VT_ENSURE(c->expl != NULL, d, VT_E_NOMEM, "policy", "no memory");
+    bool allowed = true;
+    char reason[VT_POLICY_REASON_MAX] = "";
+
+    if (!p->allow_debug) {
+        /* Fail closed: anything but "debug": false is a debug TEE. */
+        json_t *e = expl_entry(c, "allowDebug", "equals");
+        struct actual a;
+        actual_get(c, vt_claim_info(VT_CLAIM_DEBUG), "debug", &a);
+        bool ok = a.present && (a.typed ? !a.v.b : json_is_false(a.j));
+        expl_test(c, e, "debug", json_false(), a.present ? a.j : NULL);
+        expl_outcome(c, e, ok);
+        actual_cleanup(&a);
+        if (!ok) {
+            allowed = false;
+            snprintf(reason, sizeof(reason), "debug");
+        }
+    }
+    {
+        json_t *e = expl_entry(c, "acceptStatus", "in");
+        struct actual a;
+        actual_get(c, vt_claim_info(VT_CLAIM_STATUS), "status", &a);
+        const char *s = !a.present ? NULL : a.typed ? a.v.s : json_string_value(a.j);
+        size_t len = s == NULL ? 0 : a.typed ? strlen(s) : json_string_length(a.j);
+        enum vt_tcb_status st;
+        bool ok = s != NULL && vt_tcb_status_parse(s, len, &st) == VT_OK &&
+                  (p->accept & (1u << (unsigned)st)) != 0;
+        expl_test(c, e, "status", p->accept_json, a.present ? a.j : NULL);
+        expl_outcome(c, e, ok);
+        actual_cleanup(&a);
+        if (!ok && allowed) {
+            allowed = false;
+            snprintf(reason, sizeof(reason), "status");
+        }
+    }
+    if (p->rules != NULL) {
+        const struct node *blame = NULL;
+        if (!eval_node(p->rules, c, &blame) && allowed) {
+            allowed = false;
+            snprintf(reason, sizeof(reason), "%s", blame->path);
+        }
+    }
+    char *expl = c->oom ? NULL : json_dumps(c->expl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(c->expl);
+    VT_ENSURE(expl != NULL, d, VT_E_NOMEM, "policy", "cannot build the explanation");
+    r->allowed = allowed;
+    r->explanation = expl;
+    memcpy(r->reason, reason, sizeof(r->reason));
+    return VT_OK;
+}
+
+enum vt_err vt_policy_eval_claims(const struct vt_policy *p, const struct vt_claims *claims,
+                                  struct vt_policy_result *r, struct vt_diag *d)
+{
+    VT_ENSURE(r != NULL, d, VT_E_ARG, "policy.result", "no result");
+    memset(r, 0, sizeof(*r));
+    VT_ENSURE(p != NULL, d, VT_E_ARG, "policy", "no policy");
+    VT_ENSURE(claims != NULL, d, VT_E_ARG, "claims", "no claims");
+    struct eval_ctx c = {.typed = claims};
+    return evaluate(p, &c, r, d);
+}
+
 enum vt_err vt_policy_eval_json(const struct vt_policy *p, const struct json_t *claims,
                                 struct vt_policy_result *r, struct vt_diag *d)
 {
@@ -1302,52 +1220,8 @@ enum vt_err vt_policy_eval_json(const struct vt_policy *p, const struct json_t *
     VT_ENSURE(json_is_object(claims), d, VT_E_BAD_FIELD, "claims",
               "claims must be a JSON object, got %s",
               claims != NULL ? json_type_name(claims) : "nothing");
-    struct eval_ctx c = {.claims = claims, .expl = json_array()};
-    VT_ENSURE(c.expl != NULL, d, VT_E_NOMEM, "policy", "no memory");
-    bool allowed = true;
-    char reason[VT_POLICY_REASON_MAX] = "";
-
-    if (!p->allow_debug) {
-        /* Fail closed: anything but "debug": false is a debug TEE. */
-        json_t *e = expl_entry(&c, "allowDebug", "equals");
-        const json_t *actual = claim_get(claims, "debug");
-        bool ok = json_is_false(actual);
-        expl_test(&c, e, "debug", json_false(), actual);
-        expl_outcome(&c, e, ok);
-        if (!ok) {
-            allowed = false;
-            snprintf(reason, sizeof(reason), "debug");
-        }
-    }
-    {
-        json_t *e = expl_entry(&c, "acceptStatus", "in");
-        const json_t *actual = claim_get(claims, "status");
-        enum vt_tcb_status st;
-        bool ok = json_is_string(actual) &&
-                  vt_tcb_status_parse(json_string_value(actual), json_string_length(actual), &st) ==
-                      VT_OK &&
-                  (p->accept & (1u << (unsigned)st)) != 0;
-        expl_test(&c, e, "status", p->accept_json, actual);
-        expl_outcome(&c, e, ok);
-        if (!ok && allowed) {
-            allowed = false;
-            snprintf(reason, sizeof(reason), "status");
-        }
-    }
-    if (p->rules != NULL) {
-        const struct node *blame = NULL;
-        if (!eval_node(p->rules, &c, &blame) && allowed) {
-            allowed = false;
-            snprintf(reason, sizeof(reason), "%s", blame->path);
-        }
-    }
-    char *expl = c.oom ? NULL : json_dumps(c.expl, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(c.expl);
-    VT_ENSURE(expl != NULL, d, VT_E_NOMEM, "policy", "cannot build the explanation");
-    r->allowed = allowed;
-    r->explanation = expl;
-    memcpy(r->reason, reason, sizeof(r->reason));
-    return VT_OK;
+    struct eval_ctx c = {.claims = claims};
+    return evaluate(p, &c, r, d);
 }
 
 enum vt_err vt_policy_eval(const struct vt_policy *p, const char *claims_json, size_t len,

@@ -81,7 +81,7 @@ static void test_categories(void **state)
     assert_string_equal(vt_err_category(VT_E_BAD_KEY), "signature");
     assert_string_equal(vt_err_category(VT_E_CERT_EXTENSION), "chain");
     assert_string_equal(vt_err_category(VT_E_REVOKED), "validity");
-    assert_string_equal(vt_err_category(VT_E_POLICY), "mismatch");
+    assert_string_equal(vt_err_category(VT_E_BINDING), "mismatch");
     assert_string_equal(vt_err_category(VT_E_NOT_FOUND), "io");
     assert_string_equal(vt_err_category(VT_E_STORAGE), "storage");
     assert_string_equal(vt_err_category(VT_E_CRYPTO), "internal");

@@ -853,16 +853,16 @@ static void test_real_fixtures(void **state)
     char nonce[64];
     vt_time exp;
     struct vt_broker_denial den;
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
+    assert_true(vt_broker_challenge(b, nonce, &exp, &den));
     char *pub = vt_jwk_public_json(f->ec256);
     struct vt_broker_attest_req q = {
         .evidence = quote, .evidence_len = n, .nonce = nonce, .runtime_key = pub};
     struct vt_broker_attest_res r;
-    assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
+    assert_false(vt_broker_attest(b, &q, &r, &den));
     assert_string_equal(den.reason, "binding");
     quote[n - 100] ^= 1; /* in the signature data */
-    assert_int_equal(vt_broker_challenge(b, nonce, &exp, &den), VT_OK);
-    assert_int_equal(vt_broker_attest(b, &q, &r, &den), VT_E_POLICY);
+    assert_true(vt_broker_challenge(b, nonce, &exp, &den));
+    assert_false(vt_broker_attest(b, &q, &r, &den));
     assert_string_equal(den.reason, "evidence");
     free(pub);
     free(quote);

@@ -153,7 +153,7 @@ static void test_refusals(void **state)
     char *token = NULL;
     struct ev_ctx dbg = {h, VT_TEE_TDX, VT_BSIM_DEBUG, ec};
     assert_int_equal(vt_client_attest(c, sim_evidence, &dbg, ec, &token, NULL, &st, &d),
-                     VT_E_POLICY);
+                     VT_E_UNAUTHORIZED);
     assert_int_equal(st.http_status, 403);
     assert_string_equal(st.reason, "attestation-policy:debug");
     assert_null(token);

@@ -1,4 +1,4 @@
-/* TCB status names and parsing, and the advisory ID set (src/verify/tcb_status.c). */
+/* TCB status names and parsing, and the advisory ID set (src/claims/tcb_status.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
