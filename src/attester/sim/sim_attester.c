@@ -55,8 +55,9 @@ static vt_time sim_now(const struct sim_state *s)
 static enum vt_err mkdir_p(const char *dir, struct vt_diag *d)
 {
     char tmp[1024];
-    VT_ENSURE(strlen(dir) < sizeof(tmp), d, VT_E_ARG, "sim.dir", "path too long");
-    strcpy(tmp, dir);
+    size_t dir_len = strlen(dir);
+    VT_ENSURE(dir_len < sizeof(tmp), d, VT_E_ARG, "sim.dir", "path too long");
+    memcpy(tmp, dir, dir_len + 1);
     for (char *p = tmp + 1; *p != '\0'; p++) {
         if (*p == '/') {
             *p = '\0';

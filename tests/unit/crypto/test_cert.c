@@ -438,7 +438,8 @@ static void test_pem_forms(void **state)
     /* Leading whitespace, blank lines between blocks, no newline after the last END. */
     char *spaced = malloc(p.both_len + 16);
     assert_non_null(spaced);
-    n = (size_t)sprintf(spaced, "\n\n  %s\n\n\t%.*s", p.leaf, (int)(p.ca_len - 1), p.ca);
+    n = (size_t)snprintf(spaced, p.both_len + 16, "\n\n  %s\n\n\t%.*s", p.leaf, (int)(p.ca_len - 1),
+                         p.ca);
     expect_two(f, spaced, n);
     free(spaced);
 
