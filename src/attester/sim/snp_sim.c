@@ -26,7 +26,7 @@ static EVP_PKEY *rsa_key(enum vt_snp_product p, int which)
 {
     if (rsa_keys[p][which] == NULL) {
         rsa_keys[p][which] = EVP_RSA_gen(2048);
-        assert_non_null(rsa_keys[p][which]);
+        VT_SIM_NEED(rsa_keys[p][which]);
     }
     return rsa_keys[p][which];
 }
@@ -44,11 +44,11 @@ void vt_ssim_free_keys(void)
 static X509_NAME *name_of(const char *cn)
 {
     X509_NAME *n = X509_NAME_new();
-    assert_non_null(n);
-    assert_int_equal(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-                                                (const unsigned char *)"veritee test", -1, -1, 0),
-                     1);
-    assert_int_equal(
+    VT_SIM_NEED(n);
+    VT_SIM_NEED_EQ(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
+                                              (const unsigned char *)"veritee test", -1, -1, 0),
+                   1);
+    VT_SIM_NEED_EQ(
         X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
     return n;
 }
@@ -58,8 +58,8 @@ static void add_ext_conf(X509 *x, X509 *issuer, int nid, const char *value)
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
     X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    assert_non_null(e);
-    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    VT_SIM_NEED(e);
+    VT_SIM_NEED_EQ(X509_add_ext(x, e, -1), 1);
     X509_EXTENSION_free(e);
 }
 
@@ -70,12 +70,12 @@ static void add_amd_ext(X509 *x, const char *suffix, const uint8_t *der, size_t 
     snprintf(oid, sizeof(oid), AMD_OID "%s", suffix);
     ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    assert_non_null(obj);
-    assert_non_null(os);
-    assert_int_equal(ASN1_OCTET_STRING_set(os, der, (int)len), 1);
+    VT_SIM_NEED(obj);
+    VT_SIM_NEED(os);
+    VT_SIM_NEED_EQ(ASN1_OCTET_STRING_set(os, der, (int)len), 1);
     X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-    assert_non_null(e);
-    assert_int_equal(X509_add_ext(x, e, -1), 1);
+    VT_SIM_NEED(e);
+    VT_SIM_NEED_EQ(X509_add_ext(x, e, -1), 1);
     X509_EXTENSION_free(e);
     ASN1_OCTET_STRING_free(os);
     ASN1_OBJECT_free(obj);
@@ -101,7 +101,7 @@ static void add_amd_string(X509 *x, const char *suffix, const char *s)
 {
     uint8_t der[160];
     size_t n = strlen(s);
-    assert_true(n < 128);
+    VT_SIM_NEED(n < 128);
     der[0] = 0x16;
     der[1] = (uint8_t)n;
     memcpy(der + 2, s, n);
@@ -113,12 +113,12 @@ static void sign_pss(X509 *x, EVP_PKEY *key, int salt)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    assert_non_null(md);
-    assert_int_equal(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, key), 1);
-    assert_true(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
-    assert_true(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0);
-    assert_true(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0);
-    assert_true(X509_sign_ctx(x, md) > 0);
+    VT_SIM_NEED(md);
+    VT_SIM_NEED_EQ(EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, key), 1);
+    VT_SIM_NEED(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0);
+    VT_SIM_NEED(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0);
+    VT_SIM_NEED(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0);
+    VT_SIM_NEED(X509_sign_ctx(x, md) > 0);
     EVP_MD_CTX_free(md);
 }
 
@@ -126,17 +126,17 @@ static X509 *new_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, long serial, 
                       int64_t na)
 {
     X509 *x = X509_new();
-    assert_non_null(x);
-    assert_int_equal(X509_set_version(x, 2), 1);
-    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial), 1);
+    VT_SIM_NEED(x);
+    VT_SIM_NEED_EQ(X509_set_version(x, 2), 1);
+    VT_SIM_NEED_EQ(ASN1_INTEGER_set(X509_get_serialNumber(x), serial), 1);
     X509_NAME *subject = name_of(cn);
-    assert_int_equal(X509_set_subject_name(x, subject), 1);
-    assert_int_equal(
+    VT_SIM_NEED_EQ(X509_set_subject_name(x, subject), 1);
+    VT_SIM_NEED_EQ(
         X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject), 1);
     X509_NAME_free(subject);
-    assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
-    assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
-    assert_int_equal(X509_set_pubkey(x, pub), 1);
+    VT_SIM_NEED(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb));
+    VT_SIM_NEED(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na));
+    VT_SIM_NEED_EQ(X509_set_pubkey(x, pub), 1);
     return x;
 }
 
@@ -209,7 +209,7 @@ X509 *vt_ssim_vek(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o,
 {
     (void)p;
     EVP_PKEY *k = EVP_EC_gen("P-384");
-    assert_non_null(k);
+    VT_SIM_NEED(k);
     X509 *x = new_cert(o->cn, k, o->issuer, o->serial, o->nb, o->na);
     add_amd_int(x, "1", o->struct_version);
     if (o->product_name != NULL) {
@@ -320,15 +320,15 @@ void vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
     uint8_t der[128];
     size_t der_len = sizeof(der);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_non_null(md);
-    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
-    assert_int_equal(EVP_DigestSign(md, der, &der_len, out, VT_SNP_SIGNED_SIZE), 1);
+    VT_SIM_NEED(md);
+    VT_SIM_NEED_EQ(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
+    VT_SIM_NEED_EQ(EVP_DigestSign(md, der, &der_len, out, VT_SNP_SIGNED_SIZE), 1);
     EVP_MD_CTX_free(md);
     const unsigned char *q = der;
     ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
-    assert_non_null(sig);
-    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), out + 0x2a0, 72), 72);
-    assert_int_equal(BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), out + 0x2e8, 72), 72);
+    VT_SIM_NEED(sig);
+    VT_SIM_NEED_EQ(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), out + 0x2a0, 72), 72);
+    VT_SIM_NEED_EQ(BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), out + 0x2e8, 72), 72);
     ECDSA_SIG_free(sig);
 }
 
@@ -337,7 +337,7 @@ uint8_t *vt_ssim_hcl(struct vt_ssim_report *r, EVP_PKEY *key, const char *json, 
     size_t var = strlen(json);
     size_t n = 0x4d4 + var < 2600 ? 2600 : 0x4d4 + var;
     uint8_t *h = calloc(1, n);
-    assert_non_null(h);
+    VT_SIM_NEED(h);
     vt_sha256(json, var, r->report_data);
     memset(r->report_data + 32, 0, 32);
     memcpy(h, "HCLA", 4);
@@ -363,15 +363,15 @@ uint8_t *vt_ssim_der(X509 *x, size_t *len)
 char *vt_ssim_pem(X509 *const *certs, size_t n, size_t *len)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    assert_non_null(b);
+    VT_SIM_NEED(b);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(PEM_write_bio_X509(b, certs[i]), 1);
+        VT_SIM_NEED_EQ(PEM_write_bio_X509(b, certs[i]), 1);
     }
     char *data = NULL;
     long l = BIO_get_mem_data(b, &data);
-    assert_true(l > 0);
+    VT_SIM_NEED(l > 0);
     char *out = malloc((size_t)l + 1);
-    assert_non_null(out);
+    VT_SIM_NEED(out);
     memcpy(out, data, (size_t)l);
     out[l] = '\0';
     BIO_free(b);

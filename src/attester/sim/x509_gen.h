@@ -1,8 +1,9 @@
 /*
  * X.509 generator of the simulators (veritee_sim): P-256 keys, certificates with chosen names,
  * validity, CA constraints and extensions, CRLs, and the conversions tests need (DER, PEM, raw
- * r||s). Built on OpenSSL directly; every function asserts success (sim_assert.h: abort), so a
- * broken generator fails the test that used it instead of producing a test that cannot fail.
+ * r||s). Built on OpenSSL directly; every function checks success (sim_assert.h: VT_SIM_NEED,
+ * abort), so a broken generator fails the test that used it instead of producing a test that cannot
+ * fail.
  */
 #ifndef VT_TEST_X509_GEN_H
 #define VT_TEST_X509_GEN_H
