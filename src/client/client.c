@@ -84,9 +84,23 @@ static enum vt_err post(struct vt_client *c, const char *path, json_t *body, lon
         err = vt_http_request(url, &o, &r, d);
         bool retry = err != VT_OK || r.status == 429 || r.status >= 500;
         if (err == VT_OK && (!retry || attempt >= c->cfg.retries)) {
+            json_error_t je;
             *status = r.status;
-            *out = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
+            *out = json_loadb((const char *)r.body.data, r.body.len, 0, &je);
             vt_http_response_cleanup(&r);
+            /* a refusal may come from a proxy (an HTML 502): refused() reports its status; an
+             * answer that claims success must be a JSON object */
+            if (*status >= 200 && *status < 300 && !json_is_object(*out)) {
+                err = *out == NULL ? vt_fail(d, VT_E_BAD_JSON, "$",
+                                             "POST %s: the HTTP %ld answer is not JSON: %s at "
+                                             "line %d column %d",
+                                             path, *status, je.text, je.line, je.column)
+                                   : vt_fail(d, VT_E_BAD_JSON, "$",
+                                             "POST %s: the HTTP %ld answer is %s, not an object",
+                                             path, *status, vt_json_type_name(*out));
+                json_decref(*out);
+                *out = NULL;
+            }
             break;
         }
         if (err == VT_OK) {
