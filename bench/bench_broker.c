@@ -149,7 +149,7 @@ static double dcap_floor(double seconds)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 3.0;
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 3.0;
     const char *db = argc > 2 ? argv[2] : NULL;
     struct bh *h = bh_start_db(vt_time_now(), "", 300, 600, NULL, db);
     struct vt_jwk *key = NULL;

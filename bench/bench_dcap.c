@@ -42,7 +42,7 @@ static enum vt_err once(void *p, struct vt_diag *d)
 int main(int argc, char **argv)
 {
     const char *root = argc > 1 ? argv[1] : "../shared/fixtures";
-    double seconds = argc > 2 ? atof(argv[2]) : 2.0;
+    double seconds = argc > 2 ? strtod(argv[2], NULL) : 2.0;
     struct vt_diag d;
     vt_diag_init(&d);
     struct vt_bench_result p256;

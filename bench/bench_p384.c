@@ -164,8 +164,8 @@ static int setup(struct bench *b)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 1.0;
-    int rounds = argc > 2 ? atoi(argv[2]) : 3;
+    double seconds = argc > 1 ? strtod(argv[1], NULL) : 1.0;
+    int rounds = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3;
     if (seconds <= 0 || rounds <= 0) {
         fprintf(stderr, "usage: bench_p384 [SECONDS_PER_ROUND] [ROUNDS]\n");
         return 2;

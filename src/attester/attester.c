@@ -51,12 +51,13 @@ enum vt_err vt_attester_open(const char *backend, const struct vt_attester_opts 
     VT_ENSURE(ops != NULL, d, VT_E_UNSUPPORTED, "attester.backend",
               "unknown backend \"%.64s\" (tsm, nsm, sim:sgx, sim:tdx, sim:snp, sim:nitro)",
               backend);
-    VT_ENSURE(strlen(backend) < sizeof(((struct vt_attester *)0)->backend), d, VT_E_UNSUPPORTED,
+    size_t backend_len = strlen(backend);
+    VT_ENSURE(backend_len < sizeof(((struct vt_attester *)0)->backend), d, VT_E_UNSUPPORTED,
               "attester.backend", "unknown backend \"%.64s\"", backend);
     struct vt_attester *a = calloc(1, sizeof(*a));
     VT_ENSURE(a != NULL, d, VT_E_NOMEM, "attester.open", "out of memory");
     a->ops = ops;
-    strcpy(a->backend, backend);
+    memcpy(a->backend, backend, backend_len + 1); /* fits: checked above */
     enum vt_err err = ops->open(a, backend, opts, d);
     if (err != VT_OK) {
         free(a);

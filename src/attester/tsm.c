@@ -263,7 +263,7 @@ static enum vt_err tsm_open(struct vt_attester *a, const char *backend,
         free(s);
         return vt_fail(d, VT_E_NOT_FOUND, "tsm.root", "%s is not a directory", root);
     }
-    strcpy(s->root, root);
+    memcpy(s->root, root, strlen(root) + 1); /* fits: checked above */
     s->set_privlevel = opts->tsm_set_privlevel;
     s->privlevel = opts->tsm_privlevel;
     s->wait_ms = opts->tsm_wait_ms != 0 ? opts->tsm_wait_ms : VT_ATTESTER_TSM_WAIT_MS;

@@ -98,7 +98,7 @@ enum vt_err vt_cbor_get_string(struct vt_reader *r, const struct vt_cbor_head *h
     if ((h->major != VT_CBOR_BYTES && h->major != VT_CBOR_TEXT) || h->indefinite) {
         return VT_E_ARG;
     }
-    if (h->arg > (uint64_t)r->left) {
+    if (h->arg > (uint64_t)vt_reader_left(r)) {
         return VT_E_TRUNCATED;
     }
     VT_TRY(vt_reader_get_bytes(r, (size_t)h->arg, out));
@@ -174,7 +174,7 @@ static enum vt_err skip_from(struct vt_reader *t, struct vt_cbor_head h)
             uint64_t per = h.major == VT_CBOR_MAP ? 2 : 1;
             /* Every item takes at least one byte: a count beyond what is left is truncated (and
              * the product below cannot overflow). */
-            if (!h.indefinite && h.arg > (uint64_t)t->left / per) {
+            if (!h.indefinite && h.arg > (uint64_t)vt_reader_left(t) / per) {
                 return VT_E_TRUNCATED;
             }
             if (h.indefinite || h.arg > 0) {

@@ -69,9 +69,7 @@ enum vt_err vt_der_expect(struct vt_reader *r, uint8_t tag, struct vt_reader *co
         return VT_E_BAD_DER;
     }
     /* Offsets in the content stay relative to the outer buffer, as with vt_reader_sub. */
-    content->cur = tlv.val;
-    content->left = tlv.len;
-    content->start = r->start;
+    vt_reader_init_within(content, r, tlv.val, tlv.len);
     *r = t;
     return VT_OK;
 }
@@ -96,7 +94,7 @@ enum vt_err vt_der_uint(const struct vt_der_tlv *tlv, uint64_t max, uint64_t *ou
             return VT_E_BAD_DER; /* X.690 8.3.2: the first nine bits must not all be zero */
         }
     }
-    if (r.left > 8 || (r.left == 8 && b0 != 0)) {
+    if (vt_reader_left(&r) > 8 || (vt_reader_left(&r) == 8 && b0 != 0)) {
         return VT_E_BAD_DER; /* more than 64 bits */
     }
     uint64_t v = b0;
@@ -175,7 +173,7 @@ static enum vt_err oid_pass(const uint8_t *oid, size_t len, char *out, size_t *t
         snprintf(num, sizeof(num), "2.%" PRIu64, v - 80);
     }
     emit(out, &pos, num);
-    while (r.left > 0) {
+    while (vt_reader_left(&r) > 0) {
         VT_TRY(get_arc(&r, &v));
         snprintf(num, sizeof(num), ".%" PRIu64, v);
         emit(out, &pos, num);

@@ -11,17 +11,44 @@
 
 void vt_reader_init(struct vt_reader *r, const uint8_t *data, size_t len)
 {
-    r->cur = data;
-    r->left = data != NULL ? len : 0;
-    r->start = data;
+    r->cur_ = data;
+    r->left_ = data != NULL ? len : 0;
+    r->start_ = data;
+}
+
+void vt_reader_init_within(struct vt_reader *r, const struct vt_reader *outer, const uint8_t *data,
+                           size_t len)
+{
+    vt_reader_init(r, data, len);
+    if (outer->start_ != NULL && data != NULL) {
+        r->start_ = outer->start_;
+    }
+}
+
+size_t vt_reader_left(const struct vt_reader *r)
+{
+    return r->left_;
+}
+
+const uint8_t *vt_reader_rest(const struct vt_reader *r)
+{
+    return r->cur_;
+}
+
+void vt_reader_skip_rest(struct vt_reader *r)
+{
+    if (r->left_ > 0) { /* an empty reader may hold a NULL cur: no NULL + 0 */
+        r->cur_ += r->left_;
+        r->left_ = 0;
+    }
 }
 
 size_t vt_reader_offset(const struct vt_reader *r)
 {
-    if (r->start == NULL || r->cur == NULL) {
+    if (r->start_ == NULL || r->cur_ == NULL) {
         return 0;
     }
-    return (size_t)(r->cur - r->start);
+    return (size_t)(r->cur_ - r->start_);
 }
 
 /* Little- and big-endian assembly of n <= 8 bytes at p. */
@@ -49,34 +76,34 @@ static void advance(struct vt_reader *r, size_t n)
     if (n == 0) {
         return;
     }
-    r->cur += n;
-    r->left -= n;
+    r->cur_ += n;
+    r->left_ -= n;
 }
 
 enum vt_err vt_reader_peek_u8(const struct vt_reader *r, uint8_t *out)
 {
-    if (r->left < 1) {
+    if (r->left_ < 1) {
         return VT_E_TRUNCATED;
     }
-    *out = r->cur[0];
+    *out = r->cur_[0];
     return VT_OK;
 }
 
 enum vt_err vt_reader_peek_u16le(const struct vt_reader *r, uint16_t *out)
 {
-    if (r->left < 2) {
+    if (r->left_ < 2) {
         return VT_E_TRUNCATED;
     }
-    *out = (uint16_t)load_le(r->cur, 2);
+    *out = (uint16_t)load_le(r->cur_, 2);
     return VT_OK;
 }
 
 enum vt_err vt_reader_peek_u32le(const struct vt_reader *r, uint32_t *out)
 {
-    if (r->left < 4) {
+    if (r->left_ < 4) {
         return VT_E_TRUNCATED;
     }
-    *out = (uint32_t)load_le(r->cur, 4);
+    *out = (uint32_t)load_le(r->cur_, 4);
     return VT_OK;
 }
 
@@ -103,61 +130,61 @@ enum vt_err vt_reader_get_u32le(struct vt_reader *r, uint32_t *out)
 
 enum vt_err vt_reader_get_u64le(struct vt_reader *r, uint64_t *out)
 {
-    if (r->left < 8) {
+    if (r->left_ < 8) {
         return VT_E_TRUNCATED;
     }
-    *out = load_le(r->cur, 8);
+    *out = load_le(r->cur_, 8);
     advance(r, 8);
     return VT_OK;
 }
 
 enum vt_err vt_reader_get_u16be(struct vt_reader *r, uint16_t *out)
 {
-    if (r->left < 2) {
+    if (r->left_ < 2) {
         return VT_E_TRUNCATED;
     }
-    *out = (uint16_t)load_be(r->cur, 2);
+    *out = (uint16_t)load_be(r->cur_, 2);
     advance(r, 2);
     return VT_OK;
 }
 
 enum vt_err vt_reader_get_u32be(struct vt_reader *r, uint32_t *out)
 {
-    if (r->left < 4) {
+    if (r->left_ < 4) {
         return VT_E_TRUNCATED;
     }
-    *out = (uint32_t)load_be(r->cur, 4);
+    *out = (uint32_t)load_be(r->cur_, 4);
     advance(r, 4);
     return VT_OK;
 }
 
 enum vt_err vt_reader_get_u64be(struct vt_reader *r, uint64_t *out)
 {
-    if (r->left < 8) {
+    if (r->left_ < 8) {
         return VT_E_TRUNCATED;
     }
-    *out = load_be(r->cur, 8);
+    *out = load_be(r->cur_, 8);
     advance(r, 8);
     return VT_OK;
 }
 
 enum vt_err vt_reader_get_bytes(struct vt_reader *r, size_t n, const uint8_t **out)
 {
-    if (r->left < n) {
+    if (r->left_ < n) {
         return VT_E_TRUNCATED;
     }
-    *out = r->cur;
+    *out = r->cur_;
     advance(r, n);
     return VT_OK;
 }
 
 enum vt_err vt_reader_copy(struct vt_reader *r, void *dst, size_t n)
 {
-    if (r->left < n) {
+    if (r->left_ < n) {
         return VT_E_TRUNCATED;
     }
     if (n > 0) {
-        memcpy(dst, r->cur, n);
+        memcpy(dst, r->cur_, n);
     }
     advance(r, n);
     return VT_OK;
@@ -165,7 +192,7 @@ enum vt_err vt_reader_copy(struct vt_reader *r, void *dst, size_t n)
 
 enum vt_err vt_reader_skip(struct vt_reader *r, size_t n)
 {
-    if (r->left < n) {
+    if (r->left_ < n) {
         return VT_E_TRUNCATED;
     }
     advance(r, n);
@@ -174,12 +201,12 @@ enum vt_err vt_reader_skip(struct vt_reader *r, size_t n)
 
 enum vt_err vt_reader_sub(struct vt_reader *r, size_t n, struct vt_reader *sub)
 {
-    if (r->left < n) {
+    if (r->left_ < n) {
         return VT_E_TRUNCATED;
     }
-    sub->cur = r->cur;
-    sub->left = n;
-    sub->start = r->start;
+    sub->cur_ = r->cur_;
+    sub->left_ = n;
+    sub->start_ = r->start_;
     advance(r, n);
     return VT_OK;
 }
@@ -188,11 +215,11 @@ enum vt_err vt_reader_get_lp16le(struct vt_reader *r, const uint8_t **out, uint1
 {
     uint16_t n;
     VT_TRY(vt_reader_peek_u16le(r, &n));
-    if (r->left - 2 < n) {
+    if (r->left_ - 2 < n) {
         return VT_E_TRUNCATED;
     }
     advance(r, 2);
-    *out = r->cur;
+    *out = r->cur_;
     *len = n;
     advance(r, n);
     return VT_OK;
@@ -202,11 +229,11 @@ enum vt_err vt_reader_get_lp32le(struct vt_reader *r, const uint8_t **out, uint3
 {
     uint32_t n;
     VT_TRY(vt_reader_peek_u32le(r, &n));
-    if (r->left - 4 < n) {
+    if (r->left_ - 4 < n) {
         return VT_E_TRUNCATED;
     }
     advance(r, 4);
-    *out = r->cur;
+    *out = r->cur_;
     *len = n;
     advance(r, n);
     return VT_OK;
@@ -214,15 +241,15 @@ enum vt_err vt_reader_get_lp32le(struct vt_reader *r, const uint8_t **out, uint3
 
 enum vt_err vt_reader_expect_end(const struct vt_reader *r)
 {
-    return r->left == 0 ? VT_OK : VT_E_TRAILING_DATA;
+    return r->left_ == 0 ? VT_OK : VT_E_TRAILING_DATA;
 }
 
 enum vt_err vt_reader_find_u8(const struct vt_reader *r, uint8_t b, size_t *off)
 {
-    const uint8_t *hit = r->left > 0 ? memchr(r->cur, b, r->left) : NULL;
+    const uint8_t *hit = r->left_ > 0 ? memchr(r->cur_, b, r->left_) : NULL;
     if (hit == NULL) {
         return VT_E_TRUNCATED;
     }
-    *off = (size_t)(hit - r->cur);
+    *off = (size_t)(hit - r->cur_);
     return VT_OK;
 }

@@ -177,7 +177,7 @@ static const char *parse_unix(const char *s, size_t len, vt_time *out)
     if (neg && vt_reader_skip(&r, 1) != VT_OK) {
         return "internal";
     }
-    if (r.left < 1 || r.left > 19) {
+    if (vt_reader_left(&r) < 1 || vt_reader_left(&r) > 19) {
         return "not 1 to 19 digits";
     }
     /* INT64_MAX, or its magnitude + 1 for a negative value. */
@@ -210,7 +210,7 @@ static bool looks_unix(const char *s, size_t len)
     if (vt_reader_peek_u8(&r, &c) == VT_OK && c == '-' && vt_reader_skip(&r, 1) != VT_OK) {
         return false;
     }
-    if (r.left == 0) {
+    if (vt_reader_left(&r) == 0) {
         return true; /* "" and "-": let parse_unix say why they are bad */
     }
     while (vt_reader_get_u8(&r, &c) == VT_OK) {
@@ -231,7 +231,7 @@ static void quote_input(const char *s, size_t len, char out[QUOTE_MAX + 4])
     while (o < QUOTE_MAX && vt_reader_get_u8(&r, &c) == VT_OK) {
         out[o++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
     }
-    if (r.left > 0) {
+    if (vt_reader_left(&r) > 0) {
         out[o++] = '.';
         out[o++] = '.';
         out[o++] = '.';
@@ -275,7 +275,7 @@ static bool split_unix_fraction(const char *s, size_t len, size_t *int_len, bool
     if (digits == 0 || vt_reader_get_u8(&r, &c) != VT_OK || c != '.') {
         return false;
     }
-    *int_len = len - r.left - 1;
+    *int_len = len - vt_reader_left(&r) - 1;
     *nonzero = false;
     while (vt_reader_get_u8(&r, &c) == VT_OK) {
         if (!is_digit(c)) {

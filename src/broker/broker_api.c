@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "net/json_fields.h"
 
 static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den)
 {
@@ -55,44 +56,37 @@ static json_t *body_json(const struct vt_http_req *req, struct vt_http_resp *res
     return o;
 }
 
-/* A base64 (standard or URL alphabet) member, decoded to heap. */
-static bool b64_member(json_t *o, const char *name, bool required, uint8_t **out, size_t *len,
-                       struct vt_http_resp *resp)
+/*
+ * A 400 for a body field that a typed reader (net/json_fields.h) refused: the reason is the
+ * member's name (the last element of the path in d->check, "$.evidence" -> "evidence"), except
+ * runtime_key and nonce, whose reasons (runtime-key, nonce-malformed) the broker gave them before;
+ * the detail names the path and what is wrong ("$.evidence: expected a string, got a number").
+ */
+static void bad_field(struct vt_http_resp *resp, const struct vt_diag *d)
 {
-    *out = NULL;
-    *len = 0;
-    const char *s = json_string_value(json_object_get(o, name));
-    if (s == NULL) {
-        if (required || json_object_get(o, name) != NULL) {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "%s (base64) is required", name);
-            bad(resp, 400, name, msg);
-            return false;
-        }
-        return true;
-    }
-    size_t sl = strlen(s);
-    *out = malloc(sl + 1);
-    bool url = strchr(s, '-') != NULL || strchr(s, '_') != NULL;
-    if (*out == NULL || vt_base64_decode(s, sl, url, *out, sl + 1, len) != VT_OK) {
-        free(*out);
-        *out = NULL;
-        char msg[96];
-        snprintf(msg, sizeof(msg), "%s is not base64", name);
-        bad(resp, 400, name, msg);
-        return false;
-    }
-    return true;
+    const char *dot = strrchr(d->check, '.');
+    const char *name = dot != NULL ? dot + 1 : d->check;
+    const char *reason = strcmp(name, "runtime_key") == 0 ? "runtime-key"
+                         : strcmp(name, "nonce") == 0     ? "nonce-malformed"
+                                                          : name;
+    bad(resp, d->code == VT_E_NOMEM ? 500 : 400, reason, d->detail);
 }
 
-/* runtime_key: a JWK object (or its JSON text). Heap text in *out. */
-static char *jwk_member(json_t *o)
+/* runtime_key: a JWK object (or its JSON text), optional. Heap text in *out (NULL: absent). */
+static enum vt_err jwk_member(json_t *o, char **out, struct vt_diag *d)
 {
+    *out = NULL;
     json_t *k = json_object_get(o, "runtime_key");
-    if (json_is_string(k)) {
-        return strdup(json_string_value(k));
+    if (k == NULL || json_is_null(k)) {
+        return VT_OK;
     }
-    return json_is_object(k) ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    VT_ENSURE(json_is_string(k) || json_is_object(k), d, VT_E_BAD_FIELD, "$.runtime_key",
+              "$.runtime_key: expected an object (a JWK) or a string (its JSON text), got %s",
+              vt_json_type_name(k));
+    *out = json_is_string(k) ? strdup(json_string_value(k))
+                             : json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+    VT_ENSURE(*out != NULL, d, VT_E_NOMEM, "$.runtime_key", "$.runtime_key: out of memory");
+    return VT_OK;
 }
 
 struct attest_input {
@@ -113,15 +107,31 @@ static bool attest_input(json_t *o, bool evidence_required, struct attest_input 
 {
     memset(in, 0, sizeof(*in));
     size_t n = 0, vn = 0;
-    if (!b64_member(o, "evidence", evidence_required, &in->evidence, &n, resp) ||
-        !b64_member(o, "vcek", false, &in->vek, &vn, resp)) {
+    const char *nonce = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = evidence_required
+                          ? vt_json_req_base64(o, "$", "evidence", &in->evidence, &n, &d)
+                          : vt_json_opt_base64(o, "$", "evidence", &in->evidence, &n, &d);
+    if (err == VT_OK) {
+        err = vt_json_opt_base64(o, "$", "vcek", &in->vek, &vn, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_opt_string(o, "$", "nonce", &nonce, &d);
+    }
+    if (err == VT_OK) {
+        err = jwk_member(o, &in->runtime_key, &d);
+    }
+    if (err != VT_OK) {
+        attest_input_cleanup(in);
+        memset(in, 0, sizeof(*in));
+        bad_field(resp, &d);
         return false;
     }
-    in->runtime_key = jwk_member(o);
     in->q = (struct vt_broker_attest_req){
         .evidence = in->evidence,
         .evidence_len = n,
-        .nonce = json_string_value(json_object_get(o, "nonce")),
+        .nonce = nonce,
         .runtime_key = in->runtime_key,
         .vek = in->vek,
         .vek_len = vn,
@@ -177,8 +187,16 @@ static void release(struct vt_broker *b, const char *name, const struct vt_http_
         vt_broker_count_unlogged(b, VT_BM_RELEASE, "request");
         return;
     }
-    const char *token = json_string_value(json_object_get(o, "token"));
-    const char *format = json_string_value(json_object_get(o, "format"));
+    const char *token = NULL, *format = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_json_opt_string(o, "$", "token", &token, &d) != VT_OK ||
+        vt_json_opt_string(o, "$", "format", &format, &d) != VT_OK) {
+        vt_broker_count_unlogged(b, VT_BM_RELEASE, "request");
+        bad_field(resp, &d);
+        json_decref(o);
+        return;
+    }
     struct attest_input in;
     if (!attest_input(o, token == NULL, &in, resp)) {
         vt_broker_count_unlogged(b, VT_BM_RELEASE, "request");
@@ -254,26 +272,37 @@ static void key_create(struct vt_broker *b, const char *name, json_t *o, struct 
 {
     uint8_t *secret = NULL;
     size_t len = 0;
-    bool ok = b64_member(o, "secret", false, &secret, &len, resp);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err ferr = vt_json_opt_base64(o, "$", "secret", &secret, &len, &d);
     /* the secret's text in the request is wiped too, not only its decoded copy */
     json_t *st = json_object_get(o, "secret");
     if (json_is_string(st)) {
         vt_wipe((char *)json_string_value(st), json_string_length(st));
     }
-    if (!ok) {
+    int64_t gen = 0;
+    json_t *pol = NULL;
+    if (ferr == VT_OK) {
+        ferr = vt_json_opt_int(o, "$", "generate", INT64_MIN, INT64_MAX, &gen, &d);
+    }
+    if (ferr == VT_OK) {
+        ferr = vt_json_opt_object(o, "$", "policy", &pol, &d);
+    }
+    if (ferr != VT_OK) {
+        if (secret != NULL) {
+            vt_wipe(secret, len);
+        }
+        free(secret);
+        bad_field(resp, &d);
         return;
     }
-    json_int_t gen = json_integer_value(json_object_get(o, "generate"));
-    json_t *pol = json_object_get(o, "policy");
-    char *pj = json_is_object(pol) ? json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *pj = pol != NULL ? json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     uint32_t version = 0;
-    struct vt_diag d;
-    vt_diag_init(&d);
     enum vt_err err;
     if (secret == NULL && gen <= 0) {
         err = vt_fail(&d, VT_E_ARG, "secret", "give secret (base64) or generate (bytes)");
     } else if (pol != NULL && pj == NULL) {
-        err = vt_fail(&d, VT_E_ARG, "policy", "policy must be a JSON object");
+        err = vt_fail(&d, VT_E_NOMEM, "policy", "out of memory");
     } else {
         err =
             vt_broker_key_put(b, name, secret, len, (size_t)(gen > 0 ? gen : 0), pj, &version, &d);
@@ -358,9 +387,11 @@ static void h_keys_list(void *ctx, const struct vt_http_req *req, struct vt_http
 static void h_keys_create(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     json_t *o = body_json(req, resp);
-    const char *name = json_string_value(json_object_get(o, "name"));
-    if (o != NULL && name == NULL) {
-        bad(resp, 400, "name", "name is required");
+    const char *name = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (o != NULL && vt_json_req_string(o, "$", "name", &name, &d) != VT_OK) {
+        bad_field(resp, &d);
     } else if (o != NULL) {
         key_create(ctx, name, o, resp);
     }

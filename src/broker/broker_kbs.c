@@ -26,6 +26,7 @@
 
 #include "broker/broker.h"
 #include "broker/kbs.h"
+#include "net/json_fields.h"
 
 #define KBS_COOKIE "kbs-session-id"
 #define KBS_SID_LEN 32 /* 16 random bytes in hex */
@@ -118,15 +119,25 @@ static void set_cookie(struct vt_http_resp *resp, const char *sid, vt_time expir
 
 /* ---- request helpers ---- */
 
-static json_t *body_object(const struct vt_http_req *req)
+/* The body as a JSON object, or NULL with why saying what it is instead (empty, not JSON with
+ * jansson's reason and place, or another JSON type). */
+static json_t *body_object(const struct vt_http_req *req, char *why, size_t cap)
 {
     size_t n = 0;
     const uint8_t *p = vt_http_req_body(req, &n);
     json_error_t je;
-    json_t *o = n > 0 ? json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
+    if (n == 0) {
+        snprintf(why, cap, "$: the body is empty");
         return NULL;
+    }
+    json_t *o = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (o == NULL) {
+        snprintf(why, cap, "$: the body is not JSON: %s at line %d column %d", je.text, je.line,
+                 je.column);
+    } else if (!json_is_object(o)) {
+        snprintf(why, cap, "$: expected an object, got %s", vt_json_type_name(o));
+        json_decref(o);
+        o = NULL;
     }
     return o;
 }
@@ -274,13 +285,19 @@ static enum vt_tee tee_supported(const char *tee, const char **why)
 
 static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
-    json_t *o = body_object(req);
-    const char *version = str_member(o, "version"), *tee = str_member(o, "tee");
+    char msg[VT_DIAG_DETAIL_MAX + 96];
+    json_t *o = body_object(req, msg, sizeof(msg));
+    const char *version = NULL, *tee = NULL;
     const char *why = NULL;
-    char msg[256];
-    if (o == NULL || version == NULL || tee == NULL) {
-        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "request",
-                        "the body must be a KBS Request: {\"version\", \"tee\", \"extra-params\"}");
+    struct vt_diag fd;
+    vt_diag_init(&fd);
+    if (o == NULL || vt_json_req_string(o, "$", "version", &version, &fd) != VT_OK ||
+        vt_json_req_string(o, "$", "tee", &tee, &fd) != VT_OK) {
+        char detail[sizeof(msg) + 64];
+        snprintf(detail, sizeof(detail),
+                 "%s (a KBS Request is {\"version\", \"tee\", \"extra-params\"})",
+                 o == NULL ? msg : fd.detail);
+        refuse_unlogged(b, VT_BM_KBS_AUTH, resp, 401, "AttestationError", "request", detail);
     } else if (strcmp(version, VT_KBS_PROTOCOL_VERSION) != 0) {
         snprintf(msg, sizeof(msg),
                  "KBS Client Protocol Version Mismatch: expect =" VT_KBS_PROTOCOL_VERSION
@@ -388,16 +405,20 @@ static enum vt_err jcs_object(struct vt_buf *b, const char *const *names, const 
 }
 
 /* The tee-pubkey's typed members (kbs_types TeePubKey, tagged by "kty"): EC {crv, alg, x, y},
- * RSA {alg, n, e}, each a string. The shape only: a 401 "attestation" when it does not hold. */
-static bool tee_pubkey_shape(const json_t *k, const char **why)
+ * RSA {alg, n, e}, each a string. The shape only: a 401 "attestation" when it does not hold, why
+ * naming the member ("$.runtime-data.tee-pubkey.x: required field is missing"). */
+static bool tee_pubkey_shape(const json_t *k, char *why, size_t cap)
 {
-    const char *kty = str_member(k, "kty");
+    static const char path[] = "$.runtime-data.tee-pubkey";
     static const char *const ec[] = {"crv", "alg", "x", "y"};
     static const char *const rsa[] = {"alg", "n", "e"};
     const char *const *names = NULL;
     size_t n = 0;
-    if (!json_is_object(k) || kty == NULL) {
-        *why = "runtime-data.tee-pubkey must be a JWK object with the string \"kty\"";
+    const char *kty = NULL, *v = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_json_req_string(k, path, "kty", &kty, &d) != VT_OK) {
+        snprintf(why, cap, "%s (a JWK with the string \"kty\")", d.detail);
         return false;
     }
     if (strcmp(kty, "EC") == 0) {
@@ -408,13 +429,15 @@ static bool tee_pubkey_shape(const json_t *k, const char **why)
         n = 3;
     } else if (strcmp(kty, "AKP") != 0) { /* AKP: kbs_types' experimental ML-KEM key, which
                                            * tee_pubkey refuses as a key this KBS cannot use */
-        *why = "runtime-data.tee-pubkey \"kty\" is none of kbs_types' TeePubKey (EC, RSA)";
+        snprintf(why, cap, "%s.kty: \"%.16s\" is none of kbs_types' TeePubKey (EC, RSA)", path,
+                 kty);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (str_member(k, names[i]) == NULL) {
-            *why = n == 4 ? "an EC tee-pubkey needs the strings \"crv\", \"alg\", \"x\" and \"y\""
-                          : "an RSA tee-pubkey needs the strings \"alg\", \"n\" and \"e\"";
+        if (vt_json_req_string(k, path, names[i], &v, &d) != VT_OK) {
+            snprintf(why, cap, "%s (%s)", d.detail,
+                     n == 4 ? "an EC tee-pubkey needs the strings \"crv\", \"alg\", \"x\" and \"y\""
+                            : "an RSA tee-pubkey needs the strings \"alg\", \"n\" and \"e\"");
             return false;
         }
     }
@@ -516,40 +539,60 @@ struct attest_in {
 
 /* The Attestation message's shape, as Trustee deserializes it before anything else: runtime-data
  * {nonce, tee-pubkey}, tee-evidence {primary_evidence, additional_evidence}, init-data null or
- * {format, body}. On failure *why says what is wrong (a 401 "attestation"). */
-static bool attest_shape(const json_t *o, struct attest_in *in, const char **why)
+ * {format, body}. On failure why names the member and what is wrong (a 401 "attestation"). */
+static bool attest_shape(const json_t *o, struct attest_in *in, char *why, size_t cap)
 {
-    const json_t *rd = json_object_get(o, "runtime-data");
-    const json_t *te = json_object_get(o, "tee-evidence");
-    const json_t *init = json_object_get(o, "init-data");
-    const json_t *ae = json_object_get(te, "additional_evidence");
-    in->nonce = str_member(rd, "nonce");
-    in->pubkey = json_object_get(rd, "tee-pubkey");
-    in->primary = json_object_get(te, "primary_evidence");
-    in->additional = ae == NULL ? "" : json_string_value(ae);
-    if (o == NULL) {
-        *why = "the body must be a KBS Attestation JSON object";
-    } else if (!json_is_object(rd) || in->nonce == NULL || in->pubkey == NULL) {
-        *why = "runtime-data must be {\"nonce\": string, \"tee-pubkey\": JWK}";
-    } else if (!tee_pubkey_shape(in->pubkey, why)) {
+    static const char shape[] =
+        "runtime-data {nonce: string, tee-pubkey: JWK}, tee-evidence {primary_evidence, "
+        "additional_evidence: string}, init-data null or {format: string, body: string}";
+    struct vt_diag d;
+    vt_diag_init(&d);
+    json_t *rd = NULL, *te = NULL, *init = NULL, *pubkey = NULL;
+    enum vt_err err = vt_json_req_object(o, "$", "runtime-data", &rd, &d);
+    if (err == VT_OK) {
+        err = vt_json_req_string(rd, "$.runtime-data", "nonce", &in->nonce, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_req_object(rd, "$.runtime-data", "tee-pubkey", &pubkey, &d);
+    }
+    if (err == VT_OK && !tee_pubkey_shape(pubkey, why, cap)) {
         return false;
-    } else if (!json_is_object(te) || in->primary == NULL || in->additional == NULL) {
-        *why = "tee-evidence must be {\"primary_evidence\": the TEE's evidence, "
-               "\"additional_evidence\": string}";
-    } else if (init != NULL && !json_is_null(init) &&
-               (!json_is_object(init) || !json_is_string(json_object_get(init, "format")) ||
-                !json_is_string(json_object_get(init, "body")))) {
-        *why = "init-data must be null or {\"format\": string, \"body\": string}";
-    } else {
-        in->has_init = init != NULL && !json_is_null(init);
-        if (in->has_init) {
-            in->init_format = str_member(init, "format");
-            in->init_body = str_member(init, "body");
+    }
+    in->pubkey = pubkey;
+    if (err == VT_OK) {
+        err = vt_json_req_object(o, "$", "tee-evidence", &te, &d);
+    }
+    if (err == VT_OK) {
+        /* any JSON value: its shape depends on the TEE (attest_evidence reads it) */
+        in->primary = json_object_get(te, "primary_evidence");
+        if (in->primary == NULL) {
+            err = vt_fail(&d, VT_E_MISSING_FIELD, "$.tee-evidence.primary_evidence",
+                          "$.tee-evidence.primary_evidence: required field is missing");
+        }
+    }
+    /* additional_evidence: absent is "" (serde's default); present, a string (null is not) */
+    in->additional = "";
+    if (err == VT_OK && json_object_get(te, "additional_evidence") != NULL) {
+        err = vt_json_req_string(te, "$.tee-evidence", "additional_evidence", &in->additional, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_opt_object(o, "$", "init-data", &init, &d);
+    }
+    in->has_init = init != NULL;
+    if (err == VT_OK && in->has_init) {
+        err = vt_json_req_string(init, "$.init-data", "format", &in->init_format, &d);
+        if (err == VT_OK) {
+            err = vt_json_req_string(init, "$.init-data", "body", &in->init_body, &d);
+        }
+        if (err == VT_OK) {
             in->init_body_len = json_string_length(json_object_get(init, "body"));
         }
-        return true;
     }
-    return false;
+    if (err != VT_OK) {
+        snprintf(why, cap, "%s (a KBS Attestation is %s)", d.detail, shape);
+        return false;
+    }
+    return true;
 }
 
 /* The evidence of the session's TEE from primary_evidence: TDX {cc_eventlog, quote} and SGX
@@ -614,7 +657,8 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
                                 : "the kbs-session-id cookie is missing: POST /kbs/v0/auth first");
         return;
     }
-    json_t *o = body_object(req);
+    char shape_why[VT_DIAG_DETAIL_MAX + 256];
+    json_t *o = body_object(req, shape_why, sizeof(shape_why));
     struct session s;
     struct attest_in in;
     memset(&in, 0, sizeof(in));
@@ -649,8 +693,8 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     /* the message is read before anything is answered, also for a session already attested */
-    if (!attest_shape(o, &in, &why)) {
-        refuse_unlogged(b, ep, resp, 401, "AttestationError", "attestation", why);
+    if (o == NULL || !attest_shape(o, &in, shape_why, sizeof(shape_why))) {
+        refuse_unlogged(b, ep, resp, 401, "AttestationError", "attestation", shape_why);
         goto out;
     }
     if (s.token[0] != '\0') { /* attested already: the session's token, as KBS answers */

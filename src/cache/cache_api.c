@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "net/json_fields.h"
 
 /* Request-ID: 128 random bits per response, from a per-thread generator seeded once from
  * /dev/urandom (an identifier for logs, not a secret). */
@@ -290,20 +291,28 @@ static void h_enforce(void *ctx, const struct vt_http_req *req, struct vt_http_r
     size_t n;
     const uint8_t *body = vt_http_req_body(req, &n);
     json_t *o = json_loadb((const char *)body, n, JSON_REJECT_DUPLICATES, NULL);
-    const char *tee = json_string_value(json_object_get(o, "tee"));
-    json_int_t ev = json_integer_value(json_object_get(o, "tcb_eval"));
-    const char *from = json_string_value(json_object_get(o, "from"));
+    const char *tee = NULL, *from = NULL;
+    int64_t ev = 0;
     vt_time t = vt_cache_now(c);
     enum vt_err err = VT_OK;
-    if (from != NULL) {
+    if (!json_is_object(o)) {
+        err = vt_fail(&d, VT_E_BAD_JSON, "$", "the body is not a JSON object");
+    }
+    if (err == VT_OK) {
+        err = vt_json_req_string(o, "$", "tee", &tee, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_req_int(o, "$", "tcb_eval", 1, UINT32_MAX, &ev, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_opt_string(o, "$", "from", &from, &d);
+    }
+    if (err == VT_OK && from != NULL) {
         err = vt_time_parse(from, strlen(from), &t, &d);
     }
     enum vt_tee tt = tee && strcmp(tee, "sgx") == 0   ? VT_TEE_SGX
                      : tee && strcmp(tee, "tdx") == 0 ? VT_TEE_TDX
                                                       : VT_TEE_NONE;
-    if (err == VT_OK && (ev <= 0 || ev > UINT32_MAX)) {
-        err = vt_fail(&d, VT_E_ARG, "tcb_eval", "tcb_eval must be a positive integer");
-    }
     if (err == VT_OK) {
         err = vt_cache_enforce(c, tt, (uint32_t)ev, t, &d);
     }

@@ -271,7 +271,10 @@ static enum vt_err chain_value(json_t *v, const char *name, char **out, struct v
         if (!pem || isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
             *o++ = (char)ch;
         } else {
-            o += sprintf(o, "%%%02X", ch);
+            static const char hex[] = "0123456789ABCDEF";
+            *o++ = '%';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 0x0f];
         }
     }
     *o = '\0';

@@ -8,6 +8,7 @@
 
 #include "client/client.h"
 #include "net/http.h"
+#include "net/json_fields.h"
 
 struct vt_client {
     struct vt_client_config cfg;
@@ -83,9 +84,23 @@ static enum vt_err post(struct vt_client *c, const char *path, json_t *body, lon
         err = vt_http_request(url, &o, &r, d);
         bool retry = err != VT_OK || r.status == 429 || r.status >= 500;
         if (err == VT_OK && (!retry || attempt >= c->cfg.retries)) {
+            json_error_t je;
             *status = r.status;
-            *out = json_loadb((const char *)r.body.data, r.body.len, 0, NULL);
+            *out = json_loadb((const char *)r.body.data, r.body.len, 0, &je);
             vt_http_response_cleanup(&r);
+            /* a refusal may come from a proxy (an HTML 502): refused() reports its status; an
+             * answer that claims success must be a JSON object */
+            if (*status >= 200 && *status < 300 && !json_is_object(*out)) {
+                err = *out == NULL ? vt_fail(d, VT_E_BAD_JSON, "$",
+                                             "POST %s: the HTTP %ld answer is not JSON: %s at "
+                                             "line %d column %d",
+                                             path, *status, je.text, je.line, je.column)
+                                   : vt_fail(d, VT_E_BAD_JSON, "$",
+                                             "POST %s: the HTTP %ld answer is %s, not an object",
+                                             path, *status, vt_json_type_name(*out));
+                json_decref(*out);
+                *out = NULL;
+            }
             break;
         }
         if (err == VT_OK) {
@@ -149,13 +164,15 @@ static enum vt_err evidence_body(struct vt_client *c, vt_client_evidence_fn fn, 
     long status = 0;
     json_t *ch = NULL;
     VT_TRY(post(c, "/v1/challenge", NULL, &status, &ch, d));
-    const char *nonce = json_string_value(json_object_get(ch, "nonce"));
+    const char *nonce = NULL;
     uint8_t raw[32], rd[64];
     size_t n = 0;
     enum vt_err err = VT_OK;
     if (status != 201) {
         err = refused(status, ch, st, d);
-    } else if (nonce == NULL || strlen(nonce) != 43 ||
+    } else if ((err = vt_json_req_string(ch, "$", "nonce", &nonce, d)) != VT_OK) {
+        /* recorded */
+    } else if (strlen(nonce) != 43 ||
                vt_base64_decode(nonce, 43, true, raw, sizeof(raw), &n) != VT_OK || n != 32) {
         err = vt_fail(d, VT_E_BAD_FIELD, "broker.nonce", "the challenge holds no 32-byte nonce");
     }
@@ -207,14 +224,18 @@ enum vt_err vt_client_attest(struct vt_client *c, vt_client_evidence_fn fn, void
     if (err == VT_OK && status != 200) {
         err = refused(status, out, st, d);
     }
-    const char *t = json_string_value(json_object_get(out, "token"));
-    if (err == VT_OK && t == NULL) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "broker.token", "the broker answered no token");
+    const char *t = NULL;
+    json_t *cl = NULL;
+    if (err == VT_OK) {
+        err = vt_json_req_string(out, "$", "token", &t, d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_opt_object(out, "$", "claims", &cl, d);
     }
     if (err == VT_OK) {
         *token = strdup(t);
         if (claims != NULL) {
-            *claims = json_dumps(json_object_get(out, "claims"), JSON_COMPACT);
+            *claims = cl != NULL ? json_dumps(cl, JSON_COMPACT) : NULL;
         }
         if (st != NULL) {
             st->http_status = 200;
@@ -229,12 +250,14 @@ enum vt_err vt_client_attest(struct vt_client *c, vt_client_evidence_fn fn, void
 static enum vt_err unwrap(const struct vt_jwk *key, json_t *out, struct vt_buf *secret,
                           struct vt_diag *d)
 {
-    const char *jwe = json_string_value(json_object_get(out, "jwe"));
+    const char *jwe = NULL, *cms = NULL;
+    VT_TRY(vt_json_opt_string(out, "$", "jwe", &jwe, d));
     if (jwe != NULL) {
         return vt_jwe_decrypt(key, jwe, strlen(jwe), secret, d);
     }
-    const char *cms = json_string_value(json_object_get(out, "cms"));
-    VT_ENSURE(cms != NULL, d, VT_E_MISSING_FIELD, "broker.release", "no jwe or cms in the answer");
+    VT_TRY(vt_json_opt_string(out, "$", "cms", &cms, d));
+    VT_ENSURE(cms != NULL, d, VT_E_MISSING_FIELD, "$.jwe",
+              "$.jwe, $.cms: neither is in the answer");
     size_t cl = strlen(cms), n = 0;
     uint8_t *der = malloc(cl + 1);
     struct vt_buf pem;
@@ -288,12 +311,16 @@ enum vt_err vt_client_release(struct vt_client *c, const char *key_name, const c
     if (err == VT_OK && status != 200) {
         err = refused(status, out, st, d);
     }
+    int64_t v = 0;
+    if (err == VT_OK) {
+        err = vt_json_req_int(out, "$", "version", 1, UINT32_MAX, &v, d);
+    }
     if (err == VT_OK) {
         err = unwrap(key, out, secret, d);
     }
     if (err == VT_OK) {
         if (version != NULL) {
-            *version = (uint32_t)json_integer_value(json_object_get(out, "version"));
+            *version = (uint32_t)v;
         }
         if (receipt != NULL) {
             json_t *r = json_pack("{s:O,s:O}", "receipt", json_object_get(out, "receipt"),

@@ -182,7 +182,7 @@ static bool vt_pem_until(struct vt_reader *r, const char *lit, const uint8_t **b
     size_t n = strlen(lit);
     struct vt_reader t = *r;
     const uint8_t *rest;
-    size_t left = t.left;
+    size_t left = vt_reader_left(&t);
     if (vt_reader_get_bytes(&t, left, &rest) != VT_OK) {
         return false;
     }

@@ -165,7 +165,7 @@ static enum vt_err ber_short(const struct ber_el *el)
 static bool ber_at_end(const struct ber_el *el)
 {
     if (!el->indefinite) {
-        return el->r.left == 0;
+        return vt_reader_left(&el->r) == 0;
     }
     struct vt_reader t = el->r;
     uint16_t eoc;
@@ -212,7 +212,7 @@ static enum vt_err ber_get(struct ber_el *parent, uint8_t want, const char *what
         return vt_fail(d, ber_short(parent), what, "input ends at offset %zu before the element",
                        off);
     }
-    if (tag == TAG_EOC && t.left == 0) {
+    if (tag == TAG_EOC && vt_reader_left(&t) == 0) {
         return vt_fail(d, ber_short(parent), what, "input ends at offset %zu inside a 0x00 tag",
                        off);
     }
@@ -264,7 +264,7 @@ static enum vt_err ber_get(struct ber_el *parent, uint8_t want, const char *what
     if (vt_reader_sub(&t, len, &el->r) != VT_OK) {
         return vt_fail(d, ber_short(parent), what,
                        "length %zu at offset %zu exceeds the %zu bytes that follow", len, off,
-                       t.left);
+                       vt_reader_left(&t));
     }
     el->indefinite = false;
     el->bounded = true;
@@ -278,7 +278,7 @@ static enum vt_err ber_leave(struct ber_el *parent, struct ber_el *el, const cha
                              struct vt_diag *d)
 {
     if (!el->indefinite) {
-        if (el->r.left != 0) {
+        if (vt_reader_left(&el->r) != 0) {
             uint8_t tag = 0;
             if (vt_reader_peek_u8(&el->r, &tag) != VT_OK) {
                 tag = 0; /* unreachable: left != 0 */
@@ -313,7 +313,7 @@ static enum vt_err ber_leave(struct ber_el *parent, struct ber_el *el, const cha
 /* The whole contents of a primitive element as a view. */
 static void ber_value(struct ber_el *el, const uint8_t **p, size_t *n)
 {
-    *n = el->r.left;
+    *n = vt_reader_left(&el->r);
     if (vt_reader_get_bytes(&el->r, *n, p) != VT_OK) {
         *p = NULL; /* cannot happen: exactly what is left */
         *n = 0;
@@ -400,9 +400,9 @@ static enum vt_err parse_sha256_alg(struct ber_el *parent, const char *what, str
                           VT_E_UNSUPPORTED_ALGORITHM, what, d));
     if (!ber_at_end(&alg)) {
         VT_TRY(ber_get(&alg, TAG_NULL, what, &null, d));
-        if (null.r.left != 0) {
-            return vt_fail(d, VT_E_BAD_DER, what, "NULL of %zu bytes at offset %zu", null.r.left,
-                           null.off);
+        if (vt_reader_left(&null.r) != 0) {
+            return vt_fail(d, VT_E_BAD_DER, what, "NULL of %zu bytes at offset %zu",
+                           vt_reader_left(&null.r), null.off);
         }
     }
     return ber_leave(parent, &alg, what, d);
@@ -663,9 +663,9 @@ enum vt_err vt_cms_enveloped_parse(const uint8_t *ber, size_t len, struct vt_cms
     if (err == VT_OK) {
         err = ber_leave(&top, &ci, "cms.content_info", d);
     }
-    if (err == VT_OK && top.r.left != 0) {
+    if (err == VT_OK && vt_reader_left(&top.r) != 0) {
         err = vt_fail(d, VT_E_TRAILING_DATA, "cms.trailing",
-                      "%zu bytes after the ContentInfo at offset %zu", top.r.left,
+                      "%zu bytes after the ContentInfo at offset %zu", vt_reader_left(&top.r),
                       vt_reader_offset(&top.r));
     }
     if (err != VT_OK) {

@@ -248,7 +248,7 @@ static bool vt_p384_der_scalar(const struct vt_der_tlv *tlv, uint8_t out[VT_P384
     if (tlv->tag != VT_DER_INTEGER || vt_reader_peek_u8(&r, &b0) != VT_OK || (b0 & 0x80) != 0) {
         return false; /* X.690 8.3.1: at least one byte; a set top bit is a negative value */
     }
-    if (b0 == 0x00 && r.left > 1) {
+    if (b0 == 0x00 && vt_reader_left(&r) > 1) {
         /* X.690 8.3.2: a leading zero only in front of a byte with the top bit set. */
         struct vt_reader t = r;
         if (vt_reader_skip(&t, 1) != VT_OK || vt_reader_peek_u8(&t, &b1) != VT_OK ||
@@ -257,11 +257,12 @@ static bool vt_p384_der_scalar(const struct vt_der_tlv *tlv, uint8_t out[VT_P384
         }
         r = t;
     }
-    if (r.left > VT_P384_LEN) {
+    if (vt_reader_left(&r) > VT_P384_LEN) {
         return false;
     }
     memset(out, 0, VT_P384_LEN);
-    return vt_reader_copy(&r, out + (VT_P384_LEN - r.left), r.left) == VT_OK;
+    return vt_reader_copy(&r, out + (VT_P384_LEN - vt_reader_left(&r)), vt_reader_left(&r)) ==
+           VT_OK;
 }
 
 /* Decode the signatureValue BIT STRING's ECDSA-Sig-Value into raw r||s. NULL or a reason. */
@@ -362,7 +363,7 @@ static void vt_p384_alg_text(const struct vt_der_tlv *alg, char *out, size_t cap
     const char *name = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
     ERR_clear_error();
     snprintf(out, cap, "%s (%s)%s", name != NULL ? name : "unknown", dotted,
-             r.left > 0 ? " with parameters" : "");
+             vt_reader_left(&r) > 0 ? " with parameters" : "");
 }
 
 /* The child's subject and issuer names for messages. */

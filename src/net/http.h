@@ -173,14 +173,8 @@ const char *vt_http_req_method(const struct vt_http_req *r);
 const char *vt_http_req_path(const struct vt_http_req *r);
 /* A query argument (decoded), or NULL. */
 const char *vt_http_req_arg(const struct vt_http_req *r, const char *name);
-/* Visit every query argument; used to reject unknown ones. */
-void vt_http_req_args(const struct vt_http_req *r,
-                      void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
 const char *vt_http_req_header(const struct vt_http_req *r, const char *name);
 const uint8_t *vt_http_req_body(const struct vt_http_req *r, size_t *len);
-/* The client's address as text ("127.0.0.1"): the connection's peer, or the address a trusted
- * proxy named in X-Forwarded-For. */
-void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap);
 /* The server that received the request (for its metrics). */
 struct vt_http_server *vt_http_req_server(const struct vt_http_req *r);
 /* The route table entry the route function chose for this request, or NULL. */

@@ -161,7 +161,7 @@ static bool split_at(struct vt_reader *v, uint8_t sep, const uint8_t **a, size_t
 /* The rest of a reader as a view. */
 static void rest(struct vt_reader *v, const uint8_t **p, size_t *n)
 {
-    *n = v->left;
+    *n = vt_reader_left(v);
     if (vt_reader_get_bytes(v, *n, p) != VT_OK) {
         *p = NULL;
         *n = 0;
@@ -522,7 +522,7 @@ static enum vt_err parse_target(struct vt_http_head *h, struct sink *s, unsigned
     h->path = sink_put(s, path, plen);
     struct vt_reader q;
     vt_reader_init(&q, query, qlen);
-    while (q.left > 0) {
+    while (vt_reader_left(&q) > 0) {
         const uint8_t *item;
         size_t ilen;
         if (!split_at(&q, '&', &item, &ilen)) {
@@ -723,7 +723,7 @@ enum vt_err vt_http_chunked_feed(struct vt_http_chunked *c, const uint8_t *p, si
     *used = 0;
     while (c->state != CH_DONE) {
         if (c->state == CH_DATA) {
-            size_t take = r.left < c->left ? r.left : (size_t)c->left;
+            size_t take = vt_reader_left(&r) < c->left ? vt_reader_left(&r) : (size_t)c->left;
             const uint8_t *data;
             if (take == 0) {
                 break;

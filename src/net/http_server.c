@@ -188,14 +188,6 @@ const char *vt_http_req_arg(const struct vt_http_req *r, const char *name)
     return vt_http_head_arg(r->head, name);
 }
 
-void vt_http_req_args(const struct vt_http_req *r,
-                      void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
-{
-    for (size_t i = 0; i < r->head->n_args; i++) {
-        fn(ctx, r->head->args[i].name, r->head->args[i].value);
-    }
-}
-
 const char *vt_http_req_header(const struct vt_http_req *r, const char *name)
 {
     return vt_http_head_field(r->head, name);
@@ -205,11 +197,6 @@ const uint8_t *vt_http_req_body(const struct vt_http_req *r, size_t *len)
 {
     *len = r->body->len;
     return r->body->data != NULL ? r->body->data : (const uint8_t *)"";
-}
-
-void vt_http_req_peer(const struct vt_http_req *r, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", r->client);
 }
 
 struct vt_http_server *vt_http_req_server(const struct vt_http_req *r)

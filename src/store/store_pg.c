@@ -26,7 +26,9 @@ static char *number_params(const char *sql)
     for (size_t i = 0; i < n; i++) {
         q += sql[i] == '?';
     }
-    char *out = malloc(n + q * 4 + 1);
+    /* "$" and up to 10 digits per placeholder (an unsigned), then the NUL. */
+    size_t cap = n + q * 10 + 1;
+    char *out = malloc(cap);
     if (out == NULL) {
         return NULL;
     }
@@ -34,7 +36,12 @@ static char *number_params(const char *sql)
     unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
         if (sql[i] == '?') {
-            o += (size_t)sprintf(out + o, "$%u", ++k);
+            int w = snprintf(out + o, cap - o, "$%u", ++k);
+            if (w < 0 || (size_t)w >= cap - o) {
+                free(out);
+                return NULL;
+            }
+            o += (size_t)w;
         } else {
             out[o++] = sql[i];
         }

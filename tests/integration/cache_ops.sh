@@ -199,6 +199,19 @@ st=$(status_of -X POST -H "Authorization: Bearer $reader" --data '{"tee":"tdx","
 check "enforce with a read token: 401 (got $st)" [ "$st" = 401 ]
 st=$(status_of -X POST -H "Authorization: Bearer ${admin}x" --data '{"tee":"tdx","tcb_eval":17}' "$CACHE_URL/admin/v1/enforce")
 check "enforce with a wrong token: 401 (got $st)" [ "$st" = 401 ]
+# the body's fields are typed: a missing or mistyped one is a 400 naming its JSON path
+enforce_bad() { # name, body, expected detail
+    st=$(status_of -X POST -H "Authorization: Bearer $admin" --data "$2" "$CACHE_URL/admin/v1/enforce")
+    check "enforce, $1: 400 (got $st)" [ "$st" = 400 ]
+    check "enforce, $1: the detail says $3" grep -qF "$3" "$tmp/body"
+}
+enforce_bad "no JSON object" '[1]' 'the body is not a JSON object'
+enforce_bad "no tee" '{"tcb_eval":17}' '$.tee: required field is missing'
+enforce_bad "tee a number" '{"tee":1,"tcb_eval":17}' '$.tee: expected a string, got a number'
+enforce_bad "no tcb_eval" '{"tee":"tdx"}' '$.tcb_eval: required field is missing'
+enforce_bad "tcb_eval a string" '{"tee":"tdx","tcb_eval":"17"}' '$.tcb_eval: expected an integer, got a string'
+enforce_bad "tcb_eval 0" '{"tee":"tdx","tcb_eval":0}' '$.tcb_eval: expected an integer from 1 to 4294967295, got 0'
+enforce_bad "from a number" '{"tee":"tdx","tcb_eval":17,"from":5}' '$.from: expected a string, got a number'
 st=$(status_of -X POST -H "Authorization: Bearer $admin" --data '{"tee":"tdx","tcb_eval":17}' "$CACHE_URL/admin/v1/enforce")
 check "enforce with the admin token (got $st)" [ "$st" = 200 ]
 st=$(status_of "$CACHE_URL/$tcb")

@@ -22,6 +22,21 @@ expect() { # expect NAME WANT_STATUS GREP_PATTERN -- command...
 }
 
 expect help 0 '--vcek FILE' -- "$veritee" verify --help
+# The sim:snp attester: a sim dir whose VCEK key file holds another key (the ARK's, RSA) or
+# garbage is refused with the check and the file named, exit 1 and no crash; so is a sim dir
+# that cannot be created.
+expect sim-export 0 '' -- "$veritee" client sim-export --backend sim:snp --sim-dir "$tmp/sim" \
+    --out "$tmp/sim-export"
+cp "$tmp/sim/snp/ark-key.pem" "$tmp/sim/snp/vcek-key.pem"
+expect sim-wrong-key 1 'sim\.snp\.key: .*/vcek-key\.pem \(RSA, 2048 bits\) is not the key of .*/vcek\.pem' -- \
+    "$veritee" client sim-export --backend sim:snp --sim-dir "$tmp/sim" --out "$tmp/sim-export"
+echo garbage >"$tmp/sim/snp/vcek-key.pem"
+expect sim-corrupt-key 1 'sim\.file: .*/vcek-key\.pem holds no private key' -- \
+    "$veritee" client sim-export --backend sim:snp --sim-dir "$tmp/sim" --out "$tmp/sim-export"
+touch "$tmp/not-a-dir"
+expect sim-dir-unwritable 1 'sim\.dir: mkdir .*/not-a-dir/snp: Not a directory' -- \
+    "$veritee" client sim-export --backend sim:snp --sim-dir "$tmp/not-a-dir" --out "$tmp/sim-export"
+
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
 if [ -n "$fixtures" ] && [ -d "$fixtures/snp" ]; then
     s="$fixtures/snp"

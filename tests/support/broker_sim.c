@@ -74,11 +74,10 @@ struct vt_bsim *vt_bsim_new(const char *dir, vt_time now)
     ok = ok && vt_nsim_default(now, &s->nitro, &doc);
     vt_sim_blob_cleanup(&doc);
     if (ok) {
-        vt_ssim_pki_init(&s->snp, VT_SNP_MILAN, now - 86400, now + 365 * 86400);
+        ok = vt_ssim_pki_init(&s->snp, VT_SNP_MILAN, now - 86400, now + 365 * 86400, NULL) == VT_OK;
         struct vt_ssim_vek_opts o;
         vt_ssim_vek_defaults(&s->snp, &o, false, now - 86400, now + 365 * 86400);
-        s->vcek = vt_ssim_vek(&s->snp, &o, &s->vcek_key);
-        ok = s->vcek != NULL;
+        ok = ok && vt_ssim_vek(&s->snp, &o, &s->vcek, &s->vcek_key, NULL) == VT_OK;
     }
     const char *names[5] = {"sgx", "tdx", "sgx-ood", "snp", "nitro"};
     for (size_t i = 0; ok && i < 5; i++) {
@@ -92,8 +91,8 @@ struct vt_bsim *vt_bsim_new(const char *dir, vt_time now)
             const struct vt_sim_scenario *sc = i == 0 ? s->sgx : i == 1 ? s->tdx : s->sgx_ood;
             ok = write_file(s->anchors[i], sc->root_pem.data, sc->root_pem.len);
         } else if (i == 3) {
-            snp_pem = vt_ssim_pem(&s->snp.ark, 1, &n);
-            ok = snp_pem != NULL && write_file(s->anchors[i], snp_pem, n);
+            ok = vt_ssim_pem(&s->snp.ark, 1, &snp_pem, &n, NULL) == VT_OK &&
+                 write_file(s->anchors[i], snp_pem, n);
         } else {
             ok = vt_nsim_cert_pem(s->nitro, VT_NSIM_ROOT, &pem) &&
                  write_file(s->anchors[i], pem.data, pem.len);
@@ -110,15 +109,15 @@ struct vt_bsim *vt_bsim_new(const char *dir, vt_time now)
         ok = ok && vt_sim_scenario_write_dir(s->sgx_ood, path);
         X509 *chain[2] = {s->snp.ask, s->snp.ark};
         size_t n = 0;
-        char *pem = vt_ssim_pem(chain, 2, &n);
+        char *pem = NULL;
         snprintf(path, sizeof(path), "%s/cert_chain.pem", s->coll);
-        ok = ok && pem != NULL && write_file(path, pem, n);
+        ok = ok && vt_ssim_pem(chain, 2, &pem, &n, NULL) == VT_OK && write_file(path, pem, n);
         free(pem);
         /* the VCEK too, for reports that come without it (the KBS protocol's) */
         size_t vn = 0;
-        uint8_t *vcek = ok ? vt_ssim_der(s->vcek, &vn) : NULL;
+        uint8_t *vcek = NULL;
         snprintf(path, sizeof(path), "%s/vcek.der", s->coll);
-        ok = ok && vcek != NULL && write_file(path, vcek, vn);
+        ok = ok && vt_ssim_der(s->vcek, &vcek, &vn, NULL) == VT_OK && write_file(path, vcek, vn);
         free(vcek);
     }
     if (!ok) {
@@ -207,14 +206,17 @@ uint8_t *vt_bsim_evidence(struct vt_bsim *s, enum vt_tee tee, const uint8_t nonc
         if (out == NULL) {
             return NULL;
         }
-        vt_ssim_report_sign(&r, s->vcek_key, out);
+        if (vt_ssim_report_sign(&r, s->vcek_key, out, NULL) != VT_OK) {
+            free(out);
+            return NULL;
+        }
         if (variant & VT_BSIM_CORRUPT) {
             out[0x90] ^= 0x01;
         }
         *len = VT_SNP_REPORT_SIZE;
         vt_hex_encode(r.measurement, 48, s->meas[2]);
-        if (vek != NULL) {
-            *vek = vt_ssim_der(s->vcek, vek_len);
+        if (vek != NULL && vt_ssim_der(s->vcek, vek, vek_len, NULL) != VT_OK) {
+            *vek = NULL;
         }
         return out;
     }
@@ -276,8 +278,11 @@ uint8_t *vt_bsim_evidence_rd_init(struct vt_bsim *s, enum vt_tee tee, const uint
             r.measurement[0] ^= 0xff;
         }
         uint8_t *out = malloc(VT_SNP_REPORT_SIZE);
+        if (out != NULL && vt_ssim_report_sign(&r, s->vcek_key, out, NULL) != VT_OK) {
+            free(out);
+            out = NULL;
+        }
         if (out != NULL) {
-            vt_ssim_report_sign(&r, s->vcek_key, out);
             *len = VT_SNP_REPORT_SIZE;
             if (variant & VT_BSIM_CORRUPT) {
                 out[0x90] ^= 0x01;
@@ -324,7 +329,8 @@ uint8_t *vt_bsim_evidence_rd_init(struct vt_bsim *s, enum vt_tee tee, const uint
 uint8_t *vt_bsim_snp_cert(const struct vt_bsim *s, int which, size_t *len)
 {
     X509 *c = which == 0 ? s->vcek : which == 1 ? s->snp.ask : s->snp.ark;
-    return vt_ssim_der(c, len);
+    uint8_t *der = NULL;
+    return vt_ssim_der(c, &der, len, NULL) == VT_OK ? der : NULL;
 }
 
 const char *vt_bsim_measurement(const struct vt_bsim *s, enum vt_tee tee)

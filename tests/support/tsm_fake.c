@@ -158,7 +158,7 @@ static struct fake_entry *entry_of(struct vt_tsm_fake *f, const char *name, bool
     }
     struct fake_entry *e = &f->entries[f->n_entries++];
     memset(e, 0, sizeof(*e));
-    strcpy(e->name, name);
+    snprintf(e->name, sizeof(e->name), "%s", name);
     *fresh = true;
     return e;
 }
@@ -236,9 +236,9 @@ struct vt_tsm_fake *vt_tsm_fake_start(const char *root, struct vt_attester *sim,
         free(f);
         return NULL;
     }
-    strcpy(f->root, root);
+    snprintf(f->root, sizeof(f->root), "%s", root);
     char tmp[1024];
-    strcpy(tmp, root);
+    snprintf(tmp, sizeof(tmp), "%s", root);
     for (char *p = tmp + 1; *p != '\0'; p++) {
         if (*p == '/') {
             *p = '\0';

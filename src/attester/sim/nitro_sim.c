@@ -464,18 +464,18 @@ static bool add_key_usage(X509 *x, X509V3_CTX *ctx, const struct vt_nsim_cert_pa
         {VT_NSIM_KU_CRL_SIGN, "cRLSign"},
     };
     char buf[120] = "";
+    size_t len = 0;
     if (cp->key_usage == 0) {
         return true;
     }
     if (cp->key_usage_critical) {
-        strcat(buf, "critical");
+        len += (size_t)snprintf(buf, sizeof(buf), "critical");
     }
+    /* The longest value, every name and "critical", is 62 characters: buf cannot truncate. */
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (cp->key_usage & names[i].bit) {
-            if (buf[0] != '\0') {
-                strcat(buf, ",");
-            }
-            strcat(buf, names[i].name);
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len > 0 ? "," : "",
+                                    names[i].name);
         }
     }
     return add_conf_ext(x, ctx, NID_key_usage, buf);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <veritee/attester.h>
@@ -55,8 +56,9 @@ static vt_time sim_now(const struct sim_state *s)
 static enum vt_err mkdir_p(const char *dir, struct vt_diag *d)
 {
     char tmp[1024];
-    VT_ENSURE(strlen(dir) < sizeof(tmp), d, VT_E_ARG, "sim.dir", "path too long");
-    strcpy(tmp, dir);
+    size_t dir_len = strlen(dir);
+    VT_ENSURE(dir_len < sizeof(tmp), d, VT_E_ARG, "sim.dir", "path too long");
+    memcpy(tmp, dir, dir_len + 1);
     for (char *p = tmp + 1; *p != '\0'; p++) {
         if (*p == '/') {
             *p = '\0';
@@ -256,13 +258,23 @@ static enum vt_err snp_open(struct sim_state *s, vt_time now, struct vt_diag *d)
         s->snp.ask_key = keys[1];
         s->snp.asvk_key = keys[2];
         s->vcek_key = keys[3];
+        /* a key file that parses but is not the certificate's key would sign evidence that
+         * cannot verify: refuse it here, by name */
+        for (size_t i = 0; err == VT_OK && i < 4; i++) {
+            if (X509_check_private_key(certs[i], keys[i]) != 1) {
+                ERR_clear_error();
+                err = vt_fail(d, VT_E_BAD_KEY, "sim.snp.key",
+                              "%s/%s-key.pem (%s, %d bits) is not the key of %s/%s.pem", s->dir,
+                              snp_names[i], EVP_PKEY_get0_type_name(keys[i]),
+                              EVP_PKEY_get_bits(keys[i]), s->dir, snp_names[i]);
+            }
+        }
         return err;
     }
-    vt_ssim_pki_init(&s->snp, VT_SNP_MILAN, now - 86400, now + 10 * 365 * 86400);
+    VT_TRY(vt_ssim_pki_init(&s->snp, VT_SNP_MILAN, now - 86400, now + 10 * 365 * 86400, d));
     struct vt_ssim_vek_opts o;
     vt_ssim_vek_defaults(&s->snp, &o, false, now - 86400, now + 10 * 365 * 86400);
-    s->vcek = vt_ssim_vek(&s->snp, &o, &s->vcek_key);
-    VT_ENSURE(s->vcek != NULL, d, VT_E_CRYPTO, "sim.pki", "cannot generate the VCEK");
+    VT_TRY(vt_ssim_vek(&s->snp, &o, &s->vcek, &s->vcek_key, d));
     if (s->dir[0] == '\0') {
         return VT_OK;
     }
@@ -287,12 +299,12 @@ static enum vt_err snp_evidence(struct sim_state *s, const struct vt_attester_in
     vt_ssim_report_defaults(&s->snp, &o, &r);
     memcpy(r.report_data, in->report_data, 64);
     uint8_t report[VT_SNP_REPORT_SIZE];
-    vt_ssim_report_sign(&r, s->vcek_key, report);
+    VT_TRY(vt_ssim_report_sign(&r, s->vcek_key, report, d));
     VT_TRY(vt_attester_buf_set(evidence, report, sizeof(report), "attester.evidence", d));
     if (aux != NULL) {
         size_t n = 0;
-        uint8_t *der = vt_ssim_der(s->vcek, &n);
-        VT_ENSURE(der != NULL, d, VT_E_CRYPTO, "sim.vcek", "cannot encode the VCEK");
+        uint8_t *der = NULL;
+        VT_TRY(vt_ssim_der(s->vcek, &der, &n, d));
         enum vt_err err = vt_attester_buf_set(aux, der, n, "attester.aux", d);
         free(der);
         return err;
@@ -512,8 +524,8 @@ enum vt_err vt_attester_sim_export(struct vt_attester *a, const char *dir, struc
         VT_TRY(mkdir_p(sub, d));
         X509 *chain[2] = {s->snp.ask, s->snp.ark};
         size_t n = 0;
-        char *pem = vt_ssim_pem(chain, 2, &n);
-        VT_ENSURE(pem != NULL, d, VT_E_CRYPTO, "sim.export", "cannot encode the ASK and ARK");
+        char *pem = NULL;
+        VT_TRY(vt_ssim_pem(chain, 2, &pem, &n, d));
         enum vt_err err = write_bytes(sub, "cert_chain.pem", pem, n, d);
         free(pem);
         return err;

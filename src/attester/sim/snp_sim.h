@@ -7,7 +7,10 @@
  * Formats: spec/nitro_snp.md B1-B5. Names follow AMD's (ARK-<gen>, SEV-<gen>, SEV-VLEK-<gen>,
  * SEV-VCEK, SEV-VLEK) under O=veritee test; nothing is derived from real fixture bytes. RSA keys
  * are 2048 bits (AMD's are 4096) and generated once per process.
- * This is test code: it uses OpenSSL directly and aborts (sim_assert.h) on OpenSSL errors.
+ * It uses OpenSSL directly (veritee_sim). Every function that can fail returns VT_OK or an error
+ * with the failed check in d (sim_assert.h: check "sim.snp.<function>", the failed OpenSSL call,
+ * the values and OpenSSL's error queue; VT_E_BAD_KEY for a signing key of the wrong type);
+ * outputs are untouched on failure and nothing is leaked. Outputs belong to the caller.
  */
 #ifndef VT_TEST_SNP_SIM_H
 #define VT_TEST_SNP_SIM_H
@@ -28,7 +31,9 @@ struct vt_ssim_pki {
     X509 *ark, *ask, *asvk;
 };
 
-void vt_ssim_pki_init(struct vt_ssim_pki *p, enum vt_snp_product product, int64_t nb, int64_t na);
+/* On failure p is left zeroed (nothing to clean up). */
+VT_MUST_USE enum vt_err vt_ssim_pki_init(struct vt_ssim_pki *p, enum vt_snp_product product,
+                                         int64_t nb, int64_t na, struct vt_diag *d);
 void vt_ssim_pki_cleanup(struct vt_ssim_pki *p);
 /* Free the process-wide RSA keys (a group teardown calls it). */
 void vt_ssim_free_keys(void);
@@ -52,8 +57,9 @@ struct vt_ssim_vek_opts {
 
 void vt_ssim_vek_defaults(const struct vt_ssim_pki *p, struct vt_ssim_vek_opts *o, bool vlek,
                           int64_t nb, int64_t na);
-/* Build the VEK; *key gets its new P-384 key pair (caller frees). */
-X509 *vt_ssim_vek(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o, EVP_PKEY **key);
+/* Build the VEK into *out; *key gets its new P-384 key pair (caller frees both). */
+VT_MUST_USE enum vt_err vt_ssim_vek(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o,
+                                    X509 **out, EVP_PKEY **key, struct vt_diag *d);
 
 /* The TCB_VERSION encoding of a product. */
 uint64_t vt_ssim_tcb(enum vt_snp_product p, int fmc, int bl, int tee, int snp, int ucode);
@@ -76,21 +82,28 @@ struct vt_ssim_report {
 
 void vt_ssim_report_defaults(const struct vt_ssim_pki *p, const struct vt_ssim_vek_opts *o,
                              struct vt_ssim_report *r);
-/* Serialise and sign with key (ECDSA P-384 / SHA-384 over 0x000-0x29F, r and s little-endian). */
-void vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
-                         uint8_t out[VT_SNP_REPORT_SIZE]);
+/*
+ * Serialise and sign with key (ECDSA P-384 / SHA-384 over 0x000-0x29F, r and s little-endian).
+ * VT_E_BAD_KEY (check sim.snp.report_sign) when key is not an EC P-384 key.
+ */
+VT_MUST_USE enum vt_err vt_ssim_report_sign(const struct vt_ssim_report *r, EVP_PKEY *key,
+                                            uint8_t out[VT_SNP_REPORT_SIZE], struct vt_diag *d);
 /*
  * An Azure HCL report (version 2, padded to 2600 bytes) around a report whose REPORT_DATA is
- * SHA-256(json) || zeros, signed with key. Returns the malloc'd bytes and *len.
+ * SHA-256(json) || zeros, signed with key: the malloc'd bytes in *out, *len.
  */
-uint8_t *vt_ssim_hcl(struct vt_ssim_report *r, EVP_PKEY *key, const char *json, size_t *len);
+VT_MUST_USE enum vt_err vt_ssim_hcl(struct vt_ssim_report *r, EVP_PKEY *key, const char *json,
+                                    uint8_t **out, size_t *len, struct vt_diag *d);
 
 /* DER / PEM conversions (malloc'd). */
-uint8_t *vt_ssim_der(X509 *x, size_t *len);
-/* PEM of the certificates in order (e.g. ASK then ARK: KDS cert_chain). */
-char *vt_ssim_pem(X509 *const *certs, size_t n, size_t *len);
+VT_MUST_USE enum vt_err vt_ssim_der(X509 *x, uint8_t **out, size_t *len, struct vt_diag *d);
+/* PEM of the certificates in order (e.g. ASK then ARK: KDS cert_chain), NUL-terminated. */
+VT_MUST_USE enum vt_err vt_ssim_pem(X509 *const *certs, size_t n, char **out, size_t *len,
+                                    struct vt_diag *d);
 /* An AMD-style CRL signed by the ARK listing serials, DER (malloc'd). */
-uint8_t *vt_ssim_crl(const struct vt_ssim_pki *p, EVP_PKEY *signer, const long *serials, size_t n,
-                     int64_t this_update, int64_t next_update, size_t *len);
+VT_MUST_USE enum vt_err vt_ssim_crl(const struct vt_ssim_pki *p, EVP_PKEY *signer,
+                                    const long *serials, size_t n, int64_t this_update,
+                                    int64_t next_update, uint8_t **out, size_t *len,
+                                    struct vt_diag *d);
 
 #endif

@@ -1,8 +1,12 @@
 /*
  * X.509 generator of the simulators (veritee_sim): P-256 keys, certificates with chosen names,
  * validity, CA constraints and extensions, CRLs, and the conversions tests need (DER, PEM, raw
- * r||s). Built on OpenSSL directly; every function asserts success (sim_assert.h: abort), so a
- * broken generator fails the test that used it instead of producing a test that cannot fail.
+ * r||s). Built on OpenSSL directly. Every function that can fail returns VT_OK, or an error with
+ * the failed check in d (sim_assert.h: check "sim.x509.<function>", the failed OpenSSL call, the
+ * values compared and OpenSSL's error queue): VT_E_CRYPTO for an OpenSSL failure, VT_E_NOMEM,
+ * VT_E_ARG for an unusable argument. On failure the outputs are left untouched (NULL for the
+ * caller's fresh pointers) and nothing is leaked. Outputs are owned by the caller: EVP_PKEY_free,
+ * X509_free, X509_CRL_free, vt_cert_free, free() for byte and text buffers.
  */
 #ifndef VT_TEST_X509_GEN_H
 #define VT_TEST_X509_GEN_H
@@ -16,12 +20,13 @@
 
 #include <veritee/crypto.h>
 
-/* A fresh P-256 key pair. */
-EVP_PKEY *vt_testgen_p256_key(void);
-/* The public key as raw X||Y. */
-void vt_testgen_p256_xy(EVP_PKEY *key, uint8_t xy[64]);
-/* ECDSA-SHA256 signature of msg as raw r||s. */
-void vt_testgen_p256_sign(EVP_PKEY *key, const void *msg, size_t n, uint8_t sig[64]);
+/* A fresh P-256 key pair in *out. */
+VT_MUST_USE enum vt_err vt_testgen_p256_key(EVP_PKEY **out, struct vt_diag *d);
+/* The public key as raw X||Y (VT_E_ARG when key is not a P-256 key). */
+VT_MUST_USE enum vt_err vt_testgen_p256_xy(EVP_PKEY *key, uint8_t xy[64], struct vt_diag *d);
+/* ECDSA-SHA256 signature of msg as raw r||s (VT_E_ARG when key is not a P-256 key). */
+VT_MUST_USE enum vt_err vt_testgen_p256_sign(EVP_PKEY *key, const void *msg, size_t n,
+                                             uint8_t sig[64], struct vt_diag *d);
 
 struct vt_testgen_cert_opts {
     const char *cn;        /* subject CN (NULL: none); the subject also has O=veritee test, C=US */
@@ -42,8 +47,9 @@ struct vt_testgen_cert_opts {
     bool ext_critical;
 };
 
-/* Build and sign a certificate. */
-X509 *vt_testgen_cert(const struct vt_testgen_cert_opts *o);
+/* Build and sign a certificate into *out. */
+VT_MUST_USE enum vt_err vt_testgen_cert(const struct vt_testgen_cert_opts *o, X509 **out,
+                                        struct vt_diag *d);
 
 /*
  * Another certificate made from `orig`: a copy with a new serial and validity, optionally another
@@ -64,18 +70,22 @@ struct vt_testgen_reissue_opts {
     int pathlen; /* >= 0: basicConstraints cA=TRUE with this pathLenConstraint; < 0: keep */
     const char *critical_oid; /* not NULL: add this unknown extension, critical */
 };
-X509 *vt_testgen_reissue(X509 *orig, const struct vt_testgen_reissue_opts *o);
+VT_MUST_USE enum vt_err vt_testgen_reissue(X509 *orig, const struct vt_testgen_reissue_opts *o,
+                                           X509 **out, struct vt_diag *d);
 /* DER (malloc'd) and PEM text (malloc'd, NUL-terminated; *len excludes the NUL). */
-uint8_t *vt_testgen_cert_der(X509 *x, size_t *len);
-char *vt_testgen_cert_pem(X509 *x, size_t *len);
-/* Parse x with vt_cert_from_der (asserting success). */
-struct vt_cert *vt_testgen_vt_cert(X509 *x);
+VT_MUST_USE enum vt_err vt_testgen_cert_der(X509 *x, uint8_t **out, size_t *len, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_testgen_cert_pem(X509 *x, char **out, size_t *len, struct vt_diag *d);
+/* x parsed by vt_cert_from_der (its error, as that reports it, when it does not parse). */
+VT_MUST_USE enum vt_err vt_testgen_vt_cert(X509 *x, struct vt_cert **out, struct vt_diag *d);
 
 /* A CRL by issuer/signer listing serials (revoked at this_update); next_update < 0: none. */
-X509_CRL *vt_testgen_crl(X509 *issuer, EVP_PKEY *signer, const long *serials, size_t n,
-                         int64_t this_update, int64_t next_update, long number);
-uint8_t *vt_testgen_crl_der(X509_CRL *crl, size_t *len);
-char *vt_testgen_crl_pem(X509_CRL *crl, size_t *len);
+VT_MUST_USE enum vt_err vt_testgen_crl(X509 *issuer, EVP_PKEY *signer, const long *serials,
+                                       size_t n, int64_t this_update, int64_t next_update,
+                                       long number, X509_CRL **out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_testgen_crl_der(X509_CRL *crl, uint8_t **out, size_t *len,
+                                           struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_testgen_crl_pem(X509_CRL *crl, char **out, size_t *len,
+                                           struct vt_diag *d);
 
 /*
  * A three-level PKI: root (CA, pathlen 1, keyCertSign+cRLSign), intermediate CA (pathlen 0,
@@ -91,10 +101,12 @@ struct vt_testgen_pki {
     X509 *leaf;
 };
 
-void vt_testgen_pki_init(struct vt_testgen_pki *p, int64_t nb, int64_t na, int64_t leaf_nb,
-                         int64_t leaf_na);
+/* On failure p is left zeroed (nothing to clean up). */
+VT_MUST_USE enum vt_err vt_testgen_pki_init(struct vt_testgen_pki *p, int64_t nb, int64_t na,
+                                            int64_t leaf_nb, int64_t leaf_na, struct vt_diag *d);
 void vt_testgen_pki_cleanup(struct vt_testgen_pki *p);
-/* A vt_cert_list holding the given certificates in order (asserting success). */
-void vt_testgen_list(struct vt_cert_list *l, X509 *const *certs, size_t n);
+/* A vt_cert_list holding the given certificates in order; on failure l is left empty. */
+VT_MUST_USE enum vt_err vt_testgen_list(struct vt_cert_list *l, X509 *const *certs, size_t n,
+                                        struct vt_diag *d);
 
 #endif

@@ -68,7 +68,7 @@ static void advance(struct vt_reader *r)
 {
     if (vt_reader_skip(r, 1) != VT_OK) {
         /* Unreachable: the caller peeked at this byte. */
-        r->left = 0;
+        vt_reader_skip_rest(r);
     }
 }
 

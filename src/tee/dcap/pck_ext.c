@@ -86,7 +86,7 @@ static enum vt_err get_pair(struct vt_reader *seq, const char *where, char oid[O
                        "%s: entry at offset %zu does not start with an OID (%s)", where, off,
                        vt_err_name(err));
     }
-    size_t oid_len = oid_content.left;
+    size_t oid_len = vt_reader_left(&oid_content);
     const uint8_t *oid_bytes;
     if ((err = vt_reader_get_bytes(&oid_content, oid_len, &oid_bytes)) != VT_OK ||
         (err = vt_der_oid_to_text(oid_bytes, oid_len, oid, OID_TEXT_MAX)) != VT_OK) {
@@ -103,7 +103,7 @@ static enum vt_err get_pair(struct vt_reader *seq, const char *where, char oid[O
     if (vt_reader_expect_end(&entry) != VT_OK) {
         return vt_fail(d, VT_E_CERT_EXTENSION, "pck_cert.sgx_extension",
                        "%s: OID %s at offset %zu has %zu unexpected bytes after its value", where,
-                       oid, off, entry.left);
+                       oid, off, vt_reader_left(&entry));
     }
     return VT_OK;
 }
@@ -184,7 +184,7 @@ static enum vt_err parse_tcb(const struct vt_der_tlv *v, const char *tcb_oid,
     struct vt_reader r;
     vt_reader_init(&r, v->val, v->len);
     bool seen[TCB_ENTRIES + 1] = {false};
-    while (r.left > 0) {
+    while (vt_reader_left(&r) > 0) {
         char oid[OID_TEXT_MAX];
         struct vt_der_tlv val;
         VT_TRY(get_pair(&r, "TCB", oid, &val, d));
@@ -232,7 +232,7 @@ static enum vt_err parse_config(const struct vt_der_tlv *v, const char *cfg_oid,
     bool *has[CONFIG_MAX + 1] = {NULL, &e->has_dynamic_platform, &e->has_cached_keys,
                                  &e->has_smt_enabled};
     bool *val_out[CONFIG_MAX + 1] = {NULL, &e->dynamic_platform, &e->cached_keys, &e->smt_enabled};
-    while (r.left > 0) {
+    while (vt_reader_left(&r) > 0) {
         char oid[OID_TEXT_MAX];
         struct vt_der_tlv val;
         VT_TRY(get_pair(&r, "Configuration", oid, &val, d));
@@ -304,11 +304,11 @@ enum vt_err vt_sgx_pck_ext_parse(const uint8_t *der, size_t len, struct vt_sgx_p
     if (vt_reader_expect_end(&r) != VT_OK) {
         return vt_fail(d, VT_E_CERT_EXTENSION, "pck_cert.sgx_extension",
                        "extension %s: %zu trailing bytes after the SEQUENCE at offset %zu",
-                       VT_SGX_EXT_OID, r.left, vt_reader_offset(&r));
+                       VT_SGX_EXT_OID, vt_reader_left(&r), vt_reader_offset(&r));
     }
     bool seen[TOP_MAX + 1] = {false};
     size_t count = 0;
-    while (seq.left > 0) {
+    while (vt_reader_left(&seq) > 0) {
         char oid[OID_TEXT_MAX];
         struct vt_der_tlv val;
         VT_TRY(get_pair(&seq, VT_SGX_EXT_OID, oid, &val, d));

@@ -75,7 +75,7 @@ static enum vt_err overrun(const struct block *b, const char *check, const char 
                            struct vt_diag *d)
 {
     return vt_fail(d, b->overrun, check, "%s at offset %zu needs %zu bytes; %zu left in the %s",
-                   field, vt_reader_offset(&b->r), need, b->r.left, b->name);
+                   field, vt_reader_offset(&b->r), need, vt_reader_left(&b->r), b->name);
 }
 
 static enum vt_err get_u16(struct block *b, uint16_t *out, const char *check, const char *field,
@@ -136,7 +136,7 @@ static void take(struct vt_reader *r, void *dst, size_t n)
 static void take_skip(struct vt_reader *r, size_t n)
 {
     if (vt_reader_skip(r, n) != VT_OK) {
-        r->left = 0;
+        vt_reader_skip_rest(r);
     }
 }
 
@@ -381,7 +381,8 @@ static enum vt_err parse_qe_block(struct block *b, struct vt_dcap_quote *q, stru
         return vt_fail(d, VT_E_BAD_LENGTH, "quote.cert_data.size",
                        "certification data size %u at offset %zu leaves %zu unparsed bytes at "
                        "offset %zu before the end of the %s",
-                       q->cert_data_len, off, b->r.left, vt_reader_offset(&b->r), b->name);
+                       q->cert_data_len, off, vt_reader_left(&b->r), vt_reader_offset(&b->r),
+                       b->name);
     }
     return VT_OK;
 }
@@ -404,11 +405,11 @@ static enum vt_err parse_outer_cert(struct block *sig, struct vt_dcap_quote *q, 
     }
     uint32_t size;
     VT_TRY(get_u32(sig, &size, "quote.outer_cert_data.size", "outer certification data size", d));
-    if (size != sig->r.left) {
+    if (size != vt_reader_left(&sig->r)) {
         return vt_fail(d, VT_E_BAD_LENGTH, "quote.outer_cert_data.size",
                        "certification data size %u at offset %zu; %zu bytes remain in the "
                        "signature data",
-                       size, off + 2, sig->r.left);
+                       size, off + 2, vt_reader_left(&sig->r));
     }
     struct block inner = {.name = "QE report certification data", .overrun = VT_E_BAD_LENGTH};
     if (vt_reader_sub(&sig->r, size, &inner.r) != VT_OK) {
@@ -425,7 +426,7 @@ static enum vt_err parse_signature_data(struct block *b, struct vt_dcap_quote *q
     if (vt_reader_sub(&b->r, q->sig_data_len, &sig.r) != VT_OK) {
         return vt_fail(d, VT_E_TRUNCATED, "quote.sig_data.size",
                        "signature data size %u at offset %zu; only %zu bytes follow",
-                       q->sig_data_len, off, b->r.left);
+                       q->sig_data_len, off, vt_reader_left(&b->r));
     }
     /* SPEC: Intel DCAP quote v3/v4, signature data: quote signature then attestation key. */
     VT_TRY(copy(&sig, q->signature, 64, "quote.signature", "quote signature", d));
@@ -459,7 +460,7 @@ enum vt_err vt_dcap_quote_parse(const uint8_t *p, size_t n, struct vt_dcap_quote
     VT_TRY(parse_signature_data(&b, &t, d));
     /* SPEC: QVL ignores bytes after the signature data (buffer padding in real files). */
     t.quote_len = vt_reader_offset(&b.r);
-    t.trailing = b.r.left;
+    t.trailing = vt_reader_left(&b.r);
     *q = t;
     return VT_OK;
 }

@@ -552,9 +552,9 @@ static enum vt_err parse_payload(struct parse *ps, struct vt_reader *r)
         ps->seen |= 1u << k;
         VT_TRY(parse_value(ps, r, k));
     }
-    VT_ENSURE(r->left == 0, d, VT_E_TRAILING_DATA, "payload",
+    VT_ENSURE(vt_reader_left(r) == 0, d, VT_E_TRAILING_DATA, "payload",
               "%zu bytes follow the payload map at offset %zu inside the payload byte string",
-              r->left, vt_reader_offset(r));
+              vt_reader_left(r), vt_reader_offset(r));
     for (unsigned k = 0; k < K_REQUIRED; k++) {
         VT_ENSURE(ps->seen & (1u << k), d, VT_E_MISSING_FIELD, key_checks[k],
                   "the payload map at offset %zu has no %s", off, key_names[k]);
@@ -610,8 +610,9 @@ static enum vt_err parse_document(const uint8_t *p, size_t n, struct vt_nitro_do
     VT_ENSURE(sig.n == VT_NITRO_SIG_SIZE, d, VT_E_BAD_FIELD, "cose.signature",
               "the signature at offset %zu has %zu bytes; expected %d (raw P-384 r || s)", sig_off,
               sig.n, VT_NITRO_SIG_SIZE);
-    VT_ENSURE(r.left == 0, d, VT_E_TRAILING_DATA, "cose",
-              "%zu bytes follow the COSE_Sign1 array (offset %zu)", r.left, vt_reader_offset(&r));
+    VT_ENSURE(vt_reader_left(&r) == 0, d, VT_E_TRAILING_DATA, "cose",
+              "%zu bytes follow the COSE_Sign1 array (offset %zu)", vt_reader_left(&r),
+              vt_reader_offset(&r));
 
     doc->protected_hdr = prot.p;
     doc->protected_len = prot.n;
@@ -620,7 +621,8 @@ static enum vt_err parse_document(const uint8_t *p, size_t n, struct vt_nitro_do
     doc->signature = sig.p;
 
     /* The payload, read in place: offsets stay relative to the document. */
-    struct vt_reader pr = {.cur = payload.p, .left = payload.n, .start = p};
+    struct vt_reader pr;
+    vt_reader_init_within(&pr, &r, payload.p, payload.n);
     struct parse ps = {.doc = doc, .d = d};
     return parse_payload(&ps, &pr);
 }

@@ -86,12 +86,13 @@ enum vt_err vt_hcl_report_parse(const uint8_t *p, size_t n, struct vt_hcl_report
     VT_ENSURE((uint64_t)report_size == (uint64_t)var_size + HCL_VAR_DATA_OFFSET, d, VT_E_BAD_LENGTH,
               "hcl.report_size", "report size %u is not the var data's end 0x%x + %u", report_size,
               HCL_VAR_DATA_OFFSET, var_size);
-    VT_ENSURE(var_size > 0 && var_size <= r.left, d, VT_E_TRUNCATED, "hcl.runtime.var_data",
-              "var data of %u bytes, %zu bytes remain", var_size, r.left);
+    VT_ENSURE(var_size > 0 && var_size <= vt_reader_left(&r), d, VT_E_TRUNCATED,
+              "hcl.runtime.var_data", "var data of %u bytes, %zu bytes remain", var_size,
+              vt_reader_left(&r));
     const uint8_t *var = NULL;
     VT_TRY(vt_reader_get_bytes(&r, var_size, &var));
     /* The rest is the NV index's zero padding. */
-    while (r.left > 0) {
+    while (vt_reader_left(&r) > 0) {
         uint8_t b = 0;
         VT_TRY(vt_reader_get_u8(&r, &b));
         VT_ENSURE(b == 0, d, VT_E_TRAILING_DATA, "hcl.padding",

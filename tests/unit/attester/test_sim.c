@@ -192,6 +192,28 @@ static void test_errors(void **state)
     o.sim_dir = tmp;
     AV_CHECK(vt_attester_open("sim:nitro", &o, &a, &d), d, VT_E_BAD_PEM, "sim.file");
     av_rm_rf(tmp);
+    /* sim:snp: a VCEK key file that holds another key (the ARK's) is refused by name, and the
+     * simulator does not sign with it */
+    av_tmpdir(tmp, sizeof(tmp), "sim");
+    open_sim("sim:snp", tmp, &a);
+    vt_attester_close(a);
+    a = NULL;
+    char from[700], dst[700];
+    snprintf(from, sizeof(from), "%s/snp/ark-key.pem", tmp);
+    snprintf(dst, sizeof(dst), "%s/snp/vcek-key.pem", tmp);
+    struct vt_buf key;
+    vt_buf_init(&key, 1u << 16);
+    AV_OK(vt_file_read(from, &key, &d), d);
+    FILE *kf = fopen(dst, "w");
+    assert_non_null(kf);
+    assert_int_equal(fwrite(key.data, 1, key.len, kf), key.len);
+    assert_int_equal(fclose(kf), 0);
+    vt_buf_cleanup(&key);
+    o.sim_dir = tmp;
+    AV_CHECK(vt_attester_open("sim:snp", &o, &a, &d), d, VT_E_BAD_KEY, "sim.snp.key");
+    assert_non_null(strstr(d.detail, "vcek-key.pem (RSA, 2048 bits) is not the key of"));
+    assert_null(a);
+    av_rm_rf(tmp);
     /* export from a non-sim attester */
     char root[600];
     av_tmpdir(root, sizeof(root), "sim-tsm");

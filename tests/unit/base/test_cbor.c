@@ -27,8 +27,8 @@ static void assert_head_fails(const uint8_t *buf, size_t len, enum vt_err want)
     if (err != want) {
         fail_msg("head %02x (len %zu): got %d, want %d", len > 0 ? buf[0] : 0, len, err, want);
     }
-    assert_ptr_equal(r.cur, buf);
-    assert_int_equal(r.left, len);
+    assert_ptr_equal(vt_reader_rest(&r), buf);
+    assert_int_equal(vt_reader_left(&r), len);
     assert_int_equal(h.major, 0xee);
     assert_int_equal(h.info, 0xee);
     assert_true(h.indefinite);
@@ -45,8 +45,8 @@ static void assert_skip_fails(const uint8_t *buf, size_t len, enum vt_err want)
         fail_msg("skip (len %zu, first %02x): got %d, want %d", len, len > 0 ? buf[0] : 0, err,
                  want);
     }
-    assert_ptr_equal(r.cur, buf);
-    assert_int_equal(r.left, len);
+    assert_ptr_equal(vt_reader_rest(&r), buf);
+    assert_int_equal(vt_reader_left(&r), len);
 }
 
 /* vt_cbor_skip must succeed and consume exactly `used` bytes. */
@@ -513,7 +513,7 @@ static void test_encode_head(void **state)
             assert_int_equal(h.major, major);
             assert_true(h.arg == args[i]);
             assert_false(h.indefinite);
-            assert_int_equal(r.left, 0);
+            assert_int_equal(vt_reader_left(&r), 0);
         }
     }
     uint8_t out[VT_CBOR_HEAD_MAX];

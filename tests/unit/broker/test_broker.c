@@ -402,6 +402,66 @@ static void test_bad_requests(void **state)
     json_decref(out);
     free(text);
     json_decref(body);
+    /* every typed field of the attest, release and key bodies: missing or mistyped is a 400
+     * whose reason names the field and whose detail names its JSON path */
+    static const struct {
+        const char *method, *path, *body;
+        bool admin;
+        const char *reason, *detail;
+    } cases[] = {
+        {"POST", "/v1/attest", "{\"nonce\":\"x\"}", false, "evidence",
+         "$.evidence: required field is missing"},
+        {"POST", "/v1/attest", "{\"evidence\":5}", false, "evidence",
+         "$.evidence: expected a string, got a number"},
+        {"POST", "/v1/attest", "{\"evidence\":null}", false, "evidence",
+         "$.evidence: expected a string, got null"},
+        {"POST", "/v1/attest", "{\"evidence\":\"!!\"}", false, "evidence",
+         "$.evidence: expected base64, got a string of 2 characters that does not decode"},
+        {"POST", "/v1/attest", "{\"evidence\":\"AAAA\",\"vcek\":[]}", false, "vcek",
+         "$.vcek: expected a string, got an array"},
+        {"POST", "/v1/attest", "{\"evidence\":\"AAAA\",\"vcek\":\"*\"}", false, "vcek",
+         "$.vcek: expected base64, got a string of 1 characters that does not decode"},
+        {"POST", "/v1/attest", "{\"evidence\":\"AAAA\",\"nonce\":7}", false, "nonce-malformed",
+         "$.nonce: expected a string, got a number"},
+        {"POST", "/v1/attest", "{\"evidence\":\"AAAA\",\"runtime_key\":true}", false, "runtime-key",
+         "$.runtime_key: expected an object (a JWK) or a string (its JSON text), got a boolean"},
+        {"POST", "/v1/keys/k-any/release", "{\"token\":1}", false, "token",
+         "$.token: expected a string, got a number"},
+        {"POST", "/v1/keys/k-any/release", "{\"token\":\"t\",\"format\":{}}", false, "format",
+         "$.format: expected a string, got an object"},
+        {"POST", "/v1/keys/k-any/release", "{\"format\":\"cms\"}", false, "evidence",
+         "$.evidence: required field is missing"},
+        {"POST", "/admin/v1/keys", "{}", true, "name", "$.name: required field is missing"},
+        {"POST", "/admin/v1/keys", "{\"name\":[\"k\"]}", true, "name",
+         "$.name: expected a string, got an array"},
+        {"POST", "/admin/v1/keys", "{\"name\":\"k-new\",\"secret\":3}", true, "secret",
+         "$.secret: expected a string, got a number"},
+        {"POST", "/admin/v1/keys", "{\"name\":\"k-new\",\"secret\":\"#\"}", true, "secret",
+         "$.secret: expected base64, got a string of 1 characters that does not decode"},
+        {"POST", "/admin/v1/keys", "{\"name\":\"k-new\",\"generate\":\"32\"}", true, "generate",
+         "$.generate: expected an integer, got a string"},
+        {"POST", "/admin/v1/keys", "{\"name\":\"k-new\",\"generate\":32,\"policy\":\"p\"}", true,
+         "policy", "$.policy: expected an object, got a string"},
+        {"POST", "/admin/v1/keys/k-any/versions", "{\"generate\":true}", true, "generate",
+         "$.generate: expected an integer, got a boolean"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long st = bh_call(f->h, cases[i].method, cases[i].path, cases[i].body,
+                          cases[i].admin ? f->h->admin : NULL, &out, NULL);
+        const char *reason = json_string_value(json_object_get(out, "reason"));
+        const char *detail = json_string_value(json_object_get(out, "detail"));
+        if (st != 400 || reason == NULL || strcmp(reason, cases[i].reason) != 0 || detail == NULL ||
+            strcmp(detail, cases[i].detail) != 0) {
+            fail_msg("%s %s %s: got %ld %s / %s, want 400 %s / %s", cases[i].method, cases[i].path,
+                     cases[i].body, st, reason ? reason : "-", detail ? detail : "-",
+                     cases[i].reason, cases[i].detail);
+        }
+        json_decref(out);
+        out = NULL;
+    }
+    /* no key was created by a refused request */
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/keys/k-new/disable", "", f->h->admin, NULL, NULL), 404);
     /* an unknown path is 404; a known one with another method 405 (with Allow) */
     assert_int_equal(bh_call(f->h, "GET", "/v1/nothing", NULL, NULL, NULL, NULL), 404);
     assert_int_equal(bh_call(f->h, "POST", "/v1/keys/k-any/open", "{}", NULL, NULL, NULL), 404);

@@ -1321,6 +1321,106 @@ static void test_initdata_refused(void **state)
     free(body);
 }
 
+/* ---- request shapes: the member that is wrong, by its JSON path ---- */
+
+/* Each malformed auth Request and Attestation is a 401 with the reason Trustee's clients know
+ * ("request", "attestation") and a detail that names the member and what is wrong; the session
+ * is not spent. */
+static void test_request_shapes(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *body, *detail;
+    } auth[] = {
+        {"", "$: the body is empty"},
+        {"not json", "$: the body is not JSON: "},
+        {"[\"0.4.0\",\"tdx\"]", "$: expected an object, got an array"},
+        {"{\"tee\":\"tdx\",\"extra-params\":\"\"}", "$.version: required field is missing"},
+        {"{\"version\":4,\"tee\":\"tdx\"}", "$.version: expected a string, got a number"},
+        {"{\"version\":\"0.4.0\",\"tee\":7}", "$.tee: expected a string, got a number"},
+        {"{\"version\":\"0.4.0\",\"tee\":null}", "$.tee: expected a string, got null"},
+    };
+    for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
+        struct kr r;
+        kcall(f, "POST", "/kbs/v0/auth", auth[i].body, NULL, NULL, &r);
+        expect_refusal(&r, 401, "AttestationError", "request");
+        const char *detail = json_string_value(json_object_get(r.json, "detail"));
+        if (detail == NULL || strstr(detail, auth[i].detail) == NULL ||
+            strstr(detail, "(a KBS Request is {\"version\", \"tee\", \"extra-params\"})") == NULL) {
+            fail_msg("auth %s: %s", auth[i].body, r.body);
+        }
+        assert_string_equal(r.sid, "");
+        kr_cleanup(&r);
+    }
+#define RD_EC                                                                                      \
+    "\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":\"P-256\","          \
+    "\"alg\":\"ECDH-ES+A256KW\",\"x\":\"AA\",\"y\":\"AA\"}}"
+#define TE_OK "\"tee-evidence\":{\"primary_evidence\":{},\"additional_evidence\":\"\"}"
+    static const struct {
+        const char *body, *detail;
+    } att[] = {
+        {"{}", "$.runtime-data: required field is missing"},
+        {"7", "$: expected an object, got a number"},
+        {"{\"runtime-data\":[]," TE_OK "}", "$.runtime-data: expected an object, got an array"},
+        {"{\"runtime-data\":{\"tee-pubkey\":{\"kty\":\"EC\"}}," TE_OK "}",
+         "$.runtime-data.nonce: required field is missing"},
+        {"{\"runtime-data\":{\"nonce\":1,\"tee-pubkey\":{}}," TE_OK "}",
+         "$.runtime-data.nonce: expected a string, got a number"},
+        {"{\"runtime-data\":{\"nonce\":\"x\"}," TE_OK "}",
+         "$.runtime-data.tee-pubkey: required field is missing"},
+        {"{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":\"AQAB\"}," TE_OK "}",
+         "$.runtime-data.tee-pubkey: expected an object, got a string"},
+        {"{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":true}}," TE_OK "}",
+         "$.runtime-data.tee-pubkey.kty: expected a string, got a boolean"},
+        {"{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"OKP\"}}," TE_OK "}",
+         "$.runtime-data.tee-pubkey.kty: \"OKP\" is none of kbs_types' TeePubKey (EC, RSA)"},
+        {"{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+         "\"alg\":\"ECDH-ES+A256KW\",\"x\":\"AA\"}}," TE_OK "}",
+         "$.runtime-data.tee-pubkey.y: required field is missing (an EC tee-pubkey needs"},
+        {"{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP-"
+         "256\",\"n\":\"AQAB\",\"e\":65537}}," TE_OK "}",
+         "$.runtime-data.tee-pubkey.e: expected a string, got a number (an RSA tee-pubkey"},
+        {"{" RD_EC "}", "$.tee-evidence: required field is missing"},
+        {"{" RD_EC ",\"tee-evidence\":\"quote\"}", "$.tee-evidence: expected an object, got a "
+                                                   "string"},
+        {"{" RD_EC ",\"tee-evidence\":{\"additional_evidence\":\"\"}}",
+         "$.tee-evidence.primary_evidence: required field is missing"},
+        {"{" RD_EC ",\"tee-evidence\":{\"primary_evidence\":{},\"additional_evidence\":7}}",
+         "$.tee-evidence.additional_evidence: expected a string, got a number"},
+        {"{" RD_EC ",\"tee-evidence\":{\"primary_evidence\":{},\"additional_evidence\":null}}",
+         "$.tee-evidence.additional_evidence: expected a string, got null"},
+        {"{" RD_EC "," TE_OK ",\"init-data\":\"toml\"}",
+         "$.init-data: expected an object, got a string"},
+        {"{" RD_EC "," TE_OK ",\"init-data\":{\"format\":\"toml\"}}",
+         "$.init-data.body: required field is missing"},
+        {"{" RD_EC "," TE_OK ",\"init-data\":{\"format\":1,\"body\":\"\"}}",
+         "$.init-data.format: expected a string, got a number"},
+    };
+#undef RD_EC
+#undef TE_OK
+    char sid[64], nonce[64];
+    guest_auth(f, "tdx", sid, nonce);
+    int64_t logged = log_rows(f);
+    for (size_t i = 0; i < sizeof(att) / sizeof(att[0]); i++) {
+        struct kr r;
+        kcall(f, "POST", "/kbs/v0/attest", att[i].body, sid, NULL, &r);
+        expect_refusal(&r, 401, "AttestationError", "attestation");
+        const char *detail = json_string_value(json_object_get(r.json, "detail"));
+        if (detail == NULL || strstr(detail, att[i].detail) == NULL) {
+            fail_msg("attest %s: %s", att[i].body, r.body);
+        }
+        kr_cleanup(&r);
+    }
+    assert_int_equal(log_rows(f), logged);
+    /* the session was not spent: a well-formed Attestation still gets its token */
+    struct attest_opts o = {0};
+    char *body = guest_attestation(f, VT_TEE_TDX, f->ec, nonce, &o);
+    struct kr r;
+    assert_int_equal(kcall(f, "POST", "/kbs/v0/attest", body, sid, NULL, &r), 200);
+    kr_cleanup(&r);
+    free(body);
+}
+
 /* ---- a re-attest ---- */
 
 /* An attested session answers attest with its token, as Trustee does, but only for a message
@@ -1632,6 +1732,7 @@ int main(void)
         cmocka_unit_test(test_p521_flow),
         cmocka_unit_test(test_initdata_bound),
         cmocka_unit_test(test_initdata_refused),
+        cmocka_unit_test(test_request_shapes),
         cmocka_unit_test(test_reattest_body_read_first),
         cmocka_unit_test(test_token_default_profile),
         cmocka_unit_test(test_token_trustee_profile),

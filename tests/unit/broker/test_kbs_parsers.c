@@ -36,19 +36,20 @@ static void sim_report(enum vt_snp_product p, uint32_t v, uint8_t out[VT_SNP_REP
 {
     struct vt_ssim_pki pki;
     vt_time now = vt_time_now();
-    vt_ssim_pki_init(&pki, p, now - 86400, now + 86400);
+    assert_int_equal(vt_ssim_pki_init(&pki, p, now - 86400, now + 86400, NULL), VT_OK);
     struct vt_ssim_vek_opts o;
     vt_ssim_vek_defaults(&pki, &o, false, now - 86400, now + 86400);
     EVP_PKEY *key = NULL;
-    X509 *vek = vt_ssim_vek(&pki, &o, &key);
+    X509 *vek = NULL;
+    assert_int_equal(vt_ssim_vek(&pki, &o, &vek, &key, NULL), VT_OK);
     assert_non_null(vek);
     struct vt_ssim_report r;
     vt_ssim_report_defaults(&pki, &o, &r);
     r.version = v;
     memset(r.host_data, 0xa7, sizeof(r.host_data));
-    vt_ssim_report_sign(&r, key, out);
+    assert_int_equal(vt_ssim_report_sign(&r, key, out, NULL), VT_OK);
     if (vcek != NULL) {
-        *vcek = vt_ssim_der(vek, vcek_len);
+        assert_int_equal(vt_ssim_der(vek, vcek, vcek_len, NULL), VT_OK);
     }
     X509_free(vek);
     EVP_PKEY_free(key);

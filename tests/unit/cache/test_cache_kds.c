@@ -127,7 +127,8 @@ static void upstream_handler(void *ctx, const struct vt_http_req *req, struct vt
 static void add_ark(struct fx *f, X509 *ark)
 {
     size_t n;
-    uint8_t *der = vt_ssim_der(ark, &n);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_ssim_der(ark, &der, &n, NULL), VT_OK);
     struct vt_cert *c = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
@@ -147,19 +148,22 @@ static int setup(void **state)
     for (size_t i = 0; i < 3; i++) {
         struct product *p = &f->prod[i];
         p->p = ps[i];
-        vt_ssim_pki_init(&p->pki, ps[i], NB, NA);
+        assert_int_equal(vt_ssim_pki_init(&p->pki, ps[i], NB, NA, NULL), VT_OK);
         X509 *vc[2] = {p->pki.ask, p->pki.ark}, *vl[2] = {p->pki.asvk, p->pki.ark};
-        p->chain[0] = vt_ssim_pem(vc, 2, &p->chain_len[0]);
-        p->chain[1] = vt_ssim_pem(vl, 2, &p->chain_len[1]);
+        assert_int_equal(vt_ssim_pem(vc, 2, &p->chain[0], &p->chain_len[0], NULL), VT_OK);
+        assert_int_equal(vt_ssim_pem(vl, 2, &p->chain[1], &p->chain_len[1], NULL), VT_OK);
         const long revoked[2] = {0x7001 + (long)i, 0x7101 + (long)i};
-        p->crl[0] = vt_ssim_crl(&p->pki, p->pki.ark_key, &revoked[0], 1, T0 - 3600, T0 + 7 * 86400,
-                                &p->crl_len[0]);
-        p->crl[1] = vt_ssim_crl(&p->pki, p->pki.ark_key, &revoked[1], 1, T0 - 3600, T0 + 7 * 86400,
-                                &p->crl_len[1]);
+        assert_int_equal(vt_ssim_crl(&p->pki, p->pki.ark_key, &revoked[0], 1, T0 - 3600,
+                                     T0 + 7 * 86400, &p->crl[0], &p->crl_len[0], NULL),
+                         VT_OK);
+        assert_int_equal(vt_ssim_crl(&p->pki, p->pki.ark_key, &revoked[1], 1, T0 - 3600,
+                                     T0 + 7 * 86400, &p->crl[1], &p->crl_len[1], NULL),
+                         VT_OK);
         vt_ssim_vek_defaults(&p->pki, &p->o, false, NB, NA);
         EVP_PKEY *k = NULL;
-        X509 *vcek = vt_ssim_vek(&p->pki, &p->o, &k);
-        p->vcek = vt_ssim_der(vcek, &p->vcek_len);
+        X509 *vcek = NULL;
+        assert_int_equal(vt_ssim_vek(&p->pki, &p->o, &vcek, &k, NULL), VT_OK);
+        assert_int_equal(vt_ssim_der(vcek, &p->vcek, &p->vcek_len, NULL), VT_OK);
         vt_ssim_report_defaults(&p->pki, &p->o, &p->rep);
         X509_free(vcek);
         EVP_PKEY_free(k);

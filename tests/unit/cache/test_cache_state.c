@@ -330,22 +330,23 @@ static void test_import_headers_allow_list(void **state)
         {"", "text/html", "bundle.items.content_type", VT_E_BAD_FIELD},
         {"", "application/json", "bundle.items.content_type", VT_E_BAD_FIELD},
     };
-    char *inner = malloc(strlen(crl) + 512);
+    size_t inner_cap = strlen(crl) + 512;
+    char *inner = malloc(inner_cap);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        sprintf(inner,
-                INNER("[{\"key\":\"/sgx/certification/v4/rootcacrl\",\"body\":\"%s\","
-                      "\"headers\":\"%s\",\"content_type\":\"%s\"}]",
-                      "[]"),
-                crl, cases[i].headers, cases[i].content_type);
+        snprintf(inner, inner_cap,
+                 INNER("[{\"key\":\"/sgx/certification/v4/rootcacrl\",\"body\":\"%s\","
+                       "\"headers\":\"%s\",\"content_type\":\"%s\"}]",
+                       "[]"),
+                 crl, cases[i].headers, cases[i].content_type);
         import_signed(f->c, f->c2, inner, cases[i].err, cases[i].check);
     }
     /* the same document with the headers and type the fill keeps is imported */
-    sprintf(inner,
-            INNER("[{\"key\":\"/sgx/certification/v4/rootcacrl\",\"body\":\"%s\","
-                  "\"headers\":\"SGX-FMSPC: 00906ed50000\\n\",\"content_type\":"
-                  "\"application/pkix-crl\"}]",
-                  "[]"),
-            crl);
+    snprintf(inner, inner_cap,
+             INNER("[{\"key\":\"/sgx/certification/v4/rootcacrl\",\"body\":\"%s\","
+                   "\"headers\":\"SGX-FMSPC: 00906ed50000\\n\",\"content_type\":"
+                   "\"application/pkix-crl\"}]",
+                   "[]"),
+             crl);
     import_signed(f->c, f->c2, inner, VT_OK, "");
     assert_int_equal(count(f->c2, "SELECT COUNT(*) FROM vt_items"), 1);
     free(inner);

@@ -31,7 +31,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    vt_testgen_pki_init(&f->pki, T0 - 1000 * DAY, T0 + 1000 * DAY, T0 - DAY, T0 + DAY);
+    assert_int_equal(
+        vt_testgen_pki_init(&f->pki, T0 - 1000 * DAY, T0 + 1000 * DAY, T0 - DAY, T0 + DAY, NULL),
+        VT_OK);
     *state = f;
     return 0;
 }
@@ -80,7 +82,8 @@ static void test_der_roundtrip_and_accessors(void **state)
 {
     struct fixture *f = *state;
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(f->pki.ca, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(f->pki.ca, &der, &len, NULL), VT_OK);
     struct vt_cert *c = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
@@ -115,7 +118,7 @@ static void test_der_roundtrip_and_accessors(void **state)
     uint8_t xy[64];
     uint8_t want[64];
     assert_int_equal(vt_cert_p256_xy(c, xy, &d), VT_OK);
-    vt_testgen_p256_xy(f->pki.ca_key, want);
+    assert_int_equal(vt_testgen_p256_xy(f->pki.ca_key, want, NULL), VT_OK);
     assert_memory_equal(xy, want, 64);
 
     /* References. */
@@ -138,8 +141,10 @@ static void test_serial_hex_uppercase(void **state)
         .not_after = T0 + DAY,
         .serial = 0x1234abcdL,
     };
-    X509 *x = vt_testgen_cert(&o);
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     char buf[32];
     vt_cert_serial_hex(c, buf, sizeof(buf));
     assert_string_equal(buf, "1234ABCD");
@@ -152,10 +157,14 @@ static void test_serial_hex_uppercase(void **state)
 static void test_names_and_equality(void **state)
 {
     struct fixture *f = *state;
-    struct vt_cert *root = vt_testgen_vt_cert(f->pki.root);
-    struct vt_cert *ca = vt_testgen_vt_cert(f->pki.ca);
-    struct vt_cert *leaf = vt_testgen_vt_cert(f->pki.leaf);
-    struct vt_cert *ca2 = vt_testgen_vt_cert(f->pki.ca);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.root, &root, NULL), VT_OK);
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK);
+    struct vt_cert *leaf = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.leaf, &leaf, NULL), VT_OK);
+    struct vt_cert *ca2 = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca2, NULL), VT_OK);
     assert_true(vt_cert_issuer_is(leaf, ca));
     assert_true(vt_cert_issuer_is(ca, root));
     assert_true(vt_cert_issuer_is(root, root));
@@ -178,8 +187,10 @@ static void test_no_cn(void **state)
         .not_after = T0 + DAY,
         .serial = 9,
     };
-    X509 *x = vt_testgen_cert(&o);
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     char buf[64];
     assert_int_equal(vt_cert_subject_cn(c, buf, sizeof(buf)), VT_E_NOT_FOUND);
     vt_cert_subject_text(c, buf, sizeof(buf));
@@ -191,9 +202,12 @@ static void test_no_cn(void **state)
 static void test_signed_by(void **state)
 {
     struct fixture *f = *state;
-    struct vt_cert *root = vt_testgen_vt_cert(f->pki.root);
-    struct vt_cert *ca = vt_testgen_vt_cert(f->pki.ca);
-    struct vt_cert *leaf = vt_testgen_vt_cert(f->pki.leaf);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.root, &root, NULL), VT_OK);
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK);
+    struct vt_cert *leaf = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.leaf, &leaf, NULL), VT_OK);
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by(leaf, ca, &d), VT_OK);
@@ -226,8 +240,10 @@ static void test_extension_lookup(void **state)
         .ext_der = value,
         .ext_len = sizeof(value),
     };
-    X509 *x = vt_testgen_cert(&o);
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     const uint8_t *val = NULL;
     size_t len = 0;
     assert_int_equal(vt_cert_extension(c, SGX_EXT_OID, &val, &len), VT_OK);
@@ -255,8 +271,10 @@ static void test_p256_xy_rejects_other_keys(void **state)
         .not_after = T0 + DAY,
         .serial = 11,
     };
-    X509 *x = vt_testgen_cert(&o);
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     uint8_t xy[64];
     struct vt_diag d;
     vt_diag_init(&d);
@@ -286,8 +304,10 @@ static void test_times_around_2050(void **state)
             .not_after = times[i][1],
             .serial = 12,
         };
-        X509 *x = vt_testgen_cert(&o);
-        struct vt_cert *c = vt_testgen_vt_cert(x);
+        X509 *x = NULL;
+        assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
+        struct vt_cert *c = NULL;
+        assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
         assert_int_equal(vt_cert_not_before(c), times[i][0]);
         assert_int_equal(vt_cert_not_after(c), times[i][1]);
         vt_cert_free(c);
@@ -299,7 +319,8 @@ static void test_der_rejects(void **state)
 {
     struct fixture *f = *state;
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(f->pki.leaf, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(f->pki.leaf, &der, &len, NULL), VT_OK);
     struct vt_cert *c = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
@@ -344,9 +365,11 @@ static void test_der_rejects_duplicate_extension(void **state)
         .ext_der = value,
         .ext_len = sizeof(value),
     };
-    X509 *x = vt_testgen_cert(&o);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(x, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(x, &der, &len, NULL), VT_OK);
     struct vt_cert *c = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
@@ -360,7 +383,8 @@ static void test_der_rejects_duplicate_extension(void **state)
 static void test_list_add(void **state)
 {
     struct fixture *f = *state;
-    struct vt_cert *c = vt_testgen_vt_cert(f->pki.leaf);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.leaf, &c, NULL), VT_OK);
     struct vt_cert_list l;
     vt_cert_list_init(&l);
     for (size_t i = 0; i < VT_MAX_CHAIN_DEPTH; i++) {
@@ -388,8 +412,8 @@ struct pems {
 
 static void make_pems(struct fixture *f, struct pems *p)
 {
-    p->leaf = vt_testgen_cert_pem(f->pki.leaf, &p->leaf_len);
-    p->ca = vt_testgen_cert_pem(f->pki.ca, &p->ca_len);
+    assert_int_equal(vt_testgen_cert_pem(f->pki.leaf, &p->leaf, &p->leaf_len, NULL), VT_OK);
+    assert_int_equal(vt_testgen_cert_pem(f->pki.ca, &p->ca, &p->ca_len, NULL), VT_OK);
     p->both = concat(&p->both_len, p->leaf, p->leaf_len, p->ca, p->ca_len);
 }
 
@@ -412,8 +436,10 @@ static void expect_two(struct fixture *f, const char *text, size_t len)
         fail_msg("%s: %s: %s", vt_err_name(err), d.check, d.detail);
     }
     assert_int_equal(l.n, 2);
-    struct vt_cert *leaf = vt_testgen_vt_cert(f->pki.leaf);
-    struct vt_cert *ca = vt_testgen_vt_cert(f->pki.ca);
+    struct vt_cert *leaf = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.leaf, &leaf, NULL), VT_OK);
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK);
     assert_true(vt_cert_equal(l.certs[0], leaf));
     assert_true(vt_cert_equal(l.certs[1], ca));
     vt_cert_free(leaf);
@@ -438,7 +464,8 @@ static void test_pem_forms(void **state)
     /* Leading whitespace, blank lines between blocks, no newline after the last END. */
     char *spaced = malloc(p.both_len + 16);
     assert_non_null(spaced);
-    n = (size_t)sprintf(spaced, "\n\n  %s\n\n\t%.*s", p.leaf, (int)(p.ca_len - 1), p.ca);
+    n = (size_t)snprintf(spaced, p.both_len + 16, "\n\n  %s\n\n\t%.*s", p.leaf, (int)(p.ca_len - 1),
+                         p.ca);
     expect_two(f, spaced, n);
     free(spaced);
 
@@ -477,7 +504,7 @@ static void expect_reject(struct fixture *f, const char *text, size_t len, enum 
     struct vt_cert_list l;
     struct vt_diag d;
     vt_diag_init(&d);
-    vt_testgen_list(&l, &f->pki.root, 1);
+    assert_int_equal(vt_testgen_list(&l, &f->pki.root, 1, NULL), VT_OK);
     enum vt_err err = vt_cert_list_from_pem(text, len, &l, &d);
     if (err != code) {
         fail_msg("expected %s, got %s (%s: %s)", vt_err_name(code), vt_err_name(err), d.check,
@@ -570,7 +597,7 @@ static void test_pem_appends(void **state)
     struct pems p;
     make_pems(f, &p);
     struct vt_cert_list l;
-    vt_testgen_list(&l, &f->pki.root, 1);
+    assert_int_equal(vt_testgen_list(&l, &f->pki.root, 1, NULL), VT_OK);
     assert_int_equal(vt_cert_list_from_pem(p.both, p.both_len, &l, NULL), VT_OK);
     assert_int_equal(l.n, 3);
     char cn[64];
@@ -588,7 +615,8 @@ static void test_from_bytes(void **state)
     struct pems p;
     make_pems(f, &p);
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(f->pki.ca, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(f->pki.ca, &der, &len, NULL), VT_OK);
     struct vt_cert_list l;
     vt_cert_list_init(&l);
     assert_int_equal(vt_cert_list_from_bytes(der, len, &l, NULL), VT_OK);

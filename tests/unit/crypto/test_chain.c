@@ -40,8 +40,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    vt_testgen_pki_init(&f->pki, NB, NA, LEAF_NB, LEAF_NA);
-    vt_testgen_list(&f->anchors, &f->pki.root, 1);
+    assert_int_equal(vt_testgen_pki_init(&f->pki, NB, NA, LEAF_NB, LEAF_NA, NULL), VT_OK);
+    assert_int_equal(vt_testgen_list(&f->anchors, &f->pki.root, 1, NULL), VT_OK);
     *state = f;
     return 0;
 }
@@ -63,7 +63,7 @@ static void expect_chain(struct fixture *f, X509 *const *certs, size_t n, vt_tim
 {
     struct vt_cert_list chain;
     struct vt_diag d;
-    vt_testgen_list(&chain, certs, n);
+    assert_int_equal(vt_testgen_list(&chain, certs, n, NULL), VT_OK);
     vt_diag_init(&d);
     enum vt_err err = vt_chain_verify(&chain, &f->anchors, now, mode, "test_chain", &d);
     if (err != code) {
@@ -104,7 +104,7 @@ static void test_length(void **state)
     assert_string_equal(d.check, "pck_chain.length");
     /* n beyond the cap (a list built by hand). */
     struct vt_cert_list big;
-    vt_testgen_list(&big, &f->pki.leaf, 1);
+    assert_int_equal(vt_testgen_list(&big, &f->pki.leaf, 1, NULL), VT_OK);
     big.n = VT_MAX_CHAIN_DEPTH + 1;
     assert_int_equal(vt_chain_verify(&big, &f->anchors, T0, VT_TIME_STRICT, "pck_chain", &d),
                      VT_E_CHAIN_LENGTH);
@@ -117,7 +117,7 @@ static void test_untrusted_root(void **state)
     struct fixture *f = *state;
     /* Another PKI with the same names but other keys. */
     struct vt_testgen_pki other;
-    vt_testgen_pki_init(&other, NB, NA, LEAF_NB, LEAF_NA);
+    assert_int_equal(vt_testgen_pki_init(&other, NB, NA, LEAF_NB, LEAF_NA, NULL), VT_OK);
     X509 *chain[] = {other.leaf, other.ca, other.root};
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
                  "cert 2 (CN=Test Root CA)");
@@ -132,7 +132,8 @@ static void test_untrusted_root(void **state)
         .ca = true,
         .pathlen = 1,
     };
-    X509 *renamed = vt_testgen_cert(&o);
+    X509 *renamed = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &renamed, NULL), VT_OK);
     X509 *chain2[] = {renamed};
     expect_chain(f, chain2, 1, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root", NULL);
     X509_free(renamed);
@@ -148,7 +149,7 @@ static void test_untrusted_root(void **state)
     struct vt_diag d;
     X509 *good[] = {f->pki.leaf, f->pki.ca, f->pki.root};
     vt_cert_list_init(&none);
-    vt_testgen_list(&full, good, 3);
+    assert_int_equal(vt_testgen_list(&full, good, 3, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_chain_verify(&full, &none, T0, VT_TIME_STRICT, NULL, &d),
                      VT_E_UNTRUSTED_ROOT);
@@ -172,10 +173,13 @@ static X509 *reissue(struct fixture *f, const struct vt_testgen_reissue_opts *mo
         o = *more;
         o.signer = o.signer != NULL ? o.signer : f->pki.root_key;
     }
-    X509 *x = vt_testgen_reissue(f->pki.root, &o);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_reissue(f->pki.root, &o, &x, NULL), VT_OK);
     /* It is another certificate. */
-    struct vt_cert *a = vt_testgen_vt_cert(x);
-    struct vt_cert *b = vt_testgen_vt_cert(f->pki.root);
+    struct vt_cert *a = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &a, NULL), VT_OK);
+    struct vt_cert *b = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.root, &b, NULL), VT_OK);
     assert_false(vt_cert_equal(a, b));
     vt_cert_free(a);
     vt_cert_free(b);
@@ -197,8 +201,8 @@ static void test_reissued_root_accepted(void **state)
     struct vt_cert_list anchors, l;
     struct vt_diag d;
     X509 *orig[] = {f->pki.leaf, f->pki.ca, f->pki.root};
-    vt_testgen_list(&anchors, &root2, 1);
-    vt_testgen_list(&l, orig, 3);
+    assert_int_equal(vt_testgen_list(&anchors, &root2, 1, NULL), VT_OK);
+    assert_int_equal(vt_testgen_list(&l, orig, 3, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_chain_verify(&l, &anchors, T0, VT_TIME_STRICT, "c", &d), VT_OK);
     /* vt_chain_anchor_for names the anchor that matched. */
@@ -268,7 +272,8 @@ static void test_reissued_root_checked(void **state)
 
     /* The anchor's subject and key, but signed by another key: not a certificate of the key's
      * holder. */
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     o = (struct vt_testgen_reissue_opts){
         .signer = k, .not_before = NB, .not_after = NA, .serial = 56, .pathlen = -1};
     X509 *forged = reissue(f, &o);
@@ -296,7 +301,8 @@ static void test_reissued_root_checked(void **state)
 static void test_anchor_lookalikes_refused(void **state)
 {
     struct fixture *f = *state;
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     /* Same subject, another key (self-signed with it). */
     struct vt_testgen_reissue_opts o = {
         .signer = k, .key = k, .not_before = NB, .not_after = NA, .serial = 60, .pathlen = -1};
@@ -320,7 +326,7 @@ static void test_anchor_lookalikes_refused(void **state)
 
     /* Neither. */
     struct vt_testgen_pki other;
-    vt_testgen_pki_init(&other, NB, NA, LEAF_NB, LEAF_NA);
+    assert_int_equal(vt_testgen_pki_init(&other, NB, NA, LEAF_NB, LEAF_NA, NULL), VT_OK);
     struct vt_testgen_cert_opts co = {
         .cn = "Unrelated Root",
         .key = other.root_key,
@@ -330,7 +336,8 @@ static void test_anchor_lookalikes_refused(void **state)
         .ca = true,
         .pathlen = 1,
     };
-    X509 *unrelated = vt_testgen_cert(&co);
+    X509 *unrelated = NULL;
+    assert_int_equal(vt_testgen_cert(&co, &unrelated, NULL), VT_OK);
     expect_chain(f, &unrelated, 1, T0, VT_TIME_STRICT, VT_E_UNTRUSTED_ROOT, "test_chain.root",
                  "no trusted root has its subject or its public key");
     X509_free(unrelated);
@@ -342,7 +349,8 @@ static void test_root_not_self_signed(void **state)
 {
     struct fixture *f = *state;
     /* A root with the anchor's name and key but signed by another key. */
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     struct vt_testgen_cert_opts o = {
         .cn = "Test Root CA",
         .key = f->pki.root_key,
@@ -354,13 +362,14 @@ static void test_root_not_self_signed(void **state)
         .pathlen = 1,
         .key_usage = "critical,keyCertSign,cRLSign",
     };
-    X509 *bad_root = vt_testgen_cert(&o);
+    X509 *bad_root = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &bad_root, NULL), VT_OK);
     struct vt_cert_list anchors;
     struct vt_cert_list chain;
     struct vt_diag d;
     X509 *certs[] = {f->pki.leaf, f->pki.ca, bad_root};
-    vt_testgen_list(&anchors, &bad_root, 1);
-    vt_testgen_list(&chain, certs, 3);
+    assert_int_equal(vt_testgen_list(&anchors, &bad_root, 1, NULL), VT_OK);
+    assert_int_equal(vt_testgen_list(&chain, certs, 3, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_chain_verify(&chain, &anchors, T0, VT_TIME_STRICT, "c", &d),
                      VT_E_CERT_SIGNATURE);
@@ -371,10 +380,11 @@ static void test_root_not_self_signed(void **state)
     /* A trusted root that is not self-issued. */
     o.issuer_cn = "Somebody Else";
     o.signer = NULL;
-    X509 *issued = vt_testgen_cert(&o);
+    X509 *issued = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &issued, NULL), VT_OK);
     X509 *certs2[] = {f->pki.ca, issued};
-    vt_testgen_list(&anchors, &issued, 1);
-    vt_testgen_list(&chain, certs2, 2);
+    assert_int_equal(vt_testgen_list(&anchors, &issued, 1, NULL), VT_OK);
+    assert_int_equal(vt_testgen_list(&chain, certs2, 2, NULL), VT_OK);
     assert_int_equal(vt_chain_verify(&chain, &anchors, T0, VT_TIME_STRICT, "c", &d), VT_E_CHAIN);
     assert_string_equal(d.check, "c[1].self_signed");
     vt_cert_list_cleanup(&chain);
@@ -388,7 +398,8 @@ static void test_broken_signature(void **state)
 {
     struct fixture *f = *state;
     /* The leaf names the intermediate as issuer but is signed by another key. */
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     struct vt_testgen_cert_opts o = {
         .cn = "Forged Leaf",
         .key = f->pki.leaf_key,
@@ -398,7 +409,8 @@ static void test_broken_signature(void **state)
         .not_after = LEAF_NA,
         .serial = 53,
     };
-    X509 *forged = vt_testgen_cert(&o);
+    X509 *forged = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &forged, NULL), VT_OK);
     X509 *chain[] = {forged, f->pki.ca, f->pki.root};
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CERT_SIGNATURE, "test_chain[0].signature",
                  "CN=Forged Leaf");
@@ -407,7 +419,8 @@ static void test_broken_signature(void **state)
 
     /* Corrupt the signature bytes of a genuine leaf. */
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(f->pki.leaf, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(f->pki.leaf, &der, &len, NULL), VT_OK);
     der[len - 3] ^= 0x01;
     struct vt_cert *c = NULL;
     assert_int_equal(vt_cert_from_der(der, len, &c, NULL), VT_OK);
@@ -417,8 +430,8 @@ static void test_broken_signature(void **state)
     vt_cert_free(c);
     struct vt_cert *ca = NULL;
     struct vt_cert *root = NULL;
-    ca = vt_testgen_vt_cert(f->pki.ca);
-    root = vt_testgen_vt_cert(f->pki.root);
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK);
+    assert_int_equal(vt_testgen_vt_cert(f->pki.root, &root, NULL), VT_OK);
     assert_int_equal(vt_cert_list_add(&l, ca), VT_OK);
     assert_int_equal(vt_cert_list_add(&l, root), VT_OK);
     struct vt_diag d;
@@ -446,7 +459,8 @@ static void test_name_mismatch(void **state)
         .not_after = LEAF_NA,
         .serial = 54,
     };
-    X509 *leaf = vt_testgen_cert(&o);
+    X509 *leaf = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &leaf, NULL), VT_OK);
     X509 *chain[] = {leaf, f->pki.ca, f->pki.root};
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[0].issuer_name",
                  "Some Other CA");
@@ -473,7 +487,8 @@ static void check_bad_intermediate(struct fixture *f, bool ca, bool no_basic, in
         .pathlen = pathlen,
         .key_usage = key_usage,
     };
-    X509 *mid = vt_testgen_cert(&o);
+    X509 *mid = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &mid, NULL), VT_OK);
     o = (struct vt_testgen_cert_opts){
         .cn = "Leaf Under Odd",
         .key = f->pki.leaf_key,
@@ -483,7 +498,8 @@ static void check_bad_intermediate(struct fixture *f, bool ca, bool no_basic, in
         .not_after = LEAF_NA,
         .serial = 56,
     };
-    X509 *leaf = vt_testgen_cert(&o);
+    X509 *leaf = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &leaf, NULL), VT_OK);
     X509 *chain[] = {leaf, mid, f->pki.root};
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, check != NULL ? VT_E_CHAIN : VT_OK, check,
                  check != NULL ? "cert 1 (CN=Odd Intermediate)" : NULL);
@@ -518,13 +534,14 @@ static void test_path_length(void **state)
         .pathlen = 0,
         .key_usage = "critical,keyCertSign,cRLSign",
     };
-    X509 *root0 = vt_testgen_cert(&o);
+    X509 *root0 = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &root0, NULL), VT_OK);
     struct vt_cert_list anchors;
     struct vt_cert_list chain;
     struct vt_diag d;
     X509 *certs[] = {f->pki.leaf, f->pki.ca, root0};
-    vt_testgen_list(&anchors, &root0, 1);
-    vt_testgen_list(&chain, certs, 3);
+    assert_int_equal(vt_testgen_list(&anchors, &root0, 1, NULL), VT_OK);
+    assert_int_equal(vt_testgen_list(&chain, certs, 3, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_chain_verify(&chain, &anchors, T0, VT_TIME_STRICT, "p", &d), VT_E_CHAIN);
     assert_string_equal(d.check, "p[2].path_length");
@@ -539,9 +556,10 @@ static void test_path_length(void **state)
         .not_after = LEAF_NA,
         .serial = 58,
     };
-    X509 *direct = vt_testgen_cert(&o);
+    X509 *direct = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &direct, NULL), VT_OK);
     X509 *certs2[] = {direct, root0};
-    vt_testgen_list(&chain, certs2, 2);
+    assert_int_equal(vt_testgen_list(&chain, certs2, 2, NULL), VT_OK);
     assert_int_equal(vt_chain_verify(&chain, &anchors, T0, VT_TIME_STRICT, "p", &d), VT_OK);
     vt_cert_list_cleanup(&chain);
     vt_cert_list_cleanup(&anchors);
@@ -549,7 +567,8 @@ static void test_path_length(void **state)
     X509_free(root0);
 
     /* Root pathlen 1 with two intermediates (no pathlen of their own) below it. */
-    EVP_PKEY *k2 = vt_testgen_p256_key();
+    EVP_PKEY *k2 = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k2, NULL), VT_OK);
     o = (struct vt_testgen_cert_opts){
         .cn = "Second CA",
         .key = k2,
@@ -561,7 +580,8 @@ static void test_path_length(void **state)
         .ca = true,
         .pathlen = -1,
     };
-    X509 *ca2 = vt_testgen_cert(&o);
+    X509 *ca2 = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &ca2, NULL), VT_OK);
     o = (struct vt_testgen_cert_opts){
         .cn = "Test Intermediate CA",
         .key = f->pki.ca_key,
@@ -573,7 +593,8 @@ static void test_path_length(void **state)
         .ca = true,
         .pathlen = -1,
     };
-    X509 *ca1 = vt_testgen_cert(&o);
+    X509 *ca1 = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &ca1, NULL), VT_OK);
     X509 *four[] = {f->pki.leaf, ca1, ca2, f->pki.root};
     expect_chain(f, four, 4, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[3].path_length",
                  "allows 1");
@@ -598,13 +619,14 @@ static void test_critical_extensions(void **state)
         .ext_der = value,
         .ext_len = sizeof(value),
     };
-    X509 *leaf = vt_testgen_cert(&o);
+    X509 *leaf = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &leaf, NULL), VT_OK);
     X509 *chain[] = {leaf, f->pki.ca, f->pki.root};
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_OK, NULL, NULL);
     X509_free(leaf);
     o.ext_critical = true;
     o.ext_oid = "1.3.6.1.4.1.99999.1";
-    leaf = vt_testgen_cert(&o);
+    assert_int_equal(vt_testgen_cert(&o, &leaf, NULL), VT_OK);
     chain[0] = leaf;
     expect_chain(f, chain, 3, T0, VT_TIME_STRICT, VT_E_CHAIN, "test_chain[0].critical_extension",
                  "1.3.6.1.4.1.99999.1");
@@ -641,7 +663,8 @@ static void test_validity_boundaries(void **state)
         .ca = true,
         .pathlen = 0,
     };
-    X509 *short_ca = vt_testgen_cert(&o);
+    X509 *short_ca = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &short_ca, NULL), VT_OK);
     o = (struct vt_testgen_cert_opts){
         .cn = "Long Leaf",
         .key = f->pki.leaf_key,
@@ -651,7 +674,8 @@ static void test_validity_boundaries(void **state)
         .not_after = NA,
         .serial = 63,
     };
-    X509 *long_leaf = vt_testgen_cert(&o);
+    X509 *long_leaf = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &long_leaf, NULL), VT_OK);
     X509 *chain2[] = {long_leaf, short_ca, f->pki.root};
     expect_chain(f, chain2, 3, T0 + 10, VT_TIME_STRICT, VT_OK, NULL, NULL);
     expect_chain(f, chain2, 3, T0 + 11, VT_TIME_STRICT, VT_E_EXPIRED, "test_chain[1].validity",
@@ -727,8 +751,9 @@ static void test_fixture_intel_chains(void **state)
         /* Not anchored at a synthetic root. */
         struct vt_testgen_pki pki;
         struct vt_cert_list fake;
-        vt_testgen_pki_init(&pki, when - DAY, when + DAY, when - DAY, when + DAY);
-        vt_testgen_list(&fake, &pki.root, 1);
+        assert_int_equal(
+            vt_testgen_pki_init(&pki, when - DAY, when + DAY, when - DAY, when + DAY, NULL), VT_OK);
+        assert_int_equal(vt_testgen_list(&fake, &pki.root, 1, NULL), VT_OK);
         assert_int_equal(vt_chain_verify(&chain, &fake, when, VT_TIME_STRICT, "tcb_info_chain", &d),
                          VT_E_UNTRUSTED_ROOT);
         vt_cert_list_cleanup(&fake);
@@ -862,7 +887,8 @@ static void test_fixture_intel_alternate_roots(void **state)
     assert_true(same > 0);
 
     /* A self-signed certificate with Intel's root subject and another key is refused. */
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     size_t der_len = 0;
     const uint8_t *der = vt_intel_sgx_root_der(&der_len);
     const unsigned char *pp = der;
@@ -874,8 +900,10 @@ static void test_fixture_intel_alternate_roots(void **state)
                                         .not_after = when + DAY,
                                         .serial = 70,
                                         .pathlen = -1};
-    X509 *fake = vt_testgen_reissue(real, &o);
-    struct vt_cert *fake_c = vt_testgen_vt_cert(fake);
+    X509 *fake = NULL;
+    assert_int_equal(vt_testgen_reissue(real, &o, &fake, NULL), VT_OK);
+    struct vt_cert *fake_c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(fake, &fake_c, NULL), VT_OK);
     vt_cert_list_init(&test);
     assert_int_equal(vt_cert_list_add(&test, chain.certs[0]), VT_OK);
     assert_int_equal(vt_cert_list_add(&test, fake_c), VT_OK);

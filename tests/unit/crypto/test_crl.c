@@ -35,9 +35,13 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    vt_testgen_pki_init(&f->pki, T0 - 1000 * DAY, T0 + 1000 * DAY, T0 - DAY, T0 + DAY);
-    f->crl = vt_testgen_crl(f->pki.ca, f->pki.ca_key, revoked_serials, 2, T0, T0 + 30 * DAY, 42);
-    f->der = vt_testgen_crl_der(f->crl, &f->der_len);
+    assert_int_equal(
+        vt_testgen_pki_init(&f->pki, T0 - 1000 * DAY, T0 + 1000 * DAY, T0 - DAY, T0 + DAY, NULL),
+        VT_OK);
+    assert_int_equal(vt_testgen_crl(f->pki.ca, f->pki.ca_key, revoked_serials, 2, T0, T0 + 30 * DAY,
+                                    42, &f->crl, NULL),
+                     VT_OK);
+    assert_int_equal(vt_testgen_crl_der(f->crl, &f->der, &f->der_len, NULL), VT_OK);
     *state = f;
     return 0;
 }
@@ -119,7 +123,8 @@ static void test_forms_normalise(void **state)
     expect_normalised(f, t, n);
     free(t);
 
-    char *pem = vt_testgen_crl_pem(f->crl, &n);
+    char *pem = NULL;
+    assert_int_equal(vt_testgen_crl_pem(f->crl, &pem, &n, NULL), VT_OK);
     assert_non_null(strstr(pem, "-----BEGIN X509 CRL-----"));
     expect_normalised(f, pem, n);
     size_t m = 0;
@@ -176,7 +181,8 @@ static void test_parse_rejects(void **state)
     free(hex);
     free(t);
     /* PEM: text after the block, a missing END line, corrupt base64, a certificate label. */
-    char *pem = vt_testgen_crl_pem(f->crl, &n);
+    char *pem = NULL;
+    assert_int_equal(vt_testgen_crl_pem(f->crl, &pem, &n, NULL), VT_OK);
     size_t m = 0;
     t = append(pem, n, "trailing", 8, &m);
     expect_reject(t, m, VT_E_BAD_CRL);
@@ -188,7 +194,8 @@ static void test_parse_rejects(void **state)
     const char cert_pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
     expect_reject(cert_pem, sizeof(cert_pem) - 1, VT_E_BAD_CRL);
     /* A certificate is not a CRL. */
-    uint8_t *cert = vt_testgen_cert_der(f->pki.ca, &n);
+    uint8_t *cert = NULL;
+    assert_int_equal(vt_testgen_cert_der(f->pki.ca, &cert, &n, NULL), VT_OK);
     expect_reject(cert, n, VT_E_BAD_CRL);
     free(cert);
 }
@@ -209,9 +216,12 @@ static void test_fields(void **state)
     vt_crl_free(NULL);
 
     /* No nextUpdate; a CRL number past 64 bits is not needed; a large one in decimal. */
-    X509_CRL *x = vt_testgen_crl(f->pki.ca, f->pki.ca_key, NULL, 0, T0, -1, 1234567890L);
+    X509_CRL *x = NULL;
+    assert_int_equal(
+        vt_testgen_crl(f->pki.ca, f->pki.ca_key, NULL, 0, T0, -1, 1234567890L, &x, NULL), VT_OK);
     size_t n = 0;
-    uint8_t *der = vt_testgen_crl_der(x, &n);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_crl_der(x, &der, &n, NULL), VT_OK);
     assert_int_equal(vt_crl_parse(der, n, &crl, NULL), VT_OK);
     assert_int_equal(vt_crl_next_update(crl), INT64_MAX);
     vt_crl_number_text(crl, buf, sizeof(buf));
@@ -230,8 +240,10 @@ static void test_check_issuer(void **state)
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_crl_parse(f->der, f->der_len, &crl, &d), VT_OK);
-    struct vt_cert *ca = vt_testgen_vt_cert(f->pki.ca);
-    struct vt_cert *root = vt_testgen_vt_cert(f->pki.root);
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.root, &root, NULL), VT_OK);
     assert_int_equal(vt_crl_check_issuer(crl, ca, "pck_crl", &d), VT_OK);
 
     assert_int_equal(vt_crl_check_issuer(crl, root, "pck_crl", &d), VT_E_CRL_ISSUER);
@@ -240,7 +252,8 @@ static void test_check_issuer(void **state)
     assert_non_null(strstr(d.detail, "CN=Test Root CA"));
 
     /* Same name, other key: the signature does not verify. */
-    EVP_PKEY *k = vt_testgen_p256_key();
+    EVP_PKEY *k = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k, NULL), VT_OK);
     struct vt_testgen_cert_opts o = {
         .cn = "Test Intermediate CA",
         .key = k,
@@ -253,8 +266,10 @@ static void test_check_issuer(void **state)
         .pathlen = 0,
         .key_usage = "critical,keyCertSign,cRLSign",
     };
-    X509 *impostor = vt_testgen_cert(&o);
-    struct vt_cert *imp = vt_testgen_vt_cert(impostor);
+    X509 *impostor = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &impostor, NULL), VT_OK);
+    struct vt_cert *imp = NULL;
+    assert_int_equal(vt_testgen_vt_cert(impostor, &imp, NULL), VT_OK);
     assert_int_equal(vt_crl_check_issuer(crl, imp, "root_ca_crl", &d), VT_E_CRL_SIGNATURE);
     assert_string_equal(d.check, "root_ca_crl.signature");
     vt_cert_free(imp);
@@ -263,8 +278,10 @@ static void test_check_issuer(void **state)
     /* The right key whose keyUsage lacks cRLSign. */
     o.key = f->pki.ca_key;
     o.key_usage = "critical,keyCertSign";
-    X509 *nocrl = vt_testgen_cert(&o);
-    struct vt_cert *nc = vt_testgen_vt_cert(nocrl);
+    X509 *nocrl = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &nocrl, NULL), VT_OK);
+    struct vt_cert *nc = NULL;
+    assert_int_equal(vt_testgen_vt_cert(nocrl, &nc, NULL), VT_OK);
     assert_int_equal(vt_crl_check_issuer(crl, nc, "pck_crl", &d), VT_E_CRL_ISSUER);
     assert_non_null(strstr(d.detail, "cRLSign"));
     vt_cert_free(nc);
@@ -292,8 +309,10 @@ static void test_revocation(void **state)
     struct fixture *f = *state;
     struct vt_crl *crl = NULL;
     assert_int_equal(vt_crl_parse(f->der, f->der_len, &crl, NULL), VT_OK);
-    struct vt_cert *leaf = vt_testgen_vt_cert(f->pki.leaf); /* serial 3 */
-    struct vt_cert *ca = vt_testgen_vt_cert(f->pki.ca);     /* serial 2 */
+    struct vt_cert *leaf = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.leaf, &leaf, NULL), VT_OK); /* serial 3 */
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(f->pki.ca, &ca, NULL), VT_OK); /* serial 2 */
     vt_time when = 0;
     assert_true(vt_crl_is_revoked(crl, leaf, &when));
     /* The generator dates the i-th listed serial at this_update - 60 * (i + 1). */
@@ -310,7 +329,9 @@ static void test_revocation(void **state)
 /* A CRL with one extra extension, as DER. */
 static uint8_t *crl_with_ext(struct fixture *f, int nid, bool critical, size_t *len)
 {
-    X509_CRL *x = vt_testgen_crl(f->pki.ca, f->pki.ca_key, NULL, 0, T0, T0 + DAY, 1);
+    X509_CRL *x = NULL;
+    assert_int_equal(vt_testgen_crl(f->pki.ca, f->pki.ca_key, NULL, 0, T0, T0 + DAY, 1, &x, NULL),
+                     VT_OK);
     ASN1_INTEGER *v = ASN1_INTEGER_new();
     assert_non_null(v);
     assert_int_equal(ASN1_INTEGER_set(v, 1), 1);
@@ -328,7 +349,8 @@ static uint8_t *crl_with_ext(struct fixture *f, int nid, bool critical, size_t *
     }
     ASN1_INTEGER_free(v);
     assert_true(X509_CRL_sign(x, f->pki.ca_key, EVP_sha256()) > 0);
-    uint8_t *der = vt_testgen_crl_der(x, len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_crl_der(x, &der, len, NULL), VT_OK);
     X509_CRL_free(x);
     return der;
 }

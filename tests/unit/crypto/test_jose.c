@@ -248,12 +248,11 @@ static char *with_segment(const char *compact, int nseg, int i, const char *with
     char *out = malloc(cap);
     assert_non_null(out);
     out[0] = '\0';
+    size_t len = 0;
     for (int k = 0; k < nseg; k++) {
         char *s = k == i ? NULL : segment(compact, k);
-        strcat(out, k == i ? with : s);
-        if (k + 1 < nseg) {
-            strcat(out, ".");
-        }
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", k == i ? with : s,
+                                k + 1 < nseg ? "." : "");
         free(s);
     }
     return out;
@@ -1516,7 +1515,7 @@ static void test_jwe_reject(void **state)
         t = malloc(n + 8);
         snprintf(t, n + 8, "%s.AAAA", j);
         jwe_rejects(k, t, VT_E_MALFORMED, "jwe.compact", "six segments");
-        strcpy(t, j);
+        snprintf(t, n + 8, "%s", j);
         *strrchr(t, '.') = '\0';
         jwe_rejects(k, t, VT_E_MALFORMED, "jwe.compact", "four segments");
         free(t);

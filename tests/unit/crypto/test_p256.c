@@ -31,9 +31,9 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->key = vt_testgen_p256_key();
-    vt_testgen_p256_xy(f->key, f->xy);
-    vt_testgen_p256_sign(f->key, msg, sizeof(msg), f->sig);
+    assert_int_equal(vt_testgen_p256_key(&f->key, NULL), VT_OK);
+    assert_int_equal(vt_testgen_p256_xy(f->key, f->xy, NULL), VT_OK);
+    assert_int_equal(vt_testgen_p256_sign(f->key, msg, sizeof(msg), f->sig, NULL), VT_OK);
     *state = f;
     return 0;
 }
@@ -101,9 +101,10 @@ static void test_bad_signature(void **state)
     memcpy(swapped + 32, f->sig, 32);
     assert_int_equal(vt_p256_verify_xy(f->xy, msg, sizeof(msg), swapped, NULL), VT_E_SIGNATURE);
     /* Signature by another key. */
-    EVP_PKEY *k2 = vt_testgen_p256_key();
+    EVP_PKEY *k2 = NULL;
+    assert_int_equal(vt_testgen_p256_key(&k2, NULL), VT_OK);
     uint8_t sig2[64];
-    vt_testgen_p256_sign(k2, msg, sizeof(msg), sig2);
+    assert_int_equal(vt_testgen_p256_sign(k2, msg, sizeof(msg), sig2, NULL), VT_OK);
     assert_int_equal(vt_p256_verify_xy(f->xy, msg, sizeof(msg), sig2, NULL), VT_E_SIGNATURE);
     EVP_PKEY_free(k2);
 }
@@ -214,7 +215,7 @@ static void test_leading_zero_scalars(void **state)
         uint8_t sig[64];
         uint8_t m[8];
         memcpy(m, &i, sizeof(i));
-        vt_testgen_p256_sign(f->key, m, sizeof(m), sig);
+        assert_int_equal(vt_testgen_p256_sign(f->key, m, sizeof(m), sig, NULL), VT_OK);
         if ((sig[0] == 0 && !seen_r) || (sig[32] == 0 && !seen_s)) {
             seen_r = seen_r || sig[0] == 0;
             seen_s = seen_s || sig[32] == 0;
@@ -248,7 +249,7 @@ static void test_empty_message(void **state)
 {
     struct fixture *f = *state;
     uint8_t sig[64];
-    vt_testgen_p256_sign(f->key, "", 0, sig);
+    assert_int_equal(vt_testgen_p256_sign(f->key, "", 0, sig, NULL), VT_OK);
     assert_int_equal(vt_p256_verify_xy(f->xy, NULL, 0, sig, NULL), VT_OK);
     assert_int_equal(vt_p256_verify_xy(f->xy, "x", 1, sig, NULL), VT_E_SIGNATURE);
 }

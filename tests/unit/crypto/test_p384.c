@@ -358,7 +358,8 @@ static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *si
         .pathlen = -1,
         .key_usage = ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature",
     };
-    X509 *x = vt_testgen_cert(&o);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_cert(&o, &x, NULL), VT_OK);
     /* The generator signs with SHA-256; sign again (both algorithm fields are rewritten). */
     if (md != NULL) {
         assert_true(X509_sign(x, signer != NULL ? signer : key, md) > 0);
@@ -370,7 +371,8 @@ static void test_key_from_cert(void **state)
 {
     struct fixture *f = *state;
     X509 *x = make_cert("veritee p384 key", f->key, NULL, NULL, false, EVP_sha384());
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     struct vt_p384_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
@@ -392,9 +394,11 @@ static void test_key_from_cert_wrong_curve(void **state)
     struct vt_diag d;
 
     /* P-256. */
-    EVP_PKEY *p256 = vt_testgen_p256_key();
+    EVP_PKEY *p256 = NULL;
+    assert_int_equal(vt_testgen_p256_key(&p256, NULL), VT_OK);
     X509 *x = make_cert("veritee p256", p256, NULL, NULL, false, NULL);
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
@@ -409,7 +413,7 @@ static void test_key_from_cert_wrong_curve(void **state)
     EVP_PKEY *p521 = EVP_EC_gen("P-521");
     assert_non_null(p521);
     x = make_cert("veritee p521", p521, NULL, NULL, false, EVP_sha512());
-    c = vt_testgen_vt_cert(x);
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
@@ -422,7 +426,7 @@ static void test_key_from_cert_wrong_curve(void **state)
     EVP_PKEY *rsa = EVP_RSA_gen(2048);
     assert_non_null(rsa);
     x = make_cert("veritee rsa", rsa, NULL, NULL, false, NULL);
-    c = vt_testgen_vt_cert(x);
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
@@ -525,9 +529,12 @@ static void test_cert_chain_good(void **state)
     (void)state;
     struct chain ch;
     chain_init(&ch);
-    struct vt_cert *root = vt_testgen_vt_cert(ch.root);
-    struct vt_cert *ca = vt_testgen_vt_cert(ch.ca);
-    struct vt_cert *leaf = vt_testgen_vt_cert(ch.leaf);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
+    struct vt_cert *ca = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.ca, &ca, NULL), VT_OK);
+    struct vt_cert *leaf = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.leaf, &leaf, NULL), VT_OK);
     struct vt_p384_key *root_key = key_of(root);
     struct vt_p384_key *ca_key = key_of(ca);
     struct vt_diag d;
@@ -575,10 +582,12 @@ static void test_cert_tampered(void **state)
     (void)state;
     struct chain ch;
     chain_init(&ch);
-    struct vt_cert *root = vt_testgen_vt_cert(ch.root);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
     struct vt_p384_key *root_key = key_of(root);
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(ch.ca, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(ch.ca, &der, &len, NULL), VT_OK);
     uint8_t *mod = malloc(len);
     assert_non_null(mod);
     struct vt_diag d;
@@ -657,7 +666,8 @@ static uint8_t *ca_der_with_r(struct chain *ch, bool padded, size_t *len)
 {
     for (int i = 0; i < 200; i++) {
         assert_true(X509_sign(ch->ca, ch->root_key, EVP_sha384()) > 0);
-        uint8_t *der = vt_testgen_cert_der(ch->ca, len);
+        uint8_t *der = NULL;
+        assert_int_equal(vt_testgen_cert_der(ch->ca, &der, len, NULL), VT_OK);
         size_t b = sig_bits_at(der, *len);
         if ((der[b + 7] == 0x00) == padded) {
             return der;
@@ -674,7 +684,8 @@ static void test_cert_bad_integers(void **state)
     (void)state;
     struct chain ch;
     chain_init(&ch);
-    struct vt_cert *root = vt_testgen_vt_cert(ch.root);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
     struct vt_p384_key *root_key = key_of(root);
     struct vt_diag d;
     size_t len = 0;
@@ -712,14 +723,16 @@ static void test_cert_wrong_algorithm(void **state)
     (void)state;
     struct chain ch;
     chain_init(&ch);
-    struct vt_cert *root = vt_testgen_vt_cert(ch.root);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
     struct vt_p384_key *root_key = key_of(root);
     struct vt_diag d;
 
     /* The right key, but ecdsa-with-SHA256. */
     X509 *x =
         make_cert("veritee sha256 child", ch.ca_key, ch.root, ch.root_key, true, EVP_sha256());
-    struct vt_cert *c = vt_testgen_vt_cert(x);
+    struct vt_cert *c = NULL;
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     assert_int_equal(vt_cert_check_signed_by(c, root, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by_p384(c, root_key, &d), VT_E_UNSUPPORTED_ALGORITHM);
@@ -732,7 +745,7 @@ static void test_cert_wrong_algorithm(void **state)
 
     /* ecdsa-with-SHA512. */
     x = make_cert("veritee sha512 child", ch.ca_key, ch.root, ch.root_key, true, EVP_sha512());
-    c = vt_testgen_vt_cert(x);
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by_p384(c, root_key, &d), VT_E_UNSUPPORTED_ALGORITHM);
     vt_cert_free(c);
@@ -742,7 +755,7 @@ static void test_cert_wrong_algorithm(void **state)
     EVP_PKEY *rsa = EVP_RSA_gen(2048);
     assert_non_null(rsa);
     x = make_cert("veritee rsa child", ch.ca_key, ch.root, rsa, true, NULL);
-    c = vt_testgen_vt_cert(x);
+    assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by_p384(c, root_key, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_non_null(strstr(d.detail, "RSA-SHA256"));
@@ -761,7 +774,8 @@ static void test_cert_short_scalars(void **state)
     (void)state;
     struct chain ch;
     chain_init(&ch);
-    struct vt_cert *root = vt_testgen_vt_cert(ch.root);
+    struct vt_cert *root = NULL;
+    assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
     struct vt_p384_key *root_key = key_of(root);
     bool seen_r = false;
     bool seen_s = false;
@@ -778,11 +792,13 @@ static void test_cert_short_scalars(void **state)
         if ((short_r && !seen_r) || (short_s && !seen_s)) {
             seen_r = seen_r || short_r;
             seen_s = seen_s || short_s;
-            struct vt_cert *c = vt_testgen_vt_cert(ch.ca);
+            struct vt_cert *c = NULL;
+            assert_int_equal(vt_testgen_vt_cert(ch.ca, &c, NULL), VT_OK);
             assert_int_equal(vt_cert_check_signed_by_p384(c, root_key, NULL), VT_OK);
             vt_cert_free(c);
             size_t len = 0;
-            uint8_t *der = vt_testgen_cert_der(ch.ca, &len);
+            uint8_t *der = NULL;
+            assert_int_equal(vt_testgen_cert_der(ch.ca, &der, &len, NULL), VT_OK);
             der[len - 1] ^= 0x01;
             struct vt_diag d;
             assert_int_equal(check_der(der, len, root_key, &d), VT_E_CERT_SIGNATURE);

@@ -151,7 +151,8 @@ static void pem_with_root(const struct vt_sim_pki *pki, enum vt_sim_cert first, 
         assert_true(vt_sim_pki_cert_pem(pki, first, &a));
     }
     size_t rlen = 0;
-    char *r = vt_testgen_cert_pem(root, &rlen);
+    char *r = NULL;
+    assert_int_equal(vt_testgen_cert_pem(root, &r, &rlen, NULL), VT_OK);
     size_t len = a.len + rlen;
     uint8_t *buf = malloc(len + 1);
     assert_non_null(buf);
@@ -213,7 +214,8 @@ static void test_reissued_root(void **state)
                                             .not_after = VS_NOW + 50,
                                             .serial = 0x5151,
                                             .pathlen = -1};
-        X509 *root2 = vt_testgen_reissue(orig, &o);
+        X509 *root2 = NULL;
+        assert_int_equal(vt_testgen_reissue(orig, &o, &root2, NULL), VT_OK);
         use_root(&s, root2, &cert_data);
         label_of(label, sizeof(label), tc, "re-issued root in every chain");
         struct vs_run r;
@@ -240,14 +242,16 @@ static void test_reissued_root(void **state)
         X509_free(root2);
 
         /* The root's subject with another key, in the quote's PCK chain only. */
-        EVP_PKEY *other = vt_testgen_p256_key();
+        EVP_PKEY *other = NULL;
+        assert_int_equal(vt_testgen_p256_key(&other, NULL), VT_OK);
         o = (struct vt_testgen_reissue_opts){.signer = other,
                                              .key = other,
                                              .not_before = VS_NOW - VT_SIM_YEAR,
                                              .not_after = VS_NOW + VT_SIM_YEAR,
                                              .serial = 0x5152,
                                              .pathlen = -1};
-        X509 *lookalike = vt_testgen_reissue(orig, &o);
+        X509 *lookalike = NULL;
+        assert_int_equal(vt_testgen_reissue(orig, &o, &lookalike, NULL), VT_OK);
         use_root(&s, lookalike, &cert_data);
         /* (The collateral chains keep the genuine root.) */
         pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.tcb_info_chain_pem);
@@ -268,7 +272,8 @@ static void test_reissued_root(void **state)
                                              .serial = 0x5153,
                                              .pathlen = -1,
                                              .cn = "Test SGX Root CA 2"};
-        X509 *renamed = vt_testgen_reissue(orig, &o);
+        X509 *renamed = NULL;
+        assert_int_equal(vt_testgen_reissue(orig, &o, &renamed, NULL), VT_OK);
         use_root(&s, renamed, &cert_data);
         pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.tcb_info_chain_pem);
         pem_with_root(s.pki, VT_SIM_CERT_TCB_SIGNER, orig, false, &s.qe_identity_chain_pem);

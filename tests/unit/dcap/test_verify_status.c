@@ -402,7 +402,8 @@ static void test_qe_out_of_date_converges(void **state)
             vs_redo_docs(&s);
             char label[96];
             label_of(label, sizeof(label), tc, vs_level_statuses[i].name);
-            strncat(label, " with QE OutOfDate", sizeof(label) - strlen(label) - 1);
+            size_t used = strlen(label);
+            snprintf(label + used, sizeof(label) - used, " with QE OutOfDate");
             vs_expect_verdict(label, &s, converged_with_out_of_date[i], vs_level_statuses[i].status,
                               OOD, default_module(tc->tee), QE_LOW_ADV);
         }
@@ -495,7 +496,8 @@ static void test_module_out_of_date_converges(void **state)
             vs_redo_docs(&s);
             char label[96];
             label_of(label, sizeof(label), &tc, vs_level_statuses[i].name);
-            strncat(label, " with module OutOfDate", sizeof(label) - strlen(label) - 1);
+            size_t used = strlen(label);
+            snprintf(label + used, sizeof(label) - used, " with module OutOfDate");
             vs_expect_verdict(label, &s, converged_with_out_of_date[i], vs_level_statuses[i].status,
                               UTD, OOD, "INTEL-SA-00200");
         }

@@ -47,13 +47,6 @@ static void handler(void *ctx, const struct vt_http_req *req, struct vt_http_res
         assert_true(vt_http_resp_body(resp, "x", 1));
         return;
     }
-    if (strcmp(path, "/whoami") == 0) {
-        char peer[64];
-        vt_http_req_peer(req, peer, sizeof(peer));
-        vt_http_resp_status(resp, 200, "text/plain");
-        assert_true(vt_http_resp_body(resp, peer, strlen(peer)));
-        return;
-    }
     size_t n;
     const uint8_t *b = vt_http_req_body(req, &n);
     vt_http_resp_status(resp, 200, "application/octet-stream");
@@ -184,7 +177,7 @@ static int response(int fd, char *buf, size_t cap)
         }
         buf[n] = '\0';
     }
-    return atoi(buf + 9);
+    return (int)strtol(buf + 9, NULL, 10);
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -537,8 +530,8 @@ static void test_eviction(void **state)
 
 /* n GETs of path on one connection from 127.0.0.<from>, with an X-Forwarded-For if given;
  * returns the status of the last, with its response in buf. */
-static int gets(unsigned port, int from, const char *path, const char *xff, int n, char *buf,
-                size_t cap)
+static int get_n(unsigned port, int from, const char *path, const char *xff, int n, char *buf,
+                 size_t cap)
 {
     int fd = dial(from, port), st = -1;
     for (int i = 0; i < n; i++) {
@@ -562,31 +555,34 @@ static void test_rate_limits(void **state)
     struct vt_http_server *s = start(&lim, &port);
     char buf[8192];
     /* 127.0.0.2: two in its burst, then 429 with Retry-After, on a connection kept open */
-    assert_int_equal(gets(port, 2, "/echo", NULL, 2, buf, sizeof(buf)), 200);
+    assert_int_equal(get_n(port, 2, "/echo", NULL, 2, buf, sizeof(buf)), 200);
     int fd = dial(2, port);
     puts_(fd, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_int_equal(response(fd, buf, sizeof(buf)), 429);
     assert_non_null(strstr(buf, "Retry-After: "));
-    assert_true(atoi(strstr(buf, "Retry-After: ") + 13) >= 1);
+    assert_true(strtol(strstr(buf, "Retry-After: ") + 13, NULL, 10) >= 1);
     assert_null(strstr(buf, "Connection: close"));
     puts_(fd, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"); /* not rate-limited */
     assert_int_equal(response(fd, buf, sizeof(buf)), 200);
     close(fd);
     /* an untrusted client cannot pick its bucket with X-Forwarded-For */
-    assert_int_equal(gets(port, 2, "/echo", "198.51.100.1", 1, buf, sizeof(buf)), 429);
-    assert_int_equal(gets(port, 2, "/whoami", "198.51.100.1", 1, buf, sizeof(buf)), 429);
-    /* another address has its own bucket */
-    assert_int_equal(gets(port, 4, "/whoami", NULL, 1, buf, sizeof(buf)), 200);
-    assert_non_null(strstr(buf, "\r\n\r\n127.0.0.4"));
+    assert_int_equal(get_n(port, 2, "/echo", "198.51.100.1", 1, buf, sizeof(buf)), 429);
+    assert_int_equal(get_n(port, 2, "/whoami", "198.51.100.1", 1, buf, sizeof(buf)), 429);
+    /* another address has its own bucket (the 429 names the client whose bucket is empty) */
+    assert_int_equal(get_n(port, 4, "/whoami", NULL, 2, buf, sizeof(buf)), 200);
+    assert_int_equal(get_n(port, 4, "/whoami", NULL, 1, buf, sizeof(buf)), 429);
+    assert_non_null(strstr(buf, "client 127.0.0.4 is over"));
     /* behind the trusted proxy 127.0.0.3, each forwarded client has its own bucket: the
      * right-most address that is not a trusted proxy */
-    assert_int_equal(gets(port, 3, "/whoami", "203.0.113.9, 10.1.2.3", 1, buf, sizeof(buf)), 200);
-    assert_non_null(strstr(buf, "\r\n\r\n203.0.113.9"));
-    assert_int_equal(gets(port, 3, "/echo", "192.0.2.1, 203.0.113.9", 2, buf, sizeof(buf)), 429);
-    assert_int_equal(gets(port, 3, "/echo", "203.0.113.10", 2, buf, sizeof(buf)), 200);
+    assert_int_equal(get_n(port, 3, "/whoami", "203.0.113.9, 10.1.2.3", 2, buf, sizeof(buf)), 200);
+    assert_int_equal(get_n(port, 3, "/whoami", "203.0.113.9, 10.1.2.3", 1, buf, sizeof(buf)), 429);
+    assert_non_null(strstr(buf, "client 203.0.113.9 is over"));
+    assert_int_equal(get_n(port, 3, "/echo", "192.0.2.1, 203.0.113.9", 1, buf, sizeof(buf)), 429);
+    assert_int_equal(get_n(port, 3, "/echo", "203.0.113.10", 2, buf, sizeof(buf)), 200);
     /* an unreadable entry counts against the proxy itself */
-    assert_int_equal(gets(port, 3, "/whoami", "not-an-address", 1, buf, sizeof(buf)), 200);
-    assert_non_null(strstr(buf, "\r\n\r\n127.0.0.3"));
+    assert_int_equal(get_n(port, 3, "/whoami", "not-an-address", 2, buf, sizeof(buf)), 200);
+    assert_int_equal(get_n(port, 3, "/whoami", "not-an-address", 1, buf, sizeof(buf)), 429);
+    assert_non_null(strstr(buf, "client 127.0.0.3 is over"));
     assert_true(metric(s, "veritee_http_requests_refused_total{reason=\"rate_read\"}") >= 4);
     vt_http_server_stop(s);
 }

@@ -1707,9 +1707,11 @@ static void reissued_root_der(const struct vt_nsim_pki *pki, struct vt_testgen_r
     if (o.signer == NULL) {
         o.signer = pki->key[VT_NSIM_ROOT];
     }
-    X509 *x = vt_testgen_reissue(pki->cert[VT_NSIM_ROOT], &o);
+    X509 *x = NULL;
+    assert_int_equal(vt_testgen_reissue(pki->cert[VT_NSIM_ROOT], &o, &x, NULL), VT_OK);
     size_t len = 0;
-    uint8_t *der = vt_testgen_cert_der(x, &len);
+    uint8_t *der = NULL;
+    assert_int_equal(vt_testgen_cert_der(x, &der, &len, NULL), VT_OK);
     vt_sim_blob_cleanup(out);
     out->data = der;
     out->len = len;
@@ -2446,9 +2448,11 @@ static void test_cli(void **state)
                                          .not_after = NOW + VT_NSIM_DAY,
                                          .serial = 4343,
                                          .pathlen = -1};
-    X509 *re = vt_testgen_reissue(w->pki->cert[VT_NSIM_ROOT], &ro);
+    X509 *re = NULL;
+    assert_int_equal(vt_testgen_reissue(w->pki->cert[VT_NSIM_ROOT], &ro, &re, NULL), VT_OK);
     size_t pem_len = 0;
-    char *pem = vt_testgen_cert_pem(re, &pem_len);
+    char *pem = NULL;
+    assert_int_equal(vt_testgen_cert_pem(re, &pem, &pem_len, NULL), VT_OK);
     snprintf(path, sizeof(path), "%s/reissued.pem", dir);
     f = fopen(path, "w");
     assert_non_null(f);

@@ -417,9 +417,9 @@ static void test_catalogue_rules(void **state)
 
 static bool collect(void *ctx, const char *stmt)
 {
-    char *out = ctx;
-    strncat(out, stmt, 511 - strlen(out));
-    strncat(out, "|", 511 - strlen(out));
+    char *out = ctx; /* 512 bytes */
+    size_t used = strlen(out);
+    snprintf(out + used, 512 - used, "%s|", stmt);
     return true;
 }
 
