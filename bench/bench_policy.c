@@ -79,8 +79,14 @@ static void fill(struct vt_claims *c, enum vt_tee tee)
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 1.0;
-    int rounds = argc > 2 ? atoi(argv[2]) : 3;
+    char *end1 = NULL, *end2 = NULL;
+    double seconds = argc > 1 ? strtod(argv[1], &end1) : 1.0;
+    long rounds = argc > 2 ? strtol(argv[2], &end2, 10) : 3;
+    if (seconds <= 0 || seconds > 3600 || rounds < 1 || rounds > 100 || (end1 && *end1) ||
+        (end2 && *end2)) {
+        fprintf(stderr, "usage: bench_policy [SECONDS (0-3600)] [ROUNDS (1-100)]\n");
+        return 2;
+    }
     static const char *const policies[] = {
         "{\"version\":1,\"allowDebug\":false,\"acceptStatus\":[\"UpToDate\",\"SWHardeningNeeded\"],"
         "\"rules\":{\"allOf\":[{\"claim\":\"tee\",\"equals\":\"sgx\"},"
@@ -123,7 +129,7 @@ int main(int argc, char **argv)
         }
         vt_policy_result_cleanup(&r);
         double best_json = 0, best_typed = 0;
-        for (int i = 0; i < rounds; i++) {
+        for (long i = 0; i < rounds; i++) {
             struct vt_bench_result bj, bt;
             if (vt_bench_run(run_json, &x, seconds, &bj, &d) != VT_OK ||
                 vt_bench_run(run_typed, &x, seconds, &bt, &d) != VT_OK) {

@@ -24,6 +24,9 @@ VT_EXPORT void vt_sha256_2(const void *a, size_t an, const void *b, size_t bn,
                            uint8_t out[VT_SHA256_LEN]);
 VT_EXPORT void vt_sha384(const void *p, size_t n, uint8_t out[VT_SHA384_LEN]);
 VT_EXPORT void vt_sha512(const void *p, size_t n, uint8_t out[VT_SHA512_LEN]);
+/* HMAC-SHA-256 (RFC 2104) of msg[n] under key[keyn]. */
+VT_EXPORT void vt_hmac_sha256(const uint8_t *key, size_t keyn, const void *msg, size_t n,
+                              uint8_t out[VT_SHA256_LEN]);
 
 /* Constant-time comparison: true if equal. The one compare for anything secret. */
 VT_EXPORT bool vt_ct_memeq(const void *a, const void *b, size_t n);

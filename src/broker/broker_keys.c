@@ -13,33 +13,22 @@
 
 #include "broker/broker.h"
 #include "cache/cache.h"
+#include "crypto/aead.h"
 #include "store/master_key.h"
 
 /* VT_BROKER_SECRET_MAX is VT_SEALED_MAX: every secret version fits one sealed value. */
 _Static_assert(VT_BROKER_SECRET_MAX == VT_SEALED_MAX, "a secret must fit one sealed value");
 
-static enum vt_err gcm_seal(const uint8_t key[32], const char *aad, const uint8_t *pt, size_t n,
-                            struct vt_buf *out, struct vt_diag *d)
-{
-    return vt_seal_gcm(key, aad, pt, n, out, d);
-}
-
-static enum vt_err gcm_open(const uint8_t key[32], const char *aad, const uint8_t *ct, size_t n,
-                            struct vt_buf *out, struct vt_diag *d)
-{
-    return vt_unseal_gcm(key, aad, ct, n, out, d);
-}
-
 enum vt_err vt_broker_seal(const struct vt_broker *b, const char *aad, const uint8_t *pt, size_t n,
                            struct vt_buf *out, struct vt_diag *d)
 {
-    return gcm_seal(b->cfg.master_key, aad, pt, n, out, d);
+    return vt_aead_seal(b->cfg.master_key, aad, pt, n, out, d);
 }
 
 enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *aad, const uint8_t *ct,
                              size_t n, struct vt_buf *out, struct vt_diag *d)
 {
-    return gcm_open(b->cfg.master_key, aad, ct, n, out, d);
+    return vt_aead_open(b->cfg.master_key, aad, ct, n, out, d);
 }
 
 void vt_broker_secret_free(uint8_t *secret, size_t len)
@@ -120,10 +109,10 @@ enum vt_err vt_broker_key_put(struct vt_broker *b, const char *name, const uint8
     char adek[200], asec[200];
     aads(name, *version, adek, asec);
     if (err == VT_OK) {
-        err = gcm_seal(dek, asec, secret, n, &ssec, d);
+        err = vt_aead_seal(dek, asec, secret, n, &ssec, d);
     }
     if (err == VT_OK) {
-        err = gcm_seal(b->cfg.master_key, adek, dek, sizeof(dek), &sdek, d);
+        err = vt_aead_seal(b->cfg.master_key, adek, dek, sizeof(dek), &sdek, d);
     }
     vt_time now = vt_broker_now(b);
     if (err == VT_OK) {
@@ -276,13 +265,13 @@ enum vt_err vt_broker_key_open(struct vt_broker *b, const char *name, uint8_t **
     char adek[200], asec[200];
     aads(name ? name : "", *version, adek, asec);
     if (err == VT_OK && !*disabled) {
-        err = gcm_open(b->cfg.master_key, adek, k.dek.data, k.dek.len, &pdek, d);
+        err = vt_aead_open(b->cfg.master_key, adek, k.dek.data, k.dek.len, &pdek, d);
         if (err == VT_OK && pdek.len != 32) {
             err = vt_fail(d, VT_E_STORAGE, "key", "data key of %s has %zu bytes", name, pdek.len);
         }
         if (err == VT_OK) {
             memcpy(dek, pdek.data, 32);
-            err = gcm_open(dek, asec, k.secret.data, k.secret.len, &plain, d);
+            err = vt_aead_open(dek, asec, k.secret.data, k.secret.len, &plain, d);
             vt_wipe(dek, sizeof(dek));
         }
         if (err == VT_OK) {
@@ -361,9 +350,9 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
             struct vt_buf plain, again;
             vt_buf_init(&plain, 4096);
             vt_buf_init(&again, 4200);
-            err = gcm_open(b->cfg.master_key, aad, r->sealed.data, r->sealed.len, &plain, d);
+            err = vt_aead_open(b->cfg.master_key, aad, r->sealed.data, r->sealed.len, &plain, d);
             if (err == VT_OK) {
-                err = gcm_seal(new_master, aad, plain.data, plain.len, &again, d);
+                err = vt_aead_seal(new_master, aad, plain.data, plain.len, &again, d);
             }
             if (err == VT_OK) {
                 struct vt_sql_arg a[] = {VT_SQL_B(again.data, again.len), VT_SQL_T(r->name),
@@ -390,7 +379,8 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
     if (err == VT_OK) {
         struct vt_buf chk;
         vt_buf_init(&chk, 256);
-        err = gcm_seal(new_master, "veritee master check", (const uint8_t *)"veritee", 7, &chk, d);
+        err = vt_aead_seal(new_master, "veritee master check", (const uint8_t *)"veritee", 7, &chk,
+                           d);
         char hex[256];
         if (err == VT_OK) {
             vt_hex_encode(chk.data, chk.len, hex);
@@ -444,13 +434,14 @@ static bool row_key_check(void *ctx, const struct vt_sql_row *row)
     vt_buf_init(&plain, VT_BROKER_SECRET_MAX);
     struct vt_diag ignored;
     vt_diag_init(&ignored);
-    if (sdek == NULL || gcm_open(c->master, adek, sdek, ndek, &dek, &ignored) != VT_OK ||
+    if (sdek == NULL || vt_aead_open(c->master, adek, sdek, ndek, &dek, &ignored) != VT_OK ||
         dek.len != 32) {
         c->err = vt_fail(c->d, VT_E_INTEGRITY, "key.dek",
                          "key %.100s version %" PRIu32 ": its data key does not open under the "
                          "master key (altered, or sealed under another master key)",
                          name, version);
-    } else if (ssec == NULL || gcm_open(dek.data, asec, ssec, nsec, &plain, &ignored) != VT_OK) {
+    } else if (ssec == NULL ||
+               vt_aead_open(dek.data, asec, ssec, nsec, &plain, &ignored) != VT_OK) {
         c->err = vt_fail(c->d, VT_E_INTEGRITY, "key.secret",
                          "key %.100s version %" PRIu32 ": its secret does not open under its "
                          "data key (altered)",

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "crypto/aead.h"
 #include "store/master_key.h"
 
 /* ---- refresh ---- */
@@ -149,7 +150,8 @@ static enum vt_err seal_text(const uint8_t master[32], const char *pem, char **o
 {
     struct vt_buf b;
     vt_buf_init(&b, VT_SEALED_MAX + 64);
-    enum vt_err err = vt_seal_gcm(master, BUNDLE_KEY_AAD, (const uint8_t *)pem, strlen(pem), &b, d);
+    enum vt_err err =
+        vt_aead_seal(master, BUNDLE_KEY_AAD, (const uint8_t *)pem, strlen(pem), &b, d);
     size_t pl = strlen(SEALED_PREFIX);
     *out = err == VT_OK ? malloc(pl + 2 * b.len + 1) : NULL;
     if (err == VT_OK && *out == NULL) {
@@ -186,7 +188,7 @@ static enum vt_err open_text(struct vt_store *s, const uint8_t *master, const ch
                           ? VT_OK
                           : vt_fail(d, VT_E_INTEGRITY, "bundle_key",
                                     "the stored bundle-signing key is not sealed hex");
-    if (err == VT_OK && vt_unseal_gcm(master, BUNDLE_KEY_AAD, raw, hl / 2, &b, d) != VT_OK) {
+    if (err == VT_OK && vt_aead_open(master, BUNDLE_KEY_AAD, raw, hl / 2, &b, d) != VT_OK) {
         err = vt_master_key_refuse(s, master, "this database's bundle-signing key", d);
     }
     if (err == VT_OK) {

@@ -538,44 +538,6 @@ enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64], struct vt_d
     return err;
 }
 
-enum vt_err vt_crypto_check_signed_by(const struct vt_cert *child, const struct vt_cert *issuer,
-                                      const char *check, struct vt_diag *d)
-{
-    /* P-384 issuers signing with ecdsa-with-SHA384 (AWS Nitro chains) take the faster P-384
-     * backend; every other algorithm goes through OpenSSL. */
-    struct vt_p384_key *k384 = NULL;
-    if (X509_get_signature_nid(child->x509) == NID_ecdsa_with_SHA384 &&
-        vt_p384_key_from_cert(issuer, &k384, NULL) == VT_OK) {
-        struct vt_diag inner;
-        enum vt_err err = vt_cert_check_signed_by_p384(child, k384, &inner);
-        vt_p384_key_free(k384);
-        if (err == VT_OK) {
-            return VT_OK;
-        }
-        return vt_fail(d, VT_E_CERT_SIGNATURE, check, "%s", inner.detail);
-    }
-    ERR_clear_error();
-    EVP_PKEY *pk = X509_get0_pubkey(issuer->x509);
-    if (pk != NULL && X509_verify(child->x509, pk) == 1) {
-        return VT_OK;
-    }
-    char why[VT_CRYPTO_ERRTEXT_MAX];
-    char child_name[128];
-    char issuer_name[128];
-    vt_crypto_errors(why, sizeof(why));
-    vt_cert_subject_text(child, child_name, sizeof(child_name));
-    vt_cert_subject_text(issuer, issuer_name, sizeof(issuer_name));
-    return vt_fail(d, VT_E_CERT_SIGNATURE, check,
-                   "signature of [%s] does not verify with the key of [%s]: %s", child_name,
-                   issuer_name, why);
-}
-
-enum vt_err vt_cert_check_signed_by(const struct vt_cert *child, const struct vt_cert *issuer,
-                                    struct vt_diag *d)
-{
-    return vt_crypto_check_signed_by(child, issuer, "cert.signature", d);
-}
-
 bool vt_cert_has_key_usage(const struct vt_cert *c, unsigned bits)
 {
     /* X509_get_key_usage returns UINT32_MAX when the extension is absent. */

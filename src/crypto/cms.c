@@ -845,24 +845,6 @@ enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, struct vt_buf *out, stru
     return err;
 }
 
-/* An RSA-OAEP context with SHA-256 and MGF1-SHA-256 (SPEC: RFC 8017 7.1; KMS
- * RSAES_OAEP_SHA_256), for decryption or encryption. NULL on failure (the queue says why). */
-static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *pkey, bool decrypt)
-{
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
-    if (ctx == NULL) {
-        return NULL;
-    }
-    int ok = decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx);
-    if (ok != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) != 1) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
 /* ---- decryption ---- */
 
 /* RSA-OAEP unwrap of the content-encryption key into cek[CMS_CEK_LEN]. */
@@ -880,31 +862,20 @@ static enum vt_err unwrap_cek(const struct vt_cms_enveloped *e, const struct vt_
                        "key unwrap: encrypted key of %zu bytes, the RSA key's modulus has %zu",
                        e->encrypted_key_len, mod);
     }
-    EVP_PKEY_CTX *ctx = oaep_ctx(k->pkey, true);
-    if (ctx == NULL) {
-        vt_crypto_errors(why, sizeof(why));
-        return vt_fail(d, VT_E_CRYPTO, "cms.decrypt", "key unwrap: cannot set up RSA-OAEP: %s",
-                       why);
-    }
-    if (EVP_PKEY_decrypt(ctx, out, &out_len, e->encrypted_key, e->encrypted_key_len) != 1) {
+    if (!vt_crypto_oaep(k->pkey, false, e->encrypted_key, e->encrypted_key_len, out, &out_len)) {
         vt_crypto_errors(why, sizeof(why));
         err = vt_fail(d, VT_E_CRYPTO, "cms.decrypt",
                       "key unwrap: RSA-OAEP-SHA-256 decryption failed (wrong key or corrupted "
                       "encrypted key): %s",
                       why);
-        goto out_ctx;
-    }
-    if (out_len != CMS_CEK_LEN) {
+    } else if (out_len != CMS_CEK_LEN) {
         err = vt_fail(d, VT_E_CRYPTO, "cms.decrypt",
                       "key unwrap: content-encryption key of %zu bytes, expected %d", out_len,
                       CMS_CEK_LEN);
-        goto out_ctx;
+    } else {
+        memcpy(cek, out, CMS_CEK_LEN);
     }
-    memcpy(cek, out, CMS_CEK_LEN);
-
-out_ctx:
     OPENSSL_cleanse(out, sizeof(out));
-    EVP_PKEY_CTX_free(ctx);
     return err;
 }
 
@@ -1128,7 +1099,6 @@ enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,
     int n1 = 0;
     int n2 = 0;
     EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
     struct vt_buf tmp;
     vt_buf_init(&tmp, out->max);
     if (ct == NULL || cctx == NULL) {
@@ -1147,8 +1117,7 @@ enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,
         err = vt_fail(d, VT_E_CRYPTO, "cms.encrypt", "content: AES-256-CBC failed: %s", why);
         goto out_all;
     }
-    pctx = oaep_ctx(pub, false);
-    if (pctx == NULL || EVP_PKEY_encrypt(pctx, ek, &ek_len, cek, sizeof(cek)) != 1) {
+    if (!vt_crypto_oaep(pub, true, cek, sizeof(cek), ek, &ek_len)) {
         vt_crypto_errors(why, sizeof(why));
         err = vt_fail(d, VT_E_CRYPTO, "cms.encrypt", "key wrap: RSA-OAEP-SHA-256 failed: %s", why);
         goto out_all;
@@ -1170,7 +1139,6 @@ out_all:
     }
     vt_buf_cleanup(&tmp);
     EVP_CIPHER_CTX_free(cctx);
-    EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_free(pub);
     return err;
 }

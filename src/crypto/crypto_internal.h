@@ -69,4 +69,19 @@ bool vt_crypto_only_tail(const struct vt_reader *r);
 enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *curve,
                                   EVP_PKEY **out, struct vt_diag *d);
 
+/* A checked P-384 key from a raw X||Y point (p384.c); label names its origin in messages ("a raw
+ * P-384 key", "[subject]" of its certificate). VT_E_BAD_KEY if the point is not on the curve. */
+VT_MUST_USE enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char *label,
+                                               struct vt_p384_key **out, struct vt_diag *d);
+/* The key's label (borrowed). */
+const char *vt_crypto_p384_key_label(const struct vt_p384_key *k);
+
+/*
+ * RSA-OAEP with SHA-256, MGF1-SHA-256 and the empty label (oaep.c), the one OAEP set-up for JWE
+ * RSA-OAEP-256 and KMS's CMS: encrypt or decrypt in[n] into out; *outn is the room on entry and the
+ * length on return. False on failure, with the reason left in OpenSSL's error queue.
+ */
+bool vt_crypto_oaep(EVP_PKEY *pkey, bool encrypt, const uint8_t *in, size_t n, uint8_t *out,
+                    size_t *outn);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <veritee/crypto.h>
@@ -68,4 +69,14 @@ enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d)
     VT_ENSURE(n <= INT_MAX && RAND_priv_bytes(p, (int)n) == 1, d, VT_E_INTERNAL, "random",
               "the CSPRNG failed to give %zu bytes", n);
     return VT_OK;
+}
+
+void vt_hmac_sha256(const uint8_t *key, size_t keyn, const void *msg, size_t n,
+                    uint8_t out[VT_SHA256_LEN])
+{
+    unsigned len = 0;
+    if (keyn > INT_MAX || HMAC(EVP_sha256(), key, (int)keyn, msg, n, out, &len) == NULL ||
+        len != VT_SHA256_LEN) {
+        abort(); /* as the hashes above: only an allocation failure gets here */
+    }
 }

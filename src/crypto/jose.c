@@ -27,16 +27,17 @@
 #include <veritee/encoding.h>
 #include <veritee/jose.h>
 
+#include "aead.h"
 #include "crypto_internal.h"
 
 /* ---- small helpers ---- */
 
 #define CHECK_MAX VT_DIAG_CHECK_MAX
 #define RSA_MAX_BYTES (VT_JWK_RSA_MAX_BITS / 8)
-#define CEK_LEN 32
+#define CEK_LEN VT_AEAD_KEY_LEN
 #define KW_LEN (CEK_LEN + 8)
-#define GCM_IV_LEN 12
-#define GCM_TAG_LEN 16
+#define GCM_IV_LEN VT_AEAD_NONCE_LEN
+#define GCM_TAG_LEN VT_AEAD_TAG_LEN
 #define KDF_PARTY_MAX 1024
 /* Largest EC coordinate (and ECDH shared secret): P-521, 66 bytes. */
 #define EC_COORD_MAX 66
@@ -1116,26 +1117,6 @@ enum vt_err vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver
 
 /* ---- JWE ---- */
 
-/* A256GCM encryption of pt[n] with the header segment as AAD; ct gets n bytes. */
-static enum vt_err gcm_encrypt(const uint8_t cek[CEK_LEN], const uint8_t iv[GCM_IV_LEN],
-                               const char *aad, size_t aadn, const uint8_t *pt, size_t n,
-                               uint8_t *ct, uint8_t tag[GCM_TAG_LEN], struct vt_diag *d)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    VT_ENSURE(ctx != NULL, d, VT_E_NOMEM, "jwe.encrypt", "cannot allocate a cipher context");
-    int outl = 0;
-    bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_IV_LEN, NULL) == 1 &&
-              EVP_EncryptInit_ex(ctx, NULL, NULL, cek, iv) == 1 &&
-              EVP_EncryptUpdate(ctx, NULL, &outl, (const uint8_t *)aad, (int)aadn) == 1 &&
-              (n == 0 || EVP_EncryptUpdate(ctx, ct, &outl, pt, (int)n) == 1) &&
-              EVP_EncryptFinal_ex(ctx, ct + (n == 0 ? 0 : (size_t)outl), &outl) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag) == 1;
-    EVP_CIPHER_CTX_free(ctx);
-    VT_ENSURE(ok, d, VT_E_CRYPTO, "jwe.encrypt", "AES-256-GCM encryption failed");
-    return VT_OK;
-}
-
 /* The "epk" header member for an ephemeral EC public key. */
 static json_t *epk_json(const struct vt_jwk *eph)
 {
@@ -1150,29 +1131,14 @@ static json_t *epk_json(const struct vt_jwk *eph)
     return o;
 }
 
-/* RSA-OAEP-256 context on pkey, for encryption or decryption. */
-static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *pkey, bool encrypt)
-{
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL || (encrypt ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) != 1) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
 /* Key management for encryption: fill ek[*ekn] and add "alg" (and "epk") to the header. */
 static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LEN], json_t *h,
                                 uint8_t ek[RSA_MAX_BYTES], size_t *ekn, struct vt_diag *d)
 {
     if (r->type == JWK_RSA) {
-        EVP_PKEY_CTX *ctx = oaep_ctx(r->pkey, true);
         size_t n = RSA_MAX_BYTES;
-        bool ok = ctx != NULL && EVP_PKEY_encrypt(ctx, ek, &n, cek, CEK_LEN) == 1;
-        EVP_PKEY_CTX_free(ctx);
+        bool ok = vt_crypto_oaep(r->pkey, true, cek, CEK_LEN, ek, &n);
+        ERR_clear_error();
         VT_ENSURE(ok, d, VT_E_CRYPTO, "jwe.encrypted_key", "RSA-OAEP-256 encryption failed");
         *ekn = n;
         VT_ENSURE(json_object_set_new(h, "alg", json_string("RSA-OAEP-256")) == 0, d, VT_E_NOMEM,
@@ -1249,7 +1215,10 @@ enum vt_err vt_jwe_encrypt(const struct vt_jwk *recipient, const uint8_t *pt, si
         }
     }
     if (err == VT_OK) {
-        err = gcm_encrypt(cek, iv, h64, strlen(h64), pt, n, ct, tag, d);
+        /* SPEC: RFC 7516 5.1 step 14, the AAD is the ASCII of the encoded protected header. */
+        if (vt_aead_encrypt(cek, iv, h64, strlen(h64), pt, n, ct, tag) != VT_OK) {
+            err = vt_fail(d, VT_E_CRYPTO, "jwe.encrypt", "AES-256-GCM encryption failed");
+        }
     }
     vt_wipe(cek, sizeof(cek));
     if (err == VT_OK) {
@@ -1393,9 +1362,7 @@ static enum vt_err jwe_unwrap_rsa(const struct vt_jwk *k, const uint8_t *ek, siz
     VT_TRY(vt_random_bytes(cek, CEK_LEN, d));
     uint8_t out[RSA_MAX_BYTES];
     size_t n = sizeof(out);
-    EVP_PKEY_CTX *ctx = oaep_ctx(k->pkey, false);
-    bool ok = ctx != NULL && EVP_PKEY_decrypt(ctx, out, &n, ek, ekn) == 1 && n == CEK_LEN;
-    EVP_PKEY_CTX_free(ctx);
+    bool ok = vt_crypto_oaep(k->pkey, false, ek, ekn, out, &n) && n == CEK_LEN;
     ERR_clear_error();
     if (ok) {
         memcpy(cek, out, CEK_LEN);
@@ -1461,20 +1428,7 @@ enum vt_err vt_jwe_decrypt(const struct vt_jwk *priv, const char *compact, size_
         }
     }
     if (err == VT_OK) {
-        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-        int outl = 0;
-        int fin = 0;
-        bool ok = ctx != NULL &&
-                  EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, GCM_IV_LEN, NULL) == 1 &&
-                  EVP_DecryptInit_ex(ctx, NULL, NULL, cek, iv) == 1 &&
-                  EVP_DecryptUpdate(ctx, NULL, &outl, (const uint8_t *)s[0].p, (int)s[0].n) == 1;
-        outl = 0;
-        ok = ok && (ctn == 0 || EVP_DecryptUpdate(ctx, out, &outl, ct, (int)ctn) == 1) &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) == 1 &&
-             EVP_DecryptFinal_ex(ctx, out + outl, &fin) == 1 && (size_t)(outl + fin) == ctn;
-        EVP_CIPHER_CTX_free(ctx);
-        ERR_clear_error();
+        bool ok = vt_aead_decrypt(cek, iv, s[0].p, s[0].n, ct, ctn, tag, out) == VT_OK;
         if (!ok) {
             err = vt_fail(d, VT_E_CRYPTO, "jwe.tag",
                           "A256GCM authentication tag mismatch: the header, IV, ciphertext or tag "

@@ -14,6 +14,8 @@
 #include <veritee/buf.h>
 #include <veritee/error.h>
 
+#include "crypto/aead.h"
+
 struct vt_store;
 
 enum vt_store_backend { VT_STORE_SQLITE = 1, VT_STORE_POSTGRES };
@@ -81,15 +83,9 @@ VT_MUST_USE enum vt_err vt_tokens_add(struct vt_store *s, const char *role, cons
  * compared in constant time. */
 bool vt_tokens_check(struct vt_store *s, const char *token, const char *role);
 
-/* Values sealed at rest (sealed.c): AES-256-GCM under a 256-bit key, with associated data that
- * names the value's role and row. out gets nonce (12) || ciphertext || tag (16), appended.
- * Plaintexts of up to VT_SEALED_MAX bytes. vt_unseal_gcm: VT_E_CRYPTO for a wrong key or altered
- * data (nothing is appended then). */
-#define VT_SEALED_MAX (64u << 10)
-VT_MUST_USE enum vt_err vt_seal_gcm(const uint8_t key[32], const char *aad, const uint8_t *pt,
-                                    size_t n, struct vt_buf *out, struct vt_diag *d);
-VT_MUST_USE enum vt_err vt_unseal_gcm(const uint8_t key[32], const char *aad, const uint8_t *ct,
-                                      size_t n, struct vt_buf *out, struct vt_diag *d);
+/* Values sealed at rest go through the one AEAD (src/crypto/aead.h: vt_aead_seal, vt_aead_open);
+ * a broker secret version is at most one sealed value. */
+#define VT_SEALED_MAX VT_AEAD_SEAL_MAX
 
 /* Backend entry points (store_sqlite.c, store_pg.c). */
 struct vt_store_ops {
