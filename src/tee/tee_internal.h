@@ -10,9 +10,11 @@
 #include <veritee/nitro.h>
 #include <veritee/snp.h>
 
-/* vt_dcap_verify on a quote parsed by vt_dcap_quote_parse from bytes that are still alive. */
+/* vt_dcap_verify on a quote parsed by vt_dcap_quote_parse from bytes that are still alive.
+ * cert_sha256: SHA-256 of q->cert_data if the caller has it (the PCK cache key), else NULL. */
 VT_MUST_USE enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v,
                                              const struct vt_dcap_quote *q,
+                                             const uint8_t *cert_sha256,
                                              const struct vt_dcap_opts *opts,
                                              struct vt_claims *claims, struct vt_diag *d);
 /* vt_nitro_verify on a parsed document. */

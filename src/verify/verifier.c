@@ -4,8 +4,9 @@
  *
  * Thread safety. The per-TEE verifiers (src/tee/{dcap,nitro,snp}/verify.c) guard their own chain
  * caches. This file keeps two caches of fetched collateral under `lock`:
- *   dcap: per platform (SHA-256 of the TEE type and the quote's certification data, as the broker
- *         keyed them before) a collateral set and the vt_dcap_verifier that verified it once;
+ *   dcap: per platform (TEE type and SHA-256 of the quote's certification data, the PCK chain,
+ *         as the broker keyed them before) a collateral set and the vt_dcap_verifier that
+ *         verified it once; the same hash is the key of that verifier's PCK chain cache;
  *   snp:  per request (product, VEK kind, CHIP_ID, REPORTED_TCB) the bytes the source gave.
  * A slot in use is pinned (pins > 0) and neither evicted nor replaced; fetching, collateral
  * verification and evidence verification run outside the lock. A slot is filled only after a
@@ -27,7 +28,8 @@
 struct dcap_slot {
     bool used;
     unsigned pins;
-    uint8_t key[VT_SHA256_LEN];
+    uint32_t tee_type;
+    uint8_t key[VT_SHA256_LEN]; /* SHA-256 of the quote's certification data (the PCK chain) */
     vt_time loaded;
     uint64_t last_use;
     struct vt_dcap_collateral *coll;
@@ -216,11 +218,13 @@ static void dcap_request(const struct vt_dcap_quote *q, enum vt_tee tee,
     vt_cert_list_cleanup(&l);
 }
 
-static struct dcap_slot *dcap_find(struct vt_verifier *v, const uint8_t key[32], vt_time t)
+static struct dcap_slot *dcap_find(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32],
+                                   vt_time t)
 {
     for (size_t i = 0; i < DCAP_SLOTS; i++) {
         struct dcap_slot *s = &v->dcap[i];
-        if (s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0 && fresh(v, s->loaded, t)) {
+        if (s->used && s->tee_type == tee_type && memcmp(s->key, key, VT_SHA256_LEN) == 0 &&
+            fresh(v, s->loaded, t)) {
             return s;
         }
     }
@@ -229,7 +233,7 @@ static struct dcap_slot *dcap_find(struct vt_verifier *v, const uint8_t key[32],
 
 /* Keep a verified collateral set (and its verifier) in the least recently used free slot; the
  * slot's previous contents are handed back in *coll / *dv for the caller to free. */
-static void dcap_keep(struct vt_verifier *v, const uint8_t key[32], vt_time t,
+static void dcap_keep(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32], vt_time t,
                       struct vt_dcap_collateral **coll, struct vt_dcap_verifier **dv)
 {
     pthread_mutex_lock(&v->lock);
@@ -241,7 +245,8 @@ static void dcap_keep(struct vt_verifier *v, const uint8_t key[32], vt_time t,
                                                s->last_use < victim->last_use)))) {
             victim = s;
         }
-        if (s->pins == 0 && s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0) {
+        if (s->pins == 0 && s->used && s->tee_type == tee_type &&
+            memcmp(s->key, key, VT_SHA256_LEN) == 0) {
             victim = s; /* replace a stale set of the same platform first */
             break;
         }
@@ -250,6 +255,7 @@ static void dcap_keep(struct vt_verifier *v, const uint8_t key[32], vt_time t,
         struct vt_dcap_collateral *oc = victim->coll;
         struct vt_dcap_verifier *ov = victim->v;
         victim->used = true;
+        victim->tee_type = tee_type;
         memcpy(victim->key, key, VT_SHA256_LEN);
         victim->loaded = t;
         victim->last_use = ++v->tick;
@@ -267,19 +273,18 @@ static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *
 {
     const struct vt_dcap_quote *q = &e->u.quote;
     struct vt_dcap_opts dopts = {.now = o->now, .time_mode = v->time_mode};
-    uint8_t tee4[4] = {(uint8_t)q->tee_type, (uint8_t)(q->tee_type >> 8),
-                       (uint8_t)(q->tee_type >> 16), (uint8_t)(q->tee_type >> 24)};
+    /* One hash of the PCK chain keys both this cache and the DCAP verifier's PCK cache. */
     uint8_t key[VT_SHA256_LEN];
-    vt_sha256_2(tee4, sizeof(tee4), q->cert_data, q->cert_data_len, key);
+    vt_sha256(q->cert_data, q->cert_data_len, key);
     vt_time t = clock_now(v);
 
     pthread_mutex_lock(&v->lock);
-    struct dcap_slot *s = dcap_find(v, key, t);
+    struct dcap_slot *s = dcap_find(v, q->tee_type, key, t);
     if (s != NULL) {
         s->pins++;
         s->last_use = ++v->tick;
         pthread_mutex_unlock(&v->lock);
-        enum vt_err err = vt_dcap_verify_quote(s->v, q, &dopts, c, d);
+        enum vt_err err = vt_dcap_verify_quote(s->v, q, key, &dopts, c, d);
         pthread_mutex_lock(&v->lock);
         s->pins--;
         pthread_mutex_unlock(&v->lock);
@@ -312,10 +317,10 @@ static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *
         err = vt_dcap_verifier_new(&v->anchors_dcap, coll, &dv, d);
     }
     if (err == VT_OK) {
-        err = vt_dcap_verify_quote(dv, q, &dopts, c, d);
+        err = vt_dcap_verify_quote(dv, q, key, &dopts, c, d);
     }
     if (err == VT_OK) {
-        dcap_keep(v, key, t, &coll, &dv);
+        dcap_keep(v, q->tee_type, key, t, &coll, &dv);
     }
     vt_dcap_verifier_free(dv);
     vt_dcap_collateral_free(coll);

@@ -349,10 +349,15 @@ static void free_pck_keys(struct pck_entry *e)
 
 /* The entry for the quote's certification data, pinned: put_pck_entry releases it. */
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 struct pck_entry **out, struct vt_diag *d)
+                                 const uint8_t *cert_sha256, struct pck_entry **out,
+                                 struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
-    vt_sha256(q->cert_data, q->cert_data_len, id);
+    if (cert_sha256 != NULL) {
+        memcpy(id, cert_sha256, sizeof(id));
+    } else {
+        vt_sha256(q->cert_data, q->cert_data_len, id);
+    }
     pthread_mutex_lock(&v->lock);
     struct pck_entry *e = find_pck_entry(v, id);
     if (e != NULL) {
@@ -948,8 +953,8 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
 }
 
 enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 const struct vt_dcap_opts *opts, struct vt_claims *claims,
-                                 struct vt_diag *d)
+                                 const uint8_t *cert_sha256, const struct vt_dcap_opts *opts,
+                                 struct vt_claims *claims, struct vt_diag *d)
 {
     VT_ENSURE(v != NULL && q != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
               "NULL argument");
@@ -958,8 +963,8 @@ enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dca
               "certification data type %u; offline verification needs type 5 (PCK certificate "
               "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
               q->cert_type);
-    struct pck_entry *pck;
-    VT_TRY(get_pck_entry(v, q, &pck, d));
+    struct pck_entry *pck = NULL;
+    VT_TRY(get_pck_entry(v, q, cert_sha256, &pck, d));
     struct vt_p256_key *own_att = NULL;
     enum vt_err err = verify_with_entry(v, q, pck, &own_att, opts, claims, d);
     vt_p256_key_free(own_att);
@@ -975,5 +980,5 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
               "NULL argument");
     struct vt_dcap_quote q;
     VT_TRY(vt_dcap_quote_parse(quote, len, &q, d));
-    return vt_dcap_verify_quote(v, &q, opts, claims, d);
+    return vt_dcap_verify_quote(v, &q, NULL, opts, claims, d);
 }

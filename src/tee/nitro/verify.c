@@ -371,7 +371,6 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
               "NULL argument");
     struct vt_cert *leaf = NULL;
     struct vt_p384_key *leaf_key = NULL;
-    uint8_t *sig_structure = NULL;
     enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &leaf, d);
     if (err != VT_OK) {
         char inner[VT_DIAG_DETAIL_MAX];
@@ -395,13 +394,11 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
         goto out;
     }
     /* SPEC: RFC 9052 section 4.4: the signature covers the Sig_structure rebuilt from the
-     * original protected header and payload bytes (their headers add at most 32 bytes). */
-    size_t n, cap = doc->protected_len + doc->payload_len + 64;
-    if ((sig_structure = malloc(cap)) == NULL) {
-        err = vt_fail(d, VT_E_NOMEM, "document.sig_structure", "no memory for the Sig_structure");
-        goto out;
-    }
-    if ((err = vt_nitro_sig_structure(doc, sig_structure, cap, &n))) {
+     * original protected header and payload bytes. Per call (verifications run concurrently),
+     * on the stack: the document's size is capped. */
+    uint8_t sig_structure[VT_NITRO_MAX_DOC_SIZE + 64];
+    size_t n;
+    if ((err = vt_nitro_sig_structure(doc, sig_structure, sizeof(sig_structure), &n))) {
         err = vt_fail(d, err, "document.sig_structure", "cannot build the Sig_structure");
         goto out;
     }
@@ -418,7 +415,6 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     fill_claims(doc, e, leaf, opts->now, claims);
 out:
     put_entry(v, e);
-    free(sig_structure);
     vt_p384_key_free(leaf_key);
     vt_cert_free(leaf);
     return err;
