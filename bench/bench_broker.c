@@ -9,7 +9,7 @@
  *    record), POST /v1/keys/k/release with the token (token check, policy, JWE to a P-256 key,
  *    log record with checkpoint and receipt), then the client decrypts the JWE;
  *  - evidence release: POST /v1/challenge, POST /v1/keys/k/release with the evidence.
- * Floor: vt_dcap_verify of the same kind of quote with a ready verifier (two P-256 verifications
+ * Floor: vt_verify of the same kind of quote with a ready verifier (two P-256 verifications
  * once the PCK chain is cached) and the raw P-256 verification rate.
  */
 #include <pthread.h>
@@ -112,35 +112,48 @@ static double measure(struct bh *h, struct vt_jwk *key, bool with_token, double 
     return (double)n / (now_s() - start);
 }
 
+/* A collateral source serving the scenario's synthetic collateral set. */
+static enum vt_err sim_dcap(void *ctx, const struct vt_dcap_collateral_request *req,
+                            struct vt_dcap_collateral **out, struct vt_diag *d)
+{
+    (void)req;
+    struct vt_dcap_collateral_input in;
+    vt_sim_scenario_collateral(ctx, &in);
+    return vt_dcap_collateral_new(&in, out, d);
+}
+
+static const struct vt_collateral_source_ops sim_ops = {.dcap = sim_dcap, .name = "simulator"};
+
 static double dcap_floor(double seconds)
 {
     struct vt_sim_scenario *s = vt_sim_scenario_new(VT_TEE_SGX, 4, vt_time_now());
-    struct vt_dcap_collateral_input in;
-    vt_sim_scenario_collateral(s, &in);
-    struct vt_dcap_collateral *coll = NULL;
-    struct vt_dcap_verifier *v = NULL;
+    struct vt_collateral_source *src = NULL;
+    struct vt_verifier *v = NULL;
     struct vt_cert_list anchors;
     vt_cert_list_init(&anchors);
     struct vt_cert *root = NULL;
     double rate = 0;
     if (vt_cert_from_der(s->root_der.data, s->root_der.len, &root, NULL) == VT_OK &&
         vt_cert_list_add(&anchors, root) == VT_OK &&
-        vt_dcap_collateral_new(&in, &coll, NULL) == VT_OK &&
-        vt_dcap_verifier_new(&anchors, coll, &v, NULL) == VT_OK) {
-        struct vt_dcap_opts o = {.now = vt_time_now()};
+        vt_collateral_source_new(&sim_ops, s, &src, NULL) == VT_OK &&
+        vt_verifier_new(&(struct vt_verifier_config){.trust_anchors = &anchors,
+                                                     .collateral = src,
+                                                     .collateral_ttl = VT_VERIFIER_TTL_FOREVER},
+                        &v, NULL) == VT_OK) {
+        struct vt_verify_opts o = {.now = vt_time_now()};
         struct vt_claims c;
         unsigned long n = 0;
         double start = now_s(), end = start + seconds;
         while (now_s() < end) {
-            if (vt_dcap_verify(v, s->quote.data, s->quote.len, &o, &c, NULL) != VT_OK) {
+            if (vt_verify(v, s->quote.data, s->quote.len, &o, &c, NULL) != VT_OK) {
                 break;
             }
             n++;
         }
         rate = (double)n / (now_s() - start);
     }
-    vt_dcap_verifier_free(v);
-    vt_dcap_collateral_free(coll);
+    vt_verifier_free(v);
+    vt_collateral_source_free(src);
     vt_cert_free(root);
     vt_cert_list_cleanup(&anchors);
     vt_sim_scenario_free(s);

@@ -1,8 +1,9 @@
 /*
- * DCAP verification throughput on the real fixtures, one thread, collateral loaded and verified
- * once, beside the raw P-256 verification rate of the crypto backend measured in the same run.
- * With the collateral and the PCK chain cached, a quote costs two P-256 verifications (QE report
- * and quote signature): the floor is half the P-256 rate.
+ * DCAP verification throughput on the real fixtures, one thread, through vt_verify with the
+ * fixture directory as the collateral source (fetched and verified on the first call, then
+ * cached by the verifier), beside the raw P-256 verification rate of the crypto backend measured in
+ * the same run. With the collateral and the PCK chain cached, a quote costs two P-256 verifications
+ * (QE report and quote signature): the floor is half the P-256 rate.
  *
  * Usage: bench_dcap [FIXTURES_DIR] [SECONDS]   (default ../shared/fixtures, 2 s per set)
  */
@@ -27,16 +28,16 @@ static const struct set sets[] = {
 };
 
 struct ctx {
-    struct vt_dcap_verifier *v;
+    struct vt_verifier *v;
     struct vt_buf quote;
-    struct vt_dcap_opts opts;
+    struct vt_verify_opts opts;
     struct vt_claims claims;
 };
 
 static enum vt_err once(void *p, struct vt_diag *d)
 {
     struct ctx *c = p;
-    return vt_dcap_verify(c->v, c->quote.data, c->quote.len, &c->opts, &c->claims, d);
+    return vt_verify(c->v, c->quote.data, c->quote.len, &c->opts, &c->claims, d);
 }
 
 int main(int argc, char **argv)
@@ -59,20 +60,23 @@ int main(int argc, char **argv)
         char dir[2048], path[2100];
         snprintf(dir, sizeof(dir), "%s/dcap/%s", root, sets[i].dir);
         snprintf(path, sizeof(path), "%s/quote.bin", dir);
-        struct ctx c = {.opts = {.now = sets[i].at, .time_mode = VT_TIME_STRICT}};
-        struct vt_dcap_collateral *coll = NULL;
+        struct ctx c = {.opts = {.now = sets[i].at}};
+        struct vt_collateral_source *src = NULL;
         vt_buf_init(&c.quote, VT_MAX_EVIDENCE_SIZE);
         struct vt_bench_result r;
-        if (vt_file_read(path, &c.quote, &d) || vt_dcap_collateral_load_dir(dir, &coll, &d) ||
-            vt_dcap_verifier_new(NULL, coll, &c.v, &d) || vt_bench_run(once, &c, seconds, &r, &d)) {
+        if (vt_file_read(path, &c.quote, &d) || vt_collateral_source_dir(dir, &src, &d) ||
+            vt_verifier_new(&(struct vt_verifier_config){.collateral = src,
+                                                         .collateral_ttl = VT_VERIFIER_TTL_FOREVER},
+                            &c.v, &d) ||
+            vt_bench_run(once, &c, seconds, &r, &d)) {
             fprintf(stderr, "%s: %s: %s\n", sets[i].dir, d.check, d.detail);
             rc = 1;
         } else {
             printf("%-60s %-4s %12.0f %8.0f%%\n", sets[i].dir, vt_tee_name(c.claims.tee),
                    r.per_second, 100.0 * r.per_second / floor);
         }
-        vt_dcap_verifier_free(c.v);
-        vt_dcap_collateral_free(coll);
+        vt_verifier_free(c.v);
+        vt_collateral_source_free(src);
         vt_buf_cleanup(&c.quote);
     }
     return rc;

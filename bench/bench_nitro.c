@@ -25,16 +25,16 @@ static const struct doc docs[] = {
 };
 
 struct ctx {
-    struct vt_nitro_verifier *v;
+    struct vt_verifier *v;
     struct vt_buf doc;
-    struct vt_nitro_opts opts;
+    struct vt_verify_opts opts;
     struct vt_claims claims;
 };
 
 static enum vt_err once(void *p, struct vt_diag *d)
 {
     struct ctx *c = p;
-    return vt_nitro_verify(c->v, c->doc.data, c->doc.len, &c->opts, &c->claims, d);
+    return vt_verify(c->v, c->doc.data, c->doc.len, &c->opts, &c->claims, d);
 }
 
 int main(int argc, char **argv)
@@ -56,10 +56,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
         char path[2048];
         snprintf(path, sizeof(path), "%s/nitro/%s", root, docs[i].file);
-        struct ctx c = {.opts = {.now = docs[i].at, .time_mode = VT_TIME_STRICT, .max_age = -1}};
+        struct ctx c = {.opts = {.now = docs[i].at}};
         vt_buf_init(&c.doc, VT_MAX_EVIDENCE_SIZE);
         struct vt_bench_result r;
-        if (vt_file_read(path, &c.doc, &d) || vt_nitro_verifier_new(NULL, &c.v, &d) ||
+        if (vt_file_read(path, &c.doc, &d) ||
+            vt_verifier_new(&(struct vt_verifier_config){0}, &c.v, &d) ||
             vt_bench_run(once, &c, seconds, &r, &d)) {
             fprintf(stderr, "%s: %s: %s\n", docs[i].file, d.check, d.detail);
             rc = 1;
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
             printf("%-60s %10.0f %8.0f%%\n", docs[i].file, r.per_second,
                    100.0 * r.per_second / floor);
         }
-        vt_nitro_verifier_free(c.v);
+        vt_verifier_free(c.v);
         vt_buf_cleanup(&c.doc);
     }
     return rc;

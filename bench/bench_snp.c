@@ -27,17 +27,17 @@ static const struct report reports[] = {
 };
 
 struct ctx {
-    struct vt_snp_verifier *v;
+    struct vt_verifier *v;
     struct vt_buf report;
     struct vt_buf vek;
-    struct vt_snp_opts opts;
+    struct vt_verify_opts opts;
     struct vt_claims claims;
 };
 
 static enum vt_err once(void *p, struct vt_diag *d)
 {
     struct ctx *c = p;
-    return vt_snp_verify(c->v, c->report.data, c->report.len, &c->opts, &c->claims, d);
+    return vt_verify(c->v, c->report.data, c->report.len, &c->opts, &c->claims, d);
 }
 
 int main(int argc, char **argv)
@@ -68,14 +68,12 @@ int main(int argc, char **argv)
         vt_buf_init(&c->vek, VT_MAX_COLLATERAL_SIZE);
         struct vt_bench_result r;
         if (vt_file_read(path, &c->report, &d) || vt_file_read(vek, &c->vek, &d) ||
-            vt_snp_verifier_new(NULL, &c->v, &d)) {
+            vt_verifier_new(&(struct vt_verifier_config){0}, &c->v, &d)) {
             fprintf(stderr, "%s: %s: %s\n", reports[i].file, d.check, d.detail);
             rc = 1;
         } else {
-            c->opts = (struct vt_snp_opts){.now = reports[i].at,
-                                           .time_mode = VT_TIME_STRICT,
-                                           .vek = c->vek.data,
-                                           .vek_len = c->vek.len};
+            c->opts = (struct vt_verify_opts){
+                .now = reports[i].at, .vek = c->vek.data, .vek_len = c->vek.len};
             if (vt_bench_run(once, c, seconds, &r, &d)) {
                 fprintf(stderr, "%s: %s: %s\n", reports[i].file, d.check, d.detail);
                 rc = 1;
@@ -84,7 +82,7 @@ int main(int argc, char **argv)
                        100.0 * r.per_second / p384.per_second);
             }
         }
-        vt_snp_verifier_free(c->v);
+        vt_verifier_free(c->v);
         vt_buf_cleanup(&c->report);
         vt_buf_cleanup(&c->vek);
         free(c);

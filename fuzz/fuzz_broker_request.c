@@ -86,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vt_time exp;
         require(nonce != NULL && vt_broker_challenge(broker, nonce, &exp, &den));
     }
-    enum vt_tee tee;
-    bool parses = left > 0 && vt_broker_evidence_parse(p, left, &tee, &d) == VT_OK;
+    struct vt_evidence ev;
+    bool parses = left > 0 && vt_broker_evidence_parse(p, left, &ev, &d) == VT_OK;
     int64_t before = count(broker, "SELECT COUNT(*) FROM vb_log"), logged = 0;
     struct vt_broker_attest_req q = {
         .evidence = p, .evidence_len = left, .nonce = nonce, .runtime_key = jwk};

@@ -43,8 +43,8 @@ HEADERS = {
     "reader": "base", "der": "base", "cbor": "base", "encoding": "base",
     "crypto": "crypto", "jose": "crypto", "cms": "crypto", "merkle": "crypto",
     "claims": "claims",
-    "dcap": "tee", "nitro": "tee", "snp": "tee",
-    "verify": "verify", "policy": "verify", "bench": "verify", "attester": "verify",
+    "dcap": "tee", "nitro": "tee", "snp": "tee", "collateral": "tee",
+    "verify": "verify", "verifier": "verify", "policy": "verify", "bench": "verify", "attester": "verify",
     "veritee": "verify",  # the umbrella header: everything public
 }
 

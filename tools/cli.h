@@ -37,19 +37,16 @@ struct cli_verify_args {
 /* Everything loaded for a verification. */
 struct cli_verify_setup {
     struct vt_buf evidence;
+    struct vt_evidence parsed; /* detected and parsed once, from evidence */
     enum vt_evidence_kind kind;
-    struct vt_cert_list anchors;
-    struct vt_dcap_collateral *coll;
-    struct vt_dcap_verifier *verifier;
-    struct vt_dcap_opts opts;
-    struct vt_nitro_verifier *nitro;
-    struct vt_nitro_opts nitro_opts;
-    struct vt_snp_verifier *snp;
-    struct vt_snp_opts snp_opts;
-    struct vt_buf snp_files[3]; /* VEK, chain, CRL */
-    void *http;                 /* struct vt_http_collateral from --collateral http://... */
+    struct vt_cert_list anchors; /* --trust-anchor roots (the embedded ones are always added) */
+    struct vt_collateral_source *source;
+    struct vt_verifier *verifier;
+    struct vt_verify_opts opts;
+    struct vt_buf snp_files[3]; /* --vcek, --cert-chain, --crl */
     uint8_t nonce[VT_NITRO_MAX_BINDING];
     bool usage_error; /* the failure was in an option's value (exit status 2) */
+    const struct cli_verify_args *args;
 };
 
 /* Parse the options shared by verify and bench (seconds: bench's --seconds, NULL for verify).
@@ -57,14 +54,17 @@ struct cli_verify_setup {
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
                           double *seconds);
 
-/* Load evidence, anchors and collateral and build the verifier. On failure the setup must
- * still be cleaned up. */
+/* Load and parse the evidence, the anchors and the collateral source, and build the verifier.
+ * On failure the setup must still be cleaned up. */
 enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,
                              struct vt_diag *d);
 void cli_verify_cleanup(struct cli_verify_setup *s);
-/* Verify the loaded evidence once with the verifier of its kind. */
+/* Verify the parsed evidence once (vt_verify_evidence). */
 enum vt_err cli_verify_once(struct cli_verify_setup *s, struct vt_claims *claims,
                             struct vt_diag *d);
+/* Verify the evidence bytes once, parse included (vt_verify): what `veritee bench` measures. */
+enum vt_err cli_verify_bytes(struct cli_verify_setup *s, struct vt_claims *claims,
+                             struct vt_diag *d);
 
 /* The exit status for an error: usage and I/O problems 2, a schema refusal 3 (checks
  * "schema.newer" and "schema.pending", cli_exit_status_diag), anything else 1. */

@@ -30,7 +30,7 @@ struct bench_ctx {
 static enum vt_err bench_once(void *ctx, struct vt_diag *d)
 {
     struct bench_ctx *b = ctx;
-    return cli_verify_once(b->s, &b->claims, d);
+    return cli_verify_bytes(b->s, &b->claims, d);
 }
 
 int cmd_bench(int argc, char **argv)

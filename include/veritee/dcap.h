@@ -323,7 +323,8 @@ struct vt_dcap_opts {
  * A DCAP verifier: trust anchors plus one collateral set, whose signatures and chains are
  * verified once at creation (time-independent checks); time checks run on every verification.
  * It caches verified PCK chains (keyed by the SHA-256 of the certification data), so repeated
- * quotes from one platform cost two P-256 verifications. Not thread-safe; one per thread.
+ * quotes from one platform cost two P-256 verifications. Thread-safe: the cache is under a lock
+ * and an entry in use is pinned (vt_verify, include/veritee/verifier.h, shares one per platform).
  * Heap; vt_dcap_verifier_free is NULL-safe. The verifier keeps references to anchors' certs and
  * takes no ownership of `coll`, which must outlive it.
  */

@@ -96,8 +96,8 @@ struct vt_nitro_opts {
 
 /*
  * A Nitro verifier: trust anchors and a cache of verified intermediate chains (root, regional,
- * zonal, instance), so a document costs its leaf certificate and COSE signature. Not
- * thread-safe. Heap; vt_nitro_verifier_free is NULL-safe.
+ * zonal, instance), so a document costs its leaf certificate and COSE signature. Thread-safe
+ * (the cache is under a lock). Heap; vt_nitro_verifier_free is NULL-safe.
  */
 struct vt_nitro_verifier;
 

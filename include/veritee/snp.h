@@ -141,6 +141,8 @@ struct vt_snp_opts {
     size_t crl_len;
 };
 
+/* An SEV-SNP verifier: anchors plus a cache of verified VEK chains (by the bytes given), under a
+ * lock: thread-safe. */
 struct vt_snp_verifier;
 
 /* Append the embedded genuine AMD ARKs (Milan, Genoa, Turin) to l. */

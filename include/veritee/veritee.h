@@ -7,6 +7,7 @@
 #include <veritee/buf.h>
 #include <veritee/cbor.h>
 #include <veritee/claims.h>
+#include <veritee/collateral.h>
 #include <veritee/common.h>
 #include <veritee/crypto.h>
 #include <veritee/dcap.h>
@@ -22,6 +23,7 @@
 #include <veritee/reader.h>
 #include <veritee/snp.h>
 #include <veritee/time.h>
+#include <veritee/verifier.h>
 #include <veritee/verify.h>
 
 #define VT_VERSION "0.1.0"

@@ -120,34 +120,12 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     b->cfg.db = NULL; /* only used here */
     b->cfg.trust_anchors = NULL;
     b->clock_start = mono_seconds();
-    pthread_mutex_init(&b->pool_lock, NULL);
     pthread_mutex_init(&b->policy_lock, NULL);
     pthread_mutex_init(&b->sign_lock, NULL);
     pthread_mutex_init(&b->log_lock, NULL);
-    vt_cert_list_init(&b->anchors_dcap);
-    vt_cert_list_init(&b->anchors_nitro);
-    vt_cert_list_init(&b->anchors_snp);
     enum vt_err err = b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral)
-                          ? vt_intel_sgx_root_add(&b->anchors_dcap, d)
+                          ? vt_broker_appraise_init(b, cfg->trust_anchors, d)
                           : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
-    if (err == VT_OK) {
-        err = vt_aws_nitro_root_add(&b->anchors_nitro, d);
-    }
-    if (err == VT_OK) {
-        err = vt_amd_arks_add(&b->anchors_snp, d);
-    }
-    struct vt_cert_list *lists[3] = {&b->anchors_dcap, &b->anchors_nitro, &b->anchors_snp};
-    for (size_t i = 0; err == VT_OK && cfg->trust_anchors && cfg->trust_anchors[i]; i++) {
-        struct vt_cert_list extra;
-        vt_cert_list_init(&extra);
-        err = vt_cert_list_from_file(cfg->trust_anchors[i], &extra, d);
-        for (size_t k = 0; err == VT_OK && k < 3; k++) {
-            for (size_t j = 0; err == VT_OK && j < extra.n; j++) {
-                err = vt_cert_list_add(lists[k], extra.certs[j]);
-            }
-        }
-        vt_cert_list_cleanup(&extra);
-    }
     if (err == VT_OK) {
         err = vt_store_open(cfg->db, NULL, &b->store, d);
     }
@@ -181,24 +159,14 @@ void vt_broker_close(struct vt_broker *b)
     if (b == NULL) {
         return;
     }
-    for (size_t i = 0; i < b->n_nitro; i++) {
-        vt_nitro_verifier_free(b->nitro[i]);
-    }
-    for (size_t i = 0; i < b->n_snp; i++) {
-        vt_snp_verifier_free(b->snp[i]);
-    }
     vt_broker_appraise_cleanup(b);
     vt_policy_free(b->att_policy);
     vt_broker_signers_free(b);
     vt_merkle_tree_free(b->tree);
     vt_store_close(b->store);
-    vt_cert_list_cleanup(&b->anchors_dcap);
-    vt_cert_list_cleanup(&b->anchors_nitro);
-    vt_cert_list_cleanup(&b->anchors_snp);
     vt_wipe(b->cfg.master_key, sizeof(b->cfg.master_key));
     free((char *)b->cfg.issuer);
     free((char *)b->cfg.collateral);
-    pthread_mutex_destroy(&b->pool_lock);
     pthread_mutex_destroy(&b->policy_lock);
     pthread_mutex_destroy(&b->sign_lock);
     pthread_mutex_destroy(&b->log_lock);
@@ -663,13 +631,19 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     }
     /* Evidence that does not even parse is refused here: no nonce spent, no log entry (the
      * metrics count it). */
-    enum vt_tee tee = VT_TEE_NONE;
-    if (vt_broker_evidence_parse(q->evidence, q->evidence_len, &tee, &d) != VT_OK) {
+    struct vt_evidence parsed_here;
+    const struct vt_evidence *ev = q->parsed;
+    if (ev == NULL &&
+        vt_broker_evidence_parse(q->evidence, q->evidence_len, &parsed_here, &d) == VT_OK) {
+        ev = &parsed_here;
+    }
+    if (ev == NULL) {
         char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
         snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
         deny(den, 400, "evidence-format", msg);
         return false;
     }
+    enum vt_tee tee = ev->tee;
     a->tee = tee;
     if (q->expect_tee != VT_TEE_NONE && tee != q->expect_tee) {
         char msg[128];
@@ -694,8 +668,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
                          .evidence_len = q->evidence_len,
                          .policy_sha = a->policy_sha,
                          .jkt = a->jkt};
-    enum vt_err aerr =
-        vt_broker_appraise(b, q->evidence, q->evidence_len, q->vek, q->vek_len, now, &a->c, &d);
+    enum vt_err aerr = vt_broker_appraise(b, ev, q->vek, q->vek_len, now, &a->c, &d);
     if (aerr == VT_E_UPSTREAM) {
         /* The collateral cannot be had now (the upstreams fail, or the cache is throttling
          * fetches of documents it does not hold): no verdict on the evidence. The nonce is given

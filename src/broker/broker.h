@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <veritee/verifier.h>
 #include <veritee/veritee.h>
 
 #include "net/http.h"
@@ -26,7 +27,6 @@ struct vt_broker_trustee_token;
 #define VT_BROKER_SECRET_MAX (64u << 10)
 /* Retry-After (seconds) of a 503 "collateral-unavailable". */
 #define VT_BROKER_COLLATERAL_RETRY 5
-#define VT_BROKER_POOL 8
 /* Defaults of the caps on outstanding challenges (docs/broker.md, "Limits"). */
 #define VT_BROKER_MAX_NONCES 10000
 #define VT_BROKER_MAX_KBS_SESSIONS 10000
@@ -128,22 +128,16 @@ struct vt_broker_metrics {
     struct vt_broker_histogram latency[2][VT_BROKER_TEES];
 };
 
-struct vt_broker_signer;    /* a token/checkpoint signing key (broker_tokens.c) */
-struct vt_broker_dcap_slot; /* a cached DCAP verifier (broker_appraise.c) */
+struct vt_broker_signer; /* a token/checkpoint signing key (broker_tokens.c) */
 
 struct vt_broker {
     struct vt_broker_config cfg; /* strings copied (owned) */
     struct vt_store *store;
-    /* trust anchors per verifier: the vendor's roots plus the configured extra ones */
-    struct vt_cert_list anchors_dcap, anchors_nitro, anchors_snp;
     int64_t clock_start;
-    /* verifier pools: verifiers are not thread-safe, so each request borrows one */
-    pthread_mutex_t pool_lock;
-    struct vt_nitro_verifier *nitro[VT_BROKER_POOL];
-    size_t n_nitro;
-    struct vt_snp_verifier *snp[VT_BROKER_POOL];
-    size_t n_snp;
-    struct vt_broker_dcap_slot *dcap; /* DCAP verifiers by platform (broker_appraise.c) */
+    /* One thread-safe verifier for every request (the vendors' roots plus the configured extra
+     * ones; collateral from `source`, kept for cfg.collateral_ttl seconds). */
+    struct vt_collateral_source *source; /* NULL: none configured */
+    struct vt_verifier *verifier;
     /* the attestation policy (reloaded when its row changes) */
     pthread_mutex_t policy_lock;
     struct vt_policy *att_policy;
@@ -193,15 +187,19 @@ char *vt_broker_metrics_text(struct vt_broker *b);
 /* The same for a vt_cache metrics_extra hook (ctx: the broker). */
 char *vt_broker_metrics_hook(void *ctx);
 
-/* The kind and TEE of evidence from its structure, as every verifier parses it first (no
- * signature checked, no collateral): a DCAP quote (SGX or TDX), a Nitro document, an SEV-SNP or
- * Azure HCL report. VT_E_UNKNOWN_EVIDENCE or the parser's error (d names the check). */
-VT_MUST_USE enum vt_err vt_broker_evidence_parse(const uint8_t *ev, size_t n, enum vt_tee *tee,
+/* Detect and parse evidence (vt_evidence_parse: no signature checked, no collateral): a DCAP
+ * quote (SGX or TDX), a Nitro document, an SEV-SNP or Azure HCL report; e->tee is its TEE.
+ * VT_E_UNKNOWN_EVIDENCE or the parser's error (d names the check). The parsed form is what
+ * vt_broker_appraise verifies, so a request's evidence is parsed once. */
+VT_MUST_USE enum vt_err vt_broker_evidence_parse(const uint8_t *ev, size_t n, struct vt_evidence *e,
                                                  struct vt_diag *d);
 
 struct vt_broker_attest_req {
     const uint8_t *evidence;
     size_t evidence_len;
+    /* The evidence already parsed by the caller (vt_broker_evidence_parse of evidence), or NULL:
+     * then it is parsed here. Either way it is parsed once. */
+    const struct vt_evidence *parsed;
     const char *nonce;       /* base64url, as issued */
     const char *runtime_key; /* JWK JSON text */
     const uint8_t *vek;      /* SNP: the VCEK/VLEK from the guest's certificate table (optional) */
@@ -335,8 +333,14 @@ VT_MUST_USE enum vt_err vt_broker_audit_verify(struct vt_broker *b, uint64_t *en
                                                uint64_t *checkpoints, struct vt_diag *d);
 
 /* ---- appraisal (broker_appraise.c) ---- */
+/* The broker's collateral source (cfg.collateral URL or directory, else the in-process cache,
+ * else none) and its verifier, trusting the vendors' roots and the root certificate files
+ * trust_anchors (NULL-terminated, or NULL). */
+VT_MUST_USE enum vt_err
+vt_broker_appraise_init(struct vt_broker *b, const char *const *trust_anchors, struct vt_diag *d);
 void vt_broker_appraise_cleanup(struct vt_broker *b);
-VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const uint8_t *ev, size_t n,
+/* Verify parsed evidence at now (vt_verify_evidence); vek: the SNP guest's VEK, or NULL. */
+VT_MUST_USE enum vt_err vt_broker_appraise(struct vt_broker *b, const struct vt_evidence *ev,
                                            const uint8_t *vek, size_t vek_len, vt_time now,
                                            struct vt_claims *claims, struct vt_diag *d);
 

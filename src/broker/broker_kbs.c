@@ -730,16 +730,17 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
         goto out;
     }
     /* The evidence must parse, and be of the session's TEE, before the challenge is spent. */
-    enum vt_tee etee = VT_TEE_NONE;
+    struct vt_evidence ev; /* parsed once here, verified by vt_broker_attest */
     if (!attest_evidence(stee, &in, msg, sizeof(msg))) {
         refuse_unlogged(b, ep, resp, 401, "AttestationError", "evidence-format", msg);
         goto out;
     }
-    if (vt_broker_evidence_parse(in.evidence, in.evidence_len, &etee, &d) != VT_OK) {
+    if (vt_broker_evidence_parse(in.evidence, in.evidence_len, &ev, &d) != VT_OK) {
         snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
         refuse_unlogged(b, ep, resp, 401, "AttestationError", "evidence-format", msg);
         goto out;
     }
+    enum vt_tee etee = ev.tee;
     if (etee != stee) {
         snprintf(msg, sizeof(msg), "the session is for %s; the evidence is of %s", s.tee,
                  vt_tee_name(etee));
@@ -775,6 +776,7 @@ static void kbs_attest(struct vt_broker *b, const struct vt_http_req *req,
     struct vt_broker_attest_req q = {
         .evidence = in.evidence,
         .evidence_len = in.evidence_len,
+        .parsed = &ev,
         .nonce = s.nonce,
         .runtime_key = in.jwk,
         .vek = in.vek.len > 0 ? in.vek.data : NULL,

@@ -661,8 +661,13 @@ static bool row_platform(void *ctx, const struct vt_sql_row *row)
 static enum vt_err quote_platform(const uint8_t *q, size_t n, struct platform_row *r,
                                   enum vt_tee *tee, struct vt_diag *d)
 {
-    struct vt_dcap_quote quote;
-    VT_TRY(vt_dcap_quote_parse(q, n, &quote, d));
+    /* The verifier's one detection and parse (include/veritee/verifier.h). */
+    struct vt_evidence ev;
+    VT_TRY(vt_evidence_parse(q, n, &ev, d));
+    VT_ENSURE(ev.kind == VT_EVIDENCE_DCAP_QUOTE, d, VT_E_UNSUPPORTED, "impact",
+              "a TCB recovery concerns SGX and TDX platforms; the evidence is a %s",
+              vt_evidence_kind_name(ev.kind));
+    const struct vt_dcap_quote quote = ev.u.quote;
     VT_ENSURE(quote.cert_type == 5, d, VT_E_UNSUPPORTED_CERT_DATA, "quote",
               "the quote does not carry its PCK certificate chain (type %u)", quote.cert_type);
     struct vt_cert_list l;

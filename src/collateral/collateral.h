@@ -1,129 +1,43 @@
 /*
- * Collateral documents as the vendors' services serve them (Intel PCS v4, AMD KDS): checking one
- * download before it is stored or used, and fetching a whole set over HTTP for a piece of
- * evidence. Service library (libveritee_svc).
+ * Collateral over HTTP (service library, libveritee_svc): collateral sources
+ * (include/veritee/collateral.h) that fetch from a PCS- or KDS-shaped service (a veritee cache, a
+ * PCCS, Intel PCS, AMD KDS) or from a function answering the same paths (the in-process cache).
+ * The document checks live in the core: tee/collateral/check.h.
  */
 #ifndef VT_COLLATERAL_COLLATERAL_H
 #define VT_COLLATERAL_COLLATERAL_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
+#include <veritee/collateral.h>
 #include <veritee/veritee.h>
 
-enum vt_doc_kind {
-    VT_DOC_TCB_INFO = 1,
-    VT_DOC_QE_IDENTITY,  /* QE (sgx) or TD_QE (tdx) */
-    VT_DOC_QVE_IDENTITY, /* QVE (sgx) */
-    VT_DOC_EVAL_NUMBERS, /* tcbevaluationdatanumbers */
-    VT_DOC_PCK_CRL,
-    VT_DOC_ROOT_CRL,
-    VT_DOC_PCK_CERT,
-    VT_DOC_PCK_CERTS,
-    VT_DOC_FMSPCS,
-    VT_DOC_VCEK,      /* also the VLEK */
-    VT_DOC_AMD_CHAIN, /* cert_chain: ASK (or ASVK) then ARK */
-    VT_DOC_AMD_CRL,
-};
-
-const char *vt_doc_kind_name(enum vt_doc_kind k);
-
-/* What a request asked for: a download must be exactly that. */
-struct vt_doc_expect {
-    enum vt_doc_kind kind;
-    enum vt_tee tee; /* Intel documents: VT_TEE_SGX or VT_TEE_TDX */
-    bool has_fmspc;
-    uint8_t fmspc[6];
-    bool has_eval;
-    uint32_t eval_num;
-    int ca; /* PCK CRL / cert: 1 processor, 2 platform, 0 either */
-    bool has_pceid;
-    uint8_t pceid[2];
-    /* AMD */
-    enum vt_snp_product product;
-    bool vlek;
-    size_t hwid_len;
-    uint8_t hwid[64];
-    uint8_t bl, tee_spl, snp, ucode, fmc;
-    const struct vt_cert_list *amd_chain; /* VT_DOC_VCEK: the verified ASK + ARK */
-};
-
-/* What the checker learnt from a good document. */
-struct vt_doc_meta {
-    vt_time issue_date;  /* issueDate / thisUpdate / notBefore */
-    vt_time next_update; /* nextUpdate / notAfter; INT64_MAX if none */
-    int64_t eval_num;    /* -1 if the document has none */
-    char fmspc[13];      /* lowercase hex, "" if none */
-    int ca;              /* PCK CRL and certificates: 1 processor, 2 platform */
-    /* PCK certificate: the platform's TCB */
-    bool has_pck;
-    uint8_t pck_components[16];
-    uint16_t pck_pcesvn;
-    uint8_t pck_pceid[2];
-    uint8_t pck_cpusvn[16];
-    /* CRLs: the DER to store (the download may be PEM or hex); heap, owned by the caller */
-    uint8_t *der;
-    size_t der_len;
-};
-
-/* Trust anchors for checking downloads. */
-struct vt_doc_anchors {
-    const struct vt_cert_list *intel; /* Intel SGX Root CA(s) */
-    const struct vt_cert_list *amd;   /* ARKs */
-};
+#include "tee/collateral/check.h"
 
 /*
- * Check a downloaded document against what was asked for: parse it strictly, verify its
- * signature and issuer chain to the anchors (chain: the issuer-chain header value, URL-encoded
- * PEM or PEM, for the Intel kinds that have one), and compare every identifying field with the
- * request (TEE, FMSPC, tcbEvaluationDataNumber, CA type, product, hwID, SPLs). Times are not
- * checked here: a cache may hold expired items on purpose. headers_tcbm / headers_fmspc are the
- * SGX-TCBm and SGX-FMSPC values of a pckcert response (NULL if absent).
+ * A source fetching from base_url (http:// or https://; copied). DCAP: TCB info by FMSPC, QE
+ * identity, the PCK CRL of the PCK's CA, the root CA CRL (PCCS/THIM/veritee /rootcacrl, or Intel's
+ * certificates host) and their issuer chains from the response headers. SEV-SNP: the VCEK by
+ * CHIP_ID and REPORTED_TCB (product from the request, or each product in turn for v2 reports)
+ * unless the caller has the VEK, the cert_chain, and the CRL (a 404 is no error). KDS serves no
+ * VLEK: a VLEK-signed report without its VLEK is VT_E_COLLATERAL_MISSING. Failures name the URL
+ * and the HTTP status (VT_E_COLLATERAL_MISSING for 404, VT_E_UPSTREAM otherwise).
  */
-VT_MUST_USE enum vt_err vt_doc_check(const struct vt_doc_expect *e, const struct vt_doc_anchors *a,
-                                     const uint8_t *body, size_t len, const char *chain,
-                                     const char *headers_tcbm, const char *headers_fmspc,
-                                     struct vt_doc_meta *m, struct vt_diag *d);
-void vt_doc_meta_cleanup(struct vt_doc_meta *m);
+VT_MUST_USE enum vt_err vt_collateral_source_http(const char *base_url,
+                                                  struct vt_collateral_source **out,
+                                                  struct vt_diag *d);
 
-/* Product from a KDS path segment ("Milan", "Genoa", "Turin"), VT_SNP_UNKNOWN otherwise. */
-enum vt_snp_product vt_snp_product_from_kds(const char *s);
-
-/* ---- fetching collateral for evidence from a PCS- or KDS-shaped service ---- */
-
-struct vt_http_collateral {
-    /* DCAP */
-    struct vt_dcap_collateral *dcap;
-    /* SNP: the VEK (unless the caller gave one), the chain and an optional CRL */
-    uint8_t *vcek;
-    size_t vcek_len;
-    uint8_t *cert_chain;
-    size_t cert_chain_len;
-    uint8_t *crl;
-    size_t crl_len;
-};
-
-/*
- * Fetch from base_url (an http:// or https:// base of a veritee cache, a PCCS, Intel PCS or AMD
- * KDS) what verifying `evidence` needs: for a DCAP quote the TCB info (by the PCK certificate's
- * FMSPC), QE identity, PCK CRL (of the PCK's CA), root CA CRL and their issuer chains; for an SNP
- * report the VCEK (by CHIP_ID and REPORTED_TCB; product from CPUID, or each product in turn for
- * v2 reports) unless have_vek, the cert_chain and the CRL (optional: a 404 is not an error).
- * Failures name the URL and the HTTP status.
- */
-VT_MUST_USE enum vt_err vt_http_collateral_fetch(const char *base_url, const uint8_t *evidence,
-                                                 size_t len, bool have_vek,
-                                                 struct vt_http_collateral *out, struct vt_diag *d);
-void vt_http_collateral_cleanup(struct vt_http_collateral *c);
-
-/* The same from a function answering PCS/KDS paths (an in-process cache: vt_cache_collateral_get)
- * with a response as an HTTP service would give it. */
+/* The same from a function answering PCS/KDS paths with a response as an HTTP service would give
+ * it (the in-process cache: vt_cache_collateral_get). ctx is borrowed and must outlive the
+ * source; fn must be thread-safe. */
 struct vt_http_response;
 typedef enum vt_err (*vt_collateral_get_fn)(void *ctx, const char *path, struct vt_http_response *r,
                                             struct vt_diag *d);
-VT_MUST_USE enum vt_err vt_collateral_fetch_with(vt_collateral_get_fn fn, void *ctx,
-                                                 const uint8_t *evidence, size_t len, bool have_vek,
-                                                 struct vt_http_collateral *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_collateral_source_fn(vt_collateral_get_fn fn, void *ctx,
+                                                struct vt_collateral_source **out,
+                                                struct vt_diag *d);
+
+/* A source from a --collateral argument: an http(s):// URL (vt_collateral_source_http) or else a
+ * directory (vt_collateral_source_dir). */
+VT_MUST_USE enum vt_err
+vt_collateral_source_open(const char *arg, struct vt_collateral_source **out, struct vt_diag *d);
 
 #endif

@@ -1,6 +1,9 @@
 /*
- * Collateral over HTTP for one piece of evidence, from a PCS-shaped service (a veritee cache, a
- * PCCS, Intel PCS) or AMD KDS: `veritee verify --collateral http://HOST:PORT`.
+ * Collateral sources over HTTP (src/collateral/collateral.h): a PCS-shaped service (a veritee
+ * cache, a PCCS, Intel PCS) or AMD KDS (`veritee verify --collateral http://HOST:PORT`, the
+ * broker's --collateral URL), or a function answering the same paths (the in-process cache of
+ * `veritee serve`). Requests carry the identifiers the verifier took from the parsed evidence;
+ * nothing here parses evidence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,7 @@ struct fetched {
 
 /* Where documents come from: an HTTP base URL, or a caller's function (an in-process cache). */
 struct source {
-    const char *base;
+    char *base; /* owned */
     vt_collateral_get_fn fn;
     void *ctx;
 };
@@ -56,32 +59,16 @@ static const char *header2(const struct fetched *f, const char *a, const char *b
     return v != NULL ? v : (b ? vt_http_response_header(&f->r, b) : NULL);
 }
 
-static enum vt_err fetch_dcap(const struct source *base, const uint8_t *ev, size_t len,
-                              struct vt_http_collateral *out, struct vt_diag *d)
+static enum vt_err fetch_dcap(void *ctx, const struct vt_dcap_collateral_request *req,
+                              struct vt_dcap_collateral **out, struct vt_diag *d)
 {
-    struct vt_dcap_quote q;
-    VT_TRY(vt_dcap_quote_parse(ev, len, &q, d));
-    VT_ENSURE(q.cert_type == 5, d, VT_E_UNSUPPORTED_CERT_DATA, "quote.cert_data",
-              "certification data type %u does not carry the PCK chain", q.cert_type);
-    struct vt_cert_list l;
-    vt_cert_list_init(&l);
-    VT_TRY(vt_cert_list_from_pem((const char *)q.cert_data, q.cert_data_len, &l, d));
-    const uint8_t *ext;
-    size_t ext_len;
-    struct vt_sgx_pck_ext x;
-    char ca[160] = "";
-    enum vt_err err =
-        l.n >= 2 && vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) == VT_OK
-            ? vt_sgx_pck_ext_parse(ext, ext_len, &x, d)
-            : vt_fail(d, VT_E_CERT_EXTENSION, "pck", "no PCK certificate chain");
-    if (err == VT_OK && vt_cert_subject_cn(l.certs[1], ca, sizeof(ca)) != VT_OK) {
-        ca[0] = '\0';
-    }
-    vt_cert_list_cleanup(&l);
-    VT_TRY(err);
-    const char *tee = q.tee_type == VT_DCAP_TEE_TDX ? "tdx" : "sgx";
+    const struct source *base = ctx;
+    VT_ENSURE(req->platform_known, d, VT_E_CERT_EXTENSION, "collateral.request",
+              "the quote's PCK certificate chain gives no FMSPC to fetch the TCB info by");
+    enum vt_err err = VT_OK;
+    const char *tee = req->tee == VT_TEE_TDX ? "tdx" : "sgx";
     char fmspc[13], path[160];
-    vt_hex_encode(x.fmspc, 6, fmspc);
+    vt_hex_encode(req->fmspc, 6, fmspc);
     struct fetched f[5];
     memset(f, 0, sizeof(f));
     snprintf(path, sizeof(path), "/%s/certification/v4/tcb?fmspc=%s", tee, fmspc);
@@ -91,15 +78,16 @@ static enum vt_err fetch_dcap(const struct source *base, const uint8_t *ev, size
     }
     if (err == VT_OK) {
         snprintf(path, sizeof(path), "/sgx/certification/v4/pckcrl?ca=%s&encoding=der",
-                 strstr(ca, "Processor") ? "processor" : "platform");
+                 vt_pck_ca_name(req->ca));
         err = get(base, path, false, &f[2], d);
     }
     /* PCCS, THIM and veritee serve /rootcacrl; Intel serves the CRL at its certificates host. */
     if (err == VT_OK &&
         (err = get(base, "/sgx/certification/v4/rootcacrl", true, &f[3], d)) == VT_OK && !f[3].ok) {
         struct source alt = *base;
+        char intel[] = "https://certificates.trustedservices.intel.com";
         if (base->base != NULL && strstr(base->base, "api.trustedservices.intel.com") != NULL) {
-            alt.base = "https://certificates.trustedservices.intel.com";
+            alt.base = intel;
         }
         err = get(&alt, "/IntelSGXRootCA.der", false, &f[4], d);
     }
@@ -115,7 +103,7 @@ static enum vt_err fetch_dcap(const struct source *base, const uint8_t *ev, size
             f[2].r.body.data,    f[2].r.body.len,     (const uint8_t *)c2, c2 ? strlen(c2) : 0,
             root->r.body.data,   root->r.body.len,
         };
-        err = vt_dcap_collateral_new(&in, &out->dcap, d);
+        err = vt_dcap_collateral_new(&in, out, d);
     }
     for (size_t i = 0; i < 5; i++) {
         vt_http_response_cleanup(&f[i].r);
@@ -129,24 +117,15 @@ static void take(struct fetched *f, uint8_t **p, size_t *n)
     *p = vt_buf_steal(&f->r.body, NULL);
 }
 
-static enum vt_err fetch_snp(const struct source *base, const uint8_t *ev, size_t len,
-                             bool have_vek, struct vt_http_collateral *out, struct vt_diag *d)
+static enum vt_err fetch_snp(void *ctx, const struct vt_snp_collateral_request *req,
+                             struct vt_snp_collateral *out, struct vt_diag *d)
 {
-    const uint8_t *rep = ev;
-    size_t rep_len = len;
-    struct vt_hcl_report h;
-    if (vt_evidence_detect(ev, len) == VT_EVIDENCE_AZURE_HCL) {
-        VT_TRY(vt_hcl_report_parse(ev, len, &h, d));
-        rep = h.snp_report;
-        rep_len = VT_SNP_REPORT_SIZE;
-    }
-    struct vt_snp_report r;
-    VT_TRY(vt_snp_report_parse(rep, rep_len, &r, d));
-    bool vlek = ((r.key_info >> 2) & 7) == VT_SNP_KEY_VLEK;
+    const struct source *base = ctx;
+    bool vlek = req->vlek, have_vek = req->have_vek;
     VT_ENSURE(!vlek || have_vek, d, VT_E_COLLATERAL_MISSING, "vlek",
               "the report is VLEK-signed and KDS does not serve VLEKs: pass --vcek with the "
               "VLEK from the host's certificate table");
-    enum vt_snp_product only = vt_snp_report_product(&r);
+    enum vt_snp_product only = req->product;
     enum vt_err err = VT_E_COLLATERAL_MISSING;
     struct fetched f[3];
     memset(f, 0, sizeof(f));
@@ -159,9 +138,9 @@ static enum vt_err fetch_snp(const struct source *base, const uint8_t *ev, size_
         char path[400];
         if (!have_vek) {
             struct vt_snp_tcb t;
-            vt_snp_tcb_decode(r.reported_tcb_raw, (enum vt_snp_product)p, &t);
+            vt_snp_tcb_decode(req->reported_tcb, (enum vt_snp_product)p, &t);
             char hw[129];
-            vt_hex_encode(r.chip_id, p == VT_SNP_TURIN ? 8 : 64, hw);
+            vt_hex_encode(req->chip_id, p == VT_SNP_TURIN ? 8 : 64, hw);
             int n = snprintf(path, sizeof(path),
                              "/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u", prod, hw,
                              t.bootloader, t.tee, t.snp, t.microcode);
@@ -190,10 +169,10 @@ static enum vt_err fetch_snp(const struct source *base, const uint8_t *ev, size_
     }
     if (err == VT_OK) {
         if (f[0].ok) {
-            take(&f[0], &out->vcek, &out->vcek_len);
+            take(&f[0], &out->vek, &out->vek_len);
         }
         if (f[1].ok) {
-            take(&f[1], &out->cert_chain, &out->cert_chain_len);
+            take(&f[1], &out->chain, &out->chain_len);
         }
         if (f[2].ok) {
             take(&f[2], &out->crl, &out->crl_len);
@@ -205,43 +184,68 @@ static enum vt_err fetch_snp(const struct source *base, const uint8_t *ev, size_
     return err;
 }
 
-static enum vt_err fetch(const struct source *src, const uint8_t *evidence, size_t len,
-                         bool have_vek, struct vt_http_collateral *out, struct vt_diag *d)
+static void source_free(void *ctx)
 {
-    memset(out, 0, sizeof(*out));
-    switch (vt_evidence_detect(evidence, len)) {
-    case VT_EVIDENCE_DCAP_QUOTE:
-        return fetch_dcap(src, evidence, len, out, d);
-    case VT_EVIDENCE_SNP_REPORT:
-    case VT_EVIDENCE_AZURE_HCL:
-        return fetch_snp(src, evidence, len, have_vek, out, d);
-    default:
-        return vt_fail(d, VT_E_UNSUPPORTED, "collateral",
-                       "this evidence needs no collateral from a service");
+    struct source *s = ctx;
+    if (s != NULL) {
+        free(s->base);
+        free(s);
     }
 }
 
-enum vt_err vt_http_collateral_fetch(const char *base_url, const uint8_t *evidence, size_t len,
-                                     bool have_vek, struct vt_http_collateral *out,
-                                     struct vt_diag *d)
+static const struct vt_collateral_source_ops http_ops = {
+    .dcap = fetch_dcap,
+    .snp = fetch_snp,
+    .free = source_free,
+    .name = "http",
+};
+
+static const struct vt_collateral_source_ops fn_ops = {
+    .dcap = fetch_dcap,
+    .snp = fetch_snp,
+    .free = source_free,
+    .name = "cache",
+};
+
+static enum vt_err source_new(const struct vt_collateral_source_ops *ops, struct source *s,
+                              struct vt_collateral_source **out, struct vt_diag *d)
 {
-    struct source src = {.base = base_url};
-    return fetch(&src, evidence, len, have_vek, out, d);
+    enum vt_err err = vt_collateral_source_new(ops, s, out, d);
+    if (err != VT_OK) {
+        source_free(s);
+    }
+    return err;
 }
 
-enum vt_err vt_collateral_fetch_with(vt_collateral_get_fn fn, void *ctx, const uint8_t *evidence,
-                                     size_t len, bool have_vek, struct vt_http_collateral *out,
-                                     struct vt_diag *d)
+enum vt_err vt_collateral_source_http(const char *base_url, struct vt_collateral_source **out,
+                                      struct vt_diag *d)
 {
-    struct source src = {.fn = fn, .ctx = ctx};
-    return fetch(&src, evidence, len, have_vek, out, d);
+    VT_ENSURE(base_url != NULL && out != NULL, d, VT_E_ARG, "collateral.url", "NULL argument");
+    struct source *s = calloc(1, sizeof(*s));
+    if (s == NULL || (s->base = strdup(base_url)) == NULL) {
+        free(s);
+        return vt_fail(d, VT_E_NOMEM, "collateral.url", "no memory");
+    }
+    return source_new(&http_ops, s, out, d);
 }
 
-void vt_http_collateral_cleanup(struct vt_http_collateral *c)
+enum vt_err vt_collateral_source_fn(vt_collateral_get_fn fn, void *ctx,
+                                    struct vt_collateral_source **out, struct vt_diag *d)
 {
-    vt_dcap_collateral_free(c->dcap);
-    free(c->vcek);
-    free(c->cert_chain);
-    free(c->crl);
-    memset(c, 0, sizeof(*c));
+    VT_ENSURE(fn != NULL && out != NULL, d, VT_E_ARG, "collateral.source", "NULL argument");
+    struct source *s = calloc(1, sizeof(*s));
+    VT_ENSURE(s != NULL, d, VT_E_NOMEM, "collateral.source", "no memory");
+    s->fn = fn;
+    s->ctx = ctx;
+    return source_new(&fn_ops, s, out, d);
+}
+
+enum vt_err vt_collateral_source_open(const char *arg, struct vt_collateral_source **out,
+                                      struct vt_diag *d)
+{
+    VT_ENSURE(arg != NULL && out != NULL, d, VT_E_ARG, "collateral", "NULL argument");
+    if (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0) {
+        return vt_collateral_source_http(arg, out, d);
+    }
+    return vt_collateral_source_dir(arg, out, d);
 }

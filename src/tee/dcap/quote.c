@@ -53,6 +53,8 @@
 #include <veritee/limits.h>
 #include <veritee/reader.h>
 
+#include "tee/tee_internal.h"
+
 const uint8_t vt_dcap_intel_qe_vendor_id[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                                 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
@@ -444,6 +446,7 @@ static enum vt_err parse_signature_data(struct block *b, struct vt_dcap_quote *q
 enum vt_err vt_dcap_quote_parse(const uint8_t *p, size_t n, struct vt_dcap_quote *q,
                                 struct vt_diag *d)
 {
+    VT_PARSE_COUNT(dcap_quote);
     VT_ENSURE(q != NULL && (p != NULL || n == 0), d, VT_E_ARG, "quote", "NULL argument");
     VT_ENSURE(n <= VT_MAX_EVIDENCE_SIZE, d, VT_E_TOO_LARGE, "quote.size",
               "quote is %zu bytes; the limit is %u", n, VT_MAX_EVIDENCE_SIZE);

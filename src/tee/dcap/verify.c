@@ -5,7 +5,13 @@
  * verifier is created; what depends on time is checked on every quote. PCK chains are cached by
  * the SHA-256 of the quote's certification data, so a platform's repeated quotes cost the QE
  * report and quote signatures only. Step numbers cite spec/dcap.md section 4.
+ *
+ * Thread safety: the verifier's only mutable state is the PCK chain cache, guarded by `lock`.
+ * A verification pins the entry it uses (pins > 0), and a pinned entry is neither evicted nor
+ * changed, except its attestation key by a holder that is the only one; chains are verified and
+ * keys parsed outside the lock. When every slot is pinned, a new entry stays private to its call.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,8 @@
 #include <veritee/dcap.h>
 #include <veritee/encoding.h>
 #include <veritee/limits.h>
+
+#include "tee/tee_internal.h"
 
 #define WINDOW_ITEMS_MAX 24
 
@@ -36,6 +44,8 @@ struct pck_entry {
     /* The platform's attestation key, parsed once: a QE signs its quotes with the same key. */
     uint8_t att_xy[64];
     struct vt_p256_key *att_key;
+    unsigned pins;     /* verifications using it now (under the verifier's lock) */
+    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_dcap_verifier {
@@ -48,6 +58,7 @@ struct vt_dcap_verifier {
     uint8_t pck_crl_sha256[VT_SHA256_LEN];
     uint8_t root_crl_sha256[VT_SHA256_LEN];
     vt_time chains_earliest_expiry;
+    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
     struct pck_entry cache[VT_DCAP_PCK_CACHE_SIZE];
     uint64_t tick;
 };
@@ -156,6 +167,7 @@ void vt_dcap_verifier_free(struct vt_dcap_verifier *v)
         vt_p256_key_free(v->cache[i].att_key);
     }
     vt_cert_list_cleanup(&v->anchors);
+    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -166,6 +178,10 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(coll != NULL && out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_dcap_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
+    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+    }
     vt_cert_list_init(&v->anchors);
     v->coll = coll;
     v->chains_earliest_expiry = INT64_MAX;
@@ -315,39 +331,96 @@ out:
     return err;
 }
 
+static struct pck_entry *find_pck_entry(struct vt_dcap_verifier *v, const uint8_t id[32])
+{
+    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
+        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
+            return &v->cache[i];
+        }
+    }
+    return NULL;
+}
+
+static void free_pck_keys(struct pck_entry *e)
+{
+    vt_p256_key_free(e->key);
+    vt_p256_key_free(e->att_key);
+}
+
+/* The entry for the quote's certification data, pinned: put_pck_entry releases it. */
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 struct pck_entry **out, struct vt_diag *d)
+                                 const uint8_t *cert_sha256, struct pck_entry **out,
+                                 struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
-    vt_sha256(q->cert_data, q->cert_data_len, id);
-    struct pck_entry *victim = &v->cache[0];
-    v->tick++;
-    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
-        struct pck_entry *e = &v->cache[i];
-        if (e->used && memcmp(e->id, id, sizeof(id)) == 0) {
-            e->last_use = v->tick;
-            *out = e;
-            return VT_OK;
-        }
-        if (!e->used || (victim->used && e->last_use < victim->last_use)) {
-            victim = e;
-        }
+    if (cert_sha256 != NULL) {
+        memcpy(id, cert_sha256, sizeof(id));
+    } else {
+        vt_sha256(q->cert_data, q->cert_data_len, id);
     }
-    struct pck_entry fresh;
-    memset(&fresh, 0, sizeof(fresh));
-    enum vt_err err = build_pck_entry(v, q, &fresh, d);
+    pthread_mutex_lock(&v->lock);
+    struct pck_entry *e = find_pck_entry(v, id);
+    if (e != NULL) {
+        e->pins++;
+        e->last_use = ++v->tick;
+        pthread_mutex_unlock(&v->lock);
+        *out = e;
+        return VT_OK;
+    }
+    pthread_mutex_unlock(&v->lock);
+    struct pck_entry *fresh = calloc(1, sizeof(*fresh));
+    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "pck_chain", "no memory for the PCK chain entry");
+    enum vt_err err = build_pck_entry(v, q, fresh, d);
     if (err != VT_OK) {
-        vt_p256_key_free(fresh.key);
+        free_pck_keys(fresh);
+        free(fresh);
         return err;
     }
-    vt_p256_key_free(victim->key);
-    vt_p256_key_free(victim->att_key);
-    *victim = fresh;
-    victim->used = true;
-    victim->last_use = v->tick;
-    memcpy(victim->id, id, sizeof(id));
-    *out = victim;
+    memcpy(fresh->id, id, sizeof(id));
+    fresh->used = true;
+    fresh->pins = 1;
+    pthread_mutex_lock(&v->lock);
+    fresh->last_use = ++v->tick;
+    if ((e = find_pck_entry(v, id)) != NULL) { /* another verification built it meanwhile */
+        e->pins++;
+        e->last_use = v->tick;
+        pthread_mutex_unlock(&v->lock);
+        free_pck_keys(fresh);
+        free(fresh);
+        *out = e;
+        return VT_OK;
+    }
+    struct pck_entry *victim = NULL;
+    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
+        struct pck_entry *c = &v->cache[i];
+        if (c->pins == 0 &&
+            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
+            victim = c;
+        }
+    }
+    if (victim != NULL) {
+        free_pck_keys(victim);
+        *victim = *fresh;
+        free(fresh);
+        fresh = victim;
+    } else {
+        fresh->private_copy = true;
+    }
+    pthread_mutex_unlock(&v->lock);
+    *out = fresh;
     return VT_OK;
+}
+
+static void put_pck_entry(struct vt_dcap_verifier *v, struct pck_entry *e)
+{
+    if (e->private_copy) {
+        free_pck_keys(e);
+        free(e);
+        return;
+    }
+    pthread_mutex_lock(&v->lock);
+    e->pins--;
+    pthread_mutex_unlock(&v->lock);
 }
 
 /* The module identity "TDX_%02X" for a module major version, compared case-insensitively as
@@ -738,26 +811,18 @@ static void fill_collateral(const struct vt_dcap_verifier *v, const struct pck_e
     }
 }
 
-enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, size_t len,
-                           const struct vt_dcap_opts *opts, struct vt_claims *claims,
-                           struct vt_diag *d)
+/*
+ * The checks of one quote with its pinned PCK entry. own_att receives an attestation key parsed
+ * for this call when the entry holds another one (the caller frees it).
+ */
+static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
+                                     struct pck_entry *pck, struct vt_p256_key **own_att,
+                                     const struct vt_dcap_opts *opts, struct vt_claims *claims,
+                                     struct vt_diag *d)
 {
-    VT_ENSURE(v != NULL && quote != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
-              "NULL argument");
     const struct vt_tcb_info *ti = &v->coll->tcb_info;
     const struct vt_qe_identity *qi = &v->coll->qe_identity;
-    struct vt_dcap_quote q;
-    VT_TRY(vt_dcap_quote_parse(quote, len, &q, d));
-    enum vt_tee tee = q.tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
-
-    VT_ENSURE(q.cert_type == VT_DCAP_CERT_PCK_CHAIN, d, VT_E_UNSUPPORTED_CERT_DATA,
-              "quote.cert_data.type",
-              "certification data type %u; offline verification needs type 5 (PCK certificate "
-              "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
-              q.cert_type);
-    struct pck_entry *pck;
-    VT_TRY(get_pck_entry(v, &q, &pck, d));
-
+    enum vt_tee tee = q->tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
     /* Time: every certificate, CRL and document of this verification. SPEC: QvE (dcap.md 4.5):
      * collateral is expired when its earliest expiration date (every nextUpdate and notAfter) is
      * <= the check date, so the upper edge is the first expired second; lower edges inclusive. */
@@ -788,57 +853,65 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     }
     const struct vt_tdx_module_identity *module = NULL;
     if (tee == VT_TEE_TDX) {
-        VT_TRY(check_tdx_module(ti, &q.td, &module, d));
+        VT_TRY(check_tdx_module(ti, &q->td, &module, d));
     }
     /* SPEC: step 8: the QE report is signed by the PCK key. */
-    VT_ENSURE(vt_p256_verify(pck->key, q.qe_report.raw, VT_SGX_REPORT_SIZE,
-                             q.qe_report_signature) == VT_OK,
+    VT_ENSURE(vt_p256_verify(pck->key, q->qe_report.raw, VT_SGX_REPORT_SIZE,
+                             q->qe_report_signature) == VT_OK,
               d, VT_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
               "QE report signature does not verify with the PCK certificate's key");
     /* SPEC: step 9: QE report data = SHA-256(attestation key || QE auth data) || 32 zero bytes.
      * Intel's QVL compares the first 32 bytes; we also require the zero half (stricter). */
     uint8_t h[VT_SHA256_LEN];
     static const uint8_t zero32[32];
-    vt_sha256_2(q.attest_key, 64, q.qe_auth_data, q.qe_auth_data_len, h);
-    if (memcmp(q.qe_report.report_data, h, 32) != 0 ||
-        memcmp(q.qe_report.report_data + 32, zero32, 32) != 0) {
+    vt_sha256_2(q->attest_key, 64, q->qe_auth_data, q->qe_auth_data_len, h);
+    if (memcmp(q->qe_report.report_data, h, 32) != 0 ||
+        memcmp(q->qe_report.report_data + 32, zero32, 32) != 0) {
         char got[129], want[65];
-        vt_hex_encode(q.qe_report.report_data, 64, got);
+        vt_hex_encode(q->qe_report.report_data, 64, got);
         vt_hex_encode(h, 32, want);
         return vt_fail(d, VT_E_QE_REPORT_DATA, "quote.qe_report.report_data",
                        "QE report data %s; expected SHA-256(attestation key || %u bytes of QE auth "
                        "data) %s followed by 32 zero bytes",
-                       got, q.qe_auth_data_len, want);
+                       got, q->qe_auth_data_len, want);
     }
     const struct vt_isv_level *qe_level = NULL;
-    VT_TRY(check_qe_identity(qi, tee, &q.qe_report, &qe_level, d));
+    VT_TRY(check_qe_identity(qi, tee, &q->qe_report, &qe_level, d));
     /* SPEC: step 11: the quote signature by the attestation key over header and body. */
-    if (pck->att_key == NULL || memcmp(pck->att_xy, q.attest_key, 64) != 0) {
-        vt_p256_key_free(pck->att_key);
-        pck->att_key = NULL;
+    const struct vt_p256_key *att = pck->att_key;
+    if (att == NULL || memcmp(pck->att_xy, q->attest_key, 64) != 0) {
         struct vt_diag kd;
-        VT_ENSURE(vt_p256_key_from_xy(q.attest_key, &pck->att_key, &kd) == VT_OK, d,
+        VT_ENSURE(vt_p256_key_from_xy(q->attest_key, own_att, &kd) == VT_OK, d,
                   VT_E_QUOTE_SIGNATURE, "quote.attestation_key",
                   "the attestation key is not a valid P-256 point: %s", kd.detail);
-        memcpy(pck->att_xy, q.attest_key, 64);
+        att = *own_att;
+        /* Keep it in the entry for the platform's next quotes if no other call uses the entry. */
+        pthread_mutex_lock(&v->lock);
+        if (pck->pins == 1) {
+            vt_p256_key_free(pck->att_key);
+            pck->att_key = *own_att;
+            memcpy(pck->att_xy, q->attest_key, 64);
+            *own_att = NULL;
+        }
+        pthread_mutex_unlock(&v->lock);
     }
-    VT_ENSURE(vt_p256_verify(pck->att_key, q.signed_data, q.signed_len, q.signature) == VT_OK, d,
+    VT_ENSURE(vt_p256_verify(att, q->signed_data, q->signed_len, q->signature) == VT_OK, d,
               VT_E_QUOTE_SIGNATURE, "quote.signature",
               "quote signature over %zu bytes does not verify with the attestation key",
-              q.signed_len);
+              q->signed_len);
     struct tcb_result r;
-    VT_TRY(evaluate_tcb(ti, &q, &pck->ext, module, &r, d));
+    VT_TRY(evaluate_tcb(ti, q, &pck->ext, module, &r, d));
     /* SPEC: QVL checkTcbLevel's order: the TDX level's status merged with the module's, then
      * the TD relaunch check on that merged status, then the QE status merged last. */
     enum vt_tcb_status status = r.tcb_level->status;
     if (r.module_level != NULL) {
         status = converge(status, r.module_level->status);
     }
-    VT_TRY(relaunch(ti, &q, &r, qe_level->status, &status, d));
+    VT_TRY(relaunch(ti, q, &r, qe_level->status, &status, d));
 
     vt_claims_init(claims);
     claims->verified_at = opts->now;
-    fill_measurements(&q, claims);
+    fill_measurements(q, claims);
     claims->platform_status = r.tcb_level->status;
     claims->qe_status = qe_level->status;
     claims->module_status = r.module_level ? r.module_level->status : VT_TCB_NONE;
@@ -852,8 +925,8 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     VT_TRY(add_advisories(&claims->advisories, qe_level->n_advisories, qe_level->advisory_ids, d));
 
     struct vt_dcap_claims *dc = &claims->dcap;
-    dc->quote_version = q.version;
-    dc->body_type = q.body_type;
+    dc->quote_version = q->version;
+    dc->body_type = q->body_type;
     memcpy(dc->fmspc, pck->ext.fmspc, 6);
     memcpy(dc->pceid, pck->ext.pceid, 2);
     snprintf(dc->pck_ca, sizeof(dc->pck_ca), "%s", pck->pck_ca);
@@ -870,11 +943,42 @@ enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, siz
     dc->smt_enabled = pck->ext.smt_enabled;
     dc->tcb_date = r.tcb_level->tcb_date;
     dc->qe_tcb_date = qe_level->tcb_date;
-    dc->qe_isv_svn = q.qe_report.isv_svn;
-    memcpy(dc->qe_user_data, q.user_data, 20);
+    dc->qe_isv_svn = q->qe_report.isv_svn;
+    memcpy(dc->qe_user_data, q->user_data, 20);
     if (module != NULL) {
         snprintf(dc->tdx_module_identity, sizeof(dc->tdx_module_identity), "%s", module->id);
     }
     fill_collateral(v, pck, claims);
     return VT_OK;
+}
+
+enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
+                                 const uint8_t *cert_sha256, const struct vt_dcap_opts *opts,
+                                 struct vt_claims *claims, struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && q != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    VT_ENSURE(q->cert_type == VT_DCAP_CERT_PCK_CHAIN, d, VT_E_UNSUPPORTED_CERT_DATA,
+              "quote.cert_data.type",
+              "certification data type %u; offline verification needs type 5 (PCK certificate "
+              "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
+              q->cert_type);
+    struct pck_entry *pck = NULL;
+    VT_TRY(get_pck_entry(v, q, cert_sha256, &pck, d));
+    struct vt_p256_key *own_att = NULL;
+    enum vt_err err = verify_with_entry(v, q, pck, &own_att, opts, claims, d);
+    vt_p256_key_free(own_att);
+    put_pck_entry(v, pck);
+    return err;
+}
+
+enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, size_t len,
+                           const struct vt_dcap_opts *opts, struct vt_claims *claims,
+                           struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && quote != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    struct vt_dcap_quote q;
+    VT_TRY(vt_dcap_quote_parse(quote, len, &q, d));
+    return vt_dcap_verify_quote(v, &q, NULL, opts, claims, d);
 }

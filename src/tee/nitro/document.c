@@ -40,6 +40,8 @@
 #include <veritee/limits.h>
 #include <veritee/nitro.h>
 
+#include "tee/tee_internal.h"
+
 #define COSE_TAG 18
 #define ALG_ES384 (-35)
 
@@ -630,6 +632,7 @@ static enum vt_err parse_document(const uint8_t *p, size_t n, struct vt_nitro_do
 enum vt_err vt_nitro_doc_parse(const uint8_t *p, size_t n, struct vt_nitro_doc *doc,
                                struct vt_diag *d)
 {
+    VT_PARSE_COUNT(nitro_doc);
     VT_ENSURE(doc != NULL, d, VT_E_ARG, "document", "NULL output");
     memset(doc, 0, sizeof(*doc));
     VT_ENSURE(p != NULL || n == 0, d, VT_E_ARG, "document", "NULL input of %zu bytes", n);

@@ -11,7 +11,12 @@
  * is shared by every document of an instance, so it is verified once and cached by the SHA-256 of
  * its certificates; each document then costs its leaf certificate signature and its COSE
  * signature (two P-384 verifications).
+ *
+ * Thread safety: the chain cache is guarded by the verifier's lock; a verification pins the entry
+ * it uses (pins > 0), which is then neither evicted nor changed. Entries are built outside the
+ * lock; when every slot is pinned, a new entry stays private to its call.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,8 @@
 #include <veritee/encoding.h>
 #include <veritee/limits.h>
 #include <veritee/nitro.h>
+
+#include "tee/tee_internal.h"
 
 #define CHAIN_CACHE_SIZE 8
 
@@ -38,14 +45,15 @@ struct chain_entry {
     size_t n;
     struct window windows[VT_NITRO_MAX_CABUNDLE];
     vt_time earliest_expiry;
+    unsigned pins;     /* verifications using it now (under the verifier's lock) */
+    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_nitro_verifier {
     struct vt_cert_list anchors;
+    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
     struct chain_entry cache[CHAIN_CACHE_SIZE];
     uint64_t tick;
-    uint8_t *sig_structure; /* scratch for the Sig_structure */
-    size_t sig_structure_cap;
 };
 
 static void entry_clear(struct chain_entry *e)
@@ -64,7 +72,7 @@ void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
         entry_clear(&v->cache[i]);
     }
     vt_cert_list_cleanup(&v->anchors);
-    free(v->sig_structure);
+    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -74,13 +82,13 @@ enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_nitro_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
+    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+    }
     vt_cert_list_init(&v->anchors);
-    v->sig_structure_cap = VT_NITRO_MAX_DOC_SIZE + 64;
-    v->sig_structure = malloc(v->sig_structure_cap);
-    enum vt_err err = v->sig_structure != NULL
-                          ? VT_OK
-                          : vt_fail(d, VT_E_NOMEM, "verifier", "cannot allocate scratch space");
-    if (err == VT_OK && anchors == NULL) {
+    enum vt_err err = VT_OK;
+    if (anchors == NULL) {
         err = vt_aws_nitro_root_add(&v->anchors, d);
     }
     for (size_t i = 0; err == VT_OK && anchors != NULL && i < anchors->n; i++) {
@@ -178,9 +186,19 @@ out:
     return err;
 }
 
+static struct chain_entry *find_entry(struct vt_nitro_verifier *v, const uint8_t id[32])
+{
+    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
+        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
+            return &v->cache[i];
+        }
+    }
+    return NULL;
+}
+
+/* The verified CA chain of the document, pinned: put_entry releases it. */
 static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                             struct vt_cert *leaf, const struct chain_entry **out,
-                             struct vt_diag *d)
+                             struct vt_cert *leaf, struct chain_entry **out, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
@@ -190,33 +208,72 @@ static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_
         vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
         vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
     }
-    v->tick++;
-    struct chain_entry *victim = &v->cache[0];
-    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
-        struct chain_entry *e = &v->cache[i];
-        if (e->used && memcmp(e->id, id, sizeof(id)) == 0) {
-            e->last_use = v->tick;
-            *out = e;
-            return VT_OK;
-        }
-        if (!e->used || (victim->used && e->last_use < victim->last_use)) {
-            victim = e;
-        }
+    pthread_mutex_lock(&v->lock);
+    struct chain_entry *e = find_entry(v, id);
+    if (e != NULL) {
+        e->pins++;
+        e->last_use = ++v->tick;
+        pthread_mutex_unlock(&v->lock);
+        *out = e;
+        return VT_OK;
     }
-    struct chain_entry fresh;
-    memset(&fresh, 0, sizeof(fresh));
-    enum vt_err err = build_entry(v, doc, leaf, &fresh, d);
+    pthread_mutex_unlock(&v->lock);
+    struct chain_entry *fresh = calloc(1, sizeof(*fresh));
+    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "cabundle", "no memory for the chain entry");
+    enum vt_err err = build_entry(v, doc, leaf, fresh, d);
     if (err != VT_OK) {
-        entry_clear(&fresh);
+        entry_clear(fresh);
+        free(fresh);
         return err;
     }
-    entry_clear(victim);
-    *victim = fresh;
-    victim->used = true;
-    victim->last_use = v->tick;
-    memcpy(victim->id, id, sizeof(id));
-    *out = victim;
+    memcpy(fresh->id, id, sizeof(id));
+    fresh->used = true;
+    fresh->pins = 1;
+    pthread_mutex_lock(&v->lock);
+    fresh->last_use = ++v->tick;
+    if ((e = find_entry(v, id)) != NULL) { /* another verification built it meanwhile */
+        e->pins++;
+        e->last_use = v->tick;
+        pthread_mutex_unlock(&v->lock);
+        entry_clear(fresh);
+        free(fresh);
+        *out = e;
+        return VT_OK;
+    }
+    struct chain_entry *victim = NULL;
+    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
+        struct chain_entry *c = &v->cache[i];
+        if (c->pins == 0 &&
+            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
+            victim = c;
+        }
+    }
+    if (victim != NULL) {
+        entry_clear(victim);
+        *victim = *fresh;
+        free(fresh);
+        fresh = victim;
+    } else {
+        fresh->private_copy = true;
+    }
+    pthread_mutex_unlock(&v->lock);
+    *out = fresh;
     return VT_OK;
+}
+
+static void put_entry(struct vt_nitro_verifier *v, struct chain_entry *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    if (e->private_copy) {
+        entry_clear(e);
+        free(e);
+        return;
+    }
+    pthread_mutex_lock(&v->lock);
+    e->pins--;
+    pthread_mutex_unlock(&v->lock);
 }
 
 /* SPEC: the leaf is issued by cabundle[n-1] (a CA: checked with the first leaf under it, and
@@ -306,24 +363,22 @@ static enum vt_err check_freshness(const struct vt_nitro_doc *doc, const struct 
     return VT_OK;
 }
 
-enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, size_t len,
-                            const struct vt_nitro_opts *opts, struct vt_claims *claims,
-                            struct vt_diag *d)
+enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                                const struct vt_nitro_opts *opts, struct vt_claims *claims,
+                                struct vt_diag *d)
 {
-    VT_ENSURE(v != NULL && bytes != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+    VT_ENSURE(v != NULL && doc != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
               "NULL argument");
-    struct vt_nitro_doc doc;
-    VT_TRY(vt_nitro_doc_parse(bytes, len, &doc, d));
     struct vt_cert *leaf = NULL;
     struct vt_p384_key *leaf_key = NULL;
-    enum vt_err err = vt_cert_from_der(doc.certificate, doc.certificate_len, &leaf, d);
+    enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &leaf, d);
     if (err != VT_OK) {
         char inner[VT_DIAG_DETAIL_MAX];
         snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
         return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
     }
-    const struct chain_entry *e;
-    if ((err = get_entry(v, &doc, leaf, &e, d)) || (err = check_leaf(e, leaf, d))) {
+    struct chain_entry *e = NULL;
+    if ((err = get_entry(v, doc, leaf, &e, d)) || (err = check_leaf(e, leaf, d))) {
         goto out;
     }
     /* Time: every certificate of the chain and the leaf. */
@@ -339,25 +394,39 @@ enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, s
         goto out;
     }
     /* SPEC: RFC 9052 section 4.4: the signature covers the Sig_structure rebuilt from the
-     * original protected header and payload bytes. */
+     * original protected header and payload bytes. Per call (verifications run concurrently),
+     * on the stack: the document's size is capped. */
+    uint8_t sig_structure[VT_NITRO_MAX_DOC_SIZE + 64];
     size_t n;
-    if ((err = vt_nitro_sig_structure(&doc, v->sig_structure, v->sig_structure_cap, &n))) {
+    if ((err = vt_nitro_sig_structure(doc, sig_structure, sizeof(sig_structure), &n))) {
         err = vt_fail(d, err, "document.sig_structure", "cannot build the Sig_structure");
         goto out;
     }
-    if (vt_p384_verify(leaf_key, v->sig_structure, n, doc.signature) != VT_OK) {
+    if (vt_p384_verify(leaf_key, sig_structure, n, doc->signature) != VT_OK) {
         err = vt_fail(d, VT_E_SIGNATURE, "document.signature",
                       "COSE_Sign1 ES384 signature over the %zu-byte Sig_structure does not verify "
                       "with the leaf certificate's key",
                       n);
         goto out;
     }
-    if ((err = check_freshness(&doc, opts, d))) {
+    if ((err = check_freshness(doc, opts, d))) {
         goto out;
     }
-    fill_claims(&doc, e, leaf, opts->now, claims);
+    fill_claims(doc, e, leaf, opts->now, claims);
 out:
+    put_entry(v, e);
     vt_p384_key_free(leaf_key);
     vt_cert_free(leaf);
     return err;
+}
+
+enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *bytes, size_t len,
+                            const struct vt_nitro_opts *opts, struct vt_claims *claims,
+                            struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && bytes != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    struct vt_nitro_doc doc;
+    VT_TRY(vt_nitro_doc_parse(bytes, len, &doc, d));
+    return vt_nitro_verify_doc(v, &doc, opts, claims, d);
 }

@@ -19,6 +19,8 @@
 #include <veritee/reader.h>
 #include <veritee/snp.h>
 
+#include "tee/tee_internal.h"
+
 #define HCL_HEADER_SIZE 0x20
 #define HCL_RUNTIME_HEADER_SIZE 20
 #define HCL_VAR_DATA_OFFSET (HCL_HEADER_SIZE + VT_SNP_REPORT_SIZE + HCL_RUNTIME_HEADER_SIZE)
@@ -39,6 +41,7 @@ static enum vt_err expect_u32(struct vt_reader *r, uint32_t want, const char *ch
 enum vt_err vt_hcl_report_parse(const uint8_t *p, size_t n, struct vt_hcl_report *h,
                                 struct vt_diag *d)
 {
+    VT_PARSE_COUNT(hcl_report);
     VT_ENSURE(p != NULL && h != NULL, d, VT_E_ARG, "hcl", "NULL argument");
     VT_ENSURE(n <= HCL_MAX_SIZE, d, VT_E_TOO_LARGE, "hcl.size",
               "HCL report is %zu bytes, at most %d", n, HCL_MAX_SIZE);

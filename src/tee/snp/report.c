@@ -14,6 +14,8 @@
 #include <veritee/reader.h>
 #include <veritee/snp.h>
 
+#include "tee/tee_internal.h"
+
 #define SNP_SIG_COMPONENT 72 /* each of r and s in the report's signature field */
 #define SNP_SIG_SIGNIFICANT 48
 #define SNP_SIG_FIELD 512
@@ -146,6 +148,7 @@ static enum vt_err parse_fields(struct vt_reader *r, struct vt_snp_report *o, st
 enum vt_err vt_snp_report_parse(const uint8_t *p, size_t n, struct vt_snp_report *r,
                                 struct vt_diag *d)
 {
+    VT_PARSE_COUNT(snp_report);
     VT_ENSURE(p != NULL && r != NULL, d, VT_E_ARG, "snp.report", "NULL argument");
     if (n < VT_SNP_REPORT_SIZE) {
         return vt_fail(d, VT_E_TRUNCATED, "snp.report.size", "report is %zu bytes, expected %d", n,

@@ -13,7 +13,12 @@
  * bit, the VEK (chain, role against KEY_INFO.SIGNING_KEY, product against CPUID), validity times,
  * CRL, REPORTED_TCB against the VEK, CHIP_ID against hwID, the report signature, and for an HCL
  * report the runtime data hash. A forged report is so reported before a stale one is.
+ *
+ * Thread safety: the VEK cache is guarded by the verifier's lock; a verification pins the entry
+ * it uses (pins > 0), which is then neither evicted nor changed. Entries are built outside the
+ * lock; when every slot is pinned, a new entry stays private to its call.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,7 @@
 #include <veritee/snp.h>
 
 #include "snp_internal.h"
+#include "tee/tee_internal.h"
 
 #define VEK_CACHE_SIZE 8
 #define SNP_CHAIN "snp_chain"
@@ -48,11 +54,14 @@ struct vek_entry {
     enum vt_snp_product product;
     int role; /* VT_SNP_KEY_VCEK or VT_SNP_KEY_VLEK */
     struct window windows[3];
+    unsigned pins;     /* verifications using it now (under the verifier's lock) */
+    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_snp_verifier {
     struct vt_cert_list anchors;
     struct vt_cert_list intermediates;
+    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
     struct vek_entry cache[VEK_CACHE_SIZE];
     uint64_t tick;
 };
@@ -76,6 +85,7 @@ void vt_snp_verifier_free(struct vt_snp_verifier *v)
     }
     vt_cert_list_cleanup(&v->anchors);
     vt_cert_list_cleanup(&v->intermediates);
+    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -85,6 +95,10 @@ enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors, struct vt_sn
     VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_snp_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
+    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+    }
     vt_cert_list_init(&v->anchors);
     vt_cert_list_init(&v->intermediates);
     enum vt_err err = vt_snp_builtin_intermediates(&v->intermediates, d);
@@ -315,41 +329,91 @@ out:
     return err;
 }
 
+static struct vek_entry *find_entry(struct vt_snp_verifier *v, const uint8_t id[32])
+{
+    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
+        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
+            return &v->cache[i];
+        }
+    }
+    return NULL;
+}
+
+/* The verified VEK entry for the bytes given, pinned: put_entry releases it. */
 static enum vt_err get_entry(struct vt_snp_verifier *v, const struct vt_snp_opts *o,
-                             const struct vek_entry **out, struct vt_diag *d)
+                             struct vek_entry **out, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
     vt_sha256(o->vek != NULL ? o->vek : (const uint8_t *)"", o->vek_len, id);
     vt_sha256(o->chain != NULL ? o->chain : (const uint8_t *)"", o->chain_len, h);
     vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
-    v->tick++;
-    struct vek_entry *victim = &v->cache[0];
-    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
-        struct vek_entry *e = &v->cache[i];
-        if (e->used && memcmp(e->id, id, sizeof(id)) == 0) {
-            e->last_use = v->tick;
-            *out = e;
-            return VT_OK;
-        }
-        if (!e->used || (victim->used && e->last_use < victim->last_use)) {
-            victim = e;
-        }
+    pthread_mutex_lock(&v->lock);
+    struct vek_entry *e = find_entry(v, id);
+    if (e != NULL) {
+        e->pins++;
+        e->last_use = ++v->tick;
+        pthread_mutex_unlock(&v->lock);
+        *out = e;
+        return VT_OK;
     }
-    struct vek_entry fresh;
-    memset(&fresh, 0, sizeof(fresh));
-    enum vt_err err = build_entry(v, o, &fresh, d);
+    pthread_mutex_unlock(&v->lock);
+    struct vek_entry *fresh = calloc(1, sizeof(*fresh));
+    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "snp.vek", "no memory for the VEK entry");
+    enum vt_err err = build_entry(v, o, fresh, d);
     if (err != VT_OK) {
-        entry_clear(&fresh);
+        entry_clear(fresh);
+        free(fresh);
         return err;
     }
-    entry_clear(victim);
-    *victim = fresh;
-    memcpy(victim->id, id, sizeof(id));
-    victim->used = true;
-    victim->last_use = v->tick;
-    *out = victim;
+    memcpy(fresh->id, id, sizeof(id));
+    fresh->used = true;
+    fresh->pins = 1;
+    pthread_mutex_lock(&v->lock);
+    fresh->last_use = ++v->tick;
+    if ((e = find_entry(v, id)) != NULL) { /* another verification built it meanwhile */
+        e->pins++;
+        e->last_use = v->tick;
+        pthread_mutex_unlock(&v->lock);
+        entry_clear(fresh);
+        free(fresh);
+        *out = e;
+        return VT_OK;
+    }
+    struct vek_entry *victim = NULL;
+    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
+        struct vek_entry *c = &v->cache[i];
+        if (c->pins == 0 &&
+            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
+            victim = c;
+        }
+    }
+    if (victim != NULL) {
+        entry_clear(victim);
+        *victim = *fresh;
+        free(fresh);
+        fresh = victim;
+    } else {
+        fresh->private_copy = true;
+    }
+    pthread_mutex_unlock(&v->lock);
+    *out = fresh;
     return VT_OK;
+}
+
+static void put_entry(struct vt_snp_verifier *v, struct vek_entry *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    if (e->private_copy) {
+        entry_clear(e);
+        free(e);
+        return;
+    }
+    pthread_mutex_lock(&v->lock);
+    e->pins--;
+    pthread_mutex_unlock(&v->lock);
 }
 
 /* ---- per-report checks ---- */
@@ -695,6 +759,48 @@ static void fill_claims(const struct vt_snp_report *r, const struct vek_entry *e
     vt_claims_note_expiry(c, vt_cert_not_after(e->ark));
 }
 
+/* The checks after KEY_INFO with the pinned VEK entry. */
+static enum vt_err verify_with_entry(const struct vt_snp_report *r, const struct vt_hcl_report *hcl,
+                                     const struct vek_entry *e, const struct vt_snp_opts *opts,
+                                     struct vt_claims *claims, struct vt_diag *d)
+{
+    enum vt_snp_product product = VT_SNP_UNKNOWN;
+    VT_TRY(check_role_product(r, e, &product, d));
+    for (size_t i = 0; i < sizeof(e->windows) / sizeof(e->windows[0]); i++) {
+        const struct window *w = &e->windows[i];
+        VT_TRY(vt_time_check_window(w->what, w->not_before, w->not_after, opts->now,
+                                    opts->time_mode, d));
+    }
+    struct vt_claims c;
+    vt_claims_init(&c);
+    bool masked = false;
+    VT_TRY(check_crl(e, opts, &c, d));
+    VT_TRY(check_tcb(r, e, product, d));
+    VT_TRY(check_chip(r, e, &masked, d));
+    VT_TRY(check_signature(r, e, d));
+    if (hcl != NULL) {
+        VT_TRY(check_runtime_hash(hcl, r, d));
+        VT_TRY(runtime_claims(hcl, &c, d));
+    }
+    fill_claims(r, e, product, masked, opts->now, &c);
+    *claims = c;
+    return VT_OK;
+}
+
+enum vt_err vt_snp_verify_report(struct vt_snp_verifier *v, const struct vt_snp_report *r,
+                                 const struct vt_hcl_report *hcl, const struct vt_snp_opts *opts,
+                                 struct vt_claims *claims, struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && r != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "snp.verify",
+              "NULL argument");
+    VT_TRY(check_key_info(r, d));
+    struct vek_entry *e = NULL;
+    VT_TRY(get_entry(v, opts, &e, d));
+    enum vt_err err = verify_with_entry(r, hcl, e, opts, claims, d);
+    put_entry(v, e);
+    return err;
+}
+
 enum vt_err vt_snp_verify(struct vt_snp_verifier *v, const uint8_t *report, size_t len,
                           const struct vt_snp_opts *opts, struct vt_claims *claims,
                           struct vt_diag *d)
@@ -712,28 +818,5 @@ enum vt_err vt_snp_verify(struct vt_snp_verifier *v, const uint8_t *report, size
     }
     struct vt_snp_report r;
     VT_TRY(vt_snp_report_parse(raw, raw_len, &r, d));
-    VT_TRY(check_key_info(&r, d));
-    const struct vek_entry *e = NULL;
-    VT_TRY(get_entry(v, opts, &e, d));
-    enum vt_snp_product product = VT_SNP_UNKNOWN;
-    VT_TRY(check_role_product(&r, e, &product, d));
-    for (size_t i = 0; i < sizeof(e->windows) / sizeof(e->windows[0]); i++) {
-        const struct window *w = &e->windows[i];
-        VT_TRY(vt_time_check_window(w->what, w->not_before, w->not_after, opts->now,
-                                    opts->time_mode, d));
-    }
-    struct vt_claims c;
-    vt_claims_init(&c);
-    bool masked = false;
-    VT_TRY(check_crl(e, opts, &c, d));
-    VT_TRY(check_tcb(&r, e, product, d));
-    VT_TRY(check_chip(&r, e, &masked, d));
-    VT_TRY(check_signature(&r, e, d));
-    if (is_hcl) {
-        VT_TRY(check_runtime_hash(&hcl, &r, d));
-        VT_TRY(runtime_claims(&hcl, &c, d));
-    }
-    fill_claims(&r, e, product, masked, opts->now, &c);
-    *claims = c;
-    return VT_OK;
+    return vt_snp_verify_report(v, &r, is_hcl ? &hcl : NULL, opts, claims, d);
 }

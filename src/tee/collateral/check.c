@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "collateral/collateral.h"
+#include "tee/collateral/check.h"
 
 const char *vt_doc_kind_name(enum vt_doc_kind k)
 {

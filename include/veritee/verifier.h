@@ -1,0 +1,133 @@
+/*
+ * The verifier: one thread-safe entry point for every kind of evidence veritee verifies (Intel
+ * SGX and TDX DCAP quotes, AMD SEV-SNP reports and Azure HCL reports wrapping them, AWS Nitro
+ * Enclaves attestation documents). vt_verify detects the evidence once, parses it once, fetches
+ * the collateral it needs through the configured source (include/veritee/collateral.h),
+ * verifies and fills the claims.
+ *
+ * A verifier caches, shared by all calls and guarded by locks: DCAP collateral sets fetched and
+ * verified per platform (TEE + PCK chain) for collateral_ttl seconds, with their verified PCK
+ * chains; SEV-SNP collateral fetched per (product, chip, TCB) for collateral_ttl seconds and the
+ * verified VCEK/VLEK chains; verified Nitro CA chains. Every verification still checks every
+ * validity window at its own `now`. See docs/verify.md "The verifier API".
+ */
+#ifndef VERITEE_VERIFIER_H
+#define VERITEE_VERIFIER_H
+
+#include <veritee/claims.h>
+#include <veritee/collateral.h>
+#include <veritee/common.h>
+#include <veritee/crypto.h>
+#include <veritee/dcap.h>
+#include <veritee/error.h>
+#include <veritee/nitro.h>
+#include <veritee/snp.h>
+#include <veritee/time.h>
+#include <veritee/verify.h>
+
+/* collateral_ttl value: keep fetched collateral for the verifier's lifetime. */
+#define VT_VERIFIER_TTL_FOREVER INT64_MAX
+/* collateral_ttl when the configuration says 0. */
+#define VT_VERIFIER_TTL_DEFAULT 60
+
+struct vt_verifier_config {
+    /* Extra trusted roots, added to the embedded vendor roots of every TEE (Intel SGX Root CA,
+     * AWS Nitro Enclaves Root G1, AMD ARKs), never replacing them. NULL: the embedded roots. The
+     * certificates are referenced, not copied: the list may be cleaned up after vt_verifier_new. */
+    const struct vt_cert_list *trust_anchors;
+    /* Where DCAP and SEV-SNP collateral come from (borrowed; must outlive the verifier). NULL:
+     * none (a DCAP quote then fails with VT_E_COLLATERAL_MISSING; an SEV-SNP report needs its
+     * VEK in the options). */
+    struct vt_collateral_source *collateral;
+    /* VT_TIME_STRICT, or VT_TIME_EXPIRY_ONLY to skip the lower bounds of validity windows. */
+    enum vt_time_mode time_mode;
+    /* Seconds fetched collateral is reused (0: VT_VERIFIER_TTL_DEFAULT; VT_VERIFIER_TTL_FOREVER),
+     * measured on clock (NULL: vt_time_now()), not on the verification's `now`, which may be a
+     * pinned time. */
+    int64_t collateral_ttl;
+    vt_time (*clock)(void *ctx);
+    void *clock_ctx;
+};
+
+struct vt_verifier;
+
+/*
+ * Create a verifier. Errors: VT_E_ARG (NULL cfg or out), VT_E_NOMEM, errors adding the embedded
+ * roots. Heap; vt_verifier_free is NULL-safe and must not run concurrently with vt_verify.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_verifier_new(const struct vt_verifier_config *cfg,
+                                                  struct vt_verifier **out, struct vt_diag *d);
+VT_EXPORT void vt_verifier_free(struct vt_verifier *v);
+
+struct vt_verify_opts {
+    vt_time now; /* the time every certificate, CRL and document is checked at */
+    /* Nitro only (the only evidence with its own nonce field and timestamp; other evidence binds
+     * a nonce through its report data, see expect_report_data): the document's nonce must equal
+     * these bytes (NULL: not checked), and with has_max_age its timestamp must be >= now -
+     * max_age. For other evidence they are not checked, as `veritee verify` always did. */
+    const uint8_t *nonce;
+    size_t nonce_len;
+    bool has_max_age;
+    int64_t max_age;
+    /* SGX, TDX, SEV-SNP: REPORT_DATA must be these bytes (at most 64) followed by zero bytes
+     * (VT_E_BINDING otherwise). NULL: not checked. A Nitro document has no report
+     * data: with this set it fails with VT_E_UNSUPPORTED. */
+    const uint8_t *expect_report_data;
+    size_t expect_report_data_len;
+    /* SEV-SNP collateral the caller has (the guest's certificate table, command-line files): each
+     * one given replaces what the source would give (DER or PEM as vt_snp_opts takes them). */
+    const uint8_t *vek;
+    size_t vek_len;
+    const uint8_t *snp_chain;
+    size_t snp_chain_len;
+    const uint8_t *snp_crl;
+    size_t snp_crl_len;
+};
+
+/*
+ * Evidence detected and parsed, borrowing from the bytes (which must outlive it). The broker
+ * parses evidence once to refuse malformed evidence early and then verifies the parsed form.
+ */
+struct vt_evidence {
+    enum vt_evidence_kind kind;
+    enum vt_tee tee; /* SGX or TDX (from the quote), SEV-SNP, Nitro */
+    const uint8_t *bytes;
+    size_t len;
+    union {
+        struct vt_dcap_quote quote;
+        struct vt_nitro_doc nitro;
+        struct {
+            struct vt_snp_report report;
+            struct vt_hcl_report hcl; /* VT_EVIDENCE_AZURE_HCL only */
+        } snp;
+    } u;
+};
+
+/*
+ * Detect and parse evidence (no verification): the kind, the TEE and the parsed form. Errors:
+ * VT_E_UNKNOWN_EVIDENCE (check "evidence.type") when it is no known format, else the parser's
+ * own error.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_evidence_parse(const uint8_t *p, size_t n,
+                                                    struct vt_evidence *e, struct vt_diag *d);
+
+/*
+ * Verify parsed evidence at opts->now and fill claims. Thread-safe: any number of calls may run
+ * at once on one verifier. VT_OK means every check passed and the verdict (which may be
+ * OutOfDate or Revoked) is in claims; any failed check returns its error with the detail in d,
+ * and claims must not be used. Collateral errors: VT_E_COLLATERAL_MISSING (no source, or it has
+ * nothing; check "collateral.source", or "vcek" for an SEV-SNP report without its VEK), the
+ * source's own errors (VT_E_UPSTREAM, VT_E_IO, ...), then the TEE verifier's errors
+ * (docs/verify.md).
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_verify_evidence(struct vt_verifier *v,
+                                                     const struct vt_evidence *e,
+                                                     const struct vt_verify_opts *opts,
+                                                     struct vt_claims *claims, struct vt_diag *d);
+
+/* vt_evidence_parse then vt_verify_evidence: the one call for evidence as bytes. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_verify(struct vt_verifier *v, const uint8_t *evidence,
+                                            size_t len, const struct vt_verify_opts *opts,
+                                            struct vt_claims *claims, struct vt_diag *d);
+
+#endif

@@ -1,0 +1,519 @@
+/*
+ * vt_verify: detect once, parse once, fetch collateral through the source, verify with the
+ * verifier of the evidence's TEE, fill claims (include/veritee/verifier.h).
+ *
+ * Thread safety. The per-TEE verifiers (src/tee/{dcap,nitro,snp}/verify.c) guard their own chain
+ * caches. This file keeps two caches of fetched collateral under `lock`:
+ *   dcap: per platform (TEE type and SHA-256 of the quote's certification data, the PCK chain,
+ *         as the broker keyed them before) a collateral set and the vt_dcap_verifier that
+ *         verified it once; the same hash is the key of that verifier's PCK chain cache;
+ *   snp:  per request (product, VEK kind, CHIP_ID, REPORTED_TCB) the bytes the source gave.
+ * A slot in use is pinned (pins > 0) and neither evicted nor replaced; fetching, collateral
+ * verification and evidence verification run outside the lock. A slot is filled only after a
+ * verification with its collateral succeeded (a failed one is fetched again next time), and
+ * reused for collateral_ttl seconds of the configured clock.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <veritee/crypto.h>
+#include <veritee/verifier.h>
+
+#include "tee/tee_internal.h"
+
+#define DCAP_SLOTS 16
+#define SNP_SLOTS 16
+
+struct dcap_slot {
+    bool used;
+    unsigned pins;
+    uint32_t tee_type;
+    uint8_t key[VT_SHA256_LEN]; /* SHA-256 of the quote's certification data (the PCK chain) */
+    vt_time loaded;
+    uint64_t last_use;
+    struct vt_dcap_collateral *coll;
+    struct vt_dcap_verifier *v;
+};
+
+struct snp_slot {
+    bool used;
+    unsigned pins;
+    uint8_t key[VT_SHA256_LEN];
+    vt_time loaded;
+    uint64_t last_use;
+    struct vt_snp_collateral c;
+};
+
+struct vt_verifier {
+    struct vt_cert_list anchors_dcap, anchors_nitro, anchors_snp;
+    struct vt_collateral_source *source;
+    enum vt_time_mode time_mode;
+    int64_t ttl;
+    vt_time (*clock)(void *ctx);
+    void *clock_ctx;
+    struct vt_nitro_verifier *nitro;
+    struct vt_snp_verifier *snp;
+    pthread_mutex_t lock; /* guards the slots and tick */
+    uint64_t tick;
+    struct dcap_slot dcap[DCAP_SLOTS];
+    struct snp_slot snps[SNP_SLOTS];
+};
+
+void vt_verifier_free(struct vt_verifier *v)
+{
+    if (v == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < DCAP_SLOTS; i++) {
+        vt_dcap_verifier_free(v->dcap[i].v);
+        vt_dcap_collateral_free(v->dcap[i].coll);
+    }
+    for (size_t i = 0; i < SNP_SLOTS; i++) {
+        vt_snp_collateral_cleanup(&v->snps[i].c);
+    }
+    vt_nitro_verifier_free(v->nitro);
+    vt_snp_verifier_free(v->snp);
+    vt_cert_list_cleanup(&v->anchors_dcap);
+    vt_cert_list_cleanup(&v->anchors_nitro);
+    vt_cert_list_cleanup(&v->anchors_snp);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
+
+static enum vt_err add_all(struct vt_cert_list *to, const struct vt_cert_list *from)
+{
+    for (size_t i = 0; from != NULL && i < from->n; i++) {
+        VT_TRY(vt_cert_list_add(to, from->certs[i]));
+    }
+    return VT_OK;
+}
+
+enum vt_err vt_verifier_new(const struct vt_verifier_config *cfg, struct vt_verifier **out,
+                            struct vt_diag *d)
+{
+    VT_ENSURE(cfg != NULL && out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
+    VT_ENSURE(cfg->time_mode == VT_TIME_STRICT || cfg->time_mode == VT_TIME_EXPIRY_ONLY, d,
+              VT_E_ARG, "verifier.time_mode", "unknown time mode %d", (int)cfg->time_mode);
+    VT_ENSURE(cfg->collateral_ttl >= 0, d, VT_E_ARG, "verifier.collateral_ttl",
+              "collateral_ttl %lld is negative", (long long)cfg->collateral_ttl);
+    struct vt_verifier *v = calloc(1, sizeof(*v));
+    VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
+    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+    }
+    vt_cert_list_init(&v->anchors_dcap);
+    vt_cert_list_init(&v->anchors_nitro);
+    vt_cert_list_init(&v->anchors_snp);
+    v->source = cfg->collateral;
+    v->time_mode = cfg->time_mode;
+    v->ttl = cfg->collateral_ttl > 0 ? cfg->collateral_ttl : VT_VERIFIER_TTL_DEFAULT;
+    v->clock = cfg->clock;
+    v->clock_ctx = cfg->clock_ctx;
+    /* The embedded vendor roots are always trusted; extra anchors add roots, never replace. */
+    enum vt_err err = vt_intel_sgx_root_add(&v->anchors_dcap, d);
+    if (err == VT_OK) {
+        err = vt_aws_nitro_root_add(&v->anchors_nitro, d);
+    }
+    if (err == VT_OK) {
+        err = vt_amd_arks_add(&v->anchors_snp, d);
+    }
+    if (err == VT_OK && ((err = add_all(&v->anchors_dcap, cfg->trust_anchors)) ||
+                         (err = add_all(&v->anchors_nitro, cfg->trust_anchors)) ||
+                         (err = add_all(&v->anchors_snp, cfg->trust_anchors)))) {
+        err = vt_fail(d, err, "verifier.trust_anchors", "cannot add the trust anchors");
+    }
+    if (err == VT_OK) {
+        err = vt_nitro_verifier_new(&v->anchors_nitro, &v->nitro, d);
+    }
+    if (err == VT_OK) {
+        err = vt_snp_verifier_new(&v->anchors_snp, &v->snp, d);
+    }
+    if (err != VT_OK) {
+        vt_verifier_free(v);
+        return err;
+    }
+    *out = v;
+    return VT_OK;
+}
+
+/* ---- detection and parsing ---- */
+
+enum vt_err vt_evidence_parse(const uint8_t *p, size_t n, struct vt_evidence *e, struct vt_diag *d)
+{
+    VT_ENSURE(e != NULL && (p != NULL || n == 0), d, VT_E_ARG, "evidence", "NULL argument");
+    e->kind = p != NULL ? vt_evidence_detect(p, n) : VT_EVIDENCE_UNKNOWN;
+    e->tee = VT_TEE_NONE;
+    e->bytes = p;
+    e->len = n;
+    switch (e->kind) {
+    case VT_EVIDENCE_DCAP_QUOTE:
+        VT_TRY(vt_dcap_quote_parse(p, n, &e->u.quote, d));
+        e->tee = e->u.quote.tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
+        return VT_OK;
+    case VT_EVIDENCE_NITRO_DOC:
+        VT_TRY(vt_nitro_doc_parse(p, n, &e->u.nitro, d));
+        e->tee = VT_TEE_NITRO;
+        return VT_OK;
+    case VT_EVIDENCE_SNP_REPORT:
+        VT_TRY(vt_snp_report_parse(p, n, &e->u.snp.report, d));
+        e->tee = VT_TEE_SEV_SNP;
+        return VT_OK;
+    case VT_EVIDENCE_AZURE_HCL:
+        VT_TRY(vt_hcl_report_parse(p, n, &e->u.snp.hcl, d));
+        VT_TRY(
+            vt_snp_report_parse(e->u.snp.hcl.snp_report, VT_SNP_REPORT_SIZE, &e->u.snp.report, d));
+        e->tee = VT_TEE_SEV_SNP;
+        return VT_OK;
+    default:
+        return vt_fail(d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
+                       "%zu bytes of evidence in no recognised format (DCAP quote, Nitro "
+                       "attestation document, SEV-SNP report)",
+                       n);
+    }
+}
+
+/* ---- DCAP ---- */
+
+static vt_time clock_now(const struct vt_verifier *v)
+{
+    return v->clock != NULL ? v->clock(v->clock_ctx) : vt_time_now();
+}
+
+static bool fresh(const struct vt_verifier *v, vt_time loaded, vt_time t)
+{
+    return t >= loaded && (v->ttl == VT_VERIFIER_TTL_FOREVER || t - loaded < v->ttl);
+}
+
+/*
+ * The request for the quote's collateral: FMSPC and PCK CA from its PCK chain. A chain that does
+ * not yield them leaves *known false: a source that needs them fails, and the quote's own checks
+ * (vt_dcap_verify_quote) then say precisely what is wrong with the chain.
+ */
+static void dcap_request(const struct vt_dcap_quote *q, enum vt_tee tee,
+                         struct vt_dcap_collateral_request *r, bool *known, struct vt_diag *d)
+{
+    memset(r, 0, sizeof(*r));
+    r->tee = tee;
+    r->ca = VT_PCK_CA_PLATFORM;
+    *known = false;
+    struct vt_cert_list l;
+    vt_cert_list_init(&l);
+    const uint8_t *ext;
+    size_t ext_len;
+    struct vt_sgx_pck_ext x;
+    char ca[160] = "";
+    if (vt_cert_list_from_pem((const char *)q->cert_data, q->cert_data_len, &l, d) == VT_OK &&
+        l.n >= 2 && vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) == VT_OK &&
+        vt_sgx_pck_ext_parse(ext, ext_len, &x, d) == VT_OK) {
+        memcpy(r->fmspc, x.fmspc, sizeof(r->fmspc));
+        if (vt_cert_subject_cn(l.certs[1], ca, sizeof(ca)) == VT_OK &&
+            strstr(ca, "Processor") != NULL) {
+            r->ca = VT_PCK_CA_PROCESSOR;
+        }
+        *known = true;
+    }
+    r->platform_known = *known;
+    vt_cert_list_cleanup(&l);
+}
+
+static struct dcap_slot *dcap_find(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32],
+                                   vt_time t)
+{
+    for (size_t i = 0; i < DCAP_SLOTS; i++) {
+        struct dcap_slot *s = &v->dcap[i];
+        if (s->used && s->tee_type == tee_type && memcmp(s->key, key, VT_SHA256_LEN) == 0 &&
+            fresh(v, s->loaded, t)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Keep a verified collateral set (and its verifier) in the least recently used free slot; the
+ * slot's previous contents are handed back in *coll / *dv for the caller to free. */
+static void dcap_keep(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32], vt_time t,
+                      struct vt_dcap_collateral **coll, struct vt_dcap_verifier **dv)
+{
+    pthread_mutex_lock(&v->lock);
+    struct dcap_slot *victim = NULL;
+    for (size_t i = 0; i < DCAP_SLOTS; i++) {
+        struct dcap_slot *s = &v->dcap[i];
+        if (s->pins == 0 && (victim == NULL || !s->used ||
+                             (victim->used && (memcmp(s->key, key, VT_SHA256_LEN) == 0 ||
+                                               s->last_use < victim->last_use)))) {
+            victim = s;
+        }
+        if (s->pins == 0 && s->used && s->tee_type == tee_type &&
+            memcmp(s->key, key, VT_SHA256_LEN) == 0) {
+            victim = s; /* replace a stale set of the same platform first */
+            break;
+        }
+    }
+    if (victim != NULL) {
+        struct vt_dcap_collateral *oc = victim->coll;
+        struct vt_dcap_verifier *ov = victim->v;
+        victim->used = true;
+        victim->tee_type = tee_type;
+        memcpy(victim->key, key, VT_SHA256_LEN);
+        victim->loaded = t;
+        victim->last_use = ++v->tick;
+        victim->coll = *coll;
+        victim->v = *dv;
+        *coll = oc;
+        *dv = ov;
+    }
+    pthread_mutex_unlock(&v->lock);
+}
+
+static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *e,
+                               const struct vt_verify_opts *o, struct vt_claims *c,
+                               struct vt_diag *d)
+{
+    const struct vt_dcap_quote *q = &e->u.quote;
+    struct vt_dcap_opts dopts = {.now = o->now, .time_mode = v->time_mode};
+    /* One hash of the PCK chain keys both this cache and the DCAP verifier's PCK cache. */
+    uint8_t key[VT_SHA256_LEN];
+    vt_sha256(q->cert_data, q->cert_data_len, key);
+    vt_time t = clock_now(v);
+
+    pthread_mutex_lock(&v->lock);
+    struct dcap_slot *s = dcap_find(v, q->tee_type, key, t);
+    if (s != NULL) {
+        s->pins++;
+        s->last_use = ++v->tick;
+        pthread_mutex_unlock(&v->lock);
+        enum vt_err err = vt_dcap_verify_quote(s->v, q, key, &dopts, c, d);
+        pthread_mutex_lock(&v->lock);
+        s->pins--;
+        pthread_mutex_unlock(&v->lock);
+        return err;
+    }
+    pthread_mutex_unlock(&v->lock);
+
+    VT_ENSURE(q->cert_type == VT_DCAP_CERT_PCK_CHAIN, d, VT_E_UNSUPPORTED_CERT_DATA,
+              "quote.cert_data.type",
+              "certification data type %u; offline verification needs type 5 (PCK certificate "
+              "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
+              q->cert_type);
+    VT_ENSURE(v->source != NULL, d, VT_E_COLLATERAL_MISSING, "collateral.source",
+              "a DCAP quote needs collateral and no collateral source is configured");
+    struct vt_dcap_collateral_request req;
+    bool known;
+    struct vt_diag req_d;
+    vt_diag_init(&req_d);
+    dcap_request(q, e->tee, &req, &known, &req_d);
+    struct vt_dcap_collateral *coll = NULL;
+    struct vt_dcap_verifier *dv = NULL;
+    enum vt_err err = vt_collateral_fetch_dcap(v->source, &req, &coll, d);
+    if (err != VT_OK && !known && d != NULL && strcmp(d->check, "collateral.request") == 0 &&
+        req_d.code != VT_OK) {
+        /* The source could not be asked: the chain's own problem is the precise error. */
+        *d = req_d;
+        return req_d.code;
+    }
+    if (err == VT_OK) {
+        err = vt_dcap_verifier_new(&v->anchors_dcap, coll, &dv, d);
+    }
+    if (err == VT_OK) {
+        err = vt_dcap_verify_quote(dv, q, key, &dopts, c, d);
+    }
+    if (err == VT_OK) {
+        dcap_keep(v, q->tee_type, key, t, &coll, &dv);
+    }
+    vt_dcap_verifier_free(dv);
+    vt_dcap_collateral_free(coll);
+    return err;
+}
+
+/* ---- SEV-SNP ---- */
+
+static struct snp_slot *snp_find(struct vt_verifier *v, const uint8_t key[32], vt_time t)
+{
+    for (size_t i = 0; i < SNP_SLOTS; i++) {
+        struct snp_slot *s = &v->snps[i];
+        if (s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0 && fresh(v, s->loaded, t)) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static void snp_keep(struct vt_verifier *v, const uint8_t key[32], vt_time t,
+                     struct vt_snp_collateral *c)
+{
+    pthread_mutex_lock(&v->lock);
+    struct snp_slot *victim = NULL;
+    for (size_t i = 0; i < SNP_SLOTS; i++) {
+        struct snp_slot *s = &v->snps[i];
+        if (s->pins == 0 && s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0) {
+            victim = s;
+            break;
+        }
+        if (s->pins == 0 &&
+            (victim == NULL || !s->used || (victim->used && s->last_use < victim->last_use))) {
+            victim = s;
+        }
+    }
+    if (victim != NULL) {
+        struct vt_snp_collateral old = victim->c;
+        victim->used = true;
+        memcpy(victim->key, key, VT_SHA256_LEN);
+        victim->loaded = t;
+        victim->last_use = ++v->tick;
+        victim->c = *c;
+        *c = old;
+    }
+    pthread_mutex_unlock(&v->lock);
+}
+
+static enum vt_err verify_snp(struct vt_verifier *v, const struct vt_evidence *e,
+                              const struct vt_verify_opts *o, struct vt_claims *c,
+                              struct vt_diag *d)
+{
+    const struct vt_snp_report *r = &e->u.snp.report;
+    const struct vt_hcl_report *hcl = e->kind == VT_EVIDENCE_AZURE_HCL ? &e->u.snp.hcl : NULL;
+    struct vt_snp_opts so = {
+        .now = o->now,
+        .time_mode = v->time_mode,
+        .vek = o->vek,
+        .vek_len = o->vek != NULL ? o->vek_len : 0,
+        .chain = o->snp_chain,
+        .chain_len = o->snp_chain != NULL ? o->snp_chain_len : 0,
+        .crl = o->snp_crl,
+        .crl_len = o->snp_crl != NULL ? o->snp_crl_len : 0,
+    };
+    bool need = o->vek == NULL || o->snp_chain == NULL || o->snp_crl == NULL;
+    struct vt_snp_collateral fetched;
+    memset(&fetched, 0, sizeof(fetched));
+    struct snp_slot *slot = NULL;
+    uint8_t key[VT_SHA256_LEN];
+    vt_time t = 0;
+    enum vt_err err = VT_OK;
+    if (need && v->source != NULL) {
+        struct vt_snp_collateral_request req;
+        memset(&req, 0, sizeof(req));
+        req.product = vt_snp_report_product(r);
+        req.vlek = ((r->key_info >> 2) & 7u) == VT_SNP_KEY_VLEK;
+        req.have_vek = o->vek != NULL;
+        memcpy(req.chip_id, r->chip_id, sizeof(req.chip_id));
+        req.reported_tcb = r->reported_tcb_raw;
+        vt_sha256(&req, sizeof(req), key);
+        t = clock_now(v);
+        pthread_mutex_lock(&v->lock);
+        if ((slot = snp_find(v, key, t)) != NULL) {
+            slot->pins++;
+            slot->last_use = ++v->tick;
+        }
+        pthread_mutex_unlock(&v->lock);
+        const struct vt_snp_collateral *have = &fetched;
+        if (slot != NULL) {
+            have = &slot->c;
+        } else {
+            err = vt_collateral_fetch_snp(v->source, &req, &fetched, d);
+        }
+        if (err == VT_OK) {
+            if (so.vek == NULL) {
+                so.vek = have->vek;
+                so.vek_len = have->vek_len;
+            }
+            if (so.chain == NULL) {
+                so.chain = have->chain;
+                so.chain_len = have->chain_len;
+            }
+            if (so.crl == NULL) {
+                so.crl = have->crl;
+                so.crl_len = have->crl_len;
+            }
+        }
+    }
+    if (err == VT_OK && (so.vek == NULL || so.vek_len == 0)) {
+        err = vt_fail(d, VT_E_COLLATERAL_MISSING, "vcek",
+                      "an SEV-SNP report needs its VCEK or VLEK: supply it (the guest's "
+                      "certificate table) or configure a collateral source that has it");
+    }
+    if (err == VT_OK) {
+        err = vt_snp_verify_report(v->snp, r, hcl, &so, c, d);
+    }
+    if (slot != NULL) {
+        pthread_mutex_lock(&v->lock);
+        slot->pins--;
+        pthread_mutex_unlock(&v->lock);
+    } else if (err == VT_OK && need && v->source != NULL) {
+        snp_keep(v, key, t, &fetched);
+    }
+    vt_snp_collateral_cleanup(&fetched);
+    return err;
+}
+
+/* ---- the entry points ---- */
+
+static enum vt_err check_report_data(const struct vt_verify_opts *o, const struct vt_claims *c,
+                                     struct vt_diag *d)
+{
+    size_t n = o->expect_report_data_len;
+    VT_ENSURE(n <= sizeof(c->report_data), d, VT_E_ARG, "expect_report_data",
+              "expected report data of %zu bytes; REPORT_DATA holds 64", n);
+    bool ok = vt_ct_memeq(c->report_data, o->expect_report_data, n);
+    for (size_t i = n; i < sizeof(c->report_data); i++) {
+        ok = ok && c->report_data[i] == 0;
+    }
+    VT_ENSURE(ok, d, VT_E_BINDING, "report_data",
+              "REPORT_DATA is not the expected %zu bytes followed by zero bytes", n);
+    return VT_OK;
+}
+
+enum vt_err vt_verify_evidence(struct vt_verifier *v, const struct vt_evidence *e,
+                               const struct vt_verify_opts *opts, struct vt_claims *claims,
+                               struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && e != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    VT_ENSURE(opts->expect_report_data == NULL || e->kind != VT_EVIDENCE_NITRO_DOC, d,
+              VT_E_UNSUPPORTED, "expect_report_data",
+              "a Nitro document has no report data: bind with its nonce or public_key");
+    enum vt_err err;
+    switch (e->kind) {
+    case VT_EVIDENCE_DCAP_QUOTE:
+        err = verify_dcap(v, e, opts, claims, d);
+        break;
+    case VT_EVIDENCE_NITRO_DOC: {
+        struct vt_nitro_opts no = {
+            .now = opts->now,
+            .time_mode = v->time_mode,
+            .max_age = opts->has_max_age ? opts->max_age : -1,
+            .nonce = opts->nonce,
+            .nonce_len = opts->nonce != NULL ? opts->nonce_len : 0,
+        };
+        VT_ENSURE(!opts->has_max_age || opts->max_age >= 0, d, VT_E_ARG, "max_age",
+                  "max_age %lld is negative", (long long)opts->max_age);
+        err = vt_nitro_verify_doc(v->nitro, &e->u.nitro, &no, claims, d);
+        break;
+    }
+    case VT_EVIDENCE_SNP_REPORT:
+    case VT_EVIDENCE_AZURE_HCL:
+        err = verify_snp(v, e, opts, claims, d);
+        break;
+    default:
+        return vt_fail(d, VT_E_UNKNOWN_EVIDENCE, "evidence.type",
+                       "%zu bytes of evidence in no recognised format (DCAP quote, Nitro "
+                       "attestation document, SEV-SNP report)",
+                       e->len);
+    }
+    if (err == VT_OK && opts->expect_report_data != NULL) {
+        err = check_report_data(opts, claims, d);
+    }
+    return err;
+}
+
+enum vt_err vt_verify(struct vt_verifier *v, const uint8_t *evidence, size_t len,
+                      const struct vt_verify_opts *opts, struct vt_claims *claims,
+                      struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && evidence != NULL && opts != NULL && claims != NULL, d, VT_E_ARG,
+              "verify", "NULL argument");
+    struct vt_evidence e;
+    VT_TRY(vt_evidence_parse(evidence, len, &e, d));
+    return vt_verify_evidence(v, &e, opts, claims, d);
+}
