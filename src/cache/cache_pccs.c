@@ -12,6 +12,14 @@
  * PCCS's admin-token and user-token headers carry the token itself (PCCS compares SHA-512 hashes
  * with its configuration); here they are checked like bearer tokens against the cache's tokens:
  * admin-token against role admin, user-token against role user (or admin).
+ *
+ * Request bodies are read with the typed field readers (net/json_fields.h): a refusal names the
+ * JSON path of the member from the body's root, in d->check and at the start of the detail the
+ * client sees, "$.collaterals.pck_certs[0].certs[2].tcbm: expected 36 hex characters, got 2".
+ * The policy JWT's decoded payload, and the JSON text of its policy_payload, continue the path of
+ * the string that holds them: "$.policy<payload>.policy_payload<json>.policy_array[0]...". Every
+ * refusal of a body is a 400; a member PCCS's schemas leave optional stays optional, and a null
+ * member counts as absent where an absent one is allowed.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -23,10 +31,10 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "net/json_fields.h"
 
 /* ---- helpers ---- */
 
-/* "/sgx/certification/v3/REST" or v4: *api and *rest. */
 static void problem(struct vt_http_resp *resp, unsigned status, const char *detail)
 {
     vt_http_problem(resp, status, vt_http_status_title(status), detail, NULL);
@@ -39,26 +47,50 @@ static void lower(char *s)
     }
 }
 
-/* A hex field of exactly want characters (0: up to max), lowercased into out; "" when empty_ok. */
-static enum vt_err hex_field(json_t *o, const char *name, const char *where, size_t want,
+/* parent + "[i]" into out (an array element's path). */
+static void elem_path(char *out, size_t cap, const char *parent, size_t i)
+{
+    if (snprintf(out, cap, "%s[%zu]", parent, i) < 0) { /* a longer path is cut */
+        out[0] = '\0';
+    }
+}
+
+/* The value at path (an array element, or the body) must be an object. */
+static enum vt_err need_object(const json_t *v, const char *path, enum vt_err code,
+                               struct vt_diag *d)
+{
+    VT_ENSURE(json_is_object(v), d, code, path, "%s: expected an object, got %s", path,
+              vt_json_type_name(v));
+    return VT_OK;
+}
+
+/*
+ * A hex string member of exactly want characters (0: up to max), lowercased into out ("" when
+ * absent, null or, if empty_ok and not required, empty). A required member must be present and
+ * not empty.
+ */
+static enum vt_err hex_field(const json_t *o, const char *path, const char *name, size_t want,
                              size_t max, bool required, bool empty_ok, char *out, struct vt_diag *d)
 {
-    json_t *v = json_object_get(o, name);
+    const char *s = NULL;
     out[0] = '\0';
-    if (v == NULL || json_is_null(v)) {
-        VT_ENSURE(!required, d, VT_E_MISSING_FIELD, name, "%s%s is required", where, name);
+    VT_TRY(required ? vt_json_req_string(o, path, name, &s, d)
+                    : vt_json_opt_string(o, path, name, &s, d));
+    if (s == NULL) {
         return VT_OK;
     }
-    const char *s = json_string_value(v);
-    VT_ENSURE(s != NULL, d, VT_E_BAD_FIELD, name, "%s%s is not a string", where, name);
+    char p[VT_JSON_PATH_MAX];
+    vt_json_path(p, sizeof(p), path, name);
     size_t n = strlen(s);
     if (n == 0) {
-        VT_ENSURE(empty_ok && !required, d, VT_E_MISSING_FIELD, name, "%s%s is empty", where, name);
+        VT_ENSURE(empty_ok && !required, d, VT_E_MISSING_FIELD, p, "%s: required field is empty",
+                  p);
         return VT_OK;
     }
-    VT_ENSURE((want ? n == want : n <= max) && vt_is_hex(s, n), d, VT_E_BAD_FIELD, name,
-              "%s%s must be %s%zu hex characters (got %zu)", where, name, want ? "" : "up to ",
-              want ? want : max, n);
+    bool len_ok = want ? n == want : n <= max;
+    VT_ENSURE(len_ok && vt_is_hex(s, n), d, VT_E_BAD_FIELD, p,
+              "%s: expected %s%zu hex characters, got %zu characters%s", p, want ? "" : "up to ",
+              want ? want : max, n, len_ok ? " that are not all hex" : "");
     memcpy(out, s, n + 1);
     lower(out);
     return VT_OK;
@@ -74,48 +106,75 @@ static unsigned le16_hex(const char *h)
     return (unsigned)b[0] | ((unsigned)b[1] << 8);
 }
 
+/* The body as JSON: VT_E_BAD_JSON at "$" if it is not JSON, or not an object. */
+static json_t *body_object(const uint8_t *body, size_t len, const char *shape, enum vt_err *err,
+                           struct vt_diag *d)
+{
+    json_error_t je;
+    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+    if (o == NULL) {
+        *err = vt_fail(d, VT_E_BAD_JSON, "$", "$: the body is not JSON: %s (line %d, column %d)",
+                       je.text, je.line, je.column);
+    } else if (!json_is_object(o)) {
+        *err = vt_fail(d, VT_E_BAD_JSON, "$", "$: expected an object %s, got %s", shape,
+                       vt_json_type_name(o));
+    } else {
+        *err = VT_OK;
+    }
+    return o;
+}
+
 /* ---- registration body ---- */
 
-static enum vt_err platform_from(json_t *o, const char *where, bool svn_required,
+/* A platform as PCKIDRetrievalTool registers it, and as the PCCS admin tool lists it (platforms[]
+ * and pck_certs[] of an upload, where the SVNs may be empty). */
+static enum vt_err platform_from(const json_t *o, const char *path, bool svn_required,
                                  struct vt_pccs_platform *p, struct vt_diag *d)
 {
     memset(p, 0, sizeof(*p));
-    VT_ENSURE(json_is_object(o), d, VT_E_BAD_JSON, "platform", "%snot a JSON object", where);
-    VT_TRY(hex_field(o, "qe_id", where, 0, 32, true, false, p->qe_id, d));
-    VT_TRY(hex_field(o, "pce_id", where, 4, 0, true, false, p->pce_id, d));
-    json_t *m = json_object_get(o, "platform_manifest");
-    VT_ENSURE(m == NULL || json_is_null(m) || json_is_string(m), d, VT_E_BAD_FIELD,
-              "platform_manifest", "%splatform_manifest is not a string", where);
-    p->has_manifest = json_string_length(m) > 0;
-    VT_TRY(hex_field(o, "cpu_svn", where, 32, 0, svn_required && !p->has_manifest, true, p->cpu_svn,
-                     d));
-    VT_TRY(hex_field(o, "pce_svn", where, 4, 0, svn_required && !p->has_manifest, true, p->pce_svn,
-                     d));
-    VT_TRY(hex_field(o, "enc_ppid", where, 768, 0, false, true, p->enc_ppid, d));
-    VT_ENSURE((p->cpu_svn[0] == '\0') == (p->pce_svn[0] == '\0'), d, VT_E_MISSING_FIELD, "cpu_svn",
-              "%scpu_svn and pce_svn go together", where);
+    VT_TRY(need_object(o, path, VT_E_BAD_FIELD, d));
+    VT_TRY(hex_field(o, path, "qe_id", 0, 32, true, false, p->qe_id, d));
+    VT_TRY(hex_field(o, path, "pce_id", 4, 0, true, false, p->pce_id, d));
+    const char *m = NULL;
+    VT_TRY(vt_json_opt_string(o, path, "platform_manifest", &m, d));
+    p->has_manifest = m != NULL && m[0] != '\0';
+    bool svn = svn_required && !p->has_manifest;
+    VT_TRY(hex_field(o, path, "cpu_svn", 32, 0, svn, true, p->cpu_svn, d));
+    VT_TRY(hex_field(o, path, "pce_svn", 4, 0, svn, true, p->pce_svn, d));
+    VT_TRY(hex_field(o, path, "enc_ppid", 768, 0, false, true, p->enc_ppid, d));
+    if ((p->cpu_svn[0] == '\0') != (p->pce_svn[0] == '\0')) {
+        bool no_cpu = p->cpu_svn[0] == '\0';
+        char q[VT_JSON_PATH_MAX];
+        vt_json_path(q, sizeof(q), path, no_cpu ? "cpu_svn" : "pce_svn");
+        return vt_fail(d, VT_E_MISSING_FIELD, q,
+                       "%s: required field is missing or empty (it goes with %s)", q,
+                       no_cpu ? "pce_svn" : "cpu_svn");
+    }
     return VT_OK;
 }
 
 enum vt_err vt_cache_pccs_platform_parse(const uint8_t *body, size_t len,
                                          struct vt_pccs_platform *p, struct vt_diag *d)
 {
-    json_error_t je;
-    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
-    enum vt_err err = o ? platform_from(o, "", true, p, d)
-                        : vt_fail(d, VT_E_BAD_JSON, "platform",
-                                  "the body is not JSON: %s (line %d)", je.text, je.line);
+    memset(p, 0, sizeof(*p));
+    enum vt_err err;
+    json_t *o = body_object(body, len, "{qe_id, pce_id, cpu_svn, pce_svn, enc_ppid, ...}", &err, d);
+    if (err == VT_OK) {
+        err = platform_from(o, "$", true, p, d);
+    }
     json_decref(o);
     VT_TRY(err);
     /* SPEC: PCCS sends a platform manifest to PCS (POST pckcerts) instead of the encrypted PPID
      * (multi-package platforms); this cache fetches PCK certificates by encrypted PPID only. */
     VT_ENSURE(p->enc_ppid[0] != '\0', d, p->has_manifest ? VT_E_UNSUPPORTED : VT_E_MISSING_FIELD,
-              "enc_ppid",
-              p->has_manifest ? "a registration by platform manifest alone (no enc_ppid) is not"
-                                " supported: PCK certificates are fetched by encrypted PPID"
-                              : "enc_ppid is required");
-    VT_ENSURE(p->cpu_svn[0] != '\0', d, VT_E_MISSING_FIELD, "cpu_svn",
-              "cpu_svn and pce_svn are required");
+              "$.enc_ppid",
+              p->has_manifest ? "$.enc_ppid: a registration by platform manifest alone (no"
+                                " enc_ppid) is not supported: PCK certificates are fetched by"
+                                " encrypted PPID"
+                              : "$.enc_ppid: required field is missing or empty");
+    VT_ENSURE(p->cpu_svn[0] != '\0', d, VT_E_MISSING_FIELD, "$.cpu_svn",
+              "$.cpu_svn: required field is missing or empty (with pce_svn, the TCB whose PCK"
+              " certificate is fetched)");
     return VT_OK;
 }
 
@@ -133,60 +192,70 @@ static const struct {
     {"f708b97f-0fb2-4e6b-8b03-8a5bcd1221d3", 2}, /* TDX 1.5 */
 };
 #define TDQE_CLASS "3769258c-75e6-4bc7-8d72-d2b0e224cad2"
+#define JWT_PAYLOAD "$.policy<payload>"
+#define POLICY_JSON JWT_PAYLOAD ".policy_payload<json>"
 
-static enum vt_err policy_type(const char *jwt, int *type, struct vt_diag *d)
+/* The policy's class from policy_array (the first SGX or TDX class), each element read until
+ * one is found. */
+static enum vt_err policy_classes_of(const json_t *inner, int *type, struct vt_diag *d)
 {
-    const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
-    VT_ENSURE(dot2 != NULL && strchr(dot2 + 1, '.') == NULL, d, VT_E_BAD_FIELD, "policy",
-              "policy is not a JWT (three base64url parts)");
-    size_t n = (size_t)(dot2 - dot1 - 1);
-    uint8_t *raw = malloc(n + 1);
-    VT_ENSURE(raw != NULL, d, VT_E_NOMEM, "policy", "no memory");
-    size_t rl = 0;
-    enum vt_err err = vt_base64_decode(dot1 + 1, n, true, raw, n + 1, &rl);
-    json_t *payload = err == VT_OK ? json_loadb((const char *)raw, rl, 0, NULL) : NULL;
-    free(raw);
-    const char *pp = json_string_value(json_object_get(payload, "policy_payload"));
-    json_t *inner = pp ? json_loads(pp, 0, NULL) : NULL;
-    json_t *arr = json_object_get(inner, "policy_array");
-    if (payload == NULL) {
-        err =
-            vt_fail(d, VT_E_BAD_FIELD, "policy", "the policy's JWT payload is not base64url JSON");
-    } else if (pp == NULL) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "policy.policy_payload",
-                      "the policy's payload has no policy_payload string");
-    } else if (!json_is_array(arr)) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "policy.policy_array",
-                      "policy_payload is not JSON with a policy_array");
-    }
-    *type = -1;
+    json_t *arr = NULL;
+    VT_TRY(need_object(inner, POLICY_JSON, VT_E_BAD_FIELD, d));
+    VT_TRY(vt_json_req_array(inner, POLICY_JSON, "policy_array", &arr, d));
     size_t i;
     json_t *it;
     json_array_foreach(arr, i, it)
     {
-        if (err != VT_OK || *type >= 0) {
-            break;
-        }
-        const char *cls =
-            json_string_value(json_object_get(json_object_get(it, "environment"), "class_id"));
-        if (cls == NULL) {
-            err = vt_fail(d, VT_E_MISSING_FIELD, "policy.class_id",
-                          "policy_array[%zu] has no environment.class_id", i);
-            break;
-        }
+        char p[VT_JSON_PATH_MAX], env_path[VT_JSON_PATH_MAX], cp[VT_JSON_PATH_MAX];
+        elem_path(p, sizeof(p), POLICY_JSON ".policy_array", i);
+        json_t *env = NULL;
+        const char *cls = NULL;
+        VT_TRY(need_object(it, p, VT_E_BAD_FIELD, d));
+        VT_TRY(vt_json_req_object(it, p, "environment", &env, d));
+        vt_json_path(env_path, sizeof(env_path), p, "environment");
+        VT_TRY(vt_json_req_string(env, env_path, "class_id", &cls, d));
         for (size_t k = 0; k < sizeof(policy_classes) / sizeof(policy_classes[0]); k++) {
             if (strcasecmp(cls, policy_classes[k].id) == 0) {
                 *type = policy_classes[k].type;
+                return VT_OK;
             }
         }
-        if (*type < 0 && strcasecmp(cls, TDQE_CLASS) != 0) {
-            err = vt_fail(d, VT_E_BAD_FIELD, "policy.class_id",
-                          "policy_array[%zu] has an unknown class_id \"%.40s\"", i, cls);
-        }
+        vt_json_path(cp, sizeof(cp), env_path, "class_id");
+        VT_ENSURE(strcasecmp(cls, TDQE_CLASS) == 0, d, VT_E_BAD_FIELD, cp,
+                  "%s: unknown class_id \"%.40s\"", cp, cls);
     }
-    if (err == VT_OK && *type < 0) {
-        err = vt_fail(d, VT_E_BAD_FIELD, "policy.class_id",
-                      "policy_array names no SGX or TDX class (only the TD QE's, or none)");
+    return vt_fail(d, VT_E_BAD_FIELD, POLICY_JSON ".policy_array",
+                   "%s: names no SGX or TDX class_id (only the TD QE's, or none)",
+                   POLICY_JSON ".policy_array");
+}
+
+static enum vt_err policy_type(const char *jwt, int *type, struct vt_diag *d)
+{
+    *type = -1;
+    const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    VT_ENSURE(dot2 != NULL && strchr(dot2 + 1, '.') == NULL, d, VT_E_BAD_FIELD, "$.policy",
+              "$.policy: expected a JWT (three base64url parts joined by dots)");
+    size_t n = (size_t)(dot2 - dot1 - 1);
+    uint8_t *raw = malloc(n + 1);
+    VT_ENSURE(raw != NULL, d, VT_E_NOMEM, "$.policy", "$.policy: out of memory");
+    size_t rl = 0;
+    enum vt_err err = vt_base64_decode(dot1 + 1, n, true, raw, n + 1, &rl);
+    json_t *payload = err == VT_OK ? json_loadb((const char *)raw, rl, 0, NULL) : NULL;
+    free(raw);
+    const char *pp = NULL;
+    json_t *inner = NULL;
+    if (payload == NULL) {
+        err = vt_fail(d, VT_E_BAD_FIELD, JWT_PAYLOAD, "%s: the JWT's payload is not base64url JSON",
+                      JWT_PAYLOAD);
+    } else if ((err = need_object(payload, JWT_PAYLOAD, VT_E_BAD_FIELD, d)) == VT_OK &&
+               (err = vt_json_req_string(payload, JWT_PAYLOAD, "policy_payload", &pp, d)) ==
+                   VT_OK) {
+        inner = json_loads(pp, 0, NULL);
+        err = inner != NULL ? policy_classes_of(inner, type, d)
+                            : vt_fail(d, VT_E_BAD_FIELD, JWT_PAYLOAD ".policy_payload",
+                                      "%s.policy_payload: expected JSON text, got a string that"
+                                      " does not parse",
+                                      JWT_PAYLOAD);
     }
     json_decref(inner);
     json_decref(payload);
@@ -197,20 +266,17 @@ enum vt_err vt_cache_pccs_policy_parse(const uint8_t *body, size_t len, struct v
                                        struct vt_diag *d)
 {
     memset(p, 0, sizeof(*p));
-    json_error_t je;
-    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
-    p->json = o;
-    VT_ENSURE(json_is_object(o), d, VT_E_BAD_JSON, "appraisalpolicy",
-              "the body is not a JSON object {policy, is_default, fmspc}%s%s", o ? "" : ": ",
-              o ? "" : je.text);
-    const char *pol = json_string_value(json_object_get(o, "policy"));
-    json_t *def = json_object_get(o, "is_default");
+    enum vt_err err;
+    p->json = body_object(body, len, "{policy, is_default, fmspc}", &err, d);
+    VT_TRY(err);
+    const char *pol = NULL;
+    bool def = false;
     char f[13];
-    VT_ENSURE(pol != NULL && pol[0] != '\0', d, VT_E_MISSING_FIELD, "policy",
-              "policy (the policy JWT, a string) is required");
-    VT_ENSURE(json_is_boolean(def), d, VT_E_MISSING_FIELD, "is_default",
-              "is_default (true or false) is required");
-    VT_TRY(hex_field(o, "fmspc", "", 12, 0, true, false, f, d));
+    VT_TRY(vt_json_req_string(p->json, "$", "policy", &pol, d));
+    VT_ENSURE(pol[0] != '\0', d, VT_E_MISSING_FIELD, "$.policy",
+              "$.policy: required field is empty (the policy JWT)");
+    VT_TRY(vt_json_req_bool(p->json, "$", "is_default", &def, d));
+    VT_TRY(hex_field(p->json, "$", "fmspc", 12, 0, true, false, f, d));
     VT_TRY(policy_type(pol, &p->type, d));
     for (size_t i = 0; i <= 12; i++) {
         p->fmspc[i] = (char)toupper((unsigned char)f[i]);
@@ -218,7 +284,7 @@ enum vt_err vt_cache_pccs_policy_parse(const uint8_t *body, size_t len, struct v
     uint8_t h[VT_SHA384_LEN];
     vt_sha384(pol, strlen(pol), h);
     vt_hex_encode(h, sizeof(h), p->id);
-    p->is_default = json_is_true(def);
+    p->is_default = def;
     p->policy = pol;
     return VT_OK;
 }
@@ -232,6 +298,9 @@ void vt_cache_pccs_policy_cleanup(struct vt_pccs_policy *p)
 
 /* ---- platformcollateral ---- */
 
+#define CERTS_PATH "$.collaterals.certificates"
+#define PCK_CHAIN "SGX-PCK-Certificate-Issuer-Chain"
+
 struct upload_ctx {
     struct vt_pccs_upload *u;
     size_t cap_items, cap_platforms;
@@ -240,44 +309,51 @@ struct upload_ctx {
     char *chain_processor, *chain_platform, *chain_tcb, *chain_identity;
 };
 
-/* A chain as a header value: URL-encoded as PCS sends it (PEM text is encoded here). */
-static enum vt_err chain_value(json_t *v, const char *name, char **out, struct vt_diag *d)
+/* A chain as a header value: URL-encoded as PCS sends it (PEM text is encoded here). Absent, null
+ * or "": *out NULL. */
+static enum vt_err chain_value(const json_t *o, const char *path, const char *name, char **out,
+                               struct vt_diag *d)
 {
     *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        return VT_OK;
-    }
-    const char *s = json_string_value(v);
-    VT_ENSURE(s != NULL, d, VT_E_BAD_FIELD, "certificates",
-              "collaterals.certificates.%s is not a string", name);
-    size_t n = strlen(s);
+    const char *s = NULL;
+    VT_TRY(vt_json_opt_string(o, path, name, &s, d));
+    size_t n = s != NULL ? strlen(s) : 0;
     if (n == 0) {
         return VT_OK;
     }
+    char p[VT_JSON_PATH_MAX];
+    vt_json_path(p, sizeof(p), path, name);
     *out = malloc(3 * n + 1);
-    VT_ENSURE(*out != NULL, d, VT_E_NOMEM, "certificates", "no memory");
+    VT_ENSURE(*out != NULL, d, VT_E_NOMEM, p, "%s: out of memory", p);
     bool pem = strstr(s, "-----BEGIN ") != NULL; /* URL-encoded text has "BEGIN%20" */
-    char *o = *out;
+    char *o2 = *out;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f) {
-            if (!pem) {
-                free(*out);
-                *out = NULL;
-                return vt_fail(d, VT_E_BAD_FIELD, "certificates",
-                               "collaterals.certificates.%s holds a control character", name);
-            }
+        if ((ch < 0x20 || ch == 0x7f) && !pem) {
+            free(*out);
+            *out = NULL;
+            return vt_fail(d, VT_E_BAD_FIELD, p,
+                           "%s: expected a URL-encoded or PEM chain, got a control character", p);
         }
         if (!pem || isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-            *o++ = (char)ch;
+            *o2++ = (char)ch;
         } else {
             static const char hex[] = "0123456789ABCDEF";
-            *o++ = '%';
-            *o++ = hex[ch >> 4];
-            *o++ = hex[ch & 0x0f];
+            *o2++ = '%';
+            *o2++ = hex[ch >> 4];
+            *o2++ = hex[ch & 0x0f];
         }
     }
-    *o = '\0';
+    *o2 = '\0';
+    return VT_OK;
+}
+
+/* A chain a document needs: absent, null or "" is a missing field, named with its user. */
+static enum vt_err need_chain(const char *chain, const char *chain_path, const char *user,
+                              struct vt_diag *d)
+{
+    VT_ENSURE(chain != NULL, d, VT_E_MISSING_FIELD, chain_path,
+              "%s: required field is missing or empty (the issuer chain of %s)", chain_path, user);
     return VT_OK;
 }
 
@@ -288,7 +364,7 @@ static struct vt_cache_item *new_item(struct upload_ctx *x, const char *key, str
         size_t cap = x->cap_items ? 2 * x->cap_items : 16;
         void *p = realloc(u->items, cap * sizeof(*u->items));
         if (p == NULL) {
-            vt_fail(d, VT_E_NOMEM, "platformcollateral", "no memory");
+            vt_fail(d, VT_E_NOMEM, "$", "$: out of memory");
             return NULL;
         }
         u->items = p;
@@ -315,58 +391,67 @@ static enum vt_err set_item(struct vt_cache_item *it, const char *headers, const
 {
     it->headers = strdup(headers);
     it->body = malloc(n ? n : 1);
-    VT_ENSURE(it->headers != NULL && it->body != NULL, d, VT_E_NOMEM, "platformcollateral",
-              "no memory");
+    VT_ENSURE(it->headers != NULL && it->body != NULL, d, VT_E_NOMEM, "$", "$: out of memory");
     memcpy(it->body, body, n);
     it->body_len = n;
     return VT_OK;
 }
 
-/* A document held as a string (identities: the PCS body; CRLs: hex text). */
-static enum vt_err string_item(struct upload_ctx *x, json_t *v, const char *where, const char *key,
-                               const char *header, const char *chain, struct vt_diag *d)
+/* A document held as a string member (identities: the PCS body; CRLs: hex text), with the header
+ * of its issuer chain (none: NULL) taken from the member at chain_path. */
+static enum vt_err string_item(struct upload_ctx *x, const json_t *o, const char *path,
+                               const char *name, const char *key, const char *header,
+                               const char *chain, const char *chain_path, struct vt_diag *d)
 {
-    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+    const char *s = NULL;
+    VT_TRY(vt_json_opt_string(o, path, name, &s, d));
+    if (s == NULL || s[0] == '\0') {
         return VT_OK; /* PCCS's admin tool writes "" for what it did not fetch */
     }
-    VT_ENSURE(json_is_string(v), d, VT_E_BAD_FIELD, "platformcollateral", "%s is not a string",
-              where);
-    VT_ENSURE(header == NULL || chain != NULL, d, VT_E_MISSING_FIELD, "certificates",
-              "%s needs its issuer chain, collaterals.certificates.%s", where, header);
-    char h[16384];
-    int hl = header ? snprintf(h, sizeof(h), "%s: %s\n", header, chain) : snprintf(h, 1, "%s", "");
-    VT_ENSURE(hl >= 0 && (size_t)hl < sizeof(h), d, VT_E_TOO_LARGE, "certificates",
-              "the issuer chain of %s is too long", where);
+    char p[VT_JSON_PATH_MAX];
+    vt_json_path(p, sizeof(p), path, name);
+    char h[16384] = "";
+    if (header != NULL) {
+        VT_TRY(need_chain(chain, chain_path, p, d));
+        int hl = snprintf(h, sizeof(h), "%s: %s\n", header, chain);
+        VT_ENSURE(hl >= 0 && (size_t)hl < sizeof(h), d, VT_E_TOO_LARGE, chain_path,
+                  "%s: too long for the issuer chain header of %s", chain_path, p);
+    }
     struct vt_cache_item *it = new_item(x, key, d);
     if (it == NULL) {
         return d ? d->code : VT_E_INTERNAL;
     }
-    return set_item(it, h, json_string_value(v), json_string_length(v), d);
+    return set_item(it, h, s, strlen(s), d);
 }
 
 /* TCB info objects: re-serialised compactly, as PCS sends them (PCCS stores JSON.stringify of the
  * parsed object); the signature check then proves the bytes are the signed ones. */
-static enum vt_err tcb_item(struct upload_ctx *x, json_t *v, const char *where, const char *key,
-                            struct vt_diag *d)
+static enum vt_err tcb_item(struct upload_ctx *x, const json_t *o, const char *path,
+                            const char *name, const char *key, struct vt_diag *d)
 {
-    if (v == NULL || json_is_null(v)) {
+    json_t *v = NULL, *info = NULL;
+    const char *sig = NULL;
+    VT_TRY(vt_json_opt_object(o, path, name, &v, d));
+    if (v == NULL) {
         return VT_OK;
     }
-    VT_ENSURE(json_is_object(v) && json_is_object(json_object_get(v, "tcbInfo")) &&
-                  json_is_string(json_object_get(v, "signature")),
-              d, VT_E_BAD_FIELD, "tcbinfos", "%s is not {\"tcbInfo\":{...},\"signature\":\"...\"}",
-              where);
-    VT_ENSURE(x->chain_tcb != NULL, d, VT_E_MISSING_FIELD, "certificates",
-              "%s needs collaterals.certificates.%s", where,
-              x->api == 3 ? "SGX-TCB-Info-Issuer-Chain" : "TCB-Info-Issuer-Chain");
+    char p[VT_JSON_PATH_MAX];
+    vt_json_path(p, sizeof(p), path, name);
+    VT_TRY(vt_json_req_object(v, p, "tcbInfo", &info, d));
+    VT_TRY(vt_json_req_string(v, p, "signature", &sig, d));
+    VT_TRY(need_chain(x->chain_tcb,
+                      x->api == 3 ? CERTS_PATH ".SGX-TCB-Info-Issuer-Chain"
+                                  : CERTS_PATH ".TCB-Info-Issuer-Chain",
+                      p, d));
     char *body = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
     size_t hn = strlen(x->chain_tcb) + 40;
     char *h = malloc(hn);
     struct vt_cache_item *it = body && h ? new_item(x, key, d) : NULL;
-    enum vt_err err = it                          ? VT_OK
-                      : body == NULL || h == NULL ? vt_fail(d, VT_E_NOMEM, "tcbinfos", "no memory")
-                      : d                         ? d->code
-                                                  : VT_E_INTERNAL;
+    enum vt_err err = it ? VT_OK
+                      : body == NULL || h == NULL
+                          ? vt_fail(d, VT_E_NOMEM, p, "%s: out of memory", p)
+                      : d ? d->code
+                          : VT_E_INTERNAL;
     if (err == VT_OK) {
         snprintf(h, hn, "TCB-Info-Issuer-Chain: %s\n", x->chain_tcb);
         err = set_item(it, h, body, strlen(body), d);
@@ -381,32 +466,39 @@ struct level {
     unsigned pcesvn;
 };
 
-/* A TCB level's tcb (v3: sgxtcbcomponents[].svn; v2: sgxtcbcompNNsvn) and pcesvn. */
-static bool level_of(json_t *tcb, struct level *l)
+/* A TCB level's tcb (path: its path) and pcesvn: v3 sgxtcbcomponents[].svn, v2 sgxtcbcompNNsvn. */
+static enum vt_err level_of(const json_t *tcb, const char *path, struct level *l, struct vt_diag *d)
 {
-    json_t *arr = json_object_get(tcb, "sgxtcbcomponents");
+    json_t *arr = NULL;
+    VT_TRY(vt_json_opt_array(tcb, path, "sgxtcbcomponents", &arr, d));
+    char ap[VT_JSON_PATH_MAX];
+    vt_json_path(ap, sizeof(ap), path, "sgxtcbcomponents");
     for (size_t i = 0; i < 16; i++) {
-        char name[20];
-        snprintf(name, sizeof(name), "sgxtcbcomp%02zusvn", i + 1);
-        json_t *v = json_is_array(arr) ? json_object_get(json_array_get(arr, i), "svn")
-                                       : json_object_get(tcb, name);
-        json_int_t s = json_integer_value(v);
-        if (!json_is_integer(v) || s < 0 || s > 255) {
-            return false;
+        int64_t s = 0;
+        if (arr != NULL) {
+            char ep[VT_JSON_PATH_MAX];
+            elem_path(ep, sizeof(ep), ap, i);
+            json_t *c = json_array_get(arr, i);
+            VT_ENSURE(c != NULL, d, VT_E_MISSING_FIELD, ep,
+                      "%s: required element is missing (16 components, got %zu)", ep,
+                      json_array_size(arr));
+            VT_TRY(need_object(c, ep, VT_E_BAD_FIELD, d));
+            VT_TRY(vt_json_req_int(c, ep, "svn", 0, 255, &s, d));
+        } else {
+            char name[20];
+            snprintf(name, sizeof(name), "sgxtcbcomp%02zusvn", i + 1);
+            VT_TRY(vt_json_req_int(tcb, path, name, 0, 255, &s, d));
         }
         l->comps[i] = (uint8_t)s;
     }
-    json_int_t p = json_integer_value(json_object_get(tcb, "pcesvn"));
-    if (!json_is_integer(json_object_get(tcb, "pcesvn")) || p < 0 || p > 65535) {
-        return false;
-    }
+    int64_t p = 0;
+    VT_TRY(vt_json_req_int(tcb, path, "pcesvn", 0, 65535, &p, d));
     l->pcesvn = (unsigned)p;
-    return true;
+    return VT_OK;
 }
 
 struct upload_cert {
-    const char *tcbm; /* 36 hex, lowercase copy */
-    char tcbm_l[37];
+    char tcbm[37]; /* 36 hex, lowercase */
     char *pem;
     size_t pem_len;
     bool processor;
@@ -415,27 +507,36 @@ struct upload_cert {
 
 /* SPEC: PCKCertSelection, as PCS's pckcert and PCCS apply it: the certificate of the highest TCB
  * level (tcbLevels are ordered newest first) that the raw TCB reaches, among the platform's
- * certificates. */
-static int select_cert(json_t *tcbinfo, const struct upload_cert *certs, size_t n,
-                       const struct level *raw, struct vt_diag *d)
+ * certificates. tcbinfo is the TCB info at path. *out: the certificate, -1 if none. */
+static enum vt_err select_cert(const json_t *tcbinfo, const char *path,
+                               const struct upload_cert *certs, size_t n, const struct level *raw,
+                               int *out, struct vt_diag *d)
 {
-    json_t *info = json_object_get(tcbinfo, "tcbInfo");
-    json_int_t type = json_integer_value(json_object_get(info, "tcbType"));
-    if (type != 0) {
-        vt_fail(d, VT_E_UNSUPPORTED, "tcbinfos",
-                "tcbType %" JSON_INTEGER_FORMAT " is not supported for certificate selection",
-                type);
-        return -1;
-    }
+    *out = -1;
+    json_t *info = NULL, *levels = NULL;
+    int64_t type = 0;
+    char ip[VT_JSON_PATH_MAX], lp[VT_JSON_PATH_MAX], tp[VT_JSON_PATH_MAX];
+    vt_json_path(ip, sizeof(ip), path, "tcbInfo");
+    vt_json_path(lp, sizeof(lp), ip, "tcbLevels");
+    vt_json_path(tp, sizeof(tp), ip, "tcbType");
+    VT_TRY(need_object(tcbinfo, path, VT_E_BAD_FIELD, d));
+    VT_TRY(vt_json_req_object(tcbinfo, path, "tcbInfo", &info, d));
+    VT_TRY(vt_json_req_int(info, ip, "tcbType", INT64_MIN, INT64_MAX, &type, d));
+    VT_ENSURE(type == 0, d, VT_E_UNSUPPORTED, tp,
+              "%s: tcbType %" PRId64 " is not supported for certificate selection", tp, type);
+    VT_TRY(vt_json_req_array(info, ip, "tcbLevels", &levels, d));
     size_t i;
     json_t *lv;
-    json_array_foreach(json_object_get(info, "tcbLevels"), i, lv)
+    json_array_foreach(levels, i, lv)
     {
+        char ep[VT_JSON_PATH_MAX], bp[VT_JSON_PATH_MAX];
+        elem_path(ep, sizeof(ep), lp, i);
+        json_t *tcb = NULL;
         struct level l;
-        if (!level_of(json_object_get(lv, "tcb"), &l)) {
-            vt_fail(d, VT_E_BAD_FIELD, "tcbinfos", "tcbLevels[%zu] has no readable tcb", i);
-            return -1;
-        }
+        VT_TRY(need_object(lv, ep, VT_E_BAD_FIELD, d));
+        VT_TRY(vt_json_req_object(lv, ep, "tcb", &tcb, d));
+        vt_json_path(bp, sizeof(bp), ep, "tcb");
+        VT_TRY(level_of(tcb, bp, &l, d));
         bool reached = l.pcesvn <= raw->pcesvn;
         for (size_t k = 0; k < 16 && reached; k++) {
             reached = l.comps[k] <= raw->comps[k];
@@ -443,13 +544,12 @@ static int select_cert(json_t *tcbinfo, const struct upload_cert *certs, size_t 
         for (size_t c = 0; reached && c < n; c++) {
             if (certs[c].pem != NULL && certs[c].tcb.pcesvn == l.pcesvn &&
                 memcmp(certs[c].tcb.comps, l.comps, 16) == 0) {
-                return (int)c;
+                *out = (int)c;
+                return VT_OK;
             }
         }
     }
-    vt_fail(d, VT_E_NOT_FOUND, "platforms",
-            "no PCK certificate of the platform is at or below its raw TCB");
-    return -1;
+    return VT_OK;
 }
 
 static enum vt_err add_platform(struct upload_ctx *x, const struct vt_pccs_platform *p,
@@ -469,7 +569,7 @@ static enum vt_err add_platform(struct upload_ctx *x, const struct vt_pccs_platf
     if (u->n_platforms == x->cap_platforms) {
         size_t cap = x->cap_platforms ? 2 * x->cap_platforms : 16;
         void *np = realloc(u->platforms, cap * sizeof(*u->platforms));
-        VT_ENSURE(np != NULL, d, VT_E_NOMEM, "platformcollateral", "no memory");
+        VT_ENSURE(np != NULL, d, VT_E_NOMEM, "$.platforms", "$.platforms: out of memory");
         u->platforms = np;
         x->cap_platforms = cap;
     }
@@ -477,20 +577,45 @@ static enum vt_err add_platform(struct upload_ctx *x, const struct vt_pccs_platf
     return VT_OK;
 }
 
-/* The SGX TCB info of an FMSPC in the upload (early first, as PCCS selects with it). */
-static json_t *sgx_tcbinfo_of(json_t *tcbinfos, const char *fmspc, unsigned api)
+/* The SGX TCB info of an FMSPC in the upload (early first, as PCCS selects with it) into *out,
+ * and its path. The entries are read here as they will be again when stored (objects with an
+ * fmspc of 12 hex characters), so a refusal names the entry. tcbinfos: an array. */
+static enum vt_err sgx_tcbinfo_of(const json_t *tcbinfos, const char *fmspc, unsigned api,
+                                  const char *user, json_t **out, char *path, size_t cap,
+                                  struct vt_diag *d)
 {
+    *out = NULL;
     size_t i;
     json_t *t;
     json_array_foreach(tcbinfos, i, t)
     {
-        const char *f = json_string_value(json_object_get(t, "fmspc"));
-        if (f != NULL && strcasecmp(f, fmspc) == 0) {
-            json_t *e = json_object_get(t, api == 3 ? "tcbinfo_early" : "sgx_tcbinfo_early");
-            return e ? e : json_object_get(t, api == 3 ? "tcbinfo" : "sgx_tcbinfo");
+        char ep[VT_JSON_PATH_MAX], f[13];
+        elem_path(ep, sizeof(ep), "$.collaterals.tcbinfos", i);
+        VT_TRY(need_object(t, ep, VT_E_BAD_FIELD, d));
+        VT_TRY(hex_field(t, ep, "fmspc", 12, 0, true, false, f, d));
+        if (strcmp(f, fmspc) != 0) {
+            continue;
         }
+        const char *early = api == 3 ? "tcbinfo_early" : "sgx_tcbinfo_early";
+        const char *standard = api == 3 ? "tcbinfo" : "sgx_tcbinfo";
+        json_t *e = json_object_get(t, early);
+        const char *name = early;
+        if (e == NULL || json_is_null(e)) {
+            e = json_object_get(t, standard);
+            name = standard;
+        }
+        vt_json_path(path, cap, ep, name);
+        VT_ENSURE(e != NULL && !json_is_null(e), d, VT_E_MISSING_FIELD, path,
+                  "%s: required field is missing (the SGX TCB info of FMSPC %s, to select the"
+                  " certificate of %s)",
+                  path, fmspc, user);
+        *out = e;
+        return VT_OK;
     }
-    return NULL;
+    return vt_fail(d, VT_E_MISSING_FIELD, "$.collaterals.tcbinfos",
+                   "$.collaterals.tcbinfos: no entry for FMSPC %s: the SGX TCB info of FMSPC %s is"
+                   " needed to select the certificate of %s",
+                   fmspc, fmspc, user);
 }
 
 static void certs_free(struct upload_cert *certs, size_t n)
@@ -501,86 +626,111 @@ static void certs_free(struct upload_cert *certs, size_t n)
     free(certs);
 }
 
+/* One certs[i] of a pck_certs[] entry (path: its path): its TCB, PEM, CA and FMSPC. */
+static enum vt_err pck_cert(struct upload_ctx *x, const json_t *c, const char *path,
+                            struct upload_cert *u, char fmspc[13], struct vt_diag *d)
+{
+    const char *cert = NULL;
+    char cp[VT_JSON_PATH_MAX];
+    vt_json_path(cp, sizeof(cp), path, "cert");
+    VT_TRY(need_object(c, path, VT_E_BAD_FIELD, d));
+    VT_TRY(hex_field(c, path, "tcbm", 36, 0, true, false, u->tcbm, d));
+    VT_TRY(vt_json_req_string(c, path, "cert", &cert, d));
+    if (strcmp(cert, "Not available") == 0) {
+        return VT_OK; /* SPEC: PCS marks TCB levels it has no certificate for */
+    }
+    uint8_t raw[18];
+    (void)!vt_hex_decode_exact(u->tcbm, 36, raw, 18);
+    memcpy(u->tcb.comps, raw, 16);
+    u->tcb.pcesvn = (unsigned)raw[16] | ((unsigned)raw[17] << 8);
+    size_t cl = strlen(cert);
+    u->pem = malloc(cl + 1);
+    VT_ENSURE(u->pem != NULL, d, VT_E_NOMEM, cp, "%s: out of memory", cp);
+    VT_ENSURE(vt_percent_decode(cert, cl, u->pem, cl + 1, &u->pem_len) == VT_OK, d, VT_E_BAD_FIELD,
+              cp, "%s: expected a URL-encoded PEM certificate", cp);
+    u->pem[u->pem_len] = '\0';
+    struct vt_cert_list l;
+    vt_cert_list_init(&l);
+    char issuer[256] = "";
+    const uint8_t *ext;
+    size_t ext_len;
+    struct vt_sgx_pck_ext pe;
+    enum vt_err err = vt_cert_list_from_pem(u->pem, u->pem_len, &l, d);
+    if (err != VT_OK) {
+        char inner[VT_DIAG_DETAIL_MAX];
+        snprintf(inner, sizeof(inner), "%s", d ? d->detail : "");
+        err = vt_fail(d, err, cp, "%s: %s", cp, inner);
+    } else if (l.n != 1) {
+        err = vt_fail(d, VT_E_BAD_CERT, cp, "%s: expected one certificate, got %zu", cp, l.n);
+    } else {
+        vt_cert_issuer_text(l.certs[0], issuer, sizeof(issuer));
+        if (vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) != VT_OK ||
+            vt_sgx_pck_ext_parse(ext, ext_len, &pe, d) != VT_OK) {
+            err = vt_fail(d, VT_E_CERT_EXTENSION, cp,
+                          "%s: the certificate has no readable SGX extension", cp);
+        }
+    }
+    vt_cert_list_cleanup(&l);
+    VT_TRY(err);
+    vt_hex_encode(pe.fmspc, 6, fmspc);
+    u->processor = strstr(issuer, "Processor") != NULL;
+    return need_chain(u->processor ? x->chain_processor : x->chain_platform,
+                      u->processor ? CERTS_PATH "." PCK_CHAIN ".PROCESSOR"
+                                   : CERTS_PATH "." PCK_CHAIN ".PLATFORM",
+                      cp, d);
+}
+
+/* A PCK certificate item under key (certs[c]). */
+static enum vt_err pck_item(struct upload_ctx *x, const char *key, const struct upload_cert *c,
+                            struct vt_diag *d)
+{
+    const char *chain = c->processor ? x->chain_processor : x->chain_platform;
+    size_t hn = strlen(chain) + 160;
+    char *h = malloc(hn);
+    struct vt_cache_item *it = h ? new_item(x, key, d) : NULL;
+    enum vt_err err = it          ? VT_OK
+                      : h == NULL ? vt_fail(d, VT_E_NOMEM, "$", "$: out of memory")
+                      : d != NULL ? d->code
+                                  : VT_E_INTERNAL;
+    if (err == VT_OK) {
+        snprintf(h, hn,
+                 "SGX-PCK-Certificate-Issuer-Chain: %s\nSGX-TCBm: %s\n"
+                 "SGX-PCK-Certificate-CA-Type: %s\n",
+                 chain, c->tcbm, c->processor ? "processor" : "platform");
+        err = set_item(it, h, c->pem, c->pem_len, d);
+    }
+    free(h);
+    return err;
+}
+
 /* One collaterals.pck_certs[] entry: each certificate under its own TCB's key, and under the raw
  * TCB of every platform of that entry (PCK certificate selection), as PCS's pckcert answers. */
-static enum vt_err pck_entry(struct upload_ctx *x, json_t *e, size_t idx, json_t *platforms,
-                             json_t *tcbinfos, struct vt_diag *d)
+static enum vt_err pck_entry(struct upload_ctx *x, const json_t *e, size_t idx,
+                             const json_t *platforms, const json_t *tcbinfos, struct vt_diag *d)
 {
-    char where[48];
-    snprintf(where, sizeof(where), "collaterals.pck_certs[%zu].", idx);
+    char where[VT_JSON_PATH_MAX], cp[VT_JSON_PATH_MAX];
+    elem_path(where, sizeof(where), "$.collaterals.pck_certs", idx);
+    vt_json_path(cp, sizeof(cp), where, "certs");
     struct vt_pccs_platform p;
     VT_TRY(platform_from(e, where, false, &p, d));
-    VT_ENSURE(p.enc_ppid[0] != '\0', d, VT_E_UNSUPPORTED, "enc_ppid",
-              "%senc_ppid is empty: PCK certificates are kept by encrypted PPID, so a platform"
+    char pp[VT_JSON_PATH_MAX];
+    vt_json_path(pp, sizeof(pp), where, "enc_ppid");
+    VT_ENSURE(p.enc_ppid[0] != '\0', d, VT_E_UNSUPPORTED, pp,
+              "%s: missing or empty: PCK certificates are kept by encrypted PPID, so a platform"
               " known by its manifest alone cannot be uploaded",
-              where);
-    json_t *arr = json_object_get(e, "certs");
+              pp);
+    json_t *arr = NULL;
+    VT_TRY(vt_json_req_array(e, where, "certs", &arr, d));
     size_t n = json_array_size(arr);
-    VT_ENSURE(n > 0, d, VT_E_MISSING_FIELD, "certs", "%scerts is missing or empty", where);
+    VT_ENSURE(n > 0, d, VT_E_MISSING_FIELD, cp, "%s: required array is empty", cp);
     struct upload_cert *certs = calloc(n, sizeof(*certs));
-    VT_ENSURE(certs != NULL, d, VT_E_NOMEM, "platformcollateral", "no memory");
+    VT_ENSURE(certs != NULL, d, VT_E_NOMEM, cp, "%s: out of memory", cp);
     enum vt_err err = VT_OK;
     char fmspc[13] = "";
     for (size_t i = 0; i < n && err == VT_OK; i++) {
-        json_t *c = json_array_get(arr, i);
-        const char *tcbm = json_string_value(json_object_get(c, "tcbm"));
-        const char *cert = json_string_value(json_object_get(c, "cert"));
-        if (tcbm == NULL || strlen(tcbm) != 36 || !vt_is_hex(tcbm, 36) || cert == NULL) {
-            err = vt_fail(d, VT_E_BAD_FIELD, "certs",
-                          "%scerts[%zu] is not {tcb, tcbm (36 hex), cert}", where, i);
-            break;
-        }
-        if (strcmp(cert, "Not available") == 0) {
-            continue; /* SPEC: PCS marks TCB levels it has no certificate for */
-        }
-        struct upload_cert *u = &certs[i];
-        memcpy(u->tcbm_l, tcbm, 37);
-        lower(u->tcbm_l);
-        u->tcbm = u->tcbm_l;
-        uint8_t raw[18];
-        (void)!vt_hex_decode_exact(u->tcbm_l, 36, raw, 18);
-        memcpy(u->tcb.comps, raw, 16);
-        u->tcb.pcesvn = (unsigned)raw[16] | ((unsigned)raw[17] << 8);
-        size_t cl = strlen(cert);
-        u->pem = malloc(cl + 1);
-        if (u->pem == NULL || vt_percent_decode(cert, cl, u->pem, cl + 1, &u->pem_len) != VT_OK) {
-            err = vt_fail(d, VT_E_BAD_FIELD, "certs", "%scerts[%zu].cert is not URL-encoded PEM",
-                          where, i);
-            break;
-        }
-        u->pem[u->pem_len] = '\0';
-        struct vt_cert_list l;
-        vt_cert_list_init(&l);
-        char issuer[256] = "";
-        const uint8_t *ext;
-        size_t ext_len;
-        struct vt_sgx_pck_ext pe;
-        err = vt_cert_list_from_pem(u->pem, u->pem_len, &l, d);
-        if (err == VT_OK && l.n != 1) {
-            err = vt_fail(d, VT_E_BAD_CERT, "certs", "%scerts[%zu].cert holds %zu certificates",
-                          where, i, l.n);
-        }
-        if (err == VT_OK) {
-            vt_cert_issuer_text(l.certs[0], issuer, sizeof(issuer));
-            if (vt_cert_extension(l.certs[0], VT_SGX_EXT_OID, &ext, &ext_len) != VT_OK ||
-                vt_sgx_pck_ext_parse(ext, ext_len, &pe, d) != VT_OK) {
-                err = vt_fail(d, VT_E_CERT_EXTENSION, "certs",
-                              "%scerts[%zu].cert has no readable SGX extension", where, i);
-            }
-        }
-        vt_cert_list_cleanup(&l);
-        if (err != VT_OK) {
-            break;
-        }
-        vt_hex_encode(pe.fmspc, 6, fmspc);
-        u->processor = strstr(issuer, "Processor") != NULL;
-        const char *chain = u->processor ? x->chain_processor : x->chain_platform;
-        if (chain == NULL) {
-            err = vt_fail(d, VT_E_MISSING_FIELD, "certificates",
-                          "%scerts[%zu] needs collaterals.certificates."
-                          "SGX-PCK-Certificate-Issuer-Chain.%s",
-                          where, i, u->processor ? "PROCESSOR" : "PLATFORM");
-        }
+        char ep[VT_JSON_PATH_MAX];
+        elem_path(ep, sizeof(ep), cp, i);
+        err = pck_cert(x, json_array_get(arr, i), ep, &certs[i], fmspc, d);
     }
     /* the keys: each certificate's own TCB, then each platform's raw TCB */
     for (size_t i = 0; i < n && err == VT_OK; i++) {
@@ -592,21 +742,7 @@ static enum vt_err pck_entry(struct upload_ctx *x, json_t *e, size_t idx, json_t
                  "/sgx/certification/v4/pckcert?encrypted_ppid=%s&cpusvn=%.32s&pcesvn=%.4s"
                  "&pceid=%s",
                  p.enc_ppid, certs[i].tcbm, certs[i].tcbm + 32, p.pce_id);
-        struct vt_cache_item *it = new_item(x, key, d);
-        const char *chain = certs[i].processor ? x->chain_processor : x->chain_platform;
-        size_t hn = strlen(chain) + 160;
-        char *h = it ? malloc(hn) : NULL;
-        if (h != NULL) {
-            snprintf(h, hn,
-                     "SGX-PCK-Certificate-Issuer-Chain: %s\nSGX-TCBm: %s\n"
-                     "SGX-PCK-Certificate-CA-Type: %s\n",
-                     chain, certs[i].tcbm, certs[i].processor ? "processor" : "platform");
-            err = set_item(it, h, certs[i].pem, certs[i].pem_len, d);
-        } else {
-            err = it ? vt_fail(d, VT_E_NOMEM, "platformcollateral", "no memory")
-                     : (d ? d->code : VT_E_INTERNAL);
-        }
-        free(h);
+        err = pck_item(x, key, &certs[i], d);
     }
     p.cpu_svn[0] = p.pce_svn[0] = '\0';
     if (err == VT_OK) {
@@ -617,8 +753,8 @@ static enum vt_err pck_entry(struct upload_ctx *x, json_t *e, size_t idx, json_t
     json_array_foreach(platforms, k, pl)
     {
         struct vt_pccs_platform q;
-        char w[48];
-        snprintf(w, sizeof(w), "platforms[%zu].", k);
+        char w[VT_JSON_PATH_MAX];
+        elem_path(w, sizeof(w), "$.platforms", k);
         if (err != VT_OK || (err = platform_from(pl, w, false, &q, d)) != VT_OK ||
             strcmp(q.qe_id, p.qe_id) != 0 || strcmp(q.pce_id, p.pce_id) != 0 ||
             q.cpu_svn[0] == '\0') {
@@ -638,85 +774,135 @@ static enum vt_err pck_entry(struct upload_ctx *x, json_t *e, size_t idx, json_t
         if (err != VT_OK || own) {
             continue;
         }
-        json_t *info = fmspc[0] ? sgx_tcbinfo_of(tcbinfos, fmspc, x->api) : NULL;
-        if (info == NULL) {
-            err = vt_fail(d, VT_E_MISSING_FIELD, "tcbinfos",
-                          "%s: the SGX TCB info of FMSPC %s is needed to select its certificate", w,
-                          fmspc);
+        char ip[VT_JSON_PATH_MAX], user[VT_JSON_PATH_MAX + 48];
+        snprintf(user, sizeof(user), "%s (cpu_svn %s)", w, q.cpu_svn);
+        json_t *info = NULL;
+        if (fmspc[0] == '\0') {
+            err = vt_fail(d, VT_E_NOT_FOUND, w,
+                          "%s: no certificate in %s to select for its raw TCB (every one is \"Not"
+                          " available\")",
+                          w, cp);
             break;
         }
-        int c = select_cert(info, certs, n, &raw, d);
+        if ((err = sgx_tcbinfo_of(tcbinfos, fmspc, x->api, user, &info, ip, sizeof(ip), d)) !=
+            VT_OK) {
+            break;
+        }
+        int c = -1;
+        if ((err = select_cert(info, ip, certs, n, &raw, &c, d)) != VT_OK) {
+            break;
+        }
         if (c < 0) {
-            char detail[VT_DIAG_DETAIL_MAX];
-            snprintf(detail, sizeof(detail), "%s", d ? d->detail : "");
-            err = vt_fail(d, d ? d->code : VT_E_NOT_FOUND, "platforms", "%s (cpu_svn %s): %s", w,
-                          q.cpu_svn, detail);
+            err = vt_fail(d, VT_E_NOT_FOUND, w,
+                          "%s: no PCK certificate in %s is at or below the platform's raw TCB"
+                          " (cpu_svn %s, pce_svn %s)",
+                          w, cp, q.cpu_svn, q.pce_svn);
             break;
         }
         char key[VT_CACHE_KEY_MAX];
         snprintf(key, sizeof(key),
                  "/sgx/certification/v4/pckcert?encrypted_ppid=%s&cpusvn=%s&pcesvn=%s&pceid=%s",
                  p.enc_ppid, q.cpu_svn, q.pce_svn, p.pce_id);
-        const char *chain = certs[c].processor ? x->chain_processor : x->chain_platform;
-        size_t hn = strlen(chain) + 160;
-        char *h = malloc(hn);
-        struct vt_cache_item *it = h ? new_item(x, key, d) : NULL;
-        err = it ? VT_OK : vt_fail(d, VT_E_NOMEM, "platformcollateral", "no memory");
-        if (err == VT_OK) {
-            snprintf(h, hn,
-                     "SGX-PCK-Certificate-Issuer-Chain: %s\nSGX-TCBm: %s\n"
-                     "SGX-PCK-Certificate-CA-Type: %s\n",
-                     chain, certs[c].tcbm, certs[c].processor ? "processor" : "platform");
-            err = set_item(it, h, certs[c].pem, certs[c].pem_len, d);
-        }
-        free(h);
+        err = pck_item(x, key, &certs[c], d);
     }
     certs_free(certs, n);
     return err;
+}
+
+/* collaterals.tcbinfos[i] (path: its path): each TCB info under its key. */
+static enum vt_err tcbinfo_entry(struct upload_ctx *x, const json_t *e, const char *path,
+                                 struct vt_diag *d)
+{
+    static const char *const v4[4][3] = {{"sgx_tcbinfo", "sgx", "standard"},
+                                         {"sgx_tcbinfo_early", "sgx", "early"},
+                                         {"tdx_tcbinfo", "tdx", "standard"},
+                                         {"tdx_tcbinfo_early", "tdx", "early"}};
+    static const char *const v3[2][3] = {{"tcbinfo", "sgx", "standard"},
+                                         {"tcbinfo_early", "sgx", "early"}};
+    char f[13];
+    VT_TRY(need_object(e, path, VT_E_BAD_FIELD, d));
+    VT_TRY(hex_field(e, path, "fmspc", 12, 0, true, false, f, d));
+    for (size_t k = 0; k < (x->api == 3 ? 2u : 4u); k++) {
+        const char *const *m = x->api == 3 ? v3[k] : v4[k];
+        char key[VT_CACHE_KEY_MAX];
+        snprintf(key, sizeof(key), "/%s/certification/%s/tcb?fmspc=%s&update=%s", m[1],
+                 x->api == 3 ? "v3" : "v4", f, m[2]);
+        VT_TRY(tcb_item(x, e, path, m[0], key, d));
+    }
+    return VT_OK;
+}
+
+/* The CRLs, the root CA CRL and the enclave identities (strings, "" when not fetched). */
+static enum vt_err string_items(struct upload_ctx *x, const json_t *col, struct vt_diag *d)
+{
+    json_t *crls = NULL;
+    VT_TRY(vt_json_opt_object(col, "$.collaterals", "pckcacrl", &crls, d));
+    VT_TRY(string_item(x, crls, "$.collaterals.pckcacrl", "processorCrl",
+                       "/sgx/certification/v4/pckcrl?ca=processor", "SGX-PCK-CRL-Issuer-Chain",
+                       x->chain_processor, CERTS_PATH "." PCK_CHAIN ".PROCESSOR", d));
+    VT_TRY(string_item(x, crls, "$.collaterals.pckcacrl", "platformCrl",
+                       "/sgx/certification/v4/pckcrl?ca=platform", "SGX-PCK-CRL-Issuer-Chain",
+                       x->chain_platform, CERTS_PATH "." PCK_CHAIN ".PLATFORM", d));
+    VT_TRY(string_item(x, col, "$.collaterals", "rootcacrl", "/sgx/certification/v4/rootcacrl",
+                       NULL, NULL, NULL, d));
+    static const char *const ids[6][3] = {
+        {"qeidentity", "sgx", "qe/identity?update=standard"},
+        {"qeidentity_early", "sgx", "qe/identity?update=early"},
+        {"qveidentity", "sgx", "qve/identity?update=standard"},
+        {"qveidentity_early", "sgx", "qve/identity?update=early"},
+        {"tdqeidentity", "tdx", "qe/identity?update=standard"},
+        {"tdqeidentity_early", "tdx", "qe/identity?update=early"},
+    };
+    for (size_t k = 0; k < (x->api == 3 ? 4u : 6u); k++) {
+        char key[96];
+        snprintf(key, sizeof(key), "/%s/certification/%s/%s", ids[k][1], x->api == 3 ? "v3" : "v4",
+                 ids[k][2]);
+        VT_TRY(string_item(x, col, "$.collaterals", ids[k][0], key,
+                           "SGX-Enclave-Identity-Issuer-Chain", x->chain_identity,
+                           CERTS_PATH ".SGX-Enclave-Identity-Issuer-Chain", d));
+    }
+    return VT_OK;
+}
+
+/* SPEC: PCCS pccs_schemas.js (PLATFORM_COLLATERAL_SCHEMA_V3/V4): the required members, and the
+ * issuer chains. */
+static enum vt_err upload_head(struct upload_ctx *x, const json_t *o, json_t **platforms,
+                               json_t **col, json_t **pck_certs, json_t **tcbinfos,
+                               struct vt_diag *d)
+{
+    json_t *certs = NULL, *pck = NULL;
+    VT_TRY(vt_json_req_array(o, "$", "platforms", platforms, d));
+    VT_TRY(vt_json_req_object(o, "$", "collaterals", col, d));
+    VT_TRY(vt_json_req_array(*col, "$.collaterals", "pck_certs", pck_certs, d));
+    VT_TRY(vt_json_req_array(*col, "$.collaterals", "tcbinfos", tcbinfos, d));
+    VT_TRY(vt_json_req_object(*col, "$.collaterals", "certificates", &certs, d));
+    if (x->api == 4) { /* a v3 file's version is not read (PCCS's v3 schema has none) */
+        int64_t v = 0;
+        VT_TRY(vt_json_req_int(*col, "$.collaterals", "version", INT64_MIN, INT64_MAX, &v, d));
+        VT_ENSURE(v == 4, d, VT_E_BAD_FIELD, "$.collaterals.version",
+                  "$.collaterals.version: expected 4 on the v4 API, got %" PRId64
+                  " (a version 3 file goes to /sgx/certification/v3/)",
+                  v);
+    }
+    VT_TRY(vt_json_req_object(certs, CERTS_PATH, PCK_CHAIN, &pck, d));
+    const char *tcb = x->api == 3 ? "SGX-TCB-Info-Issuer-Chain" : "TCB-Info-Issuer-Chain";
+    VT_TRY(chain_value(pck, CERTS_PATH "." PCK_CHAIN, "PROCESSOR", &x->chain_processor, d));
+    VT_TRY(chain_value(pck, CERTS_PATH "." PCK_CHAIN, "PLATFORM", &x->chain_platform, d));
+    VT_TRY(chain_value(certs, CERTS_PATH, tcb, &x->chain_tcb, d));
+    return chain_value(certs, CERTS_PATH, "SGX-Enclave-Identity-Issuer-Chain", &x->chain_identity,
+                       d);
 }
 
 enum vt_err vt_cache_pccs_upload_parse(const uint8_t *body, size_t len, unsigned api,
                                        struct vt_pccs_upload *u, struct vt_diag *d)
 {
     memset(u, 0, sizeof(*u));
-    json_error_t je;
-    json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
-    if (o == NULL) {
-        return vt_fail(d, VT_E_BAD_JSON, "platformcollateral",
-                       "the body is not JSON: %s (line %d, column %d)", je.text, je.line,
-                       je.column);
-    }
+    enum vt_err err;
+    json_t *o = body_object(body, len, "{platforms, collaterals}", &err, d);
     struct upload_ctx x = {.u = u, .api = api};
-    json_t *platforms = json_object_get(o, "platforms");
-    json_t *col = json_object_get(o, "collaterals");
-    json_t *certs = json_object_get(col, "certificates");
-    json_t *pck = json_object_get(certs, "SGX-PCK-Certificate-Issuer-Chain");
-    json_t *tcbinfos = json_object_get(col, "tcbinfos");
-    json_t *pck_certs = json_object_get(col, "pck_certs");
-    enum vt_err err = VT_OK;
-    /* SPEC: PCCS pccs_schemas.js (PLATFORM_COLLATERAL_SCHEMA_V3/V4): required members. */
-    if (!json_is_array(platforms) || !json_is_object(col)) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "platformcollateral",
-                      "the body is not {\"platforms\":[...],\"collaterals\":{...}}");
-    } else if (!json_is_array(pck_certs) || !json_is_array(tcbinfos) || !json_is_object(certs)) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "collaterals",
-                      "collaterals needs pck_certs and tcbinfos (arrays) and certificates");
-    } else if (api == 4 && json_integer_value(json_object_get(col, "version")) != 4) {
-        err = vt_fail(d, VT_E_BAD_FIELD, "collaterals.version",
-                      "collaterals.version must be 4 on the v4 API (a v3 file goes to /v3/)");
-    } else if (!json_is_object(pck)) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "certificates",
-                      "collaterals.certificates.SGX-PCK-Certificate-Issuer-Chain is required");
-    }
-    const char *tcb_name = api == 3 ? "SGX-TCB-Info-Issuer-Chain" : "TCB-Info-Issuer-Chain";
-    if (err == VT_OK &&
-        (err = chain_value(json_object_get(pck, "PROCESSOR"), "SGX-PCK-Certificate-Issuer-Chain",
-                           &x.chain_processor, d)) == VT_OK &&
-        (err = chain_value(json_object_get(pck, "PLATFORM"), "SGX-PCK-Certificate-Issuer-Chain",
-                           &x.chain_platform, d)) == VT_OK &&
-        (err = chain_value(json_object_get(certs, tcb_name), tcb_name, &x.chain_tcb, d)) == VT_OK) {
-        err = chain_value(json_object_get(certs, "SGX-Enclave-Identity-Issuer-Chain"),
-                          "SGX-Enclave-Identity-Issuer-Chain", &x.chain_identity, d);
+    json_t *platforms = NULL, *col = NULL, *pck_certs = NULL, *tcbinfos = NULL;
+    if (err == VT_OK) {
+        err = upload_head(&x, o, &platforms, &col, &pck_certs, &tcbinfos, d);
     }
     size_t i;
     json_t *e;
@@ -727,73 +913,24 @@ enum vt_err vt_cache_pccs_upload_parse(const uint8_t *body, size_t len, unsigned
         }
         err = pck_entry(&x, e, i, platforms, tcbinfos, d);
     }
-    const char *v = api == 3 ? "v3" : "v4";
     json_array_foreach(tcbinfos, i, e)
     {
         if (err != VT_OK) {
             break;
         }
-        char f[13], where[64], key[VT_CACHE_KEY_MAX];
-        snprintf(where, sizeof(where), "collaterals.tcbinfos[%zu].", i);
-        if ((err = hex_field(e, "fmspc", where, 12, 0, true, false, f, d)) != VT_OK) {
-            break;
-        }
-        static const char *const v4[4][3] = {{"sgx_tcbinfo", "sgx", "standard"},
-                                             {"sgx_tcbinfo_early", "sgx", "early"},
-                                             {"tdx_tcbinfo", "tdx", "standard"},
-                                             {"tdx_tcbinfo_early", "tdx", "early"}};
-        static const char *const v3[2][3] = {{"tcbinfo", "sgx", "standard"},
-                                             {"tcbinfo_early", "sgx", "early"}};
-        for (size_t k = 0; k < (api == 3 ? 2u : 4u) && err == VT_OK; k++) {
-            const char *const *m = api == 3 ? v3[k] : v4[k];
-            snprintf(key, sizeof(key), "/%s/certification/%s/tcb?fmspc=%s&update=%s", m[1], v, f,
-                     m[2]);
-            char w[96];
-            snprintf(w, sizeof(w), "%s%s", where, m[0]);
-            err = tcb_item(&x, json_object_get(e, m[0]), w, key, d);
-        }
-    }
-    json_t *crls = json_object_get(col, "pckcacrl");
-    if (err == VT_OK && crls != NULL && !json_is_object(crls)) {
-        err = vt_fail(d, VT_E_BAD_FIELD, "pckcacrl", "collaterals.pckcacrl is not an object");
+        char p[VT_JSON_PATH_MAX];
+        elem_path(p, sizeof(p), "$.collaterals.tcbinfos", i);
+        err = tcbinfo_entry(&x, e, p, d);
     }
     if (err == VT_OK) {
-        err = string_item(&x, json_object_get(crls, "processorCrl"),
-                          "collaterals.pckcacrl.processorCrl",
-                          "/sgx/certification/v4/pckcrl?ca=processor", "SGX-PCK-CRL-Issuer-Chain",
-                          x.chain_processor, d);
-    }
-    if (err == VT_OK) {
-        err = string_item(&x, json_object_get(crls, "platformCrl"),
-                          "collaterals.pckcacrl.platformCrl",
-                          "/sgx/certification/v4/pckcrl?ca=platform", "SGX-PCK-CRL-Issuer-Chain",
-                          x.chain_platform, d);
-    }
-    if (err == VT_OK) {
-        err = string_item(&x, json_object_get(col, "rootcacrl"), "collaterals.rootcacrl",
-                          "/sgx/certification/v4/rootcacrl", NULL, NULL, d);
-    }
-    static const char *const ids[6][3] = {
-        {"qeidentity", "sgx", "qe/identity?update=standard"},
-        {"qeidentity_early", "sgx", "qe/identity?update=early"},
-        {"qveidentity", "sgx", "qve/identity?update=standard"},
-        {"qveidentity_early", "sgx", "qve/identity?update=early"},
-        {"tdqeidentity", "tdx", "qe/identity?update=standard"},
-        {"tdqeidentity_early", "tdx", "qe/identity?update=early"},
-    };
-    for (size_t k = 0; k < (api == 3 ? 4u : 6u) && err == VT_OK; k++) {
-        char key[96], w[64];
-        snprintf(key, sizeof(key), "/%s/certification/%s/%s", ids[k][1], v, ids[k][2]);
-        snprintf(w, sizeof(w), "collaterals.%s", ids[k][0]);
-        err = string_item(&x, json_object_get(col, ids[k][0]), w, key,
-                          "SGX-Enclave-Identity-Issuer-Chain", x.chain_identity, d);
+        err = string_items(&x, col, d);
     }
     /* platforms listed without certificates in this upload: registered all the same */
     json_array_foreach(platforms, i, e)
     {
         struct vt_pccs_platform q;
-        char w[48];
-        snprintf(w, sizeof(w), "platforms[%zu].", i);
+        char w[VT_JSON_PATH_MAX];
+        elem_path(w, sizeof(w), "$.platforms", i);
         if (err != VT_OK || (err = platform_from(e, w, false, &q, d)) != VT_OK) {
             break;
         }
@@ -807,7 +944,9 @@ enum vt_err vt_cache_pccs_upload_parse(const uint8_t *body, size_t len, unsigned
     free(x.chain_identity);
     json_decref(o);
     if (err == VT_OK && u->n_items == 0) {
-        err = vt_fail(d, VT_E_MISSING_FIELD, "collaterals", "the upload holds no document");
+        err = vt_fail(d, VT_E_MISSING_FIELD, "$.collaterals",
+                      "$.collaterals: the upload holds no document (every member is absent or"
+                      " empty)");
     }
     if (err != VT_OK) {
         vt_cache_pccs_upload_cleanup(u);
