@@ -2,46 +2,39 @@
  * vt_verify: detect once, parse once, fetch collateral through the source, verify with the
  * verifier of the evidence's TEE, fill claims (include/veritee/verifier.h).
  *
- * Thread safety. The per-TEE verifiers (src/tee/{dcap,nitro,snp}/verify.c) guard their own chain
- * caches. This file keeps two caches of fetched collateral under `lock`:
- *   dcap: per platform (TEE type and SHA-256 of the quote's certification data, the PCK chain,
- *         as the broker keyed them before) a collateral set and the vt_dcap_verifier that
- *         verified it once; the same hash is the key of that verifier's PCK chain cache;
- *   snp:  per request (product, VEK kind, CHIP_ID, REPORTED_TCB) the bytes the source gave.
- * A slot in use is pinned (pins > 0) and neither evicted nor replaced; fetching, collateral
- * verification and evidence verification run outside the lock. A slot is filled only after a
- * verification with its collateral succeeded (a failed one is fetched again next time), and
- * reused for collateral_ttl seconds of the configured clock.
+ * Thread safety. The per-TEE verifiers (src/tee/{dcap,nitro,snp}/verify.c) keep their own chain
+ * caches. This file keeps two pinned caches (src/base/pincache.h) of fetched collateral:
+ *   dcap_sets: per platform (TEE type and SHA-256 of the quote's certification data, the PCK
+ *         chain, as the broker keyed them before) a collateral set and the vt_dcap_verifier that
+ *         verified it once; the chain's hash is the key of that verifier's PCK chain cache;
+ *   snp_sets: per request (product, VEK kind, CHIP_ID, REPORTED_TCB) the bytes the source gave.
+ * A set in use is pinned and neither evicted nor replaced; fetching, collateral verification and
+ * evidence verification run outside the caches' locks. A set is stored only after a
+ * verification with it succeeded (a failed one is fetched again next time), and reused for
+ * collateral_ttl seconds of the configured clock; a stale set of the same key is replaced first.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <veritee/crypto.h>
 #include <veritee/verifier.h>
 
+#include "base/pincache.h"
 #include "tee/tee_internal.h"
 
 #define DCAP_SLOTS 16
 #define SNP_SLOTS 16
 
-struct dcap_slot {
-    bool used;
-    unsigned pins;
-    uint32_t tee_type;
-    uint8_t key[VT_SHA256_LEN]; /* SHA-256 of the quote's certification data (the PCK chain) */
+/* A DCAP collateral set and the verifier that verified it once; id: dcap_id. */
+struct dcap_set {
     vt_time loaded;
-    uint64_t last_use;
     struct vt_dcap_collateral *coll;
     struct vt_dcap_verifier *v;
 };
 
-struct snp_slot {
-    bool used;
-    unsigned pins;
-    uint8_t key[VT_SHA256_LEN];
+/* What the source gave for an SEV-SNP request; id: SHA-256 of the request. */
+struct snp_set {
     vt_time loaded;
-    uint64_t last_use;
     struct vt_snp_collateral c;
 };
 
@@ -54,30 +47,37 @@ struct vt_verifier {
     void *clock_ctx;
     struct vt_nitro_verifier *nitro;
     struct vt_snp_verifier *snp;
-    pthread_mutex_t lock; /* guards the slots and tick */
-    uint64_t tick;
-    struct dcap_slot dcap[DCAP_SLOTS];
-    struct snp_slot snps[SNP_SLOTS];
+    struct vt_pincache dcap_sets; /* struct dcap_set */
+    struct vt_pincache snp_sets;  /* struct snp_set */
 };
+
+static void dcap_set_free(void *value)
+{
+    struct dcap_set *s = value;
+    vt_dcap_verifier_free(s->v);
+    vt_dcap_collateral_free(s->coll);
+    free(s);
+}
+
+static void snp_set_free(void *value)
+{
+    struct snp_set *s = value;
+    vt_snp_collateral_cleanup(&s->c);
+    free(s);
+}
 
 void vt_verifier_free(struct vt_verifier *v)
 {
     if (v == NULL) {
         return;
     }
-    for (size_t i = 0; i < DCAP_SLOTS; i++) {
-        vt_dcap_verifier_free(v->dcap[i].v);
-        vt_dcap_collateral_free(v->dcap[i].coll);
-    }
-    for (size_t i = 0; i < SNP_SLOTS; i++) {
-        vt_snp_collateral_cleanup(&v->snps[i].c);
-    }
+    vt_pincache_cleanup(&v->dcap_sets);
+    vt_pincache_cleanup(&v->snp_sets);
     vt_nitro_verifier_free(v->nitro);
     vt_snp_verifier_free(v->snp);
     vt_cert_list_cleanup(&v->anchors_dcap);
     vt_cert_list_cleanup(&v->anchors_nitro);
     vt_cert_list_cleanup(&v->anchors_snp);
-    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -99,13 +99,14 @@ enum vt_err vt_verifier_new(const struct vt_verifier_config *cfg, struct vt_veri
               "collateral_ttl %lld is negative", (long long)cfg->collateral_ttl);
     struct vt_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (pthread_mutex_init(&v->lock, NULL) != 0) {
-        free(v);
-        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
-    }
     vt_cert_list_init(&v->anchors_dcap);
     vt_cert_list_init(&v->anchors_nitro);
     vt_cert_list_init(&v->anchors_snp);
+    if (vt_pincache_init(&v->dcap_sets, DCAP_SLOTS, dcap_set_free) != VT_OK ||
+        vt_pincache_init(&v->snp_sets, SNP_SLOTS, snp_set_free) != VT_OK) {
+        vt_verifier_free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's caches");
+    }
     v->source = cfg->collateral;
     v->time_mode = cfg->time_mode;
     v->ttl = cfg->collateral_ttl > 0 ? cfg->collateral_ttl : VT_VERIFIER_TTL_DEFAULT;
@@ -181,9 +182,25 @@ static vt_time clock_now(const struct vt_verifier *v)
     return v->clock != NULL ? v->clock(v->clock_ctx) : vt_time_now();
 }
 
-static bool fresh(const struct vt_verifier *v, vt_time loaded, vt_time t)
+/* The time a cached set is looked up at, against the verifier's TTL. */
+struct lookup {
+    const struct vt_verifier *v;
+    vt_time t;
+};
+
+static bool fresh(const struct lookup *l, vt_time loaded)
 {
-    return t >= loaded && (v->ttl == VT_VERIFIER_TTL_FOREVER || t - loaded < v->ttl);
+    return l->t >= loaded && (l->v->ttl == VT_VERIFIER_TTL_FOREVER || l->t - loaded < l->v->ttl);
+}
+
+static bool dcap_fresh(const void *value, void *ctx)
+{
+    return fresh(ctx, ((const struct dcap_set *)value)->loaded);
+}
+
+static bool snp_fresh(const void *value, void *ctx)
+{
+    return fresh(ctx, ((const struct snp_set *)value)->loaded);
 }
 
 /*
@@ -218,53 +235,14 @@ static void dcap_request(const struct vt_dcap_quote *q, enum vt_tee tee,
     vt_cert_list_cleanup(&l);
 }
 
-static struct dcap_slot *dcap_find(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32],
-                                   vt_time t)
+/* The cache id of a platform's set: SHA-256(quote TEE type, 4 bytes LE || SHA-256 of the PCK
+ * chain). */
+static void dcap_id(uint32_t tee_type, const uint8_t chain_sha256[VT_SHA256_LEN],
+                    uint8_t id[VT_SHA256_LEN])
 {
-    for (size_t i = 0; i < DCAP_SLOTS; i++) {
-        struct dcap_slot *s = &v->dcap[i];
-        if (s->used && s->tee_type == tee_type && memcmp(s->key, key, VT_SHA256_LEN) == 0 &&
-            fresh(v, s->loaded, t)) {
-            return s;
-        }
-    }
-    return NULL;
-}
-
-/* Keep a verified collateral set (and its verifier) in the least recently used free slot; the
- * slot's previous contents are handed back in *coll / *dv for the caller to free. */
-static void dcap_keep(struct vt_verifier *v, uint32_t tee_type, const uint8_t key[32], vt_time t,
-                      struct vt_dcap_collateral **coll, struct vt_dcap_verifier **dv)
-{
-    pthread_mutex_lock(&v->lock);
-    struct dcap_slot *victim = NULL;
-    for (size_t i = 0; i < DCAP_SLOTS; i++) {
-        struct dcap_slot *s = &v->dcap[i];
-        if (s->pins == 0 && (victim == NULL || !s->used ||
-                             (victim->used && (memcmp(s->key, key, VT_SHA256_LEN) == 0 ||
-                                               s->last_use < victim->last_use)))) {
-            victim = s;
-        }
-        if (s->pins == 0 && s->used && s->tee_type == tee_type &&
-            memcmp(s->key, key, VT_SHA256_LEN) == 0) {
-            victim = s; /* replace a stale set of the same platform first */
-            break;
-        }
-    }
-    if (victim != NULL) {
-        struct vt_dcap_collateral *oc = victim->coll;
-        struct vt_dcap_verifier *ov = victim->v;
-        victim->used = true;
-        victim->tee_type = tee_type;
-        memcpy(victim->key, key, VT_SHA256_LEN);
-        victim->loaded = t;
-        victim->last_use = ++v->tick;
-        victim->coll = *coll;
-        victim->v = *dv;
-        *coll = oc;
-        *dv = ov;
-    }
-    pthread_mutex_unlock(&v->lock);
+    const uint8_t tt[4] = {(uint8_t)tee_type, (uint8_t)(tee_type >> 8), (uint8_t)(tee_type >> 16),
+                           (uint8_t)(tee_type >> 24)};
+    vt_sha256_2(tt, sizeof(tt), chain_sha256, VT_SHA256_LEN, id);
 }
 
 static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *e,
@@ -273,24 +251,20 @@ static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *
 {
     const struct vt_dcap_quote *q = &e->u.quote;
     struct vt_dcap_opts dopts = {.now = o->now, .time_mode = v->time_mode};
-    /* One hash of the PCK chain keys both this cache and the DCAP verifier's PCK cache. */
+    /* One hash of the PCK chain keys the DCAP verifier's PCK cache and, with the TEE type, this
+     * verifier's set (dcap_id). */
     uint8_t key[VT_SHA256_LEN];
+    uint8_t id[VT_SHA256_LEN];
     vt_sha256(q->cert_data, q->cert_data_len, key);
-    vt_time t = clock_now(v);
-
-    pthread_mutex_lock(&v->lock);
-    struct dcap_slot *s = dcap_find(v, q->tee_type, key, t);
+    dcap_id(q->tee_type, key, id);
+    struct lookup at = {.v = v, .t = clock_now(v)};
+    struct vt_pin pin;
+    const struct dcap_set *s = vt_pincache_get(&v->dcap_sets, id, dcap_fresh, &at, &pin);
     if (s != NULL) {
-        s->pins++;
-        s->last_use = ++v->tick;
-        pthread_mutex_unlock(&v->lock);
         enum vt_err err = vt_dcap_verify_quote(s->v, q, key, &dopts, c, d);
-        pthread_mutex_lock(&v->lock);
-        s->pins--;
-        pthread_mutex_unlock(&v->lock);
+        vt_pincache_release(&v->dcap_sets, &pin);
         return err;
     }
-    pthread_mutex_unlock(&v->lock);
 
     VT_ENSURE(q->cert_type == VT_DCAP_CERT_PCK_CHAIN, d, VT_E_UNSUPPORTED_CERT_DATA,
               "quote.cert_data.type",
@@ -319,8 +293,13 @@ static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *
     if (err == VT_OK) {
         err = vt_dcap_verify_quote(dv, q, key, &dopts, c, d);
     }
-    if (err == VT_OK) {
-        dcap_keep(v, q->tee_type, key, t, &coll, &dv);
+    struct dcap_set *set = err == VT_OK ? malloc(sizeof(*set)) : NULL;
+    if (set != NULL) { /* verified with it: kept (without memory, just not kept) */
+        *set = (struct dcap_set){.loaded = at.t, .coll = coll, .v = dv};
+        coll = NULL;
+        dv = NULL;
+        (void)vt_pincache_put(&v->dcap_sets, id, set, dcap_fresh, &at, &pin);
+        vt_pincache_release(&v->dcap_sets, &pin);
     }
     vt_dcap_verifier_free(dv);
     vt_dcap_collateral_free(coll);
@@ -328,45 +307,6 @@ static enum vt_err verify_dcap(struct vt_verifier *v, const struct vt_evidence *
 }
 
 /* ---- SEV-SNP ---- */
-
-static struct snp_slot *snp_find(struct vt_verifier *v, const uint8_t key[32], vt_time t)
-{
-    for (size_t i = 0; i < SNP_SLOTS; i++) {
-        struct snp_slot *s = &v->snps[i];
-        if (s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0 && fresh(v, s->loaded, t)) {
-            return s;
-        }
-    }
-    return NULL;
-}
-
-static void snp_keep(struct vt_verifier *v, const uint8_t key[32], vt_time t,
-                     struct vt_snp_collateral *c)
-{
-    pthread_mutex_lock(&v->lock);
-    struct snp_slot *victim = NULL;
-    for (size_t i = 0; i < SNP_SLOTS; i++) {
-        struct snp_slot *s = &v->snps[i];
-        if (s->pins == 0 && s->used && memcmp(s->key, key, VT_SHA256_LEN) == 0) {
-            victim = s;
-            break;
-        }
-        if (s->pins == 0 &&
-            (victim == NULL || !s->used || (victim->used && s->last_use < victim->last_use))) {
-            victim = s;
-        }
-    }
-    if (victim != NULL) {
-        struct vt_snp_collateral old = victim->c;
-        victim->used = true;
-        memcpy(victim->key, key, VT_SHA256_LEN);
-        victim->loaded = t;
-        victim->last_use = ++v->tick;
-        victim->c = *c;
-        *c = old;
-    }
-    pthread_mutex_unlock(&v->lock);
-}
 
 static enum vt_err verify_snp(struct vt_verifier *v, const struct vt_evidence *e,
                               const struct vt_verify_opts *o, struct vt_claims *c,
@@ -387,9 +327,10 @@ static enum vt_err verify_snp(struct vt_verifier *v, const struct vt_evidence *e
     bool need = o->vek == NULL || o->snp_chain == NULL || o->snp_crl == NULL;
     struct vt_snp_collateral fetched;
     memset(&fetched, 0, sizeof(fetched));
-    struct snp_slot *slot = NULL;
+    struct vt_pin pin = {0};
+    const struct snp_set *cached = NULL;
     uint8_t key[VT_SHA256_LEN];
-    vt_time t = 0;
+    struct lookup at = {.v = v};
     enum vt_err err = VT_OK;
     if (need && v->source != NULL) {
         struct vt_snp_collateral_request req;
@@ -400,16 +341,11 @@ static enum vt_err verify_snp(struct vt_verifier *v, const struct vt_evidence *e
         memcpy(req.chip_id, r->chip_id, sizeof(req.chip_id));
         req.reported_tcb = r->reported_tcb_raw;
         vt_sha256(&req, sizeof(req), key);
-        t = clock_now(v);
-        pthread_mutex_lock(&v->lock);
-        if ((slot = snp_find(v, key, t)) != NULL) {
-            slot->pins++;
-            slot->last_use = ++v->tick;
-        }
-        pthread_mutex_unlock(&v->lock);
+        at.t = clock_now(v);
+        cached = vt_pincache_get(&v->snp_sets, key, snp_fresh, &at, &pin);
         const struct vt_snp_collateral *have = &fetched;
-        if (slot != NULL) {
-            have = &slot->c;
+        if (cached != NULL) {
+            have = &cached->c;
         } else {
             err = vt_collateral_fetch_snp(v->source, &req, &fetched, d);
         }
@@ -436,12 +372,15 @@ static enum vt_err verify_snp(struct vt_verifier *v, const struct vt_evidence *e
     if (err == VT_OK) {
         err = vt_snp_verify_report(v->snp, r, hcl, &so, c, d);
     }
-    if (slot != NULL) {
-        pthread_mutex_lock(&v->lock);
-        slot->pins--;
-        pthread_mutex_unlock(&v->lock);
-    } else if (err == VT_OK && need && v->source != NULL) {
-        snp_keep(v, key, t, &fetched);
+    struct snp_set *set = NULL;
+    if (cached != NULL) {
+        vt_pincache_release(&v->snp_sets, &pin);
+    } else if (err == VT_OK && need && v->source != NULL &&
+               (set = malloc(sizeof(*set))) != NULL) { /* without memory, just not kept */
+        *set = (struct snp_set){.loaded = at.t, .c = fetched};
+        memset(&fetched, 0, sizeof(fetched));
+        (void)vt_pincache_put(&v->snp_sets, key, set, snp_fresh, &at, &pin);
+        vt_pincache_release(&v->snp_sets, &pin);
     }
     vt_snp_collateral_cleanup(&fetched);
     return err;

@@ -6,12 +6,11 @@
  * the SHA-256 of the quote's certification data, so a platform's repeated quotes cost the QE
  * report and quote signatures only. Step numbers cite spec/dcap.md section 4.
  *
- * Thread safety: the verifier's only mutable state is the PCK chain cache, guarded by `lock`.
- * A verification pins the entry it uses (pins > 0), and a pinned entry is neither evicted nor
- * changed, except its attestation key by a holder that is the only one; chains are verified and
- * keys parsed outside the lock. When every slot is pinned, a new entry stays private to its call.
+ * Thread safety: the verifier's only mutable state is the PCK chain cache, a pinned cache
+ * (src/base/pincache.h): a verification pins the entry it uses, which is then neither evicted nor
+ * changed, except its attestation key by a holder that is the only one (vt_pincache_with_sole);
+ * chains are verified and keys parsed outside the cache's lock.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <veritee/encoding.h>
 #include <veritee/limits.h>
 
+#include "base/pincache.h"
 #include "tee/tee_internal.h"
 
 #define WINDOW_ITEMS_MAX 24
@@ -34,9 +34,6 @@ struct window_item {
 
 /* A verified PCK chain: everything a quote needs from it. */
 struct pck_entry {
-    bool used;
-    uint64_t last_use;
-    uint8_t id[VT_SHA256_LEN]; /* SHA-256 of the certification data */
     struct vt_p256_key *key;
     struct vt_sgx_pck_ext ext;
     char pck_ca[12];
@@ -44,8 +41,6 @@ struct pck_entry {
     /* The platform's attestation key, parsed once: a QE signs its quotes with the same key. */
     uint8_t att_xy[64];
     struct vt_p256_key *att_key;
-    unsigned pins;     /* verifications using it now (under the verifier's lock) */
-    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_dcap_verifier {
@@ -58,10 +53,16 @@ struct vt_dcap_verifier {
     uint8_t pck_crl_sha256[VT_SHA256_LEN];
     uint8_t root_crl_sha256[VT_SHA256_LEN];
     vt_time chains_earliest_expiry;
-    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
-    struct pck_entry cache[VT_DCAP_PCK_CACHE_SIZE];
-    uint64_t tick;
+    struct vt_pincache pck_cache; /* struct pck_entry by SHA-256 of the certification data */
 };
+
+static void pck_entry_free(void *value)
+{
+    struct pck_entry *e = value;
+    vt_p256_key_free(e->key);
+    vt_p256_key_free(e->att_key);
+    free(e);
+}
 
 static void add_item(struct vt_dcap_verifier *v, const char *what, vt_time nb, vt_time na)
 {
@@ -162,12 +163,8 @@ void vt_dcap_verifier_free(struct vt_dcap_verifier *v)
     if (v == NULL) {
         return;
     }
-    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
-        vt_p256_key_free(v->cache[i].key);
-        vt_p256_key_free(v->cache[i].att_key);
-    }
+    vt_pincache_cleanup(&v->pck_cache);
     vt_cert_list_cleanup(&v->anchors);
-    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -178,9 +175,9 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(coll != NULL && out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_dcap_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+    if (vt_pincache_init(&v->pck_cache, VT_DCAP_PCK_CACHE_SIZE, pck_entry_free) != VT_OK) {
         free(v);
-        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's PCK chain cache");
     }
     vt_cert_list_init(&v->anchors);
     v->coll = coll;
@@ -331,26 +328,9 @@ out:
     return err;
 }
 
-static struct pck_entry *find_pck_entry(struct vt_dcap_verifier *v, const uint8_t id[32])
-{
-    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
-        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
-            return &v->cache[i];
-        }
-    }
-    return NULL;
-}
-
-static void free_pck_keys(struct pck_entry *e)
-{
-    vt_p256_key_free(e->key);
-    vt_p256_key_free(e->att_key);
-}
-
-/* The entry for the quote's certification data, pinned: put_pck_entry releases it. */
+/* The entry for the quote's certification data, pinned in *pin: vt_pincache_release unpins. */
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 const uint8_t *cert_sha256, struct pck_entry **out,
-                                 struct vt_diag *d)
+                                 const uint8_t *cert_sha256, struct vt_pin *pin, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     if (cert_sha256 != NULL) {
@@ -358,69 +338,18 @@ static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dca
     } else {
         vt_sha256(q->cert_data, q->cert_data_len, id);
     }
-    pthread_mutex_lock(&v->lock);
-    struct pck_entry *e = find_pck_entry(v, id);
-    if (e != NULL) {
-        e->pins++;
-        e->last_use = ++v->tick;
-        pthread_mutex_unlock(&v->lock);
-        *out = e;
+    if (vt_pincache_get(&v->pck_cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
-    pthread_mutex_unlock(&v->lock);
-    struct pck_entry *fresh = calloc(1, sizeof(*fresh));
-    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "pck_chain", "no memory for the PCK chain entry");
-    enum vt_err err = build_pck_entry(v, q, fresh, d);
+    struct pck_entry *e = calloc(1, sizeof(*e));
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "pck_chain", "no memory for the PCK chain entry");
+    enum vt_err err = build_pck_entry(v, q, e, d);
     if (err != VT_OK) {
-        free_pck_keys(fresh);
-        free(fresh);
+        pck_entry_free(e);
         return err;
     }
-    memcpy(fresh->id, id, sizeof(id));
-    fresh->used = true;
-    fresh->pins = 1;
-    pthread_mutex_lock(&v->lock);
-    fresh->last_use = ++v->tick;
-    if ((e = find_pck_entry(v, id)) != NULL) { /* another verification built it meanwhile */
-        e->pins++;
-        e->last_use = v->tick;
-        pthread_mutex_unlock(&v->lock);
-        free_pck_keys(fresh);
-        free(fresh);
-        *out = e;
-        return VT_OK;
-    }
-    struct pck_entry *victim = NULL;
-    for (size_t i = 0; i < VT_DCAP_PCK_CACHE_SIZE; i++) {
-        struct pck_entry *c = &v->cache[i];
-        if (c->pins == 0 &&
-            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
-            victim = c;
-        }
-    }
-    if (victim != NULL) {
-        free_pck_keys(victim);
-        *victim = *fresh;
-        free(fresh);
-        fresh = victim;
-    } else {
-        fresh->private_copy = true;
-    }
-    pthread_mutex_unlock(&v->lock);
-    *out = fresh;
+    (void)vt_pincache_put(&v->pck_cache, id, e, NULL, NULL, pin);
     return VT_OK;
-}
-
-static void put_pck_entry(struct vt_dcap_verifier *v, struct pck_entry *e)
-{
-    if (e->private_copy) {
-        free_pck_keys(e);
-        free(e);
-        return;
-    }
-    pthread_mutex_lock(&v->lock);
-    e->pins--;
-    pthread_mutex_unlock(&v->lock);
 }
 
 /* The module identity "TDX_%02X" for a module major version, compared case-insensitively as
@@ -811,17 +740,35 @@ static void fill_collateral(const struct vt_dcap_verifier *v, const struct pck_e
     }
 }
 
+/* An attestation key parsed by a verification, handed to its PCK entry. */
+struct att_swap {
+    struct vt_p256_key **key; /* taken (set to NULL) */
+    const uint8_t *xy;        /* its X || Y, 64 bytes */
+};
+
+/* Under the PCK cache's lock, while the caller's pin is the entry's only one. */
+static void keep_att_key(void *value, void *ctx)
+{
+    struct pck_entry *e = value;
+    struct att_swap *s = ctx;
+    vt_p256_key_free(e->att_key);
+    e->att_key = *s->key;
+    memcpy(e->att_xy, s->xy, 64);
+    *s->key = NULL;
+}
+
 /*
  * The checks of one quote with its pinned PCK entry. own_att receives an attestation key parsed
  * for this call when the entry holds another one (the caller frees it).
  */
 static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                     struct pck_entry *pck, struct vt_p256_key **own_att,
+                                     const struct vt_pin *pin, struct vt_p256_key **own_att,
                                      const struct vt_dcap_opts *opts, struct vt_claims *claims,
                                      struct vt_diag *d)
 {
     const struct vt_tcb_info *ti = &v->coll->tcb_info;
     const struct vt_qe_identity *qi = &v->coll->qe_identity;
+    const struct pck_entry *pck = pin->value;
     enum vt_tee tee = q->tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
     /* Time: every certificate, CRL and document of this verification. SPEC: QvE (dcap.md 4.5):
      * collateral is expired when its earliest expiration date (every nextUpdate and notAfter) is
@@ -886,14 +833,8 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
                   "the attestation key is not a valid P-256 point: %s", kd.detail);
         att = *own_att;
         /* Keep it in the entry for the platform's next quotes if no other call uses the entry. */
-        pthread_mutex_lock(&v->lock);
-        if (pck->pins == 1) {
-            vt_p256_key_free(pck->att_key);
-            pck->att_key = *own_att;
-            memcpy(pck->att_xy, q->attest_key, 64);
-            *own_att = NULL;
-        }
-        pthread_mutex_unlock(&v->lock);
+        struct att_swap swap = {.key = own_att, .xy = q->attest_key};
+        (void)vt_pincache_with_sole(&v->pck_cache, pin, keep_att_key, &swap);
     }
     VT_ENSURE(vt_p256_verify(att, q->signed_data, q->signed_len, q->signature) == VT_OK, d,
               VT_E_QUOTE_SIGNATURE, "quote.signature",
@@ -963,12 +904,12 @@ enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dca
               "certification data type %u; offline verification needs type 5 (PCK certificate "
               "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
               q->cert_type);
-    struct pck_entry *pck = NULL;
-    VT_TRY(get_pck_entry(v, q, cert_sha256, &pck, d));
+    struct vt_pin pin;
+    VT_TRY(get_pck_entry(v, q, cert_sha256, &pin, d));
     struct vt_p256_key *own_att = NULL;
-    enum vt_err err = verify_with_entry(v, q, pck, &own_att, opts, claims, d);
+    enum vt_err err = verify_with_entry(v, q, &pin, &own_att, opts, claims, d);
     vt_p256_key_free(own_att);
-    put_pck_entry(v, pck);
+    vt_pincache_release(&v->pck_cache, &pin);
     return err;
 }
 

@@ -12,11 +12,10 @@
  * its certificates; each document then costs its leaf certificate signature and its COSE
  * signature (two P-384 verifications).
  *
- * Thread safety: the chain cache is guarded by the verifier's lock; a verification pins the entry
- * it uses (pins > 0), which is then neither evicted nor changed. Entries are built outside the
- * lock; when every slot is pinned, a new entry stays private to its call.
+ * Thread safety: the chain cache is a pinned cache (src/base/pincache.h): a verification pins
+ * the entry it uses, which is then neither evicted nor changed; entries are built outside the
+ * cache's lock.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include <veritee/limits.h>
 #include <veritee/nitro.h>
 
+#include "base/pincache.h"
 #include "tee/tee_internal.h"
 
 #define CHAIN_CACHE_SIZE 8
@@ -37,30 +37,24 @@ struct window {
 
 /* A verified CA chain: what a document's leaf needs from it. */
 struct chain_entry {
-    bool used;
-    uint64_t last_use;
-    uint8_t id[VT_SHA256_LEN]; /* SHA-256 over the cabundle certificates */
-    struct vt_cert *issuer;    /* cabundle[n-1], the leaf's issuer */
+    struct vt_cert *issuer; /* cabundle[n-1], the leaf's issuer */
     struct vt_p384_key *issuer_key;
     size_t n;
     struct window windows[VT_NITRO_MAX_CABUNDLE];
     vt_time earliest_expiry;
-    unsigned pins;     /* verifications using it now (under the verifier's lock) */
-    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_nitro_verifier {
     struct vt_cert_list anchors;
-    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
-    struct chain_entry cache[CHAIN_CACHE_SIZE];
-    uint64_t tick;
+    struct vt_pincache cache; /* struct chain_entry by the id of its cabundle (get_entry) */
 };
 
-static void entry_clear(struct chain_entry *e)
+static void entry_free(void *value)
 {
+    struct chain_entry *e = value;
     vt_cert_free(e->issuer);
     vt_p384_key_free(e->issuer_key);
-    memset(e, 0, sizeof(*e));
+    free(e);
 }
 
 void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
@@ -68,11 +62,8 @@ void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
     if (v == NULL) {
         return;
     }
-    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
-        entry_clear(&v->cache[i]);
-    }
+    vt_pincache_cleanup(&v->cache);
     vt_cert_list_cleanup(&v->anchors);
-    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -82,9 +73,9 @@ enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_nitro_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+    if (vt_pincache_init(&v->cache, CHAIN_CACHE_SIZE, entry_free) != VT_OK) {
         free(v);
-        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's chain cache");
     }
     vt_cert_list_init(&v->anchors);
     enum vt_err err = VT_OK;
@@ -186,19 +177,9 @@ out:
     return err;
 }
 
-static struct chain_entry *find_entry(struct vt_nitro_verifier *v, const uint8_t id[32])
-{
-    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
-        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
-            return &v->cache[i];
-        }
-    }
-    return NULL;
-}
-
-/* The verified CA chain of the document, pinned: put_entry releases it. */
+/* The verified CA chain of the document, pinned in *pin: vt_pincache_release unpins. */
 static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                             struct vt_cert *leaf, struct chain_entry **out, struct vt_diag *d)
+                             struct vt_cert *leaf, struct vt_pin *pin, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
@@ -208,72 +189,18 @@ static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_
         vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
         vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
     }
-    pthread_mutex_lock(&v->lock);
-    struct chain_entry *e = find_entry(v, id);
-    if (e != NULL) {
-        e->pins++;
-        e->last_use = ++v->tick;
-        pthread_mutex_unlock(&v->lock);
-        *out = e;
+    if (vt_pincache_get(&v->cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
-    pthread_mutex_unlock(&v->lock);
-    struct chain_entry *fresh = calloc(1, sizeof(*fresh));
-    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "cabundle", "no memory for the chain entry");
-    enum vt_err err = build_entry(v, doc, leaf, fresh, d);
+    struct chain_entry *e = calloc(1, sizeof(*e));
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "cabundle", "no memory for the chain entry");
+    enum vt_err err = build_entry(v, doc, leaf, e, d);
     if (err != VT_OK) {
-        entry_clear(fresh);
-        free(fresh);
+        entry_free(e);
         return err;
     }
-    memcpy(fresh->id, id, sizeof(id));
-    fresh->used = true;
-    fresh->pins = 1;
-    pthread_mutex_lock(&v->lock);
-    fresh->last_use = ++v->tick;
-    if ((e = find_entry(v, id)) != NULL) { /* another verification built it meanwhile */
-        e->pins++;
-        e->last_use = v->tick;
-        pthread_mutex_unlock(&v->lock);
-        entry_clear(fresh);
-        free(fresh);
-        *out = e;
-        return VT_OK;
-    }
-    struct chain_entry *victim = NULL;
-    for (size_t i = 0; i < CHAIN_CACHE_SIZE; i++) {
-        struct chain_entry *c = &v->cache[i];
-        if (c->pins == 0 &&
-            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
-            victim = c;
-        }
-    }
-    if (victim != NULL) {
-        entry_clear(victim);
-        *victim = *fresh;
-        free(fresh);
-        fresh = victim;
-    } else {
-        fresh->private_copy = true;
-    }
-    pthread_mutex_unlock(&v->lock);
-    *out = fresh;
+    (void)vt_pincache_put(&v->cache, id, e, NULL, NULL, pin);
     return VT_OK;
-}
-
-static void put_entry(struct vt_nitro_verifier *v, struct chain_entry *e)
-{
-    if (e == NULL) {
-        return;
-    }
-    if (e->private_copy) {
-        entry_clear(e);
-        free(e);
-        return;
-    }
-    pthread_mutex_lock(&v->lock);
-    e->pins--;
-    pthread_mutex_unlock(&v->lock);
 }
 
 /* SPEC: the leaf is issued by cabundle[n-1] (a CA: checked with the first leaf under it, and
@@ -377,8 +304,13 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
         snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
         return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
     }
-    struct chain_entry *e = NULL;
-    if ((err = get_entry(v, doc, leaf, &e, d)) || (err = check_leaf(e, leaf, d))) {
+    struct vt_pin pin = {0};
+    const struct chain_entry *e = NULL;
+    if ((err = get_entry(v, doc, leaf, &pin, d))) {
+        goto out;
+    }
+    e = pin.value;
+    if ((err = check_leaf(e, leaf, d))) {
         goto out;
     }
     /* Time: every certificate of the chain and the leaf. */
@@ -414,7 +346,7 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     }
     fill_claims(doc, e, leaf, opts->now, claims);
 out:
-    put_entry(v, e);
+    vt_pincache_release(&v->cache, &pin);
     vt_p384_key_free(leaf_key);
     vt_cert_free(leaf);
     return err;

@@ -14,11 +14,10 @@
  * CRL, REPORTED_TCB against the VEK, CHIP_ID against hwID, the report signature, and for an HCL
  * report the runtime data hash. A forged report is so reported before a stale one is.
  *
- * Thread safety: the VEK cache is guarded by the verifier's lock; a verification pins the entry
- * it uses (pins > 0), which is then neither evicted nor changed. Entries are built outside the
- * lock; when every slot is pinned, a new entry stays private to its call.
+ * Thread safety: the VEK cache is a pinned cache (src/base/pincache.h): a verification pins the
+ * entry it uses, which is then neither evicted nor changed; entries are built outside the cache's
+ * lock.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include <veritee/limits.h>
 #include <veritee/snp.h>
 
+#include "base/pincache.h"
 #include "snp_internal.h"
 #include "tee/tee_internal.h"
 
@@ -43,9 +43,6 @@ struct window {
 
 /* A verified VEK and its chain. */
 struct vek_entry {
-    bool used;
-    uint64_t last_use;
-    uint8_t id[VT_SHA256_LEN]; /* SHA-256 over the VEK and chain bytes given */
     struct vt_cert *vek;
     struct vt_cert *ca; /* ASK or ASVK */
     struct vt_cert *ark;
@@ -54,25 +51,22 @@ struct vek_entry {
     enum vt_snp_product product;
     int role; /* VT_SNP_KEY_VCEK or VT_SNP_KEY_VLEK */
     struct window windows[3];
-    unsigned pins;     /* verifications using it now (under the verifier's lock) */
-    bool private_copy; /* heap entry of one call, not in the cache */
 };
 
 struct vt_snp_verifier {
     struct vt_cert_list anchors;
     struct vt_cert_list intermediates;
-    pthread_mutex_t lock; /* guards cache, tick and every entry's pins */
-    struct vek_entry cache[VEK_CACHE_SIZE];
-    uint64_t tick;
+    struct vt_pincache cache; /* struct vek_entry by SHA-256 over the VEK and chain bytes given */
 };
 
-static void entry_clear(struct vek_entry *e)
+static void entry_free(void *value)
 {
+    struct vek_entry *e = value;
     vt_cert_free(e->vek);
     vt_cert_free(e->ca);
     vt_cert_free(e->ark);
     vt_p384_key_free(e->key);
-    memset(e, 0, sizeof(*e));
+    free(e);
 }
 
 void vt_snp_verifier_free(struct vt_snp_verifier *v)
@@ -80,12 +74,9 @@ void vt_snp_verifier_free(struct vt_snp_verifier *v)
     if (v == NULL) {
         return;
     }
-    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
-        entry_clear(&v->cache[i]);
-    }
+    vt_pincache_cleanup(&v->cache);
     vt_cert_list_cleanup(&v->anchors);
     vt_cert_list_cleanup(&v->intermediates);
-    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -95,9 +86,9 @@ enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors, struct vt_sn
     VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_snp_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+    if (vt_pincache_init(&v->cache, VEK_CACHE_SIZE, entry_free) != VT_OK) {
         free(v);
-        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's lock");
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's VEK cache");
     }
     vt_cert_list_init(&v->anchors);
     vt_cert_list_init(&v->intermediates);
@@ -329,91 +320,27 @@ out:
     return err;
 }
 
-static struct vek_entry *find_entry(struct vt_snp_verifier *v, const uint8_t id[32])
-{
-    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
-        if (v->cache[i].used && memcmp(v->cache[i].id, id, VT_SHA256_LEN) == 0) {
-            return &v->cache[i];
-        }
-    }
-    return NULL;
-}
-
-/* The verified VEK entry for the bytes given, pinned: put_entry releases it. */
+/* The verified VEK entry for the bytes given, pinned in *pin: vt_pincache_release unpins. */
 static enum vt_err get_entry(struct vt_snp_verifier *v, const struct vt_snp_opts *o,
-                             struct vek_entry **out, struct vt_diag *d)
+                             struct vt_pin *pin, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
     vt_sha256(o->vek != NULL ? o->vek : (const uint8_t *)"", o->vek_len, id);
     vt_sha256(o->chain != NULL ? o->chain : (const uint8_t *)"", o->chain_len, h);
     vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
-    pthread_mutex_lock(&v->lock);
-    struct vek_entry *e = find_entry(v, id);
-    if (e != NULL) {
-        e->pins++;
-        e->last_use = ++v->tick;
-        pthread_mutex_unlock(&v->lock);
-        *out = e;
+    if (vt_pincache_get(&v->cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
-    pthread_mutex_unlock(&v->lock);
-    struct vek_entry *fresh = calloc(1, sizeof(*fresh));
-    VT_ENSURE(fresh != NULL, d, VT_E_NOMEM, "snp.vek", "no memory for the VEK entry");
-    enum vt_err err = build_entry(v, o, fresh, d);
+    struct vek_entry *e = calloc(1, sizeof(*e));
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "snp.vek", "no memory for the VEK entry");
+    enum vt_err err = build_entry(v, o, e, d);
     if (err != VT_OK) {
-        entry_clear(fresh);
-        free(fresh);
+        entry_free(e);
         return err;
     }
-    memcpy(fresh->id, id, sizeof(id));
-    fresh->used = true;
-    fresh->pins = 1;
-    pthread_mutex_lock(&v->lock);
-    fresh->last_use = ++v->tick;
-    if ((e = find_entry(v, id)) != NULL) { /* another verification built it meanwhile */
-        e->pins++;
-        e->last_use = v->tick;
-        pthread_mutex_unlock(&v->lock);
-        entry_clear(fresh);
-        free(fresh);
-        *out = e;
-        return VT_OK;
-    }
-    struct vek_entry *victim = NULL;
-    for (size_t i = 0; i < VEK_CACHE_SIZE; i++) {
-        struct vek_entry *c = &v->cache[i];
-        if (c->pins == 0 &&
-            (victim == NULL || !c->used || (victim->used && c->last_use < victim->last_use))) {
-            victim = c;
-        }
-    }
-    if (victim != NULL) {
-        entry_clear(victim);
-        *victim = *fresh;
-        free(fresh);
-        fresh = victim;
-    } else {
-        fresh->private_copy = true;
-    }
-    pthread_mutex_unlock(&v->lock);
-    *out = fresh;
+    (void)vt_pincache_put(&v->cache, id, e, NULL, NULL, pin);
     return VT_OK;
-}
-
-static void put_entry(struct vt_snp_verifier *v, struct vek_entry *e)
-{
-    if (e == NULL) {
-        return;
-    }
-    if (e->private_copy) {
-        entry_clear(e);
-        free(e);
-        return;
-    }
-    pthread_mutex_lock(&v->lock);
-    e->pins--;
-    pthread_mutex_unlock(&v->lock);
 }
 
 /* ---- per-report checks ---- */
@@ -794,10 +721,10 @@ enum vt_err vt_snp_verify_report(struct vt_snp_verifier *v, const struct vt_snp_
     VT_ENSURE(v != NULL && r != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "snp.verify",
               "NULL argument");
     VT_TRY(check_key_info(r, d));
-    struct vek_entry *e = NULL;
-    VT_TRY(get_entry(v, opts, &e, d));
-    enum vt_err err = verify_with_entry(r, hcl, e, opts, claims, d);
-    put_entry(v, e);
+    struct vt_pin pin;
+    VT_TRY(get_entry(v, opts, &pin, d));
+    enum vt_err err = verify_with_entry(r, hcl, pin.value, opts, claims, d);
+    vt_pincache_release(&v->cache, &pin);
     return err;
 }
 
