@@ -17,9 +17,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
+
+#include "base/encoding.h"
+#include "base/time_check.h"
+#include "claims/claims_fill.h"
+#include "tee/dcap/dcap.h"
 
 #include "tee/tee_internal.h"
 

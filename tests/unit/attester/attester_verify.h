@@ -11,7 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
+#include "attester/sim/sim_attester.h"
 
 static inline enum vt_err av_anchors(const char *dir, enum vt_tee tee, struct vt_cert_list *l,
                                      struct vt_diag *d)

@@ -13,9 +13,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
+#include "log/merkle.h"
 
 #define HLEN VT_MERKLE_HASH_LEN
 #define MAXN 130
