@@ -22,8 +22,8 @@
  * Like the DER reader, these functions record nothing in a vt_diag (the caller knows which field
  * it was reading) and leave the reader and the outputs untouched on failure.
  */
-#ifndef VERITEE_CBOR_H
-#define VERITEE_CBOR_H
+#ifndef VT_BASE_CBOR_H
+#define VT_BASE_CBOR_H
 
 #include "base/reader.h"
 

@@ -3,8 +3,8 @@
  * (Intel's SGX extension, later AMD's VCEK extensions). Single-byte tags only, definite minimal
  * lengths only; anything else is VT_E_BAD_DER.
  */
-#ifndef VERITEE_DER_H
-#define VERITEE_DER_H
+#ifndef VT_BASE_DER_H
+#define VT_BASE_DER_H
 
 #include "base/reader.h"
 

@@ -1,6 +1,6 @@
 /* Hex, base64 and percent encodings. Decoders accept untrusted text and never over-read. */
-#ifndef VERITEE_ENCODING_H
-#define VERITEE_ENCODING_H
+#ifndef VT_BASE_ENCODING_H
+#define VT_BASE_ENCODING_H
 
 #include <veritee/common.h>
 #include <veritee/error.h>

@@ -6,8 +6,8 @@
  * reader records nothing in a vt_diag, so parsers add the context (which field, which offset).
  * Byte views returned by get_bytes/sub borrow from the reader's buffer.
  */
-#ifndef VERITEE_READER_H
-#define VERITEE_READER_H
+#ifndef VT_BASE_READER_H
+#define VT_BASE_READER_H
 
 #include <veritee/common.h>
 #include <veritee/error.h>

@@ -6,8 +6,8 @@
  * BER (indefinite lengths, as KMS sends) and DER are both accepted.
  * Reference: RFC 5652, RFC 8017; aws-nitro-enclaves-sdk-c source/cms.c behaviour.
  */
-#ifndef VERITEE_CMS_H
-#define VERITEE_CMS_H
+#ifndef VT_CRYPTO_CMS_H
+#define VT_CRYPTO_CMS_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>

@@ -3,8 +3,8 @@
  * Every OpenSSL (or nettle) call in veritee lives behind this header, in src/crypto/. Errors from
  * the libraries are turned into vt_err with the library's message in the diag detail.
  */
-#ifndef VERITEE_CRYPTO_H
-#define VERITEE_CRYPTO_H
+#ifndef VT_CRYPTO_CRYPTO_H
+#define VT_CRYPTO_CRYPTO_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>

@@ -11,8 +11,8 @@
  * Check names recorded in the diag start with "jwk.", "jws." or "jwe." followed by the member or
  * segment that failed ("jwk.x", "jws.alg", "jwe.tag").
  */
-#ifndef VERITEE_JOSE_H
-#define VERITEE_JOSE_H
+#ifndef VT_CRYPTO_JOSE_H
+#define VT_CRYPTO_JOSE_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>

@@ -18,8 +18,8 @@
  * VT_E_BAD_TIME or VT_E_BAD_JSON. The diag's check names the step ("merkle.inclusion.root",
  * "checkpoint.size", "receipt.inclusion", ...) and its detail the values.
  */
-#ifndef VERITEE_MERKLE_H
-#define VERITEE_MERKLE_H
+#ifndef VT_LOG_MERKLE_H
+#define VT_LOG_MERKLE_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>

@@ -1,6 +1,6 @@
 /* Throughput measurement on the calling thread, for `veritee bench` and bench/. */
-#ifndef VERITEE_BENCH_H
-#define VERITEE_BENCH_H
+#ifndef VT_VERIFY_BENCH_H
+#define VT_VERIFY_BENCH_H
 
 #include <veritee/common.h>
 #include <veritee/error.h>

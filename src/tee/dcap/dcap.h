@@ -3,8 +3,8 @@
  * info (v2, v3), QE identity (v2), and verification as Intel's QVL/QvE decide.
  * Reference: Intel SGX/TDX DCAP Quote Verification Library (DCAP 1.21); docs/verify.md.
  */
-#ifndef VERITEE_DCAP_H
-#define VERITEE_DCAP_H
+#ifndef VT_TEE_DCAP_DCAP_H
+#define VT_TEE_DCAP_DCAP_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>

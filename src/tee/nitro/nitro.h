@@ -3,8 +3,8 @@
  * leaf certificate that chains to the AWS Nitro Enclaves Root G1.
  * Reference: AWS nsm-api "Attestation document validation"; RFC 9052; docs/verify.md.
  */
-#ifndef VERITEE_NITRO_H
-#define VERITEE_NITRO_H
+#ifndef VT_TEE_NITRO_NITRO_H
+#define VT_TEE_NITRO_NITRO_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>

@@ -4,8 +4,8 @@
  * reports. Reference: AMD SEV-SNP ABI specification (report layout, TCB_VERSION), AMD VCEK
  * certificate specification; spec/nitro_snp.md part B; docs/verify.md.
  */
-#ifndef VERITEE_SNP_H
-#define VERITEE_SNP_H
+#ifndef VT_TEE_SNP_SNP_H
+#define VT_TEE_SNP_SNP_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>
