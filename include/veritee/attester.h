@@ -105,7 +105,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_attester_open(const char *backend,
  * tsm errors: VT_E_IO naming the attribute ("tsm.mkdir", "tsm.inblob", "tsm.outblob", ...),
  * VT_E_STATE ("tsm.generation") when another writer raced on the entry, VT_E_MISSING_FIELD
  * ("tsm.outblob.empty"), VT_E_UNSUPPORTED_TEE ("tsm.provider"), auxblob parse errors
- * ("tsm.auxblob.*"). nsm errors: see vt_nsm_response_parse and "nsm.call".
+ * ("tsm.auxblob.*"). nsm errors: VT_E_IO ("nsm.call"), the response's decoding errors
+ * ("nsm.response.*"; docs/attester.md) and VT_E_UPSTREAM ("nsm.response.error") naming an NSM Error
+ * code.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_attester_evidence(struct vt_attester *a,
                                                        const struct vt_attester_input *in,

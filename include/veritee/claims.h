@@ -117,7 +117,7 @@ struct vt_nitro_claims {
     uint8_t pcrs[VT_CLAIMS_MAX_PCRS][64];
 };
 
-/* SEV-SNP facts. TCBs are decoded per product (see struct vt_snp_tcb in snp.h). */
+/* SEV-SNP facts. TCBs are decoded per product (docs/claims.md). */
 struct vt_snp_tcb_claim {
     uint64_t raw;
     uint8_t fmc, bootloader, tee, snp, microcode;

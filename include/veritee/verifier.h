@@ -83,7 +83,7 @@ struct vt_verify_opts {
     const uint8_t *expect_report_data;
     size_t expect_report_data_len;
     /* SEV-SNP collateral the caller has (the guest's certificate table, command-line files): each
-     * one given replaces what the source would give (DER or PEM as vt_snp_opts takes them). */
+     * one given replaces what the source would give (DER or PEM). */
     const uint8_t *vek;
     size_t vek_len;
     const uint8_t *snp_chain;
