@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct set {
     const char *dir;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct doc {
     const char *file;

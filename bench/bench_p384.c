@@ -32,7 +32,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 /* A COSE_Sign1 Sig_structure of a Nitro attestation document is about 4.5 KB. */
 #define MSG_LEN 4500

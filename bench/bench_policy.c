@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct ctx {
     const struct vt_policy *p;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct report {
     const char *file;

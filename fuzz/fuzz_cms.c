@@ -20,7 +20,8 @@
 #include <string.h>
 
 #include <veritee/buf.h>
-#include <veritee/cms.h>
+
+#include "crypto/cms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

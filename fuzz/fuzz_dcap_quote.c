@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/dcap.h>
+#include "tee/dcap/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,7 +21,8 @@
 #include <string.h>
 
 #include <veritee/buf.h>
-#include <veritee/jose.h>
+
+#include "crypto/jose.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,8 +18,9 @@
 #include <jansson.h>
 
 #include <veritee/buf.h>
-#include <veritee/crypto.h>
-#include <veritee/jose.h>
+
+#include "crypto/crypto.h"
+#include "crypto/jose.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/cbor.h>
-#include <veritee/nitro.h>
+#include "base/cbor.h"
+#include "tee/nitro/nitro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

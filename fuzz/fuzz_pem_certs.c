@@ -4,7 +4,7 @@
  * leaves the list empty and records the returned code. */
 #include <stdlib.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 static void require(int cond)
 {

@@ -25,9 +25,10 @@
 #include <jansson.h>
 
 #include <veritee/buf.h>
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+#include "log/merkle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/snp.h>
-#include <veritee/verify.h>
+#include <veritee/verifier.h>
+
+#include "tee/snp/snp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/snp.h>
+#include "tee/snp/snp.h"
 
 #define AMD_OID "1.3.6.1.4.1.3704.1."
 

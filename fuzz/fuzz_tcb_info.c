@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 static void require(int cond)
 {

@@ -7,9 +7,10 @@
 #include <strings.h>
 
 #include <veritee/buf.h>
-#include <veritee/encoding.h>
 #include <veritee/time.h>
-#include <veritee/verify.h>
+#include <veritee/verifier.h>
+
+#include "base/encoding.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

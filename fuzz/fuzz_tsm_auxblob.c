@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/attester.h>
+#include "attester/attester_impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

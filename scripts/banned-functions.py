@@ -7,7 +7,7 @@ code is included: it copies and formats strings with the same hazards, it is whe
 are learned, and a rule with exceptions is not a rule. A second list applies to the code that
 ships (src/ include/ tools/ examples/) only: the tests drive programs through a shell on purpose.
 
-The members of struct vt_reader (include/veritee/reader.h) belong to src/base/reader.c: a member
+The members of struct vt_reader (src/base/reader.h) belong to src/base/reader.c: a member
 access (.cur_ / ->left_ / ...) anywhere else fails the check too; use the reader's functions.
 
 Comments and string literals are ignored; a name counts as a call when "(" follows it and it is

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "net/http.h"
 #include "store/schema.h"

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <veritee/client.h>
+
+#include "attester/sim/sim_attester.h"
 #include "cli.h"
-#include "client/client.h"
 
 static const char client_usage[] =
     "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"

@@ -7,9 +7,11 @@
  *   "nsm"        the AWS Nitro Secure Module (/dev/nsm ioctl, CBOR requests and responses).
  *   "sim:sgx", "sim:tdx", "sim:snp", "sim:nitro"
  *                evidence in the genuine formats signed by synthetic PKIs, for development and
- *                tests. These live in the separate static library veritee_sim (never installed):
- *                a program that links it calls vt_attester_sim_register() once before opening
- *                one; without it vt_attester_open fails with VT_E_UNSUPPORTED ("attester.backend").
+ *                tests. These live in the separate static library veritee_sim of the source tree
+ *                (never installed; the veritee command links it): a program that links it calls
+ *                vt_attester_sim_register() (src/attester/sim/sim_attester.h) once before
+ *                opening one; otherwise vt_attester_open fails with VT_E_UNSUPPORTED
+ *                ("attester.backend").
  *
  * Binding: SGX, TDX and SEV-SNP evidence carries the 64 bytes of vt_attester_input.report_data;
  * Nitro documents carry nonce, public_key and user_data as given.
@@ -103,7 +105,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_attester_open(const char *backend,
  * tsm errors: VT_E_IO naming the attribute ("tsm.mkdir", "tsm.inblob", "tsm.outblob", ...),
  * VT_E_STATE ("tsm.generation") when another writer raced on the entry, VT_E_MISSING_FIELD
  * ("tsm.outblob.empty"), VT_E_UNSUPPORTED_TEE ("tsm.provider"), auxblob parse errors
- * ("tsm.auxblob.*"). nsm errors: see vt_nsm_response_parse and "nsm.call".
+ * ("tsm.auxblob.*"). nsm errors: VT_E_IO ("nsm.call"), the response's decoding errors
+ * ("nsm.response.*"; docs/attester.md) and VT_E_UPSTREAM ("nsm.response.error") naming an NSM Error
+ * code.
  */
 VT_EXPORT VT_MUST_USE enum vt_err vt_attester_evidence(struct vt_attester *a,
                                                        const struct vt_attester_input *in,
@@ -132,64 +136,5 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_attester_nsm_describe_pcr(struct vt_atteste
                                                                uint16_t index, bool *locked,
                                                                uint8_t data[64], size_t *data_len,
                                                                struct vt_diag *d);
-
-/* The NSM's responses, as vt_nsm_response_parse decodes them. */
-enum vt_nsm_response_kind {
-    VT_NSM_RESP_ATTESTATION = 1, /* {"Attestation": {"document": bstr}} */
-    VT_NSM_RESP_GET_RANDOM,      /* {"GetRandom": {"random": bstr}} */
-    VT_NSM_RESP_DESCRIBE_PCR,    /* {"DescribePCR": {"lock": bool, "data": bstr}} */
-    VT_NSM_RESP_ERROR,           /* {"Error": "<ErrorCode>"} */
-};
-
-/* A decoded response; byte strings borrow the input. */
-struct vt_nsm_response {
-    enum vt_nsm_response_kind kind;
-    const uint8_t *data; /* document, random or PCR data */
-    size_t data_len;
-    bool lock;      /* DescribePCR */
-    char error[32]; /* Error: the ErrorCode name, e.g. "InvalidArgument" */
-};
-
-/*
- * Decode one NSM response (the bytes the ioctl wrote back). Strict: one map of one pair whose key
- * names the response and whose value has exactly the members above (any order, each once);
- * nothing after it. VT_E_MALFORMED / VT_E_TRUNCATED / VT_E_TRAILING_DATA / VT_E_BAD_FIELD /
- * VT_E_MISSING_FIELD / VT_E_DUPLICATE / VT_E_UNSUPPORTED ("nsm.response.*"). An Error response is
- * VT_OK with kind VT_NSM_RESP_ERROR: the caller decides (vt_attester_evidence turns it into
- * VT_E_UPSTREAM, "nsm.response.error", naming the code). out is untouched on failure.
- */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_nsm_response_parse(const uint8_t *p, size_t n, struct vt_nsm_response *out, struct vt_diag *d);
-
-/* ---- tsm extras ---- */
-
-/*
- * Find the VCEK in an SEV-SNP certificate table (the tsm auxblob; GHCB extended guest request):
- * entries of {GUID (16 bytes, in the byte order of its text form, as AMD's sev-guest tools
- * write it), offset (u32 LE, from the table start), length (u32
- * LE)} ending with an all-zero entry. On VT_OK the VCEK (vcek, vcek_len) borrows the table;
- * VT_E_NOT_FOUND
- * ("tsm.auxblob.vcek") when no VCEK entry; VT_E_TRUNCATED / VT_E_BAD_LENGTH / VT_E_DUPLICATE
- * ("tsm.auxblob.*") for a malformed table.
- */
-VT_EXPORT VT_MUST_USE enum vt_err vt_snp_certtable_vcek(const uint8_t *p, size_t n,
-                                                        const uint8_t **vcek, size_t *vcek_len,
-                                                        struct vt_diag *d);
-
-/* ---- sim extras (defined in veritee_sim, not in libveritee) ---- */
-
-/* Make the "sim:*" backends known to vt_attester_open. Idempotent; call once, before opening. */
-void vt_attester_sim_register(void);
-
-/*
- * Export what a verifier needs to trust a sim backend's evidence, under dir (created if missing):
- * anchors/<tee>.pem (the synthetic root: a --trust-anchor), and for SGX/TDX collateral/<tee>/ in
- * the verify layout (tcb_info.json, qe_identity.json, their issuer chains, pck_crl.der,
- * pck_crl_issuer_chain.pem, root_ca_crl.der, root.pem), for SEV-SNP collateral/snp/cert_chain.pem
- * (ASK then ARK). <tee> is vt_tee_name(). VT_E_STATE for a non-sim attester; VT_E_IO naming the
- * file.
- */
-VT_MUST_USE enum vt_err vt_attester_sim_export(struct vt_attester *a, const char *dir,
-                                               struct vt_diag *d);
 
 #endif

@@ -6,7 +6,6 @@
 #define VERITEE_CLAIMS_H
 
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
 #include <veritee/limits.h>
 #include <veritee/time.h>
@@ -36,9 +35,6 @@ struct vt_advisories {
     size_t n;
     char ids[VT_MAX_ADVISORIES][VT_ADVISORY_ID_MAX];
 };
-
-/* Add an advisory ID unless present. VT_E_TOO_LARGE past the caps. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_advisories_add(struct vt_advisories *a, const char *id);
 
 /* One collateral document that a verification used. */
 #define VT_COLLATERAL_DOCS_MAX 12
@@ -121,7 +117,7 @@ struct vt_nitro_claims {
     uint8_t pcrs[VT_CLAIMS_MAX_PCRS][64];
 };
 
-/* SEV-SNP facts. TCBs are decoded per product (see struct vt_snp_tcb in snp.h). */
+/* SEV-SNP facts. TCBs are decoded per product (docs/claims.md). */
 struct vt_snp_tcb_claim {
     uint64_t raw;
     uint8_t fmc, bootloader, tee, snp, microcode;
@@ -198,14 +194,6 @@ struct vt_claims {
 };
 
 VT_EXPORT void vt_claims_init(struct vt_claims *c);
-/* Record a collateral document (first VT_COLLATERAL_DOCS_MAX only) and fold its dates into
- * earliest_expiry / tcb_eval_num. */
-VT_EXPORT void vt_claims_add_collateral(struct vt_claims *c, const char *name,
-                                        const uint8_t sha256[VT_SHA256_LEN], vt_time issue_date,
-                                        vt_time next_update, int64_t tcb_eval_num);
-/* Fold a certificate's notAfter into earliest_expiry. */
-VT_EXPORT void vt_claims_note_expiry(struct vt_claims *c, vt_time not_after);
-
 /*
  * Serialise the claims as a JSON object (flat dotted names, see docs/claims.md). Returns a
  * malloc'd NUL-terminated string the caller frees, or NULL on allocation failure.

@@ -16,6 +16,9 @@
 #define VT_EXPORT
 #endif
 
+/* Bytes of a SHA-256 digest (claims, policy digests, receipts). */
+#define VT_SHA256_LEN 32
+
 /* The trusted execution environments veritee knows. Names are stable: they appear in claims. */
 enum vt_tee {
     VT_TEE_NONE = 0,

@@ -18,10 +18,7 @@
 
 #include <veritee/claims.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
-
-struct json_t; /* jansson's json_t */
 
 #define VT_POLICY_VERSION 1
 #define VT_POLICY_MAX_SIZE (256 * 1024) /* bytes of policy JSON */
@@ -83,11 +80,6 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_policy_eval_claims(const struct vt_policy *
 VT_EXPORT VT_MUST_USE enum vt_err vt_policy_eval(const struct vt_policy *p, const char *claims_json,
                                                  size_t len, struct vt_policy_result *r,
                                                  struct vt_diag *d);
-/* The same on parsed claims (a jansson object). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_policy_eval_json(const struct vt_policy *p,
-                                                      const struct json_t *claims,
-                                                      struct vt_policy_result *r,
-                                                      struct vt_diag *d);
 /* A malloc'd copy of r->explanation (the caller frees it; it outlives the result), NULL when
  * there is none or no memory. */
 VT_EXPORT char *vt_policy_result_explain(const struct vt_policy_result *r);

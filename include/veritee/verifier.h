@@ -14,16 +14,12 @@
 #ifndef VERITEE_VERIFIER_H
 #define VERITEE_VERIFIER_H
 
+#include <veritee/buf.h>
 #include <veritee/claims.h>
 #include <veritee/collateral.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
-#include <veritee/dcap.h>
 #include <veritee/error.h>
-#include <veritee/nitro.h>
-#include <veritee/snp.h>
 #include <veritee/time.h>
-#include <veritee/verify.h>
 
 /* collateral_ttl value: keep fetched collateral for the verifier's lifetime. */
 #define VT_VERIFIER_TTL_FOREVER INT64_MAX
@@ -52,6 +48,18 @@ struct vt_verifier_config {
 struct vt_verifier;
 
 /*
+ * A list of trusted root certificates (opaque here). vt_trust_anchors_load reads each file of
+ * the NULL-terminated list `files` (PEM certificates, or one DER certificate; at most
+ * VT_MAX_CHAIN_DEPTH in all) into a new list for vt_verifier_config.trust_anchors. Errors:
+ * VT_E_ARG, VT_E_NOMEM, VT_E_IO / VT_E_TOO_LARGE naming the file, VT_E_BAD_PEM / VT_E_BAD_CERT,
+ * VT_E_TOO_LARGE past the depth. Heap; vt_trust_anchors_free is NULL-safe.
+ */
+struct vt_cert_list;
+VT_EXPORT VT_MUST_USE enum vt_err
+vt_trust_anchors_load(const char *const *files, struct vt_cert_list **out, struct vt_diag *d);
+VT_EXPORT void vt_trust_anchors_free(struct vt_cert_list *l);
+
+/*
  * Create a verifier. Errors: VT_E_ARG (NULL cfg or out), VT_E_NOMEM, errors adding the embedded
  * roots. Heap; vt_verifier_free is NULL-safe and must not run concurrently with vt_verify.
  */
@@ -75,7 +83,7 @@ struct vt_verify_opts {
     const uint8_t *expect_report_data;
     size_t expect_report_data_len;
     /* SEV-SNP collateral the caller has (the guest's certificate table, command-line files): each
-     * one given replaces what the source would give (DER or PEM as vt_snp_opts takes them). */
+     * one given replaces what the source would give (DER or PEM). */
     const uint8_t *vek;
     size_t vek_len;
     const uint8_t *snp_chain;
@@ -85,49 +93,44 @@ struct vt_verify_opts {
 };
 
 /*
- * Evidence detected and parsed, borrowing from the bytes (which must outlive it). The broker
- * parses evidence once to refuse malformed evidence early and then verifies the parsed form.
- */
-struct vt_evidence {
-    enum vt_evidence_kind kind;
-    enum vt_tee tee; /* SGX or TDX (from the quote), SEV-SNP, Nitro */
-    const uint8_t *bytes;
-    size_t len;
-    union {
-        struct vt_dcap_quote quote;
-        struct vt_nitro_doc nitro;
-        struct {
-            struct vt_snp_report report;
-            struct vt_hcl_report hcl; /* VT_EVIDENCE_AZURE_HCL only */
-        } snp;
-    } u;
-};
-
-/*
- * Detect and parse evidence (no verification): the kind, the TEE and the parsed form. Errors:
- * VT_E_UNKNOWN_EVIDENCE (check "evidence.type") when it is no known format, else the parser's
- * own error.
- */
-VT_EXPORT VT_MUST_USE enum vt_err vt_evidence_parse(const uint8_t *p, size_t n,
-                                                    struct vt_evidence *e, struct vt_diag *d);
-
-/*
- * Verify parsed evidence at opts->now and fill claims. Thread-safe: any number of calls may run
- * at once on one verifier. VT_OK means every check passed and the verdict (which may be
- * OutOfDate or Revoked) is in claims; any failed check returns its error with the detail in d,
- * and claims must not be used. Collateral errors: VT_E_COLLATERAL_MISSING (no source, or it has
+ * Verify evidence (bytes, as vt_evidence_detect recognises them) at opts->now and fill claims:
+ * detect, parse once, fetch collateral through the configured source, verify. Thread-safe: any
+ * number of calls may run at once on one verifier. VT_OK means every check passed and the verdict
+ * (which may be OutOfDate or Revoked) is in claims; any failed check returns its error with the
+ * detail in d, and claims must not be used. Errors: VT_E_UNKNOWN_EVIDENCE (check "evidence.type")
+ * for bytes of no known format, the parser's errors, VT_E_COLLATERAL_MISSING (no source, or it has
  * nothing; check "collateral.source", or "vcek" for an SEV-SNP report without its VEK), the
  * source's own errors (VT_E_UPSTREAM, VT_E_IO, ...), then the TEE verifier's errors
  * (docs/verify.md).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_verify_evidence(struct vt_verifier *v,
-                                                     const struct vt_evidence *e,
-                                                     const struct vt_verify_opts *opts,
-                                                     struct vt_claims *claims, struct vt_diag *d);
-
-/* vt_evidence_parse then vt_verify_evidence: the one call for evidence as bytes. */
 VT_EXPORT VT_MUST_USE enum vt_err vt_verify(struct vt_verifier *v, const uint8_t *evidence,
                                             size_t len, const struct vt_verify_opts *opts,
                                             struct vt_claims *claims, struct vt_diag *d);
+
+enum vt_evidence_kind {
+    VT_EVIDENCE_UNKNOWN = 0,
+    VT_EVIDENCE_DCAP_QUOTE, /* Intel SGX or TDX ECDSA quote, v3-v5 */
+    VT_EVIDENCE_NITRO_DOC,  /* AWS Nitro Enclaves attestation document (COSE_Sign1) */
+    VT_EVIDENCE_SNP_REPORT, /* AMD SEV-SNP attestation report (1184 bytes) */
+    VT_EVIDENCE_AZURE_HCL,  /* Azure confidential VM HCL report wrapping an SNP report */
+};
+
+/* Stable name: "dcap-quote", "nitro-document", "snp-report", "azure-hcl-report"; "unknown". */
+VT_EXPORT const char *vt_evidence_kind_name(enum vt_evidence_kind k);
+
+/*
+ * Recognise evidence from its first bytes (no verification): a DCAP quote has version 3-5,
+ * attestation key type 2, TEE type SGX or TDX and Intel's QE vendor ID; a Nitro document is a
+ * CBOR array of four items (optionally tagged 18) starting with a byte string; an SNP report is
+ * exactly 1184 bytes with version 2-5 and signature algorithm 1; an HCL report starts "HCLA".
+ */
+VT_EXPORT enum vt_evidence_kind vt_evidence_detect(const uint8_t *p, size_t n);
+
+/*
+ * If `b` holds evidence as text (hex, or base64, surrounded by optional whitespace) rather than
+ * binary, decode it in place. Binary evidence is left as is. VT_OK in both cases; an error only
+ * when decoding text that looked like an encoding fails.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_evidence_decode_text(struct vt_buf *b, struct vt_diag *d);
 
 #endif

@@ -1,30 +1,23 @@
-/* The umbrella header of libveritee. */
+/*
+ * The umbrella header of libveritee: the whole installed API. Everything else in the source tree
+ * (the bounded reader, DER/CBOR, the crypto boundary, the per-TEE parsers and verifiers) is
+ * internal and not exported from libveritee.so (docs/design.md "The installed API").
+ */
 #ifndef VERITEE_VERITEE_H
 #define VERITEE_VERITEE_H
 
 #include <veritee/attester.h>
-#include <veritee/bench.h>
 #include <veritee/buf.h>
-#include <veritee/cbor.h>
 #include <veritee/claims.h>
+#include <veritee/client.h>
 #include <veritee/collateral.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
-#include <veritee/dcap.h>
-#include <veritee/der.h>
-#include <veritee/encoding.h>
 #include <veritee/error.h>
-#include <veritee/jose.h>
 #include <veritee/limits.h>
-#include <veritee/merkle.h>
-#include <veritee/nitro.h>
 #include <veritee/policy.h>
-#include <veritee/cms.h>
-#include <veritee/reader.h>
-#include <veritee/snp.h>
+#include <veritee/receipt.h>
 #include <veritee/time.h>
 #include <veritee/verifier.h>
-#include <veritee/verify.h>
 
 #define VT_VERSION "0.1.0"
 

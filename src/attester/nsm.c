@@ -22,8 +22,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <veritee/cbor.h>
-#include <veritee/reader.h>
+#include "base/cbor.h"
+#include "base/reader.h"
 
 #include "attester_impl.h"
 

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <veritee/crypto.h>
-#include <veritee/reader.h>
+#include "crypto/crypto.h"
+#include "base/reader.h"
 
 #include "attester_impl.h"
 

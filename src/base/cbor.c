@@ -14,11 +14,12 @@
  *         7 simple value (info < 24, or info 24 with a value >= 32) or float (info 25..27)
  *
  * What this reader refuses beyond RFC 8949's well-formedness (indefinite strings, non-minimal
- * heads) is listed and argued in include/veritee/cbor.h. Skipping is iterative with an explicit
+ * heads) is listed and argued in src/base/cbor.h. Skipping is iterative with an explicit
  * stack of VT_MAX_CBOR_DEPTH frames, so hostile nesting cannot exhaust the C stack.
  */
-#include <veritee/cbor.h>
 #include <veritee/limits.h>
+
+#include "base/cbor.h"
 
 enum vt_err vt_cbor_get_head(struct vt_reader *r, struct vt_cbor_head *h)
 {

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/der.h>
+#include "base/der.h"
 
 enum vt_err vt_der_get(struct vt_reader *r, struct vt_der_tlv *out)
 {

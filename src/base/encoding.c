@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
-#include <veritee/reader.h>
+#include "base/encoding.h"
+#include "base/reader.h"
 
 static const char hex_digits[] = "0123456789abcdef";
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include <veritee/reader.h>
+#include "base/reader.h"
 
 void vt_reader_init(struct vt_reader *r, const uint8_t *data, size_t len)
 {

@@ -17,8 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <veritee/reader.h>
 #include <veritee/time.h>
+
+#include "base/reader.h"
+#include "base/time_check.h"
 
 #define SECONDS_PER_DAY 86400
 /* Longest part of a bad input quoted in an error detail. */

@@ -11,9 +11,10 @@
 
 #include <jansson.h>
 
+#include <veritee/client.h>
+
 #include "broker/broker.h"
 #include "cache/cache.h"
-#include "client/client.h"
 #include "store/master_key.h"
 
 /* The store's tables: the core and broker components of src/store/migrations.c. */

@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include <veritee/verifier.h>
-#include <veritee/veritee.h>
+
+#include "internal.h"
 
 #include "net/http.h"
 #include "store/schema.h"

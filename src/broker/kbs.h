@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct json_t;
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "collateral/collateral.h"
 #include "net/http.h"

@@ -8,6 +8,7 @@
 
 #include <veritee/claims.h>
 
+#include "claims/claims_fill.h"
 #include "claims/registry.h"
 
 void vt_claims_init(struct vt_claims *c)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
+#include "base/encoding.h"
 
 #include "claims/registry.h"
 

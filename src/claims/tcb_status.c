@@ -10,6 +10,8 @@
 
 #include <veritee/claims.h>
 
+#include "claims/claims_fill.h"
+
 static const char *const status_names[] = {
     [VT_TCB_NONE] = "None",
     [VT_TCB_UP_TO_DATE] = "UpToDate",

@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-#include "client/client.h"
-#include "net/http.h"
+#include "internal.h"
+#include "net/http_client.h"
 #include "net/json_fields.h"
 
 struct vt_client {

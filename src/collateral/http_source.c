@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "collateral/collateral.h"
-#include "net/http.h"
+#include "net/http_client.h"
 
 struct fetched {
     struct vt_http_response r;

@@ -21,8 +21,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include <veritee/encoding.h>
-#include <veritee/reader.h>
+#include "base/encoding.h"
+#include "base/reader.h"
 
 #include "crypto_internal.h"
 

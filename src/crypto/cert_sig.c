@@ -29,8 +29,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include <veritee/der.h>
-#include <veritee/reader.h>
+#include "base/der.h"
+#include "base/reader.h"
 
 #include "crypto_internal.h"
 

@@ -23,7 +23,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include <veritee/encoding.h>
+#include "base/time_check.h"
+#include "base/encoding.h"
 
 #include "crypto_internal.h"
 

@@ -75,8 +75,9 @@
 #include <openssl/x509.h>
 
 #include <veritee/buf.h>
-#include <veritee/cms.h>
-#include <veritee/der.h>
+
+#include "base/der.h"
+#include "crypto/cms.h"
 
 #include "crypto_internal.h"
 

@@ -11,8 +11,8 @@
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
-#include <veritee/crypto.h>
-#include <veritee/reader.h>
+#include "crypto/crypto.h"
+#include "base/reader.h"
 
 /* Room for the library's messages inside a vt_diag detail that also names the values. */
 #define VT_CRYPTO_ERRTEXT_MAX 200

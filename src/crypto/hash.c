@@ -13,7 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 static void vt_digest2(const EVP_MD *md, const void *a, size_t an, const void *b, size_t bn,
                        uint8_t *out)

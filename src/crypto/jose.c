@@ -1,5 +1,5 @@
 /*
- * JOSE for the key broker (include/veritee/jose.h): JWKs and their RFC 7638 thumbprints, compact
+ * JOSE for the key broker (src/crypto/jose.h): JWKs and their RFC 7638 thumbprints, compact
  * JWS with ES256, compact JWE with RSA-OAEP-256 or ECDH-ES+A256KW and A256GCM. OpenSSL EVP for
  * the cryptography, jansson for the JSON.
  *
@@ -24,8 +24,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <veritee/encoding.h>
-#include <veritee/jose.h>
+#include "base/encoding.h"
+#include "crypto/jose.h"
 
 #include "aead.h"
 #include "crypto_internal.h"

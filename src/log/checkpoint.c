@@ -1,5 +1,5 @@
 /*
- * Signed checkpoints of the transparency log (format in include/veritee/merkle.h and
+ * Signed checkpoints of the transparency log (format in src/log/merkle.h and
  * docs/audit-log.md):
  *
  *   <origin>\n<tree size>\n<base64 root hash>\n<RFC 3339 UTC time>\n
@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+#include "base/encoding.h"
+#include "log/merkle.h"
 
 #define HLEN VT_MERKLE_HASH_LEN
 #define B64_ROOT_LEN 44 /* 4 * ceil(32 / 3) */

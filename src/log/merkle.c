@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+#include "base/encoding.h"
+#include "log/merkle.h"
 
 #define HLEN VT_MERKLE_HASH_LEN
 #define LEVELS 64

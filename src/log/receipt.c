@@ -13,8 +13,9 @@
 
 #include <jansson.h>
 
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+#include "base/encoding.h"
+#include "crypto/jose.h"
+#include "log/merkle.h"
 
 #define HLEN VT_MERKLE_HASH_LEN
 
@@ -308,6 +309,37 @@ enum vt_err vt_receipt_verify(const char *json, size_t len, const uint8_t log_xy
         }
         free(p->entry);
         free(p);
+    }
+    json_decref(o);
+    return err;
+}
+
+enum vt_err vt_receipt_jwks_key(const char *jwks, size_t len, const char *kid, uint8_t xy[64],
+                                struct vt_diag *d)
+{
+    VT_ENSURE(jwks != NULL && kid != NULL && xy != NULL, d, VT_E_ARG, "jwks",
+              "jwks, kid and xy are required");
+    json_t *o = json_loadb(jwks, len, 0, NULL);
+    json_t *keys = json_object_get(o, "keys"), *k;
+    size_t i;
+    enum vt_err err = vt_fail(d, VT_E_NOT_FOUND, "jwks", "no key %s in the JWKS", kid);
+    json_array_foreach(keys, i, k)
+    {
+        const char *id = json_string_value(json_object_get(k, "kid"));
+        if (id == NULL || strcmp(id, kid) != 0) {
+            continue;
+        }
+        char *one = json_dumps(k, JSON_COMPACT);
+        struct vt_jwk *jwk = NULL;
+        vt_diag_init(d);
+        err = one ? vt_jwk_parse(one, strlen(one), &jwk, d)
+                  : vt_fail(d, VT_E_NOMEM, "jwks", "no memory");
+        if (err == VT_OK) {
+            err = vt_jwk_p256_xy(jwk, xy, d);
+        }
+        vt_jwk_free(jwk);
+        free(one);
+        break;
     }
     json_decref(o);
     return err;

@@ -1,8 +1,7 @@
 /*
- * HTTP for the veritee services: a client over libcurl (upstream fetches, `verify --collateral
- * http://`) and our own HTTP/1.1 server (http_server.c, http_parse.c: the cache and broker APIs).
- * Part of the service library (libveritee_svc), not of libveritee: the verifier itself never
- * touches the network.
+ * HTTP for the veritee services: our own HTTP/1.1 server (http_server.c, http_parse.c: the cache
+ * and broker APIs), in the service library (libveritee_svc), and the client over libcurl
+ * (net/http_client.h, in libveritee: the HTTP collateral source and the broker client).
  */
 #ifndef VT_NET_HTTP_H
 #define VT_NET_HTTP_H
@@ -14,45 +13,7 @@
 #include <veritee/buf.h>
 #include <veritee/error.h>
 
-/* ---- client ---- */
-
-#define VT_HTTP_MAX_HEADERS 48
-#define VT_HTTP_MAX_BODY (8u << 20)
-
-struct vt_http_header {
-    char *name;
-    char *value;
-};
-
-struct vt_http_response {
-    long status;
-    struct vt_buf body;
-    size_t n_headers;
-    struct vt_http_header headers[VT_HTTP_MAX_HEADERS];
-    double seconds; /* total transfer time */
-};
-
-struct vt_http_request_opts {
-    long timeout_ms;     /* whole transfer; 0: 10 s */
-    const char *method;  /* NULL: GET */
-    const uint8_t *body; /* POST/PUT body */
-    size_t body_len;
-    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
-    const char *ca_file;        /* PEM bundle to verify https:// servers; NULL: system default */
-    bool insecure;              /* https:// without verifying the server (tests only) */
-};
-
-/* Perform one request. VT_OK whenever an HTTP response arrived (any status); VT_E_UPSTREAM with
- * curl's reason for transport failures (connect, timeout, TLS, reset); VT_E_TOO_LARGE past
- * VT_HTTP_MAX_BODY. r must be cleaned up either way. */
-VT_MUST_USE enum vt_err vt_http_request(const char *url, const struct vt_http_request_opts *o,
-                                        struct vt_http_response *r, struct vt_diag *d);
-void vt_http_response_cleanup(struct vt_http_response *r);
-/* Value of the first header named `name` (case-insensitive), or NULL. */
-const char *vt_http_response_header(const struct vt_http_response *r, const char *name);
-
-/* Percent-encode for a query value or a PCS issuer-chain header (RFC 3986 unreserved kept). */
-VT_MUST_USE enum vt_err vt_http_percent_encode(const uint8_t *p, size_t n, struct vt_buf *out);
+#include "net/http_client.h"
 
 /* ---- server ---- */
 

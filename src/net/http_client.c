@@ -8,9 +8,9 @@
 
 #include <curl/curl.h>
 
-#include <veritee/veritee.h>
+#include <veritee/veritee.h> /* VT_VERSION */
 
-#include "net/http.h"
+#include "net/http_client.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 

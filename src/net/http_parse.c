@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <veritee/encoding.h>
-#include <veritee/reader.h>
+#include "base/encoding.h"
+#include "base/reader.h"
 
 #include "net/http_parse.h"
 

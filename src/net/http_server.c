@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 #include "crypto/tls.h"
 #include "net/http.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
+#include "base/encoding.h"
 
 #include "net/json_fields.h"
 

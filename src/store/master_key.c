@@ -1,8 +1,8 @@
 /* The id of a master key and the refusal of a wrong one (master_key.h). */
 #include <string.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
 
 #include "store/master_key.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "store/schema.h"
 

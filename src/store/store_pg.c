@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include <veritee/encoding.h>
+#include "base/encoding.h"
 
 #include "store/store.h"
 

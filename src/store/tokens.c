@@ -2,7 +2,7 @@
  * and checking compares every stored hash in constant time. */
 #include <string.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "store/store.h"
 

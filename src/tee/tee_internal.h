@@ -6,9 +6,9 @@
 #ifndef VT_TEE_INTERNAL_H
 #define VT_TEE_INTERNAL_H
 
-#include <veritee/dcap.h>
-#include <veritee/nitro.h>
-#include <veritee/snp.h>
+#include "tee/dcap/dcap.h"
+#include "tee/nitro/nitro.h"
+#include "tee/snp/snp.h"
 
 /* vt_dcap_verify on a quote parsed by vt_dcap_quote_parse from bytes that are still alive.
  * cert_sha256: SHA-256 of q->cert_data if the caller has it (the PCK cache key), else NULL. */

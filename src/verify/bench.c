@@ -2,10 +2,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <veritee/bench.h>
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
-#include <veritee/nitro.h>
+#include "verify/bench.h"
+#include "crypto/crypto.h"
+#include "base/encoding.h"
+#include "tee/nitro/nitro.h"
 
 static double mono_now(void)
 {

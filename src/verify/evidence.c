@@ -3,11 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
-#include <veritee/reader.h>
-#include <veritee/snp.h>
-#include <veritee/verify.h>
+#include <veritee/verifier.h>
+
+#include "base/encoding.h"
+#include "base/reader.h"
+#include "tee/dcap/dcap.h"
+#include "tee/snp/snp.h"
 
 const char *vt_evidence_kind_name(enum vt_evidence_kind k)
 {

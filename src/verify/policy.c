@@ -19,9 +19,14 @@
 #include <jansson.h>
 
 #include <veritee/claims.h>
-#include <veritee/encoding.h>
 #include <veritee/policy.h>
+
+#include "base/encoding.h"
+
 #include <veritee/time.h>
+
+#include "crypto/crypto.h"
+#include "verify/policy_json.h"
 
 #include "claims/registry.h"
 

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/crypto.h>
-#include <veritee/verifier.h>
+#include "crypto/crypto.h"
+#include "tee/collateral/source.h"
+#include "verify/evidence.h"
 
 #include "base/pincache.h"
 #include "tee/tee_internal.h"
@@ -455,4 +456,33 @@ enum vt_err vt_verify(struct vt_verifier *v, const uint8_t *evidence, size_t len
     struct vt_evidence e;
     VT_TRY(vt_evidence_parse(evidence, len, &e, d));
     return vt_verify_evidence(v, &e, opts, claims, d);
+}
+
+enum vt_err vt_trust_anchors_load(const char *const *files, struct vt_cert_list **out,
+                                  struct vt_diag *d)
+{
+    VT_ENSURE(files != NULL && out != NULL, d, VT_E_ARG, "trust_anchors",
+              "files and out are required");
+    *out = NULL;
+    struct vt_cert_list *l = malloc(sizeof(*l));
+    VT_ENSURE(l != NULL, d, VT_E_NOMEM, "trust_anchors", "no memory");
+    vt_cert_list_init(l);
+    enum vt_err err = VT_OK;
+    for (size_t i = 0; err == VT_OK && files[i] != NULL; i++) {
+        err = vt_cert_list_from_file(files[i], l, d);
+    }
+    if (err != VT_OK) {
+        vt_trust_anchors_free(l);
+        return err;
+    }
+    *out = l;
+    return VT_OK;
+}
+
+void vt_trust_anchors_free(struct vt_cert_list *l)
+{
+    if (l != NULL) {
+        vt_cert_list_cleanup(l);
+        free(l);
+    }
 }

@@ -160,6 +160,10 @@ for h in "$src"/include/veritee/*.h; do
     check "libveritee-dev holds veritee/$(basename "$h")" \
         has libveritee-dev "/usr/include/veritee/$(basename "$h")"
 done
+n_src=$(find "$src/include" -name '*.h' | wc -l)
+n_pkg=$(grep -c '\.h$' "$work/libveritee-dev.list")
+check "libveritee-dev holds the installed headers only ($n_pkg, include/ has $n_src)" \
+    [ "$n_pkg" -eq "$n_src" ]
 for f in "$lib/libveritee.so" "$lib/libveritee.a" "$lib/pkgconfig/veritee.pc"; do
     check "libveritee-dev holds $f" has libveritee-dev "$f"
 done

@@ -1,8 +1,8 @@
 /*
  * A program built outside the tree against an installed libveritee with nothing but
  * `pkg-config --cflags --libs veritee`: it verifies an AWS Nitro attestation document at a given
- * time (the embedded AWS root) and prints the outcome, or, without arguments, only proves that
- * it links and runs. Usage: consumer [DOCUMENT RFC3339-TIME]
+ * time (the embedded AWS root; Nitro needs no collateral source) and prints the outcome, or,
+ * without arguments, only proves that it links and runs. Usage: consumer [DOCUMENT RFC3339-TIME]
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,8 +19,9 @@ int main(int argc, char **argv)
     vt_diag_init(&d);
     struct vt_buf doc;
     vt_buf_init(&doc, VT_MAX_EVIDENCE_SIZE);
-    struct vt_nitro_opts o = {.max_age = -1};
-    struct vt_nitro_verifier *v = NULL;
+    struct vt_verify_opts o = {0};
+    struct vt_verifier_config cfg = {0};
+    struct vt_verifier *v = NULL;
     struct vt_claims c;
     vt_claims_init(&c);
     enum vt_err err = vt_file_read(argv[1], &doc, &d);
@@ -28,10 +29,10 @@ int main(int argc, char **argv)
         err = vt_time_parse(argv[2], strlen(argv[2]), &o.now, &d);
     }
     if (err == VT_OK) {
-        err = vt_nitro_verifier_new(NULL, &v, &d);
+        err = vt_verifier_new(&cfg, &v, &d);
     }
     if (err == VT_OK) {
-        err = vt_nitro_verify(v, doc.data, doc.len, &o, &c, &d);
+        err = vt_verify(v, doc.data, doc.len, &o, &c, &d);
     }
     if (err != VT_OK) {
         printf("%s: %s: %s\n", vt_err_name(err), d.check, d.detail);
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
         printf("verified: %s %s\n", vt_evidence_kind_name(vt_evidence_detect(doc.data, doc.len)),
                vt_tcb_status_name(c.status));
     }
-    vt_nitro_verifier_free(v);
+    vt_verifier_free(v);
     vt_buf_cleanup(&doc);
     return err == VT_OK ? 0 : 1;
 }

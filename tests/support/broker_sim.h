@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 /* Variants of the evidence. */
 enum {

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 /* The "attestation_report" of the guest's SNP evidence: every field as the sev crate (6.x)
  * parses the report and serde renders it, in its order. NULL where the crate refuses the report

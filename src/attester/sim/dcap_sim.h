@@ -29,8 +29,9 @@
 #include <openssl/x509.h>
 
 #include <veritee/common.h>
-#include <veritee/dcap.h>
 #include <veritee/time.h>
+
+#include "tee/dcap/dcap.h"
 
 #define VT_SIM_DAY ((vt_time)86400)
 #define VT_SIM_YEAR (365 * VT_SIM_DAY)

@@ -25,6 +25,7 @@
 #include <veritee/attester.h>
 
 #include "attester/attester_impl.h"
+#include "attester/sim/sim_attester.h"
 #include "dcap_sim.h"
 #include "nitro_sim.h"
 #include "snp_sim.h"

@@ -12,7 +12,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 #include "sim_assert.h"
 #include "snp_sim.h"

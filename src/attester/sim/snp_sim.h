@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <veritee/snp.h>
+#include "tee/snp/snp.h"
 
 /* A product's synthetic CAs, valid over [nb, na]. */
 struct vt_ssim_pki {

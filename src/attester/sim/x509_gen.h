@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <veritee/crypto.h>
+#include "crypto/crypto.h"
 
 /* A fresh P-256 key pair in *out. */
 VT_MUST_USE enum vt_err vt_testgen_p256_key(EVP_PKEY **out, struct vt_diag *d);

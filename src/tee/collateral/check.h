@@ -10,12 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <veritee/crypto.h>
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
 #include <veritee/error.h>
-#include <veritee/snp.h>
 #include <veritee/time.h>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+#include "tee/dcap/dcap.h"
+#include "tee/snp/snp.h"
 
 enum vt_doc_kind {
     VT_DOC_TCB_INFO = 1,

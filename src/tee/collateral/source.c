@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 
 #include <veritee/buf.h>
-#include <veritee/collateral.h>
 #include <veritee/limits.h>
+
+#include "tee/collateral/source.h"
 
 struct vt_collateral_source {
     const struct vt_collateral_source_ops *ops;

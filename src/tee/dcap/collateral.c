@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 
 #include <veritee/buf.h>
-#include <veritee/dcap.h>
 #include <veritee/limits.h>
+
+#include "tee/dcap/dcap.h"
 
 void vt_dcap_collateral_free(struct vt_dcap_collateral *c)
 {

@@ -7,7 +7,7 @@
  * SHA-256 fingerprint 44A0196B2B99F889B8E149E95B807A350E7424964399E885A7CBB8CCFAB674D3.
  * A unit test checks the fingerprint; a synthetic root is trusted only when passed explicitly.
  */
-#include <veritee/dcap.h>
+#include "tee/dcap/dcap.h"
 
 static const uint8_t intel_sgx_root_der[659] = {
     0x30, 0x82, 0x02, 0x8f, 0x30, 0x82, 0x02, 0x34, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x14, 0x22,

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-#include <veritee/dcap.h>
+#include "tee/dcap/dcap.h"
 
 /*
  * The path of the field being read, for error messages. The diag's `check` gets the path without

@@ -28,10 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
-#include <veritee/reader.h>
+
+#include "base/encoding.h"
+#include "base/reader.h"
+#include "tee/dcap/dcap.h"
 
 #include "json_internal.h"
 

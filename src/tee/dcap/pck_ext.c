@@ -27,9 +27,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/dcap.h>
-#include <veritee/der.h>
-#include <veritee/reader.h>
+#include "tee/dcap/dcap.h"
+#include "base/der.h"
+#include "base/reader.h"
 
 #define OID_TEXT_MAX 96
 #define TCB_ENTRIES 18

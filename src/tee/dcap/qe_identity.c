@@ -18,7 +18,7 @@
  */
 #include <string.h>
 
-#include <veritee/dcap.h>
+#include "tee/dcap/dcap.h"
 
 #include "json_internal.h"
 

@@ -49,9 +49,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/dcap.h>
 #include <veritee/limits.h>
-#include <veritee/reader.h>
+
+#include "base/reader.h"
+#include "tee/dcap/dcap.h"
 
 #include "tee/tee_internal.h"
 

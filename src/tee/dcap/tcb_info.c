@@ -26,7 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <veritee/dcap.h>
+#include "tee/dcap/dcap.h"
 
 #include "json_internal.h"
 

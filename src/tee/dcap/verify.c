@@ -16,11 +16,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
 
+#include "base/encoding.h"
 #include "base/pincache.h"
+#include "base/time_check.h"
+#include "claims/claims_fill.h"
+#include "tee/dcap/dcap.h"
+
 #include "tee/tee_internal.h"
 
 #define WINDOW_ITEMS_MAX 24

@@ -6,7 +6,7 @@
  * SHA-256 fingerprint 641A0321A3E244EFE456463195D606317ED7CDCC3C1756E09893F3C68F79BB5B.
  * A unit test checks the fingerprint; a synthetic root is trusted only when passed explicitly.
  */
-#include <veritee/nitro.h>
+#include "tee/nitro/nitro.h"
 
 static const uint8_t aws_nitro_root_der[533] = {
     0x30, 0x82, 0x02, 0x11, 0x30, 0x82, 0x01, 0x96, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x11, 0x00,

@@ -36,9 +36,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/cbor.h>
 #include <veritee/limits.h>
-#include <veritee/nitro.h>
+
+#include "base/cbor.h"
+#include "tee/nitro/nitro.h"
 
 #include "tee/tee_internal.h"
 

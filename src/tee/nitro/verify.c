@@ -20,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
-#include <veritee/nitro.h>
+
+#include "base/encoding.h"
+#include "base/time_check.h"
+#include "claims/claims_fill.h"
+#include "tee/nitro/nitro.h"
 
 #include "base/pincache.h"
 #include "tee/tee_internal.h"

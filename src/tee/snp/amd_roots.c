@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include <veritee/snp.h>
+#include "tee/snp/snp.h"
 
 #include "snp_internal.h"
 

@@ -16,8 +16,8 @@
  */
 #include <string.h>
 
-#include <veritee/reader.h>
-#include <veritee/snp.h>
+#include "base/reader.h"
+#include "tee/snp/snp.h"
 
 #include "tee/tee_internal.h"
 

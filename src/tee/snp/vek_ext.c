@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <veritee/der.h>
-#include <veritee/snp.h>
+#include "base/der.h"
+#include "tee/snp/snp.h"
 
 #define AMD_OID "1.3.6.1.4.1.3704.1."
 

@@ -24,9 +24,12 @@
 
 #include <jansson.h>
 
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
-#include <veritee/snp.h>
+
+#include "base/encoding.h"
+#include "base/time_check.h"
+#include "claims/claims_fill.h"
+#include "tee/snp/snp.h"
 
 #include "base/pincache.h"
 #include "snp_internal.h"

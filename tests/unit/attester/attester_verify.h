@@ -11,7 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
+#include "attester/sim/sim_attester.h"
 
 static inline enum vt_err av_anchors(const char *dir, enum vt_tee tee, struct vt_cert_list *l,
                                      struct vt_diag *d)
@@ -106,6 +107,40 @@ static inline enum vt_err av_verify_nitro(const char *dir, const uint8_t *doc, s
     }
     vt_nitro_verifier_free(v);
     vt_cert_list_cleanup(&anchors);
+    return err;
+}
+
+/* The same through the installed API only (verifier.h, collateral.h): trust anchors loaded with
+ * vt_trust_anchors_load, collateral from the exported directory, vt_verify. */
+static inline enum vt_err av_verify_public(const char *dir, enum vt_tee tee, const uint8_t *ev,
+                                           size_t n, const uint8_t expect_rd[64],
+                                           struct vt_claims *c, struct vt_diag *d)
+{
+    char anchor[1200], coll[1200];
+    snprintf(anchor, sizeof(anchor), "%s/anchors/%s.pem", dir, vt_tee_name(tee));
+    snprintf(coll, sizeof(coll), "%s/collateral/%s", dir, vt_tee_name(tee));
+    const char *files[] = {anchor, NULL};
+    struct vt_cert_list *anchors = NULL;
+    struct vt_collateral_source *src = NULL;
+    struct vt_verifier *v = NULL;
+    enum vt_err err = vt_trust_anchors_load(files, &anchors, d);
+    if (err == VT_OK) {
+        err = vt_collateral_source_dir(coll, &src, d);
+    }
+    if (err == VT_OK) {
+        struct vt_verifier_config cfg = {
+            .trust_anchors = anchors, .collateral = src, .collateral_ttl = VT_VERIFIER_TTL_FOREVER};
+        err = vt_verifier_new(&cfg, &v, d);
+    }
+    if (err == VT_OK) {
+        struct vt_verify_opts o = {.now = (vt_time)time(NULL),
+                                   .expect_report_data = expect_rd,
+                                   .expect_report_data_len = 64};
+        err = vt_verify(v, ev, n, &o, c, d);
+    }
+    vt_verifier_free(v);
+    vt_collateral_source_free(src);
+    vt_trust_anchors_free(anchors);
     return err;
 }
 

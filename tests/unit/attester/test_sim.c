@@ -46,6 +46,14 @@ static void check_dcap(enum vt_tee tee, const char *backend)
     AV_OK(av_verify_dcap(exp, tee, ev.data, ev.len, &c, &d), d);
     assert_int_equal(c.tee, tee);
     assert_memory_equal(c.report_data, in.report_data, 64);
+    vt_claims_init(&c);
+    AV_OK(av_verify_public(exp, tee, ev.data, ev.len, in.report_data, &c, &d), d);
+    assert_int_equal(c.tee, tee);
+    const char *missing[] = {"/nonexistent/anchor.pem", NULL};
+    struct vt_cert_list *none = NULL;
+    assert_int_equal(vt_trust_anchors_load(missing, &none, &d), VT_E_IO);
+    assert_null(none);
+    assert_int_equal(vt_trust_anchors_load(NULL, &none, &d), VT_E_ARG);
     vt_attester_close(a);
 
     /* a later process: same sim_dir, same PKI; the verifier set up from the first export still

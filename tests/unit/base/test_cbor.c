@@ -14,8 +14,9 @@
 
 #include <cmocka.h>
 
-#include <veritee/cbor.h>
 #include <veritee/limits.h>
+
+#include "base/cbor.h"
 
 /* vt_cbor_get_head must fail with `want` and leave reader and output alone. */
 static void assert_head_fails(const uint8_t *buf, size_t len, enum vt_err want)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/der.h>
+#include "base/der.h"
 
 static void assert_reader_unmoved(const struct vt_reader *r, const uint8_t *buf, size_t len)
 {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/encoding.h>
+#include "base/encoding.h"
 
 #define FILL 0xa5
 

@@ -15,6 +15,8 @@
 
 #include <veritee/time.h>
 
+#include "base/time_check.h"
+
 #define T_2025 INT64_C(1752919277) /* 2025-07-19T10:01:17Z */
 #define SENTINEL INT64_C(-4242)
 

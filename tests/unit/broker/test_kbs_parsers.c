@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "broker/kbs.h"
 #include "kbs_guest.h"

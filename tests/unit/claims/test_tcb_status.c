@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 static const struct {
     enum vt_tcb_status status;

@@ -15,8 +15,9 @@
 
 #include <cmocka.h>
 
+#include <veritee/client.h>
+
 #include "broker_harness.h"
-#include "client/client.h"
 #include "vt_fixtures.h"
 
 struct ev_ctx {

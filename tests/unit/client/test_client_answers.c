@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "client/client.h"
+#include <veritee/client.h>
+
 #include "net/http.h"
 
 /* What the fake broker answers: a status and a body per endpoint. */

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include <veritee/crypto.h>
-#include <veritee/dcap.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "tee/dcap/dcap.h"
+#include "base/encoding.h"
 
 #include "vt_fixtures.h"
 #include "x509_gen.h"

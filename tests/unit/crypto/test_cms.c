@@ -27,8 +27,9 @@
 #include <openssl/x509v3.h>
 
 #include <veritee/buf.h>
-#include <veritee/cms.h>
-#include <veritee/crypto.h>
+
+#include "crypto/cms.h"
+#include "crypto/crypto.h"
 
 #include "vt_fixtures.h"
 

@@ -13,8 +13,8 @@
 
 #include <openssl/x509v3.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
 
 #include "vt_fixtures.h"
 #include "x509_gen.h"

@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
 
 static void expect_hex(const uint8_t *got, size_t n, const char *hex)
 {

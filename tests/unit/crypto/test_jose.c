@@ -28,9 +28,10 @@
 #include <openssl/x509.h>
 
 #include <veritee/buf.h>
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
-#include <veritee/jose.h>
+
+#include "base/encoding.h"
+#include "crypto/crypto.h"
+#include "crypto/jose.h"
 
 /* Not public: exposed by jose.c for this test. */
 enum vt_err vt_jose_concat_kdf(const uint8_t *z, size_t zlen, const char *alg_id,

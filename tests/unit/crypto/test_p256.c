@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
 
 #include "x509_gen.h"
 

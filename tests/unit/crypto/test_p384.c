@@ -18,8 +18,8 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
+#include "crypto/crypto.h"
+#include "base/encoding.h"
 
 #include "vt_fixtures.h"
 #include "x509_gen.h"

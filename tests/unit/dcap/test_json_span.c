@@ -19,7 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "vt_fixtures.h"
 

@@ -20,8 +20,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <veritee/dcap.h>
-#include <veritee/der.h>
+#include "tee/dcap/dcap.h"
+#include "base/der.h"
 
 #include "vt_fixtures.h"
 

@@ -14,8 +14,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <veritee/dcap.h>
 #include <veritee/limits.h>
+
+#include "tee/dcap/dcap.h"
 
 #include "vt_fixtures.h"
 

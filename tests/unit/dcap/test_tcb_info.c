@@ -22,7 +22,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "vt_fixtures.h"
 

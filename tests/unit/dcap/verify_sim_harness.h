@@ -22,7 +22,8 @@
 #include <cmocka.h>
 
 #include <veritee/claims.h>
-#include <veritee/dcap.h>
+
+#include "tee/dcap/dcap.h"
 
 #include "dcap_sim.h"
 

@@ -13,9 +13,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <veritee/crypto.h>
-#include <veritee/encoding.h>
-#include <veritee/merkle.h>
+#include "crypto/crypto.h"
+#include "crypto/jose.h"
+#include "base/encoding.h"
+#include "log/merkle.h"
 
 #define HLEN VT_MERKLE_HASH_LEN
 #define MAXN 130
@@ -1306,6 +1307,47 @@ static void test_receipt_verify_rejects(void **state)
     fixture_cleanup(&f);
 }
 
+/* A JWKS entry: the public JWK of k with "kid": kid added (heap JSON object). */
+static json_t *jwks_entry(const struct vt_jwk *k, const char *kid)
+{
+    char *text = vt_jwk_public_json(k);
+    assert_non_null(text);
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(o);
+    assert_int_equal(json_object_set_new(o, "kid", json_string(kid)), 0);
+    return o;
+}
+
+/* vt_receipt_jwks_key (installed, receipt.h): the log key by kid, P-256 only. */
+static void test_receipt_jwks_key(void **state)
+{
+    (void)state;
+    struct vt_diag d;
+    struct vt_jwk *log_key = NULL, *rsa = NULL;
+    assert_int_equal(vt_jwk_from_p256_xy(key_xy, &log_key, NULL), VT_OK);
+    assert_int_equal(vt_jwk_generate("RSA-2048", &rsa, NULL), VT_OK);
+    json_t *keys = json_array();
+    assert_int_equal(json_array_append_new(keys, jwks_entry(rsa, "token-rsa")), 0);
+    assert_int_equal(json_array_append_new(keys, jwks_entry(log_key, "log-1")), 0);
+    json_t *jwks = json_pack("{s:o}", "keys", keys);
+    char *text = json_dumps(jwks, JSON_COMPACT);
+    assert_non_null(text);
+    uint8_t xy[64];
+    assert_int_equal(vt_receipt_jwks_key(text, strlen(text), "log-1", xy, &d), VT_OK);
+    assert_memory_equal(xy, key_xy, 64);
+    expect_fail(vt_receipt_jwks_key(text, strlen(text), "log-2", xy, &d), &d, VT_E_NOT_FOUND,
+                "jwks");
+    expect_fail(vt_receipt_jwks_key(text, strlen(text), "token-rsa", xy, &d), &d,
+                VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv");
+    expect_fail(vt_receipt_jwks_key("{\"keys\":", 8, "log-1", xy, &d), &d, VT_E_NOT_FOUND, "jwks");
+    expect_fail(vt_receipt_jwks_key(NULL, 0, "log-1", xy, &d), &d, VT_E_ARG, "jwks");
+    free(text);
+    json_decref(jwks);
+    vt_jwk_free(rsa);
+    vt_jwk_free(log_key);
+}
+
 int main(void)
 {
     const struct CMUnitTest merkle[] = {
@@ -1325,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_receipt_round_trip),
         cmocka_unit_test(test_receipt_build_rejects),
         cmocka_unit_test(test_receipt_verify_rejects),
+        cmocka_unit_test(test_receipt_jwks_key),
     };
     int failed = cmocka_run_group_tests_name("merkle", merkle, setup, NULL);
     failed += cmocka_run_group_tests_name("checkpoint_receipt", signed_, setup_keys, teardown_keys);

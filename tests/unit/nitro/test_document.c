@@ -18,10 +18,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <veritee/cbor.h>
-#include <veritee/encoding.h>
 #include <veritee/limits.h>
-#include <veritee/nitro.h>
+
+#include "base/cbor.h"
+#include "base/encoding.h"
+#include "tee/nitro/nitro.h"
 
 #include "vt_fixtures.h"
 

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "vt_fixtures.h"
 

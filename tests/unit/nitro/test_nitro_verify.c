@@ -22,8 +22,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <veritee/encoding.h>
-#include <veritee/nitro.h>
+#include "base/encoding.h"
+#include "tee/nitro/nitro.h"
 
 #include "nitro_sim.h"
 #include "x509_gen.h"

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {

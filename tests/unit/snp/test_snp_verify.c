@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "snp_sim.h"
 #include "x509_gen.h"

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "store/schema.h"
 

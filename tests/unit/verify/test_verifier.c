@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "verifier_cases.h"
 #include "vt_fixtures.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 #include "tee/tee_internal.h"
 #include "verifier_cases.h"

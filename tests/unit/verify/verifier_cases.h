@@ -5,7 +5,7 @@
 #ifndef VT_TEST_VERIFIER_CASES_H
 #define VT_TEST_VERIFIER_CASES_H
 
-#include <veritee/veritee.h>
+#include "internal.h"
 
 struct vcase {
     const char *evidence;   /* relative to the fixtures */

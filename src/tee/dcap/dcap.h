@@ -3,14 +3,16 @@
  * info (v2, v3), QE identity (v2), and verification as Intel's QVL/QvE decide.
  * Reference: Intel SGX/TDX DCAP Quote Verification Library (DCAP 1.21); docs/verify.md.
  */
-#ifndef VERITEE_DCAP_H
-#define VERITEE_DCAP_H
+#ifndef VT_TEE_DCAP_DCAP_H
+#define VT_TEE_DCAP_DCAP_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
 #include <veritee/time.h>
+
+#include "base/time_check.h"
+#include "crypto/crypto.h"
 
 /* ---- quote ---- */
 
@@ -26,7 +28,7 @@
 #define VT_DCAP_BODY_TD15 3
 
 /* Intel's QE vendor ID, 939A7233F79C4CA9940A0DB3957F0607. */
-extern VT_EXPORT const uint8_t vt_dcap_intel_qe_vendor_id[16];
+extern const uint8_t vt_dcap_intel_qe_vendor_id[16];
 
 /* An SGX report body (the enclave report, and the QE report). Copied fields. */
 struct vt_sgx_report {
@@ -116,11 +118,10 @@ struct vt_dcap_quote {
  * VT_E_UNSUPPORTED_TEE, VT_E_UNSUPPORTED_QE_VENDOR, VT_E_BAD_LENGTH, VT_E_BAD_FIELD,
  * VT_E_TOO_LARGE; detail names the field, its offset and value.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_quote_parse(const uint8_t *p, size_t n,
-                                                      struct vt_dcap_quote *q, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_dcap_quote_parse(const uint8_t *p, size_t n, struct vt_dcap_quote *q,
+                                            struct vt_diag *d);
 /* Decode an SGX report body from exactly 384 bytes (used for the enclave and QE reports). */
-VT_EXPORT void vt_sgx_report_decode(const uint8_t raw[VT_SGX_REPORT_SIZE],
-                                    struct vt_sgx_report *out);
+void vt_sgx_report_decode(const uint8_t raw[VT_SGX_REPORT_SIZE], struct vt_sgx_report *out);
 
 /* ---- PCK certificate: Intel SGX extension (OID 1.2.840.113741.1.13.1) ---- */
 
@@ -146,8 +147,8 @@ struct vt_sgx_pck_ext {
  * certificates carry 5 entries, Platform-CA certificates 7; other counts, unknown or duplicate
  * OIDs, wrong types or sizes are VT_E_CERT_EXTENSION with the OID and the problem in the detail.
  */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_sgx_pck_ext_parse(const uint8_t *der, size_t len, struct vt_sgx_pck_ext *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_sgx_pck_ext_parse(const uint8_t *der, size_t len,
+                                             struct vt_sgx_pck_ext *out, struct vt_diag *d);
 
 /* ---- collateral: TCB info and enclave identity ---- */
 
@@ -209,9 +210,9 @@ struct vt_tcb_info {
  * VT_E_UNSUPPORTED_VERSION, VT_E_DUPLICATE, VT_E_TOO_LARGE, with the JSON path in the detail.
  * The signature is not checked here (see vt_dcap_collateral_verify).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_tcb_info_parse(const uint8_t *json, size_t len,
-                                                    struct vt_tcb_info *out, struct vt_diag *d);
-VT_EXPORT void vt_tcb_info_cleanup(struct vt_tcb_info *t);
+VT_MUST_USE enum vt_err vt_tcb_info_parse(const uint8_t *json, size_t len, struct vt_tcb_info *out,
+                                          struct vt_diag *d);
+void vt_tcb_info_cleanup(struct vt_tcb_info *t);
 
 enum vt_identity_id {
     VT_IDENTITY_QE = 1,
@@ -241,19 +242,18 @@ struct vt_qe_identity {
 
 /* Parse a PCS enclave identity body {"enclaveIdentity":{...},"signature":"..."}; same contract
  * as vt_tcb_info_parse. Only version 2 is accepted. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_qe_identity_parse(const uint8_t *json, size_t len,
-                                                       struct vt_qe_identity *out,
-                                                       struct vt_diag *d);
-VT_EXPORT void vt_qe_identity_cleanup(struct vt_qe_identity *q);
+VT_MUST_USE enum vt_err vt_qe_identity_parse(const uint8_t *json, size_t len,
+                                             struct vt_qe_identity *out, struct vt_diag *d);
+void vt_qe_identity_cleanup(struct vt_qe_identity *q);
 
 /*
  * Locate the raw value of top-level member `key` of a JSON object without re-serialising:
  * val and val_len span the value's exact bytes inside json. VT_E_BAD_JSON if json is not one
  * well-formed object, VT_E_MISSING_FIELD if key is absent, VT_E_DUPLICATE if it occurs twice.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_json_member_span(const uint8_t *json, size_t len,
-                                                      const char *key, const uint8_t **val,
-                                                      size_t *val_len, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_json_member_span(const uint8_t *json, size_t len, const char *key,
+                                            const uint8_t **val, size_t *val_len,
+                                            struct vt_diag *d);
 
 /* ---- collateral set ---- */
 
@@ -299,15 +299,14 @@ struct vt_dcap_collateral_input {
     size_t root_ca_crl_len;
 };
 
-VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_collateral_new(const struct vt_dcap_collateral_input *in,
-                                                         struct vt_dcap_collateral **out,
-                                                         struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_dcap_collateral_new(const struct vt_dcap_collateral_input *in,
+                                               struct vt_dcap_collateral **out, struct vt_diag *d);
 /* Load from a directory in the fixtures' layout (tcb_info.json, qe_identity.json,
  * tcb_info_issuer_chain.pem, qe_identity_issuer_chain.pem, pck_crl.der, pck_crl_issuer_chain.pem
  * (optional), root_ca_crl.der). VT_E_IO / VT_E_COLLATERAL_MISSING name the file. */
-VT_EXPORT VT_MUST_USE enum vt_err
+VT_MUST_USE enum vt_err
 vt_dcap_collateral_load_dir(const char *dir, struct vt_dcap_collateral **out, struct vt_diag *d);
-VT_EXPORT void vt_dcap_collateral_free(struct vt_dcap_collateral *c);
+void vt_dcap_collateral_free(struct vt_dcap_collateral *c);
 
 /* ---- verification ---- */
 
@@ -332,20 +331,19 @@ struct vt_dcap_verifier;
 
 /* anchors: the trusted roots (NULL: the embedded Intel SGX Root CA only). Errors from collateral
  * verification (VT_E_COLLATERAL_SIGNATURE, VT_E_CRL_*, chain errors) name the document. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
-                                                       const struct vt_dcap_collateral *coll,
-                                                       struct vt_dcap_verifier **out,
-                                                       struct vt_diag *d);
-VT_EXPORT void vt_dcap_verifier_free(struct vt_dcap_verifier *v);
+VT_MUST_USE enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
+                                             const struct vt_dcap_collateral *coll,
+                                             struct vt_dcap_verifier **out, struct vt_diag *d);
+void vt_dcap_verifier_free(struct vt_dcap_verifier *v);
 
 /*
  * Verify a quote at opts->now and fill `claims`. VT_OK means every check passed; the TCB verdict
  * (which may be OutOfDate or Revoked) is in claims->status. Any failed check returns its error
  * with the detail in d, and claims must not be used.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote,
-                                                 size_t len, const struct vt_dcap_opts *opts,
-                                                 struct vt_claims *claims, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, const uint8_t *quote, size_t len,
+                                       const struct vt_dcap_opts *opts, struct vt_claims *claims,
+                                       struct vt_diag *d);
 
 /*
  * Verify one signed PCS document on its own: the issuer chain (signing certificate, root) ends at
@@ -353,11 +351,12 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_dcap_verify(struct vt_dcap_verifier *v, con
  * when NULL), and sig (raw r||s) verifies over body. Used by the collateral cache to check every
  * download before storing it. Errors as for vt_dcap_verifier_new, naming doc and chain_name.
  */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_dcap_signed_doc_verify(const struct vt_cert_list *chain, const struct vt_cert_list *anchors,
-                          const struct vt_crl *root_crl, const uint8_t *body, size_t body_len,
-                          const uint8_t sig[64], const char *doc, const char *chain_name,
-                          struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_dcap_signed_doc_verify(const struct vt_cert_list *chain,
+                                                  const struct vt_cert_list *anchors,
+                                                  const struct vt_crl *root_crl,
+                                                  const uint8_t *body, size_t body_len,
+                                                  const uint8_t sig[64], const char *doc,
+                                                  const char *chain_name, struct vt_diag *d);
 
 /*
  * The TCB status of a platform under a TCB info, as a quote from it would get (level selection,
@@ -366,14 +365,14 @@ vt_dcap_signed_doc_verify(const struct vt_cert_list *chain, const struct vt_cert
  * the SGX components are judged). VT_E_TCB_NOT_SUPPORTED when no level matches. Used by
  * `veritee cache impact`.
  */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t sgx_components[16],
-                        uint16_t pcesvn, const uint8_t *tee_tcb_svn, enum vt_tcb_status *out,
-                        struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti,
+                                                const uint8_t sgx_components[16], uint16_t pcesvn,
+                                                const uint8_t *tee_tcb_svn, enum vt_tcb_status *out,
+                                                struct vt_diag *d);
 
 /* The embedded genuine Intel SGX Root CA (DER, borrowed static data). */
-VT_EXPORT const uint8_t *vt_intel_sgx_root_der(size_t *len);
+const uint8_t *vt_intel_sgx_root_der(size_t *len);
 /* Append the embedded Intel SGX Root CA to l. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_intel_sgx_root_add(struct vt_cert_list *l, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_intel_sgx_root_add(struct vt_cert_list *l, struct vt_diag *d);
 
 #endif

@@ -1,6 +1,6 @@
 /* Throughput measurement on the calling thread, for `veritee bench` and bench/. */
-#ifndef VERITEE_BENCH_H
-#define VERITEE_BENCH_H
+#ifndef VT_VERIFY_BENCH_H
+#define VT_VERIFY_BENCH_H
 
 #include <veritee/common.h>
 #include <veritee/error.h>
@@ -15,17 +15,17 @@ struct vt_bench_result {
 typedef enum vt_err (*vt_bench_fn)(void *ctx, struct vt_diag *d);
 
 /* Run fn repeatedly for about `seconds` of monotonic time (at least one iteration). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_bench_run(vt_bench_fn fn, void *ctx, double seconds,
-                                               struct vt_bench_result *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_bench_run(vt_bench_fn fn, void *ctx, double seconds,
+                                     struct vt_bench_result *out, struct vt_diag *d);
 
 /* The raw P-256 verification rate of the crypto backend in use (pre-parsed key, 32-byte
  * message), measured on a known-answer signature that is checked first. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out,
-                                                struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out,
+                                      struct vt_diag *d);
 
 /* The raw P-384 verification rate of the backend in use: the AWS Nitro Enclaves Root G1's
  * self-signature (SHA-384 over its TBS bytes, then ECDSA P-384), checked first. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out,
-                                                struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out,
+                                      struct vt_diag *d);
 
 #endif

@@ -3,14 +3,15 @@
  * leaf certificate that chains to the AWS Nitro Enclaves Root G1.
  * Reference: AWS nsm-api "Attestation document validation"; RFC 9052; docs/verify.md.
  */
-#ifndef VERITEE_NITRO_H
-#define VERITEE_NITRO_H
+#ifndef VT_TEE_NITRO_NITRO_H
+#define VT_TEE_NITRO_NITRO_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
 #include <veritee/time.h>
+
+#include "crypto/crypto.h"
 
 /* AWS's limits on the document (nsm-api CDDL). */
 #define VT_NITRO_MAX_DOC_SIZE (20u * 1024u) /* the payload is at most 16 KiB */
@@ -73,16 +74,16 @@ struct vt_nitro_doc {
  * VT_E_MALFORMED (CBOR structure), VT_E_BAD_FIELD, VT_E_MISSING_FIELD, VT_E_DUPLICATE,
  * VT_E_TOO_LARGE, VT_E_UNSUPPORTED_ALGORITHM (alg other than ES384); detail names the key.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_nitro_doc_parse(const uint8_t *p, size_t n,
-                                                     struct vt_nitro_doc *doc, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_nitro_doc_parse(const uint8_t *p, size_t n, struct vt_nitro_doc *doc,
+                                           struct vt_diag *d);
 
 /*
  * The COSE Sig_structure ["Signature1", protected, h'', payload] rebuilt from the original
  * protected and payload bytes, written to out[cap]. VT_E_BUFFER_TOO_SMALL if cap is short
  * (VT_NITRO_MAX_DOC_SIZE + 64 always suffices).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_nitro_sig_structure(const struct vt_nitro_doc *doc,
-                                                         uint8_t *out, size_t cap, size_t *len);
+VT_MUST_USE enum vt_err vt_nitro_sig_structure(const struct vt_nitro_doc *doc, uint8_t *out,
+                                               size_t cap, size_t *len);
 
 /* ---- verification ---- */
 
@@ -102,10 +103,9 @@ struct vt_nitro_opts {
 struct vt_nitro_verifier;
 
 /* anchors: trusted roots (NULL: the embedded AWS Nitro Enclaves Root G1 only). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
-                                                        struct vt_nitro_verifier **out,
-                                                        struct vt_diag *d);
-VT_EXPORT void vt_nitro_verifier_free(struct vt_nitro_verifier *v);
+VT_MUST_USE enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
+                                              struct vt_nitro_verifier **out, struct vt_diag *d);
+void vt_nitro_verifier_free(struct vt_nitro_verifier *v);
 
 /*
  * Verify a document at opts->now and fill claims (tee nitro, status UpToDate, PCRs, module_id,
@@ -116,12 +116,12 @@ VT_EXPORT void vt_nitro_verifier_free(struct vt_nitro_verifier *v);
  * signature), VT_E_EXPIRED / VT_E_NOT_YET_VALID (also for a document older than max_age),
  * VT_E_NONCE_MISMATCH.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *doc,
-                                                  size_t len, const struct vt_nitro_opts *opts,
-                                                  struct vt_claims *claims, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_nitro_verify(struct vt_nitro_verifier *v, const uint8_t *doc, size_t len,
+                                        const struct vt_nitro_opts *opts, struct vt_claims *claims,
+                                        struct vt_diag *d);
 
 /* The embedded genuine AWS Nitro Enclaves Root G1 (DER). */
-VT_EXPORT const uint8_t *vt_aws_nitro_root_der(size_t *len);
-VT_EXPORT VT_MUST_USE enum vt_err vt_aws_nitro_root_add(struct vt_cert_list *l, struct vt_diag *d);
+const uint8_t *vt_aws_nitro_root_der(size_t *len);
+VT_MUST_USE enum vt_err vt_aws_nitro_root_add(struct vt_cert_list *l, struct vt_diag *d);
 
 #endif

@@ -22,10 +22,10 @@
  * Like the DER reader, these functions record nothing in a vt_diag (the caller knows which field
  * it was reading) and leave the reader and the outputs untouched on failure.
  */
-#ifndef VERITEE_CBOR_H
-#define VERITEE_CBOR_H
+#ifndef VT_BASE_CBOR_H
+#define VT_BASE_CBOR_H
 
-#include <veritee/reader.h>
+#include "base/reader.h"
 
 /* Major types (the top three bits of the initial byte). */
 #define VT_CBOR_UINT 0
@@ -63,30 +63,29 @@ struct vt_cbor_head {
  * Read the next head. VT_E_TRUNCATED if the input ends inside it, VT_E_MALFORMED for the forms
  * listed above (a break included: use vt_cbor_get_break where one may come).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_get_head(struct vt_reader *r, struct vt_cbor_head *h);
+VT_MUST_USE enum vt_err vt_cbor_get_head(struct vt_reader *r, struct vt_cbor_head *h);
 
 /*
  * If the next byte is a break (0xff), consume it and set *found; otherwise set *found = false and
  * leave the reader. VT_E_TRUNCATED if nothing is left.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_get_break(struct vt_reader *r, bool *found);
+VT_MUST_USE enum vt_err vt_cbor_get_break(struct vt_reader *r, bool *found);
 
 /*
  * The content of the byte or text string whose head `h` was just read from r, as a view borrowed
  * from r's buffer (for an empty string, *out is r's current position). VT_E_TRUNCATED if fewer
  * than h->arg bytes are left; VT_E_ARG if h is not the head of a definite string.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_get_string(struct vt_reader *r,
-                                                     const struct vt_cbor_head *h,
-                                                     const uint8_t **out, size_t *len);
+VT_MUST_USE enum vt_err vt_cbor_get_string(struct vt_reader *r, const struct vt_cbor_head *h,
+                                           const uint8_t **out, size_t *len);
 
 /*
  * For a loop over the array or map whose head is `h`, having read `done` elements (pairs, for a
  * map): sets *more when another element follows. For an indefinite container this consumes the
  * closing break (VT_E_TRUNCATED if the input ends first); for a definite one it reads nothing.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_next(struct vt_reader *r, const struct vt_cbor_head *h,
-                                               uint64_t done, bool *more);
+VT_MUST_USE enum vt_err vt_cbor_next(struct vt_reader *r, const struct vt_cbor_head *h,
+                                     uint64_t done, bool *more);
 
 /*
  * Skip one complete item of any type, checking that it is well-formed (as above), that its
@@ -94,27 +93,26 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_next(struct vt_reader *r, const struct
  * items (tags, keys and values each count). Errors: VT_E_TRUNCATED, VT_E_MALFORMED,
  * VT_E_TOO_LARGE.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_skip(struct vt_reader *r);
+VT_MUST_USE enum vt_err vt_cbor_skip(struct vt_reader *r);
 
 /* The same for an item whose head `h` has just been read from r: skips the rest of it. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cbor_skip_rest(struct vt_reader *r,
-                                                    const struct vt_cbor_head *h);
+VT_MUST_USE enum vt_err vt_cbor_skip_rest(struct vt_reader *r, const struct vt_cbor_head *h);
 
 /*
  * A name for the type of item `h` starts, for error messages: "unsigned integer", "negative
  * integer", "byte string", "text string", "array", "map", "tag", "false", "true", "null",
  * "undefined", "float", "simple value". Never NULL.
  */
-VT_EXPORT const char *vt_cbor_type_name(const struct vt_cbor_head *h);
+const char *vt_cbor_type_name(const struct vt_cbor_head *h);
 
 /* True if p[n] is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or values beyond
  * U+10FFFF). */
-VT_EXPORT bool vt_cbor_utf8_valid(const uint8_t *p, size_t n);
+bool vt_cbor_utf8_valid(const uint8_t *p, size_t n);
 
 /*
  * Encode the shortest head of `major` (0..6) with argument `arg` into out; returns its length
  * (1..VT_CBOR_HEAD_MAX).
  */
-VT_EXPORT size_t vt_cbor_encode_head(uint8_t major, uint64_t arg, uint8_t out[VT_CBOR_HEAD_MAX]);
+size_t vt_cbor_encode_head(uint8_t major, uint64_t arg, uint8_t out[VT_CBOR_HEAD_MAX]);
 
 #endif

@@ -4,14 +4,15 @@
  * reports. Reference: AMD SEV-SNP ABI specification (report layout, TCB_VERSION), AMD VCEK
  * certificate specification; spec/nitro_snp.md part B; docs/verify.md.
  */
-#ifndef VERITEE_SNP_H
-#define VERITEE_SNP_H
+#ifndef VT_TEE_SNP_SNP_H
+#define VT_TEE_SNP_SNP_H
 
 #include <veritee/claims.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
 #include <veritee/time.h>
+
+#include "crypto/crypto.h"
 
 #define VT_SNP_REPORT_SIZE 0x4a0
 #define VT_SNP_SIGNED_SIZE 0x2a0
@@ -24,7 +25,7 @@ enum vt_snp_product {
 };
 
 /* "Milan", "Genoa", "Turin"; "unknown". */
-VT_EXPORT const char *vt_snp_product_name(enum vt_snp_product p);
+const char *vt_snp_product_name(enum vt_snp_product p);
 
 /* A decoded TCB_VERSION (its byte layout depends on the product: Turin has FMC first). */
 struct vt_snp_tcb {
@@ -79,14 +80,14 @@ struct vt_snp_report {
  * fields that must be zero are zero, the upper 24 bytes of the 72-byte r and s fields are zero
  * (VT_E_BAD_FIELD). VT_E_TRUNCATED / VT_E_TRAILING_DATA for other sizes.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_snp_report_parse(const uint8_t *p, size_t n,
-                                                      struct vt_snp_report *r, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_snp_report_parse(const uint8_t *p, size_t n, struct vt_snp_report *r,
+                                            struct vt_diag *d);
 
 /* The product of a report: from CPUID family/model (v3+), else VT_SNP_UNKNOWN. */
-VT_EXPORT enum vt_snp_product vt_snp_report_product(const struct vt_snp_report *r);
+enum vt_snp_product vt_snp_report_product(const struct vt_snp_report *r);
 /* Decode a TCB_VERSION for a product (Turin: FMC, BL, TEE, SNP, -, -, -, UCODE; earlier: BL, TEE,
  * -, -, -, -, SNP, UCODE). */
-VT_EXPORT void vt_snp_tcb_decode(uint64_t raw, enum vt_snp_product p, struct vt_snp_tcb *out);
+void vt_snp_tcb_decode(uint64_t raw, enum vt_snp_product p, struct vt_snp_tcb *out);
 
 /* ---- VCEK / VLEK certificate extensions (1.3.6.1.4.1.3704.1.*) ---- */
 
@@ -103,8 +104,8 @@ struct vt_snp_vek_ext {
 
 /* Parse the AMD extensions of a VCEK or VLEK certificate. hwID is accepted raw (real
  * certificates) or DER OCTET STRING wrapped. VT_E_CERT_EXTENSION with the OID on a bad one. */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_snp_vek_ext_parse(const struct vt_cert *c, struct vt_snp_vek_ext *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_snp_vek_ext_parse(const struct vt_cert *c, struct vt_snp_vek_ext *out,
+                                             struct vt_diag *d);
 
 /* ---- Azure confidential VM HCL report ---- */
 
@@ -121,8 +122,8 @@ struct vt_hcl_report {
     uint32_t hash_type;
 };
 
-VT_EXPORT VT_MUST_USE enum vt_err vt_hcl_report_parse(const uint8_t *p, size_t n,
-                                                      struct vt_hcl_report *h, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_hcl_report_parse(const uint8_t *p, size_t n, struct vt_hcl_report *h,
+                                            struct vt_diag *d);
 
 /* ---- verification ---- */
 
@@ -146,14 +147,13 @@ struct vt_snp_opts {
 struct vt_snp_verifier;
 
 /* Append the embedded genuine AMD ARKs (Milan, Genoa, Turin) to l. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_amd_arks_add(struct vt_cert_list *l, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_amd_arks_add(struct vt_cert_list *l, struct vt_diag *d);
 
 /* anchors: trusted ARKs (NULL: the embedded genuine ARKs of Milan, Genoa and Turin, plus their
  * ASKs and ASVKs as known intermediates). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors,
-                                                      struct vt_snp_verifier **out,
-                                                      struct vt_diag *d);
-VT_EXPORT void vt_snp_verifier_free(struct vt_snp_verifier *v);
+VT_MUST_USE enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors,
+                                            struct vt_snp_verifier **out, struct vt_diag *d);
+void vt_snp_verifier_free(struct vt_snp_verifier *v);
 
 /*
  * Verify an SNP report, or an Azure HCL report (detected), at opts->now: the chain ARK -> ASK
@@ -163,8 +163,8 @@ VT_EXPORT void vt_snp_verifier_free(struct vt_snp_verifier *v);
  * REPORT_DATA[0..32]. Fills claims (tee sev-snp, status UpToDate, snp.* fields, debug = policy
  * bit 19).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_snp_verify(struct vt_snp_verifier *v, const uint8_t *report,
-                                                size_t len, const struct vt_snp_opts *opts,
-                                                struct vt_claims *claims, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_snp_verify(struct vt_snp_verifier *v, const uint8_t *report, size_t len,
+                                      const struct vt_snp_opts *opts, struct vt_claims *claims,
+                                      struct vt_diag *d);
 
 #endif

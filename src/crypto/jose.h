@@ -11,13 +11,14 @@
  * Check names recorded in the diag start with "jwk.", "jws." or "jwe." followed by the member or
  * segment that failed ("jwk.x", "jws.alg", "jwe.tag").
  */
-#ifndef VERITEE_JOSE_H
-#define VERITEE_JOSE_H
+#ifndef VT_CRYPTO_JOSE_H
+#define VT_CRYPTO_JOSE_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>
-#include <veritee/crypto.h>
 #include <veritee/error.h>
+
+#include "crypto/crypto.h"
 
 /* Largest JWK text accepted by vt_jwk_parse (an RSA-8192 public JWK is about 1.5 KB). */
 #define VT_JWK_MAX_JSON (16u * 1024u)
@@ -35,6 +36,9 @@ struct json_t;
 /* ---- JSON Web Keys ---- */
 
 /*
+ * (vt_jwk_generate, vt_jwk_free and vt_jwk_public_json are installed API too, declared again in
+ * include/veritee/client.h, so they keep VT_EXPORT here where jose.c sees them.)
+ *
  * A validated key: RSA (2048..8192-bit modulus, odd public exponent >= 3, at most 64 bits) or EC
  * on P-256, P-384 or P-521 (point on the curve). It holds the public half, and the private half too
  * when it was generated or loaded from PEM (never from JSON). Immutable; heap; vt_jwk_free.
@@ -59,37 +63,36 @@ struct vt_jwk;
  * expected and found lengths), VT_E_BAD_KEY ("jwk.n": modulus size or even modulus, "jwk.e":
  * exponent, "jwk.point": not on the curve).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out,
-                                               struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out,
+                                     struct vt_diag *d);
 
 /*
  * The same from a jansson object already parsed (the caller's loader must reject duplicate
  * members: JSON_REJECT_DUPLICATES). `obj` is only read. Errors as vt_jwk_parse.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_from_json(const struct json_t *obj, struct vt_jwk **out,
-                                                   struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_from_json(const struct json_t *obj, struct vt_jwk **out,
+                                         struct vt_diag *d);
 
 /* A public P-256 JWK from a raw X||Y point (for publishing a vt_p256_priv's key as a JWKS entry).
  * VT_E_BAD_KEY ("jwk.point") if the point is not on the curve. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out,
-                                                      struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out,
+                                            struct vt_diag *d);
 
 /* NULL-safe; wipes and frees the private half if there is one. */
 VT_EXPORT void vt_jwk_free(struct vt_jwk *k);
 
 /* "RSA" or "EC". */
-VT_EXPORT const char *vt_jwk_kty(const struct vt_jwk *k);
+const char *vt_jwk_kty(const struct vt_jwk *k);
 /* "P-256", "P-384" or "P-521"; NULL for RSA. */
-VT_EXPORT const char *vt_jwk_curve(const struct vt_jwk *k);
+const char *vt_jwk_curve(const struct vt_jwk *k);
 /* Modulus bits for RSA; 256, 384 or 521 for EC. */
-VT_EXPORT int vt_jwk_bits(const struct vt_jwk *k);
+int vt_jwk_bits(const struct vt_jwk *k);
 /* True if the key holds its private half (generated or loaded from PEM). */
-VT_EXPORT bool vt_jwk_has_private(const struct vt_jwk *k);
+bool vt_jwk_has_private(const struct vt_jwk *k);
 
 /* The raw X||Y point of a P-256 key (what a vt_jws_resolver returns). VT_E_UNSUPPORTED_ALGORITHM
  * ("jwk.crv") if k is not EC P-256. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t xy[64],
-                                                 struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t xy[64], struct vt_diag *d);
 
 /*
  * Append the RFC 7638 thumbprint input to out: the required public members only, ordered
@@ -97,14 +100,13 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t
  * {"crv":"P-256","kty":"EC","x":"...","y":"..."}. No NUL is counted in the length.
  * Fails only with vt_buf_append's errors.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_thumbprint_input(const struct vt_jwk *k,
-                                                          struct vt_buf *out);
+VT_MUST_USE enum vt_err vt_jwk_thumbprint_input(const struct vt_jwk *k, struct vt_buf *out);
 
 /* The RFC 7638 SHA-256 thumbprint (hash of vt_jwk_thumbprint_input). Cannot fail. */
-VT_EXPORT void vt_jwk_thumbprint(const struct vt_jwk *k, uint8_t out[VT_SHA256_LEN]);
+void vt_jwk_thumbprint(const struct vt_jwk *k, uint8_t out[VT_SHA256_LEN]);
 
 /* The thumbprint as base64url text (43 characters and a NUL), the usual "kid" of the key. */
-VT_EXPORT void vt_jwk_thumbprint_b64(const struct vt_jwk *k, char out[44]);
+void vt_jwk_thumbprint_b64(const struct vt_jwk *k, char out[44]);
 
 /*
  * Append the public key as DER SubjectPublicKeyInfo (RFC 5280; rsaEncryption or id-ecPublicKey
@@ -112,7 +114,7 @@ VT_EXPORT void vt_jwk_thumbprint_b64(const struct vt_jwk *k, char out[44]);
  * public_key and of KMS's RecipientInfo. Never includes the private half. Fails with
  * vt_buf_append's errors, VT_E_CRYPTO if the library cannot encode the key.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out);
+VT_MUST_USE enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out);
 
 /*
  * The public JWK as a NUL-terminated JSON string: the required public members only, sorted, no
@@ -131,8 +133,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_generate(const char *type, struct vt_jw
 
 /* Append the private key as unencrypted PKCS#8 PEM to out. VT_E_STATE ("jwk.private") if k has no
  * private half. The caller owns (and should wipe: vt_buf_cleanup does) the secret text. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
-                                                     struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
+                                           struct vt_diag *d);
 
 /*
  * Load a private key from PEM (PKCS#8, PKCS#1 or SEC1, unencrypted). VT_E_BAD_PEM ("jwk.pem") if
@@ -140,8 +142,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, str
  * curve outside those a JWK may hold, VT_E_BAD_KEY ("jwk.n", "jwk.e") for an RSA size or exponent
  * outside the limits above.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_from_private_pem(const char *pem, size_t len,
-                                                          struct vt_jwk **out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwk_from_private_pem(const char *pem, size_t len, struct vt_jwk **out,
+                                                struct vt_diag *d);
 
 /* ---- JWS compact, ES256 only ---- */
 
@@ -151,9 +153,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_from_private_pem(const char *pem, size_
  * UTF-8. The signature is raw r||s (RFC 7518 section 3.4). *compact gets a NUL-terminated heap
  * string (free()). Errors: VT_E_ARG ("jws.kid", "jws.typ"), VT_E_NOMEM, VT_E_CRYPTO.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jws_sign_es256(const struct vt_p256_priv *key, const char *kid,
-                                                    const char *typ, const uint8_t *payload,
-                                                    size_t n, char **compact, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jws_sign_es256(const struct vt_p256_priv *key, const char *kid,
+                                          const char *typ, const uint8_t *payload, size_t n,
+                                          char **compact, struct vt_diag *d);
 
 /* Resolve a kid (NUL-terminated, 1..127 bytes) to the raw X||Y of its P-256 public key. Return
  * false if the kid is unknown. */
@@ -172,9 +174,10 @@ typedef bool (*vt_jws_resolver)(void *ctx, const char *kid, uint8_t xy[64]);
  * VT_E_BAD_LENGTH ("jws.signature": not 64 bytes), VT_E_BAD_KEY (the resolver's point is not on
  * the curve), VT_E_SIGNATURE ("jws.signature"), VT_E_TOO_LARGE (payload beyond payload->max).
  */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver resolve, void *ctx,
-                    struct vt_buf *payload, char kid_out[VT_JOSE_KID_MAX], struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jws_verify_es256(const char *compact, size_t len,
+                                            vt_jws_resolver resolve, void *ctx,
+                                            struct vt_buf *payload, char kid_out[VT_JOSE_KID_MAX],
+                                            struct vt_diag *d);
 
 /* ---- JWE compact: RSA-OAEP-256 or ECDH-ES+A256KW, with A256GCM ---- */
 
@@ -189,9 +192,8 @@ vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver resolve, vo
  * *compact gets a NUL-terminated heap string (free()). Errors: VT_E_ARG ("jwe.kid"),
  * VT_E_TOO_LARGE ("jwe.plaintext": n beyond VT_JOSE_MAX_COMPACT / 2), VT_E_NOMEM, VT_E_CRYPTO.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwe_encrypt(const struct vt_jwk *recipient, const uint8_t *pt,
-                                                 size_t n, const char *kid, char **compact,
-                                                 struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwe_encrypt(const struct vt_jwk *recipient, const uint8_t *pt, size_t n,
+                                       const char *kid, char **compact, struct vt_diag *d);
 
 /*
  * Decrypt a compact JWE (len bytes) with `priv`, which must hold its private half. The plaintext
@@ -213,7 +215,7 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwe_encrypt(const struct vt_jwk *recipient,
  * tag, or, for RSA-OAEP-256, a wrong key or altered encrypted key: RSA decryption failures are
  * deliberately not told apart, RFC 7516 section 11.5).
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_jwe_decrypt(const struct vt_jwk *priv, const char *compact,
-                                                 size_t len, struct vt_buf *pt, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_jwe_decrypt(const struct vt_jwk *priv, const char *compact, size_t len,
+                                       struct vt_buf *pt, struct vt_diag *d);
 
 #endif

@@ -3,10 +3,10 @@
  * (Intel's SGX extension, later AMD's VCEK extensions). Single-byte tags only, definite minimal
  * lengths only; anything else is VT_E_BAD_DER.
  */
-#ifndef VERITEE_DER_H
-#define VERITEE_DER_H
+#ifndef VT_BASE_DER_H
+#define VT_BASE_DER_H
 
-#include <veritee/reader.h>
+#include "base/reader.h"
 
 #define VT_DER_BOOLEAN 0x01
 #define VT_DER_INTEGER 0x02
@@ -26,19 +26,16 @@ struct vt_der_tlv {
 };
 
 /* Read one TLV. VT_E_TRUNCATED if the reader ends early, VT_E_BAD_DER on a bad header. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_der_get(struct vt_reader *r, struct vt_der_tlv *out);
+VT_MUST_USE enum vt_err vt_der_get(struct vt_reader *r, struct vt_der_tlv *out);
 /* Read one TLV that must have `tag`; `content` becomes a reader over its value. VT_E_BAD_DER if
  * the tag differs. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_der_expect(struct vt_reader *r, uint8_t tag,
-                                                struct vt_reader *content);
+VT_MUST_USE enum vt_err vt_der_expect(struct vt_reader *r, uint8_t tag, struct vt_reader *content);
 /* Non-negative INTEGER or ENUMERATED value up to `max` (VT_E_BAD_DER if negative, non-minimal or
  * larger than max). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_der_uint(const struct vt_der_tlv *tlv, uint64_t max,
-                                              uint64_t *out);
+VT_MUST_USE enum vt_err vt_der_uint(const struct vt_der_tlv *tlv, uint64_t max, uint64_t *out);
 /* BOOLEAN (0x00 or 0xff only). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_der_bool(const struct vt_der_tlv *tlv, bool *out);
+VT_MUST_USE enum vt_err vt_der_bool(const struct vt_der_tlv *tlv, bool *out);
 /* Encode an OID's content bytes as dotted text ("1.2.840.113741.1.13.1.2") into out[cap]. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_der_oid_to_text(const uint8_t *oid, size_t len, char *out,
-                                                     size_t cap);
+VT_MUST_USE enum vt_err vt_der_oid_to_text(const uint8_t *oid, size_t len, char *out, size_t cap);
 
 #endif

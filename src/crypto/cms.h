@@ -6,8 +6,8 @@
  * BER (indefinite lengths, as KMS sends) and DER are both accepted.
  * Reference: RFC 5652, RFC 8017; aws-nitro-enclaves-sdk-c source/cms.c behaviour.
  */
-#ifndef VERITEE_CMS_H
-#define VERITEE_CMS_H
+#ifndef VT_CRYPTO_CMS_H
+#define VT_CRYPTO_CMS_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>
@@ -31,22 +31,21 @@ struct vt_cms_enveloped {
  * VT_E_TRUNCATED, VT_E_TRAILING_DATA, VT_E_TOO_LARGE; the detail names the element. The input
  * must outlive the struct. vt_cms_enveloped_cleanup is safe after a failed parse.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cms_enveloped_parse(const uint8_t *ber, size_t len,
-                                                         struct vt_cms_enveloped *out,
-                                                         struct vt_diag *d);
-VT_EXPORT void vt_cms_enveloped_cleanup(struct vt_cms_enveloped *e);
+VT_MUST_USE enum vt_err vt_cms_enveloped_parse(const uint8_t *ber, size_t len,
+                                               struct vt_cms_enveloped *out, struct vt_diag *d);
+void vt_cms_enveloped_cleanup(struct vt_cms_enveloped *e);
 
 /* An RSA private key (PKCS#8 or PKCS#1, DER or PEM). Heap; vt_rsa_key_free wipes and frees. */
 struct vt_rsa_key;
-VT_EXPORT VT_MUST_USE enum vt_err vt_rsa_key_parse(const uint8_t *p, size_t len,
-                                                   struct vt_rsa_key **out, struct vt_diag *d);
-VT_EXPORT void vt_rsa_key_free(struct vt_rsa_key *k);
+VT_MUST_USE enum vt_err vt_rsa_key_parse(const uint8_t *p, size_t len, struct vt_rsa_key **out,
+                                         struct vt_diag *d);
+void vt_rsa_key_free(struct vt_rsa_key *k);
 /* Generate an RSA key of `bits` (2048..4096) for tests and clients. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_rsa_key_generate(unsigned bits, struct vt_rsa_key **out,
-                                                      struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_rsa_key_generate(unsigned bits, struct vt_rsa_key **out,
+                                            struct vt_diag *d);
 /* The public key as DER SubjectPublicKeyInfo (what a Nitro document's public_key carries). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, struct vt_buf *out,
-                                                  struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, struct vt_buf *out,
+                                        struct vt_diag *d);
 
 /*
  * Decrypt: RSA-OAEP-SHA-256 unwraps the 32-byte content-encryption key, then AES-256-CBC with
@@ -54,9 +53,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, st
  * VT_E_SIGNATURE is never used; a wrong key or corrupted ciphertext is VT_E_CRYPTO with the
  * stage ("key unwrap", "content") in the detail. The key is wiped after use.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e,
-                                                 const struct vt_rsa_key *k,
-                                                 struct vt_buf *plaintext, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
+                                       struct vt_buf *plaintext, struct vt_diag *d);
 
 /*
  * Produce a CiphertextForRecipient-format blob (DER) for a recipient RSA public key given as DER
@@ -64,9 +62,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *
  * rid = SHA-256 of the SubjectPublicKeyInfo as subjectKeyIdentifier. VT_E_BAD_KEY if spki is not
  * an RSA key of 2048 bits or more.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,
-                                                               const uint8_t *plaintext, size_t len,
-                                                               struct vt_buf *out,
-                                                               struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,
+                                                     const uint8_t *plaintext, size_t len,
+                                                     struct vt_buf *out, struct vt_diag *d);
 
 #endif

@@ -3,8 +3,8 @@
  * Every OpenSSL (or nettle) call in veritee lives behind this header, in src/crypto/. Errors from
  * the libraries are turned into vt_err with the library's message in the diag detail.
  */
-#ifndef VERITEE_CRYPTO_H
-#define VERITEE_CRYPTO_H
+#ifndef VT_CRYPTO_CRYPTO_H
+#define VT_CRYPTO_CRYPTO_H
 
 #include <veritee/buf.h>
 #include <veritee/common.h>
@@ -14,26 +14,24 @@
 
 /* ---- hashing ---- */
 
-#define VT_SHA256_LEN 32
 #define VT_SHA384_LEN 48
 #define VT_SHA512_LEN 64
 
-VT_EXPORT void vt_sha256(const void *p, size_t n, uint8_t out[VT_SHA256_LEN]);
+void vt_sha256(const void *p, size_t n, uint8_t out[VT_SHA256_LEN]);
 /* SHA-256 of the concatenation a || b. */
-VT_EXPORT void vt_sha256_2(const void *a, size_t an, const void *b, size_t bn,
-                           uint8_t out[VT_SHA256_LEN]);
-VT_EXPORT void vt_sha384(const void *p, size_t n, uint8_t out[VT_SHA384_LEN]);
-VT_EXPORT void vt_sha512(const void *p, size_t n, uint8_t out[VT_SHA512_LEN]);
+void vt_sha256_2(const void *a, size_t an, const void *b, size_t bn, uint8_t out[VT_SHA256_LEN]);
+void vt_sha384(const void *p, size_t n, uint8_t out[VT_SHA384_LEN]);
+void vt_sha512(const void *p, size_t n, uint8_t out[VT_SHA512_LEN]);
 /* HMAC-SHA-256 (RFC 2104) of msg[n] under key[keyn]. */
-VT_EXPORT void vt_hmac_sha256(const uint8_t *key, size_t keyn, const void *msg, size_t n,
-                              uint8_t out[VT_SHA256_LEN]);
+void vt_hmac_sha256(const uint8_t *key, size_t keyn, const void *msg, size_t n,
+                    uint8_t out[VT_SHA256_LEN]);
 
 /* Constant-time comparison: true if equal. The one compare for anything secret. */
-VT_EXPORT bool vt_ct_memeq(const void *a, const void *b, size_t n);
+bool vt_ct_memeq(const void *a, const void *b, size_t n);
 /* Wipe memory that held secrets. */
-VT_EXPORT void vt_wipe(void *p, size_t n);
+void vt_wipe(void *p, size_t n);
 /* n bytes from the system CSPRNG (OpenSSL's DRBG). VT_E_INTERNAL if it fails. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d);
 
 /* ---- ECDSA P-256 with SHA-256, raw encodings ---- */
 
@@ -43,37 +41,36 @@ struct vt_p256_key;
 
 /* From a raw X||Y point (64 bytes, big-endian coordinates, no 0x04 prefix). VT_E_BAD_KEY (detail:
  * why) if the point is not on the curve. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_key_from_xy(const uint8_t xy[64],
-                                                      struct vt_p256_key **out, struct vt_diag *d);
-VT_EXPORT void vt_p256_key_free(struct vt_p256_key *k);
+VT_MUST_USE enum vt_err vt_p256_key_from_xy(const uint8_t xy[64], struct vt_p256_key **out,
+                                            struct vt_diag *d);
+void vt_p256_key_free(struct vt_p256_key *k);
 /* Export as raw X||Y. */
-VT_EXPORT void vt_p256_key_xy(const struct vt_p256_key *k, uint8_t xy[64]);
+void vt_p256_key_xy(const struct vt_p256_key *k, uint8_t xy[64]);
 
 /* Verify a raw r||s signature (64 bytes, big-endian) over SHA-256(msg). Returns VT_OK or
  * VT_E_SIGNATURE; records nothing (callers name the signature that failed). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg,
-                                                 size_t n, const uint8_t sig[64]);
+VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg, size_t n,
+                                       const uint8_t sig[64]);
 /* One-shot form for a raw key. VT_E_BAD_KEY (recorded in d) for a bad point, VT_E_SIGNATURE (not
  * recorded) for a bad signature. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
-                                                    const uint8_t sig[64], struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
+                                          const uint8_t sig[64], struct vt_diag *d);
 /* A P-256 private key for signing (bundles, tokens). Heap; vt_p256_priv_free is NULL-safe. */
 struct vt_p256_priv;
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out,
-                                                        struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out, struct vt_diag *d);
 /* From PEM (PKCS#8 or SEC1); VT_E_UNSUPPORTED_KEY_TYPE if not P-256. */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_p256_priv_from_pem(const char *pem, size_t len, struct vt_p256_priv **out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_p256_priv_from_pem(const char *pem, size_t len,
+                                              struct vt_p256_priv **out, struct vt_diag *d);
 /* Append the key as PKCS#8 PEM to out. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k,
-                                                      struct vt_buf *out, struct vt_diag *d);
-VT_EXPORT void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64]);
+VT_MUST_USE enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k, struct vt_buf *out,
+                                            struct vt_diag *d);
+void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64]);
 /* Sign SHA-256(msg); raw r||s out. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg,
-                                               size_t n, uint8_t sig[64], struct vt_diag *d);
-VT_EXPORT void vt_p256_priv_free(struct vt_p256_priv *k);
+VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg, size_t n,
+                                     uint8_t sig[64], struct vt_diag *d);
+void vt_p256_priv_free(struct vt_p256_priv *k);
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
-VT_EXPORT const char *vt_p256_backend(void);
+const char *vt_p256_backend(void);
 
 /* ---- ECDSA P-384 with SHA-384, raw encodings ---- */
 
@@ -83,93 +80,89 @@ struct vt_cert;
 struct vt_p384_key;
 
 /* From a raw X||Y point (96 bytes). VT_E_BAD_KEY if not on the curve. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p384_key_from_xy(const uint8_t xy[96],
-                                                      struct vt_p384_key **out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_p384_key_from_xy(const uint8_t xy[96], struct vt_p384_key **out,
+                                            struct vt_diag *d);
 /* From a certificate's public key. VT_E_UNSUPPORTED_ALGORITHM if it is not EC P-384. */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **out, struct vt_diag *d);
-VT_EXPORT void vt_p384_key_free(struct vt_p384_key *k);
+VT_MUST_USE enum vt_err vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **out,
+                                              struct vt_diag *d);
+void vt_p384_key_free(struct vt_p384_key *k);
 /* Verify a raw r||s signature (96 bytes, big-endian) over SHA-384(msg). VT_OK or VT_E_SIGNATURE
  * (not recorded). No low-S requirement. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg,
-                                                 size_t n, const uint8_t sig[96]);
+VT_MUST_USE enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg, size_t n,
+                                       const uint8_t sig[96]);
 /* Verify a raw r||s signature over a SHA-384 digest already computed. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k,
-                                                        const uint8_t digest[VT_SHA384_LEN],
-                                                        const uint8_t sig[96]);
+VT_MUST_USE enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k,
+                                              const uint8_t digest[VT_SHA384_LEN],
+                                              const uint8_t sig[96]);
 /* Name of the backend used for P-384 verification ("openssl" or "nettle"). */
-VT_EXPORT const char *vt_p384_backend(void);
+const char *vt_p384_backend(void);
 /*
  * Verify that `child` is signed by a P-384 key with ecdsa-with-SHA384, fast path: the
  * signature over the child's exact TBS bytes is checked with the P-384 backend. VT_E_CERT_SIGNATURE
  * (detail: both subjects) if it does not verify; VT_E_UNSUPPORTED_ALGORITHM if the child's
  * signature algorithm is not ecdsa-with-SHA384.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
-                                                               const struct vt_p384_key *issuer,
-                                                               struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
+                                                     const struct vt_p384_key *issuer,
+                                                     struct vt_diag *d);
 
 /* ---- X.509 certificates ---- */
 
 /* An immutable parsed certificate. Heap; vt_cert_free is NULL-safe. */
 struct vt_cert;
 
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_from_der(const uint8_t *der, size_t len,
-                                                   struct vt_cert **out, struct vt_diag *d);
-VT_EXPORT void vt_cert_free(struct vt_cert *c);
+VT_MUST_USE enum vt_err vt_cert_from_der(const uint8_t *der, size_t len, struct vt_cert **out,
+                                         struct vt_diag *d);
+void vt_cert_free(struct vt_cert *c);
 /* A new reference to the same certificate (certificates are reference-counted). */
-VT_EXPORT struct vt_cert *vt_cert_ref(struct vt_cert *c);
+struct vt_cert *vt_cert_ref(struct vt_cert *c);
 
 /* The certificate's exact DER bytes (borrowed, valid while c lives). */
-VT_EXPORT const uint8_t *vt_cert_der(const struct vt_cert *c, size_t *len);
-VT_EXPORT void vt_cert_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
+const uint8_t *vt_cert_der(const struct vt_cert *c, size_t *len);
+void vt_cert_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
 /* Subject common name, NUL-terminated. VT_E_NOT_FOUND if none, VT_E_BUFFER_TOO_SMALL. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_subject_cn(const struct vt_cert *c, char *out,
-                                                     size_t cap);
+VT_MUST_USE enum vt_err vt_cert_subject_cn(const struct vt_cert *c, char *out, size_t cap);
 /* Subject and issuer as one-line text ("CN=...,O=..."), for messages. Truncated to cap. */
-VT_EXPORT void vt_cert_subject_text(const struct vt_cert *c, char *out, size_t cap);
-VT_EXPORT void vt_cert_issuer_text(const struct vt_cert *c, char *out, size_t cap);
+void vt_cert_subject_text(const struct vt_cert *c, char *out, size_t cap);
+void vt_cert_issuer_text(const struct vt_cert *c, char *out, size_t cap);
 /* Serial number as uppercase hex, NUL-terminated (truncated to cap). */
-VT_EXPORT void vt_cert_serial_hex(const struct vt_cert *c, char *out, size_t cap);
-VT_EXPORT vt_time vt_cert_not_before(const struct vt_cert *c);
-VT_EXPORT vt_time vt_cert_not_after(const struct vt_cert *c);
+void vt_cert_serial_hex(const struct vt_cert *c, char *out, size_t cap);
+vt_time vt_cert_not_before(const struct vt_cert *c);
+vt_time vt_cert_not_after(const struct vt_cert *c);
 /* True if child's issuer name equals issuer's subject name (X509_NAME_cmp: canonical form). */
-VT_EXPORT bool vt_cert_issuer_is(const struct vt_cert *child, const struct vt_cert *issuer);
+bool vt_cert_issuer_is(const struct vt_cert *child, const struct vt_cert *issuer);
 /* True if both are the same DER bytes. */
-VT_EXPORT bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b);
+bool vt_cert_equal(const struct vt_cert *a, const struct vt_cert *b);
 /* True if both subject names are equal (X509_NAME_cmp: canonical form, as issuer names chain). */
-VT_EXPORT bool vt_cert_same_subject(const struct vt_cert *a, const struct vt_cert *b);
+bool vt_cert_same_subject(const struct vt_cert *a, const struct vt_cert *b);
 /* True if both SubjectPublicKeyInfo structures (algorithm, parameters and key) are the same DER
  * bytes. */
-VT_EXPORT bool vt_cert_same_key(const struct vt_cert *a, const struct vt_cert *b);
+bool vt_cert_same_key(const struct vt_cert *a, const struct vt_cert *b);
 /* SHA-256 of the DER SubjectPublicKeyInfo (all zero if it cannot be encoded), for messages. */
-VT_EXPORT void vt_cert_spki_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
+void vt_cert_spki_sha256(const struct vt_cert *c, uint8_t out[VT_SHA256_LEN]);
 /* The P-256 public key as raw X||Y. VT_E_UNSUPPORTED_ALGORITHM if the key is not EC P-256. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64],
-                                                  struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_p256_xy(const struct vt_cert *c, uint8_t xy[64], struct vt_diag *d);
 /* Verify that `child` carries a valid signature by `issuer`'s key. VT_E_CERT_SIGNATURE with the
  * two subjects in the detail. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_signed_by(const struct vt_cert *child,
-                                                          const struct vt_cert *issuer,
-                                                          struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_check_signed_by(const struct vt_cert *child,
+                                                const struct vt_cert *issuer, struct vt_diag *d);
 /* Check that c is signed with RSASSA-PSS using SHA-`hash_bits` (256, 384 or 512) for both the
  * message digest and MGF1, salt length `salt` and the standard trailer field, as AMD signs its
  * SEV certificates and CRLs. VT_E_UNSUPPORTED_ALGORITHM with the algorithm found otherwise. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_check_rsa_pss(const struct vt_cert *c, int hash_bits,
-                                                        int salt, const char *check,
-                                                        struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_check_rsa_pss(const struct vt_cert *c, int hash_bits, int salt,
+                                              const char *check, struct vt_diag *d);
 /* Key usage bits, as in RFC 5280 (and OpenSSL's KU_ constants). */
 #define VT_KU_DIGITAL_SIGNATURE 0x0080u
 #define VT_KU_KEY_CERT_SIGN 0x0004u
 #define VT_KU_CRL_SIGN 0x0002u
 /* True if the certificate has a keyUsage extension asserting every bit of `bits`. */
-VT_EXPORT bool vt_cert_has_key_usage(const struct vt_cert *c, unsigned bits);
+bool vt_cert_has_key_usage(const struct vt_cert *c, unsigned bits);
 /* True if basicConstraints says cA=TRUE. *pathlen gets the pathLenConstraint, or -1 if absent. */
-VT_EXPORT bool vt_cert_is_ca(const struct vt_cert *c, long *pathlen);
+bool vt_cert_is_ca(const struct vt_cert *c, long *pathlen);
 /* The value (content of extnValue) of the extension with the dotted OID. VT_E_NOT_FOUND if the
  * certificate has none; the view borrows from c. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_extension(const struct vt_cert *c, const char *oid,
-                                                    const uint8_t **val, size_t *len);
+VT_MUST_USE enum vt_err vt_cert_extension(const struct vt_cert *c, const char *oid,
+                                          const uint8_t **val, size_t *len);
 
 /* A list of certificates, owning a reference to each. Caller storage. */
 struct vt_cert_list {
@@ -177,24 +170,24 @@ struct vt_cert_list {
     size_t n;
 };
 
-VT_EXPORT void vt_cert_list_init(struct vt_cert_list *l);
-VT_EXPORT void vt_cert_list_cleanup(struct vt_cert_list *l);
+void vt_cert_list_init(struct vt_cert_list *l);
+void vt_cert_list_cleanup(struct vt_cert_list *l);
 /* Append a new reference to c. VT_E_TOO_LARGE past VT_MAX_CHAIN_DEPTH. */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_add(struct vt_cert_list *l, struct vt_cert *c);
+VT_MUST_USE enum vt_err vt_cert_list_add(struct vt_cert_list *l, struct vt_cert *c);
 /*
  * Parse concatenated PEM certificates, in order, appending to l. Accepts URL-encoded PEM
  * ("-----BEGIN%20CERTIFICATE-----%0A..."), trailing NUL bytes and whitespace. Anything other than
  * whitespace between or after blocks is VT_E_BAD_PEM; zero certificates is VT_E_BAD_PEM. On
  * failure l is unchanged.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_pem(const char *pem, size_t len,
-                                                        struct vt_cert_list *l, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_list_from_pem(const char *pem, size_t len, struct vt_cert_list *l,
+                                              struct vt_diag *d);
 /* Parse a file's bytes as either one DER certificate or PEM certificates (appended to l). */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_cert_list_from_bytes(const uint8_t *p, size_t len, struct vt_cert_list *l, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_list_from_bytes(const uint8_t *p, size_t len,
+                                                struct vt_cert_list *l, struct vt_diag *d);
 /* The same from a file (read whole, at most VT_MAX_COLLATERAL_SIZE bytes). */
-VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_file(const char *path, struct vt_cert_list *l,
-                                                         struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_cert_list_from_file(const char *path, struct vt_cert_list *l,
+                                               struct vt_diag *d);
 
 /*
  * The trust anchor that stands for a chain's last certificate `root`: an anchor is a name and a
@@ -209,9 +202,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_cert_list_from_file(const char *path, struc
  * of its SPKI) and the nearest miss: an anchor with the same subject but another key, an anchor
  * with the same key but another subject, or neither. VT_E_ARG for NULL arguments.
  */
-VT_EXPORT VT_MUST_USE enum vt_err
-vt_chain_anchor_for(const struct vt_cert *root, const struct vt_cert_list *anchors,
-                    const char *check, const struct vt_cert **anchor, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_chain_anchor_for(const struct vt_cert *root,
+                                            const struct vt_cert_list *anchors, const char *check,
+                                            const struct vt_cert **anchor, struct vt_diag *d);
 
 /*
  * Verify a certificate chain at `now`.
@@ -230,10 +223,10 @@ vt_chain_anchor_for(const struct vt_cert *root, const struct vt_cert_list *ancho
  * root's self-signature: check "<what>[n-1].self_signed"), VT_E_EXPIRED, VT_E_NOT_YET_VALID; the
  * detail names the certificate (position and subject) and the values.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_chain_verify(const struct vt_cert_list *chain,
-                                                  const struct vt_cert_list *anchors, vt_time now,
-                                                  enum vt_time_mode mode, const char *what,
-                                                  struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_chain_verify(const struct vt_cert_list *chain,
+                                        const struct vt_cert_list *anchors, vt_time now,
+                                        enum vt_time_mode mode, const char *what,
+                                        struct vt_diag *d);
 
 /* ---- CRLs ---- */
 
@@ -244,28 +237,26 @@ struct vt_crl;
  * Parse a CRL given as DER, PEM ("-----BEGIN X509 CRL-----") or hex text of the DER (as PCCS
  * serves it). Trailing NUL bytes and whitespace are ignored. VT_E_BAD_CRL with the reason.
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_crl_parse(const uint8_t *p, size_t len, struct vt_crl **out,
-                                               struct vt_diag *d);
-VT_EXPORT void vt_crl_free(struct vt_crl *crl);
+VT_MUST_USE enum vt_err vt_crl_parse(const uint8_t *p, size_t len, struct vt_crl **out,
+                                     struct vt_diag *d);
+void vt_crl_free(struct vt_crl *crl);
 /* The normalised DER bytes (borrowed). */
-VT_EXPORT const uint8_t *vt_crl_der(const struct vt_crl *crl, size_t *len);
-VT_EXPORT vt_time vt_crl_this_update(const struct vt_crl *crl);
+const uint8_t *vt_crl_der(const struct vt_crl *crl, size_t *len);
+vt_time vt_crl_this_update(const struct vt_crl *crl);
 /* nextUpdate; INT64_MAX if the CRL has none. */
-VT_EXPORT vt_time vt_crl_next_update(const struct vt_crl *crl);
-VT_EXPORT void vt_crl_issuer_text(const struct vt_crl *crl, char *out, size_t cap);
+vt_time vt_crl_next_update(const struct vt_crl *crl);
+void vt_crl_issuer_text(const struct vt_crl *crl, char *out, size_t cap);
 /* CRL number extension as decimal text, or "" if absent. */
-VT_EXPORT void vt_crl_number_text(const struct vt_crl *crl, char *out, size_t cap);
+void vt_crl_number_text(const struct vt_crl *crl, char *out, size_t cap);
 /*
  * Check that `issuer` issued this CRL: the CRL's issuer name equals issuer's subject
  * (VT_E_CRL_ISSUER, both names in the detail) and its signature verifies with issuer's key
  * (VT_E_CRL_SIGNATURE). `what` labels the CRL in the diag ("pck_crl", "root_ca_crl").
  */
-VT_EXPORT VT_MUST_USE enum vt_err vt_crl_check_issuer(const struct vt_crl *crl,
-                                                      const struct vt_cert *issuer,
-                                                      const char *what, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_crl_check_issuer(const struct vt_crl *crl, const struct vt_cert *issuer,
+                                            const char *what, struct vt_diag *d);
 /* True if cert's serial is listed (the caller checks that the CRL's issuer issued cert).
  * *revoked_at (optional) gets the revocation date. */
-VT_EXPORT bool vt_crl_is_revoked(const struct vt_crl *crl, const struct vt_cert *cert,
-                                 vt_time *revoked_at);
+bool vt_crl_is_revoked(const struct vt_crl *crl, const struct vt_cert *cert, vt_time *revoked_at);
 
 #endif
