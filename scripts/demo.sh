@@ -6,7 +6,8 @@
 # run the password vault with simulated TDX evidence (attestation, key release, a user registered
 # and logged in, a release denied for an unapproved measurement) and verify the audit log; then
 # act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
-# a flood of challenges) and show each refused.
+# a flood of challenges) and show each refused; in between, the operator's side: schema versions,
+# an online backup and a checked restore.
 # Everything runs on 127.0.0.1 and is stopped at the end. Exit 0 when every step succeeds.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -108,6 +109,23 @@ step "another app's pepper is denied to this measurement (403 release-policy)" \
     grep -q '"status":403,"reason":"release-policy:rules"' "$tmp/denied.json"
 audit=$("$veritee" audit verify --db "$db")
 step "the audit log verifies ($(grep -o '"entries":[0-9]*' <<<"$audit"))" grep -q '"verified":true' <<<"$audit"
+
+echo "== operations: schema versions, an online backup, a checked restore (docs/deploy.md) =="
+status=$("$veritee" db status --db "$db")
+step "db status: every component at this veritee's schema ($(python3 -c 'import json,sys
+print(", ".join("%s %d" % (c["component"], c["database_version"]) for c in json.load(sys.stdin)["components"]))' <<<"$status"))" \
+    python3 -c 'import json,sys; sys.exit(not all(c["state"] == "current" for c in json.load(sys.stdin)["components"]))' <<<"$status"
+step "an online backup while the service runs" \
+    bash -c '"$1" backup --db "$2" --out "$3" >/dev/null' _ "$veritee" "$db" "$tmp/backup.db"
+restored=$("$veritee" restore --backup "$tmp/backup.db" --db "sqlite:$tmp/restored.db" \
+    --master-key-file "$mk" 2>/dev/null)
+step "the restore checks every sealed key and the log first ($(grep -o '"log_entries":[0-9]*' <<<"$restored"))" \
+    grep -q '"log_verified":true' <<<"$restored"
+"$veritee" broker master-key >"$tmp/wrong.key"
+step "a restore with another master key is refused, naming both key ids" \
+    bash -c 'out=$("$1" restore --check --backup "$2" --master-key-file "$3" 2>&1); [ $? = 2 ] &&
+        grep -q "records master key id" <<<"$out"' _ \
+    "$veritee" "$tmp/backup.db" "$tmp/wrong.key"
 
 echo "== hostile clients (docs/http.md) =="
 raw() { # raw REQUEST: send bytes as they are, print what comes back until the server closes
