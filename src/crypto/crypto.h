@@ -87,20 +87,21 @@ VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_key *k, const void *msg, 
  * recorded) for a bad signature. */
 VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
                                           const uint8_t sig[64], struct vt_diag *d);
-/* A P-256 private key for signing (bundles, tokens). Heap; vt_p256_priv_free is NULL-safe. */
-struct vt_p256_priv;
-VT_MUST_USE enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out, struct vt_diag *d);
-/* From PEM (PKCS#8 or SEC1); VT_E_UNSUPPORTED_KEY_TYPE if not P-256. */
-VT_MUST_USE enum vt_err vt_p256_priv_from_pem(const char *pem, size_t len,
-                                              struct vt_p256_priv **out, struct vt_diag *d);
-/* Append the key as PKCS#8 PEM to out. */
-VT_MUST_USE enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k, struct vt_buf *out,
-                                            struct vt_diag *d);
-void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64]);
-/* Sign SHA-256(msg); raw r||s out. */
-VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg, size_t n,
+/* A new key pair of algorithm alg (VT_KEY_P256 for bundles, tokens and checkpoints; VT_KEY_RSA
+ * with rsa_bits, 2048 to 4096, for KMS's CMS recipients). VT_E_ARG for another algorithm or
+ * size, VT_E_CRYPTO if the generator fails. */
+VT_MUST_USE enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_key **out,
+                                        struct vt_diag *d);
+/* A private key from PEM (PKCS#8 or SEC1), which must be of algorithm `want` (VT_KEY_P256 only for
+ * now): VT_E_BAD_PEM if it is no PEM private key, VT_E_UNSUPPORTED_KEY_TYPE if of another kind. */
+VT_MUST_USE enum vt_err vt_key_from_private_pem(const char *pem, size_t len, enum vt_key_alg want,
+                                                struct vt_key **out, struct vt_diag *d);
+/* Append a private key as PKCS#8 PEM to out. VT_E_ARG for a key without its private half. */
+VT_MUST_USE enum vt_err vt_key_private_pem(const struct vt_key *k, struct vt_buf *out,
+                                           struct vt_diag *d);
+/* Sign SHA-256(msg) with a private P-256 key; raw r||s out. VT_E_ARG (recorded) for another key. */
+VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_key *k, const void *msg, size_t n,
                                      uint8_t sig[64], struct vt_diag *d);
-void vt_p256_priv_free(struct vt_p256_priv *k);
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
 const char *vt_p256_backend(void);
 

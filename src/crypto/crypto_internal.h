@@ -98,6 +98,9 @@ struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg);
  * (key.c). False with the reason in OpenSSL's error queue if the point is not on the curve. */
 bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);
 
+/* A new P-256 key pair (p256_sign.c), for vt_key_generate. */
+VT_MUST_USE enum vt_err vt_crypto_p256_generate(struct vt_key **out, struct vt_diag *d);
+
 /* A checked P-384 key from a raw X||Y point (p384.c); label names its origin in messages ("a raw
  * P-384 key", "[subject]" of its certificate); pkey (owned, taken even on failure) is the same
  * key as an EVP_PKEY, or NULL to build it. VT_E_BAD_KEY if the point is not on the curve. */

@@ -976,7 +976,7 @@ static char *join(const char *const *parts, size_t n)
     return s;
 }
 
-enum vt_err vt_jws_sign_es256(const struct vt_p256_priv *key, const char *kid, const char *typ,
+enum vt_err vt_jws_sign_es256(const struct vt_key *key, const char *kid, const char *typ,
                               const uint8_t *payload, size_t n, char **compact, struct vt_diag *d)
 {
     *compact = NULL;

@@ -77,6 +77,21 @@ void vt_key_p256_xy(const struct vt_key *k, uint8_t xy[64])
     }
 }
 
+enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_key **out,
+                            struct vt_diag *d)
+{
+    VT_ENSURE(out != NULL, d, VT_E_ARG, "key.generate", "no output");
+    switch (alg) {
+    case VT_KEY_P256:
+        return vt_crypto_p256_generate(out, d);
+    case VT_KEY_P384:
+    case VT_KEY_RSA:
+        break;
+    }
+    (void)rsa_bits;
+    return vt_fail(d, VT_E_ARG, "key.generate", "cannot generate a %s key", vt_key_alg_name(alg));
+}
+
 bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
 {
     uint8_t point[1 + 96];
