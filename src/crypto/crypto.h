@@ -96,6 +96,15 @@ VT_MUST_USE enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, 
  * now): VT_E_BAD_PEM if it is no PEM private key, VT_E_UNSUPPORTED_KEY_TYPE if of another kind. */
 VT_MUST_USE enum vt_err vt_key_from_private_pem(const char *pem, size_t len, enum vt_key_alg want,
                                                 struct vt_key **out, struct vt_diag *d);
+/* An RSA private key (PKCS#8 or PKCS#1, DER or PEM; 2048 to 8192 bits) for KMS's CMS recipients.
+ * VT_E_TOO_LARGE, VT_E_BAD_KEY (not a key, not RSA, a public key, a size out of range),
+ * VT_E_TRAILING_DATA after DER; recorded at "rsa_key.parse". */
+VT_MUST_USE enum vt_err vt_key_from_rsa_private(const uint8_t *p, size_t len, struct vt_key **out,
+                                                struct vt_diag *d);
+/* Replace the contents of out (its cap kept) by the public key as DER SubjectPublicKeyInfo (RFC
+ * 5280: what a Nitro document's public_key carries). VT_E_CRYPTO, or out's error if too small. */
+VT_MUST_USE enum vt_err vt_key_spki_der(const struct vt_key *k, struct vt_buf *out,
+                                        struct vt_diag *d);
 /* Append a private key as PKCS#8 PEM to out. VT_E_ARG for a key without its private half. */
 VT_MUST_USE enum vt_err vt_key_private_pem(const struct vt_key *k, struct vt_buf *out,
                                            struct vt_diag *d);

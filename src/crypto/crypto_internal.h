@@ -101,6 +101,10 @@ bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY 
 /* A new P-256 key pair (p256_sign.c), for vt_key_generate. */
 VT_MUST_USE enum vt_err vt_crypto_p256_generate(struct vt_key **out, struct vt_diag *d);
 
+/* A new RSA key pair of bits (2048..4096, else VT_E_ARG) (cms.c), for vt_key_generate. */
+VT_MUST_USE enum vt_err vt_crypto_rsa_generate(unsigned bits, struct vt_key **out,
+                                               struct vt_diag *d);
+
 /* A checked P-384 key from a raw X||Y point (p384.c); label names its origin in messages ("a raw
  * P-384 key", "[subject]" of its certificate); pkey (owned, taken even on failure) is the same
  * key as an EVP_PKEY, or NULL to build it. VT_E_BAD_KEY if the point is not on the curve. */

@@ -10,6 +10,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/x509.h>
 
 #include "crypto_internal.h"
 
@@ -84,11 +85,11 @@ enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_ke
     switch (alg) {
     case VT_KEY_P256:
         return vt_crypto_p256_generate(out, d);
-    case VT_KEY_P384:
     case VT_KEY_RSA:
+        return vt_crypto_rsa_generate(rsa_bits, out, d);
+    case VT_KEY_P384:
         break;
     }
-    (void)rsa_bits;
     return vt_fail(d, VT_E_ARG, "key.generate", "cannot generate a %s key", vt_key_alg_name(alg));
 }
 
@@ -116,4 +117,28 @@ bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY 
               EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(ctx);
     return ok;
+}
+
+enum vt_err vt_key_spki_der(const struct vt_key *k, struct vt_buf *out, struct vt_diag *d)
+{
+    VT_ENSURE(k != NULL && out != NULL, d, VT_E_ARG, "key.spki", "no key or output");
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(k->pkey, &der);
+    if (n <= 0) {
+        char why[VT_CRYPTO_ERRTEXT_MAX];
+        vt_crypto_errors(why, sizeof(why));
+        return vt_fail(d, VT_E_CRYPTO, "key.spki", "cannot encode the public key: %s", why);
+    }
+    /* Built aside, so that out is unchanged on failure. */
+    struct vt_buf tmp;
+    vt_buf_init(&tmp, out->max);
+    enum vt_err err = vt_buf_append(&tmp, der, (size_t)n);
+    OPENSSL_free(der);
+    if (err != VT_OK) {
+        vt_buf_cleanup(&tmp);
+        return vt_fail(d, err, "key.spki", "cannot hold %d bytes (limit %zu)", n, out->max);
+    }
+    vt_buf_cleanup(out);
+    *out = tmp;
+    return VT_OK;
 }
