@@ -40,6 +40,7 @@ enum vt_key_alg {
     VT_KEY_P256 = 1, /* ECDSA P-256 (prime256v1) */
     VT_KEY_P384 = 2, /* ECDSA P-384 (secp384r1) */
     VT_KEY_RSA = 3,  /* RSA, 2048 to 8192 bits */
+    VT_KEY_P521 = 4, /* P-521 (secp521r1): JWKs only (ECDH-ES), no operation of its own */
 };
 
 struct vt_cert;
@@ -52,7 +53,7 @@ struct vt_cert;
  */
 struct vt_key;
 
-/* "P-256", "P-384", "RSA" ("unknown" for anything else). */
+/* "P-256", "P-384", "RSA", "P-521" ("unknown" for anything else). */
 const char *vt_key_alg_name(enum vt_key_alg alg);
 enum vt_key_alg vt_key_alg(const struct vt_key *k);
 /* True if the key holds its private half. */

@@ -89,6 +89,8 @@ const char *vt_jwk_curve(const struct vt_jwk *k);
 int vt_jwk_bits(const struct vt_jwk *k);
 /* True if the key holds its private half (generated or loaded from PEM). */
 bool vt_jwk_has_private(const struct vt_jwk *k);
+/* The key itself (borrowed, valid while k lives), for the struct vt_key operations. */
+const struct vt_key *vt_jwk_key(const struct vt_jwk *k);
 
 /* The raw X||Y point of a P-256 key (what a vt_jws_resolver returns). VT_E_UNSUPPORTED_ALGORITHM
  * ("jwk.crv") if k is not EC P-256. */

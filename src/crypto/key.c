@@ -23,6 +23,8 @@ const char *vt_key_alg_name(enum vt_key_alg alg)
         return "P-384";
     case VT_KEY_RSA:
         return "RSA";
+    case VT_KEY_P521:
+        return "P-521";
     }
     return "unknown";
 }
@@ -40,11 +42,11 @@ bool vt_key_has_private(const struct vt_key *k)
 enum vt_err vt_key_expect(const struct vt_key *k, enum vt_key_alg want, bool private_half,
                           const char *check, struct vt_diag *d)
 {
-    VT_ENSURE(k != NULL, d, VT_E_ARG, check, "no key (expected a %s key)", vt_key_alg_name(want));
-    VT_ENSURE(k->alg == want, d, VT_E_ARG, check, "a %s key, expected a %s key",
+    VT_ENSURE(k != NULL, d, VT_E_ARG, check, "no key, expected %s", vt_key_alg_name(want));
+    VT_ENSURE(k->alg == want, d, VT_E_ARG, check, "the key is %s, expected %s",
               vt_key_alg_name(k->alg), vt_key_alg_name(want));
     VT_ENSURE(!private_half || k->has_private, d, VT_E_ARG, check,
-              "a public %s key, expected its private half", vt_key_alg_name(want));
+              "the key is a public %s key, expected its private half", vt_key_alg_name(want));
     return VT_OK;
 }
 
@@ -88,6 +90,7 @@ enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_ke
     case VT_KEY_RSA:
         return vt_crypto_rsa_generate(rsa_bits, out, d);
     case VT_KEY_P384:
+    case VT_KEY_P521:
         break;
     }
     return vt_fail(d, VT_E_ARG, "key.generate", "cannot generate a %s key", vt_key_alg_name(alg));
