@@ -6,7 +6,7 @@
  *   openssl   EVP_PKEY_verify on a fresh EVP_PKEY_CTX from a pre-parsed EVP_PKEY (as p256.c
  *             does), DER signature
  *   nettle    ecdsa_verify on a pre-checked ecc_point, r and s imported into mpz each time
- *   veritee   vt_p384_verify on a vt_p384_key
+ *   veritee   vt_p384_verify on a struct vt_key
  *
  * The backends take turns for ROUNDS rounds so that load from other processes hits them alike;
  * the best round of each is reported. This benchmark calls OpenSSL and nettle directly on purpose
@@ -44,7 +44,7 @@ struct bench {
     uint8_t raw[96]; /* r || s */
     EVP_PKEY *ossl_pub;
     struct ecc_point nettle_pub;
-    struct vt_p384_key *vt_key;
+    struct vt_key *vt_key;
 };
 
 static double now(void)
@@ -155,8 +155,8 @@ static int setup(struct bench *b)
 
     struct vt_diag d;
     vt_diag_init(&d);
-    if (ok && vt_p384_key_from_xy(pub + 1, &b->vt_key, &d) != VT_OK) {
-        fprintf(stderr, "vt_p384_key_from_xy: %s\n", d.detail);
+    if (ok && vt_key_from_p384_xy(pub + 1, &b->vt_key, &d) != VT_OK) {
+        fprintf(stderr, "vt_key_from_p384_xy: %s\n", d.detail);
         ok = 0;
     }
     return ok ? 0 : -1;
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "bench_p384: a verification failed\n");
     }
-    vt_p384_key_free(b->vt_key);
+    vt_key_free(b->vt_key);
     ecc_point_clear(&b->nettle_pub);
     EVP_PKEY_free(b->ossl_pub);
     free(b);

@@ -24,7 +24,7 @@ static void require(int cond)
     }
 }
 
-static struct vt_p256_priv *key; /* the exporter's: read only after it is made */
+static struct vt_key *key; /* the exporter's: read only after it is made */
 static uint8_t key_xy[64];
 
 static int64_t count(struct vt_cache *cache, const char *sql)
@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vt_diag d;
     vt_diag_init(&d);
     if (key == NULL) {
-        require(vt_p256_priv_generate(&key, &d) == VT_OK);
-        vt_p256_priv_public_xy(key, key_xy);
+        require(vt_key_generate(VT_KEY_P256, 0, &key, &d) == VT_OK);
+        vt_key_p256_xy(key, key_xy);
     }
     if (size < 1 || size > 1 << 20) {
         return 0;

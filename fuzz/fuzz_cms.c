@@ -113,11 +113,11 @@ static void check(int cond)
     }
 }
 
-static struct vt_rsa_key *fuzz_key(void)
+static struct vt_key *fuzz_key(void)
 {
-    static struct vt_rsa_key *key;
+    static struct vt_key *key;
     if (key == NULL) {
-        check(vt_rsa_key_parse(fuzz_key_pkcs8, sizeof(fuzz_key_pkcs8), &key, NULL) == VT_OK);
+        check(vt_key_from_rsa_private(fuzz_key_pkcs8, sizeof(fuzz_key_pkcs8), &key, NULL) == VT_OK);
     }
     return key;
 }
@@ -130,7 +130,7 @@ static int inside(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
 /* Decrypt e; on success re-encrypt the plaintext for the same key and check the round trip. */
 static void decrypt_and_round_trip(const struct vt_cms_enveloped *e)
 {
-    struct vt_rsa_key *key = fuzz_key();
+    struct vt_key *key = fuzz_key();
     struct vt_buf pt;
     struct vt_diag d;
     vt_buf_init(&pt, VT_CMS_MAX_SIZE);
@@ -152,7 +152,7 @@ static void decrypt_and_round_trip(const struct vt_cms_enveloped *e)
     vt_buf_init(&spki, 4096);
     vt_buf_init(&blob, VT_CMS_MAX_SIZE);
     vt_buf_init(&again, VT_CMS_MAX_SIZE);
-    check(vt_rsa_key_spki(key, &spki, NULL) == VT_OK);
+    check(vt_key_spki_der(key, &spki, NULL) == VT_OK);
     check(vt_cms_encrypt_for_recipient(spki.data, spki.len, pt.data, pt.len, &blob, NULL) == VT_OK);
     check(vt_cms_enveloped_parse(blob.data, blob.len, &e2, NULL) == VT_OK);
     check(vt_cms_decrypt(&e2, key, &again, NULL) == VT_OK);

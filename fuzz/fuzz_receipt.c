@@ -48,13 +48,14 @@ static void check(int cond)
     }
 }
 
-static struct vt_p256_priv *fuzz_key(uint8_t xy[64])
+static struct vt_key *fuzz_key(uint8_t xy[64])
 {
-    static struct vt_p256_priv *key;
+    static struct vt_key *key;
     static uint8_t key_xy[64];
     if (key == NULL) {
-        check(vt_p256_priv_from_pem(fuzz_key_pem, strlen(fuzz_key_pem), &key, NULL) == VT_OK);
-        vt_p256_priv_public_xy(key, key_xy);
+        check(vt_key_from_private_pem(fuzz_key_pem, strlen(fuzz_key_pem), VT_KEY_P256, &key,
+                                      NULL) == VT_OK);
+        vt_key_p256_xy(key, key_xy);
     }
     memcpy(xy, key_xy, 64);
     return key;
@@ -75,7 +76,7 @@ static int all_zero(const void *p, size_t n)
 static void check_canonical(const char *body, size_t len, const struct vt_checkpoint *cp)
 {
     uint8_t xy[64];
-    struct vt_p256_priv *key = fuzz_key(xy);
+    struct vt_key *key = fuzz_key(xy);
     struct vt_buf again;
     uint8_t sig[64];
     vt_buf_init(&again, VT_CHECKPOINT_BODY_MAX);

@@ -15,14 +15,14 @@
 struct vt_broker_signer {
     char kid[64];
     uint8_t xy[64];
-    struct vt_p256_priv *priv; /* NULL once unsealing is not needed (retired keys) */
+    struct vt_key *priv; /* NULL once unsealing is not needed (retired keys) */
     int64_t created, retired;
 };
 
 void vt_broker_signers_free(struct vt_broker *b)
 {
     for (size_t i = 0; i < b->n_signers; i++) {
-        vt_p256_priv_free(b->signers[i].priv);
+        vt_key_free(b->signers[i].priv);
     }
     free(b->signers);
     b->signers = NULL;
@@ -69,7 +69,8 @@ static bool row_signer(void *ctx, const struct vt_sql_row *row)
         vt_buf_init(&pem, 4096);
         l->err = vt_broker_unseal(l->b, aad, sealed, n, &pem, l->d);
         if (l->err == VT_OK) {
-            l->err = vt_p256_priv_from_pem((const char *)pem.data, pem.len, &s->priv, l->d);
+            l->err = vt_key_from_private_pem((const char *)pem.data, pem.len, VT_KEY_P256, &s->priv,
+                                             l->d);
         }
         vt_buf_cleanup(&pem);
         if (l->err != VT_OK) {
@@ -82,10 +83,10 @@ static bool row_signer(void *ctx, const struct vt_sql_row *row)
 
 static enum vt_err create_signer(struct vt_broker *b, char kid[64], struct vt_diag *d)
 {
-    struct vt_p256_priv *k = NULL;
-    VT_TRY(vt_p256_priv_generate(&k, d));
+    struct vt_key *k = NULL;
+    VT_TRY(vt_key_generate(VT_KEY_P256, 0, &k, d));
     uint8_t xy[64], h[32];
-    vt_p256_priv_public_xy(k, xy);
+    vt_key_p256_xy(k, xy);
     vt_sha256(xy, 64, h);
     char hx[17], xyhex[129], aad[128];
     vt_hex_encode(h, 8, hx);
@@ -95,11 +96,11 @@ static enum vt_err create_signer(struct vt_broker *b, char kid[64], struct vt_di
     struct vt_buf pem, sealed;
     vt_buf_init(&pem, 4096);
     vt_buf_init(&sealed, 4200);
-    enum vt_err err = vt_p256_priv_to_pem(k, &pem, d);
+    enum vt_err err = vt_key_private_pem(k, &pem, d);
     if (err == VT_OK) {
         err = vt_broker_seal(b, aad, pem.data, pem.len, &sealed, d);
     }
-    vt_p256_priv_free(k);
+    vt_key_free(k);
     vt_buf_cleanup(&pem);
     vt_time now = vt_broker_now(b);
     if (err == VT_OK && (err = vt_store_begin(b->store, d)) == VT_OK) {
@@ -142,7 +143,7 @@ static enum vt_err load(struct vt_broker *b, struct vt_diag *d)
     }
     if (err != VT_OK) {
         for (size_t i = 0; i < l.n; i++) {
-            vt_p256_priv_free(l.s[i].priv);
+            vt_key_free(l.s[i].priv);
         }
         free(l.s);
         return err;

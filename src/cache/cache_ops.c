@@ -287,18 +287,18 @@ enum vt_err vt_cache_rewrap(struct vt_cache *c, const uint8_t new_master[32], st
     return err;
 }
 
-static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, struct vt_diag *d)
+static enum vt_err signing_key(struct vt_cache *c, struct vt_key **k, struct vt_diag *d)
 {
     char *value = NULL;
     VT_TRY(bundle_key_read(c->store, &value, d));
     if (value == NULL) {
         /* First use: create one; a concurrent replica may win, so read back what is stored. */
-        struct vt_p256_priv *fresh = NULL;
-        VT_TRY(vt_p256_priv_generate(&fresh, d));
+        struct vt_key *fresh = NULL;
+        VT_TRY(vt_key_generate(VT_KEY_P256, 0, &fresh, d));
         struct vt_buf b;
         vt_buf_init(&b, 4096);
-        enum vt_err err = vt_p256_priv_to_pem(fresh, &b, d);
-        vt_p256_priv_free(fresh);
+        enum vt_err err = vt_key_private_pem(fresh, &b, d);
+        vt_key_free(fresh);
         char *stored = NULL;
         if (err == VT_OK && c->has_master) {
             err = seal_text(c->master, (const char *)b.data, &stored, d);
@@ -320,7 +320,7 @@ static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, stru
     char *pem = NULL;
     enum vt_err err = open_text(c->store, c->has_master ? c->master : NULL, value, &pem, d);
     if (err == VT_OK) {
-        err = vt_p256_priv_from_pem(pem, strlen(pem), k, d);
+        err = vt_key_from_private_pem(pem, strlen(pem), VT_KEY_P256, k, d);
     }
     /* stored in the clear by a process without the master key: seal it now */
     if (err == VT_OK && c->has_master && !is_sealed(value)) {
@@ -340,10 +340,10 @@ static enum vt_err signing_key(struct vt_cache *c, struct vt_p256_priv **k, stru
 
 enum vt_err vt_cache_public_key(struct vt_cache *c, uint8_t xy[64], struct vt_diag *d)
 {
-    struct vt_p256_priv *k = NULL;
+    struct vt_key *k = NULL;
     VT_TRY(signing_key(c, &k, d));
-    vt_p256_priv_public_xy(k, xy);
-    vt_p256_priv_free(k);
+    vt_key_p256_xy(k, xy);
+    vt_key_free(k);
     return VT_OK;
 }
 
@@ -381,7 +381,7 @@ static bool row_enforce_export(void *ctx, const struct vt_sql_row *row)
 enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_items,
                             struct vt_diag *d)
 {
-    struct vt_p256_priv *k = NULL;
+    struct vt_key *k = NULL;
     VT_TRY(signing_key(c, &k, d));
     json_t *items = json_array(), *enforce = json_array();
     enum vt_err err = vt_store_exec(c->store,
@@ -395,7 +395,7 @@ enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_it
     }
     uint8_t xy[64], sig[64];
     char xy_hex[129], sig_hex[129], when[VT_TIME_STR_MAX];
-    vt_p256_priv_public_xy(k, xy);
+    vt_key_p256_xy(k, xy);
     vt_hex_encode(xy, 64, xy_hex);
     vt_time_format(vt_cache_now(c), when);
     *n_items = json_array_size(items);
@@ -415,7 +415,7 @@ enum vt_err vt_cache_export(struct vt_cache *c, struct vt_buf *out, size_t *n_it
         err = vt_buf_printf(out, "{\"bundle\":%s,\"signature\":\"%s\"}\n", inner, sig_hex);
     }
     free(inner);
-    vt_p256_priv_free(k);
+    vt_key_free(k);
     return err;
 }
 

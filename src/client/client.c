@@ -262,19 +262,19 @@ static enum vt_err unwrap(const struct vt_jwk *key, json_t *out, struct vt_buf *
     uint8_t *der = malloc(cl + 1);
     struct vt_buf pem;
     vt_buf_init(&pem, 65536);
-    struct vt_rsa_key *rk = NULL;
+    struct vt_key *rk = NULL;
     struct vt_cms_enveloped e;
     memset(&e, 0, sizeof(e));
     enum vt_err err = der && vt_base64_decode(cms, cl, false, der, cl + 1, &n) == VT_OK
                           ? VT_OK
                           : vt_fail(d, VT_E_BAD_BASE64, "broker.cms", "cms is not base64");
     if (err == VT_OK && (err = vt_jwk_private_pem(key, &pem, d)) == VT_OK &&
-        (err = vt_rsa_key_parse(pem.data, pem.len, &rk, d)) == VT_OK &&
+        (err = vt_key_from_rsa_private(pem.data, pem.len, &rk, d)) == VT_OK &&
         (err = vt_cms_enveloped_parse(der, n, &e, d)) == VT_OK) {
         err = vt_cms_decrypt(&e, rk, secret, d);
     }
     vt_cms_enveloped_cleanup(&e);
-    vt_rsa_key_free(rk);
+    vt_key_free(rk);
     vt_buf_cleanup(&pem);
     free(der);
     return err;

@@ -48,11 +48,15 @@ static const uint8_t vt_p384_alg_ecdsa_sha384[] = {
     0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
 };
 
-enum vt_err vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **out,
-                                  struct vt_diag *d)
+enum vt_err vt_key_from_cert(const struct vt_cert *c, enum vt_key_alg want, struct vt_key **out,
+                             struct vt_diag *d)
 {
     if (c == NULL || out == NULL) {
         return vt_fail(d, VT_E_ARG, "p384.key", "null argument");
+    }
+    if (want != VT_KEY_P384) {
+        return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.public_key",
+                       "a %s key from a certificate is not supported", vt_key_alg_name(want));
     }
     EVP_PKEY *pk = NULL;
     VT_TRY(vt_crypto_cert_ec_key(c, NID_secp384r1, "P-384", &pk, d));
@@ -87,7 +91,11 @@ enum vt_err vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **
     char label[VT_P384_LABEL_MAX];
     vt_cert_subject_text(c, subject, sizeof(subject));
     snprintf(label, sizeof(label), "[%s]", subject);
-    return vt_crypto_p384_key_new(pub + 1, label, out, d);
+    /* The certificate's EVP_PKEY is shared (reference-counted), not rebuilt. */
+    if (EVP_PKEY_up_ref(pk) != 1) {
+        return vt_fail(d, VT_E_CRYPTO, "cert.public_key", "cannot reference the key");
+    }
+    return vt_crypto_p384_key_new(pub + 1, label, pk, out, d);
 }
 
 /* ---- certificate signatures ---- */
@@ -231,12 +239,13 @@ static void vt_p384_names(const struct vt_cert *child, char subject[VT_P384_NAME
     vt_cert_issuer_text(child, issuer, VT_P384_NAME_MAX);
 }
 
-enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
-                                         const struct vt_p384_key *issuer, struct vt_diag *d)
+enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child, const struct vt_key *issuer,
+                                         struct vt_diag *d)
 {
     if (child == NULL || issuer == NULL) {
         return vt_fail(d, VT_E_ARG, "cert.signature", "null argument");
     }
+    VT_TRY(vt_key_expect(issuer, VT_KEY_P384, false, "cert.signature", d));
     /* The names are formatted only for a failure: the success path stays at hash + verify. */
     char child_name[VT_P384_NAME_MAX];
     char issuer_name[VT_P384_NAME_MAX];
@@ -279,7 +288,7 @@ enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
         vt_p384_names(child, child_name, issuer_name);
         return vt_fail(d, VT_E_CERT_SIGNATURE, "cert.signature",
                        "signature of [%s] (issuer [%s]) does not verify with %s", child_name,
-                       issuer_name, vt_crypto_p384_key_label(issuer));
+                       issuer_name, issuer->label);
     }
     return VT_OK;
 }
@@ -289,12 +298,12 @@ enum vt_err vt_crypto_check_signed_by(const struct vt_cert *child, const struct 
 {
     /* P-384 issuers signing with ecdsa-with-SHA384 (AWS Nitro chains) take the faster P-384
      * backend; every other algorithm goes through OpenSSL. */
-    struct vt_p384_key *k384 = NULL;
+    struct vt_key *k384 = NULL;
     if (X509_get_signature_nid(child->x509) == NID_ecdsa_with_SHA384 &&
-        vt_p384_key_from_cert(issuer, &k384, NULL) == VT_OK) {
+        vt_key_from_cert(issuer, VT_KEY_P384, &k384, NULL) == VT_OK) {
         struct vt_diag inner;
         enum vt_err err = vt_cert_check_signed_by_p384(child, k384, &inner);
-        vt_p384_key_free(k384);
+        vt_key_free(k384);
         if (err == VT_OK) {
             return VT_OK;
         }

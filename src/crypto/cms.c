@@ -134,10 +134,6 @@ static const uint8_t oaep_sha256_alg[] = {
     0x05, 0x00,                                                       /* NULL */
 };
 
-struct vt_rsa_key {
-    EVP_PKEY *pkey; /* an RSA key pair */
-};
-
 /* ---- a small BER reader over the bounded reader ---- */
 
 /*
@@ -727,8 +723,8 @@ static bool looks_like_pem(const uint8_t *p, size_t len)
            memcmp(head, begin, sizeof(begin) - 1) == 0;
 }
 
-enum vt_err vt_rsa_key_parse(const uint8_t *p, size_t len, struct vt_rsa_key **out,
-                             struct vt_diag *d)
+enum vt_err vt_key_from_rsa_private(const uint8_t *p, size_t len, struct vt_key **out,
+                                    struct vt_diag *d)
 {
     VT_ENSURE(out != NULL && p != NULL && len > 0, d, VT_E_ARG, "rsa_key.parse",
               "no input or output");
@@ -770,12 +766,14 @@ enum vt_err vt_rsa_key_parse(const uint8_t *p, size_t len, struct vt_rsa_key **o
         goto out_ctx;
     }
     BN_clear_free(priv);
-    struct vt_rsa_key *k = calloc(1, sizeof(*k));
+    struct vt_key *k = vt_crypto_key_alloc(VT_KEY_RSA);
     if (k == NULL) {
         err = vt_fail(d, VT_E_NOMEM, "rsa_key.parse", "cannot allocate the key");
         goto out_ctx;
     }
     k->pkey = pkey;
+    k->has_private = true;
+    snprintf(k->label, sizeof(k->label), "an RSA-%d key", EVP_PKEY_get_bits(pkey));
     pkey = NULL;
     *out = k;
 
@@ -786,31 +784,23 @@ out_ctx:
     return err;
 }
 
-void vt_rsa_key_free(struct vt_rsa_key *k)
-{
-    if (k == NULL) {
-        return;
-    }
-    EVP_PKEY_free(k->pkey); /* OpenSSL clears the private numbers as it frees them */
-    OPENSSL_cleanse(k, sizeof(*k));
-    free(k);
-}
-
-enum vt_err vt_rsa_key_generate(unsigned bits, struct vt_rsa_key **out, struct vt_diag *d)
+enum vt_err vt_crypto_rsa_generate(unsigned bits, struct vt_key **out, struct vt_diag *d)
 {
     VT_ENSURE(out != NULL, d, VT_E_ARG, "rsa_key.generate", "no output");
     VT_ENSURE(bits >= 2048 && bits <= 4096, d, VT_E_ARG, "rsa_key.generate",
               "%u bits, expected 2048..4096", bits);
-    struct vt_rsa_key *k = calloc(1, sizeof(*k));
+    struct vt_key *k = vt_crypto_key_alloc(VT_KEY_RSA);
     VT_ENSURE(k != NULL, d, VT_E_NOMEM, "rsa_key.generate", "cannot allocate the key");
     k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
     if (k->pkey == NULL) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
         vt_crypto_errors(why, sizeof(why));
-        free(k);
+        vt_key_free(k);
         return vt_fail(d, VT_E_CRYPTO, "rsa_key.generate", "RSA-%u generation failed: %s", bits,
                        why);
     }
+    k->has_private = true;
+    snprintf(k->label, sizeof(k->label), "a generated RSA-%u key", bits);
     *out = k;
     return VT_OK;
 }
@@ -831,25 +821,10 @@ static enum vt_err buf_replace(struct vt_buf *out, const uint8_t *p, size_t n, c
     return VT_OK;
 }
 
-enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, struct vt_buf *out, struct vt_diag *d)
-{
-    VT_ENSURE(k != NULL && out != NULL, d, VT_E_ARG, "rsa_key.spki", "no key or output");
-    unsigned char *der = NULL;
-    int n = i2d_PUBKEY(k->pkey, &der);
-    if (n <= 0) {
-        char why[VT_CRYPTO_ERRTEXT_MAX];
-        vt_crypto_errors(why, sizeof(why));
-        return vt_fail(d, VT_E_CRYPTO, "rsa_key.spki", "cannot encode the public key: %s", why);
-    }
-    enum vt_err err = buf_replace(out, der, (size_t)n, "rsa_key.spki", d);
-    OPENSSL_free(der);
-    return err;
-}
-
 /* ---- decryption ---- */
 
 /* RSA-OAEP unwrap of the content-encryption key into cek[CMS_CEK_LEN]. */
-static enum vt_err unwrap_cek(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
+static enum vt_err unwrap_cek(const struct vt_cms_enveloped *e, const struct vt_key *k,
                               uint8_t cek[CMS_CEK_LEN], struct vt_diag *d)
 {
     char why[VT_CRYPTO_ERRTEXT_MAX];
@@ -880,11 +855,12 @@ static enum vt_err unwrap_cek(const struct vt_cms_enveloped *e, const struct vt_
     return err;
 }
 
-enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
+enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e, const struct vt_key *k,
                            struct vt_buf *plaintext, struct vt_diag *d)
 {
     VT_ENSURE(e != NULL && k != NULL && plaintext != NULL, d, VT_E_ARG, "cms.decrypt",
               "no envelope, key or output");
+    VT_TRY(vt_key_expect(k, VT_KEY_RSA, true, "cms.decrypt", d));
     const uint8_t *ct = e->ciphertext.data;
     size_t ct_len = e->ciphertext.len;
     VT_ENSURE(ct != NULL && ct_len > 0 && ct_len % CMS_BLOCK == 0 && ct_len <= VT_CMS_MAX_SIZE &&

@@ -13,6 +13,8 @@
 #include <veritee/common.h>
 #include <veritee/error.h>
 
+#include "crypto/crypto.h" /* struct vt_key, its constructors */
+
 #define VT_CMS_MAX_SIZE (1024u * 1024u)
 
 struct vt_cms_enveloped {
@@ -35,25 +37,17 @@ VT_MUST_USE enum vt_err vt_cms_enveloped_parse(const uint8_t *ber, size_t len,
                                                struct vt_cms_enveloped *out, struct vt_diag *d);
 void vt_cms_enveloped_cleanup(struct vt_cms_enveloped *e);
 
-/* An RSA private key (PKCS#8 or PKCS#1, DER or PEM). Heap; vt_rsa_key_free wipes and frees. */
-struct vt_rsa_key;
-VT_MUST_USE enum vt_err vt_rsa_key_parse(const uint8_t *p, size_t len, struct vt_rsa_key **out,
-                                         struct vt_diag *d);
-void vt_rsa_key_free(struct vt_rsa_key *k);
-/* Generate an RSA key of `bits` (2048..4096) for tests and clients. */
-VT_MUST_USE enum vt_err vt_rsa_key_generate(unsigned bits, struct vt_rsa_key **out,
-                                            struct vt_diag *d);
-/* The public key as DER SubjectPublicKeyInfo (what a Nitro document's public_key carries). */
-VT_MUST_USE enum vt_err vt_rsa_key_spki(const struct vt_rsa_key *k, struct vt_buf *out,
-                                        struct vt_diag *d);
+/* The recipient's key is a struct vt_key (crypto.h): vt_key_from_rsa_private, or
+ * vt_key_generate(VT_KEY_RSA, bits, ...); its public half as DER by vt_key_spki_der. */
 
 /*
  * Decrypt: RSA-OAEP-SHA-256 unwraps the 32-byte content-encryption key, then AES-256-CBC with
  * PKCS#7 padding. plaintext receives the content (wiped by vt_buf_cleanup). Errors:
  * VT_E_SIGNATURE is never used; a wrong key or corrupted ciphertext is VT_E_CRYPTO with the
- * stage ("key unwrap", "content") in the detail. The key is wiped after use.
+ * stage ("key unwrap", "content") in the detail; VT_E_ARG for a key that is not a private RSA
+ * key. The content-encryption key is wiped after use.
  */
-VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
+VT_MUST_USE enum vt_err vt_cms_decrypt(const struct vt_cms_enveloped *e, const struct vt_key *k,
                                        struct vt_buf *plaintext, struct vt_diag *d);
 
 /*

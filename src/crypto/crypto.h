@@ -33,65 +33,96 @@ void vt_wipe(void *p, size_t n);
 /* n bytes from the system CSPRNG (OpenSSL's DRBG). VT_E_INTERNAL if it fails. */
 VT_MUST_USE enum vt_err vt_random_bytes(void *p, size_t n, struct vt_diag *d);
 
+/* ---- public-key algorithms: one key type ---- */
+
+/* The algorithm of a struct vt_key: the curve for ECDSA keys, RSA of any size. */
+enum vt_key_alg {
+    VT_KEY_P256 = 1, /* ECDSA P-256 (prime256v1) */
+    VT_KEY_P384 = 2, /* ECDSA P-384 (secp384r1) */
+    VT_KEY_RSA = 3,  /* RSA, 2048 to 8192 bits */
+    VT_KEY_P521 = 4, /* P-521 (secp521r1): JWKs only (ECDH-ES), no operation of its own */
+};
+
+struct vt_cert;
+
+/*
+ * A parsed, validated public key, with its private half or without, of one algorithm. Immutable
+ * once made, so threads may share it. Heap; vt_key_free (NULL-safe) wipes and frees. Every
+ * operation checks the key's algorithm and fails with VT_E_ARG (the detail, where the operation
+ * takes a diag, naming the algorithm expected and the one given) for a key of another kind.
+ */
+struct vt_key;
+
+/* "P-256", "P-384", "RSA", "P-521" ("unknown" for anything else). */
+const char *vt_key_alg_name(enum vt_key_alg alg);
+enum vt_key_alg vt_key_alg(const struct vt_key *k);
+/* True if the key holds its private half. */
+bool vt_key_has_private(const struct vt_key *k);
+/* VT_OK if k is a `want` key (holding its private half too when `private_half`); VT_E_ARG
+ * recorded at `check` (detail: expected and actual algorithm) otherwise. */
+VT_MUST_USE enum vt_err vt_key_expect(const struct vt_key *k, enum vt_key_alg want,
+                                      bool private_half, const char *check, struct vt_diag *d);
+void vt_key_free(struct vt_key *k);
+
+/* From a raw X||Y point (64 bytes for P-256, 96 for P-384; big-endian coordinates, no 0x04
+ * prefix). VT_E_BAD_KEY (detail: why) if the point is not on the curve. */
+VT_MUST_USE enum vt_err vt_key_from_p256_xy(const uint8_t xy[64], struct vt_key **out,
+                                            struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_key_from_p384_xy(const uint8_t xy[96], struct vt_key **out,
+                                            struct vt_diag *d);
+/* From a certificate's public key, which must be of algorithm `want`: VT_E_UNSUPPORTED_ALGORITHM
+ * (detail: the certificate and what its key is) otherwise. P-384 only for now, the one use. */
+VT_MUST_USE enum vt_err vt_key_from_cert(const struct vt_cert *c, enum vt_key_alg want,
+                                         struct vt_key **out, struct vt_diag *d);
+/* The raw X||Y point of a P-256 key (public or private); zeros for a key of another kind. */
+void vt_key_p256_xy(const struct vt_key *k, uint8_t xy[64]);
+
 /* ---- ECDSA P-256 with SHA-256, raw encodings ---- */
 
-/* A parsed, validated P-256 public key, reusable across verifications. Heap; free with
- * vt_p256_key_free (NULL-safe). */
-struct vt_p256_key;
-
-/* From a raw X||Y point (64 bytes, big-endian coordinates, no 0x04 prefix). VT_E_BAD_KEY (detail:
- * why) if the point is not on the curve. */
-VT_MUST_USE enum vt_err vt_p256_key_from_xy(const uint8_t xy[64], struct vt_p256_key **out,
-                                            struct vt_diag *d);
-void vt_p256_key_free(struct vt_p256_key *k);
-/* Export as raw X||Y. */
-void vt_p256_key_xy(const struct vt_p256_key *k, uint8_t xy[64]);
-
-/* Verify a raw r||s signature (64 bytes, big-endian) over SHA-256(msg). Returns VT_OK or
- * VT_E_SIGNATURE; records nothing (callers name the signature that failed). */
-VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg, size_t n,
+/* Verify a raw r||s signature (64 bytes, big-endian) over SHA-256(msg) with a P-256 key. Returns
+ * VT_OK or VT_E_SIGNATURE; records nothing (callers name the signature that failed); VT_E_ARG for
+ * a key that is not P-256. */
+VT_MUST_USE enum vt_err vt_p256_verify(const struct vt_key *k, const void *msg, size_t n,
                                        const uint8_t sig[64]);
 /* One-shot form for a raw key. VT_E_BAD_KEY (recorded in d) for a bad point, VT_E_SIGNATURE (not
  * recorded) for a bad signature. */
 VT_MUST_USE enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
                                           const uint8_t sig[64], struct vt_diag *d);
-/* A P-256 private key for signing (bundles, tokens). Heap; vt_p256_priv_free is NULL-safe. */
-struct vt_p256_priv;
-VT_MUST_USE enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out, struct vt_diag *d);
-/* From PEM (PKCS#8 or SEC1); VT_E_UNSUPPORTED_KEY_TYPE if not P-256. */
-VT_MUST_USE enum vt_err vt_p256_priv_from_pem(const char *pem, size_t len,
-                                              struct vt_p256_priv **out, struct vt_diag *d);
-/* Append the key as PKCS#8 PEM to out. */
-VT_MUST_USE enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k, struct vt_buf *out,
-                                            struct vt_diag *d);
-void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64]);
-/* Sign SHA-256(msg); raw r||s out. */
-VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg, size_t n,
+/* A new key pair of algorithm alg (VT_KEY_P256 for bundles, tokens and checkpoints; VT_KEY_RSA
+ * with rsa_bits, 2048 to 4096, for KMS's CMS recipients). VT_E_ARG for another algorithm or
+ * size, VT_E_CRYPTO if the generator fails. */
+VT_MUST_USE enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_key **out,
+                                        struct vt_diag *d);
+/* A private key from PEM (PKCS#8 or SEC1), which must be of algorithm `want` (VT_KEY_P256 only for
+ * now): VT_E_BAD_PEM if it is no PEM private key, VT_E_UNSUPPORTED_KEY_TYPE if of another kind. */
+VT_MUST_USE enum vt_err vt_key_from_private_pem(const char *pem, size_t len, enum vt_key_alg want,
+                                                struct vt_key **out, struct vt_diag *d);
+/* An RSA private key (PKCS#8 or PKCS#1, DER or PEM; 2048 to 8192 bits) for KMS's CMS recipients.
+ * VT_E_TOO_LARGE, VT_E_BAD_KEY (not a key, not RSA, a public key, a size out of range),
+ * VT_E_TRAILING_DATA after DER; recorded at "rsa_key.parse". */
+VT_MUST_USE enum vt_err vt_key_from_rsa_private(const uint8_t *p, size_t len, struct vt_key **out,
+                                                struct vt_diag *d);
+/* Replace the contents of out (its cap kept) by the public key as DER SubjectPublicKeyInfo (RFC
+ * 5280: what a Nitro document's public_key carries). VT_E_CRYPTO, or out's error if too small. */
+VT_MUST_USE enum vt_err vt_key_spki_der(const struct vt_key *k, struct vt_buf *out,
+                                        struct vt_diag *d);
+/* Append a private key as PKCS#8 PEM to out. VT_E_ARG for a key without its private half. */
+VT_MUST_USE enum vt_err vt_key_private_pem(const struct vt_key *k, struct vt_buf *out,
+                                           struct vt_diag *d);
+/* Sign SHA-256(msg) with a private P-256 key; raw r||s out. VT_E_ARG (recorded) for another key. */
+VT_MUST_USE enum vt_err vt_p256_sign(const struct vt_key *k, const void *msg, size_t n,
                                      uint8_t sig[64], struct vt_diag *d);
-void vt_p256_priv_free(struct vt_p256_priv *k);
 /* Name of the backend used for P-256 verification ("openssl" or "nettle"). */
 const char *vt_p256_backend(void);
 
 /* ---- ECDSA P-384 with SHA-384, raw encodings ---- */
 
-struct vt_cert;
-
-/* A parsed, validated P-384 public key. Heap; vt_p384_key_free is NULL-safe. */
-struct vt_p384_key;
-
-/* From a raw X||Y point (96 bytes). VT_E_BAD_KEY if not on the curve. */
-VT_MUST_USE enum vt_err vt_p384_key_from_xy(const uint8_t xy[96], struct vt_p384_key **out,
-                                            struct vt_diag *d);
-/* From a certificate's public key. VT_E_UNSUPPORTED_ALGORITHM if it is not EC P-384. */
-VT_MUST_USE enum vt_err vt_p384_key_from_cert(const struct vt_cert *c, struct vt_p384_key **out,
-                                              struct vt_diag *d);
-void vt_p384_key_free(struct vt_p384_key *k);
 /* Verify a raw r||s signature (96 bytes, big-endian) over SHA-384(msg). VT_OK or VT_E_SIGNATURE
- * (not recorded). No low-S requirement. */
-VT_MUST_USE enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg, size_t n,
+ * (not recorded). No low-S requirement. VT_E_ARG for a key that is not P-384. */
+VT_MUST_USE enum vt_err vt_p384_verify(const struct vt_key *k, const void *msg, size_t n,
                                        const uint8_t sig[96]);
 /* Verify a raw r||s signature over a SHA-384 digest already computed. */
-VT_MUST_USE enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k,
+VT_MUST_USE enum vt_err vt_p384_verify_digest(const struct vt_key *k,
                                               const uint8_t digest[VT_SHA384_LEN],
                                               const uint8_t sig[96]);
 /* Name of the backend used for P-384 verification ("openssl" or "nettle"). */
@@ -103,7 +134,7 @@ const char *vt_p384_backend(void);
  * signature algorithm is not ecdsa-with-SHA384.
  */
 VT_MUST_USE enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
-                                                     const struct vt_p384_key *issuer,
+                                                     const struct vt_key *issuer,
                                                      struct vt_diag *d);
 
 /* ---- X.509 certificates ---- */

@@ -9,7 +9,10 @@
 #include <stdatomic.h>
 
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include <nettle/ecc.h>
 
 #include "crypto/crypto.h"
 #include "base/reader.h"
@@ -69,12 +72,45 @@ bool vt_crypto_only_tail(const struct vt_reader *r);
 enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *curve,
                                   EVP_PKEY **out, struct vt_diag *d);
 
+/* Room for the name of a key's origin in diag details. */
+#define VT_KEY_LABEL_MAX 128
+
+/*
+ * struct vt_key (key.c; crypto.h): every key is an OpenSSL EVP_PKEY; EC keys keep their raw
+ * point too (P-256: the DCAP attestation key is compared and published as raw X||Y), and P-384
+ * public keys the nettle point of the fast verification path (p384.c), checked once.
+ */
+struct vt_key {
+    enum vt_key_alg alg;
+    bool has_private;
+    EVP_PKEY *pkey;         /* owned */
+    bool has_point;         /* P-384: `point` is initialised */
+    struct ecc_point point; /* P-384: nettle's point, on the curve */
+    uint8_t xy[96];         /* EC: raw X||Y (64 bytes used for P-256) */
+    /* Where the key came from, for messages: "[subject]" of its certificate, or "a raw key". */
+    char label[VT_KEY_LABEL_MAX];
+};
+
+/* A zeroed key of algorithm alg (key.c), or NULL when out of memory. */
+struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg);
+
+/* An EC public EVP_PKEY (group "prime256v1" or "secp384r1") from a raw X||Y point of n bytes
+ * (key.c). False with the reason in OpenSSL's error queue if the point is not on the curve. */
+bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);
+
+/* A new P-256 key pair (p256_sign.c), for vt_key_generate. */
+VT_MUST_USE enum vt_err vt_crypto_p256_generate(struct vt_key **out, struct vt_diag *d);
+
+/* A new RSA key pair of bits (2048..4096, else VT_E_ARG) (cms.c), for vt_key_generate. */
+VT_MUST_USE enum vt_err vt_crypto_rsa_generate(unsigned bits, struct vt_key **out,
+                                               struct vt_diag *d);
+
 /* A checked P-384 key from a raw X||Y point (p384.c); label names its origin in messages ("a raw
- * P-384 key", "[subject]" of its certificate). VT_E_BAD_KEY if the point is not on the curve. */
+ * P-384 key", "[subject]" of its certificate); pkey (owned, taken even on failure) is the same
+ * key as an EVP_PKEY, or NULL to build it. VT_E_BAD_KEY if the point is not on the curve. */
 VT_MUST_USE enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char *label,
-                                               struct vt_p384_key **out, struct vt_diag *d);
-/* The key's label (borrowed). */
-const char *vt_crypto_p384_key_label(const struct vt_p384_key *k);
+                                               EVP_PKEY *pkey, struct vt_key **out,
+                                               struct vt_diag *d);
 
 /*
  * RSA-OAEP with SHA-256, MGF1-SHA-256 and the empty label (oaep.c), the one OAEP set-up for JWE

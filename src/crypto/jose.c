@@ -238,13 +238,12 @@ enum jwk_type {
 struct vt_jwk {
     enum jwk_type type;
     int bits;
-    const char *crv;   /* "P-256", "P-384" or "P-521"; NULL for RSA */
-    const char *group; /* OpenSSL group name */
-    size_t coord;      /* EC coordinate bytes */
-    EVP_PKEY *pkey;
-    bool has_private;
-    char *m1; /* base64url: RSA "e", EC "x" */
-    char *m2; /* base64url: RSA "n", EC "y" */
+    const char *crv;    /* "P-256", "P-384" or "P-521"; NULL for RSA */
+    const char *group;  /* OpenSSL group name */
+    size_t coord;       /* EC coordinate bytes */
+    struct vt_key *key; /* the key itself (its algorithm, EVP_PKEY, private half); owned */
+    char *m1;           /* base64url: RSA "e", EC "x" */
+    char *m2;           /* base64url: RSA "n", EC "y" */
 };
 
 struct curve {
@@ -287,11 +286,48 @@ static const struct curve *curve_by_group(const char *group)
 void vt_jwk_free(struct vt_jwk *k)
 {
     if (k != NULL) {
-        EVP_PKEY_free(k->pkey);
+        vt_key_free(k->key);
         free(k->m1);
         free(k->m2);
         free(k);
     }
+}
+
+/*
+ * The struct vt_key of a JWK, owning pkey (freed on failure): for EC keys, a and b are the
+ * coordinates (c->coord bytes each); a P-384 key gets the nettle point of the fast verification
+ * path like any other P-384 vt_key.
+ */
+static enum vt_err jwk_key(enum jwk_type type, EVP_PKEY *pkey, bool has_private,
+                           const struct curve *c, const uint8_t *a, const uint8_t *b,
+                           struct vt_key **out, struct vt_diag *d)
+{
+    enum vt_key_alg alg = type == JWK_RSA   ? VT_KEY_RSA
+                          : c == &curves[0] ? VT_KEY_P256
+                          : c == &curves[1] ? VT_KEY_P384
+                                            : VT_KEY_P521;
+    struct vt_key *key = NULL;
+    uint8_t xy[96];
+    if (alg == VT_KEY_P384) {
+        memcpy(xy, a, 48);
+        memcpy(xy + 48, b, 48);
+        VT_TRY(vt_crypto_p384_key_new(xy, "a JWK", pkey, &key, d));
+    } else {
+        key = vt_crypto_key_alloc(alg);
+        if (key == NULL) {
+            EVP_PKEY_free(pkey);
+            return vt_fail(d, VT_E_NOMEM, "jwk", "cannot allocate a key");
+        }
+        key->pkey = pkey;
+        if (alg == VT_KEY_P256) {
+            memcpy(key->xy, a, 32);
+            memcpy(key->xy + 32, b, 32);
+        }
+        snprintf(key->label, sizeof(key->label), "a JWK");
+    }
+    key->has_private = has_private;
+    *out = key;
+    return VT_OK;
 }
 
 /* A new key object owning pkey and the encodings of the two public values (a[an], b[bn]). */
@@ -305,9 +341,12 @@ static enum vt_err jwk_new(enum jwk_type type, EVP_PKEY *pkey, bool has_private,
         return vt_fail(d, VT_E_NOMEM, "jwk", "cannot allocate a key");
     }
     k->type = type;
-    k->pkey = pkey;
-    k->has_private = has_private;
     k->bits = bits;
+    enum vt_err err = jwk_key(type, pkey, has_private, c, a, b, &k->key, d);
+    if (err != VT_OK) {
+        vt_jwk_free(k);
+        return err;
+    }
     if (c != NULL) {
         k->crv = c->crv;
         k->group = c->group;
@@ -558,9 +597,14 @@ int vt_jwk_bits(const struct vt_jwk *k)
     return k->bits;
 }
 
+const struct vt_key *vt_jwk_key(const struct vt_jwk *k)
+{
+    return k->key;
+}
+
 bool vt_jwk_has_private(const struct vt_jwk *k)
 {
-    return k->has_private;
+    return k->key->has_private;
 }
 
 enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t xy[64], struct vt_diag *d)
@@ -652,7 +696,7 @@ char *vt_jwk_public_json(const struct vt_jwk *k)
 enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out)
 {
     unsigned char *der = NULL;
-    int n = i2d_PUBKEY(k->pkey, &der);
+    int n = i2d_PUBKEY(k->key->pkey, &der);
     if (n <= 0) {
         ERR_clear_error();
         return VT_E_CRYPTO;
@@ -747,11 +791,11 @@ enum vt_err vt_jwk_generate(const char *type, struct vt_jwk **out, struct vt_dia
 
 enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out, struct vt_diag *d)
 {
-    VT_ENSURE(k->has_private, d, VT_E_STATE, "jwk.private", "the key has no private half");
+    VT_ENSURE(k->key->has_private, d, VT_E_STATE, "jwk.private", "the key has no private half");
     BIO *b = BIO_new(BIO_s_secmem());
     VT_ENSURE(b != NULL, d, VT_E_NOMEM, "jwk.pem", "cannot allocate a BIO");
     enum vt_err err = VT_OK;
-    if (!PEM_write_bio_PrivateKey(b, k->pkey, NULL, NULL, 0, NULL, NULL)) {
+    if (!PEM_write_bio_PrivateKey(b, k->key->pkey, NULL, NULL, 0, NULL, NULL)) {
         err = vt_fail(d, VT_E_CRYPTO, "jwk.pem", "cannot write the key");
     } else {
         char *p = NULL;
@@ -976,7 +1020,7 @@ static char *join(const char *const *parts, size_t n)
     return s;
 }
 
-enum vt_err vt_jws_sign_es256(const struct vt_p256_priv *key, const char *kid, const char *typ,
+enum vt_err vt_jws_sign_es256(const struct vt_key *key, const char *kid, const char *typ,
                               const uint8_t *payload, size_t n, char **compact, struct vt_diag *d)
 {
     *compact = NULL;
@@ -1137,7 +1181,7 @@ static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LE
 {
     if (r->type == JWK_RSA) {
         size_t n = RSA_MAX_BYTES;
-        bool ok = vt_crypto_oaep(r->pkey, true, cek, CEK_LEN, ek, &n);
+        bool ok = vt_crypto_oaep(r->key->pkey, true, cek, CEK_LEN, ek, &n);
         ERR_clear_error();
         VT_ENSURE(ok, d, VT_E_CRYPTO, "jwe.encrypted_key", "RSA-OAEP-256 encryption failed");
         *ekn = n;
@@ -1150,7 +1194,7 @@ static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LE
               r->crv);
     uint8_t z[EC_COORD_MAX];
     size_t zlen = 0;
-    enum vt_err err = ecdh(ephk, r->pkey, z, &zlen, "jwe.ecdh", d);
+    enum vt_err err = ecdh(ephk, r->key->pkey, z, &zlen, "jwe.ecdh", d);
     struct vt_jwk *eph = NULL;
     if (err == VT_OK) {
         err = jwk_from_pkey(ephk, true, &eph, d);
@@ -1323,7 +1367,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
     size_t zlen = 0;
     uint8_t kek[32];
     if (err == VT_OK) {
-        err = ecdh(k->pkey, epk->pkey, z, &zlen, "jwe.ecdh", d);
+        err = ecdh(k->key->pkey, epk->key->pkey, z, &zlen, "jwe.ecdh", d);
     }
     if (err == VT_OK) {
         err = vt_jose_concat_kdf(z, zlen, "ECDH-ES+A256KW", apu, apun, apv, apvn, 256, kek, d);
@@ -1362,7 +1406,7 @@ static enum vt_err jwe_unwrap_rsa(const struct vt_jwk *k, const uint8_t *ek, siz
     VT_TRY(vt_random_bytes(cek, CEK_LEN, d));
     uint8_t out[RSA_MAX_BYTES];
     size_t n = sizeof(out);
-    bool ok = vt_crypto_oaep(k->pkey, false, ek, ekn, out, &n) && n == CEK_LEN;
+    bool ok = vt_crypto_oaep(k->key->pkey, false, ek, ekn, out, &n) && n == CEK_LEN;
     ERR_clear_error();
     if (ok) {
         memcpy(cek, out, CEK_LEN);
@@ -1374,7 +1418,7 @@ static enum vt_err jwe_unwrap_rsa(const struct vt_jwk *k, const uint8_t *ek, siz
 enum vt_err vt_jwe_decrypt(const struct vt_jwk *priv, const char *compact, size_t len,
                            struct vt_buf *pt, struct vt_diag *d)
 {
-    VT_ENSURE(priv->has_private, d, VT_E_ARG, "jwe.key",
+    VT_ENSURE(priv->key->has_private, d, VT_E_ARG, "jwe.key",
               "decryption needs a private key; this %s key is public only", vt_jwk_kty(priv));
     VT_ENSURE(len <= VT_JOSE_MAX_COMPACT, d, VT_E_TOO_LARGE, "jwe.compact",
               "JWE of %zu bytes; at most %u accepted", len, VT_JOSE_MAX_COMPACT);

@@ -73,8 +73,8 @@ VT_MUST_USE enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk
 VT_MUST_USE enum vt_err vt_jwk_from_json(const struct json_t *obj, struct vt_jwk **out,
                                          struct vt_diag *d);
 
-/* A public P-256 JWK from a raw X||Y point (for publishing a vt_p256_priv's key as a JWKS entry).
- * VT_E_BAD_KEY ("jwk.point") if the point is not on the curve. */
+/* A public P-256 JWK from a raw X||Y point (for publishing a private P-256 struct vt_key's point as
+ * a JWKS entry). VT_E_BAD_KEY ("jwk.point") if the point is not on the curve. */
 VT_MUST_USE enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out,
                                             struct vt_diag *d);
 
@@ -89,6 +89,8 @@ const char *vt_jwk_curve(const struct vt_jwk *k);
 int vt_jwk_bits(const struct vt_jwk *k);
 /* True if the key holds its private half (generated or loaded from PEM). */
 bool vt_jwk_has_private(const struct vt_jwk *k);
+/* The key itself (borrowed, valid while k lives), for the struct vt_key operations. */
+const struct vt_key *vt_jwk_key(const struct vt_jwk *k);
 
 /* The raw X||Y point of a P-256 key (what a vt_jws_resolver returns). VT_E_UNSUPPORTED_ALGORITHM
  * ("jwk.crv") if k is not EC P-256. */
@@ -153,7 +155,7 @@ VT_MUST_USE enum vt_err vt_jwk_from_private_pem(const char *pem, size_t len, str
  * UTF-8. The signature is raw r||s (RFC 7518 section 3.4). *compact gets a NUL-terminated heap
  * string (free()). Errors: VT_E_ARG ("jws.kid", "jws.typ"), VT_E_NOMEM, VT_E_CRYPTO.
  */
-VT_MUST_USE enum vt_err vt_jws_sign_es256(const struct vt_p256_priv *key, const char *kid,
+VT_MUST_USE enum vt_err vt_jws_sign_es256(const struct vt_key *key, const char *kid,
                                           const char *typ, const uint8_t *payload, size_t n,
                                           char **compact, struct vt_diag *d);
 

@@ -9,9 +9,11 @@
  * x86-64 with ADX/BMI2, one core, 432-byte messages): OpenSSL verifies ~14,000-16,000
  * signatures/s through its P-256 assembly, nettle's ecdsa_verify ~6,300-6,900/s (both about
  * 40% lower when the machine was loaded, in the same ratio), so OpenSSL is used. The key is parsed
- * and checked once into an EVP_PKEY; each verification hashes, converts r||s to DER (this file owns
- * that conversion) and runs EVP_PKEY_verify on a fresh context, so a key can be shared by threads.
+ * and checked once into a struct vt_key (key.c) holding the EVP_PKEY; each verification hashes,
+ * converts r||s to DER (this file owns that conversion) and runs EVP_PKEY_verify on a fresh
+ * context, so a key can be shared by threads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +23,6 @@
 #include <openssl/params.h>
 
 #include "crypto_internal.h"
-
-struct vt_p256_key {
-    EVP_PKEY *pkey;
-    uint8_t xy[64];
-};
 
 /* SPEC: SEC 2 v2, secp256r1 field prime p and group order n. */
 static const uint8_t vt_p256_p[32] = {
@@ -80,7 +77,7 @@ static size_t vt_p256_sig_to_der(const uint8_t sig[64], uint8_t out[72])
     return n + 2;
 }
 
-enum vt_err vt_p256_key_from_xy(const uint8_t xy[64], struct vt_p256_key **out, struct vt_diag *d)
+enum vt_err vt_key_from_p256_xy(const uint8_t xy[64], struct vt_key **out, struct vt_diag *d)
 {
     if (xy == NULL || out == NULL) {
         return vt_fail(d, VT_E_ARG, "p256.key", "null argument");
@@ -93,32 +90,16 @@ enum vt_err vt_p256_key_from_xy(const uint8_t xy[64], struct vt_p256_key **out, 
         return vt_fail(d, VT_E_BAD_KEY, "p256.key", "y coordinate is not below the field prime");
     }
 
-    uint8_t point[65];
-    point[0] = 0x04;
-    memcpy(point + 1, xy, 64);
-    char group[] = "prime256v1";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)),
-        OSSL_PARAM_construct_end(),
-    };
     char why[VT_CRYPTO_ERRTEXT_MAX];
     enum vt_err err = VT_OK;
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *check = NULL;
-    struct vt_p256_key *k = NULL;
+    struct vt_key *k = NULL;
 
     ERR_clear_error();
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
+    if (!vt_crypto_ec_pkey("prime256v1", xy, 64, &pkey)) {
         vt_crypto_errors(why, sizeof(why));
-        err = vt_fail(d, VT_E_CRYPTO, "p256.key", "cannot create an EC key context: %s", why);
-        goto out_ctx;
-    }
-    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        vt_crypto_errors(why, sizeof(why));
-        err = vt_fail(d, VT_E_BAD_KEY, "p256.key", "point is not on the P-256 curve: %s", why);
-        goto out_ctx;
+        return vt_fail(d, VT_E_BAD_KEY, "p256.key", "point is not on the P-256 curve: %s", why);
     }
     /* P-256 has cofactor 1, so a point on the curve that is not infinity is a valid public key:
      * the quick check suffices; the full check adds a scalar multiplication by the order, which
@@ -129,41 +110,25 @@ enum vt_err vt_p256_key_from_xy(const uint8_t xy[64], struct vt_p256_key **out, 
         err = vt_fail(d, VT_E_BAD_KEY, "p256.key", "public key check failed: %s", why);
         goto out_pkey;
     }
-    k = calloc(1, sizeof(*k));
+    k = vt_crypto_key_alloc(VT_KEY_P256);
     if (k == NULL) {
         err = vt_fail(d, VT_E_NOMEM, "p256.key", "out of memory");
         goto out_pkey;
     }
     k->pkey = pkey;
     memcpy(k->xy, xy, 64);
+    snprintf(k->label, sizeof(k->label), "a raw P-256 key");
     *out = k;
     pkey = NULL;
 out_pkey:
     EVP_PKEY_CTX_free(check);
     EVP_PKEY_free(pkey);
-out_ctx:
-    EVP_PKEY_CTX_free(ctx);
     return err;
 }
 
-void vt_p256_key_free(struct vt_p256_key *k)
+enum vt_err vt_p256_verify(const struct vt_key *k, const void *msg, size_t n, const uint8_t sig[64])
 {
-    if (k == NULL) {
-        return;
-    }
-    EVP_PKEY_free(k->pkey);
-    free(k);
-}
-
-void vt_p256_key_xy(const struct vt_p256_key *k, uint8_t xy[64])
-{
-    memcpy(xy, k->xy, 64);
-}
-
-enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg, size_t n,
-                           const uint8_t sig[64])
-{
-    if (k == NULL || sig == NULL || (msg == NULL && n > 0)) {
+    if (k == NULL || k->alg != VT_KEY_P256 || sig == NULL || (msg == NULL && n > 0)) {
         return VT_E_ARG;
     }
     /* SPEC: FIPS 186-4 6.4.2 step 1, reject r or s outside [1, n-1]. */
@@ -195,10 +160,10 @@ enum vt_err vt_p256_verify(const struct vt_p256_key *k, const void *msg, size_t 
 enum vt_err vt_p256_verify_xy(const uint8_t xy[64], const void *msg, size_t n,
                               const uint8_t sig[64], struct vt_diag *d)
 {
-    struct vt_p256_key *k = NULL;
-    VT_TRY(vt_p256_key_from_xy(xy, &k, d));
+    struct vt_key *k = NULL;
+    VT_TRY(vt_key_from_p256_xy(xy, &k, d));
     enum vt_err err = vt_p256_verify(k, msg, n, sig);
-    vt_p256_key_free(k);
+    vt_key_free(k);
     return err;
 }
 

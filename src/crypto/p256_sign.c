@@ -1,7 +1,9 @@
 /*
- * ECDSA P-256 private keys for signing (the collateral cache's bundle key; the broker's token
- * keys): generate, load and save as PKCS#8 PEM, sign with raw r||s output. OpenSSL backend.
+ * ECDSA P-256 private keys (struct vt_key with its private half) for signing (the collateral
+ * cache's bundle key; the broker's token keys): generate, load and save as PKCS#8 PEM, sign with
+ * raw r||s output. OpenSSL backend.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,32 +15,41 @@
 
 #include "crypto_internal.h"
 
-struct vt_p256_priv {
-    EVP_PKEY *pkey;
-};
-
-static enum vt_err wrap(EVP_PKEY *pkey, struct vt_p256_priv **out, struct vt_diag *d)
+/* A private P-256 key around pkey (taken, freed on failure), its raw point kept beside it. */
+static enum vt_err wrap(EVP_PKEY *pkey, const char *label, struct vt_key **out, struct vt_diag *d)
 {
-    struct vt_p256_priv *k = calloc(1, sizeof(*k));
+    uint8_t pt[65];
+    size_t n = 0;
+    if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) ||
+        n != 65 || pt[0] != 0x04) {
+        EVP_PKEY_free(pkey);
+        return vt_fail(d, VT_E_CRYPTO, "p256.key", "cannot export the public point");
+    }
+    struct vt_key *k = vt_crypto_key_alloc(VT_KEY_P256);
     if (k == NULL) {
         EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_NOMEM, "p256.key", "cannot allocate a key");
     }
     k->pkey = pkey;
+    k->has_private = true;
+    memcpy(k->xy, pt + 1, 64);
+    snprintf(k->label, sizeof(k->label), "%s", label);
     *out = k;
     return VT_OK;
 }
 
-enum vt_err vt_p256_priv_generate(struct vt_p256_priv **out, struct vt_diag *d)
+enum vt_err vt_crypto_p256_generate(struct vt_key **out, struct vt_diag *d)
 {
     EVP_PKEY *pkey = EVP_EC_gen("P-256");
     VT_ENSURE(pkey != NULL, d, VT_E_CRYPTO, "p256.key", "cannot generate a P-256 key");
-    return wrap(pkey, out, d);
+    return wrap(pkey, "a generated P-256 key", out, d);
 }
 
-enum vt_err vt_p256_priv_from_pem(const char *pem, size_t len, struct vt_p256_priv **out,
-                                  struct vt_diag *d)
+enum vt_err vt_key_from_private_pem(const char *pem, size_t len, enum vt_key_alg want,
+                                    struct vt_key **out, struct vt_diag *d)
 {
+    VT_ENSURE(want == VT_KEY_P256, d, VT_E_UNSUPPORTED_KEY_TYPE, "p256.key",
+              "a %s private key from PEM is not supported", vt_key_alg_name(want));
     VT_ENSURE(len < INT32_MAX, d, VT_E_TOO_LARGE, "p256.key", "key text too large");
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     VT_ENSURE(b != NULL, d, VT_E_NOMEM, "p256.key", "cannot allocate a BIO");
@@ -55,11 +66,13 @@ enum vt_err vt_p256_priv_from_pem(const char *pem, size_t len, struct vt_p256_pr
         return vt_fail(d, VT_E_UNSUPPORTED_KEY_TYPE, "p256.key", "key is not EC P-256 (%s)",
                        group[0] ? group : "not EC");
     }
-    return wrap(pkey, out, d);
+    return wrap(pkey, "a P-256 key from PEM", out, d);
 }
 
-enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k, struct vt_buf *out, struct vt_diag *d)
+enum vt_err vt_key_private_pem(const struct vt_key *k, struct vt_buf *out, struct vt_diag *d)
 {
+    VT_ENSURE(k != NULL && k->has_private, d, VT_E_ARG, "p256.key",
+              "a public key, expected a private key");
     BIO *b = BIO_new(BIO_s_mem());
     VT_ENSURE(b != NULL, d, VT_E_NOMEM, "p256.key", "cannot allocate a BIO");
     enum vt_err err = VT_OK;
@@ -74,20 +87,10 @@ enum vt_err vt_p256_priv_to_pem(const struct vt_p256_priv *k, struct vt_buf *out
     return err;
 }
 
-void vt_p256_priv_public_xy(const struct vt_p256_priv *k, uint8_t xy[64])
-{
-    uint8_t pt[65];
-    size_t n = 0;
-    memset(xy, 0, 64);
-    if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n) &&
-        n == 65 && pt[0] == 0x04) {
-        memcpy(xy, pt + 1, 64);
-    }
-}
-
-enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg, size_t n, uint8_t sig[64],
+enum vt_err vt_p256_sign(const struct vt_key *k, const void *msg, size_t n, uint8_t sig[64],
                          struct vt_diag *d)
 {
+    VT_TRY(vt_key_expect(k, VT_KEY_P256, true, "p256.sign", d));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     VT_ENSURE(ctx != NULL, d, VT_E_NOMEM, "p256.sign", "cannot allocate a digest context");
     uint8_t der[80];
@@ -108,12 +111,4 @@ enum vt_err vt_p256_sign(const struct vt_p256_priv *k, const void *msg, size_t n
     }
     ECDSA_SIG_free(s);
     return err;
-}
-
-void vt_p256_priv_free(struct vt_p256_priv *k)
-{
-    if (k != NULL) {
-        EVP_PKEY_free(k->pkey);
-        free(k);
-    }
 }

@@ -35,15 +35,6 @@
 
 #define VT_P384_LEN 48
 
-/* Room for the name of a key's origin in diag details. */
-#define VT_P384_LABEL_MAX 128
-
-struct vt_p384_key {
-    struct ecc_point pub; /* nettle point, on the curve (checked once) */
-    /* Where the key came from, for messages: "[subject]" of its certificate, or "a raw key". */
-    char label[VT_P384_LABEL_MAX];
-};
-
 /* SPEC: SEC 2 v2 2.5.1, secp384r1 field prime p and group order n. */
 static const uint8_t vt_p384_p[VT_P384_LEN] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -71,33 +62,45 @@ static bool vt_p384_in_range(const uint8_t v[VT_P384_LEN], const uint8_t bound[V
     return !vt_p384_is_zero(v) && memcmp(v, bound, VT_P384_LEN) < 0;
 }
 
-enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char *label,
-                                   struct vt_p384_key **out, struct vt_diag *d)
+enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char *label, EVP_PKEY *pkey,
+                                   struct vt_key **out, struct vt_diag *d)
 {
     /* Explicit range checks give a precise reason; nettle checks them again with the equation. */
     if (memcmp(xy, vt_p384_p, VT_P384_LEN) >= 0) {
+        EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_BAD_KEY, "p384.key", "x coordinate is not below the field prime");
     }
     if (memcmp(xy + VT_P384_LEN, vt_p384_p, VT_P384_LEN) >= 0) {
+        EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_BAD_KEY, "p384.key", "y coordinate is not below the field prime");
     }
-    struct vt_p384_key *k = calloc(1, sizeof(*k));
+    struct vt_key *k = vt_crypto_key_alloc(VT_KEY_P384);
     if (k == NULL) {
+        EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_NOMEM, "p384.key", "out of memory");
     }
+    k->pkey = pkey;
     enum vt_err err = VT_OK;
     mpz_t x;
     mpz_t y;
     nettle_mpz_init_set_str_256_u(x, VT_P384_LEN, xy);
     nettle_mpz_init_set_str_256_u(y, VT_P384_LEN, xy + VT_P384_LEN);
-    ecc_point_init(&k->pub, nettle_get_secp_384r1());
+    ecc_point_init(&k->point, nettle_get_secp_384r1());
+    k->has_point = true;
     /* SPEC: SEC 1 v2 3.2.2.1: coordinates in [0, p-1] and y^2 = x^3 - 3x + b. The point at
      * infinity has no affine coordinates and (0, 0) is not on the curve (b != 0). */
-    if (ecc_point_set(&k->pub, x, y) != 1) {
+    if (ecc_point_set(&k->point, x, y) != 1) {
         err = vt_fail(d, VT_E_BAD_KEY, "p384.key", "point is not on the P-384 curve");
-        ecc_point_clear(&k->pub);
-        free(k);
+    } else if (k->pkey == NULL && !vt_crypto_ec_pkey("secp384r1", xy, 96, &k->pkey)) {
+        /* nettle has checked the point, so only memory can fail here. */
+        char why[VT_CRYPTO_ERRTEXT_MAX];
+        vt_crypto_errors(why, sizeof(why));
+        err = vt_fail(d, VT_E_CRYPTO, "p384.key", "cannot make an OpenSSL key: %s", why);
+    }
+    if (err != VT_OK) {
+        vt_key_free(k);
     } else {
+        memcpy(k->xy, xy, 96);
         snprintf(k->label, sizeof(k->label), "%s", label);
         *out = k;
     }
@@ -106,27 +109,18 @@ enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char *label,
     return err;
 }
 
-enum vt_err vt_p384_key_from_xy(const uint8_t xy[96], struct vt_p384_key **out, struct vt_diag *d)
+enum vt_err vt_key_from_p384_xy(const uint8_t xy[96], struct vt_key **out, struct vt_diag *d)
 {
     if (xy == NULL || out == NULL) {
         return vt_fail(d, VT_E_ARG, "p384.key", "null argument");
     }
-    return vt_crypto_p384_key_new(xy, "a raw P-384 key", out, d);
+    return vt_crypto_p384_key_new(xy, "a raw P-384 key", NULL, out, d);
 }
 
-void vt_p384_key_free(struct vt_p384_key *k)
-{
-    if (k == NULL) {
-        return;
-    }
-    ecc_point_clear(&k->pub);
-    free(k);
-}
-
-enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k, const uint8_t digest[VT_SHA384_LEN],
+enum vt_err vt_p384_verify_digest(const struct vt_key *k, const uint8_t digest[VT_SHA384_LEN],
                                   const uint8_t sig[96])
 {
-    if (k == NULL || digest == NULL || sig == NULL) {
+    if (k == NULL || k->alg != VT_KEY_P384 || !k->has_point || digest == NULL || sig == NULL) {
         return VT_E_ARG;
     }
     /* SPEC: FIPS 186-5 6.4.2 step 2, reject r or s outside [1, n-1]. No low-S rule (COSE and
@@ -139,13 +133,12 @@ enum vt_err vt_p384_verify_digest(const struct vt_p384_key *k, const uint8_t dig
     nettle_mpz_set_str_256_u(s.r, VT_P384_LEN, sig);
     nettle_mpz_set_str_256_u(s.s, VT_P384_LEN, sig + VT_P384_LEN);
     /* The digest is exactly the bit length of n, so nettle uses all of it (FIPS 186-5 6.4.2). */
-    int ok = ecdsa_verify(&k->pub, VT_SHA384_LEN, digest, &s);
+    int ok = ecdsa_verify(&k->point, VT_SHA384_LEN, digest, &s);
     dsa_signature_clear(&s);
     return ok == 1 ? VT_OK : VT_E_SIGNATURE;
 }
 
-enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg, size_t n,
-                           const uint8_t sig[96])
+enum vt_err vt_p384_verify(const struct vt_key *k, const void *msg, size_t n, const uint8_t sig[96])
 {
     if (k == NULL || sig == NULL || (msg == NULL && n > 0)) {
         return VT_E_ARG;
@@ -153,11 +146,6 @@ enum vt_err vt_p384_verify(const struct vt_p384_key *k, const void *msg, size_t 
     uint8_t digest[VT_SHA384_LEN];
     vt_sha384(msg, n, digest);
     return vt_p384_verify_digest(k, digest, sig);
-}
-
-const char *vt_crypto_p384_key_label(const struct vt_p384_key *k)
-{
-    return k->label;
 }
 
 const char *vt_p384_backend(void)

@@ -55,7 +55,7 @@ static enum vt_err check_origin(const char *s, size_t len, enum vt_err code, str
     return VT_OK;
 }
 
-enum vt_err vt_checkpoint_sign(const struct vt_p256_priv *key, const char *origin, uint64_t size,
+enum vt_err vt_checkpoint_sign(const struct vt_key *key, const char *origin, uint64_t size,
                                const uint8_t root[HLEN], vt_time t, struct vt_buf *body,
                                uint8_t sig[64], struct vt_diag *d)
 {

@@ -140,7 +140,7 @@ struct vt_checkpoint {
 
 /* Append the body for (origin, size, root, t) to `body` (caller-initialised) and sign it. VT_E_ARG
  * ("checkpoint.origin", "checkpoint.time") for an origin or time the format cannot carry. */
-VT_MUST_USE enum vt_err vt_checkpoint_sign(const struct vt_p256_priv *key, const char *origin,
+VT_MUST_USE enum vt_err vt_checkpoint_sign(const struct vt_key *key, const char *origin,
                                            uint64_t size, const uint8_t root[VT_MERKLE_HASH_LEN],
                                            vt_time t, struct vt_buf *body, uint8_t sig[64],
                                            struct vt_diag *d);

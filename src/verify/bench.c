@@ -40,7 +40,7 @@ static const char kat_r[] = "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34
 static const char kat_s[] = "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8";
 
 struct p256_ctx {
-    struct vt_p256_key *key;
+    struct vt_key *key;
     uint8_t sig[64];
 };
 
@@ -60,15 +60,15 @@ enum vt_err vt_bench_p256(double seconds, struct vt_bench_result *out, struct vt
     VT_TRY(vt_hex_decode_exact(kat_y, 64, xy + 32, 32));
     VT_TRY(vt_hex_decode_exact(kat_r, 64, c.sig, 32));
     VT_TRY(vt_hex_decode_exact(kat_s, 64, c.sig + 32, 32));
-    VT_TRY(vt_p256_key_from_xy(xy, &c.key, d));
+    VT_TRY(vt_key_from_p256_xy(xy, &c.key, d));
     enum vt_err err = vt_bench_run(p256_once, &c, seconds, out, d);
-    vt_p256_key_free(c.key);
+    vt_key_free(c.key);
     return err;
 }
 
 struct p384_ctx {
     struct vt_cert *cert;
-    struct vt_p384_key *key;
+    struct vt_key *key;
 };
 
 static enum vt_err p384_once(void *ctx, struct vt_diag *d)
@@ -84,7 +84,7 @@ enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out, struct vt
     struct p384_ctx c = {0};
     enum vt_err err = vt_cert_from_der(der, len, &c.cert, d);
     if (err == VT_OK) {
-        err = vt_p384_key_from_cert(c.cert, &c.key, d);
+        err = vt_key_from_cert(c.cert, VT_KEY_P384, &c.key, d);
     }
     if (err == VT_OK) {
         err = p384_once(&c, d);
@@ -92,7 +92,7 @@ enum vt_err vt_bench_p384(double seconds, struct vt_bench_result *out, struct vt
     if (err == VT_OK) {
         err = vt_bench_run(p384_once, &c, seconds, out, d);
     }
-    vt_p384_key_free(c.key);
+    vt_key_free(c.key);
     vt_cert_free(c.cert);
     return err;
 }

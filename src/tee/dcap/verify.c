@@ -37,13 +37,13 @@ struct window_item {
 
 /* A verified PCK chain: everything a quote needs from it. */
 struct pck_entry {
-    struct vt_p256_key *key;
+    struct vt_key *key;
     struct vt_sgx_pck_ext ext;
     char pck_ca[12];
     struct window_item certs[3];
     /* The platform's attestation key, parsed once: a QE signs its quotes with the same key. */
     uint8_t att_xy[64];
-    struct vt_p256_key *att_key;
+    struct vt_key *att_key;
 };
 
 struct vt_dcap_verifier {
@@ -62,8 +62,8 @@ struct vt_dcap_verifier {
 static void pck_entry_free(void *value)
 {
     struct pck_entry *e = value;
-    vt_p256_key_free(e->key);
-    vt_p256_key_free(e->att_key);
+    vt_key_free(e->key);
+    vt_key_free(e->att_key);
     free(e);
 }
 
@@ -313,7 +313,7 @@ static enum vt_err build_pck_entry(const struct vt_dcap_verifier *v, const struc
         goto out;
     }
     uint8_t xy[64];
-    if ((err = vt_cert_p256_xy(leaf, xy, d)) || (err = vt_p256_key_from_xy(xy, &e->key, d))) {
+    if ((err = vt_cert_p256_xy(leaf, xy, d)) || (err = vt_key_from_p256_xy(xy, &e->key, d))) {
         goto out;
     }
     snprintf(e->pck_ca, sizeof(e->pck_ca), "%s",
@@ -745,8 +745,8 @@ static void fill_collateral(const struct vt_dcap_verifier *v, const struct pck_e
 
 /* An attestation key parsed by a verification, handed to its PCK entry. */
 struct att_swap {
-    struct vt_p256_key **key; /* taken (set to NULL) */
-    const uint8_t *xy;        /* its X || Y, 64 bytes */
+    struct vt_key **key; /* taken (set to NULL) */
+    const uint8_t *xy;   /* its X || Y, 64 bytes */
 };
 
 /* Under the PCK cache's lock, while the caller's pin is the entry's only one. */
@@ -754,7 +754,7 @@ static void keep_att_key(void *value, void *ctx)
 {
     struct pck_entry *e = value;
     struct att_swap *s = ctx;
-    vt_p256_key_free(e->att_key);
+    vt_key_free(e->att_key);
     e->att_key = *s->key;
     memcpy(e->att_xy, s->xy, 64);
     *s->key = NULL;
@@ -765,7 +765,7 @@ static void keep_att_key(void *value, void *ctx)
  * for this call when the entry holds another one (the caller frees it).
  */
 static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                     const struct vt_pin *pin, struct vt_p256_key **own_att,
+                                     const struct vt_pin *pin, struct vt_key **own_att,
                                      const struct vt_dcap_opts *opts, struct vt_claims *claims,
                                      struct vt_diag *d)
 {
@@ -828,10 +828,10 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
     const struct vt_isv_level *qe_level = NULL;
     VT_TRY(check_qe_identity(qi, tee, &q->qe_report, &qe_level, d));
     /* SPEC: step 11: the quote signature by the attestation key over header and body. */
-    const struct vt_p256_key *att = pck->att_key;
+    const struct vt_key *att = pck->att_key;
     if (att == NULL || memcmp(pck->att_xy, q->attest_key, 64) != 0) {
         struct vt_diag kd;
-        VT_ENSURE(vt_p256_key_from_xy(q->attest_key, own_att, &kd) == VT_OK, d,
+        VT_ENSURE(vt_key_from_p256_xy(q->attest_key, own_att, &kd) == VT_OK, d,
                   VT_E_QUOTE_SIGNATURE, "quote.attestation_key",
                   "the attestation key is not a valid P-256 point: %s", kd.detail);
         att = *own_att;
@@ -909,9 +909,9 @@ enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dca
               q->cert_type);
     struct vt_pin pin;
     VT_TRY(get_pck_entry(v, q, cert_sha256, &pin, d));
-    struct vt_p256_key *own_att = NULL;
+    struct vt_key *own_att = NULL;
     enum vt_err err = verify_with_entry(v, q, &pin, &own_att, opts, claims, d);
-    vt_p256_key_free(own_att);
+    vt_key_free(own_att);
     vt_pincache_release(&v->pck_cache, &pin);
     return err;
 }

@@ -41,7 +41,7 @@ struct window {
 /* A verified CA chain: what a document's leaf needs from it. */
 struct chain_entry {
     struct vt_cert *issuer; /* cabundle[n-1], the leaf's issuer */
-    struct vt_p384_key *issuer_key;
+    struct vt_key *issuer_key;
     size_t n;
     struct window windows[VT_NITRO_MAX_CABUNDLE];
     vt_time earliest_expiry;
@@ -56,7 +56,7 @@ static void entry_free(void *value)
 {
     struct chain_entry *e = value;
     vt_cert_free(e->issuer);
-    vt_p384_key_free(e->issuer_key);
+    vt_key_free(e->issuer_key);
     free(e);
 }
 
@@ -162,7 +162,7 @@ static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct v
     /* Positions in the diag are chain positions: 0 the leaf, n-1 the root (cabundle[0]). */
     if ((err = vt_chain_verify(&chain, &v->anchors, t0, VT_TIME_EXPIRY_ONLY, "nitro_chain", d)) ||
         (err = check_ca_usage(&chain, d)) ||
-        (err = vt_p384_key_from_cert(chain.certs[1], &e->issuer_key, d))) {
+        (err = vt_key_from_cert(chain.certs[1], VT_KEY_P384, &e->issuer_key, d))) {
         goto out;
     }
     e->issuer = vt_cert_ref(chain.certs[1]);
@@ -300,7 +300,7 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     VT_ENSURE(v != NULL && doc != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
               "NULL argument");
     struct vt_cert *leaf = NULL;
-    struct vt_p384_key *leaf_key = NULL;
+    struct vt_key *leaf_key = NULL;
     enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &leaf, d);
     if (err != VT_OK) {
         char inner[VT_DIAG_DETAIL_MAX];
@@ -325,7 +325,7 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     if (err != VT_OK ||
         (err = vt_time_check_window("certificate", vt_cert_not_before(leaf),
                                     vt_cert_not_after(leaf), opts->now, opts->time_mode, d)) ||
-        (err = vt_p384_key_from_cert(leaf, &leaf_key, d))) {
+        (err = vt_key_from_cert(leaf, VT_KEY_P384, &leaf_key, d))) {
         goto out;
     }
     /* SPEC: RFC 9052 section 4.4: the signature covers the Sig_structure rebuilt from the
@@ -350,7 +350,7 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     fill_claims(doc, e, leaf, opts->now, claims);
 out:
     vt_pincache_release(&v->cache, &pin);
-    vt_p384_key_free(leaf_key);
+    vt_key_free(leaf_key);
     vt_cert_free(leaf);
     return err;
 }

@@ -49,7 +49,7 @@ struct vek_entry {
     struct vt_cert *vek;
     struct vt_cert *ca; /* ASK or ASVK */
     struct vt_cert *ark;
-    struct vt_p384_key *key;
+    struct vt_key *key;
     struct vt_snp_vek_ext ext;
     enum vt_snp_product product;
     int role; /* VT_SNP_KEY_VCEK or VT_SNP_KEY_VLEK */
@@ -68,7 +68,7 @@ static void entry_free(void *value)
     vt_cert_free(e->vek);
     vt_cert_free(e->ca);
     vt_cert_free(e->ark);
-    vt_p384_key_free(e->key);
+    vt_key_free(e->key);
     free(e);
 }
 
@@ -310,7 +310,7 @@ static enum vt_err build_entry(const struct vt_snp_verifier *v, const struct vt_
         (err = check_names(e, d)) || (err = check_ext(e, d))) {
         goto out;
     }
-    if ((err = vt_p384_key_from_cert(vek, &e->key, d)) != VT_OK) {
+    if ((err = vt_key_from_cert(vek, VT_KEY_P384, &e->key, d)) != VT_OK) {
         err = vt_fail(d, err, "snp.vek.key", "the VEK's key is not an EC P-384 key");
         goto out;
     }

@@ -219,15 +219,15 @@ static void test_release_with_evidence_and_cms(void **state)
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_jwk_private_pem(f->rsa, &pem, &d), VT_OK);
-    struct vt_rsa_key *rk = NULL;
-    assert_int_equal(vt_rsa_key_parse(pem.data, pem.len, &rk, &d), VT_OK);
+    struct vt_key *rk = NULL;
+    assert_int_equal(vt_key_from_rsa_private(pem.data, pem.len, &rk, &d), VT_OK);
     struct vt_cms_enveloped e;
     assert_int_equal(vt_cms_enveloped_parse(der, n, &e, &d), VT_OK);
     assert_int_equal(vt_cms_decrypt(&e, rk, &pt, &d), VT_OK);
     assert_int_equal(pt.len, strlen(secret_text));
     assert_memory_equal(pt.data, secret_text, pt.len);
     vt_cms_enveloped_cleanup(&e);
-    vt_rsa_key_free(rk);
+    vt_key_free(rk);
     vt_buf_cleanup(&pem);
     vt_buf_cleanup(&pt);
     json_decref(out);

@@ -82,13 +82,13 @@ static void make_old_database(uint8_t xy[64])
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(open_cache(NULL, &c, &d), VT_OK); /* creates the schema */
-    struct vt_p256_priv *k = NULL;
-    assert_int_equal(vt_p256_priv_generate(&k, &d), VT_OK);
-    vt_p256_priv_public_xy(k, xy);
+    struct vt_key *k = NULL;
+    assert_int_equal(vt_key_generate(VT_KEY_P256, 0, &k, &d), VT_OK);
+    vt_key_p256_xy(k, xy);
     struct vt_buf pem;
     vt_buf_init(&pem, 4096);
-    assert_int_equal(vt_p256_priv_to_pem(k, &pem, &d), VT_OK);
-    vt_p256_priv_free(k);
+    assert_int_equal(vt_key_private_pem(k, &pem, &d), VT_OK);
+    vt_key_free(k);
     struct vt_sql_arg a[] = {VT_SQL_T("bundle_key"), VT_SQL_T((const char *)pem.data)};
     assert_int_equal(vt_store_exec(c->store, "INSERT INTO vt_meta(name, value) VALUES (?, ?)", a, 2,
                                    NULL, NULL, NULL, &d),

@@ -217,11 +217,11 @@ static void import_signed(struct vt_cache *from, struct vt_cache *to, const char
                                    row_text, &pem, NULL, &d),
                      VT_OK);
     assert_non_null(pem);
-    struct vt_p256_priv *k = NULL;
-    assert_int_equal(vt_p256_priv_from_pem(pem, strlen(pem), &k, &d), VT_OK);
+    struct vt_key *k = NULL;
+    assert_int_equal(vt_key_from_private_pem(pem, strlen(pem), VT_KEY_P256, &k, &d), VT_OK);
     free(pem);
     assert_int_equal(vt_p256_sign(k, inner, strlen(inner), sig, &d), VT_OK);
-    vt_p256_priv_free(k);
+    vt_key_free(k);
     char hex[129];
     vt_hex_encode(sig, 64, hex);
     struct vt_buf b;

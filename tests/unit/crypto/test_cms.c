@@ -55,26 +55,26 @@ static const char base_text[] = "veritee: the secret KMS would return to an atte
 
 struct world {
     EVP_PKEY *pkey[2]; /* RSA-2048, RSA-3072 (OpenSSL objects for the cross-checks) */
-    struct vt_rsa_key *key[2];
+    struct vt_key *key[2];
     struct vt_buf spki[2];
-    struct vt_rsa_key *wrong; /* an unrelated RSA-2048 key */
-    struct vt_buf base_blob;  /* vt_cms_encrypt_for_recipient(spki[0], base_text) */
+    struct vt_key *wrong;    /* an unrelated RSA-2048 key */
+    struct vt_buf base_blob; /* vt_cms_encrypt_for_recipient(spki[0], base_text) */
     struct vt_cms_enveloped base;
 };
 
 static struct world g;
 
-static struct vt_rsa_key *import_pkcs8(EVP_PKEY *pkey)
+static struct vt_key *import_pkcs8(EVP_PKEY *pkey)
 {
     PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
     assert_non_null(p8);
     unsigned char *der = NULL;
     int n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
     assert_true(n > 0);
-    struct vt_rsa_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_rsa_key_parse(der, (size_t)n, &k, &d), VT_OK);
+    assert_int_equal(vt_key_from_rsa_private(der, (size_t)n, &k, &d), VT_OK);
     OPENSSL_clear_free(der, (size_t)n);
     PKCS8_PRIV_KEY_INFO_free(p8);
     return k;
@@ -90,9 +90,9 @@ static int setup(void **state)
         assert_non_null(g.pkey[i]);
         g.key[i] = import_pkcs8(g.pkey[i]);
         vt_buf_init(&g.spki[i], 4096);
-        assert_int_equal(vt_rsa_key_spki(g.key[i], &g.spki[i], NULL), VT_OK);
+        assert_int_equal(vt_key_spki_der(g.key[i], &g.spki[i], NULL), VT_OK);
     }
-    assert_int_equal(vt_rsa_key_generate(2048, &g.wrong, NULL), VT_OK);
+    assert_int_equal(vt_key_generate(VT_KEY_RSA, 2048, &g.wrong, NULL), VT_OK);
     vt_buf_init(&g.base_blob, VT_CMS_MAX_SIZE);
     assert_int_equal(vt_cms_encrypt_for_recipient(g.spki[0].data, g.spki[0].len,
                                                   (const uint8_t *)base_text, strlen(base_text),
@@ -108,10 +108,10 @@ static int teardown(void **state)
     (void)state;
     for (size_t i = 0; i < 2; i++) {
         EVP_PKEY_free(g.pkey[i]);
-        vt_rsa_key_free(g.key[i]);
+        vt_key_free(g.key[i]);
         vt_buf_cleanup(&g.spki[i]);
     }
-    vt_rsa_key_free(g.wrong);
+    vt_key_free(g.wrong);
     vt_cms_enveloped_cleanup(&g.base);
     vt_buf_cleanup(&g.base_blob);
     return 0;
@@ -131,8 +131,8 @@ static void parse_ok(const uint8_t *p, size_t n, struct vt_cms_enveloped *e)
 }
 
 /* Decrypt e with k and compare with the expected plaintext. */
-static void decrypts_to(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
-                        const void *want, size_t want_len)
+static void decrypts_to(const struct vt_cms_enveloped *e, const struct vt_key *k, const void *want,
+                        size_t want_len)
 {
     struct vt_buf pt;
     struct vt_diag d;
@@ -150,7 +150,7 @@ static void decrypts_to(const struct vt_cms_enveloped *e, const struct vt_rsa_ke
     vt_buf_cleanup(&pt);
 }
 
-static enum vt_err decrypt_err(const struct vt_cms_enveloped *e, const struct vt_rsa_key *k,
+static enum vt_err decrypt_err(const struct vt_cms_enveloped *e, const struct vt_key *k,
                                struct vt_diag *d)
 {
     struct vt_buf pt;
@@ -816,11 +816,11 @@ static void test_output_buffers(void **state)
     struct vt_buf spki;
     vt_buf_init(&spki, 4096);
     assert_int_equal(vt_buf_append(&spki, "old", 3), VT_OK);
-    assert_int_equal(vt_rsa_key_spki(g.key[0], &spki, &d), VT_OK);
+    assert_int_equal(vt_key_spki_der(g.key[0], &spki, &d), VT_OK);
     assert_int_equal(spki.len, g.spki[0].len);
     assert_memory_equal(spki.data, g.spki[0].data, spki.len);
     spki.max = 10;
-    assert_int_equal(vt_rsa_key_spki(g.key[0], &spki, &d), VT_E_TOO_LARGE);
+    assert_int_equal(vt_key_spki_der(g.key[0], &spki, &d), VT_E_TOO_LARGE);
     assert_int_equal(spki.len, g.spki[0].len);
     vt_buf_cleanup(&spki);
 }
@@ -1436,33 +1436,33 @@ static uint8_t *pem_of(EVP_PKEY *pkey, int form, size_t *len)
 
 static void parses_as(const uint8_t *p, size_t len, const struct vt_buf *want_spki)
 {
-    struct vt_rsa_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    enum vt_err err = vt_rsa_key_parse(p, len, &k, &d);
+    enum vt_err err = vt_key_from_rsa_private(p, len, &k, &d);
     if (err != VT_OK) {
         print_message("key: %s %s: %s\n", vt_err_name(err), d.check, d.detail);
     }
     assert_int_equal(err, VT_OK);
     struct vt_buf spki;
     vt_buf_init(&spki, 4096);
-    assert_int_equal(vt_rsa_key_spki(k, &spki, NULL), VT_OK);
+    assert_int_equal(vt_key_spki_der(k, &spki, NULL), VT_OK);
     assert_int_equal(spki.len, want_spki->len);
     assert_memory_equal(spki.data, want_spki->data, spki.len);
     vt_buf_cleanup(&spki);
     decrypts_to(&g.base, k, base_text, strlen(base_text));
-    vt_rsa_key_free(k);
+    vt_key_free(k);
 }
 
 static void key_rejected(const uint8_t *p, size_t len, enum vt_err code)
 {
-    struct vt_rsa_key *k = (struct vt_rsa_key *)&g; /* must stay as it is */
+    struct vt_key *k = (struct vt_key *)&g; /* must stay as it is */
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_rsa_key_parse(p, len, &k, &d), code);
+    assert_int_equal(vt_key_from_rsa_private(p, len, &k, &d), code);
     assert_int_equal(d.code, code);
     assert_string_equal(d.check, "rsa_key.parse");
-    assert_ptr_equal(k, (struct vt_rsa_key *)&g);
+    assert_ptr_equal(k, (struct vt_key *)&g);
 }
 
 static void test_rsa_key_parse(void **state)
@@ -1519,22 +1519,22 @@ static void test_rsa_key_parse(void **state)
     assert_non_null(huge);
     key_rejected(huge, 70000, VT_E_TOO_LARGE);
     free(huge);
-    vt_rsa_key_free(NULL);
+    vt_key_free(NULL);
 }
 
 static void test_rsa_key_generate(void **state)
 {
     (void)state;
-    struct vt_rsa_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
-    assert_int_equal(vt_rsa_key_generate(1024, &k, &d), VT_E_ARG);
-    assert_int_equal(vt_rsa_key_generate(4097, &k, &d), VT_E_ARG);
-    assert_int_equal(vt_rsa_key_generate(2048, NULL, &d), VT_E_ARG);
+    assert_int_equal(vt_key_generate(VT_KEY_RSA, 1024, &k, &d), VT_E_ARG);
+    assert_int_equal(vt_key_generate(VT_KEY_RSA, 4097, &k, &d), VT_E_ARG);
+    assert_int_equal(vt_key_generate(VT_KEY_RSA, 2048, NULL, &d), VT_E_ARG);
     assert_null(k);
-    assert_int_equal(vt_rsa_key_generate(2048, &k, &d), VT_OK);
+    assert_int_equal(vt_key_generate(VT_KEY_RSA, 2048, &k, &d), VT_OK);
     struct vt_buf spki;
     vt_buf_init(&spki, 4096);
-    assert_int_equal(vt_rsa_key_spki(k, &spki, &d), VT_OK);
+    assert_int_equal(vt_key_spki_der(k, &spki, &d), VT_OK);
     const unsigned char *p = spki.data;
     EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)spki.len);
     assert_non_null(pub);
@@ -1543,9 +1543,9 @@ static void test_rsa_key_generate(void **state)
     EVP_PKEY_free(pub);
     /* A fresh key each time. */
     assert_true(spki.len != g.spki[0].len || memcmp(spki.data, g.spki[0].data, spki.len) != 0);
-    assert_int_equal(vt_rsa_key_spki(NULL, &spki, &d), VT_E_ARG);
+    assert_int_equal(vt_key_spki_der(NULL, &spki, &d), VT_E_ARG);
     vt_buf_cleanup(&spki);
-    vt_rsa_key_free(k);
+    vt_key_free(k);
 }
 
 int main(void)

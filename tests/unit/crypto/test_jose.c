@@ -153,8 +153,8 @@ struct world {
     struct vt_jwk *key[K_COUNT];
     struct vt_jwk *other_rsa; /* unrelated RSA-2048 */
     struct vt_jwk *other_p256;
-    struct vt_p256_priv *signer;
-    struct vt_p256_priv *signer2;
+    struct vt_key *signer;
+    struct vt_key *signer2;
     uint8_t signer_xy[64];
     uint8_t signer2_xy[64];
 };
@@ -183,10 +183,10 @@ static int setup(void **state)
     }
     g.other_rsa = generate("RSA-2048");
     g.other_p256 = generate("P-256");
-    assert_int_equal(vt_p256_priv_generate(&g.signer, NULL), VT_OK);
-    assert_int_equal(vt_p256_priv_generate(&g.signer2, NULL), VT_OK);
-    vt_p256_priv_public_xy(g.signer, g.signer_xy);
-    vt_p256_priv_public_xy(g.signer2, g.signer2_xy);
+    assert_int_equal(vt_key_generate(VT_KEY_P256, 0, &g.signer, NULL), VT_OK);
+    assert_int_equal(vt_key_generate(VT_KEY_P256, 0, &g.signer2, NULL), VT_OK);
+    vt_key_p256_xy(g.signer, g.signer_xy);
+    vt_key_p256_xy(g.signer2, g.signer2_xy);
     return 0;
 }
 
@@ -198,8 +198,8 @@ static int teardown(void **state)
     }
     vt_jwk_free(g.other_rsa);
     vt_jwk_free(g.other_p256);
-    vt_p256_priv_free(g.signer);
-    vt_p256_priv_free(g.signer2);
+    vt_key_free(g.signer);
+    vt_key_free(g.signer2);
     return 0;
 }
 

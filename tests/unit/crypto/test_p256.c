@@ -62,19 +62,19 @@ static void test_backend_named(void **state)
 static void test_good_signature(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p256_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_p256_key_from_xy(f->xy, &k, &d), VT_OK);
+    assert_int_equal(vt_key_from_p256_xy(f->xy, &k, &d), VT_OK);
     uint8_t back[64];
-    vt_p256_key_xy(k, back);
+    vt_key_p256_xy(k, back);
     assert_memory_equal(back, f->xy, 64);
     assert_int_equal(vt_p256_verify(k, msg, sizeof(msg), f->sig), VT_OK);
     /* The key is reusable. */
     assert_int_equal(vt_p256_verify(k, msg, sizeof(msg), f->sig), VT_OK);
-    vt_p256_key_free(k);
+    vt_key_free(k);
     assert_int_equal(vt_p256_verify_xy(f->xy, msg, sizeof(msg), f->sig, &d), VT_OK);
-    vt_p256_key_free(NULL);
+    vt_key_free(NULL);
 }
 
 static void test_bad_signature(void **state)
@@ -112,7 +112,7 @@ static void test_bad_signature(void **state)
 static void test_bad_key(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p256_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     uint8_t xy[64];
 
@@ -120,24 +120,24 @@ static void test_bad_key(void **state)
     memcpy(xy, f->xy, 64);
     xy[63] ^= 0x01;
     vt_diag_init(&d);
-    assert_int_equal(vt_p256_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p256_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_null(k);
     assert_int_equal(d.code, VT_E_BAD_KEY);
     assert_string_equal(d.check, "p256.key");
 
     /* The all-zero point (what an unset key looks like). */
     memset(xy, 0, sizeof(xy));
-    assert_int_equal(vt_p256_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p256_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_null(k);
 
     /* Coordinates not below p. */
     memcpy(xy, f->xy, 64);
     hex32(p_hex, xy);
-    assert_int_equal(vt_p256_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p256_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_non_null(strstr(d.detail, "x coordinate"));
     memcpy(xy, f->xy, 64);
     memset(xy + 32, 0xff, 32);
-    assert_int_equal(vt_p256_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p256_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_non_null(strstr(d.detail, "y coordinate"));
     assert_null(k);
 
@@ -207,8 +207,8 @@ static void test_high_s_accepted(void **state)
 static void test_leading_zero_scalars(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p256_key *k = NULL;
-    assert_int_equal(vt_p256_key_from_xy(f->xy, &k, NULL), VT_OK);
+    struct vt_key *k = NULL;
+    assert_int_equal(vt_key_from_p256_xy(f->xy, &k, NULL), VT_OK);
     bool seen_r = false;
     bool seen_s = false;
     for (int i = 0; i < 20000 && !(seen_r && seen_s); i++) {
@@ -225,7 +225,7 @@ static void test_leading_zero_scalars(void **state)
         }
     }
     assert_true(seen_r && seen_s);
-    vt_p256_key_free(k);
+    vt_key_free(k);
 }
 
 /* RFC 6979 A.2.5, ECDSA P-256 with SHA-256, messages "sample" and "test". */

@@ -115,10 +115,10 @@ static int teardown(void **state)
 /* One-shot verification with a raw key, for tests that vary the signature. */
 static enum vt_err verify_xy(const uint8_t xy[96], const void *m, size_t n, const uint8_t sig[96])
 {
-    struct vt_p384_key *k = NULL;
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, NULL), VT_OK);
+    struct vt_key *k = NULL;
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, NULL), VT_OK);
     enum vt_err err = vt_p384_verify(k, m, n, sig);
-    vt_p384_key_free(k);
+    vt_key_free(k);
     return err;
 }
 
@@ -134,10 +134,10 @@ static void test_backend_named(void **state)
 static void test_good_signature(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_xy(f->xy, &k, &d), VT_OK);
+    assert_int_equal(vt_key_from_p384_xy(f->xy, &k, &d), VT_OK);
     assert_non_null(k);
     assert_int_equal(vt_p384_verify(k, msg, sizeof(msg), f->sig), VT_OK);
     /* The key is reusable. */
@@ -149,22 +149,22 @@ static void test_good_signature(void **state)
     digest[47] ^= 0x01;
     assert_int_equal(vt_p384_verify_digest(k, digest, f->sig), VT_E_SIGNATURE);
     assert_int_equal(d.code, VT_OK);
-    vt_p384_key_free(k);
-    vt_p384_key_free(NULL);
+    vt_key_free(k);
+    vt_key_free(NULL);
 }
 
 static void test_null_arguments(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_xy(NULL, &k, &d), VT_E_ARG);
+    assert_int_equal(vt_key_from_p384_xy(NULL, &k, &d), VT_E_ARG);
     assert_int_equal(d.code, VT_E_ARG);
-    assert_int_equal(vt_p384_key_from_xy(f->xy, NULL, NULL), VT_E_ARG);
-    assert_int_equal(vt_p384_key_from_cert(NULL, &k, NULL), VT_E_ARG);
+    assert_int_equal(vt_key_from_p384_xy(f->xy, NULL, NULL), VT_E_ARG);
+    assert_int_equal(vt_key_from_cert(NULL, VT_KEY_P384, &k, NULL), VT_E_ARG);
     assert_null(k);
-    assert_int_equal(vt_p384_key_from_xy(f->xy, &k, NULL), VT_OK);
+    assert_int_equal(vt_key_from_p384_xy(f->xy, &k, NULL), VT_OK);
     uint8_t digest[VT_SHA384_LEN] = {0};
     assert_int_equal(vt_p384_verify(NULL, msg, sizeof(msg), f->sig), VT_E_ARG);
     assert_int_equal(vt_p384_verify(k, NULL, 1, f->sig), VT_E_ARG);
@@ -175,7 +175,7 @@ static void test_null_arguments(void **state)
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by_p384(NULL, k, &d), VT_E_ARG);
     assert_int_equal(d.code, VT_E_ARG);
-    vt_p384_key_free(k);
+    vt_key_free(k);
 }
 
 static void test_bad_signature(void **state)
@@ -208,7 +208,7 @@ static void test_bad_signature(void **state)
 static void test_bad_key(void **state)
 {
     struct fixture *f = *state;
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     uint8_t xy[96];
 
@@ -216,7 +216,7 @@ static void test_bad_key(void **state)
     memcpy(xy, f->xy, 96);
     xy[95] ^= 0x01;
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_null(k);
     assert_int_equal(d.code, VT_E_BAD_KEY);
     assert_string_equal(d.check, "p384.key");
@@ -225,24 +225,24 @@ static void test_bad_key(void **state)
     /* Off the curve in x. */
     memcpy(xy, f->xy, 96);
     xy[20] ^= 0x40;
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_null(k);
 
     /* The all-zero point (what an unset key looks like). */
     memset(xy, 0, sizeof(xy));
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_null(k);
 
     /* Coordinates not below p: x = p, y = 2^384 - 1. */
     memcpy(xy, f->xy, 96);
     hex_to(p_hex, xy, 48);
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_non_null(strstr(d.detail, "x coordinate"));
     memcpy(xy, f->xy, 96);
     memset(xy + 48, 0xff, 48);
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_xy(xy, &k, &d), VT_E_BAD_KEY);
+    assert_int_equal(vt_key_from_p384_xy(xy, &k, &d), VT_E_BAD_KEY);
     assert_non_null(strstr(d.detail, "y coordinate"));
     assert_null(k);
 }
@@ -373,16 +373,16 @@ static void test_key_from_cert(void **state)
     X509 *x = make_cert("veritee p384 key", f->key, NULL, NULL, false, EVP_sha384());
     struct vt_cert *c = NULL;
     assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_OK);
+    assert_int_equal(vt_key_from_cert(c, VT_KEY_P384, &k, &d), VT_OK);
     assert_int_equal(vt_p384_verify(k, msg, sizeof(msg), f->sig), VT_OK);
     uint8_t bad[96];
     memcpy(bad, f->sig, 96);
     bad[95] ^= 0x01;
     assert_int_equal(vt_p384_verify(k, msg, sizeof(msg), bad), VT_E_SIGNATURE);
-    vt_p384_key_free(k);
+    vt_key_free(k);
     vt_cert_free(c);
     X509_free(x);
 }
@@ -390,7 +390,7 @@ static void test_key_from_cert(void **state)
 static void test_key_from_cert_wrong_curve(void **state)
 {
     (void)state;
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
 
     /* P-256. */
@@ -400,7 +400,7 @@ static void test_key_from_cert_wrong_curve(void **state)
     struct vt_cert *c = NULL;
     assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
+    assert_int_equal(vt_key_from_cert(c, VT_KEY_P384, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
     assert_int_equal(d.code, VT_E_UNSUPPORTED_ALGORITHM);
     assert_string_equal(d.check, "cert.public_key");
@@ -415,7 +415,7 @@ static void test_key_from_cert_wrong_curve(void **state)
     x = make_cert("veritee p521", p521, NULL, NULL, false, EVP_sha512());
     assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
+    assert_int_equal(vt_key_from_cert(c, VT_KEY_P384, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
     assert_non_null(strstr(d.detail, "secp521r1"));
     vt_cert_free(c);
@@ -428,7 +428,7 @@ static void test_key_from_cert_wrong_curve(void **state)
     x = make_cert("veritee rsa", rsa, NULL, NULL, false, NULL);
     assert_int_equal(vt_testgen_vt_cert(x, &c, NULL), VT_OK);
     vt_diag_init(&d);
-    assert_int_equal(vt_p384_key_from_cert(c, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
+    assert_int_equal(vt_key_from_cert(c, VT_KEY_P384, &k, &d), VT_E_UNSUPPORTED_ALGORITHM);
     assert_null(k);
     assert_non_null(strstr(d.detail, "RSA"));
     vt_cert_free(c);
@@ -469,19 +469,19 @@ static void chain_cleanup(struct chain *ch)
     EVP_PKEY_free(ch->root_key);
 }
 
-static struct vt_p384_key *key_of(const struct vt_cert *c)
+static struct vt_key *key_of(const struct vt_cert *c)
 {
-    struct vt_p384_key *k = NULL;
+    struct vt_key *k = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    if (vt_p384_key_from_cert(c, &k, &d) != VT_OK) {
-        fail_msg("vt_p384_key_from_cert: %s: %s", d.check, d.detail);
+    if (vt_key_from_cert(c, VT_KEY_P384, &k, &d) != VT_OK) {
+        fail_msg("vt_key_from_cert: %s: %s", d.check, d.detail);
     }
     return k;
 }
 
 /* Parse a modified DER (which must still parse) and check it against key. */
-static enum vt_err check_der(const uint8_t *der, size_t len, const struct vt_p384_key *key,
+static enum vt_err check_der(const uint8_t *der, size_t len, const struct vt_key *key,
                              struct vt_diag *d)
 {
     struct vt_cert *c = NULL;
@@ -535,8 +535,8 @@ static void test_cert_chain_good(void **state)
     assert_int_equal(vt_testgen_vt_cert(ch.ca, &ca, NULL), VT_OK);
     struct vt_cert *leaf = NULL;
     assert_int_equal(vt_testgen_vt_cert(ch.leaf, &leaf, NULL), VT_OK);
-    struct vt_p384_key *root_key = key_of(root);
-    struct vt_p384_key *ca_key = key_of(ca);
+    struct vt_key *root_key = key_of(root);
+    struct vt_key *ca_key = key_of(ca);
     struct vt_diag d;
     vt_diag_init(&d);
 
@@ -560,17 +560,17 @@ static void test_cert_chain_good(void **state)
 
     /* A raw key is named as such. */
     uint8_t xy[96];
-    struct vt_p384_key *raw = NULL;
+    struct vt_key *raw = NULL;
     p384_xy(ch.root_key, xy);
-    assert_int_equal(vt_p384_key_from_xy(xy, &raw, NULL), VT_OK);
+    assert_int_equal(vt_key_from_p384_xy(xy, &raw, NULL), VT_OK);
     assert_int_equal(vt_cert_check_signed_by_p384(ca, raw, &d), VT_OK);
     vt_diag_init(&d);
     assert_int_equal(vt_cert_check_signed_by_p384(leaf, raw, &d), VT_E_CERT_SIGNATURE);
     assert_non_null(strstr(d.detail, "raw P-384 key"));
 
-    vt_p384_key_free(raw);
-    vt_p384_key_free(ca_key);
-    vt_p384_key_free(root_key);
+    vt_key_free(raw);
+    vt_key_free(ca_key);
+    vt_key_free(root_key);
     vt_cert_free(leaf);
     vt_cert_free(ca);
     vt_cert_free(root);
@@ -584,7 +584,7 @@ static void test_cert_tampered(void **state)
     chain_init(&ch);
     struct vt_cert *root = NULL;
     assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
-    struct vt_p384_key *root_key = key_of(root);
+    struct vt_key *root_key = key_of(root);
     size_t len = 0;
     uint8_t *der = NULL;
     assert_int_equal(vt_testgen_cert_der(ch.ca, &der, &len, NULL), VT_OK);
@@ -654,7 +654,7 @@ static void test_cert_tampered(void **state)
     mod[b + 5] = 0x04; /* r as an OCTET STRING */
     assert_int_equal(check_der(mod, len, root_key, &d), VT_E_CERT_SIGNATURE);
 
-    vt_p384_key_free(root_key);
+    vt_key_free(root_key);
     vt_cert_free(root);
     free(mod);
     free(der);
@@ -686,7 +686,7 @@ static void test_cert_bad_integers(void **state)
     chain_init(&ch);
     struct vt_cert *root = NULL;
     assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
-    struct vt_p384_key *root_key = key_of(root);
+    struct vt_key *root_key = key_of(root);
     struct vt_diag d;
     size_t len = 0;
 
@@ -713,7 +713,7 @@ static void test_cert_bad_integers(void **state)
     assert_non_null(strstr(d.detail, "cannot be decoded"));
     free(der);
 
-    vt_p384_key_free(root_key);
+    vt_key_free(root_key);
     vt_cert_free(root);
     chain_cleanup(&ch);
 }
@@ -725,7 +725,7 @@ static void test_cert_wrong_algorithm(void **state)
     chain_init(&ch);
     struct vt_cert *root = NULL;
     assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
-    struct vt_p384_key *root_key = key_of(root);
+    struct vt_key *root_key = key_of(root);
     struct vt_diag d;
 
     /* The right key, but ecdsa-with-SHA256. */
@@ -763,7 +763,7 @@ static void test_cert_wrong_algorithm(void **state)
     X509_free(x);
     EVP_PKEY_free(rsa);
 
-    vt_p384_key_free(root_key);
+    vt_key_free(root_key);
     vt_cert_free(root);
     chain_cleanup(&ch);
 }
@@ -776,7 +776,7 @@ static void test_cert_short_scalars(void **state)
     chain_init(&ch);
     struct vt_cert *root = NULL;
     assert_int_equal(vt_testgen_vt_cert(ch.root, &root, NULL), VT_OK);
-    struct vt_p384_key *root_key = key_of(root);
+    struct vt_key *root_key = key_of(root);
     bool seen_r = false;
     bool seen_s = false;
     for (int i = 0; i < 5000 && !(seen_r && seen_s); i++) {
@@ -806,7 +806,7 @@ static void test_cert_short_scalars(void **state)
         }
     }
     assert_true(seen_r && seen_s);
-    vt_p384_key_free(root_key);
+    vt_key_free(root_key);
     vt_cert_free(root);
     chain_cleanup(&ch);
 }
@@ -836,7 +836,7 @@ static void test_nitro_root_fixture(void **state)
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_cert_from_der(der, len, &root, &d), VT_OK);
-    struct vt_p384_key *key = key_of(root);
+    struct vt_key *key = key_of(root);
     assert_int_equal(vt_cert_check_signed_by_p384(root, key, &d), VT_OK);
     assert_int_equal(d.code, VT_OK);
     assert_int_equal(vt_cert_check_signed_by(root, root, &d), VT_OK);
@@ -847,7 +847,7 @@ static void test_nitro_root_fixture(void **state)
     assert_int_equal(check_der(der, len, key, &d), VT_E_CERT_SIGNATURE);
     assert_non_null(strstr(d.detail, "bws.nitro-enclaves"));
 
-    vt_p384_key_free(key);
+    vt_key_free(key);
     vt_cert_free(root);
     free(der);
 }

@@ -625,8 +625,8 @@ static void test_large_tree(void **state)
 
 #define T0 ((vt_time)1752919277) /* 2025-07-19T10:01:17Z */
 
-static struct vt_p256_priv *key;
-static struct vt_p256_priv *other_key;
+static struct vt_key *key;
+static struct vt_key *other_key;
 static uint8_t key_xy[64];
 static uint8_t other_xy[64];
 
@@ -637,20 +637,20 @@ static int setup_keys(void **state)
     for (size_t n = 0; n <= MAXN; n++) {
         ref_mth(0, n, ref_roots[n]);
     }
-    if (vt_p256_priv_generate(&key, NULL) != VT_OK ||
-        vt_p256_priv_generate(&other_key, NULL) != VT_OK) {
+    if (vt_key_generate(VT_KEY_P256, 0, &key, NULL) != VT_OK ||
+        vt_key_generate(VT_KEY_P256, 0, &other_key, NULL) != VT_OK) {
         return -1;
     }
-    vt_p256_priv_public_xy(key, key_xy);
-    vt_p256_priv_public_xy(other_key, other_xy);
+    vt_key_p256_xy(key, key_xy);
+    vt_key_p256_xy(other_key, other_xy);
     return 0;
 }
 
 static int teardown_keys(void **state)
 {
     (void)state;
-    vt_p256_priv_free(key);
-    vt_p256_priv_free(other_key);
+    vt_key_free(key);
+    vt_key_free(other_key);
     return 0;
 }
 
