@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "broker_harness.h"
+#include "vt_proc.h"
 #include "vt_fixtures.h"
 
 #define KEYS 4
@@ -81,21 +82,6 @@ static int64_t now_ns(void)
 }
 
 /* Run a shell command; its exit status (-1 if it did not exit), stdout in out. */
-static int run_capture(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r')) {
-        out[--n] = '\0';
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static char *read_text(const char *path)
 {
     size_t n = 0;
@@ -112,13 +98,6 @@ static char *read_text(const char *path)
     return s;
 }
 
-static bool write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    bool ok = f != NULL && fputs(text, f) >= 0;
-    return f != NULL && fclose(f) == 0 && ok;
-}
-
 /* `veritee serve` on url with the master key in mk; false if it does not come up (its exit
  * status in *status then, if it exited). */
 static bool start(struct proc *p, const char *url, const char *mk, const char *name, int *status)
@@ -126,7 +105,6 @@ static bool start(struct proc *p, const char *url, const char *mk, const char *n
     char pf[128], log[128];
     snprintf(pf, sizeof(pf), "%s/%s.port", dir, name);
     snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-    unlink(pf);
     const char *const *anchors = vt_bsim_anchors(sim);
     char *argv[48];
     int n = 0;
@@ -155,35 +133,7 @@ static bool start(struct proc *p, const char *url, const char *mk, const char *n
     argv[n++] = (char *)"--port-file";
     argv[n++] = pf;
     argv[n] = NULL;
-    p->pid = fork();
-    if (p->pid == 0) {
-        FILE *f = freopen(log, "a", stderr);
-        (void)f;
-        execv(veritee, argv);
-        _exit(127);
-    }
-    for (int t = 0; t < 400; t++) {
-        FILE *f = fopen(pf, "r");
-        unsigned port = 0;
-        if (f != NULL && fscanf(f, "%u", &port) == 1 && port > 0) {
-            fclose(f);
-            snprintf(p->h.url, sizeof(p->h.url), "http://127.0.0.1:%u", port);
-            return true;
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        int st = 0;
-        if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-            if (status != NULL) {
-                *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-            }
-            p->pid = 0;
-            return false;
-        }
-        usleep(50000);
-    }
-    return false;
+    return vt_test_spawn(argv, log, pf, 400, &p->pid, p->h.url, sizeof(p->h.url), status);
 }
 
 static void stop_proc(struct proc *p)
@@ -289,7 +239,7 @@ static void *client_main(void *arg)
 
 static void cli_ok(const char *cmd, char *out, size_t cap)
 {
-    int rc = run_capture(cmd, out, cap);
+    int rc = vt_test_run_capture(cmd, out, cap);
     if (rc != 0) {
         fail_msg("%s: exit %d: %s", cmd, rc, out);
     }
@@ -415,7 +365,7 @@ static bool take_backup(const char *file, char *out, size_t cap)
     } else {
         snprintf(cmd, sizeof(cmd), "%s backup --db '%s' --out %s 2>&1", veritee, db, file);
     }
-    return run_capture(cmd, out, cap) == 0;
+    return vt_test_run_capture(cmd, out, cap) == 0;
 }
 
 static void test_backup_under_load(void **state)
@@ -502,12 +452,12 @@ static void test_backup_under_load(void **state)
         cli_ok(cmd, out, sizeof(out));
         snprintf(cmd, sizeof(cmd), "%s restore --check --db '%s' --master-key-file %s 2>&1",
                  veritee, restored, wrongfile);
-        assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
+        assert_int_equal(vt_test_run_capture(cmd, out, sizeof(out)), 2);
         assert_names_keys(out, wrong_id, right_id);
     } else {
         snprintf(cmd, sizeof(cmd), "%s restore --backup %s --db '%s' --master-key-file %s 2>&1",
                  veritee, file, restored, wrongfile);
-        assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
+        assert_int_equal(vt_test_run_capture(cmd, out, sizeof(out)), 2);
         assert_names_keys(out, wrong_id, right_id);
         assert_non_null(strstr(out, "nothing was written to"));
         assert_int_not_equal(access(restored + strlen("sqlite:"), F_OK), 0);
@@ -522,7 +472,7 @@ static void test_backup_under_load(void **state)
         /* a second restore into it: refused, it is not empty */
         snprintf(cmd, sizeof(cmd), "%s restore --backup %s --db '%s' --master-key-file %s 2>&1",
                  veritee, file, restored, mkfile);
-        assert_int_equal(run_capture(cmd, out, sizeof(out)), 2);
+        assert_int_equal(vt_test_run_capture(cmd, out, sizeof(out)), 2);
         assert_non_null(strstr(out, "restore.target"));
         assert_non_null(strstr(out, "is not empty"));
     }
@@ -579,7 +529,7 @@ static void test_backup_under_load(void **state)
     char jpath[160], rpath[160];
     snprintf(jpath, sizeof(jpath), "%s/jwks.json", dir);
     snprintf(rpath, sizeof(rpath), "%s/release.json", dir);
-    assert_true(write_text(jpath, jwks_text));
+    assert_true(vt_test_write_text(jpath, jwks_text));
     bool released[KEYS] = {false};
     uint8_t sha[KEYS][32];
     uint32_t version[KEYS] = {0};
@@ -621,7 +571,7 @@ static void test_backup_under_load(void **state)
             json_decref(cons);
             /* `veritee audit receipt` on a sample (a process each) */
             if (checked % 25 == 0) {
-                assert_true(write_text(rpath, x->response));
+                assert_true(vt_test_write_text(rpath, x->response));
                 snprintf(cmd, sizeof(cmd), "%s audit receipt --receipt %s --jwks %s", veritee,
                          rpath, jpath);
                 cli_ok(cmd, out, sizeof(out));

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "broker_harness.h"
+#include "vt_proc.h"
 
 struct proc {
     pid_t pid;
@@ -31,26 +32,11 @@ static char dir[64], db[256], mkfile[128], veritee[1024];
 static struct vt_bsim *sim;
 static struct vt_jwk *key;
 
-static int run_capture(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r')) {
-        out[--n] = '\0';
-    }
-    return pclose(p);
-}
-
 static bool start(struct proc *p, int i)
 {
     char pf[128], log[128];
     snprintf(pf, sizeof(pf), "%s/port.%d", dir, i);
     snprintf(log, sizeof(log), "%s/broker.%d.log", dir, i);
-    unlink(pf);
     const char *const *anchors = vt_bsim_anchors(sim);
     char *argv[32];
     int n = 0;
@@ -72,27 +58,7 @@ static bool start(struct proc *p, int i)
     argv[n++] = (char *)"--port-file";
     argv[n++] = pf;
     argv[n] = NULL;
-    p->pid = fork();
-    if (p->pid == 0) {
-        FILE *f = freopen(log, "a", stderr);
-        (void)f;
-        execv(veritee, argv);
-        _exit(127);
-    }
-    for (int t = 0; t < 200; t++) {
-        FILE *f = fopen(pf, "r");
-        unsigned port = 0;
-        if (f != NULL && fscanf(f, "%u", &port) == 1 && port > 0) {
-            fclose(f);
-            snprintf(p->h.url, sizeof(p->h.url), "http://127.0.0.1:%u", port);
-            return true;
-        }
-        if (f != NULL) {
-            fclose(f);
-        }
-        usleep(50000);
-    }
-    return false;
+    return vt_test_spawn(argv, log, pf, 200, &p->pid, p->h.url, sizeof(p->h.url), NULL);
 }
 
 static void kill9(struct proc *p)
@@ -165,18 +131,11 @@ static void audit_ok(void)
 {
     char cmd[2048], out[512];
     snprintf(cmd, sizeof(cmd), "%s audit verify --db '%s'", veritee, db);
-    int rc = run_capture(cmd, out, sizeof(out));
+    int rc = vt_test_run_capture(cmd, out, sizeof(out));
     if (rc != 0) {
         fail_msg("audit verify: %s", out);
     }
     assert_non_null(strstr(out, "\"verified\":true"));
-}
-
-static bool write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    bool ok = f != NULL && fputs(text, f) >= 0;
-    return f != NULL && fclose(f) == 0 && ok;
 }
 
 /* `veritee audit receipt` on a release response, with the JWKS: verified; altered: refused. */
@@ -194,9 +153,9 @@ static void receipt_cli(struct proc *p)
     char rpath[128], jpath[128], cmd[2048], out[1024];
     snprintf(rpath, sizeof(rpath), "%s/release.json", dir);
     snprintf(jpath, sizeof(jpath), "%s/jwks.json", dir);
-    assert_true(write_text(rpath, resp) && write_text(jpath, jwks));
+    assert_true(vt_test_write_text(rpath, resp) && vt_test_write_text(jpath, jwks));
     snprintf(cmd, sizeof(cmd), "%s audit receipt --receipt %s --jwks %s", veritee, rpath, jpath);
-    assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
+    assert_int_equal(vt_test_run_capture(cmd, out, sizeof(out)), 0);
     assert_non_null(strstr(out, "\"verified\":true"));
     /* one hash of the inclusion proof changed */
     char *at = strstr(resp, "\"inclusion\":[\"");
@@ -209,8 +168,8 @@ static void receipt_cli(struct proc *p)
         char *e = at + strlen("\"entry\":\"");
         *e = *e == 'A' ? 'B' : 'A';
     }
-    assert_true(write_text(rpath, resp));
-    assert_true(run_capture(cmd, out, sizeof(out)) != 0);
+    assert_true(vt_test_write_text(rpath, resp));
+    assert_true(vt_test_run_capture(cmd, out, sizeof(out)) != 0);
     assert_non_null(strstr(out, "\"verified\":false"));
     free(resp);
     free(jwks);
@@ -247,7 +206,7 @@ static int setup(void **state)
              "%s broker key-put --db '%s' --master-key-file %s --name k "
              "--generate 32",
              veritee, db, mkfile);
-    assert_int_equal(run_capture(cmd, out, sizeof(out)), 0);
+    assert_int_equal(vt_test_run_capture(cmd, out, sizeof(out)), 0);
     return 0;
 }
 
@@ -266,7 +225,7 @@ static void admin_token(struct proc *p)
     char cmd[2048];
     snprintf(cmd, sizeof(cmd), "%s broker token --db '%s' --master-key-file %s", veritee, db,
              mkfile);
-    assert_int_equal(run_capture(cmd, p->h.admin, sizeof(p->h.admin)), 0);
+    assert_int_equal(vt_test_run_capture(cmd, p->h.admin, sizeof(p->h.admin)), 0);
 }
 
 static void test_kill9_during_releases(void **state)
