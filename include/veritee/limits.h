@@ -23,8 +23,8 @@
 #define VT_ADVISORY_ID_MAX 32
 /* QE authentication data bytes (real quotes carry 32). */
 #define VT_MAX_QE_AUTH_DATA 4096
-/* Cached PCK chains held by one DCAP verifier. */
-#define VT_DCAP_PCK_CACHE_SIZE 64
+/* Platform entries (a PCK chain and a QE report, verified) held by one DCAP verifier. */
+#define VT_DCAP_PCK_CACHE_SIZE 8
 
 /* CBOR (RFC 8949) read by veritee (Nitro attestation documents): containers nested inside one
  * item, and data items in one item skipped whole (a real Nitro payload holds about 60). */

@@ -1,18 +1,35 @@
 /*
- * The pinned LRU cache (pincache.h): slots searched linearly (a cache has a handful of them),
- * least recently used found by a per-slot stamp of the cache's tick.
+ * The pinned LRU cache (pincache.h): set-associative slots, lock-free get and release, writers
+ * serialised by a mutex.
+ *
+ * A slot's control word: generation (high 32 bits) and pin count (low 32 bits), or LOCKED in the
+ * low bits while a writer owns the slot. The id and value are atomics read relaxed by readers:
+ * their writes happen only while the slot is LOCKED, and the writer's release store of the new
+ * word publishes them; a reader's acquire load of the word sees the values written before it,
+ * and its compare-and-swap from that word to word + 1 succeeds only if the word never changed,
+ * so the id and value it read belong to the generation it pinned.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/pincache.h"
 
+#define PINS_MASK 0xffffffffu
+#define LOCKED PINS_MASK
+#define GEN_ONE ((uint64_t)1 << 32)
+#define ID_WORDS (VT_PINCACHE_ID_LEN / 8)
+
 struct vt_pincache_slot {
-    uint8_t id[VT_PINCACHE_ID_LEN];
-    void *value; /* NULL: the slot is empty */
-    unsigned pins;
-    uint64_t last_use;
+    _Atomic uint64_t ctl;
+    _Atomic uint64_t id[ID_WORDS];
+    _Atomic(void *) value; /* NULL: the slot is empty */
+    _Atomic uint64_t last_use;
 };
+
+static uint32_t pins_of(uint64_t ctl)
+{
+    return (uint32_t)(ctl & PINS_MASK);
+}
 
 enum vt_err vt_pincache_init(struct vt_pincache *c, size_t n_slots, vt_pincache_free_fn free_value)
 {
@@ -20,7 +37,9 @@ enum vt_err vt_pincache_init(struct vt_pincache *c, size_t n_slots, vt_pincache_
     if (n_slots == 0 || free_value == NULL) {
         return VT_E_ARG;
     }
-    c->slots = calloc(n_slots, sizeof(*c->slots));
+    size_t ways = n_slots < VT_PINCACHE_WAYS ? n_slots : VT_PINCACHE_WAYS;
+    size_t sets = (n_slots + ways - 1) / ways;
+    c->slots = calloc(sets * ways, sizeof(*c->slots));
     if (c->slots == NULL) {
         return VT_E_NOMEM;
     }
@@ -29,7 +48,18 @@ enum vt_err vt_pincache_init(struct vt_pincache *c, size_t n_slots, vt_pincache_
         c->slots = NULL;
         return VT_E_NOMEM;
     }
-    c->n_slots = n_slots;
+    for (size_t i = 0; i < sets * ways; i++) {
+        atomic_init(&c->slots[i].ctl, 0);
+        atomic_init(&c->slots[i].value, NULL);
+        atomic_init(&c->slots[i].last_use, 0);
+        for (size_t w = 0; w < ID_WORDS; w++) {
+            atomic_init(&c->slots[i].id[w], 0);
+        }
+    }
+    atomic_init(&c->tick, 0);
+    c->n_slots = sets * ways;
+    c->n_sets = sets;
+    c->ways = ways;
     c->free_value = free_value;
     return VT_OK;
 }
@@ -40,8 +70,9 @@ void vt_pincache_cleanup(struct vt_pincache *c)
         return;
     }
     for (size_t i = 0; i < c->n_slots; i++) {
-        if (c->slots[i].value != NULL) {
-            c->free_value(c->slots[i].value);
+        void *v = atomic_load(&c->slots[i].value);
+        if (v != NULL) {
+            c->free_value(v);
         }
     }
     free(c->slots);
@@ -49,28 +80,71 @@ void vt_pincache_cleanup(struct vt_pincache *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* The slot holding a fresh value under id, or NULL. Under the lock. */
-static struct vt_pincache_slot *find_fresh(struct vt_pincache *c, const uint8_t *id,
-                                           vt_pincache_fresh_fn fresh, void *ctx)
+static void id_words(const uint8_t id[VT_PINCACHE_ID_LEN], uint64_t w[ID_WORDS])
 {
-    for (size_t i = 0; i < c->n_slots; i++) {
-        struct vt_pincache_slot *s = &c->slots[i];
-        if (s->value != NULL && memcmp(s->id, id, VT_PINCACHE_ID_LEN) == 0 &&
-            (fresh == NULL || fresh(s->value, ctx))) {
-            return s;
-        }
-    }
-    return NULL;
+    memcpy(w, id, VT_PINCACHE_ID_LEN);
 }
 
-/* Pin s for the caller. Under the lock. */
-static void *pin_slot(struct vt_pincache *c, struct vt_pincache_slot *s, struct vt_pin *pin)
+/* The first slot of id's set. */
+static struct vt_pincache_slot *set_of(const struct vt_pincache *c, const uint64_t w[ID_WORDS])
 {
-    s->pins++;
-    s->last_use = ++c->tick;
-    pin->value = s->value;
-    pin->slot = s;
-    return s->value;
+    return &c->slots[(size_t)(w[0] % c->n_sets) * c->ways];
+}
+
+static bool slot_has(struct vt_pincache_slot *s, const uint64_t w[ID_WORDS])
+{
+    for (size_t i = 0; i < ID_WORDS; i++) {
+        if (atomic_load_explicit(&s->id[i], memory_order_relaxed) != w[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Pin the slot if it holds id, without a lock; the value or NULL. Retries while other readers'
+ * pins or releases change the word; gives up if the slot is locked, empty or another id.
+ */
+static void *try_pin(struct vt_pincache *c, struct vt_pincache_slot *s, const uint64_t w[ID_WORDS])
+{
+    uint64_t ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
+    for (;;) {
+        if (pins_of(ctl) == LOCKED || pins_of(ctl) == LOCKED - 1) {
+            return NULL;
+        }
+        void *v = atomic_load_explicit(&s->value, memory_order_relaxed);
+        if (v == NULL || !slot_has(s, w)) {
+            return NULL;
+        }
+        if (atomic_compare_exchange_weak_explicit(&s->ctl, &ctl, ctl + 1, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            atomic_store_explicit(&s->last_use,
+                                  atomic_load_explicit(&c->tick, memory_order_relaxed),
+                                  memory_order_relaxed);
+            return v;
+        }
+    }
+}
+
+/* The value of a pinned slot whose value is fresh, pinned in *pin, or NULL. */
+static void *find_fresh(struct vt_pincache *c, const uint64_t w[ID_WORDS],
+                        vt_pincache_fresh_fn fresh, void *ctx, struct vt_pin *pin)
+{
+    struct vt_pincache_slot *set = set_of(c, w);
+    for (size_t i = 0; i < c->ways; i++) {
+        struct vt_pincache_slot *s = &set[i];
+        void *v = try_pin(c, s, w);
+        if (v == NULL) {
+            continue;
+        }
+        if (fresh == NULL || fresh(v, ctx)) {
+            pin->value = v;
+            pin->slot = s;
+            return v;
+        }
+        atomic_fetch_sub_explicit(&s->ctl, 1, memory_order_release);
+    }
+    return NULL;
 }
 
 void *vt_pincache_get(struct vt_pincache *c, const uint8_t id[VT_PINCACHE_ID_LEN],
@@ -78,49 +152,105 @@ void *vt_pincache_get(struct vt_pincache *c, const uint8_t id[VT_PINCACHE_ID_LEN
 {
     pin->value = NULL;
     pin->slot = NULL;
-    pthread_mutex_lock(&c->lock);
-    struct vt_pincache_slot *s = find_fresh(c, id, fresh, ctx);
-    void *value = s != NULL ? pin_slot(c, s, pin) : NULL;
-    pthread_mutex_unlock(&c->lock);
-    return value;
+    uint64_t w[ID_WORDS];
+    id_words(id, w);
+    return find_fresh(c, w, fresh, ctx, pin);
+}
+
+/* Lock an unpinned slot for writing; whether it was had (a reader may pin it first). */
+static bool claim(struct vt_pincache_slot *s, uint64_t *gen)
+{
+    uint64_t ctl = atomic_load_explicit(&s->ctl, memory_order_acquire);
+    if (pins_of(ctl) != 0) {
+        return false;
+    }
+    *gen = ctl & ~(uint64_t)PINS_MASK;
+    return atomic_compare_exchange_strong_explicit(&s->ctl, &ctl, *gen | LOCKED,
+                                                   memory_order_acq_rel, memory_order_relaxed);
+}
+
+/*
+ * The victim for id in its set, claimed: an unpinned stale value of the same id first, else an
+ * empty slot, else the least recently used unpinned one; NULL if every slot is pinned. Under the
+ * writers' mutex.
+ */
+static struct vt_pincache_slot *claim_victim(struct vt_pincache *c, const uint64_t w[ID_WORDS],
+                                             uint64_t *gen)
+{
+    struct vt_pincache_slot *set = set_of(c, w);
+    for (size_t i = 0; i < c->ways; i++) {
+        struct vt_pincache_slot *s = &set[i];
+        if (atomic_load_explicit(&s->value, memory_order_relaxed) != NULL && slot_has(s, w) &&
+            claim(s, gen)) {
+            return s;
+        }
+    }
+    /* Candidates in order of preference; a reader may pin one between the look and the claim,
+     * so the next is tried. */
+    bool tried[VT_PINCACHE_WAYS] = {false};
+    for (size_t round = 0; round < c->ways; round++) {
+        struct vt_pincache_slot *best = NULL;
+        size_t best_i = 0;
+        for (size_t i = 0; i < c->ways; i++) {
+            struct vt_pincache_slot *s = &set[i];
+            if (tried[i] || pins_of(atomic_load_explicit(&s->ctl, memory_order_relaxed)) != 0) {
+                continue;
+            }
+            bool empty = atomic_load_explicit(&s->value, memory_order_relaxed) == NULL;
+            bool best_empty =
+                best != NULL && atomic_load_explicit(&best->value, memory_order_relaxed) == NULL;
+            if (best == NULL || (empty && !best_empty) ||
+                (!best_empty && !empty &&
+                 atomic_load_explicit(&s->last_use, memory_order_relaxed) <
+                     atomic_load_explicit(&best->last_use, memory_order_relaxed))) {
+                best = s;
+                best_i = i;
+            }
+        }
+        if (best == NULL) {
+            return NULL;
+        }
+        if (claim(best, gen)) {
+            return best;
+        }
+        tried[best_i] = true;
+    }
+    return NULL;
 }
 
 void *vt_pincache_put(struct vt_pincache *c, const uint8_t id[VT_PINCACHE_ID_LEN], void *value,
                       vt_pincache_fresh_fn fresh, void *ctx, struct vt_pin *pin)
 {
-    void *drop = NULL; /* freed once the lock is released */
+    uint64_t w[ID_WORDS];
+    id_words(id, w);
+    void *drop = NULL; /* freed once the mutex is released */
+    pin->value = NULL;
+    pin->slot = NULL;
     pthread_mutex_lock(&c->lock);
-    struct vt_pincache_slot *s = find_fresh(c, id, fresh, ctx);
-    if (s != NULL) { /* another caller stored one meanwhile: the first stored is kept */
+    void *found = find_fresh(c, w, fresh, ctx, pin);
+    if (found != NULL) { /* another caller stored one meanwhile: the first stored is kept */
         drop = value;
-        value = pin_slot(c, s, pin);
+        value = found;
         goto out;
     }
-    /* A stale value of the same id first; else an empty slot, else the least recently used. */
-    struct vt_pincache_slot *victim = NULL;
-    for (size_t i = 0; i < c->n_slots; i++) {
-        s = &c->slots[i];
-        if (s->pins != 0) {
-            continue;
-        }
-        if (s->value != NULL && memcmp(s->id, id, VT_PINCACHE_ID_LEN) == 0) {
-            victim = s;
-            break;
-        }
-        if (victim == NULL || s->value == NULL ||
-            (victim->value != NULL && s->last_use < victim->last_use)) {
-            victim = s;
-        }
-    }
-    if (victim == NULL) { /* every slot pinned: private to this pin */
+    uint64_t gen = 0;
+    struct vt_pincache_slot *s = claim_victim(c, w, &gen);
+    if (s == NULL) { /* every slot of the set pinned: private to this pin */
         pin->value = value;
-        pin->slot = NULL;
         goto out;
     }
-    drop = victim->value;
-    memcpy(victim->id, id, VT_PINCACHE_ID_LEN);
-    victim->value = value;
-    pin_slot(c, victim, pin);
+    drop = atomic_load_explicit(&s->value, memory_order_relaxed);
+    for (size_t i = 0; i < ID_WORDS; i++) {
+        atomic_store_explicit(&s->id[i], w[i], memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->value, value, memory_order_relaxed);
+    atomic_store_explicit(&s->last_use,
+                          atomic_fetch_add_explicit(&c->tick, 1, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* Published with the next generation, pinned once for the caller. */
+    atomic_store_explicit(&s->ctl, gen + GEN_ONE + 1, memory_order_release);
+    pin->value = value;
+    pin->slot = s;
 out:
     pthread_mutex_unlock(&c->lock);
     if (drop != NULL) {
@@ -132,31 +262,10 @@ out:
 void vt_pincache_release(struct vt_pincache *c, struct vt_pin *pin)
 {
     if (pin->slot != NULL) {
-        pthread_mutex_lock(&c->lock);
-        pin->slot->pins--;
-        pthread_mutex_unlock(&c->lock);
+        atomic_fetch_sub_explicit(&pin->slot->ctl, 1, memory_order_release);
     } else if (pin->value != NULL) {
         c->free_value(pin->value);
     }
     pin->value = NULL;
     pin->slot = NULL;
-}
-
-bool vt_pincache_with_sole(struct vt_pincache *c, const struct vt_pin *pin,
-                           void (*fn)(void *value, void *ctx), void *ctx)
-{
-    if (pin->value == NULL) {
-        return false;
-    }
-    if (pin->slot == NULL) { /* private: nobody else can see it */
-        fn(pin->value, ctx);
-        return true;
-    }
-    pthread_mutex_lock(&c->lock);
-    bool sole = pin->slot->pins == 1;
-    if (sole) {
-        fn(pin->value, ctx);
-    }
-    pthread_mutex_unlock(&c->lock);
-    return sole;
 }

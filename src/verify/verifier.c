@@ -23,8 +23,8 @@
 #include "base/pincache.h"
 #include "tee/tee_internal.h"
 
-#define DCAP_SLOTS 16
-#define SNP_SLOTS 16
+#define DCAP_SLOTS 256 /* platforms; a set is its collateral (tens of KiB) and verifier */
+#define SNP_SLOTS 1024 /* VEK requests; a set is a VEK, its chain and CRL (a few KiB) */
 
 /* A DCAP collateral set and the verifier that verified it once; id: dcap_id. */
 struct dcap_set {

@@ -2,14 +2,19 @@
  * DCAP quote verification, deciding as Intel's QVL/QvE (DCAP 1.21) decide.
  *
  * Collateral (TCB info, QE identity, their issuer chains, the CRLs) is verified once when the
- * verifier is created; what depends on time is checked on every quote. PCK chains are cached by
- * the SHA-256 of the quote's certification data, so a platform's repeated quotes cost the QE
- * report and quote signatures only. Step numbers cite spec/dcap.md section 4.
+ * verifier is created; what depends on time is checked on every quote. A platform's signed parts
+ * are cached by the exact bytes verified: an entry is keyed by the SHA-256 of the PCK chain, the
+ * QE report and the QE report's signature, and holds what was checked once (the chain's
+ * signatures, names and constraints, the CRLs' issuers, the QE report signature) and what was
+ * parsed once (the SGX extension, the PCK key, the attestation key). Every quote still gets the
+ * revocation lookups in this verifier's CRLs, every validity window at its `now`, the QE report
+ * data binding, the QE identity and TCB level selection, and its own quote signature: one P-256
+ * verification per quote once the platform is cached. docs/verify.md ("Caches") gives the
+ * argument. Step numbers cite spec/dcap.md section 4.
  *
- * Thread safety: the verifier's only mutable state is the PCK chain cache, a pinned cache
- * (src/base/pincache.h): a verification pins the entry it uses, which is then neither evicted nor
- * changed, except its attestation key by a holder that is the only one (vt_pincache_with_sole);
- * chains are verified and keys parsed outside the cache's lock.
+ * Thread safety: the verifier's only mutable state is the PCK cache, a pinned cache
+ * (src/base/pincache.h, lock-free lookups): a verification pins the entry it uses, which is then
+ * neither evicted nor changed; entries are built outside the cache and read-only once stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +40,22 @@ struct window_item {
     vt_time not_after;
 };
 
-/* A verified PCK chain: everything a quote needs from it. */
+/*
+ * A platform's verified PCK chain and QE report (keyed by pck_id): everything a quote needs from
+ * them. Read-only once stored in the cache.
+ */
 struct pck_entry {
     struct vt_key *key;
+    struct vt_cert *leaf, *ca; /* for the revocation lookups of every quote */
     struct vt_sgx_pck_ext ext;
     char pck_ca[12];
     struct window_item certs[3];
-    /* The platform's attestation key, parsed once: a QE signs its quotes with the same key. */
+    /* Whether the QE report's signature verified with the PCK key. Only entries where it did
+     * are stored; one where it did not serves its one quote (which then fails at step 8). */
+    bool qe_signature_ok;
+    /* The attestation key of the quote the entry was built from, parsed once: the QE report in
+     * the entry's id binds it (step 9), so every quote that uses the entry and passes step 9
+     * carries the same key. */
     uint8_t att_xy[64];
     struct vt_key *att_key;
 };
@@ -56,7 +70,7 @@ struct vt_dcap_verifier {
     uint8_t pck_crl_sha256[VT_SHA256_LEN];
     uint8_t root_crl_sha256[VT_SHA256_LEN];
     vt_time chains_earliest_expiry;
-    struct vt_pincache pck_cache; /* struct pck_entry by SHA-256 of the certification data */
+    struct vt_pincache pck_cache; /* struct pck_entry by pck_id */
 };
 
 static void pck_entry_free(void *value)
@@ -64,6 +78,8 @@ static void pck_entry_free(void *value)
     struct pck_entry *e = value;
     vt_key_free(e->key);
     vt_key_free(e->att_key);
+    vt_cert_free(e->leaf);
+    vt_cert_free(e->ca);
     free(e);
 }
 
@@ -285,23 +301,9 @@ static enum vt_err build_pck_entry(const struct vt_dcap_verifier *v, const struc
         (err = vt_crl_check_issuer(coll->pck_crl, ca, "pck_crl", d))) {
         goto out;
     }
-    vt_time when;
-    char serial[80], at[VT_TIME_STR_MAX];
-    if (vt_crl_is_revoked(coll->root_ca_crl, ca, &when)) {
-        vt_cert_serial_hex(ca, serial, sizeof(serial));
-        vt_time_format(when, at);
-        err = vt_fail(d, VT_E_REVOKED, "pck_chain.ca_revoked",
-                      "PCK CA \"%s\" serial %s is revoked by the root CA CRL (since %s)", cn[1],
-                      serial, at);
-        goto out;
-    }
-    if (vt_crl_is_revoked(coll->pck_crl, leaf, &when)) {
-        vt_cert_serial_hex(leaf, serial, sizeof(serial));
-        vt_time_format(when, at);
-        err = vt_fail(d, VT_E_REVOKED, "pck_chain.leaf_revoked",
-                      "PCK certificate serial %s is revoked by the PCK CRL (since %s)", serial, at);
-        goto out;
-    }
+    /* Revocation is looked up for every quote (check_revoked), with the certificates kept. */
+    e->leaf = vt_cert_ref(leaf);
+    e->ca = vt_cert_ref(ca);
     const uint8_t *ext;
     size_t ext_len;
     if (vt_cert_extension(leaf, VT_SGX_EXT_OID, &ext, &ext_len) != VT_OK) {
@@ -326,21 +328,47 @@ static enum vt_err build_pck_entry(const struct vt_dcap_verifier *v, const struc
         e->certs[i].not_before = vt_cert_not_before(chain.certs[i]);
         e->certs[i].not_after = vt_cert_not_after(chain.certs[i]);
     }
+    /* SPEC: step 8's signature, checked here once for the entry's QE report; its verdict is
+     * reported in step 8's place by verify_with_entry. */
+    e->qe_signature_ok = vt_p256_verify(e->key, q->qe_report.raw, VT_SGX_REPORT_SIZE,
+                                        q->qe_report_signature) == VT_OK;
+    struct vt_diag kd;
+    if (vt_key_from_p256_xy(q->attest_key, &e->att_key, &kd) == VT_OK) {
+        memcpy(e->att_xy, q->attest_key, 64);
+    }
 out:
     vt_cert_list_cleanup(&chain);
     return err;
 }
 
-/* The entry for the quote's certification data, pinned in *pin: vt_pincache_release unpins. */
+/*
+ * The id of the quote's platform entry: SHA-256(SHA-256 of the PCK chain || QE report || QE
+ * report signature), the exact bytes whose signatures the entry holds as checked.
+ */
+static void pck_id(const struct vt_dcap_quote *q, const uint8_t *cert_sha256,
+                   uint8_t id[VT_SHA256_LEN])
+{
+    uint8_t chain[VT_SHA256_LEN];
+    if (cert_sha256 != NULL) {
+        memcpy(chain, cert_sha256, sizeof(chain));
+    } else {
+        vt_sha256(q->cert_data, q->cert_data_len, chain);
+    }
+    uint8_t qe[VT_SGX_REPORT_SIZE + 64];
+    memcpy(qe, q->qe_report.raw, VT_SGX_REPORT_SIZE);
+    memcpy(qe + VT_SGX_REPORT_SIZE, q->qe_report_signature, 64);
+    vt_sha256_2(chain, sizeof(chain), qe, sizeof(qe), id);
+}
+
+/*
+ * The entry for the quote's PCK chain and QE report, pinned in *pin: vt_pincache_release unpins.
+ * An entry whose QE report signature failed is not stored: it is private to this pin.
+ */
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
                                  const uint8_t *cert_sha256, struct vt_pin *pin, struct vt_diag *d)
 {
     uint8_t id[VT_SHA256_LEN];
-    if (cert_sha256 != NULL) {
-        memcpy(id, cert_sha256, sizeof(id));
-    } else {
-        vt_sha256(q->cert_data, q->cert_data_len, id);
-    }
+    pck_id(q, cert_sha256, id);
     if (vt_pincache_get(&v->pck_cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
@@ -350,6 +378,10 @@ static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dca
     if (err != VT_OK) {
         pck_entry_free(e);
         return err;
+    }
+    if (!e->qe_signature_ok) {
+        *pin = (struct vt_pin){.value = e, .slot = NULL};
+        return VT_OK;
     }
     (void)vt_pincache_put(&v->pck_cache, id, e, NULL, NULL, pin);
     return VT_OK;
@@ -743,21 +775,31 @@ static void fill_collateral(const struct vt_dcap_verifier *v, const struct pck_e
     }
 }
 
-/* An attestation key parsed by a verification, handed to its PCK entry. */
-struct att_swap {
-    struct vt_key **key; /* taken (set to NULL) */
-    const uint8_t *xy;   /* its X || Y, 64 bytes */
-};
-
-/* Under the PCK cache's lock, while the caller's pin is the entry's only one. */
-static void keep_att_key(void *value, void *ctx)
+/* SPEC: QuoteVerifier step 2 (revocation part): the PCK CA is not revoked by the root CA CRL,
+ * the PCK certificate not by the PCK CRL; looked up for every quote in this verifier's CRLs. */
+static enum vt_err check_revoked(const struct vt_dcap_collateral *coll, const struct pck_entry *e,
+                                 struct vt_diag *d)
 {
-    struct pck_entry *e = value;
-    struct att_swap *s = ctx;
-    vt_key_free(e->att_key);
-    e->att_key = *s->key;
-    memcpy(e->att_xy, s->xy, 64);
-    *s->key = NULL;
+    vt_time when;
+    char serial[80], at[VT_TIME_STR_MAX], cn[160];
+    if (vt_crl_is_revoked(coll->root_ca_crl, e->ca, &when)) {
+        vt_cert_serial_hex(e->ca, serial, sizeof(serial));
+        if (vt_cert_subject_cn(e->ca, cn, sizeof(cn)) != VT_OK) {
+            snprintf(cn, sizeof(cn), "(none)");
+        }
+        vt_time_format(when, at);
+        return vt_fail(d, VT_E_REVOKED, "pck_chain.ca_revoked",
+                       "PCK CA \"%s\" serial %s is revoked by the root CA CRL (since %s)", cn,
+                       serial, at);
+    }
+    if (vt_crl_is_revoked(coll->pck_crl, e->leaf, &when)) {
+        vt_cert_serial_hex(e->leaf, serial, sizeof(serial));
+        vt_time_format(when, at);
+        return vt_fail(d, VT_E_REVOKED, "pck_chain.leaf_revoked",
+                       "PCK certificate serial %s is revoked by the PCK CRL (since %s)", serial,
+                       at);
+    }
+    return VT_OK;
 }
 
 /*
@@ -765,14 +807,14 @@ static void keep_att_key(void *value, void *ctx)
  * for this call when the entry holds another one (the caller frees it).
  */
 static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                     const struct vt_pin *pin, struct vt_key **own_att,
+                                     const struct pck_entry *pck, struct vt_key **own_att,
                                      const struct vt_dcap_opts *opts, struct vt_claims *claims,
                                      struct vt_diag *d)
 {
     const struct vt_tcb_info *ti = &v->coll->tcb_info;
     const struct vt_qe_identity *qi = &v->coll->qe_identity;
-    const struct pck_entry *pck = pin->value;
     enum vt_tee tee = q->tee_type == VT_DCAP_TEE_TDX ? VT_TEE_TDX : VT_TEE_SGX;
+    VT_TRY(check_revoked(v->coll, pck, d));
     /* Time: every certificate, CRL and document of this verification. SPEC: QvE (dcap.md 4.5):
      * collateral is expired when its earliest expiration date (every nextUpdate and notAfter) is
      * <= the check date, so the upper edge is the first expired second; lower edges inclusive. */
@@ -805,10 +847,9 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
     if (tee == VT_TEE_TDX) {
         VT_TRY(check_tdx_module(ti, &q->td, &module, d));
     }
-    /* SPEC: step 8: the QE report is signed by the PCK key. */
-    VT_ENSURE(vt_p256_verify(pck->key, q->qe_report.raw, VT_SGX_REPORT_SIZE,
-                             q->qe_report_signature) == VT_OK,
-              d, VT_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
+    /* SPEC: step 8: the QE report is signed by the PCK key (verified when the entry was built:
+     * the entry's id covers the QE report and signature bytes). */
+    VT_ENSURE(pck->qe_signature_ok, d, VT_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
               "QE report signature does not verify with the PCK certificate's key");
     /* SPEC: step 9: QE report data = SHA-256(attestation key || QE auth data) || 32 zero bytes.
      * Intel's QVL compares the first 32 bytes; we also require the zero half (stricter). */
@@ -835,9 +876,6 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
                   VT_E_QUOTE_SIGNATURE, "quote.attestation_key",
                   "the attestation key is not a valid P-256 point: %s", kd.detail);
         att = *own_att;
-        /* Keep it in the entry for the platform's next quotes if no other call uses the entry. */
-        struct att_swap swap = {.key = own_att, .xy = q->attest_key};
-        (void)vt_pincache_with_sole(&v->pck_cache, pin, keep_att_key, &swap);
     }
     VT_ENSURE(vt_p256_verify(att, q->signed_data, q->signed_len, q->signature) == VT_OK, d,
               VT_E_QUOTE_SIGNATURE, "quote.signature",
@@ -910,7 +948,7 @@ enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dca
     struct vt_pin pin;
     VT_TRY(get_pck_entry(v, q, cert_sha256, &pin, d));
     struct vt_key *own_att = NULL;
-    enum vt_err err = verify_with_entry(v, q, &pin, &own_att, opts, claims, d);
+    enum vt_err err = verify_with_entry(v, q, pin.value, &own_att, opts, claims, d);
     vt_key_free(own_att);
     vt_pincache_release(&v->pck_cache, &pin);
     return err;

@@ -7,14 +7,18 @@
  * every certificate valid at now; basicConstraints, pathLen and keyUsage (keyCertSign on every CA,
  * digitalSignature on the leaf).
  *
- * The CA part of the chain (root, regional, zonal, instance) changes every few hours to days and
- * is shared by every document of an instance, so it is verified once and cached by the SHA-256 of
- * its certificates; each document then costs its leaf certificate signature and its COSE
- * signature (two P-384 verifications).
+ * Two caches, keyed by the exact bytes verified. The CA part of the chain (root, regional, zonal,
+ * instance) changes every few hours to days and is shared by every document of an instance: it
+ * is verified once and cached by the SHA-256 of its certificates. The leaf changes every few
+ * hours and signs every document of its enclave meanwhile: the leaf checks (issuer, not a CA,
+ * digitalSignature, its signature by the instance CA) run once and the leaf is cached by the
+ * SHA-256 of its bytes and of the chain's id, with its parsed key. Every document still gets every
+ * validity window checked at its `now`, its COSE signature (one P-384 verification), freshness
+ * and nonce. docs/verify.md ("Caches") gives the argument.
  *
- * Thread safety: the chain cache is a pinned cache (src/base/pincache.h): a verification pins
- * the entry it uses, which is then neither evicted nor changed; entries are built outside the
- * cache's lock.
+ * Thread safety: both caches are pinned caches (src/base/pincache.h, lock-free lookups): a
+ * verification pins the entries it uses, which are then neither evicted nor changed; entries are
+ * built outside the caches and read-only once stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +34,8 @@
 #include "base/pincache.h"
 #include "tee/tee_internal.h"
 
-#define CHAIN_CACHE_SIZE 8
+#define CHAIN_CACHE_SIZE 256 /* instances: each has its own instance CA */
+#define LEAF_CACHE_SIZE 1024 /* enclaves: a leaf is a parsed certificate and key (a few KiB) */
 
 struct window {
     char what[40];
@@ -47,9 +52,20 @@ struct chain_entry {
     vt_time earliest_expiry;
 };
 
+/* A leaf checked under a verified chain: what a document needs from both. Read-only once
+ * stored. */
+struct leaf_entry {
+    struct vt_cert *leaf;
+    struct vt_key *key; /* NULL if not a P-384 key: such an entry is not stored */
+    size_t n;           /* windows of the chain, cabundle[n-1] first */
+    struct window windows[VT_NITRO_MAX_CABUNDLE];
+    vt_time chain_earliest_expiry;
+};
+
 struct vt_nitro_verifier {
     struct vt_cert_list anchors;
-    struct vt_pincache cache; /* struct chain_entry by the id of its cabundle (get_entry) */
+    struct vt_pincache cache;  /* struct chain_entry by the id of its cabundle (chain_id) */
+    struct vt_pincache leaves; /* struct leaf_entry by leaf_id */
 };
 
 static void entry_free(void *value)
@@ -60,12 +76,21 @@ static void entry_free(void *value)
     free(e);
 }
 
+static void leaf_free(void *value)
+{
+    struct leaf_entry *e = value;
+    vt_cert_free(e->leaf);
+    vt_key_free(e->key);
+    free(e);
+}
+
 void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
 {
     if (v == NULL) {
         return;
     }
     vt_pincache_cleanup(&v->cache);
+    vt_pincache_cleanup(&v->leaves);
     vt_cert_list_cleanup(&v->anchors);
     free(v);
 }
@@ -79,6 +104,11 @@ enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
     if (vt_pincache_init(&v->cache, CHAIN_CACHE_SIZE, entry_free) != VT_OK) {
         free(v);
         return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's chain cache");
+    }
+    if (vt_pincache_init(&v->leaves, LEAF_CACHE_SIZE, leaf_free) != VT_OK) {
+        vt_pincache_cleanup(&v->cache);
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's leaf cache");
     }
     vt_cert_list_init(&v->anchors);
     enum vt_err err = VT_OK;
@@ -180,18 +210,23 @@ out:
     return err;
 }
 
-/* The verified CA chain of the document, pinned in *pin: vt_pincache_release unpins. */
-static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                             struct vt_cert *leaf, struct vt_pin *pin, struct vt_diag *d)
+/* The chain's id: SHA-256 chained over each certificate's SHA-256, in cabundle order. */
+static void chain_id(const struct vt_nitro_doc *doc, uint8_t id[VT_SHA256_LEN])
 {
-    uint8_t id[VT_SHA256_LEN];
     uint8_t h[VT_SHA256_LEN];
-    memset(id, 0, sizeof(id));
-    /* id = SHA-256 chained over each certificate's SHA-256, in cabundle order. */
+    memset(id, 0, VT_SHA256_LEN);
     for (size_t i = 0; i < doc->n_cabundle; i++) {
         vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
-        vt_sha256_2(id, sizeof(id), h, sizeof(h), id);
+        vt_sha256_2(id, VT_SHA256_LEN, h, sizeof(h), id);
     }
+}
+
+/* The verified CA chain of the document (id: chain_id), pinned in *pin: vt_pincache_release
+ * unpins. */
+static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                             const uint8_t id[VT_SHA256_LEN], struct vt_cert *leaf,
+                             struct vt_pin *pin, struct vt_diag *d)
+{
     if (vt_pincache_get(&v->cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
@@ -234,8 +269,8 @@ static void copy_binding(struct vt_binding_claim *c, const struct vt_nitro_bytes
     }
 }
 
-static void fill_claims(const struct vt_nitro_doc *doc, const struct chain_entry *e,
-                        const struct vt_cert *leaf, vt_time now, struct vt_claims *c)
+static void fill_claims(const struct vt_nitro_doc *doc, const struct leaf_entry *le, vt_time now,
+                        struct vt_claims *c)
 {
     vt_claims_init(c);
     c->tee = VT_TEE_NITRO;
@@ -265,8 +300,8 @@ static void fill_claims(const struct vt_nitro_doc *doc, const struct chain_entry
     copy_binding(&c->user_data, &doc->user_data);
     copy_binding(&c->nonce, &doc->nonce);
     copy_binding(&c->public_key, &doc->public_key);
-    vt_claims_note_expiry(c, e->earliest_expiry);
-    vt_claims_note_expiry(c, vt_cert_not_after(leaf));
+    vt_claims_note_expiry(c, le->chain_earliest_expiry);
+    vt_claims_note_expiry(c, vt_cert_not_after(le->leaf));
 }
 
 static enum vt_err check_freshness(const struct vt_nitro_doc *doc, const struct vt_nitro_opts *opts,
@@ -293,39 +328,90 @@ static enum vt_err check_freshness(const struct vt_nitro_doc *doc, const struct 
     return VT_OK;
 }
 
-enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                                const struct vt_nitro_opts *opts, struct vt_claims *claims,
-                                struct vt_diag *d)
+/*
+ * Build the entry of the document's leaf: parse it, verify the CA chain (cached by its id) and
+ * check the leaf under it. The leaf's key is parsed too; if it is not a P-384 key the entry is
+ * private to this document, and the error is reported where the key is used.
+ */
+static enum vt_err build_leaf(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                              const uint8_t chain[VT_SHA256_LEN], struct leaf_entry *le,
+                              struct vt_diag *d)
 {
-    VT_ENSURE(v != NULL && doc != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
-              "NULL argument");
-    struct vt_cert *leaf = NULL;
-    struct vt_key *leaf_key = NULL;
-    enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &leaf, d);
+    enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &le->leaf, d);
     if (err != VT_OK) {
         char inner[VT_DIAG_DETAIL_MAX];
         snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
         return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
     }
     struct vt_pin pin = {0};
-    const struct chain_entry *e = NULL;
-    if ((err = get_entry(v, doc, leaf, &pin, d))) {
-        goto out;
+    if ((err = get_entry(v, doc, chain, le->leaf, &pin, d)) == VT_OK) {
+        const struct chain_entry *e = pin.value;
+        if ((err = check_leaf(e, le->leaf, d)) == VT_OK) {
+            le->n = e->n;
+            memcpy(le->windows, e->windows, e->n * sizeof(e->windows[0]));
+            le->chain_earliest_expiry = e->earliest_expiry;
+            struct vt_diag kd;
+            (void)!vt_key_from_cert(le->leaf, VT_KEY_P384, &le->key, &kd);
+        }
     }
-    e = pin.value;
-    if ((err = check_leaf(e, leaf, d))) {
-        goto out;
+    vt_pincache_release(&v->cache, &pin);
+    return err;
+}
+
+/* The document's leaf entry, pinned in *pin; id = SHA-256(chain_id || SHA-256 of the leaf). */
+static enum vt_err get_leaf(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                            struct vt_pin *pin, struct vt_diag *d)
+{
+    uint8_t chain[VT_SHA256_LEN], leaf[VT_SHA256_LEN], id[VT_SHA256_LEN];
+    chain_id(doc, chain);
+    vt_sha256(doc->certificate, doc->certificate_len, leaf);
+    vt_sha256_2(chain, sizeof(chain), leaf, sizeof(leaf), id);
+    if (vt_pincache_get(&v->leaves, id, NULL, NULL, pin) != NULL) {
+        return VT_OK;
     }
+    struct leaf_entry *le = calloc(1, sizeof(*le));
+    VT_ENSURE(le != NULL, d, VT_E_NOMEM, "certificate", "no memory for the leaf entry");
+    enum vt_err err = build_leaf(v, doc, chain, le, d);
+    if (err != VT_OK) {
+        leaf_free(le);
+        return err;
+    }
+    if (le->key == NULL) {
+        *pin = (struct vt_pin){.value = le, .slot = NULL};
+        return VT_OK;
+    }
+    (void)vt_pincache_put(&v->leaves, id, le, NULL, NULL, pin);
+    return VT_OK;
+}
+
+enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                                const struct vt_nitro_opts *opts, struct vt_claims *claims,
+                                struct vt_diag *d)
+{
+    VT_ENSURE(v != NULL && doc != NULL && opts != NULL && claims != NULL, d, VT_E_ARG, "verify",
+              "NULL argument");
+    struct vt_pin pin = {0};
+    enum vt_err err = get_leaf(v, doc, &pin, d);
+    if (err != VT_OK) {
+        return err;
+    }
+    const struct leaf_entry *le = pin.value;
     /* Time: every certificate of the chain and the leaf. */
-    for (size_t i = 0; i < e->n && err == VT_OK; i++) {
-        const struct window *w = &e->windows[i];
+    for (size_t i = 0; i < le->n && err == VT_OK; i++) {
+        const struct window *w = &le->windows[i];
         err = vt_time_check_window(w->what, w->not_before, w->not_after, opts->now, opts->time_mode,
                                    d);
     }
     if (err != VT_OK ||
-        (err = vt_time_check_window("certificate", vt_cert_not_before(leaf),
-                                    vt_cert_not_after(leaf), opts->now, opts->time_mode, d)) ||
-        (err = vt_key_from_cert(leaf, VT_KEY_P384, &leaf_key, d))) {
+        (err = vt_time_check_window("certificate", vt_cert_not_before(le->leaf),
+                                    vt_cert_not_after(le->leaf), opts->now, opts->time_mode, d))) {
+        goto out;
+    }
+    if (le->key == NULL) { /* the key's precise error, where it was reported before the cache */
+        struct vt_key *k = NULL;
+        err = vt_key_from_cert(le->leaf, VT_KEY_P384, &k, d);
+        vt_key_free(k);
+        err = err != VT_OK ? err : vt_fail(d, VT_E_INTERNAL, "certificate", "leaf key lost");
         goto out;
     }
     /* SPEC: RFC 9052 section 4.4: the signature covers the Sig_structure rebuilt from the
@@ -337,7 +423,7 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
         err = vt_fail(d, err, "document.sig_structure", "cannot build the Sig_structure");
         goto out;
     }
-    if (vt_p384_verify(leaf_key, sig_structure, n, doc->signature) != VT_OK) {
+    if (vt_p384_verify(le->key, sig_structure, n, doc->signature) != VT_OK) {
         err = vt_fail(d, VT_E_SIGNATURE, "document.signature",
                       "COSE_Sign1 ES384 signature over the %zu-byte Sig_structure does not verify "
                       "with the leaf certificate's key",
@@ -347,11 +433,9 @@ enum vt_err vt_nitro_verify_doc(struct vt_nitro_verifier *v, const struct vt_nit
     if ((err = check_freshness(doc, opts, d))) {
         goto out;
     }
-    fill_claims(doc, e, leaf, opts->now, claims);
+    fill_claims(doc, le, opts->now, claims);
 out:
-    vt_pincache_release(&v->cache, &pin);
-    vt_key_free(leaf_key);
-    vt_cert_free(leaf);
+    vt_pincache_release(&v->leaves, &pin);
     return err;
 }
 

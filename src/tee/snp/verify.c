@@ -15,8 +15,8 @@
  * report the runtime data hash. A forged report is so reported before a stale one is.
  *
  * Thread safety: the VEK cache is a pinned cache (src/base/pincache.h): a verification pins the
- * entry it uses, which is then neither evicted nor changed; entries are built outside the cache's
- * lock.
+ * entry it uses, which is then neither evicted nor changed; lookups take no lock, and entries are
+ * built outside the cache.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@
 #include "snp_internal.h"
 #include "tee/tee_internal.h"
 
-#define VEK_CACHE_SIZE 8
+#define VEK_CACHE_SIZE 1024 /* chips and TCBs of a fleet; an entry is a parsed key and windows */
+#define CRL_CACHE_SIZE 16   /* AMD CRLs: one per product and key kind, a few KiB each */
 #define SNP_CHAIN "snp_chain"
 
 struct window {
@@ -56,10 +57,17 @@ struct vek_entry {
     struct window windows[3];
 };
 
+/* An AMD CRL whose signature by an ARK was checked (crl_id). Read-only once stored. */
+struct crl_entry {
+    struct vt_crl *crl;
+    uint8_t der_sha256[VT_SHA256_LEN]; /* for the claims */
+};
+
 struct vt_snp_verifier {
     struct vt_cert_list anchors;
     struct vt_cert_list intermediates;
     struct vt_pincache cache; /* struct vek_entry by SHA-256 over the VEK and chain bytes given */
+    struct vt_pincache crls;  /* struct crl_entry by crl_id */
 };
 
 static void entry_free(void *value)
@@ -72,12 +80,20 @@ static void entry_free(void *value)
     free(e);
 }
 
+static void crl_entry_free(void *value)
+{
+    struct crl_entry *e = value;
+    vt_crl_free(e->crl);
+    free(e);
+}
+
 void vt_snp_verifier_free(struct vt_snp_verifier *v)
 {
     if (v == NULL) {
         return;
     }
     vt_pincache_cleanup(&v->cache);
+    vt_pincache_cleanup(&v->crls);
     vt_cert_list_cleanup(&v->anchors);
     vt_cert_list_cleanup(&v->intermediates);
     free(v);
@@ -92,6 +108,11 @@ enum vt_err vt_snp_verifier_new(const struct vt_cert_list *anchors, struct vt_sn
     if (vt_pincache_init(&v->cache, VEK_CACHE_SIZE, entry_free) != VT_OK) {
         free(v);
         return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's VEK cache");
+    }
+    if (vt_pincache_init(&v->crls, CRL_CACHE_SIZE, crl_entry_free) != VT_OK) {
+        vt_pincache_cleanup(&v->cache);
+        free(v);
+        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's CRL cache");
     }
     vt_cert_list_init(&v->anchors);
     vt_cert_list_init(&v->intermediates);
@@ -408,20 +429,54 @@ static enum vt_err check_role_product(const struct vt_snp_report *r, const struc
     return VT_OK;
 }
 
-static enum vt_err check_crl(const struct vek_entry *e, const struct vt_snp_opts *o,
-                             struct vt_claims *claims, struct vt_diag *d)
+/*
+ * The CRL given, parsed and its signature by the entry's ARK checked once, pinned in *pin; keyed
+ * by SHA-256(SHA-256 of the CRL bytes || SHA-256 of the ARK certificate). A CRL that fails is not
+ * kept.
+ */
+static enum vt_err get_crl(struct vt_snp_verifier *v, const struct vek_entry *e,
+                           const struct vt_snp_opts *o, struct vt_pin *pin, struct vt_diag *d)
+{
+    uint8_t h[VT_SHA256_LEN], ark[VT_SHA256_LEN], id[VT_SHA256_LEN];
+    vt_sha256(o->crl, o->crl_len, h);
+    vt_cert_sha256(e->ark, ark);
+    vt_sha256_2(h, sizeof(h), ark, sizeof(ark), id);
+    if (vt_pincache_get(&v->crls, id, NULL, NULL, pin) != NULL) {
+        return VT_OK;
+    }
+    struct crl_entry *ce = calloc(1, sizeof(*ce));
+    VT_ENSURE(ce != NULL, d, VT_E_NOMEM, "snp.crl", "no memory for the CRL entry");
+    enum vt_err err = vt_crl_parse(o->crl, o->crl_len, &ce->crl, d);
+    if (err == VT_OK) {
+        err = vt_crl_check_issuer(ce->crl, e->ark, "snp.crl", d);
+    }
+    if (err != VT_OK) {
+        crl_entry_free(ce);
+        return err;
+    }
+    size_t len = 0;
+    const uint8_t *der = vt_crl_der(ce->crl, &len);
+    vt_sha256(der, len, ce->der_sha256);
+    (void)vt_pincache_put(&v->crls, id, ce, NULL, NULL, pin);
+    return VT_OK;
+}
+
+/* SPEC: the AMD CRL (when given) is current and does not list the VEK's ASK or ASVK; the
+ * window and the lookup run for every report. */
+static enum vt_err check_crl(struct vt_snp_verifier *v, const struct vek_entry *e,
+                             const struct vt_snp_opts *o, struct vt_claims *claims,
+                             struct vt_diag *d)
 {
     if (o->crl == NULL || o->crl_len == 0) {
         return VT_OK;
     }
-    struct vt_crl *crl = NULL;
-    VT_TRY(vt_crl_parse(o->crl, o->crl_len, &crl, d));
+    struct vt_pin pin;
+    VT_TRY(get_crl(v, e, o, &pin, d));
+    const struct crl_entry *ce = pin.value;
+    const struct vt_crl *crl = ce->crl;
     vt_time when = 0;
-    enum vt_err err = vt_crl_check_issuer(crl, e->ark, "snp.crl", d);
-    if (err == VT_OK) {
-        err = vt_time_check_window("snp.crl", vt_crl_this_update(crl), vt_crl_next_update(crl),
-                                   o->now, o->time_mode, d);
-    }
+    enum vt_err err = vt_time_check_window("snp.crl", vt_crl_this_update(crl),
+                                           vt_crl_next_update(crl), o->now, o->time_mode, d);
     if (err == VT_OK && vt_crl_is_revoked(crl, e->ca, &when)) {
         char cn[96];
         char at[VT_TIME_STR_MAX];
@@ -433,14 +488,10 @@ static enum vt_err check_crl(const struct vek_entry *e, const struct vt_snp_opts
                       cn, at);
     }
     if (err == VT_OK) {
-        size_t len = 0;
-        const uint8_t *der = vt_crl_der(crl, &len);
-        uint8_t h[VT_SHA256_LEN];
-        vt_sha256(der, len, h);
-        vt_claims_add_collateral(claims, "amd_crl", h, vt_crl_this_update(crl),
+        vt_claims_add_collateral(claims, "amd_crl", ce->der_sha256, vt_crl_this_update(crl),
                                  vt_crl_next_update(crl), -1);
     }
-    vt_crl_free(crl);
+    vt_pincache_release(&v->crls, &pin);
     return err;
 }
 
@@ -690,9 +741,10 @@ static void fill_claims(const struct vt_snp_report *r, const struct vek_entry *e
 }
 
 /* The checks after KEY_INFO with the pinned VEK entry. */
-static enum vt_err verify_with_entry(const struct vt_snp_report *r, const struct vt_hcl_report *hcl,
-                                     const struct vek_entry *e, const struct vt_snp_opts *opts,
-                                     struct vt_claims *claims, struct vt_diag *d)
+static enum vt_err verify_with_entry(struct vt_snp_verifier *v, const struct vt_snp_report *r,
+                                     const struct vt_hcl_report *hcl, const struct vek_entry *e,
+                                     const struct vt_snp_opts *opts, struct vt_claims *claims,
+                                     struct vt_diag *d)
 {
     enum vt_snp_product product = VT_SNP_UNKNOWN;
     VT_TRY(check_role_product(r, e, &product, d));
@@ -704,7 +756,7 @@ static enum vt_err verify_with_entry(const struct vt_snp_report *r, const struct
     struct vt_claims c;
     vt_claims_init(&c);
     bool masked = false;
-    VT_TRY(check_crl(e, opts, &c, d));
+    VT_TRY(check_crl(v, e, opts, &c, d));
     VT_TRY(check_tcb(r, e, product, d));
     VT_TRY(check_chip(r, e, &masked, d));
     VT_TRY(check_signature(r, e, d));
@@ -726,7 +778,7 @@ enum vt_err vt_snp_verify_report(struct vt_snp_verifier *v, const struct vt_snp_
     VT_TRY(check_key_info(r, d));
     struct vt_pin pin;
     VT_TRY(get_entry(v, opts, &pin, d));
-    enum vt_err err = verify_with_entry(r, hcl, pin.value, opts, claims, d);
+    enum vt_err err = verify_with_entry(v, r, hcl, pin.value, opts, claims, d);
     vt_pincache_release(&v->cache, &pin);
     return err;
 }
