@@ -23,7 +23,7 @@
 #define VT_ADVISORY_ID_MAX 32
 /* QE authentication data bytes (real quotes carry 32). */
 #define VT_MAX_QE_AUTH_DATA 4096
-/* Platform entries (a PCK chain and a QE report, verified) held by one DCAP verifier. */
+/* Verified PCK chains, and verified QE reports, cached by one DCAP verifier (each). */
 #define VT_DCAP_PCK_CACHE_SIZE 8
 
 /* CBOR (RFC 8949) read by veritee (Nitro attestation documents): containers nested inside one

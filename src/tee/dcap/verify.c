@@ -3,18 +3,19 @@
  *
  * Collateral (TCB info, QE identity, their issuer chains, the CRLs) is verified once when the
  * verifier is created; what depends on time is checked on every quote. A platform's signed parts
- * are cached by the exact bytes verified: an entry is keyed by the SHA-256 of the PCK chain, the
- * QE report and the QE report's signature, and holds what was checked once (the chain's
- * signatures, names and constraints, the CRLs' issuers, the QE report signature) and what was
- * parsed once (the SGX extension, the PCK key, the attestation key). Every quote still gets the
- * revocation lookups in this verifier's CRLs, every validity window at its `now`, the QE report
- * data binding, the QE identity and TCB level selection, and its own quote signature: one P-256
- * verification per quote once the platform is cached. docs/verify.md ("Caches") gives the
- * argument. Step numbers cite spec/dcap.md section 4.
+ * are cached by the exact bytes verified, in two caches: PCK chains by the SHA-256 of the quote's
+ * certification data (the chain's signatures, names and constraints and the CRLs' issuers
+ * checked once; the SGX extension and PCK key parsed once), and QE reports by the SHA-256 of the
+ * chain, the QE report and its signature (the QE report signature checked once; the attestation
+ * key parsed once). Every quote still gets the revocation lookups in this verifier's CRLs, every
+ * validity window at its `now`, the QE report data binding, the QE identity and TCB level
+ * selection, and its own quote signature: one P-256 verification per quote once the platform is
+ * cached. docs/verify.md ("Caches") gives the argument. Step numbers cite spec/dcap.md section 4.
  *
- * Thread safety: the verifier's only mutable state is the PCK cache, a pinned cache
- * (src/base/pincache.h, lock-free lookups): a verification pins the entry it uses, which is then
- * neither evicted nor changed; entries are built outside the cache and read-only once stored.
+ * Thread safety: the verifier's only mutable state is its two caches, pinned caches
+ * (src/base/pincache.h, lock-free lookups): a verification pins the entries it uses, which are
+ * then neither evicted nor changed; entries are built outside the caches and read-only once
+ * stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,24 +41,24 @@ struct window_item {
     vt_time not_after;
 };
 
-/*
- * A platform's verified PCK chain and QE report (keyed by pck_id): everything a quote needs from
- * them. Read-only once stored in the cache.
- */
+/* A verified PCK chain: everything a quote needs from it. Read-only once stored. */
 struct pck_entry {
     struct vt_key *key;
     struct vt_cert *leaf, *ca; /* for the revocation lookups of every quote */
     struct vt_sgx_pck_ext ext;
     char pck_ca[12];
     struct window_item certs[3];
-    /* Whether the QE report's signature verified with the PCK key. Only entries where it did
-     * are stored; one where it did not serves its one quote (which then fails at step 8). */
-    bool qe_signature_ok;
-    /* The attestation key of the quote the entry was built from, parsed once: the QE report in
-     * the entry's id binds it (step 9), so every quote that uses the entry and passes step 9
-     * carries the same key. */
+};
+
+/*
+ * A QE report whose signature by the PCK key verified (keyed by qe_id), with the attestation key
+ * of the quote that first brought it, parsed once: the QE report's data binds the attestation
+ * key (step 9), so every quote that passes step 9 with this QE report carries the same key.
+ * Read-only once stored.
+ */
+struct qe_entry {
     uint8_t att_xy[64];
-    struct vt_key *att_key;
+    struct vt_key *att_key; /* NULL if that quote's key was not a valid point */
 };
 
 struct vt_dcap_verifier {
@@ -70,16 +71,23 @@ struct vt_dcap_verifier {
     uint8_t pck_crl_sha256[VT_SHA256_LEN];
     uint8_t root_crl_sha256[VT_SHA256_LEN];
     vt_time chains_earliest_expiry;
-    struct vt_pincache pck_cache; /* struct pck_entry by pck_id */
+    struct vt_pincache pck_cache; /* struct pck_entry by SHA-256 of the certification data */
+    struct vt_pincache qe_cache;  /* struct qe_entry by qe_id */
 };
 
 static void pck_entry_free(void *value)
 {
     struct pck_entry *e = value;
     vt_key_free(e->key);
-    vt_key_free(e->att_key);
     vt_cert_free(e->leaf);
     vt_cert_free(e->ca);
+    free(e);
+}
+
+static void qe_entry_free(void *value)
+{
+    struct qe_entry *e = value;
+    vt_key_free(e->att_key);
     free(e);
 }
 
@@ -183,6 +191,7 @@ void vt_dcap_verifier_free(struct vt_dcap_verifier *v)
         return;
     }
     vt_pincache_cleanup(&v->pck_cache);
+    vt_pincache_cleanup(&v->qe_cache);
     vt_cert_list_cleanup(&v->anchors);
     free(v);
 }
@@ -194,7 +203,9 @@ enum vt_err vt_dcap_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(coll != NULL && out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_dcap_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (vt_pincache_init(&v->pck_cache, VT_DCAP_PCK_CACHE_SIZE, pck_entry_free) != VT_OK) {
+    if (vt_pincache_init(&v->pck_cache, VT_DCAP_PCK_CACHE_SIZE, pck_entry_free) != VT_OK ||
+        vt_pincache_init(&v->qe_cache, VT_DCAP_PCK_CACHE_SIZE, qe_entry_free) != VT_OK) {
+        vt_pincache_cleanup(&v->pck_cache);
         free(v);
         return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's PCK chain cache");
     }
@@ -328,48 +339,18 @@ static enum vt_err build_pck_entry(const struct vt_dcap_verifier *v, const struc
         e->certs[i].not_before = vt_cert_not_before(chain.certs[i]);
         e->certs[i].not_after = vt_cert_not_after(chain.certs[i]);
     }
-    /* SPEC: step 8's signature, checked here once for the entry's QE report; its verdict is
-     * reported in step 8's place by verify_with_entry. */
-    e->qe_signature_ok = vt_p256_verify(e->key, q->qe_report.raw, VT_SGX_REPORT_SIZE,
-                                        q->qe_report_signature) == VT_OK;
-    struct vt_diag kd;
-    if (vt_key_from_p256_xy(q->attest_key, &e->att_key, &kd) == VT_OK) {
-        memcpy(e->att_xy, q->attest_key, 64);
-    }
 out:
     vt_cert_list_cleanup(&chain);
     return err;
 }
 
-/*
- * The id of the quote's platform entry: SHA-256(SHA-256 of the PCK chain || QE report || QE
- * report signature), the exact bytes whose signatures the entry holds as checked.
- */
-static void pck_id(const struct vt_dcap_quote *q, const uint8_t *cert_sha256,
-                   uint8_t id[VT_SHA256_LEN])
-{
-    uint8_t chain[VT_SHA256_LEN];
-    if (cert_sha256 != NULL) {
-        memcpy(chain, cert_sha256, sizeof(chain));
-    } else {
-        vt_sha256(q->cert_data, q->cert_data_len, chain);
-    }
-    uint8_t qe[VT_SGX_REPORT_SIZE + 64];
-    memcpy(qe, q->qe_report.raw, VT_SGX_REPORT_SIZE);
-    memcpy(qe + VT_SGX_REPORT_SIZE, q->qe_report_signature, 64);
-    vt_sha256_2(chain, sizeof(chain), qe, sizeof(qe), id);
-}
-
-/*
- * The entry for the quote's PCK chain and QE report, pinned in *pin: vt_pincache_release unpins.
- * An entry whose QE report signature failed is not stored: it is private to this pin.
- */
+/* The entry for the quote's certification data (id: its SHA-256), pinned in *pin:
+ * vt_pincache_release unpins. */
 static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                 const uint8_t *cert_sha256, struct vt_pin *pin, struct vt_diag *d)
+                                 const uint8_t chain_sha256[VT_SHA256_LEN], struct vt_pin *pin,
+                                 struct vt_diag *d)
 {
-    uint8_t id[VT_SHA256_LEN];
-    pck_id(q, cert_sha256, id);
-    if (vt_pincache_get(&v->pck_cache, id, NULL, NULL, pin) != NULL) {
+    if (vt_pincache_get(&v->pck_cache, chain_sha256, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
     struct pck_entry *e = calloc(1, sizeof(*e));
@@ -379,11 +360,36 @@ static enum vt_err get_pck_entry(struct vt_dcap_verifier *v, const struct vt_dca
         pck_entry_free(e);
         return err;
     }
-    if (!e->qe_signature_ok) {
-        *pin = (struct vt_pin){.value = e, .slot = NULL};
+    (void)vt_pincache_put(&v->pck_cache, chain_sha256, e, NULL, NULL, pin);
+    return VT_OK;
+}
+
+/* SPEC: step 8: the QE report is signed by the PCK key. Checked once per (PCK chain, QE report,
+ * signature): the entry is keyed by SHA-256(SHA-256 of the chain || QE report || signature), the
+ * exact bytes verified, and pinned in *pin. A report whose signature fails is not kept. */
+static enum vt_err get_qe_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
+                                const struct pck_entry *pck,
+                                const uint8_t chain_sha256[VT_SHA256_LEN], struct vt_pin *pin,
+                                struct vt_diag *d)
+{
+    uint8_t qe[VT_SGX_REPORT_SIZE + 64], id[VT_SHA256_LEN];
+    memcpy(qe, q->qe_report.raw, VT_SGX_REPORT_SIZE);
+    memcpy(qe + VT_SGX_REPORT_SIZE, q->qe_report_signature, 64);
+    vt_sha256_2(chain_sha256, VT_SHA256_LEN, qe, sizeof(qe), id);
+    if (vt_pincache_get(&v->qe_cache, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
-    (void)vt_pincache_put(&v->pck_cache, id, e, NULL, NULL, pin);
+    VT_ENSURE(vt_p256_verify(pck->key, q->qe_report.raw, VT_SGX_REPORT_SIZE,
+                             q->qe_report_signature) == VT_OK,
+              d, VT_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
+              "QE report signature does not verify with the PCK certificate's key");
+    struct qe_entry *e = calloc(1, sizeof(*e));
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "quote.qe_report", "no memory for the QE report entry");
+    struct vt_diag kd;
+    if (vt_key_from_p256_xy(q->attest_key, &e->att_key, &kd) == VT_OK) {
+        memcpy(e->att_xy, q->attest_key, 64);
+    }
+    (void)vt_pincache_put(&v->qe_cache, id, e, NULL, NULL, pin);
     return VT_OK;
 }
 
@@ -803,11 +809,14 @@ static enum vt_err check_revoked(const struct vt_dcap_collateral *coll, const st
 }
 
 /*
- * The checks of one quote with its pinned PCK entry. own_att receives an attestation key parsed
- * for this call when the entry holds another one (the caller frees it).
+ * The checks of one quote with its pinned PCK entry (chain_sha256 its id). qe_pin receives the
+ * pinned QE report entry (the caller releases it); own_att an attestation key parsed for this
+ * call when that entry holds another one (the caller frees it).
  */
 static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt_dcap_quote *q,
-                                     const struct pck_entry *pck, struct vt_key **own_att,
+                                     const struct pck_entry *pck,
+                                     const uint8_t chain_sha256[VT_SHA256_LEN],
+                                     struct vt_pin *qe_pin, struct vt_key **own_att,
                                      const struct vt_dcap_opts *opts, struct vt_claims *claims,
                                      struct vt_diag *d)
 {
@@ -847,10 +856,8 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
     if (tee == VT_TEE_TDX) {
         VT_TRY(check_tdx_module(ti, &q->td, &module, d));
     }
-    /* SPEC: step 8: the QE report is signed by the PCK key (verified when the entry was built:
-     * the entry's id covers the QE report and signature bytes). */
-    VT_ENSURE(pck->qe_signature_ok, d, VT_E_QE_REPORT_SIGNATURE, "quote.qe_report_signature",
-              "QE report signature does not verify with the PCK certificate's key");
+    VT_TRY(get_qe_entry(v, q, pck, chain_sha256, qe_pin, d));
+    const struct qe_entry *qe = qe_pin->value;
     /* SPEC: step 9: QE report data = SHA-256(attestation key || QE auth data) || 32 zero bytes.
      * Intel's QVL compares the first 32 bytes; we also require the zero half (stricter). */
     uint8_t h[VT_SHA256_LEN];
@@ -869,8 +876,8 @@ static enum vt_err verify_with_entry(struct vt_dcap_verifier *v, const struct vt
     const struct vt_isv_level *qe_level = NULL;
     VT_TRY(check_qe_identity(qi, tee, &q->qe_report, &qe_level, d));
     /* SPEC: step 11: the quote signature by the attestation key over header and body. */
-    const struct vt_key *att = pck->att_key;
-    if (att == NULL || memcmp(pck->att_xy, q->attest_key, 64) != 0) {
+    const struct vt_key *att = qe->att_key;
+    if (att == NULL || memcmp(qe->att_xy, q->attest_key, 64) != 0) {
         struct vt_diag kd;
         VT_ENSURE(vt_key_from_p256_xy(q->attest_key, own_att, &kd) == VT_OK, d,
                   VT_E_QUOTE_SIGNATURE, "quote.attestation_key",
@@ -945,11 +952,18 @@ enum vt_err vt_dcap_verify_quote(struct vt_dcap_verifier *v, const struct vt_dca
               "certification data type %u; offline verification needs type 5 (PCK certificate "
               "chain); types 1-4 and 7 need the PCK certificate from a PCS or PCCS",
               q->cert_type);
-    struct vt_pin pin;
-    VT_TRY(get_pck_entry(v, q, cert_sha256, &pin, d));
+    uint8_t chain[VT_SHA256_LEN];
+    if (cert_sha256 != NULL) {
+        memcpy(chain, cert_sha256, sizeof(chain));
+    } else {
+        vt_sha256(q->cert_data, q->cert_data_len, chain);
+    }
+    struct vt_pin pin, qe_pin = {0};
+    VT_TRY(get_pck_entry(v, q, chain, &pin, d));
     struct vt_key *own_att = NULL;
-    enum vt_err err = verify_with_entry(v, q, pin.value, &own_att, opts, claims, d);
+    enum vt_err err = verify_with_entry(v, q, pin.value, chain, &qe_pin, &own_att, opts, claims, d);
     vt_key_free(own_att);
+    vt_pincache_release(&v->qe_cache, &qe_pin);
     vt_pincache_release(&v->pck_cache, &pin);
     return err;
 }
