@@ -173,7 +173,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct vt_bench_result p256;
-    if (vt_bench_p256(seconds, &p256, NULL) != VT_OK) {
+    if (vt_bench_p256(1, seconds, &p256, NULL) != VT_OK) {
         return 1;
     }
     double floor = dcap_floor(seconds);

@@ -220,13 +220,13 @@ static enum vt_err setup(struct cli_verify_setup *s, const struct cli_verify_arg
     if (a->collateral != NULL && s->kind != VT_EVIDENCE_NITRO_DOC) {
         VT_TRY(vt_collateral_source_open(a->collateral, &s->source, d));
     }
-    struct vt_verifier_config cfg = {
+    s->config = (struct vt_verifier_config){
         .trust_anchors = &s->anchors,
         .collateral = s->source,
         .time_mode = mode,
         .collateral_ttl = VT_VERIFIER_TTL_FOREVER, /* one command: fetch once */
     };
-    return vt_verifier_new(&cfg, &s->verifier, d);
+    return vt_verifier_new(&s->config, &s->verifier, d);
 }
 
 enum vt_err cli_verify_setup(struct cli_verify_setup *s, const struct cli_verify_args *a,

@@ -42,6 +42,7 @@ struct cli_verify_setup {
     struct vt_cert_list anchors; /* --trust-anchor roots (the embedded ones are always added) */
     struct vt_collateral_source *source;
     struct vt_verifier *verifier;
+    struct vt_verifier_config config; /* verifier's (bench --cold creates more) */
     struct vt_verify_opts opts;
     struct vt_buf snp_files[3]; /* --vcek, --cert-chain, --crl */
     uint8_t nonce[VT_NITRO_MAX_BINDING];
@@ -49,10 +50,18 @@ struct cli_verify_setup {
     const struct cli_verify_args *args;
 };
 
-/* Parse the options shared by verify and bench (seconds: bench's --seconds, NULL for verify).
- * Returns 0 to go on, -1 after printing help, or an exit status after a usage error. */
+/* The options of bench alone; the caller sets the defaults before parsing. */
+struct cli_bench_opts {
+    double seconds;   /* --seconds: (0, 3600] */
+    unsigned threads; /* --threads: 1..VT_BENCH_MAX_THREADS */
+    bool cold;        /* --cold */
+};
+
+/* Parse the options shared by verify and bench (bench: bench's own options, NULL for verify,
+ * where they are usage errors). Returns 0 to go on, -1 after printing help, or an exit status
+ * after a usage error. */
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
-                          double *seconds);
+                          struct cli_bench_opts *bench);
 
 /* Load and parse the evidence, the anchors and the collateral source, and build the verifier.
  * On failure the setup must still be cleaned up. */

@@ -1,4 +1,5 @@
 /* veritee verify: verify one piece of evidence offline and print the result as JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,31 @@ static const char verify_usage[] =
     "2 usage or input problem: a bad option, a file that is missing, unreadable or too large\n"
     "(check file.read or file.size, the file named in the detail), or an invalid --policy.\n";
 
+/* A bench option given to verify: a usage error. */
+static int bench_only(const char *opt, const char *usage)
+{
+    fprintf(stderr, "veritee: %s is an option of bench\n%s", opt, usage);
+    return CLI_EXIT_USAGE;
+}
+
+/* --threads: a whole number from 1 to VT_BENCH_MAX_THREADS, in decimal. */
+static bool parse_threads(const char *s, unsigned *out)
+{
+    if (*s < '0' || *s > '9') { /* strtoul would take a sign or leading spaces */
+        return false;
+    }
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > VT_BENCH_MAX_THREADS) {
+        return false;
+    }
+    *out = (unsigned)v;
+    return true;
+}
+
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
-                          double *seconds)
+                          struct cli_bench_opts *bench)
 {
     static const struct option opts[] = {
         {"collateral", required_argument, NULL, 'c'},
@@ -64,6 +88,8 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
         {"cert-chain", required_argument, NULL, 'C'},
         {"crl", required_argument, NULL, 'R'},
         {"seconds", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 'T'},
+        {"cold", no_argument, NULL, 'O'},
         {"policy", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -105,17 +131,37 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             a->crl = optarg;
             break;
         case 's': {
+            if (bench == NULL) {
+                return bench_only("--seconds", usage);
+            }
             char *end;
             double v = strtod(optarg, &end);
-            if (seconds == NULL || *end != '\0' || !(v > 0 && v <= 3600)) {
+            if (*end != '\0' || !(v > 0 && v <= 3600)) {
                 fprintf(stderr, "veritee: --seconds takes a number in (0, 3600]\n%s", usage);
                 return CLI_EXIT_USAGE;
             }
-            *seconds = v;
+            bench->seconds = v;
             break;
         }
+        case 'T':
+            if (bench == NULL) {
+                return bench_only("--threads", usage);
+            }
+            if (!parse_threads(optarg, &bench->threads)) {
+                fprintf(stderr,
+                        "veritee: --threads takes a whole number from 1 to %d, not \"%s\"\n%s",
+                        VT_BENCH_MAX_THREADS, optarg, usage);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'O':
+            if (bench == NULL) {
+                return bench_only("--cold", usage);
+            }
+            bench->cold = true;
+            break;
         case 'P':
-            if (seconds != NULL) {
+            if (bench != NULL) {
                 fprintf(stderr, "veritee: --policy is an option of verify\n%s", usage);
                 return CLI_EXIT_USAGE;
             }

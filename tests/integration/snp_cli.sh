@@ -90,6 +90,8 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/snp" ]; then
         "$veritee" verify --trust-anchor "$s/virtee-sev/vcek_milan.der" --vcek "$v" "$r"
     expect bench 0 '"evidence_type":"snp-report".*"verify_algorithm":"ECDSA P-384".*"ratio_to_floor"' -- \
         "$veritee" bench --seconds 0.2 --vcek "$v" "$r"
+    expect bench-threads-cold 0 '"tee":"sev-snp","threads":2,.*"scaling":[0-9.]+,.*"floor_threads_per_second":[0-9.]+,.*"cold_verifications_per_second":[0-9.]+' -- \
+        "$veritee" bench --threads 2 --cold --seconds 0.2 --vcek "$v" "$r"
     # Mutated reports never crash the command (REPORT_ID_MA at 0x160..0x17F is all ff already).
     for i in $(seq 1 30); do
         cp "$r" "$tmp/mut.bin"

@@ -21,8 +21,63 @@ expect() { # expect NAME WANT_STATUS GREP_PATTERN -- command...
     fi
 }
 
+# bench_ok NAME THREADS COLD(0|1) -- command...: exit status 0 and one JSON line whose figures
+# are positive numbers, "threads" THREADS, "scaling" a number (null for one thread), the cold
+# figures present with --cold only. Never a rate or a ratio compared with anything.
+bench_ok() {
+    local name=$1 threads=$2 cold=$3
+    shift 4
+    local out status
+    out=$("$@" 2>"$tmp/stderr")
+    status=$?
+    if [ "$status" -ne 0 ] || ! python3 - "$threads" "$cold" "$out" 2>>"$tmp/stderr" <<'PY'
+import json, sys
+threads, cold, j = int(sys.argv[1]), sys.argv[2] == "1", json.loads(sys.argv[3])
+def number(k):
+    v = j[k]
+    assert isinstance(v, (int, float)) and not isinstance(v, bool), "%s: %r" % (k, v)
+    return v
+positive = ["verifications", "seconds", "verifications_per_second",
+            "one_thread_verifications_per_second", "verify_per_second", "floor_per_second",
+            "floor_threads_per_second", "ratio_to_floor"]
+cold_fields = ["cold_verifications", "cold_seconds", "cold_verifications_per_second"]
+for k in positive + (cold_fields if cold else []):
+    assert number(k) > 0, "%s: %r" % (k, j[k])
+for k in cold_fields if not cold else []:
+    assert k not in j, "%s without --cold" % k
+assert j["threads"] == threads and not isinstance(j["threads"], bool), j["threads"]
+if threads > 1:
+    assert number("scaling") > 0, j["scaling"]
+else:
+    assert j["scaling"] is None, j["scaling"]
+    assert j["floor_threads_per_second"] == j["floor_per_second"]
+assert j["verify_algorithm"] in ("ECDSA P-256", "ECDSA P-384"), j["verify_algorithm"]
+assert j["tee"] in ("sgx", "tdx", "nitro", "sev-snp"), j["tee"]
+PY
+    then
+        echo "FAIL $name: status $status (want 0), output: $out $(tail -c 300 "$tmp/stderr")"
+        fails=$((fails + 1))
+    else
+        passes=$((passes + 1))
+    fi
+}
+
 expect help 0 'Usage: veritee verify' -- "$veritee" verify --help
 expect bench-help 0 'Usage: veritee bench' -- "$veritee" bench --help
+for field in threads scaling floor_threads_per_second cold_verifications_per_second; do
+    expect "bench-help-$field" 0 "^  ([a-z_]+, )*$field( |,|$)" -- "$veritee" bench --help
+done
+# --threads takes 1 to 64; --threads and --cold are options of bench only.
+threads_msg='--threads takes a whole number from 1 to 64, not'
+expect bench-threads-0 2 "$threads_msg \"0\"" -- "$veritee" bench --threads 0 /dev/null
+expect bench-threads-65 2 "$threads_msg \"65\"" -- "$veritee" bench --threads 65 /dev/null
+expect bench-threads-x 2 "$threads_msg \"x\"" -- "$veritee" bench --threads x /dev/null
+expect bench-threads-negative 2 "$threads_msg \"-1\"" -- "$veritee" bench --threads -1 /dev/null
+expect bench-threads-suffix 2 "$threads_msg \"2x\"" -- "$veritee" bench --threads 2x /dev/null
+expect bench-threads-empty 2 "$threads_msg \"\"" -- "$veritee" bench --threads '' /dev/null
+expect verify-threads 2 '--threads is an option of bench' -- "$veritee" verify --threads 2 /dev/null
+expect verify-cold 2 '--cold is an option of bench' -- "$veritee" verify --cold /dev/null
+expect verify-seconds 2 '--seconds is an option of bench' -- "$veritee" verify --seconds 1 /dev/null
 expect main-help 0 'Commands:' -- "$veritee" help
 expect no-command 2 'Usage' -- "$veritee"
 expect unknown-command 2 'unknown command' -- "$veritee" frobnicate
@@ -117,6 +172,19 @@ if [ -n "$fixtures" ] && [ -d "$fixtures/dcap" ]; then
         "$veritee" verify --collateral "$set5" --at 1772707803 "$set5/quote.bin"
     expect bench 0 '"verifications_per_second":[0-9]' -- \
         "$veritee" bench --seconds 0.2 --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    bench_ok bench-fields 1 0 -- \
+        "$veritee" bench --seconds 0.2 --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    bench_ok bench-threads-cold 2 1 -- "$veritee" bench --threads 2 --cold --seconds 0.2 \
+        --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    bench_ok bench-cold 1 1 -- "$veritee" bench --cold --seconds 0.2 \
+        --collateral "$set_dir" --at 1752919277 "$set_dir/quote.bin"
+    nitro_doc="$fixtures/nitro/base-nitro-validator/attestation-2024-11-30.cose"
+    bench_ok bench-nitro-threads-cold 2 1 -- "$veritee" bench --threads 2 --cold --seconds 0.2 \
+        --at 2024-11-30T16:22:50Z "$nitro_doc"
+    # Evidence that does not verify: exit status 1 before anything is measured.
+    expect bench-threads-not-verified 1 '"error":\{"code":"VT_E_EXPIRED"' -- \
+        "$veritee" bench --threads 2 --cold --seconds 0.2 --collateral "$set_dir" \
+        --at 1752919279 "$set_dir/quote.bin"
     # Mutated quotes never crash the command (exit 1 with an error object, never a signal).
     for i in $(seq 1 40); do
         cp "$set_dir/quote.bin" "$tmp/mut.bin"
