@@ -7,18 +7,18 @@
  * every certificate valid at now; basicConstraints, pathLen and keyUsage (keyCertSign on every CA,
  * digitalSignature on the leaf).
  *
- * Two caches, keyed by the exact bytes verified. The CA part of the chain (root, regional, zonal,
- * instance) changes every few hours to days and is shared by every document of an instance: it
- * is verified once and cached by the SHA-256 of its certificates. The leaf changes every few
- * hours and signs every document of its enclave meanwhile: the leaf checks (issuer, not a CA,
- * digitalSignature, its signature by the instance CA) run once and the leaf is cached by the
- * SHA-256 of its bytes and of the chain's id, with its parsed key. Every document still gets every
- * validity window checked at its `now`, its COSE signature (one P-384 verification), freshness
- * and nonce. docs/verify.md ("Caches") gives the argument.
+ * The leaf changes every few hours and signs every document of its enclave meanwhile; the chain
+ * above it (root, regional, zonal, instance CA) lives hours to days. So the whole chain with its
+ * leaf is verified once (signatures, names, critical extensions, CA constraints, key usages) and
+ * cached by the SHA-256 of the leaf and cabundle certificates, with the leaf's parsed key: the
+ * exact bytes verified, checked exactly as for the first document, so a warm verifier decides as
+ * a cold one. Every document still gets every validity window checked at its `now`, its COSE
+ * signature (one P-384 verification), freshness and nonce. docs/verify.md ("Caches") gives the
+ * argument.
  *
- * Thread safety: both caches are pinned caches (src/base/pincache.h, lock-free lookups): a
- * verification pins the entries it uses, which are then neither evicted nor changed; entries are
- * built outside the caches and read-only once stored.
+ * Thread safety: the cache is a pinned cache (src/base/pincache.h, lock-free lookups): a
+ * verification pins the entry it uses, which is then neither evicted nor changed; entries are
+ * built outside the cache and read-only once stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,6 @@
 #include "base/pincache.h"
 #include "tee/tee_internal.h"
 
-#define CHAIN_CACHE_SIZE 256 /* instances: each has its own instance CA */
 #define LEAF_CACHE_SIZE 1024 /* enclaves: a leaf is a parsed certificate and key (a few KiB) */
 
 struct window {
@@ -43,17 +42,7 @@ struct window {
     vt_time not_after;
 };
 
-/* A verified CA chain: what a document's leaf needs from it. */
-struct chain_entry {
-    struct vt_cert *issuer; /* cabundle[n-1], the leaf's issuer */
-    struct vt_key *issuer_key;
-    size_t n;
-    struct window windows[VT_NITRO_MAX_CABUNDLE];
-    vt_time earliest_expiry;
-};
-
-/* A leaf checked under a verified chain: what a document needs from both. Read-only once
- * stored. */
+/* A leaf verified with its chain: what a document needs from both. Read-only once stored. */
 struct leaf_entry {
     struct vt_cert *leaf;
     struct vt_key *key; /* NULL if not a P-384 key: such an entry is not stored */
@@ -64,17 +53,8 @@ struct leaf_entry {
 
 struct vt_nitro_verifier {
     struct vt_cert_list anchors;
-    struct vt_pincache cache;  /* struct chain_entry by the id of its cabundle (chain_id) */
     struct vt_pincache leaves; /* struct leaf_entry by leaf_id */
 };
-
-static void entry_free(void *value)
-{
-    struct chain_entry *e = value;
-    vt_cert_free(e->issuer);
-    vt_key_free(e->issuer_key);
-    free(e);
-}
 
 static void leaf_free(void *value)
 {
@@ -89,7 +69,6 @@ void vt_nitro_verifier_free(struct vt_nitro_verifier *v)
     if (v == NULL) {
         return;
     }
-    vt_pincache_cleanup(&v->cache);
     vt_pincache_cleanup(&v->leaves);
     vt_cert_list_cleanup(&v->anchors);
     free(v);
@@ -101,12 +80,7 @@ enum vt_err vt_nitro_verifier_new(const struct vt_cert_list *anchors,
     VT_ENSURE(out != NULL, d, VT_E_ARG, "verifier", "NULL argument");
     struct vt_nitro_verifier *v = calloc(1, sizeof(*v));
     VT_ENSURE(v != NULL, d, VT_E_NOMEM, "verifier", "cannot allocate the verifier");
-    if (vt_pincache_init(&v->cache, CHAIN_CACHE_SIZE, entry_free) != VT_OK) {
-        free(v);
-        return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's chain cache");
-    }
     if (vt_pincache_init(&v->leaves, LEAF_CACHE_SIZE, leaf_free) != VT_OK) {
-        vt_pincache_cleanup(&v->cache);
         free(v);
         return vt_fail(d, VT_E_NOMEM, "verifier", "cannot create the verifier's leaf cache");
     }
@@ -142,18 +116,46 @@ static enum vt_err check_ca_usage(const struct vt_cert_list *chain, struct vt_di
     return VT_OK;
 }
 
-/*
- * Verify the whole chain once, with this document's leaf (chain[0] = leaf, chain[1] =
- * cabundle[n-1], ..., root last): signatures, names, CA constraints and pathLen counted with the
- * leaf below the instance CA, key usage. Time is checked per document through the windows; the
- * CA part is then cached, and later leaves under it are checked by check_leaf.
- */
-static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                               struct vt_cert *leaf, struct chain_entry *e, struct vt_diag *d)
+/* SPEC: beyond vt_chain_verify's generic checks (which include the leaf's issuer name and
+ * signature), AWS's profile: the leaf is not a CA, has digitalSignature, and is signed with
+ * ecdsa-with-SHA384 by the instance CA (chain[1]), whose key is P-384. */
+static enum vt_err check_leaf(const struct vt_cert_list *chain, struct vt_diag *d)
 {
+    const struct vt_cert *leaf = chain->certs[0], *issuer = chain->certs[1];
+    char name[160];
+    vt_cert_subject_text(leaf, name, sizeof(name));
+    VT_ENSURE(!vt_cert_is_ca(leaf, NULL), d, VT_E_CHAIN, "certificate.basic_constraints",
+              "leaf [%s] is a CA certificate", name);
+    VT_ENSURE(vt_cert_has_key_usage(leaf, VT_KU_DIGITAL_SIGNATURE), d, VT_E_CHAIN,
+              "certificate.key_usage", "leaf [%s] lacks keyUsage digitalSignature", name);
+    struct vt_key *issuer_key = NULL;
+    enum vt_err err = vt_key_from_cert(issuer, VT_KEY_P384, &issuer_key, d);
+    if (err == VT_OK) {
+        err = vt_cert_check_signed_by_p384(leaf, issuer_key, d);
+    }
+    vt_key_free(issuer_key);
+    return err;
+}
+
+/*
+ * Verify the document's chain with its leaf (chain[0] = leaf, chain[1] = cabundle[n-1], ...,
+ * root last): signatures, names, critical extensions, CA constraints and pathLen, key usages;
+ * parse the leaf's key. Time is checked per document through the windows. If the leaf's key is
+ * not a P-384 key the entry is private to this document, and the error is reported where the key
+ * is used.
+ */
+static enum vt_err build_leaf(const struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
+                              struct leaf_entry *le, struct vt_diag *d)
+{
+    enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &le->leaf, d);
+    if (err != VT_OK) {
+        char inner[VT_DIAG_DETAIL_MAX];
+        snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
+        return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
+    }
     struct vt_cert_list chain;
     vt_cert_list_init(&chain);
-    enum vt_err err = vt_cert_list_add(&chain, leaf);
+    err = vt_cert_list_add(&chain, le->leaf);
     for (size_t k = doc->n_cabundle; k > 0 && err == VT_OK; k--) {
         const struct vt_nitro_bytes *b = &doc->cabundle[k - 1];
         struct vt_cert *c = NULL;
@@ -191,73 +193,25 @@ static enum vt_err build_entry(const struct vt_nitro_verifier *v, const struct v
     }
     /* Positions in the diag are chain positions: 0 the leaf, n-1 the root (cabundle[0]). */
     if ((err = vt_chain_verify(&chain, &v->anchors, t0, VT_TIME_EXPIRY_ONLY, "nitro_chain", d)) ||
-        (err = check_ca_usage(&chain, d)) ||
-        (err = vt_key_from_cert(chain.certs[1], VT_KEY_P384, &e->issuer_key, d))) {
+        (err = check_ca_usage(&chain, d)) || (err = check_leaf(&chain, d))) {
         goto out;
     }
-    e->issuer = vt_cert_ref(chain.certs[1]);
-    e->n = chain.n - 1;
-    e->earliest_expiry = INT64_MAX;
+    le->n = chain.n - 1;
+    le->chain_earliest_expiry = INT64_MAX;
     for (size_t i = 1; i < chain.n; i++) {
-        struct window *w = &e->windows[i - 1];
+        struct window *w = &le->windows[i - 1];
         snprintf(w->what, sizeof(w->what), "cabundle[%zu]", chain.n - 1 - i);
         w->not_before = vt_cert_not_before(chain.certs[i]);
         w->not_after = vt_cert_not_after(chain.certs[i]);
-        e->earliest_expiry = w->not_after < e->earliest_expiry ? w->not_after : e->earliest_expiry;
+        if (w->not_after < le->chain_earliest_expiry) {
+            le->chain_earliest_expiry = w->not_after;
+        }
     }
+    struct vt_diag kd;
+    (void)!vt_key_from_cert(le->leaf, VT_KEY_P384, &le->key, &kd);
 out:
     vt_cert_list_cleanup(&chain);
     return err;
-}
-
-/* The chain's id: SHA-256 chained over each certificate's SHA-256, in cabundle order. */
-static void chain_id(const struct vt_nitro_doc *doc, uint8_t id[VT_SHA256_LEN])
-{
-    uint8_t h[VT_SHA256_LEN];
-    memset(id, 0, VT_SHA256_LEN);
-    for (size_t i = 0; i < doc->n_cabundle; i++) {
-        vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
-        vt_sha256_2(id, VT_SHA256_LEN, h, sizeof(h), id);
-    }
-}
-
-/* The verified CA chain of the document (id: chain_id), pinned in *pin: vt_pincache_release
- * unpins. */
-static enum vt_err get_entry(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                             const uint8_t id[VT_SHA256_LEN], struct vt_cert *leaf,
-                             struct vt_pin *pin, struct vt_diag *d)
-{
-    if (vt_pincache_get(&v->cache, id, NULL, NULL, pin) != NULL) {
-        return VT_OK;
-    }
-    struct chain_entry *e = calloc(1, sizeof(*e));
-    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "cabundle", "no memory for the chain entry");
-    enum vt_err err = build_entry(v, doc, leaf, e, d);
-    if (err != VT_OK) {
-        entry_free(e);
-        return err;
-    }
-    (void)vt_pincache_put(&v->cache, id, e, NULL, NULL, pin);
-    return VT_OK;
-}
-
-/* SPEC: the leaf is issued by cabundle[n-1] (a CA: checked with the first leaf under it, and
- * its pathLen allows an end-entity below it), is not a CA, has digitalSignature, is P-384. */
-static enum vt_err check_leaf(const struct chain_entry *e, const struct vt_cert *leaf,
-                              struct vt_diag *d)
-{
-    char name[160], issuer[160];
-    vt_cert_subject_text(leaf, name, sizeof(name));
-    if (!vt_cert_issuer_is(leaf, e->issuer)) {
-        vt_cert_subject_text(e->issuer, issuer, sizeof(issuer));
-        return vt_fail(d, VT_E_CHAIN, "certificate.issuer",
-                       "leaf [%s] was not issued by cabundle[%zu] [%s]", name, e->n - 1, issuer);
-    }
-    VT_ENSURE(!vt_cert_is_ca(leaf, NULL), d, VT_E_CHAIN, "certificate.basic_constraints",
-              "leaf [%s] is a CA certificate", name);
-    VT_ENSURE(vt_cert_has_key_usage(leaf, VT_KU_DIGITAL_SIGNATURE), d, VT_E_CHAIN,
-              "certificate.key_usage", "leaf [%s] lacks keyUsage digitalSignature", name);
-    return vt_cert_check_signed_by_p384(leaf, e->issuer_key, d);
 }
 
 static void copy_binding(struct vt_binding_claim *c, const struct vt_nitro_bytes *b)
@@ -328,50 +282,31 @@ static enum vt_err check_freshness(const struct vt_nitro_doc *doc, const struct 
     return VT_OK;
 }
 
-/*
- * Build the entry of the document's leaf: parse it, verify the CA chain (cached by its id) and
- * check the leaf under it. The leaf's key is parsed too; if it is not a P-384 key the entry is
- * private to this document, and the error is reported where the key is used.
- */
-static enum vt_err build_leaf(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
-                              const uint8_t chain[VT_SHA256_LEN], struct leaf_entry *le,
-                              struct vt_diag *d)
+/* The id of the document's leaf and chain: SHA-256 chained over the SHA-256 of the leaf, then of
+ * each cabundle certificate in order. */
+static void leaf_id(const struct vt_nitro_doc *doc, uint8_t id[VT_SHA256_LEN])
 {
-    enum vt_err err = vt_cert_from_der(doc->certificate, doc->certificate_len, &le->leaf, d);
-    if (err != VT_OK) {
-        char inner[VT_DIAG_DETAIL_MAX];
-        snprintf(inner, sizeof(inner), "%s", d != NULL ? d->detail : "");
-        return vt_fail(d, err, "certificate", "leaf certificate: %s", inner);
+    uint8_t h[VT_SHA256_LEN];
+    vt_sha256(doc->certificate, doc->certificate_len, id);
+    for (size_t i = 0; i < doc->n_cabundle; i++) {
+        vt_sha256(doc->cabundle[i].data, doc->cabundle[i].len, h);
+        vt_sha256_2(id, VT_SHA256_LEN, h, sizeof(h), id);
     }
-    struct vt_pin pin = {0};
-    if ((err = get_entry(v, doc, chain, le->leaf, &pin, d)) == VT_OK) {
-        const struct chain_entry *e = pin.value;
-        if ((err = check_leaf(e, le->leaf, d)) == VT_OK) {
-            le->n = e->n;
-            memcpy(le->windows, e->windows, e->n * sizeof(e->windows[0]));
-            le->chain_earliest_expiry = e->earliest_expiry;
-            struct vt_diag kd;
-            (void)!vt_key_from_cert(le->leaf, VT_KEY_P384, &le->key, &kd);
-        }
-    }
-    vt_pincache_release(&v->cache, &pin);
-    return err;
 }
 
-/* The document's leaf entry, pinned in *pin; id = SHA-256(chain_id || SHA-256 of the leaf). */
+/* The document's verified leaf and chain (id: leaf_id), pinned in *pin: vt_pincache_release
+ * unpins. An entry whose leaf key is unusable is private to this pin. */
 static enum vt_err get_leaf(struct vt_nitro_verifier *v, const struct vt_nitro_doc *doc,
                             struct vt_pin *pin, struct vt_diag *d)
 {
-    uint8_t chain[VT_SHA256_LEN], leaf[VT_SHA256_LEN], id[VT_SHA256_LEN];
-    chain_id(doc, chain);
-    vt_sha256(doc->certificate, doc->certificate_len, leaf);
-    vt_sha256_2(chain, sizeof(chain), leaf, sizeof(leaf), id);
+    uint8_t id[VT_SHA256_LEN];
+    leaf_id(doc, id);
     if (vt_pincache_get(&v->leaves, id, NULL, NULL, pin) != NULL) {
         return VT_OK;
     }
     struct leaf_entry *le = calloc(1, sizeof(*le));
     VT_ENSURE(le != NULL, d, VT_E_NOMEM, "certificate", "no memory for the leaf entry");
-    enum vt_err err = build_leaf(v, doc, chain, le, d);
+    enum vt_err err = build_leaf(v, doc, le, d);
     if (err != VT_OK) {
         leaf_free(le);
         return err;

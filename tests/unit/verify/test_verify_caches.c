@@ -25,8 +25,10 @@
  *     shuffled order per thread: every result is the single-threaded reference (a verifier per
  *     evidence).
  *
- * The current code has warm/cold differences in Nitro leaf checks: known_differences below
- * tolerates exactly those (and prints them); VT_CACHES_STRICT=1 turns them into failures.
+ * Warm and cold must agree exactly: same error and check, or the same claims. (Before issue 17's
+ * Nitro leaf cache, a warm verifier checked a new leaf under a cached CA chain with its own,
+ * narrower checks, and accepted a leaf with an unknown critical extension that a cold verifier
+ * refused; this suite found it.)
  * VT_TEST_FILTER selects tests (a cmocka pattern); --quick runs the quick suite's variant.
  */
 #include <pthread.h>
@@ -200,87 +202,12 @@ static void expect_same(const char *label, const char *what, const struct outcom
              want->check, want->detail, vt_err_name(got->err), got->check, got->detail);
 }
 
-/*
- * Differences between a warm and a cold verifier that the CURRENT code has (found by these
- * tests, reported with issue 17), tolerated so that the suite passes on it, counted and printed
- * ("known difference"); VT_CACHES_STRICT=1 makes them failures. All are Nitro's: a cold
- * verifier checks a document's leaf together with the CA chain it then caches (vt_chain_verify,
- * checks "nitro_chain[0].*"), a warm one checks later leaves under that chain with check_leaf
- * (src/tee/nitro/verify.c: checks "certificate.*", "cert.*"), which names failures otherwise,
- * reads the signature algorithm itself, and does not refuse unknown critical extensions. Remove
- * an entry once warm and cold agree.
- */
-static const struct known_difference {
-    enum vt_err cold_err;
-    const char *cold_check;
-    enum vt_err warm_err; /* VT_OK: the warm verifier accepts */
-    const char *warm_check;
-    const char *what;
-} known_differences[] = {
-    {VT_E_CERT_SIGNATURE, "nitro_chain[0].signature", VT_E_CERT_SIGNATURE, "cert.signature",
-     "leaf signature: other check name"},
-    {VT_E_CHAIN, "nitro_chain[0].issuer_name", VT_E_CHAIN, "certificate.issuer",
-     "leaf issuer name: other check name"},
-    {VT_E_CERT_SIGNATURE, "nitro_chain[0].signature", VT_E_UNSUPPORTED_ALGORITHM,
-     "cert.signature_algorithm", "leaf outer signatureAlgorithm: other error"},
-    {VT_E_CHAIN, "nitro_chain[0].critical_extension", VT_E_CERT_SIGNATURE, "cert.signature",
-     "leaf with an unknown critical extension (a flip): other error"},
-    {VT_E_CHAIN, "nitro_chain[0].critical_extension", VT_OK, "",
-     "leaf with an unknown critical extension, validly signed: ACCEPTED warm"},
-};
-#define N_KNOWN (sizeof(known_differences) / sizeof(known_differences[0]))
-
-static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned known_seen[N_KNOWN];
-
-/* The index of the known difference between a cold and a warm outcome, or -1. */
-static int known_difference(const struct outcome *cold, const struct outcome *warm)
-{
-    if (getenv("VT_CACHES_STRICT") != NULL) {
-        return -1;
-    }
-    for (size_t i = 0; i < N_KNOWN; i++) {
-        const struct known_difference *k = &known_differences[i];
-        if (cold->err == k->cold_err && strcmp(cold->check, k->cold_check) == 0 &&
-            warm->err == k->warm_err && strcmp(warm->check, k->warm_check) == 0) {
-            pthread_mutex_lock(&known_lock);
-            known_seen[i]++;
-            pthread_mutex_unlock(&known_lock);
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-/* Warm against cold: the same outcome, or a known difference of the current code. */
+/* Warm against cold: the same outcome. */
 static void expect_warm_cold(const char *label, const char *what, const struct outcome *cold,
                              const struct outcome *warm)
 {
-    if (outcome_same(cold, warm) || known_difference(cold, warm) >= 0) {
-        return;
-    }
-    expect_same(label, what, cold, warm);
-}
-
-/* Every test starts with no known difference counted. */
-static int known_reset(void **state)
-{
-    (void)state;
-    memset(known_seen, 0, sizeof(known_seen));
-    return 0;
-}
-
-static void print_known_differences(const char *test)
-{
-    for (size_t i = 0; i < N_KNOWN; i++) {
-        if (known_seen[i] > 0) {
-            const struct known_difference *k = &known_differences[i];
-            print_message("  %s: KNOWN DIFFERENCE of the current code, %u times: %s: cold %s "
-                          "(%s), warm %s (%s)\n",
-                          test, known_seen[i], k->what, vt_err_name(k->cold_err), k->cold_check,
-                          vt_err_name(k->warm_err), k->warm_check);
-        }
-        known_seen[i] = 0;
+    if (!outcome_same(cold, warm)) {
+        expect_same(label, what, cold, warm);
     }
 }
 
@@ -706,7 +633,6 @@ static void test_nitro_flips(void **state)
         free(doc);
     }
     json_decref(all);
-    print_known_differences("nitro_flips");
 }
 
 /* ---- 1. warm equals cold: SEV-SNP ---- */
@@ -1230,7 +1156,7 @@ struct nitro_world {
 };
 
 /* One document through the warm verifiers (vt_verify and vt_nitro_verify, the same result) and
- * through cold ones (the same result, or a known difference); the warm result is returned. */
+ * through cold ones (the same result); the warm result is returned. */
 static void nitro_both(struct nitro_world *w, const struct vt_sim_blob *doc, vt_time at,
                        const char *label, struct outcome *out)
 {
@@ -1549,7 +1475,6 @@ static void test_nitro_same_leaf(void **state)
     vt_verifier_free(w.top);
     vt_cert_list_cleanup(&w.anchors);
     vt_nsim_pki_free(w.pki);
-    print_known_differences("nitro_same_leaf");
 }
 
 /* ---- 4. threads ---- */
@@ -1793,8 +1718,7 @@ static void *work(void *p)
             snprintf(o.check, sizeof(o.check), "%s", d.check);
             snprintf(o.detail, sizeof(o.detail), "%s", d.detail);
         }
-        bool same = (err != VT_OK || o.json != NULL) &&
-                    (outcome_same(&it->ref, &o) || known_difference(&it->ref, &o) >= 0);
+        bool same = (err != VT_OK || o.json != NULL) && outcome_same(&it->ref, &o);
         if (!same && w->mismatches++ == 0) {
             snprintf(w->first, sizeof(w->first), "%s: want %s (%s), got %s (%s: %s)%s", it->label,
                      vt_err_name(it->ref.err), it->ref.check, vt_err_name(o.err), o.check, o.detail,
@@ -1873,7 +1797,6 @@ static void test_threads(void **state)
                   "verifications (%zu verified), all as the reference, %.1f s in all\n",
                   items->n, genuine_ok, ref_time, THREADS, sampling->thread_iterations, done,
                   verified, seconds_since(&t0));
-    print_known_differences("threads");
     vt_verifier_free(v);
     vt_collateral_source_free(src);
     items_free(items);
@@ -1892,19 +1815,18 @@ int main(int argc, char **argv)
     size_t n = 0;
     for (size_t i = 0; i < N_DCAP_SETS; i++) {
         if (quick_dcap(i)) {
-            tests[n++] = (struct CMUnitTest){dcap_sets[i], test_dcap_flips, known_reset, NULL,
+            tests[n++] = (struct CMUnitTest){dcap_sets[i], test_dcap_flips, NULL, NULL,
                                              (void *)dcap_sets[i]};
         }
     }
-    tests[n++] = (struct CMUnitTest){"nitro_flips", test_nitro_flips, known_reset, NULL, NULL};
-    tests[n++] = (struct CMUnitTest){"snp_flips", test_snp_flips, known_reset, NULL, NULL};
-    tests[n++] = (struct CMUnitTest){"dcap_collateral_changes", test_dcap_collateral_changes,
-                                     known_reset, NULL, NULL};
-    tests[n++] = (struct CMUnitTest){"dcap_per_tee_collateral", test_dcap_per_tee_collateral,
-                                     known_reset, NULL, NULL};
-    tests[n++] =
-        (struct CMUnitTest){"nitro_same_leaf", test_nitro_same_leaf, known_reset, NULL, NULL};
-    tests[n++] = (struct CMUnitTest){"threads", test_threads, known_reset, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"nitro_flips", test_nitro_flips, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"snp_flips", test_snp_flips, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"dcap_collateral_changes", test_dcap_collateral_changes, NULL,
+                                     NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"dcap_per_tee_collateral", test_dcap_per_tee_collateral, NULL,
+                                     NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"nitro_same_leaf", test_nitro_same_leaf, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"threads", test_threads, NULL, NULL, NULL};
     /* VT_TEST_FILTER (a cmocka pattern, e.g. "nitro*") runs a subset. */
     if (getenv("VT_TEST_FILTER") != NULL) {
         cmocka_set_test_filter(getenv("VT_TEST_FILTER"));
