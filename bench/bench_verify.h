@@ -22,7 +22,6 @@
 #ifndef VT_BENCH_VERIFY_H
 #define VT_BENCH_VERIFY_H
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,22 +41,6 @@ struct bv_run {
     double floor_one, floor_n;             /* evidence per second */
 };
 
-/* THREADS: 1..VT_BENCH_MAX_THREADS. */
-static bool bv_parse_threads(const char *s, unsigned *out)
-{
-    if (*s < '0' || *s > '9') {
-        return false;
-    }
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1 || v > VT_BENCH_MAX_THREADS) {
-        return false;
-    }
-    *out = (unsigned)v;
-    return true;
-}
-
 /* Read the arguments, measure the floor on one thread and on THREADS threads, print it and the
  * table's head. Returns 0, or the exit status after printing why not. */
 static int bv_start(int argc, char **argv, bool p384, const char *unit, struct bv_run *r)
@@ -70,7 +53,7 @@ static int bv_start(int argc, char **argv, bool p384, const char *unit, struct b
     r->threads =
         cpus < 1 ? 1 : (cpus > VT_BENCH_MAX_THREADS ? VT_BENCH_MAX_THREADS : (unsigned)cpus);
     if (argc > 4 || !(r->seconds >= 0 && r->seconds <= 3600) ||
-        (argc > 3 && !bv_parse_threads(argv[3], &r->threads))) {
+        (argc > 3 && !vt_bench_parse_threads(argv[3], &r->threads))) {
         fprintf(stderr,
                 "usage: %s [FIXTURES_DIR] [SECONDS] [THREADS]   (SECONDS in [0, 3600], THREADS "
                 "1 to %d, default the online CPUs)\n",

@@ -1,5 +1,4 @@
 /* veritee verify: verify one piece of evidence offline and print the result as JSON. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +55,6 @@ static int bench_only(const char *opt, const char *usage)
 {
     fprintf(stderr, "veritee: %s is an option of bench\n%s", opt, usage);
     return CLI_EXIT_USAGE;
-}
-
-/* --threads: a whole number from 1 to VT_BENCH_MAX_THREADS, in decimal. */
-static bool parse_threads(const char *s, unsigned *out)
-{
-    if (*s < '0' || *s > '9') { /* strtoul would take a sign or leading spaces */
-        return false;
-    }
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 1 || v > VT_BENCH_MAX_THREADS) {
-        return false;
-    }
-    *out = (unsigned)v;
-    return true;
 }
 
 int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, const char *usage,
@@ -147,7 +130,7 @@ int cli_parse_verify_args(int argc, char **argv, struct cli_verify_args *a, cons
             if (bench == NULL) {
                 return bench_only("--threads", usage);
             }
-            if (!parse_threads(optarg, &bench->threads)) {
+            if (!vt_bench_parse_threads(optarg, &bench->threads)) {
                 fprintf(stderr,
                         "veritee: --threads takes a whole number from 1 to %d, not \"%s\"\n%s",
                         VT_BENCH_MAX_THREADS, optarg, usage);

@@ -10,6 +10,7 @@
  * iterations over the time from the common start to its last iteration's end), so a thread
  * that overruns the deadline by one slow iteration does not dilute the others.
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +22,21 @@
 #include "crypto/crypto.h"
 #include "base/encoding.h"
 #include "tee/nitro/nitro.h"
+
+bool vt_bench_parse_threads(const char *s, unsigned *out)
+{
+    if (*s < '0' || *s > '9') { /* strtoul would take a sign or leading spaces */
+        return false;
+    }
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 1 || v > VT_BENCH_MAX_THREADS) {
+        return false;
+    }
+    *out = (unsigned)v;
+    return true;
+}
 
 static double mono_now(void)
 {

@@ -29,6 +29,9 @@ struct vt_bench_result {
     double per_thread; /* per_second / threads */
 };
 
+/* A thread count: a whole number from 1 to VT_BENCH_MAX_THREADS, in decimal digits only. */
+bool vt_bench_parse_threads(const char *s, unsigned *out);
+
 /* One iteration of the measured operation; a non-VT_OK return stops the run with that error. */
 typedef enum vt_err (*vt_bench_fn)(void *ctx, struct vt_diag *d);
 
