@@ -124,6 +124,15 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     pthread_mutex_init(&b->policy_lock, NULL);
     pthread_mutex_init(&b->sign_lock, NULL);
     pthread_mutex_init(&b->log_lock, NULL);
+    pthread_mutex_init(&b->batch_lock, NULL);
+    pthread_cond_init(&b->batch_cond, NULL);
+    b->batch_tail = &b->batch_head;
+    if (b->cfg.log_batch_max <= 0) {
+        b->cfg.log_batch_max = VT_BROKER_LOG_BATCH_MAX;
+    }
+    if (b->cfg.log_batch_wait_us < 0) {
+        b->cfg.log_batch_wait_us = 0;
+    }
     enum vt_err err = b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral)
                           ? vt_broker_appraise_init(b, cfg->trust_anchors, d)
                           : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
@@ -171,6 +180,8 @@ void vt_broker_close(struct vt_broker *b)
     pthread_mutex_destroy(&b->policy_lock);
     pthread_mutex_destroy(&b->sign_lock);
     pthread_mutex_destroy(&b->log_lock);
+    pthread_mutex_destroy(&b->batch_lock);
+    pthread_cond_destroy(&b->batch_cond);
     free(b);
 }
 

@@ -34,6 +34,8 @@ struct vt_broker_trustee_token;
 /* Expired nonces and KBS sessions are deleted at most this often (seconds), and at most once a
  * second while a cap is reached. */
 #define VT_BROKER_GC_INTERVAL 10
+/* Default cap on the entries of one log batch (one transaction, one checkpoint). */
+#define VT_BROKER_LOG_BATCH_MAX 256
 
 /* The token a KBS session is issued (--kbs-token-profile, docs/kbs.md). */
 enum vt_broker_kbs_token_profile {
@@ -64,6 +66,12 @@ struct vt_broker_config {
     /* What opening may do to the schema (core and broker components, store/schema.h); default
      * VT_SCHEMA_MIGRATE. */
     enum vt_schema_mode schema_mode;
+    /* Group commit of the audit log (docs/broker.md, "The audit log"): at most log_batch_max
+     * entries per transaction (0: VT_BROKER_LOG_BATCH_MAX), and the first request of a batch
+     * waits up to log_batch_wait_us microseconds for others to join (0: none; requests that
+     * arrive while a batch commits form the next one). */
+    int64_t log_batch_max;
+    int64_t log_batch_wait_us;
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
@@ -123,6 +131,7 @@ struct vt_broker_metrics {
     atomic_uint_fast64_t collected_nonces, collected_kbs_sessions; /* expired rows deleted */
     atomic_uint_fast64_t unlogged[VT_BM_ENDPOINTS][VT_BR_CLASSES];
     atomic_uint_fast64_t logged[2][2]; /* [attest, release][allow, deny] */
+    atomic_uint_fast64_t log_batches;  /* committed log batches (transactions, checkpoints) */
     /* vt_broker_attest and vt_broker_release (both protocols): [attest, release][TEE] by
      * outcome ([0] allowed, [1 + class] refused) and latency */
     atomic_uint_fast64_t outcomes[2][VT_BROKER_TEES][1 + VT_BR_CLASSES];
@@ -151,6 +160,12 @@ struct vt_broker {
     /* the audit log's Merkle tree, kept in step with the store */
     pthread_mutex_t log_lock;
     struct vt_merkle_tree *tree;
+    /* appends waiting for a batch (broker_log.c): a queue, and whether a leader is committing */
+    pthread_mutex_t batch_lock;
+    pthread_cond_t batch_cond;
+    struct vt_log_req *batch_head, **batch_tail;
+    size_t batch_queued;
+    bool batch_leader;
     /* expiry collection: monotonic milliseconds of the last pass */
     atomic_int_fast64_t gc_last_ms;
     struct vt_broker_metrics m;

@@ -1,15 +1,19 @@
 /*
  * The audit log: every attestation and release outcome is an entry (canonical JSON) appended to a
- * Merkle tree in the RFC 9162 style (docs/audit-log.md). Each append stores the entry, its leaf
- * hash and a checkpoint signed by the broker's active key, in one transaction; a release is
- * acknowledged only after that commit, with a receipt (inclusion proof to the signed checkpoint).
+ * Merkle tree in the RFC 9162 style (docs/audit-log.md). Appends are committed in batches (group
+ * commit): the entries of concurrent requests, their leaf hashes and one checkpoint signed by
+ * the broker's active key over the batch's last size, in one transaction; each request is
+ * acknowledged only after its batch's commit, a release with a receipt (inclusion proof to that
+ * checkpoint).
  * Replicas on one PostgreSQL serialise appends with a transaction-scoped advisory lock; each
  * process keeps the tree in memory and catches up from the store before appending.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -56,9 +60,30 @@ static void reset_tree(struct vt_broker *b)
     }
 }
 
-static enum vt_err append_once(struct vt_broker *b, const char *entry, const char *explanation,
-                               bool want_receipt, uint64_t *index, char **receipt, char *kid_out,
-                               struct vt_diag *d)
+/*
+ * One append waiting for its batch: the caller's entry, and what its batch's commit gives back.
+ * Lives on the caller's stack until done is set (under batch_lock).
+ */
+struct vt_log_req {
+    const char *entry;
+    const char *explanation;
+    bool want_receipt;
+    uint64_t index;
+    char *receipt;
+    char kid[64];
+    enum vt_err err;
+    struct vt_diag d;
+    bool done;
+    struct vt_log_req *next;
+};
+
+/*
+ * Store the batch in one transaction: every entry and its explanation, then one checkpoint
+ * signed over the batch's last size; then build each receipt against that checkpoint. The
+ * caller holds log_lock. On failure nothing of the batch is stored and the tree is rebuilt from
+ * the store next time.
+ */
+static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, struct vt_diag *d)
 {
     VT_TRY(vt_store_begin(b->store, d));
     enum vt_err err = VT_OK;
@@ -69,37 +94,39 @@ static enum vt_err append_once(struct vt_broker *b, const char *entry, const cha
     if (err == VT_OK) {
         err = sync_tree(b, d);
     }
-    uint64_t idx = vt_merkle_size(b->tree);
-    uint8_t leaf[32], root[32], sig[64];
-    vt_merkle_leaf_hash(entry, strlen(entry), leaf);
     vt_time now = vt_broker_now(b);
-    if (err == VT_OK) {
-        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)idx), VT_SQL_T(entry), VT_SQL_B(leaf, 32),
-                                 VT_SQL_I(now)};
+    for (struct vt_log_req *r = batch; r != NULL && err == VT_OK; r = r->next) {
+        uint8_t leaf[32];
+        r->index = vt_merkle_size(b->tree);
+        vt_merkle_leaf_hash(r->entry, strlen(r->entry), leaf);
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)r->index), VT_SQL_T(r->entry),
+                                 VT_SQL_B(leaf, 32), VT_SQL_I(now)};
         err = vt_store_exec(b->store,
                             "INSERT INTO vb_log(idx, entry, leaf, created) VALUES (?,?,?,?)", a, 4,
                             NULL, NULL, NULL, d);
+        if (err == VT_OK && r->explanation != NULL && r->explanation[0] != '\0') {
+            struct vt_sql_arg e[] = {VT_SQL_I((int64_t)r->index), VT_SQL_T(r->explanation)};
+            err = vt_store_exec(b->store, "INSERT INTO vb_decisions(idx, explanation) VALUES (?,?)",
+                                e, 2, NULL, NULL, NULL, d);
+        }
+        if (err == VT_OK) {
+            err = vt_merkle_append(b->tree, leaf);
+        }
     }
-    if (err == VT_OK && explanation != NULL && explanation[0] != '\0') {
-        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)idx), VT_SQL_T(explanation)};
-        err = vt_store_exec(b->store, "INSERT INTO vb_decisions(idx, explanation) VALUES (?,?)", a,
-                            2, NULL, NULL, NULL, d);
-    }
-    if (err == VT_OK) {
-        err = vt_merkle_append(b->tree, leaf);
-    }
-    if (err == VT_OK) {
-        err = vt_merkle_root(b->tree, idx + 1, root, d);
-    }
+    uint64_t size = vt_merkle_size(b->tree);
+    uint8_t root[32], sig[64];
     struct vt_buf body;
     vt_buf_init(&body, VT_CHECKPOINT_BODY_MAX + 1);
     char kid[64], sig_hex[129];
     if (err == VT_OK) {
-        err = vt_broker_checkpoint(b, idx + 1, root, &body, sig, kid, d);
+        err = vt_merkle_root(b->tree, size, root, d);
+    }
+    if (err == VT_OK) {
+        err = vt_broker_checkpoint(b, size, root, &body, sig, kid, d);
     }
     if (err == VT_OK) {
         vt_hex_encode(sig, 64, sig_hex);
-        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)(idx + 1)), VT_SQL_T((const char *)body.data),
+        struct vt_sql_arg a[] = {VT_SQL_I((int64_t)size), VT_SQL_T((const char *)body.data),
                                  VT_SQL_T(sig_hex), VT_SQL_T(kid)};
         err = vt_store_exec(b->store,
                             "INSERT INTO vb_checkpoints(size, body, sig, kid) VALUES (?,?,?,?)", a,
@@ -111,29 +138,86 @@ static enum vt_err append_once(struct vt_broker *b, const char *entry, const cha
         vt_store_rollback(b->store);
     }
     if (err != VT_OK) {
-        reset_tree(b); /* the append may not have been stored: rebuild from the store next time */
+        reset_tree(b); /* the batch may not have been stored: rebuild from the store next time */
         vt_buf_cleanup(&body);
         return err;
     }
-    *index = idx;
-    if (want_receipt) {
-        struct vt_buf r;
-        vt_buf_init(&r, VT_RECEIPT_MAX_SIZE);
-        err = vt_receipt_build((const uint8_t *)entry, strlen(entry), idx, b->tree,
-                               (const char *)body.data, body.len, sig, &r, d);
-        if (err == VT_OK) {
-            *receipt = strndup((const char *)r.data, r.len);
-            err = *receipt ? VT_OK : vt_fail(d, VT_E_NOMEM, "receipt", "no memory");
+    atomic_fetch_add(&b->m.log_batches, 1);
+    /* Durable: each request gets its receipt against this batch's checkpoint. */
+    for (struct vt_log_req *r = batch; r != NULL; r = r->next) {
+        snprintf(r->kid, sizeof(r->kid), "%s", kid);
+        if (!r->want_receipt) {
+            continue;
         }
-        if (kid_out != NULL) {
-            snprintf(kid_out, 64, "%s", kid);
+        struct vt_buf rb;
+        vt_buf_init(&rb, VT_RECEIPT_MAX_SIZE);
+        r->err = vt_receipt_build((const uint8_t *)r->entry, strlen(r->entry), r->index, b->tree,
+                                  (const char *)body.data, body.len, sig, &rb, &r->d);
+        if (r->err == VT_OK && (r->receipt = strndup((const char *)rb.data, rb.len)) == NULL) {
+            r->err = vt_fail(&r->d, VT_E_NOMEM, "receipt", "no memory");
         }
-        vt_buf_cleanup(&r);
+        vt_buf_cleanup(&rb);
     }
     vt_buf_cleanup(&body);
-    return err;
+    return VT_OK;
 }
 
+/* Commit a batch (the leader's work): retried on a fresh view when a replica raced it on SQLite
+ * (busy) or took the index first; every request of the batch gets the outcome. */
+static void lead_batch(struct vt_broker *b, struct vt_log_req *batch)
+{
+    pthread_mutex_lock(&b->log_lock);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = VT_E_STORAGE;
+    for (int attempt = 0; attempt < 5 && err == VT_E_STORAGE; attempt++) {
+        for (struct vt_log_req *r = batch; r != NULL; r = r->next) {
+            r->err = VT_OK;
+        }
+        err = commit_batch(b, batch, &d);
+    }
+    pthread_mutex_unlock(&b->log_lock);
+    if (err != VT_OK) {
+        for (struct vt_log_req *r = batch; r != NULL; r = r->next) {
+            r->err = err;
+            r->d = d;
+        }
+    }
+}
+
+/* Take up to log_batch_max queued requests (under batch_lock). */
+static struct vt_log_req *take_batch(struct vt_broker *b)
+{
+    struct vt_log_req *head = b->batch_head, **end = &b->batch_head;
+    size_t n = 0;
+    while (*end != NULL && n < (size_t)b->cfg.log_batch_max) {
+        end = &(*end)->next;
+        n++;
+    }
+    b->batch_head = *end;
+    *end = NULL;
+    if (b->batch_head == NULL) {
+        b->batch_tail = &b->batch_head;
+    }
+    b->batch_queued -= n;
+    return head;
+}
+
+static void deadline_after_us(struct timespec *ts, int64_t us)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    int64_t ns = (int64_t)ts->tv_nsec + us * 1000;
+    ts->tv_sec += (time_t)(ns / 1000000000);
+    ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+/*
+ * Group commit. A request joins the queue; if no batch is being committed it leads: it waits up
+ * to log_batch_wait_us for others (or until log_batch_max are queued), takes the queue (up to
+ * log_batch_max), commits it as one transaction with one checkpoint, and wakes the batch's
+ * requests. Requests that arrive while a batch commits wait and form the next batch, led by the
+ * first of them to see no leader. A request returns only when its batch is durable (or failed).
+ */
 enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const char *explanation,
                                  bool want_receipt, uint64_t *index, char **receipt, char kid[64],
                                  struct vt_diag *d)
@@ -141,17 +225,57 @@ enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const c
     if (receipt != NULL) {
         *receipt = NULL;
     }
-    pthread_mutex_lock(&b->log_lock);
-    enum vt_err err = VT_E_STORAGE;
-    /* A replica racing on SQLite (busy) or a conflicting index is retried on a fresh view. */
-    for (int attempt = 0; attempt < 5; attempt++) {
-        err = append_once(b, entry, explanation, want_receipt, index, receipt, kid, d);
-        if (err != VT_E_STORAGE) {
-            break;
-        }
+    struct vt_log_req r = {
+        .entry = entry, .explanation = explanation, .want_receipt = want_receipt};
+    vt_diag_init(&r.d);
+    pthread_mutex_lock(&b->batch_lock);
+    *b->batch_tail = &r;
+    b->batch_tail = &r.next;
+    b->batch_queued++;
+    if (b->batch_leader && b->batch_queued >= (size_t)b->cfg.log_batch_max) {
+        pthread_cond_broadcast(&b->batch_cond); /* a waiting leader may go now */
     }
-    pthread_mutex_unlock(&b->log_lock);
-    return err;
+    while (!r.done) {
+        if (b->batch_leader) {
+            pthread_cond_wait(&b->batch_cond, &b->batch_lock);
+            continue;
+        }
+        b->batch_leader = true;
+        if (b->cfg.log_batch_wait_us > 0) {
+            struct timespec until;
+            deadline_after_us(&until, b->cfg.log_batch_wait_us);
+            while (b->batch_queued < (size_t)b->cfg.log_batch_max &&
+                   pthread_cond_timedwait(&b->batch_cond, &b->batch_lock, &until) == 0) {
+            }
+        }
+        struct vt_log_req *batch = take_batch(b);
+        pthread_mutex_unlock(&b->batch_lock);
+        lead_batch(b, batch);
+        pthread_mutex_lock(&b->batch_lock);
+        for (struct vt_log_req *x = batch; x != NULL; x = x->next) {
+            x->done = true;
+        }
+        b->batch_leader = false;
+        pthread_cond_broadcast(&b->batch_cond);
+    }
+    pthread_mutex_unlock(&b->batch_lock);
+    if (r.err != VT_OK) {
+        if (d != NULL) {
+            *d = r.d;
+        }
+        free(r.receipt);
+        return r.err;
+    }
+    *index = r.index;
+    if (receipt != NULL) {
+        *receipt = r.receipt;
+    } else {
+        free(r.receipt);
+    }
+    if (kid != NULL) {
+        snprintf(kid, 64, "%s", r.kid);
+    }
+    return VT_OK;
 }
 
 static bool row_checkpoint(void *ctx, const struct vt_sql_row *row)
