@@ -52,6 +52,11 @@ static const char broker_usage[] =
     "  --max-nonces N          challenges outstanding at once (issued, not answered, not\n"
     "                          expired) before /v1/challenge answers 503 (default 10000)\n"
     "  --max-kbs-sessions N    the same for /kbs/v0/auth sessions (default 10000)\n"
+    "  --log-batch-max N       audit log group commit: at most N entries per transaction and\n"
+    "                          signed checkpoint (default 256, 1 to 65536)\n"
+    "  --log-batch-wait-us US  the first request of a batch waits up to US microseconds for\n"
+    "                          others to join (default 0: requests that arrive while a batch\n"
+    "                          commits form the next one; at most 1000000)\n"
     "  --kbs-token-profile P   the token /kbs/v0/attest issues: veritee (default: this broker's\n"
     "                          EAR) or trustee (Trustee's EAR profile, which a Trustee KBS that\n"
     "                          trusts this broker's JWKS accepts as a Bearer token; docs/kbs.md)\n"
@@ -160,6 +165,8 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KTP,
         O_NFRATE,
         O_NFBURST,
+        O_LBMAX,
+        O_LBWAIT,
         O_NOMIG,
     };
     static const struct option opts[] = {
@@ -196,6 +203,8 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"max-upload", 1, NULL, O_UPLOAD},
         {"max-nonces", 1, NULL, O_MAXN},
         {"max-kbs-sessions", 1, NULL, O_MAXS},
+        {"log-batch-max", 1, NULL, O_LBMAX},
+        {"log-batch-wait-us", 1, NULL, O_LBWAIT},
         {"kbs-token-profile", 1, NULL, O_KTP},
         {"new-fetch-rate", 1, NULL, O_NFRATE},
         {"new-fetch-burst", 1, NULL, O_NFBURST},
@@ -252,12 +261,18 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         case O_MAXS:
         case O_NFRATE:
         case O_NFBURST:
+        case O_LBMAX:
+        case O_LBWAIT:
             if (!num(optarg, &v)) {
                 return usage(prog, "a numeric option takes a non-negative integer");
             }
-            if ((o == O_MAXN || o == O_MAXS || o == O_NFBURST) && v == 0) {
-                return usage(prog, "--max-nonces, --max-kbs-sessions and --new-fetch-burst are at"
-                                   " least 1");
+            if ((o == O_MAXN || o == O_MAXS || o == O_NFBURST || o == O_LBMAX) && v == 0) {
+                return usage(prog, "--max-nonces, --max-kbs-sessions, --new-fetch-burst and "
+                                   "--log-batch-max are at least 1");
+            }
+            if ((o == O_LBMAX && v > 65536) || (o == O_LBWAIT && v > 1000000)) {
+                return usage(prog, "--log-batch-max is at most 65536 and --log-batch-wait-us at "
+                                   "most 1000000 (one second)");
             }
             if (o == O_NTTL) {
                 a->cfg.nonce_ttl = v;
@@ -283,6 +298,10 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
                 a->cache.new_fetch_rate = v > 0 ? (double)v : -1; /* 0: unlimited */
             } else if (o == O_NFBURST) {
                 a->cache.new_fetch_burst = v;
+            } else if (o == O_LBMAX) {
+                a->cfg.log_batch_max = v;
+            } else if (o == O_LBWAIT) {
+                a->cfg.log_batch_wait_us = v;
             } else {
                 a->cache.refresh_ahead = v;
             }

@@ -1247,6 +1247,10 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         "veritee_broker_log_entries_total{type=\"attest\",decision=\"deny\"} %" PRIuFAST64 "\n"
         "veritee_broker_log_entries_total{type=\"release\",decision=\"allow\"} %" PRIuFAST64 "\n"
         "veritee_broker_log_entries_total{type=\"release\",decision=\"deny\"} %" PRIuFAST64 "\n"
+        "# HELP veritee_broker_log_batches_total Audit log batches committed by this replica (one"
+        " transaction and one signed checkpoint each; entries / batches is the mean batch).\n"
+        "# TYPE veritee_broker_log_batches_total counter\n"
+        "veritee_broker_log_batches_total %" PRIuFAST64 "\n"
         "# HELP veritee_broker_refusals_unlogged_total Refusals that wrote no log entry (the"
         " request failed before its evidence was appraised, or before authentication).\n"
         "# TYPE veritee_broker_refusals_unlogged_total counter\n",
@@ -1254,7 +1258,7 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         atomic_load(&m->limit_nonces), atomic_load(&m->limit_kbs_sessions),
         atomic_load(&m->collected_nonces), atomic_load(&m->collected_kbs_sessions),
         atomic_load(&m->logged[0][0]), atomic_load(&m->logged[0][1]), atomic_load(&m->logged[1][0]),
-        atomic_load(&m->logged[1][1]));
+        atomic_load(&m->logged[1][1]), atomic_load(&m->log_batches));
     for (size_t e = 0; err == VT_OK && e < VT_BM_ENDPOINTS; e++) {
         for (size_t c = 0; err == VT_OK && c < VT_BR_CLASSES; c++) {
             err = vt_buf_printf(&o,

@@ -53,6 +53,8 @@ struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_t
                                    .issuer = issuer,
                                    .max_nonces = over ? over->max_nonces : 0,
                                    .max_kbs_sessions = over ? over->max_kbs_sessions : 0,
+                                   .log_batch_max = over ? over->log_batch_max : 0,
+                                   .log_batch_wait_us = over ? over->log_batch_wait_us : 0,
                                    .kbs_token_profile =
                                        over ? over->kbs_token_profile : VT_KBS_TOKEN_VERITEE};
     memset(cfg.master_key, 0x42, sizeof(cfg.master_key));
