@@ -1,7 +1,8 @@
 /*
  * Broker round trips on loopback, beside the verification floor measured in the same run.
  *
- *   bench_broker [SECONDS] [DB-URL]      (default 3 s, SQLite in a temporary directory)
+ *   bench_broker [SECONDS] [DB-URL] [BATCH-MAX] [BATCH-WAIT-US]
+ *        (default 3 s, SQLite in a temporary directory, the broker's log batching defaults)
  *
  * A client in this process talks HTTP to an in-process broker (2 worker threads) with fresh
  * simulated SGX evidence for every nonce (the simulator signs it, on the client's side):
@@ -13,6 +14,7 @@
  * once the PCK chain is cached) and the raw P-256 verification rate.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +30,28 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#define MAX_SAMPLES 200000
+
 struct run {
     struct bh *h;
     struct vt_jwk *key;
     bool with_token;
     double seconds;
     unsigned long n, failed;
+    double *lat; /* seconds of each successful round trip (the first MAX_SAMPLES) */
 };
+
+/* One measurement: the rate of all clients, and the latency percentiles of their round trips. */
+struct figure {
+    double rate, p50_ms, p99_ms;
+    unsigned long failed;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 static bool round_trip(struct run *r)
 {
@@ -83,7 +100,11 @@ static void *client(void *arg)
     struct run *r = arg;
     double end = now_s() + r->seconds;
     while (now_s() < end) {
+        double t0 = now_s();
         if (round_trip(r)) {
+            if (r->n < MAX_SAMPLES) {
+                r->lat[r->n] = now_s() - t0;
+            }
             r->n++;
         } else {
             r->failed++;
@@ -92,24 +113,40 @@ static void *client(void *arg)
     return NULL;
 }
 
-static double measure(struct bh *h, struct vt_jwk *key, bool with_token, double seconds,
-                      unsigned clients, unsigned long *failed)
+static struct figure measure(struct bh *h, struct vt_jwk *key, bool with_token, double seconds,
+                             unsigned clients)
 {
     struct run runs[4];
     pthread_t t[4];
+    double *lat = calloc((size_t)clients * MAX_SAMPLES, sizeof(double));
+    struct figure f = {0};
+    if (lat == NULL) {
+        f.failed = 1;
+        return f;
+    }
     double start = now_s();
     for (unsigned i = 0; i < clients; i++) {
-        runs[i] = (struct run){h, key, with_token, seconds, 0, 0};
+        runs[i] = (struct run){h, key, with_token, seconds, 0, 0, lat + (size_t)i * MAX_SAMPLES};
         pthread_create(&t[i], NULL, client, &runs[i]);
     }
     unsigned long n = 0;
-    *failed = 0;
+    size_t samples = 0;
     for (unsigned i = 0; i < clients; i++) {
         pthread_join(t[i], NULL);
         n += runs[i].n;
-        *failed += runs[i].failed;
+        f.failed += runs[i].failed;
+        size_t k = runs[i].n < MAX_SAMPLES ? runs[i].n : MAX_SAMPLES;
+        memmove(lat + samples, runs[i].lat, k * sizeof(double));
+        samples += k;
     }
-    return (double)n / (now_s() - start);
+    f.rate = (double)n / (now_s() - start);
+    if (samples > 0) {
+        qsort(lat, samples, sizeof(double), cmp_double);
+        f.p50_ms = 1000.0 * lat[samples / 2];
+        f.p99_ms = 1000.0 * lat[(samples * 99) / 100];
+    }
+    free(lat);
+    return f;
 }
 
 /* A collateral source serving the scenario's synthetic collateral set. */
@@ -164,7 +201,12 @@ int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? strtod(argv[1], NULL) : 3.0;
     const char *db = argc > 2 ? argv[2] : NULL;
-    struct bh *h = bh_start_db(vt_time_now(), "", 300, 600, NULL, db);
+    if (db != NULL && db[0] == '\0') {
+        db = NULL; /* "" : SQLite, to give the batch arguments */
+    }
+    struct vt_broker_config over = {.log_batch_max = argc > 3 ? atoll(argv[3]) : 0,
+                                    .log_batch_wait_us = argc > 4 ? atoll(argv[4]) : 0};
+    struct bh *h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, db, &over);
     struct vt_jwk *key = NULL;
     if (h == NULL || vt_jwk_generate("P-256", &key, NULL) != VT_OK ||
         bh_call(h, "POST", "/admin/v1/keys", "{\"name\":\"k\",\"generate\":32}", h->admin, NULL,
@@ -177,20 +219,33 @@ int main(int argc, char **argv)
         return 1;
     }
     double floor = dcap_floor(seconds);
-    unsigned long f1, f2, f3, f4;
-    double at1 = measure(h, key, true, seconds, 1, &f1);
-    double ev1 = measure(h, key, false, seconds, 1, &f2);
-    double at2 = measure(h, key, true, seconds, 2, &f3);
-    double ev2 = measure(h, key, false, seconds, 2, &f4);
-    printf("broker on %s, %.0f s per figure, 2 broker threads, SGX quote v4 (simulated)\n",
-           db ? "PostgreSQL" : "SQLite", seconds);
+    struct figure at1 = measure(h, key, true, seconds, 1);
+    struct figure ev1 = measure(h, key, false, seconds, 1);
+    struct figure at2 = measure(h, key, true, seconds, 2);
+    struct figure ev2 = measure(h, key, false, seconds, 2);
+    printf("broker on %s, %.0f s per figure, 2 broker threads, SGX quote v4 (simulated), log batch "
+           "max %lld, wait %lld us\n",
+           db ? "PostgreSQL" : "SQLite", seconds, (long long)h->b->cfg.log_batch_max,
+           (long long)h->b->cfg.log_batch_wait_us);
     printf("  raw P-256 verify:                      %9.0f /s\n", p256.per_second);
     printf("  DCAP quote verification (floor):       %9.0f /s\n", floor);
-    printf("  attest + release, 1 client:            %9.1f /s  (%lu failed)\n", at1, f1);
-    printf("  attest + release, 2 clients:           %9.1f /s  (%lu failed)\n", at2, f3);
-    printf("  release with evidence, 1 client:       %9.1f /s  (%lu failed)\n", ev1, f2);
-    printf("  release with evidence, 2 clients:      %9.1f /s  (%lu failed)\n", ev2, f4);
+    const struct {
+        const char *name;
+        const struct figure *f;
+    } rows[] = {{"attest + release, 1 client:      ", &at1},
+                {"attest + release, 2 clients:     ", &at2},
+                {"release with evidence, 1 client: ", &ev1},
+                {"release with evidence, 2 clients:", &ev2}};
+    unsigned long failed = 0;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const struct figure *f = rows[i].f;
+        printf("  %s %9.1f /s  %.3f of floor  p50 %.2f ms  p99 %.2f ms  (%lu failed)\n",
+               rows[i].name, f->rate, f->rate / floor, f->p50_ms, f->p99_ms, f->failed);
+        failed += f->failed;
+    }
+    printf("  log batches committed: %llu\n",
+           (unsigned long long)atomic_load(&h->b->m.log_batches));
     vt_jwk_free(key);
     bh_stop(h);
-    return f1 + f2 + f3 + f4 == 0 ? 0 : 1;
+    return failed == 0 ? 0 : 1;
 }
