@@ -95,6 +95,19 @@ static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
     return vt_master_key_id_record(b->store, b->cfg.master_key, d);
 }
 
+/* A compiled policy and its digest (the log's policy_sha256). Read-only once stored. */
+struct policy_entry {
+    struct vt_policy *p;
+    char sha[65];
+};
+
+static void policy_entry_free(void *value)
+{
+    struct policy_entry *e = value;
+    vt_policy_free(e->p);
+    free(e);
+}
+
 enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
                            struct vt_diag *d)
 {
@@ -121,7 +134,6 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     b->cfg.db = NULL; /* only used here */
     b->cfg.trust_anchors = NULL;
     b->clock_start = mono_seconds();
-    pthread_mutex_init(&b->policy_lock, NULL);
     pthread_mutex_init(&b->sign_lock, NULL);
     pthread_mutex_init(&b->log_lock, NULL);
     pthread_mutex_init(&b->batch_lock, NULL);
@@ -133,9 +145,11 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     if (b->cfg.log_batch_wait_us < 0) {
         b->cfg.log_batch_wait_us = 0;
     }
-    enum vt_err err = b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral)
-                          ? vt_broker_appraise_init(b, cfg->trust_anchors, d)
-                          : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
+    enum vt_err err =
+        b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral) &&
+                vt_pincache_init(&b->policies, VT_BROKER_POLICY_CACHE, policy_entry_free) == VT_OK
+            ? vt_broker_appraise_init(b, cfg->trust_anchors, d)
+            : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
     if (err == VT_OK) {
         err = vt_store_open(cfg->db, NULL, &b->store, d);
     }
@@ -170,14 +184,13 @@ void vt_broker_close(struct vt_broker *b)
         return;
     }
     vt_broker_appraise_cleanup(b);
-    vt_policy_free(b->att_policy);
+    vt_pincache_cleanup(&b->policies);
     vt_broker_signers_free(b);
     vt_merkle_tree_free(b->tree);
     vt_store_close(b->store);
     vt_wipe(b->cfg.master_key, sizeof(b->cfg.master_key));
     free((char *)b->cfg.issuer);
     free((char *)b->cfg.collateral);
-    pthread_mutex_destroy(&b->policy_lock);
     pthread_mutex_destroy(&b->sign_lock);
     pthread_mutex_destroy(&b->log_lock);
     pthread_mutex_destroy(&b->batch_lock);
@@ -466,21 +479,41 @@ static bool row_policy(void *ctx, const struct vt_sql_row *row)
     return false;
 }
 
-/* The attestation policy in force (the default policy when none is set). */
-static enum vt_err attestation_policy(struct vt_broker *b, struct vt_policy **out, char sha[65],
-                                      struct vt_diag *d)
+/*
+ * The compiled policy of json, pinned in *pin (vt_pincache_release(&b->policies, pin) unpins):
+ * policies are compiled once per text and kept by the SHA-256 of the text, so a request reads the
+ * policy's row but never parses it again. A policy that does not compile is not kept.
+ */
+static enum vt_err compiled_policy(struct vt_broker *b, const char *json, struct vt_pin *pin,
+                                   struct vt_diag *d)
+{
+    uint8_t id[32];
+    vt_sha256(json, strlen(json), id);
+    if (vt_pincache_get(&b->policies, id, NULL, NULL, pin) != NULL) {
+        return VT_OK;
+    }
+    struct policy_entry *e = calloc(1, sizeof(*e));
+    VT_ENSURE(e != NULL, d, VT_E_NOMEM, "policy", "no memory");
+    enum vt_err err = vt_policy_compile(json, strlen(json), &e->p, d);
+    if (err != VT_OK) {
+        free(e);
+        return err;
+    }
+    uint8_t h[32];
+    vt_policy_digest(e->p, h);
+    vt_hex_encode(h, 32, e->sha);
+    (void)vt_pincache_put(&b->policies, id, e, NULL, NULL, pin);
+    return VT_OK;
+}
+
+/* The attestation policy in force (the default policy when none is set), pinned in *pin. */
+static enum vt_err attestation_policy(struct vt_broker *b, struct vt_pin *pin, struct vt_diag *d)
 {
     char *row[2] = {NULL, NULL};
     struct vt_sql_arg a[] = {VT_SQL_T("attestation")};
     VT_TRY(vt_store_exec(b->store, "SELECT json, sha256 FROM vb_policy WHERE name = ?", a, 1,
                          row_policy, row, NULL, d));
-    const char *json = row[0] ? row[0] : "{\"version\":1}";
-    enum vt_err err = vt_policy_compile(json, strlen(json), out, d);
-    if (err == VT_OK) {
-        uint8_t h[32];
-        vt_policy_digest(*out, h);
-        vt_hex_encode(h, 32, sha);
-    }
+    enum vt_err err = compiled_policy(b, row[0] ? row[0] : "{\"version\":1}", pin, d);
     free(row[0]);
     free(row[1]);
     return err;
@@ -667,11 +700,14 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     if (q->expect_report_data == NULL && !redeem_nonce(b, q->nonce, a->nonce, den)) {
         return false;
     }
-    struct vt_policy *p = NULL;
-    if (attestation_policy(b, &p, a->policy_sha, &d) != VT_OK) {
+    struct vt_pin ppin;
+    if (attestation_policy(b, &ppin, &d) != VT_OK) {
         deny(den, 500, "policy-error", d.detail);
         return false;
     }
+    const struct policy_entry *pe = ppin.value;
+    const struct vt_policy *p = pe->p;
+    snprintf(a->policy_sha, sizeof(a->policy_sha), "%s", pe->sha);
     vt_time now = vt_broker_now(b);
     bool ok = true;
     char *explain = NULL;
@@ -692,7 +728,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         }
         deny(den, 503, "collateral-unavailable", msg);
         den->retry_after = VT_BROKER_COLLATERAL_RETRY;
-        vt_policy_free(p);
+        vt_pincache_release(&b->policies, &ppin);
         return false;
     }
     if (aerr != VT_OK) {
@@ -719,7 +755,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
                  policy_allows(p, &a->c, a->claims, "attestation-policy", &explain, den);
         }
     }
-    vt_policy_free(p);
+    vt_pincache_release(&b->policies, &ppin);
     if (!ok) {
         x.allowed = false;
         x.reason = den->reason;
@@ -918,7 +954,7 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
     enum vt_err err =
         vt_broker_key_open(b, q->key_name, &secret, &len, &r->version, &policy_json, &disabled, &d);
     x.version = r->version;
-    struct vt_policy *p = NULL;
+    struct vt_pin ppin = {0};
     char psha[65] = "";
     bool denied = false; /* a verdict: the key is disabled or its policy says no */
     if (err == VT_E_NOT_FOUND) {
@@ -928,14 +964,14 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
     } else if (disabled) {
         deny(den, 403, "key-disabled", "the key is disabled");
         denied = true;
-    } else if ((err = vt_policy_compile(policy_json, strlen(policy_json), &p, &d)) != VT_OK) {
+    } else if ((err = compiled_policy(b, policy_json, &ppin, &d)) != VT_OK) {
         deny(den, 500, "policy-error", d.detail);
     } else {
-        uint8_t h[32];
-        vt_policy_digest(p, h);
-        vt_hex_encode(h, 32, psha);
+        const struct policy_entry *pe = ppin.value;
+        snprintf(psha, sizeof(psha), "%s", pe->sha);
         x.policy_sha = psha;
-        if (!policy_allows(p, q->token ? NULL : &a.c, a.claims, "release-policy", &explain, den)) {
+        if (!policy_allows(pe->p, q->token ? NULL : &a.c, a.claims, "release-policy", &explain,
+                           den)) {
             denied = true;
         } else if (q->cms) {
             /* KMS's CiphertextForRecipient shape, for Nitro clients with RSA runtime keys */
@@ -963,7 +999,7 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
             }
         }
     }
-    vt_policy_free(p);
+    vt_pincache_release(&b->policies, &ppin);
     vt_broker_secret_free(secret, len);
     free(policy_json);
     ok = err == VT_OK && !denied;

@@ -15,6 +15,8 @@
 
 #include "internal.h"
 
+#include "base/pincache.h"
+
 #include "net/http.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -34,6 +36,8 @@ struct vt_broker_trustee_token;
 /* Expired nonces and KBS sessions are deleted at most this often (seconds), and at most once a
  * second while a cap is reached. */
 #define VT_BROKER_GC_INTERVAL 10
+/* Compiled policies kept (the attestation policy and each key's, by their text). */
+#define VT_BROKER_POLICY_CACHE 64
 /* Default cap on the entries of one log batch (one transaction, one checkpoint). */
 #define VT_BROKER_LOG_BATCH_MAX 256
 
@@ -148,10 +152,8 @@ struct vt_broker {
      * ones; collateral from `source`, kept for cfg.collateral_ttl seconds). */
     struct vt_collateral_source *source; /* NULL: none configured */
     struct vt_verifier *verifier;
-    /* the attestation policy (reloaded when its row changes) */
-    pthread_mutex_t policy_lock;
-    struct vt_policy *att_policy;
-    char att_policy_sha[65];
+    /* compiled policies (attestation and keys') by the SHA-256 of their text (broker.c) */
+    struct vt_pincache policies;
     /* signing keys: the active one signs; every published one verifies */
     pthread_mutex_t sign_lock;
     struct vt_broker_signer *signers;
