@@ -1,5 +1,9 @@
 /* HTTP client over libcurl: one blocking request per call, no redirects, bounded body and
- * header sizes, every transport failure reported with curl's reason. */
+ * header sizes, every transport failure reported with curl's reason. Each thread keeps one curl
+ * handle (reset to no options after every request) and so its connection cache: requests to a
+ * server this thread talked to reuse the open connection (HTTP keep-alive, TLS session) instead
+ * of connecting and handshaking again; curl reuses a connection only for the same scheme, host,
+ * port and TLS settings. The handle is freed when the thread ends. */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,10 +17,28 @@
 #include "net/http_client.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static pthread_key_t curl_key; /* this thread's CURL handle */
+
+static void curl_free_handle(void *c)
+{
+    curl_easy_cleanup(c);
+}
 
 static void curl_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    (void)!pthread_key_create(&curl_key, curl_free_handle);
+}
+
+/* This thread's handle, made on its first request. */
+static CURL *thread_handle(void)
+{
+    CURL *c = pthread_getspecific(curl_key);
+    if (c == NULL && (c = curl_easy_init()) != NULL && pthread_setspecific(curl_key, c) != 0) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
@@ -85,7 +107,7 @@ enum vt_err vt_http_request(const char *url, const struct vt_http_request_opts *
     memset(r, 0, sizeof(*r));
     vt_buf_init(&r->body, VT_HTTP_MAX_BODY);
     pthread_once(&curl_once, curl_init);
-    CURL *c = curl_easy_init();
+    CURL *c = thread_handle();
     VT_ENSURE(c != NULL, d, VT_E_NOMEM, "http", "cannot create a curl handle");
     struct curl_slist *hl = NULL;
     enum vt_err err = VT_OK;
@@ -139,8 +161,8 @@ enum vt_err vt_http_request(const char *url, const struct vt_http_request_opts *
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     }
 out:
+    curl_easy_reset(c); /* no option outlives the request; the connection cache stays */
     curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
     return err;
 }
 
