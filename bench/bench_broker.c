@@ -204,8 +204,8 @@ int main(int argc, char **argv)
     if (db != NULL && db[0] == '\0') {
         db = NULL; /* "" : SQLite, to give the batch arguments */
     }
-    struct vt_broker_config over = {.log_batch_max = argc > 3 ? atoll(argv[3]) : 0,
-                                    .log_batch_wait_us = argc > 4 ? atoll(argv[4]) : 0};
+    struct vt_broker_config over = {.log_batch_max = argc > 3 ? strtoll(argv[3], NULL, 10) : 0,
+                                    .log_batch_wait_us = argc > 4 ? strtoll(argv[4], NULL, 10) : 0};
     struct bh *h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, db, &over);
     struct vt_jwk *key = NULL;
     if (h == NULL || vt_jwk_generate("P-256", &key, NULL) != VT_OK ||

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,15 +113,20 @@ static int64_t release_once(struct proc *at_challenge, struct proc *at_release)
     return idx;
 }
 
+/* Kills p once `progress` (releases acknowledged so far) reaches `at`: mid-load whatever the
+ * machine's speed (or after 60 s, if the releases stall). */
 struct killer {
     struct proc *p;
-    useconds_t after;
+    atomic_size_t *progress;
+    size_t at;
 };
 
 static void *killer_main(void *arg)
 {
     struct killer *k = arg;
-    usleep(k->after);
+    for (int waited = 0; atomic_load(k->progress) < k->at && waited < 60000; waited++) {
+        usleep(1000);
+    }
     kill(k->p->pid, SIGKILL);
     return NULL;
 }
@@ -250,8 +256,9 @@ static void test_kill9_during_releases(void **state)
     size_t n_acked = 0;
     for (int round = 0; round < 3; round++) {
         assert_true(start(&p, 0));
-        /* kill -9 lands somewhere in this round's bounded loop of 40 releases */
-        struct killer k = {&p, (useconds_t)(20000 + 30000 * round)};
+        /* kill -9 lands in this round's bounded loop of 40 releases, after 5 to 25 of them */
+        atomic_size_t progress = 0;
+        struct killer k = {&p, &progress, (size_t)(5 + 10 * round)};
         pthread_t t;
         pthread_create(&t, NULL, killer_main, &k);
         int lost = 0;
@@ -259,6 +266,7 @@ static void test_kill9_during_releases(void **state)
             int64_t idx = release_once(&p, &p);
             if (idx >= 0) {
                 acked[n_acked++] = idx;
+                atomic_fetch_add(&progress, 1);
             } else if (++lost > 2) {
                 break; /* the process is gone */
             }
@@ -291,6 +299,7 @@ static void test_kill9_during_releases(void **state)
 struct load {
     struct proc *procs;
     size_t n_procs;
+    atomic_size_t progress; /* acknowledged releases, for the killer */
     pthread_mutex_t lock;
     int64_t acked[LOAD_MAX];
     size_t n_acked;
@@ -313,6 +322,7 @@ static void *load_client_main(void *arg)
             pthread_mutex_lock(&l->lock);
             l->acked[l->n_acked++] = idx;
             pthread_mutex_unlock(&l->lock);
+            atomic_fetch_add(&l->progress, 1);
         } else if (++lost > 3) {
             break; /* a replica is gone */
         }
@@ -320,10 +330,11 @@ static void *load_client_main(void *arg)
     return NULL;
 }
 
-/* Run LOAD_CLIENTS clients against procs while victim is killed after `after` microseconds. */
-static void run_load(struct load *l, struct proc *victim, useconds_t after)
+/* Run LOAD_CLIENTS clients against procs; victim is killed once `more` further releases were
+ * acknowledged. */
+static void run_load(struct load *l, struct proc *victim, size_t more)
 {
-    struct killer k = {victim, after};
+    struct killer k = {victim, &l->progress, atomic_load(&l->progress) + more};
     pthread_t kt, t[LOAD_CLIENTS];
     struct load_client c[LOAD_CLIENTS];
     pthread_create(&kt, NULL, killer_main, &k);
@@ -362,7 +373,7 @@ static void test_kill9_under_load(void **state)
     size_t total = 0;
     for (int round = 0; round < 2; round++) {
         assert_true(start(&p, 0));
-        run_load(l, &p, (useconds_t)(40000 + 60000 * round));
+        run_load(l, &p, (size_t)(20 + 20 * round));
         total = l->n_acked;
     }
     assert_true(total > 10);
@@ -426,7 +437,7 @@ static void test_replica_killed_under_load(void **state)
     pthread_mutex_init(&l->lock, NULL);
     l->procs = ps;
     l->n_procs = 2;
-    run_load(l, &ps[0], 60000);
+    run_load(l, &ps[0], 30);
     assert_true(l->n_acked > 10);
     assert_true(l->n_acked < LOAD_MAX); /* the kill landed while clients were releasing */
     expect_logged(&ps[1], l);
