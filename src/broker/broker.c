@@ -323,9 +323,14 @@ static bool row_nonce(void *ctx, const struct vt_sql_row *row)
     return false;
 }
 
-/* Single use: the redeeming UPDATE is the check, so two replicas cannot both redeem one nonce. */
-static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_BROKER_NONCE_LEN],
-                         struct vt_broker_denial *den)
+/*
+ * The nonce is well formed, was issued, is unused and unexpired: refused early, before the
+ * evidence is appraised. It is redeemed with the request's log entry, in the same transaction
+ * (vt_broker_log_append): the redeeming UPDATE there is the check, so two requests (or two
+ * replicas) cannot both redeem one nonce.
+ */
+static bool check_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_BROKER_NONCE_LEN],
+                        struct vt_broker_denial *den)
 {
     size_t n = 0;
     if (nonce == NULL || strlen(nonce) != 43 ||
@@ -334,24 +339,18 @@ static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_
         deny(den, 400, "nonce-malformed", "nonce is not 32 bytes of base64url");
         return false;
     }
-    vt_time now = vt_broker_now(b);
-    int64_t changes = 0;
+    struct nonce_row r = {0};
     struct vt_diag d;
     vt_diag_init(&d);
-    struct vt_sql_arg a[] = {VT_SQL_I(now), VT_SQL_T(nonce), VT_SQL_I(now)};
-    if (vt_store_exec(b->store,
-                      "UPDATE vb_nonces SET used = ? WHERE nonce = ? AND used = 0 AND expires > ?",
-                      a, 3, NULL, NULL, &changes, &d) != VT_OK) {
+    struct vt_sql_arg q[] = {VT_SQL_T(nonce)};
+    if (vt_store_exec(b->store, "SELECT expires, used FROM vb_nonces WHERE nonce = ?", q, 1,
+                      row_nonce, &r, NULL, &d) != VT_OK) {
         deny(den, 500, "storage", d.detail);
         return false;
     }
-    if (changes == 1) {
+    if (r.found && r.used == 0 && r.expires > vt_broker_now(b)) {
         return true;
     }
-    struct nonce_row r = {0};
-    struct vt_sql_arg q[] = {VT_SQL_T(nonce)};
-    (void)!vt_store_exec(b->store, "SELECT expires, used FROM vb_nonces WHERE nonce = ?", q, 1,
-                         row_nonce, &r, NULL, NULL);
     if (!r.found) {
         deny(den, 401, "nonce-unknown", "the nonce was not issued by this broker");
     } else if (r.used != 0) {
@@ -360,15 +359,6 @@ static bool redeem_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_
         deny(den, 401, "nonce-expired", "the nonce expired");
     }
     return false;
-}
-
-/* Undo redeem_nonce when the attestation could not be judged at all (no collateral now): the
- * nonce is bound into this caller's evidence, so only it can use the nonce again. */
-static void give_back_nonce(struct vt_broker *b, const char *nonce)
-{
-    struct vt_sql_arg a[] = {VT_SQL_T(nonce)};
-    (void)!vt_store_exec(b->store, "UPDATE vb_nonces SET used = 0 WHERE nonce = ? AND used <> 0", a,
-                         1, NULL, NULL, NULL, NULL);
 }
 
 /* ---- binding ---- */
@@ -616,13 +606,16 @@ static char *entry_json(struct vt_broker *b, const struct decision *x)
     return s;
 }
 
+/* Append the decision to the log, redeeming the nonce `redeem` (NULL: none) in the same
+ * transaction; VT_E_NONCE_MISMATCH (nothing appended) if another request redeemed it first. */
 static enum vt_err record(struct vt_broker *b, const struct decision *x, const char *explanation,
-                          bool want_receipt, uint64_t *index, char **receipt, char *kid,
-                          struct vt_diag *d)
+                          const char *redeem, bool want_receipt, uint64_t *index, char **receipt,
+                          char *kid, struct vt_diag *d)
 {
     char *e = entry_json(b, x);
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
-    enum vt_err err = vt_broker_log_append(b, e, explanation, want_receipt, index, receipt, kid, d);
+    enum vt_err err =
+        vt_broker_log_append(b, e, explanation, redeem, want_receipt, index, receipt, kid, d);
     free(e);
     if (err == VT_OK) {
         atomic_fetch_add(&b->m.logged[x->type[0] == 'r'][!x->allowed], 1);
@@ -647,6 +640,7 @@ struct attested {
     struct vt_jwk *key;
     char jkt[64];
     uint8_t nonce[VT_BROKER_NONCE_LEN];
+    const char *redeem; /* the nonce to redeem with the log entry (the request's), or NULL */
     char policy_sha[65];
     enum vt_tee tee; /* of the evidence (once it parses) or the token; NONE before (metrics) */
 };
@@ -697,8 +691,11 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         deny(den, 401, "tee-mismatch", msg);
         return false;
     }
-    if (q->expect_report_data == NULL && !redeem_nonce(b, q->nonce, a->nonce, den)) {
-        return false;
+    if (q->expect_report_data == NULL) {
+        if (!check_nonce(b, q->nonce, a->nonce, den)) {
+            return false;
+        }
+        a->redeem = q->nonce;
     }
     struct vt_pin ppin;
     if (attestation_policy(b, &ppin, &d) != VT_OK) {
@@ -719,13 +716,10 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     enum vt_err aerr = vt_broker_appraise(b, ev, q->vek, q->vek_len, now, &a->c, &d);
     if (aerr == VT_E_UPSTREAM) {
         /* The collateral cannot be had now (the upstreams fail, or the cache is throttling
-         * fetches of documents it does not hold): no verdict on the evidence. The nonce is given
-         * back, nothing is logged, and the client retries the same request. */
+         * fetches of documents it does not hold): no verdict on the evidence. The nonce is not
+         * redeemed, nothing is logged, and the client retries the same request. */
         char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
         snprintf(msg, sizeof(msg), "%s: %s", d.check, d.detail);
-        if (q->expect_report_data == NULL) {
-            give_back_nonce(b, q->nonce);
-        }
         deny(den, 503, "collateral-unavailable", msg);
         den->retry_after = VT_BROKER_COLLATERAL_RETRY;
         vt_pincache_release(&b->policies, &ppin);
@@ -762,7 +756,10 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         uint64_t idx;
         struct vt_diag e;
         vt_diag_init(&e);
-        if (record(b, &x, den->detail, false, &idx, NULL, NULL, &e) != VT_OK) {
+        enum vt_err lerr = record(b, &x, den->detail, a->redeem, false, &idx, NULL, NULL, &e);
+        if (lerr == VT_E_NONCE_MISMATCH) {
+            deny(den, 401, "nonce-replayed", "the nonce was already used");
+        } else if (lerr != VT_OK) {
             fprintf(stderr, "veritee-broker: cannot log a denial: %s\n", e.detail);
         } else {
             den->logged = true;
@@ -832,7 +829,13 @@ static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q
                              .allowed = true,
                              .reason = "",
                              .jkt = a.jkt};
-        err = record(b, &x, "", false, &r->log_index, NULL, NULL, &d);
+        err = record(b, &x, "", a.redeem, false, &r->log_index, NULL, NULL, &d);
+    }
+    if (err == VT_E_NONCE_MISMATCH) {
+        deny(den, 401, "nonce-replayed", "the nonce was already used");
+        vt_broker_attest_res_cleanup(r);
+        attested_cleanup(&a);
+        return false;
     }
     if (err != VT_OK) {
         deny(den, 500, "internal", d.detail);
@@ -1009,9 +1012,14 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
     struct vt_diag e;
     vt_diag_init(&e);
     /* The release is acknowledged only once its log record is stored. */
-    enum vt_err lerr = record(b, &x, explain ? explain : den->detail, ok, &idx,
+    enum vt_err lerr = record(b, &x, explain ? explain : den->detail, a.redeem, ok, &idx,
                               ok ? &r->receipt : NULL, r->receipt_kid, &e);
     den->logged = lerr == VT_OK;
+    if (lerr == VT_E_NONCE_MISMATCH) { /* redeemed by another request first: not logged */
+        deny(den, 401, "nonce-replayed", "the nonce was already used");
+        ok = false;
+        lerr = VT_OK;
+    }
     free(explain);
     attested_cleanup(&a);
     if (ok && lerr != VT_OK) {

@@ -332,11 +332,13 @@ VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, co
 
 /* ---- audit log (broker_log.c) ---- */
 /* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
- * (admin only) is kept beside it. */
+ * (admin only) is kept beside it. redeem: a nonce (vb_nonces) redeemed in the same transaction,
+ * or NULL; if it is no longer unused and unexpired, nothing is appended and the result is
+ * VT_E_NONCE_MISMATCH (check "nonce"). Appends are committed in batches (group commit). */
 VT_MUST_USE enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry,
-                                             const char *explanation, bool want_receipt,
-                                             uint64_t *index, char **receipt, char kid[64],
-                                             struct vt_diag *d);
+                                             const char *explanation, const char *redeem,
+                                             bool want_receipt, uint64_t *index, char **receipt,
+                                             char kid[64], struct vt_diag *d);
 /* Proofs for clients (the tree synced with the store first): JSON (heap). */
 VT_MUST_USE enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t old_size,
                                                   uint64_t new_size, char **json,

@@ -67,6 +67,8 @@ static void reset_tree(struct vt_broker *b)
 struct vt_log_req {
     const char *entry;
     const char *explanation;
+    const char *redeem; /* a nonce redeemed with the entry, or NULL */
+    bool refused;       /* the nonce was spent or expired: nothing appended */
     bool want_receipt;
     uint64_t index;
     char *receipt;
@@ -78,10 +80,11 @@ struct vt_log_req {
 };
 
 /*
- * Store the batch in one transaction: every entry and its explanation, then one checkpoint
- * signed over the batch's last size; then build each receipt against that checkpoint. The
- * caller holds log_lock. On failure nothing of the batch is stored and the tree is rebuilt from
- * the store next time.
+ * Store the batch in one transaction: for each request its nonce redeemed (a request whose nonce
+ * is no longer unused and unexpired is refused and appends nothing), its entry and explanation;
+ * then one checkpoint signed over the batch's last size; then each receipt against that
+ * checkpoint. The caller holds log_lock. On failure nothing of the batch is stored and the tree
+ * is rebuilt from the store next time.
  */
 static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, struct vt_diag *d)
 {
@@ -95,7 +98,24 @@ static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, s
         err = sync_tree(b, d);
     }
     vt_time now = vt_broker_now(b);
+    uint64_t start = vt_merkle_size(b->tree);
     for (struct vt_log_req *r = batch; r != NULL && err == VT_OK; r = r->next) {
+        r->refused = false;
+        if (r->redeem != NULL) {
+            int64_t changes = 0;
+            struct vt_sql_arg n[] = {VT_SQL_I(now), VT_SQL_T(r->redeem), VT_SQL_I(now)};
+            err = vt_store_exec(
+                b->store,
+                "UPDATE vb_nonces SET used = ? WHERE nonce = ? AND used = 0 AND expires > ?", n, 3,
+                NULL, NULL, &changes, d);
+            if (err != VT_OK) {
+                break;
+            }
+            if (changes != 1) {
+                r->refused = true;
+                continue;
+            }
+        }
         uint8_t leaf[32];
         r->index = vt_merkle_size(b->tree);
         vt_merkle_leaf_hash(r->entry, strlen(r->entry), leaf);
@@ -118,13 +138,14 @@ static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, s
     struct vt_buf body;
     vt_buf_init(&body, VT_CHECKPOINT_BODY_MAX + 1);
     char kid[64], sig_hex[129];
-    if (err == VT_OK) {
+    bool grew = size > start; /* every request refused: no new checkpoint */
+    if (err == VT_OK && grew) {
         err = vt_merkle_root(b->tree, size, root, d);
     }
-    if (err == VT_OK) {
+    if (err == VT_OK && grew) {
         err = vt_broker_checkpoint(b, size, root, &body, sig, kid, d);
     }
-    if (err == VT_OK) {
+    if (err == VT_OK && grew) {
         vt_hex_encode(sig, 64, sig_hex);
         struct vt_sql_arg a[] = {VT_SQL_I((int64_t)size), VT_SQL_T((const char *)body.data),
                                  VT_SQL_T(sig_hex), VT_SQL_T(kid)};
@@ -142,9 +163,16 @@ static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, s
         vt_buf_cleanup(&body);
         return err;
     }
-    atomic_fetch_add(&b->m.log_batches, 1);
+    if (grew) {
+        atomic_fetch_add(&b->m.log_batches, 1);
+    }
     /* Durable: each request gets its receipt against this batch's checkpoint. */
     for (struct vt_log_req *r = batch; r != NULL; r = r->next) {
+        if (r->refused) {
+            r->err = vt_fail(&r->d, VT_E_NONCE_MISMATCH, "nonce",
+                             "the nonce was redeemed by another request first, or expired");
+            continue;
+        }
         snprintf(r->kid, sizeof(r->kid), "%s", kid);
         if (!r->want_receipt) {
             continue;
@@ -219,14 +247,14 @@ static void deadline_after_us(struct timespec *ts, int64_t us)
  * first of them to see no leader. A request returns only when its batch is durable (or failed).
  */
 enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const char *explanation,
-                                 bool want_receipt, uint64_t *index, char **receipt, char kid[64],
-                                 struct vt_diag *d)
+                                 const char *redeem, bool want_receipt, uint64_t *index,
+                                 char **receipt, char kid[64], struct vt_diag *d)
 {
     if (receipt != NULL) {
         *receipt = NULL;
     }
     struct vt_log_req r = {
-        .entry = entry, .explanation = explanation, .want_receipt = want_receipt};
+        .entry = entry, .explanation = explanation, .redeem = redeem, .want_receipt = want_receipt};
     vt_diag_init(&r.d);
     pthread_mutex_lock(&b->batch_lock);
     *b->batch_tail = &r;

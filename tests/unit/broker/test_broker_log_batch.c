@@ -3,7 +3,9 @@
  * are committed in batches of at most log_batch_max entries, one signed checkpoint each; every
  * append gets its own index, and its receipt proves it against its batch's checkpoint; the log
  * then audits clean with one checkpoint per batch. With log_batch_max 1 every entry is its own
- * batch, as before group commit.
+ * batch, as before group commit. A nonce is redeemed in its request's batch: two requests with
+ * one nonce at once, both past the early check, get one acceptance and one nonce-replayed, and
+ * only the accepted one is logged.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -58,7 +60,7 @@ static void *append_many(void *arg)
         snprintf(entry, sizeof(entry), "{\"test\":\"batch\",\"thread\":%d,\"n\":%d}", w->id, i);
         struct vt_diag d;
         vt_diag_init(&d);
-        w->err = vt_broker_log_append(w->h->b, entry, "", true, &w->index[i], &w->receipt[i],
+        w->err = vt_broker_log_append(w->h->b, entry, "", NULL, true, &w->index[i], &w->receipt[i],
                                       w->kid[i], &d);
     }
     return NULL;
@@ -144,11 +146,72 @@ static void test_batch_of_one(void **state)
     assert_int_equal(run(1, 0), TOTAL);
 }
 
+struct racer {
+    struct bh *h;
+    const char *body;
+    pthread_barrier_t *go;
+    long status;
+    char reason[96];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    json_t *out = NULL;
+    pthread_barrier_wait(r->go);
+    r->status = bh_call(r->h, "POST", "/v1/attest", r->body, NULL, &out, NULL);
+    const char *why = json_string_value(json_object_get(out, "reason"));
+    snprintf(r->reason, sizeof(r->reason), "%s", why ? why : "");
+    json_decref(out);
+    return NULL;
+}
+
+static void test_one_nonce_two_requests(void **state)
+{
+    (void)state;
+    struct vt_broker_config over = {.log_batch_wait_us = 2000};
+    struct bh *h = bh_start_cfg(vt_time_now(), "", 300, 600, NULL, NULL, &over);
+    assert_non_null(h);
+    struct vt_jwk *key = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_jwk_generate("P-256", &key, &d), VT_OK);
+    for (int round = 0; round < 8; round++) {
+        char nonce[64];
+        uint8_t raw[32];
+        assert_true(bh_challenge(h, nonce, raw));
+        json_t *body = bh_attest_body(h, VT_TEE_SGX, nonce, raw, key, 0);
+        char *text = json_dumps(body, JSON_COMPACT);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        struct racer r[2] = {{h, text, &go, 0, ""}, {h, text, &go, 0, ""}};
+        pthread_t t[2];
+        uint64_t before = 0, after = 0, cps = 0;
+        assert_int_equal(vt_broker_audit_verify(h->b, &before, &cps, &d), VT_OK);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        }
+        pthread_barrier_destroy(&go);
+        assert_int_equal(r[0].status + r[1].status, 200 + 401);
+        assert_string_equal(r[r[0].status == 401 ? 0 : 1].reason, "nonce-replayed");
+        assert_int_equal(vt_broker_audit_verify(h->b, &after, &cps, &d), VT_OK);
+        assert_int_equal(after, before + 1); /* only the accepted attestation is logged */
+        free(text);
+        json_decref(body);
+    }
+    vt_jwk_free(key);
+    bh_stop(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches),
         cmocka_unit_test(test_batch_of_one),
+        cmocka_unit_test(test_one_nonce_two_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
