@@ -239,8 +239,12 @@ static void vt_p384_names(const struct vt_cert *child, char subject[VT_P384_NAME
     vt_cert_issuer_text(child, issuer, VT_P384_NAME_MAX);
 }
 
-enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child, const struct vt_key *issuer,
-                                         struct vt_diag *d)
+/* Everything vt_cert_check_signed_by_p384 checks but the verification itself: the issuer key is
+ * P-384, both signature algorithms are ecdsa-with-SHA384, the signature decodes (into sig, with
+ * the certificate's parts). */
+static enum vt_err p384_signed_form(const struct vt_cert *child, const struct vt_key *issuer,
+                                    struct vt_p384_cert_parts *out, uint8_t sig[96],
+                                    struct vt_diag *d)
 {
     if (child == NULL || issuer == NULL) {
         return vt_fail(d, VT_E_ARG, "cert.signature", "null argument");
@@ -249,15 +253,14 @@ enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child, const stru
     /* The names are formatted only for a failure: the success path stays at hash + verify. */
     char child_name[VT_P384_NAME_MAX];
     char issuer_name[VT_P384_NAME_MAX];
-    struct vt_p384_cert_parts parts;
-    const char *why = vt_p384_cert_split(child->der, child->der_len, &parts);
+    const char *why = vt_p384_cert_split(child->der, child->der_len, out);
     if (why != NULL) {
         vt_p384_names(child, child_name, issuer_name);
         return vt_fail(d, VT_E_BAD_CERT, "cert.der", "[%s]: %s", child_name, why);
     }
-    if (!vt_p384_is_ecdsa_sha384(&parts.outer_alg)) {
+    if (!vt_p384_is_ecdsa_sha384(&out->outer_alg)) {
         char alg[160];
-        vt_p384_alg_text(&parts.outer_alg, alg, sizeof(alg));
+        vt_p384_alg_text(&out->outer_alg, alg, sizeof(alg));
         vt_p384_names(child, child_name, issuer_name);
         return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "cert.signature_algorithm",
                        "[%s] is signed with %s, expected ecdsa-with-SHA384 (1.2.840.10045.4.3.3)",
@@ -265,23 +268,41 @@ enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child, const stru
     }
     /* SPEC: RFC 5280 4.1.1.2: signatureAlgorithm MUST equal TBSCertificate.signature. OpenSSL's
      * X509_verify fails such a certificate, and so does this check. */
-    if (!vt_p384_is_ecdsa_sha384(&parts.tbs_alg)) {
+    if (!vt_p384_is_ecdsa_sha384(&out->tbs_alg)) {
         char alg[160];
-        vt_p384_alg_text(&parts.tbs_alg, alg, sizeof(alg));
+        vt_p384_alg_text(&out->tbs_alg, alg, sizeof(alg));
         vt_p384_names(child, child_name, issuer_name);
         return vt_fail(d, VT_E_CERT_SIGNATURE, "cert.signature",
                        "[%s]: signatureAlgorithm is ecdsa-with-SHA384 but the signed "
                        "TBSCertificate says %s",
                        child_name, alg);
     }
-    uint8_t sig[96];
-    why = vt_p384_sig_from_bits(&parts.sig_bits, sig);
+    why = vt_p384_sig_from_bits(&out->sig_bits, sig);
     if (why != NULL) {
         vt_p384_names(child, child_name, issuer_name);
         return vt_fail(d, VT_E_CERT_SIGNATURE, "cert.signature",
                        "signature of [%s] (issuer [%s]) cannot be decoded: %s", child_name,
                        issuer_name, why);
     }
+    return VT_OK;
+}
+
+enum vt_err vt_cert_expect_p384_signature(const struct vt_cert *child, const struct vt_key *issuer,
+                                          struct vt_diag *d)
+{
+    struct vt_p384_cert_parts parts;
+    uint8_t sig[96];
+    return p384_signed_form(child, issuer, &parts, sig, d);
+}
+
+enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child, const struct vt_key *issuer,
+                                         struct vt_diag *d)
+{
+    struct vt_p384_cert_parts parts;
+    uint8_t sig[96];
+    VT_TRY(p384_signed_form(child, issuer, &parts, sig, d));
+    char child_name[VT_P384_NAME_MAX];
+    char issuer_name[VT_P384_NAME_MAX];
     uint8_t digest[VT_SHA384_LEN];
     vt_sha384(parts.tbs, parts.tbs_len, digest);
     if (vt_p384_verify_digest(issuer, digest, sig) != VT_OK) {

@@ -136,6 +136,12 @@ const char *vt_p384_backend(void);
 VT_MUST_USE enum vt_err vt_cert_check_signed_by_p384(const struct vt_cert *child,
                                                      const struct vt_key *issuer,
                                                      struct vt_diag *d);
+/* The same checks but the verification itself (key P-384, ecdsa-with-SHA384 in both places, a
+ * decodable signature), with the same errors: for a signature already verified (a chain link
+ * checked by vt_chain_verify) that must also have this form. */
+VT_MUST_USE enum vt_err vt_cert_expect_p384_signature(const struct vt_cert *child,
+                                                      const struct vt_key *issuer,
+                                                      struct vt_diag *d);
 
 /* ---- X.509 certificates ---- */
 

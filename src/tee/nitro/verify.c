@@ -117,8 +117,8 @@ static enum vt_err check_ca_usage(const struct vt_cert_list *chain, struct vt_di
 }
 
 /* SPEC: beyond vt_chain_verify's generic checks (which include the leaf's issuer name and
- * signature), AWS's profile: the leaf is not a CA, has digitalSignature, and is signed with
- * ecdsa-with-SHA384 by the instance CA (chain[1]), whose key is P-384. */
+ * verify its signature), AWS's profile: the leaf is not a CA, has digitalSignature, and is signed
+ * with ecdsa-with-SHA384 by the instance CA (chain[1]), whose key is P-384. */
 static enum vt_err check_leaf(const struct vt_cert_list *chain, struct vt_diag *d)
 {
     const struct vt_cert *leaf = chain->certs[0], *issuer = chain->certs[1];
@@ -131,7 +131,7 @@ static enum vt_err check_leaf(const struct vt_cert_list *chain, struct vt_diag *
     struct vt_key *issuer_key = NULL;
     enum vt_err err = vt_key_from_cert(issuer, VT_KEY_P384, &issuer_key, d);
     if (err == VT_OK) {
-        err = vt_cert_check_signed_by_p384(leaf, issuer_key, d);
+        err = vt_cert_expect_p384_signature(leaf, issuer_key, d); /* verified by the chain */
     }
     vt_key_free(issuer_key);
     return err;
