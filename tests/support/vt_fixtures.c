@@ -72,3 +72,19 @@ const char *vt_fixtures_or_skip(void)
     }
     return dir;
 }
+
+vt_time vt_fixtures_time(const char *text)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", text != NULL ? text : "");
+    char *sp = strchr(buf, ' ');
+    if (sp != NULL) {
+        *sp = 'T';
+    }
+    vt_time t = 0;
+    if (sp == NULL || vt_time_parse(buf, strlen(buf), &t, NULL) != VT_OK) {
+        fail_msg("expected.json time \"%s\" is not \"YYYY-MM-DD hh:mm:ss+00:00\"",
+                 text != NULL ? text : "(missing)");
+    }
+    return t;
+}

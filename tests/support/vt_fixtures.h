@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <veritee/time.h>
+
 /*
  * The fixtures directory: $VERITEE_FIXTURES, else $VT_FIXTURES, else $VT_FIXTURES_DEFAULT (set by
  * CTest), if it exists. NULL if absent; then tests skip with a message, except under CI=true,
@@ -22,5 +24,11 @@ uint8_t *vt_test_read_file(const char *path, size_t *len);
  * skipped; under CI=true a missing folder fails the test instead.
  */
 const char *vt_fixtures_or_skip(void);
+
+/*
+ * A time as the fixtures' expected.json files write it, "2022-10-12 13:49:51+00:00" (RFC 3339
+ * with a space for the T): the unix time, or the test fails naming the text.
+ */
+vt_time vt_fixtures_time(const char *text);
 
 #endif

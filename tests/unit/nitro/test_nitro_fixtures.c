@@ -49,16 +49,7 @@ static void doc_load(struct doc *doc, json_t *exp)
 
 static vt_time exp_time(json_t *exp, const char *key)
 {
-    /* "2022-10-12 13:49:51+00:00": RFC 3339 with a space for the T. */
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(exp, key)));
-    char *sp = strchr(buf, ' ');
-    assert_non_null(sp);
-    *sp = 'T';
-    vt_time t;
-    struct vt_diag d;
-    assert_int_equal(vt_time_parse(buf, strlen(buf), &t, &d), VT_OK);
-    return t;
+    return vt_fixtures_time(json_string_value(json_object_get(exp, key)));
 }
 
 static enum vt_err verify(struct vt_nitro_verifier *v, const struct doc *doc, vt_time now,

@@ -58,18 +58,9 @@ static json_t *load_expected(void)
     return j;
 }
 
-/* "2023-01-24 17:58:26+00:00" */
 static vt_time exp_time(json_t *o, const char *key)
 {
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(o, key)));
-    char *sp = strchr(buf, ' ');
-    assert_non_null(sp);
-    *sp = 'T';
-    vt_time t;
-    struct vt_diag d;
-    assert_int_equal(vt_time_parse(buf, strlen(buf), &t, &d), VT_OK);
-    return t;
+    return vt_fixtures_time(json_string_value(json_object_get(o, key)));
 }
 
 static void expect_hex(const char *name, const uint8_t *p, size_t n, json_t *want)

@@ -130,18 +130,9 @@ static json_t *read_json(const char *rel)
     return j;
 }
 
-/* "2022-10-12 13:49:51+00:00" (expected.json's form). */
 static vt_time json_time(json_t *o, const char *key)
 {
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(o, key)));
-    char *sp = strchr(buf, ' ');
-    assert_non_null(sp);
-    *sp = 'T';
-    vt_time t;
-    struct vt_diag d;
-    assert_int_equal(vt_time_parse(buf, strlen(buf), &t, &d), VT_OK);
-    return t;
+    return vt_fixtures_time(json_string_value(json_object_get(o, key)));
 }
 
 static double seconds_since(const struct timespec *t0)
