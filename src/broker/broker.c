@@ -463,9 +463,7 @@ static bool check_init_data(const struct vt_claims *c, const struct vt_broker_at
 
 static bool row_policy(void *ctx, const struct vt_sql_row *row)
 {
-    char **p = ctx;
-    p[0] = strdup(vt_row_text(row, 0));
-    p[1] = strdup(vt_row_text(row, 1));
+    *(char **)ctx = strdup(vt_row_text(row, 0));
     return false;
 }
 
@@ -499,13 +497,12 @@ static enum vt_err compiled_policy(struct vt_broker *b, const char *json, struct
 /* The attestation policy in force (the default policy when none is set), pinned in *pin. */
 static enum vt_err attestation_policy(struct vt_broker *b, struct vt_pin *pin, struct vt_diag *d)
 {
-    char *row[2] = {NULL, NULL};
+    char *json = NULL;
     struct vt_sql_arg a[] = {VT_SQL_T("attestation")};
-    VT_TRY(vt_store_exec(b->store, "SELECT json, sha256 FROM vb_policy WHERE name = ?", a, 1,
-                         row_policy, row, NULL, d));
-    enum vt_err err = compiled_policy(b, row[0] ? row[0] : "{\"version\":1}", pin, d);
-    free(row[0]);
-    free(row[1]);
+    VT_TRY(vt_store_exec(b->store, "SELECT json FROM vb_policy WHERE name = ?", a, 1, row_policy,
+                         &json, NULL, d));
+    enum vt_err err = compiled_policy(b, json ? json : "{\"version\":1}", pin, d);
+    free(json);
     return err;
 }
 
