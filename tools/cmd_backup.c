@@ -317,10 +317,16 @@ static enum vt_err check_db(const char *url, const struct backup_args *a, const 
         }
     }
     /* Challenges outstanding when the backup was taken may have been redeemed since: after a
-     * restore they would be redeemable again. They are dropped (clients ask for new ones). */
+     * restore they would be redeemable again. They are dropped (clients ask for new ones): the
+     * KBS sessions, the nonce rows, and the salt of the key that MACs /v1/challenge nonces, so
+     * that every nonce issued before the restore is unknown after it. */
     if (err == VT_OK && r->drop_challenges) {
         int64_t n = 0, k = 0;
-        err = vt_store_exec(b->store, "DELETE FROM vb_nonces", NULL, 0, NULL, NULL, &n, d);
+        err = vt_store_exec(b->store, "DELETE FROM vt_meta WHERE name = 'broker_nonce_salt'", NULL,
+                            0, NULL, NULL, NULL, d);
+        if (err == VT_OK) {
+            err = vt_store_exec(b->store, "DELETE FROM vb_nonces", NULL, 0, NULL, NULL, &n, d);
+        }
         if (err == VT_OK) {
             err =
                 vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions", NULL, 0, NULL, NULL, &k, d);

@@ -49,9 +49,9 @@ static const char broker_usage[] =
     "  --issuer NAME           token issuer and log origin (default veritee)\n"
     "  --nonce-ttl S           challenge lifetime (default 300)\n"
     "  --token-ttl S           EAR token lifetime (default 600)\n"
-    "  --max-nonces N          challenges outstanding at once (issued, not answered, not\n"
-    "                          expired) before /v1/challenge answers 503 (default 10000)\n"
-    "  --max-kbs-sessions N    the same for /kbs/v0/auth sessions (default 10000)\n"
+    "  --max-kbs-sessions N    /kbs/v0/auth sessions outstanding at once (opened, not\n"
+    "                          answered, not expired) before it answers 503 (default 10000)\n"
+    "  --max-nonces N          accepted and ignored: /v1/challenge nonces are not stored\n"
     "  --log-batch-max N       audit log group commit: at most N entries per transaction and\n"
     "                          signed checkpoint (default 256, 1 to 65536)\n"
     "  --log-batch-wait-us US  the first request of a batch waits up to US microseconds for\n"
@@ -291,7 +291,11 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             } else if (o == O_RINT) {
                 a->cache.refresh_interval = v;
             } else if (o == O_MAXN) {
-                a->cfg.max_nonces = v;
+                fprintf(stderr,
+                        "%s: --max-nonces (max-nonces) has no effect any more: challenges "
+                        "are not stored until they are redeemed (docs/broker.md, "
+                        "\"Nonces\")\n",
+                        prog);
             } else if (o == O_MAXS) {
                 a->cfg.max_kbs_sessions = v;
             } else if (o == O_NFRATE) {

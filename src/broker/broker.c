@@ -95,6 +95,41 @@ static enum vt_err master_check(struct vt_broker *b, struct vt_diag *d)
     return vt_master_key_id_record(b->store, b->cfg.master_key, d);
 }
 
+/*
+ * The key that MACs /v1/challenge nonces: HMAC-SHA-256(master key, label || salt), the salt a
+ * random value in vt_meta (the first replica to start stores it, the others read it back). A
+ * restore deletes the salt (tools/cmd_backup.c), so nonces issued before it, which may have been
+ * redeemed after the backup was taken, are refused as unknown after it.
+ */
+static enum vt_err nonce_key(struct vt_broker *b, struct vt_diag *d)
+{
+    char *salt = NULL;
+    struct vt_sql_arg a[] = {VT_SQL_T("broker_nonce_salt")};
+    VT_TRY(vt_store_exec(b->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1, row_text_dup,
+                         &salt, NULL, d));
+    if (salt == NULL) {
+        uint8_t raw[16];
+        char hex[33];
+        VT_TRY(vt_random_bytes(raw, sizeof(raw), d));
+        vt_hex_encode(raw, sizeof(raw), hex);
+        struct vt_sql_arg ins[] = {VT_SQL_T("broker_nonce_salt"), VT_SQL_T(hex)};
+        VT_TRY(vt_store_exec(b->store,
+                             "INSERT INTO vt_meta(name, value) VALUES (?, ?)"
+                             " ON CONFLICT(name) DO NOTHING",
+                             ins, 2, NULL, NULL, NULL, d));
+        VT_TRY(vt_store_exec(b->store, "SELECT value FROM vt_meta WHERE name = ?", a, 1,
+                             row_text_dup, &salt, NULL, d));
+        VT_ENSURE(salt != NULL, d, VT_E_STORAGE, "nonce", "the nonce salt was not stored");
+    }
+    char msg[128];
+    int n = snprintf(msg, sizeof(msg), "veritee broker nonce key v1:%s", salt);
+    free(salt);
+    VT_ENSURE(n > 0 && (size_t)n < sizeof(msg), d, VT_E_STORAGE, "nonce",
+              "the stored nonce salt is too long");
+    vt_hmac_sha256(b->cfg.master_key, sizeof(b->cfg.master_key), msg, (size_t)n, b->nonce_key);
+    return VT_OK;
+}
+
 /* A compiled policy and its digest (the log's policy_sha256). Read-only once stored. */
 struct policy_entry {
     struct vt_policy *p;
@@ -122,9 +157,6 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     }
     if (b->cfg.collateral_ttl <= 0) {
         b->cfg.collateral_ttl = 60;
-    }
-    if (b->cfg.max_nonces <= 0) {
-        b->cfg.max_nonces = VT_BROKER_MAX_NONCES;
     }
     if (b->cfg.max_kbs_sessions <= 0) {
         b->cfg.max_kbs_sessions = VT_BROKER_MAX_KBS_SESSIONS;
@@ -158,6 +190,9 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     }
     if (err == VT_OK && !cfg->audit_only) {
         err = master_check(b, d);
+    }
+    if (err == VT_OK && !cfg->audit_only) {
+        err = nonce_key(b, d);
     }
     if (err == VT_OK && !cfg->audit_only) {
         err = vt_broker_signers_load(b, d);
@@ -217,11 +252,12 @@ int64_t vt_broker_collect(struct vt_broker *b, bool force)
     if (!atomic_compare_exchange_strong(&b->gc_last_ms, &last, t)) {
         return 0; /* another thread is collecting */
     }
-    struct vt_sql_arg a[] = {VT_SQL_I(vt_broker_now(b))};
+    vt_time now = vt_broker_now(b);
+    struct vt_sql_arg a[] = {VT_SQL_I(now)}, g[] = {VT_SQL_I(now - VT_BROKER_NONCE_GRACE)};
     int64_t n = 0, k = 0;
     struct vt_diag d;
     vt_diag_init(&d);
-    if (vt_store_exec(b->store, "DELETE FROM vb_nonces WHERE expires <= ?", a, 1, NULL, NULL, &n,
+    if (vt_store_exec(b->store, "DELETE FROM vb_nonces WHERE expires <= ?", g, 1, NULL, NULL, &n,
                       &d) != VT_OK ||
         vt_store_exec(b->store, "DELETE FROM vb_kbs_sessions WHERE expires <= ?", a, 1, NULL, NULL,
                       &k, &d) != VT_OK) {
@@ -235,61 +271,89 @@ int64_t vt_broker_collect(struct vt_broker *b, bool force)
 /* The row goes in only while fewer than the cap are outstanding: the count is part of the
  * INSERT, so it holds for replicas too (up to their concurrent inserts on PostgreSQL, whose
  * READ COMMITTED lets two statements count the same rows). */
-static const char admit_nonce_sql[] =
-    "INSERT INTO vb_nonces(nonce, expires, used) SELECT CAST(? AS TEXT), CAST(? AS BIGINT), 0"
-    " WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM vb_nonces WHERE used = 0 AND expires > ?"
-    " LIMIT ?) AS o) < ?";
 static const char admit_session_sql[] =
     "INSERT INTO vb_kbs_sessions(id, nonce, tee, expires, used, token, token_sha256,"
     " runtime_key) SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT),"
     " 0, '', '', '' WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM vb_kbs_sessions WHERE used = 0"
     " AND expires > ? LIMIT ?) AS o) < ?";
 
-bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row,
-                     struct vt_broker_denial *den)
+bool vt_broker_admit_session(struct vt_broker *b, const struct vt_sql_arg *row,
+                             struct vt_broker_denial *den)
 {
-    size_t nrow = kbs ? 4 : 2;
-    int64_t cap = kbs ? b->cfg.max_kbs_sessions : b->cfg.max_nonces;
+    int64_t cap = b->cfg.max_kbs_sessions;
     struct vt_sql_arg a[7];
-    memcpy(a, row, nrow * sizeof(*a));
+    memcpy(a, row, 4 * sizeof(*a));
     vt_time now = vt_broker_now(b);
-    a[nrow] = VT_SQL_I(now);
-    a[nrow + 1] = VT_SQL_I(cap);
-    a[nrow + 2] = VT_SQL_I(cap);
+    a[4] = VT_SQL_I(now);
+    a[5] = VT_SQL_I(cap);
+    a[6] = VT_SQL_I(cap);
     vt_broker_collect(b, false);
     struct vt_diag d;
     vt_diag_init(&d);
     int64_t changes = 0;
-    if (vt_store_exec(b->store, kbs ? admit_session_sql : admit_nonce_sql, a, nrow + 3, NULL, NULL,
-                      &changes, &d) != VT_OK) {
+    if (vt_store_exec(b->store, admit_session_sql, a, 7, NULL, NULL, &changes, &d) != VT_OK) {
         deny(den, 500, "storage", d.detail);
         return false;
     }
     if (changes == 1) {
-        atomic_fetch_add(kbs ? &b->m.kbs_sessions : &b->m.challenges, 1);
+        atomic_fetch_add(&b->m.kbs_sessions, 1);
         return true;
     }
     /* At the cap (expired rows do not count towards it). Someone is asking for many: delete what
      * has expired now rather than at the next pass, so that storage stays bounded by the cap and
      * the rows of one collection interval; the client retries when the oldest outstanding
-     * challenge expires. */
+     * session expires. */
     vt_broker_collect(b, true);
     int64_t first = 0;
     struct vt_sql_arg q[] = {VT_SQL_I(now)};
     (void)!vt_store_exec(b->store,
-                         kbs ? "SELECT MIN(expires) FROM vb_kbs_sessions WHERE used = 0 AND"
-                               " expires > ?"
-                             : "SELECT MIN(expires) FROM vb_nonces WHERE used = 0 AND expires > ?",
+                         "SELECT MIN(expires) FROM vb_kbs_sessions WHERE used = 0 AND expires > ?",
                          q, 1, vt_store_row_int, &first, NULL, NULL);
-    atomic_fetch_add(kbs ? &b->m.limit_kbs_sessions : &b->m.limit_nonces, 1);
+    atomic_fetch_add(&b->m.limit_kbs_sessions, 1);
     char msg[200];
     snprintf(msg, sizeof(msg),
-             "%" PRId64
-             " %s are outstanding, the limit (%s): retry when one is answered or expires",
-             cap, kbs ? "KBS sessions" : "challenges", kbs ? "max-kbs-sessions" : "max-nonces");
-    deny(den, 503, kbs ? "kbs-session-limit" : "nonce-limit", msg);
+             "%" PRId64 " KBS sessions are outstanding, the limit (max-kbs-sessions): retry when "
+             "one is answered or expires",
+             cap);
+    deny(den, 503, "kbs-session-limit", msg);
     den->retry_after = first > now ? first - now : 1;
     return false;
+}
+
+/*
+ * A /v1/challenge nonce is 32 bytes: its expiry (seconds since the epoch, big-endian), 8 random
+ * bytes, and the first 16 bytes of HMAC-SHA-256(nonce key, "veritee nonce v1" || the first 16
+ * bytes). Nothing is stored when it is issued; the MAC says this broker (or a replica with the
+ * same master key) issued it, and its row in vb_nonces, inserted when it is redeemed, that it
+ * was redeemed.
+ */
+#define NONCE_BODY 16
+#define NONCE_MAC 16
+
+static void put_be64(uint8_t p[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8) {
+        p[i] = (uint8_t)v;
+    }
+}
+
+static uint64_t get_be64(const uint8_t p[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void nonce_mac(const struct vt_broker *b, const uint8_t body[NONCE_BODY],
+                      uint8_t mac[NONCE_MAC])
+{
+    uint8_t msg[16 + NONCE_BODY], full[32];
+    memcpy(msg, "veritee nonce v1", 16);
+    memcpy(msg + 16, body, NONCE_BODY);
+    vt_hmac_sha256(b->nonce_key, sizeof(b->nonce_key), msg, sizeof(msg), full);
+    memcpy(mac, full, NONCE_MAC);
 }
 
 bool vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
@@ -299,14 +363,20 @@ bool vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
     uint8_t raw[VT_BROKER_NONCE_LEN];
     struct vt_diag d;
     vt_diag_init(&d);
-    if (vt_random_bytes(raw, sizeof(raw), &d) != VT_OK ||
-        vt_base64_encode(raw, sizeof(raw), true, nonce, 64) != VT_OK) {
+    *expires = vt_broker_now(b) + b->cfg.nonce_ttl;
+    put_be64(raw, (uint64_t)*expires);
+    if (vt_random_bytes(raw + 8, 8, &d) != VT_OK) {
         deny(den, 500, "internal", "cannot make a nonce");
         return false;
     }
-    *expires = vt_broker_now(b) + b->cfg.nonce_ttl;
-    struct vt_sql_arg row[] = {VT_SQL_T(nonce), VT_SQL_I(*expires)};
-    return vt_broker_admit(b, false, row, den);
+    nonce_mac(b, raw, raw + NONCE_BODY);
+    if (vt_base64_encode(raw, sizeof(raw), true, nonce, 64) != VT_OK) {
+        deny(den, 500, "internal", "cannot make a nonce");
+        return false;
+    }
+    vt_broker_collect(b, false);
+    atomic_fetch_add(&b->m.challenges, 1);
+    return true;
 }
 
 struct nonce_row {
@@ -324,13 +394,13 @@ static bool row_nonce(void *ctx, const struct vt_sql_row *row)
 }
 
 /*
- * The nonce is well formed, was issued, is unused and unexpired: refused early, before the
- * evidence is appraised. It is redeemed with the request's log entry, in the same transaction
- * (vt_broker_log_append): the redeeming UPDATE there is the check, so two requests (or two
- * replicas) cannot both redeem one nonce.
+ * The nonce is well formed, was issued (its MAC, or a row of an earlier release), has not been
+ * redeemed and has not expired: refused early, before the evidence is appraised. It is redeemed
+ * with the request's log entry, in the same transaction (vt_broker_log_append): the statement
+ * there is the check, so two requests (or two replicas) cannot both redeem one nonce.
  */
 static bool check_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_BROKER_NONCE_LEN],
-                        struct vt_broker_denial *den)
+                        struct vt_broker_redeem *redeem, struct vt_broker_denial *den)
 {
     size_t n = 0;
     if (nonce == NULL || strlen(nonce) != 43 ||
@@ -339,24 +409,29 @@ static bool check_nonce(struct vt_broker *b, const char *nonce, uint8_t raw[VT_B
         deny(den, 400, "nonce-malformed", "nonce is not 32 bytes of base64url");
         return false;
     }
+    uint8_t mac[NONCE_MAC];
+    nonce_mac(b, raw, mac);
+    bool ours = vt_ct_memeq(mac, raw + NONCE_BODY, NONCE_MAC);
     struct nonce_row r = {0};
     struct vt_diag d;
     vt_diag_init(&d);
     struct vt_sql_arg q[] = {VT_SQL_T(nonce)};
-    if (vt_store_exec(b->store, "SELECT expires, used FROM vb_nonces WHERE nonce = ?", q, 1,
-                      row_nonce, &r, NULL, &d) != VT_OK) {
+    if (vt_store_read(b->store, "SELECT expires, used FROM vb_nonces WHERE nonce = ?", q, 1,
+                      row_nonce, &r, &d) != VT_OK) {
         deny(den, 500, "storage", d.detail);
         return false;
     }
-    if (r.found && r.used == 0 && r.expires > vt_broker_now(b)) {
-        return true;
-    }
-    if (!r.found) {
+    vt_time now = vt_broker_now(b);
+    int64_t expires = ours ? (int64_t)get_be64(raw) : r.expires;
+    if (!ours && !r.found) {
         deny(den, 401, "nonce-unknown", "the nonce was not issued by this broker");
-    } else if (r.used != 0) {
+    } else if (r.found && (ours || r.used != 0)) {
         deny(den, 401, "nonce-replayed", "the nonce was already used");
-    } else {
+    } else if (expires <= now) {
         deny(den, 401, "nonce-expired", "the nonce expired");
+    } else {
+        *redeem = (struct vt_broker_redeem){nonce, ours ? expires : 0};
+        return true;
     }
     return false;
 }
@@ -499,8 +574,8 @@ static enum vt_err attestation_policy(struct vt_broker *b, struct vt_pin *pin, s
 {
     char *json = NULL;
     struct vt_sql_arg a[] = {VT_SQL_T("attestation")};
-    VT_TRY(vt_store_exec(b->store, "SELECT json FROM vb_policy WHERE name = ?", a, 1, row_policy,
-                         &json, NULL, d));
+    VT_TRY(vt_store_read(b->store, "SELECT json FROM vb_policy WHERE name = ?", a, 1, row_policy,
+                         &json, d));
     enum vt_err err = compiled_policy(b, json ? json : "{\"version\":1}", pin, d);
     free(json);
     return err;
@@ -606,8 +681,8 @@ static char *entry_json(struct vt_broker *b, const struct decision *x)
 /* Append the decision to the log, redeeming the nonce `redeem` (NULL: none) in the same
  * transaction; VT_E_NONCE_MISMATCH (nothing appended) if another request redeemed it first. */
 static enum vt_err record(struct vt_broker *b, const struct decision *x, const char *explanation,
-                          const char *redeem, bool want_receipt, uint64_t *index, char **receipt,
-                          char *kid, struct vt_diag *d)
+                          const struct vt_broker_redeem *redeem, bool want_receipt, uint64_t *index,
+                          char **receipt, char *kid, struct vt_diag *d)
 {
     char *e = entry_json(b, x);
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
@@ -637,7 +712,8 @@ struct attested {
     struct vt_jwk *key;
     char jkt[64];
     uint8_t nonce[VT_BROKER_NONCE_LEN];
-    const char *redeem; /* the nonce to redeem with the log entry (the request's), or NULL */
+    struct vt_broker_redeem nonce_redeem;
+    const struct vt_broker_redeem *redeem; /* the request's nonce, redeemed with its log entry */
     char policy_sha[65];
     enum vt_tee tee; /* of the evidence (once it parses) or the token; NONE before (metrics) */
 };
@@ -689,10 +765,10 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
         return false;
     }
     if (q->expect_report_data == NULL) {
-        if (!check_nonce(b, q->nonce, a->nonce, den)) {
+        if (!check_nonce(b, q->nonce, a->nonce, &a->nonce_redeem, den)) {
             return false;
         }
-        a->redeem = q->nonce;
+        a->redeem = &a->nonce_redeem;
     }
     struct vt_pin ppin;
     if (attestation_policy(b, &ppin, &d) != VT_OK) {
@@ -1226,7 +1302,8 @@ static enum vt_err store_text(struct vt_broker *b, struct vt_buf *o)
     }
     return vt_buf_printf(
         o,
-        "# HELP veritee_broker_table_rows Rows held in the challenge tables (outstanding, answered"
+        "# HELP veritee_broker_table_rows Rows held in the challenge tables (nonces: redeemed"
+        " ones, kept until some minutes after they expire; KBS sessions: outstanding, answered"
         " and expired ones not yet deleted; all replicas).\n"
         "# TYPE veritee_broker_table_rows gauge\n"
         "veritee_broker_table_rows{table=\"nonces\"} %" PRId64 "\n"
@@ -1252,10 +1329,8 @@ static enum vt_err store_text(struct vt_broker *b, struct vt_buf *o)
 char *vt_broker_metrics_text(struct vt_broker *b)
 {
     struct vt_broker_metrics *m = &b->m;
-    int64_t nonces = -1, sessions = -1;
+    int64_t sessions = -1;
     struct vt_sql_arg a[] = {VT_SQL_I(vt_broker_now(b))};
-    (void)!vt_store_exec(b->store, "SELECT COUNT(*) FROM vb_nonces WHERE used = 0 AND expires > ?",
-                         a, 1, vt_store_row_int, &nonces, NULL, NULL);
     (void)!vt_store_exec(b->store,
                          "SELECT COUNT(*) FROM vb_kbs_sessions WHERE used = 0 AND expires > ?", a,
                          1, vt_store_row_int, &sessions, NULL, NULL);
@@ -1269,14 +1344,12 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         "# HELP veritee_broker_kbs_sessions_total KBS sessions opened by /kbs/v0/auth.\n"
         "# TYPE veritee_broker_kbs_sessions_total counter\n"
         "veritee_broker_kbs_sessions_total %" PRIuFAST64 "\n"
-        "# HELP veritee_broker_outstanding Challenges issued, not answered, not expired (all"
-        " replicas).\n"
+        "# HELP veritee_broker_outstanding KBS sessions opened, not answered, not expired (all"
+        " replicas; /v1/challenge nonces are not stored until redeemed).\n"
         "# TYPE veritee_broker_outstanding gauge\n"
-        "veritee_broker_outstanding{kind=\"nonces\"} %" PRId64 "\n"
         "veritee_broker_outstanding{kind=\"kbs_sessions\"} %" PRId64 "\n"
-        "# HELP veritee_broker_limit_refusals_total Challenges refused at their cap (503).\n"
+        "# HELP veritee_broker_limit_refusals_total KBS sessions refused at their cap (503).\n"
         "# TYPE veritee_broker_limit_refusals_total counter\n"
-        "veritee_broker_limit_refusals_total{limit=\"nonces\"} %" PRIuFAST64 "\n"
         "veritee_broker_limit_refusals_total{limit=\"kbs_sessions\"} %" PRIuFAST64 "\n"
         "# HELP veritee_broker_expired_collected_total Expired rows deleted.\n"
         "# TYPE veritee_broker_expired_collected_total counter\n"
@@ -1295,11 +1368,11 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         "# HELP veritee_broker_refusals_unlogged_total Refusals that wrote no log entry (the"
         " request failed before its evidence was appraised, or before authentication).\n"
         "# TYPE veritee_broker_refusals_unlogged_total counter\n",
-        atomic_load(&m->challenges), atomic_load(&m->kbs_sessions), nonces, sessions,
-        atomic_load(&m->limit_nonces), atomic_load(&m->limit_kbs_sessions),
-        atomic_load(&m->collected_nonces), atomic_load(&m->collected_kbs_sessions),
-        atomic_load(&m->logged[0][0]), atomic_load(&m->logged[0][1]), atomic_load(&m->logged[1][0]),
-        atomic_load(&m->logged[1][1]), atomic_load(&m->log_batches));
+        atomic_load(&m->challenges), atomic_load(&m->kbs_sessions), sessions,
+        atomic_load(&m->limit_kbs_sessions), atomic_load(&m->collected_nonces),
+        atomic_load(&m->collected_kbs_sessions), atomic_load(&m->logged[0][0]),
+        atomic_load(&m->logged[0][1]), atomic_load(&m->logged[1][0]), atomic_load(&m->logged[1][1]),
+        atomic_load(&m->log_batches));
     for (size_t e = 0; err == VT_OK && e < VT_BM_ENDPOINTS; e++) {
         for (size_t c = 0; err == VT_OK && c < VT_BR_CLASSES; c++) {
             err = vt_buf_printf(&o,

@@ -30,12 +30,14 @@ struct vt_broker_trustee_token;
 #define VT_BROKER_SECRET_MAX (64u << 10)
 /* Retry-After (seconds) of a 503 "collateral-unavailable". */
 #define VT_BROKER_COLLATERAL_RETRY 5
-/* Defaults of the caps on outstanding challenges (docs/broker.md, "Limits"). */
-#define VT_BROKER_MAX_NONCES 10000
+/* Default cap on outstanding KBS sessions (docs/broker.md, "Limits"). */
 #define VT_BROKER_MAX_KBS_SESSIONS 10000
 /* Expired nonces and KBS sessions are deleted at most this often (seconds), and at most once a
  * second while a cap is reached. */
 #define VT_BROKER_GC_INTERVAL 10
+/* A redeemed nonce's row is kept this long (seconds) after the nonce expires: a replica whose
+ * clock is behind by less than this still finds it and refuses it as replayed. */
+#define VT_BROKER_NONCE_GRACE 600
 /* Compiled policies kept (the attestation policy and each key's, by their text). */
 #define VT_BROKER_POLICY_CACHE 64
 /* Default cap on the entries of one log batch (one transaction, one checkpoint). */
@@ -61,10 +63,9 @@ struct vt_broker_config {
     bool audit_only;                  /* open the store to audit the log: no master key needed */
     int64_t collateral_ttl; /* seconds a DCAP collateral set and its verifier are reused for one
                                platform; default 60 */
-    /* Caps on outstanding challenges (issued, not yet answered, not expired): /v1/challenge
-     * nonces and /kbs/v0/auth sessions. At the cap a new one is refused with 503 and Retry-After.
-     * 0: the defaults VT_BROKER_MAX_NONCES, VT_BROKER_MAX_KBS_SESSIONS. */
-    int64_t max_nonces;
+    /* Cap on outstanding /kbs/v0/auth sessions (issued, not yet answered, not expired): at the
+     * cap a new one is refused with 503 and Retry-After. 0: VT_BROKER_MAX_KBS_SESSIONS.
+     * (/v1/challenge nonces are not stored until redeemed: they need no cap.) */
     int64_t max_kbs_sessions;
     enum vt_broker_kbs_token_profile kbs_token_profile;
     /* What opening may do to the schema (core and broker components, store/schema.h); default
@@ -131,7 +132,7 @@ struct vt_broker_histogram {
 
 struct vt_broker_metrics {
     atomic_uint_fast64_t challenges, kbs_sessions;                 /* issued */
-    atomic_uint_fast64_t limit_nonces, limit_kbs_sessions;         /* refused at the cap */
+    atomic_uint_fast64_t limit_kbs_sessions;                       /* refused at the cap */
     atomic_uint_fast64_t collected_nonces, collected_kbs_sessions; /* expired rows deleted */
     atomic_uint_fast64_t unlogged[VT_BM_ENDPOINTS][VT_BR_CLASSES];
     atomic_uint_fast64_t logged[2][2]; /* [attest, release][allow, deny] */
@@ -147,6 +148,7 @@ struct vt_broker_signer; /* a token/checkpoint signing key (broker_tokens.c) */
 struct vt_broker {
     struct vt_broker_config cfg; /* strings copied (owned) */
     struct vt_store *store;
+    uint8_t nonce_key[32]; /* MACs /v1/challenge nonces (broker.c, nonce_key) */
     int64_t clock_start;
     /* One thread-safe verifier for every request (the vendors' roots plus the configured extra
      * ones; collateral from `source`, kept for cfg.collateral_ttl seconds). */
@@ -184,16 +186,19 @@ vt_time vt_broker_now(const struct vt_broker *b);
  * with the refusal in *den (its HTTP status, reason and detail; a 5xx status when the broker
  * failed rather than decided).
  *
- * A nonce for /v1/attest, or a refusal in *den: 503 "nonce-limit" with retry_after when
- * max_nonces are outstanding, 500 "storage".
+ * A nonce for /v1/attest, or a refusal in *den (500 "internal"). Nothing is stored: the nonce
+ * carries its expiry and a MAC under a key derived from the master key, so every replica
+ * sharing the master key accepts it, and issuing one costs no storage (docs/broker.md,
+ * "Nonces"). It is stored when redeemed, and kept until VT_BROKER_NONCE_GRACE seconds after it
+ * expires, so that it can never be redeemed twice.
  */
 VT_MUST_USE bool vt_broker_challenge(struct vt_broker *b, char nonce[64], vt_time *expires,
                                      struct vt_broker_denial *den);
-/* Insert a row into a capped table of challenges (vb_nonces or vb_kbs_sessions: the INSERT's
- * first arguments are the row's, then the cap is checked in the same statement); *den as for
- * vt_broker_challenge (reason "nonce-limit" or "kbs-session-limit"). */
-VT_MUST_USE bool vt_broker_admit(struct vt_broker *b, bool kbs, const struct vt_sql_arg *row,
-                                 struct vt_broker_denial *den);
+/* Insert a KBS session's row (the INSERT's first four arguments) while fewer than
+ * max_kbs_sessions are outstanding (checked in the same statement), else refuse with 503
+ * "kbs-session-limit" and retry_after; 500 "storage". */
+VT_MUST_USE bool vt_broker_admit_session(struct vt_broker *b, const struct vt_sql_arg *row,
+                                         struct vt_broker_denial *den);
 /* Delete expired nonces and KBS sessions, at most every VT_BROKER_GC_INTERVAL seconds (force: at
  * most every second). Returns the rows deleted. */
 int64_t vt_broker_collect(struct vt_broker *b, bool force);
@@ -331,12 +336,20 @@ VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, co
                                                          struct vt_diag *d);
 
 /* ---- audit log (broker_log.c) ---- */
+/* A nonce redeemed with a log entry. A nonce of /v1/challenge (expires > 0, from the nonce
+ * itself) is redeemed by inserting its row into vb_nonces, which must not be there yet; a row an
+ * earlier release issued (expires == 0) is redeemed by marking it used. */
+struct vt_broker_redeem {
+    const char *nonce;
+    int64_t expires;
+};
 /* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
- * (admin only) is kept beside it. redeem: a nonce (vb_nonces) redeemed in the same transaction,
- * or NULL; if it is no longer unused and unexpired, nothing is appended and the result is
+ * (admin only) is kept beside it. redeem: a nonce redeemed in the same transaction, or NULL; if
+ * it was redeemed already or has expired, nothing is appended and the result is
  * VT_E_NONCE_MISMATCH (check "nonce"). Appends are committed in batches (group commit). */
 VT_MUST_USE enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry,
-                                             const char *explanation, const char *redeem,
+                                             const char *explanation,
+                                             const struct vt_broker_redeem *redeem,
                                              bool want_receipt, uint64_t *index, char **receipt,
                                              char kid[64], struct vt_diag *d);
 /* Proofs for clients (the tree synced with the store first): JSON (heap). */

@@ -326,7 +326,7 @@ static void kbs_auth(struct vt_broker *b, const struct vt_http_req *req, struct 
         struct vt_sql_arg row[] = {VT_SQL_T(sid), VT_SQL_T(nonce), VT_SQL_T(tee), VT_SQL_I(exp)};
         if (err != VT_OK) {
             problem(resp, 500, "InternalError", "internal", d.detail);
-        } else if (!vt_broker_admit(b, true, row, &den)) {
+        } else if (!vt_broker_admit_session(b, row, &den)) {
             if (den.status == 503) {
                 vt_broker_count_unlogged(b, VT_BM_KBS_AUTH, den.reason);
             }

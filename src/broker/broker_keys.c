@@ -248,11 +248,11 @@ enum vt_err vt_broker_key_open(struct vt_broker *b, const char *name, uint8_t **
     vt_buf_init(&k.dek, 256);
     vt_buf_init(&k.secret, VT_BROKER_SECRET_MAX + 64);
     struct vt_sql_arg a[] = {VT_SQL_T(name ? name : "")};
-    enum vt_err err = vt_store_exec(
+    enum vt_err err = vt_store_read(
         b->store,
         "SELECT k.current, k.disabled, k.policy, v.dek, v.secret FROM vb_keys k"
         " JOIN vb_key_versions v ON v.name = k.name AND v.version = k.current WHERE k.name = ?",
-        a, 1, row_key, &k, NULL, d);
+        a, 1, row_key, &k, d);
     if (err == VT_OK && !k.found) {
         err = vt_fail(d, VT_E_NOT_FOUND, "key", "no key named \"%.100s\"", name ? name : "");
     }

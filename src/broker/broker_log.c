@@ -67,8 +67,8 @@ static void reset_tree(struct vt_broker *b)
 struct vt_log_req {
     const char *entry;
     const char *explanation;
-    const char *redeem; /* a nonce redeemed with the entry, or NULL */
-    bool refused;       /* the nonce was spent or expired: nothing appended */
+    const struct vt_broker_redeem *redeem; /* a nonce redeemed with the entry, or NULL */
+    bool refused;                          /* the nonce was spent or expired: nothing appended */
     bool want_receipt;
     uint64_t index;
     char *receipt;
@@ -103,11 +103,20 @@ static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, s
         r->refused = false;
         if (r->redeem != NULL) {
             int64_t changes = 0;
-            struct vt_sql_arg n[] = {VT_SQL_I(now), VT_SQL_T(r->redeem), VT_SQL_I(now)};
-            err = vt_store_exec(
-                b->store,
-                "UPDATE vb_nonces SET used = ? WHERE nonce = ? AND used = 0 AND expires > ?", n, 3,
-                NULL, NULL, &changes, d);
+            const struct vt_broker_redeem *q = r->redeem;
+            if (q->expires == 0) { /* a row an earlier release issued */
+                struct vt_sql_arg n[] = {VT_SQL_I(now), VT_SQL_T(q->nonce), VT_SQL_I(now)};
+                err = vt_store_exec(
+                    b->store,
+                    "UPDATE vb_nonces SET used = ? WHERE nonce = ? AND used = 0 AND expires > ?", n,
+                    3, NULL, NULL, &changes, d);
+            } else if (q->expires > now) {
+                struct vt_sql_arg n[] = {VT_SQL_T(q->nonce), VT_SQL_I(q->expires), VT_SQL_I(now)};
+                err = vt_store_exec(b->store,
+                                    "INSERT INTO vb_nonces(nonce, expires, used) VALUES (?,?,?)"
+                                    " ON CONFLICT (nonce) DO NOTHING",
+                                    n, 3, NULL, NULL, &changes, d);
+            }
             if (err != VT_OK) {
                 break;
             }
@@ -247,8 +256,8 @@ static void deadline_after_us(struct timespec *ts, int64_t us)
  * first of them to see no leader. A request returns only when its batch is durable (or failed).
  */
 enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const char *explanation,
-                                 const char *redeem, bool want_receipt, uint64_t *index,
-                                 char **receipt, char kid[64], struct vt_diag *d)
+                                 const struct vt_broker_redeem *redeem, bool want_receipt,
+                                 uint64_t *index, char **receipt, char kid[64], struct vt_diag *d)
 {
     if (receipt != NULL) {
         *receipt = NULL;

@@ -1,18 +1,37 @@
-/* Backend-independent part of the store: URL dispatch, schema creation, locking, transactions. */
+/*
+ * Backend-independent part of the store: URL dispatch, schema creation, locking, transactions,
+ * and the reader connections: the writer connection is shared under the store's mutex (a
+ * transaction holds it from begin to commit, fsync included), so reads that need not see a
+ * transaction of their own go to up to VT_STORE_READERS more connections, opened on first use,
+ * each under its own mutex, and never wait for a commit in progress.
+ */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
+
+#define VT_STORE_READERS 4
+
+struct reader {
+    pthread_mutex_t lock;
+    void *conn;  /* NULL until first used */
+    bool failed; /* could not be opened: reads go to the writer */
+};
 
 struct vt_store {
     enum vt_store_backend backend;
     void *conn;
     const struct vt_store_ops *ops;
     pthread_mutex_t lock;
-    pthread_t owner; /* the thread inside a transaction */
-    bool in_tx;
+    char *target; /* what the readers open: the SQLite path or PostgreSQL URL; NULL: no readers */
+    struct reader readers[VT_STORE_READERS];
+    atomic_uint next_reader;
 };
+
+/* The store whose transaction this thread is inside, if any. */
+static _Thread_local const struct vt_store *tx_store;
 
 const char *vt_row_text(const struct vt_sql_row *r, size_t i)
 {
@@ -42,7 +61,7 @@ enum vt_store_backend vt_store_backend(const struct vt_store *s)
 /* Lock unless this thread already holds the lock inside a transaction. */
 static bool lock(struct vt_store *s)
 {
-    if (s->in_tx && pthread_equal(s->owner, pthread_self())) {
+    if (tx_store == s) {
         return false;
     }
     pthread_mutex_lock(&s->lock);
@@ -61,6 +80,58 @@ enum vt_err vt_store_exec(struct vt_store *s, const char *sql, const struct vt_s
     return err;
 }
 
+/* Open reader r (its lock held): a connection of its own, refusing writes. */
+static void *open_reader(struct vt_store *s)
+{
+    void *conn = NULL;
+    const struct vt_store_ops *ops = NULL;
+    enum vt_err err = s->backend == VT_STORE_POSTGRES
+                          ? vt_store_pg_open(s->target, &conn, &ops, NULL)
+                          : vt_store_sqlite_open(s->target, &conn, &ops, NULL);
+    if (err != VT_OK) {
+        return NULL;
+    }
+    const char *ro = s->backend == VT_STORE_POSTGRES ? "SET default_transaction_read_only = on"
+                                                     : "PRAGMA query_only = 1";
+    if (ops->exec(conn, ro, NULL, 0, NULL, NULL, NULL, NULL) != VT_OK) {
+        ops->close(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+enum vt_err vt_store_read(struct vt_store *s, const char *sql, const struct vt_sql_arg *args,
+                          size_t nargs, vt_row_fn fn, void *ctx, struct vt_diag *d)
+{
+    if (s->target == NULL || tx_store == s) {
+        return vt_store_exec(s, sql, args, nargs, fn, ctx, NULL, d);
+    }
+    /* A free reader if there is one, else wait for one (round robin). */
+    unsigned first = atomic_fetch_add(&s->next_reader, 1) % VT_STORE_READERS;
+    struct reader *r = NULL;
+    for (unsigned i = 0; i < VT_STORE_READERS && r == NULL; i++) {
+        struct reader *c = &s->readers[(first + i) % VT_STORE_READERS];
+        if (pthread_mutex_trylock(&c->lock) == 0) {
+            r = c;
+        }
+    }
+    if (r == NULL) {
+        r = &s->readers[first];
+        pthread_mutex_lock(&r->lock);
+    }
+    if (r->conn == NULL && !r->failed) {
+        r->conn = open_reader(s);
+        r->failed = r->conn == NULL;
+    }
+    if (r->conn == NULL) {
+        pthread_mutex_unlock(&r->lock);
+        return vt_store_exec(s, sql, args, nargs, fn, ctx, NULL, d);
+    }
+    enum vt_err err = s->ops->exec(r->conn, sql, args, nargs, fn, ctx, NULL, d);
+    pthread_mutex_unlock(&r->lock);
+    return err;
+}
+
 enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d)
 {
     pthread_mutex_lock(&s->lock);
@@ -70,8 +141,7 @@ enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d)
         pthread_mutex_unlock(&s->lock);
         return err;
     }
-    s->owner = pthread_self();
-    s->in_tx = true;
+    tx_store = s;
     return VT_OK;
 }
 
@@ -81,7 +151,7 @@ enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d)
     if (err != VT_OK) {
         (void)s->ops->exec(s->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, NULL);
     }
-    s->in_tx = false;
+    tx_store = NULL;
     pthread_mutex_unlock(&s->lock);
     return err;
 }
@@ -90,7 +160,7 @@ void vt_store_rollback(struct vt_store *s)
 {
     enum vt_err err = s->ops->exec(s->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, NULL);
     (void)err;
-    s->in_tx = false;
+    tx_store = NULL;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -143,9 +213,13 @@ enum vt_err vt_store_open(const char *url, const char *schema, struct vt_store *
     struct vt_store *s = calloc(1, sizeof(*s));
     VT_ENSURE(s != NULL, d, VT_E_NOMEM, "db", "cannot allocate the store");
     pthread_mutex_init(&s->lock, NULL);
+    for (size_t i = 0; i < VT_STORE_READERS; i++) {
+        pthread_mutex_init(&s->readers[i].lock, NULL);
+    }
     enum vt_err err;
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
         s->backend = VT_STORE_POSTGRES;
+        s->target = strdup(url);
         err = vt_store_pg_open(url, &s->conn, &s->ops, d);
     } else if (strstr(url, "://") != NULL) {
         err = vt_fail(d, VT_E_ARG, "db",
@@ -154,8 +228,12 @@ enum vt_err vt_store_open(const char *url, const char *schema, struct vt_store *
                       url);
     } else {
         s->backend = VT_STORE_SQLITE;
-        err = vt_store_sqlite_open(strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url, &s->conn,
-                                   &s->ops, d);
+        const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+        err = vt_store_sqlite_open(path, &s->conn, &s->ops, d);
+        /* An in-memory or temporary database is private to its connection: no readers. */
+        if (path[0] != '\0' && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+            s->target = strdup(path);
+        }
     }
     if (err == VT_OK && schema != NULL) {
         err = apply_schema(s, schema, d);
@@ -173,10 +251,17 @@ void vt_store_close(struct vt_store *s)
     if (s == NULL) {
         return;
     }
-    if (s->ops != NULL) {
+    for (size_t i = 0; i < VT_STORE_READERS; i++) {
+        if (s->readers[i].conn != NULL) {
+            s->ops->close(s->readers[i].conn);
+        }
+        pthread_mutex_destroy(&s->readers[i].lock);
+    }
+    if (s->ops != NULL && s->conn != NULL) {
         s->ops->close(s->conn);
     }
     pthread_mutex_destroy(&s->lock);
+    free(s->target);
     free(s);
 }
 

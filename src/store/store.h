@@ -3,6 +3,7 @@
  * (several replicas on one database). Callers write portable SQL with `?` placeholders; the
  * PostgreSQL backend numbers them. Each store object owns one connection guarded by a mutex, so
  * it may be shared by threads; a transaction holds the mutex from begin to commit/rollback.
+ * Reads that need not wait for that (vt_store_read) use a few more connections of their own.
  */
 #ifndef VT_STORE_STORE_H
 #define VT_STORE_STORE_H
@@ -65,6 +66,17 @@ enum vt_store_backend vt_store_backend(const struct vt_store *s);
 VT_MUST_USE enum vt_err vt_store_exec(struct vt_store *s, const char *sql,
                                       const struct vt_sql_arg *args, size_t nargs, vt_row_fn fn,
                                       void *ctx, int64_t *changes, struct vt_diag *d);
+
+/*
+ * Run one read-only statement on a reader connection: it does not wait for a transaction being
+ * committed on the store's connection, and sees every commit that completed before it started.
+ * Inside this thread's own transaction, or where the store has no readers (a SQLite database in
+ * memory; a reader that cannot be opened), it runs as vt_store_exec. Reader connections refuse
+ * writes.
+ */
+VT_MUST_USE enum vt_err vt_store_read(struct vt_store *s, const char *sql,
+                                      const struct vt_sql_arg *args, size_t nargs, vt_row_fn fn,
+                                      void *ctx, struct vt_diag *d);
 
 /* Transactions. begin takes the store's lock until commit or rollback; rollback never fails. */
 VT_MUST_USE enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d);

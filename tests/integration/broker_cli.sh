@@ -70,7 +70,7 @@ t_ali=1749945600
 start_double "$t_ali" || { bad "upstream double"; finish; exit; }
 pf="$tmp/serve.port"
 "$veritee" serve --db "$db" --master-key-file "$mk" --upstream "$DOUBLE_URL" --now "$t_ali" \
-    --listen 127.0.0.1:0 --port-file "$pf" --refresh-interval 0 --max-nonces 3 2>"$tmp/serve.log" &
+    --listen 127.0.0.1:0 --port-file "$pf" --refresh-interval 0 --max-nonces 3 --max-kbs-sessions 3 2>"$tmp/serve.log" &
 pids+=($!)
 url="http://127.0.0.1:$(wait_port "$pf")"
 check "serve: the cache API" bash -c "curl -sf '$url/sgx/certification/v4/tcb?fmspc=90C06F000000' >/dev/null || curl -sf '$url/tdx/certification/v4/tcb?fmspc=90C06F000000' >/dev/null"
@@ -91,14 +91,17 @@ check "serve: a real TDX quote verifies with collateral from the in-process cach
     bash -c "[ $st = 401 ] && grep -q '\"reason\":\"binding\"' $tmp/out.json"
 check "serve: the cache was filled for it" bash -c "sqlite3 $tmp/v.db \"SELECT COUNT(*) FROM vt_items WHERE key LIKE '%90c06f000000%'\" | grep -qv '^0$'"
 check "audit verify after serve" grep -q '"verified":true,"entries":1' <("$veritee" audit verify --db "$db")
-# --max-nonces 3: the attested nonce is answered, three more are outstanding, the next is a 503
-for i in 1 2 3; do curl -s -o /dev/null -X POST "$url/v1/challenge"; done
-curl -s -D "$tmp/limit.hdr" -o "$tmp/limit.json" -X POST "$url/v1/challenge"
-check "serve: --max-nonces: 503 nonce-limit with Retry-After" bash -c \
-    "grep -q '^HTTP/1.1 503' $tmp/limit.hdr && grep -qi '^Retry-After: [0-9]' $tmp/limit.hdr && grep -q '\"reason\":\"nonce-limit\"' $tmp/limit.json"
+# --max-nonces is accepted and ignored (challenges are not stored); --max-kbs-sessions 3 is a cap
+check "serve: --max-nonces has no effect, and says so" grep -q 'max-nonces.*has no effect' "$tmp/serve.log"
+for i in 1 2 3 4; do curl -s -o /dev/null -X POST "$url/v1/challenge"; done
+check "serve: challenges are not stored: only the one redeemed above is" [ "$(sqlite3 "$tmp/v.db" 'SELECT COUNT(*) FROM vb_nonces')" = 1 ]
+for i in 1 2 3; do curl -s -o /dev/null -X POST -H 'Content-Type: application/json' --data '{"version":"0.4.0","tee":"tdx","extra-params":""}' "$url/kbs/v0/auth"; done
+curl -s -D "$tmp/limit.hdr" -o "$tmp/limit.json" -X POST -H 'Content-Type: application/json' --data '{"version":"0.4.0","tee":"tdx","extra-params":""}' "$url/kbs/v0/auth"
+check "serve: --max-kbs-sessions: 503 kbs-session-limit with Retry-After" bash -c \
+    "grep -q '^HTTP/1.1 503' $tmp/limit.hdr && grep -qi '^Retry-After: [0-9]' $tmp/limit.hdr && grep -q '\"reason\":\"kbs-session-limit\"' $tmp/limit.json"
 curl -s "$url/metrics" >"$tmp/metrics.txt"
 check "serve: one /metrics with the cache's and the broker's counters" bash -c \
-    "grep -q '^veritee_cache_hits_total ' $tmp/metrics.txt && grep -q '^veritee_broker_limit_refusals_total{limit=\"nonces\"} 1$' $tmp/metrics.txt && grep -q '^veritee_broker_refusals_unlogged_total{endpoint=\"attest\",reason=\"evidence\"} 0$' $tmp/metrics.txt"
+    "grep -q '^veritee_cache_hits_total ' $tmp/metrics.txt && grep -q '^veritee_broker_limit_refusals_total{limit=\"kbs_sessions\"} 1$' $tmp/metrics.txt && grep -q '^veritee_broker_refusals_unlogged_total{endpoint=\"attest\",reason=\"evidence\"} 0$' $tmp/metrics.txt"
 # the cache's bundle-signing key in this shared database: sealed under the master key
 check "serve: the bundle key is printed with the master key" grep -Eq '^[0-9a-f]{128}$' <("$veritee" cache key --db "$db" --master-key-file "$mk")
 check "serve: the bundle key is stored sealed" bash -c "sqlite3 $tmp/v.db \"SELECT value FROM vt_meta WHERE name = 'bundle_key'\" | grep -q '^sealed:'"

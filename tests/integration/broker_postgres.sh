@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The broker's process tests (tests/unit/broker/test_broker_procs.c) on a PostgreSQL server this
 # script starts: two replicas share it, a nonce issued by one is redeemed at the other, one is
-# killed with -9, and the log still verifies. Then the caps on outstanding challenges and the
-# collection of expired ones (tests/unit/broker/test_broker_limits.c) on the same server.
+# killed with -9, and the log still verifies. Then the nonces, the cap on outstanding KBS sessions
+# and the collection of expired rows (tests/unit/broker/test_broker_limits.c) on the same server.
 # Usage: broker_postgres.sh VERITEE
 set -uo pipefail
 veritee=${1:?usage: broker_postgres.sh VERITEE}

@@ -51,7 +51,6 @@ struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_t
                                    .nonce_ttl = nonce_ttl,
                                    .token_ttl = token_ttl,
                                    .issuer = issuer,
-                                   .max_nonces = over ? over->max_nonces : 0,
                                    .max_kbs_sessions = over ? over->max_kbs_sessions : 0,
                                    .log_batch_max = over ? over->log_batch_max : 0,
                                    .log_batch_wait_us = over ? over->log_batch_wait_us : 0,

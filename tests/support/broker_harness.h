@@ -26,7 +26,7 @@ struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, 
 /* The same on a given database URL (NULL: SQLite in the temporary directory). */
 struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
                        int64_t token_ttl, const char *issuer, const char *db_url);
-/* The same with more of the broker's configuration: over's max_nonces, max_kbs_sessions,
+/* The same with more of the broker's configuration: over's max_kbs_sessions,
  * kbs_token_profile, log_batch_max, log_batch_wait_us and collateral if set (the other members
  * as for bh_start_db). */
 struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_ttl,

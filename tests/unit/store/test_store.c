@@ -2,8 +2,10 @@
  * The storage layer on SQLite (PostgreSQL runs the same code paths in the cache's integration
  * suite): schema creation and reopening, parameters of every type, rows of every type, change
  * counts, transactions that commit and roll back, and precise errors for bad URLs and bad SQL
- * that leave the store usable.
+ * that leave the store usable; reads on reader connections that do not wait for another thread's
+ * open transaction, see what it committed once it has, and cannot write.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <semaphore.h>
 
 #include "store/store.h"
 
@@ -220,6 +223,86 @@ static void test_reopen(void **state)
     assert_int_equal(count(f->s), 1);
 }
 
+static int64_t read_count(struct vt_store *s, const char *sql)
+{
+    int64_t n = -1;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_store_read(s, sql, NULL, 0, vt_store_row_int, &n, &d), VT_OK);
+    return n;
+}
+
+struct writer {
+    struct vt_store *s;
+    sem_t begun, go_on;
+    int64_t own_read; /* what the writer read inside its transaction */
+};
+
+/* Begin, insert a row, let the main thread read, then commit. */
+static void *write_slowly(void *arg)
+{
+    struct writer *w = arg;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_store_begin(w->s, &d) != VT_OK) {
+        return NULL;
+    }
+    struct vt_sql_arg a[] = {VT_SQL_T("pending"), VT_SQL_I(1)};
+    (void)!vt_store_exec(w->s, "INSERT INTO t(k, n) VALUES (?, ?)", a, 2, NULL, NULL, NULL, &d);
+    w->own_read = -1;
+    (void)!vt_store_read(w->s, "SELECT COUNT(*) FROM t", NULL, 0, vt_store_row_int, &w->own_read,
+                         &d);
+    sem_post(&w->begun);
+    sem_wait(&w->go_on);
+    (void)!vt_store_commit(w->s, &d);
+    return NULL;
+}
+
+static void test_readers(void **state)
+{
+    struct fixture *f = *state;
+    struct writer w = {.s = f->s};
+    sem_init(&w.begun, 0, 0);
+    sem_init(&w.go_on, 0, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_slowly, &w), 0);
+    sem_wait(&w.begun);
+    /* the writer holds the store's connection inside its transaction: a read does not wait for
+     * it (if it did, this test would never end), and does not see the uncommitted row */
+    assert_int_equal(read_count(f->s, "SELECT COUNT(*) FROM t"), 0);
+    assert_int_equal(w.own_read, 1); /* inside its transaction, the writer sees its own row */
+    sem_post(&w.go_on);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    /* committed: every reader sees it */
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(read_count(f->s, "SELECT COUNT(*) FROM t WHERE k = 'pending'"), 1);
+    }
+    /* readers cannot write */
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_sql_arg a[] = {VT_SQL_T("x"), VT_SQL_I(2)};
+    assert_int_equal(vt_store_read(f->s, "INSERT INTO t(k, n) VALUES (?, ?)", a, 2, NULL, NULL, &d),
+                     VT_E_STORAGE);
+    assert_int_equal(read_count(f->s, "SELECT COUNT(*) FROM t"), 1);
+    sem_destroy(&w.begun);
+    sem_destroy(&w.go_on);
+}
+
+/* A database in memory has no readers: reads go to its one connection. */
+static void test_readers_in_memory(void **state)
+{
+    (void)state;
+    struct vt_store *s = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_store_open("sqlite::memory:", schema, &s, &d), VT_OK);
+    struct vt_sql_arg a[] = {VT_SQL_T("m"), VT_SQL_I(3)};
+    assert_int_equal(
+        vt_store_exec(s, "INSERT INTO t(k, n) VALUES (?, ?)", a, 2, NULL, NULL, NULL, &d), VT_OK);
+    assert_int_equal(read_count(s, "SELECT n FROM t WHERE k = 'm'"), 3);
+    vt_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +311,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readers, setup, teardown),
+        cmocka_unit_test(test_readers_in_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
