@@ -143,6 +143,28 @@ static void policy_entry_free(void *value)
     free(e);
 }
 
+/*
+ * An EAR token this process issued, with what a release reads from it. A release presenting
+ * the same token text skips the signature check and the parsing: the text is what this process
+ * signed, so its signature is good and its claims are these. Expiry is still checked against the
+ * token's exp, and the key binding, TEE and policies as for any token. Tokens of other replicas,
+ * and of the Trustee profile, take the full check.
+ */
+struct issued {
+    int64_t exp;
+    enum vt_tee tee;
+    char jkt[64];
+    char policy_sha[65];
+    char *claims;
+};
+
+static void issued_free(void *value)
+{
+    struct issued *t = value;
+    free(t->claims);
+    free(t);
+}
+
 enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
                            struct vt_diag *d)
 {
@@ -179,7 +201,9 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     }
     enum vt_err err =
         b->cfg.issuer != NULL && (cfg->collateral == NULL || b->cfg.collateral) &&
-                vt_pincache_init(&b->policies, VT_BROKER_POLICY_CACHE, policy_entry_free) == VT_OK
+                vt_pincache_init(&b->policies, VT_BROKER_POLICY_CACHE, policy_entry_free) ==
+                    VT_OK &&
+                vt_pincache_init(&b->issued, VT_BROKER_TOKEN_CACHE, issued_free) == VT_OK
             ? vt_broker_appraise_init(b, cfg->trust_anchors, d)
             : vt_fail(d, VT_E_NOMEM, "broker", "no memory");
     if (err == VT_OK) {
@@ -220,6 +244,7 @@ void vt_broker_close(struct vt_broker *b)
     }
     vt_broker_appraise_cleanup(b);
     vt_pincache_cleanup(&b->policies);
+    vt_pincache_cleanup(&b->issued);
     vt_broker_signers_free(b);
     vt_merkle_tree_free(b->tree);
     vt_store_close(b->store);
@@ -868,6 +893,38 @@ static char *ear_payload(struct vt_broker *b, const struct attested *a, const ch
     return s;
 }
 
+enum vt_err vt_broker_tokens_forget(struct vt_broker *b)
+{
+    vt_pincache_cleanup(&b->issued);
+    return vt_pincache_init(&b->issued, VT_BROKER_TOKEN_CACHE, issued_free);
+}
+
+/* Keep the token just issued (best effort: without memory it is simply checked in full). */
+static void remember_token(struct vt_broker *b, const char *token, int64_t exp,
+                           const struct attested *a)
+{
+    struct issued *t = calloc(1, sizeof(*t));
+    /* the claims' text as a full check reads it back from the token (token_claims) */
+    json_t *c = json_loads(a->claims, 0, NULL);
+    if (t != NULL && c != NULL) {
+        t->claims = json_dumps(c, JSON_COMPACT);
+    }
+    json_decref(c);
+    if (t == NULL || t->claims == NULL) {
+        free(t);
+        return;
+    }
+    t->exp = exp;
+    t->tee = a->tee;
+    snprintf(t->jkt, sizeof(t->jkt), "%s", a->jkt);
+    snprintf(t->policy_sha, sizeof(t->policy_sha), "%s", a->policy_sha);
+    uint8_t id[32];
+    vt_sha256(token, strlen(token), id);
+    struct vt_pin pin;
+    (void)vt_pincache_put(&b->issued, id, t, NULL, NULL, &pin);
+    vt_pincache_release(&b->issued, &pin);
+}
+
 static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q,
                        struct vt_broker_attest_res *r, struct vt_broker_denial *den,
                        enum vt_tee *tee)
@@ -892,6 +949,9 @@ static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q
     enum vt_err err = payload ? vt_broker_token_issue(b, payload, &r->token, &d)
                               : vt_fail(&d, VT_E_NOMEM, "token", "cannot encode the token");
     free(payload);
+    if (err == VT_OK && q->trustee == NULL) {
+        remember_token(b, r->token, r->expires, &a);
+    }
     if (err == VT_OK) {
         struct decision x = {.type = "attest",
                              .evidence = q->evidence,
@@ -932,6 +992,42 @@ void vt_broker_release_res_cleanup(struct vt_broker_release_res *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* The claims of a token this process issued (struct issued): the checks token_claims makes
+ * after the token's signature and payload, with the same refusals. */
+static bool issued_claims(struct vt_broker *b, const struct issued *t, const char *runtime_key,
+                          enum vt_tee expect_tee, struct attested *a, struct vt_broker_denial *den)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    vt_time now = vt_broker_now(b);
+    char mine[64];
+    a->tee = t->tee;
+    if (t->exp <= now) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the token expired %lld seconds ago", (long long)(now - t->exp));
+        deny(den, 401, "token", msg);
+    } else if (expect_tee != VT_TEE_NONE && t->tee != expect_tee) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the token was issued for %.20s evidence, not %s",
+                 vt_tee_name(t->tee), vt_tee_name(expect_tee));
+        deny(den, 401, "tee-mismatch", msg);
+    } else if (runtime_key == NULL ||
+               vt_jwk_parse(runtime_key, strlen(runtime_key), &a->key, &d) != VT_OK) {
+        deny(den, 400, "runtime-key", runtime_key ? d.detail : "runtime_key is missing");
+    } else if ((vt_jwk_thumbprint_b64(a->key, mine), strcmp(mine, t->jkt) != 0)) {
+        deny(den, 401, "token-binding", "runtime_key is not the key the token was issued to");
+    } else {
+        snprintf(a->jkt, sizeof(a->jkt), "%s", t->jkt);
+        snprintf(a->policy_sha, sizeof(a->policy_sha), "%s", t->policy_sha);
+        a->claims = strdup(t->claims);
+        if (a->claims != NULL) {
+            return true;
+        }
+        deny(den, 500, "internal", "cannot encode the claims");
+    }
+    return false;
+}
+
 /* A token's claims and key binding: the payload must carry cnf.jkt equal to the runtime key's
  * thumbprint, and the claims of exactly one submodule. */
 static bool token_claims(struct vt_broker *b, const char *token, const char *runtime_key,
@@ -940,6 +1036,17 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
     memset(a, 0, sizeof(*a));
     struct vt_diag d;
     vt_diag_init(&d);
+    if (token != NULL && strlen(token) < 64 * 1024) {
+        uint8_t id[32];
+        vt_sha256(token, strlen(token), id);
+        struct vt_pin pin;
+        const struct issued *t = vt_pincache_get(&b->issued, id, NULL, NULL, &pin);
+        if (t != NULL) {
+            bool ok = issued_claims(b, t, runtime_key, expect_tee, a, den);
+            vt_pincache_release(&b->issued, &pin);
+            return ok;
+        }
+    }
     char *payload = NULL;
     if (vt_broker_token_check(b, token, &payload, &d) != VT_OK) {
         deny(den, 401, "token", d.detail);

@@ -40,6 +40,8 @@ struct vt_broker_trustee_token;
 #define VT_BROKER_NONCE_GRACE 600
 /* Compiled policies kept (the attestation policy and each key's, by their text). */
 #define VT_BROKER_POLICY_CACHE 64
+/* EAR tokens this process issued, kept with their claims until they expire (broker.c). */
+#define VT_BROKER_TOKEN_CACHE 4096
 /* Default cap on the entries of one log batch (one transaction, one checkpoint). */
 #define VT_BROKER_LOG_BATCH_MAX 256
 
@@ -156,6 +158,8 @@ struct vt_broker {
     struct vt_verifier *verifier;
     /* compiled policies (attestation and keys') by the SHA-256 of their text (broker.c) */
     struct vt_pincache policies;
+    /* EAR tokens issued here by the SHA-256 of their text, with what a release reads from them */
+    struct vt_pincache issued;
     /* signing keys: the active one signs; every published one verifies */
     pthread_mutex_t sign_lock;
     struct vt_broker_signer *signers;
@@ -290,6 +294,9 @@ VT_MUST_USE enum vt_err vt_broker_rotate_signing_key(struct vt_broker *b, char k
                                                      struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_token_issue(struct vt_broker *b, const char *payload_json,
                                               char **jwt, struct vt_diag *d);
+/* Forget the EAR tokens this process issued (broker.c): each is then checked in full. No request
+ * may be in progress (tests). VT_E_NOMEM: the broker may only be closed. */
+VT_MUST_USE enum vt_err vt_broker_tokens_forget(struct vt_broker *b);
 /* Verify a token of this broker: signature by a published key, iss, exp, iat. payload: heap. */
 VT_MUST_USE enum vt_err vt_broker_token_check(struct vt_broker *b, const char *jwt, char **payload,
                                               struct vt_diag *d);

@@ -154,6 +154,38 @@ static long release_token(struct fx *f, const char *name, const char *token,
     return st;
 }
 
+static bool row_text(void *ctx, const struct vt_sql_row *row)
+{
+    snprintf(ctx, 1024, "%s", vt_row_text(row, 0));
+    return false;
+}
+
+/* The latest log entry's JSON text. */
+static void last_entry(struct fx *f, char out[1024])
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    out[0] = '\0';
+    assert_int_equal(vt_store_exec(f->h->b->store,
+                                   "SELECT entry FROM vb_log ORDER BY idx DESC LIMIT 1", NULL, 0,
+                                   row_text, out, NULL, &d),
+                     VT_OK);
+    assert_non_null(strstr(out, "\"type\":\"release\""));
+}
+
+/* A string member of a log entry (static storage, two at a time). */
+static const char *entry_field(const char *entry, const char *name)
+{
+    static char buf[2][128];
+    static int which;
+    char *out = buf[which++ % 2];
+    json_t *o = json_loads(entry, 0, NULL);
+    const char *v = json_string_value(json_object_get(o, name));
+    snprintf(out, 128, "%s", v ? v : "(none)");
+    json_decref(o);
+    return out;
+}
+
 static void e2e(struct fx *f, enum vt_tee tee, const struct vt_jwk *key, const char *kname)
 {
     char *token = NULL, reason[96];
@@ -166,6 +198,19 @@ static void e2e(struct fx *f, enum vt_tee tee, const struct vt_jwk *key, const c
     if (st != 200) {
         fail_msg("release %s: %ld %s", kname, st, reason);
     }
+    char first[1024];
+    last_entry(f, first);
+    /* a token this process did not issue (here: forgotten) takes the full check: the same
+     * decision and the same claims */
+    assert_int_equal(vt_broker_tokens_forget(f->h->b), VT_OK);
+    st = release_token(f, kname, token, key, reason, NULL);
+    assert_int_equal(st, 200);
+    char second[1024];
+    last_entry(f, second);
+    assert_string_equal(entry_field(first, "claims_sha256"), entry_field(second, "claims_sha256"));
+    assert_string_equal(entry_field(first, "policy_sha256"), entry_field(second, "policy_sha256"));
+    assert_string_equal(entry_field(first, "runtime_key_jkt"),
+                        entry_field(second, "runtime_key_jkt"));
     st = release_token(f, "k-any", token, key, reason, NULL);
     assert_int_equal(st, 200);
     free(token);
