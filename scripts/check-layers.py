@@ -41,6 +41,7 @@ DIRS = {
     "src/store": "services",
     "src/cache": "services",
     "src/broker": "services",
+    "src/kms": "services",
     "tools": "services",
 }
 
