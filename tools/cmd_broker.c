@@ -738,7 +738,7 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
      * new database's tables. veritee serve does all its components in one transaction. */
     enum vt_schema_mode mode =
         strcmp(sub, "serve") == 0 && !a.no_migrate ? VT_SCHEMA_MIGRATE : VT_SCHEMA_CREATE;
-    if ((rc = with_cache ? cli_schema(prog, a.cfg.db, vt_schema_all, 3, mode)
+    if ((rc = with_cache ? cli_schema(prog, a.cfg.db, vt_schema_all, VT_SCHEMA_ALL_N, mode)
                          : cli_schema(prog, a.cfg.db, broker_schema, 2, mode)) != 0) {
         vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
         return rc;
@@ -773,7 +773,7 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         c->metrics_extra = vt_broker_metrics_hook;
         c->metrics_extra_ctx = b;
         struct serve_ctx s = {b, c};
-        struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, 3};
+        struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
                                      .tls_cert = a.tls_cert,
