@@ -258,8 +258,8 @@ struct vt_kms_ref {
  */
 bool vt_kms_ref_parse(const char *s, bool allow_alias, struct vt_kms_ref *r,
                       struct vt_kms_error *e);
-/* An alias name KMS accepts: "alias/" and 1 to 250 of [A-Za-z0-9/_-], not "alias/aws/...".
- * InvalidAliasNameException (reserved prefix: NotAuthorized is KMS's; see docs/kms.md). */
+/* An alias name KMS accepts: "alias/" and 1 to 250 of [A-Za-z0-9:/_-], not "alias/aws/..."
+ * (reserved for AWS managed keys). InvalidAliasNameException otherwise. */
 bool vt_kms_alias_check(const char *name, struct vt_kms_error *e);
 /* UUIDs: 16 bytes <-> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (lowercase). */
 bool vt_kms_uuid_parse(const char *s, uint8_t out[16]);

@@ -138,10 +138,10 @@ bool vt_kms_alias_check(const char *name, struct vt_kms_error *e)
     for (size_t i = 6; i < n; i++) {
         char c = name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '/' || c == '_' || c == '-')) {
+              c == '/' || c == '_' || c == '-' || c == ':')) {
             return vt_kms_fail(e, VT_KMS_EXC_INVALID_ALIAS_NAME,
                                "Alias %.256s must contain only alphanumeric characters, forward "
-                               "slashes (/), underscores (_) and dashes (-)",
+                               "slashes (/), colons (:), underscores (_) and dashes (-)",
                                name);
         }
     }
