@@ -125,9 +125,15 @@ static bool authenticate(struct vt_kms *k, const struct vt_http_req *req,
     enum vt_sigv4_refusal refusal = VT_SIGV4_OK;
     struct vt_diag d;
     vt_diag_init(&d);
-    if (vt_sigv4_verify(&r, &exp, &res, &refusal, &d) != VT_OK) {
+    enum vt_err err = vt_sigv4_verify(&r, &exp, &res, &refusal, &d);
+    if (err != VT_OK) {
         if (sc.storage_failed) {
             return vt_kms_fail(e, VT_KMS_EXC_INTERNAL, "the access key cannot be read");
+        }
+        if (err == VT_E_ARG || err == VT_E_NOMEM || err == VT_E_INTERNAL) {
+            /* this service's own fault, not the request's (sigv4.h) */
+            fprintf(stderr, "veritee-kms: signature check: %s: %s\n", d.check, d.detail);
+            return vt_kms_fail(e, VT_KMS_EXC_INTERNAL, "the signature could not be checked");
         }
         snprintf(e->type, sizeof(e->type), "%s", vt_sigv4_refusal_type(refusal));
         e->status = vt_sigv4_refusal_status(refusal);
