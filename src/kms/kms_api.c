@@ -148,7 +148,9 @@ static bool authenticate(struct vt_kms *k, const struct vt_http_req *req,
                                  "signing method. Consult the service documentation for details."
                                : NULL;
         snprintf(e->message, sizeof(e->message), "%s",
-                 text ? text : d.detail[0] ? d.detail : d.check);
+                 text          ? text
+                 : d.detail[0] ? d.detail
+                               : d.check);
         if (refusal != VT_SIGV4_MISSING) {
             fprintf(stderr, "veritee-kms: %s: %s: %s\n", e->type, d.check, d.detail);
         }
