@@ -235,28 +235,39 @@ enum jwk_type {
     JWK_EC,
 };
 
+struct curve {
+    const char *crv;
+    const char *group;
+    size_t coord;       /* bytes of a coordinate (and of the ECDH shared secret) */
+    int bits;           /* the curve's size */
+    const uint8_t *oid; /* the curve's OBJECT IDENTIFIER, DER content octets */
+    size_t oid_len;
+};
+
 struct vt_jwk {
     enum jwk_type type;
     int bits;
-    const char *crv;    /* "P-256", "P-384" or "P-521"; NULL for RSA */
-    const char *group;  /* OpenSSL group name */
-    size_t coord;       /* EC coordinate bytes */
+    const struct curve *curve;    /* NULL for RSA */
+    const char *crv;              /* "P-256", "P-384" or "P-521"; NULL for RSA */
+    const char *group;            /* OpenSSL group name */
+    size_t coord;                 /* EC coordinate bytes */
+    uint8_t xy[2 * EC_COORD_MAX]; /* EC: raw X || Y, 2 * coord bytes */
     struct vt_key *key; /* the key itself (its algorithm, EVP_PKEY, private half); owned */
     char *m1;           /* base64url: RSA "e", EC "x" */
     char *m2;           /* base64url: RSA "n", EC "y" */
 };
 
-struct curve {
-    const char *crv;
-    const char *group;
-    size_t coord; /* bytes of a coordinate (and of the ECDH shared secret) */
-    int bits;     /* the curve's size */
-};
+/* SPEC: RFC 5480 section 2.1.1.1, the named curves: secp256r1 is 1.2.840.10045.3.1.7, secp384r1
+ * 1.3.132.0.34, secp521r1 1.3.132.0.35 (X.690 8.19: 40 * 1 + 2 = 0x2a, 840 = 0x86 0x48, 10045 =
+ * 0xce 0x3d; 40 * 1 + 3 = 0x2b, 132 = 0x81 0x04). */
+static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t oid_p521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
 
 static const struct curve curves[] = {
-    {"P-256", "prime256v1", 32, 256},
-    {"P-384", "secp384r1", 48, 384},
-    {"P-521", "secp521r1", 66, 521},
+    {"P-256", "prime256v1", 32, 256, oid_p256, sizeof(oid_p256)},
+    {"P-384", "secp384r1", 48, 384, oid_p384, sizeof(oid_p384)},
+    {"P-521", "secp521r1", 66, 521, oid_p521, sizeof(oid_p521)},
 };
 
 static const struct curve *curve_by_crv(const char *s, size_t n)
@@ -348,9 +359,12 @@ static enum vt_err jwk_new(enum jwk_type type, EVP_PKEY *pkey, bool has_private,
         return err;
     }
     if (c != NULL) {
+        k->curve = c;
         k->crv = c->crv;
         k->group = c->group;
         k->coord = c->coord;
+        memcpy(k->xy, a, c->coord);
+        memcpy(k->xy + c->coord, b, c->coord);
     }
     k->m1 = b64u_encode(a, an);
     k->m2 = b64u_encode(b, bn);
@@ -611,12 +625,7 @@ enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t xy[64], struct vt_dia
 {
     VT_ENSURE(k->type == JWK_EC && k->coord == 32, d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv",
               "the key is %s %s, not EC P-256", vt_jwk_kty(k), k->crv != NULL ? k->crv : "");
-    size_t n = 0;
-    /* Our own canonical encodings: cannot fail. */
-    if (vt_base64_decode(k->m1, strlen(k->m1), true, xy, 32, &n) != VT_OK || n != 32 ||
-        vt_base64_decode(k->m2, strlen(k->m2), true, xy + 32, 32, &n) != VT_OK || n != 32) {
-        return vt_fail(d, VT_E_INTERNAL, "jwk.point", "cannot decode the key's own coordinates");
-    }
+    memcpy(xy, k->xy, 64);
     return VT_OK;
 }
 
@@ -693,8 +702,60 @@ char *vt_jwk_public_json(const struct vt_jwk *k)
     return (char *)vt_buf_steal(&b, &n);
 }
 
+/*
+ * SubjectPublicKeyInfo of an EC key, built from its coordinates (the same bytes as i2d_PUBKEY,
+ * without OpenSSL's encoder set-up on every call). SPEC: RFC 5480 section 2 and X.690 DER:
+ *
+ *   30 L1                                SEQUENCE (SubjectPublicKeyInfo), L1 = 2 + L2 + 2 + L3
+ *     30 L2                              SEQUENCE (AlgorithmIdentifier), L2 = 9 + 2 + oid_len
+ *       06 07 2a 86 48 ce 3d 02 01       OBJECT IDENTIFIER id-ecPublicKey (1.2.840.10045.2.1)
+ *       06 oid_len <curve OID>           OBJECT IDENTIFIER namedCurve (ECParameters)
+ *     03 L3 00 04 <X> <Y>                BIT STRING (no unused bits): the uncompressed point,
+ *                                        L3 = 2 + 2 * coord
+ *
+ * L2 is at most 18 and L3 at most 134 (P-521), so only L1 and L3 can reach the long form, and
+ * then with one length byte (0x81): L1 is 155 on P-521.
+ */
+static enum vt_err ec_spki_der(const struct vt_jwk *k, struct vt_buf *out)
+{
+    static const uint8_t id_ec_public_key[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x02, 0x01};
+    const struct curve *c = k->curve;
+    uint8_t der[3 + 2 + sizeof(id_ec_public_key) + 2 + 8 + 3 + 2 + 2 * EC_COORD_MAX];
+    size_t alg_len = sizeof(id_ec_public_key) + 2 + c->oid_len;
+    size_t bits_len = 2 + 2 * c->coord;
+    size_t total = 2 + alg_len + (bits_len < 128 ? 2 : 3) + bits_len;
+    size_t o = 0;
+    der[o++] = 0x30;
+    if (total >= 128) {
+        der[o++] = 0x81;
+    }
+    der[o++] = (uint8_t)total;
+    der[o++] = 0x30;
+    der[o++] = (uint8_t)alg_len;
+    memcpy(der + o, id_ec_public_key, sizeof(id_ec_public_key));
+    o += sizeof(id_ec_public_key);
+    der[o++] = 0x06;
+    der[o++] = (uint8_t)c->oid_len;
+    memcpy(der + o, c->oid, c->oid_len);
+    o += c->oid_len;
+    der[o++] = 0x03;
+    if (bits_len >= 128) {
+        der[o++] = 0x81;
+    }
+    der[o++] = (uint8_t)bits_len;
+    der[o++] = 0x00;
+    der[o++] = 0x04;
+    memcpy(der + o, k->xy, 2 * c->coord);
+    o += 2 * c->coord;
+    return vt_buf_append(out, der, o);
+}
+
 enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out)
 {
+    if (k->type == JWK_EC) {
+        return ec_spki_der(k, out);
+    }
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(k->key->pkey, &der);
     if (n <= 0) {

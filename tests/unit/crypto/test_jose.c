@@ -11,6 +11,8 @@
  *   AES-GCM with the header as AAD). (Decryption of this code's JWEs, both algorithms, by the
  *   Python implementation was checked by hand when this file was written.)
  * - Every reject path asserts the error code and the diag's check name.
+ * - The SubjectPublicKeyInfo built by hand for EC keys is i2d_PUBKEY's, for random keys of each
+ *   curve.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -709,6 +711,60 @@ static void test_parse_reject(void **state)
 }
 
 /* ---- keys: generation, PEM, P-256 raw points ---- */
+
+/* ---- JWK: SubjectPublicKeyInfo ---- */
+
+/* vt_jwk_spki_der (built by hand for EC keys) is byte for byte OpenSSL's i2d_PUBKEY encoding of
+ * the same key (vt_key_spki_der); returns its length. */
+static size_t spki_matches(const struct vt_jwk *k)
+{
+    struct vt_buf mine;
+    struct vt_buf lib;
+    vt_buf_init(&mine, 4096);
+    vt_buf_init(&lib, 4096);
+    assert_int_equal(vt_jwk_spki_der(k, &mine), VT_OK);
+    assert_int_equal(vt_key_spki_der(vt_jwk_key(k), &lib, NULL), VT_OK);
+    assert_int_equal(mine.len, lib.len);
+    assert_memory_equal(mine.data, lib.data, lib.len);
+    size_t n = mine.len;
+    vt_buf_cleanup(&mine);
+    vt_buf_cleanup(&lib);
+    return n;
+}
+
+static void test_spki_der(void **state)
+{
+    (void)state;
+    static const char *const crvs[] = {"P-256", "P-384", "P-521"};
+    static const size_t lens[] = {91, 120, 158}; /* P-521's needs long-form lengths */
+    for (size_t c = 0; c < 3; c++) {
+        for (int i = 0; i < 24; i++) {
+            /* Random keys: generated (coordinates from OpenSSL), and imported from their JWK. */
+            struct vt_jwk *k = generate(crvs[c]);
+            assert_int_equal(spki_matches(k), lens[c]);
+            char *pub = vt_jwk_public_json(k);
+            assert_non_null(pub);
+            struct vt_jwk *p = parse_ok(pub);
+            assert_int_equal(spki_matches(p), lens[c]);
+            vt_jwk_free(p);
+            free(pub);
+            vt_jwk_free(k);
+        }
+    }
+    /* Appended to what the buffer holds, as before. */
+    struct vt_buf b;
+    vt_buf_init(&b, 4096);
+    assert_int_equal(vt_buf_append(&b, "x", 1), VT_OK);
+    assert_int_equal(vt_jwk_spki_der(g.key[K_P256], &b), VT_OK);
+    assert_int_equal(b.len, 1 + 91);
+    vt_buf_cleanup(&b);
+    vt_buf_init(&b, 90);
+    assert_int_equal(vt_jwk_spki_der(g.key[K_P256], &b), VT_E_TOO_LARGE);
+    vt_buf_cleanup(&b);
+    /* RSA keys keep OpenSSL's encoder. */
+    spki_matches(g.key[K_RSA2048]);
+    spki_matches(g.key[K_RSA3072]);
+}
 
 static void test_generate_and_pem(void **state)
 {
@@ -1630,6 +1686,7 @@ int main(void)
         cmocka_unit_test(test_jws_round_trip),   cmocka_unit_test(test_jws_reject),
         cmocka_unit_test(test_jws_interop),      cmocka_unit_test(test_jwe_round_trip),
         cmocka_unit_test(test_jwe_interop),      cmocka_unit_test(test_jwe_reject),
+        cmocka_unit_test(test_spki_der),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
