@@ -430,37 +430,27 @@ static enum vt_err rsa_pkey(const BIGNUM *n, const BIGNUM *e, const char *prefix
     return VT_OK;
 }
 
-/* An EC public EVP_PKEY from the coordinates; VT_E_BAD_KEY "<prefix>.point" if off the curve. */
+/*
+ * An EC public EVP_PKEY from the coordinates (c->coord bytes each), validated (on the curve, not
+ * infinity: vt_crypto_ec_pkey); VT_E_BAD_KEY "<prefix>.point" if not. The key may be shared
+ * through key.c's cache of imported keys, which a key enters only once validated; an ephemeral
+ * key (a JWE's epk, never seen twice) is built apart so as not to push others out of it.
+ */
 static enum vt_err ec_pkey(const struct curve *c, const uint8_t *x, const uint8_t *y,
-                           const char *prefix, EVP_PKEY **out, struct vt_diag *d)
+                           const char *prefix, bool ephemeral, EVP_PKEY **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
-    uint8_t pt[1 + 2 * EC_COORD_MAX];
-    pt[0] = 0x04;
-    memcpy(pt + 1, x, c->coord);
-    memcpy(pt + 1 + c->coord, y, c->coord);
-    OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->coord);
-    params[2] = OSSL_PARAM_construct_end();
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    bool ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-              EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    if (ok) {
-        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-        ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
-        EVP_PKEY_CTX_free(ctx);
-    }
+    uint8_t xy[2 * EC_COORD_MAX];
+    memcpy(xy, x, c->coord);
+    memcpy(xy + c->coord, y, c->coord);
+    bool ok = ephemeral ? vt_crypto_ec_pkey_new(c->group, xy, 2 * c->coord, out)
+                        : vt_crypto_ec_pkey(c->group, xy, 2 * c->coord, out);
     if (!ok) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
         vt_crypto_errors(why, sizeof(why));
-        EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_BAD_KEY, check_name(chk, prefix, "point"),
                        "(x, y) is not a valid point on %s: %s", c->crv, why);
     }
-    *out = pkey;
     return VT_OK;
 }
 
@@ -516,8 +506,8 @@ static enum vt_err jwk_rsa_from_obj(const json_t *obj, const char *prefix, struc
     return jwk_new(JWK_RSA, pkey, false, bits, NULL, eb, elen, nb, nlen, out, d);
 }
 
-static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, struct vt_jwk **out,
-                                   struct vt_diag *d)
+static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, bool ephemeral,
+                                   struct vt_jwk **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
     char shown[48];
@@ -539,13 +529,14 @@ static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, struct
     VT_TRY(b64u_decode_exact(xs, xn, check_name(chk, prefix, "x"), x, c->coord, d));
     VT_TRY(b64u_decode_exact(ys, yn, check_name(chk, prefix, "y"), y, c->coord, d));
     EVP_PKEY *pkey = NULL;
-    VT_TRY(ec_pkey(c, x, y, prefix, &pkey, d));
+    VT_TRY(ec_pkey(c, x, y, prefix, ephemeral, &pkey, d));
     return jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d);
 }
 
-/* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"). */
-static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt_jwk **out,
-                                struct vt_diag *d)
+/* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"); ephemeral: see
+ * ec_pkey. */
+static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, bool ephemeral,
+                                struct vt_jwk **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
     char shown[48];
@@ -564,7 +555,7 @@ static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt
         return jwk_rsa_from_obj(obj, prefix, out, d);
     }
     if (str_is(kty, kn, "EC")) {
-        return jwk_ec_from_obj(obj, prefix, out, d);
+        return jwk_ec_from_obj(obj, prefix, ephemeral, out, d);
     }
     return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, check_name(chk, prefix, "kty"),
                    "key type %s is not supported; \"RSA\" and \"EC\" are", show(kty, kn, shown));
@@ -573,7 +564,7 @@ static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt
 enum vt_err vt_jwk_from_json(const struct json_t *obj, struct vt_jwk **out, struct vt_diag *d)
 {
     *out = NULL;
-    return jwk_from_obj(obj, "jwk", out, d);
+    return jwk_from_obj(obj, "jwk", false, out, d);
 }
 
 enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out, struct vt_diag *d)
@@ -583,7 +574,7 @@ enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out, stru
               "JWK of %zu bytes; at most %u accepted", len, VT_JWK_MAX_JSON);
     json_t *obj = NULL;
     VT_TRY(json_object_parse(json, len, "jwk.json", &obj, d));
-    enum vt_err err = jwk_from_obj(obj, "jwk", out, d);
+    enum vt_err err = jwk_from_obj(obj, "jwk", false, out, d);
     json_decref(obj);
     return err;
 }
@@ -592,7 +583,7 @@ enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out, struc
 {
     *out = NULL;
     EVP_PKEY *pkey = NULL;
-    VT_TRY(ec_pkey(&curves[0], xy, xy + 32, "jwk", &pkey, d));
+    VT_TRY(ec_pkey(&curves[0], xy, xy + 32, "jwk", false, &pkey, d));
     return jwk_new(JWK_EC, pkey, false, 256, &curves[0], xy, 32, xy + 32, 32, out, d);
 }
 
@@ -1404,7 +1395,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
     size_t apun = 0;
     size_t apvn = 0;
     struct vt_jwk *epk = NULL;
-    enum vt_err err = jwk_from_obj(epkv, "jwe.epk", &epk, d);
+    enum vt_err err = jwk_from_obj(epkv, "jwe.epk", true, &epk, d);
     if (err == VT_OK && epk->type != JWK_EC) {
         err = vt_fail(d, VT_E_BAD_KEY, "jwe.epk.kty", "\"epk\" must be an EC key, got %s",
                       vt_jwk_kty(epk));
