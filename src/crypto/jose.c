@@ -252,6 +252,9 @@ struct vt_jwk {
     const char *group;            /* OpenSSL group name */
     size_t coord;                 /* EC coordinate bytes */
     uint8_t xy[2 * EC_COORD_MAX]; /* EC: raw X || Y, 2 * coord bytes */
+    /* EC: the public point was validated on import (ec_pkey) and may be used as an ECDH peer
+     * without OpenSSL checking it again (ecdh). False for keys from elsewhere (a PEM file). */
+    bool point_checked;
     struct vt_key *key; /* the key itself (its algorithm, EVP_PKEY, private half); owned */
     char *m1;           /* base64url: RSA "e", EC "x" */
     char *m2;           /* base64url: RSA "n", EC "y" */
@@ -530,7 +533,9 @@ static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, bool e
     VT_TRY(b64u_decode_exact(ys, yn, check_name(chk, prefix, "y"), y, c->coord, d));
     EVP_PKEY *pkey = NULL;
     VT_TRY(ec_pkey(c, x, y, prefix, ephemeral, &pkey, d));
-    return jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d);
+    VT_TRY(jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d));
+    (*out)->point_checked = true;
+    return VT_OK;
 }
 
 /* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"); ephemeral: see
@@ -584,7 +589,9 @@ enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out, struc
     *out = NULL;
     EVP_PKEY *pkey = NULL;
     VT_TRY(ec_pkey(&curves[0], xy, xy + 32, "jwk", false, &pkey, d));
-    return jwk_new(JWK_EC, pkey, false, 256, &curves[0], xy, 32, xy + 32, 32, out, d);
+    VT_TRY(jwk_new(JWK_EC, pkey, false, 256, &curves[0], xy, 32, xy + 32, 32, out, d));
+    (*out)->point_checked = true;
+    return VT_OK;
 }
 
 const char *vt_jwk_kty(const struct vt_jwk *k)
@@ -950,14 +957,26 @@ enum vt_err vt_jose_concat_kdf(const uint8_t *z, size_t zlen, const char *alg_id
     return VT_OK;
 }
 
-/* ECDH shared secret Z between our private key and the peer's public key (same curve). */
-static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[EC_COORD_MAX], size_t *zlen,
-                        const char *check, struct vt_diag *d)
+/*
+ * ECDH shared secret Z between our private key and the peer's public key (same curve).
+ *
+ * peer_checked: the peer is a struct vt_jwk whose point_checked is set, i.e. its EVP_PKEY came
+ * from ec_pkey, which validated the point before anyone could use it (coordinates below the
+ * field prime, on the curve, not infinity: key.c's ec_import, behind both vt_crypto_ec_pkey and
+ * vt_crypto_ec_pkey_new), and the key is never modified after. On P-256, P-384 and P-521 (prime
+ * order, cofactor 1) such a point generates the whole group, so OpenSSL's own check of the peer in
+ * EVP_PKEY_derive_set_peer (the full public key check, with its scalar multiplication by the group
+ * order) can add nothing, and is skipped. Any other peer (a key loaded from PEM, say) is checked by
+ * OpenSSL as before. The provider still checks that both keys are on the same group.
+ */
+static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, bool peer_checked, uint8_t z[EC_COORD_MAX],
+                        size_t *zlen, const char *check, struct vt_diag *d)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
     size_t n = EC_COORD_MAX;
     bool ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
-              EVP_PKEY_derive_set_peer(ctx, peer) == 1 && EVP_PKEY_derive(ctx, z, &n) == 1;
+              EVP_PKEY_derive_set_peer_ex(ctx, peer, peer_checked ? 0 : 1) == 1 &&
+              EVP_PKEY_derive(ctx, z, &n) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
@@ -1246,7 +1265,7 @@ static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LE
               r->crv);
     uint8_t z[EC_COORD_MAX];
     size_t zlen = 0;
-    enum vt_err err = ecdh(ephk, r->key->pkey, z, &zlen, "jwe.ecdh", d);
+    enum vt_err err = ecdh(ephk, r->key->pkey, r->point_checked, z, &zlen, "jwe.ecdh", d);
     struct vt_jwk *eph = NULL;
     if (err == VT_OK) {
         err = jwk_from_pkey(ephk, true, &eph, d);
@@ -1419,7 +1438,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
     size_t zlen = 0;
     uint8_t kek[32];
     if (err == VT_OK) {
-        err = ecdh(k->key->pkey, epk->key->pkey, z, &zlen, "jwe.ecdh", d);
+        err = ecdh(k->key->pkey, epk->key->pkey, epk->point_checked, z, &zlen, "jwe.ecdh", d);
     }
     if (err == VT_OK) {
         err = vt_jose_concat_kdf(z, zlen, "ECDH-ES+A256KW", apu, apun, apv, apvn, 256, kek, d);
