@@ -449,24 +449,30 @@ static void query_cleanup(struct query *q)
     vt_buf_cleanup(&q->enc);
 }
 
+/* A span of one of the query's buffers (which hold nothing yet when every piece was empty). */
+static struct span buf_span(const struct vt_buf *b, size_t off, size_t n)
+{
+    return b->data != NULL ? (struct span){b->data + off, n} : (struct span){NULL, 0};
+}
+
 static struct span q_name(const struct query *q, size_t i)
 {
-    return (struct span){q->dec.data + q->p[i].name, q->p[i].name_len};
+    return buf_span(&q->dec, q->p[i].name, q->p[i].name_len);
 }
 
 static struct span q_value(const struct query *q, size_t i)
 {
-    return (struct span){q->dec.data + q->p[i].value, q->p[i].value_len};
+    return buf_span(&q->dec, q->p[i].value, q->p[i].value_len);
 }
 
 static struct span q_ename(const struct query *q, size_t i)
 {
-    return (struct span){q->enc.data + q->p[i].ename, q->p[i].ename_len};
+    return buf_span(&q->enc, q->p[i].ename, q->p[i].ename_len);
 }
 
 static struct span q_evalue(const struct query *q, size_t i)
 {
-    return (struct span){q->enc.data + q->p[i].evalue, q->p[i].evalue_len};
+    return buf_span(&q->enc, q->p[i].evalue, q->p[i].evalue_len);
 }
 
 /* Percent-decode s into b ('+' is a space), NUL-terminated; *off and *len locate it. */

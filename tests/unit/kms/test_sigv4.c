@@ -1087,6 +1087,10 @@ static void test_changed_request(void **state)
     expect_refused(&t, VT_SIGV4_BAD_SIGNATURE, VT_E_SIGNATURE, "sigv4.signature", NULL);
     t.req.query = "&&"; /* no parameters */
     expect_ok(&t, "empty query pieces");
+    t.req.query = "="; /* one parameter, its name and value empty */
+    expect_refused(&t, VT_SIGV4_BAD_SIGNATURE, VT_E_SIGNATURE, "sigv4.signature", NULL);
+    treq_sign(&t, T0, AKID, SECRET, "us-east-1");
+    expect_ok(&t, "signed with an empty parameter");
 }
 
 static void test_request_bounds(void **state)
