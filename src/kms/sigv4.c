@@ -1108,10 +1108,13 @@ static enum vt_err request_time(struct verify *v)
                           "08:49:37 GMT\")",
                           show(v->date, sh));
         }
-        if (!format_amz_date(v->t, v->canon.amz_date)) {
+        char when[VT_TIME_STR_MAX];
+        if (!format_amz_date(v->t, when)) {
             return REFUSE(v, VT_SIGV4_INCOMPLETE, VT_E_BAD_TIME, "sigv4.date",
                           "the Date header \"%s\" has no four-digit year", show(v->date, sh));
         }
+        memcpy(v->canon.amz_date, when, sizeof(v->canon.amz_date) - 1);
+        v->canon.amz_date[sizeof(v->canon.amz_date) - 1] = '\0';
         return VT_OK;
     }
     if (!parse_amz_date(v->date, &v->t)) {

@@ -620,7 +620,7 @@ static void test_algorithm(void **state)
     (void)state;
     struct treq t;
     treq_kms(&t);
-    char buf[1024];
+    char buf[2048];
     const char *rest = t.auth + strlen("AWS4-HMAC-SHA256");
     static const char *const algs[] = {
         "AWS4-HMAC-SHA512", "aws4-hmac-sha256", "AWS4-ECDSA-P256-SHA256",
