@@ -460,8 +460,20 @@ static void test_canonical_by_hand(void **state)
     expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_BAD_TIME, "sigv4.date", "IMF-fixdate");
     treq_set(&t, "Date", "Saturday, 19-Jul-25 10:01:17 GMT");
     expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_BAD_TIME, "sigv4.date", "IMF-fixdate");
-    treq_set(&t, "Date", "Sat, 19 Jul 2025 10:01:17 +0100");
-    expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_BAD_TIME, "sigv4.date", "IMF-fixdate");
+    static const char *const bad_dates[] = {
+        "Sat, 19 Jul 2025 10:01:17 +0100", "Sat, 19 Jul 2025 10:01:17 GMX",
+        "Sat, 19 Jux 2025 10:01:17 GMT",   "Sat, 1x Jul 2025 10:01:17 GMT",
+        "Sat, 19 Jul 2025 10-01:17 GMT",   "Sat, 31 Feb 2025 10:01:17 GMT",
+        "Xyz, 19 Jul 2025 10:01:17 GMT",   "Sat, 19 Jul 2025 24:01:17 GMT",
+    };
+    for (size_t i = 0; i < sizeof(bad_dates) / sizeof(bad_dates[0]); i++) {
+        treq_set(&t, "Date", bad_dates[i]);
+        expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_BAD_TIME, "sigv4.date", "IMF-fixdate");
+    }
+    /* Before 1970 the weekday still counts right (then the scope's date differs). */
+    treq_set(&t, "Date", "Wed, 31 Dec 1969 23:59:59 GMT");
+    expect_refused(&t, VT_SIGV4_BAD_SIGNATURE, VT_E_BAD_FIELD, "sigv4.scope",
+                   "'20250719' != '19691231'");
     /* "-0000" reads as the same time (botocore's vector date_header is signed so), but the
      * value is signed as sent. */
     treq_set(&t, "Date", "Sat, 19 Jul 2025 10:01:17 -0000");
@@ -1167,6 +1179,13 @@ static void test_request_bounds(void **state)
     }
     expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_TOO_LARGE, "sigv4.request", "header fields");
     treq_del(&t, "X-Other");
+    treq_add(&t, "X-Null", NULL);
+    expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_MALFORMED, "sigv4.request",
+                   "the value is missing");
+    treq_del(&t, "X-Null");
+    t.req.headers = NULL;
+    expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_MALFORMED, "sigv4.request", "but no array");
+    t.req.headers = t.h;
     t.req.body = NULL;
     expect_refused(&t, VT_SIGV4_INCOMPLETE, VT_E_MALFORMED, "sigv4.request", "no pointer");
 }
@@ -1292,6 +1311,13 @@ static void test_sign(void **state)
         vt_sigv4_sign(&t.req, AKID, SECRET, "us-east-1", "kms", T0, auth, sizeof(auth), date, &d),
         VT_E_ARG);
     treq_del(&t, "X-Amz-Date");
+    /* Two payload hashes. */
+    treq_add(&t, "X-Amz-Content-Sha256", EMPTY_SHA256);
+    treq_add(&t, "x-amz-content-sha256", EMPTY_SHA256);
+    assert_int_equal(
+        vt_sigv4_sign(&t.req, AKID, SECRET, "us-east-1", "kms", T0, auth, sizeof(auth), date, &d),
+        VT_E_ARG);
+    treq_del(&t, "X-Amz-Content-Sha256");
     /* A malformed request. */
     t.req.query = "%";
     assert_int_equal(
