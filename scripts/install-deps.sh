@@ -10,6 +10,7 @@ packages=(
     sqlite3 python3 curl openssl ca-certificates procps libargon2-dev
     prometheus # for promtool (tests/integration/metrics_promtool.sh); its server is not started
     dpkg-dev debhelper help2man lintian # the Debian packages (debian/, tests/packaging/deb.sh)
+    python3-botocore # SigV4 known answers signed by botocore (tests/support/sigv4_vectors.py)
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and

@@ -42,4 +42,18 @@
 #define VT_HTTP_MAX_ARGS 32
 #define VT_HTTP_MAX_TRAILER (4u * 1024u)
 
+/* AWS Signature Version 4 requests checked by the KMS service (src/kms/sigv4.c, docs/kms.md):
+ * header fields considered, one field's name and value, every field's name and value together,
+ * the path, the query and the parameters in it, the Authorization value, and the names in one
+ * SignedHeaders list. Beyond them a request is refused (IncompleteSignatureException). */
+#define VT_SIGV4_MAX_HEADERS 64
+#define VT_SIGV4_MAX_HEADER_NAME 128
+#define VT_SIGV4_MAX_HEADER_VALUE (8u * 1024u)
+#define VT_SIGV4_MAX_HEADER_BYTES (32u * 1024u)
+#define VT_SIGV4_MAX_PATH (8u * 1024u)
+#define VT_SIGV4_MAX_QUERY (8u * 1024u)
+#define VT_SIGV4_MAX_PARAMS 64
+#define VT_SIGV4_MAX_AUTH (4u * 1024u)
+#define VT_SIGV4_MAX_SIGNED 64
+
 #endif
