@@ -302,3 +302,112 @@ enum vt_err cli_read_master_key(const char *file, uint8_t key[32], struct vt_dia
     vt_buf_cleanup(&b);
     return err;
 }
+
+char *cli_read_text(const char *path, struct vt_diag *d)
+{
+    struct vt_buf b;
+    vt_buf_init(&b, 1 << 20);
+    if (vt_file_read(path, &b, d) != VT_OK) {
+        vt_buf_cleanup(&b);
+        return NULL;
+    }
+    return (char *)vt_buf_steal(&b, NULL);
+}
+
+/*
+ * --config FILE: "name = value" lines, one option each (the long option's name without "--";
+ * "name" alone for a switch; '#' starts a comment). They are read as if given on the command
+ * line before its own options, so the command line overrides the file (repeatable options such
+ * as upstream and trust-anchor add up).
+ */
+void cli_config_free(struct cli_config_args *c)
+{
+    for (size_t i = 0; i < c->n_names; i++) {
+        free(c->names[i]);
+    }
+    free(c->names);
+    free(c->argv);
+    free(c->text);
+}
+
+static char *trim(char *s)
+{
+    s += strspn(s, " \t");
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+int cli_config_expand(const char *prog, int argc, char **argv, struct cli_config_args *c)
+{
+    memset(c, 0, sizeof(*c));
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        }
+    }
+    size_t lines = 0;
+    if (file != NULL) {
+        struct vt_diag d;
+        vt_diag_init(&d);
+        if ((c->text = cli_read_text(file, &d)) == NULL) {
+            fprintf(stderr, "%s: --config %s: %s\n", prog, file, d.detail);
+            return CLI_EXIT_USAGE;
+        }
+        for (const char *p = c->text; *p; p++) {
+            lines += *p == '\n';
+        }
+    }
+    c->argv = calloc((size_t)argc + 2 * (lines + 1) + 1, sizeof(char *));
+    c->names = calloc(lines + 1, sizeof(char *));
+    if (c->argv == NULL || c->names == NULL) {
+        return CLI_EXIT_FAILED;
+    }
+    c->argv[c->argc++] = argv[0];
+    int lineno = 0;
+    for (char *line = c->text, *next; line != NULL && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL) {
+            *next++ = '\0';
+        }
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL) {
+            *hash = '\0';
+        }
+        char *eq = strchr(line, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        char *name = trim(line);
+        if (*name == '\0' && eq == NULL) {
+            continue;
+        }
+        if (*name == '\0' || strcmp(name, "config") == 0 || strpbrk(name, " \t") != NULL) {
+            fprintf(stderr, "%s: %s line %d: \"%s\" is not an option name\n", prog, file, lineno,
+                    name);
+            return CLI_EXIT_USAGE;
+        }
+        char *opt = malloc(strlen(name) + 3);
+        if (opt == NULL) {
+            return CLI_EXIT_FAILED;
+        }
+        snprintf(opt, strlen(name) + 3, "--%s", name);
+        c->names[c->n_names++] = opt;
+        c->argv[c->argc++] = opt;
+        if (eq != NULL) {
+            c->argv[c->argc++] = trim(eq + 1);
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+        } else {
+            c->argv[c->argc++] = argv[i];
+        }
+    }
+    return 0;
+}

@@ -108,6 +108,11 @@ struct cli_server_args {
 #define CLI_WATCH_SECONDS 10
 int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
                    const char *what);
+/* Start a server as cli_serve_http does (listen, port file, TLS), without waiting: 0 with *out
+ * (stop it with vt_http_server_stop), or an exit status after a message. For a second listener
+ * of one process (veritee serve --kms-listen). */
+int cli_http_start(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
+                   const char *what, struct vt_http_server **out);
 
 /* The options every serving command takes for the server's limits, as getopt_long entries with
  * ids from CLI_LIMIT_OPT on (put CLI_LIMIT_OPTIONS in the command's table); cli_limit_usage is
@@ -156,6 +161,23 @@ struct cli_schema_watch {
 };
 int cli_schema_watch(void *ctx);
 
+/* A text file (at most 1 MiB) as a heap string, or NULL with d saying why. */
+char *cli_read_text(const char *path, struct vt_diag *d);
+
+/* --config FILE for the serving commands: "name = value" lines, one long option each (without
+ * "--"; a switch alone; '#' starts a comment), read as if given before the command line's own
+ * options, which therefore override them. cli_config_expand returns 0 with c->argc/c->argv the
+ * expanded arguments, or an exit status after a message; cli_config_free in every case. */
+struct cli_config_args {
+    char **argv; /* argv[0], the file's options, then the command line's */
+    int argc;
+    char *text;   /* the file, split in place into values */
+    char **names; /* the "--name" strings made from it */
+    size_t n_names;
+};
+int cli_config_expand(const char *prog, int argc, char **argv, struct cli_config_args *c);
+void cli_config_free(struct cli_config_args *c);
+
 int cmd_verify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
@@ -169,5 +191,6 @@ int cmd_routes(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_kms(int argc, char **argv);
 
 #endif

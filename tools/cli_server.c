@@ -176,9 +176,10 @@ int cli_limit_option(struct vt_http_limits *l, int id, const char *arg, const ch
     }
 }
 
-int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
-                   const char *what)
+int cli_http_start(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
+                   const char *what, struct vt_http_server **out)
 {
+    *out = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
     unsigned max_conn = a->limits.max_connections ? a->limits.max_connections : 4096;
@@ -239,12 +240,23 @@ int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, voi
         }
     }
     fprintf(stderr, "%s: serving on %s://%s:%u\n", what, a->tls_cert ? "https" : "http", host, p);
+    *out = srv;
+    return CLI_EXIT_OK;
+}
+
+int cli_serve_http(const struct cli_server_args *a, vt_http_handler handler, void *ctx,
+                   const char *what)
+{
+    struct vt_http_server *srv = NULL;
+    int rc = cli_http_start(a, handler, ctx, what, &srv);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int rc = CLI_EXIT_OK;
     for (unsigned tick = 0; !stop_flag && rc == CLI_EXIT_OK;) {
         sleep(1); /* a signal ends it early */
         if (a->watch != NULL && ++tick % CLI_WATCH_SECONDS == 0 && !stop_flag) {

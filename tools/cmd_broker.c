@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
+#include "kms/kms.h"
 #include "store/master_key.h"
 
 static const char broker_usage[] =
@@ -68,6 +69,10 @@ static const char broker_usage[] =
     "  --max-upload BYTES      veritee serve: largest bundle POSTed to /admin/v1/import (64M)\n"
     "  --no-migrate            serve: refuse to start on a database whose schema is older than\n"
     "                          this veritee (exit 3) instead of migrating it (veritee db migrate)\n"
+    "  --kms-listen HOST:PORT veritee serve: also serve the AWS KMS endpoint (docs/kms.md) on\n"
+    "                          this listener, HTTP or HTTPS as --tls-cert says; with\n"
+    "                          --kms-account ID (required), --kms-region R (us-east-1),\n"
+    "                          --kms-port-file FILE, --kms-recipient-max-age S (300)\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
@@ -99,6 +104,8 @@ struct broker_args {
     struct vt_cache_config cache;
     const char *master_file, *new_master_file, *listen, *port_file, *tls_cert, *tls_key, *now;
     const char *name, *secret_file, *policy, *role, *receipt, *jwks, *key;
+    const char *kms_listen, *kms_port_file, *kms_account, *kms_region;
+    long long kms_max_age;
     const char *anchors[16];
     size_t n_anchors;
     long long generate, start, limit;
@@ -168,6 +175,11 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_LBMAX,
         O_LBWAIT,
         O_NOMIG,
+        O_KMS_LISTEN,
+        O_KMS_PORT,
+        O_KMS_ACCOUNT,
+        O_KMS_REGION,
+        O_KMS_MAXAGE,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -209,6 +221,11 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"new-fetch-rate", 1, NULL, O_NFRATE},
         {"new-fetch-burst", 1, NULL, O_NFBURST},
         {"no-migrate", 0, NULL, O_NOMIG},
+        {"kms-listen", 1, NULL, O_KMS_LISTEN},
+        {"kms-port-file", 1, NULL, O_KMS_PORT},
+        {"kms-account", 1, NULL, O_KMS_ACCOUNT},
+        {"kms-region", 1, NULL, O_KMS_REGION},
+        {"kms-recipient-max-age", 1, NULL, O_KMS_MAXAGE},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -352,6 +369,24 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         case O_NOMIG:
             a->no_migrate = true;
             break;
+        case O_KMS_LISTEN:
+            a->kms_listen = optarg;
+            break;
+        case O_KMS_PORT:
+            a->kms_port_file = optarg;
+            break;
+        case O_KMS_ACCOUNT:
+            a->kms_account = optarg;
+            break;
+        case O_KMS_REGION:
+            a->kms_region = optarg;
+            break;
+        case O_KMS_MAXAGE:
+            if (!num(optarg, &v) || v == 0 || v > 86400) {
+                return usage(prog, "--kms-recipient-max-age takes seconds from 1 to 86400");
+            }
+            a->kms_max_age = v;
+            break;
         case O_UP:
             if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
                 return usage(prog, "too many --upstream");
@@ -406,13 +441,7 @@ static enum vt_err read_master(const char *file, uint8_t key[32], struct vt_diag
 
 static char *read_text(const char *path, struct vt_diag *d)
 {
-    struct vt_buf b;
-    vt_buf_init(&b, 1 << 20);
-    if (vt_file_read(path, &b, d) != VT_OK) {
-        vt_buf_cleanup(&b);
-        return NULL;
-    }
-    return (char *)vt_buf_steal(&b, NULL);
+    return cli_read_text(path, d);
 }
 
 /* The schema components each command uses (store/schema.h). */
@@ -569,112 +598,6 @@ static void serve_route(void *ctx, const struct vt_http_req *req, struct vt_http
     }
 }
 
-/*
- * --config FILE: "name = value" lines, one option each (the long option's name without "--";
- * "name" alone for a switch; '#' starts a comment). They are read as if given on the command
- * line before its own options, so the command line overrides the file (repeatable options such
- * as upstream and trust-anchor add up).
- */
-struct config_args {
-    char **argv; /* argv[0], the file's options, then the command line's */
-    int argc;
-    char *text;   /* the file, split in place into values */
-    char **names; /* the "--name" strings made from it */
-    size_t n_names;
-};
-
-static void config_free(struct config_args *c)
-{
-    for (size_t i = 0; i < c->n_names; i++) {
-        free(c->names[i]);
-    }
-    free(c->names);
-    free(c->argv);
-    free(c->text);
-}
-
-static char *trim(char *s)
-{
-    s += strspn(s, " \t");
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
-        s[--n] = '\0';
-    }
-    return s;
-}
-
-static int config_expand(const char *prog, int argc, char **argv, struct config_args *c)
-{
-    memset(c, 0, sizeof(*c));
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            file = argv[++i];
-        }
-    }
-    size_t lines = 0;
-    if (file != NULL) {
-        struct vt_diag d;
-        vt_diag_init(&d);
-        if ((c->text = read_text(file, &d)) == NULL) {
-            fprintf(stderr, "%s: --config %s: %s\n", prog, file, d.detail);
-            return CLI_EXIT_USAGE;
-        }
-        for (const char *p = c->text; *p; p++) {
-            lines += *p == '\n';
-        }
-    }
-    c->argv = calloc((size_t)argc + 2 * (lines + 1) + 1, sizeof(char *));
-    c->names = calloc(lines + 1, sizeof(char *));
-    if (c->argv == NULL || c->names == NULL) {
-        return CLI_EXIT_FAILED;
-    }
-    c->argv[c->argc++] = argv[0];
-    int lineno = 0;
-    for (char *line = c->text, *next; line != NULL && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next != NULL) {
-            *next++ = '\0';
-        }
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash != NULL) {
-            *hash = '\0';
-        }
-        char *eq = strchr(line, '=');
-        if (eq != NULL) {
-            *eq = '\0';
-        }
-        char *name = trim(line);
-        if (*name == '\0' && eq == NULL) {
-            continue;
-        }
-        if (*name == '\0' || strcmp(name, "config") == 0 || strpbrk(name, " \t") != NULL) {
-            fprintf(stderr, "%s: %s line %d: \"%s\" is not an option name\n", prog, file, lineno,
-                    name);
-            return CLI_EXIT_USAGE;
-        }
-        char *opt = malloc(strlen(name) + 3);
-        if (opt == NULL) {
-            return CLI_EXIT_FAILED;
-        }
-        snprintf(opt, strlen(name) + 3, "--%s", name);
-        c->names[c->n_names++] = opt;
-        c->argv[c->argc++] = opt;
-        if (eq != NULL) {
-            c->argv[c->argc++] = trim(eq + 1);
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0) {
-            i++;
-        } else {
-            c->argv[c->argc++] = argv[i];
-        }
-    }
-    return 0;
-}
-
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache);
 
 static int broker_main(const char *sub, int argc, char **argv, bool with_cache)
@@ -682,13 +605,13 @@ static int broker_main(const char *sub, int argc, char **argv, bool with_cache)
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
     struct broker_args a;
     memset(&a, 0, sizeof(a));
-    struct config_args cfgargs;
-    int rc = config_expand(prog, argc, argv, &cfgargs);
+    struct cli_config_args cfgargs;
+    int rc = cli_config_expand(prog, argc, argv, &cfgargs);
     if (rc == 0) {
         rc = parse(cfgargs.argc, cfgargs.argv, &a, prog);
         rc = rc != 0 ? (rc < 0 ? CLI_EXIT_OK : rc) : broker_run(sub, &a, with_cache);
     }
-    config_free(&cfgargs);
+    cli_config_free(&cfgargs);
     return rc;
 }
 
@@ -699,6 +622,33 @@ static void key_source(const char *prog, const struct vt_diag *d, const char *fi
         fprintf(stderr, "%s: the master key given came from %s%s (id %s)\n", prog,
                 file ? "--master-key-file " : "", file ? file : "VERITEE_MASTER_KEY", id);
     }
+}
+
+/* veritee serve --kms-listen: the KMS service on the broker, on a listener of its own. */
+static int kms_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
+                     struct vt_kms **k, struct vt_http_server **srv)
+{
+    if (a->kms_account == NULL) {
+        return usage("veritee serve", "--kms-listen needs --kms-account ID (12 digits)");
+    }
+    struct vt_kms_config kc = {.region = a->kms_region ? a->kms_region : "us-east-1",
+                               .account = a->kms_account,
+                               .recipient_max_age = a->kms_max_age,
+                               .schema_mode = mode};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_kms_open(&kc, b, k, &d);
+    if (err != VT_OK) {
+        return fail("veritee serve", err, &d);
+    }
+    struct cli_server_args sa = {.listen = a->kms_listen,
+                                 .port_file = a->kms_port_file,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads,
+                                 .route = vt_kms_http_route,
+                                 .limits = a->limits};
+    return cli_http_start(&sa, vt_kms_http_handler, *k, "veritee-kms", srv);
 }
 
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
@@ -738,7 +688,7 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
      * new database's tables. veritee serve does all its components in one transaction. */
     enum vt_schema_mode mode =
         strcmp(sub, "serve") == 0 && !a.no_migrate ? VT_SCHEMA_MIGRATE : VT_SCHEMA_CREATE;
-    if ((rc = with_cache ? cli_schema(prog, a.cfg.db, vt_schema_all, 3, mode)
+    if ((rc = with_cache ? cli_schema(prog, a.cfg.db, vt_schema_all, VT_SCHEMA_ALL_N, mode)
                          : cli_schema(prog, a.cfg.db, broker_schema, 2, mode)) != 0) {
         vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
         return rc;
@@ -773,7 +723,12 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         c->metrics_extra = vt_broker_metrics_hook;
         c->metrics_extra_ctx = b;
         struct serve_ctx s = {b, c};
-        struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, 3};
+        struct vt_kms *k = NULL;
+        struct vt_http_server *kms_srv = NULL;
+        if (a.kms_listen != NULL) {
+            rc = kms_start(&a, b, mode, &k, &kms_srv);
+        }
+        struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
                                      .tls_cert = a.tls_cert,
@@ -783,7 +738,11 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
                                      .limits = a.limits,
                                      .watch = cli_schema_watch,
                                      .watch_ctx = &w};
-        rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
+        if (rc == 0) {
+            rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
+        }
+        vt_http_server_stop(kms_srv);
+        vt_kms_close(k);
     } else {
         rc = run(sub, b, &a);
     }

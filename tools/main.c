@@ -17,6 +17,7 @@ static const char main_usage[] =
     "  claims    print the claims registry (names, types, meanings) as markdown\n"
     "  broker    the key broker service and its operator commands\n"
     "  serve     cache and broker in one process (the default deployment)\n"
+    "  kms       the AWS KMS endpoint for Nitro Enclaves, and its access keys\n"
     "  audit     check the broker's audit log, or one release receipt offline\n"
     "  backup    copy the SQLite database online into a new backup file\n"
     "  restore   check a backup and write it into an empty database\n"
@@ -46,6 +47,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "serve") == 0) {
         return cmd_serve(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "kms") == 0) {
+        return cmd_kms(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "client") == 0) {
         return cmd_client(argc - 1, argv + 1);

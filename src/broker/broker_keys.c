@@ -14,6 +14,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "crypto/aead.h"
+#include "kms/kms.h"
 #include "store/master_key.h"
 
 /* VT_BROKER_SECRET_MAX is VT_SEALED_MAX: every secret version fits one sealed value. */
@@ -368,6 +369,11 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
             vt_buf_cleanup(&again);
         }
     }
+    /* the KMS service's key material and access key secrets (src/kms), if the database has
+     * them */
+    if (err == VT_OK) {
+        err = vt_kms_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
+    }
     /* the cache's bundle-signing key (veritee serve: the same database), sealed under NEW even
      * if it was still in the clear */
     if (err == VT_OK) {
@@ -461,5 +467,9 @@ enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct v
         b->store, "SELECT name, version, dek, secret FROM vb_key_versions ORDER BY name, version",
         NULL, 0, row_key_check, &c, NULL, d);
     *versions = c.versions;
+    if (err == VT_OK && c.err == VT_OK) {
+        /* and the KMS service's sealed values (src/kms), if the database has them */
+        err = vt_kms_store_check(b->store, b->cfg.master_key, versions, d);
+    }
     return err != VT_OK ? err : c.err;
 }

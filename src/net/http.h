@@ -132,6 +132,12 @@ VT_MUST_USE enum vt_err vt_http_proxies_check(const char *list, struct vt_diag *
 
 const char *vt_http_req_method(const struct vt_http_req *r);
 const char *vt_http_req_path(const struct vt_http_req *r);
+/* The request target as received (path and query, e.g. for a signature over it). */
+const char *vt_http_req_target(const struct vt_http_req *r);
+/* Header field i (0-based, in the order received, repeated names as they came): false past the
+ * last. Name and value are borrowed from the request. */
+bool vt_http_req_header_at(const struct vt_http_req *r, size_t i, const char **name,
+                           const char **value);
 /* A query argument (decoded), or NULL. */
 const char *vt_http_req_arg(const struct vt_http_req *r, const char *name);
 const char *vt_http_req_header(const struct vt_http_req *r, const char *name);

@@ -183,6 +183,22 @@ const char *vt_http_req_path(const struct vt_http_req *r)
     return r->head->path;
 }
 
+const char *vt_http_req_target(const struct vt_http_req *r)
+{
+    return r->head->target;
+}
+
+bool vt_http_req_header_at(const struct vt_http_req *r, size_t i, const char **name,
+                           const char **value)
+{
+    if (i >= r->head->n_fields) {
+        return false;
+    }
+    *name = r->head->fields[i].name;
+    *value = r->head->fields[i].value;
+    return true;
+}
+
 const char *vt_http_req_arg(const struct vt_http_req *r, const char *name)
 {
     return vt_http_head_arg(r->head, name);

@@ -10,8 +10,9 @@
  *  - Idempotent where SQL allows it (IF NOT EXISTS): a step may then be re-run safely.
  *  - Portable SQL: "BLOB" becomes "BYTEA" on PostgreSQL; statements separated by ';'.
  *
- * Version 1 of each component is the schema of 0.1.0 (commit 52365d4) exactly, when tables were
- * created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
+ * Version 1 of core, cache and broker is the schema of 0.1.0 (commit 52365d4) exactly, when
+ * tables were created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
+ * The kms component was added later (issue 19): it has always been recorded.
  */
 #include "store/schema.h"
 
@@ -98,5 +99,39 @@ static const struct vt_schema_step broker_steps[] = {
 const struct vt_schema_component vt_schema_broker = {
     "broker", "vb_keys", broker_steps, sizeof(broker_steps) / sizeof(broker_steps[0])};
 
-const struct vt_schema_component *const vt_schema_all[3] = {&vt_schema_core, &vt_schema_cache,
-                                                            &vt_schema_broker};
+/* ---- kms: the AWS KMS drop-in (src/kms, docs/kms.md) ---- */
+
+static const struct vt_schema_step kms_steps[] = {
+    {"vk_keys, vk_key_versions, vk_key_policies, vk_aliases, vk_access_keys",
+     /* one row per KMS key: its id (UUID) and ARN, state (Enabled, Disabled, PendingDeletion),
+      * deletion date (0: none), current version and rotation (period in days, next date) */
+     "CREATE TABLE IF NOT EXISTS vk_keys(key_id TEXT PRIMARY KEY, arn TEXT NOT NULL,"
+     " account TEXT NOT NULL, description TEXT NOT NULL, key_state TEXT NOT NULL,"
+     " key_spec TEXT NOT NULL, key_usage TEXT NOT NULL, created BIGINT NOT NULL,"
+     " deletion_date BIGINT NOT NULL, pending_window BIGINT NOT NULL,"
+     " current_version BIGINT NOT NULL, rotation_enabled BIGINT NOT NULL,"
+     " rotation_period BIGINT NOT NULL, next_rotation BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
+     "CREATE UNIQUE INDEX IF NOT EXISTS vk_keys_arn ON vk_keys(arn);\n"
+     /* each version's 32-byte material, sealed under the master key (vt_aead_seal, associated
+      * data naming key and version); on_demand: made by RotateKeyOnDemand */
+     "CREATE TABLE IF NOT EXISTS vk_key_versions(key_id TEXT NOT NULL, version BIGINT NOT NULL,"
+     " material BLOB NOT NULL, created BIGINT NOT NULL, on_demand BIGINT NOT NULL,"
+     " PRIMARY KEY(key_id, version));\n"
+     "CREATE TABLE IF NOT EXISTS vk_key_policies(key_id TEXT NOT NULL, name TEXT NOT NULL,"
+     " policy TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY(key_id, name));\n"
+     "CREATE TABLE IF NOT EXISTS vk_aliases(name TEXT PRIMARY KEY, key_id TEXT NOT NULL,"
+     " created BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
+     "CREATE INDEX IF NOT EXISTS vk_aliases_key ON vk_aliases(key_id);\n"
+     /* SigV4 access keys: the secret sealed under the master key (SigV4 needs it in the clear),
+      * the principal ARN it signs as and that ARN's account */
+     "CREATE TABLE IF NOT EXISTS vk_access_keys(id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+     " principal TEXT NOT NULL, account TEXT NOT NULL, admin BIGINT NOT NULL,"
+     " created BIGINT NOT NULL, disabled BIGINT NOT NULL)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_kms = {"kms", "vk_keys", kms_steps,
+                                                  sizeof(kms_steps) / sizeof(kms_steps[0])};
+
+const struct vt_schema_component *const vt_schema_all[4] = {&vt_schema_core, &vt_schema_cache,
+                                                            &vt_schema_broker, &vt_schema_kms};
