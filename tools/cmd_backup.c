@@ -448,7 +448,8 @@ static int restore_main(struct backup_args *a)
         snprintf(url, sizeof(url), "sqlite:%s", work);
         /* A backup of an older release is brought to this binary's schema in the work copy (a
          * newer one is refused), so that what is restored is what this veritee serves. */
-        if (err == VT_OK && cli_schema(prog, url, vt_schema_all, VT_SCHEMA_ALL_N, VT_SCHEMA_MIGRATE) != 0) {
+        if (err == VT_OK &&
+            cli_schema(prog, url, vt_schema_all, VT_SCHEMA_ALL_N, VT_SCHEMA_MIGRATE) != 0) {
             err = vt_fail(&d, VT_E_STATE, "restore.schema",
                           "the backup's schema cannot be brought to this veritee's (above)");
         }

@@ -13,12 +13,16 @@ static const char client_usage[] =
     "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
+    "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
     "release: the same, then /v1/keys/NAME/release (or release with evidence in one request,\n"
     "         --direct); the secret is unwrapped with the runtime key and written to --out (or\n"
     "         stdout as base64 in {\"key\",\"version\",\"secret_b64\",\"receipt\"}).\n"
+    "evidence: write one piece of evidence to --out (a Nitro document for a KMS Recipient:\n"
+    "         --public-key F, the enclave's RSA key as DER SubjectPublicKeyInfo, goes into\n"
+    "         its public_key; --nonce HEX into its nonce; docs/kms.md, \"Recipient\")\n"
     "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
     "         --collateral).\n"
     "\n"
@@ -33,13 +37,17 @@ static const char client_usage[] =
     "  --key NAME           the key to release\n"
     "  --direct             release with evidence in one request instead of a token\n"
     "  --cms                ask for KMS-style CMS (RSA runtime keys) instead of JWE\n"
-    "  --out FILE           write the released secret (release) or the export (sim-export)\n"
+    "  --out FILE           write the released secret (release), the export (sim-export) or\n"
+    "                       the evidence (evidence)\n"
+    "  --public-key F       evidence: a DER file for the Nitro document's public_key\n"
+    "  --nonce HEX          evidence: the Nitro document's nonce\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
 
 struct client_args {
     const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
+    const char *public_key, *nonce;
     bool direct, cms;
     unsigned retries;
 };
@@ -52,7 +60,21 @@ static int usage(const char *msg)
 
 static int parse(int argc, char **argv, struct client_args *a)
 {
-    enum { O_URL = 256, O_CA, O_BACKEND, O_TSM, O_SIM, O_KT, O_KEY, O_DIRECT, O_CMS, O_OUT, O_RET };
+    enum {
+        O_URL = 256,
+        O_CA,
+        O_BACKEND,
+        O_TSM,
+        O_SIM,
+        O_KT,
+        O_KEY,
+        O_DIRECT,
+        O_CMS,
+        O_OUT,
+        O_RET,
+        O_PUB,
+        O_NONCE
+    };
     static const struct option opts[] = {
         {"url", 1, NULL, O_URL},
         {"ca-file", 1, NULL, O_CA},
@@ -65,6 +87,8 @@ static int parse(int argc, char **argv, struct client_args *a)
         {"cms", 0, NULL, O_CMS},
         {"out", 1, NULL, O_OUT},
         {"retries", 1, NULL, O_RET},
+        {"public-key", 1, NULL, O_PUB},
+        {"nonce", 1, NULL, O_NONCE},
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,6 +131,12 @@ static int parse(int argc, char **argv, struct client_args *a)
         case O_RET:
             a->retries = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case O_PUB:
+            a->public_key = optarg;
+            break;
+        case O_NONCE:
+            a->nonce = optarg;
+            break;
         case 'h':
             fputs(client_usage, stdout);
             return -1;
@@ -121,6 +151,53 @@ static int fail(enum vt_err err, const struct vt_diag *d)
 {
     fprintf(stderr, "veritee client: %s: %s\n", d->check, d->detail);
     return err == VT_E_ARG ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+}
+
+/* veritee client evidence: one piece of evidence binding --public-key and --nonce, to --out. */
+static int evidence(const struct client_args *a)
+{
+    if (a->backend == NULL || a->out == NULL) {
+        return usage("evidence needs --backend and --out");
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_buf pub, ev;
+    vt_buf_init(&pub, VT_NSM_FIELD_MAX);
+    vt_buf_init(&ev, 1u << 20);
+    uint8_t nonce[VT_NSM_FIELD_MAX];
+    size_t nonce_len = 0;
+    struct vt_attester_input in = {0};
+    enum vt_err err = VT_OK;
+    if (a->public_key != NULL && (err = vt_file_read(a->public_key, &pub, &d)) == VT_OK) {
+        in.public_key = pub.data;
+        in.public_key_len = pub.len;
+    }
+    if (err == VT_OK && a->nonce != NULL) {
+        if (vt_hex_decode(a->nonce, strlen(a->nonce), nonce, sizeof(nonce), &nonce_len) != VT_OK) {
+            err = vt_fail(&d, VT_E_ARG, "nonce", "--nonce takes up to %u bytes in hex",
+                          VT_NSM_FIELD_MAX);
+        }
+        in.nonce = nonce;
+        in.nonce_len = nonce_len;
+    }
+    vt_attester_sim_register();
+    struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};
+    struct vt_attester *att = NULL;
+    if (err == VT_OK && (err = vt_attester_open(a->backend, &ao, &att, &d)) == VT_OK) {
+        err = vt_attester_evidence(att, &in, &ev, NULL, &d);
+    }
+    int rc = err == VT_OK ? CLI_EXIT_OK : fail(err, &d);
+    if (err == VT_OK) {
+        FILE *f = fopen(a->out, "wb");
+        if (f == NULL || fwrite(ev.data, 1, ev.len, f) != ev.len || fclose(f) != 0) {
+            fprintf(stderr, "veritee client: cannot write %s\n", a->out);
+            rc = CLI_EXIT_FAILED;
+        }
+    }
+    vt_attester_close(att);
+    vt_buf_cleanup(&pub);
+    vt_buf_cleanup(&ev);
+    return rc;
 }
 
 int cmd_client(int argc, char **argv)
@@ -138,6 +215,9 @@ int cmd_client(int argc, char **argv)
     }
     bool attest = strcmp(sub, "attest") == 0, release = strcmp(sub, "release") == 0,
          export = strcmp(sub, "sim-export") == 0;
+    if (strcmp(sub, "evidence") == 0) {
+        return evidence(&a);
+    }
     if (!attest && !release && !export) {
         fprintf(stderr, "veritee client: unknown subcommand '%s'\n%s", sub, client_usage);
         return CLI_EXIT_USAGE;

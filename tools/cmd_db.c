@@ -63,13 +63,20 @@ int cli_schema(const char *name, const char *db, const struct vt_schema_componen
         fprintf(stderr, "%s: %s: %s (%s)\n", name, d.check, d.detail, vt_err_name(err));
         return cli_exit_status_diag(err, &d);
     }
-    /* Creating a new database's tables is not news; adopting and migrating are. */
+    /* Creating a new database's tables is not news; adopting and migrating are, and so is
+     * creating a component in a database that held others (a component a release added). */
+    size_t created = 0;
+    for (size_t i = 0; i < done->n; i++) {
+        created += done->a[i].kind == VT_SCHEMA_ACT_CREATE && done->a[i].version == 1;
+    }
     for (size_t i = 0; i < done->n; i++) {
         const struct vt_schema_action *a = &done->a[i];
-        if (a->kind != VT_SCHEMA_ACT_CREATE) {
+        if (a->kind != VT_SCHEMA_ACT_CREATE || created < n) {
             fprintf(stderr, "%s: database schema: %s %s to version %zu: %s\n", name, a->comp->name,
-                    a->kind == VT_SCHEMA_ACT_ADOPT ? "adopted" : "migrated", a->version,
-                    a->comp->steps[a->version - 1].name);
+                    a->kind == VT_SCHEMA_ACT_ADOPT    ? "adopted"
+                    : a->kind == VT_SCHEMA_ACT_CREATE ? "created"
+                                                      : "migrated",
+                    a->version, a->comp->steps[a->version - 1].name);
         }
     }
     free(done);

@@ -325,7 +325,8 @@ static int access_key(const char *verb, const struct kms_args *a)
             printf("{\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\",\"Principal\":", key.id,
                    secret);
             cli_print_json_string(stdout, key.principal);
-            printf(",\"Account\":\"%s\",\"Admin\":%s}\n", key.account, key.admin ? "true" : "false");
+            printf(",\"Account\":\"%s\",\"Admin\":%s}\n", key.account,
+                   key.admin ? "true" : "false");
             vt_wipe(secret, sizeof(secret));
         }
     } else if (strcmp(verb, "list") == 0) {

@@ -44,10 +44,10 @@ struct json_t;
 #define VT_KMS_ATTESTATION_MAX (64u << 10) /* Recipient.AttestationDocument, decoded */
 #define VT_KMS_BODY_MAX (256u << 10)       /* a request body */
 #define VT_KMS_ARN_MAX 320
-#define VT_KMS_ACCOUNT_LEN 12  /* an AWS account id: 12 digits */
-#define VT_KMS_REGION_MAX 32   /* "us-east-1", "eu-central-2", ... */
-#define VT_KMS_UUID_LEN 36     /* "1234abcd-12ab-34cd-56ef-1234567890ab" */
-#define VT_KMS_ON_DEMAND_MAX 10 /* RotateKeyOnDemand per key (KMS's quota) */
+#define VT_KMS_ACCOUNT_LEN 12        /* an AWS account id: 12 digits */
+#define VT_KMS_REGION_MAX 32         /* "us-east-1", "eu-central-2", ... */
+#define VT_KMS_UUID_LEN 36           /* "1234abcd-12ab-34cd-56ef-1234567890ab" */
+#define VT_KMS_ON_DEMAND_MAX 10      /* RotateKeyOnDemand per key (KMS's quota) */
 #define VT_KMS_RECIPIENT_MAX_AGE 300 /* default age limit of an attestation document (s) */
 #define VT_KMS_ACCESS_KEY_ID_LEN 20  /* "AKIA" + 16 */
 #define VT_KMS_SECRET_LEN 40
@@ -240,12 +240,17 @@ const char *vt_kms_field_name(enum vt_kms_field f);
 uint64_t vt_kms_op_fields(enum vt_kms_op op, uint64_t *required);
 
 /* ---- names: key ids, ARNs, aliases (kms_names.c) ---- */
-enum vt_kms_ref_kind { VT_KMS_REF_KEY_ID, VT_KMS_REF_KEY_ARN, VT_KMS_REF_ALIAS, VT_KMS_REF_ALIAS_ARN };
+enum vt_kms_ref_kind {
+    VT_KMS_REF_KEY_ID,
+    VT_KMS_REF_KEY_ARN,
+    VT_KMS_REF_ALIAS,
+    VT_KMS_REF_ALIAS_ARN
+};
 
 struct vt_kms_ref {
     enum vt_kms_ref_kind kind;
-    char key_id[VT_KMS_UUID_LEN + 1];  /* KEY_ID, KEY_ARN */
-    char alias[VT_KMS_ALIAS_MAX + 1];  /* ALIAS, ALIAS_ARN: "alias/..." */
+    char key_id[VT_KMS_UUID_LEN + 1];   /* KEY_ID, KEY_ARN */
+    char alias[VT_KMS_ALIAS_MAX + 1];   /* ALIAS, ALIAS_ARN: "alias/..." */
     char region[VT_KMS_REGION_MAX + 1]; /* ARNs */
     char account[VT_KMS_ACCOUNT_LEN + 1];
 };
@@ -317,8 +322,8 @@ VT_MUST_USE enum vt_err vt_kms_blob_open(const uint8_t material[32], const struc
  * the number of pairs (u32 big-endian), then per pair in key order: key length (u32), key, value
  * length (u32), value. An absent and an empty context are the same.
  */
-VT_MUST_USE enum vt_err vt_kms_context_canonical(const struct vt_kms_context *c,
-                                                 struct vt_buf *out, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_kms_context_canonical(const struct vt_kms_context *c, struct vt_buf *out,
+                                                 struct vt_diag *d);
 /* Add a pair keeping the pairs sorted; VT_E_DUPLICATE, VT_E_TOO_LARGE (pairs or bytes). */
 VT_MUST_USE enum vt_err vt_kms_context_add(struct vt_kms_context *c, const char *key,
                                            const char *value, struct vt_diag *d);
@@ -368,8 +373,8 @@ struct vt_kms_key {
 void vt_kms_key_cleanup(struct vt_kms_key *key);
 
 /* The key of an id: *found false if there is none (or its deletion date has passed). */
-VT_MUST_USE enum vt_err vt_kms_key_get(struct vt_kms *k, const char *key_id,
-                                       struct vt_kms_key *key, bool *found, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_kms_key_get(struct vt_kms *k, const char *key_id, struct vt_kms_key *key,
+                                       bool *found, struct vt_diag *d);
 /* The key id an alias names: *found false if the alias does not exist. */
 VT_MUST_USE enum vt_err vt_kms_alias_target(struct vt_kms *k, const char *alias,
                                             char key_id[VT_KMS_UUID_LEN + 1], bool *found,
@@ -506,12 +511,12 @@ struct vt_kms_audit {
     const char *event; /* the operation's name in the entry when not op's (NULL: op's) */
     const struct vt_kms_caller *caller;
     const char *request_id;
-    const char *key_arn;     /* NULL: no key */
-    uint32_t key_version;    /* 0: none */
-    bool allowed;            /* the call succeeded */
-    const char *error_type;  /* refused: the exception */
-    const char *reason;      /* refused: the message */
-    const struct vt_kms_context *context; /* may be NULL */
+    const char *key_arn;                      /* NULL: no key */
+    uint32_t key_version;                     /* 0: none */
+    bool allowed;                             /* the call succeeded */
+    const char *error_type;                   /* refused: the exception */
+    const char *reason;                       /* refused: the message */
+    const struct vt_kms_context *context;     /* may be NULL */
     const struct vt_kms_recipient *recipient; /* Recipient calls */
     const char *explanation; /* the policy decision explained (admin log), may be NULL */
 };

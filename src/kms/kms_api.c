@@ -137,7 +137,23 @@ static bool authenticate(struct vt_kms *k, const struct vt_http_req *req,
         }
         snprintf(e->type, sizeof(e->type), "%s", vt_sigv4_refusal_type(refusal));
         e->status = vt_sigv4_refusal_status(refusal);
-        snprintf(e->message, sizeof(e->message), "%s", d.detail[0] ? d.detail : d.check);
+        /* AWS's text in the answer; the values (access key id, the canonical request's hash)
+         * are for the operator (docs/kms.md, "Authentication") */
+        const char *text = refusal == VT_SIGV4_MISSING ? "Request is missing Authentication Token"
+                           : refusal == VT_SIGV4_UNKNOWN_KEY
+                               ? "The security token included in the request is invalid."
+                           : refusal == VT_SIGV4_BAD_SIGNATURE
+                               ? "The request signature we calculated does not match the "
+                                 "signature you provided. Check your AWS Secret Access Key and "
+                                 "signing method. Consult the service documentation for details."
+                               : NULL;
+        snprintf(e->message, sizeof(e->message), "%s",
+                 text          ? text
+                 : d.detail[0] ? d.detail
+                               : d.check);
+        if (refusal != VT_SIGV4_MISSING) {
+            fprintf(stderr, "veritee-kms: %s: %s: %s\n", e->type, d.check, d.detail);
+        }
         if (e->type[0] == '\0' || e->status == 0) {
             return vt_kms_fail(e, VT_KMS_EXC_INTERNAL, "signature check: %s", d.detail);
         }

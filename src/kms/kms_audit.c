@@ -21,16 +21,15 @@ static json_t *entry_json(struct vt_kms *k, const struct vt_kms_audit *a)
     char when[VT_TIME_STR_MAX];
     vt_time_format(vt_kms_now(k), when);
     const struct vt_kms_caller *c = a->caller;
-    const char *decision = a->allowed ? "allow"
-                           : a->error_type != NULL &&
-                                   strcmp(a->error_type, "AccessDeniedException") == 0
-                               ? "deny"
-                               : "error";
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "kms", "time", when,
-                          "event", a->event ? a->event : vt_kms_op_name(a->op), "request_id",
-                          a->request_id ? a->request_id : "", "principal", c->principal,
-                          "access_key_id", c->access_key_id, "account", c->account, "decision",
-                          decision);
+    const char *decision =
+        a->allowed                                                                     ? "allow"
+        : a->error_type != NULL && strcmp(a->error_type, "AccessDeniedException") == 0 ? "deny"
+                                                                                       : "error";
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "kms", "time", when, "event",
+                  a->event ? a->event : vt_kms_op_name(a->op), "request_id",
+                  a->request_id ? a->request_id : "", "principal", c->principal, "access_key_id",
+                  c->access_key_id, "account", c->account, "decision", decision);
     if (o == NULL) {
         return NULL;
     }
@@ -65,11 +64,10 @@ static json_t *entry_json(struct vt_kms *k, const struct vt_kms_audit *a)
                 bad |= json_object_set_new(pcrs, name, json_string(r->pcr[i]));
             }
         }
-        bad |= json_object_set_new(
-            o, "recipient",
-            json_pack("{s:s,s:s,s:s,s:o*}", "attestation_document_sha256", sha, "module_id",
-                      r->module_id, "image_sha384", (r->pcr_mask & 1u) ? r->pcr[0] : "", "pcrs",
-                      pcrs));
+        bad |= json_object_set_new(o, "recipient",
+                                   json_pack("{s:s,s:s,s:s,s:o*}", "attestation_document_sha256",
+                                             sha, "module_id", r->module_id, "image_sha384",
+                                             (r->pcr_mask & 1u) ? r->pcr[0] : "", "pcrs", pcrs));
     }
     if (bad != 0) {
         json_decref(o);

@@ -67,8 +67,7 @@ enum vt_err vt_kms_context_canonical(const struct vt_kms_context *c, struct vt_b
 
 /* ---- blobs ---- */
 
-enum vt_err vt_kms_blob_parse(const uint8_t *p, size_t n, struct vt_kms_blob *b,
-                              struct vt_diag *d)
+enum vt_err vt_kms_blob_parse(const uint8_t *p, size_t n, struct vt_kms_blob *b, struct vt_diag *d)
 {
     memset(b, 0, sizeof(*b));
     VT_ENSURE(n <= VT_KMS_CIPHERTEXT_MAX, d, VT_E_TOO_LARGE, "blob",
@@ -91,8 +90,8 @@ enum vt_err vt_kms_blob_parse(const uint8_t *p, size_t n, struct vt_kms_blob *b,
                   vt_reader_get_u32be(&r, &b->version) == VT_OK &&
                   vt_reader_get_bytes(&r, SALT_LEN, &b->salt) == VT_OK &&
                   vt_reader_get_bytes(&r, VT_AEAD_NONCE_LEN, &b->nonce) == VT_OK,
-              d, VT_E_TRUNCATED, "blob.header", "the blob ends inside its %d-byte header (%zu bytes)",
-              VT_KMS_BLOB_HEADER, n);
+              d, VT_E_TRUNCATED, "blob.header",
+              "the blob ends inside its %d-byte header (%zu bytes)", VT_KMS_BLOB_HEADER, n);
     VT_ENSURE(b->version >= 1, d, VT_E_BAD_FIELD, "blob.key_version", "key version 0");
     size_t left = vt_reader_left(&r);
     VT_ENSURE(left > VT_AEAD_TAG_LEN, d, VT_E_TRUNCATED, "blob.ciphertext",
@@ -127,9 +126,9 @@ static enum vt_err blob_aad(const uint8_t *header, const struct vt_kms_context *
     return vt_kms_context_canonical(ctx, aad, d);
 }
 
-enum vt_err vt_kms_blob_seal(const uint8_t material[32], const uint8_t key_id[16],
-                             uint32_t version, const struct vt_kms_context *ctx,
-                             const uint8_t *pt, size_t n, struct vt_buf *out, struct vt_diag *d)
+enum vt_err vt_kms_blob_seal(const uint8_t material[32], const uint8_t key_id[16], uint32_t version,
+                             const struct vt_kms_context *ctx, const uint8_t *pt, size_t n,
+                             struct vt_buf *out, struct vt_diag *d)
 {
     VT_ENSURE(n >= 1 && n <= VT_KMS_PLAINTEXT_MAX, d, VT_E_ARG, "blob.plaintext",
               "a plaintext is 1 to %d bytes, not %zu", VT_KMS_PLAINTEXT_MAX, n);
@@ -145,10 +144,10 @@ enum vt_err vt_kms_blob_seal(const uint8_t material[32], const uint8_t key_id[16
     vt_buf_init(&aad, VT_KMS_BLOB_HEADER + 4 + VT_KMS_CONTEXT_PAIRS * 8 + VT_KMS_CONTEXT_MAX);
     enum vt_err err = blob_aad(h, ctx, &aad, d);
     size_t start = out->len;
-    if (err == VT_OK && (vt_buf_reserve(out, VT_KMS_BLOB_OVERHEAD + n) != VT_OK ||
-                         vt_buf_append(out, h, sizeof(h)) != VT_OK ||
-                         vt_buf_append(out, pt, n) != VT_OK ||
-                         vt_buf_append(out, h, VT_AEAD_TAG_LEN) != VT_OK)) {
+    if (err == VT_OK &&
+        (vt_buf_reserve(out, VT_KMS_BLOB_OVERHEAD + n) != VT_OK ||
+         vt_buf_append(out, h, sizeof(h)) != VT_OK || vt_buf_append(out, pt, n) != VT_OK ||
+         vt_buf_append(out, h, VT_AEAD_TAG_LEN) != VT_OK)) {
         err = vt_fail(d, VT_E_NOMEM, "blob", "no room for the ciphertext blob");
     }
     uint8_t key[32];

@@ -158,8 +158,7 @@ static bool invalid_key_id(const char *s, struct vt_kms_error *e)
     return vt_kms_fail(e, VT_KMS_EXC_NOT_FOUND, "Invalid keyId %.300s", s ? s : "");
 }
 
-bool vt_kms_ref_parse(const char *s, bool allow_alias, struct vt_kms_ref *r,
-                      struct vt_kms_error *e)
+bool vt_kms_ref_parse(const char *s, bool allow_alias, struct vt_kms_ref *r, struct vt_kms_error *e)
 {
     memset(r, 0, sizeof(*r));
     uint8_t raw[16];
@@ -183,8 +182,8 @@ bool vt_kms_ref_parse(const char *s, bool allow_alias, struct vt_kms_ref *r,
         return true;
     }
     struct arn_parts a;
-    if (!arn_split(s, &a) || !part_is(&a, 2, "kms") || a.n[3] == 0 ||
-        a.n[3] > VT_KMS_REGION_MAX || a.n[4] != VT_KMS_ACCOUNT_LEN) {
+    if (!arn_split(s, &a) || !part_is(&a, 2, "kms") || a.n[3] == 0 || a.n[3] > VT_KMS_REGION_MAX ||
+        a.n[4] != VT_KMS_ACCOUNT_LEN) {
         return invalid_key_id(s, e);
     }
     memcpy(r->region, a.p[3], a.n[3]);

@@ -9,9 +9,10 @@
  * for the action "kms:<Operation>" (ReEncrypt: kms:ReEncryptFrom on the source key and
  * kms:ReEncryptTo on the destination) with the condition keys kms:CallerAccount,
  * aws:PrincipalArn, aws:PrincipalAccount, kms:EncryptionContext:<key>, kms:EncryptionContextKeys,
- * kms:EncryptionAlgorithm, kms:RecipientAttestation:ImageSha384 and kms:RecipientAttestation:PCR<n>.
- * Operations on no key: CreateKey, ListKeys and ListAliases without KeyId are for access keys
- * created --admin (there are no IAM policies here); GenerateRandom is for every access key.
+ * kms:EncryptionAlgorithm, kms:RecipientAttestation:ImageSha384 and
+ * kms:RecipientAttestation:PCR<n>. Operations on no key: CreateKey, ListKeys and ListAliases
+ * without KeyId are for access keys created --admin (there are no IAM policies here);
+ * GenerateRandom is for every access key.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ struct op {
     struct vt_kms_error *e;
     struct vt_kms_key key; /* the key the call is about (ReEncrypt: the destination) */
     bool have_key;
-    uint32_t version; /* the key version used */
+    uint32_t version;                 /* the key version used */
     const struct vt_kms_context *ctx; /* logged */
     struct vt_kms_recipient rcp;
     bool have_rcp;
@@ -192,8 +193,8 @@ static bool cond_build(struct op *o, struct conditions *c, const struct vt_kms_c
         }
         for (unsigned i = 0; i < 32; i++) {
             if ((r->pcr_mask >> i) & 1u) {
-                snprintf(c->pcr_names[i], sizeof(c->pcr_names[i]),
-                         "kms:RecipientAttestation:PCR%u", i);
+                snprintf(c->pcr_names[i], sizeof(c->pcr_names[i]), "kms:RecipientAttestation:PCR%u",
+                         i);
                 cond_add(c, c->pcr_names[i], r->pcr[i]);
             }
         }
@@ -206,8 +207,8 @@ static void keep_explanation(struct op *o, const char *action, const char *expla
     if (explanation == NULL) {
         return;
     }
-    size_t n = (o->explanation ? strlen(o->explanation) : 0) + strlen(action) + strlen(explanation) +
-               4;
+    size_t n =
+        (o->explanation ? strlen(o->explanation) : 0) + strlen(action) + strlen(explanation) + 4;
     char *s = malloc(n);
     if (s != NULL) {
         snprintf(s, n, "%s%s%s: %s", o->explanation ? o->explanation : "",
@@ -235,9 +236,8 @@ static bool allowed_by(struct op *o, const struct vt_kms_key *key, const char *a
     enum vt_err err = vt_kms_policy_parse(policy_text, strlen(policy_text), &p, &d);
     free(stored);
     if (err != VT_OK) {
-        return vt_kms_fail(o->e, VT_KMS_EXC_INTERNAL,
-                           "the key policy of %s does not parse: %s: %s", key->arn, d.check,
-                           d.detail);
+        return vt_kms_fail(o->e, VT_KMS_EXC_INTERNAL, "the key policy of %s does not parse: %s: %s",
+                           key->arn, d.check, d.detail);
     }
     struct conditions c;
     bool ok = cond_build(o, &c, ctx, algorithm);
@@ -296,9 +296,9 @@ static bool pending(const struct vt_kms_key *key)
 
 static bool not_pending(struct op *o, const struct vt_kms_key *key)
 {
-    return pending(key) ? vt_kms_fail(o->e, VT_KMS_EXC_INVALID_STATE, "%s is pending deletion.",
-                                      key->arn)
-                        : true;
+    return pending(key)
+               ? vt_kms_fail(o->e, VT_KMS_EXC_INVALID_STATE, "%s is pending deletion.", key->arn)
+               : true;
 }
 
 /* Usable for cryptographic operations: Enabled. */
@@ -338,9 +338,10 @@ static bool algorithm_ok(struct op *o, enum vt_kms_field f, const struct vt_kms_
                        "1 validation error detected: Value at '%s' failed to satisfy constraint: "
                        "Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, "
                        "RSAES_OAEP_SHA_256, SM2PKE]",
-                       f == VT_KMS_F_ENCRYPTION_ALGORITHM          ? "encryptionAlgorithm"
-                       : f == VT_KMS_F_SOURCE_ENCRYPTION_ALGORITHM ? "sourceEncryptionAlgorithm"
-                                                                   : "destinationEncryptionAlgorithm");
+                       f == VT_KMS_F_ENCRYPTION_ALGORITHM ? "encryptionAlgorithm"
+                       : f == VT_KMS_F_SOURCE_ENCRYPTION_ALGORITHM
+                           ? "sourceEncryptionAlgorithm"
+                           : "destinationEncryptionAlgorithm");
 }
 
 static bool no_grants(struct op *o)
@@ -427,13 +428,12 @@ static bool reply(struct op *o, json_t *out)
 static json_t *key_metadata(const struct vt_kms_key *key)
 {
     json_t *m = json_pack(
-        "{s:s,s:s,s:s,s:I,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:b}", "AWSAccountId",
-        key->account, "KeyId", key->key_id, "Arn", key->arn, "CreationDate",
-        (json_int_t)key->created, "Enabled", strcmp(key->state, "Enabled") == 0, "Description",
-        key->description ? key->description : "", "KeyUsage", key->key_usage, "KeyState",
-        key->state, "Origin", "AWS_KMS", "KeyManager", "CUSTOMER", "CustomerMasterKeySpec",
-        key->key_spec, "KeySpec", key->key_spec, "EncryptionAlgorithms", SYMMETRIC, "MultiRegion",
-        false);
+        "{s:s,s:s,s:s,s:I,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:b}", "AWSAccountId", key->account,
+        "KeyId", key->key_id, "Arn", key->arn, "CreationDate", (json_int_t)key->created, "Enabled",
+        strcmp(key->state, "Enabled") == 0, "Description", key->description ? key->description : "",
+        "KeyUsage", key->key_usage, "KeyState", key->state, "Origin", "AWS_KMS", "KeyManager",
+        "CUSTOMER", "CustomerMasterKeySpec", key->key_spec, "KeySpec", key->key_spec,
+        "EncryptionAlgorithms", SYMMETRIC, "MultiRegion", false);
     if (m != NULL && pending(key)) {
         json_object_set_new(m, "DeletionDate", json_integer(key->deletion_date));
         json_object_set_new(m, "PendingDeletionWindowInDays", json_integer(key->pending_window));
@@ -523,9 +523,8 @@ static bool op_create_key(struct op *o)
     const char *origin = arg(o, VT_KMS_F_ORIGIN);
     static const char *const origins[] = {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM",
                                           "EXTERNAL_KEY_STORE"};
-    if (origin != NULL &&
-        !enum_member(o, "origin", origin, origins, 4,
-                     "AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE")) {
+    if (origin != NULL && !enum_member(o, "origin", origin, origins, 4,
+                                       "AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE")) {
         return false;
     }
     if (origin != NULL && strcmp(origin, "AWS_KMS") != 0) {
@@ -541,11 +540,23 @@ static bool op_create_key(struct op *o)
                            "only.");
     }
     spec = spec != NULL ? spec : cmk != NULL ? cmk : SYMMETRIC;
-    static const char *const specs[] = {
-        SYMMETRIC,    "RSA_2048",     "RSA_3072",        "RSA_4096",  "ECC_NIST_P256",
-        "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "HMAC_224", "HMAC_256",
-        "HMAC_384",   "HMAC_512",     "SM2",             "ML_DSA_44", "ML_DSA_65",
-        "ML_DSA_87",  "ECC_NIST_EDWARDS25519"};
+    static const char *const specs[] = {SYMMETRIC,
+                                        "RSA_2048",
+                                        "RSA_3072",
+                                        "RSA_4096",
+                                        "ECC_NIST_P256",
+                                        "ECC_NIST_P384",
+                                        "ECC_NIST_P521",
+                                        "ECC_SECG_P256K1",
+                                        "HMAC_224",
+                                        "HMAC_256",
+                                        "HMAC_384",
+                                        "HMAC_512",
+                                        "SM2",
+                                        "ML_DSA_44",
+                                        "ML_DSA_65",
+                                        "ML_DSA_87",
+                                        "ECC_NIST_EDWARDS25519"};
     if (!enum_member(o, spec == cmk ? "customerMasterKeySpec" : "keySpec", spec, specs,
                      sizeof(specs) / sizeof(specs[0]),
                      "SYMMETRIC_DEFAULT, RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, "
@@ -645,8 +656,8 @@ static bool row_list(void *ctx, const struct vt_sql_row *row)
     if (l->aliases) {
         char arn[VT_KMS_ARN_MAX];
         alias_arn(l->k, vt_row_text(row, 0), arn, sizeof(arn));
-        item = json_pack("{s:s,s:s,s:s,s:I,s:I}", "AliasName", vt_row_text(row, 0), "AliasArn",
-                         arn, "TargetKeyId", vt_row_text(row, 1), "CreationDate",
+        item = json_pack("{s:s,s:s,s:s,s:I,s:I}", "AliasName", vt_row_text(row, 0), "AliasArn", arn,
+                         "TargetKeyId", vt_row_text(row, 1), "CreationDate",
                          (json_int_t)vt_row_int(row, 2), "LastUpdatedDate",
                          (json_int_t)vt_row_int(row, 3));
     } else {
@@ -816,9 +827,9 @@ static bool op_update_alias(struct op *o)
     struct vt_diag d;
     vt_diag_init(&d);
     if (vt_kms_alias_update(o->k, alias, o->key.key_id, &d) != VT_OK) {
-        return d.code == VT_E_NOT_FOUND ? vt_kms_fail(o->e, VT_KMS_EXC_NOT_FOUND,
-                                                      "Alias %s is not found.", alias)
-                                        : internal(o, &d);
+        return d.code == VT_E_NOT_FOUND
+                   ? vt_kms_fail(o->e, VT_KMS_EXC_NOT_FOUND, "Alias %s is not found.", alias)
+                   : internal(o, &d);
     }
     return reply(o, empty());
 }
@@ -850,17 +861,14 @@ static bool op_enable_disable(struct op *o, bool enable)
 
 static bool op_schedule_key_deletion(struct op *o)
 {
-    int64_t days = has(o, VT_KMS_F_PENDING_WINDOW_IN_DAYS)
-                       ? o->in->i[VT_KMS_F_PENDING_WINDOW_IN_DAYS]
-                       : 30;
+    int64_t days =
+        has(o, VT_KMS_F_PENDING_WINDOW_IN_DAYS) ? o->in->i[VT_KMS_F_PENDING_WINDOW_IN_DAYS] : 30;
     if (days < 7 || days > 30) {
         return vt_kms_fail(o->e, VT_KMS_EXC_VALIDATION,
-                           "PendingWindowInDays must be between 7 and 30 (got %" PRId64 ")",
-                           days);
+                           "PendingWindowInDays must be between 7 and 30 (got %" PRId64 ")", days);
     }
     if (!resolve_main(o, VT_KMS_F_KEY_ID, false) ||
-        !authorize(o, &o->key, "kms:ScheduleKeyDeletion", NULL, NULL) ||
-        !not_pending(o, &o->key)) {
+        !authorize(o, &o->key, "kms:ScheduleKeyDeletion", NULL, NULL) || !not_pending(o, &o->key)) {
         return false;
     }
     int64_t when = vt_kms_now(o->k) + days * DAY;
@@ -973,11 +981,10 @@ static bool blob_key(struct op *o, struct vt_kms_blob *b, enum vt_kms_field key_
     struct vt_diag d;
     vt_diag_init(&d);
     const struct vt_kms_input *in = o->in;
-    if (vt_kms_blob_parse(in->blob[VT_KMS_F_CIPHERTEXT_BLOB], in->blob_len[VT_KMS_F_CIPHERTEXT_BLOB],
-                          b, &d) != VT_OK) {
+    if (vt_kms_blob_parse(in->blob[VT_KMS_F_CIPHERTEXT_BLOB],
+                          in->blob_len[VT_KMS_F_CIPHERTEXT_BLOB], b, &d) != VT_OK) {
         return vt_kms_fail(o->e, VT_KMS_EXC_INVALID_CIPHERTEXT,
-                           "The ciphertext is not a ciphertext blob of this service (%s)",
-                           d.check);
+                           "The ciphertext is not a ciphertext blob of this service (%s)", d.check);
     }
     char key_id[VT_KMS_UUID_LEN + 1];
     vt_kms_uuid_format(b->key_id, key_id);
@@ -1041,9 +1048,8 @@ static bool op_encrypt(struct op *o)
     vt_buf_init(&blob, VT_KMS_CIPHERTEXT_MAX);
     bool ok = seal(o, &o->key, ctx, o->in->blob[VT_KMS_F_PLAINTEXT],
                    o->in->blob_len[VT_KMS_F_PLAINTEXT], &blob);
-    json_t *out = ok ? json_pack("{s:s,s:s}", "KeyId", o->key.arn, "EncryptionAlgorithm",
-                                 SYMMETRIC)
-                     : NULL;
+    json_t *out =
+        ok ? json_pack("{s:s,s:s}", "KeyId", o->key.arn, "EncryptionAlgorithm", SYMMETRIC) : NULL;
     if (ok && (out == NULL || set_b64(out, "CiphertextBlob", blob.data, blob.len) != 0)) {
         json_decref(out);
         out = NULL;
@@ -1115,8 +1121,7 @@ static bool op_re_encrypt(struct op *o)
     struct vt_buf pt, blob;
     vt_buf_init(&pt, VT_KMS_PLAINTEXT_MAX);
     vt_buf_init(&blob, VT_KMS_CIPHERTEXT_MAX);
-    ok = ok && open_blob(o, &src, &b, sctx, &pt) &&
-         seal(o, &o->key, dctx, pt.data, pt.len, &blob);
+    ok = ok && open_blob(o, &src, &b, sctx, &pt) && seal(o, &o->key, dctx, pt.data, pt.len, &blob);
     json_t *out = NULL;
     if (ok) {
         out = json_pack("{s:s,s:s,s:s,s:s}", "SourceKeyId", src.arn, "KeyId", o->key.arn,
@@ -1235,9 +1240,8 @@ static bool op_enable_key_rotation(struct op *o)
     if (!rotatable(o, "kms:EnableKeyRotation")) {
         return false;
     }
-    int64_t period = has(o, VT_KMS_F_ROTATION_PERIOD_IN_DAYS)
-                         ? o->in->i[VT_KMS_F_ROTATION_PERIOD_IN_DAYS]
-                         : 365;
+    int64_t period =
+        has(o, VT_KMS_F_ROTATION_PERIOD_IN_DAYS) ? o->in->i[VT_KMS_F_ROTATION_PERIOD_IN_DAYS] : 365;
     int64_t next = o->key.rotation_enabled && o->key.rotation_period == period
                        ? o->key.next_rotation
                        : vt_kms_now(o->k) + period * DAY;
@@ -1268,8 +1272,8 @@ static bool op_get_key_rotation_status(struct op *o)
         !authorize(o, &o->key, "kms:GetKeyRotationStatus", NULL, NULL)) {
         return false;
     }
-    json_t *out = json_pack("{s:b,s:s}", "KeyRotationEnabled", o->key.rotation_enabled, "KeyId",
-                            o->key.arn);
+    json_t *out =
+        json_pack("{s:b,s:s}", "KeyRotationEnabled", o->key.rotation_enabled, "KeyId", o->key.arn);
     if (out != NULL && o->key.rotation_enabled) {
         json_object_set_new(out, "RotationPeriodInDays", json_integer(o->key.rotation_period));
         json_object_set_new(out, "NextRotationDate", json_integer(o->key.next_rotation));

@@ -31,10 +31,11 @@ bool vt_kms_recipient_verify(struct vt_kms *k, const char *alg, const uint8_t *d
 {
     memset(r, 0, sizeof(*r));
     if (alg == NULL || strcmp(alg, RECIPIENT_ALG) != 0) {
-        return vt_kms_fail(e, VT_KMS_EXC_VALIDATION,
-                           "1 validation error detected: Value at 'recipient.keyEncryptionAlgorithm'"
-                           " failed to satisfy constraint: Member must satisfy enum value set: "
-                           "[" RECIPIENT_ALG "]");
+        return vt_kms_fail(
+            e, VT_KMS_EXC_VALIDATION,
+            "1 validation error detected: Value at 'recipient.keyEncryptionAlgorithm'"
+            " failed to satisfy constraint: Member must satisfy enum value set: "
+            "[" RECIPIENT_ALG "]");
     }
     if (doc == NULL || n == 0) {
         return vt_kms_fail(e, VT_KMS_EXC_VALIDATION,

@@ -157,9 +157,8 @@ static const struct {
                                F(KEY_ID) | F(ENCRYPTION_ALGORITHM) | F(RECIPIENT) | F(DRY_RUN) |
                                F(DRY_RUN_MODIFIERS),
                            F(CIPHERTEXT_BLOB)},
-    [VT_KMS_OP_RE_ENCRYPT] = {F(CIPHERTEXT_BLOB) | F(SOURCE_ENCRYPTION_CONTEXT) |
-                                  F(SOURCE_KEY_ID) | F(DESTINATION_KEY_ID) |
-                                  F(DESTINATION_ENCRYPTION_CONTEXT) |
+    [VT_KMS_OP_RE_ENCRYPT] = {F(CIPHERTEXT_BLOB) | F(SOURCE_ENCRYPTION_CONTEXT) | F(SOURCE_KEY_ID) |
+                                  F(DESTINATION_KEY_ID) | F(DESTINATION_ENCRYPTION_CONTEXT) |
                                   F(SOURCE_ENCRYPTION_ALGORITHM) |
                                   F(DESTINATION_ENCRYPTION_ALGORITHM) | F(GRANT_TOKENS) |
                                   F(DRY_RUN) | F(DRY_RUN_MODIFIERS),
@@ -190,8 +189,8 @@ uint64_t vt_kms_op_fields(enum vt_kms_op op, uint64_t *required)
 
 static int context_slot(enum vt_kms_field f)
 {
-    return f == VT_KMS_F_ENCRYPTION_CONTEXT          ? 0
-           : f == VT_KMS_F_SOURCE_ENCRYPTION_CONTEXT ? 1
+    return f == VT_KMS_F_ENCRYPTION_CONTEXT               ? 0
+           : f == VT_KMS_F_SOURCE_ENCRYPTION_CONTEXT      ? 1
            : f == VT_KMS_F_DESTINATION_ENCRYPTION_CONTEXT ? 2
                                                           : -1;
 }
@@ -395,8 +394,8 @@ static bool read_recipient(const struct field_spec *fs, json_t *v, struct vt_kms
                                key);
         }
     }
-    static const struct field_spec alg = {"KeyEncryptionAlgorithm", "recipient.keyEncryptionAlgorithm",
-                                          VT_KMS_K_STRING, 1, 64};
+    static const struct field_spec alg = {
+        "KeyEncryptionAlgorithm", "recipient.keyEncryptionAlgorithm", VT_KMS_K_STRING, 1, 64};
     static const struct field_spec doc = {"AttestationDocument", "recipient.attestationDocument",
                                           VT_KMS_K_BLOB, 1, 0};
     json_t *a = json_object_get(v, alg.json), *dv = json_object_get(v, doc.json);
@@ -482,8 +481,7 @@ static bool content_type_ok(const char *ct)
 }
 
 bool vt_kms_request_read(const char *target, const char *content_type, const uint8_t *body,
-                         size_t len, json_t **json, struct vt_kms_input *in,
-                         struct vt_kms_error *e)
+                         size_t len, json_t **json, struct vt_kms_input *in, struct vt_kms_error *e)
 {
     memset(in, 0, sizeof(*in));
     *json = NULL;
@@ -501,8 +499,8 @@ bool vt_kms_request_read(const char *target, const char *content_type, const uin
                            VT_KMS_BODY_MAX);
     }
     json_error_t je;
-    json_t *o = len == 0 ? json_object()
-                         : json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o =
+        len == 0 ? json_object() : json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(o)) {
         bool parsed = o != NULL;
         json_decref(o);

@@ -41,7 +41,8 @@ void vt_kms_key_cleanup(struct vt_kms_key *key)
 #define KEY_COLUMNS                                                                                \
     "key_id, arn, account, description, key_state, key_spec, key_usage, created, deletion_date,"   \
     " pending_window, current_version, rotation_enabled, rotation_period, next_rotation,"          \
-    " (SELECT COUNT(*) FROM vk_key_versions v WHERE v.key_id = vk_keys.key_id AND v.on_demand = 1)"
+    " (SELECT COUNT(*) FROM vk_key_versions v WHERE v.key_id = vk_keys.key_id AND v.on_demand = "  \
+    "1)"
 
 struct key_row {
     struct vt_kms_key *key;
@@ -223,10 +224,9 @@ enum vt_err vt_kms_material(struct vt_kms *k, const char *key_id, uint32_t versi
     material_aad(key_id, version, aad);
     struct vt_diag ignored;
     vt_diag_init(&ignored);
-    if (err == VT_OK &&
-        (vt_aead_open(k->b->cfg.master_key, aad, sealed.data, sealed.len, &plain, &ignored) !=
-             VT_OK ||
-         plain.len != 32)) {
+    if (err == VT_OK && (vt_aead_open(k->b->cfg.master_key, aad, sealed.data, sealed.len, &plain,
+                                      &ignored) != VT_OK ||
+                         plain.len != 32)) {
         err = vt_fail(d, VT_E_INTEGRITY, "kms.material",
                       "key %s version %" PRIu32 ": its material does not open under the master "
                       "key",
@@ -247,8 +247,8 @@ enum vt_err vt_kms_key_rotate(struct vt_kms *k, const char *key_id, bool on_dema
     VT_TRY(vt_store_begin(s, d));
     int64_t cur = 0;
     struct vt_sql_arg a[] = {VT_SQL_T(key_id)};
-    enum vt_err err = vt_store_exec(s, "SELECT current_version FROM vk_keys WHERE key_id = ?", a,
-                                    1, vt_store_row_int, &cur, NULL, d);
+    enum vt_err err = vt_store_exec(s, "SELECT current_version FROM vk_keys WHERE key_id = ?", a, 1,
+                                    vt_store_row_int, &cur, NULL, d);
     if (err == VT_OK && cur < 1) {
         err = vt_fail(d, VT_E_NOT_FOUND, "kms.key", "no key %s", key_id);
     }
@@ -257,9 +257,9 @@ enum vt_err vt_kms_key_rotate(struct vt_kms *k, const char *key_id, bool on_dema
         err = version_insert(k, key_id, *version, on_demand, d);
     }
     if (err == VT_OK) {
-        struct vt_sql_arg u[] = {VT_SQL_I(*version), VT_SQL_I(next_rotation),
+        struct vt_sql_arg u[] = {VT_SQL_I(*version),      VT_SQL_I(next_rotation),
                                  VT_SQL_I(next_rotation), VT_SQL_I(vt_kms_now(k)),
-                                 VT_SQL_T(key_id), VT_SQL_I(cur)};
+                                 VT_SQL_T(key_id),        VT_SQL_I(cur)};
         int64_t changes = 0;
         err = vt_store_exec(s,
                             "UPDATE vk_keys SET current_version = ?, next_rotation ="
@@ -326,8 +326,7 @@ enum vt_err vt_kms_policy_get(struct vt_kms *k, const char *key_id, char **polic
     VT_TRY(vt_store_read(k->b->store,
                          "SELECT policy FROM vk_key_policies WHERE key_id = ? AND name = ?", a, 2,
                          row_strdup, policy, d));
-    VT_ENSURE(*policy != NULL, d, VT_E_NOT_FOUND, "kms.policy", "key %s has no key policy",
-              key_id);
+    VT_ENSURE(*policy != NULL, d, VT_E_NOT_FOUND, "kms.policy", "key %s has no key policy", key_id);
     return VT_OK;
 }
 
@@ -377,8 +376,9 @@ enum vt_err vt_kms_alias_update(struct vt_kms *k, const char *alias, const char 
 {
     struct vt_sql_arg a[] = {VT_SQL_T(key_id), VT_SQL_I(vt_kms_now(k)), VT_SQL_T(alias)};
     int64_t changes = 0;
-    VT_TRY(vt_store_exec(k->b->store, "UPDATE vk_aliases SET key_id = ?, updated = ? WHERE name = ?",
-                         a, 3, NULL, NULL, &changes, d));
+    VT_TRY(vt_store_exec(k->b->store,
+                         "UPDATE vk_aliases SET key_id = ?, updated = ? WHERE name = ?", a, 3, NULL,
+                         NULL, &changes, d));
     VT_ENSURE(changes == 1, d, VT_E_NOT_FOUND, "kms.alias", "no alias %s", alias);
     return VT_OK;
 }
@@ -455,9 +455,10 @@ void vt_kms_purge(struct vt_kms *k, bool force)
         fprintf(stderr, "veritee-kms: cannot list the keys to delete: %s\n", d.detail);
         return;
     }
-    static const char *const deletes[] = {
-        "DELETE FROM vk_key_versions WHERE key_id = ?", "DELETE FROM vk_key_policies WHERE key_id = ?",
-        "DELETE FROM vk_aliases WHERE key_id = ?", "DELETE FROM vk_keys WHERE key_id = ?"};
+    static const char *const deletes[] = {"DELETE FROM vk_key_versions WHERE key_id = ?",
+                                          "DELETE FROM vk_key_policies WHERE key_id = ?",
+                                          "DELETE FROM vk_aliases WHERE key_id = ?",
+                                          "DELETE FROM vk_keys WHERE key_id = ?"};
     for (size_t i = 0; i < l.n; i++) {
         enum vt_err err = vt_store_begin(k->b->store, &d);
         struct vt_sql_arg id[] = {VT_SQL_T(ids[i])};
@@ -529,9 +530,9 @@ enum vt_err vt_kms_access_key_create(struct vt_kms *k, const char *principal, bo
     err = vt_aead_seal(k->b->cfg.master_key, aad, (const uint8_t *)secret, VT_KMS_SECRET_LEN,
                        &sealed, d);
     if (err == VT_OK) {
-        struct vt_sql_arg a[] = {VT_SQL_T(out->id),       VT_SQL_B(sealed.data, sealed.len),
+        struct vt_sql_arg a[] = {VT_SQL_T(out->id),        VT_SQL_B(sealed.data, sealed.len),
                                  VT_SQL_T(out->principal), VT_SQL_T(out->account),
-                                 VT_SQL_I(admin ? 1 : 0), VT_SQL_I(out->created)};
+                                 VT_SQL_I(admin ? 1 : 0),  VT_SQL_I(out->created)};
         err = vt_store_exec(k->b->store,
                             "INSERT INTO vk_access_keys(id, secret, principal, account, admin,"
                             " created, disabled) VALUES (?,?,?,?,?,?,0)",
@@ -565,8 +566,7 @@ static bool row_access(void *ctx, const struct vt_sql_row *row)
 }
 
 enum vt_err vt_kms_access_key_get(struct vt_kms *k, const char *id, struct vt_kms_access_key *out,
-                                  char secret[VT_SIGV4_SECRET_MAX], bool *found,
-                                  struct vt_diag *d)
+                                  char secret[VT_SIGV4_SECRET_MAX], bool *found, struct vt_diag *d)
 {
     memset(out, 0, sizeof(*out));
     secret[0] = '\0';
@@ -619,9 +619,9 @@ enum vt_err vt_kms_access_key_disable(struct vt_kms *k, const char *id, struct v
 static bool row_access_json(void *ctx, const struct vt_sql_row *row)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:b}", "access_key_id", vt_row_text(row, 0),
-                          "principal", vt_row_text(row, 1), "account", vt_row_text(row, 2),
-                          "admin", vt_row_int(row, 3) != 0, "created",
-                          (json_int_t)vt_row_int(row, 4), "disabled", vt_row_int(row, 5) != 0);
+                          "principal", vt_row_text(row, 1), "account", vt_row_text(row, 2), "admin",
+                          vt_row_int(row, 3) != 0, "created", (json_int_t)vt_row_int(row, 4),
+                          "disabled", vt_row_int(row, 5) != 0);
     return o != NULL && json_array_append_new(ctx, o) == 0;
 }
 

@@ -131,8 +131,8 @@ struct kh_res kh_call(struct kh *h, enum kh_who who, const char *op, const char 
     va_end(ap);
     json_t *json = NULL;
     struct vt_kms_input *in = calloc(1, sizeof(*in));
-    if (!vt_kms_request_read(target, "application/x-amz-json-1.1", (const uint8_t *)body,
-                             (size_t)n, &json, in, &r.e)) {
+    if (!vt_kms_request_read(target, "application/x-amz-json-1.1", (const uint8_t *)body, (size_t)n,
+                             &json, in, &r.e)) {
         free(in);
         free(body);
         return r;
@@ -162,8 +162,8 @@ bool kh_fails(struct kh_res *r, const char *type, unsigned status)
         return false;
     }
     if (strcmp(r->e.type, type) != 0 || r->e.status != status) {
-        fprintf(stderr, "expected %s (%u), got %s (%u): %s\n", type, status, r->e.type,
-                r->e.status, r->e.message);
+        fprintf(stderr, "expected %s (%u), got %s (%u): %s\n", type, status, r->e.type, r->e.status,
+                r->e.message);
         return false;
     }
     return true;
@@ -187,8 +187,8 @@ bool kh_create_key(struct kh *h, const char *policy_json, char id[VT_KMS_UUID_LE
     } else {
         r = kh_call(h, KH_ADMIN, "CreateKey", "{}");
     }
-    const char *k = json_string_value(json_object_get(json_object_get(r.out, "KeyMetadata"),
-                                                      "KeyId"));
+    const char *k =
+        json_string_value(json_object_get(json_object_get(r.out, "KeyMetadata"), "KeyId"));
     bool ok = r.ok && k != NULL;
     if (ok) {
         snprintf(id, VT_KMS_UUID_LEN + 1, "%s", k);

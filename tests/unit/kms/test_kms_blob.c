@@ -17,7 +17,7 @@
 
 #include "kms/kms.h"
 
-static const uint8_t material[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t material[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 static const uint8_t key_id[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
@@ -37,9 +37,9 @@ static void seal(const struct vt_kms_context *c, const char *pt, uint32_t versio
     vt_buf_init(out, VT_KMS_CIPHERTEXT_MAX);
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_kms_blob_seal(material, key_id, version, c, (const uint8_t *)pt,
-                                      strlen(pt), out, &d),
-                     VT_OK);
+    assert_int_equal(
+        vt_kms_blob_seal(material, key_id, version, c, (const uint8_t *)pt, strlen(pt), out, &d),
+        VT_OK);
 }
 
 static void test_round_trip_and_layout(void **state)
@@ -214,8 +214,8 @@ static void test_context_canonical(void **state)
     struct vt_buf out;
     vt_buf_init(&out, 1024);
     assert_int_equal(vt_kms_context_canonical(&c, &out, NULL), VT_OK);
-    static const uint8_t want[] = {0, 0, 0, 2, 0,   0, 0, 1, 'a', 0,   0, 0,  0,
-                                   0, 0, 0, 1, 'b', 0, 0, 0, 2,   'x', 'y'};
+    static const uint8_t want[] = {0, 0, 0, 2, 0, 0,   0, 1, 'a', 0, 0,   0,
+                                   0, 0, 0, 0, 1, 'b', 0, 0, 0,   2, 'x', 'y'};
     assert_int_equal(out.len, sizeof(want));
     assert_memory_equal(out.data, want, sizeof(want));
     vt_buf_cleanup(&out);
@@ -277,8 +277,8 @@ static void test_key_id_forms(void **state)
     assert_true(vt_kms_ref_parse("alias/ExampleAlias", true, &r, &e));
     assert_int_equal(r.kind, VT_KMS_REF_ALIAS);
     assert_string_equal(r.alias, "alias/ExampleAlias");
-    assert_true(vt_kms_ref_parse("arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias", true, &r,
-                                 &e));
+    assert_true(
+        vt_kms_ref_parse("arn:aws:kms:us-east-2:111122223333:alias/ExampleAlias", true, &r, &e));
     assert_int_equal(r.kind, VT_KMS_REF_ALIAS_ARN);
     assert_string_equal(r.alias, "alias/ExampleAlias");
     /* aliases where only keys are taken */
@@ -320,8 +320,8 @@ static void test_alias_names(void **state)
     (void)state;
     struct vt_kms_error e;
     assert_true(vt_kms_alias_check("alias/my-key_1/x", &e));
-    static const char *const bad[] = {"alias/", "alias", "my-key", "alias/a b", "alias/é",
-                                      "alias/aws/ebs", "alias/a.b"};
+    static const char *const bad[] = {"alias/",  "alias",         "my-key",   "alias/a b",
+                                      "alias/é", "alias/aws/ebs", "alias/a.b"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_false(vt_kms_alias_check(bad[i], &e));
         assert_string_equal(e.type, "InvalidAliasNameException");

@@ -49,9 +49,8 @@ static struct call http(struct kh *h, const char *method, const char *path, cons
     snprintf(host, sizeof(host), "%s", h->url + strlen("http://"));
     snprintf(target, sizeof(target), "TrentService.%s", op);
     snprintf(url, sizeof(url), "%s%s", h->url, path);
-    struct vt_sigv4_header sh[] = {{"Host", host},
-                                   {"Content-Type", "application/x-amz-json-1.1"},
-                                   {"X-Amz-Target", target}};
+    struct vt_sigv4_header sh[] = {
+        {"Host", host}, {"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Target", target}};
     struct vt_sigv4_request req = {.method = method,
                                    .path = path,
                                    .query = "",
@@ -94,8 +93,8 @@ static struct call http(struct kh *h, const char *method, const char *path, cons
 
 static struct sign_opts as(struct kh *h, enum kh_who who)
 {
-    return (struct sign_opts){h->callers[who].access_key_id, h->secrets[who], KH_REGION,
-                              vt_time_now(), NULL, false};
+    return (struct sign_opts){
+        h->callers[who].access_key_id, h->secrets[who], KH_REGION, vt_time_now(), NULL, false};
 }
 
 static struct call kms(struct kh *h, enum kh_who who, const char *op, const char *body)
@@ -160,8 +159,8 @@ static void test_round_trip(void **state)
     char blob[400];
     snprintf(blob, sizeof(blob), "%s", str(&c, "CiphertextBlob"));
     json_decref(c.body);
-    snprintf(body, sizeof(body),
-             "{\"CiphertextBlob\":\"%s\",\"EncryptionContext\":{\"a\":\"b\"}}", blob);
+    snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\",\"EncryptionContext\":{\"a\":\"b\"}}",
+             blob);
     c = kms(h, KH_ENCLAVE, "Decrypt", body);
     assert_int_equal(c.status, 200);
     assert_string_equal(str(&c, "Plaintext"), "c2VjcmV0");
@@ -186,8 +185,7 @@ static void test_errors(void **state)
     error_is(kms(h, KH_ADMIN, "Nope", "{}"), 400, "UnknownOperationException", NULL);
     error_is(kms(h, KH_ADMIN, "GetPublicKey", "{}"), 400, "UnsupportedOperationException", NULL);
     error_is(kms(h, KH_ADMIN, "ListKeys", "{not json"), 400, "SerializationException", NULL);
-    error_is(kms(h, KH_ADMIN, "ListKeys", "{\"Limit\":5000}"), 400, "ValidationException",
-             "limit");
+    error_is(kms(h, KH_ADMIN, "ListKeys", "{\"Limit\":5000}"), 400, "ValidationException", "limit");
     char id[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, id));
     char body[300];
@@ -208,8 +206,7 @@ static void test_signature_refused(void **state)
              "MissingAuthenticationTokenException", NULL);
     so = as(h, KH_ADMIN);
     so.akid = "AKIANOSUCHKEY0000000";
-    error_is(http(h, "POST", "/", "ListKeys", "{}", &so), 400, "UnrecognizedClientException",
-             NULL);
+    error_is(http(h, "POST", "/", "ListKeys", "{}", &so), 400, "UnrecognizedClientException", NULL);
     so = as(h, KH_ADMIN);
     so.secret = h->secrets[KH_ENCLAVE];
     error_is(http(h, "POST", "/", "ListKeys", "{}", &so), 400, "InvalidSignatureException", NULL);

@@ -66,9 +66,9 @@ static const char *meta_str(const struct kh_res *r, const char *name)
 /* Encrypt as who; the CiphertextBlob (heap) or NULL. */
 static char *encrypt(struct kh *h, enum kh_who who, const char *key, const char *ctx)
 {
-    struct kh_res r = kh_call(h, who, "Encrypt",
-                              "{\"KeyId\":\"%s\",\"Plaintext\":\"" HELLO_B64 "\"%s%s%s}", key,
-                              ctx ? ",\"EncryptionContext\":" : "", ctx ? ctx : "", "");
+    struct kh_res r =
+        kh_call(h, who, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"" HELLO_B64 "\"%s%s%s}", key,
+                ctx ? ",\"EncryptionContext\":" : "", ctx ? ctx : "", "");
     char *blob = r.ok ? strdup(kh_str(&r, "CiphertextBlob")) : NULL;
     if (!r.ok) {
         fprintf(stderr, "encrypt: %s: %s\n", r.e.type, r.e.message);
@@ -161,14 +161,14 @@ static void test_describe_refusals(void **state)
     struct kh *h = *state;
     char id[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, id));
-    FAILS(kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"00000000-0000-4000-8000-000000000000\"}"),
-          "NotFoundException", 404);
+    FAILS(
+        kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"00000000-0000-4000-8000-000000000000\"}"),
+        "NotFoundException", 404);
     FAILS(kh_call(h, KH_ADMIN, "DescribeKey",
                   "{\"KeyId\":\"arn:aws:kms:" KH_REGION ":999999999999:key/%s\"}", id),
           "NotFoundException", 404);
-    FAILS(kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"arn:aws:kms:eu-west-1:" KH_ACCOUNT
-                                              ":key/%s\"}",
-                  id),
+    FAILS(kh_call(h, KH_ADMIN, "DescribeKey",
+                  "{\"KeyId\":\"arn:aws:kms:eu-west-1:" KH_ACCOUNT ":key/%s\"}", id),
           "NotFoundException", 404);
     FAILS(kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"alias/none\"}"), "NotFoundException",
           404);
@@ -224,7 +224,8 @@ static void test_create_key_refusals(void **state)
         "\\\"Allow\\\",\\\"Principal\\\":{\\\"AWS\\\":\\\"arn:aws:iam::" KH_ACCOUNT
         ":role/enclave\\\"},\\\"Action\\\":\\\"kms:Decrypt\\\",\\\"Resource\\\":\\\"*\\\"}]}\"%s}";
     FAILS(kh_call(h, KH_ADMIN, "CreateKey", lockout, ""), "MalformedPolicyDocumentException", 400);
-    SUCCEEDS(kh_call(h, KH_ADMIN, "CreateKey", lockout, ",\"BypassPolicyLockoutSafetyCheck\":true"));
+    SUCCEEDS(
+        kh_call(h, KH_ADMIN, "CreateKey", lockout, ",\"BypassPolicyLockoutSafetyCheck\":true"));
     /* what is refused when asked for is accepted at its default */
     SUCCEEDS(kh_call(h, KH_ADMIN, "CreateKey",
                      "{\"Tags\":[],\"MultiRegion\":false,\"Origin\":\"AWS_KMS\",\"KeyUsage\":"
@@ -294,29 +295,34 @@ static void test_aliases(void **state)
     char a[VT_KMS_UUID_LEN + 1], b[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, a));
     assert_true(kh_create_key(h, NULL, b));
-    SUCCEEDS(kh_call(h, KH_ENCLAVE, "CreateAlias", "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
-                                                   "\"%s\"}",
+    SUCCEEDS(kh_call(h, KH_ENCLAVE, "CreateAlias",
+                     "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
+                     "\"%s\"}",
                      a));
     SUCCEEDS(kh_call(h, KH_ADMIN, "CreateAlias",
                      "{\"AliasName\":\"alias/app:2\",\"TargetKeyId\":\"" ARN_PREFIX "%s\"}", b));
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/app\",\"TargetKeyId\":\"%s\"}",
-                  b),
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/app\",\"TargetKeyId\":\"%s\"}", b),
           "AlreadyExistsException", 409);
     FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"app\",\"TargetKeyId\":\"%s\"}", b),
           "InvalidAliasNameException", 400);
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/aws/x\",\"TargetKeyId\":"
-                                              "\"%s\"}",
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/aws/x\",\"TargetKeyId\":"
+                  "\"%s\"}",
                   b),
           "InvalidAliasNameException", 400);
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/x y\",\"TargetKeyId\":"
-                                              "\"%s\"}",
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/x y\",\"TargetKeyId\":"
+                  "\"%s\"}",
                   b),
           "InvalidAliasNameException", 400);
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/n\",\"TargetKeyId\":"
-                                              "\"alias/app\"}"),
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/n\",\"TargetKeyId\":"
+                  "\"alias/app\"}"),
           "NotFoundException", 404);
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/n\",\"TargetKeyId\":"
-                                              "\"00000000-0000-4000-8000-000000000000\"}"),
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/n\",\"TargetKeyId\":"
+                  "\"00000000-0000-4000-8000-000000000000\"}"),
           "NotFoundException", 404);
     FAILS(kh_call(h, KH_OTHER, "CreateAlias", "{\"AliasName\":\"alias/n\",\"TargetKeyId\":\"%s\"}",
                   a),
@@ -353,29 +359,33 @@ static void test_aliases(void **state)
     FAILS(kh_call(h, KH_ADMIN, "ListAliases", "{\"KeyId\":\"alias/app\"}"), "NotFoundException",
           404);
     /* update: the alias now names b */
-    SUCCEEDS(kh_call(h, KH_ADMIN, "UpdateAlias", "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
-                                                 "\"%s\"}",
+    SUCCEEDS(kh_call(h, KH_ADMIN, "UpdateAlias",
+                     "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
+                     "\"%s\"}",
                      b));
     r = kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"alias/app\"}");
     assert_string_equal(meta_str(&r, "KeyId"), b);
     kh_res_cleanup(&r);
-    FAILS(kh_call(h, KH_ADMIN, "UpdateAlias", "{\"AliasName\":\"alias/none\",\"TargetKeyId\":"
-                                              "\"%s\"}",
+    FAILS(kh_call(h, KH_ADMIN, "UpdateAlias",
+                  "{\"AliasName\":\"alias/none\",\"TargetKeyId\":"
+                  "\"%s\"}",
                   b),
           "NotFoundException", 404);
-    FAILS(kh_call(h, KH_ADMIN, "UpdateAlias", "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
-                                              "\"00000000-0000-4000-8000-000000000000\"}"),
+    FAILS(kh_call(h, KH_ADMIN, "UpdateAlias",
+                  "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
+                  "\"00000000-0000-4000-8000-000000000000\"}"),
           "NotFoundException", 404);
-    FAILS(kh_call(h, KH_OTHER, "UpdateAlias", "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
-                                              "\"%s\"}",
+    FAILS(kh_call(h, KH_OTHER, "UpdateAlias",
+                  "{\"AliasName\":\"alias/app\",\"TargetKeyId\":"
+                  "\"%s\"}",
                   a),
           "AccessDeniedException", 400);
     /* delete */
     FAILS(kh_call(h, KH_OTHER, "DeleteAlias", "{\"AliasName\":\"alias/app\"}"),
           "AccessDeniedException", 400);
     SUCCEEDS(kh_call(h, KH_ADMIN, "DeleteAlias", "{\"AliasName\":\"alias/app\"}"));
-    FAILS(kh_call(h, KH_ADMIN, "DeleteAlias", "{\"AliasName\":\"alias/app\"}"),
-          "NotFoundException", 404);
+    FAILS(kh_call(h, KH_ADMIN, "DeleteAlias", "{\"AliasName\":\"alias/app\"}"), "NotFoundException",
+          404);
     FAILS(kh_call(h, KH_ADMIN, "DescribeKey", "{\"KeyId\":\"alias/app\"}"), "NotFoundException",
           404);
     FAILS(kh_call(h, KH_ADMIN, "DeleteAlias", "{\"AliasName\":\"nope\"}"),
@@ -400,17 +410,17 @@ static void test_states(void **state)
           "DisabledException", 409);
     FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", blob),
           "DisabledException", 409);
-    FAILS(kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}",
-                  id),
-          "DisabledException", 409);
+    FAILS(
+        kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", id),
+        "DisabledException", 409);
     FAILS(kh_call(h, KH_OTHER, "EnableKey", "{\"KeyId\":\"%s\"}", id), "AccessDeniedException",
           400);
     FAILS(kh_call(h, KH_ADMIN, "EnableKey", "{\"KeyId\":\"alias/x\"}"), "NotFoundException", 404);
     SUCCEEDS(kh_call(h, KH_ADMIN, "EnableKey", "{\"KeyId\":\"%s\"}", id));
     SUCCEEDS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", blob));
     /* deletion */
-    FAILS(kh_call(h, KH_ADMIN, "ScheduleKeyDeletion", "{\"KeyId\":\"%s\",\"PendingWindowInDays\":6}",
-                  id),
+    FAILS(kh_call(h, KH_ADMIN, "ScheduleKeyDeletion",
+                  "{\"KeyId\":\"%s\",\"PendingWindowInDays\":6}", id),
           "ValidationException", 400);
     FAILS(kh_call(h, KH_ADMIN, "ScheduleKeyDeletion",
                   "{\"KeyId\":\"%s\",\"PendingWindowInDays\":31}", id),
@@ -445,8 +455,9 @@ static void test_states(void **state)
           409);
     FAILS(kh_call(h, KH_ADMIN, "ScheduleKeyDeletion", "{\"KeyId\":\"%s\"}", id),
           "KMSInvalidStateException", 409);
-    FAILS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/late\",\"TargetKeyId\":"
-                                              "\"%s\"}",
+    FAILS(kh_call(h, KH_ADMIN, "CreateAlias",
+                  "{\"AliasName\":\"alias/late\",\"TargetKeyId\":"
+                  "\"%s\"}",
                   id),
           "KMSInvalidStateException", 409);
     FAILS(kh_call(h, KH_ADMIN, "UpdateKeyDescription", "{\"KeyId\":\"%s\",\"Description\":\"x\"}",
@@ -475,8 +486,9 @@ static void test_deletion(void **state)
     struct kh *h = *state;
     char id[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, id));
-    SUCCEEDS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/doomed\",\"TargetKeyId\":"
-                                                 "\"%s\"}",
+    SUCCEEDS(kh_call(h, KH_ADMIN, "CreateAlias",
+                     "{\"AliasName\":\"alias/doomed\",\"TargetKeyId\":"
+                     "\"%s\"}",
                      id));
     SUCCEEDS(kh_call(h, KH_ADMIN, "ScheduleKeyDeletion", "{\"KeyId\":\"%s\"}", id));
     struct vt_sql_arg a[] = {VT_SQL_T(id)};
@@ -526,11 +538,12 @@ static void test_key_policies(void **state)
     assert_string_equal(json_string_value(json_array_get(json_object_get(r.out, "PolicyNames"), 0)),
                         "default");
     kh_res_cleanup(&r);
-    FAILS(kh_call(h, KH_ADMIN, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"{\\\"x\\\":1}\"}",
-                  id),
-          "MalformedPolicyDocumentException", 400);
-    FAILS(kh_call(h, KH_ADMIN, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"{}\","
-                                               "\"PolicyName\":\"p2\"}",
+    FAILS(
+        kh_call(h, KH_ADMIN, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"{\\\"x\\\":1}\"}", id),
+        "MalformedPolicyDocumentException", 400);
+    FAILS(kh_call(h, KH_ADMIN, "PutKeyPolicy",
+                  "{\"KeyId\":\"%s\",\"Policy\":\"{}\","
+                  "\"PolicyName\":\"p2\"}",
                   id),
           "NotFoundException", 404);
     FAILS(kh_call(h, KH_OTHER, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"{}\"}", id),
@@ -546,8 +559,8 @@ static void test_key_policies(void **state)
         "\\\"arn:aws:iam::" KH_ACCOUNT ":role/enclave\\\"},\\\"Action\\\":\\\"kms:Decrypt\\\","
         "\\\"Resource\\\":\\\"*\\\",\\\"Condition\\\":{\\\"StringEquals\\\":"
         "{\\\"kms:EncryptionContext:purpose\\\":\\\"vault\\\"}}}]}";
-    SUCCEEDS(kh_call(h, KH_ADMIN, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"%s\"}", id,
-                     policy));
+    SUCCEEDS(
+        kh_call(h, KH_ADMIN, "PutKeyPolicy", "{\"KeyId\":\"%s\",\"Policy\":\"%s\"}", id, policy));
     r = kh_call(h, KH_ADMIN, "GetKeyPolicy", "{\"KeyId\":\"%s\",\"PolicyName\":\"default\"}", id);
     assert_non_null(strstr(kh_str(&r, "Policy"), "role/enclave"));
     kh_res_cleanup(&r);
@@ -596,8 +609,9 @@ static void test_encrypt_decrypt(void **state)
     char id[VT_KMS_UUID_LEN + 1], id2[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, id));
     assert_true(kh_create_key(h, NULL, id2));
-    SUCCEEDS(kh_call(h, KH_ADMIN, "CreateAlias", "{\"AliasName\":\"alias/ed\",\"TargetKeyId\":"
-                                                 "\"%s\"}",
+    SUCCEEDS(kh_call(h, KH_ADMIN, "CreateAlias",
+                     "{\"AliasName\":\"alias/ed\",\"TargetKeyId\":"
+                     "\"%s\"}",
                      id));
     struct kh_res r = kh_call(h, KH_ENCLAVE, "Encrypt",
                               "{\"KeyId\":\"alias/ed\",\"Plaintext\":\"" HELLO_B64
@@ -637,8 +651,8 @@ static void test_encrypt_decrypt(void **state)
                   "\"KeyId\":\"%s\"}",
                   blob, id2),
           "IncorrectKeyException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt",
-                  "{\"CiphertextBlob\":\"%s\",\"KeyId\":\"alias/none\"}", blob),
+    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\",\"KeyId\":\"alias/none\"}",
+                  blob),
           "NotFoundException", 404);
     FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"bm90IGEgYmxvYg==\"}"),
           "InvalidCiphertextException", 400);
@@ -664,38 +678,46 @@ static void test_encrypt_decrypt(void **state)
                   b64),
           "InvalidCiphertextException", 400);
     /* algorithms, grants, dry runs */
-    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
-                                            "\"EncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt",
+                  "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
+                  "\"EncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\"}",
                   id),
           "InvalidKeyUsageException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
-                                            "\"EncryptionAlgorithm\":\"AES\"}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt",
+                  "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
+                  "\"EncryptionAlgorithm\":\"AES\"}",
                   id),
           "ValidationException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\",\"EncryptionAlgorithm\":"
-                                            "\"SM2PKE\",\"EncryptionContext\":{\"a\":\"1\","
-                                            "\"b\":\"2\"}}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt",
+                  "{\"CiphertextBlob\":\"%s\",\"EncryptionAlgorithm\":"
+                  "\"SM2PKE\",\"EncryptionContext\":{\"a\":\"1\","
+                  "\"b\":\"2\"}}",
                   blob),
           "InvalidKeyUsageException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
-                                            "\"GrantTokens\":[\"t\"]}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt",
+                  "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
+                  "\"GrantTokens\":[\"t\"]}",
                   id),
           "InvalidGrantTokenException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
-                                            "\"DryRun\":true}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Encrypt",
+                  "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
+                  "\"DryRun\":true}",
                   id),
           "DryRunOperationException", 412);
-    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\",\"DryRun\":true,"
-                                            "\"EncryptionContext\":{\"a\":\"1\",\"b\":\"2\"}}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt",
+                  "{\"CiphertextBlob\":\"%s\",\"DryRun\":true,"
+                  "\"EncryptionContext\":{\"a\":\"1\",\"b\":\"2\"}}",
                   blob),
           "DryRunOperationException", 412);
-    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\",\"DryRun\":true,"
-                                            "\"DryRunModifiers\":[\"IGNORE_CIPHERTEXT\"]}",
+    FAILS(kh_call(h, KH_ENCLAVE, "Decrypt",
+                  "{\"CiphertextBlob\":\"%s\",\"DryRun\":true,"
+                  "\"DryRunModifiers\":[\"IGNORE_CIPHERTEXT\"]}",
                   blob),
           "UnsupportedOperationException", 400);
     /* a dry run of a call that would be refused is refused */
-    FAILS(kh_call(h, KH_OTHER, "Encrypt", "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
-                                          "\"DryRun\":true}",
+    FAILS(kh_call(h, KH_OTHER, "Encrypt",
+                  "{\"KeyId\":\"%s\",\"Plaintext\":\"AA==\","
+                  "\"DryRun\":true}",
                   id),
           "AccessDeniedException", 400);
     FAILS(kh_call(h, KH_ENCLAVE, "Encrypt", "{\"KeyId\":\"alias/none\",\"Plaintext\":\"AA==\"}"),
@@ -780,9 +802,9 @@ static void test_data_keys_random(void **state)
                  {"\"NumberOfBytes\":1", 1},
                  {"\"NumberOfBytes\":1024", 1024}};
     for (size_t i = 0; i < 4; i++) {
-        struct kh_res r =
-            kh_call(h, KH_ENCLAVE, "GenerateDataKey",
-                    "{\"KeyId\":\"%s\",%s,\"EncryptionContext\":{\"k\":\"v\"}}", id, sizes[i].member);
+        struct kh_res r = kh_call(h, KH_ENCLAVE, "GenerateDataKey",
+                                  "{\"KeyId\":\"%s\",%s,\"EncryptionContext\":{\"k\":\"v\"}}", id,
+                                  sizes[i].member);
         assert_true(r.ok);
         assert_int_equal(b64_len(kh_str(&r, "Plaintext")), sizes[i].n);
         char *pt = strdup(kh_str(&r, "Plaintext"));
@@ -799,8 +821,8 @@ static void test_data_keys_random(void **state)
                               "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", id);
     assert_true(r.ok);
     assert_null(json_object_get(r.out, "Plaintext"));
-    struct kh_res d =
-        kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", kh_str(&r, "CiphertextBlob"));
+    struct kh_res d = kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}",
+                              kh_str(&r, "CiphertextBlob"));
     assert_true(d.ok);
     assert_int_equal(b64_len(kh_str(&d, "Plaintext")), 32);
     kh_res_cleanup(&d);
@@ -810,14 +832,13 @@ static void test_data_keys_random(void **state)
     FAILS(kh_call(h, KH_ENCLAVE, "GenerateDataKey",
                   "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\",\"NumberOfBytes\":32}", id),
           "ValidationException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_512\"}",
-                  id),
-          "ValidationException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"NumberOfBytes\":1025}",
-                  id),
-          "ValidationException", 400);
-    FAILS(kh_call(h, KH_OTHER, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}",
-                  id),
+    FAILS(
+        kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_512\"}", id),
+        "ValidationException", 400);
+    FAILS(
+        kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"NumberOfBytes\":1025}", id),
+        "ValidationException", 400);
+    FAILS(kh_call(h, KH_OTHER, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", id),
           "AccessDeniedException", 400);
     FAILS(kh_call(h, KH_ENCLAVE, "GenerateDataKeyWithoutPlaintext",
                   "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\",\"DryRun\":true}", id),
@@ -828,10 +849,11 @@ static void test_data_keys_random(void **state)
     assert_int_equal(b64_len(kh_str(&r, "Plaintext")), 48);
     kh_res_cleanup(&r);
     FAILS(kh_call(h, KH_ENCLAVE, "GenerateRandom", "{}"), "ValidationException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "GenerateRandom", "{\"NumberOfBytes\":0}"),
-          "ValidationException", 400);
-    FAILS(kh_call(h, KH_ENCLAVE, "GenerateRandom", "{\"NumberOfBytes\":8,\"CustomKeyStoreId\":"
-                                                   "\"cks-1\"}"),
+    FAILS(kh_call(h, KH_ENCLAVE, "GenerateRandom", "{\"NumberOfBytes\":0}"), "ValidationException",
+          400);
+    FAILS(kh_call(h, KH_ENCLAVE, "GenerateRandom",
+                  "{\"NumberOfBytes\":8,\"CustomKeyStoreId\":"
+                  "\"cks-1\"}"),
           "UnsupportedOperationException", 400);
 }
 
@@ -863,14 +885,16 @@ static void test_rotation(void **state)
     json_int_t next = json_integer_value(json_object_get(r.out, "NextRotationDate"));
     assert_true(next >= now + 365 * 86400 && next <= vt_time_now() + 365 * 86400);
     kh_res_cleanup(&r);
-    SUCCEEDS(kh_call(h, KH_ADMIN, "EnableKeyRotation", "{\"KeyId\":\"%s\",\"RotationPeriodInDays\":"
-                                                       "90}",
+    SUCCEEDS(kh_call(h, KH_ADMIN, "EnableKeyRotation",
+                     "{\"KeyId\":\"%s\",\"RotationPeriodInDays\":"
+                     "90}",
                      id));
     r = kh_call(h, KH_ENCLAVE, "GetKeyRotationStatus", "{\"KeyId\":\"%s\"}", id);
     assert_int_equal(json_integer_value(json_object_get(r.out, "RotationPeriodInDays")), 90);
     kh_res_cleanup(&r);
-    FAILS(kh_call(h, KH_ADMIN, "EnableKeyRotation", "{\"KeyId\":\"%s\",\"RotationPeriodInDays\":"
-                                                    "2561}",
+    FAILS(kh_call(h, KH_ADMIN, "EnableKeyRotation",
+                  "{\"KeyId\":\"%s\",\"RotationPeriodInDays\":"
+                  "2561}",
                   id),
           "ValidationException", 400);
     FAILS(kh_call(h, KH_OTHER, "EnableKeyRotation", "{\"KeyId\":\"%s\"}", id),
@@ -918,10 +942,10 @@ static void test_rotation(void **state)
     SUCCEEDS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", a1));
     /* rotation needs an enabled key */
     SUCCEEDS(kh_call(h, KH_ADMIN, "DisableKey", "{\"KeyId\":\"%s\"}", id2));
-    FAILS(kh_call(h, KH_ADMIN, "RotateKeyOnDemand", "{\"KeyId\":\"%s\"}", id2),
-          "DisabledException", 409);
-    FAILS(kh_call(h, KH_ADMIN, "EnableKeyRotation", "{\"KeyId\":\"%s\"}", id2),
-          "DisabledException", 409);
+    FAILS(kh_call(h, KH_ADMIN, "RotateKeyOnDemand", "{\"KeyId\":\"%s\"}", id2), "DisabledException",
+          409);
+    FAILS(kh_call(h, KH_ADMIN, "EnableKeyRotation", "{\"KeyId\":\"%s\"}", id2), "DisabledException",
+          409);
     FAILS(kh_call(h, KH_ADMIN, "DisableKeyRotation", "{\"KeyId\":\"%s\"}", id2),
           "DisabledException", 409);
     FAILS(kh_call(h, KH_ADMIN, "GetKeyRotationStatus", "{\"KeyId\":\"alias/x\"}"),
@@ -1005,9 +1029,9 @@ static void test_log_failure(void **state)
     struct kh *h = *state;
     char id[VT_KMS_UUID_LEN + 1];
     assert_true(kh_create_key(h, NULL, id));
-    assert_int_equal(vt_store_exec(h->b->store, "DROP TABLE vb_checkpoints", NULL, 0, NULL, NULL,
-                                   NULL, NULL),
-                     VT_OK);
+    assert_int_equal(
+        vt_store_exec(h->b->store, "DROP TABLE vb_checkpoints", NULL, 0, NULL, NULL, NULL, NULL),
+        VT_OK);
     struct kh_res r =
         kh_call(h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", id);
     assert_true(kh_fails(&r, "KMSInternalException", 500));

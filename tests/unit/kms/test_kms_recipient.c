@@ -28,8 +28,9 @@ struct fx {
     char *blob;      /* "hello, enclave" under key */
 };
 
-#define RECIPIENT "\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\","   \
-                  "\"AttestationDocument\":\"%s\"}"
+#define RECIPIENT                                                                                  \
+    "\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\","                            \
+    "\"AttestationDocument\":\"%s\"}"
 
 static char *policy_for(const char *pcr0)
 {
@@ -114,8 +115,8 @@ static uint8_t *opened(struct fx *f, struct kh_res *r, size_t *n)
 static void test_decrypt(void **state)
 {
     struct fx *f = *state;
-    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}",
-                              f->blob, f->good_doc);
+    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "Decrypt",
+                              "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}", f->blob, f->good_doc);
     size_t n = 0;
     uint8_t *pt = opened(f, &r, &n);
     assert_int_equal(n, 14);
@@ -145,9 +146,9 @@ static void test_decrypt(void **state)
 static void test_generate_data_key_and_random(void **state)
 {
     struct fx *f = *state;
-    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
-                              "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"," RECIPIENT "}", f->key,
-                              f->good_doc);
+    struct kh_res r =
+        kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
+                "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"," RECIPIENT "}", f->key, f->good_doc);
     size_t n = 0;
     uint8_t *key = opened(f, &r, &n);
     assert_int_equal(n, 32);
@@ -169,15 +170,16 @@ static void test_generate_data_key_and_random(void **state)
     kh_res_cleanup(&r);
     /* GenerateDataKeyWithoutPlaintext takes no Recipient (KMS's model) */
     refused(kh_call(f->h, KH_ENCLAVE, "GenerateDataKeyWithoutPlaintext",
-                    "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"," RECIPIENT "}", f->key, f->good_doc),
+                    "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"," RECIPIENT "}", f->key,
+                    f->good_doc),
             "ValidationException", 400, "Unknown parameter");
 }
 
 static void test_log_entry(void **state)
 {
     struct fx *f = *state;
-    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}",
-                              f->blob, f->good_doc);
+    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "Decrypt",
+                              "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}", f->blob, f->good_doc);
     assert_true(r.ok);
     uint64_t idx = r.log_index;
     kh_res_cleanup(&r);
@@ -186,8 +188,8 @@ static void test_log_entry(void **state)
     vt_diag_init(&d);
     assert_int_equal(vt_broker_log_entries(f->h->b, idx, 1, true, &entries, &d), VT_OK);
     json_t *l = json_loads(entries, 0, NULL);
-    json_t *e = json_loads(json_string_value(json_object_get(json_array_get(l, 0), "entry")), 0,
-                           NULL);
+    json_t *e =
+        json_loads(json_string_value(json_object_get(json_array_get(l, 0), "entry")), 0, NULL);
     if (e == NULL) {
         e = json_incref(json_object_get(json_array_get(l, 0), "entry"));
     }
@@ -195,17 +197,17 @@ static void test_log_entry(void **state)
     assert_non_null(rcp);
     uint8_t raw[16384], h[32];
     size_t n = 0;
-    assert_int_equal(vt_base64_decode(f->good_doc, strlen(f->good_doc), false, raw, sizeof(raw), &n),
-                     VT_OK);
+    assert_int_equal(
+        vt_base64_decode(f->good_doc, strlen(f->good_doc), false, raw, sizeof(raw), &n), VT_OK);
     vt_sha256(raw, n, h);
     char hex[65];
     vt_hex_encode(h, 32, hex);
-    assert_string_equal(json_string_value(json_object_get(rcp, "attestation_document_sha256")), hex);
+    assert_string_equal(json_string_value(json_object_get(rcp, "attestation_document_sha256")),
+                        hex);
     assert_string_equal(json_string_value(json_object_get(rcp, "image_sha384")), kh_pcr0(f->h));
     assert_string_equal(json_string_value(json_object_get(json_object_get(rcp, "pcrs"), "0")),
                         kh_pcr0(f->h));
-    assert_string_equal(json_string_value(json_object_get(rcp, "module_id")),
-                        f->h->pki->module_id);
+    assert_string_equal(json_string_value(json_object_get(rcp, "module_id")), f->h->pki->module_id);
     assert_string_equal(json_string_value(json_object_get(e, "decision")), "allow");
     /* the policy's explanation is kept for the administrator */
     assert_non_null(strstr(entries, "kms:Decrypt"));
@@ -221,14 +223,13 @@ static void test_other_image_denied(void **state)
                     f->blob, f->other_doc),
             "AccessDeniedException", 400, "kms:Decrypt");
     refused(kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
-                    "{\"KeyId\":\"%s\",\"NumberOfBytes\":32," RECIPIENT "}", f->key,
-                    f->other_doc),
+                    "{\"KeyId\":\"%s\",\"NumberOfBytes\":32," RECIPIENT "}", f->key, f->other_doc),
             "AccessDeniedException", 400, NULL);
     /* without a document the condition key is absent: refused too */
     refused(kh_call(f->h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", f->blob),
             "AccessDeniedException", 400, NULL);
-    refused(kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
-                    "{\"KeyId\":\"%s\",\"NumberOfBytes\":32}", f->key),
+    refused(kh_call(f->h, KH_ENCLAVE, "GenerateDataKey", "{\"KeyId\":\"%s\",\"NumberOfBytes\":32}",
+                    f->key),
             "AccessDeniedException", 400, NULL);
     /* the refusal is logged with the document's image */
     char *entries = NULL;
@@ -257,9 +258,9 @@ static void test_pcr_condition(void **state)
              "\"kms:RecipientAttestation:PCR8\":\"%096d\"}}}]}",
              kh_pcr0(f->h), 0);
     assert_true(kh_create_key(f->h, policy, id));
-    struct kh_res r = kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
-                              "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_128\"," RECIPIENT "}", id,
-                              f->good_doc);
+    struct kh_res r =
+        kh_call(f->h, KH_ENCLAVE, "GenerateDataKey",
+                "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_128\"," RECIPIENT "}", id, f->good_doc);
     size_t n = 0;
     free(opened(f, &r, &n));
     assert_int_equal(n, 16);

@@ -263,9 +263,9 @@ static void test_contexts_lists(void **state)
     assert_string_equal(c->pairs[1].value, "1");
     refused(op("Encrypt", "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":[]}"),
             "SerializationException", "an object of strings");
-    refused(op("Encrypt",
-               "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":{\"a\":1}}"),
-            "SerializationException", "not a string");
+    refused(
+        op("Encrypt", "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":{\"a\":1}}"),
+        "SerializationException", "not a string");
     refused(op("Encrypt",
                "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":{\"\":\"x\"}}"),
             "ValidationException", "empty key");
@@ -278,7 +278,8 @@ static void test_contexts_lists(void **state)
     snprintf(body + n, sizeof(body) - (size_t)n, "}}");
     refused(op("Encrypt", body), "ValidationException", "at most 64 pairs");
     char *large = malloc(9000 + 100);
-    n = snprintf(large, 100, "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":{\"a\":\"");
+    n = snprintf(large, 100,
+                 "{\"KeyId\":\"k\",\"Plaintext\":\"AA==\",\"EncryptionContext\":{\"a\":\"");
     memset(large + n, 'x', 8200);
     snprintf(large + n + 8200, 10, "\"}}");
     refused(op("Encrypt", large), "ValidationException", "8192 bytes");
@@ -336,11 +337,16 @@ static void test_recipient(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exception_table), cmocka_unit_test(test_op_tables),
-        cmocka_unit_test(test_target),          cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_body),            cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_blobs),           cmocka_unit_test(test_ints_bools),
-        cmocka_unit_test(test_contexts_lists),  cmocka_unit_test(test_recipient),
+        cmocka_unit_test(test_exception_table),
+        cmocka_unit_test(test_op_tables),
+        cmocka_unit_test(test_target),
+        cmocka_unit_test(test_content_type),
+        cmocka_unit_test(test_body),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_blobs),
+        cmocka_unit_test(test_ints_bools),
+        cmocka_unit_test(test_contexts_lists),
+        cmocka_unit_test(test_recipient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -443,7 +443,8 @@ static void test_veritee_components(void **state)
     struct vt_schema_plan p;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_schema_apply(f->s, vt_schema_all, VT_SCHEMA_ALL_N, VT_SCHEMA_MIGRATE, &p, &d), VT_OK);
+    assert_int_equal(
+        vt_schema_apply(f->s, vt_schema_all, VT_SCHEMA_ALL_N, VT_SCHEMA_MIGRATE, &p, &d), VT_OK);
     size_t steps_total = 0;
     for (size_t i = 0; i < VT_SCHEMA_ALL_N; i++) {
         steps_total += vt_schema_all[i]->n_steps;
@@ -458,10 +459,11 @@ static void test_veritee_components(void **state)
     /* leave nothing for the next test on a shared database */
     if (pg_url() != NULL) {
         static const char *const tables[] = {
-            "vt_meta",     "vt_tokens", "vt_items",       "vt_enforce",      "vt_platforms",
-            "vt_policies", "vb_nonces", "vb_keys",        "vb_key_versions", "vb_signing_keys",
-            "vb_policy",   "vb_log",    "vb_checkpoints", "vb_decisions",    "vb_kbs_sessions",
-            "vk_keys",     "vk_key_versions", "vk_key_policies", "vk_aliases", "vk_access_keys"};
+            "vt_meta",         "vt_tokens",       "vt_items",        "vt_enforce",
+            "vt_platforms",    "vt_policies",     "vb_nonces",       "vb_keys",
+            "vb_key_versions", "vb_signing_keys", "vb_policy",       "vb_log",
+            "vb_checkpoints",  "vb_decisions",    "vb_kbs_sessions", "vk_keys",
+            "vk_key_versions", "vk_key_policies", "vk_aliases",      "vk_access_keys"};
         for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
             char sql[96];
             snprintf(sql, sizeof(sql), "DROP TABLE %s", tables[i]);
