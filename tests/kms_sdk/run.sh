@@ -42,4 +42,4 @@ flock -u 9
 version=$(node -p "require('$dir/node_modules/@aws-sdk/client-kms/package.json').version")
 echo "@aws-sdk/client-kms $version, node $(node --version)"
 export VERITEE=$veritee VT_NITRO_DOC=$nitro_doc VT_KMS_SDK_DIR=$dir
-exec node --test --test-reporter=spec "$here/$test_file"
+exec node --no-warnings --test --test-reporter=spec "$here/$test_file"
