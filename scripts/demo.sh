@@ -5,7 +5,8 @@
 # verify one real piece of evidence of each TEE type through it and print a summary table; then
 # run the password vault with simulated TDX evidence (attestation, key release, a user registered
 # and logged in, a release denied for an unapproved measurement) and verify the audit log; then
-# act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
+# an enclave written for AWS KMS, pointed at veritee's KMS endpoint (a data key for its image, a
+# key approved for another image refused); then act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
 # a flood of challenges) and show each refused; in between, the operator's side: schema versions,
 # an online backup and a checked restore.
 # Everything runs on 127.0.0.1 and is stopped at the end. Exit 0 when every step succeeds.
