@@ -9,7 +9,9 @@
 // wrong secret, an unknown access key, a disabled key, a key pending deletion, a stale document, a
 // document from the future. Run by tests/kms_sdk/run.sh (CTest: kms_sdk).
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 
 import {
@@ -62,6 +64,41 @@ before(async () => {
 after(async () => {
     await svc?.stop();
     rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the document tool (tests/support/nitro_doc.c)", () => {
+    // exit status 2 and a message for what it cannot make
+    const refuses = (...args) => {
+        const r = spawnSync(process.env.VT_NITRO_DOC, ["--sim-dir", sim.simDir, "--out",
+                                                         join(dir, "refused.cose"), ...args],
+                            { encoding: "utf8" });
+        return [r.status, r.stderr.split("\n")[0]];
+    };
+    test("refuses a bad --pcr, --age or --time, and a key that is no key", () => {
+        for (const bad of ["32=" + "00".repeat(48), "0=abc", "0=" + "00".repeat(20), "x=00",
+                           "0"]) {
+            const [status, msg] = refuses("--pcr", bad);
+            assert.equal(status, 2, bad);
+            assert.match(msg, /--pcr takes N=HEX/);
+        }
+        assert.equal(refuses("--age", "86401")[0], 2);
+        assert.equal(refuses("--age", "5s")[0], 2);
+        assert.equal(refuses("--time", "yesterday")[0], 2);
+        writeFileSync(join(dir, "not-a-key.der"), "not a key");
+        const [status, msg] = refuses("--public-key", join(dir, "not-a-key.der"));
+        assert.equal(status, 1);
+        assert.match(msg, /not a public key/);
+        assert.equal(spawnSync(process.env.VT_NITRO_DOC, ["--out", "x"]).status, 2);
+    });
+
+    test("writes the PCRs it was given and the timestamp asked for", () => {
+        const doc = enclave.document(sim.simDir, { pcrs: { 0: "ab".repeat(48), 8: "cd".repeat(48) },
+                                                   age: 60 });
+        assert.equal(doc.pcrs["0"], "ab".repeat(48));
+        assert.equal(doc.pcrs["8"], "cd".repeat(48));
+        assert.equal(doc.pcrs["1"], approved.pcrs["1"]);
+        assert.ok(Math.abs(doc.timestampMs - (Date.now() - 60e3)) < 10e3);
+    });
 });
 
 describe("keys and aliases", () => {

@@ -151,7 +151,7 @@ export class Enclave {
 
     // A Nitro document from the simulator (its root in simDir/nitro/root.pem) carrying this
     // enclave's key. opts: {pcrs: {0: hex, ...}, age: seconds before now, noKey: true}.
-    // {bytes: Uint8Array, pcrs: {index: hex}}
+    // {bytes: Uint8Array, pcrs: {index: hex}, timestampMs}
     document(simDir, opts = {}) {
         const out = join(this.dir, `doc-${this.n++}.cose`);
         const args = ["--sim-dir", simDir, "--out", out];
@@ -165,7 +165,8 @@ export class Enclave {
             args.push("--age", String(opts.age));
         }
         const info = JSON.parse(execFileSync(nitroDoc, args, { encoding: "utf8" }));
-        return { bytes: new Uint8Array(readFileSync(out)), pcrs: info.pcrs };
+        return { bytes: new Uint8Array(readFileSync(out)), pcrs: info.pcrs,
+                 timestampMs: info.timestamp_ms };
     }
 
     // CiphertextForRecipient opened as the enclave opens it: OpenSSL's CMS with the private key.
