@@ -42,6 +42,17 @@ const {
     ListKeysCommand,
     PutKeyPolicyCommand,
     ScheduleKeyDeletionCommand,
+    ReEncryptCommand,
+    GenerateDataKeyWithoutPlaintextCommand,
+    EnableKeyRotationCommand,
+    DisableKeyRotationCommand,
+    GetKeyRotationStatusCommand,
+    RotateKeyOnDemandCommand,
+    UpdateAliasCommand,
+    UpdateKeyDescriptionCommand,
+    CancelKeyDeletionCommand,
+    paginateListKeys,
+    paginateListAliases,
 } = kms;
 
 const enc = new TextEncoder();
@@ -194,6 +205,86 @@ describe("cryptographic operations", () => {
         assert.notDeepEqual(r.Plaintext, s.Plaintext);
         assert.equal(await errorName(admin.send(new GenerateRandomCommand({ NumberOfBytes: 0 }))),
                      "ValidationException");
+    });
+});
+
+describe("more operations, as the SDK's own helpers call them", () => {
+    test("ReEncrypt to another key and context; GenerateDataKeyWithoutPlaintext", async () => {
+        const other = (await admin.send(new CreateKeyCommand({}))).KeyMetadata;
+        const e = await admin.send(new EncryptCommand({
+            KeyId: keyId, Plaintext: enc.encode("moved"), EncryptionContext: { a: "1" } }));
+        const r = await admin.send(new ReEncryptCommand({
+            CiphertextBlob: e.CiphertextBlob, SourceEncryptionContext: { a: "1" },
+            DestinationKeyId: other.Arn, DestinationEncryptionContext: { b: "2" } }));
+        assert.equal(r.SourceKeyId, keyArn);
+        assert.equal(r.KeyId, other.Arn);
+        const d = await admin.send(new DecryptCommand({ CiphertextBlob: r.CiphertextBlob,
+                                                        EncryptionContext: { b: "2" } }));
+        assert.equal(dec.decode(d.Plaintext), "moved");
+        assert.equal(d.KeyId, other.Arn);
+        const w = await admin.send(new GenerateDataKeyWithoutPlaintextCommand({
+            KeyId: keyId, KeySpec: "AES_128" }));
+        assert.equal(w.Plaintext, undefined);
+        const dk = await admin.send(new DecryptCommand({ CiphertextBlob: w.CiphertextBlob }));
+        assert.equal(dk.Plaintext.length, 16);
+    });
+
+    test("rotation: a new version, old blobs still decrypt", async () => {
+        const e = await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode("v1") }));
+        await admin.send(new EnableKeyRotationCommand({ KeyId: keyId, RotationPeriodInDays: 90 }));
+        const st = await admin.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+        assert.equal(st.KeyRotationEnabled, true);
+        assert.equal(st.RotationPeriodInDays, 90);
+        assert.ok(st.NextRotationDate instanceof Date);
+        await admin.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+        const e2 = await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: enc.encode("v2") }));
+        assert.notDeepEqual(e2.CiphertextBlob.subarray(0, 24), e.CiphertextBlob.subarray(0, 24));
+        for (const [blob, text] of [[e.CiphertextBlob, "v1"], [e2.CiphertextBlob, "v2"]]) {
+            const d = await admin.send(new DecryptCommand({ CiphertextBlob: blob }));
+            assert.equal(dec.decode(d.Plaintext), text);
+        }
+        await admin.send(new DisableKeyRotationCommand({ KeyId: keyId }));
+        const off = await admin.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
+        assert.equal(off.KeyRotationEnabled, false);
+    });
+
+    test("the SDK's paginator over ListKeys and ListAliases; UpdateAlias", async () => {
+        for (let i = 0; i < 3; i++) {
+            await admin.send(new CreateKeyCommand({ Description: `page ${i}` }));
+        }
+        const seen = [];
+        for await (const page of paginateListKeys({ client: admin, pageSize: 2 }, {})) {
+            assert.ok(page.Keys.length <= 2);
+            seen.push(...page.Keys.map((k) => k.KeyId));
+        }
+        assert.equal(new Set(seen).size, seen.length, "no key twice");
+        const all = await admin.send(new ListKeysCommand({ Limit: 1000 }));
+        assert.deepEqual(seen.sort(), all.Keys.map((k) => k.KeyId).sort());
+        assert.ok(seen.length >= 5);
+        await admin.send(new CreateAliasCommand({ AliasName: "alias/moving", TargetKeyId: keyId }));
+        await admin.send(new UpdateAliasCommand({ AliasName: "alias/moving",
+                                                  TargetKeyId: seen.find((k) => k !== keyId) }));
+        const names = [];
+        for await (const page of paginateListAliases({ client: admin, pageSize: 1 }, {})) {
+            names.push(...page.Aliases.map((a) => a.AliasName));
+        }
+        assert.ok(names.includes("alias/moving"));
+        const d = await admin.send(new DescribeKeyCommand({ KeyId: "alias/moving" }));
+        assert.notEqual(d.KeyMetadata.KeyId, keyId);
+        await admin.send(new UpdateKeyDescriptionCommand({ KeyId: keyId, Description: "renamed" }));
+        const r = await admin.send(new DescribeKeyCommand({ KeyId: keyId }));
+        assert.equal(r.KeyMetadata.Description, "renamed");
+    });
+
+    test("DryRun: DryRunOperationException; an invalid marker: InvalidMarkerException", async () => {
+        assert.equal(await errorName(admin.send(new EncryptCommand({
+                         KeyId: keyId, Plaintext: enc.encode("x"), DryRun: true }))),
+                     "DryRunOperationException");
+        assert.equal(await errorName(admin.send(new ListKeysCommand({ Marker: "nonsense" }))),
+                     "InvalidMarkerException");
+        // the enclave role's key is not an admin key: no ListKeys
+        assert.equal(await errorName(enclaveClient.send(new ListKeysCommand({}))),
+                     "AccessDeniedException");
     });
 });
 
@@ -411,5 +502,10 @@ describe("key states", () => {
         assert.equal(await errorName(admin.send(new EncryptCommand({
                          KeyId: id, Plaintext: enc.encode("x") }))),
                      "KMSInvalidStateException");
+        const c = await admin.send(new CancelKeyDeletionCommand({ KeyId: id }));
+        assert.equal(c.KeyId, k.KeyMetadata.Arn);
+        const d = await admin.send(new DescribeKeyCommand({ KeyId: id }));
+        assert.equal(d.KeyMetadata.KeyState, "Disabled");
+        assert.equal(d.KeyMetadata.DeletionDate, undefined);
     });
 });
