@@ -340,7 +340,7 @@ int main(int argc, char **argv)
     struct figure r2 = measure(&b, true, seconds, 2);
     struct figure p1 = measure(&b, false, seconds, 1);
     struct figure p2 = measure(&b, false, seconds, 2);
-    printf("KMS drop-in on SQLite, %.0f s per figure, 2 HTTP worker threads, clients in the same "
+    printf("KMS drop-in on SQLite, %g s per figure, 2 HTTP worker threads, clients in the same "
            "process over loopback HTTP (keep-alive), SigV4 signed\n",
            seconds);
     printf("  raw P-384 verify (%s), 1 thread:       %9.0f /s\n", vt_p384_backend(),

@@ -116,12 +116,18 @@ export class Service {
         return c;
     }
 
+    // Stop the service; it must exit cleanly (status 0: under the sanitizers, no leak or error
+    // report at exit either).
     async stop() {
-        if (this.proc && this.proc.exitCode === null) {
+        let code = this.proc?.exitCode;
+        if (this.proc && code === null) {
             this.proc.kill("SIGTERM");
-            await this.exited;
+            code = await this.exited;
         }
         rmSync(this.dir, { recursive: true, force: true });
+        if (this.proc && code !== 0) {
+            throw new Error(`veritee kms serve exited with ${code}: ${this.stderr}`);
+        }
     }
 }
 
