@@ -1,7 +1,8 @@
 /* Fuzz the text decoders applied to untrusted input: RFC 3339 / unix time (collateral dates),
  * hex, base64 (standard and URL), percent-encoding (issuer-chain headers), and evidence text
  * detection. Invariants: decoded sizes within bounds; a parsed time formats and re-parses to the
- * same value; hex and base64 round-trip. */
+ * same value; hex and base64 round-trip; base64 decodes the same with room for its upper bound
+ * (one pass) and without (measured first). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,9 +48,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     for (int url = 0; url < 2; url++) {
-        if (vt_base64_decode(s, size, url, buf, size + 1, &n) == VT_OK && n > size) {
+        enum vt_err err = vt_base64_decode(s, size, url, buf, size + 1, &n);
+        if (err == VT_OK && n > size) {
             abort();
         }
+        /* The one-pass decode (room for the upper bound, above) and the measuring one (less
+         * room) agree: the same verdict on the text, the same bytes, a short buffer refused. */
+        size_t room = err == VT_OK ? n : 0;
+        uint8_t *exact = malloc(room + 1);
+        size_t m = 0;
+        if (exact != NULL) {
+            enum vt_err again = vt_base64_decode(s, size, url, exact, room, &m);
+            if (err == VT_OK ? again != VT_OK || m != n || memcmp(exact, buf, n) != 0
+                             : again != err) {
+                abort();
+            }
+            if (err == VT_OK && n > 0 &&
+                vt_base64_decode(s, size, url, exact, n - 1, &m) != VT_E_BUFFER_TOO_SMALL) {
+                abort();
+            }
+        }
+        free(exact);
     }
     if (vt_percent_decode(s, size, (char *)buf, size + 1, &n) == VT_OK && n > size) {
         abort();

@@ -23,7 +23,9 @@ bool vt_is_hex(const char *s, size_t len);
 /*
  * Base64 (RFC 4648 standard alphabet, padding required unless url is true) decode into out[cap].
  * Whitespace (space, tab, CR, LF) is skipped. url selects the URL-safe alphabet with optional
- * padding. Decoded size is at most 3*len/4.
+ * padding. Decoded size is at most 3*len/4. VT_E_BAD_BASE64 on bad text (checked first),
+ * VT_E_BUFFER_TOO_SMALL if valid text does not fit; *out_len is set on success only. On failure
+ * the content of out[0, cap) is unspecified (partly written when cap >= 3*len/4): do not use it.
  */
 VT_MUST_USE enum vt_err vt_base64_decode(const char *s, size_t len, bool url, uint8_t *out,
                                          size_t cap, size_t *out_len);

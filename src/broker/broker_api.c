@@ -152,6 +152,8 @@ static void challenge(struct vt_broker *b, struct vt_http_resp *resp)
     vt_http_json_reply(resp, 201, json_pack("{s:s,s:s}", "nonce", nonce, "expires_at", when));
 }
 
+static void text_json(struct vt_http_resp *resp, char *s);
+
 static void attest(struct vt_broker *b, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     json_t *o = body_json(req, resp);
@@ -168,11 +170,11 @@ static void attest(struct vt_broker *b, const struct vt_http_req *req, struct vt
     } else {
         char when[VT_TIME_STR_MAX];
         vt_time_format(r.expires, when);
-        json_t *claims = json_loads(r.claims_json, 0, NULL);
-        vt_http_json_reply(resp, 200,
-                           json_pack("{s:s,s:s,s:o,s:I}", "token", r.token, "expires_at", when,
-                                     "claims", claims ? claims : json_null(), "log_index",
-                                     (json_int_t)r.log_index));
+        json_t *o2 = json_pack("{s:s,s:s,s:s,s:I}", "token", r.token, "expires_at", when, "claims",
+                               VT_JSON_RAW_PLACEHOLDER, "log_index", (json_int_t)r.log_index);
+        char *text = o2 ? vt_json_dumps_raw(o2, "claims", r.claims_json) : NULL;
+        json_decref(o2);
+        text_json(resp, text);
     }
     vt_broker_attest_res_cleanup(&r);
     attest_input_cleanup(&in);

@@ -94,9 +94,18 @@ struct vt_key {
 /* A zeroed key of algorithm alg (key.c), or NULL when out of memory. */
 struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg);
 
-/* An EC public EVP_PKEY (group "prime256v1" or "secp384r1") from a raw X||Y point of n bytes
- * (key.c). False with the reason in OpenSSL's error queue if the point is not on the curve. */
+/*
+ * An EC public EVP_PKEY (group "prime256v1", "secp384r1" or "secp521r1") from a raw X||Y point
+ * of n bytes (key.c), validated: coordinates below the field prime, on the curve, not the point
+ * at infinity (a valid public key on these cofactor-1 curves). False with the reason in
+ * OpenSSL's error queue otherwise. *out gets a reference of its own (EVP_PKEY_free it) to a key
+ * that may be shared with other callers through the process's bounded cache of imported keys:
+ * it must only be read, never modified.
+ */
 bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);
+/* The same, validated the same way, but a key of its own that bypasses the cache: for a key that
+ * is used once (an ephemeral ECDH key), which would only push others out of it. */
+bool vt_crypto_ec_pkey_new(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);
 
 /* A new P-256 key pair (p256_sign.c), for vt_key_generate. */
 VT_MUST_USE enum vt_err vt_crypto_p256_generate(struct vt_key **out, struct vt_diag *d);

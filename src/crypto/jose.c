@@ -235,28 +235,42 @@ enum jwk_type {
     JWK_EC,
 };
 
+struct curve {
+    const char *crv;
+    const char *group;
+    size_t coord;       /* bytes of a coordinate (and of the ECDH shared secret) */
+    int bits;           /* the curve's size */
+    const uint8_t *oid; /* the curve's OBJECT IDENTIFIER, DER content octets */
+    size_t oid_len;
+};
+
 struct vt_jwk {
     enum jwk_type type;
     int bits;
-    const char *crv;    /* "P-256", "P-384" or "P-521"; NULL for RSA */
-    const char *group;  /* OpenSSL group name */
-    size_t coord;       /* EC coordinate bytes */
+    const struct curve *curve;    /* NULL for RSA */
+    const char *crv;              /* "P-256", "P-384" or "P-521"; NULL for RSA */
+    const char *group;            /* OpenSSL group name */
+    size_t coord;                 /* EC coordinate bytes */
+    uint8_t xy[2 * EC_COORD_MAX]; /* EC: raw X || Y, 2 * coord bytes */
+    /* EC: the public point was validated on import (ec_pkey) and may be used as an ECDH peer
+     * without OpenSSL checking it again (ecdh). False for keys from elsewhere (a PEM file). */
+    bool point_checked;
     struct vt_key *key; /* the key itself (its algorithm, EVP_PKEY, private half); owned */
     char *m1;           /* base64url: RSA "e", EC "x" */
     char *m2;           /* base64url: RSA "n", EC "y" */
 };
 
-struct curve {
-    const char *crv;
-    const char *group;
-    size_t coord; /* bytes of a coordinate (and of the ECDH shared secret) */
-    int bits;     /* the curve's size */
-};
+/* SPEC: RFC 5480 section 2.1.1.1, the named curves: secp256r1 is 1.2.840.10045.3.1.7, secp384r1
+ * 1.3.132.0.34, secp521r1 1.3.132.0.35 (X.690 8.19: 40 * 1 + 2 = 0x2a, 840 = 0x86 0x48, 10045 =
+ * 0xce 0x3d; 40 * 1 + 3 = 0x2b, 132 = 0x81 0x04). */
+static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+static const uint8_t oid_p521[] = {0x2b, 0x81, 0x04, 0x00, 0x23};
 
 static const struct curve curves[] = {
-    {"P-256", "prime256v1", 32, 256},
-    {"P-384", "secp384r1", 48, 384},
-    {"P-521", "secp521r1", 66, 521},
+    {"P-256", "prime256v1", 32, 256, oid_p256, sizeof(oid_p256)},
+    {"P-384", "secp384r1", 48, 384, oid_p384, sizeof(oid_p384)},
+    {"P-521", "secp521r1", 66, 521, oid_p521, sizeof(oid_p521)},
 };
 
 static const struct curve *curve_by_crv(const char *s, size_t n)
@@ -348,9 +362,12 @@ static enum vt_err jwk_new(enum jwk_type type, EVP_PKEY *pkey, bool has_private,
         return err;
     }
     if (c != NULL) {
+        k->curve = c;
         k->crv = c->crv;
         k->group = c->group;
         k->coord = c->coord;
+        memcpy(k->xy, a, c->coord);
+        memcpy(k->xy + c->coord, b, c->coord);
     }
     k->m1 = b64u_encode(a, an);
     k->m2 = b64u_encode(b, bn);
@@ -416,37 +433,27 @@ static enum vt_err rsa_pkey(const BIGNUM *n, const BIGNUM *e, const char *prefix
     return VT_OK;
 }
 
-/* An EC public EVP_PKEY from the coordinates; VT_E_BAD_KEY "<prefix>.point" if off the curve. */
+/*
+ * An EC public EVP_PKEY from the coordinates (c->coord bytes each), validated (on the curve, not
+ * infinity: vt_crypto_ec_pkey); VT_E_BAD_KEY "<prefix>.point" if not. The key may be shared
+ * through key.c's cache of imported keys, which a key enters only once validated; an ephemeral
+ * key (a JWE's epk, never seen twice) is built apart so as not to push others out of it.
+ */
 static enum vt_err ec_pkey(const struct curve *c, const uint8_t *x, const uint8_t *y,
-                           const char *prefix, EVP_PKEY **out, struct vt_diag *d)
+                           const char *prefix, bool ephemeral, EVP_PKEY **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
-    uint8_t pt[1 + 2 * EC_COORD_MAX];
-    pt[0] = 0x04;
-    memcpy(pt + 1, x, c->coord);
-    memcpy(pt + 1 + c->coord, y, c->coord);
-    OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->coord);
-    params[2] = OSSL_PARAM_construct_end();
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    bool ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-              EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    if (ok) {
-        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-        ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
-        EVP_PKEY_CTX_free(ctx);
-    }
+    uint8_t xy[2 * EC_COORD_MAX];
+    memcpy(xy, x, c->coord);
+    memcpy(xy + c->coord, y, c->coord);
+    bool ok = ephemeral ? vt_crypto_ec_pkey_new(c->group, xy, 2 * c->coord, out)
+                        : vt_crypto_ec_pkey(c->group, xy, 2 * c->coord, out);
     if (!ok) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
         vt_crypto_errors(why, sizeof(why));
-        EVP_PKEY_free(pkey);
         return vt_fail(d, VT_E_BAD_KEY, check_name(chk, prefix, "point"),
                        "(x, y) is not a valid point on %s: %s", c->crv, why);
     }
-    *out = pkey;
     return VT_OK;
 }
 
@@ -502,8 +509,8 @@ static enum vt_err jwk_rsa_from_obj(const json_t *obj, const char *prefix, struc
     return jwk_new(JWK_RSA, pkey, false, bits, NULL, eb, elen, nb, nlen, out, d);
 }
 
-static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, struct vt_jwk **out,
-                                   struct vt_diag *d)
+static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, bool ephemeral,
+                                   struct vt_jwk **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
     char shown[48];
@@ -525,13 +532,16 @@ static enum vt_err jwk_ec_from_obj(const json_t *obj, const char *prefix, struct
     VT_TRY(b64u_decode_exact(xs, xn, check_name(chk, prefix, "x"), x, c->coord, d));
     VT_TRY(b64u_decode_exact(ys, yn, check_name(chk, prefix, "y"), y, c->coord, d));
     EVP_PKEY *pkey = NULL;
-    VT_TRY(ec_pkey(c, x, y, prefix, &pkey, d));
-    return jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d);
+    VT_TRY(ec_pkey(c, x, y, prefix, ephemeral, &pkey, d));
+    VT_TRY(jwk_new(JWK_EC, pkey, false, c->bits, c, x, c->coord, y, c->coord, out, d));
+    (*out)->point_checked = true;
+    return VT_OK;
 }
 
-/* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"). */
-static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt_jwk **out,
-                                struct vt_diag *d)
+/* vt_jwk_from_json with the check names under `prefix` ("jwk", "jwe.epk"); ephemeral: see
+ * ec_pkey. */
+static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, bool ephemeral,
+                                struct vt_jwk **out, struct vt_diag *d)
 {
     char chk[CHECK_MAX];
     char shown[48];
@@ -550,7 +560,7 @@ static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt
         return jwk_rsa_from_obj(obj, prefix, out, d);
     }
     if (str_is(kty, kn, "EC")) {
-        return jwk_ec_from_obj(obj, prefix, out, d);
+        return jwk_ec_from_obj(obj, prefix, ephemeral, out, d);
     }
     return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, check_name(chk, prefix, "kty"),
                    "key type %s is not supported; \"RSA\" and \"EC\" are", show(kty, kn, shown));
@@ -559,7 +569,7 @@ static enum vt_err jwk_from_obj(const json_t *obj, const char *prefix, struct vt
 enum vt_err vt_jwk_from_json(const struct json_t *obj, struct vt_jwk **out, struct vt_diag *d)
 {
     *out = NULL;
-    return jwk_from_obj(obj, "jwk", out, d);
+    return jwk_from_obj(obj, "jwk", false, out, d);
 }
 
 enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out, struct vt_diag *d)
@@ -569,7 +579,7 @@ enum vt_err vt_jwk_parse(const char *json, size_t len, struct vt_jwk **out, stru
               "JWK of %zu bytes; at most %u accepted", len, VT_JWK_MAX_JSON);
     json_t *obj = NULL;
     VT_TRY(json_object_parse(json, len, "jwk.json", &obj, d));
-    enum vt_err err = jwk_from_obj(obj, "jwk", out, d);
+    enum vt_err err = jwk_from_obj(obj, "jwk", false, out, d);
     json_decref(obj);
     return err;
 }
@@ -578,8 +588,10 @@ enum vt_err vt_jwk_from_p256_xy(const uint8_t xy[64], struct vt_jwk **out, struc
 {
     *out = NULL;
     EVP_PKEY *pkey = NULL;
-    VT_TRY(ec_pkey(&curves[0], xy, xy + 32, "jwk", &pkey, d));
-    return jwk_new(JWK_EC, pkey, false, 256, &curves[0], xy, 32, xy + 32, 32, out, d);
+    VT_TRY(ec_pkey(&curves[0], xy, xy + 32, "jwk", false, &pkey, d));
+    VT_TRY(jwk_new(JWK_EC, pkey, false, 256, &curves[0], xy, 32, xy + 32, 32, out, d));
+    (*out)->point_checked = true;
+    return VT_OK;
 }
 
 const char *vt_jwk_kty(const struct vt_jwk *k)
@@ -611,12 +623,7 @@ enum vt_err vt_jwk_p256_xy(const struct vt_jwk *k, uint8_t xy[64], struct vt_dia
 {
     VT_ENSURE(k->type == JWK_EC && k->coord == 32, d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv",
               "the key is %s %s, not EC P-256", vt_jwk_kty(k), k->crv != NULL ? k->crv : "");
-    size_t n = 0;
-    /* Our own canonical encodings: cannot fail. */
-    if (vt_base64_decode(k->m1, strlen(k->m1), true, xy, 32, &n) != VT_OK || n != 32 ||
-        vt_base64_decode(k->m2, strlen(k->m2), true, xy + 32, 32, &n) != VT_OK || n != 32) {
-        return vt_fail(d, VT_E_INTERNAL, "jwk.point", "cannot decode the key's own coordinates");
-    }
+    memcpy(xy, k->xy, 64);
     return VT_OK;
 }
 
@@ -693,8 +700,60 @@ char *vt_jwk_public_json(const struct vt_jwk *k)
     return (char *)vt_buf_steal(&b, &n);
 }
 
+/*
+ * SubjectPublicKeyInfo of an EC key, built from its coordinates (the same bytes as i2d_PUBKEY,
+ * without OpenSSL's encoder set-up on every call). SPEC: RFC 5480 section 2 and X.690 DER:
+ *
+ *   30 L1                                SEQUENCE (SubjectPublicKeyInfo), L1 = 2 + L2 + 2 + L3
+ *     30 L2                              SEQUENCE (AlgorithmIdentifier), L2 = 9 + 2 + oid_len
+ *       06 07 2a 86 48 ce 3d 02 01       OBJECT IDENTIFIER id-ecPublicKey (1.2.840.10045.2.1)
+ *       06 oid_len <curve OID>           OBJECT IDENTIFIER namedCurve (ECParameters)
+ *     03 L3 00 04 <X> <Y>                BIT STRING (no unused bits): the uncompressed point,
+ *                                        L3 = 2 + 2 * coord
+ *
+ * L2 is at most 18 and L3 at most 134 (P-521), so only L1 and L3 can reach the long form, and
+ * then with one length byte (0x81): L1 is 155 on P-521.
+ */
+static enum vt_err ec_spki_der(const struct vt_jwk *k, struct vt_buf *out)
+{
+    static const uint8_t id_ec_public_key[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x02, 0x01};
+    const struct curve *c = k->curve;
+    uint8_t der[3 + 2 + sizeof(id_ec_public_key) + 2 + 8 + 3 + 2 + 2 * EC_COORD_MAX];
+    size_t alg_len = sizeof(id_ec_public_key) + 2 + c->oid_len;
+    size_t bits_len = 2 + 2 * c->coord;
+    size_t total = 2 + alg_len + (bits_len < 128 ? 2 : 3) + bits_len;
+    size_t o = 0;
+    der[o++] = 0x30;
+    if (total >= 128) {
+        der[o++] = 0x81;
+    }
+    der[o++] = (uint8_t)total;
+    der[o++] = 0x30;
+    der[o++] = (uint8_t)alg_len;
+    memcpy(der + o, id_ec_public_key, sizeof(id_ec_public_key));
+    o += sizeof(id_ec_public_key);
+    der[o++] = 0x06;
+    der[o++] = (uint8_t)c->oid_len;
+    memcpy(der + o, c->oid, c->oid_len);
+    o += c->oid_len;
+    der[o++] = 0x03;
+    if (bits_len >= 128) {
+        der[o++] = 0x81;
+    }
+    der[o++] = (uint8_t)bits_len;
+    der[o++] = 0x00;
+    der[o++] = 0x04;
+    memcpy(der + o, k->xy, 2 * c->coord);
+    o += 2 * c->coord;
+    return vt_buf_append(out, der, o);
+}
+
 enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out)
 {
+    if (k->type == JWK_EC) {
+        return ec_spki_der(k, out);
+    }
     unsigned char *der = NULL;
     int n = i2d_PUBKEY(k->key->pkey, &der);
     if (n <= 0) {
@@ -898,14 +957,26 @@ enum vt_err vt_jose_concat_kdf(const uint8_t *z, size_t zlen, const char *alg_id
     return VT_OK;
 }
 
-/* ECDH shared secret Z between our private key and the peer's public key (same curve). */
-static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t z[EC_COORD_MAX], size_t *zlen,
-                        const char *check, struct vt_diag *d)
+/*
+ * ECDH shared secret Z between our private key and the peer's public key (same curve).
+ *
+ * peer_checked: the peer is a struct vt_jwk whose point_checked is set, i.e. its EVP_PKEY came
+ * from ec_pkey, which validated the point before anyone could use it (coordinates below the
+ * field prime, on the curve, not infinity: key.c's ec_import, behind both vt_crypto_ec_pkey and
+ * vt_crypto_ec_pkey_new), and the key is never modified after. On P-256, P-384 and P-521 (prime
+ * order, cofactor 1) such a point generates the whole group, so OpenSSL's own check of the peer in
+ * EVP_PKEY_derive_set_peer (the full public key check, with its scalar multiplication by the group
+ * order) can add nothing, and is skipped. Any other peer (a key loaded from PEM, say) is checked by
+ * OpenSSL as before. The provider still checks that both keys are on the same group.
+ */
+static enum vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, bool peer_checked, uint8_t z[EC_COORD_MAX],
+                        size_t *zlen, const char *check, struct vt_diag *d)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
     size_t n = EC_COORD_MAX;
     bool ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&
-              EVP_PKEY_derive_set_peer(ctx, peer) == 1 && EVP_PKEY_derive(ctx, z, &n) == 1;
+              EVP_PKEY_derive_set_peer_ex(ctx, peer, peer_checked ? 0 : 1) == 1 &&
+              EVP_PKEY_derive(ctx, z, &n) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         char why[VT_CRYPTO_ERRTEXT_MAX];
@@ -1194,7 +1265,7 @@ static enum vt_err jwe_wrap_cek(const struct vt_jwk *r, const uint8_t cek[CEK_LE
               r->crv);
     uint8_t z[EC_COORD_MAX];
     size_t zlen = 0;
-    enum vt_err err = ecdh(ephk, r->key->pkey, z, &zlen, "jwe.ecdh", d);
+    enum vt_err err = ecdh(ephk, r->key->pkey, r->point_checked, z, &zlen, "jwe.ecdh", d);
     struct vt_jwk *eph = NULL;
     if (err == VT_OK) {
         err = jwk_from_pkey(ephk, true, &eph, d);
@@ -1343,7 +1414,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
     size_t apun = 0;
     size_t apvn = 0;
     struct vt_jwk *epk = NULL;
-    enum vt_err err = jwk_from_obj(epkv, "jwe.epk", &epk, d);
+    enum vt_err err = jwk_from_obj(epkv, "jwe.epk", true, &epk, d);
     if (err == VT_OK && epk->type != JWK_EC) {
         err = vt_fail(d, VT_E_BAD_KEY, "jwe.epk.kty", "\"epk\" must be an EC key, got %s",
                       vt_jwk_kty(epk));
@@ -1367,7 +1438,7 @@ static enum vt_err jwe_unwrap_ecdh(const struct vt_jwk *k, const json_t *h, cons
     size_t zlen = 0;
     uint8_t kek[32];
     if (err == VT_OK) {
-        err = ecdh(k->key->pkey, epk->key->pkey, z, &zlen, "jwe.ecdh", d);
+        err = ecdh(k->key->pkey, epk->key->pkey, epk->point_checked, z, &zlen, "jwe.ecdh", d);
     }
     if (err == VT_OK) {
         err = vt_jose_concat_kdf(z, zlen, "ECDH-ES+A256KW", apu, apun, apv, apvn, 256, kek, d);

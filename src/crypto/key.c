@@ -5,6 +5,7 @@
  * and the algorithm checks; the constructors for one algorithm sit with its arithmetic (p256.c,
  * p384.c), those reading certificates above cert.c (cert_sig.c).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include <openssl/params.h>
 #include <openssl/x509.h>
 
+#include "base/pincache.h"
 #include "crypto_internal.h"
 
 const char *vt_key_alg_name(enum vt_key_alg alg)
@@ -96,29 +98,147 @@ enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_ke
     return vt_fail(d, VT_E_ARG, "key.generate", "cannot generate a %s key", vt_key_alg_name(alg));
 }
 
-bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
+/*
+ * The process's cache of imported EC public keys (vt_crypto_ec_pkey). The broker meets the same
+ * few public keys again and again: a client's runtime key at attestation and again at release,
+ * its own token keys at every token check, a platform's attestation key with every quote. An
+ * import costs a curve set-up and a key object in OpenSSL, far more than the lookup.
+ *
+ * Process-wide rather than passed in (STYLE.md 10): it memoises a pure function of its input,
+ * changes no answer, and holds nothing secret or configurable, as OpenSSL's own caches do. It is
+ * bounded (EC_CACHE_SLOTS, least recently used evicted) and never freed: what it holds at exit
+ * stays reachable from here. A key enters it only after the import has validated it, and a hit
+ * needs the exact group name and coordinates (compared in full, not only the hash that picks the
+ * slot), so a hit accepts exactly the inputs that an import accepted before. The EVP_PKEY is
+ * shared by reference count and only read (OpenSSL 3 lets threads share a key that nobody
+ * modifies); no key built here is ever modified.
+ */
+#define EC_CACHE_SLOTS 256
+#define EC_GROUP_NAME_MAX 16
+#define EC_XY_MAX 132 /* P-521: two coordinates of 66 bytes */
+
+struct ec_entry {
+    char group[EC_GROUP_NAME_MAX];
+    size_t n;
+    uint8_t xy[EC_XY_MAX];
+    EVP_PKEY *pkey; /* one reference, the cache's */
+};
+
+/* What a lookup asks for. */
+struct ec_probe {
+    const char *group;
+    const uint8_t *xy;
+    size_t n;
+};
+
+static struct vt_pincache ec_cache;
+static bool ec_cache_ok;
+static pthread_once_t ec_cache_once = PTHREAD_ONCE_INIT;
+
+static void ec_entry_free(void *v)
 {
-    uint8_t point[1 + 96];
-    if (n > sizeof(point) - 1) {
-        return false;
-    }
+    struct ec_entry *e = v;
+    EVP_PKEY_free(e->pkey);
+    free(e);
+}
+
+static void ec_cache_init(void)
+{
+    ec_cache_ok = vt_pincache_init(&ec_cache, EC_CACHE_SLOTS, ec_entry_free) == VT_OK;
+}
+
+/* Whether the entry is the key asked for: the full input, not only its hash. */
+static bool ec_entry_is(const void *v, void *ctx)
+{
+    const struct ec_entry *e = v;
+    const struct ec_probe *p = ctx;
+    return e->n == p->n && strcmp(e->group, p->group) == 0 && memcmp(e->xy, p->xy, p->n) == 0;
+}
+
+/*
+ * Import 0x04 || xy as a public key on group and validate it: EVP_PKEY_fromdata decodes the
+ * point (coordinates below the field prime, on the curve) and the quick public check repeats that
+ * and rules out the point at infinity. P-256, P-384 and P-521 have cofactor 1, so such a point is
+ * a valid public key (SEC 1 v2 3.2.2.1); the full check would add a scalar multiplication by the
+ * group order, which costs as much as a signature verification and can only succeed here.
+ */
+static bool ec_import(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
+{
+    uint8_t point[1 + EC_XY_MAX];
+    char name[EC_GROUP_NAME_MAX];
     point[0] = 0x04;
     memcpy(point + 1, xy, n);
-    char name[16];
-    size_t gl = strlen(group);
-    if (gl >= sizeof(name)) {
-        return false;
-    }
-    memcpy(name, group, gl + 1);
+    memcpy(name, group, strlen(group) + 1);
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, name, 0),
         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, n + 1),
         OSSL_PARAM_construct_end(),
     };
+    EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     bool ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-              EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+              EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(ctx);
+    if (ok) {
+        ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        ok = ctx != NULL && EVP_PKEY_public_check_quick(ctx) == 1;
+        EVP_PKEY_CTX_free(ctx);
+    }
+    if (!ok) {
+        EVP_PKEY_free(pkey);
+        return false;
+    }
+    *out = pkey;
+    return true;
+}
+
+static bool ec_args_ok(const char *group, size_t n)
+{
+    return n > 0 && n <= EC_XY_MAX && strlen(group) < EC_GROUP_NAME_MAX;
+}
+
+bool vt_crypto_ec_pkey_new(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
+{
+    return ec_args_ok(group, n) && ec_import(group, xy, n, out);
+}
+
+bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
+{
+    if (!ec_args_ok(group, n)) {
+        return false;
+    }
+    pthread_once(&ec_cache_once, ec_cache_init);
+    struct ec_probe probe = {group, xy, n};
+    uint8_t id[VT_PINCACHE_ID_LEN];
+    struct vt_pin pin;
+    const struct ec_entry *e = NULL;
+    if (ec_cache_ok) {
+        vt_sha256_2(group, strlen(group) + 1, xy, n, id);
+        e = vt_pincache_get(&ec_cache, id, ec_entry_is, &probe, &pin);
+    }
+    if (e == NULL) {
+        EVP_PKEY *pkey = NULL;
+        if (!ec_import(group, xy, n, &pkey)) {
+            return false; /* bad input never enters the cache */
+        }
+        struct ec_entry *ne = ec_cache_ok ? malloc(sizeof(*ne)) : NULL;
+        if (ne == NULL) {
+            *out = pkey; /* not cached: the caller's own */
+            return true;
+        }
+        memcpy(ne->group, group, strlen(group) + 1);
+        ne->n = n;
+        memcpy(ne->xy, xy, n);
+        ne->pkey = pkey;
+        /* The cache owns ne from here; it may keep another thread's equal entry instead. */
+        e = vt_pincache_put(&ec_cache, id, ne, ec_entry_is, &probe, &pin);
+    }
+    /* The caller's reference, taken while the entry is pinned. */
+    bool ok = EVP_PKEY_up_ref(e->pkey) == 1;
+    if (ok) {
+        *out = e->pkey;
+    }
+    vt_pincache_release(&ec_cache, &pin);
     return ok;
 }
 

@@ -226,3 +226,35 @@ enum vt_err vt_json_opt_base64(const json_t *o, const char *path, const char *na
 {
     return base64_field(o, path, name, false, out, len, d);
 }
+
+char *vt_json_dumps_raw(const json_t *o, const char *key, const char *raw)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    if (s == NULL || raw == NULL) {
+        return s;
+    }
+    /* `"key":"<placeholder>"`: inside a JSON string every quote is escaped, so this unescaped
+     * sequence is the member itself. */
+    size_t klen = strlen(key), plen = strlen(VT_JSON_RAW_PLACEHOLDER), rlen = strlen(raw);
+    size_t mlen = klen + plen + 5;
+    char *m = malloc(mlen + 1);
+    char *at = NULL;
+    if (m != NULL) {
+        snprintf(m, mlen + 1, "\"%s\":\"%s\"", key, VT_JSON_RAW_PLACEHOLDER);
+        at = strstr(s, m);
+    }
+    free(m);
+    if (at == NULL) {
+        free(s);
+        return NULL;
+    }
+    size_t head = (size_t)(at - s) + klen + 3, tail = strlen(at + mlen), n = head + rlen + tail;
+    char *out = malloc(n + 1);
+    if (out != NULL) {
+        memcpy(out, s, head);
+        memcpy(out + head, raw, rlen);
+        memcpy(out + head + rlen, at + mlen, tail + 1);
+    }
+    free(s);
+    return out;
+}

@@ -71,4 +71,13 @@ VT_MUST_USE enum vt_err vt_json_req_base64(const json_t *o, const char *path, co
 VT_MUST_USE enum vt_err vt_json_opt_base64(const json_t *o, const char *path, const char *name,
                                            uint8_t **out, size_t *len, struct vt_diag *d);
 
+/*
+ * The compact JSON text of o in which the member `key` (a string member whose value is
+ * VT_JSON_RAW_PLACEHOLDER, exactly once in the text) is replaced by raw, a JSON text the caller
+ * produced (e.g. claims already encoded): no parsing and re-encoding of raw. Heap, or NULL if o
+ * does not encode, the member is not found, or no memory.
+ */
+#define VT_JSON_RAW_PLACEHOLDER "@veritee.raw.json@"
+char *vt_json_dumps_raw(const json_t *o, const char *key, const char *raw);
+
 #endif

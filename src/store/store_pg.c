@@ -2,7 +2,9 @@
  * PostgreSQL backend over libpq: `?` placeholders become $1..$n, every parameter is sent as
  * text except blobs (binary, bytea); results come back as text, bytea decoded from its "\x" hex
  * form. A broken connection is re-established once per statement (a replica survives a database
- * restart).
+ * restart). Queries and data changes (SELECT, INSERT, UPDATE, DELETE) are prepared once per
+ * connection and kept by their SQL text (the callers use a fixed set of statements), so the server
+ * parses and plans each once; a new connection starts with none.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +16,78 @@
 
 #include "store/store.h"
 
+#define STMT_CACHE 64
+
 struct pg {
     PGconn *c;
     char *url;
+    struct {
+        char *sql; /* as the caller wrote it; NULL: a free slot */
+        unsigned id;
+    } cache[STMT_CACHE];
+    unsigned next, ids;
 };
+
+/* Forget the prepared statements (the session that held them is gone). */
+static void cache_clear(struct pg *p)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        free(p->cache[i].sql);
+        p->cache[i].sql = NULL;
+    }
+}
+
+static bool preparable(const char *sql)
+{
+    static const char *const kinds[] = {"SELECT ", "INSERT ", "UPDATE ", "DELETE "};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strncmp(sql, kinds[i], strlen(kinds[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The name of sql's prepared statement on this connection, preparing it (q: its numbered text)
+ * if it is not yet. False if it is not prepared: with *failed the server's refusal of it (the
+ * statement's own error, to report), else for want of memory (the caller runs it unprepared).
+ */
+static bool prepared(struct pg *p, const char *sql, const char *q, int nargs, char name[24],
+                     PGresult **failed)
+{
+    *failed = NULL;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        if (p->cache[i].sql != NULL && strcmp(p->cache[i].sql, sql) == 0) {
+            snprintf(name, 24, "vt%u", p->cache[i].id);
+            return true;
+        }
+    }
+    char *copy = strdup(sql);
+    if (copy == NULL) {
+        return false;
+    }
+    unsigned id = ++p->ids;
+    snprintf(name, 24, "vt%u", id);
+    PGresult *r = PQprepare(p->c, name, q, nargs, NULL);
+    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *failed = r;
+        free(copy);
+        return false;
+    }
+    PQclear(r);
+    size_t i = p->next;
+    p->next = (p->next + 1) % STMT_CACHE;
+    if (p->cache[i].sql != NULL) {
+        char dealloc[40];
+        snprintf(dealloc, sizeof(dealloc), "DEALLOCATE vt%u", p->cache[i].id);
+        PQclear(PQexec(p->c, dealloc));
+        free(p->cache[i].sql);
+    }
+    p->cache[i].sql = copy;
+    p->cache[i].id = id;
+    return true;
+}
 
 /* Rewrite `?` placeholders as $1..$n. Our SQL has no `?` inside string literals. */
 static char *number_params(const char *sql)
@@ -55,6 +125,7 @@ static enum vt_err pg_connect(struct pg *p, struct vt_diag *d)
     if (p->c != NULL && PQstatus(p->c) == CONNECTION_OK) {
         return VT_OK;
     }
+    cache_clear(p); /* a new session: no prepared statements */
     if (p->c != NULL) {
         PQreset(p->c);
     } else {
@@ -106,7 +177,17 @@ static enum vt_err pg_exec(void *conn, const char *sql, const struct vt_sql_arg 
         if ((err = pg_connect(p, d)) != VT_OK) {
             break;
         }
-        r = PQexecParams(p->c, q, (int)nargs, NULL, vals, lens, fmts, 0);
+        char name[24];
+        PGresult *failed = NULL;
+        /* Not inside a failed transaction, where preparing fails too: there the statement runs
+         * unprepared and reports why. */
+        if (preparable(sql) && PQtransactionStatus(p->c) != PQTRANS_INERROR &&
+            prepared(p, sql, q, (int)nargs, name, &failed)) {
+            r = PQexecPrepared(p->c, name, (int)nargs, vals, lens, fmts, 0);
+        } else {
+            r = failed != NULL ? failed
+                               : PQexecParams(p->c, q, (int)nargs, NULL, vals, lens, fmts, 0);
+        }
         if (r != NULL && PQstatus(p->c) == CONNECTION_BAD &&
             PQtransactionStatus(p->c) == PQTRANS_UNKNOWN) {
             PQclear(r);
@@ -179,6 +260,7 @@ static void pg_close(void *conn)
     if (p == NULL) {
         return;
     }
+    cache_clear(p);
     PQfinish(p->c);
     free(p->url);
     free(p);

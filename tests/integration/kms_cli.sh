@@ -90,7 +90,7 @@ start_kms() { # start_kms LOG ARGS...: sets KMS_URL and KMS_PID
 start_kms "$tmp/kms.log" --master-key-file "$mk" --account 111122223333 --region eu-west-1 \
     --trust-anchor "$tmp/export/anchors/nitro.pem" || { bad "kms serve"; finish; exit 1; }
 check "kms serve: healthz" [ "$(curl -s "$KMS_URL/healthz")" = '{"status":"ok"}' ]
-call() { # call WHO OP JSON [URL]: the answer in $tmp/r.json
+call() { # call WHO OP JSON [URL]: the answer in $tmp/r.json ($KMS_CA_FILE: for https)
     local who=$1 op=$2 body=$3 url=${4:-$KMS_URL}
     python3 "$support/kms_client.py" "$url" eu-west-1 "$(jq_ "$tmp/$who.json" 'j["AccessKeyId"]')" \
         "$(jq_ "$tmp/$who.json" 'j["SecretAccessKey"]')" "$op" "$body" >"$tmp/r.json"
@@ -207,6 +207,25 @@ stop_pid "$serve_pid"
 "$veritee" serve --db "$db" --master-key-file "$mk" --listen 127.0.0.1:0 --kms-listen 127.0.0.1:0 \
     --mode offline 2>"$tmp/err" >/dev/null
 check "serve --kms-listen without --kms-account: exit 2" bash -c "[ $? = 2 ] && grep -q -- --kms-account '$tmp/err'"
+
+# ---- HTTPS, and options from a config file ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/tls.key" -out "$tmp/tls.crt" -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+printf 'db = %s\nmaster-key-file = %s\naccount = 111122223333\nregion = eu-west-1\n' "$db" "$mk" \
+    >"$tmp/kms.conf"
+printf 'tls-cert = %s\ntls-key = %s\n' "$tmp/tls.crt" "$tmp/tls.key" >>"$tmp/kms.conf"
+pf="$tmp/tls.port"
+"$veritee" kms serve --config "$tmp/kms.conf" --listen 127.0.0.1:0 --port-file "$pf" \
+    2>"$tmp/tls.log" &
+pids+=($!)
+tls_pid=$!
+turl="https://127.0.0.1:$(wait_port "$pf")" || bad "kms serve over TLS"
+check "kms serve --config with --tls-cert: says https" grep -q 'serving on https://' "$tmp/tls.log"
+KMS_CA_FILE="$tmp/tls.crt" call admin ListKeys '{}' "$turl"
+check "a signed call over HTTPS (the server's certificate checked)" [ "$(st)" = "200 ok" ]
+stop_pid "$tls_pid"
+check "access-key list from a config file's db and master-key-file" \
+    grep -q 'role/admin' <("$veritee" kms access-key list --config "$tmp/kms.conf")
 
 # ---- the master key follows a rewrap ----
 "$veritee" broker master-key >"$tmp/new.key"

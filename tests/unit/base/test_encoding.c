@@ -1,6 +1,9 @@
 /*
  * Hex, base64 and percent decoding: RFC 4648 test vectors, every reject path with its exact code,
- * short output buffers, and that a failed decode never writes to the output.
+ * short output buffers, and that a failed decode never writes to the output (base64: never past
+ * cap, and not at all when cap is below the text's upper bound). The base64 decoder is checked
+ * against a byte-at-a-time model of its rules on every short string over the characters that
+ * matter and on random longer ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,12 +250,22 @@ static void test_base64_rejects(void **state)
         {"Zm9v\x80", false},  /* bad character */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        uint8_t out[16];
+        /* With room for anything the text could decode to, the one-pass decoder may write
+         * out[0, cap) before it finds the error: nothing past cap, and no length. */
+        uint8_t out[32];
         size_t n = 77;
         fill(out, sizeof(out));
-        enum vt_err err = b64(bad[i].s, bad[i].url, out, sizeof(out), &n);
+        enum vt_err err = b64(bad[i].s, bad[i].url, out, 16, &n);
         if (err != VT_E_BAD_BASE64) {
             fail_msg("\"%s\" (url %d): got %d", bad[i].s, bad[i].url, err);
+        }
+        assert_int_equal(n, 77);
+        assert_filled(out + 16, sizeof(out) - 16);
+        /* With less room: bad text is still reported as bad text, and nothing is written. */
+        fill(out, sizeof(out));
+        err = b64(bad[i].s, bad[i].url, out, 0, &n);
+        if (err != VT_E_BAD_BASE64) {
+            fail_msg("\"%s\" (url %d, cap 0): got %d", bad[i].s, bad[i].url, err);
         }
         assert_int_equal(n, 77);
         assert_filled(out, sizeof(out));
@@ -313,6 +326,188 @@ static void test_base64_round_trip(void **state)
             /* The header's documented capacity suffices. */
             assert_int_equal(vt_base64_encode(raw, n, url, text, 4 * ((n + 2) / 3) + 1), VT_OK);
         }
+    }
+}
+
+/*
+ * The base64 rules one byte at a time, as the decoder's comment states them (the decoder used to
+ * be exactly this): the model the table-driven decoder must match on every input.
+ */
+static enum vt_err b64_model(const char *s, size_t len, bool url, uint8_t *out, size_t cap,
+                             size_t *out_len)
+{
+    uint8_t tmp[256];
+    size_t digits = 0;
+    size_t pads = 0;
+    size_t o = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    assert_true(len <= sizeof(tmp));
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            continue;
+        }
+        if (c == '=') {
+            if (digits % 4 < 2) {
+                return VT_E_BAD_BASE64;
+            }
+            pads++;
+            continue;
+        }
+        int v = -1;
+        if (c >= 'A' && c <= 'Z') {
+            v = c - 'A';
+        } else if (c >= 'a' && c <= 'z') {
+            v = c - 'a' + 26;
+        } else if (c >= '0' && c <= '9') {
+            v = c - '0' + 52;
+        } else if (c == (url ? '-' : '+')) {
+            v = 62;
+        } else if (c == (url ? '_' : '/')) {
+            v = 63;
+        }
+        if (v < 0 || pads > 0) {
+            return VT_E_BAD_BASE64;
+        }
+        digits++;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            tmp[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    size_t rem = digits % 4;
+    if (rem == 1 || acc != 0) {
+        return VT_E_BAD_BASE64;
+    }
+    if (pads != (rem == 0 ? 0 : 4 - rem) && !(url && pads == 0)) {
+        return VT_E_BAD_BASE64;
+    }
+    if (cap < o) {
+        return VT_E_BUFFER_TOO_SMALL;
+    }
+    memcpy(out, tmp, o);
+    *out_len = o;
+    return VT_OK;
+}
+
+/* The decoder against the model on s[len], both alphabets, with ample, exact and short room. */
+static void b64_against_model(const char *s, size_t len)
+{
+    for (int url = 0; url < 2; url++) {
+        uint8_t want[256];
+        size_t want_n = 0;
+        enum vt_err want_err = b64_model(s, len, url, want, sizeof(want), &want_n);
+        size_t caps[] = {sizeof(want), want_n, want_n > 0 ? want_n - 1 : 0, 0};
+        for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+            uint8_t got[256 + 8];
+            size_t n = 77;
+            fill(got, sizeof(got));
+            enum vt_err err = vt_base64_decode(s, len, url, got, caps[k], &n);
+            enum vt_err expect = want_err;
+            if (want_err == VT_OK && caps[k] < want_n) {
+                expect = VT_E_BUFFER_TOO_SMALL;
+            }
+            if (err != expect) {
+                fail_msg("len %zu url %d cap %zu: got %d, the model says %d", len, url, caps[k],
+                         err, expect);
+            }
+            if (err == VT_OK) {
+                assert_int_equal(n, want_n);
+                assert_memory_equal(got, want, want_n);
+            } else {
+                assert_int_equal(n, 77);
+            }
+            assert_filled(got + caps[k], sizeof(got) - caps[k] > 8 ? 8 : sizeof(got) - caps[k]);
+            if (err != VT_OK && caps[k] < len / 4 * 3 + len % 4 * 3 / 4) {
+                assert_filled(got, sizeof(got)); /* measured first: nothing written */
+            }
+        }
+    }
+}
+
+/* Characters that exercise every rule: digits with and without unused low bits set, each
+ * alphabet's own two digits, padding, skipped whitespace, and bytes that are never valid. */
+static const char model_chars[] = {'A', 'B', 'Q', 'g',  'E',  '9',  '+', '/',       '-',
+                                   '_', '=', ' ', '\n', '\v', '\0', '$', (char)0x80};
+
+/* Every string of up to max_len characters from chars[k]. */
+static void b64_all_strings(const char *chars, size_t k, size_t max_len)
+{
+    char s[8];
+    assert_true(max_len <= sizeof(s));
+    for (size_t len = 0; len <= max_len; len++) {
+        size_t total = 1;
+        for (size_t i = 0; i < len; i++) {
+            total *= k;
+        }
+        for (size_t x = 0; x < total; x++) {
+            size_t y = x;
+            for (size_t i = 0; i < len; i++) {
+                s[i] = chars[y % k];
+                y /= k;
+            }
+            b64_against_model(s, len);
+        }
+    }
+}
+
+static void test_base64_model_exhaustive(void **state)
+{
+    (void)state;
+    b64_all_strings(model_chars, sizeof(model_chars), 4);
+    /* One character past a whole quantum, over fewer characters. */
+    static const char fewer[] = {'A', 'B', 'Q', '+', '-', '=', ' ', '$'};
+    b64_all_strings(fewer, sizeof(fewer), 5);
+}
+
+static void test_base64_model_random(void **state)
+{
+    (void)state;
+    /* Encodings of random bytes, then a few characters replaced, inserted or removed: mostly
+     * long runs of digits (the four-at-a-time path) broken by whitespace, padding or errors. */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int iter = 0; iter < 20000; iter++) {
+        uint8_t raw[96];
+        char text[200];
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = (size_t)(x % sizeof(raw));
+        for (size_t i = 0; i < n; i++) {
+            raw[i] = (uint8_t)(x >> (8 * (i % 8)) ^ i * 131);
+        }
+        bool url = (x >> 40) & 1;
+        assert_int_equal(vt_base64_encode(raw, n, url, text, sizeof(text)), VT_OK);
+        size_t len = strlen(text);
+        int edits = (int)((x >> 44) % 4);
+        for (int e = 0; e < edits && len > 0; e++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            size_t at = (size_t)(x % len);
+            char c = model_chars[(x >> 32) % sizeof(model_chars)];
+            switch ((x >> 48) % 3) {
+            case 0:
+                text[at] = c;
+                break;
+            case 1:
+                if (len + 1 < sizeof(text)) {
+                    memmove(text + at + 1, text + at, len - at);
+                    text[at] = c;
+                    len++;
+                }
+                break;
+            default:
+                memmove(text + at, text + at + 1, len - at - 1);
+                len--;
+                break;
+            }
+        }
+        b64_against_model(text, len);
     }
 }
 
@@ -390,13 +585,21 @@ static void test_base64_alloc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_alloc),          cmocka_unit_test(test_hex_decode),
-        cmocka_unit_test(test_hex_decode_rejects),    cmocka_unit_test(test_hex_decode_exact),
-        cmocka_unit_test(test_hex_encode_and_is_hex), cmocka_unit_test(test_base64_vectors),
-        cmocka_unit_test(test_base64_alphabets),      cmocka_unit_test(test_base64_whitespace),
-        cmocka_unit_test(test_base64_rejects),        cmocka_unit_test(test_base64_short_output),
-        cmocka_unit_test(test_base64_round_trip),     cmocka_unit_test(test_percent),
+        cmocka_unit_test(test_base64_alloc),
+        cmocka_unit_test(test_hex_decode),
+        cmocka_unit_test(test_hex_decode_rejects),
+        cmocka_unit_test(test_hex_decode_exact),
+        cmocka_unit_test(test_hex_encode_and_is_hex),
+        cmocka_unit_test(test_base64_vectors),
+        cmocka_unit_test(test_base64_alphabets),
+        cmocka_unit_test(test_base64_whitespace),
+        cmocka_unit_test(test_base64_rejects),
+        cmocka_unit_test(test_base64_short_output),
+        cmocka_unit_test(test_base64_round_trip),
+        cmocka_unit_test(test_percent),
         cmocka_unit_test(test_percent_rejects),
+        cmocka_unit_test(test_base64_model_exhaustive),
+        cmocka_unit_test(test_base64_model_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,11 @@
  *   AES-GCM with the header as AAD). (Decryption of this code's JWEs, both algorithms, by the
  *   Python implementation was checked by hand when this file was written.)
  * - Every reject path asserts the error code and the diag's check name.
+ * - The SubjectPublicKeyInfo built by hand for EC keys is i2d_PUBKEY's, for random keys of each
+ *   curve; the cache of imported EC keys (key.c) answers a hit exactly as an import, also with
+ *   more keys than it holds and several threads at once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -709,6 +713,173 @@ static void test_parse_reject(void **state)
 }
 
 /* ---- keys: generation, PEM, P-256 raw points ---- */
+
+/* ---- JWK: SubjectPublicKeyInfo, and the process's cache of imported EC keys ---- */
+
+/* vt_jwk_spki_der (built by hand for EC keys) is byte for byte OpenSSL's i2d_PUBKEY encoding of
+ * the same key (vt_key_spki_der); returns its length. */
+static size_t spki_matches(const struct vt_jwk *k)
+{
+    struct vt_buf mine;
+    struct vt_buf lib;
+    vt_buf_init(&mine, 4096);
+    vt_buf_init(&lib, 4096);
+    assert_int_equal(vt_jwk_spki_der(k, &mine), VT_OK);
+    assert_int_equal(vt_key_spki_der(vt_jwk_key(k), &lib, NULL), VT_OK);
+    assert_int_equal(mine.len, lib.len);
+    assert_memory_equal(mine.data, lib.data, lib.len);
+    size_t n = mine.len;
+    vt_buf_cleanup(&mine);
+    vt_buf_cleanup(&lib);
+    return n;
+}
+
+static void test_spki_der(void **state)
+{
+    (void)state;
+    static const char *const crvs[] = {"P-256", "P-384", "P-521"};
+    static const size_t lens[] = {91, 120, 158}; /* P-521's needs long-form lengths */
+    for (size_t c = 0; c < 3; c++) {
+        for (int i = 0; i < 24; i++) {
+            /* Random keys: generated (coordinates from OpenSSL), and imported from their JWK. */
+            struct vt_jwk *k = generate(crvs[c]);
+            assert_int_equal(spki_matches(k), lens[c]);
+            char *pub = vt_jwk_public_json(k);
+            assert_non_null(pub);
+            struct vt_jwk *p = parse_ok(pub);
+            assert_int_equal(spki_matches(p), lens[c]);
+            vt_jwk_free(p);
+            free(pub);
+            vt_jwk_free(k);
+        }
+    }
+    /* Appended to what the buffer holds, as before. */
+    struct vt_buf b;
+    vt_buf_init(&b, 4096);
+    assert_int_equal(vt_buf_append(&b, "x", 1), VT_OK);
+    assert_int_equal(vt_jwk_spki_der(g.key[K_P256], &b), VT_OK);
+    assert_int_equal(b.len, 1 + 91);
+    vt_buf_cleanup(&b);
+    vt_buf_init(&b, 90);
+    assert_int_equal(vt_jwk_spki_der(g.key[K_P256], &b), VT_E_TOO_LARGE);
+    vt_buf_cleanup(&b);
+    /* RSA keys keep OpenSSL's encoder. */
+    spki_matches(g.key[K_RSA2048]);
+    spki_matches(g.key[K_RSA3072]);
+}
+
+#define CACHE_KEYS 320 /* more than the cache's 256 slots: evictions too */
+#define CACHE_THREADS 4
+
+struct cache_work {
+    char **json;    /* CACHE_KEYS texts; every tenth a point off the curve */
+    char (*tp)[44]; /* the thumbprints of the good ones */
+    size_t start;
+    int failures;
+};
+
+static void *cache_worker(void *arg)
+{
+    struct cache_work *w = arg;
+    for (int round = 0; round < 2; round++) {
+        for (size_t j = 0; j < CACHE_KEYS; j++) {
+            size_t i = (w->start + j * 7) % CACHE_KEYS;
+            struct vt_jwk *k = NULL;
+            struct vt_diag d;
+            vt_diag_init(&d);
+            enum vt_err err = vt_jwk_parse(w->json[i], strlen(w->json[i]), &k, &d);
+            char tp[44] = "";
+            if (k != NULL) {
+                vt_jwk_thumbprint_b64(k, tp);
+            }
+            bool ok = i % 10 == 0 ? err == VT_E_BAD_KEY && strcmp(d.check, "jwk.point") == 0
+                                  : err == VT_OK && strcmp(tp, w->tp[i]) == 0;
+            w->failures += ok ? 0 : 1;
+            vt_jwk_free(k);
+        }
+    }
+    return NULL;
+}
+
+static void test_key_cache(void **state)
+{
+    (void)state;
+    /* The same key imported again (a hit) is the same key. */
+    for (int c = K_P256; c <= K_P521; c++) {
+        char *pub = vt_jwk_public_json(g.key[c]);
+        char want[44];
+        vt_jwk_thumbprint_b64(g.key[c], want);
+        for (int i = 0; i < 3; i++) {
+            struct vt_jwk *k = parse_ok(pub);
+            thumbprint_is(k, want);
+            spki_matches(k);
+            vt_jwk_free(k);
+        }
+        free(pub);
+    }
+    /* A hit is as strict as a miss: a point off the curve with the x of a key just imported is
+     * refused each time, and the key itself still imports between the attempts. */
+    const struct vt_jwk *ec = g.key[K_P256];
+    char *pub = vt_jwk_public_json(ec);
+    char *bad_y = coord_variant(ec, "y", 0, true);
+    char *bad_x = coord_variant(ec, "x", 0, true);
+    for (int i = 0; i < 3; i++) {
+        vt_jwk_free(parse_ok(pub));
+        reject_variant(ec, "y", bad_y, VT_E_BAD_KEY, "jwk.point");
+        reject_variant(ec, "x", bad_x, VT_E_BAD_KEY, "jwk.point");
+    }
+    /* The same for raw P-256 points. */
+    uint8_t xy[64];
+    struct vt_jwk *k = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_jwk_p256_xy(ec, xy, &d), VT_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vt_jwk_from_p256_xy(xy, &k, &d), VT_OK);
+        vt_jwk_free(k);
+        xy[63] ^= 1;
+        expect_diag(vt_jwk_from_p256_xy(xy, &k, &d), &d, VT_E_BAD_KEY, "jwk.point", "off curve");
+        assert_null(k);
+        xy[63] ^= 1;
+    }
+    free(bad_x);
+    free(bad_y);
+    free(pub);
+
+    /* More keys than the cache holds, good and bad, imported by several threads at once. */
+    char **json = calloc(CACHE_KEYS, sizeof(*json));
+    char(*tp)[44] = calloc(CACHE_KEYS, sizeof(*tp));
+    assert_non_null(json);
+    assert_non_null(tp);
+    for (size_t i = 0; i < CACHE_KEYS; i++) {
+        struct vt_jwk *gk = generate("P-256");
+        if (i % 10 == 0) {
+            char *c = coord_variant(gk, "y", 0, true);
+            json[i] = variant(gk, "y", c);
+            free(c);
+        } else {
+            json[i] = vt_jwk_public_json(gk);
+        }
+        assert_non_null(json[i]);
+        vt_jwk_thumbprint_b64(gk, tp[i]);
+        vt_jwk_free(gk);
+    }
+    pthread_t t[CACHE_THREADS];
+    struct cache_work w[CACHE_THREADS];
+    for (size_t i = 0; i < CACHE_THREADS; i++) {
+        w[i] = (struct cache_work){.json = json, .tp = tp, .start = i * 13, .failures = 0};
+        assert_int_equal(pthread_create(&t[i], NULL, cache_worker, &w[i]), 0);
+    }
+    for (size_t i = 0; i < CACHE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    for (size_t i = 0; i < CACHE_KEYS; i++) {
+        free(json[i]);
+    }
+    free(json);
+    free(tp);
+}
 
 static void test_generate_and_pem(void **state)
 {
@@ -1630,6 +1801,7 @@ int main(void)
         cmocka_unit_test(test_jws_round_trip),   cmocka_unit_test(test_jws_reject),
         cmocka_unit_test(test_jws_interop),      cmocka_unit_test(test_jwe_round_trip),
         cmocka_unit_test(test_jwe_interop),      cmocka_unit_test(test_jwe_reject),
+        cmocka_unit_test(test_spki_der),         cmocka_unit_test(test_key_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1111,6 +1111,10 @@ static const struct reject rejects[] = {
      CS ".ForAnyValue:", "unknown condition operator"},
     {COND("{\"ForSomeValues:StringEquals\":{\"kms:CallerAccount\":\"1\"}}"), VT_E_BAD_FIELD,
      CS ".ForSomeValues:StringEquals", "unknown condition operator"},
+    {COND("{\"StringEqualsStringEqualsStringEqualsStringEqualsStringEqualsStringEquals\":"
+          "{\"kms:CallerAccount\":\"1\"}}"),
+     VT_E_BAD_FIELD, "policy.Statement[0].Condition.StringEqualsStringEqualsStringEqu",
+     "unknown condition operator \"StringEqualsStringEqualsStringEqualsStringEquals...\""},
     {COND("{\"IfExists\":{\"kms:CallerAccount\":\"1\"}}"), VT_E_BAD_FIELD, CS ".IfExists",
      "unknown condition operator"},
     {COND("{\"StringEqualsIfExistsIfExists\":{\"kms:CallerAccount\":\"1\"}}"), VT_E_BAD_FIELD,

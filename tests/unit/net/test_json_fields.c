@@ -195,12 +195,40 @@ static void test_type_names_and_paths(void **state)
     assert_string_equal(p, "$.aaaaaaaa."); /* cut at cap */
 }
 
+/* vt_json_dumps_raw: the member's placeholder replaced by the raw text, nothing else touched. */
+static void test_dumps_raw(void **state)
+{
+    (void)state;
+    /* a string value that looks like the member (its quotes are escaped in the text) */
+    json_t *o = json_pack("{s:s,s:{s:s},s:i}", "decoy", "\"c\":\"" VT_JSON_RAW_PLACEHOLDER "\"",
+                          "sub", "c", VT_JSON_RAW_PLACEHOLDER, "n", 1);
+    char *s = vt_json_dumps_raw(o, "c", "{\"x\":[1,2]}");
+    assert_non_null(s);
+    assert_string_equal(s, "{\"decoy\":\"\\\"c\\\":\\\"" VT_JSON_RAW_PLACEHOLDER
+                           "\\\"\",\"sub\":{\"c\":{\"x\":[1,2]}},\"n\":1}");
+    json_t *back = json_loads(s, 0, NULL);
+    assert_non_null(back);
+    assert_int_equal(
+        json_integer_value(json_array_get(
+            json_object_get(json_object_get(json_object_get(back, "sub"), "c"), "x"), 1)),
+        2);
+    json_decref(back);
+    free(s);
+    /* no such member: NULL; no raw text: the plain encoding */
+    assert_null(vt_json_dumps_raw(o, "missing", "1"));
+    s = vt_json_dumps_raw(o, "c", NULL);
+    assert_non_null(strstr(s, VT_JSON_RAW_PLACEHOLDER));
+    free(s);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strings), cmocka_unit_test(test_ints),
-        cmocka_unit_test(test_bools),   cmocka_unit_test(test_objects_arrays),
-        cmocka_unit_test(test_base64),  cmocka_unit_test(test_type_names_and_paths),
+        cmocka_unit_test(test_strings),   cmocka_unit_test(test_ints),
+        cmocka_unit_test(test_bools),     cmocka_unit_test(test_objects_arrays),
+        cmocka_unit_test(test_base64),    cmocka_unit_test(test_type_names_and_paths),
+        cmocka_unit_test(test_dumps_raw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
