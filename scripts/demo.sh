@@ -153,6 +153,7 @@ kkey=$(kcall "$kadmin" CreateKey "$(kpolicy "$pcr0")" | python3 -c 'import json,
 kother=$(kcall "$kadmin" CreateKey "$(kpolicy "$(printf '%096d' 1)")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
 # VT_DEMO_KMS_SDK= (empty) takes botocore's signer even where the SDK is installed.
 sdk=${VT_DEMO_KMS_SDK-$(ls -d "$PWD"/build/*/kms-sdk/node_modules/@aws-sdk/client-kms 2>/dev/null | head -1)}
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || sdk="" # the SDK needs node 20
 enclave_gdk() { # enclave_gdk KEY OUT: GenerateDataKey with a Recipient, as the enclave calls it
     if [ -n "$sdk" ]; then
         AWS_ACCESS_KEY_ID=$(kjs AccessKeyId <<<"$kenclave") \

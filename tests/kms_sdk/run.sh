@@ -25,6 +25,9 @@ skip() {
 command -v node >/dev/null && command -v npm >/dev/null ||
     skip "node and npm not found (scripts/install-deps.sh installs them)"
 command -v openssl >/dev/null || skip "openssl not found"
+# @aws-sdk/client-kms 3.1178 declares node >= 20 (Debian 12's own nodejs is 18).
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
+    skip "node $(node --version) is older than the SDK's minimum, 20"
 mkdir -p "$dir"
 # Two tests share the install: one at a time.
 exec 9>"$dir/.lock"
