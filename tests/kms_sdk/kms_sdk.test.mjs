@@ -113,7 +113,7 @@ describe("the document tool (tests/support/nitro_doc.c)", () => {
 });
 
 describe("keys and aliases", () => {
-    test("CreateKey and DescribeKey by id, ARN and alias", async () => {
+    test("CreateKey, DescribeKey by id and ARN, ListKeys", async () => {
         const created = await admin.send(new CreateKeyCommand({ Description: "sdk test key" }));
         const m = created.KeyMetadata;
         keyId = m.KeyId;
