@@ -457,7 +457,8 @@ VT_MUST_USE enum vt_err vt_kms_store_check(struct vt_store *s, const uint8_t mas
 
 /* ---- Recipient: attestation documents (kms_recipient.c) ---- */
 struct vt_kms_recipient {
-    uint8_t doc_sha256[32];
+    bool verified;          /* the document verified (the rest below is filled) */
+    uint8_t doc_sha256[32]; /* of the document's bytes, verified or not */
     char module_id[257];
     uint8_t *spki; /* heap: the document's public_key (DER SubjectPublicKeyInfo) */
     size_t spki_len;

@@ -64,10 +64,17 @@ static json_t *entry_json(struct vt_kms *k, const struct vt_kms_audit *a)
                 bad |= json_object_set_new(pcrs, name, json_string(r->pcr[i]));
             }
         }
-        bad |= json_object_set_new(o, "recipient",
-                                   json_pack("{s:s,s:s,s:s,s:o*}", "attestation_document_sha256",
-                                             sha, "module_id", r->module_id, "image_sha384",
-                                             (r->pcr_mask & 1u) ? r->pcr[0] : "", "pcrs", pcrs));
+        /* a document that did not verify is named by its digest only */
+        json_t *rj =
+            r->verified
+                ? json_pack("{s:s,s:b,s:s,s:s,s:o*}", "attestation_document_sha256", sha,
+                            "verified", true, "module_id", r->module_id, "image_sha384",
+                            (r->pcr_mask & 1u) ? r->pcr[0] : "", "pcrs", pcrs)
+                : json_pack("{s:s,s:b}", "attestation_document_sha256", sha, "verified", false);
+        if (!r->verified) {
+            json_decref(pcrs);
+        }
+        bad |= json_object_set_new(o, "recipient", rj);
     }
     if (bad != 0) {
         json_decref(o);

@@ -38,8 +38,9 @@ struct op {
     uint32_t version;                 /* the key version used */
     const struct vt_kms_context *ctx; /* logged */
     struct vt_kms_recipient rcp;
-    bool have_rcp;
-    char *explanation; /* the policy decisions, for the admin log */
+    bool have_rcp;      /* a verified Recipient */
+    bool rcp_presented; /* a Recipient was looked at (logged by its digest even if refused) */
+    char *explanation;  /* the policy decisions, for the admin log */
     json_t *out;
 };
 
@@ -373,6 +374,7 @@ static bool recipient(struct op *o)
     if (!has(o, VT_KMS_F_RECIPIENT)) {
         return true;
     }
+    o->rcp_presented = true;
     if (!vt_kms_recipient_verify(o->k, o->in->recipient_alg, o->in->attestation,
                                  o->in->attestation_len, &o->rcp, o->e)) {
         return false;
@@ -1383,7 +1385,7 @@ bool vt_kms_call_run(struct vt_kms *k, struct vt_kms_call *c)
                              .error_type = ok ? NULL : c->err.type,
                              .reason = ok ? NULL : c->err.message,
                              .context = o.ctx,
-                             .recipient = o.have_rcp ? &o.rcp : NULL,
+                             .recipient = o.have_rcp || o.rcp_presented ? &o.rcp : NULL,
                              .explanation = o.explanation};
     struct vt_diag d;
     vt_diag_init(&d);

@@ -30,6 +30,9 @@ bool vt_kms_recipient_verify(struct vt_kms *k, const char *alg, const uint8_t *d
                              struct vt_kms_recipient *r, struct vt_kms_error *e)
 {
     memset(r, 0, sizeof(*r));
+    if (doc != NULL) {
+        vt_sha256(doc, n, r->doc_sha256); /* the log names even a document that is refused */
+    }
     if (alg == NULL || strcmp(alg, RECIPIENT_ALG) != 0) {
         return vt_kms_fail(
             e, VT_KMS_EXC_VALIDATION,
@@ -43,7 +46,6 @@ bool vt_kms_recipient_verify(struct vt_kms *k, const char *alg, const uint8_t *d
                            "'recipient.attestationDocument' failed to satisfy constraint: Member "
                            "must not be null");
     }
-    vt_sha256(doc, n, r->doc_sha256);
     struct vt_diag d;
     vt_diag_init(&d);
     struct vt_evidence ev;
@@ -84,6 +86,7 @@ bool vt_kms_recipient_verify(struct vt_kms *k, const char *alg, const uint8_t *d
         r->spki_len = c->public_key.len;
         snprintf(r->module_id, sizeof(r->module_id), "%s", c->nitro.module_id);
         r->pcr_mask = c->nitro.pcr_mask;
+        r->verified = true;
         for (unsigned i = 0; i < 32; i++) {
             if ((r->pcr_mask >> i) & 1u) {
                 vt_hex_encode(c->nitro.pcrs[i], c->nitro.pcr_len[i], r->pcr[i]);

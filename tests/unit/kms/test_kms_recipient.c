@@ -277,6 +277,24 @@ static void test_documents_refused(void **state)
     refused(kh_call(f->h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}",
                     f->blob, stale),
             "ValidationException", 400, "document.max_age");
+    /* the refusal is logged, the document named by its digest */
+    uint8_t raw[16384], h[32];
+    size_t n = 0;
+    assert_int_equal(vt_base64_decode(stale, strlen(stale), false, raw, sizeof(raw), &n), VT_OK);
+    vt_sha256(raw, n, h);
+    char hex[65];
+    vt_hex_encode(h, 32, hex);
+    char *entries = NULL;
+    int64_t size = 0;
+    assert_int_equal(vt_store_exec(f->h->b->store, "SELECT COUNT(*) FROM vb_log", NULL, 0,
+                                   vt_store_row_int, &size, NULL, NULL),
+                     VT_OK);
+    assert_int_equal(vt_broker_log_entries(f->h->b, (uint64_t)size - 1, 1, false, &entries, NULL),
+                     VT_OK);
+    assert_non_null(strstr(entries, hex));
+    assert_non_null(strstr(entries, "\"verified\":false"));
+    assert_null(strstr(entries, "image_sha384"));
+    free(entries);
     free(stale);
     char *future = kh_document(f->h, &f->enclave, -(VT_SIGV4_MAX_SKEW + 120), false);
     refused(kh_call(f->h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"," RECIPIENT "}",
