@@ -5,7 +5,8 @@
 # verify one real piece of evidence of each TEE type through it and print a summary table; then
 # run the password vault with simulated TDX evidence (attestation, key release, a user registered
 # and logged in, a release denied for an unapproved measurement) and verify the audit log; then
-# act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
+# an enclave written for AWS KMS, pointed at veritee's KMS endpoint (a data key for its image, a
+# key approved for another image refused); then act as a hostile client (request smuggling, an encoded admin path, an unauthenticated upload,
 # a flood of challenges) and show each refused; in between, the operator's side: schema versions,
 # an online backup and a checked restore.
 # Everything runs on 127.0.0.1 and is stopped at the end. Exit 0 when every step succeeds.
@@ -114,6 +115,69 @@ step "another app's pepper is denied to this measurement (403 release-policy)" \
     grep -q '"status":403,"reason":"release-policy:rules"' "$tmp/denied.json"
 audit=$("$veritee" audit verify --db "$db")
 step "the audit log verifies ($(grep -o '"entries":[0-9]*' <<<"$audit"))" grep -q '"verified":true' <<<"$audit"
+
+echo "== an enclave written for AWS KMS, its endpoint pointed at veritee (docs/kms.md) =="
+# veritee kms serve on its own database; the enclave's attestation documents come from the Nitro
+# simulator (veritee client evidence). The enclave's call is the AWS SDK for JavaScript's when a
+# build tree has it installed (tests/kms_sdk, ctest -R kms_sdk), otherwise one signed by botocore.
+kdb="sqlite:$tmp/kms.db"
+kak() { "$veritee" kms access-key create --db "$kdb" --master-key-file "$mk" --principal "$@"; }
+kjs() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+kadmin=$(kak arn:aws:iam::111122223333:role/admin --admin)
+kenclave=$(kak arn:aws:iam::111122223333:role/enclave)
+"$veritee" client sim-export --backend sim:nitro --sim-dir "$tmp/sim" --out "$tmp/sim-export"
+kpf="$tmp/kms.port"
+"$veritee" kms serve --db "$kdb" --master-key-file "$mk" --account 111122223333 \
+    --region eu-west-1 --trust-anchor "$tmp/sim-export/anchors/nitro.pem" --listen 127.0.0.1:0 \
+    --port-file "$kpf" 2>"$tmp/kms.log" &
+pids+=($!)
+kurl="http://127.0.0.1:$(wait_port "$kpf")" || cat "$tmp/kms.log"
+kcall() { # kcall KEYS OP JSON: a call signed by botocore; prints the answer's JSON body
+    python3 "$support/kms_client.py" "$kurl" eu-west-1 "$(kjs AccessKeyId <<<"$1")" \
+        "$(kjs SecretAccessKey <<<"$1")" "$2" "$3" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["body"]))'
+}
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/enclave.pem" 2>/dev/null
+openssl pkey -in "$tmp/enclave.pem" -pubout -outform DER -out "$tmp/enclave.spki" 2>/dev/null
+"$veritee" client evidence --backend sim:nitro --sim-dir "$tmp/sim" --public-key "$tmp/enclave.spki" \
+    --out "$tmp/enclave.doc"
+pcr0=$("$veritee" verify --trust-anchor "$tmp/sim-export/anchors/nitro.pem" "$tmp/enclave.doc" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["claims"]["nitro.pcr0"])')
+kpolicy() { # kpolicy IMAGE: AWS's Nitro Enclaves key policy (the enclave role, one image)
+    python3 -c 'import json,sys; print(json.dumps({"Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/admin"}, "Action": "kms:*", "Resource": "*"},
+    {"Sid": "enclave", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/enclave"},
+     "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+     "Condition": {"StringEqualsIgnoreCase": {"kms:RecipientAttestation:ImageSha384": sys.argv[1]}}}]})}))' "$1"
+}
+kkey=$(kcall "$kadmin" CreateKey "$(kpolicy "$pcr0")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+kother=$(kcall "$kadmin" CreateKey "$(kpolicy "$(printf '%096d' 1)")" | python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["KeyId"])')
+# VT_DEMO_KMS_SDK= (empty) takes botocore's signer even where the SDK is installed.
+sdk=${VT_DEMO_KMS_SDK-$(ls -d "$PWD"/build/*/kms-sdk/node_modules/@aws-sdk/client-kms 2>/dev/null | head -1)}
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || sdk="" # the SDK needs node 20
+enclave_gdk() { # enclave_gdk KEY OUT: GenerateDataKey with a Recipient, as the enclave calls it
+    if [ -n "$sdk" ]; then
+        AWS_ACCESS_KEY_ID=$(kjs AccessKeyId <<<"$kenclave") \
+            AWS_SECRET_ACCESS_KEY=$(kjs SecretAccessKey <<<"$kenclave") \
+            node --no-warnings tests/kms_sdk/enclave.mjs "${sdk%/node_modules/*}" "$kurl" eu-west-1 "$1" \
+            "$tmp/enclave.doc" "$2" 2>&1
+    else
+        kcall "$kenclave" GenerateDataKey "$(python3 -c 'import base64,json,sys
+print(json.dumps({"KeyId": sys.argv[1], "KeySpec": "AES_256", "Recipient": {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": base64.b64encode(open(sys.argv[2], "rb").read()).decode()}}))' "$1" "$tmp/enclave.doc")" |
+            python3 -c 'import base64,json,sys; j=json.load(sys.stdin)
+if "CiphertextForRecipient" in j: open(sys.argv[1], "wb").write(base64.b64decode(j["CiphertextForRecipient"]))
+else: print(j.get("__type")); sys.exit(1)' "$2"
+    fi
+}
+client_name=$([ -n "$sdk" ] && echo "the AWS SDK for JavaScript v3" || echo "botocore's signer")
+echo "  veritee kms serve on $kurl; the enclave's image (PCR0) ${pcr0:0:16}...; client: $client_name"
+enclave_gdk "$kkey" "$tmp/cfr.der" >/dev/null
+step "the enclave gets a data key for its image: GenerateDataKey with its attestation document, CiphertextForRecipient opened by its own key ($(openssl cms -decrypt -inform DER -in "$tmp/cfr.der" -inkey "$tmp/enclave.pem" -binary 2>/dev/null | wc -c) bytes)" \
+    [ "$(openssl cms -decrypt -inform DER -in "$tmp/cfr.der" -inkey "$tmp/enclave.pem" -binary 2>/dev/null | wc -c)" = 32 ]
+kdenied=$(enclave_gdk "$kother" "$tmp/cfr-other.der")
+step "a key approved for another image is refused to it (${kdenied:-no error})" \
+    [ "$kdenied" = AccessDeniedException ]
+step "every KMS call is in the audit log, which verifies" \
+    grep -q '"verified":true' <<<"$("$veritee" audit verify --db "$kdb")"
 
 echo "== operations: schema versions, an online backup, a checked restore (docs/deploy.md) =="
 status=$("$veritee" db status --db "$db")

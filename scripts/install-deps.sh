@@ -11,6 +11,7 @@ packages=(
     prometheus # for promtool (tests/integration/metrics_promtool.sh); its server is not started
     dpkg-dev debhelper help2man lintian # the Debian packages (debian/, tests/packaging/deb.sh)
     python3-botocore # SigV4 known answers signed by botocore (tests/support/sigv4_vectors.py)
+    awscli # the KMS drop-in driven by the AWS CLI (tests/integration/kms_awscli.sh)
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and
