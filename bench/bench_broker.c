@@ -3,7 +3,8 @@
  *
  *   bench_broker [SECONDS] [DB-URL] [BATCH-MAX] [BATCH-WAIT-US]
  *        (default 3 s, SQLite in a temporary directory, the broker's log batching defaults)
- *   BENCH_BROKER_ONLY=attest|evidence bench_broker ...   one figure (2 clients), for a profiler
+ *   BENCH_BROKER_ONLY=attest|evidence [BENCH_BROKER_CLIENTS=1..4] bench_broker ...
+ *        one figure (2 clients by default), for a profiler or the batch table
  *
  * A client in this process talks HTTP to an in-process broker (2 worker threads) with fresh
  * simulated SGX evidence for every nonce (the simulator signs it, on the client's side):
@@ -226,9 +227,13 @@ int main(int argc, char **argv)
     }
     const char *only = getenv("BENCH_BROKER_ONLY"); /* "attest" or "evidence": for profilers */
     if (only != NULL) {
-        struct figure f = measure(h, key, strcmp(only, "attest") == 0, seconds, 2);
-        printf("%s, 2 clients: %.1f /s  p50 %.2f ms  p99 %.2f ms  CPU %.2f ms\n", only, f.rate,
-               f.p50_ms, f.p99_ms, f.cpu_ms);
+        const char *nc = getenv("BENCH_BROKER_CLIENTS"); /* 1 to 4; default 2 */
+        unsigned clients = nc != NULL ? (unsigned)strtoul(nc, NULL, 10) : 2;
+        clients = clients < 1 ? 1 : clients > 4 ? 4 : clients;
+        struct figure f = measure(h, key, strcmp(only, "attest") == 0, seconds, clients);
+        printf("%s, %u clients: %.1f /s  p50 %.2f ms  p99 %.2f ms  CPU %.2f ms  batches %llu\n",
+               only, clients, f.rate, f.p50_ms, f.p99_ms, f.cpu_ms,
+               (unsigned long long)atomic_load(&h->b->m.log_batches));
         vt_jwk_free(key);
         bh_stop(h);
         return f.failed == 0 ? 0 : 1;
