@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -223,7 +224,30 @@ static void kms_call(struct vt_kms *k, const struct vt_http_req *req, struct vt_
     json_decref(json);
 }
 
+/*
+ * The response's Date from the service's clock: with --now pinned, the SDKs (which correct their
+ * clock offset from every answer's Date) go on signing at the service's time.
+ */
+static void date_header(struct vt_kms *k, struct vt_http_resp *resp)
+{
+    time_t t = (time_t)vt_kms_now(k);
+    struct tm tm;
+    char date[40];
+    if (gmtime_r(&t, &tm) != NULL &&
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0) {
+        (void)!vt_http_resp_header(resp, "Date", date);
+    }
+}
+
+static void handle(struct vt_kms *k, const struct vt_http_req *req, struct vt_http_resp *resp);
+
 void vt_kms_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    handle(ctx, req, resp);
+    date_header(ctx, resp);
+}
+
+static void handle(struct vt_kms *k, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     const char *method = vt_http_req_method(req), *path = vt_http_req_path(req);
     if (strcmp(path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
@@ -231,7 +255,7 @@ void vt_kms_http_handler(void *ctx, const struct vt_http_req *req, struct vt_htt
         return;
     }
     if (strcmp(path, "/") == 0 && strcmp(method, "POST") == 0) {
-        kms_call(ctx, req, resp);
+        kms_call(k, req, resp);
         return;
     }
     struct vt_kms_error e;

@@ -411,6 +411,13 @@ static void respond(struct conn *c, struct vt_http_resp *resp, bool head_only)
     if (!keep) {
         c->close_after = true;
     }
+    /* A handler's own Date (a service with a pinned clock) replaces the worker's. */
+    const char *date = NULL;
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (strcasecmp(resp->headers[i].name, "Date") == 0) {
+            date = resp->headers[i].value;
+        }
+    }
     http_date(c->w);
     char first[96], length[48];
     snprintf(first, sizeof(first), "HTTP/1.1 %u %s\r\nDate: ", status,
@@ -424,7 +431,7 @@ static void respond(struct conn *c, struct vt_http_resp *resp, bool head_only)
     const char *parts[2 * VT_HTTP_MAX_HEADERS + 12];
     size_t n = 0, total = 0;
     parts[n++] = first;
-    parts[n++] = c->w->date;
+    parts[n++] = date != NULL ? date : c->w->date;
     parts[n++] = "\r\n";
     if (resp->content_type[0] != '\0') {
         parts[n++] = "Content-Type: ";
@@ -432,6 +439,9 @@ static void respond(struct conn *c, struct vt_http_resp *resp, bool head_only)
         parts[n++] = "\r\n";
     }
     for (size_t i = 0; i < resp->n_headers; i++) {
+        if (strcasecmp(resp->headers[i].name, "Date") == 0) {
+            continue;
+        }
         parts[n++] = resp->headers[i].name;
         parts[n++] = ": ";
         parts[n++] = resp->headers[i].value;

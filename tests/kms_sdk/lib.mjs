@@ -92,27 +92,13 @@ export class Service {
             endpoint: this.endpoint,
             region: REGION,
             credentials: { accessKeyId: k.AccessKeyId, secretAccessKey: k.SecretAccessKey },
-            // a pinned service clock (--now): the SDK signs at that time
+            // a pinned service clock (--now): the SDK signs at that time, and keeps to it since
+            // it corrects its offset from each answer's Date, which the service sets from that
+            // clock
             systemClockOffset: this.clockOffset,
             maxAttempts: 1,
             ...extra,
         });
-        if (this.clockOffset !== 0) {
-            // The SDK corrects its clock from every response's Date header (AWS's skew
-            // correction), and the service's Date is the real time even when its own clock is
-            // pinned (--now): left in, it would move the SDK back to the real time after the first
-            // answer. Read below the deserializer, before the signer sees the response.
-            c.middlewareStack.add((next) => async (args) => {
-                try {
-                    const out = await next(args);
-                    delete out.response?.headers?.date;
-                    return out;
-                } catch (err) {
-                    delete err.$response?.headers?.date;
-                    throw err;
-                }
-            }, { step: "deserialize", priority: "low", name: "veritee-pinned-clock" });
-        }
         return c;
     }
 
