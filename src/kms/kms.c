@@ -11,6 +11,11 @@
 const struct vt_schema_component *const vt_kms_schema[3] = {&vt_schema_core, &vt_schema_broker,
                                                             &vt_schema_kms};
 
+static void policy_free(void *value)
+{
+    vt_kms_policy_free(value);
+}
+
 enum vt_err vt_kms_open(const struct vt_kms_config *cfg, struct vt_broker *b, struct vt_kms **out,
                         struct vt_diag *d)
 {
@@ -27,6 +32,10 @@ enum vt_err vt_kms_open(const struct vt_kms_config *cfg, struct vt_broker *b, st
     VT_TRY(vt_schema_apply(b->store, kms_only, 1, cfg->schema_mode, NULL, d));
     struct vt_kms *k = calloc(1, sizeof(*k));
     VT_ENSURE(k != NULL, d, VT_E_NOMEM, "kms", "no memory");
+    if (vt_pincache_init(&k->policies, VT_KMS_POLICY_CACHE, policy_free) != VT_OK) {
+        free(k);
+        return vt_fail(d, VT_E_NOMEM, "kms", "no memory");
+    }
     k->b = b;
     snprintf(k->region, sizeof(k->region), "%s", cfg->region);
     snprintf(k->account, sizeof(k->account), "%s", cfg->account);
@@ -40,6 +49,9 @@ enum vt_err vt_kms_open(const struct vt_kms_config *cfg, struct vt_broker *b, st
 
 void vt_kms_close(struct vt_kms *k)
 {
+    if (k != NULL) {
+        vt_pincache_cleanup(&k->policies);
+    }
     free(k);
 }
 

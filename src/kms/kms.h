@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/pincache.h"
 #include "broker/broker.h"
 #include "kms/kms_policy.h"
 #include "kms/sigv4.h"
@@ -49,6 +50,7 @@ struct json_t;
 #define VT_KMS_UUID_LEN 36           /* "1234abcd-12ab-34cd-56ef-1234567890ab" */
 #define VT_KMS_ON_DEMAND_MAX 10      /* RotateKeyOnDemand per key (KMS's quota) */
 #define VT_KMS_RECIPIENT_MAX_AGE 300 /* default age limit of an attestation document (s) */
+#define VT_KMS_POLICY_CACHE 256      /* parsed key policies kept (by the SHA-256 of the text) */
 #define VT_KMS_ACCESS_KEY_ID_LEN 20  /* "AKIA" + 16 */
 #define VT_KMS_SECRET_LEN 40
 
@@ -344,6 +346,8 @@ struct vt_kms {
     const char *regions[2]; /* for SigV4: {region, NULL} */
     int64_t recipient_max_age;
     atomic_int_fast64_t purged_at; /* the last purge of keys whose deletion date passed */
+    /* parsed key policies by the SHA-256 of their text (kms_ops.c): a policy is parsed once */
+    struct vt_pincache policies;
 };
 
 /* Open the KMS service on broker b (which must outlive it): bring the kms schema component to

@@ -233,13 +233,24 @@ static bool allowed_by(struct op *o, const struct vt_kms_key *key, const char *a
         }
         policy_text = stored;
     }
-    struct vt_kms_policy *p = NULL;
-    enum vt_err err = vt_kms_policy_parse(policy_text, strlen(policy_text), &p, &d);
-    free(stored);
-    if (err != VT_OK) {
-        return vt_kms_fail(o->e, VT_KMS_EXC_INTERNAL, "the key policy of %s does not parse: %s: %s",
-                           key->arn, d.check, d.detail);
+    /* Parsed once per text: a parsed policy is read-only (vt_kms_policy_allows takes it const),
+     * so one serves every thread. */
+    uint8_t id[32];
+    vt_sha256(policy_text, strlen(policy_text), id);
+    struct vt_pin pin;
+    const struct vt_kms_policy *p = vt_pincache_get(&o->k->policies, id, NULL, NULL, &pin);
+    if (p == NULL) {
+        struct vt_kms_policy *parsed = NULL;
+        enum vt_err err = vt_kms_policy_parse(policy_text, strlen(policy_text), &parsed, &d);
+        if (err != VT_OK) {
+            free(stored);
+            return vt_kms_fail(o->e, VT_KMS_EXC_INTERNAL,
+                               "the key policy of %s does not parse: %s: %s", key->arn, d.check,
+                               d.detail);
+        }
+        p = vt_pincache_put(&o->k->policies, id, parsed, NULL, NULL, &pin);
     }
+    free(stored);
     struct conditions c;
     bool ok = cond_build(o, &c, ctx, algorithm);
     if (ok) {
@@ -256,7 +267,7 @@ static bool allowed_by(struct op *o, const struct vt_kms_key *key, const char *a
         free(explanation);
     }
     cond_cleanup(&c);
-    vt_kms_policy_free(p);
+    vt_pincache_release(&o->k->policies, &pin);
     return ok;
 }
 
