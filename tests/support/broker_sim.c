@@ -22,7 +22,30 @@ struct vt_bsim {
     X509 *vcek;
     EVP_PKEY *vcek_key;
     char meas[4][2 * 48 + 1];
+    /* per DCAP platform (sgx, tdx, sgx_ood): its QE's attestation key and QE report signature,
+     * kept as a platform keeps them, so that every quote of it carries the same */
+    EVP_PKEY *ak[3];
+    uint8_t qe_sig[3][64];
 };
+
+/* Give the platform sc (index i) one attestation key and QE report signature for all its quotes:
+ * those of a first quote built with a fresh key. */
+static bool fix_attestation_key(struct vt_bsim *s, size_t i, struct vt_sim_scenario *sc)
+{
+    struct vt_sim_quote q;
+    memset(&q, 0, sizeof(q));
+    if (!vt_sim_quote_build(sc->pki, &sc->quote_params, &q) || q.att_key == NULL ||
+        EVP_PKEY_up_ref(q.att_key) != 1) {
+        vt_sim_quote_cleanup(&q);
+        return false;
+    }
+    s->ak[i] = q.att_key;
+    memcpy(s->qe_sig[i], q.data + q.layout.qe_report_sig_off, 64);
+    vt_sim_quote_cleanup(&q);
+    sc->quote_params.att_key = s->ak[i];
+    sc->quote_params.qe_report_sig = s->qe_sig[i];
+    return true;
+}
 
 static bool write_file(const char *path, const void *p, size_t n)
 {
@@ -43,6 +66,9 @@ void vt_bsim_free(struct vt_bsim *s)
     X509_free(s->vcek);
     EVP_PKEY_free(s->vcek_key);
     vt_ssim_pki_cleanup(&s->snp);
+    for (size_t i = 0; i < 3; i++) {
+        EVP_PKEY_free(s->ak[i]);
+    }
     free(s);
 }
 
@@ -70,6 +96,8 @@ struct vt_bsim *vt_bsim_new(const char *dir, vt_time now)
         s->sgx_ood->tcb_info.levels[0].status = "OutOfDate";
         ok = vt_sim_scenario_build(s->sgx_ood);
     }
+    ok = ok && fix_attestation_key(s, 0, s->sgx) && fix_attestation_key(s, 1, s->tdx) &&
+         fix_attestation_key(s, 2, s->sgx_ood);
     struct vt_sim_blob doc = {0};
     ok = ok && vt_nsim_default(now, &s->nitro, &doc);
     vt_sim_blob_cleanup(&doc);

@@ -1381,8 +1381,10 @@ bool vt_sim_quote_build(const struct vt_sim_pki *pki, const struct vt_sim_quote_
             memcpy(qe_raw, r.p, sizeof(qe_raw));
         }
         sbuf_discard(&r);
-        if (!rok ||
-            !vt_sim_sign_raw(pki->key[VT_SIM_CERT_PCK_LEAF], qe_raw, sizeof(qe_raw), qe_sig)) {
+        if (rok && qp->qe_report_sig != NULL) {
+            memcpy(qe_sig, qp->qe_report_sig, sizeof(qe_sig));
+        } else if (!rok || !vt_sim_sign_raw(pki->key[VT_SIM_CERT_PCK_LEAF], qe_raw, sizeof(qe_raw),
+                                            qe_sig)) {
             goto fail;
         }
     }

@@ -374,6 +374,10 @@ struct vt_sim_quote_params {
     size_t trailing;            /* padding bytes (zero) after the signature data */
     unsigned defects;           /* enum vt_sim_quote_defect bits */
     EVP_PKEY *att_key;          /* borrowed; NULL: a fresh P-256 attestation key */
+    /* borrowed, 64 bytes: the QE report's signature to carry instead of signing it again (a
+     * platform's QE signs its report once per attestation key: with att_key, pass the signature
+     * of an earlier quote's QE report, vt_sim_quote.layout.qe_report_sig_off); NULL: sign */
+    const uint8_t *qe_report_sig;
 };
 
 /* Where things are in a built quote (byte offsets from the start). */
