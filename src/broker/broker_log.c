@@ -51,6 +51,21 @@ static enum vt_err sync_tree(struct vt_broker *b, struct vt_diag *d)
     return s.err;
 }
 
+/* Begin a batch's transaction, the log's lock held, the tree brought up to the store: one round
+ * trip on PostgreSQL (the size is an integer of ours, written into the statement). */
+static enum vt_err begin_synced(struct vt_broker *b, struct vt_diag *d)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT idx, leaf FROM vb_log WHERE idx >= %" PRIu64 " ORDER BY idx",
+             vt_merkle_size(b->tree));
+    struct sync_ctx s = {.t = b->tree, .err = VT_OK, .d = d};
+    VT_TRY(vt_store_begin_locked(b->store, LOG_LOCK_ID, sql, row_leaf, &s, d));
+    if (s.err != VT_OK) {
+        vt_store_rollback(b->store);
+    }
+    return s.err;
+}
+
 static void reset_tree(struct vt_broker *b)
 {
     struct vt_merkle_tree *t = vt_merkle_tree_new();
@@ -88,14 +103,10 @@ struct vt_log_req {
  */
 static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, struct vt_diag *d)
 {
-    VT_TRY(vt_store_begin(b->store, d));
-    enum vt_err err = VT_OK;
-    if (vt_store_backend(b->store) == VT_STORE_POSTGRES) {
-        struct vt_sql_arg l[] = {VT_SQL_I(LOG_LOCK_ID)};
-        err = vt_store_exec(b->store, "SELECT pg_advisory_xact_lock(?)", l, 1, NULL, NULL, NULL, d);
-    }
-    if (err == VT_OK) {
-        err = sync_tree(b, d);
+    enum vt_err err = begin_synced(b, d);
+    if (err != VT_OK) {
+        reset_tree(b); /* it may have taken some rows: rebuild from the store next time */
+        return err;
     }
     vt_time now = vt_broker_now(b);
     uint64_t start = vt_merkle_size(b->tree);

@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,17 +133,48 @@ enum vt_err vt_store_read(struct vt_store *s, const char *sql, const struct vt_s
     return err;
 }
 
-enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d)
+static enum vt_err begin(struct vt_store *s, const char *sql, vt_row_fn fn, void *ctx,
+                         struct vt_diag *d)
 {
     pthread_mutex_lock(&s->lock);
-    const char *sql = s->backend == VT_STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN";
-    enum vt_err err = s->ops->exec(s->conn, sql, NULL, 0, NULL, NULL, NULL, d);
+    enum vt_err err = s->ops->exec(s->conn, sql, NULL, 0, fn, ctx, NULL, d);
+    if (err != VT_OK && s->backend == VT_STORE_POSTGRES) {
+        /* several statements in one: a later one may have failed after BEGIN */
+        (void)s->ops->exec(s->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, NULL);
+    }
     if (err != VT_OK) {
         pthread_mutex_unlock(&s->lock);
         return err;
     }
     tx_store = s;
     return VT_OK;
+}
+
+enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d)
+{
+    return begin(s, s->backend == VT_STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, d);
+}
+
+enum vt_err vt_store_begin_locked(struct vt_store *s, int64_t key, const char *then, vt_row_fn fn,
+                                  void *ctx, struct vt_diag *d)
+{
+    if (s->backend == VT_STORE_SQLITE) {
+        VT_TRY(begin(s, "BEGIN IMMEDIATE", NULL, NULL, d));
+        enum vt_err err =
+            then != NULL ? s->ops->exec(s->conn, then, NULL, 0, fn, ctx, NULL, d) : VT_OK;
+        if (err != VT_OK) {
+            vt_store_rollback(s);
+        }
+        return err;
+    }
+    size_t n = 64 + (then != NULL ? strlen(then) : 0);
+    char *sql = malloc(n);
+    VT_ENSURE(sql != NULL, d, VT_E_NOMEM, "store", "no memory");
+    snprintf(sql, n, "BEGIN; SELECT pg_advisory_xact_lock(%lld)%s%s", (long long)key,
+             then != NULL ? "; " : "", then != NULL ? then : "");
+    enum vt_err err = begin(s, sql, then != NULL ? fn : NULL, ctx, d);
+    free(sql);
+    return err;
 }
 
 enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d)

@@ -80,6 +80,14 @@ VT_MUST_USE enum vt_err vt_store_read(struct vt_store *s, const char *sql,
 
 /* Transactions. begin takes the store's lock until commit or rollback; rollback never fails. */
 VT_MUST_USE enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d);
+/*
+ * The same, holding PostgreSQL's transaction-scoped advisory lock `key` from the start, then
+ * running `then` (a statement without parameters, or NULL) inside the transaction with its rows
+ * to fn: on PostgreSQL all three in one round trip. On SQLite, whose write transaction is
+ * exclusive anyway, vt_store_begin and then `then`. On failure no transaction is open.
+ */
+VT_MUST_USE enum vt_err vt_store_begin_locked(struct vt_store *s, int64_t key, const char *then,
+                                              vt_row_fn fn, void *ctx, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d);
 void vt_store_rollback(struct vt_store *s);
 

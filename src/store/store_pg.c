@@ -184,9 +184,15 @@ static enum vt_err pg_exec(void *conn, const char *sql, const struct vt_sql_arg 
         if (preparable(sql) && PQtransactionStatus(p->c) != PQTRANS_INERROR &&
             prepared(p, sql, q, (int)nargs, name, &failed)) {
             r = PQexecPrepared(p->c, name, (int)nargs, vals, lens, fmts, 0);
+        } else if (failed != NULL) {
+            r = failed;
+        } else if (nargs == 0 && !preparable(sql)) {
+            /* transaction control, schema, settings: the simple protocol, which also takes
+             * several statements at once (vt_store_begin_locked: BEGIN and the lock in one
+             * round trip); the result is the last statement's */
+            r = PQexec(p->c, q);
         } else {
-            r = failed != NULL ? failed
-                               : PQexecParams(p->c, q, (int)nargs, NULL, vals, lens, fmts, 0);
+            r = PQexecParams(p->c, q, (int)nargs, NULL, vals, lens, fmts, 0);
         }
         if (r != NULL && PQstatus(p->c) == CONNECTION_BAD &&
             PQtransactionStatus(p->c) == PQTRANS_UNKNOWN) {

@@ -288,6 +288,32 @@ static void test_readers(void **state)
     sem_destroy(&w.go_on);
 }
 
+/* vt_store_begin_locked: the transaction open with the statement's rows read; a failing
+ * statement leaves no transaction open. (PostgreSQL's one-round-trip form runs in the broker's
+ * tests on PostgreSQL: every log batch begins with it.) */
+static void test_begin_locked(void **state)
+{
+    struct fixture *f = *state;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_sql_arg a[] = {VT_SQL_T("a"), VT_SQL_I(7)};
+    assert_int_equal(
+        vt_store_exec(f->s, "INSERT INTO t(k, n) VALUES (?, ?)", a, 2, NULL, NULL, NULL, &d),
+        VT_OK);
+    int64_t n = 0;
+    assert_int_equal(
+        vt_store_begin_locked(f->s, 42, "SELECT n FROM t WHERE k = 'a'", vt_store_row_int, &n, &d),
+        VT_OK);
+    assert_int_equal(n, 7);
+    assert_int_equal(vt_store_commit(f->s, &d), VT_OK);
+    assert_int_equal(vt_store_begin_locked(f->s, 42, "SELECT nothing FROM nowhere", NULL, NULL, &d),
+                     VT_E_STORAGE);
+    assert_non_null(strstr(d.detail, "nowhere"));
+    /* no transaction was left open: another begins and commits */
+    assert_int_equal(vt_store_begin_locked(f->s, 42, NULL, NULL, NULL, &d), VT_OK);
+    assert_int_equal(vt_store_commit(f->s, &d), VT_OK);
+}
+
 /* A database in memory has no readers: reads go to its one connection. */
 static void test_readers_in_memory(void **state)
 {
@@ -312,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_begin_locked, setup, teardown),
         cmocka_unit_test(test_readers_in_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
