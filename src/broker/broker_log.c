@@ -52,9 +52,18 @@ static enum vt_err sync_tree(struct vt_broker *b, struct vt_diag *d)
 }
 
 /* Begin a batch's transaction, the log's lock held, the tree brought up to the store: one round
- * trip on PostgreSQL (the size is an integer of ours, written into the statement). */
+ * trip on PostgreSQL (the size is an integer of ours, written into the statement). On SQLite the
+ * look-up keeps its parameter, so that it stays one prepared statement. */
 static enum vt_err begin_synced(struct vt_broker *b, struct vt_diag *d)
 {
+    if (vt_store_backend(b->store) == VT_STORE_SQLITE) {
+        VT_TRY(vt_store_begin(b->store, d));
+        enum vt_err err = sync_tree(b, d);
+        if (err != VT_OK) {
+            vt_store_rollback(b->store);
+        }
+        return err;
+    }
     char sql[96];
     snprintf(sql, sizeof(sql), "SELECT idx, leaf FROM vb_log WHERE idx >= %" PRIu64 " ORDER BY idx",
              vt_merkle_size(b->tree));
