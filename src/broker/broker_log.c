@@ -41,34 +41,24 @@ static bool row_leaf(void *ctx, const struct vt_sql_row *row)
     return s->err == VT_OK;
 }
 
+static const char sync_sql[] = "SELECT idx, leaf FROM vb_log WHERE idx >= ? ORDER BY idx";
+
 /* Bring the in-memory tree up to the store (caller holds log_lock). */
 static enum vt_err sync_tree(struct vt_broker *b, struct vt_diag *d)
 {
     struct sync_ctx s = {.t = b->tree, .err = VT_OK, .d = d};
     struct vt_sql_arg a[] = {VT_SQL_I((int64_t)vt_merkle_size(b->tree))};
-    VT_TRY(vt_store_exec(b->store, "SELECT idx, leaf FROM vb_log WHERE idx >= ? ORDER BY idx", a, 1,
-                         row_leaf, &s, NULL, d));
+    VT_TRY(vt_store_exec(b->store, sync_sql, a, 1, row_leaf, &s, NULL, d));
     return s.err;
 }
 
-/* Begin a batch's transaction, the log's lock held, the tree brought up to the store: one round
- * trip on PostgreSQL (the size is an integer of ours, written into the statement). On SQLite the
- * look-up keeps its parameter, so that it stays one prepared statement. */
+/* Begin a batch's transaction, the log's lock held, the tree brought up to the store (one round
+ * trip on PostgreSQL). */
 static enum vt_err begin_synced(struct vt_broker *b, struct vt_diag *d)
 {
-    if (vt_store_backend(b->store) == VT_STORE_SQLITE) {
-        VT_TRY(vt_store_begin(b->store, d));
-        enum vt_err err = sync_tree(b, d);
-        if (err != VT_OK) {
-            vt_store_rollback(b->store);
-        }
-        return err;
-    }
-    char sql[96];
-    snprintf(sql, sizeof(sql), "SELECT idx, leaf FROM vb_log WHERE idx >= %" PRIu64 " ORDER BY idx",
-             vt_merkle_size(b->tree));
     struct sync_ctx s = {.t = b->tree, .err = VT_OK, .d = d};
-    VT_TRY(vt_store_begin_locked(b->store, LOG_LOCK_ID, sql, row_leaf, &s, d));
+    struct vt_sql_arg a[] = {VT_SQL_I((int64_t)vt_merkle_size(b->tree))};
+    VT_TRY(vt_store_begin_locked(b->store, LOG_LOCK_ID, sync_sql, a, 1, row_leaf, &s, d));
     if (s.err != VT_OK) {
         vt_store_rollback(b->store);
     }

@@ -155,25 +155,58 @@ enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d)
     return begin(s, s->backend == VT_STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, d);
 }
 
-enum vt_err vt_store_begin_locked(struct vt_store *s, int64_t key, const char *then, vt_row_fn fn,
+/* sql with each `?` replaced by the next integer argument (PostgreSQL's simple protocol takes no
+ * parameters; integers written in decimal cannot change a statement's meaning). NULL if an
+ * argument is not an integer, the counts differ, or no memory. */
+static char *with_ints(const char *sql, const struct vt_sql_arg *args, size_t nargs)
+{
+    size_t n = strlen(sql), cap = n + 21 * nargs + 1, o = 0, k = 0;
+    char *out = malloc(cap);
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        if (sql[i] != '?') {
+            out[o++] = sql[i];
+        } else if (k < nargs && args[k].type == VT_SQL_INT) {
+            o += (size_t)snprintf(out + o, cap - o, "%lld", (long long)args[k++].i);
+        } else {
+            k = nargs + 1;
+        }
+    }
+    if (out == NULL || k != nargs) {
+        free(out);
+        return NULL;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+enum vt_err vt_store_begin_locked(struct vt_store *s, int64_t key, const char *then,
+                                  const struct vt_sql_arg *args, size_t nargs, vt_row_fn fn,
                                   void *ctx, struct vt_diag *d)
 {
     if (s->backend == VT_STORE_SQLITE) {
         VT_TRY(begin(s, "BEGIN IMMEDIATE", NULL, NULL, d));
         enum vt_err err =
-            then != NULL ? s->ops->exec(s->conn, then, NULL, 0, fn, ctx, NULL, d) : VT_OK;
+            then != NULL ? s->ops->exec(s->conn, then, args, nargs, fn, ctx, NULL, d) : VT_OK;
         if (err != VT_OK) {
             vt_store_rollback(s);
         }
         return err;
     }
-    size_t n = 64 + (then != NULL ? strlen(then) : 0);
+    char *stmt = then != NULL ? with_ints(then, args, nargs) : NULL;
+    VT_ENSURE(then == NULL || stmt != NULL, d, VT_E_ARG, "store",
+              "the statement after BEGIN takes integer arguments only, one per placeholder");
+    size_t n = 64 + (stmt != NULL ? strlen(stmt) : 0);
     char *sql = malloc(n);
-    VT_ENSURE(sql != NULL, d, VT_E_NOMEM, "store", "no memory");
-    snprintf(sql, n, "BEGIN; SELECT pg_advisory_xact_lock(%lld)%s%s", (long long)key,
-             then != NULL ? "; " : "", then != NULL ? then : "");
-    enum vt_err err = begin(s, sql, then != NULL ? fn : NULL, ctx, d);
+    enum vt_err err = VT_E_NOMEM;
+    if (sql != NULL) {
+        snprintf(sql, n, "BEGIN; SELECT pg_advisory_xact_lock(%lld)%s%s", (long long)key,
+                 stmt != NULL ? "; " : "", stmt != NULL ? stmt : "");
+        err = begin(s, sql, stmt != NULL ? fn : NULL, ctx, d);
+    } else {
+        (void)vt_fail(d, err, "store", "no memory");
+    }
     free(sql);
+    free(stmt);
     return err;
 }
 

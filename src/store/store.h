@@ -82,11 +82,14 @@ VT_MUST_USE enum vt_err vt_store_read(struct vt_store *s, const char *sql,
 VT_MUST_USE enum vt_err vt_store_begin(struct vt_store *s, struct vt_diag *d);
 /*
  * The same, holding PostgreSQL's transaction-scoped advisory lock `key` from the start, then
- * running `then` (a statement without parameters, or NULL) inside the transaction with its rows
- * to fn: on PostgreSQL all three in one round trip. On SQLite, whose write transaction is
- * exclusive anyway, vt_store_begin and then `then`. On failure no transaction is open.
+ * running `then` (or nothing, if NULL) inside the transaction with its rows to fn. On SQLite,
+ * whose write transaction is exclusive anyway, vt_store_begin and then `then` with its arguments
+ * (one cached statement). On PostgreSQL all three go in one round trip, so `then`'s arguments
+ * must be integers (VT_E_ARG otherwise): they are written into its text. On failure no
+ * transaction is open.
  */
 VT_MUST_USE enum vt_err vt_store_begin_locked(struct vt_store *s, int64_t key, const char *then,
+                                              const struct vt_sql_arg *args, size_t nargs,
                                               vt_row_fn fn, void *ctx, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_store_commit(struct vt_store *s, struct vt_diag *d);
 void vt_store_rollback(struct vt_store *s);

@@ -301,16 +301,18 @@ static void test_begin_locked(void **state)
         vt_store_exec(f->s, "INSERT INTO t(k, n) VALUES (?, ?)", a, 2, NULL, NULL, NULL, &d),
         VT_OK);
     int64_t n = 0;
-    assert_int_equal(
-        vt_store_begin_locked(f->s, 42, "SELECT n FROM t WHERE k = 'a'", vt_store_row_int, &n, &d),
-        VT_OK);
+    struct vt_sql_arg seven[] = {VT_SQL_I(7)};
+    assert_int_equal(vt_store_begin_locked(f->s, 42, "SELECT n FROM t WHERE n = ?", seven, 1,
+                                           vt_store_row_int, &n, &d),
+                     VT_OK);
     assert_int_equal(n, 7);
     assert_int_equal(vt_store_commit(f->s, &d), VT_OK);
-    assert_int_equal(vt_store_begin_locked(f->s, 42, "SELECT nothing FROM nowhere", NULL, NULL, &d),
-                     VT_E_STORAGE);
+    assert_int_equal(
+        vt_store_begin_locked(f->s, 42, "SELECT nothing FROM nowhere", NULL, 0, NULL, NULL, &d),
+        VT_E_STORAGE);
     assert_non_null(strstr(d.detail, "nowhere"));
     /* no transaction was left open: another begins and commits */
-    assert_int_equal(vt_store_begin_locked(f->s, 42, NULL, NULL, NULL, &d), VT_OK);
+    assert_int_equal(vt_store_begin_locked(f->s, 42, NULL, NULL, 0, NULL, NULL, &d), VT_OK);
     assert_int_equal(vt_store_commit(f->s, &d), VT_OK);
 }
 
