@@ -60,7 +60,6 @@
  * as KMS writes them (NULL hash parameters, no pSourceFunc) and rid = SHA-256 of the recipient's
  * SubjectPublicKeyInfo DER.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +77,6 @@
 #include <veritee/buf.h>
 
 #include "base/der.h"
-#include "base/pincache.h"
 #include "crypto/cms.h"
 
 #include "crypto_internal.h"
@@ -1030,50 +1028,18 @@ static enum vt_err write_envelope(const struct cms_parts *c, struct vt_buf *b, s
 /*
  * Recipients' public keys, parsed and checked, by their SubjectPublicKeyInfo: an enclave sends
  * the same key with every call of its life, and OpenSSL's decoder costs more than the rest of
- * the wrapping. A bounded process-wide cache like the EC keys' (key.c; docs/design.md): it holds
+ * the wrapping. A vt_pkey_memo like the EC keys' (key.c; docs/design.md): it holds
  * only public keys that passed the checks, a hit compares the whole input (not only its hash),
  * and bad input never enters it.
  */
 #define RSA_CACHE_SLOTS 64
-#define RSA_SPKI_CACHED_MAX 1024 /* up to RSA-4096 (about 550 bytes); larger keys are not kept */
 
-struct rsa_entry {
-    size_t n;
-    uint8_t spki[RSA_SPKI_CACHED_MAX];
-    EVP_PKEY *pkey; /* one reference, the cache's */
-};
+static struct vt_pkey_memo rsa_memo = VT_PKEY_MEMO_INIT(RSA_CACHE_SLOTS);
 
-struct rsa_probe {
-    const uint8_t *spki;
-    size_t n;
-};
-
-static struct vt_pincache rsa_cache;
-static bool rsa_cache_ok;
-static pthread_once_t rsa_cache_once = PTHREAD_ONCE_INIT;
-
-static void rsa_entry_free(void *v)
+static enum vt_err recipient_key_parse(const uint8_t *spki, size_t spki_len, void *ctx,
+                                       EVP_PKEY **out, struct vt_diag *d)
 {
-    struct rsa_entry *e = v;
-    EVP_PKEY_free(e->pkey);
-    free(e);
-}
-
-static void rsa_cache_init(void)
-{
-    rsa_cache_ok = vt_pincache_init(&rsa_cache, RSA_CACHE_SLOTS, rsa_entry_free) == VT_OK;
-}
-
-static bool rsa_entry_is(const void *v, void *ctx)
-{
-    const struct rsa_entry *e = v;
-    const struct rsa_probe *p = ctx;
-    return e->n == p->n && memcmp(e->spki, p->spki, p->n) == 0;
-}
-
-static enum vt_err recipient_key_parse(const uint8_t *spki, size_t spki_len, EVP_PKEY **out,
-                                       struct vt_diag *d)
-{
+    (void)ctx;
     VT_ENSURE(spki_len > 0 && spki_len <= CMS_KEY_INPUT_MAX, d, VT_E_BAD_KEY, "cms.recipient_key",
               "SubjectPublicKeyInfo of %zu bytes", spki_len);
     const unsigned char *p = spki;
@@ -1099,41 +1065,11 @@ static enum vt_err recipient_key_parse(const uint8_t *spki, size_t spki_len, EVP
     return VT_OK;
 }
 
-/* The recipient's public key (a reference of the caller's own), from the cache or parsed. */
+/* The recipient's public key (a reference of the caller's own), from the memo or parsed. */
 static enum vt_err recipient_key(const uint8_t *spki, size_t spki_len, EVP_PKEY **out,
                                  struct vt_diag *d)
 {
-    if (spki_len == 0 || spki_len > RSA_SPKI_CACHED_MAX) {
-        return recipient_key_parse(spki, spki_len, out, d);
-    }
-    pthread_once(&rsa_cache_once, rsa_cache_init);
-    struct rsa_probe probe = {spki, spki_len};
-    uint8_t id[VT_PINCACHE_ID_LEN];
-    struct vt_pin pin;
-    const struct rsa_entry *e = NULL;
-    if (rsa_cache_ok) {
-        vt_sha256(spki, spki_len, id);
-        e = vt_pincache_get(&rsa_cache, id, rsa_entry_is, &probe, &pin);
-    }
-    if (e == NULL) {
-        EVP_PKEY *pkey = NULL;
-        VT_TRY(recipient_key_parse(spki, spki_len, &pkey, d)); /* bad input is never kept */
-        struct rsa_entry *ne = rsa_cache_ok ? malloc(sizeof(*ne)) : NULL;
-        if (ne == NULL) {
-            *out = pkey;
-            return VT_OK;
-        }
-        ne->n = spki_len;
-        memcpy(ne->spki, spki, spki_len);
-        ne->pkey = pkey;
-        e = vt_pincache_put(&rsa_cache, id, ne, rsa_entry_is, &probe, &pin);
-    }
-    bool ok = EVP_PKEY_up_ref(e->pkey) == 1;
-    if (ok) {
-        *out = e->pkey;
-    }
-    vt_pincache_release(&rsa_cache, &pin);
-    return ok ? VT_OK : vt_fail(d, VT_E_NOMEM, "cms.recipient_key", "no memory");
+    return vt_pkey_memo_get(&rsa_memo, spki, spki_len, recipient_key_parse, NULL, out, d);
 }
 
 enum vt_err vt_cms_encrypt_for_recipient(const uint8_t *spki, size_t spki_len,

@@ -10,6 +10,8 @@
 
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
+
+#include "base/pincache.h"
 #include <openssl/x509.h>
 
 #include <nettle/ecc.h>
@@ -103,6 +105,30 @@ struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg);
  * it must only be read, never modified.
  */
 bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);
+
+/*
+ * A bounded process-wide memo of imported public keys by the bytes they were imported from
+ * (key.c explains why it may be process-wide). A hit needs the whole input to match, not only its
+ * hash; an input enters only once `import` has accepted it, so a hit accepts exactly what an
+ * import accepted before. Define one with VT_PKEY_MEMO_INIT.
+ */
+#define VT_PKEY_MEMO_INPUT_MAX 1024 /* longer inputs are imported every time */
+struct vt_pkey_memo {
+    size_t slots;
+    _Atomic int state; /* 0: not set up yet, 1: ready, 2: could not be set up (imports only) */
+    struct vt_pincache cache;
+};
+#define VT_PKEY_MEMO_INIT(n)                                                                       \
+    {                                                                                              \
+        .slots = (n)                                                                               \
+    }
+typedef enum vt_err (*vt_pkey_import_fn)(const uint8_t *in, size_t n, void *ctx, EVP_PKEY **out,
+                                         struct vt_diag *d);
+/* The key imported from in[n] (a reference of the caller's own in *out), from the memo or by
+ * import(in, n, ctx, out, d), whose refusal is returned as it is. */
+VT_MUST_USE enum vt_err vt_pkey_memo_get(struct vt_pkey_memo *m, const uint8_t *in, size_t n,
+                                         vt_pkey_import_fn import, void *ctx, EVP_PKEY **out,
+                                         struct vt_diag *d);
 /* The same, validated the same way, but a key of its own that bypasses the cache: for a key that
  * is used once (an ephemeral ECDH key), which would only push others out of it. */
 bool vt_crypto_ec_pkey_new(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out);

@@ -117,43 +117,82 @@ enum vt_err vt_key_generate(enum vt_key_alg alg, unsigned rsa_bits, struct vt_ke
 #define EC_GROUP_NAME_MAX 16
 #define EC_XY_MAX 132 /* P-521: two coordinates of 66 bytes */
 
-struct ec_entry {
-    char group[EC_GROUP_NAME_MAX];
+struct memo_entry {
     size_t n;
-    uint8_t xy[EC_XY_MAX];
-    EVP_PKEY *pkey; /* one reference, the cache's */
+    uint8_t in[VT_PKEY_MEMO_INPUT_MAX];
+    EVP_PKEY *pkey; /* one reference, the memo's */
 };
 
-/* What a lookup asks for. */
-struct ec_probe {
-    const char *group;
-    const uint8_t *xy;
+struct memo_probe {
+    const uint8_t *in;
     size_t n;
 };
 
-static struct vt_pincache ec_cache;
-static bool ec_cache_ok;
-static pthread_once_t ec_cache_once = PTHREAD_ONCE_INIT;
-
-static void ec_entry_free(void *v)
+static void memo_entry_free(void *v)
 {
-    struct ec_entry *e = v;
+    struct memo_entry *e = v;
     EVP_PKEY_free(e->pkey);
     free(e);
 }
 
-static void ec_cache_init(void)
+/* Whether the entry is the input asked for: all of it, not only its hash. */
+static bool memo_entry_is(const void *v, void *ctx)
 {
-    ec_cache_ok = vt_pincache_init(&ec_cache, EC_CACHE_SLOTS, ec_entry_free) == VT_OK;
+    const struct memo_entry *e = v;
+    const struct memo_probe *p = ctx;
+    return e->n == p->n && memcmp(e->in, p->in, p->n) == 0;
 }
 
-/* Whether the entry is the key asked for: the full input, not only its hash. */
-static bool ec_entry_is(const void *v, void *ctx)
+static pthread_mutex_t memo_setup = PTHREAD_MUTEX_INITIALIZER;
+
+static bool memo_ready(struct vt_pkey_memo *m)
 {
-    const struct ec_entry *e = v;
-    const struct ec_probe *p = ctx;
-    return e->n == p->n && strcmp(e->group, p->group) == 0 && memcmp(e->xy, p->xy, p->n) == 0;
+    if (atomic_load(&m->state) == 0) {
+        pthread_mutex_lock(&memo_setup);
+        if (atomic_load(&m->state) == 0) {
+            atomic_store(&m->state,
+                         vt_pincache_init(&m->cache, m->slots, memo_entry_free) == VT_OK ? 1 : 2);
+        }
+        pthread_mutex_unlock(&memo_setup);
+    }
+    return atomic_load(&m->state) == 1;
 }
+
+enum vt_err vt_pkey_memo_get(struct vt_pkey_memo *m, const uint8_t *in, size_t n,
+                             vt_pkey_import_fn import, void *ctx, EVP_PKEY **out, struct vt_diag *d)
+{
+    if (n == 0 || n > VT_PKEY_MEMO_INPUT_MAX || !memo_ready(m)) {
+        return import(in, n, ctx, out, d);
+    }
+    struct memo_probe probe = {in, n};
+    uint8_t id[VT_PINCACHE_ID_LEN];
+    vt_sha256(in, n, id);
+    struct vt_pin pin;
+    const struct memo_entry *e = vt_pincache_get(&m->cache, id, memo_entry_is, &probe, &pin);
+    if (e == NULL) {
+        EVP_PKEY *pkey = NULL;
+        VT_TRY(import(in, n, ctx, &pkey, d)); /* refused input never enters the memo */
+        struct memo_entry *ne = malloc(sizeof(*ne));
+        if (ne == NULL) {
+            *out = pkey; /* not kept: the caller's own */
+            return VT_OK;
+        }
+        ne->n = n;
+        memcpy(ne->in, in, n);
+        ne->pkey = pkey;
+        /* The memo owns ne from here; it may keep another thread's equal entry instead. */
+        e = vt_pincache_put(&m->cache, id, ne, memo_entry_is, &probe, &pin);
+    }
+    /* The caller's reference, taken while the entry is pinned. */
+    bool ok = EVP_PKEY_up_ref(e->pkey) == 1;
+    if (ok) {
+        *out = e->pkey;
+    }
+    vt_pincache_release(&m->cache, &pin);
+    return ok ? VT_OK : vt_fail(d, VT_E_NOMEM, "key.memo", "no memory");
+}
+
+static struct vt_pkey_memo ec_memo = VT_PKEY_MEMO_INIT(EC_CACHE_SLOTS);
 
 /*
  * Import 0x04 || xy as a public key on group and validate it: EVP_PKEY_fromdata decodes the
@@ -202,44 +241,27 @@ bool vt_crypto_ec_pkey_new(const char *group, const uint8_t *xy, size_t n, EVP_P
     return ec_args_ok(group, n) && ec_import(group, xy, n, out);
 }
 
+/* The memo's import: the input is the group's name, a NUL, then xy. */
+static enum vt_err ec_import_memo(const uint8_t *in, size_t n, void *ctx, EVP_PKEY **out,
+                                  struct vt_diag *d)
+{
+    (void)ctx;
+    (void)d;
+    const char *group = (const char *)in;
+    size_t g = strlen(group) + 1;
+    return ec_import(group, in + g, n - g, out) ? VT_OK : VT_E_BAD_KEY;
+}
+
 bool vt_crypto_ec_pkey(const char *group, const uint8_t *xy, size_t n, EVP_PKEY **out)
 {
     if (!ec_args_ok(group, n)) {
         return false;
     }
-    pthread_once(&ec_cache_once, ec_cache_init);
-    struct ec_probe probe = {group, xy, n};
-    uint8_t id[VT_PINCACHE_ID_LEN];
-    struct vt_pin pin;
-    const struct ec_entry *e = NULL;
-    if (ec_cache_ok) {
-        vt_sha256_2(group, strlen(group) + 1, xy, n, id);
-        e = vt_pincache_get(&ec_cache, id, ec_entry_is, &probe, &pin);
-    }
-    if (e == NULL) {
-        EVP_PKEY *pkey = NULL;
-        if (!ec_import(group, xy, n, &pkey)) {
-            return false; /* bad input never enters the cache */
-        }
-        struct ec_entry *ne = ec_cache_ok ? malloc(sizeof(*ne)) : NULL;
-        if (ne == NULL) {
-            *out = pkey; /* not cached: the caller's own */
-            return true;
-        }
-        memcpy(ne->group, group, strlen(group) + 1);
-        ne->n = n;
-        memcpy(ne->xy, xy, n);
-        ne->pkey = pkey;
-        /* The cache owns ne from here; it may keep another thread's equal entry instead. */
-        e = vt_pincache_put(&ec_cache, id, ne, ec_entry_is, &probe, &pin);
-    }
-    /* The caller's reference, taken while the entry is pinned. */
-    bool ok = EVP_PKEY_up_ref(e->pkey) == 1;
-    if (ok) {
-        *out = e->pkey;
-    }
-    vt_pincache_release(&ec_cache, &pin);
-    return ok;
+    uint8_t in[EC_GROUP_NAME_MAX + EC_XY_MAX];
+    size_t g = strlen(group) + 1;
+    memcpy(in, group, g);
+    memcpy(in + g, xy, n);
+    return vt_pkey_memo_get(&ec_memo, in, g + n, ec_import_memo, NULL, out, NULL) == VT_OK;
 }
 
 enum vt_err vt_key_spki_der(const struct vt_key *k, struct vt_buf *out, struct vt_diag *d)
