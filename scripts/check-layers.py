@@ -42,6 +42,7 @@ DIRS = {
     "src/cache": "services",
     "src/broker": "services",
     "src/kms": "services",
+    "src/azure": "services",
     "tools": "services",
 }
 

@@ -1,9 +1,11 @@
 /*
  * JOSE for the key broker: JSON Web Keys (RFC 7517/7518), JWK thumbprints (RFC 7638), JWS compact
- * serialisation with ES256 only (RFC 7515), and JWE compact serialisation (RFC 7516) with
- * RSA-OAEP-256 or ECDH-ES+A256KW key management and A256GCM content encryption.
+ * serialisation with ES256 (RFC 7515; RS256 only through its own functions, for the Azure
+ * drop-in), and JWE compact serialisation (RFC 7516) with RSA-OAEP-256 or ECDH-ES+A256KW key
+ * management and A256GCM content encryption.
  *
- * Every algorithm outside that list is refused, never negotiated: "none", HMAC, RSA PKCS#1 v1.5,
+ * Every algorithm outside that list is refused, never negotiated: "none", HMAC, RSA PKCS#1 v1.5
+ * (outside vt_jws_*_rs256),
  * RSA-OAEP with SHA-1, "dir", AES-CBC-HMAC, "zip", "crit". base64url is strict everywhere: the
  * URL-safe alphabet, no padding, no whitespace, zero unused bits. JSON is parsed with duplicate
  * members rejected. See docs/jose.md.
@@ -179,6 +181,42 @@ typedef bool (*vt_jws_resolver)(void *ctx, const char *kid, uint8_t xy[64]);
 VT_MUST_USE enum vt_err vt_jws_verify_es256(const char *compact, size_t len,
                                             vt_jws_resolver resolve, void *ctx,
                                             struct vt_buf *payload, char kid_out[VT_JOSE_KID_MAX],
+                                            struct vt_diag *d);
+
+/* ---- JWS compact, RS256 (RSASSA-PKCS1-v1_5 with SHA-256): the tokens, policies and release
+ * responses of the Azure drop-in (docs/maa.md, docs/skr.md), and nothing else ---- */
+
+/*
+ * Sign payload[n] with the RSA private key of `key` (2048..8192 bits) as a compact JWS. The
+ * protected header is `header` (a JSON object, borrowed, may be NULL: e.g. {"jku":..,"kid":..,
+ * "typ":"JWT","x5c":[..]}) with "alg":"RS256" set, serialised with sorted members and no
+ * whitespace. *compact gets a NUL-terminated heap string (free()). Errors: VT_E_ARG ("jws.header":
+ * not an object; "jws.key": not an RSA key with its private half), VT_E_TOO_LARGE
+ * ("jws.payload"), VT_E_NOMEM, VT_E_CRYPTO.
+ */
+VT_MUST_USE enum vt_err vt_jws_sign_rs256(const struct vt_jwk *key, const struct json_t *header,
+                                          const uint8_t *payload, size_t n, char **compact,
+                                          struct vt_diag *d);
+
+/*
+ * Find the key a JWS's protected header names (by "kid", "x5t", "x5c", "jku" as the caller's
+ * trust rules say). Return an RSA public key borrowed for the duration of the verify call, or
+ * NULL after filling d (check "jws.kid" or the member that failed) with why none is trusted.
+ */
+typedef const struct vt_jwk *(*vt_jws_rsa_resolver)(void *ctx, const struct json_t *header,
+                                                    struct vt_diag *d);
+
+/*
+ * Verify a compact JWS (len bytes) signed with RS256 by the key `resolve` returns for its
+ * protected header. On success the decoded payload is appended to `payload` (whose max bounds
+ * it) and, if header_out is not NULL, *header_out gets the parsed header (json_decref). Errors as
+ * vt_jws_verify_es256's, with: VT_E_UNSUPPORTED_ALGORITHM ("jws.alg": anything but RS256),
+ * whatever the resolver failed with, VT_E_BAD_LENGTH ("jws.signature": not the modulus size),
+ * VT_E_SIGNATURE ("jws.signature").
+ */
+VT_MUST_USE enum vt_err vt_jws_verify_rs256(const char *compact, size_t len,
+                                            vt_jws_rsa_resolver resolve, void *ctx,
+                                            struct vt_buf *payload, struct json_t **header_out,
                                             struct vt_diag *d);
 
 /* ---- JWE compact: RSA-OAEP-256 or ECDH-ES+A256KW, with A256GCM ---- */
