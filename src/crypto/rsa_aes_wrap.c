@@ -1,0 +1,208 @@
+/*
+ * CKM_RSA_AES_KEY_WRAP for Key Vault's Secure Key Release, PKCS#8 export and self-signed
+ * certificates (rsa_aes_wrap.h). The blob:
+ *
+ *   offset  size  field
+ *   0       k     RSA-OAEP(kek, digest, MGF1(digest), label "") of the 32-byte AES key;
+ *                 k = the modulus size in bytes
+ *   k       m     AES-256 Key Wrap with Padding (RFC 5649) of the material: m = 8 * (ceil(n/8)+1)
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/crypto_internal.h"
+#include "crypto/rsa_aes_wrap.h"
+
+static const EVP_MD *md_of(enum vt_rsa_aes_hash h)
+{
+    return h == VT_RSA_AES_SHA1 ? EVP_sha1() : h == VT_RSA_AES_SHA256 ? EVP_sha256() : EVP_sha384();
+}
+
+static enum vt_err crypto_fail(struct vt_diag *d, const char *check, const char *what)
+{
+    char why[256];
+    vt_crypto_errors(why, sizeof(why));
+    return vt_fail(d, VT_E_CRYPTO, check, "%s: %s", what, why);
+}
+
+static bool oaep(EVP_PKEY *pkey, enum vt_rsa_aes_hash h, bool encrypt, const uint8_t *in,
+                 size_t n, uint8_t *out, size_t *outn)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    bool ok = ctx != NULL &&
+              (encrypt ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) == 1 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md_of(h)) == 1 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_of(h)) == 1 &&
+              (encrypt ? EVP_PKEY_encrypt(ctx, out, outn, in, n)
+                       : EVP_PKEY_decrypt(ctx, out, outn, in, n)) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+/* AES-256 key wrap with padding (RFC 5649) one way or the other; *outn in: room, out: used. */
+static bool kwp(const uint8_t key[32], bool wrap, const uint8_t *in, size_t n, uint8_t *out,
+                size_t *outn)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok = ctx != NULL && n <= INT_MAX;
+    if (ok) {
+        EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+        ok = (wrap ? EVP_EncryptInit_ex(ctx, EVP_aes_256_wrap_pad(), NULL, key, NULL)
+                   : EVP_DecryptInit_ex(ctx, EVP_aes_256_wrap_pad(), NULL, key, NULL)) == 1 &&
+             (wrap ? EVP_EncryptUpdate(ctx, out, &len, in, (int)n)
+                   : EVP_DecryptUpdate(ctx, out, &len, in, (int)n)) == 1 &&
+             (wrap ? EVP_EncryptFinal_ex(ctx, out + len, &fin)
+                   : EVP_DecryptFinal_ex(ctx, out + len, &fin)) == 1;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    if (ok) {
+        *outn = (size_t)len + (size_t)fin;
+    }
+    return ok;
+}
+
+static EVP_PKEY *rsa_pkey(const struct vt_jwk *k)
+{
+    if (k == NULL || strcmp(vt_jwk_kty(k), "RSA") != 0) {
+        return NULL;
+    }
+    return vt_jwk_key(k)->pkey;
+}
+
+enum vt_err vt_rsa_aes_key_wrap(const struct vt_jwk *kek, enum vt_rsa_aes_hash hash,
+                                const uint8_t *pt, size_t n, struct vt_buf *out, struct vt_diag *d)
+{
+    EVP_PKEY *pkey = rsa_pkey(kek);
+    VT_ENSURE(pkey != NULL, d, VT_E_ARG, "rsa_aes.kek", "the key encryption key is not RSA");
+    VT_ENSURE(n > 0 && n <= VT_RSA_AES_MATERIAL_MAX, d, VT_E_ARG, "rsa_aes.material",
+              "%zu bytes of material, 1 to %u are wrapped", n, VT_RSA_AES_MATERIAL_MAX);
+    size_t k = (size_t)EVP_PKEY_get_size(pkey), m = 8 * ((n + 7) / 8 + 1);
+    uint8_t aes[32];
+    VT_TRY(vt_random_bytes(aes, sizeof(aes), d));
+    size_t start = out->len;
+    enum vt_err err = vt_buf_reserve(out, k + m);
+    size_t rn = k, wn = m;
+    if (err == VT_OK && !oaep(pkey, hash, true, aes, sizeof(aes), out->data + start, &rn)) {
+        err = crypto_fail(d, "rsa_aes.oaep", "RSA-OAEP encryption of the AES key failed");
+    }
+    if (err == VT_OK && !kwp(aes, true, pt, n, out->data + start + rn, &wn)) {
+        err = crypto_fail(d, "rsa_aes.kwp", "AES key wrap with padding failed");
+    }
+    vt_wipe(aes, sizeof(aes));
+    if (err == VT_OK) {
+        out->len = start + rn + wn;
+        out->data[out->len] = 0;
+    }
+    return err;
+}
+
+enum vt_err vt_rsa_aes_key_unwrap(const struct vt_jwk *kek, enum vt_rsa_aes_hash hash,
+                                  const uint8_t *blob, size_t n, struct vt_buf *out,
+                                  struct vt_diag *d)
+{
+    EVP_PKEY *pkey = rsa_pkey(kek);
+    VT_ENSURE(pkey != NULL && vt_jwk_has_private(kek), d, VT_E_ARG, "rsa_aes.kek",
+              "the key encryption key is not an RSA private key");
+    size_t k = (size_t)EVP_PKEY_get_size(pkey);
+    VT_ENSURE(n >= k + 16 && (n - k) % 8 == 0, d, VT_E_BAD_LENGTH, "rsa_aes.blob",
+              "%zu bytes: the modulus size (%zu) and at least 16 wrapped bytes, a multiple of 8",
+              n, k);
+    uint8_t aes[512];
+    size_t an = sizeof(aes);
+    if (!oaep(pkey, hash, false, blob, k, aes, &an) || an != 32) {
+        vt_wipe(aes, sizeof(aes));
+        char why[256];
+        vt_crypto_errors(why, sizeof(why));
+        return vt_fail(d, VT_E_CRYPTO, "rsa_aes.unwrap", "the AES key does not decrypt");
+    }
+    size_t start = out->len, m = n - k;
+    enum vt_err err = vt_buf_reserve(out, m);
+    size_t got = m;
+    if (err == VT_OK && !kwp(aes, false, blob + k, m, out->data + start, &got)) {
+        err = crypto_fail(d, "rsa_aes.unwrap", "AES key unwrap failed");
+    }
+    vt_wipe(aes, sizeof(aes));
+    if (err == VT_OK) {
+        out->len = start + got;
+        out->data[out->len] = 0;
+    }
+    return err;
+}
+
+enum vt_err vt_jwk_private_pkcs8_der(const struct vt_jwk *k, struct vt_buf *out,
+                                     struct vt_diag *d)
+{
+    VT_ENSURE(k != NULL && vt_jwk_has_private(k), d, VT_E_STATE, "jwk.private",
+              "the key has no private half");
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(vt_jwk_key(k)->pkey);
+    if (p8 == NULL) {
+        return crypto_fail(d, "jwk.pkcs8", "cannot encode the private key");
+    }
+    unsigned char *der = NULL;
+    int len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (len <= 0) {
+        return crypto_fail(d, "jwk.pkcs8", "cannot encode the private key");
+    }
+    enum vt_err err = vt_buf_append(out, der, (size_t)len);
+    OPENSSL_clear_free(der, (size_t)len);
+    return err;
+}
+
+enum vt_err vt_jwk_self_signed_der(const struct vt_jwk *k, const char *cn, int64_t not_before,
+                                   unsigned days, struct vt_buf *out, struct vt_diag *d)
+{
+    VT_ENSURE(k != NULL && vt_jwk_has_private(k), d, VT_E_STATE, "jwk.private",
+              "the key has no private half");
+    VT_ENSURE(cn != NULL && cn[0] != '\0' && strlen(cn) <= 64, d, VT_E_ARG, "cert.cn",
+              "the common name is 1 to 64 bytes");
+    EVP_PKEY *pkey = vt_jwk_key(k)->pkey;
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    uint8_t serial[16];
+    enum vt_err err = vt_random_bytes(serial, sizeof(serial), d);
+    if (err != VT_OK) {
+        X509_free(x);
+        X509_NAME_free(name);
+        return err;
+    }
+    serial[0] &= 0x7f;
+    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:FALSE");
+    X509_EXTENSION *ku =
+        X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
+    const EVP_MD *md = vt_jwk_bits(k) == 384 ? EVP_sha384() : EVP_sha256();
+    bool ok = x != NULL && name != NULL && bn != NULL && bc != NULL && ku != NULL &&
+              X509_set_version(x, 2) == 1 &&
+              BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
+                                         -1, -1, 0) == 1 &&
+              X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
+              X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &(time_t){(time_t)not_before}) !=
+                  NULL &&
+              X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0,
+                               &(time_t){(time_t)not_before}) != NULL &&
+              X509_set_pubkey(x, pkey) == 1 && X509_add_ext(x, bc, -1) == 1 &&
+              X509_add_ext(x, ku, -1) == 1 && X509_sign(x, pkey, md) > 0;
+    unsigned char *der = NULL;
+    int len = ok ? i2d_X509(x, &der) : -1;
+    if (len > 0) {
+        err = vt_buf_append(out, der, (size_t)len);
+    } else {
+        err = crypto_fail(d, "cert.sign", "cannot make the self-signed certificate");
+    }
+    OPENSSL_free(der);
+    X509_EXTENSION_free(bc);
+    X509_EXTENSION_free(ku);
+    BN_free(bn);
+    X509_NAME_free(name);
+    X509_free(x);
+    return err;
+}
