@@ -31,17 +31,17 @@
 
 struct json_t;
 
-#define VT_KV_NAME_MAX 127            /* a key name: 1..127 of [0-9A-Za-z-] */
-#define VT_KV_VERSION_LEN 32          /* a version: 32 lowercase hex digits */
-#define VT_KV_BODY_MAX (256u << 10)   /* a request body */
-#define VT_KV_TOKEN_MAX (64u << 10)   /* a release's target token */
-#define VT_KV_NONCE_MAX 1024          /* a release's nonce */
-#define VT_KV_TAGS_MAX 15             /* tags of a key (Key Vault's limit) */
-#define VT_KV_TAG_MAX 256             /* bytes of a tag's name or value */
-#define VT_KV_ISSUERS_MAX 16          /* trusted issuers */
-#define VT_KV_ISSUER_KEYS_MAX 32      /* keys of one issuer */
-#define VT_KV_URL_MAX 256             /* the vault URL, resource and authorization */
-#define VT_KV_LIST_MAX 25             /* entries of a list page */
+#define VT_KV_NAME_MAX 127          /* a key name: 1..127 of [0-9A-Za-z-] */
+#define VT_KV_VERSION_LEN 32        /* a version: 32 lowercase hex digits */
+#define VT_KV_BODY_MAX (256u << 10) /* a request body */
+#define VT_KV_TOKEN_MAX (64u << 10) /* a release's target token */
+#define VT_KV_NONCE_MAX 1024        /* a release's nonce */
+#define VT_KV_TAGS_MAX 15           /* tags of a key (Key Vault's limit) */
+#define VT_KV_TAG_MAX 256           /* bytes of a tag's name or value */
+#define VT_KV_ISSUERS_MAX 16        /* trusted issuers */
+#define VT_KV_ISSUER_KEYS_MAX 32    /* keys of one issuer */
+#define VT_KV_URL_MAX 256           /* the vault URL, resource and authorization */
+#define VT_KV_LIST_MAX 25           /* entries of a list page */
 #define VT_KV_CONTENT_TYPE "application/json; charset=utf-8"
 
 /* An error answer: {"error":{"code":code,"message":message}} with status. */
@@ -130,11 +130,11 @@ bool vt_kv_version_ok(const char *s); /* 32 lowercase hex digits */
 struct vt_kv_key {
     char name[VT_KV_NAME_MAX + 1];
     char version[VT_KV_VERSION_LEN + 1];
-    char kty[16];      /* RSA, RSA-HSM, EC, EC-HSM, oct-HSM */
-    char *key_ops;     /* JSON array text */
-    char *public_jwk;  /* JSON object text of the public members ("{}" for oct-HSM) */
-    char *policy;      /* release_policy JSON text {contentType,data,immutable}, or NULL */
-    char *tags;        /* JSON object text, or NULL */
+    char kty[16];     /* RSA, RSA-HSM, EC, EC-HSM, oct-HSM */
+    char *key_ops;    /* JSON array text */
+    char *public_jwk; /* JSON object text of the public members ("{}" for oct-HSM) */
+    char *policy;     /* release_policy JSON text {contentType,data,immutable}, or NULL */
+    char *tags;       /* JSON object text, or NULL */
     bool enabled, exportable;
     int64_t nbf, exp, created, updated; /* 0: not set */
 };
@@ -211,10 +211,10 @@ bool vt_kv_policy_read(const struct json_t *rp, char **stored, struct vt_kv_erro
 struct vt_kv_target {
     char issuer[VT_KV_URL_MAX];
     uint8_t token_sha256[32];
-    bool verified;          /* signature, issuer, exp/nbf */
-    struct vt_jwk *kek;     /* the RSA key the material is wrapped to, or NULL */
+    bool verified;      /* signature, issuer, exp/nbf */
+    struct vt_jwk *kek; /* the RSA key the material is wrapped to, or NULL */
     char kek_kid[VT_JOSE_KID_MAX];
-    struct json_t *claims;  /* the token's payload, once verified */
+    struct json_t *claims; /* the token's payload, once verified */
 };
 void vt_kv_target_cleanup(struct vt_kv_target *t);
 

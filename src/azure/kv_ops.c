@@ -191,7 +191,7 @@ static bool read_tags(const json_t *t, struct vt_kv_key *key, struct vt_kv_error
     return key->tags != NULL ? true : INTERNAL(e, "no memory");
 }
 
-static const char *const all_ops[] = {"encrypt", "decrypt", "sign",   "verify",
+static const char *const all_ops[] = {"encrypt", "decrypt",   "sign",   "verify",
                                       "wrapKey", "unwrapKey", "import", "export"};
 
 static bool read_key_ops(const json_t *ops, const char *deflt, struct vt_kv_key *key,
@@ -315,10 +315,11 @@ static bool choose_spec(const json_t *body, struct spec *s, struct vt_kv_error *
                  : bits == 4096            ? "RSA-4096"
                                            : NULL;
         s->default_ops = "[\"encrypt\",\"decrypt\",\"sign\",\"verify\",\"wrapKey\",\"unwrapKey\"]";
-        return s->gen != NULL ? true
-                              : BAD(e, "key_size: %" JSON_INTEGER_FORMAT
-                                       " is not an RSA size (2048, 3072, 4096)",
-                                    bits);
+        return s->gen != NULL
+                   ? true
+                   : BAD(e,
+                         "key_size: %" JSON_INTEGER_FORMAT " is not an RSA size (2048, 3072, 4096)",
+                         bits);
     }
     if (strcmp(t, "EC") == 0 || strcmp(t, "EC-HSM") == 0) {
         if (pe != NULL || size != NULL) {
@@ -327,15 +328,16 @@ static bool choose_spec(const json_t *body, struct spec *s, struct vt_kv_error *
         }
         const char *c = crv ? json_string_value(crv) : "P-256";
         s->kty = t;
-        s->gen = c == NULL                   ? NULL
+        s->gen = c == NULL                 ? NULL
                  : strcmp(c, "P-256") == 0 ? "P-256"
                  : strcmp(c, "P-384") == 0 ? "P-384"
                  : strcmp(c, "P-521") == 0 ? "P-521"
                                            : NULL;
         s->default_ops = "[\"sign\",\"verify\"]";
         return s->gen != NULL ? true
-                              : BAD(e, "crv: \"%.16s\" is not a curve this service makes (P-256, "
-                                       "P-384, P-521; P-256K is not supported)",
+                              : BAD(e,
+                                    "crv: \"%.16s\" is not a curve this service makes (P-256, "
+                                    "P-384, P-521; P-256K is not supported)",
                                     c ? c : "");
     }
     if (strcmp(t, "oct-HSM") == 0 || strcmp(t, "oct") == 0) {
@@ -369,8 +371,9 @@ static bool check_export_rules(const struct vt_kv_key *key, struct vt_kv_error *
                       "one");
     }
     if (key->exportable && strstr(key->kty, "-HSM") == NULL) {
-        return BAD(e, "attributes.exportable: only HSM key types (RSA-HSM, EC-HSM, oct-HSM) are "
-                      "exportable, not %s",
+        return BAD(e,
+                   "attributes.exportable: only HSM key types (RSA-HSM, EC-HSM, oct-HSM) are "
+                   "exportable, not %s",
                    key->kty);
     }
     return true;
@@ -382,8 +385,7 @@ static bool store_new(struct vt_kv *k, struct vt_kv_call *c, struct vt_kv_key *k
     struct vt_diag d;
     vt_diag_init(&d);
     if (vt_kv_key_insert(k, key, material, n, &d) != VT_OK) {
-        fprintf(stderr, "veritee-keyvault: storing key %s: %s: %s\n", key->name, d.check,
-                d.detail);
+        fprintf(stderr, "veritee-keyvault: storing key %s: %s: %s\n", key->name, d.check, d.detail);
         return INTERNAL(&c->err, "the key could not be stored");
     }
     return answer_bundle(c, key);
@@ -391,8 +393,9 @@ static bool store_new(struct vt_kv *k, struct vt_kv_call *c, struct vt_kv_key *k
 
 bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const json_t *body)
 {
-    static const char *const names[] = {"kty",  "key_size", "public_exponent", "key_ops",
-                                        "attributes", "tags", "crv", "release_policy", NULL};
+    static const char *const names[] = {"kty",     "key_size",       "public_exponent",
+                                        "key_ops", "attributes",     "tags",
+                                        "crv",     "release_policy", NULL};
     if (!only(body, "request", names, &c->err)) {
         return false;
     }
@@ -446,8 +449,7 @@ bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
 
 bool vt_kv_import(struct vt_kv *k, struct vt_kv_call *c, const char *name, const json_t *body)
 {
-    static const char *const names[] = {"key", "Hsm", "attributes", "tags", "release_policy",
-                                        NULL};
+    static const char *const names[] = {"key", "Hsm", "attributes", "tags", "release_policy", NULL};
     if (!only(body, "request", names, &c->err)) {
         return false;
     }
@@ -621,8 +623,7 @@ bool vt_kv_list(struct vt_kv *k, struct vt_kv_call *c, const char *name)
     }
     if (name != NULL && json_array_size(l.value) == 0) {
         json_decref(l.value);
-        return NOT_FOUND(&c->err, "A key with (name/id) %s was not found in this key vault.",
-                         name);
+        return NOT_FOUND(&c->err, "A key with (name/id) %s was not found in this key vault.", name);
     }
     c->out = json_pack("{s:o,s:n}", "value", l.value, "nextLink");
     return c->out != NULL ? true : INTERNAL(&c->err, "no memory");

@@ -14,7 +14,7 @@
 #include "crypto/aead.h"
 
 #define VERSION_COLUMNS                                                                            \
-    "v.name, v.version, v.kty, v.key_ops, v.public_jwk, v.enabled, v.exportable, v.nbf, v.exp,"   \
+    "v.name, v.version, v.kty, v.key_ops, v.public_jwk, v.enabled, v.exportable, v.nbf, v.exp,"    \
     " v.release_policy, v.tags, v.created, v.updated"
 
 void vt_kv_key_cleanup(struct vt_kv_key *key)

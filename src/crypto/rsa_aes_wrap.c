@@ -30,8 +30,8 @@ static enum vt_err crypto_fail(struct vt_diag *d, const char *check, const char 
     return vt_fail(d, VT_E_CRYPTO, check, "%s: %s", what, why);
 }
 
-static bool oaep(EVP_PKEY *pkey, enum vt_rsa_aes_hash h, bool encrypt, const uint8_t *in,
-                 size_t n, uint8_t *out, size_t *outn)
+static bool oaep(EVP_PKEY *pkey, enum vt_rsa_aes_hash h, bool encrypt, const uint8_t *in, size_t n,
+                 uint8_t *out, size_t *outn)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
     bool ok = ctx != NULL &&
@@ -112,8 +112,8 @@ enum vt_err vt_rsa_aes_key_unwrap(const struct vt_jwk *kek, enum vt_rsa_aes_hash
               "the key encryption key is not an RSA private key");
     size_t k = (size_t)EVP_PKEY_get_size(pkey);
     VT_ENSURE(n >= k + 16 && (n - k) % 8 == 0, d, VT_E_BAD_LENGTH, "rsa_aes.blob",
-              "%zu bytes: the modulus size (%zu) and at least 16 wrapped bytes, a multiple of 8",
-              n, k);
+              "%zu bytes: the modulus size (%zu) and at least 16 wrapped bytes, a multiple of 8", n,
+              k);
     uint8_t aes[512];
     size_t an = sizeof(aes);
     if (!oaep(pkey, hash, false, blob, k, aes, &an) || an != 32) {
@@ -136,8 +136,7 @@ enum vt_err vt_rsa_aes_key_unwrap(const struct vt_jwk *kek, enum vt_rsa_aes_hash
     return err;
 }
 
-enum vt_err vt_jwk_private_pkcs8_der(const struct vt_jwk *k, struct vt_buf *out,
-                                     struct vt_diag *d)
+enum vt_err vt_jwk_private_pkcs8_der(const struct vt_jwk *k, struct vt_buf *out, struct vt_diag *d)
 {
     VT_ENSURE(k != NULL && vt_jwk_has_private(k), d, VT_E_STATE, "jwk.private",
               "the key has no private half");
@@ -175,22 +174,22 @@ enum vt_err vt_jwk_self_signed_der(const struct vt_jwk *k, const char *cn, int64
     }
     serial[0] &= 0x7f;
     BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:FALSE");
+    X509_EXTENSION *bc =
+        X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:FALSE");
     X509_EXTENSION *ku =
         X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
     const EVP_MD *md = vt_jwk_bits(k) == 384 ? EVP_sha384() : EVP_sha256();
-    bool ok = x != NULL && name != NULL && bn != NULL && bc != NULL && ku != NULL &&
-              X509_set_version(x, 2) == 1 &&
-              BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-                                         -1, -1, 0) == 1 &&
-              X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
-              X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &(time_t){(time_t)not_before}) !=
-                  NULL &&
-              X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0,
-                               &(time_t){(time_t)not_before}) != NULL &&
-              X509_set_pubkey(x, pkey) == 1 && X509_add_ext(x, bc, -1) == 1 &&
-              X509_add_ext(x, ku, -1) == 1 && X509_sign(x, pkey, md) > 0;
+    bool ok =
+        x != NULL && name != NULL && bn != NULL && bc != NULL && ku != NULL &&
+        X509_set_version(x, 2) == 1 && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                   0) == 1 &&
+        X509_set_subject_name(x, name) == 1 && X509_set_issuer_name(x, name) == 1 &&
+        X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &(time_t){(time_t)not_before}) != NULL &&
+        X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, &(time_t){(time_t)not_before}) !=
+            NULL &&
+        X509_set_pubkey(x, pkey) == 1 && X509_add_ext(x, bc, -1) == 1 &&
+        X509_add_ext(x, ku, -1) == 1 && X509_sign(x, pkey, md) > 0;
     unsigned char *der = NULL;
     int len = ok ? i2d_X509(x, &der) : -1;
     if (len > 0) {
