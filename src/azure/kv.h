@@ -242,6 +242,8 @@ bool vt_kv_release(struct vt_kv *k, struct vt_kv_call *c, const char *name, cons
 bool vt_kv_body_read(const uint8_t *body, size_t len, struct json_t **out, struct vt_kv_error *e);
 
 /* ---- HTTP (kv_api.c) ---- */
+/* The route table (veritee routes); flags is the service's own route id. */
+const struct vt_http_route_entry *vt_kv_routes(size_t *n);
 void vt_kv_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
 void vt_kv_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                       struct vt_http_resp *resp);

@@ -118,79 +118,69 @@ enum route_id {
 struct route {
     enum route_id id;
     bool path_known; /* the path exists with other methods */
-    const char *allow;
+    char allow[64];
     char name[VT_KV_NAME_MAX + 2];
     char version[VT_KV_VERSION_LEN + 2];
 };
 
-/* Split /keys/... into at most 4 segments; an empty last segment ("/keys/n/") counts. */
-static size_t segments(const char *path, char seg[4][160], bool *too_many)
+/* The routes (veritee routes, docs/api/keyvault.yaml); flags: the route id. "/keys/{key-name}/"
+ * (the SDK's getKey and updateKeyProperties without a version) is read as "/keys/{key-name}". */
+#define BODY VT_KV_BODY_MAX
+#define READ VT_HTTP_RATE_READ
+static const struct vt_http_route_entry routes[] = {
+    {"GET", "/healthz", 0, VT_HTTP_RATE_NONE, true, R_NONE, NULL},
+    {"GET", "/keys", 0, READ, false, R_LIST, NULL},
+    {"PUT", "/keys/{key-name}", BODY, READ, false, R_IMPORT, NULL},
+    {"GET", "/keys/{key-name}", 0, READ, false, R_GET, NULL},
+    {"PATCH", "/keys/{key-name}", BODY, READ, false, R_UPDATE, NULL},
+    {"POST", "/keys/{key-name}/create", BODY, READ, false, R_CREATE, NULL},
+    {"GET", "/keys/{key-name}/versions", 0, READ, false, R_VERSIONS, NULL},
+    {"POST", "/keys/{key-name}/release", BODY, READ, false, R_RELEASE, NULL},
+    {"GET", "/keys/{key-name}/{key-version}", 0, READ, false, R_GET, NULL},
+    {"PATCH", "/keys/{key-name}/{key-version}", BODY, READ, false, R_UPDATE, NULL},
+    {"POST", "/keys/{key-name}/{key-version}/release", BODY, READ, false, R_RELEASE, NULL},
+};
+#undef BODY
+#undef READ
+
+const struct vt_http_route_entry *vt_kv_routes(size_t *n)
 {
-    size_t n = 0;
-    *too_many = false;
-    const char *p = path;
-    while (*p == '/') {
-        const char *start = p + 1, *end = strchr(start, '/');
-        size_t len = end ? (size_t)(end - start) : strlen(start);
-        if (n == 4 || len >= 160) {
-            *too_many = true;
-            return n;
-        }
-        memcpy(seg[n], start, len);
-        seg[n][len] = '\0';
-        n++;
-        p = start + len;
-    }
-    return n;
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
 }
 
 static void match(const char *method, const char *path, struct route *r)
 {
     memset(r, 0, sizeof(*r));
-    char seg[4][160];
-    bool too_many = false;
-    size_t n = segments(path, seg, &too_many);
-    if (too_many || n == 0 || strcmp(seg[0], "keys") != 0) {
+    char trimmed[512];
+    size_t len = strlen(path);
+    if (len >= sizeof(trimmed)) {
         return;
     }
-    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
-         put = strcmp(method, "PUT") == 0, patch = strcmp(method, "PATCH") == 0;
-    if (n == 1) {
-        r->path_known = true;
-        r->allow = "GET";
-        r->id = get ? R_LIST : R_NONE;
+    memcpy(trimmed, path, len + 1);
+    /* "/keys/NAME/": the current version */
+    if (len > 7 && trimmed[len - 1] == '/' && strncmp(trimmed, "/keys/", 6) == 0 &&
+        strchr(trimmed + 6, '/') == trimmed + len - 1) {
+        trimmed[len - 1] = '\0';
+    }
+    char allow[64];
+    const struct vt_http_route_entry *e =
+        vt_http_route_find(routes, sizeof(routes) / sizeof(routes[0]), method, trimmed,
+                           &r->path_known, allow, sizeof(allow));
+    snprintf(r->allow, sizeof(r->allow), "%s", allow);
+    if (e == NULL || e->flags == R_NONE) {
         return;
     }
-    snprintf(r->name, sizeof(r->name), "%s", seg[1]);
-    if (n == 2) {
-        r->path_known = true;
-        r->allow = "GET, PUT, PATCH";
-        r->id = get ? R_GET : put ? R_IMPORT : patch ? R_UPDATE : R_NONE;
+    r->id = (enum route_id)e->flags;
+    if (r->id != R_LIST && !vt_http_path_segment(trimmed, 1, r->name, sizeof(r->name))) {
+        r->id = R_NONE;
+        r->path_known = false;
         return;
     }
-    if (n == 3) {
-        r->path_known = true;
-        if (strcmp(seg[2], "create") == 0) {
-            r->allow = "POST";
-            r->id = post ? R_CREATE : R_NONE;
-        } else if (strcmp(seg[2], "versions") == 0) {
-            r->allow = "GET";
-            r->id = get ? R_VERSIONS : R_NONE;
-        } else if (strcmp(seg[2], "release") == 0) {
-            r->allow = "POST";
-            r->id = post ? R_RELEASE : R_NONE;
-        } else {
-            snprintf(r->version, sizeof(r->version), "%s", seg[2]);
-            r->allow = "GET, PATCH";
-            r->id = get ? R_GET : patch ? R_UPDATE : R_NONE;
-        }
-        return;
-    }
-    if (strcmp(seg[3], "release") == 0) {
-        snprintf(r->version, sizeof(r->version), "%s", seg[2]);
-        r->path_known = true;
-        r->allow = "POST";
-        r->id = post ? R_RELEASE : R_NONE;
+    if (strstr(e->path, "{key-version}") != NULL &&
+        !vt_http_path_segment(trimmed, 2, r->version, sizeof(r->version))) {
+        r->id = R_NONE;
+        r->path_known = false;
     }
 }
 
