@@ -61,6 +61,17 @@ struct parse_ctx {
     struct vt_diag *d;
 };
 
+/* A JSON path or another bounded text into out[cap]. The paths are bounded by the nesting limit;
+ * one that did not fit would only be cut short in a message. */
+static void fmt_path(char *out, size_t cap, const char *fmt, ...) VT_PRINTF(3, 4);
+static void fmt_path(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
 static void node_cleanup(struct node *n)
 {
     for (size_t i = 0; i < n->n_children; i++) {
@@ -156,7 +167,7 @@ static enum vt_err parse_list(struct parse_ctx *c, const json_t *arr, const char
     VT_ENSURE(out->children != NULL, d, VT_E_NOMEM, "skr.policy", "no memory");
     for (size_t i = 0; i < n; i++) {
         char sub[512];
-        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        fmt_path(sub, sizeof(sub), "%s[%zu]", path, i);
         out->n_children = i + 1;
         VT_TRY(parse_condition(c, json_array_get(arr, i), sub, depth + 1, &out->children[i]));
     }
@@ -206,12 +217,12 @@ static enum vt_err parse_condition(struct parse_ctx *c, const json_t *v, const c
                       "both)",
                       path, names[i], m[0] ? "anyOf" : "allOf");
         }
-        snprintf(sub, sizeof(sub), "%s.%s", path, m[0] ? "anyOf" : "allOf");
+        fmt_path(sub, sizeof(sub), "%s.%s", path, m[0] ? "anyOf" : "allOf");
         return parse_list(c, m[0] ? m[0] : m[1], sub, depth, m[0] ? N_ANY : N_ALL, out);
     }
     VT_ENSURE(m[2] != NULL, d, VT_E_MISSING_FIELD, "skr.claim",
               "%s: a condition needs \"claim\" and an operator, or \"anyOf\" or \"allOf\"", path);
-    snprintf(sub, sizeof(sub), "%s.claim", path);
+    fmt_path(sub, sizeof(sub), "%s.claim", path);
     VT_ENSURE(json_is_string(m[2]), d, VT_E_BAD_FIELD, "skr.claim",
               "%s: expected a string, found %s", sub, type_name(m[2]));
     VT_TRY(check_claim_name(json_string_value(m[2]), sub, d));
@@ -227,7 +238,7 @@ static enum vt_err parse_condition(struct parse_ctx *c, const json_t *v, const c
               "lessOrEquals, greater, greaterOrEquals, exists), found %zu",
               path, n_ops);
     json_t *val = m[3 + which];
-    snprintf(sub, sizeof(sub), "%s.%s", path, op_names[which]);
+    fmt_path(sub, sizeof(sub), "%s.%s", path, op_names[which]);
     enum op op = (enum op)which;
     switch (op) {
     case OP_EQUALS:
@@ -286,7 +297,7 @@ static enum vt_err parse_authority(struct parse_ctx *c, const json_t *v, const c
     a->issuer = strdup(iss);
     VT_ENSURE(a->issuer != NULL, d, VT_E_NOMEM, "skr.policy", "no memory");
     char sub[512];
-    snprintf(sub, sizeof(sub), "%s.%s", path, m[1] ? "anyOf" : "allOf");
+    fmt_path(sub, sizeof(sub), "%s.%s", path, m[1] ? "anyOf" : "allOf");
     return parse_list(c, m[1] ? m[1] : m[2], sub, 2, m[1] ? N_ANY : N_ALL, &a->cond);
 }
 
@@ -316,7 +327,7 @@ static enum vt_err parse_doc(struct vt_skr_policy *p, struct parse_ctx *c)
     VT_ENSURE(p->auth != NULL, d, VT_E_NOMEM, "skr.policy", "no memory");
     for (size_t i = 0; i < n; i++) {
         char sub[64];
-        snprintf(sub, sizeof(sub), "$.anyOf[%zu]", i);
+        fmt_path(sub, sizeof(sub), "$.anyOf[%zu]", i);
         p->n_auth = i + 1;
         VT_TRY(parse_authority(c, json_array_get(m[1], i), sub, &p->auth[i]));
     }
@@ -497,7 +508,7 @@ static bool eval_node(const struct node *n, const json_t *claims, const char *pa
     say(b, indent, "%s: %s of %zu", path, any ? "anyOf" : "allOf", n->n_children);
     for (size_t i = 0; i < n->n_children; i++) {
         char sub[512];
-        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        fmt_path(sub, sizeof(sub), "%s[%zu]", path, i);
         bool r = eval_node(&n->children[i], claims, sub, indent + 1, b);
         result = any ? (result || r) : (result && r);
     }
@@ -521,7 +532,7 @@ bool vt_skr_policy_eval(const struct vt_skr_policy *p, const char *issuer, const
     for (size_t i = 0; i < p->n_auth; i++) {
         const struct authority *a = &p->auth[i];
         char path[64];
-        snprintf(path, sizeof(path), "$.anyOf[%zu]", i);
+        fmt_path(path, sizeof(path), "$.anyOf[%zu]", i);
         if (issuer == NULL || !same_issuer(a->issuer, issuer)) {
             say(explain, 0, "%s: authority %.200s is not the token's issuer %.200s -> skipped",
                 path, a->issuer, issuer ? issuer : "(none)");
@@ -529,7 +540,7 @@ bool vt_skr_policy_eval(const struct vt_skr_policy *p, const char *issuer, const
         }
         say(explain, 0, "%s: authority %.200s is the token's issuer", path, a->issuer);
         char sub[80];
-        snprintf(sub, sizeof(sub), "%s.%s", path, a->cond.kind == N_ANY ? "anyOf" : "allOf");
+        fmt_path(sub, sizeof(sub), "%s.%s", path, a->cond.kind == N_ANY ? "anyOf" : "allOf");
         if (eval_node(&a->cond, claims, sub, 1, explain)) {
             granted = true;
         }
