@@ -20,6 +20,7 @@
 #include "azure/kv.h"
 #include "azure/skr_policy.h"
 #include "base/encoding.h"
+#include "crypto/rsa_aes_wrap.h"
 
 #define BAD(e, ...) vt_kv_fail((e), 400, "BadParameter", __VA_ARGS__)
 #define NOT_FOUND(e, ...) vt_kv_fail((e), 404, "KeyNotFound", __VA_ARGS__)
@@ -447,6 +448,64 @@ bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
 
 /* ---- import ---- */
 
+/* An asymmetric key to import: its private half from the JWK's members. */
+static bool import_asym(const json_t *jwk, bool hsm, struct vt_kv_key *key, struct vt_buf *material,
+                        struct vt_kv_error *e)
+{
+    static const char *const names[] = {"kty", "n",   "e", "d", "p",       "q",   "dp", "dq",
+                                        "qi",  "crv", "x", "y", "key_ops", "kid", NULL};
+    if (!only(jwk, "key", names, e)) {
+        return false;
+    }
+    struct vt_jwk *priv = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_jwk_private_from_json(jwk, &priv, &d) != VT_OK) {
+        return BAD(e, "key: %s (%s)", d.detail[0] ? d.detail : vt_strerror(d.code), d.check);
+    }
+    bool rsa = strcmp(vt_jwk_kty(priv), "RSA") == 0;
+    bool ok = vt_jwk_private_pem(priv, material, &d) == VT_OK &&
+              (key->public_jwk = vt_jwk_public_json(priv)) != NULL;
+    vt_jwk_free(priv);
+    if (!ok) {
+        return INTERNAL(e, "the key could not be encoded");
+    }
+    const char *kty = json_string_value(member(jwk, "kty"));
+    hsm = hsm || strstr(kty, "-HSM") != NULL;
+    snprintf(key->kty, sizeof(key->kty), "%s%s", rsa ? "RSA" : "EC", hsm ? "-HSM" : "");
+    return read_key_ops(member(jwk, "key_ops"),
+                        rsa ? "[\"encrypt\",\"decrypt\",\"sign\",\"verify\",\"wrapKey\","
+                              "\"unwrapKey\"]"
+                            : "[\"sign\",\"verify\"]",
+                        key, e);
+}
+
+/* A symmetric key to import: k of 16, 24 or 32 bytes. */
+static bool import_oct(const json_t *jwk, struct vt_kv_key *key, struct vt_buf *material,
+                       struct vt_kv_error *e)
+{
+    static const char *const names[] = {"kty", "k", "key_ops", "kid", NULL};
+    if (!only(jwk, "key", names, e)) {
+        return false;
+    }
+    const char *kb = json_string_value(member(jwk, "k"));
+    uint8_t raw[64];
+    size_t n = 0;
+    bool ok = kb != NULL && vt_base64_decode(kb, strlen(kb), true, raw, sizeof(raw), &n) == VT_OK &&
+              (n == 16 || n == 24 || n == 32);
+    if (ok && vt_buf_append(material, raw, n) != VT_OK) {
+        ok = INTERNAL(e, "no memory");
+    } else if (!ok) {
+        BAD(e, "key.k: base64url of a 128, 192 or 256-bit key");
+    }
+    vt_wipe(raw, sizeof(raw));
+    snprintf(key->kty, sizeof(key->kty), "oct-HSM");
+    key->public_jwk = strdup("{}");
+    return ok && (key->public_jwk != NULL || INTERNAL(e, "no memory")) &&
+           read_key_ops(member(jwk, "key_ops"),
+                        "[\"encrypt\",\"decrypt\",\"wrapKey\",\"unwrapKey\"]", key, e);
+}
+
 bool vt_kv_import(struct vt_kv *k, struct vt_kv_call *c, const char *name, const json_t *body)
 {
     static const char *const names[] = {"key", "Hsm", "attributes", "tags", "release_policy", NULL};
@@ -461,39 +520,38 @@ bool vt_kv_import(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
         return BAD(&c->err, "Hsm: expected true or false");
     }
     const char *kty = json_string_value(member(jwk, "kty"));
-    if (kty == NULL || (strcmp(kty, "oct") != 0 && strcmp(kty, "oct-HSM") != 0)) {
-        /* RSA and EC private JWKs (d, p, q, dp, dq, qi) are not imported yet: docs/skr.md */
+    if (kty == NULL) {
+        return BAD(&c->err, "key.kty: the key type is required");
+    }
+    if (member(jwk, "key_hsm") != NULL) {
         return vt_kv_fail(&c->err, 400, "NotSupported",
-                          "key.kty: this service imports symmetric keys (oct, oct-HSM) only; "
-                          "create RSA and EC keys here instead");
-    }
-    static const char *const jwk_names[] = {"kty", "k", "key_ops", "kid", NULL};
-    if (!only(jwk, "key", jwk_names, &c->err)) {
-        return false;
-    }
-    const char *kb = json_string_value(member(jwk, "k"));
-    uint8_t raw[64];
-    size_t n = 0;
-    if (kb == NULL || vt_base64_decode(kb, strlen(kb), true, raw, sizeof(raw), &n) != VT_OK ||
-        (n != 16 && n != 24 && n != 32)) {
-        vt_wipe(raw, sizeof(raw));
-        return BAD(&c->err, "key.k: base64url of a 128, 192 or 256-bit key");
+                          "key.key_hsm: BYOK transfer blobs are not imported; send the key's "
+                          "members over TLS");
     }
     struct vt_kv_key key;
     memset(&key, 0, sizeof(key));
     snprintf(key.name, sizeof(key.name), "%s", name);
-    snprintf(key.kty, sizeof(key.kty), "oct-HSM");
     key.enabled = true;
-    key.public_jwk = strdup("{}");
-    bool ok = key.public_jwk != NULL &&
-              read_attributes(member(body, "attributes"), &key, true, &c->err) &&
-              read_tags(member(body, "tags"), &key, &c->err) &&
-              read_key_ops(member(jwk, "key_ops"),
-                           "[\"encrypt\",\"decrypt\",\"wrapKey\",\"unwrapKey\"]", &key, &c->err) &&
-              (member(body, "release_policy") == NULL ||
-               vt_kv_policy_read(member(body, "release_policy"), &key.policy, &c->err)) &&
-              check_export_rules(&key, &c->err) && store_new(k, c, &key, raw, n);
-    vt_wipe(raw, sizeof(raw));
+    struct vt_buf material;
+    vt_buf_init(&material, 1u << 16);
+    bool ok;
+    if (strcmp(kty, "oct") == 0 || strcmp(kty, "oct-HSM") == 0) {
+        ok = import_oct(jwk, &key, &material, &c->err);
+    } else if (strcmp(kty, "RSA") == 0 || strcmp(kty, "RSA-HSM") == 0 || strcmp(kty, "EC") == 0 ||
+               strcmp(kty, "EC-HSM") == 0) {
+        ok = import_asym(jwk, json_is_true(hsm), &key, &material, &c->err);
+    } else {
+        ok = BAD(&c->err,
+                 "key.kty: \"%.32s\" is not a key type (RSA, RSA-HSM, EC, EC-HSM, oct, "
+                 "oct-HSM)",
+                 kty);
+    }
+    ok = ok && read_attributes(member(body, "attributes"), &key, true, &c->err) &&
+         read_tags(member(body, "tags"), &key, &c->err) &&
+         (member(body, "release_policy") == NULL ||
+          vt_kv_policy_read(member(body, "release_policy"), &key.policy, &c->err)) &&
+         check_export_rules(&key, &c->err) && store_new(k, c, &key, material.data, material.len);
+    vt_buf_cleanup(&material);
     vt_kv_key_cleanup(&key);
     return ok;
 }

@@ -10,11 +10,16 @@
 #include <limits.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/encoding.h"
 #include "crypto/crypto_internal.h"
 #include "crypto/rsa_aes_wrap.h"
 
@@ -204,4 +209,159 @@ enum vt_err vt_jwk_self_signed_der(const struct vt_jwk *k, const char *cn, int64
     X509_NAME_free(name);
     X509_free(x);
     return err;
+}
+
+/* ---- private keys from JWK members ---- */
+
+/* A base64url member as a BIGNUM (at most 1024 bytes). */
+static enum vt_err member_bn(const json_t *jwk, const char *name, BIGNUM **out, struct vt_diag *d)
+{
+    const char *s = json_string_value(json_object_get(jwk, name));
+    VT_ENSURE(s != NULL && s[0] != '\0', d, VT_E_MISSING_FIELD, "jwk.private",
+              "the private key's member \"%s\" is missing", name);
+    uint8_t buf[1024];
+    size_t n = 0;
+    if (vt_base64_decode(s, strlen(s), true, buf, sizeof(buf), &n) != VT_OK || n == 0) {
+        return vt_fail(d, VT_E_BAD_BASE64, "jwk.private",
+                       "the member \"%s\" is not base64url of 1 to 1024 bytes", name);
+    }
+    *out = BN_bin2bn(buf, (int)n, NULL);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    VT_ENSURE(*out != NULL, d, VT_E_NOMEM, "jwk.private", "no memory");
+    return VT_OK;
+}
+
+/* The key as PKCS#8 PEM, loaded back by vt_jwk_from_private_pem (which applies the JWK rules:
+ * sizes, exponent, curve). */
+static enum vt_err pkey_to_jwk(EVP_PKEY *pkey, struct vt_jwk **out, struct vt_diag *d)
+{
+    EVP_PKEY_CTX *cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    bool ok = cctx != NULL && EVP_PKEY_check(cctx) == 1;
+    EVP_PKEY_CTX_free(cctx);
+    if (!ok) {
+        char why[256];
+        vt_crypto_errors(why, sizeof(why));
+        return vt_fail(d, VT_E_BAD_KEY, "jwk.private",
+                       "the members do not make a consistent private key (%s)", why);
+    }
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL || PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        BIO_free(bio);
+        return crypto_fail(d, "jwk.private", "cannot encode the private key");
+    }
+    char *pem = NULL;
+    long len = BIO_get_mem_data(bio, &pem);
+    enum vt_err err = vt_jwk_from_private_pem(pem, (size_t)len, out, d);
+    OPENSSL_cleanse(pem, (size_t)len);
+    BIO_free(bio);
+    return err;
+}
+
+static enum vt_err rsa_from_json(const json_t *jwk, struct vt_jwk **out, struct vt_diag *d)
+{
+    static const char *const names[] = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+    static const char *const params[] = {
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+    BIGNUM *bn[8] = {NULL};
+    enum vt_err err = VT_OK;
+    for (size_t i = 0; err == VT_OK && i < 8; i++) {
+        err = member_bn(jwk, names[i], &bn[i], d);
+    }
+    OSSL_PARAM_BLD *bld = err == VT_OK ? OSSL_PARAM_BLD_new() : NULL;
+    for (size_t i = 0; bld != NULL && i < 8; i++) {
+        if (OSSL_PARAM_BLD_push_BN(bld, params[i], bn[i]) != 1) {
+            OSSL_PARAM_BLD_free(bld);
+            bld = NULL;
+        }
+    }
+    OSSL_PARAM *p = bld != NULL ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+    EVP_PKEY_CTX *ctx = p != NULL ? EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL) : NULL;
+    EVP_PKEY *pkey = NULL;
+    if (err == VT_OK && (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+                         EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, p) != 1)) {
+        err = crypto_fail(d, "jwk.private", "the RSA members do not make a key");
+    }
+    if (err == VT_OK) {
+        err = pkey_to_jwk(pkey, out, d);
+    }
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(p);
+    OSSL_PARAM_BLD_free(bld);
+    for (size_t i = 0; i < 8; i++) {
+        BN_clear_free(bn[i]);
+    }
+    return err;
+}
+
+static enum vt_err ec_from_json(const json_t *jwk, struct vt_jwk **out, struct vt_diag *d)
+{
+    const char *crv = json_string_value(json_object_get(jwk, "crv"));
+    const char *group = crv == NULL                 ? NULL
+                        : strcmp(crv, "P-256") == 0 ? "prime256v1"
+                        : strcmp(crv, "P-384") == 0 ? "secp384r1"
+                        : strcmp(crv, "P-521") == 0 ? "secp521r1"
+                                                    : NULL;
+    size_t coord = crv == NULL                 ? 0
+                   : strcmp(crv, "P-256") == 0 ? 32
+                   : strcmp(crv, "P-384") == 0 ? 48
+                                               : 66;
+    VT_ENSURE(group != NULL, d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.crv",
+              "the curve \"%.16s\" is not P-256, P-384 or P-521", crv ? crv : "");
+    uint8_t point[1 + 2 * 66];
+    point[0] = 4;
+    const char *names[] = {"x", "y"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *s = json_string_value(json_object_get(jwk, names[i]));
+        size_t n = 0;
+        VT_ENSURE(s != NULL, d, VT_E_MISSING_FIELD, "jwk.private",
+                  "the private key's member \"%s\" is missing", names[i]);
+        VT_ENSURE(vt_base64_decode(s, strlen(s), true, point + 1 + i * coord, coord, &n) == VT_OK &&
+                      n == coord,
+                  d, VT_E_BAD_BASE64, "jwk.private",
+                  "the member \"%s\" is not base64url of %zu bytes", names[i], coord);
+    }
+    BIGNUM *priv = NULL;
+    VT_TRY(member_bn(jwk, "d", &priv, d));
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    bool ok =
+        bld != NULL &&
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * coord) == 1 &&
+        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) == 1;
+    OSSL_PARAM *p = ok ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+    EVP_PKEY_CTX *ctx = p != NULL ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
+    EVP_PKEY *pkey = NULL;
+    enum vt_err err = VT_OK;
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, p) != 1) {
+        err = crypto_fail(d, "jwk.private", "the EC members do not make a key");
+    }
+    if (err == VT_OK) {
+        err = pkey_to_jwk(pkey, out, d);
+    }
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(p);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(priv);
+    return err;
+}
+
+enum vt_err vt_jwk_private_from_json(const json_t *jwk, struct vt_jwk **out, struct vt_diag *d)
+{
+    *out = NULL;
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    VT_ENSURE(kty != NULL, d, VT_E_MISSING_FIELD, "jwk.kty", "the key has no \"kty\"");
+    if (strcmp(kty, "RSA") == 0 || strcmp(kty, "RSA-HSM") == 0) {
+        return rsa_from_json(jwk, out, d);
+    }
+    if (strcmp(kty, "EC") == 0 || strcmp(kty, "EC-HSM") == 0) {
+        return ec_from_json(jwk, out, d);
+    }
+    return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.kty",
+                   "\"%.16s\" is not a private key type this service imports (RSA, EC)", kty);
 }

@@ -57,4 +57,16 @@ VT_MUST_USE enum vt_err vt_jwk_self_signed_der(const struct vt_jwk *k, const cha
                                                int64_t not_before, unsigned days,
                                                struct vt_buf *out, struct vt_diag *d);
 
+/*
+ * A private key from the members of a JSON Web Key (what Key Vault's import takes; RFC 7518
+ * section 6): RSA with n, e, d, p, q, dp, dq, qi (all required; 2048..8192 bits, the pair checked),
+ * or EC with crv (P-256, P-384, P-521), x, y, d (the point on the curve and matching d). Values
+ * are base64url. *out is a key with its private half, as vt_jwk_from_private_pem makes. Errors:
+ * VT_E_MISSING_FIELD / VT_E_BAD_BASE64 ("jwk.<member>"), VT_E_UNSUPPORTED_ALGORITHM ("jwk.kty",
+ * "jwk.crv"), VT_E_BAD_KEY ("jwk.private": the members do not make a consistent key), and
+ * vt_jwk_from_private_pem's.
+ */
+VT_MUST_USE enum vt_err vt_jwk_private_from_json(const struct json_t *jwk, struct vt_jwk **out,
+                                                 struct vt_diag *d);
+
 #endif

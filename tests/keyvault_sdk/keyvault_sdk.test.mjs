@@ -268,6 +268,44 @@ describe("@azure/keyvault-keys against veritee serve --keyvault-listen", () => {
         assert.equal(material.length, 32);
     });
 
+    it("imports RSA and EC keys (importKey) and releases exactly them", async () => {
+        for (const [name, kind, opts] of [["imported-rsa", "rsa", { modulusLength: 3072 }],
+                                          ["imported-ec", "ec", { namedCurve: "P-384" }]]) {
+            const { privateKey } = generateKeyPairSync(kind, opts);
+            const jwk = privateKey.export({ format: "jwk" });
+            const bytes = {};
+            for (const m of ["n", "e", "d", "p", "q", "dp", "dq", "qi", "x", "y"]) {
+                if (jwk[m]) {
+                    bytes[m] = new Uint8Array(Buffer.from(jwk[m], "base64url"));
+                }
+            }
+            const key = await client.importKey(name, { kty: jwk.kty, crv: jwk.crv, ...bytes }, {
+                hardwareProtected: true, exportable: true,
+                releasePolicy: releasePolicy(policy(GOOD_MRENCLAVE)),
+            });
+            assert.equal(key.keyType, `${jwk.kty}-HSM`);
+            assert.equal(key.key.d, undefined);
+            const enc = enclave();
+            const target = token(trusted, { "x-ms-sgx-mrenclave": GOOD_MRENCLAVE,
+                                            "x-ms-runtime": enc.runtime });
+            const r = await client.releaseKey(name, target, { algorithm: "RSA_AES_KEY_WRAP_256" });
+            const { material } = openRelease(r.value, enc.privateKey);
+            const back = createPrivateKey({ key: material, format: "der", type: "pkcs8" })
+                .export({ format: "jwk" });
+            assert.equal(back.d, jwk.d, "the released key is the imported one");
+        }
+        // a private key whose members do not agree is refused
+        const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const jwk = privateKey.export({ format: "jwk" });
+        const bad = {};
+        for (const m of ["n", "e", "d", "p", "q", "dp", "dq", "qi"]) {
+            bad[m] = new Uint8Array(Buffer.from(jwk[m], "base64url"));
+        }
+        bad.d[bad.d.length - 1] ^= 2;
+        await assert.rejects(client.importKey("broken", { kty: "RSA", ...bad }),
+                             (e) => e.statusCode === 400 && e.code === "BadParameter");
+    });
+
     it("refuses an enclave the policy does not name, an expired token, an untrusted issuer",
        async () => {
         await client.createRsaKey("guarded", {

@@ -674,13 +674,36 @@ static void test_import_oct(void **state)
     assert_null(json_object_get(json_object_get(c.out, "key"), "k"));
     vt_kv_call_cleanup(&c);
     json_decref(b);
-    b = J("{\"key\":{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"d\":\"AQAB\"}}");
-    memset(&c, 0, sizeof(c));
-    c.vault_url = VAULT;
-    assert_false(vt_kv_import(h->k, &c, "imported", b));
-    assert_string_equal(c.err.code, "NotSupported");
-    vt_kv_call_cleanup(&c);
-    json_decref(b);
+    static const char *const refused[][2] = {
+        {"{\"key\":{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"d\":\"AQAB\"}}",
+         "member \"p\" is missing"},
+        {"{\"key\":{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"d\":\"AQAB\",\"p\":\"Aw\","
+         "\"q\":\"BQ\",\"dp\":\"AQ\",\"dq\":\"AQ\",\"qi\":\"AQ\"}}",
+         "key: "},
+        {"{\"key\":{\"kty\":\"EC\",\"crv\":\"P-256K\",\"x\":\"AA\",\"y\":\"AA\",\"d\":\"AQ\"}}",
+         "not P-256, P-384 or P-521"},
+        {"{\"key\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\",\"d\":\"AQ\"}}",
+         "not base64url of 32 bytes"},
+        {"{\"key\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":"
+         "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+         "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"d\":\"AQ\"}}",
+         "key: "},
+        {"{\"key\":{\"kty\":\"RSA\",\"n\":\"AQAB\",\"secret\":1}}", "the member \"secret\""},
+        {"{\"key\":{\"kty\":\"DSA\"}}", "not a key type"},
+        {"{\"key\":{\"kty\":\"RSA\",\"key_hsm\":\"AA\"}}", "BYOK"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        b = J("%s", refused[i][0]);
+        memset(&c, 0, sizeof(c));
+        c.vault_url = VAULT;
+        assert_false(vt_kv_import(h->k, &c, "imported2", b));
+        assert_int_equal(c.err.status, 400);
+        if (strstr(c.err.message, refused[i][1]) == NULL) {
+            fail_msg("%s: %s", refused[i][0], c.err.message);
+        }
+        vt_kv_call_cleanup(&c);
+        json_decref(b);
+    }
     b = J("{\"key\":{\"kty\":\"oct\",\"k\":\"AAEC\"}}");
     memset(&c, 0, sizeof(c));
     c.vault_url = VAULT;
