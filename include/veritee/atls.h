@@ -82,18 +82,32 @@ struct vt_atls_verify_opts {
  * Verify one certificate (DER, the peer's leaf): its validity at o->now, then by its format
  * (recognised from its extensions): the evidence verified with v and bound to this
  * certificate's SubjectPublicKeyInfo, or the broker CA's signature and the appraisal extension;
- * then o->policy over the claims. On VT_OK, claims are filled and *format says which kind it was
- * (format may be NULL). Errors: VT_E_BAD_CERT, VT_E_EXPIRED / VT_E_NOT_YET_VALID (check
- * "atls.validity"), VT_E_CERT_EXTENSION ("atls.extension": no attestation extension, or two),
- * the extension reader's errors ("atls.<format>.*"), vt_verify's errors, VT_E_BINDING
- * ("atls.binding": report data does not bind the key, with both digests), VT_E_UNTRUSTED_ROOT /
- * VT_E_CERT_SIGNATURE ("atls.broker"), VT_E_BINDING ("atls.policy": the policy denied, with its
- * first failed rule in the detail).
+ * then o->policy over the claims. On VT_OK, *claims_json gets the claims as vt_claims_to_json
+ * writes them (heap, free(); for a broker certificate, the claims the broker appraised, as its
+ * extension carries them) and *format says which kind it was (format may be NULL). Errors:
+ * VT_E_BAD_CERT, VT_E_EXPIRED / VT_E_NOT_YET_VALID (check "atls.validity"), VT_E_CERT_EXTENSION
+ * ("atls.extension": no attestation extension, or two), the extension reader's errors
+ * ("atls.<format>.*"), vt_verify's errors, VT_E_BINDING ("atls.binding": report data does not
+ * bind the key, with both digests), VT_E_UNTRUSTED_ROOT / VT_E_CERT_SIGNATURE ("atls.broker"),
+ * VT_E_BINDING ("atls.policy": the policy denied, with its first failed rule in the detail).
  */
 VT_EXPORT VT_MUST_USE enum vt_err
 vt_atls_verify_cert(struct vt_verifier *v, const uint8_t *der, size_t len,
-                    const struct vt_atls_verify_opts *o, struct vt_claims *claims,
+                    const struct vt_atls_verify_opts *o, char **claims_json,
                     enum vt_atls_format *format, struct vt_diag *d);
+
+/*
+ * The broker's appraisal extension (VT_ATLS_BROKER), non-critical, OID VT_ATLS_OID_BROKER (an
+ * OID under the UUID arc 2.25 of ITU-T X.667, so it needs no registration). Its extnValue is a
+ * DER UTF8String holding a JSON object, members:
+ *   "v": 1,
+ *   "claims": the appraised claims (vt_claims_to_json's object),
+ *   "ear": the broker's EAR token for the attestation (compact JWS, ES256, docs/broker.md),
+ *   "policy": the broker policy's name and "policy_digest" its SHA-256 (hex), if one applied,
+ *   "log_index": the issuance's index in the broker's Merkle log.
+ * The certificate's SubjectPublicKeyInfo is the workload's runtime key from the attestation.
+ */
+#define VT_ATLS_OID_BROKER "2.25.229478036226361393545283536436640327405"
 
 /* ---- for OpenSSL clients and servers ---- */
 
@@ -122,7 +136,8 @@ VT_EXPORT void vt_atls_ctx_free(struct vt_atls_ctx *c);
 VT_EXPORT int vt_atls_verify_callback(struct x509_store_ctx_st *store, void *arg);
 
 /* The last verification's outcome on this thread through ctx: its error (VT_OK if accepted),
- * diag, and the accepted certificate's claims as JSON (heap, free(); NULL if refused). */
+ * diag, and the accepted certificate's claims as JSON (heap, free(); NULL if refused; claims_json
+ * may be NULL). */
 VT_EXPORT enum vt_err vt_atls_ctx_last(const struct vt_atls_ctx *c, struct vt_diag *d,
                                        char **claims_json);
 
