@@ -13,6 +13,11 @@
  * false, "issuer": "AttestationService" | "AttestationPolicy" | "CustomClaim"} ("issuer" absent:
  * "AttestationService" for incoming claims). Several claims may share a type.
  *
+ * The grammar accepted, what is refused and why, and the evaluation's semantics where MAA's
+ * documentation is silent (deny wins, one claim per distinct value per rule, strict kinds):
+ * docs/maa-policy.md. A compiled policy is read-only: any number of threads may evaluate it at
+ * once.
+ *
  * Internal to the veritee tree (src/), not installed.
  */
 #ifndef VT_AZURE_MAA_POLICY_H

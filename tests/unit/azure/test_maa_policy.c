@@ -475,6 +475,23 @@ static void test_multivalued(void **state)
     assert_issued(&r, "[{\"type\":\"ok\",\"value\":2,\"issuer\":\"AttestationPolicy\"}]");
     vt_maa_policy_result_cleanup(&r);
 
+    /* A condition nothing reads between two that bind: every claim of the needed ones is still
+     * tried, and the action runs once per distinct result. */
+    eval_ok(V10 "authorizationrules { => permit(); };\n"
+                "issuancerules {\n"
+                " a:[type==\"x\"] && [type==\"q\"] && [type==\"y\", value==a.value] => "
+                "issue(type=\"hit\", value=a.value);\n"
+                " [type==\"q\"] && c:[type==\"x\"] => issue(claim=c);\n"
+                "};",
+            "[{\"type\":\"x\",\"value\":1},{\"type\":\"x\",\"value\":2},"
+            "{\"type\":\"q\",\"value\":0},{\"type\":\"q\",\"value\":9},"
+            "{\"type\":\"y\",\"value\":2}]",
+            &r);
+    assert_issued(&r, "[{\"type\":\"hit\",\"value\":2,\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":1,\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":2,\"issuer\":\"AttestationPolicy\"}]");
+    vt_maa_policy_result_cleanup(&r);
+
     /* The same claim may satisfy two conditions. */
     assert_true(permitted(V10 "authorizationrules { a:[type==\"x\"] && [value==a.value, "
                               "type==a.type] => permit(); };",
@@ -483,6 +500,27 @@ static void test_multivalued(void **state)
     assert_true(
         permitted(V10 "authorizationrules { [] => permit(); };", "[{\"type\":\"x\",\"value\":1}]"));
     assert_false(permitted(V10 "authorizationrules { [] => permit(); };", "[]"));
+}
+
+/* One compiled policy evaluated many times over different sets: nothing carries over. */
+static void test_reuse(void **state)
+{
+    (void)state;
+    struct vt_maa_policy *p = compile_ok(sgx_policy);
+    for (int round = 0; round < 3; round++) {
+        for (int svn = 0; svn < 4; svn++) {
+            char in[1024];
+            sgx_claims(in, sizeof(in), "false", svn, SIGNER);
+            json_t *j = claims(in);
+            struct vt_maa_policy_result r;
+            assert_int_equal(vt_maa_policy_eval(p, j, &r, NULL), VT_OK);
+            assert_int_equal(r.permitted, svn >= 2);
+            assert_int_equal(r.issued != NULL ? json_array_size(r.issued) : 0, svn >= 2 ? 1 : 0);
+            vt_maa_policy_result_cleanup(&r);
+            json_decref(j);
+        }
+    }
+    vt_maa_policy_free(p);
 }
 
 /* ---- comparison ---- */
@@ -1055,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_issueproperty),
         cmocka_unit_test(test_join),
         cmocka_unit_test(test_multivalued),
+        cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_type_strict),
         cmocka_unit_test(test_relational),
         cmocka_unit_test(test_lexical),
