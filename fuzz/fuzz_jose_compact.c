@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the compact JOSE verifiers: the input, taken as a compact string, goes to
- * vt_jws_verify_es256 (resolver below: one fixed P-256 key, kid "fuzz-es256") and to
+ * vt_jws_verify_es256 (resolver below: one fixed P-256 key, kid "fuzz-es256"), to
+ * vt_jws_verify_rs256 (the RSA-2048 key below, kid "fuzz-rs256") and to
  * vt_jwe_decrypt with each of two fixed keys (P-256 for ECDH-ES+A256KW, RSA-2048 for
  * RSA-OAEP-256).
  *
@@ -19,6 +20,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include <veritee/buf.h>
 
@@ -65,6 +68,7 @@ static const char fuzz_rsa_pem[] =
 /* END FUZZ KEYS */
 
 #define FUZZ_KID "fuzz-es256"
+#define FUZZ_RS_KID "fuzz-rs256"
 
 static void check(int cond)
 {
@@ -106,6 +110,17 @@ static bool resolve(void *ctx, const char *kid, uint8_t xy[64])
     }
     check(vt_jwk_p256_xy(ec_key(), xy, NULL) == VT_OK);
     return true;
+}
+
+static const struct vt_jwk *resolve_rs(void *ctx, const struct json_t *header, struct vt_diag *d)
+{
+    (void)ctx;
+    const char *kid = json_string_value(json_object_get(header, "kid"));
+    if (kid == NULL || strcmp(kid, FUZZ_RS_KID) != 0) {
+        vt_fail(d, VT_E_NOT_FOUND, "jws.kid", "unknown kid");
+        return NULL;
+    }
+    return rsa_key();
 }
 
 static int expected_error(enum vt_err err)
@@ -161,6 +176,33 @@ static void fuzz_jws(const char *s, size_t n)
     vt_buf_cleanup(&payload);
 }
 
+static void fuzz_jws_rs256(const char *s, size_t n)
+{
+    struct vt_buf payload;
+    struct vt_diag d;
+    json_t *h = NULL;
+    vt_buf_init(&payload, VT_JOSE_MAX_COMPACT);
+    vt_diag_init(&d);
+    enum vt_err err = vt_jws_verify_rs256(s, n, resolve_rs, NULL, &payload, &h, &d);
+    check(d.code == err);
+    if (err != VT_OK) {
+        check(expected_error(err));
+        check(payload.data == NULL && payload.len == 0 && h == NULL);
+        vt_buf_cleanup(&payload);
+        return;
+    }
+    check(payload.len <= n);
+    check(strcmp(json_string_value(json_object_get(h, "kid")), FUZZ_RS_KID) == 0);
+    json_decref(h);
+    struct vt_buf again;
+    vt_buf_init(&again, VT_JOSE_MAX_COMPACT);
+    check(vt_jws_verify_rs256(s, n, resolve_rs, NULL, &again, NULL, NULL) == VT_OK);
+    check(again.len == payload.len &&
+          (payload.len == 0 || memcmp(again.data, payload.data, payload.len) == 0));
+    vt_buf_cleanup(&again);
+    vt_buf_cleanup(&payload);
+}
+
 static void fuzz_jwe(const struct vt_jwk *key, const char *s, size_t n)
 {
     struct vt_buf pt;
@@ -201,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(s, data, size);
     }
     fuzz_jws(s, size);
+    fuzz_jws_rs256(s, size);
     fuzz_jwe(ec_key(), s, size);
     fuzz_jwe(rsa_key(), s, size);
     free(s);

@@ -1230,6 +1230,154 @@ enum vt_err vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver
     return err;
 }
 
+/* ---- JWS with RS256 ---- */
+
+/* RSASSA-PKCS1-v1_5 with SHA-256 over msg[n]: sign into sig (modulus bytes) or verify sig. */
+static bool rs256(EVP_PKEY *pkey, bool sign, const void *msg, size_t n, uint8_t *sig,
+                  size_t *siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    bool ok = md != NULL;
+    if (ok && sign) {
+        ok = EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, pkey) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+             EVP_DigestSign(md, sig, siglen, msg, n) == 1;
+    } else if (ok) {
+        ok = EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, pkey) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+             EVP_DigestVerify(md, sig, *siglen, msg, n) == 1;
+    }
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return ok;
+}
+
+enum vt_err vt_jws_sign_rs256(const struct vt_jwk *key, const struct json_t *header,
+                              const uint8_t *payload, size_t n, char **compact, struct vt_diag *d)
+{
+    *compact = NULL;
+    VT_ENSURE(key != NULL && key->type == JWK_RSA && vt_jwk_has_private(key), d, VT_E_ARG,
+              "jws.key", "RS256 signing needs an RSA key with its private half");
+    VT_ENSURE(header == NULL || json_is_object(header), d, VT_E_ARG, "jws.header",
+              "the protected header must be a JSON object, not %s", json_type_name(header));
+    VT_ENSURE(n <= VT_JOSE_MAX_COMPACT / 2, d, VT_E_TOO_LARGE, "jws.payload",
+              "payload of %zu bytes; at most %u", n, VT_JOSE_MAX_COMPACT / 2);
+    json_t *h = header != NULL ? json_deep_copy(header) : json_object();
+    bool ok = h != NULL && json_object_set_new(h, "alg", json_string("RS256")) == 0;
+    char *h64 = ok ? header_b64(h) : NULL;
+    json_decref(h);
+    char *p64 = b64u_encode(payload, n);
+    char *input = NULL;
+    if (h64 != NULL && p64 != NULL) {
+        const char *parts[2] = {h64, p64};
+        input = join(parts, 2);
+    }
+    free(h64);
+    free(p64);
+    VT_ENSURE(input != NULL, d, VT_E_NOMEM, "jws", "cannot build the signing input");
+    uint8_t sig[RSA_MAX_BYTES];
+    size_t siglen = sizeof(sig);
+    enum vt_err err = VT_OK;
+    if (!rs256(key->key->pkey, true, input, strlen(input), sig, &siglen)) {
+        err = vt_fail(d, VT_E_CRYPTO, "jws.signature", "RS256 signing failed");
+    }
+    char *s64 = err == VT_OK ? b64u_encode(sig, siglen) : NULL;
+    if (s64 != NULL) {
+        const char *parts[2] = {input, s64};
+        *compact = join(parts, 2);
+    }
+    free(s64);
+    free(input);
+    VT_TRY(err);
+    VT_ENSURE(*compact != NULL, d, VT_E_NOMEM, "jws", "cannot build the compact JWS");
+    return VT_OK;
+}
+
+enum vt_err vt_jws_verify_rs256(const char *compact, size_t len, vt_jws_rsa_resolver resolve,
+                                void *ctx, struct vt_buf *payload, struct json_t **header_out,
+                                struct vt_diag *d)
+{
+    if (header_out != NULL) {
+        *header_out = NULL;
+    }
+    VT_ENSURE(len <= VT_JOSE_MAX_COMPACT, d, VT_E_TOO_LARGE, "jws.compact",
+              "JWS of %zu bytes; at most %u accepted", len, VT_JOSE_MAX_COMPACT);
+    struct seg s[3];
+    VT_TRY(split_compact(compact, len, s, 3, "jws.compact", d));
+    uint8_t *hdr = NULL;
+    size_t hn = 0;
+    VT_TRY(b64u_decode_alloc(s[0].p, s[0].n, "jws.header", &hdr, &hn, d));
+    json_t *h = NULL;
+    enum vt_err err = json_object_parse((const char *)hdr, hn, "jws.header", &h, d);
+    free(hdr);
+    VT_TRY(err);
+
+    char shown[48];
+    const char *alg = NULL;
+    size_t an = 0;
+    err = get_string(h, "jws", "alg", false, &alg, &an, d);
+    if (err == VT_OK && !str_is(alg, an, "RS256")) {
+        err = vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jws.alg",
+                      "alg %s is not accepted; only \"RS256\" is", show(alg, an, shown));
+    }
+    if (err == VT_OK) {
+        err = no_crit(h, "jws", d);
+    }
+    if (err == VT_OK && json_object_get(h, "b64") != NULL) {
+        err = vt_fail(d, VT_E_UNSUPPORTED, "jws.b64",
+                      "header parameter \"b64\" (RFC 7797 unencoded payload) is not supported");
+    }
+    uint8_t *body = NULL;
+    size_t bn = 0;
+    if (err == VT_OK) {
+        err = b64u_decode_alloc(s[1].p, s[1].n, "jws.payload", &body, &bn, d);
+    }
+    if (err == VT_OK) {
+        err = b64u_syntax(s[2].p, s[2].n, "jws.signature", d);
+    }
+    const struct vt_jwk *k = NULL;
+    if (err == VT_OK) {
+        k = resolve(ctx, h, d);
+        if (k == NULL) {
+            err = d != NULL && d->code != VT_OK
+                      ? d->code
+                      : vt_fail(d, VT_E_NOT_FOUND, "jws.kid", "no trusted key for this header");
+        } else if (k->type != JWK_RSA) {
+            err = vt_fail(d, VT_E_BAD_KEY, "jws.key", "the key for RS256 is %s, not RSA",
+                          vt_jwk_kty(k));
+        }
+    }
+    size_t modn = k != NULL ? (size_t)(k->bits + 7) / 8 : 0;
+    if (err == VT_OK && b64u_decoded_len(s[2].n) != modn) {
+        err = vt_fail(d, VT_E_BAD_LENGTH, "jws.signature",
+                      "RS256 signature of %zu bytes, expected %zu (the modulus size)",
+                      b64u_decoded_len(s[2].n), modn);
+    }
+    uint8_t sig[RSA_MAX_BYTES];
+    if (err == VT_OK) {
+        err = b64u_decode_exact(s[2].p, s[2].n, "jws.signature", sig, modn, d);
+    }
+    if (err == VT_OK && !rs256(k->key->pkey, false, compact, s[0].n + 1 + s[1].n, sig, &modn)) {
+        err = vt_fail(d, VT_E_SIGNATURE, "jws.signature",
+                      "RS256 signature does not verify with the trusted key");
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(payload, body, bn);
+        if (err != VT_OK) {
+            vt_fail(d, err, "jws.payload", "payload of %zu bytes does not fit (at most %zu)", bn,
+                    payload->max);
+        }
+    }
+    free(body);
+    if (err == VT_OK && header_out != NULL) {
+        *header_out = h;
+    } else {
+        json_decref(h);
+    }
+    return err;
+}
+
 /* ---- JWE ---- */
 
 /* The "epk" header member for an ephemeral EC public key. */

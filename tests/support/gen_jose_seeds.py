@@ -3,7 +3,7 @@
 
 Everything is synthetic. JWKs are made from the throwaway keys embedded in
 fuzz/fuzz_jose_compact.c (read from that file) and from keys derived here from fixed scalars.
-Compact JWS (ES256) and JWE (ECDH-ES+A256KW and RSA-OAEP-256 with A256GCM) are built here with
+Compact JWS (ES256, RS256) and JWE (ECDH-ES+A256KW and RSA-OAEP-256 with A256GCM) are built here with
 the `cryptography` package's primitives, independently of src/crypto/jose.c, for the keys that
 the fuzz target embeds, so that seeds reach the signature check and the AES-GCM stage. A few
 broken variants of each are written too. CEKs, IVs, ephemeral keys and OAEP seeds come from a
@@ -25,13 +25,14 @@ import re
 import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 
 FUZZ_KID = "fuzz-es256"
+FUZZ_RS_KID = "fuzz-rs256"
 
 
 def filler(label, n):
@@ -105,12 +106,16 @@ def es256_sign(priv, data):
     return ubytes(r, 32) + ubytes(s, 32)
 
 
-def jws(priv, header, payload, sig=None):
+def rs256_sign(priv, data):
+    return priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def jws(priv, header, payload, sig=None, signer=es256_sign):
     h = b64u(header.encode() if isinstance(header, str) else compact_json(header).encode())
     p = b64u(payload)
     inp = f"{h}.{p}"
     if sig is None:
-        sig = es256_sign(priv, inp.encode())
+        sig = signer(priv, inp.encode())
     return f"{inp}.{b64u(sig)}"
 
 
@@ -239,6 +244,13 @@ def compact_seeds(out, p256, rsa):
     ok = jws(p256, hdr, claims)
     write(out, "jws_bad_signature.txt", flip(ok, -5))
     write(out, "jws_extra_segment.txt", ok + ".AAAA")
+    rhdr = {"alg": "RS256", "kid": FUZZ_RS_KID, "typ": "JWT", "jku": "https://maa.example/certs"}
+    rs = jws(rsa, rhdr, claims, signer=rs256_sign)
+    write(out, "jws_rs256_ok.txt", rs)
+    write(out, "jws_rs256_bad_signature.txt", flip(rs, -5))
+    write(out, "jws_rs256_unknown_kid.txt", jws(rsa, dict(rhdr, kid="other"), claims,
+                                                signer=rs256_sign))
+    write(out, "jws_rs256_short_signature.txt", jws(rsa, rhdr, claims, sig=bytes(128)))
 
     pt = b"veritee: a released secret"
     write(out, "jwe_ecdh_p256.txt", jwe("ec1", pub_ec, pt, kid="ec-1"))

@@ -1349,6 +1349,177 @@ static void test_jws_interop(void **state)
     vt_jwk_free(ec);
 }
 
+/* ---- JWS with RS256 ---- */
+
+struct rs_ctx {
+    const struct vt_jwk *key;
+    const char *kid;
+};
+
+/* Trust `key` for its kid only. */
+static const struct vt_jwk *resolve_rs(void *ctx, const struct json_t *header, struct vt_diag *d)
+{
+    const struct rs_ctx *c = ctx;
+    const char *kid = json_string_value(json_object_get(header, "kid"));
+    if (kid == NULL || strcmp(kid, c->kid) != 0) {
+        vt_fail(d, VT_E_NOT_FOUND, "jws.kid", "kid %s is not trusted", kid ? kid : "(none)");
+        return NULL;
+    }
+    return c->key;
+}
+
+static char *rs_sign(const struct vt_jwk *k, const char *kid, const char *payload)
+{
+    json_t *h = json_pack("{s:s,s:s,s:s}", "kid", kid, "typ", "JWT", "jku", "https://x/certs");
+    char *jws = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_jws_sign_rs256(k, h, (const uint8_t *)payload, strlen(payload), &jws, &d);
+    json_decref(h);
+    if (err != VT_OK) {
+        print_message("sign: %s %s: %s\n", vt_err_name(err), d.check, d.detail);
+    }
+    assert_int_equal(err, VT_OK);
+    return jws;
+}
+
+static void rs_rejects(const char *jws, struct rs_ctx *c, enum vt_err want, const char *check,
+                       const char *what)
+{
+    struct vt_buf payload;
+    vt_buf_init(&payload, 4096);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    json_t *h = NULL;
+    enum vt_err err = vt_jws_verify_rs256(jws, strlen(jws), resolve_rs, c, &payload, &h, &d);
+    expect_diag(err, &d, want, check, what);
+    assert_null(h);
+    assert_int_equal(payload.len, 0);
+    vt_buf_cleanup(&payload);
+}
+
+static void test_jws_rs256(void **state)
+{
+    (void)state;
+    struct vt_jwk *k = NULL, *other = NULL, *ec = NULL;
+    assert_int_equal(vt_jwk_generate("RSA-2048", &k, NULL), VT_OK);
+    assert_int_equal(vt_jwk_generate("RSA-3072", &other, NULL), VT_OK);
+    assert_int_equal(vt_jwk_generate("P-256", &ec, NULL), VT_OK);
+    const char *msg = "{\"x-ms-ver\":\"1.0\",\"tee\":\"sgx\"}";
+    char *jws = rs_sign(k, "k1", msg);
+
+    /* Round trip; the header comes back with every member and "alg". */
+    struct rs_ctx c = {k, "k1"};
+    struct vt_buf payload;
+    vt_buf_init(&payload, 4096);
+    json_t *h = NULL;
+    assert_int_equal(vt_jws_verify_rs256(jws, strlen(jws), resolve_rs, &c, &payload, &h, NULL),
+                     VT_OK);
+    assert_int_equal(payload.len, strlen(msg));
+    assert_memory_equal(payload.data, msg, payload.len);
+    assert_string_equal(json_string_value(json_object_get(h, "alg")), "RS256");
+    assert_string_equal(json_string_value(json_object_get(h, "typ")), "JWT");
+    assert_string_equal(json_string_value(json_object_get(h, "jku")), "https://x/certs");
+    json_decref(h);
+    vt_buf_cleanup(&payload);
+
+    /* An independent check: OpenSSL's RSASSA-PKCS1-v1_5 SHA-256 over the signing input. */
+    struct vt_buf pem;
+    vt_buf_init(&pem, 64 * 1024);
+    assert_int_equal(vt_jwk_private_pem(k, &pem, NULL), VT_OK);
+    BIO *b = BIO_new_mem_buf(pem.data, (int)pem.len);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    assert_non_null(pkey);
+    BIO_free(b);
+    vt_buf_cleanup(&pem);
+    const char *dot2 = strrchr(jws, '.');
+    char *sig64 = segment(jws, 2);
+    size_t sn = 0;
+    uint8_t *sig = unb64u(sig64, strlen(sig64), &sn);
+    assert_int_equal(sn, 256);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pkey), 1);
+    assert_int_equal(EVP_DigestVerify(md, sig, sn, (const uint8_t *)jws, (size_t)(dot2 - jws)), 1);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pkey);
+    free(sig);
+    free(sig64);
+
+    /* Rejects: each names its check. */
+    struct rs_ctx unknown = {k, "k2"};
+    rs_rejects(jws, &unknown, VT_E_NOT_FOUND, "jws.kid", "resolver knows no such kid");
+    struct rs_ctx wrong = {other, "k1"};
+    rs_rejects(jws, &wrong, VT_E_BAD_LENGTH, "jws.signature", "signature of another size");
+    char *jws2 = rs_sign(other, "k1", msg);
+    rs_rejects(jws2, &c, VT_E_BAD_LENGTH, "jws.signature", "3072-bit signature, 2048-bit key");
+    free(jws2);
+    struct vt_jwk *k_b = NULL;
+    assert_int_equal(vt_jwk_generate("RSA-2048", &k_b, NULL), VT_OK);
+    struct rs_ctx same_size = {k_b, "k1"};
+    rs_rejects(jws, &same_size, VT_E_SIGNATURE, "jws.signature", "another key of the same size");
+    struct rs_ctx ec_ctx = {ec, "k1"};
+    rs_rejects(jws, &ec_ctx, VT_E_BAD_KEY, "jws.key", "an EC key for RS256");
+
+    /* Payload altered after signing. */
+    char *p64 = segment(jws, 1);
+    char *h64 = segment(jws, 0);
+    char *s64 = segment(jws, 2);
+    const char *other_payload = "eyJ0ZWUiOiJ0ZHgifQ"; /* {"tee":"tdx"} */
+    size_t tn = strlen(h64) + strlen(other_payload) + strlen(s64) + 3;
+    char *tampered = malloc(tn);
+    assert_non_null(tampered);
+    (void)!snprintf(tampered, tn, "%s.%s.%s", h64, other_payload, s64);
+    rs_rejects(tampered, &c, VT_E_SIGNATURE, "jws.signature", "payload altered");
+    free(tampered);
+    free(p64);
+
+    /* An ES256 token is not RS256; neither is "none". */
+    char *es = NULL;
+    assert_int_equal(
+        vt_jws_sign_es256(vt_jwk_key(ec), "k1", NULL, (const uint8_t *)"{}", 2, &es, NULL), VT_OK);
+    rs_rejects(es, &c, VT_E_UNSUPPORTED_ALGORITHM, "jws.alg", "ES256 token");
+    free(es);
+    char none[] = "eyJhbGciOiJub25lIn0.e30."; /* {"alg":"none"}.{}. */
+    rs_rejects(none, &c, VT_E_UNSUPPORTED_ALGORITHM, "jws.alg", "alg none");
+    const char *crit_h = "eyJhbGciOiJSUzI1NiIsImNyaXQiOlsiZXhwIl0sImtpZCI6ImsxIn0";
+    tn = strlen(crit_h) + strlen(s64) + 8;
+    char *crit = malloc(tn);
+    assert_non_null(crit);
+    (void)!snprintf(crit, tn, "%s.e30.%s", crit_h, s64);
+    rs_rejects(crit, &c, VT_E_UNSUPPORTED, "jws.crit", "crit header");
+    free(crit);
+    rs_rejects("a.b", &c, VT_E_MALFORMED, "jws.compact", "two segments");
+    free(h64);
+    free(s64);
+
+    /* Signing refuses what cannot sign RS256. */
+    struct vt_jwk *pub = NULL;
+    char *pubj = vt_jwk_public_json(k);
+    assert_int_equal(vt_jwk_parse(pubj, strlen(pubj), &pub, NULL), VT_OK);
+    free(pubj);
+    char *out = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    expect_diag(vt_jws_sign_rs256(pub, NULL, (const uint8_t *)"x", 1, &out, &d), &d, VT_E_ARG,
+                "jws.key", "public key only");
+    vt_diag_init(&d);
+    expect_diag(vt_jws_sign_rs256(ec, NULL, (const uint8_t *)"x", 1, &out, &d), &d, VT_E_ARG,
+                "jws.key", "EC key");
+    json_t *arr = json_array();
+    vt_diag_init(&d);
+    expect_diag(vt_jws_sign_rs256(k, arr, (const uint8_t *)"x", 1, &out, &d), &d, VT_E_ARG,
+                "jws.header", "header not an object");
+    assert_null(out);
+    json_decref(arr);
+
+    free(jws);
+    vt_jwk_free(pub);
+    vt_jwk_free(k_b);
+    vt_jwk_free(k);
+    vt_jwk_free(other);
+    vt_jwk_free(ec);
+}
+
 /* ---- JWE ---- */
 
 static char *encrypt_to(const struct vt_jwk *k, const uint8_t *pt, size_t n, const char *kid)
@@ -1799,9 +1970,10 @@ int main(void)
         cmocka_unit_test(test_parse_accept),     cmocka_unit_test(test_parse_reject),
         cmocka_unit_test(test_generate_and_pem), cmocka_unit_test(test_p256_xy),
         cmocka_unit_test(test_jws_round_trip),   cmocka_unit_test(test_jws_reject),
-        cmocka_unit_test(test_jws_interop),      cmocka_unit_test(test_jwe_round_trip),
-        cmocka_unit_test(test_jwe_interop),      cmocka_unit_test(test_jwe_reject),
-        cmocka_unit_test(test_spki_der),         cmocka_unit_test(test_key_cache),
+        cmocka_unit_test(test_jws_interop),      cmocka_unit_test(test_jws_rs256),
+        cmocka_unit_test(test_jwe_round_trip),   cmocka_unit_test(test_jwe_interop),
+        cmocka_unit_test(test_jwe_reject),       cmocka_unit_test(test_spki_der),
+        cmocka_unit_test(test_key_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
