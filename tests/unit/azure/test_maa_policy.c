@@ -116,6 +116,7 @@ static bool permitted(const char *policy, const char *incoming)
 }
 
 #define V10 "version=1.0;\n"
+#define AUTHR "authorizationrules { "
 
 /* ---- documented shapes ---- */
 
@@ -619,6 +620,20 @@ static void test_lexical(void **state)
     vt_maa_policy_result_cleanup(&r);
     /* The last line may be a comment without a newline. */
     assert_true(permitted(V10 "authorizationrules{=>permit();};// end", "[]"));
+    /* Keywords in any case; identifiers are case-sensitive. */
+    eval_ok("VERSION=1.0;\nAuthorizationRules { C:[Type==\"x\", VALUE==TRUE, "
+            "Issuer==\"AttestationService\", ValueType==\"Boolean\"] => Permit(); };\n"
+            "Issuancerules { C:[type==\"x\"] => Issue(Claim=C); => IssueProperty(TYPE=\"p\", "
+            "Value=False); => ADD(type=\"a\", value=1); };",
+            "[{\"type\":\"x\",\"value\":true}]", &r);
+    assert_true(r.permitted);
+    assert_issued(&r, "[{\"type\":\"x\",\"value\":true,\"issuer\":\"AttestationPolicy\"}]");
+    vt_maa_policy_result_cleanup(&r);
+    compile_err(V10 AUTHR "C:[] => add(claim=c); };", VT_E_MALFORMED,
+                "line 2, column 40: unknown identifier 'c'");
+    compile_err(V10 AUTHR "c:[] && C:[value==c.value] && [value==C.Value] => permit(); }; "
+                          "issuancerules{ c:[] => issue(type=\"t\", value=C.value); };",
+                VT_E_MALFORMED, "line 2, column 130: unknown identifier 'C'");
     /* Identifiers may be keywords of other places. */
     assert_true(permitted(V10 "authorizationrules{ type:[type==\"x\"] && value:[value==type.value] "
                               "=> permit(); };",
@@ -640,7 +655,6 @@ static void check_bad(const struct bad *cases, size_t n)
     }
 }
 
-#define AUTHR "authorizationrules { "
 
 static void test_syntax_errors(void **state)
 {
@@ -702,9 +716,12 @@ static void test_syntax_errors(void **state)
         {V10 AUTHR "[type \"a\"] => permit(); };", VT_E_MALFORMED,
          "line 2, column 28: expected a comparison operator (==, !=, <, <=, >, >=), found string "
          "\"a\""},
-        {V10 AUTHR "[Type==\"a\"] => permit(); };", VT_E_MALFORMED,
+        {V10 AUTHR "[kind==\"a\"] => permit(); };", VT_E_MALFORMED,
          "line 2, column 23: expected a claim property (type, value, issuer or valueType), found "
-         "identifier 'Type'"},
+         "identifier 'kind'"},
+        {V10 AUTHR "[originalissuer==\"a\"] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 23: expected a claim property (type, value, issuer or valueType), found "
+         "identifier 'originalissuer'"},
         {V10 AUTHR "[type==\"a\" value==1] => permit(); };", VT_E_MALFORMED,
          "line 2, column 33: expected ',' or ']', found identifier 'value'"},
         {V10 AUTHR "[type==\"a\",] => permit(); };", VT_E_MALFORMED,
@@ -788,7 +805,9 @@ static void test_semantic_errors(void **state)
         {V10 AUTHR "c:[type==\"a\"] => permit(); [value==c.value] => permit(); };", VT_E_MALFORMED,
          "line 2, column 57: unknown identifier 'c'"},
         {V10 AUTHR "true:[type==\"a\"] => permit(); };", VT_E_MALFORMED,
-         "line 2, column 22: 'true' cannot name a condition"},
+         "line 2, column 22: 'true' cannot name a condition (a boolean literal)"},
+        {V10 AUTHR "False:[type==\"a\"] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 22: 'False' cannot name a condition (a boolean literal)"},
         {V10 AUTHR "=> issue(type=\"a\", value=1); };", VT_E_MALFORMED,
          "line 2, column 25: issue() is not allowed in authorizationrules (permit, deny and add "
          "are)"},
