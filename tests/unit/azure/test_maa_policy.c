@@ -65,6 +65,21 @@ static json_t *claims(const char *json)
     return j;
 }
 
+/* n claims of type `type` with values 0..n-1, as JSON text. */
+static char *numbered(const char *type, size_t n)
+{
+    size_t cap = 64 + n * (strlen(type) + 40);
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t k = (size_t)snprintf(s, cap, "[");
+    for (size_t i = 0; i < n; i++) {
+        k += (size_t)snprintf(s + k, cap - k, "%s{\"type\":\"%s\",\"value\":%zu}", i ? "," : "",
+                              type, i);
+    }
+    snprintf(s + k, cap - k, "]");
+    return s;
+}
+
 /* Evaluate `policy` over `incoming` (JSON text); the result must be VT_OK. */
 static void eval_ok(const char *policy, const char *incoming, struct vt_maa_policy_result *r)
 {
@@ -503,6 +518,26 @@ static void test_multivalued(void **state)
     assert_false(permitted(V10 "authorizationrules { [] => permit(); };", "[]"));
 }
 
+/* The working set grows past its first allocation. */
+static void test_growth(void **state)
+{
+    (void)state;
+    char *in = numbered("t", 10);
+    struct vt_maa_policy_result r;
+    eval_ok(V10 AUTHR "=> permit(); }; issuancerules {\n"
+                      " c:[type==\"t\"] => add(type=\"u\", value=c.value);\n"
+                      " c:[type==\"u\"] => issue(claim=c);\n"
+                      " c:[type==\"u\", issuer==\"AttestationPolicy\"] => issue(type=\"v\", "
+                      "value=c.value);\n"
+                      "};",
+            in, &r);
+    assert_true(r.permitted);
+    assert_int_equal(json_array_size(r.issued), 20);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r.issued, 19), "value")), 9);
+    vt_maa_policy_result_cleanup(&r);
+    free(in);
+}
+
 /* One compiled policy evaluated many times over different sets: nothing carries over. */
 static void test_reuse(void **state)
 {
@@ -565,7 +600,9 @@ static void test_type_strict(void **state)
     assert_true(permitted(V10 "authorizationrules { a:[type==\"s\"] && [type==\"i\", "
                               "value!=a.value] => permit(); };",
                           in));
-    /* Strings with escapes and UTF-8. */
+    /* Strings with escapes and UTF-8 (two, three and four bytes). */
+    assert_true(permitted(AUTH("value==\"\xc2\xb5\xe2\x82\xac\xf0\x9f\x94\x92\""),
+                          "[{\"type\":\"e\",\"value\":\"\\u00b5\\u20ac\\ud83d\\udd12\"}]"));
     assert_true(
         permitted(AUTH("value==\"a\\\"b\\\\c\""), "[{\"type\":\"e\",\"value\":\"a\\\"b\\\\c\"}]"));
     assert_true(
@@ -654,7 +691,6 @@ static void check_bad(const struct bad *cases, size_t n)
         compile_err(cases[i].text, cases[i].code, cases[i].detail);
     }
 }
-
 
 static void test_syntax_errors(void **state)
 {
@@ -749,6 +785,15 @@ static void test_syntax_errors(void **state)
         {V10 AUTHR "=> permit(); }; extra", VT_E_MALFORMED,
          "line 2, column 38: expected a section (authorizationrules or issuancerules), found "
          "identifier 'extra'"},
+        /* A long token is cut in the message. */
+        {V10 AUTHR "[type==\"a\"] abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij => "
+                   "permit(); };",
+         VT_E_MALFORMED,
+         "line 2, column 34: expected '&&' or '=>', found identifier "
+         "'abcdefghijabcdefghijabcdefghijabcdefghij...'"},
+        /* Columns count code points: the string before the error has a four-byte one. */
+        {V10 AUTHR "[value==\"\xf0\x9f\x94\x92\" x] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 34: expected ',' or ']', found identifier 'x'"},
         /* Lexical. */
         {V10 AUTHR "[type==\"a] => permit(); };", VT_E_MALFORMED,
          "line 2, column 29: unterminated string: no closing '\"' on its line"},
@@ -1053,21 +1098,6 @@ static void test_bad_claims(void **state)
     vt_maa_policy_result_cleanup(NULL);
 }
 
-/* n claims of type `type` with values 0..n-1, as JSON text. */
-static char *numbered(const char *type, size_t n)
-{
-    size_t cap = 64 + n * (strlen(type) + 40);
-    char *s = malloc(cap);
-    assert_non_null(s);
-    size_t k = (size_t)snprintf(s, cap, "[");
-    for (size_t i = 0; i < n; i++) {
-        k += (size_t)snprintf(s + k, cap - k, "%s{\"type\":\"%s\",\"value\":%zu}", i ? "," : "",
-                              type, i);
-    }
-    snprintf(s + k, cap - k, "]");
-    return s;
-}
-
 static void test_eval_limits(void **state)
 {
     (void)state;
@@ -1092,6 +1122,16 @@ static void test_eval_limits(void **state)
              in, VT_E_TOO_LARGE, "maa.policy.eval",
              "evaluation exceeded 1000000 steps in the authorizationrules rule at line 2, "
              "column 22");
+    /* The duplicate check of one rule's products counts too: 1500 distinct adds compare with
+     * each other about 1.1 million times. */
+    free(in);
+    in = numbered("t", 1500);
+    eval_err(V10 AUTHR "=> permit(); }; issuancerules { c:[type==\"t\"] => add(type=\"u\", "
+                       "value=c.value); };",
+             in, VT_E_TOO_LARGE, "maa.policy.eval",
+             "evaluation exceeded 1000000 steps in the issuancerules rule at line 2, column 54");
+    free(in);
+    in = numbered("t", 60);
     /* The same shape where nothing reads the bindings stays linear. */
     assert_false(permitted(V10 AUTHR "[type==\"t\"] && [type==\"t\"] && [type==\"t\"] && "
                                      "[type==\"t\", value==-1] => permit(); };",
@@ -1113,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_join),
         cmocka_unit_test(test_multivalued),
         cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_growth),
         cmocka_unit_test(test_type_strict),
         cmocka_unit_test(test_relational),
         cmocka_unit_test(test_lexical),
