@@ -75,6 +75,26 @@ void vt_kv_issuer_cleanup(struct vt_kv_issuer *is)
     memset(is, 0, sizeof(*is));
 }
 
+/* The RSA key of a base64 certificate (x5c[0]). */
+static enum vt_err cert_key(const char *b64, const char *file, const char *kid, struct vt_jwk **out,
+                            struct vt_diag *d)
+{
+    size_t len = strlen(b64), n = 0;
+    VT_ENSURE(len <= (96u << 10), d, VT_E_TOO_LARGE, "kv.jwks.x5c",
+              "%.200s: key %s: the certificate is too large", file, kid);
+    uint8_t *der = malloc(len / 4 * 3 + 3);
+    VT_ENSURE(der != NULL, d, VT_E_NOMEM, "kv.jwks.x5c", "no memory");
+    enum vt_err err = vt_base64_decode(b64, len, false, der, len / 4 * 3 + 3, &n);
+    if (err != VT_OK) {
+        err = vt_fail(d, VT_E_BAD_BASE64, "kv.jwks.x5c",
+                      "%.200s: key %s: x5c[0] is not base64 (RFC 7517 4.7)", file, kid);
+    } else {
+        err = vt_jwk_from_cert_der(der, n, out, d);
+    }
+    free(der);
+    return err;
+}
+
 static enum vt_err issuer_keys(struct vt_kv_issuer *out, const char *file, const json_t *jwks,
                                struct vt_diag *d)
 {
@@ -95,15 +115,21 @@ static enum vt_err issuer_keys(struct vt_kv_issuer *out, const char *file, const
         const char *kty = json_string_value(json_object_get(jk, "kty"));
         VT_ENSURE(kty != NULL && strcmp(kty, "RSA") == 0, d, VT_E_UNSUPPORTED_ALGORITHM,
                   "kv.jwks.kty", "%.200s: key %s is not RSA (tokens are RS256)", file, kid);
-        /* the key's public members only: vt_jwk_from_json refuses private ones */
-        json_t *pub = json_pack("{s:O,s:O,s:O}", "kty", json_object_get(jk, "kty"), "n",
-                                json_object_get(jk, "n"), "e", json_object_get(jk, "e"));
-        VT_ENSURE(pub != NULL, d, VT_E_MISSING_FIELD, "kv.jwks",
-                  "%.200s: key %s lacks \"n\" or \"e\"", file, kid);
         struct vt_jwk *key = NULL;
-        enum vt_err err = vt_jwk_from_json(pub, &key, d);
-        json_decref(pub);
-        VT_TRY(err);
+        const json_t *x5c = json_array_get(json_object_get(jk, "x5c"), 0);
+        if (json_object_get(jk, "n") == NULL && json_is_string(x5c)) {
+            /* an attestation service's /certs: the key is the certificate's */
+            VT_TRY(cert_key(json_string_value(x5c), file, kid, &key, d));
+        } else {
+            /* the key's public members only: vt_jwk_from_json refuses private ones */
+            json_t *pub = json_pack("{s:O,s:O,s:O}", "kty", json_object_get(jk, "kty"), "n",
+                                    json_object_get(jk, "n"), "e", json_object_get(jk, "e"));
+            VT_ENSURE(pub != NULL, d, VT_E_MISSING_FIELD, "kv.jwks",
+                      "%.200s: key %s has neither \"n\" and \"e\" nor \"x5c\"", file, kid);
+            enum vt_err err = vt_jwk_from_json(pub, &key, d);
+            json_decref(pub);
+            VT_TRY(err);
+        }
         out->keys[out->n] = key;
         snprintf(out->kids[out->n], VT_JOSE_KID_MAX, "%s", kid);
         out->n++;

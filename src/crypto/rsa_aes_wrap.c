@@ -365,3 +365,52 @@ enum vt_err vt_jwk_private_from_json(const json_t *jwk, struct vt_jwk **out, str
     return vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.kty",
                    "\"%.16s\" is not a private key type this service imports (RSA, EC)", kty);
 }
+
+enum vt_err vt_jwk_from_cert_der(const uint8_t *der, size_t n, struct vt_jwk **out,
+                                 struct vt_diag *d)
+{
+    *out = NULL;
+    VT_ENSURE(n > 0 && n <= (64u << 10), d, VT_E_BAD_CERT, "jwk.x5c",
+              "%zu bytes: not a certificate", n);
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)n);
+    if (x == NULL || p != der + n) {
+        X509_free(x);
+        return vt_fail(d, VT_E_BAD_CERT, "jwk.x5c", "not one DER X.509 certificate");
+    }
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    BIGNUM *bn_n = NULL, *bn_e = NULL;
+    enum vt_err err = VT_OK;
+    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &bn_n) != 1 ||
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &bn_e) != 1) {
+        err = vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jwk.x5c",
+                      "the certificate's key is not RSA (tokens are RS256)");
+    }
+    char *n64 = NULL, *e64 = NULL;
+    if (err == VT_OK) {
+        uint8_t nb[1024], eb[16];
+        int nn = BN_num_bytes(bn_n), en = BN_num_bytes(bn_e);
+        if (nn <= 0 || nn > (int)sizeof(nb) || en <= 0 || en > (int)sizeof(eb)) {
+            err = vt_fail(d, VT_E_BAD_KEY, "jwk.x5c", "the RSA key's size is out of range");
+        } else {
+            BN_bn2bin(bn_n, nb);
+            BN_bn2bin(bn_e, eb);
+            n64 = vt_base64_alloc(nb, (size_t)nn, true);
+            e64 = vt_base64_alloc(eb, (size_t)en, true);
+        }
+    }
+    if (err == VT_OK) {
+        json_t *j =
+            n64 && e64 ? json_pack("{s:s,s:s,s:s}", "kty", "RSA", "n", n64, "e", e64) : NULL;
+        err = j != NULL ? vt_jwk_from_json(j, out, d)
+                        : vt_fail(d, VT_E_NOMEM, "jwk.x5c", "no memory");
+        json_decref(j);
+    }
+    free(n64);
+    free(e64);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    X509_free(x);
+    return err;
+}

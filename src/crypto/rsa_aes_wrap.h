@@ -69,4 +69,13 @@ VT_MUST_USE enum vt_err vt_jwk_self_signed_der(const struct vt_jwk *k, const cha
 VT_MUST_USE enum vt_err vt_jwk_private_from_json(const struct json_t *jwk, struct vt_jwk **out,
                                                  struct vt_diag *d);
 
+/*
+ * The RSA public key of an X.509 certificate (DER), as a JWK: what an attestation service's
+ * /certs publishes as a JWK with only "x5c". The certificate's dates and issuer are not checked:
+ * the administrator trusts the key by configuring it. VT_E_BAD_CERT ("jwk.x5c": not a
+ * certificate), VT_E_UNSUPPORTED_ALGORITHM ("jwk.x5c": not an RSA key), vt_jwk_from_json's.
+ */
+VT_MUST_USE enum vt_err vt_jwk_from_cert_der(const uint8_t *der, size_t n, struct vt_jwk **out,
+                                             struct vt_diag *d);
+
 #endif

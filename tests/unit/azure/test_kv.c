@@ -743,6 +743,44 @@ static void test_issuer_files(void **state)
     assert_int_equal(is.n, 1);
     assert_string_equal(is.kids[0], "ok");
     vt_kv_issuer_cleanup(&is);
+    /* the shape of an attestation service's /certs: kty, kid and x5c only */
+    struct vt_buf der;
+    vt_buf_init(&der, 1u << 16);
+    assert_int_equal(vt_jwk_self_signed_der(h->issuer, "maa signing", NOW, 30, &der, &d), VT_OK);
+    char *b64 = vt_base64_alloc(der.data, der.len, false);
+    f = fopen(path, "w");
+    fprintf(f, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"cert-1\",\"x5c\":[\"%s\"]}]}", b64);
+    fclose(f);
+    assert_int_equal(vt_kv_issuer_load(spec, &is, &d), VT_OK);
+    uint8_t t1[32], t2[32];
+    vt_jwk_thumbprint(is.keys[0], t1);
+    vt_jwk_thumbprint(h->issuer, t2);
+    assert_memory_equal(t1, t2, 32);
+    vt_kv_issuer_cleanup(&is);
+    f = fopen(path, "w");
+    fprintf(f, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"cert-1\",\"x5c\":[\"%.40s\"]}]}", b64);
+    fclose(f);
+    assert_int_equal(vt_kv_issuer_load(spec, &is, &d), VT_E_BAD_CERT);
+    assert_string_equal(d.check, "jwk.x5c");
+    f = fopen(path, "w");
+    fputs("{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"cert-1\",\"x5c\":[\"!!\"]}]}", f);
+    fclose(f);
+    assert_int_equal(vt_kv_issuer_load(spec, &is, &d), VT_E_BAD_BASE64);
+    assert_string_equal(d.check, "kv.jwks.x5c");
+    struct vt_jwk *ec2 = gen("P-256");
+    vt_buf_cleanup(&der);
+    vt_buf_init(&der, 1u << 16);
+    assert_int_equal(vt_jwk_self_signed_der(ec2, "ec", NOW, 30, &der, &d), VT_OK);
+    vt_jwk_free(ec2);
+    free(b64);
+    b64 = vt_base64_alloc(der.data, der.len, false);
+    f = fopen(path, "w");
+    fprintf(f, "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"cert-1\",\"x5c\":[\"%s\"]}]}", b64);
+    fclose(f);
+    assert_int_equal(vt_kv_issuer_load(spec, &is, &d), VT_E_UNSUPPORTED_ALGORITHM);
+    assert_string_equal(d.check, "jwk.x5c");
+    free(b64);
+    vt_buf_cleanup(&der);
 }
 
 static void test_master_key_check(void **state)
