@@ -7,7 +7,7 @@
 // the refusals the SDK raises: a policy that refuses the token's MRENCLAVE, an expired token, an
 // untrusted issuer.
 // Environment (run.sh): VERITEE, VT_KV_SDK_DIR, VT_KV_TLS_CERT, VT_KV_TLS_KEY,
-// NODE_EXTRA_CA_CERTS.
+// NODE_EXTRA_CA_CERTS; VT_KV_DB (a PostgreSQL URL) instead of a fresh SQLite file.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import {
@@ -130,7 +130,7 @@ describe("@azure/keyvault-keys against veritee serve --keyvault-listen", () => {
     let dir, proc, stderr = "", url, credential, client, trusted, rogue;
     before(async () => {
         dir = mkdtempSync(join(tmpdir(), "vt-kv-sdk-"));
-        const db = `sqlite:${join(dir, "kv.db")}`;
+        const db = process.env.VT_KV_DB || `sqlite:${join(dir, "kv.db")}`;
         const mk = join(dir, "master.key");
         writeFileSync(mk, execFileSync(veritee, ["broker", "master-key"]));
         trusted = makeIssuer(dir, "maa-test-1");

@@ -5,12 +5,14 @@
 # certificate for 127.0.0.1 with openssl (the SDK sends bearer tokens over HTTPS only; node
 # trusts the CA through NODE_EXTRA_CA_CERTS), then run one node test file of tests/keyvault_sdk
 # with node's test runner. Without node, npm, openssl or the npm registry the test is skipped
-# with a message, and fails under CI=true.
-# Usage: run.sh BUILD_DIR VERITEE TEST_FILE
+# with a message, and fails under CI=true. With "postgres" the service's database is on a
+# PostgreSQL server the script starts (tests/support/pg.sh).
+# Usage: run.sh BUILD_DIR VERITEE TEST_FILE [postgres]
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR VERITEE TEST_FILE}
 veritee=${2:?usage: run.sh BUILD_DIR VERITEE TEST_FILE}
 test_file=${3:?usage: run.sh BUILD_DIR VERITEE TEST_FILE}
+backend=${4:-sqlite}
 here=$(cd "$(dirname "$0")" && pwd)
 dir="$build/keyvault-sdk"
 
@@ -47,7 +49,14 @@ echo "@azure/keyvault-keys $version, node $(node --version)"
 
 # A throwaway CA and the server's certificate (127.0.0.1 and localhost).
 tls=$(mktemp -d)
+chmod 755 "$tls" # the PostgreSQL server runs as another user
 trap 'rm -rf "$tls"' EXIT
+if [ "$backend" = postgres ]; then
+    source "$here/../support/pg.sh"
+    trap 'pg_stop; rm -rf "$tls"' EXIT
+    pg_start "$tls/pg" || { echo "FAIL: PostgreSQL did not start"; exit 1; }
+    export VT_KV_DB=$PG_URL
+fi
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=veritee keyvault test CA" \
     -keyout "$tls/ca.key" -out "$tls/ca.pem" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
