@@ -250,6 +250,10 @@ static enum vt_err signer_load(struct vt_kv *k, bool *found, struct vt_diag *d)
         if (err == VT_OK) {
             snprintf(k->signer_kid, sizeof(k->signer_kid), "%s", (const char *)b[0].data);
             k->signer_x5c = vt_base64_alloc(b[2].data, b[2].len, false);
+            uint8_t h[VT_SHA256_LEN];
+            vt_sha256(b[2].data, b[2].len, h);
+            (void)!vt_base64_encode(h, sizeof(h), true, k->signer_x5t_s256,
+                                    sizeof(k->signer_x5t_s256));
             if (k->signer_x5c == NULL) {
                 err = vt_fail(d, VT_E_NOMEM, "kv.signer", "no memory");
             }

@@ -110,6 +110,7 @@ struct vt_kv {
     struct vt_jwk *signer;
     char signer_kid[64];
     char *signer_x5c;
+    char signer_x5t_s256[44]; /* base64url SHA-256 of the certificate (x5t#S256) */
 };
 
 /* Open the service on broker b (which must outlive it): bring the keyvault schema component to

@@ -12,7 +12,8 @@
  *     CKM_RSA_AES_KEY_WRAP (OAEP SHA-1), RSA_AES_KEY_WRAP_256, RSA_AES_KEY_WRAP_384; the blob goes
  *     into key_hsm = base64url({"schema_version":"1.0","header":{"kid","alg":"dir","enc"},
  *     "ciphertext","generator"}), the key bundle's key.key_hsm.
- *  6. The answer {"value": JWS RS256 by this vault's signing key (kid, x5c)} whose payload is
+ *  6. The answer {"value": JWS RS256 by this vault's signing key (kid, x5c, x5t#S256)} whose
+ *     payload is
  *     {"request": {"api-version","enc","kid","nonce"?}, "response": {"key": KeyBundle}}.
  *
  * Every decision from step 2 on (granted or refused) is appended to the broker's Merkle log with
@@ -323,8 +324,8 @@ static bool sign_answer(struct release *r, const struct vt_buf *blob)
     json_decref(bundle);
     char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(payload);
-    json_t *header = json_pack("{s:s,s:[s],s:s}", "kid", r->k->signer_kid, "x5c", r->k->signer_x5c,
-                               "typ", "JWT");
+    json_t *header = json_pack("{s:s,s:[s],s:s,s:s}", "kid", r->k->signer_kid, "x5c",
+                               r->k->signer_x5c, "x5t#S256", r->k->signer_x5t_s256, "typ", "JWT");
     char *jws = NULL;
     struct vt_diag d;
     vt_diag_init(&d);

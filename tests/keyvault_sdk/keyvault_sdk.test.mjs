@@ -13,6 +13,7 @@ import { execFileSync, spawn } from "node:child_process";
 import {
     X509Certificate,
     createDecipheriv,
+    createHash,
     createPrivateKey,
     createPublicKey,
     generateKeyPairSync,
@@ -110,6 +111,7 @@ function openRelease(value, enclaveKey) {
     const header = JSON.parse(Buffer.from(h, "base64url"));
     assert.equal(header.alg, "RS256");
     const cert = new X509Certificate(Buffer.from(header.x5c[0], "base64"));
+    assert.equal(header["x5t#S256"], b64u(createHash("sha256").update(cert.raw).digest()));
     assert.ok(rsaVerify("RSA-SHA256", Buffer.from(`${h}.${p}`), cert.publicKey,
                         Buffer.from(s, "base64url")), "the release JWS verifies with its x5c");
     const payload = JSON.parse(Buffer.from(p, "base64url"));
