@@ -26,7 +26,8 @@ static const char broker_usage[] =
     "  master-key          print a new random master key (64 hex characters)\n"
     "  master-key-id       print the id of the master key given (errors about a wrong key\n"
     "                      name keys by id; `veritee backup` prints the id a backup needs)\n"
-    "  token               create an admin bearer token (printed once; stored hashed)\n"
+    "  token               create an admin bearer token (printed once; stored hashed);\n"
+    "                      --role keyvault: one that only the Key Vault API takes\n"
     "  key-put             create a key, or add a version: --name N (--secret-file F |\n"
     "                      --generate BYTES) [--policy FILE]\n"
     "  key-policy          set a key's release policy: --name N --policy FILE\n"
@@ -541,7 +542,11 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
     }
     if (strcmp(sub, "token") == 0) {
         char token[64];
-        if ((err = vt_tokens_create(b->store, "admin", a->name, vt_broker_now(b), token, &d)) !=
+        const char *role = a->role ? a->role : "admin";
+        if (strcmp(role, "admin") != 0 && strcmp(role, "keyvault") != 0) {
+            return usage(prog, "token --role is admin (the default) or keyvault");
+        }
+        if ((err = vt_tokens_create(b->store, role, a->name, vt_broker_now(b), token, &d)) !=
             VT_OK) {
             return fail(prog, err, &d);
         }

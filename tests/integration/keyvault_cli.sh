@@ -72,6 +72,10 @@ check "... WWW-Authenticate names authorization and the configured resource" \
 check "... a message Key Vault gives" grep -q AKV10000 "$tmp/body"
 req "a wrong token" 401 Unauthorized GET "/keys/k?api-version=7.4" "" "vt_0000"
 check "... with the challenge again" grep -qi '^WWW-Authenticate: Bearer' "$tmp/head"
+kvtoken=$("$veritee" broker token --db "$db" --master-key-file "$mk" --name kv-only --role keyvault)
+req "a token of role keyvault" 404 KeyNotFound GET "/keys/k?api-version=7.4" "" "$kvtoken"
+"$veritee" broker token --db "$db" --master-key-file "$mk" --name x --role cache 2>"$tmp/err"
+check "broker token --role: admin or keyvault only" bash -c "[ $? = 2 ] && grep -q keyvault '$tmp/err'"
 req "no api-version" 400 BadParameter GET /keys/k
 req "an unknown api-version" 400 BadParameter GET "/keys/k?api-version=2016-10-01"
 req "a bad key name" 400 BadParameter GET "/keys/a_b?api-version=7.4"
