@@ -823,6 +823,86 @@ static void test_names(void **state)
     assert_false(vt_kv_version_ok("0123"));
 }
 
+/* The in-process MAA service's hook: a kid no configured issuer has is resolved by it, and the
+ * token's iss must then be the MAA service's. */
+static const struct vt_jwk *maa_key(void *ctx, const char *kid)
+{
+    struct h *h = ctx;
+    return strcmp(kid, "local-maa-1") == 0 ? h->issuer : NULL;
+}
+
+static void test_maa_hook(void **state)
+{
+    struct h *h = *state;
+    struct vt_kv_config kc = {.vault_url = VAULT,
+                              .maa_issuer = "https://local.maa.example",
+                              .maa_key = maa_key,
+                              .maa_ctx = h};
+    struct vt_kv *k2 = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_kv_open(&kc, h->b, &k2, &d), VT_OK);
+    char p[512];
+    snprintf(p, sizeof(p),
+             "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"https://local.maa.example\","
+             "\"allOf\":[{\"claim\":\"x-ms-sgx-mrenclave\",\"equals\":\"%s\"}]}]}",
+             GOOD);
+    char *pb = vt_base64_alloc((const uint8_t *)p, strlen(p), true);
+    struct vt_kv_call c = {.vault_url = VAULT, .api_version = "7.4"};
+    json_t *b = J("{\"kty\":\"oct-HSM\",\"attributes\":{\"exportable\":true},"
+                  "\"release_policy\":{\"data\":\"%s\"}}",
+                  pb);
+    free(pb);
+    assert_true(vt_kv_create(k2, &c, "local", b));
+    json_decref(b);
+    vt_kv_call_cleanup(&c);
+    char *claims = good_claims(h, GOOD, NOW + 600, NULL);
+    char payload[8192];
+    snprintf(payload, sizeof(payload), "{\"iss\":\"https://local.maa.example\",%s}", claims);
+    json_t *hdr = json_pack("{s:s}", "kid", "local-maa-1");
+    char *tok = NULL;
+    assert_int_equal(
+        vt_jws_sign_rs256(h->issuer, hdr, (const uint8_t *)payload, strlen(payload), &tok, &d),
+        VT_OK);
+    json_decref(hdr);
+    char body[16384];
+    snprintf(body, sizeof(body), "{\"target\":\"%s\"}", tok);
+    b = J("%s", body);
+    memset(&c, 0, sizeof(c));
+    c.vault_url = VAULT;
+    c.api_version = "7.4";
+    if (!vt_kv_release(k2, &c, "local", NULL, b)) {
+        fail_msg("%s", c.err.message);
+    }
+    vt_kv_call_cleanup(&c);
+    json_decref(b);
+    free(tok);
+    /* the same key under another iss: refused */
+    snprintf(payload, sizeof(payload), "{\"iss\":\"https://other.example\",%s}", claims);
+    hdr = json_pack("{s:s}", "kid", "local-maa-1");
+    assert_int_equal(
+        vt_jws_sign_rs256(h->issuer, hdr, (const uint8_t *)payload, strlen(payload), &tok, &d),
+        VT_OK);
+    json_decref(hdr);
+    snprintf(body, sizeof(body), "{\"target\":\"%s\"}", tok);
+    b = J("%s", body);
+    memset(&c, 0, sizeof(c));
+    c.vault_url = VAULT;
+    c.api_version = "7.4";
+    assert_false(vt_kv_release(k2, &c, "local", NULL, b));
+    assert_int_equal(c.err.status, 403);
+    assert_non_null(strstr(c.err.message, "is not the issuer its signing key is trusted for"));
+    vt_kv_call_cleanup(&c);
+    json_decref(b);
+    free(tok);
+    free(claims);
+    vt_kv_close(k2);
+    /* a hook without an issuer URL is refused at open */
+    kc.maa_issuer = "local";
+    assert_int_equal(vt_kv_open(&kc, h->b, &k2, &d), VT_E_ARG);
+    assert_string_equal(d.check, "kv.maa_issuer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_issuer_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_master_key_check, setup, teardown),
         cmocka_unit_test(test_names),
+        cmocka_unit_test_setup_teardown(test_maa_hook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
