@@ -380,8 +380,49 @@ static bool check_export_rules(const struct vt_kv_key *key, struct vt_kv_error *
     return true;
 }
 
+/*
+ * The log entry of a change to a key (create, import, update): which key, its type, whether it is
+ * exportable and enabled, and the SHA-256 of its release policy (the stored JSON), so the log
+ * shows which policy guarded each release. Nothing secret. A change whose entry cannot be written
+ * is answered with 500 (it is stored: the operator sees the error in the service's log).
+ */
+static bool audit_change(struct vt_kv *k, struct vt_kv_call *c, const char *event,
+                         const struct vt_kv_key *key)
+{
+    char when[VT_TIME_STR_MAX], kid[VT_KV_URL_MAX + VT_KV_NAME_MAX + 64];
+    vt_time_format(vt_kv_now(k), when);
+    key_url(c->vault_url, key, true, kid, sizeof(kid));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s}", "type", "keyvault", "event", event,
+                          "time", when, "key", kid, "kty", key->kty, "exportable", key->exportable,
+                          "enabled", key->enabled, "decision", "allow");
+    if (o != NULL && key->policy != NULL) {
+        uint8_t h[VT_SHA256_LEN];
+        char hex[2 * VT_SHA256_LEN + 1];
+        vt_sha256(key->policy, strlen(key->policy), h);
+        vt_hex_encode(h, sizeof(h), hex);
+        json_object_set_new(o, "release_policy_sha256", json_string(hex));
+    }
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    uint64_t index = 0;
+    char rkid[64];
+    enum vt_err err =
+        text ? vt_broker_log_append(k->b, text, "", NULL, false, &index, NULL, rkid, &d)
+             : VT_E_NOMEM;
+    free(text);
+    if (err != VT_OK) {
+        fprintf(stderr, "veritee-keyvault: log entry of %s %s: %s: %s\n", event, kid, d.check,
+                d.detail);
+        return INTERNAL(&c->err, "the key was %sd but the audit log entry could not be written",
+                        event);
+    }
+    return true;
+}
+
 static bool store_new(struct vt_kv *k, struct vt_kv_call *c, struct vt_kv_key *key,
-                      const uint8_t *material, size_t n)
+                      const uint8_t *material, size_t n, const char *event)
 {
     struct vt_diag d;
     vt_diag_init(&d);
@@ -389,7 +430,7 @@ static bool store_new(struct vt_kv *k, struct vt_kv_call *c, struct vt_kv_key *k
         fprintf(stderr, "veritee-keyvault: storing key %s: %s: %s\n", key->name, d.check, d.detail);
         return INTERNAL(&c->err, "the key could not be stored");
     }
-    return answer_bundle(c, key);
+    return audit_change(k, c, event, key) && answer_bundle(c, key);
 }
 
 bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const json_t *body)
@@ -438,7 +479,7 @@ bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
         }
     }
     if (ok) {
-        ok = store_new(k, c, &key, material.data, material.len);
+        ok = store_new(k, c, &key, material.data, material.len, "create");
     }
     vt_jwk_free(jwk);
     vt_buf_cleanup(&material);
@@ -550,7 +591,8 @@ bool vt_kv_import(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
          read_tags(member(body, "tags"), &key, &c->err) &&
          (member(body, "release_policy") == NULL ||
           vt_kv_policy_read(member(body, "release_policy"), &key.policy, &c->err)) &&
-         check_export_rules(&key, &c->err) && store_new(k, c, &key, material.data, material.len);
+         check_export_rules(&key, &c->err) &&
+         store_new(k, c, &key, material.data, material.len, "import");
     vt_buf_cleanup(&material);
     vt_kv_key_cleanup(&key);
     return ok;
@@ -627,7 +669,7 @@ bool vt_kv_update(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
     }
     if (ok) {
         key.updated = vt_kv_now(k);
-        ok = answer_bundle(c, &key);
+        ok = audit_change(k, c, "update", &key) && answer_bundle(c, &key);
     }
     free(policy);
     vt_kv_key_cleanup(&key);

@@ -316,9 +316,12 @@ static void create_refused(struct h *h, const char *body, unsigned status, const
     }
 }
 
+static int64_t log_size(struct h *h);
+
 static void test_create_refusals(void **state)
 {
     struct h *h = *state;
+    int64_t entries = log_size(h);
     char *p = policy_b64(GOOD);
     char body[2048];
     create_refused(h, "{}", 400, "kty: the key type is required");
@@ -368,7 +371,8 @@ static void test_create_refusals(void **state)
              p);
     create_refused(h, body, 400, "release_policy.immutable");
     free(p);
-    /* nothing was stored */
+    /* nothing was stored, nothing logged */
+    assert_int_equal(log_size(h), entries);
     struct vt_kv_call c = {.vault_url = VAULT, .api_version = "7.4"};
     assert_false(vt_kv_get(h->k, &c, "refused", NULL));
     assert_int_equal(c.err.status, 404);
@@ -621,7 +625,9 @@ static void test_release_refusals(void **state)
 static void test_update_policy(void **state)
 {
     struct h *h = *state;
+    int64_t entries = log_size(h);
     create_exportable(h, "u", "EC-HSM", ",\"crv\":\"P-384\"");
+    assert_int_equal(log_size(h), entries + 1); /* the creation */
     char *p = policy_b64("cc");
     struct vt_kv_call c = {.vault_url = VAULT, .api_version = "7.4"};
     json_t *b = J("{\"release_policy\":{\"data\":\"%s\",\"immutable\":true}}", p);
