@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
+#include "azure/kv.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
 
@@ -25,7 +26,8 @@ static const char broker_usage[] =
     "  master-key          print a new random master key (64 hex characters)\n"
     "  master-key-id       print the id of the master key given (errors about a wrong key\n"
     "                      name keys by id; `veritee backup` prints the id a backup needs)\n"
-    "  token               create an admin bearer token (printed once; stored hashed)\n"
+    "  token               create an admin bearer token (printed once; stored hashed);\n"
+    "                      --role keyvault: one that only the Key Vault API takes\n"
     "  key-put             create a key, or add a version: --name N (--secret-file F |\n"
     "                      --generate BYTES) [--policy FILE]\n"
     "  key-policy          set a key's release policy: --name N --policy FILE\n"
@@ -73,6 +75,21 @@ static const char broker_usage[] =
     "                          this listener, HTTP or HTTPS as --tls-cert says; with\n"
     "                          --kms-account ID (required), --kms-region R (us-east-1),\n"
     "                          --kms-port-file FILE, --kms-recipient-max-age S (300)\n"
+    "  --keyvault-listen HOST:PORT  veritee serve: also serve the Azure Key Vault keys API with\n"
+    "                          Secure Key Release (docs/skr.md) on this listener (HTTPS with\n"
+    "                          --tls-cert: the Azure SDK sends bearer tokens over TLS only);\n"
+    "                          bearer tokens are `veritee broker token` ones (role admin or\n"
+    "                          keyvault). With:\n"
+    "    --keyvault-issuer ISS=JWKS_FILE  trust attestation tokens whose iss is ISS, signed\n"
+    "                          (RS256) by a key of the JWK set in JWKS_FILE (by kid; n/e or\n"
+    "                          x5c, as an attestation service's /certs); repeatable\n"
+    "    --keyvault-resource URL  the bearer challenge's resource (https://vault.azure.net);\n"
+    "                          the SDK checks that the vault's host is a subdomain of it\n"
+    "    --keyvault-authorization URL  the challenge's authorization URL\n"
+    "                          (https://login.microsoftonline.com/veritee)\n"
+    "    --keyvault-url URL    the vault URL in key ids (default: https:// and the Host header)\n"
+    "    --keyvault-token-leeway S  clock skew allowed on a target token's exp/nbf (0)\n"
+    "    --keyvault-port-file FILE  write the port listened on to FILE\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
@@ -106,6 +123,10 @@ struct broker_args {
     const char *name, *secret_file, *policy, *role, *receipt, *jwks, *key;
     const char *kms_listen, *kms_port_file, *kms_account, *kms_region;
     long long kms_max_age;
+    const char *kv_listen, *kv_port_file, *kv_resource, *kv_authorization, *kv_url;
+    const char *kv_issuers[VT_KV_ISSUERS_MAX];
+    size_t n_kv_issuers;
+    long long kv_leeway;
     const char *anchors[16];
     size_t n_anchors;
     long long generate, start, limit;
@@ -180,6 +201,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KMS_ACCOUNT,
         O_KMS_REGION,
         O_KMS_MAXAGE,
+        O_KV_LISTEN,
+        O_KV_PORT,
+        O_KV_ISSUER,
+        O_KV_RESOURCE,
+        O_KV_AUTHZ,
+        O_KV_URL,
+        O_KV_LEEWAY,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -226,6 +254,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"kms-account", 1, NULL, O_KMS_ACCOUNT},
         {"kms-region", 1, NULL, O_KMS_REGION},
         {"kms-recipient-max-age", 1, NULL, O_KMS_MAXAGE},
+        {"keyvault-listen", 1, NULL, O_KV_LISTEN},
+        {"keyvault-port-file", 1, NULL, O_KV_PORT},
+        {"keyvault-issuer", 1, NULL, O_KV_ISSUER},
+        {"keyvault-resource", 1, NULL, O_KV_RESOURCE},
+        {"keyvault-authorization", 1, NULL, O_KV_AUTHZ},
+        {"keyvault-url", 1, NULL, O_KV_URL},
+        {"keyvault-token-leeway", 1, NULL, O_KV_LEEWAY},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -387,6 +422,33 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             }
             a->kms_max_age = v;
             break;
+        case O_KV_LISTEN:
+            a->kv_listen = optarg;
+            break;
+        case O_KV_PORT:
+            a->kv_port_file = optarg;
+            break;
+        case O_KV_ISSUER:
+            if (a->n_kv_issuers == VT_KV_ISSUERS_MAX) {
+                return usage(prog, "too many --keyvault-issuer (16 at most)");
+            }
+            a->kv_issuers[a->n_kv_issuers++] = optarg;
+            break;
+        case O_KV_RESOURCE:
+            a->kv_resource = optarg;
+            break;
+        case O_KV_AUTHZ:
+            a->kv_authorization = optarg;
+            break;
+        case O_KV_URL:
+            a->kv_url = optarg;
+            break;
+        case O_KV_LEEWAY:
+            if (!num(optarg, &v) || v > 3600) {
+                return usage(prog, "--keyvault-token-leeway takes seconds from 0 to 3600");
+            }
+            a->kv_leeway = v;
+            break;
         case O_UP:
             if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
                 return usage(prog, "too many --upstream");
@@ -480,7 +542,11 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
     }
     if (strcmp(sub, "token") == 0) {
         char token[64];
-        if ((err = vt_tokens_create(b->store, "admin", a->name, vt_broker_now(b), token, &d)) !=
+        const char *role = a->role ? a->role : "admin";
+        if (strcmp(role, "admin") != 0 && strcmp(role, "keyvault") != 0) {
+            return usage(prog, "token --role is admin (the default) or keyvault");
+        }
+        if ((err = vt_tokens_create(b->store, role, a->name, vt_broker_now(b), token, &d)) !=
             VT_OK) {
             return fail(prog, err, &d);
         }
@@ -651,6 +717,38 @@ static int kms_start(const struct broker_args *a, struct vt_broker *b, enum vt_s
     return cli_http_start(&sa, vt_kms_http_handler, *k, "veritee-kms", srv);
 }
 
+/* veritee serve --keyvault-listen: the Key Vault service on the broker, on a listener of its
+ * own. */
+static int kv_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
+                    struct vt_kv **k, struct vt_http_server **srv)
+{
+    struct vt_kv_config kc = {.resource = a->kv_resource,
+                              .authorization = a->kv_authorization,
+                              .vault_url = a->kv_url,
+                              .issuers = a->kv_issuers,
+                              .n_issuers = a->n_kv_issuers,
+                              .token_leeway = a->kv_leeway,
+                              .schema_mode = mode};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_kv_open(&kc, b, k, &d);
+    if (err != VT_OK) {
+        return fail("veritee serve", err, &d);
+    }
+    if (a->tls_cert == NULL) {
+        fprintf(stderr, "veritee serve: warning: --keyvault-listen without --tls-cert: the Azure "
+                        "SDK sends bearer tokens over HTTPS only\n");
+    }
+    struct cli_server_args sa = {.listen = a->kv_listen,
+                                 .port_file = a->kv_port_file,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads,
+                                 .route = vt_kv_http_route,
+                                 .limits = a->limits};
+    return cli_http_start(&sa, vt_kv_http_handler, *k, "veritee-keyvault", srv);
+}
+
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
 {
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
@@ -728,6 +826,11 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (a.kms_listen != NULL) {
             rc = kms_start(&a, b, mode, &k, &kms_srv);
         }
+        struct vt_kv *kv = NULL;
+        struct vt_http_server *kv_srv = NULL;
+        if (rc == 0 && a.kv_listen != NULL) {
+            rc = kv_start(&a, b, mode, &kv, &kv_srv);
+        }
         struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
@@ -741,6 +844,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (rc == 0) {
             rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
         }
+        vt_http_server_stop(kv_srv);
+        vt_kv_close(kv);
         vt_http_server_stop(kms_srv);
         vt_kms_close(k);
     } else {

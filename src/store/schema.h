@@ -38,12 +38,12 @@ struct vt_schema_component {
 
 /* veritee's components (migrations.c), in the order they are applied. */
 extern const struct vt_schema_component vt_schema_core, vt_schema_cache, vt_schema_broker,
-    vt_schema_kms;
-extern const struct vt_schema_component *const vt_schema_all[4];
+    vt_schema_kms, vt_schema_keyvault;
+extern const struct vt_schema_component *const vt_schema_all[5];
 #define VT_SCHEMA_ALL_N (sizeof(vt_schema_all) / sizeof(vt_schema_all[0]))
 
 #define VT_SCHEMA_NAME_MAX 32
-#define VT_SCHEMA_MAX_COMPONENTS 4
+#define VT_SCHEMA_MAX_COMPONENTS 5
 #define VT_SCHEMA_MAX_STEPS 64
 
 /* A component in a database. */
