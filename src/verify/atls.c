@@ -288,6 +288,32 @@ static enum vt_err find_extension(const struct vt_cert *c, struct found_ext *out
     return VT_OK;
 }
 
+/* ": claim C OP EXPECTED, actual A" for the first failed claim test of an explanation. */
+static void first_failed_rule(const char *explanation, char *out, size_t cap)
+{
+    json_t *a = explanation != NULL ? json_loads(explanation, 0, NULL) : NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        json_t *claim = json_object_get(e, "claim");
+        if (!json_is_false(json_object_get(e, "outcome")) || !json_is_string(claim)) {
+            continue;
+        }
+        char *exp = json_dumps(json_object_get(e, "expected"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *act = json_dumps(json_object_get(e, "actual"), JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(out, cap, ": claim %s %s %.100s, actual %.100s", json_string_value(claim),
+                 json_string_value(json_object_get(e, "op")) != NULL
+                     ? json_string_value(json_object_get(e, "op"))
+                     : "?",
+                 exp != NULL ? exp : "null", act != NULL ? act : "absent");
+        free(exp);
+        free(act);
+        break;
+    }
+    json_decref(a);
+}
+
 static enum vt_err check_policy_claims(const struct vt_policy *p, const struct vt_claims *c,
                                        const char *json, struct vt_diag *d)
 {
@@ -304,7 +330,10 @@ static enum vt_err check_policy_claims(const struct vt_policy *p, const struct v
     }
     bool allowed = r.allowed;
     if (!allowed) {
-        vt_fail(d, VT_E_BINDING, "atls.policy", "the policy denied the claims: %s", r.reason);
+        char rule[300] = "";
+        first_failed_rule(r.explanation, rule, sizeof(rule));
+        vt_fail(d, VT_E_BINDING, "atls.policy", "the policy denied the claims at %s%s", r.reason,
+                rule);
     }
     vt_policy_result_cleanup(&r);
     return allowed ? VT_OK : VT_E_BINDING;
