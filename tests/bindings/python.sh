@@ -57,7 +57,6 @@ if [ ! -x "$dir/venv/bin/python" ]; then
     "$py" -m venv --system-site-packages "$dir/venv"
 fi
 "$dir/venv/bin/python" -m pip install -q --no-index --no-deps --force-reinstall "$wheel"
-"$dir/venv/bin/python" -c 'import veritee, sys; print("veritee", veritee.__version__, "from", veritee.__file__)'
 
 export VERITEE_BINARY=$veritee
 if [ "$sanitize" = ON ]; then
@@ -70,5 +69,7 @@ if [ "$sanitize" = ON ]; then
     export LD_PRELOAD=$asan
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 fi
+"$dir/venv/bin/python" -c 'import veritee, sys; print("veritee", veritee.__version__, "from", veritee.__file__)'
+export PYTHONDONTWRITEBYTECODE=1
 cd "$dir"
 exec "$dir/venv/bin/python" -m pytest -p no:cacheprovider -v -rs "$src/tests"

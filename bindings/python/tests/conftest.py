@@ -42,11 +42,21 @@ def fixtures() -> Path:
     return require_fixtures()
 
 
+def cli_env() -> dict[str, str]:
+    """The environment for the veritee command: without the LD_PRELOAD of a sanitizer runtime
+    that the interpreter needs for an instrumented libveritee.so (tests/bindings/python.sh); the
+    command carries its own."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 def cli_verify(args: list[str]) -> Optional[dict[str, Any]]:
     """`veritee verify ARGS` as JSON, when VERITEE_BINARY names the command (ctest sets it),
     else None."""
     binary = os.environ.get("VERITEE_BINARY")
     if not binary:
         return None
-    out = subprocess.run([binary, "verify", *args], capture_output=True, text=True, check=False)
+    out = subprocess.run([binary, "verify", *args], capture_output=True, text=True, check=False,
+                         env=cli_env())
     return json.loads(out.stdout)

@@ -14,6 +14,7 @@ from typing import Iterator, Tuple
 import pytest
 
 import veritee
+from conftest import cli_env
 
 
 def test_runtime_keys() -> None:
@@ -87,24 +88,24 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[str, str,
     tmp = tmp_path_factory.mktemp("broker")
     mk = tmp / "master.key"
     mk.write_bytes(subprocess.run([vt, "broker", "master-key"], check=True,
-                                  capture_output=True).stdout)
+                                  capture_output=True, env=cli_env()).stdout)
     db = f"sqlite:{tmp / 'v.db'}"
     b = [vt, "broker"]
     common = ["--db", db, "--master-key-file", str(mk)]
     subprocess.run([vt, "client", "sim-export", "--backend", "sim:nitro", "--sim-dir",
                     str(tmp / "sim"), "--out", str(tmp / "export")], check=True,
-                   capture_output=True)
+                   capture_output=True, env=cli_env())
     subprocess.run(b + ["key-put", *common, "--name", "pepper", "--generate", "32"], check=True,
-                   capture_output=True)
+                   capture_output=True, env=cli_env())
     pol = tmp / "tdx.json"
     pol.write_text('{"version":1,"rules":{"claim":"tdx.mrtd","exists":true}}')
     subprocess.run(b + ["key-put", *common, "--name", "tdx-only", "--generate", "16", "--policy",
-                        str(pol)], check=True, capture_output=True)
+                        str(pol)], check=True, capture_output=True, env=cli_env())
     pf = tmp / "port"
     proc = subprocess.Popen(b + ["serve", *common, "--trust-anchor",
                                  str(tmp / "export/anchors/nitro.pem"), "--listen",
                                  "127.0.0.1:0", "--port-file", str(pf)],
-                            stderr=open(tmp / "serve.log", "wb"))
+                            stderr=open(tmp / "serve.log", "wb"), env=cli_env())
     try:
         for _ in range(600):  # wait for the port file (not a timing assertion)
             if pf.is_file() and pf.read_text().strip():
@@ -128,7 +129,8 @@ def _nitro_evidence(vt: str, tmp: Path):
         out = tmp / f"doc-{len(calls)}.cose"
         subprocess.run([vt, "client", "evidence", "--backend", "sim:nitro", "--sim-dir",
                         str(tmp / "sim"), "--public-key", str(tmp / "spki.der"), "--nonce",
-                        nonce.hex(), "--out", str(out)], check=True, capture_output=True)
+                        nonce.hex(), "--out", str(out)], check=True, capture_output=True,
+                       env=cli_env())
         return out.read_bytes()
 
     return evidence, calls
