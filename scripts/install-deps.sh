@@ -18,6 +18,7 @@ packages=(
     # python3-pip) where pytest runs it.
     python3-cffi python3-dev python3-pytest python3-build python3-setuptools python3-wheel
     python3-venv python3-pip
+    faketime # bench/bindings: Evervault's Nitro validator checks documents at the wall clock only
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and

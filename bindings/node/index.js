@@ -99,14 +99,25 @@ class Result {
     this.advisoryIds = r ? r.advisoryIds : [];
     this.debug = r ? r.debug : null;
     this.error = error === undefined ? null : error;
-    Object.defineProperty(this, 'claimsJson', { value: r ? r.claimsJson : null, enumerable: false });
+    // The typed claims (native), serialised on first access.
+    Object.defineProperty(this, '_native', { value: r ? r.claims : null, enumerable: false });
+    Object.defineProperty(this, '_json', { value: undefined, writable: true, enumerable: false });
     Object.defineProperty(this, '_claims', { value: undefined, writable: true, enumerable: false });
+  }
+
+  /** The claims as the library serialises them (vt_claims_to_json); null when not verified. */
+  get claimsJson() {
+    if (this._json === undefined) {
+      this._json = this._native === null ? null : native.claimsJson(this._native);
+    }
+    return this._json;
   }
 
   /** Every claim (docs/claims.md), parsed on first access; null when not verified. */
   get claims() {
     if (this._claims === undefined) {
-      this._claims = this.claimsJson === null ? null : JSON.parse(this.claimsJson);
+      const j = this.claimsJson;
+      this._claims = j === null ? null : JSON.parse(j);
     }
     return this._claims;
   }
@@ -236,7 +247,7 @@ class Policy {
           detail: 'the verification failed: there are no claims to evaluate' });
         throw e;
       }
-      json = Buffer.from(claims.claimsJson);
+      json = claims._native; // the typed claims: no JSON involved
     } else {
       json = jsonBytes('claims', claims);
     }

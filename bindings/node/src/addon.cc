@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -84,15 +85,19 @@ struct VerifyArgs {
     vt_verify_opts opts{};
 };
 
-// What a verification gives back to JavaScript.
+// What a verification gives back to JavaScript. The claims stay in their C struct (an External
+// owned by the Result) and are serialised only when JavaScript asks for them.
 struct VerifyOutcome {
     vt_err err = VT_OK;
     vt_diag d{};
-    std::string kind = "unknown";
-    std::string tee, status, claims_json;
-    std::vector<std::string> advisories;
-    bool debug = false;
+    const char *kind = "unknown";
+    std::unique_ptr<vt_claims> claims;
 };
+
+vt_claims *ClaimsOf(const Napi::Value &v)
+{
+    return v.IsExternal() ? v.As<Napi::External<vt_claims>>().Data() : nullptr;
+}
 
 class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
 {
@@ -179,45 +184,36 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
             kind = vt_evidence_detect(p, n);
         }
         o.kind = vt_evidence_kind_name(kind);
-        vt_claims claims;
-        o.err = vt_verify(v_, p, n, &a.opts, &claims, &o.d);
+        o.claims.reset(new (std::nothrow) vt_claims);
+        if (o.claims == nullptr) {
+            vt_buf_cleanup(&text);
+            o.err = vt_fail(&o.d, VT_E_NOMEM, "claims", "no memory for the claims");
+            return;
+        }
+        o.err = vt_verify(v_, p, n, &a.opts, o.claims.get(), &o.d);
         vt_buf_cleanup(&text);
-        if (o.err != VT_OK) {
-            return;
-        }
-        char *json = vt_claims_to_json(&claims);
-        if (json == nullptr) {
-            o.err = vt_fail(&o.d, VT_E_NOMEM, "claims", "cannot serialise the claims");
-            return;
-        }
-        o.claims_json = json;
-        free(json);
-        o.tee = vt_tee_name(claims.tee);
-        o.status = vt_tcb_status_name(claims.status);
-        o.debug = claims.debug;
-        for (size_t i = 0; i < claims.advisories.n; i++) {
-            o.advisories.emplace_back(claims.advisories.ids[i]);
-        }
     }
 
-    static Napi::Value ToJs(Napi::Env env, const VerifyOutcome &o)
+    static Napi::Value ToJs(Napi::Env env, VerifyOutcome &o)
     {
         if (o.err != VT_OK) {
             Napi::Error e = MakeError(env, o.err, o.d);
             e.Set("evidenceType", Napi::String::New(env, o.kind));
             return e.Value();
         }
+        const vt_claims *c = o.claims.get();
         Napi::Object r = Napi::Object::New(env);
         r.Set("evidenceType", o.kind);
-        r.Set("tee", o.tee);
-        r.Set("status", o.status);
-        Napi::Array adv = Napi::Array::New(env, o.advisories.size());
-        for (size_t i = 0; i < o.advisories.size(); i++) {
-            adv.Set(static_cast<uint32_t>(i), o.advisories[i]);
+        r.Set("tee", vt_tee_name(c->tee));
+        r.Set("status", vt_tcb_status_name(c->status));
+        Napi::Array adv = Napi::Array::New(env, c->advisories.n);
+        for (size_t i = 0; i < c->advisories.n; i++) {
+            adv.Set(static_cast<uint32_t>(i), c->advisories.ids[i]);
         }
         r.Set("advisoryIds", adv);
-        r.Set("debug", o.debug);
-        r.Set("claimsJson", o.claims_json);
+        r.Set("debug", c->debug);
+        r.Set("claims", Napi::External<vt_claims>::New(env, o.claims.release(),
+                                                       [](Napi::Env, vt_claims *p) { delete p; }));
         return r;
     }
 
@@ -437,6 +433,26 @@ Napi::Value EvidenceKind(const Napi::CallbackInfo &info)
     return Napi::String::New(env, vt_evidence_kind_name(vt_evidence_detect(b.data(), b.size())));
 }
 
+// claimsJson(claims: External) -> the claims as vt_claims_to_json writes them.
+Napi::Value ClaimsJson(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    vt_claims *c = info.Length() > 0 ? ClaimsOf(info[0]) : nullptr;
+    if (c == nullptr) {
+        ThrowType(env, "claimsJson(claims)");
+        return env.Undefined();
+    }
+    char *json = vt_claims_to_json(c);
+    if (json == nullptr) {
+        MakeError(env, VT_E_NOMEM, "claims", "cannot serialise the claims")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    Napi::String s = Napi::String::New(env, json);
+    free(json);
+    return s;
+}
+
 // ---- policies -------------------------------------------------------------------------------
 
 class PolicyWrap : public Napi::ObjectWrap<PolicyWrap>
@@ -471,20 +487,24 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap>
     }
 
   private:
-    // evaluate(claimsJson: Uint8Array) -> {allowed, reason, explanation (JSON text)}
+    // evaluate(claims: External (a Result's typed claims) | Uint8Array (claims JSON))
+    //   -> {allowed, reason, explanation (JSON text)}
     Napi::Value Evaluate(const Napi::CallbackInfo &info)
     {
         Napi::Env env = info.Env();
         Bytes b;
         bool present = false;
-        if (info.Length() < 1 || !OptBytes(info[0], b, present) || !present) {
-            ThrowType(env, "evaluate(claimsJson: Uint8Array)");
+        vt_claims *c = info.Length() > 0 ? ClaimsOf(info[0]) : nullptr;
+        if (c == nullptr && (info.Length() < 1 || !OptBytes(info[0], b, present) || !present)) {
+            ThrowType(env, "evaluate(claims)");
             return env.Undefined();
         }
         vt_policy_result r;
         vt_diag d;
         vt_diag_init(&d);
-        vt_err err = vt_policy_eval(p_, reinterpret_cast<const char *>(b.data()), b.size(), &r, &d);
+        vt_err err = c != nullptr ? vt_policy_eval_claims(p_, c, &r, &d)
+                                  : vt_policy_eval(p_, reinterpret_cast<const char *>(b.data()),
+                                                   b.size(), &r, &d);
         if (ThrowIf(env, err, d)) {
             vt_policy_result_cleanup(&r);
             return env.Undefined();
@@ -1073,6 +1093,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports)
     exports.Set("parseTime", Napi::Function::New(env, ParseTime));
     exports.Set("evidenceKind", Napi::Function::New(env, EvidenceKind));
     exports.Set("claimType", Napi::Function::New(env, ClaimType));
+    exports.Set("claimsJson", Napi::Function::New(env, ClaimsJson));
     exports.Set("checkClaims", Napi::Function::New(env, CheckClaims));
     Napi::Function key = KeyWrap::Init(env);
     Napi::Function attester = AttesterWrap::Init(env);
