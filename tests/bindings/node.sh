@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The Node.js binding (bindings/node) as a user builds it: libveritee installed into a prefix in
-# the build tree (cmake --install), the package copied beside it with node-addon-api and node-gyp
-# installed by `npm ci` from the checked-in lock file (again only when the lock file changes;
-# never vendored), the addon built by node-gyp against that prefix through pkg-config and node's
-# own headers, then the tests run with node's test runner: every real fixture with the command
-# line's verdicts, the error paths, policies, the broker client against a live broker. Without
-# node, npm, node's headers or the npm registry the test is skipped with a message, and fails
-# under CI=true.
+# the build tree (cmake --install), the package copied beside it with node-addon-api, node-gyp
+# and typescript installed by `npm ci` from the checked-in lock file (again only when the lock
+# file changes; never vendored), the addon built by node-gyp against that prefix through
+# pkg-config and node's own headers, index.d.ts type-checked against test/types.ts, then the
+# tests run with node's test runner: every real fixture with the command line's verdicts, the
+# error paths, policies, the broker client against a live broker. Without node, npm, node's
+# headers or the npm registry the test is skipped with a message, and fails under CI=true.
 # Usage: node.sh BUILD_DIR VERITEE CC SANITIZE(ON|OFF)
 set -euo pipefail
 build=${1:?usage: node.sh BUILD_DIR VERITEE CC SANITIZE}
@@ -53,11 +53,17 @@ if ! cmp -s "$src/package-lock.json" "$pkg/package-lock.json" || [ ! -d "$pkg/no
     if ! (cd "$pkg" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1); then
         cat "$dir/npm.log"
         rm -f "$pkg/package-lock.json"
-        skip "npm ci of node-addon-api and node-gyp failed (no registry?)"
+        skip "npm ci of node-addon-api, node-gyp and typescript failed (no registry?)"
     fi
 fi
-rm -rf "$pkg/src" "$pkg/build"
+rm -rf "$pkg/src" "$pkg/build" "$pkg/test"
 cp -r "$src/src" "$src/binding.gyp" "$src/index.js" "$src/index.d.ts" "$src/package.json" "$pkg/"
+# The TypeScript declarations, checked against a program using the whole API (tsc --strict).
+mkdir -p "$pkg/test"
+cp "$src/test/types.ts" "$src/test/tsconfig.json" "$pkg/test/"
+(cd "$pkg" && node node_modules/typescript/bin/tsc -p test/tsconfig.json) ||
+    { echo "FAIL: index.d.ts does not type-check test/types.ts"; exit 1; }
+echo "index.d.ts: test/types.ts type-checks (typescript $(node -p "require('$pkg/node_modules/typescript/package.json').version"), --strict)"
 (cd "$pkg" && node node_modules/node-gyp/bin/node-gyp.js rebuild --nodedir="$nodedir" -j 2 \
     >"$dir/gyp.log" 2>&1) || { cat "$dir/gyp.log"; exit 1; }
 echo "built $pkg/build/Release/veritee.node against $(pkg-config --variable=libdir veritee)" \
