@@ -71,6 +71,9 @@ echo "built $pkg/build/Release/veritee.node against $(pkg-config --variable=libd
     "node-gyp $(node -p "require('$pkg/node_modules/node-gyp/package.json').version"), node $(node --version)"
 
 export VERITEE_BINARY=$veritee VERITEE_NODE_PKG=$pkg
+# One libuv pool thread: verifications queue on it, and the client's requests (threads of their
+# own) must not need it while their JavaScript evidence functions use it.
+export UV_THREADPOOL_SIZE=1
 if [ "$sanitize" = ON ]; then
     # libveritee.so carries AddressSanitizer: its runtime must be loaded into node first; node's
     # own allocations are not ours to leak-check. The veritee command it starts does without.

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" {
@@ -848,15 +849,20 @@ extern "C" vt_err JsEvidence(void *ctx, const uint8_t report_data[64], const uin
 
 class ClientWrap;
 
-// One attest or release on the libuv thread pool.
-class ClientWorker : public Napi::AsyncWorker
+// One attest or release on a thread of its own, not the libuv pool: the request waits on the
+// network (and on a JavaScript evidence function, which may itself need the pool: fs.promises,
+// crypto, dns), so it must not hold a pool thread. The promise settles on the main thread through
+// a thread-safe function, which also keeps the event loop alive meanwhile.
+class ClientWorker
 {
   public:
     ClientWorker(Napi::Env env, vt_client *c, Napi::Object self, Napi::Object key,
                  Napi::Value source, bool release)
-        : Napi::AsyncWorker(env, "veritee.client"), c_(c), release_(release),
-          deferred_(Napi::Promise::Deferred::New(env))
+        : c_(c), release_(release), deferred_(Napi::Promise::Deferred::New(env))
     {
+        done_ = Napi::ThreadSafeFunction::New(
+            env, Napi::Function::New(env, [](const Napi::CallbackInfo &) {}), "veritee.client", 0,
+            1);
         self_ = Napi::Persistent(self);
         key_ = Napi::Persistent(key);
         k_ = KeyWrap::Unwrap(key)->Key();
@@ -874,7 +880,7 @@ class ClientWorker : public Napi::AsyncWorker
         }
     }
 
-    ~ClientWorker() override
+    ~ClientWorker()
     {
         vt_buf_cleanup(&secret_);
         free(token_);
@@ -890,7 +896,23 @@ class ClientWorker : public Napi::AsyncWorker
         return deferred_.Promise();
     }
 
-    void Execute() override
+    // Runs the request on a new thread; the worker deletes itself on the main thread.
+    void Queue()
+    {
+        std::thread([this] {
+            Execute();
+            Napi::ThreadSafeFunction done = done_; // *this may be gone once the call is queued
+            done.BlockingCall(this, [](Napi::Env env, Napi::Function, ClientWorker *w) {
+                if (env != nullptr) { // else the environment is shutting down: nothing to settle
+                    w->OnOK(env);
+                }
+                delete w;
+            });
+            done.Release();
+        }).detach();
+    }
+
+    void Execute()
     {
         vt_diag_init(&d_);
         if (release_) {
@@ -901,9 +923,8 @@ class ClientWorker : public Napi::AsyncWorker
         }
     }
 
-    void OnOK() override
+    void OnOK(Napi::Env env)
     {
-        Napi::Env env = Env();
         Napi::HandleScope scope(env);
         if (js_) {
             js_->tsfn.Release();
@@ -937,6 +958,7 @@ class ClientWorker : public Napi::AsyncWorker
     vt_client *c_;
     bool release_;
     Napi::Promise::Deferred deferred_;
+    Napi::ThreadSafeFunction done_;
     Napi::ObjectReference self_, key_, source_;
     const vt_jwk *k_ = nullptr;
     vt_client_evidence_fn fn_ = nullptr;

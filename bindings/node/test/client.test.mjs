@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -39,16 +40,18 @@ describe('the broker client', { skip }, () => {
   after(() => proc && proc.kill());
 
   const calls = [];
+  // Asynchronous, on the libuv thread pool (fs.promises): tests/bindings/node.sh runs with one
+  // pool thread, which a request waiting for this function must not hold.
   const evidence = async (reportData, nonce, spki) => {
     assert.equal(reportData.length, 64);
     assert.equal(nonce.length, 32);
-    calls.push(nonce);
-    const spkiFile = path.join(tmp, 'spki.der');
-    writeFileSync(spkiFile, spki);
-    const out = path.join(tmp, `doc-${calls.length}.cose`);
+    const i = calls.push(nonce);
+    const spkiFile = path.join(tmp, `spki-${i}.der`);
+    await writeFile(spkiFile, spki);
+    const out = path.join(tmp, `doc-${i}.cose`);
     cli(['client', 'evidence', '--backend', 'sim:nitro', '--sim-dir', path.join(tmp, 'sim'),
       '--public-key', spkiFile, '--nonce', nonce.toString('hex'), '--out', out]);
-    return readFileSync(out);
+    return readFile(out);
   };
 
   test('attest, release with the token and with evidence, refusals', async () => {
@@ -63,6 +66,10 @@ describe('the broker client', { skip }, () => {
     const r2 = await c.release('pepper', new veritee.RuntimeKey('RSA-2048'), { evidence, cms: true });
     assert.deepEqual(r2.secret, r1.secret);
     assert.equal(calls.length, 2);
+    // Several requests in flight at once, each waiting for its evidence function.
+    const keys = [1, 2, 3].map(() => new veritee.RuntimeKey());
+    const all = await Promise.all(keys.map((k) => c.attest(evidence, k)));
+    assert.deepEqual(all.map((x) => x.claims.tee), ['nitro', 'nitro', 'nitro']);
     await assert.rejects(c.release('tdx-only', key, { token: a.token }),
       (e) => e.httpStatus === 403 && e.code === 'VT_E_UNAUTHORIZED' && e.check === 'broker');
     await assert.rejects(c.release('no-such-key', key, { token: a.token }),
