@@ -7,6 +7,8 @@
 #   BUILD_DIR  a Release build with the benchmarks built and the bindings tested there once
 #              (`ctest -R bindings` builds the wheel, its venv and the Node addon in BUILD_DIR)
 #   SECONDS    per measurement (default 2); CPU the core to pin to (default 0)
+# VT_BENCH_ROUNDS (default 3) rounds of C, Python and Node, one after the other; the tables give
+# each figure's median over the rounds, the ratio of medians.
 # The peers (@phala/dcap-qvl, @evervault/attestation-bindings, @lit-protocol/sev-snp-utils-sdk)
 # are installed into BUILD_DIR/bench-peers by `npm ci` from bench/bindings/package-lock.json.
 # Evervault's validator reads the wall clock, so it runs under faketime (scripts/install-deps.sh)
@@ -29,15 +31,18 @@ trap 'rm -rf "$out"' EXIT
 
 echo "# $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), pinned to CPU $cpu, $secs s per measurement"
 echo "# python $("$py" -c 'import sys; print(sys.version.split()[0])'), node $(node --version)"
-echo "## C (bench_dcap, bench_nitro, bench_snp; 1 thread)"
-for b in dcap nitro snp; do
-    "${pin[@]}" "$build/bench/bench_$b" "$fx" "$secs" 1 | tee "$out/c-$b.txt"
+rounds=${VT_BENCH_ROUNDS:-3}
+for r in $(seq 1 "$rounds"); do
+    echo "## round $r: C (bench_dcap, bench_nitro, bench_snp; 1 thread)"
+    for b in dcap nitro snp; do
+        "${pin[@]}" "$build/bench/bench_$b" "$fx" "$secs" 1 | tee "$out/c-$b.$r"
+    done
+    echo "## round $r: Python"
+    "${pin[@]}" "$py" "$here/bench_python.py" "$fx" "$secs" | tee "$out/py.$r"
+    echo "## round $r: Node.js (sync, async)"
+    UV_THREADPOOL_SIZE=1 VERITEE_NODE_PKG=$pkg "${pin[@]}" node "$here/bench_node.mjs" "$fx" "$secs" |
+        tee "$out/node.$r"
 done
-echo "## Python"
-"${pin[@]}" "$py" "$here/bench_python.py" "$fx" "$secs" | tee "$out/py.txt"
-echo "## Node.js (sync, async)"
-UV_THREADPOOL_SIZE=1 VERITEE_NODE_PKG=$pkg "${pin[@]}" node "$here/bench_node.mjs" "$fx" "$secs" |
-    tee "$out/node.txt"
 
 peers="$build/bench-peers"
 mkdir -p "$peers"
@@ -67,25 +72,32 @@ node -e 'for (const e of require(process.argv[1]).nitro) console.log(e.file, e.a
     done
 
 python3 - "$out" <<'PY'
-import re, sys
+import re, statistics, sys
+from collections import defaultdict
 from pathlib import Path
 out = Path(sys.argv[1])
-c = {}
-for f in out.glob("c-*.txt"):
+c, py, ns, na = (defaultdict(list) for _ in range(4))
+for f in out.glob("c-*.*"):
     for line in f.read_text().splitlines():
         m = re.match(r"^(\S+)\s+(sgx|tdx|nitro|sev-snp)\s+([0-9]+)\s", line)
         if m:
-            c[m.group(1)] = float(m.group(3))
-py = {l.split()[1]: float(l.split()[2]) for l in (out / "py.txt").read_text().splitlines()}
-node = {l.split()[1]: (float(l.split()[2]), float(l.split()[3]))
-        for l in (out / "node.txt").read_text().splitlines()}
+            c[m.group(1)].append(float(m.group(3)))
+for f in out.glob("py.*"):
+    for line in f.read_text().splitlines():
+        py[line.split()[1]].append(float(line.split()[2]))
+for f in out.glob("node.*"):
+    for line in f.read_text().splitlines():
+        ns[line.split()[1]].append(float(line.split()[2]))
+        na[line.split()[1]].append(float(line.split()[3]))
+med = statistics.median
+print(f"\nmedians of {len(list(out.glob('py.*')))} rounds")
 print("\n| evidence | C /s | Python /s | of C | Node sync /s | of C | Node async /s | of C |")
 print("|---|---|---|---|---|---|---|---|")
-for label, rate in py.items():
-    cr = c.get(label)
-    ns, na = node[label]
+for label in py:
+    cr = med(c[label]) if c.get(label) else 0
+    p, s_, a = med(py[label]), med(ns[label]), med(na[label])
     r = lambda x: f"{x / cr:.2f}" if cr else "-"
-    print(f"| {label} | {cr or 0:,.0f} | {rate:,.0f} | {r(rate)} | {ns:,.0f} | {r(ns)} | {na:,.0f} | {r(na)} |")
+    print(f"| {label} | {cr:,.0f} | {p:,.0f} | {r(p)} | {s_:,.0f} | {r(s_)} | {a:,.0f} | {r(a)} |")
 print("\n| peer | evidence | veritee warm /s | veritee cold /s | peer /s | warm / peer | cold / peer | peer's verdict |")
 print("|---|---|---|---|---|---|---|---|")
 for line in (out / "peers.txt").read_text().splitlines():
