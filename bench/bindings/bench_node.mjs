@@ -1,9 +1,9 @@
-// Verifications per second through the Node.js binding on one thread, warm Verifier, as
-// bench/bench_*.c measure "1 thr/s": verifySync on the main thread, and verify() (the libuv
-// thread pool; bench.sh sets UV_THREADPOOL_SIZE=1 and pins the process to one core) with 32
-// promises in flight.
+// Verifications per second through the Node.js binding, warm Verifier, as bench/bench_bindings.c
+// measures C: verifySync on the main thread, and verify() (the libuv thread pool; bench.sh sets
+// UV_THREADPOOL_SIZE=1 and pins the process to one core) with 32 promises in flight.
 // Usage: VERITEE_NODE_PKG=DIR node bench_node.mjs FIXTURES SECONDS
-// Prints one line per evidence: KIND LABEL SYNC_RATE ASYNC_RATE.
+// Prints one line per evidence: KIND LABEL SYNC_WALL SYNC_CPU ASYNC_WALL ASYNC_CPU (per second of
+// wall-clock time, and per second of the process's CPU time, every thread's).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -15,22 +15,30 @@ const root = process.argv[2];
 const seconds = Number(process.argv[3] || 2);
 const ev = JSON.parse(readFileSync(path.join(here, 'evidence.json'), 'utf8'));
 
+const cpuSeconds = (u) => (u.user + u.system) / 1e6;
+
+function rates(n, start, cpu0) {
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  return `${(n / wall).toFixed(0)} ${(n / cpuSeconds(process.cpuUsage(cpu0))).toFixed(0)}`;
+}
+
 function measureSync(fn) {
   fn();
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(seconds * 1e9));
   for (;;) {
     for (let i = 0; i < 50; i++) fn();
     n += 50;
-    const now = process.hrtime.bigint();
-    if (now >= deadline) return n / (Number(now - start) / 1e9);
+    if (process.hrtime.bigint() >= deadline) return rates(n, start, cpu0);
   }
 }
 
 async function measureAsync(fn) {
   await fn();
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(seconds * 1e9));
   let done = false;
@@ -42,7 +50,7 @@ async function measureAsync(fn) {
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
-  return n / (Number(process.hrtime.bigint() - start) / 1e9);
+  return rates(n, start, cpu0);
 }
 
 async function row(kind, label, v, evidence, opts) {
@@ -50,7 +58,7 @@ async function row(kind, label, v, evidence, opts) {
   if (!r.verified) throw new Error(`${label}: not verified`);
   const s = measureSync(() => v.verifySync(evidence, opts));
   const a = await measureAsync(() => v.verify(evidence, opts));
-  console.log(`${kind} ${label} ${s.toFixed(0)} ${a.toFixed(0)}`);
+  console.log(`${kind} ${label} ${s} ${a}`);
 }
 
 for (const e of ev.dcap) {

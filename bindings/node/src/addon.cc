@@ -5,7 +5,9 @@
 #include <napi.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -86,19 +88,39 @@ struct VerifyArgs {
     vt_verify_opts opts{};
 };
 
-// What a verification gives back to JavaScript. The claims stay in their C struct (an External
-// owned by the Result) and are serialised only when JavaScript asks for them.
+// What a verification gives back to JavaScript. The claims are written straight into a
+// JavaScript ArrayBuffer (no copy, no finalizer: the garbage collector frees it with the Result)
+// and serialised only when JavaScript asks for them. The buffer is type-tagged: functions that
+// read claims accept only buffers this addon filled.
 struct VerifyOutcome {
     vt_err err = VT_OK;
     vt_diag d{};
     const char *kind = "unknown";
-    std::unique_ptr<vt_claims> claims;
+    vt_claims *claims = nullptr;
 };
+
+const napi_type_tag kClaimsTag = {0x7665726974656531ULL, 0x636c61696d73a5c3ULL};
+
+Napi::ArrayBuffer NewClaimsBuffer(Napi::Env env)
+{
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, sizeof(vt_claims));
+    ab.TypeTag(&kClaimsTag);
+    return ab;
+}
 
 vt_claims *ClaimsOf(const Napi::Value &v)
 {
-    return v.IsExternal() ? v.As<Napi::External<vt_claims>>().Data() : nullptr;
+    if (!v.IsArrayBuffer()) {
+        return nullptr;
+    }
+    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+    if (ab.ByteLength() != sizeof(vt_claims) || !ab.CheckTypeTag(&kClaimsTag)) {
+        return nullptr;
+    }
+    return static_cast<vt_claims *>(ab.Data());
 }
+
+struct Pending;
 
 class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
 {
@@ -154,6 +176,15 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
         if (ThrowIf(env, vt_verifier_new(&cfg, &v_, &d), d)) {
             Free();
         }
+        // As many work items at once as libuv's pool has threads (it reads the same variable).
+        const char *pool = std::getenv("UV_THREADPOOL_SIZE");
+        if (pool != nullptr) {
+            char *end = nullptr;
+            unsigned long n = std::strtoul(pool, &end, 10);
+            if (end != pool && *end == '\0' && n >= 1 && n <= 1024) {
+                max_workers_ = static_cast<unsigned>(n);
+            }
+        }
     }
 
     ~VerifierWrap() override
@@ -185,24 +216,18 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
             kind = vt_evidence_detect(p, n);
         }
         o.kind = vt_evidence_kind_name(kind);
-        o.claims.reset(new (std::nothrow) vt_claims);
-        if (o.claims == nullptr) {
-            vt_buf_cleanup(&text);
-            o.err = vt_fail(&o.d, VT_E_NOMEM, "claims", "no memory for the claims");
-            return;
-        }
-        o.err = vt_verify(v_, p, n, &a.opts, o.claims.get(), &o.d);
+        o.err = vt_verify(v_, p, n, &a.opts, o.claims, &o.d);
         vt_buf_cleanup(&text);
     }
 
-    static Napi::Value ToJs(Napi::Env env, VerifyOutcome &o)
+    static Napi::Value ToJs(Napi::Env env, VerifyOutcome &o, Napi::ArrayBuffer claims)
     {
         if (o.err != VT_OK) {
             Napi::Error e = MakeError(env, o.err, o.d);
             e.Set("evidenceType", Napi::String::New(env, o.kind));
             return e.Value();
         }
-        const vt_claims *c = o.claims.get();
+        const vt_claims *c = o.claims;
         Napi::Object r = Napi::Object::New(env);
         r.Set("evidenceType", o.kind);
         r.Set("tee", vt_tee_name(c->tee));
@@ -213,8 +238,7 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
         }
         r.Set("advisoryIds", adv);
         r.Set("debug", c->debug);
-        r.Set("claims", Napi::External<vt_claims>::New(env, o.claims.release(),
-                                                       [](Napi::Env, vt_claims *p) { delete p; }));
+        r.Set("claims", claims);
         return r;
     }
 
@@ -311,6 +335,13 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
 
     Napi::Value Verify(const Napi::CallbackInfo &info);
 
+  public:
+    // The queue of verify() (BatchWorker): main thread pushes, pool threads take.
+    Pending *Take();
+    void StartWorker(Napi::Env env);
+    void WorkerDone(Napi::Env env);
+
+  private:
     Napi::Value VerifySync(const Napi::CallbackInfo &info)
     {
         Napi::Env env = info.Env();
@@ -319,9 +350,11 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
             return env.Undefined();
         }
         VerifyOutcome o;
+        Napi::ArrayBuffer claims = NewClaimsBuffer(env);
+        o.claims = static_cast<vt_claims *>(claims.Data());
         Run(a, o);
         Leave();
-        Napi::Value r = ToJs(env, o);
+        Napi::Value r = ToJs(env, o, claims);
         if (o.err != VT_OK) {
             Napi::Error(env, r).ThrowAsJavaScriptException();
             return env.Undefined();
@@ -346,61 +379,127 @@ class VerifierWrap : public Napi::ObjectWrap<VerifierWrap>
     std::mutex mu_;
     unsigned inflight_ = 0;
     bool closed_ = false;
+    std::deque<Pending *> queue_;
+    unsigned workers_ = 0, max_workers_ = 4;
 };
 
-// One verification on the libuv thread pool, settling a promise.
-class VerifyWorker : public Napi::AsyncWorker
+// verify() on the libuv thread pool. Each call becomes a Pending request in its verifier's
+// queue; a pool work item (BatchWorker) takes requests from the queue until it is empty or it
+// has run kBatchMax of them, then settles their promises on the main thread. One request alone
+// is one work item as usual; many in flight share the thread handoffs and the callback into
+// JavaScript, which otherwise cost as much as a warm DCAP verification on a loaded core. At most
+// as many work items per verifier as the pool has threads (UV_THREADPOOL_SIZE, default 4) run
+// at once, so one verifier still uses the whole pool.
+struct Pending {
+    VerifyArgs args;
+    VerifyOutcome out;
+    Napi::Promise::Deferred deferred;
+    Napi::Reference<Napi::ArrayBuffer> claims;
+    explicit Pending(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env))
+    {
+    }
+};
+
+constexpr size_t kBatchMax = 64;
+
+class BatchWorker : public Napi::AsyncWorker
 {
   public:
-    VerifyWorker(Napi::Env env, VerifierWrap *w, VerifyArgs &&a)
-        : Napi::AsyncWorker(env, "veritee.verify"), w_(w), a_(std::move(a)),
-          deferred_(Napi::Promise::Deferred::New(env))
+    BatchWorker(Napi::Env env, VerifierWrap *w)
+        : Napi::AsyncWorker(env, "veritee.verify", w->Value()), w_(w)
     {
-        // The verifier's JavaScript object stays alive while the work is in flight.
         self_ = Napi::Persistent(w->Value());
-    }
-
-    Napi::Promise Promise()
-    {
-        return deferred_.Promise();
     }
 
     void Execute() override
     {
-        w_->Run(a_, o_);
+        while (done_.size() < kBatchMax) {
+            Pending *p = w_->Take();
+            if (p == nullptr) {
+                break;
+            }
+            w_->Run(p->args, p->out);
+            done_.push_back(p);
+        }
     }
 
     void OnOK() override
     {
         Napi::Env env = Env();
-        Napi::HandleScope scope(env);
-        w_->Leave();
-        Napi::Value r = VerifierWrap::ToJs(env, o_);
-        if (o_.err != VT_OK) {
-            deferred_.Reject(r);
-        } else {
-            deferred_.Resolve(r);
+        for (Pending *p : done_) {
+            Napi::HandleScope scope(env);
+            Napi::Value r = VerifierWrap::ToJs(env, p->out, p->claims.Value());
+            if (p->out.err != VT_OK) {
+                p->deferred.Reject(r);
+            } else {
+                p->deferred.Resolve(r);
+            }
+            delete p;
+            w_->Leave();
         }
+        w_->WorkerDone(env);
     }
 
   private:
     VerifierWrap *w_;
-    VerifyArgs a_;
-    VerifyOutcome o_;
-    Napi::Promise::Deferred deferred_;
+    std::vector<Pending *> done_;
     Napi::ObjectReference self_;
 };
+
+void VerifierWrap::WorkerDone(Napi::Env env)
+{
+    bool more;
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        workers_--;
+        more = !queue_.empty();
+    }
+    if (more) {
+        StartWorker(env);
+    }
+}
+
+void VerifierWrap::StartWorker(Napi::Env env)
+{
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        if (workers_ >= max_workers_) {
+            return; // a running worker takes it, or starts another when it is done
+        }
+        workers_++;
+    }
+    (new BatchWorker(env, this))->Queue();
+}
+
+Pending *VerifierWrap::Take()
+{
+    std::lock_guard<std::mutex> g(mu_);
+    if (queue_.empty()) {
+        return nullptr;
+    }
+    Pending *p = queue_.front();
+    queue_.pop_front();
+    return p;
+}
 
 Napi::Value VerifierWrap::Verify(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
-    VerifyArgs a;
-    if (!Parse(info, a) || !Enter(env)) {
+    auto *p = new Pending(env);
+    if (!Parse(info, p->args) || !Enter(env)) {
+        delete p;
         return env.Undefined();
     }
-    auto *w = new VerifyWorker(env, this, std::move(a));
-    w->Queue();
-    return w->Promise();
+    Napi::ArrayBuffer claims = NewClaimsBuffer(env);
+    p->out.claims = static_cast<vt_claims *>(claims.Data()); // stable: V8 never moves it
+    p->claims = Napi::Persistent(claims);
+    Napi::Promise promise = p->deferred.Promise();
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        queue_.push_back(p);
+    }
+    StartWorker(env);
+    return promise;
 }
 
 // ---- time, detection ------------------------------------------------------------------------
@@ -434,7 +533,7 @@ Napi::Value EvidenceKind(const Napi::CallbackInfo &info)
     return Napi::String::New(env, vt_evidence_kind_name(vt_evidence_detect(b.data(), b.size())));
 }
 
-// claimsJson(claims: External) -> the claims as vt_claims_to_json writes them.
+// claimsJson(claims: a Result's claims buffer) -> the claims as vt_claims_to_json writes them.
 Napi::Value ClaimsJson(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
@@ -488,7 +587,7 @@ class PolicyWrap : public Napi::ObjectWrap<PolicyWrap>
     }
 
   private:
-    // evaluate(claims: External (a Result's typed claims) | Uint8Array (claims JSON))
+    // evaluate(claims: a Result's claims buffer (typed claims) | Uint8Array (claims JSON))
     //   -> {allowed, reason, explanation (JSON text)}
     Napi::Value Evaluate(const Napi::CallbackInfo &info)
     {

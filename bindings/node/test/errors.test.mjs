@@ -167,6 +167,13 @@ describe('errors on real evidence', { skip: needFixtures }, () => {
     assert.throws(() => p.evaluate('[1, 2]'), (e) => e.category === 'malformed');
     const failed = await veritee.verify(Buffer.alloc(10), { at: 0, raiseErrors: false });
     assert.throws(() => p.evaluate(failed), code('VT_E_ARG'));
+    // Claims are read only from buffers the addon filled: a forged one of the right size is
+    // refused, never read as a struct.
+    const forged = Object.create(veritee.Result.prototype);
+    Object.defineProperty(forged, 'verified', { value: true });
+    Object.defineProperty(forged, '_native', { value: new ArrayBuffer(r._native.byteLength) });
+    assert.throws(() => p.evaluate(forged), TypeError);
+    assert.throws(() => forged.claimsJson, TypeError);
     veritee.checkClaims(r.claims);
   });
 
