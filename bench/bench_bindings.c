@@ -89,6 +89,13 @@ out:
     return rc;
 }
 
+/* out = a "/" b; false when it does not fit. */
+static bool join(char *out, size_t size, const char *a, const char *b)
+{
+    int n = snprintf(out, size, "%s/%s", a, b);
+    return n >= 0 && (size_t)n < size;
+}
+
 static const char *str(json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -114,26 +121,37 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = 0;
-    char path[2048], dir[2048], vek[2048];
+    char path[2048], dir[2048], vek[2048], sub[2048];
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(list, "dcap"), i, e)
     {
-        snprintf(dir, sizeof(dir), "%s/dcap/%s", root, str(e, "set"));
-        snprintf(path, sizeof(path), "%s/quote.bin", dir);
+        if (!join(sub, sizeof(sub), "dcap", str(e, "set")) || !join(dir, sizeof(dir), root, sub) ||
+            !join(path, sizeof(path), dir, "quote.bin")) {
+            fprintf(stderr, "path too long\n");
+            return 2;
+        }
         rc |= row("dcap", str(e, "set"), path, dir, NULL,
                   (vt_time)json_integer_value(json_object_get(e, "at")), seconds);
     }
     json_array_foreach(json_object_get(list, "nitro"), i, e)
     {
-        snprintf(path, sizeof(path), "%s/nitro/%s", root, str(e, "file"));
+        if (!join(sub, sizeof(sub), "nitro", str(e, "file")) ||
+            !join(path, sizeof(path), root, sub)) {
+            fprintf(stderr, "path too long\n");
+            return 2;
+        }
         rc |= row("nitro", str(e, "file"), path, NULL, NULL,
                   (vt_time)json_integer_value(json_object_get(e, "at")), seconds);
     }
     json_array_foreach(json_object_get(list, "snp"), i, e)
     {
-        snprintf(path, sizeof(path), "%s/snp/%s", root, str(e, "report"));
-        snprintf(vek, sizeof(vek), "%s/snp/%s", root, str(e, "vek"));
+        if (!join(sub, sizeof(sub), "snp", str(e, "report")) ||
+            !join(path, sizeof(path), root, sub) || !join(sub, sizeof(sub), "snp", str(e, "vek")) ||
+            !join(vek, sizeof(vek), root, sub)) {
+            fprintf(stderr, "path too long\n");
+            return 2;
+        }
         rc |= row("snp", str(e, "report"), path, NULL, vek,
                   (vt_time)json_integer_value(json_object_get(e, "at")), seconds);
     }

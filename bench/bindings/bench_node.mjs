@@ -23,7 +23,7 @@ function rates(n, start, cpu0) {
 }
 
 function measureSync(fn) {
-  fn();
+  for (let i = 0; i < 500; i++) fn(); // warm-up: the JIT, the caches
   let n = 0;
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -36,7 +36,7 @@ function measureSync(fn) {
 }
 
 async function measureAsync(fn) {
-  await fn();
+  for (let i = 0; i < 500; i++) await fn();
   let n = 0;
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();

@@ -17,7 +17,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def measure(fn, seconds: float) -> str:
-    fn()
+    for _ in range(500):  # warm-up
+        fn()
     n = 0
     start, cpu0 = time.perf_counter(), time.process_time()
     deadline = start + seconds
