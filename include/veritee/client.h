@@ -94,6 +94,20 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_client_release(struct vt_client *c, const c
                                                     char **receipt, struct vt_client_status *st,
                                                     struct vt_diag *d);
 
+/*
+ * A certificate for key from the broker's CA (POST /v1/cert, docs/attested-tls.md): a PKCS#10
+ * request signed by key (CN=profile) for the certificate profile `profile`, with a token (from
+ * vt_client_attest for this key) or, token NULL, with fresh evidence (challenge -> evidence ->
+ * /v1/cert in one request). *cert_pem (heap) gets the certificate; *response (optional, heap
+ * JSON) the whole answer: certificate, ca, serial, not_before, not_after, log_index, receipt,
+ * receipt_kid (and token, with evidence). Refusals as vt_client_release's.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_client_cert(struct vt_client *c, const char *profile,
+                                                 const char *token, vt_client_evidence_fn fn,
+                                                 void *ctx, const struct vt_jwk *key,
+                                                 char **cert_pem, char **response,
+                                                 struct vt_client_status *st, struct vt_diag *d);
+
 /* report_data for a nonce and key: SHA-512(nonce || RFC 7638 thumbprint input). */
 VT_EXPORT VT_MUST_USE enum vt_err vt_client_report_data(const uint8_t nonce[32],
                                                         const struct vt_jwk *key, uint8_t out[64],
