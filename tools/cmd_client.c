@@ -19,8 +19,8 @@ static const char client_usage[] =
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
     "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
-    "       veritee client cert    --url URL --backend B --profile P --out CERT --key-out KEY\n"
-    "                              [--ca-out CA] [--direct] [--key-type T]\n"
+    "       veritee client broker-cert --url URL --backend B --profile P --out CERT\n"
+    "                              --key-out KEY [--ca-out CA] [--direct] [--key-type T]\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
@@ -30,7 +30,8 @@ static const char client_usage[] =
     "evidence: write one piece of evidence to --out (a Nitro document for a KMS Recipient:\n"
     "         --public-key F, the enclave's RSA key as DER SubjectPublicKeyInfo, goes into\n"
     "         its public_key; --nonce HEX into its nonce; docs/kms.md, \"Recipient\")\n"
-    "cert:    attest (or, --direct, send the evidence with the request), then ask /v1/cert for\n"
+    "broker-cert: attest (or, --direct, send the evidence with the request), then ask /v1/cert "
+    "for\n"
     "         a certificate of profile P for the runtime key (a CSR signed by it); writes the\n"
     "         certificate (PEM) to --out, the key (PKCS#8 PEM, mode 0600) to --key-out, the\n"
     "         broker's CA to --ca-out; prints the answer without the PEM texts.\n"
@@ -52,9 +53,9 @@ static const char client_usage[] =
     "                       the evidence (evidence)\n"
     "  --public-key F       evidence: a DER file for the Nitro document's public_key\n"
     "  --nonce HEX          evidence: the Nitro document's nonce\n"
-    "  --profile P          cert: the broker's certificate profile\n"
-    "  --key-out F          cert: where the runtime key's private half goes\n"
-    "  --ca-out F           cert: where the broker's CA certificate goes\n"
+    "  --profile P          broker-cert: the broker's certificate profile\n"
+    "  --key-out F          broker-cert: where the runtime key's private half goes\n"
+    "  --ca-out F           broker-cert: where the broker's CA certificate goes\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
@@ -237,12 +238,12 @@ static bool write_text(const char *path, const char *text, mode_t mode)
     return ok;
 }
 
-/* veritee client cert: a certificate from the broker's CA for a fresh runtime key. */
-static int cert(const struct client_args *a)
+/* veritee client broker-cert: a certificate from the broker's CA for a fresh runtime key. */
+static int broker_cert(const struct client_args *a)
 {
     if (a->backend == NULL || a->url == NULL || a->profile == NULL || a->out == NULL ||
         a->key_out == NULL) {
-        return usage("cert needs --url, --backend, --profile, --out and --key-out");
+        return usage("broker-cert needs --url, --backend, --profile, --out and --key-out");
     }
     vt_attester_sim_register();
     struct vt_diag d;
@@ -322,8 +323,8 @@ int cmd_client(int argc, char **argv)
     if (strcmp(sub, "evidence") == 0) {
         return evidence(&a);
     }
-    if (strcmp(sub, "cert") == 0) {
-        return cert(&a);
+    if (strcmp(sub, "broker-cert") == 0) {
+        return broker_cert(&a);
     }
     if (!attest && !release && !export) {
         fprintf(stderr, "veritee client: unknown subcommand '%s'\n%s", sub, client_usage);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Certificates from the broker (docs/attested-tls.md, "Certificates from the broker") as an
 # operator and a workload use them: `veritee broker ca` and GET /v1/ca agree; profiles set with
-# `veritee broker cert-profile`; `veritee client cert` (simulated TDX) with a token and with the
+# `veritee broker cert-profile`; `veritee client broker-cert` (simulated TDX) with a token and with the
 # evidence in the request; the certificate read by `openssl x509 -text` (names of the profile,
 # not of the CSR; the appraisal extension) and checked by `openssl verify -CAfile`; refusals by
 # curl with a CSR made by openssl for a key the attestation did not bind, a policy naming another
@@ -50,9 +50,9 @@ check "cert-profile refuses a lifetime over 7 days" bash -c "! $veritee broker c
 check "cert-profiles lists them" bash -c "$veritee broker cert-profiles --db $db --master-key-file $mk | grep -q '\"dns\":\[\"vault.example\",\"localhost\"\]'"
 
 # a certificate with a token
-cc() { "$veritee" client cert --url "$url" --backend sim:tdx --sim-dir "$tmp/sim" "$@"; }
+cc() { "$veritee" client broker-cert --url "$url" --backend sim:tdx --sim-dir "$tmp/sim" "$@"; }
 cc --profile vault --out "$tmp/vault.crt" --key-out "$tmp/vault.key" --ca-out "$tmp/ca2.pem" >"$tmp/cert.json"
-check "veritee client cert: ok" grep -q '"ok":true' "$tmp/cert.json"
+check "veritee client broker-cert: ok" grep -q '"ok":true' "$tmp/cert.json"
 check "the answer's CA is the CA" cmp -s "$tmp/ca.pem" "$tmp/ca2.pem"
 check "the key file is private (0600)" [ "$(stat -c %a "$tmp/vault.key")" = 600 ]
 check "openssl verify -CAfile: the certificate chains to the CA" openssl verify -CAfile "$tmp/ca.pem" "$tmp/vault.crt"
@@ -78,15 +78,15 @@ check "veritee audit receipt checks the issuance's receipt offline" "$veritee" a
 
 # with the evidence in the request, an RSA key
 cc --profile vault --direct --key-type RSA-2048 --out "$tmp/rsa.crt" --key-out "$tmp/rsa.key" >"$tmp/cert2.json"
-check "veritee client cert --direct (evidence in the request): ok with a token" bash -c "grep -q '\"ok\":true' $tmp/cert2.json && grep -q '\"token\":\"ey' $tmp/cert2.json"
+check "veritee client broker-cert --direct (evidence in the request): ok with a token" bash -c "grep -q '\"ok\":true' $tmp/cert2.json && grep -q '\"token\":\"ey' $tmp/cert2.json"
 check "openssl verify -CAfile (RSA-2048 key)" openssl verify -CAfile "$tmp/ca.pem" "$tmp/rsa.crt"
 check "openssl x509 -text: an RSA 2048 key" bash -c "openssl x509 -in $tmp/rsa.crt -noout -text | grep -q 'Public-Key: (2048 bit)'"
 
 # refusals
 check "a policy naming another measurement: refused (403 cert-policy:rules)" bash -c \
-    "! $veritee client cert --url $url --backend sim:tdx --sim-dir $tmp/sim --profile other --out $tmp/x.crt --key-out $tmp/x.key >$tmp/out 2>&1 && grep -q 'HTTP 403 cert-policy:rules' $tmp/out"
+    "! $veritee client broker-cert --url $url --backend sim:tdx --sim-dir $tmp/sim --profile other --out $tmp/x.crt --key-out $tmp/x.key >$tmp/out 2>&1 && grep -q 'HTTP 403 cert-policy:rules' $tmp/out"
 check "an unknown profile: refused (404 unknown-profile)" bash -c \
-    "! $veritee client cert --url $url --backend sim:tdx --sim-dir $tmp/sim --profile nosuch --out $tmp/x.crt --key-out $tmp/x.key >$tmp/out 2>&1 && grep -q 'HTTP 404 unknown-profile' $tmp/out"
+    "! $veritee client broker-cert --url $url --backend sim:tdx --sim-dir $tmp/sim --profile nosuch --out $tmp/x.crt --key-out $tmp/x.key >$tmp/out 2>&1 && grep -q 'HTTP 404 unknown-profile' $tmp/out"
 check "nothing written on a refusal" [ ! -e "$tmp/x.crt" ]
 token=$(jq_ "$tmp/attest.json" 'j["token"]')
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/other.key" 2>/dev/null

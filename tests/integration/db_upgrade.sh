@@ -315,7 +315,7 @@ EOF
         cmp -s "$tmp/ca-$v.pem" <("$veritee" broker ca --db "$db" --master-key-file "$mk")
     curl -s -o /dev/null -H "Authorization: Bearer $broker_admin" --data '{"name":"up","dns":["up.example"]}' \
         "$url/admin/v1/cert-profiles"
-    "$veritee" client cert --url "$url" --backend sim:tdx --sim-dir "$sim" --profile up \
+    "$veritee" client broker-cert --url "$url" --backend sim:tdx --sim-dir "$sim" --profile up \
         --out "$tmp/up-$v.crt" --key-out "$tmp/up-$v.key" >"$tmp/cert-$v.json" 2>&1
     check "$v: a certificate on the migrated database, chaining to its CA" \
         openssl verify -CAfile "$tmp/ca-$v.pem" "$tmp/up-$v.crt"
