@@ -21,6 +21,8 @@ static const char client_usage[] =
     "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
     "       veritee client broker-cert --url URL --backend B --profile P --out CERT\n"
     "                              --key-out KEY [--ca-out CA] [--direct] [--key-type T]\n"
+    "       veritee client cert --backend B --out-cert FILE --out-key FILE [--dns NAME]...\n"
+    "       veritee client connect URL [--policy FILE] [--ca FILE] [--collateral DIR|URL]\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
@@ -37,6 +39,9 @@ static const char client_usage[] =
     "         broker's CA to --ca-out; prints the answer without the PEM texts.\n"
     "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
     "         --collateral).\n"
+    "cert:    an attested TLS certificate and key (`veritee client cert --help`)\n"
+    "connect: connect only to an attested TLS server, print its claims\n"
+    "         (`veritee client connect --help`)\n"
     "\n"
     "Options:\n"
     "  --url URL            the broker\n"
@@ -312,6 +317,12 @@ int cmd_client(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "cert") == 0) {
+        return cmd_client_cert(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "connect") == 0) {
+        return cmd_client_connect(argc - 1, argv + 1);
+    }
     struct client_args a;
     memset(&a, 0, sizeof(a));
     int rc = parse(argc - 1, argv + 1, &a);
