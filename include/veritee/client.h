@@ -30,6 +30,11 @@ VT_EXPORT void vt_jwk_free(struct vt_jwk *k);
 /* The public JWK as compact JSON (the required public members, sorted: the RFC 7638 thumbprint
  * input). Heap (free()); NULL only when out of memory. */
 VT_EXPORT char *vt_jwk_public_json(const struct vt_jwk *k);
+/* Append the private key as unencrypted PKCS#8 PEM to out (a TLS server's key: the runtime key
+ * of a certificate from vt_client_cert). VT_E_STATE ("jwk.private") if k has no private half.
+ * The caller wipes the text (vt_buf_cleanup does). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
+                                                     struct vt_diag *d);
 
 struct vt_client_config {
     const char *url;     /* the broker's base URL, http:// or https:// */

@@ -143,8 +143,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_generate(const char *type, struct vt_jw
 
 /* Append the private key as unencrypted PKCS#8 PEM to out. VT_E_STATE ("jwk.private") if k has no
  * private half. The caller owns (and should wipe: vt_buf_cleanup does) the secret text. */
-VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
-                                           struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
+                                                     struct vt_diag *d);
 
 /*
  * Load a private key from PEM (PKCS#8, PKCS#1 or SEC1, unencrypted). VT_E_BAD_PEM ("jwk.pem") if
