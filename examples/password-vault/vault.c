@@ -51,6 +51,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sqlite3.h>
 
 #include <veritee/veritee.h>
@@ -911,6 +912,18 @@ static int client_main(const char *sub, int argc, char **argv)
                 "veritee-vault: %s is not an approved vault (%s: %s: %s); the password was not "
                 "sent\n",
                 o.url, vt_strerror(verr), why.check, why.detail);
+        rc = 3;
+        goto out;
+    }
+    /* the callback checked what the server runs; the name must be the one asked for too */
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    bool named = peer != NULL && X509_check_host(peer, host, 0, 0, NULL) == 1;
+    X509_free(peer);
+    if (!named) {
+        fprintf(stderr,
+                "veritee-vault: %s: the attested certificate is not for the name %s; the password "
+                "was not sent\n",
+                o.url, host);
         rc = 3;
         goto out;
     }

@@ -141,6 +141,10 @@ check "... saying the password was not sent, and why (the policy, tdx.mrtd)" \
 vc login "$tmp/ok.json" >"$tmp/c.out" 2>"$tmp/c.err"
 check "TLS: a broker certificate without --broker-ca: refused (3, untrusted)" \
     bash -c "[ $? = 3 ] && grep -qi 'untrusted\|broker' $tmp/c.err"
+TURL=${TURL/localhost/127.0.0.1}
+vc login "$tmp/ok.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS: a certificate not for the host asked (127.0.0.1, the profile names localhost): refused (3)" \
+    bash -c "[ $? = 3 ] && grep -q 'not for the name 127.0.0.1' $tmp/c.err"
 stop_pid "$TPID"
 
 # a certificate carrying the TD's evidence
