@@ -463,7 +463,7 @@ static bool authenticate(struct issue_ctx *c)
         if (!vt_broker_attest(c->b, &aq, &ar, c->den)) {
             if (strcmp(c->den->reason, "binding") == 0) {
                 char msg[sizeof(c->den->detail)];
-                snprintf(msg, sizeof(msg), "the evidence does not bind the CSR's key: %s",
+                snprintf(msg, sizeof(msg), "the evidence does not bind the CSR's key: %.540s",
                          c->den->detail);
                 snprintf(c->den->detail, sizeof(c->den->detail), "%s", msg);
             }
@@ -482,7 +482,7 @@ static bool authenticate(struct issue_ctx *c)
         /* the token verified: a refusal after authentication, logged */
         char msg[sizeof(c->den->detail)];
         snprintf(msg, sizeof(msg),
-                 "the CSR's public key is not the runtime key the attestation bound (%s)",
+                 "the CSR's public key is not the runtime key the attestation bound (%.515s)",
                  c->den->detail);
         deny(c->den, 401, "csr-key-mismatch", msg);
         log_denial(c);

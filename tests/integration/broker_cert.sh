@@ -76,6 +76,16 @@ jq_ "$tmp/cert.json" 'json.dumps({"receipt": j["receipt"], "receipt_kid": j["rec
 curl -sf "$url/.well-known/jwks.json" >"$tmp/jwks.json"
 check "veritee audit receipt checks the issuance's receipt offline" "$veritee" audit receipt --receipt "$tmp/receipt.json" --jwks "$tmp/jwks.json"
 
+# the library side (vt_atls_verify_cert through veritee verify) reads the certificate as a
+# broker certificate: the CA, the appraisal extension, a policy on its claims
+"$veritee" verify "$tmp/vault.crt" --broker-ca "$tmp/ca.pem" --policy "$tmp/ok.json" >"$tmp/verify.json" 2>"$tmp/verify.err"
+check "veritee verify CERT --broker-ca --policy: a broker certificate, accepted" \
+    bash -c "grep -q '\"format\":\"broker\"' $tmp/verify.json && grep -q '$mrtd' $tmp/verify.json"
+"$veritee" verify "$tmp/vault.crt" --broker-ca "$tmp/ca.pem" --policy "$tmp/other.json" >/dev/null 2>"$tmp/verify.err"
+check "veritee verify with a policy naming another MRTD: refused" [ $? != 0 ]
+"$veritee" verify "$tmp/vault.crt" >/dev/null 2>&1
+check "veritee verify without the broker's CA: refused" [ $? != 0 ]
+
 # with the evidence in the request, an RSA key
 cc --profile vault --direct --key-type RSA-2048 --out "$tmp/rsa.crt" --key-out "$tmp/rsa.key" >"$tmp/cert2.json"
 check "veritee client broker-cert --direct (evidence in the request): ok with a token" bash -c "grep -q '\"ok\":true' $tmp/cert2.json && grep -q '\"token\":\"ey' $tmp/cert2.json"
