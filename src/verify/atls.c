@@ -531,12 +531,14 @@ static enum vt_err verify_cert(struct vt_verifier *v, const uint8_t *der, size_t
                                const struct vt_atls_verify_opts *o, char **claims_json,
                                enum vt_atls_format *format, vt_time *reuse_until, struct vt_diag *d)
 {
-    VT_ENSURE(der != NULL && len > 0 && o != NULL && claims_json != NULL, d, VT_E_ARG,
-              "atls.verify", "a certificate, options and an output are needed");
-    *claims_json = NULL;
+    if (claims_json != NULL) {
+        *claims_json = NULL;
+    }
     if (format != NULL) {
         *format = VT_ATLS_NONE;
     }
+    VT_ENSURE(der != NULL && len > 0 && o != NULL && claims_json != NULL, d, VT_E_ARG,
+              "atls.verify", "a certificate, options and an output are needed");
     VT_ENSURE(len <= ATLS_CERT_MAX, d, VT_E_TOO_LARGE, "atls.cert",
               "a %zu-byte certificate, at most %u", len, ATLS_CERT_MAX);
     struct verify_state s;
