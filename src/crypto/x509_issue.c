@@ -315,7 +315,7 @@ bool vt_x509_dns_name_ok(const char *s)
     for (; i < n; i++) {
         char c = s[i];
         if (c == '.') {
-            if (label == 0) {
+            if (label == 0 || s[i - 1] == '-') { /* no empty label, none ending with '-' */
                 return false;
             }
             label = 0;
