@@ -13,7 +13,9 @@
  *  - cached: one vt_atls_ctx, so after the first connection the callback hashes the certificate
  *    and finds it in the cache;
  * beside the floors: vt_verify of the certificate's evidence with the same warm verifier, and
- * vt_atls_verify_cert alone (evidence, binding, claims JSON; no handshake).
+ * vt_atls_verify_cert alone (evidence, binding, claims JSON; no handshake). The handshake figures
+ * are measured in turns, three rounds each, and the best round is printed (the machine may be
+ * shared: the best round is the least disturbed one).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -209,12 +211,12 @@ int main(int argc, char **argv)
     static const char *const names[] = {"SGX, RA-TLS  ", "TDX, RA-TLS  ", "SEV-SNP, CMW ",
                                         "Nitro, CMW   "};
     struct vt_attester *att[4] = {0};
-    char anchor[4][600], coll[600];
+    char anchor[4][256], coll[128];
     const char *files[5] = {0};
     snprintf(coll, sizeof(coll), "%s/coll", tmp);
     int rc = sh("mkdir -p", coll, coll);
     for (int i = 0; i < 4 && rc == 0; i++) {
-        char pki[600], exp[600], from[700], to[700];
+        char pki[128], exp[128], from[256], to[256];
         snprintf(pki, sizeof(pki), "%s/pki-%d", tmp, i);
         snprintf(exp, sizeof(exp), "%s/exp-%d", tmp, i);
         struct vt_attester_opts ao = {.sim_dir = pki};
@@ -291,15 +293,27 @@ int main(int argc, char **argv)
         b.port = ntohs(a.sin_port);
         double vf = 0, cf = 0;
         floors(&b, der, (size_t)der_len, seconds, &vf, &cf, &failed);
-        double plain = handshakes(&b, seconds, true, false, &failed);
-        double first = handshakes(&b, seconds, false, true, &failed);
-        double cached = handshakes(&b, seconds, false, false, &failed);
+        /* the machine is shared: the three handshake figures are measured in turns, three
+         * rounds of a third of the time each, and the best round of each is kept */
+        double plain = 0, first = 0, cached = 0;
+        for (int round = 0; round < 3; round++) {
+            double r = handshakes(&b, seconds / 3, true, false, &failed);
+            plain = r > plain ? r : plain;
+            r = handshakes(&b, seconds / 3, false, true, &failed);
+            first = r > first ? r : first;
+            r = handshakes(&b, seconds / 3, false, false, &failed);
+            cached = r > cached ? r : cached;
+        }
         printf("  %s %10.0f/s %10.0f/s %10.0f/s %10.0f/s %10.0f/s %12.3f\n", names[i], vf, cf,
                plain, first, cached, plain > 0 ? cached / plain : 0);
         atomic_store(&s.stop, true);
-        SSL_CTX *wake = SSL_CTX_new(TLS_client_method());
-        (void)!connect_once(wake, b.port); /* wake accept */
-        SSL_CTX_free(wake);
+        /* wake a server blocked in accept with a bare TCP connection (it may have seen the flag
+         * already: nothing then answers, so no TLS here) */
+        int wake = socket(AF_INET, SOCK_STREAM, 0);
+        if (wake >= 0) {
+            (void)!connect(wake, (struct sockaddr *)&a, sizeof(a));
+            close(wake);
+        }
         pthread_join(s.thread, NULL);
         close(s.fd);
         SSL_CTX_free(s.ctx);

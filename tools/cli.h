@@ -32,6 +32,8 @@ struct cli_verify_args {
     const char *crl;        /* SNP: the AMD CRL (DER or PEM) */
     const char *evidence;
     const char *policy; /* verify: apply this policy (docs/policy.md) to the claims */
+    /* the evidence's bytes when already read (stdin can be read once); NULL: read evidence */
+    const struct vt_buf *evidence_bytes;
     /* verify CERT: trusted veritee broker CAs (--broker-ca) */
     const char *broker_cas[VT_MAX_CHAIN_DEPTH];
     size_t n_broker_cas;

@@ -71,8 +71,8 @@ static enum vt_err setup_open(struct atls_setup *s, const struct atls_args *a, s
         vt_buf_cleanup(&b);
         if (err != VT_OK && !cli_is_file_error(err, d)) {
             char inner[VT_DIAG_DETAIL_MAX];
-            snprintf(inner, sizeof(inner), "%.60s: %.440s", d->check, d->detail);
-            return vt_fail(d, VT_E_ARG, "policy", "--policy %s: %s", a->policy, inner);
+            snprintf(inner, sizeof(inner), "%.60s: %.400s", d->check, d->detail);
+            return vt_fail(d, VT_E_ARG, "policy", "--policy %.200s: %s", a->policy, inner);
         }
         VT_TRY(err);
     }

@@ -238,21 +238,23 @@ int cmd_verify(int argc, char **argv)
     }
     struct vt_diag d;
     vt_diag_init(&d);
-    {
-        /* an attested TLS certificate rather than evidence (docs/attested-tls.md) */
-        struct vt_buf file;
-        vt_buf_init(&file, VT_MAX_EVIDENCE_SIZE);
-        if (vt_file_read(a.evidence, &file, &d) == VT_OK &&
-            cli_is_certificate(file.data, file.len)) {
+    /* an attested TLS certificate rather than evidence (docs/attested-tls.md); the bytes read
+     * here are the ones verified either way (stdin is read once). A file that cannot be read is
+     * reported by the evidence path, as always. */
+    struct vt_buf file;
+    vt_buf_init(&file, VT_MAX_EVIDENCE_SIZE);
+    if (vt_file_read(a.evidence, &file, &d) == VT_OK) {
+        if (cli_is_certificate(file.data, file.len)) {
             rc = cli_verify_cert(&a, a.broker_cas, a.n_broker_cas, &file);
             vt_buf_cleanup(&file);
             return rc;
         }
-        vt_buf_cleanup(&file);
-        vt_diag_init(&d);
+        a.evidence_bytes = &file;
     }
+    vt_diag_init(&d);
     struct vt_policy *policy = NULL;
     if (a.policy != NULL && load_policy(a.policy, &policy, &d) != VT_OK) {
+        vt_buf_cleanup(&file);
         return CLI_EXIT_USAGE;
     }
     struct cli_verify_setup s;
@@ -281,6 +283,7 @@ int cmd_verify(int argc, char **argv)
     fputs("}\n", stdout);
     cli_verify_cleanup(&s);
     vt_policy_free(policy);
+    vt_buf_cleanup(&file);
     rc = cli_setup_exit_status(&s, err, &d);
     return rc == CLI_EXIT_OK && !allowed ? CLI_EXIT_FAILED : rc;
 }

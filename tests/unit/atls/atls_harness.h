@@ -54,9 +54,9 @@ static inline void ah_setup(struct atls_harness *h)
     snprintf(coll, sizeof(coll), "%s/coll", h->tmp);
     ah_sh("mkdir -p", coll, coll);
     const char *files[AH_N + 1];
-    char anchor[AH_N][700];
+    char anchor[AH_N][800];
     for (int i = 0; i < AH_N; i++) {
-        char pki[700], exp[700];
+        char pki[600], exp[600];
         snprintf(pki, sizeof(pki), "%s/pki-%d", h->tmp, i);
         snprintf(exp, sizeof(exp), "%s/exp-%d", h->tmp, i);
         struct vt_attester_opts o = {.sim_dir = pki};

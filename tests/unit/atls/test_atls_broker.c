@@ -316,8 +316,23 @@ static void test_ctx_cache(void **state)
     assert_null(claims);
     vt_atls_ctx_stats(c, &hits, &misses);
     assert_int_equal(misses, 5);
+    /* the callback without a store or a context refuses, and says why */
+    assert_int_equal(vt_atls_verify_callback(NULL, c), 0);
+    AV_CHECK(vt_atls_ctx_last(c, &d, &claims), d, VT_E_BAD_CERT, "atls.callback");
+    assert_int_equal(vt_atls_verify_callback(NULL, NULL), 0);
+    AV_CHECK(vt_atls_ctx_verify_der(NULL, der, len, now, &d), d, VT_E_ARG, "atls.ctx");
+    vt_atls_ctx_free(other);
+    other = NULL;
+    AV_CHECK(vt_atls_ctx_new(H.v, NULL, 0, &other, &d), d, VT_E_ARG, "atls.ctx");
+    assert_null(other);
+    /* an evidence certificate needs a verifier */
+    struct vt_atls_verify_opts vo = {.now = vt_time_now()};
+    AV_CHECK(vt_atls_verify_cert(NULL, der, len, &vo, &claims, NULL, &d), d, VT_E_ARG,
+             "atls.verify");
+    assert_null(claims);
     free(od);
     free(der);
+    AV_OK(vt_atls_ctx_new(H.v, &o, 0, &other, &d), d);
     vt_atls_ctx_free(other);
     vt_atls_ctx_free(c);
     vt_atls_ctx_free(NULL);

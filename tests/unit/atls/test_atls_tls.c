@@ -318,12 +318,77 @@ static void test_mutual(void **state)
     vt_buf_cleanup(&ckey);
 }
 
+/* Several client threads through one context: every connection accepted, each thread sees its
+ * own last outcome, the cache counts every verification once (two threads missing at once may
+ * both verify). */
+struct client_thread {
+    SSL_CTX *c;
+    struct vt_atls_ctx *a;
+    int port, conns, ok;
+    enum vt_err last;
+};
+
+static void *client_run(void *arg)
+{
+    struct client_thread *t = arg;
+    for (int i = 0; i < t->conns; i++) {
+        t->ok += connect_once(t->c, t->port) ? 1 : 0;
+    }
+    struct vt_diag d;
+    char *claims = NULL;
+    t->last = vt_atls_ctx_last(t->a, &d, &claims);
+    if (claims == NULL || strstr(claims, "\"tee\":\"nitro\"") == NULL) {
+        t->last = VT_E_INTERNAL;
+    }
+    free(claims);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    struct vt_buf cert, key;
+    make(AH_NITRO, &cert, &key);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_atls_verify_opts o = {0};
+    struct vt_atls_ctx *a = NULL;
+    AV_OK(vt_atls_ctx_new(H.v, &o, 0, &a, &d), d);
+    enum { THREADS = 4, EACH = 5 };
+    struct server s;
+    server_start(&s, ctx_with_cert(TLS_server_method(), &cert, &key), THREADS * EACH);
+    SSL_CTX *c = client_ctx(a);
+    struct client_thread t[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        t[i] = (struct client_thread){.c = c, .a = a, .port = s.port, .conns = EACH};
+        assert_int_equal(pthread_create(&th[i], NULL, client_run, &t[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].ok, EACH);
+        assert_int_equal(t[i].last, VT_OK);
+    }
+    server_stop(&s);
+    uint64_t hits = 0, misses = 0;
+    vt_atls_ctx_stats(a, &hits, &misses);
+    assert_int_equal(hits + misses, THREADS * EACH);
+    assert_true(misses >= 1 && misses <= THREADS);
+    /* this thread verified nothing through a */
+    AV_CHECK(vt_atls_ctx_last(a, &d, NULL), d, VT_E_STATE, "atls.last");
+    SSL_CTX_free(c);
+    vt_atls_ctx_free(a);
+    vt_buf_cleanup(&cert);
+    vt_buf_cleanup(&key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgx),          cmocka_unit_test(test_tdx),
         cmocka_unit_test(test_snp),          cmocka_unit_test(test_nitro),
         cmocka_unit_test(test_plain_server), cmocka_unit_test(test_mutual),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
