@@ -226,7 +226,7 @@ int main(int argc, char **argv)
             break;
         }
         const char *tee = vt_tee_name(vt_attester_tee(att[i]));
-        snprintf(anchor[i], sizeof(anchor[i]), "%s/anchors/%s.pem", exp, tee);
+        snprintf(anchor[i], sizeof(anchor[i]), "%.200s/anchors/%.32s.pem", exp, tee);
         files[i] = anchor[i];
         if (i < 2) {
             snprintf(from, sizeof(from), "%s/collateral/%s", exp, tee);

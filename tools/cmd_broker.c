@@ -38,6 +38,10 @@ static const char broker_usage[] =
     "                      their tokens expire)\n"
     "  rewrap              re-wrap every data key under --new-master-key-file F\n"
     "  log                 print log entries with their explanations [--start N] [--limit N]\n"
+    "  ca                  print the broker's CA certificate (PEM; made at the first start)\n"
+    "  cert-profile        set a certificate profile for /v1/cert: --name N [--policy FILE]\n"
+    "                      [--dns NAME]... [--lifetime S] (docs/attested-tls.md)\n"
+    "  cert-profiles       list the certificate profiles\n"
     "\n"
     "Options:\n"
     "  --config FILE           options from FILE, one \"name = value\" per line (the long\n"
@@ -52,6 +56,8 @@ static const char broker_usage[] =
     "  --issuer NAME           token issuer and log origin (default veritee)\n"
     "  --nonce-ttl S           challenge lifetime (default 300)\n"
     "  --token-ttl S           EAR token lifetime (default 600)\n"
+    "  --cert-ttl S            lifetime of certificates from /v1/cert (default 3600; never\n"
+    "                          beyond the token's expiry; a profile's --lifetime overrides)\n"
     "  --max-kbs-sessions N    /kbs/v0/auth sessions outstanding at once (opened, not\n"
     "                          answered, not expired) before it answers 503 (default 10000)\n"
     "  --max-nonces N          accepted and ignored: /v1/challenge nonces are not stored\n"
@@ -129,7 +135,9 @@ struct broker_args {
     long long kv_leeway;
     const char *anchors[16];
     size_t n_anchors;
-    long long generate, start, limit;
+    long long generate, start, limit, lifetime;
+    const char *dns[VT_BROKER_CERT_DNS_MAX + 1];
+    size_t n_dns;
     unsigned threads;
     bool entry, no_migrate;
     struct vt_http_limits limits;
@@ -208,6 +216,9 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KV_AUTHZ,
         O_KV_URL,
         O_KV_LEEWAY,
+        O_CERT_TTL,
+        O_DNS,
+        O_LIFETIME,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -261,6 +272,9 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"keyvault-authorization", 1, NULL, O_KV_AUTHZ},
         {"keyvault-url", 1, NULL, O_KV_URL},
         {"keyvault-token-leeway", 1, NULL, O_KV_LEEWAY},
+        {"cert-ttl", 1, NULL, O_CERT_TTL},
+        {"dns", 1, NULL, O_DNS},
+        {"lifetime", 1, NULL, O_LIFETIME},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -299,6 +313,24 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             break;
         case O_ISSUER:
             a->cfg.issuer = optarg;
+            break;
+        case O_DNS:
+            if (a->n_dns >= VT_BROKER_CERT_DNS_MAX) {
+                return usage(prog, "too many --dns");
+            }
+            a->dns[a->n_dns++] = optarg;
+            break;
+        case O_CERT_TTL:
+        case O_LIFETIME:
+            if (!num(optarg, &v) || v > VT_BROKER_CERT_TTL_MAX || (o == O_CERT_TTL && v == 0)) {
+                return usage(prog, "--cert-ttl takes seconds from 1, --lifetime from 0 (the "
+                                   "broker's default), to 604800 (7 days)");
+            }
+            if (o == O_CERT_TTL) {
+                a->cfg.cert_ttl = v;
+            } else {
+                a->lifetime = v;
+            }
             break;
         case O_NTTL:
         case O_TTTL:
@@ -624,6 +656,31 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
         }
         printf("{\"rewrapped\":%zu}\n", n);
         return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "ca") == 0) { /* the CA certificate (created at open if there was none) */
+        char *pem = vt_broker_ca_pem(b);
+        if (pem == NULL) {
+            fprintf(stderr, "%s: no CA certificate\n", prog);
+            return CLI_EXIT_FAILED;
+        }
+        fputs(pem, stdout);
+        free(pem);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "cert-profile") == 0) {
+        if (a->name == NULL) {
+            return usage(prog, "cert-profile needs --name [--policy FILE] [--dns NAME]... "
+                               "[--lifetime S]");
+        }
+        char *pol = a->policy ? read_text(a->policy, &d) : NULL;
+        err = a->policy != NULL && pol == NULL
+                  ? d.code
+                  : vt_broker_cert_profile_put(b, a->name, pol, a->dns, a->n_dns, a->lifetime, &d);
+        free(pol);
+        return err == VT_OK ? CLI_EXIT_OK : fail(prog, err, &d);
+    }
+    if (strcmp(sub, "cert-profiles") == 0) {
+        return print_json_text(vt_broker_cert_profiles_json(b));
     }
     if (strcmp(sub, "log") == 0) {
         char *s = NULL;

@@ -1,8 +1,13 @@
 /* veritee client: attest to a broker and release a secret from inside a TEE (or a simulator). */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <veritee/client.h>
 
@@ -14,6 +19,8 @@ static const char client_usage[] =
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
     "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
+    "       veritee client broker-cert --url URL --backend B --profile P --out CERT\n"
+    "                              --key-out KEY [--ca-out CA] [--direct] [--key-type T]\n"
     "       veritee client cert --backend B --out-cert FILE --out-key FILE [--dns NAME]...\n"
     "       veritee client connect URL [--policy FILE] [--ca FILE] [--collateral DIR|URL]\n"
     "\n"
@@ -25,6 +32,11 @@ static const char client_usage[] =
     "evidence: write one piece of evidence to --out (a Nitro document for a KMS Recipient:\n"
     "         --public-key F, the enclave's RSA key as DER SubjectPublicKeyInfo, goes into\n"
     "         its public_key; --nonce HEX into its nonce; docs/kms.md, \"Recipient\")\n"
+    "broker-cert: attest (or, --direct, send the evidence with the request), then ask /v1/cert "
+    "for\n"
+    "         a certificate of profile P for the runtime key (a CSR signed by it); writes the\n"
+    "         certificate (PEM) to --out, the key (PKCS#8 PEM, mode 0600) to --key-out, the\n"
+    "         broker's CA to --ca-out; prints the answer without the PEM texts.\n"
     "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
     "         --collateral).\n"
     "cert:    an attested TLS certificate and key (`veritee client cert --help`)\n"
@@ -46,13 +58,16 @@ static const char client_usage[] =
     "                       the evidence (evidence)\n"
     "  --public-key F       evidence: a DER file for the Nitro document's public_key\n"
     "  --nonce HEX          evidence: the Nitro document's nonce\n"
+    "  --profile P          broker-cert: the broker's certificate profile\n"
+    "  --key-out F          broker-cert: where the runtime key's private half goes\n"
+    "  --ca-out F           broker-cert: where the broker's CA certificate goes\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
 
 struct client_args {
     const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
-    const char *public_key, *nonce;
+    const char *public_key, *nonce, *profile, *key_out, *ca_out;
     bool direct, cms;
     unsigned retries;
 };
@@ -78,24 +93,21 @@ static int parse(int argc, char **argv, struct client_args *a)
         O_OUT,
         O_RET,
         O_PUB,
-        O_NONCE
+        O_NONCE,
+        O_PROFILE,
+        O_KEY_OUT,
+        O_CA_OUT
     };
     static const struct option opts[] = {
-        {"url", 1, NULL, O_URL},
-        {"ca-file", 1, NULL, O_CA},
-        {"backend", 1, NULL, O_BACKEND},
-        {"tsm-root", 1, NULL, O_TSM},
-        {"sim-dir", 1, NULL, O_SIM},
-        {"key-type", 1, NULL, O_KT},
-        {"key", 1, NULL, O_KEY},
-        {"direct", 0, NULL, O_DIRECT},
-        {"cms", 0, NULL, O_CMS},
-        {"out", 1, NULL, O_OUT},
-        {"retries", 1, NULL, O_RET},
-        {"public-key", 1, NULL, O_PUB},
-        {"nonce", 1, NULL, O_NONCE},
-        {"help", 0, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"url", 1, NULL, O_URL},         {"ca-file", 1, NULL, O_CA},
+        {"backend", 1, NULL, O_BACKEND}, {"tsm-root", 1, NULL, O_TSM},
+        {"sim-dir", 1, NULL, O_SIM},     {"key-type", 1, NULL, O_KT},
+        {"key", 1, NULL, O_KEY},         {"direct", 0, NULL, O_DIRECT},
+        {"cms", 0, NULL, O_CMS},         {"out", 1, NULL, O_OUT},
+        {"retries", 1, NULL, O_RET},     {"public-key", 1, NULL, O_PUB},
+        {"nonce", 1, NULL, O_NONCE},     {"profile", 1, NULL, O_PROFILE},
+        {"key-out", 1, NULL, O_KEY_OUT}, {"ca-out", 1, NULL, O_CA_OUT},
+        {"help", 0, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     a->key_type = "P-256";
     a->retries = 2;
@@ -141,6 +153,15 @@ static int parse(int argc, char **argv, struct client_args *a)
             break;
         case O_NONCE:
             a->nonce = optarg;
+            break;
+        case O_PROFILE:
+            a->profile = optarg;
+            break;
+        case O_KEY_OUT:
+            a->key_out = optarg;
+            break;
+        case O_CA_OUT:
+            a->ca_out = optarg;
             break;
         case 'h':
             fputs(client_usage, stdout);
@@ -205,6 +226,90 @@ static int evidence(const struct client_args *a)
     return rc;
 }
 
+/* Write text to path (mode: 0600 for a private key). */
+static bool write_text(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0) {
+        fprintf(stderr, "veritee client: cannot write %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    size_t n = strlen(text);
+    bool ok = write(fd, text, n) == (ssize_t)n;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "veritee client: cannot write %s\n", path);
+    }
+    return ok;
+}
+
+/* veritee client broker-cert: a certificate from the broker's CA for a fresh runtime key. */
+static int broker_cert(const struct client_args *a)
+{
+    if (a->backend == NULL || a->url == NULL || a->profile == NULL || a->out == NULL ||
+        a->key_out == NULL) {
+        return usage("broker-cert needs --url, --backend, --profile, --out and --key-out");
+    }
+    vt_attester_sim_register();
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};
+    struct vt_attester *att = NULL;
+    struct vt_jwk *key = NULL;
+    struct vt_client *c = NULL;
+    struct vt_client_config cfg = {
+        .url = a->url, .ca_file = a->ca_file, .retries = a->retries, .backoff_ms = 200};
+    char *token = NULL, *pem = NULL, *resp = NULL;
+    struct vt_client_status st = {0};
+    enum vt_err err = vt_attester_open(a->backend, &ao, &att, &d);
+    if (err == VT_OK) {
+        err = vt_jwk_generate(a->key_type, &key, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_client_new(&cfg, &c, &d);
+    }
+    if (err == VT_OK && !a->direct) {
+        err = vt_client_attest(c, vt_client_attester_evidence, att, key, &token, NULL, &st, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_client_cert(c, a->profile, token, vt_client_attester_evidence, att, key, &pem,
+                             &resp, &st, &d);
+    }
+    int rc = CLI_EXIT_OK;
+    if (err != VT_OK) {
+        printf("{\"ok\":false,\"status\":%ld,\"reason\":\"%s\"}\n", st.http_status, st.reason);
+        rc = fail(err, &d);
+    } else {
+        struct vt_buf kp;
+        vt_buf_init(&kp, 1u << 16);
+        json_t *o = json_loads(resp, 0, NULL);
+        const char *ca = json_string_value(json_object_get(o, "ca"));
+        bool ok = vt_jwk_private_pem(key, &kp, &d) == VT_OK && vt_buf_append(&kp, "", 1) == VT_OK &&
+                  write_text(a->key_out, (const char *)kp.data, 0600) &&
+                  write_text(a->out, pem, 0644) &&
+                  (a->ca_out == NULL || (ca != NULL && write_text(a->ca_out, ca, 0644)));
+        vt_buf_cleanup(&kp);
+        json_object_del(o, "certificate");
+        json_object_del(o, "ca");
+        json_object_set_new(o, "ok", json_true());
+        char *text = ok && o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (text != NULL) {
+            printf("%s\n", text);
+        } else {
+            rc = CLI_EXIT_FAILED;
+        }
+        free(text);
+        json_decref(o);
+    }
+    free(token);
+    free(pem);
+    free(resp);
+    vt_client_free(c);
+    vt_jwk_free(key);
+    vt_attester_close(att);
+    return rc;
+}
+
 int cmd_client(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -228,6 +333,9 @@ int cmd_client(int argc, char **argv)
          export = strcmp(sub, "sim-export") == 0;
     if (strcmp(sub, "evidence") == 0) {
         return evidence(&a);
+    }
+    if (strcmp(sub, "broker-cert") == 0) {
+        return broker_cert(&a);
     }
     if (!attest && !release && !export) {
         fprintf(stderr, "veritee client: unknown subcommand '%s'\n%s", sub, client_usage);

@@ -95,6 +95,17 @@ static const struct vt_schema_step broker_steps[] = {
      "CREATE INDEX IF NOT EXISTS vb_nonces_pending ON vb_nonces(used, expires);\n"
      "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_pending ON vb_kbs_sessions(used, expires)",
      NULL},
+    /* Certificates from the broker (issue 21, docs/attested-tls.md): the CA's key sealed under
+     * the master key as the signing keys are, its self-signed certificate (DER), and the
+     * profiles an issuance names (policy, DNS names as a JSON array, lifetime in seconds; 0:
+     * the broker's default) */
+    {"vb_ca (the broker's certificate authority), vb_cert_profiles (certificate profiles)",
+     "CREATE TABLE IF NOT EXISTS vb_ca(id TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+     " cert BLOB NOT NULL, created BIGINT NOT NULL, retired BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_cert_profiles(name TEXT PRIMARY KEY, policy TEXT NOT NULL,"
+     " policy_sha256 TEXT NOT NULL, dns TEXT NOT NULL, lifetime BIGINT NOT NULL,"
+     " updated BIGINT NOT NULL)",
+     NULL},
 };
 
 const struct vt_schema_component vt_schema_broker = {

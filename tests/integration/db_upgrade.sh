@@ -9,7 +9,8 @@
 # schedule are the same, every key releases to its TEE (the simulators of the same PKIs) with the
 # same version and secret and is refused to the others, the receipts issued before the upgrade
 # check and match the migrated log (entry at its index, signed checkpoint stored), new releases
-# extend the log and `veritee audit verify` passes. Afterwards every component is at this
+# extend the log and `veritee audit verify` passes; the migrated broker makes its CA and issues a
+# certificate (/v1/cert). Afterwards every component is at this
 # binary's version, a second migrate applies nothing, the schema is exactly a new database's, and
 # a database newer than this binary is refused by every command (exit 3) without a change, and
 # stops a replica serving on it. On PostgreSQL, tests/unit/store/test_schema.c runs there too.
@@ -126,8 +127,24 @@ upgrade() { # upgrade DATA_DIR
     if [ "$backend" = sqlite ]; then
         "$veritee" db status --db "$db" >"$tmp/st-old"
         "$veritee" restore --check --db "$db" --master-key-file "$mk" >"$tmp/rcheck.json" 2>&1
-        check "$v: restore --check on the old database in place passes" \
-            grep -q '"log_verified":true' "$tmp/rcheck.json"
+        local rc_check=$?
+        # A check in place reads the database as it is (writes nothing): with a step of the
+        # broker's (or core's) schema pending it refuses and says what to run; checked again on
+        # a migrated copy.
+        if [ "$(jq_ "$tmp/st-old" 'sum(len(c["pending"]) for c in j["components"] if c["component"] in ("core", "broker") and c["database_version"] > 0)')" -gt 0 ]; then
+            check "$v: restore --check in place with a broker step pending: exit 3 ($rc_check)" [ "$rc_check" = 3 ]
+            check "$v: ... naming the pending step and veritee db migrate" \
+                grep -q 'schema.pending: .*veritee db migrate' "$tmp/rcheck.json"
+            cp "$dbname" "$tmp/copy-$v.db"
+            "$veritee" db migrate --db "sqlite:$tmp/copy-$v.db" >/dev/null
+            "$veritee" restore --check --db "sqlite:$tmp/copy-$v.db" --master-key-file "$mk" \
+                >"$tmp/rcheck2.json" 2>&1
+            check "$v: restore --check on a migrated copy of the old database passes" \
+                grep -q '"log_verified":true' "$tmp/rcheck2.json"
+        else
+            check "$v: restore --check on the old database in place passes" \
+                grep -q '"log_verified":true' "$tmp/rcheck.json"
+        fi
         "$veritee" db status --db "$db" >"$tmp/st-old2"
         check "$v: ... and migrates nothing in it" cmp -s "$tmp/st-old" "$tmp/st-old2"
         rm -f "$tmp/old.vtbak" "$tmp/restored.db"
@@ -175,9 +192,17 @@ upgrade() { # upgrade DATA_DIR
             >"$tmp/nomig.conf"
         timeout 30 "$veritee" serve --config "$tmp/nomig.conf" >/dev/null 2>&1
         check "$v: no-migrate in the config file: the same refusal" [ $? = 3 ]
-        "$veritee" cache enforce --list --db "$db" >/dev/null 2>"$tmp/keys.err"
-        check "$v: an operator command refuses to migrate: exit 3" [ $? = 3 ]
-        check "$v: ... and names veritee db migrate" grep -q 'veritee db migrate' "$tmp/keys.err"
+        # an operator command of each component with a step pending
+        local comp
+        for comp in $(jq_ "$tmp/status0.json" '" ".join(c["component"] for c in j["components"] if c["pending"] and c["database_version"] > 0)'); do
+            case $comp in
+            cache) "$veritee" cache enforce --list --db "$db" >/dev/null 2>"$tmp/keys.err" ;;
+            broker) "$veritee" broker keys --db "$db" --master-key-file "$mk" >/dev/null 2>"$tmp/keys.err" ;;
+            *) continue ;;
+            esac
+            check "$v: an operator command of the $comp refuses to migrate: exit 3" [ $? = 3 ]
+            check "$v: ... and names veritee db migrate" grep -q 'veritee db migrate' "$tmp/keys.err"
+        done
         snapshot >"$tmp/snap1"
         check "$v: the refusals changed nothing" cmp -s "$tmp/snap0" "$tmp/snap1"
     fi
@@ -284,6 +309,18 @@ EOF
         check "$v: $key is refused to $tee ($reason)" \
             [ "$(jq_ "$tmp/rel.json" 'j["ok"], j["reason"]')" = "$(jq_ <(echo null) "(False, '$reason')")" ]
     done < <(jq_ "$exp" '"\n".join("%s\t%s\t%s" % (r["key"], r["tee"], r["reason"]) for r in j["refused"])')
+    # certificates from the broker (broker schema step 2): the CA the migration's first start
+    # made, a profile, a certificate for an attested TDX key
+    curl -s "$url/v1/ca" >"$tmp/ca-$v.pem"
+    check "$v: the migrated broker publishes its CA (GET /v1/ca)" openssl x509 -in "$tmp/ca-$v.pem" -noout
+    check "$v: ... the one veritee broker ca prints" \
+        cmp -s "$tmp/ca-$v.pem" <("$veritee" broker ca --db "$db" --master-key-file "$mk")
+    curl -s -o /dev/null -H "Authorization: Bearer $broker_admin" --data '{"name":"up","dns":["up.example"]}' \
+        "$url/admin/v1/cert-profiles"
+    "$veritee" client broker-cert --url "$url" --backend sim:tdx --sim-dir "$sim" --profile up \
+        --out "$tmp/up-$v.crt" --key-out "$tmp/up-$v.key" >"$tmp/cert-$v.json" 2>&1
+    check "$v: a certificate on the migrated database, chaining to its CA" \
+        openssl verify -CAfile "$tmp/ca-$v.pem" "$tmp/up-$v.crt"
     curl -s "$url/.well-known/jwks.json" >"$tmp/jwks.json"
     check "$v: the active signing key is still published" \
         [ "$(jq_ "$tmp/jwks.json" '[k["kid"] for k in j["keys"]][0]')" = "$(jq_ "$data/jwks.json" '[k["kid"] for k in j["keys"]][-1]')" ]

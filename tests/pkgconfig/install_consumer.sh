@@ -55,11 +55,11 @@ check "a program builds with pkg-config --cflags --libs veritee alone" [ $? -eq 
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/consumer" 2>&1)
 check "it runs against the installed shared library ($out)" grep -q "expired" <<<"$out"
 # The examples, as a user builds them: the installed library through pkg-config, plus their own
-# dependencies (the vault: jansson, sqlite3, libcrypto, libargon2).
+# dependencies (the vault: jansson, sqlite3, libssl, libcrypto, libargon2).
 vault="$here/../../examples/password-vault/vault.c"
 # shellcheck disable=SC2046
 $cc $extra -std=c17 -Wall -Wextra -Werror "$vault" -o "$tmp/veritee-vault" \
-    $(pkg-config --cflags --libs veritee jansson sqlite3 libcrypto) -largon2 2>"$tmp/vault.log"
+    $(pkg-config --cflags --libs veritee jansson sqlite3 libssl libcrypto) -largon2 2>"$tmp/vault.log"
 check "examples/password-vault builds against the installed prefix" [ $? -eq 0 ] ||
     cat "$tmp/vault.log"
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/veritee-vault" --self-test 2>&1)

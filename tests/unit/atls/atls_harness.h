@@ -63,7 +63,7 @@ static inline void ah_setup(struct atls_harness *h)
         AV_OK(vt_attester_open(ah_backends[i], &o, &h->att[i], &d), d);
         AV_OK(vt_attester_sim_export(h->att[i], exp, &d), d);
         const char *tee = vt_tee_name(vt_attester_tee(h->att[i]));
-        snprintf(anchor[i], sizeof(anchor[i]), "%s/anchors/%s.pem", exp, tee);
+        snprintf(anchor[i], sizeof(anchor[i]), "%.600s/anchors/%.32s.pem", exp, tee);
         files[i] = anchor[i];
         char from[800];
         if (i == AH_SGX || i == AH_TDX) {
