@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
+#include "azure/maa.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
 
@@ -73,6 +74,13 @@ static const char broker_usage[] =
     "                          this listener, HTTP or HTTPS as --tls-cert says; with\n"
     "                          --kms-account ID (required), --kms-region R (us-east-1),\n"
     "                          --kms-port-file FILE, --kms-recipient-max-age S (300)\n"
+    "  --maa-listen HOST:PORT veritee serve: also serve the Azure Attestation (MAA) endpoint\n"
+    "                          (docs/maa.md) on this listener, HTTP or HTTPS as --tls-cert says\n"
+    "                          (the SDK's policy calls need HTTPS); with --maa-port-file FILE,\n"
+    "                          --maa-issuer URL (the URL clients use: the tokens' iss and jku;\n"
+    "                          default http(s)://HOST:PORT of the listener), --maa-policy-signer\n"
+    "                          FILE (PEM certificates that must sign every policy; repeatable;\n"
+    "                          none: unsigned policies from an admin token are taken)\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
@@ -105,6 +113,9 @@ struct broker_args {
     const char *master_file, *new_master_file, *listen, *port_file, *tls_cert, *tls_key, *now;
     const char *name, *secret_file, *policy, *role, *receipt, *jwks, *key;
     const char *kms_listen, *kms_port_file, *kms_account, *kms_region;
+    const char *maa_listen, *maa_port_file, *maa_issuer;
+    const char *maa_signers[VT_MAA_SIGNERS_MAX + 1];
+    size_t n_maa_signers;
     long long kms_max_age;
     const char *anchors[16];
     size_t n_anchors;
@@ -180,6 +191,10 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KMS_ACCOUNT,
         O_KMS_REGION,
         O_KMS_MAXAGE,
+        O_MAA_LISTEN,
+        O_MAA_PORT,
+        O_MAA_ISSUER,
+        O_MAA_SIGNER,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -226,6 +241,10 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"kms-account", 1, NULL, O_KMS_ACCOUNT},
         {"kms-region", 1, NULL, O_KMS_REGION},
         {"kms-recipient-max-age", 1, NULL, O_KMS_MAXAGE},
+        {"maa-listen", 1, NULL, O_MAA_LISTEN},
+        {"maa-port-file", 1, NULL, O_MAA_PORT},
+        {"maa-issuer", 1, NULL, O_MAA_ISSUER},
+        {"maa-policy-signer", 1, NULL, O_MAA_SIGNER},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -386,6 +405,21 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
                 return usage(prog, "--kms-recipient-max-age takes seconds from 1 to 86400");
             }
             a->kms_max_age = v;
+            break;
+        case O_MAA_LISTEN:
+            a->maa_listen = optarg;
+            break;
+        case O_MAA_PORT:
+            a->maa_port_file = optarg;
+            break;
+        case O_MAA_ISSUER:
+            a->maa_issuer = optarg;
+            break;
+        case O_MAA_SIGNER:
+            if (a->n_maa_signers == VT_MAA_SIGNERS_MAX) {
+                return usage(prog, "too many --maa-policy-signer");
+            }
+            a->maa_signers[a->n_maa_signers++] = optarg;
             break;
         case O_UP:
             if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
@@ -651,6 +685,53 @@ static int kms_start(const struct broker_args *a, struct vt_broker *b, enum vt_s
     return cli_http_start(&sa, vt_kms_http_handler, *k, "veritee-kms", srv);
 }
 
+/* veritee serve --maa-listen: the MAA service on the broker, on a listener of its own. The
+ * issuer is set before the port file is written, so a client that reads the port gets tokens
+ * with it. */
+static int maa_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
+                     struct vt_maa **m, struct vt_http_server **srv)
+{
+    struct vt_maa_config mc = {
+        .issuer = a->maa_issuer, .policy_signers = a->maa_signers, .schema_mode = mode};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_maa_open(&mc, b, m, &d);
+    if (err != VT_OK) {
+        return fail("veritee serve", err, &d);
+    }
+    struct cli_server_args sa = {.listen = a->maa_listen,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads,
+                                 .route = vt_maa_http_route,
+                                 .limits = a->limits};
+    int rc = cli_http_start(&sa, vt_maa_http_handler, *m, "veritee-maa", srv);
+    if (rc != 0) {
+        return rc;
+    }
+    unsigned port = vt_http_server_port(*srv);
+    if (a->maa_issuer == NULL) {
+        char url[VT_MAA_ISSUER_MAX];
+        const char *colon = strrchr(a->maa_listen, ':');
+        snprintf(url, sizeof(url), "%s://%.*s:%u", a->tls_cert ? "https" : "http",
+                 (int)(colon - a->maa_listen), a->maa_listen, port);
+        if ((err = vt_maa_set_issuer(*m, url, &d)) != VT_OK) {
+            return fail("veritee serve", err, &d);
+        }
+    }
+    if (a->maa_port_file != NULL) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", a->maa_port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 ||
+            rename(tmp, a->maa_port_file) != 0) {
+            fprintf(stderr, "veritee serve: cannot write %s\n", a->maa_port_file);
+            return CLI_EXIT_FAILED;
+        }
+    }
+    return 0;
+}
+
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
 {
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
@@ -728,6 +809,11 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (a.kms_listen != NULL) {
             rc = kms_start(&a, b, mode, &k, &kms_srv);
         }
+        struct vt_maa *maa = NULL;
+        struct vt_http_server *maa_srv = NULL;
+        if (rc == 0 && a.maa_listen != NULL) {
+            rc = maa_start(&a, b, mode, &maa, &maa_srv);
+        }
         struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
@@ -741,6 +827,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (rc == 0) {
             rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
         }
+        vt_http_server_stop(maa_srv);
+        vt_maa_close(maa);
         vt_http_server_stop(kms_srv);
         vt_kms_close(k);
     } else {

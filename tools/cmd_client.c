@@ -13,7 +13,8 @@ static const char client_usage[] =
     "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
-    "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
+    "       veritee client evidence --backend B [--public-key F] [--nonce HEX]\n"
+    "                                [--report-data HEX] --out FILE\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
@@ -41,13 +42,15 @@ static const char client_usage[] =
     "                       the evidence (evidence)\n"
     "  --public-key F       evidence: a DER file for the Nitro document's public_key\n"
     "  --nonce HEX          evidence: the Nitro document's nonce\n"
+    "  --report-data HEX    evidence: SGX, TDX and SEV-SNP report data (up to 64 bytes, zeros\n"
+    "                       after; e.g. the SHA-256 of an Azure Attestation runtimeData)\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
 
 struct client_args {
     const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
-    const char *public_key, *nonce;
+    const char *public_key, *nonce, *report_data;
     bool direct, cms;
     unsigned retries;
 };
@@ -73,24 +76,18 @@ static int parse(int argc, char **argv, struct client_args *a)
         O_OUT,
         O_RET,
         O_PUB,
-        O_NONCE
+        O_NONCE,
+        O_RD
     };
     static const struct option opts[] = {
-        {"url", 1, NULL, O_URL},
-        {"ca-file", 1, NULL, O_CA},
-        {"backend", 1, NULL, O_BACKEND},
-        {"tsm-root", 1, NULL, O_TSM},
-        {"sim-dir", 1, NULL, O_SIM},
-        {"key-type", 1, NULL, O_KT},
-        {"key", 1, NULL, O_KEY},
-        {"direct", 0, NULL, O_DIRECT},
-        {"cms", 0, NULL, O_CMS},
-        {"out", 1, NULL, O_OUT},
-        {"retries", 1, NULL, O_RET},
-        {"public-key", 1, NULL, O_PUB},
-        {"nonce", 1, NULL, O_NONCE},
-        {"help", 0, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"url", 1, NULL, O_URL},         {"ca-file", 1, NULL, O_CA},
+        {"backend", 1, NULL, O_BACKEND}, {"tsm-root", 1, NULL, O_TSM},
+        {"sim-dir", 1, NULL, O_SIM},     {"key-type", 1, NULL, O_KT},
+        {"key", 1, NULL, O_KEY},         {"direct", 0, NULL, O_DIRECT},
+        {"cms", 0, NULL, O_CMS},         {"out", 1, NULL, O_OUT},
+        {"retries", 1, NULL, O_RET},     {"public-key", 1, NULL, O_PUB},
+        {"nonce", 1, NULL, O_NONCE},     {"report-data", 1, NULL, O_RD},
+        {"help", 0, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     a->key_type = "P-256";
     a->retries = 2;
@@ -133,6 +130,9 @@ static int parse(int argc, char **argv, struct client_args *a)
             break;
         case O_PUB:
             a->public_key = optarg;
+            break;
+        case O_RD:
+            a->report_data = optarg;
             break;
         case O_NONCE:
             a->nonce = optarg;
@@ -179,6 +179,12 @@ static int evidence(const struct client_args *a)
         }
         in.nonce = nonce;
         in.nonce_len = nonce_len;
+    }
+    size_t rd_len = 0;
+    if (err == VT_OK && a->report_data != NULL &&
+        vt_hex_decode(a->report_data, strlen(a->report_data), in.report_data,
+                      sizeof(in.report_data), &rd_len) != VT_OK) {
+        err = vt_fail(&d, VT_E_ARG, "report-data", "--report-data takes up to 64 bytes in hex");
     }
     vt_attester_sim_register();
     struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};
