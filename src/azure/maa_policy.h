@@ -27,6 +27,21 @@ struct json_t;
 
 #define VT_MAA_POLICY_MAX_SIZE (64u * 1024u) /* policy text accepted at upload */
 
+/* Limits of a compiled policy (each exceeded: VT_E_TOO_LARGE at compile time, naming the line and
+ * column). The grammar has no recursion: sections hold rules, rules conditions, conditions
+ * property tests, so nesting is bounded by the grammar itself. */
+#define VT_MAA_POLICY_MAX_RULES 256     /* rules in all sections together */
+#define VT_MAA_POLICY_MAX_CONDITIONS 16 /* conditions joined by && in one rule */
+#define VT_MAA_POLICY_MAX_TESTS 16      /* property conditions in one [...] */
+#define VT_MAA_POLICY_MAX_IDENT 64      /* characters of an identifier or keyword */
+#define VT_MAA_POLICY_MAX_STRING 4096   /* bytes of a string literal, unescaped */
+
+/* Limits of one evaluation (each exceeded: VT_E_TOO_LARGE). A step is one claim tried against
+ * one condition; the claims are the incoming ones plus those add(), issue() and issueproperty()
+ * put into the set. */
+#define VT_MAA_POLICY_MAX_CLAIMS 4096
+#define VT_MAA_POLICY_MAX_STEPS (1000u * 1000u)
+
 struct vt_maa_policy;
 
 /*
