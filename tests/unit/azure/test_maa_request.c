@@ -84,8 +84,10 @@ static void test_attest_ok(void **state)
         assert_int_equal(r.runtime.type, VT_MAA_DATA_BINARY);
         vt_maa_attest_req_cleanup(&r);
     }
-    snprintf(body, sizeof(body), "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\","
-             "\"dataType\":\"binary\"}}", b64u("Q", 1, 0), b64u("x", 1, 1));
+    snprintf(body, sizeof(body),
+             "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\","
+             "\"dataType\":\"binary\"}}",
+             b64u("Q", 1, 0), b64u("x", 1, 1));
     assert_int_equal(parse(VT_MAA_TDX, body, &r, &d), VT_OK);
     vt_maa_attest_req_cleanup(&r);
     /* null optional members are absent */
@@ -296,8 +298,8 @@ static void test_policy_token_unsigned(void **state)
     tok_refused(jws("{\"alg\":\"none\"}", "[]", NULL), true, VT_E_BAD_FIELD, "policy.payload");
     tok_refused(jws("{\"alg\":\"none\"}", "{}", NULL), true, VT_E_MISSING_FIELD,
                 "policy.AttestationPolicy");
-    tok_refused(jws("{\"alg\":\"none\"}", "{\"AttestationPolicy\":1}", NULL), true,
-                VT_E_BAD_FIELD, "policy.AttestationPolicy");
+    tok_refused(jws("{\"alg\":\"none\"}", "{\"AttestationPolicy\":1}", NULL), true, VT_E_BAD_FIELD,
+                "policy.AttestationPolicy");
     tok_refused(jws("{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"\"}", NULL), true,
                 VT_E_BAD_LENGTH, "policy.AttestationPolicy");
     tok_refused(jws("{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"%%%\"}", NULL), true,
@@ -331,8 +333,8 @@ static char *signed_token(const struct vt_jwk *key, const uint8_t *der, size_t d
     char *out = NULL;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(
-        vt_jws_sign_rs256(key, h, (const uint8_t *)payload, strlen(payload), &out, &d), VT_OK);
+    assert_int_equal(vt_jws_sign_rs256(key, h, (const uint8_t *)payload, strlen(payload), &out, &d),
+                     VT_OK);
     json_decref(h);
     return out;
 }
@@ -351,8 +353,8 @@ static void test_policy_token_signed(void **state)
     vt_buf_init(&other_cert, 1 << 16);
     vt_buf_init(&ec_cert, 1 << 16);
     assert_int_equal(vt_x509_self_signed(key, "signer", 1700000000, 1900000000, &cert, &d), VT_OK);
-    assert_int_equal(
-        vt_x509_self_signed(other, "other", 1700000000, 1900000000, &other_cert, &d), VT_OK);
+    assert_int_equal(vt_x509_self_signed(other, "other", 1700000000, 1900000000, &other_cert, &d),
+                     VT_OK);
     assert_int_equal(vt_x509_self_signed(ec, "ec", 1700000000, 1900000000, &ec_cert, &d), VT_OK);
     const char *pol = "version= 1.0; authorizationrules { => permit(); };";
     char *c = signed_token(key, cert.data, cert.len, stored(pol));
@@ -418,12 +420,9 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_attest_ok),
-        cmocka_unit_test(test_attest_refused),
-        cmocka_unit_test(test_oe_report),
-        cmocka_unit_test(test_policy_token_unsigned),
-        cmocka_unit_test(test_policy_token_signed),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_attest_ok),           cmocka_unit_test(test_attest_refused),
+        cmocka_unit_test(test_oe_report),           cmocka_unit_test(test_policy_token_unsigned),
+        cmocka_unit_test(test_policy_token_signed), cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
