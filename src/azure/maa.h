@@ -101,6 +101,16 @@ void vt_maa_attest_req_cleanup(struct vt_maa_attest_req *r);
 VT_MUST_USE enum vt_err vt_maa_oe_report_parse(const uint8_t *p, size_t n, const uint8_t **quote,
                                                size_t *quote_len, struct vt_diag *d);
 
+/* A SevSnpVm report in MAA's JSON envelope {"SnpReport": base64url, "VcekCertChain":
+ * base64url of PEM, optional}: *report (heap, the SEV-SNP report's bytes) and, when the chain is
+ * given, *vek (heap DER of its first certificate). Errors, check "report" or
+ * "report.SnpReport" / "report.VcekCertChain": VT_E_BAD_JSON, VT_E_BAD_FIELD, VT_E_UNSUPPORTED
+ * (an unknown member), VT_E_MISSING_FIELD, VT_E_BAD_BASE64, VT_E_BAD_LENGTH, VT_E_TOO_LARGE, the
+ * PEM reader's errors, VT_E_NOMEM. Nothing is allocated on failure. */
+VT_MUST_USE enum vt_err vt_maa_snp_envelope_parse(const uint8_t *p, size_t n, uint8_t **report,
+                                                  size_t *report_len, uint8_t **vek,
+                                                  size_t *vek_len, struct vt_diag *d);
+
 /* A policy-management JWS as @azure/attestation sends it (PUT /policies/{type}, the body of
  * :reset): compact, header alg "none" (unsigned) or "RS256" with x5c (signed). */
 struct vt_maa_policy_token {

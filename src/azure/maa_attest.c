@@ -300,56 +300,15 @@ static void evidence_in_cleanup(struct evidence_in *x)
 
 static bool snp_envelope(struct evidence_in *x, const uint8_t *p, size_t n, struct vt_maa_error *e)
 {
-    json_error_t je;
-    json_t *o = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
-    if (o == NULL || !json_is_object(o)) {
-        json_decref(o);
-        return fail(e, 400, "InvalidParameter",
-                    "report: a SevSnpVm report is JSON {\"SnpReport\", \"VcekCertChain\"}: %s",
-                    o == NULL ? je.text : "not an object");
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (vt_maa_snp_envelope_parse(p, n, &x->snp_report, &x->snp_len, &x->vek, &x->vek_len, &d) !=
+        VT_OK) {
+        return fail(e, 400, "InvalidParameter", "%s: %s", d.check, d.detail);
     }
-    bool ok = true;
-    const char *rep = json_string_value(json_object_get(o, "SnpReport"));
-    const char *chain = json_string_value(json_object_get(o, "VcekCertChain"));
-    if (rep == NULL) {
-        ok = fail(e, 400, "InvalidParameter", "report.SnpReport: missing or not a string");
-    }
-    size_t rn = ok ? strlen(rep) : 0;
-    if (ok && (x->snp_report = malloc(rn / 4 * 3 + 3)) != NULL &&
-        vt_base64_decode(rep, rn, true, x->snp_report, rn / 4 * 3 + 3, &x->snp_len) != VT_OK) {
-        ok = fail(e, 400, "InvalidParameter", "report.SnpReport: not base64url");
-    }
-    if (ok && x->snp_report == NULL) {
-        ok = fail(e, 500, "InternalError", "no memory");
-    }
-    if (ok && chain != NULL) {
-        size_t cn = strlen(chain);
-        uint8_t *pem = malloc(cn / 4 * 3 + 3);
-        size_t pn = 0;
-        struct vt_cert_list l;
-        vt_cert_list_init(&l);
-        struct vt_diag d;
-        vt_diag_init(&d);
-        if (pem == NULL || vt_base64_decode(chain, cn, true, pem, cn / 4 * 3 + 3, &pn) != VT_OK ||
-            vt_cert_list_from_bytes(pem, pn, &l, &d) != VT_OK || l.n == 0) {
-            ok = fail(e, 400, "InvalidParameter",
-                      "report.VcekCertChain: not base64url of PEM certificates (%s)", d.detail);
-        } else {
-            size_t dn = 0;
-            const uint8_t *der = vt_cert_der(l.certs[0], &dn);
-            x->vek = malloc(dn);
-            if (x->vek != NULL) {
-                memcpy(x->vek, der, dn);
-                x->vek_len = dn;
-            }
-        }
-        vt_cert_list_cleanup(&l);
-        free(pem);
-    }
-    json_decref(o);
     x->bytes = x->snp_report;
     x->len = x->snp_len;
-    return ok;
+    return true;
 }
 
 static bool evidence_of(const struct vt_maa_attest_req *q, struct evidence_in *x,

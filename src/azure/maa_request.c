@@ -18,6 +18,11 @@
  *          8  u64le report_size  the bytes that follow
  *         16  report             an SGX DCAP quote
  *
+ * A SevSnpVm report in MAA's JSON envelope (base64url of):
+ *
+ *   {"SnpReport": base64url of the SEV-SNP attestation report,
+ *    "VcekCertChain": base64url of PEM certificates, the VCEK (or VLEK) first}   optional
+ *
  * A policy token (what AttestationAdministrationClient.setPolicy/resetPolicy send): a compact JWS
  * whose header is {"alg":"none"} or {"alg":"RS256","x5c":[cert, ...]} and whose payload is
  * {"AttestationPolicy": base64url(policy text)} (set) or empty (reset).
@@ -263,6 +268,74 @@ enum vt_err vt_maa_oe_report_parse(const uint8_t *p, size_t n, const uint8_t **q
     *quote = vt_reader_rest(&r);
     *quote_len = (size_t)size;
     return VT_OK;
+}
+
+/* ---- SevSnpVm envelopes ---- */
+
+enum vt_err vt_maa_snp_envelope_parse(const uint8_t *p, size_t n, uint8_t **report,
+                                      size_t *report_len, uint8_t **vek, size_t *vek_len,
+                                      struct vt_diag *d)
+{
+    *report = NULL;
+    *vek = NULL;
+    *report_len = *vek_len = 0;
+    json_error_t je;
+    json_t *o = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
+    VT_ENSURE(o != NULL, d, VT_E_BAD_JSON, "report",
+              "report: a SevSnpVm report is JSON {\"SnpReport\", \"VcekCertChain\"}: %s (at byte %d)",
+              je.text, je.position);
+    enum vt_err err = VT_OK;
+    uint8_t *pem = NULL;
+    size_t pn = 0;
+    struct vt_cert_list l;
+    vt_cert_list_init(&l);
+    if (!json_is_object(o)) {
+        err = vt_fail(d, VT_E_BAD_FIELD, "report",
+                      "report: a SevSnpVm report is a JSON object, not %s", vt_json_type_name(o));
+        goto out;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        if (strcmp(key, "SnpReport") != 0 && strcmp(key, "VcekCertChain") != 0) {
+            err = vt_fail(d, VT_E_UNSUPPORTED, "report",
+                          "report: unknown member \"%.64s\" (SnpReport, VcekCertChain)", key);
+            goto out;
+        }
+    }
+    if ((err = b64_member(o, "report", "SnpReport", true, VT_MAA_EVIDENCE_MAX, report, report_len,
+                          d)) != VT_OK ||
+        (err = b64_member(o, "report", "VcekCertChain", false, VT_MAA_EVIDENCE_MAX, &pem, &pn,
+                          d)) != VT_OK) {
+        goto out;
+    }
+    if (pem != NULL) {
+        if ((err = vt_cert_list_from_bytes(pem, pn, &l, d)) != VT_OK || l.n == 0) {
+            err = vt_fail(d, err != VT_OK ? err : VT_E_BAD_CERT, "report.VcekCertChain",
+                          "report.VcekCertChain: not PEM certificates (%s)", d->detail);
+            goto out;
+        }
+        size_t dn = 0;
+        const uint8_t *der = vt_cert_der(l.certs[0], &dn);
+        *vek = malloc(dn);
+        if (*vek == NULL) {
+            err = vt_fail(d, VT_E_NOMEM, "report", "no memory");
+            goto out;
+        }
+        memcpy(*vek, der, dn);
+        *vek_len = dn;
+    }
+out:
+    vt_cert_list_cleanup(&l);
+    free(pem);
+    json_decref(o);
+    if (err != VT_OK) {
+        free(*report);
+        *report = NULL;
+        *report_len = 0;
+    }
+    return err;
 }
 
 /* ---- policy tokens ---- */

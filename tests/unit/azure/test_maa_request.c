@@ -400,6 +400,51 @@ static void test_policy_token_signed(void **state)
     vt_jwk_free(ec);
 }
 
+static void snp_refused(const char *text, enum vt_err code, const char *check)
+{
+    uint8_t *rep = NULL, *vek = NULL;
+    size_t rn = 0, vn = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err =
+        vt_maa_snp_envelope_parse((const uint8_t *)text, strlen(text), &rep, &rn, &vek, &vn, &d);
+    if (err != code || strcmp(d.check, check) != 0) {
+        fail_msg("%s: got %s at %s (%s), want %s at %s", text, vt_err_name(err), d.check, d.detail,
+                 vt_err_name(code), check);
+    }
+    assert_null(rep);
+    assert_null(vek);
+}
+
+static void test_snp_envelope(void **state)
+{
+    (void)state;
+    uint8_t *rep = NULL, *vek = NULL;
+    size_t rn = 0, vn = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    const char *ok = "{\"SnpReport\":\"UkVQT1JU\"}";
+    assert_int_equal(
+        vt_maa_snp_envelope_parse((const uint8_t *)ok, strlen(ok), &rep, &rn, &vek, &vn, &d),
+        VT_OK);
+    assert_int_equal(rn, 6);
+    assert_memory_equal(rep, "REPORT", 6);
+    assert_null(vek);
+    free(rep);
+    snp_refused("", VT_E_BAD_JSON, "report");
+    snp_refused("[]", VT_E_BAD_FIELD, "report");
+    snp_refused("{\"SnpReport\":\"QQ\",\"SnpReport\":\"QQ\"}", VT_E_BAD_JSON, "report");
+    snp_refused("{}", VT_E_MISSING_FIELD, "report.SnpReport");
+    snp_refused("{\"SnpReport\":1}", VT_E_BAD_FIELD, "report.SnpReport");
+    snp_refused("{\"SnpReport\":\"\"}", VT_E_BAD_LENGTH, "report.SnpReport");
+    snp_refused("{\"SnpReport\":\"%%\"}", VT_E_BAD_BASE64, "report.SnpReport");
+    snp_refused("{\"SnpReport\":\"QQ\",\"Other\":1}", VT_E_UNSUPPORTED, "report");
+    snp_refused("{\"SnpReport\":\"QQ\",\"VcekCertChain\":\"QUFB\"}", VT_E_BAD_PEM,
+                "report.VcekCertChain");
+    snp_refused("{\"SnpReport\":\"QQ\",\"VcekCertChain\":7}", VT_E_BAD_FIELD,
+                "report.VcekCertChain");
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -420,9 +465,13 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_attest_ok),           cmocka_unit_test(test_attest_refused),
-        cmocka_unit_test(test_oe_report),           cmocka_unit_test(test_policy_token_unsigned),
-        cmocka_unit_test(test_policy_token_signed), cmocka_unit_test(test_names),
+        cmocka_unit_test(test_attest_ok),
+        cmocka_unit_test(test_attest_refused),
+        cmocka_unit_test(test_oe_report),
+        cmocka_unit_test(test_policy_token_unsigned),
+        cmocka_unit_test(test_policy_token_signed),
+        cmocka_unit_test(test_snp_envelope),
+        cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

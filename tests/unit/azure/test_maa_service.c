@@ -384,10 +384,10 @@ static void test_oe_tdx_snp(void **state)
     json_decref(o);
     vt_maa_attest_req_cleanup(&q);
     request(&q, VT_MAA_SNP, (const uint8_t *)"{\"x\":1}", 7, NULL);
-    attest_refused(f->m, &q, 400, "InvalidParameter", "report.SnpReport");
+    attest_refused(f->m, &q, 400, "InvalidParameter", "unknown member");
     vt_maa_attest_req_cleanup(&q);
     request(&q, VT_MAA_SNP, (const uint8_t *)"{\"SnpReport\":\"%%\"}", 18, NULL);
-    attest_refused(f->m, &q, 400, "InvalidParameter", "not base64url");
+    attest_refused(f->m, &q, 400, "InvalidParameter", "report.SnpReport");
     vt_maa_attest_req_cleanup(&q);
     request(&q, VT_MAA_SNP, (const uint8_t *)"{", 1, NULL);
     attest_refused(f->m, &q, 400, "InvalidParameter", "SevSnpVm report is JSON");
