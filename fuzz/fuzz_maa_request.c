@@ -42,6 +42,8 @@ static void check_data(const struct vt_maa_data *dd)
     require(dd->json == NULL || json_is_object(dd->json));
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) {

@@ -281,9 +281,10 @@ enum vt_err vt_maa_snp_envelope_parse(const uint8_t *p, size_t n, uint8_t **repo
     *report_len = *vek_len = 0;
     json_error_t je;
     json_t *o = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
-    VT_ENSURE(o != NULL, d, VT_E_BAD_JSON, "report",
-              "report: a SevSnpVm report is JSON {\"SnpReport\", \"VcekCertChain\"}: %s (at byte %d)",
-              je.text, je.position);
+    VT_ENSURE(
+        o != NULL, d, VT_E_BAD_JSON, "report",
+        "report: a SevSnpVm report is JSON {\"SnpReport\", \"VcekCertChain\"}: %s (at byte %d)",
+        je.text, je.position);
     enum vt_err err = VT_OK;
     uint8_t *pem = NULL;
     size_t pn = 0;
