@@ -231,7 +231,7 @@ static json_t *sgx_collateral(const uint8_t *quote, size_t n, json_t *vc)
 }
 
 /* runtimeData / initTimeData into the token: x-ms-runtime / x-ms-inittime (JSON), and for SGX
- * x-ms-sgx-ehd (the runtime data's bytes, base64url). */
+ * x-ms-sgx-ehd (Binary runtime data's bytes, base64url). */
 static bool data_claims(const struct vt_maa_data *dd, const char *json_name, const char *ehd_name,
                         json_t *payload)
 {
@@ -241,7 +241,8 @@ static bool data_claims(const struct vt_maa_data *dd, const char *json_name, con
     if (dd->type == VT_MAA_DATA_JSON && json_object_set(payload, json_name, dd->json) != 0) {
         return false;
     }
-    if (ehd_name != NULL) {
+    /* MAA: Binary data is reflected in the enclave held data, JSON data as claims */
+    if (ehd_name != NULL && dd->type == VT_MAA_DATA_BINARY) {
         char *b = vt_base64_alloc(dd->data, dd->len, true);
         if (b == NULL || json_object_set_new(payload, ehd_name, json_string(b)) != 0) {
             free(b);
