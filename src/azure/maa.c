@@ -164,6 +164,11 @@ static enum vt_err signer_load(struct vt_maa *m, struct vt_diag *d)
 
 /* ---- lifecycle ---- */
 
+static void policy_free(void *value)
+{
+    vt_maa_policy_free(value);
+}
+
 static bool issuer_ok(const char *url)
 {
     size_t n = url != NULL ? strlen(url) : 0;
@@ -225,9 +230,12 @@ enum vt_err vt_maa_open(const struct vt_maa_config *cfg, struct vt_broker *b, st
     VT_TRY(vt_schema_apply(b->store, maa_only, 1, cfg->schema_mode, NULL, d));
     struct vt_maa *m = calloc(1, sizeof(*m));
     VT_ENSURE(m != NULL, d, VT_E_NOMEM, "maa", "no memory");
+    if (vt_pincache_init(&m->policies, VT_MAA_POLICY_CACHE, policy_free) != VT_OK) {
+        free(m);
+        return vt_fail(d, VT_E_NOMEM, "maa", "no memory");
+    }
     m->b = b;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_mutex_init(&m->policy_lock, NULL);
     vt_cert_list_init(&m->trusted_signers);
     m->token_ttl = cfg->token_ttl > 0 ? cfg->token_ttl : VT_MAA_TOKEN_TTL;
     if (cfg->issuer != NULL) {
@@ -257,14 +265,10 @@ void vt_maa_close(struct vt_maa *m)
     if (m == NULL) {
         return;
     }
-    for (size_t i = 0; i < VT_MAA_TYPE_COUNT; i++) {
-        vt_maa_policy_free(m->policy[i]);
-        free(m->policy_text[i]);
-    }
+    vt_pincache_cleanup(&m->policies);
     vt_jwk_free(m->signer.key);
     free(m->signer.cert_der);
     vt_cert_list_cleanup(&m->trusted_signers);
-    pthread_mutex_destroy(&m->policy_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "azure/maa_policy.h"
+#include "base/pincache.h"
 #include "broker/broker.h"
 #include "crypto/jose.h"
 
@@ -39,6 +40,7 @@ struct json_t;
 #define VT_MAA_ISSUER_MAX 256
 #define VT_MAA_TOKEN_TTL (8 * 3600) /* MAA's tokens are valid 8 hours */
 #define VT_MAA_SIGNERS_MAX 16       /* trusted policy signing certificates */
+#define VT_MAA_POLICY_CACHE 64      /* compiled policies kept */
 
 /* The api-version values accepted (docs/maa.md, "API versions"): 2020-10-01 is what
  * @azure/attestation 1.0.0 sends, 2022-08-01 the current GA version. */
@@ -162,11 +164,9 @@ struct vt_maa {
     int64_t token_ttl;
     struct vt_maa_signer signer; /* the active signing key */
     struct vt_cert_list trusted_signers;
-    /* compiled stored policies by type, and the text they came from; guarded by policy_lock */
-    pthread_mutex_t policy_lock;
-    struct vt_maa_policy *policy[VT_MAA_TYPE_COUNT];
-    char *policy_text[VT_MAA_TYPE_COUNT];
-    int64_t policy_loaded_at;
+    /* compiled policies by the SHA-256 of their text: compiled once, read-only, shared by every
+     * thread (vt_maa_policy_eval takes them const) */
+    struct vt_pincache policies;
 };
 
 /* Open the service on b: apply the "maa" schema component, load the signing key (or create it:

@@ -181,37 +181,31 @@ enum vt_err vt_maa_policy_run(struct vt_maa *m, enum vt_maa_type t, const char *
                               struct vt_diag *d)
 {
     memset(r, 0, sizeof(*r));
-    if (draft_text != NULL) {
-        struct vt_maa_policy *p = NULL;
-        VT_TRY(vt_maa_policy_compile(draft_text, strlen(draft_text), &p, d));
-        policy_hash(draft_text, hash);
-        enum vt_err err = vt_maa_policy_eval(p, incoming, r, d);
-        vt_maa_policy_free(p);
-        return err;
-    }
     struct vt_maa_stored s;
-    VT_TRY(vt_maa_policy_get(m, t, &s, d));
-    policy_hash(s.text, hash);
+    memset(&s, 0, sizeof(s));
+    const char *text = draft_text;
+    if (text == NULL) {
+        VT_TRY(vt_maa_policy_get(m, t, &s, d));
+        text = s.text;
+    }
+    policy_hash(text, hash);
+    /* compiled once per text (a draft too: the same draft is often tried many times) */
+    uint8_t id[32];
+    vt_sha256(text, strlen(text), id);
+    struct vt_pin pin;
+    const struct vt_maa_policy *p = vt_pincache_get(&m->policies, id, NULL, NULL, &pin);
     enum vt_err err = VT_OK;
-    pthread_mutex_lock(&m->policy_lock);
-    if (m->policy[t] == NULL || m->policy_text[t] == NULL ||
-        strcmp(m->policy_text[t], s.text) != 0) {
-        struct vt_maa_policy *p = NULL;
-        err = vt_maa_policy_compile(s.text, strlen(s.text), &p, d);
+    if (p == NULL) {
+        struct vt_maa_policy *compiled = NULL;
+        err = vt_maa_policy_compile(text, strlen(text), &compiled, d);
         if (err == VT_OK) {
-            vt_maa_policy_free(m->policy[t]);
-            free(m->policy_text[t]);
-            m->policy[t] = p;
-            m->policy_text[t] = s.text;
-            s.text = NULL;
+            p = vt_pincache_put(&m->policies, id, compiled, NULL, NULL, &pin);
         }
     }
     if (err == VT_OK) {
-        /* evaluation reads the compiled policy only; the lock keeps it from being replaced
-         * meanwhile */
-        err = vt_maa_policy_eval(m->policy[t], incoming, r, d);
+        err = vt_maa_policy_eval(p, incoming, r, d);
     }
-    pthread_mutex_unlock(&m->policy_lock);
+    vt_pincache_release(&m->policies, &pin);
     vt_maa_stored_cleanup(&s);
     return err;
 }
