@@ -15,6 +15,9 @@
 #include <jansson.h>
 
 #include "azure/maa.h"
+
+/* snprintf that must not truncate (and whose result gcc sees used) */
+#define FMT(buf, cap, ...) assert_true(snprintf((buf), (cap), __VA_ARGS__) < (int)(cap))
 #include "base/encoding.h"
 #include "crypto/x509_self.h"
 
@@ -57,11 +60,11 @@ static void test_attest_ok(void **state)
     (void)state;
     char body[2048];
     const char *json = "{\"a\":[1,2]}";
-    snprintf(body, sizeof(body),
-             "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"},"
-             "\"initTimeData\":{\"data\":\"%s\",\"dataType\":\"Binary\"},\"nonce\":\"n1\","
-             "\"draftPolicyForAttestation\":\"version= 1.0;\"}",
-             b64u("QUOTE", 5, 0), b64u(json, strlen(json), 1), b64u("\x00\x01", 2, 2));
+    FMT(body, sizeof(body),
+        "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"},"
+        "\"initTimeData\":{\"data\":\"%s\",\"dataType\":\"Binary\"},\"nonce\":\"n1\","
+        "\"draftPolicyForAttestation\":\"version= 1.0;\"}",
+        b64u("QUOTE", 5, 0), b64u(json, strlen(json), 1), b64u("\x00\x01", 2, 2));
     struct vt_maa_attest_req r;
     struct vt_diag d;
     assert_int_equal(parse(VT_MAA_SGX, body, &r, &d), VT_OK);
@@ -77,22 +80,22 @@ static void test_attest_ok(void **state)
     assert_string_equal(r.draft_policy, "version= 1.0;");
     vt_maa_attest_req_cleanup(&r);
     /* the report types take "report"; dataType absent is Binary; any case of the names */
-    snprintf(body, sizeof(body), "{\"report\":\"%s\",\"runtimeData\":{\"data\":\"%s\"}}",
-             b64u("R", 1, 0), b64u("x", 1, 1));
+    FMT(body, sizeof(body), "{\"report\":\"%s\",\"runtimeData\":{\"data\":\"%s\"}}",
+        b64u("R", 1, 0), b64u("x", 1, 1));
     for (enum vt_maa_type t = VT_MAA_OE; t <= VT_MAA_SNP; t += 2) {
         assert_int_equal(parse(t, body, &r, &d), VT_OK);
         assert_int_equal(r.runtime.type, VT_MAA_DATA_BINARY);
         vt_maa_attest_req_cleanup(&r);
     }
-    snprintf(body, sizeof(body),
-             "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\","
-             "\"dataType\":\"binary\"}}",
-             b64u("Q", 1, 0), b64u("x", 1, 1));
+    FMT(body, sizeof(body),
+        "{\"quote\":\"%s\",\"runtimeData\":{\"data\":\"%s\","
+        "\"dataType\":\"binary\"}}",
+        b64u("Q", 1, 0), b64u("x", 1, 1));
     assert_int_equal(parse(VT_MAA_TDX, body, &r, &d), VT_OK);
     vt_maa_attest_req_cleanup(&r);
     /* null optional members are absent */
-    snprintf(body, sizeof(body), "{\"quote\":\"%s\",\"runtimeData\":null,\"nonce\":null}",
-             b64u("Q", 1, 0));
+    FMT(body, sizeof(body), "{\"quote\":\"%s\",\"runtimeData\":null,\"nonce\":null}",
+        b64u("Q", 1, 0));
     assert_int_equal(parse(VT_MAA_SGX, body, &r, &d), VT_OK);
     assert_int_equal(r.runtime.type, VT_MAA_DATA_NONE);
     vt_maa_attest_req_cleanup(&r);
@@ -126,24 +129,24 @@ static void test_attest_refused(void **state)
             VT_E_BAD_FIELD, "$.runtimeData.dataType");
     refused(VT_MAA_SGX, "{\"quote\":\"QQ\",\"initTimeData\":{\"data\":\"\"}}", VT_E_BAD_LENGTH,
             "$.initTimeData.data");
-    snprintf(body, sizeof(body),
-             "{\"quote\":\"QQ\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
-             b64u("not json", 8, 0));
+    FMT(body, sizeof(body),
+        "{\"quote\":\"QQ\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
+        b64u("not json", 8, 0));
     refused(VT_MAA_SGX, body, VT_E_BAD_JSON, "$.runtimeData.data");
-    snprintf(body, sizeof(body),
-             "{\"quote\":\"QQ\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
-             b64u("[1]", 3, 0));
+    FMT(body, sizeof(body),
+        "{\"quote\":\"QQ\",\"runtimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
+        b64u("[1]", 3, 0));
     refused(VT_MAA_SGX, body, VT_E_BAD_FIELD, "$.runtimeData.data");
-    snprintf(body, sizeof(body),
-             "{\"quote\":\"QQ\",\"initTimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
-             b64u("{\"a\":1,\"a\":2}", 13, 0));
+    FMT(body, sizeof(body),
+        "{\"quote\":\"QQ\",\"initTimeData\":{\"data\":\"%s\",\"dataType\":\"JSON\"}}",
+        b64u("{\"a\":1,\"a\":2}", 13, 0));
     refused(VT_MAA_SGX, body, VT_E_BAD_JSON, "$.initTimeData.data");
     refused(VT_MAA_SGX, "{\"quote\":\"QQ\",\"nonce\":\"\"}", VT_E_BAD_LENGTH, "$.nonce");
     refused(VT_MAA_SGX, "{\"quote\":\"QQ\",\"nonce\":1}", VT_E_BAD_FIELD, "$.nonce");
     char nonce[VT_MAA_NONCE_MAX + 2];
     memset(nonce, 'n', sizeof(nonce) - 1);
     nonce[sizeof(nonce) - 1] = '\0';
-    snprintf(body, sizeof(body), "{\"quote\":\"QQ\",\"nonce\":\"%s\"}", nonce);
+    FMT(body, sizeof(body), "{\"quote\":\"QQ\",\"nonce\":\"%s\"}", nonce);
     refused(VT_MAA_SGX, body, VT_E_BAD_LENGTH, "$.nonce");
     refused(VT_MAA_SGX, "{\"quote\":\"QQ\",\"draftPolicyForAttestation\":\"\"}", VT_E_BAD_LENGTH,
             "$.draftPolicyForAttestation");
@@ -157,14 +160,14 @@ static void test_attest_refused(void **state)
     huge[big] = '\0';
     refused(VT_MAA_SGX, huge, VT_E_TOO_LARGE, "$");
     size_t ev = (VT_MAA_EVIDENCE_MAX / 3 + 8) * 4;
-    snprintf(huge, 16, "{\"quote\":\"");
+    FMT(huge, 16, "{\"quote\":\"");
     memset(huge + 10, 'A', ev);
-    snprintf(huge + 10 + ev, 8, "\"}");
+    FMT(huge + 10 + ev, 8, "\"}");
     refused(VT_MAA_SGX, huge, VT_E_TOO_LARGE, "$.quote");
     size_t dn = (VT_MAA_DATA_MAX / 3 + 8) * 4;
     int off = snprintf(huge, 64, "{\"quote\":\"QQ\",\"runtimeData\":{\"data\":\"");
     memset(huge + off, 'A', dn);
-    snprintf(huge + off + dn, 8, "\"}}");
+    FMT(huge + off + dn, 8, "\"}}");
     refused(VT_MAA_SGX, huge, VT_E_TOO_LARGE, "$.runtimeData.data");
     free(huge);
 }
@@ -231,8 +234,8 @@ static void test_oe_report(void **state)
 static char *jws(const char *hdr, const char *payload, const char *sig)
 {
     static char out[8192];
-    snprintf(out, sizeof(out), "%s.%s.%s", b64u(hdr, strlen(hdr), 0),
-             b64u(payload, strlen(payload), 1), sig ? sig : "");
+    FMT(out, sizeof(out), "%s.%s.%s", b64u(hdr, strlen(hdr), 0), b64u(payload, strlen(payload), 1),
+        sig ? sig : "");
     return out;
 }
 
@@ -255,7 +258,7 @@ static void tok_refused(const char *compact, bool want, enum vt_err code, const 
 static char *stored(const char *policy)
 {
     static char buf[4096];
-    snprintf(buf, sizeof(buf), "{\"AttestationPolicy\":\"%s\"}", b64u(policy, strlen(policy), 2));
+    FMT(buf, sizeof(buf), "{\"AttestationPolicy\":\"%s\"}", b64u(policy, strlen(policy), 2));
     return buf;
 }
 
@@ -276,7 +279,7 @@ static void test_policy_token_unsigned(void **state)
     vt_maa_policy_token_cleanup(&t);
     /* a reset token: empty payload (or {}) */
     char reset[128];
-    snprintf(reset, sizeof(reset), "%s..", b64u("{\"alg\":\"none\"}", 14, 0));
+    FMT(reset, sizeof(reset), "%s..", b64u("{\"alg\":\"none\"}", 14, 0));
     assert_int_equal(vt_maa_policy_token_parse(reset, strlen(reset), false, &t, &d), VT_OK);
     assert_null(t.policy);
     vt_maa_policy_token_cleanup(&t);
@@ -305,7 +308,7 @@ static void test_policy_token_unsigned(void **state)
     tok_refused(jws("{\"alg\":\"none\"}", "{\"AttestationPolicy\":\"%%%\"}", NULL), true,
                 VT_E_BAD_BASE64, "policy.AttestationPolicy");
     char nul[64];
-    snprintf(nul, sizeof(nul), "{\"AttestationPolicy\":\"%s\"}", b64u("a\0b", 3, 2));
+    FMT(nul, sizeof(nul), "{\"AttestationPolicy\":\"%s\"}", b64u("a\0b", 3, 2));
     tok_refused(jws("{\"alg\":\"none\"}", nul, NULL), true, VT_E_BAD_FIELD,
                 "policy.AttestationPolicy");
     tok_refused(jws("{\"alg\":\"none\"}", stored("x"), NULL), false, VT_E_BAD_FIELD,

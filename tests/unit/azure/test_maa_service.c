@@ -16,6 +16,9 @@
 #include <jansson.h>
 
 #include "azure/maa.h"
+
+/* snprintf that must not truncate (and whose result gcc sees used) */
+#define FMT(buf, cap, ...) assert_true(snprintf((buf), (cap), __VA_ARGS__) < (int)(cap))
 #include "base/encoding.h"
 #include "broker_harness.h"
 #include "crypto/x509_self.h"
@@ -156,13 +159,13 @@ static char *unsigned_policy(const char *text)
 {
     char *p = vt_base64_alloc((const uint8_t *)text, strlen(text), true);
     char payload[8192];
-    snprintf(payload, sizeof(payload), "{\"AttestationPolicy\":\"%s\"}", p);
+    FMT(payload, sizeof(payload), "{\"AttestationPolicy\":\"%s\"}", p);
     free(p);
     char *h = vt_base64_alloc((const uint8_t *)"{\"alg\":\"none\"}", 14, true);
     char *b = vt_base64_alloc((const uint8_t *)payload, strlen(payload), true);
     size_t cap = strlen(h) + strlen(b) + 3;
     char *out = malloc(cap);
-    snprintf(out, cap, "%s.%s.", h, b);
+    FMT(out, cap, "%s.%s.", h, b);
     free(h);
     free(b);
     return out;
@@ -188,7 +191,7 @@ static void test_signing_key(void **state)
 {
     struct fx *f = *state;
     char kid[VT_JOSE_KID_MAX];
-    snprintf(kid, sizeof(kid), "%s", f->m->signer.kid);
+    FMT(kid, sizeof(kid), "%s", f->m->signer.kid);
     assert_non_null(vt_maa_signer_key(f->m, kid));
     assert_null(vt_maa_signer_key(f->m, "other"));
     assert_null(vt_maa_signer_key(f->m, NULL));
@@ -372,11 +375,11 @@ static void test_oe_tdx_snp(void **state)
     uint8_t *vek = vt_bsim_snp_cert(f->h->sim, 0, &vn);
     char *vb = vt_base64_alloc(vek, vn, false);
     char pem[8192];
-    snprintf(pem, sizeof(pem), "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n", vb);
+    FMT(pem, sizeof(pem), "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n", vb);
     char *rep = vt_base64_alloc(ev, n, true),
          *chain = vt_base64_alloc((uint8_t *)pem, strlen(pem), true);
     char env[16384];
-    snprintf(env, sizeof(env), "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rep, chain);
+    FMT(env, sizeof(env), "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"%s\"}", rep, chain);
     request(&q, VT_MAA_SNP, (const uint8_t *)env, strlen(env), rt);
     o = attest_ok(f->m, &q);
     json_decref(o);
@@ -390,7 +393,7 @@ static void test_oe_tdx_snp(void **state)
     request(&q, VT_MAA_SNP, (const uint8_t *)"{", 1, NULL);
     attest_refused(f->m, &q, 400, "InvalidParameter", "SevSnpVm report is JSON");
     vt_maa_attest_req_cleanup(&q);
-    snprintf(env, sizeof(env), "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"AAAA\"}", rep);
+    FMT(env, sizeof(env), "{\"SnpReport\":\"%s\",\"VcekCertChain\":\"AAAA\"}", rep);
     request(&q, VT_MAA_SNP, (const uint8_t *)env, strlen(env), NULL);
     attest_refused(f->m, &q, 400, "InvalidParameter", "report.VcekCertChain");
     vt_maa_attest_req_cleanup(&q);
@@ -416,11 +419,11 @@ static void test_policies(void **state)
     assert_string_equal(s.text, vt_maa_default_policy);
     vt_maa_stored_cleanup(&s);
     char text[1024];
-    snprintf(text, sizeof(text),
-             "version= 1.0; authorizationrules { [type==\"x-ms-sgx-mrenclave\", value==\"%s\"] => "
-             "deny(); => permit(); }; issuancerules { c:[type==\"x-ms-sgx-svn\"] => "
-             "issue(type=\"svn-copy\", value=c.value); };",
-             vt_bsim_measurement(f->h->sim, VT_TEE_SGX));
+    FMT(text, sizeof(text),
+        "version= 1.0; authorizationrules { [type==\"x-ms-sgx-mrenclave\", value==\"%s\"] => "
+        "deny(); => permit(); }; issuancerules { c:[type==\"x-ms-sgx-svn\"] => "
+        "issue(type=\"svn-copy\", value=c.value); };",
+        vt_bsim_measurement(f->h->sim, VT_TEE_SGX));
     char *tok = unsigned_policy(text);
     assert_int_equal(put_policy(f->m, VT_MAA_SGX, tok, &d), VT_OK);
     assert_int_equal(vt_maa_policy_get(f->m, VT_MAA_SGX, &s, &d), VT_OK);
@@ -458,7 +461,7 @@ static void test_policies(void **state)
     vt_maa_stored_cleanup(&s);
     /* reset: the default again, and the enclave permitted with the issued claim gone */
     char reset[64];
-    snprintf(reset, sizeof(reset), "%s..", "eyJhbGciOiJub25lIn0");
+    FMT(reset, sizeof(reset), "%s..", "eyJhbGciOiJub25lIn0");
     assert_int_equal(put_policy(f->m, VT_MAA_SGX, reset, &d), VT_OK);
     json_t *o = attest_ok(f->m, &q);
     assert_null(json_object_get(o, "svn-copy"));
@@ -485,7 +488,7 @@ static char *signed_policy(const struct vt_jwk *key, const struct vt_buf *cert, 
 {
     char *p = vt_base64_alloc((const uint8_t *)text, strlen(text), true);
     char payload[8192];
-    snprintf(payload, sizeof(payload), "{\"AttestationPolicy\":\"%s\"}", p);
+    FMT(payload, sizeof(payload), "{\"AttestationPolicy\":\"%s\"}", p);
     free(p);
     char *x5c = vt_base64_alloc(cert->data, cert->len, false);
     json_t *h = json_pack("{s:[s]}", "x5c", x5c);
@@ -514,7 +517,7 @@ static void test_policy_signers(void **state)
     assert_int_equal(vt_x509_self_signed(trusted, "trusted", now - 60, now + 3600, &tc, &d), VT_OK);
     assert_int_equal(vt_x509_self_signed(other, "other", now - 60, now + 3600, &oc, &d), VT_OK);
     char path[256];
-    snprintf(path, sizeof(path), "%s/signer.pem", f->h->dir);
+    FMT(path, sizeof(path), "%s/signer.pem", f->h->dir);
     FILE *fp = fopen(path, "w");
     char *b = vt_base64_alloc(tc.data, tc.len, false);
     fprintf(fp, "-----BEGIN CERTIFICATE-----\n");
@@ -599,7 +602,7 @@ static void test_http(void **state)
     vt_diag_init(&d);
     assert_int_equal(vt_http_server_start(&so, vt_maa_http_handler, f->m, &srv, &d), VT_OK);
     struct bh c = *f->h;
-    snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%u", vt_http_server_port(srv));
+    FMT(c.url, sizeof(c.url), "http://127.0.0.1:%u", vt_http_server_port(srv));
     struct {
         const char *method, *path, *body, *bearer;
         long status;
