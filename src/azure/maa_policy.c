@@ -18,8 +18,8 @@
  * authorizationrules is required, issuancerules optional, each at most once. Whitespace and
  * comments (// to the end of the line; slash-star to star-slash, not nested) separate tokens.
  * Strings are double-quoted, UTF-8, with \" and \\ as their only escapes. Integers are decimal,
- * optionally negative, 64-bit. Keywords and identifiers are case-sensitive (IDENT =
- * [A-Za-z_][A-Za-z0-9_]*).
+ * optionally negative, 64-bit. Keywords are ASCII case-insensitive ("Issuancerules", "Type",
+ * "TRUE"); identifiers, which name conditions, are case-sensitive (IDENT = [A-Za-z_][A-Za-z0-9_]*).
  *
  * The rest of MAA's grammar (versions 1.1 and 1.2: configurationrules, functions, the negated
  * condition "![...]", regular expression operators, value expressions with "+") is refused with
@@ -484,11 +484,31 @@ static enum vt_err peek(struct compiler *c, struct token *t)
     return err;
 }
 
+/*
+ * Is the token the keyword `word`? Keywords compare ASCII case-insensitively: the language MAA's
+ * descends from defines its terminals as case-insensitive strings, and MAA's own documentation
+ * writes "Issuancerules" in a sample. Identifiers (condition names) stay case-sensitive.
+ * SPEC: Windows Server, "Claims Transformation Rules Language", Language terminals.
+ */
 static bool is_word(const struct compiler *c, const struct token *t, const char *word)
 {
     size_t n = strlen(word);
-    return t->kind == T_IDENT && t->end - t->start == n &&
-           memcmp(c->lx.text + t->start, word, n) == 0;
+    if (t->kind != T_IDENT || t->end - t->start != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char a = c->lx.text[t->start + i], b = word[i];
+        if (a >= 'A' && a <= 'Z') {
+            a = (char)(a - 'A' + 'a');
+        }
+        if (b >= 'A' && b <= 'Z') {
+            b = (char)(b - 'A' + 'a');
+        }
+        if (a != b) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static enum vt_err expect(struct compiler *c, enum tok kind, const char *what)
@@ -847,8 +867,8 @@ static enum vt_err parse_cond(struct compiler *c, struct rule_ctx *r)
         }
         if (is_word(c, &c->tok, "true") || is_word(c, &c->tok, "false")) {
             return fail_at(c, VT_E_MALFORMED, c->tok.line, c->tok.column,
-                           "'%s' cannot name a condition",
-                           is_word(c, &c->tok, "true") ? "true" : "false");
+                           "'%.*s' cannot name a condition (a boolean literal)",
+                           (int)(c->tok.end - c->tok.start), c->lx.text + c->tok.start);
         }
         size_t dup = 0;
         if (find_cond(c, r, self, &dup)) {

@@ -13,6 +13,11 @@
  * false, "issuer": "AttestationService" | "AttestationPolicy" | "CustomClaim"} ("issuer" absent:
  * "AttestationService" for incoming claims). Several claims may share a type.
  *
+ * The grammar accepted, what is refused and why, and the evaluation's semantics where MAA's
+ * documentation is silent (deny wins, one claim per distinct value per rule, strict kinds):
+ * docs/maa-policy.md. A compiled policy is read-only: any number of threads may evaluate it at
+ * once.
+ *
  * Internal to the veritee tree (src/), not installed.
  */
 #ifndef VT_AZURE_MAA_POLICY_H
@@ -68,6 +73,9 @@ struct vt_maa_policy_result {
  * VT_OK, *r is filled (vt_maa_policy_result_cleanup releases it), whether permitted or not.
  * Errors (no result): VT_E_ARG (a claim set that is not an array of claims as above, naming the
  * index), VT_E_NOMEM, VT_E_TOO_LARGE (evaluation exceeded its step or size bound).
+ * The diag's check: "maa.policy.claims" for the claim set (VT_E_ARG, or more than
+ * VT_MAA_POLICY_MAX_CLAIMS claims), "maa.policy.eval" for the rest (the detail names the rule's
+ * section, line and column).
  */
 VT_MUST_USE enum vt_err vt_maa_policy_eval(const struct vt_maa_policy *p,
                                            const struct json_t *incoming,

@@ -56,10 +56,24 @@ struct claim {
     enum mp_issuer issuer;
 };
 
+/*
+ * The claims one rule produced, for its duplicate check: an open-addressing hash set of claim
+ * indices, emptied for each rule by moving to a new generation instead of clearing. Twice as many
+ * slots as the working set can hold claims, so a probe always ends.
+ */
+#define DEDUP_SLOTS (2u * VT_MAA_POLICY_MAX_CLAIMS)
+
+struct dedup {
+    uint32_t claim[DEDUP_SLOTS];
+    uint32_t gen[DEDUP_SLOTS];
+    uint32_t current;
+};
+
 struct eval {
     const struct vt_maa_policy *p;
     struct claim *claims;
     size_t n, cap;
+    struct dedup *dedup; /* allocated on the first claim a rule produces */
     size_t steps;
     bool permitted, denied;
     const struct mp_rule *deciding; /* the rule whose deny() ran */
@@ -196,9 +210,71 @@ static const char *section_of(const struct eval *e, const struct mp_rule *rule)
     return (size_t)(rule - e->p->rules) < e->p->n_auth ? "authorizationrules" : "issuancerules";
 }
 
-/* issue/issueproperty/add for one tuple; `produced` is where this rule's claims start. */
-static enum vt_err produce(struct eval *e, const struct mp_rule *rule, const size_t *bind,
-                           size_t produced)
+/* FNV-1a over a claim's type, kind and value. */
+static uint32_t claim_hash(const struct claim *cl)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < cl->type_len; i++) {
+        h = (h ^ (unsigned char)cl->type[i]) * 16777619u;
+    }
+    h = (h ^ (uint32_t)cl->value.kind) * 16777619u;
+    switch (cl->value.kind) {
+    case MP_STRING:
+        for (size_t i = 0; i < cl->value.len; i++) {
+            h = (h ^ (unsigned char)cl->value.s[i]) * 16777619u;
+        }
+        break;
+    case MP_INTEGER:
+        for (int k = 0; k < 64; k += 8) {
+            h = (h ^ (uint32_t)(((uint64_t)cl->value.i >> k) & 0xffu)) * 16777619u;
+        }
+        break;
+    case MP_BOOLEAN:
+        h = (h ^ (cl->value.b ? 1u : 0u)) * 16777619u;
+        break;
+    }
+    return h;
+}
+
+static enum vt_err too_many_steps(struct eval *e, const struct mp_rule *rule)
+{
+    return vt_fail(e->d, VT_E_TOO_LARGE, CHECK_EVAL,
+                   "evaluation exceeded %u steps in the %s rule at line %u, column %u",
+                   (unsigned)VT_MAA_POLICY_MAX_STEPS, section_of(e, rule), (unsigned)rule->line,
+                   (unsigned)rule->column);
+}
+
+/*
+ * Has the current rule produced a claim equal to cl (same type, same value)? If not, remember
+ * that it produces it as claim index `next`. Each slot probed is a step.
+ */
+static enum vt_err seen_before(struct eval *e, const struct mp_rule *rule, const struct claim *cl,
+                               size_t next, bool *seen)
+{
+    struct dedup *t = e->dedup;
+    size_t i = claim_hash(cl) & (DEDUP_SLOTS - 1u);
+    for (;;) {
+        if (++e->steps > VT_MAA_POLICY_MAX_STEPS) {
+            return too_many_steps(e, rule);
+        }
+        if (t->gen[i] != t->current) {
+            t->gen[i] = t->current;
+            t->claim[i] = (uint32_t)next;
+            *seen = false;
+            return VT_OK;
+        }
+        const struct claim *o = &e->claims[t->claim[i]];
+        if (o->type_len == cl->type_len && memcmp(o->type, cl->type, cl->type_len) == 0 &&
+            val_eq(&o->value, &cl->value)) {
+            *seen = true;
+            return VT_OK;
+        }
+        i = (i + 1u) & (DEDUP_SLOTS - 1u);
+    }
+}
+
+/* issue/issueproperty/add for one tuple. */
+static enum vt_err produce(struct eval *e, const struct mp_rule *rule, const size_t *bind)
 {
     struct claim cl;
     memset(&cl, 0, sizeof(cl));
@@ -219,24 +295,16 @@ static enum vt_err produce(struct eval *e, const struct mp_rule *rule, const siz
         cl.type_len = t.len;
         cl.value = operand_val(e, rule, bind, &rule->value);
     }
-    for (size_t i = produced; i < e->n; i++) {
-        if (++e->steps > VT_MAA_POLICY_MAX_STEPS) {
-            return vt_fail(e->d, VT_E_TOO_LARGE, CHECK_EVAL,
-                           "evaluation exceeded %u steps in the %s rule at line %u, column %u",
-                           (unsigned)VT_MAA_POLICY_MAX_STEPS, section_of(e, rule),
-                           (unsigned)rule->line, (unsigned)rule->column);
-        }
-        const struct claim *o = &e->claims[i];
-        if (o->type_len == cl.type_len && memcmp(o->type, cl.type, cl.type_len) == 0 &&
-            val_eq(&o->value, &cl.value)) {
-            return VT_OK; /* this rule produced it already */
-        }
-    }
     if (e->n >= VT_MAA_POLICY_MAX_CLAIMS) {
         return vt_fail(e->d, VT_E_TOO_LARGE, CHECK_EVAL,
                        "the claim set would exceed %u claims (the %s rule at line %u, column %u)",
                        (unsigned)VT_MAA_POLICY_MAX_CLAIMS, section_of(e, rule),
                        (unsigned)rule->line, (unsigned)rule->column);
+    }
+    bool seen = false;
+    VT_TRY(seen_before(e, rule, &cl, e->n, &seen));
+    if (seen) {
+        return VT_OK; /* this rule produced it already */
     }
     if (e->n == e->cap) {
         size_t cap = e->cap * 2;
@@ -286,7 +354,7 @@ static size_t needed_below(const struct eval *e, const struct mp_rule *rule, siz
 }
 
 static enum vt_err act(struct eval *e, const struct mp_rule *rule, const size_t *bind,
-                       size_t produced, bool *stop_rule)
+                       bool *stop_rule)
 {
     switch (rule->action) {
     case MP_PERMIT:
@@ -299,7 +367,7 @@ static enum vt_err act(struct eval *e, const struct mp_rule *rule, const size_t 
         *stop_rule = true;
         return VT_OK;
     default:
-        return produce(e, rule, bind, produced);
+        return produce(e, rule, bind);
     }
 }
 
@@ -310,11 +378,20 @@ static enum vt_err act(struct eval *e, const struct mp_rule *rule, const size_t 
  */
 static enum vt_err run_rule(struct eval *e, const struct mp_rule *rule)
 {
-    size_t visible = e->n, produced = e->n;
+    size_t visible = e->n;
+    if (rule->action == MP_ISSUE || rule->action == MP_ISSUEPROPERTY || rule->action == MP_ADD) {
+        if (e->dedup == NULL) {
+            e->dedup = calloc(1, sizeof(*e->dedup));
+            if (e->dedup == NULL) {
+                return nomem(e);
+            }
+        }
+        e->dedup->current++; /* a new, empty set (generation 0 marks a never used slot) */
+    }
     size_t bind[VT_MAA_POLICY_MAX_CONDITIONS] = {0};
     bool stop = false;
     if (rule->n_conds == 0) {
-        return act(e, rule, bind, produced, &stop);
+        return act(e, rule, bind, &stop);
     }
     size_t k = 0;
     bind[0] = 0;
@@ -322,10 +399,7 @@ static enum vt_err run_rule(struct eval *e, const struct mp_rule *rule)
         bool found = false;
         while (bind[k] < visible) {
             if (++e->steps > VT_MAA_POLICY_MAX_STEPS) {
-                return vt_fail(e->d, VT_E_TOO_LARGE, CHECK_EVAL,
-                               "evaluation exceeded %u steps in the %s rule at line %u, column %u",
-                               (unsigned)VT_MAA_POLICY_MAX_STEPS, section_of(e, rule),
-                               (unsigned)rule->line, (unsigned)rule->column);
+                return too_many_steps(e, rule);
             }
             if (cond_matches(e, rule, k, bind[k], bind)) {
                 found = true;
@@ -340,7 +414,7 @@ static enum vt_err run_rule(struct eval *e, const struct mp_rule *rule)
             continue;
         }
         if (found) {
-            VT_TRY(act(e, rule, bind, produced, &stop));
+            VT_TRY(act(e, rule, bind, &stop));
             if (stop) {
                 return VT_OK;
             }
@@ -474,6 +548,7 @@ enum vt_err vt_maa_policy_eval(const struct vt_maa_policy *p, const struct json_
         }
     }
     free(e.claims);
+    free(e.dedup);
     if (err != VT_OK) {
         json_decref(e.issued);
         json_decref(e.props);

@@ -65,6 +65,21 @@ static json_t *claims(const char *json)
     return j;
 }
 
+/* n claims of type `type` with values 0..n-1, as JSON text. */
+static char *numbered(const char *type, size_t n)
+{
+    size_t cap = 64 + n * (strlen(type) + 40);
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t k = (size_t)snprintf(s, cap, "[");
+    for (size_t i = 0; i < n; i++) {
+        k += (size_t)snprintf(s + k, cap - k, "%s{\"type\":\"%s\",\"value\":%zu}", i ? "," : "",
+                              type, i);
+    }
+    snprintf(s + k, cap - k, "]");
+    return s;
+}
+
 /* Evaluate `policy` over `incoming` (JSON text); the result must be VT_OK. */
 static void eval_ok(const char *policy, const char *incoming, struct vt_maa_policy_result *r)
 {
@@ -116,6 +131,7 @@ static bool permitted(const char *policy, const char *incoming)
 }
 
 #define V10 "version=1.0;\n"
+#define AUTHR "authorizationrules { "
 
 /* ---- documented shapes ---- */
 
@@ -475,6 +491,23 @@ static void test_multivalued(void **state)
     assert_issued(&r, "[{\"type\":\"ok\",\"value\":2,\"issuer\":\"AttestationPolicy\"}]");
     vt_maa_policy_result_cleanup(&r);
 
+    /* A condition nothing reads between two that bind: every claim of the needed ones is still
+     * tried, and the action runs once per distinct result. */
+    eval_ok(V10 "authorizationrules { => permit(); };\n"
+                "issuancerules {\n"
+                " a:[type==\"x\"] && [type==\"q\"] && [type==\"y\", value==a.value] => "
+                "issue(type=\"hit\", value=a.value);\n"
+                " [type==\"q\"] && c:[type==\"x\"] => issue(claim=c);\n"
+                "};",
+            "[{\"type\":\"x\",\"value\":1},{\"type\":\"x\",\"value\":2},"
+            "{\"type\":\"q\",\"value\":0},{\"type\":\"q\",\"value\":9},"
+            "{\"type\":\"y\",\"value\":2}]",
+            &r);
+    assert_issued(&r, "[{\"type\":\"hit\",\"value\":2,\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":1,\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":2,\"issuer\":\"AttestationPolicy\"}]");
+    vt_maa_policy_result_cleanup(&r);
+
     /* The same claim may satisfy two conditions. */
     assert_true(permitted(V10 "authorizationrules { a:[type==\"x\"] && [value==a.value, "
                               "type==a.type] => permit(); };",
@@ -483,6 +516,47 @@ static void test_multivalued(void **state)
     assert_true(
         permitted(V10 "authorizationrules { [] => permit(); };", "[{\"type\":\"x\",\"value\":1}]"));
     assert_false(permitted(V10 "authorizationrules { [] => permit(); };", "[]"));
+}
+
+/* The working set grows past its first allocation. */
+static void test_growth(void **state)
+{
+    (void)state;
+    char *in = numbered("t", 10);
+    struct vt_maa_policy_result r;
+    eval_ok(V10 AUTHR "=> permit(); }; issuancerules {\n"
+                      " c:[type==\"t\"] => add(type=\"u\", value=c.value);\n"
+                      " c:[type==\"u\"] => issue(claim=c);\n"
+                      " c:[type==\"u\", issuer==\"AttestationPolicy\"] => issue(type=\"v\", "
+                      "value=c.value);\n"
+                      "};",
+            in, &r);
+    assert_true(r.permitted);
+    assert_int_equal(json_array_size(r.issued), 20);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r.issued, 19), "value")), 9);
+    vt_maa_policy_result_cleanup(&r);
+    free(in);
+}
+
+/* One compiled policy evaluated many times over different sets: nothing carries over. */
+static void test_reuse(void **state)
+{
+    (void)state;
+    struct vt_maa_policy *p = compile_ok(sgx_policy);
+    for (int round = 0; round < 3; round++) {
+        for (int svn = 0; svn < 4; svn++) {
+            char in[1024];
+            sgx_claims(in, sizeof(in), "false", svn, SIGNER);
+            json_t *j = claims(in);
+            struct vt_maa_policy_result r;
+            assert_int_equal(vt_maa_policy_eval(p, j, &r, NULL), VT_OK);
+            assert_int_equal(r.permitted, svn >= 2);
+            assert_int_equal(r.issued != NULL ? json_array_size(r.issued) : 0, svn >= 2 ? 1 : 0);
+            vt_maa_policy_result_cleanup(&r);
+            json_decref(j);
+        }
+    }
+    vt_maa_policy_free(p);
 }
 
 /* ---- comparison ---- */
@@ -526,7 +600,21 @@ static void test_type_strict(void **state)
     assert_true(permitted(V10 "authorizationrules { a:[type==\"s\"] && [type==\"i\", "
                               "value!=a.value] => permit(); };",
                           in));
-    /* Strings with escapes and UTF-8. */
+    /* Claims of different kinds are different claims for the duplicate check too. */
+    struct vt_maa_policy_result r;
+    eval_ok(V10 AUTHR "=> permit(); }; issuancerules { c:[type==\"a\"] => issue(type=\"x\", "
+                      "value=c.value); };",
+            "[{\"type\":\"a\",\"value\":\"1\"},{\"type\":\"a\",\"value\":1},"
+            "{\"type\":\"a\",\"value\":true},{\"type\":\"a\",\"value\":1,\"issuer\":"
+            "\"CustomClaim\"}]",
+            &r);
+    assert_issued(&r, "[{\"type\":\"x\",\"value\":\"1\",\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":1,\"issuer\":\"AttestationPolicy\"},"
+                      "{\"type\":\"x\",\"value\":true,\"issuer\":\"AttestationPolicy\"}]");
+    vt_maa_policy_result_cleanup(&r);
+    /* Strings with escapes and UTF-8 (two, three and four bytes). */
+    assert_true(permitted(AUTH("value==\"\xc2\xb5\xe2\x82\xac\xf0\x9f\x94\x92\""),
+                          "[{\"type\":\"e\",\"value\":\"\\u00b5\\u20ac\\ud83d\\udd12\"}]"));
     assert_true(
         permitted(AUTH("value==\"a\\\"b\\\\c\""), "[{\"type\":\"e\",\"value\":\"a\\\"b\\\\c\"}]"));
     assert_true(
@@ -581,6 +669,20 @@ static void test_lexical(void **state)
     vt_maa_policy_result_cleanup(&r);
     /* The last line may be a comment without a newline. */
     assert_true(permitted(V10 "authorizationrules{=>permit();};// end", "[]"));
+    /* Keywords in any case; identifiers are case-sensitive. */
+    eval_ok("VERSION=1.0;\nAuthorizationRules { C:[Type==\"x\", VALUE==TRUE, "
+            "Issuer==\"AttestationService\", ValueType==\"Boolean\"] => Permit(); };\n"
+            "Issuancerules { C:[type==\"x\"] => Issue(Claim=C); => IssueProperty(TYPE=\"p\", "
+            "Value=False); => ADD(type=\"a\", value=1); };",
+            "[{\"type\":\"x\",\"value\":true}]", &r);
+    assert_true(r.permitted);
+    assert_issued(&r, "[{\"type\":\"x\",\"value\":true,\"issuer\":\"AttestationPolicy\"}]");
+    vt_maa_policy_result_cleanup(&r);
+    compile_err(V10 AUTHR "C:[] => add(claim=c); };", VT_E_MALFORMED,
+                "line 2, column 40: unknown identifier 'c'");
+    compile_err(V10 AUTHR "c:[] && C:[value==c.value] && [value==C.Value] => permit(); }; "
+                          "issuancerules{ c:[] => issue(type=\"t\", value=C.value); };",
+                VT_E_MALFORMED, "line 2, column 130: unknown identifier 'C'");
     /* Identifiers may be keywords of other places. */
     assert_true(permitted(V10 "authorizationrules{ type:[type==\"x\"] && value:[value==type.value] "
                               "=> permit(); };",
@@ -601,8 +703,6 @@ static void check_bad(const struct bad *cases, size_t n)
         compile_err(cases[i].text, cases[i].code, cases[i].detail);
     }
 }
-
-#define AUTHR "authorizationrules { "
 
 static void test_syntax_errors(void **state)
 {
@@ -664,9 +764,12 @@ static void test_syntax_errors(void **state)
         {V10 AUTHR "[type \"a\"] => permit(); };", VT_E_MALFORMED,
          "line 2, column 28: expected a comparison operator (==, !=, <, <=, >, >=), found string "
          "\"a\""},
-        {V10 AUTHR "[Type==\"a\"] => permit(); };", VT_E_MALFORMED,
+        {V10 AUTHR "[kind==\"a\"] => permit(); };", VT_E_MALFORMED,
          "line 2, column 23: expected a claim property (type, value, issuer or valueType), found "
-         "identifier 'Type'"},
+         "identifier 'kind'"},
+        {V10 AUTHR "[originalissuer==\"a\"] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 23: expected a claim property (type, value, issuer or valueType), found "
+         "identifier 'originalissuer'"},
         {V10 AUTHR "[type==\"a\" value==1] => permit(); };", VT_E_MALFORMED,
          "line 2, column 33: expected ',' or ']', found identifier 'value'"},
         {V10 AUTHR "[type==\"a\",] => permit(); };", VT_E_MALFORMED,
@@ -694,6 +797,15 @@ static void test_syntax_errors(void **state)
         {V10 AUTHR "=> permit(); }; extra", VT_E_MALFORMED,
          "line 2, column 38: expected a section (authorizationrules or issuancerules), found "
          "identifier 'extra'"},
+        /* A long token is cut in the message. */
+        {V10 AUTHR "[type==\"a\"] abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij => "
+                   "permit(); };",
+         VT_E_MALFORMED,
+         "line 2, column 34: expected '&&' or '=>', found identifier "
+         "'abcdefghijabcdefghijabcdefghijabcdefghij...'"},
+        /* Columns count code points: the string before the error has a four-byte one. */
+        {V10 AUTHR "[value==\"\xf0\x9f\x94\x92\" x] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 34: expected ',' or ']', found identifier 'x'"},
         /* Lexical. */
         {V10 AUTHR "[type==\"a] => permit(); };", VT_E_MALFORMED,
          "line 2, column 29: unterminated string: no closing '\"' on its line"},
@@ -750,7 +862,9 @@ static void test_semantic_errors(void **state)
         {V10 AUTHR "c:[type==\"a\"] => permit(); [value==c.value] => permit(); };", VT_E_MALFORMED,
          "line 2, column 57: unknown identifier 'c'"},
         {V10 AUTHR "true:[type==\"a\"] => permit(); };", VT_E_MALFORMED,
-         "line 2, column 22: 'true' cannot name a condition"},
+         "line 2, column 22: 'true' cannot name a condition (a boolean literal)"},
+        {V10 AUTHR "False:[type==\"a\"] => permit(); };", VT_E_MALFORMED,
+         "line 2, column 22: 'False' cannot name a condition (a boolean literal)"},
         {V10 AUTHR "=> issue(type=\"a\", value=1); };", VT_E_MALFORMED,
          "line 2, column 25: issue() is not allowed in authorizationrules (permit, deny and add "
          "are)"},
@@ -996,21 +1110,6 @@ static void test_bad_claims(void **state)
     vt_maa_policy_result_cleanup(NULL);
 }
 
-/* n claims of type `type` with values 0..n-1, as JSON text. */
-static char *numbered(const char *type, size_t n)
-{
-    size_t cap = 64 + n * (strlen(type) + 40);
-    char *s = malloc(cap);
-    assert_non_null(s);
-    size_t k = (size_t)snprintf(s, cap, "[");
-    for (size_t i = 0; i < n; i++) {
-        k += (size_t)snprintf(s + k, cap - k, "%s{\"type\":\"%s\",\"value\":%zu}", i ? "," : "",
-                              type, i);
-    }
-    snprintf(s + k, cap - k, "]");
-    return s;
-}
-
 static void test_eval_limits(void **state)
 {
     (void)state;
@@ -1035,6 +1134,18 @@ static void test_eval_limits(void **state)
              in, VT_E_TOO_LARGE, "maa.policy.eval",
              "evaluation exceeded 1000000 steps in the authorizationrules rule at line 2, "
              "column 22");
+    /* One rule may produce thousands of distinct claims: its duplicate check is a hash set,
+     * well within the step bound. */
+    free(in);
+    in = numbered("t", 2000);
+    struct vt_maa_policy_result r;
+    eval_ok(V10 AUTHR "=> permit(); }; issuancerules { c:[type==\"t\"] => issue(claim=c); "
+                      "c:[type==\"t\"] => issue(type=\"same\", value=1); };",
+            in, &r);
+    assert_int_equal(json_array_size(r.issued), 2001);
+    vt_maa_policy_result_cleanup(&r);
+    free(in);
+    in = numbered("t", 60);
     /* The same shape where nothing reads the bindings stays linear. */
     assert_false(permitted(V10 AUTHR "[type==\"t\"] && [type==\"t\"] && [type==\"t\"] && "
                                      "[type==\"t\", value==-1] => permit(); };",
@@ -1055,6 +1166,8 @@ int main(void)
         cmocka_unit_test(test_issueproperty),
         cmocka_unit_test(test_join),
         cmocka_unit_test(test_multivalued),
+        cmocka_unit_test(test_reuse),
+        cmocka_unit_test(test_growth),
         cmocka_unit_test(test_type_strict),
         cmocka_unit_test(test_relational),
         cmocka_unit_test(test_lexical),
