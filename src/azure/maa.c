@@ -294,6 +294,27 @@ static json_t *signer_jwk(const struct vt_maa *m)
     return o;
 }
 
+json_t *vt_maa_signer_jwk(const uint8_t *der, size_t n)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_jwk *k = NULL;
+    if (vt_x509_rsa_jwk(der, n, &k, &d) != VT_OK) {
+        return NULL;
+    }
+    char *pub = vt_jwk_public_json(k);
+    vt_jwk_free(k);
+    json_t *o = pub != NULL ? json_loads(pub, 0, NULL) : NULL;
+    free(pub);
+    char *x5c = vt_base64_alloc(der, n, false);
+    if (o != NULL && (x5c == NULL || json_object_set_new(o, "x5c", json_pack("[s]", x5c)) != 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    free(x5c);
+    return o;
+}
+
 char *vt_maa_jwks(struct vt_maa *m)
 {
     json_t *k = signer_jwk(m);

@@ -188,6 +188,9 @@ vt_time vt_maa_now(const struct vt_maa *m);
 /* The JWKS of /certs: {"keys":[{"kty","kid","use":"sig","alg":"RS256","n","e","x5c":[..]}]}
  * (heap JSON text, NULL if out of memory). */
 char *vt_maa_jwks(struct vt_maa *m);
+/* x-ms-policy-signer: the public JWK of a policy signer's DER certificate with "x5c" (a new
+ * object), or NULL if it is not an RSA certificate or memory runs out. */
+struct json_t *vt_maa_signer_jwk(const uint8_t *der, size_t n);
 /* The OpenID metadata of /.well-known/openid-configuration (heap JSON text). */
 char *vt_maa_openid_configuration(struct vt_maa *m);
 /* Sign a payload (an object) as an MAA token: RS256, {jku, kid, typ "JWT", x5c}. */
@@ -214,11 +217,12 @@ VT_MUST_USE enum vt_err vt_maa_policy_put(struct vt_maa *m, enum vt_maa_type t,
                                           const struct vt_maa_policy_token *tok,
                                           const char *token_text, struct vt_diag *d);
 /* Evaluate the stored policy of t (compiled once per text), or draft_text when not NULL, over
- * incoming; hash gets x-ms-policy-hash (base64url of SHA-256 of the base64url policy text). */
+ * incoming; hash gets x-ms-policy-hash (base64url of SHA-256 of the base64url policy text) and
+ * *signer (heap, may be NULL) x-ms-policy-signer when the stored policy was signed. */
 VT_MUST_USE enum vt_err vt_maa_policy_run(struct vt_maa *m, enum vt_maa_type t,
                                           const char *draft_text, const struct json_t *incoming,
                                           struct vt_maa_policy_result *r, char hash[44],
-                                          struct vt_diag *d);
+                                          struct json_t **signer, struct vt_diag *d);
 /* Whether a policy token's signer is trusted (trusted_signers, or any self-consistent signer and
  * unsigned tokens when none is configured). VT_E_UNAUTHORIZED ("policy.signer") if not. */
 VT_MUST_USE enum vt_err vt_maa_policy_signer_check(struct vt_maa *m,

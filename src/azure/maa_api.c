@@ -147,27 +147,6 @@ static void h_health(void *ctx, const struct vt_http_req *req, struct vt_http_re
 
 /* ---- policies ---- */
 
-/* The JWK of a policy signer's certificate (x-ms-policy-signer). */
-static json_t *signer_jwk(const uint8_t *der, size_t n)
-{
-    struct vt_diag d;
-    vt_diag_init(&d);
-    struct vt_jwk *k = NULL;
-    if (vt_x509_rsa_jwk(der, n, &k, &d) != VT_OK) {
-        return NULL;
-    }
-    char *pub = vt_jwk_public_json(k);
-    vt_jwk_free(k);
-    json_t *o = pub != NULL ? json_loads(pub, 0, NULL) : NULL;
-    free(pub);
-    char *x5c = vt_base64_alloc(der, n, false);
-    if (o != NULL && x5c != NULL) {
-        json_object_set_new(o, "x5c", json_pack("[s]", x5c));
-    }
-    free(x5c);
-    return o;
-}
-
 /* Sign a PolicyResult body (with iat, nbf, exp and iss added) and answer {"token": ...}. */
 static void reply_policy_result(struct vt_maa *m, json_t *body, struct vt_http_resp *resp)
 {
@@ -203,7 +182,7 @@ static void h_policy_get(void *ctx, const struct vt_http_req *req, struct vt_htt
     }
     json_t *body = json_pack("{s:s}", "x-ms-policy", s.token);
     if (body != NULL && s.signer_der != NULL) {
-        json_t *jwk = signer_jwk(s.signer_der, s.signer_len);
+        json_t *jwk = vt_maa_signer_jwk(s.signer_der, s.signer_len);
         if (jwk != NULL) {
             json_object_set_new(body, "x-ms-policy-signer", jwk);
         }
@@ -266,7 +245,7 @@ static void policy_change(struct vt_maa *m, const struct vt_http_req *req, bool 
         json_t *body = json_pack("{s:s,s:s}", "x-ms-policy-result", set ? "Updated" : "Removed",
                                  "x-ms-policy-token-hash", hash);
         if (body != NULL && tok.signed_) {
-            json_t *jwk = signer_jwk(tok.signer_der, tok.signer_len);
+            json_t *jwk = vt_maa_signer_jwk(tok.signer_der, tok.signer_len);
             if (jwk != NULL) {
                 json_object_set_new(body, "x-ms-policy-signer", jwk);
             }

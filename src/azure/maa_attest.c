@@ -436,7 +436,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
         return false;
     }
     bool ok = true;
-    json_t *vc = NULL, *payload = NULL, *incoming = NULL;
+    json_t *vc = NULL, *payload = NULL, *incoming = NULL, *signer = NULL;
     struct vt_maa_policy_result pr;
     memset(&pr, 0, sizeof(pr));
     struct vt_evidence ev;
@@ -482,7 +482,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
         goto out;
     }
     char hash[44];
-    err = vt_maa_policy_run(m, q->type, q->draft_policy, incoming, &pr, hash, &d);
+    err = vt_maa_policy_run(m, q->type, q->draft_policy, incoming, &pr, hash, &signer, &d);
     if (err != VT_OK) {
         ok = q->draft_policy != NULL &&
                      (err == VT_E_MALFORMED || err == VT_E_UNSUPPORTED || err == VT_E_TOO_LARGE)
@@ -518,6 +518,9 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     json_object_set_new(payload, "x-ms-ver", json_string(MAA_VERSION));
     json_object_set_new(payload, "x-ms-attestation-type", json_string(attestation_type(q->type)));
     json_object_set_new(payload, "x-ms-policy-hash", json_string(hash));
+    if (signer != NULL) {
+        json_object_set(payload, "x-ms-policy-signer", signer);
+    }
     if (q->nonce != NULL) {
         json_object_set_new(payload, "nonce", json_string(q->nonce));
     }
@@ -553,6 +556,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     }
 out:
     vt_maa_policy_result_cleanup(&pr);
+    json_decref(signer);
     json_decref(incoming);
     json_decref(payload);
     json_decref(vc);

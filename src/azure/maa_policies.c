@@ -178,9 +178,10 @@ static void policy_hash(const char *text, char out[44])
 
 enum vt_err vt_maa_policy_run(struct vt_maa *m, enum vt_maa_type t, const char *draft_text,
                               const json_t *incoming, struct vt_maa_policy_result *r, char hash[44],
-                              struct vt_diag *d)
+                              json_t **signer, struct vt_diag *d)
 {
     memset(r, 0, sizeof(*r));
+    *signer = NULL;
     struct vt_maa_stored s;
     memset(&s, 0, sizeof(s));
     const char *text = draft_text;
@@ -204,6 +205,9 @@ enum vt_err vt_maa_policy_run(struct vt_maa *m, enum vt_maa_type t, const char *
     }
     if (err == VT_OK) {
         err = vt_maa_policy_eval(p, incoming, r, d);
+    }
+    if (err == VT_OK && s.signer_der != NULL) {
+        *signer = vt_maa_signer_jwk(s.signer_der, s.signer_len);
     }
     vt_pincache_release(&m->policies, &pin);
     vt_maa_stored_cleanup(&s);

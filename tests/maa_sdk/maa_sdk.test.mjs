@@ -203,6 +203,10 @@ describe("AttestationAdministrationClient", () => {
             assert.equal(set.body.policyResolution, "Updated");
             const signer = new X509Certificate(set.body.policySigner.certificates[0]);
             assert.equal(signer.fingerprint256, new X509Certificate(cert).fingerprint256);
+            // attestation tokens under that policy name its signer too
+            const r = await svc.client().attestOpenEnclave(oeReport(sim.quote()));
+            const tokenSigner = new X509Certificate(r.body.policySigner.certificates[0]);
+            assert.equal(tokenSigner.fingerprint256, signer.fingerprint256);
             await admin.resetPolicy("OpenEnclave");
             writeFileSync(join(dir, "done"), "");
         } finally {
