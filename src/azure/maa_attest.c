@@ -221,7 +221,10 @@ static json_t *sgx_collateral(const uint8_t *quote, size_t n, json_t *vc)
         } else if (strstr(name, "pck_crl") != NULL || strstr(name, "pckcrl") != NULL) {
             key = "pckcrlhash";
         } else if (strstr(name, "root") != NULL && strstr(name, "crl") != NULL) {
-            key = "rootcrlhash";
+            /* the Intel root CA's CRL checks both the TCB info's and the QE identity's
+             * signing chain: MAA names it once for each */
+            json_object_set_new(o, "tcbinfocrlhash", json_string(sha));
+            key = "qeidcrlhash";
         }
         if (key != NULL) {
             json_object_set_new(o, key, json_string(sha));
