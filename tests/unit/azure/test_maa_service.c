@@ -552,6 +552,29 @@ static void test_policy_signers(void **state)
     assert_int_equal(vt_maa_policy_get(f->m, VT_MAA_OE, &s, &d), VT_OK);
     assert_memory_equal(s.signer_der, oc.data, oc.len);
     vt_maa_stored_cleanup(&s);
+    /* tokens under it name the signer (x-ms-policy-signer with its certificate) */
+    size_t n = 0;
+    uint8_t *ev = evidence(f, VT_TEE_SGX, NULL, 0, NULL, 0, &n);
+    uint8_t *oe = malloc(n + 16);
+    memset(oe, 0, 16);
+    oe[0] = 1;
+    oe[4] = 2;
+    for (int i = 0; i < 8; i++) {
+        oe[8 + i] = (uint8_t)((uint64_t)n >> (8 * i));
+    }
+    memcpy(oe + 16, ev, n);
+    struct vt_maa_attest_req q;
+    request(&q, VT_MAA_OE, oe, n + 16, NULL);
+    json_t *o = attest_ok(f->m, &q);
+    json_t *signer = json_object_get(o, "x-ms-policy-signer");
+    char *x5c = vt_base64_alloc(oc.data, oc.len, false);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(signer, "x5c"), 0)), x5c);
+    assert_string_equal(json_string_value(json_object_get(signer, "kty")), "RSA");
+    free(x5c);
+    json_decref(o);
+    vt_maa_attest_req_cleanup(&q);
+    free(oe);
+    free(ev);
     vt_maa_close(m);
     vt_buf_cleanup(&tc);
     vt_buf_cleanup(&oc);
