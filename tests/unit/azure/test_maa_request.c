@@ -113,6 +113,8 @@ static void test_attest_refused(void **state)
     refused(VT_MAA_SGX, "{\"quote\":5}", VT_E_BAD_FIELD, "$.quote");
     refused(VT_MAA_SGX, "{\"quote\":\"\"}", VT_E_BAD_LENGTH, "$.quote");
     refused(VT_MAA_SGX, "{\"quote\":\"!!!!\"}", VT_E_BAD_BASE64, "$.quote");
+    /* the standard alphabet is not base64url */
+    refused(VT_MAA_SGX, "{\"quote\":\"ab+/\"}", VT_E_BAD_BASE64, "$.quote");
     refused(VT_MAA_SGX, "{\"quote\":\"QQ\",\"report\":\"QQ\"}", VT_E_UNSUPPORTED, "$.report");
     refused(VT_MAA_OE, "{\"quote\":\"QQ\"}", VT_E_UNSUPPORTED, "$.quote");
     refused(VT_MAA_SNP, "{\"report\":\"QQ\",\"extra\":1}", VT_E_UNSUPPORTED, "$.extra");
