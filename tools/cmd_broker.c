@@ -10,6 +10,7 @@
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
+#include "azure/kv.h"
 #include "azure/maa.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
@@ -26,7 +27,8 @@ static const char broker_usage[] =
     "  master-key          print a new random master key (64 hex characters)\n"
     "  master-key-id       print the id of the master key given (errors about a wrong key\n"
     "                      name keys by id; `veritee backup` prints the id a backup needs)\n"
-    "  token               create an admin bearer token (printed once; stored hashed)\n"
+    "  token               create an admin bearer token (printed once; stored hashed);\n"
+    "                      --role keyvault: one that only the Key Vault API takes\n"
     "  key-put             create a key, or add a version: --name N (--secret-file F |\n"
     "                      --generate BYTES) [--policy FILE]\n"
     "  key-policy          set a key's release policy: --name N --policy FILE\n"
@@ -74,13 +76,29 @@ static const char broker_usage[] =
     "                          this listener, HTTP or HTTPS as --tls-cert says; with\n"
     "                          --kms-account ID (required), --kms-region R (us-east-1),\n"
     "                          --kms-port-file FILE, --kms-recipient-max-age S (300)\n"
+    "  --keyvault-listen HOST:PORT  veritee serve: also serve the Azure Key Vault keys API with\n"
+    "                          Secure Key Release (docs/skr.md) on this listener (HTTPS with\n"
+    "                          --tls-cert: the Azure SDK sends bearer tokens over TLS only);\n"
+    "                          bearer tokens are `veritee broker token` ones (role admin or\n"
+    "                          keyvault). With:\n"
+    "    --keyvault-issuer ISS=JWKS_FILE  trust attestation tokens whose iss is ISS, signed\n"
+    "                          (RS256) by a key of the JWK set in JWKS_FILE (by kid; n/e or\n"
+    "                          x5c, as an attestation service's /certs); repeatable\n"
+    "    --keyvault-resource URL  the bearer challenge's resource (https://vault.azure.net);\n"
+    "                          the SDK checks that the vault's host is a subdomain of it\n"
+    "    --keyvault-authorization URL  the challenge's authorization URL\n"
+    "                          (https://login.microsoftonline.com/veritee)\n"
+    "    --keyvault-url URL    the vault URL in key ids (default: https:// and the Host header)\n"
+    "    --keyvault-token-leeway S  clock skew allowed on a target token's exp/nbf (0)\n"
+    "    --keyvault-port-file FILE  write the port listened on to FILE\n"
     "  --maa-listen HOST:PORT veritee serve: also serve the Azure Attestation (MAA) endpoint\n"
     "                          (docs/maa.md) on this listener, HTTP or HTTPS as --tls-cert says\n"
     "                          (the SDK's policy calls need HTTPS); with --maa-port-file FILE,\n"
     "                          --maa-issuer URL (the URL clients use: the tokens' iss and jku;\n"
     "                          default http(s)://HOST:PORT of the listener), --maa-policy-signer\n"
     "                          FILE (PEM certificates that must sign every policy; repeatable;\n"
-    "                          none: unsigned policies from an admin token are taken)\n"
+    "                          none: unsigned policies from an admin token are taken); with\n"
+    "                          --keyvault-listen too, the Key Vault trusts this MAA's tokens\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
@@ -117,6 +135,10 @@ struct broker_args {
     const char *maa_signers[VT_MAA_SIGNERS_MAX + 1];
     size_t n_maa_signers;
     long long kms_max_age;
+    const char *kv_listen, *kv_port_file, *kv_resource, *kv_authorization, *kv_url;
+    const char *kv_issuers[VT_KV_ISSUERS_MAX];
+    size_t n_kv_issuers;
+    long long kv_leeway;
     const char *anchors[16];
     size_t n_anchors;
     long long generate, start, limit;
@@ -191,6 +213,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KMS_ACCOUNT,
         O_KMS_REGION,
         O_KMS_MAXAGE,
+        O_KV_LISTEN,
+        O_KV_PORT,
+        O_KV_ISSUER,
+        O_KV_RESOURCE,
+        O_KV_AUTHZ,
+        O_KV_URL,
+        O_KV_LEEWAY,
         O_MAA_LISTEN,
         O_MAA_PORT,
         O_MAA_ISSUER,
@@ -241,6 +270,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"kms-account", 1, NULL, O_KMS_ACCOUNT},
         {"kms-region", 1, NULL, O_KMS_REGION},
         {"kms-recipient-max-age", 1, NULL, O_KMS_MAXAGE},
+        {"keyvault-listen", 1, NULL, O_KV_LISTEN},
+        {"keyvault-port-file", 1, NULL, O_KV_PORT},
+        {"keyvault-issuer", 1, NULL, O_KV_ISSUER},
+        {"keyvault-resource", 1, NULL, O_KV_RESOURCE},
+        {"keyvault-authorization", 1, NULL, O_KV_AUTHZ},
+        {"keyvault-url", 1, NULL, O_KV_URL},
+        {"keyvault-token-leeway", 1, NULL, O_KV_LEEWAY},
         {"maa-listen", 1, NULL, O_MAA_LISTEN},
         {"maa-port-file", 1, NULL, O_MAA_PORT},
         {"maa-issuer", 1, NULL, O_MAA_ISSUER},
@@ -406,6 +442,33 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             }
             a->kms_max_age = v;
             break;
+        case O_KV_LISTEN:
+            a->kv_listen = optarg;
+            break;
+        case O_KV_PORT:
+            a->kv_port_file = optarg;
+            break;
+        case O_KV_ISSUER:
+            if (a->n_kv_issuers == VT_KV_ISSUERS_MAX) {
+                return usage(prog, "too many --keyvault-issuer (16 at most)");
+            }
+            a->kv_issuers[a->n_kv_issuers++] = optarg;
+            break;
+        case O_KV_RESOURCE:
+            a->kv_resource = optarg;
+            break;
+        case O_KV_AUTHZ:
+            a->kv_authorization = optarg;
+            break;
+        case O_KV_URL:
+            a->kv_url = optarg;
+            break;
+        case O_KV_LEEWAY:
+            if (!num(optarg, &v) || v > 3600) {
+                return usage(prog, "--keyvault-token-leeway takes seconds from 0 to 3600");
+            }
+            a->kv_leeway = v;
+            break;
         case O_MAA_LISTEN:
             a->maa_listen = optarg;
             break;
@@ -514,7 +577,11 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
     }
     if (strcmp(sub, "token") == 0) {
         char token[64];
-        if ((err = vt_tokens_create(b->store, "admin", a->name, vt_broker_now(b), token, &d)) !=
+        const char *role = a->role ? a->role : "admin";
+        if (strcmp(role, "admin") != 0 && strcmp(role, "keyvault") != 0) {
+            return usage(prog, "token --role is admin (the default) or keyvault");
+        }
+        if ((err = vt_tokens_create(b->store, role, a->name, vt_broker_now(b), token, &d)) !=
             VT_OK) {
             return fail(prog, err, &d);
         }
@@ -732,6 +799,49 @@ static int maa_start(const struct broker_args *a, struct vt_broker *b, enum vt_s
     return 0;
 }
 
+/* veritee serve --keyvault-listen: the Key Vault service on the broker, on a listener of its
+ * own. */
+/* The in-process MAA's signing keys, for the Key Vault (vt_kv_maa_key_fn). */
+static const struct vt_jwk *maa_key(void *ctx, const char *kid)
+{
+    return vt_maa_signer_key(ctx, kid);
+}
+
+static int kv_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
+                    struct vt_maa *maa, struct vt_kv **k, struct vt_http_server **srv)
+{
+    struct vt_kv_config kc = {.resource = a->kv_resource,
+                              .authorization = a->kv_authorization,
+                              .vault_url = a->kv_url,
+                              .issuers = a->kv_issuers,
+                              .n_issuers = a->n_kv_issuers,
+                              .token_leeway = a->kv_leeway,
+                              .schema_mode = mode};
+    if (maa != NULL) { /* veritee serve --maa-listen too: the Key Vault trusts its tokens */
+        kc.maa_issuer = vt_maa_issuer(maa);
+        kc.maa_key = maa_key;
+        kc.maa_ctx = maa;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_kv_open(&kc, b, k, &d);
+    if (err != VT_OK) {
+        return fail("veritee serve", err, &d);
+    }
+    if (a->tls_cert == NULL) {
+        fprintf(stderr, "veritee serve: warning: --keyvault-listen without --tls-cert: the Azure "
+                        "SDK sends bearer tokens over HTTPS only\n");
+    }
+    struct cli_server_args sa = {.listen = a->kv_listen,
+                                 .port_file = a->kv_port_file,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads,
+                                 .route = vt_kv_http_route,
+                                 .limits = a->limits};
+    return cli_http_start(&sa, vt_kv_http_handler, *k, "veritee-keyvault", srv);
+}
+
 static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
 {
     const char *prog = with_cache ? "veritee serve" : "veritee broker";
@@ -814,6 +924,11 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (rc == 0 && a.maa_listen != NULL) {
             rc = maa_start(&a, b, mode, &maa, &maa_srv);
         }
+        struct vt_kv *kv = NULL;
+        struct vt_http_server *kv_srv = NULL;
+        if (rc == 0 && a.kv_listen != NULL) {
+            rc = kv_start(&a, b, mode, maa, &kv, &kv_srv);
+        }
         struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
@@ -827,6 +942,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (rc == 0) {
             rc = cli_serve_http(&sa, serve_handler, &s, "veritee");
         }
+        vt_http_server_stop(kv_srv);
+        vt_kv_close(kv);
         vt_http_server_stop(maa_srv);
         vt_maa_close(maa);
         vt_http_server_stop(kms_srv);

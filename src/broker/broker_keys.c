@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "azure/kv.h"
 #include "azure/maa.h"
 #include "broker/broker.h"
 #include "cache/cache.h"
@@ -375,6 +376,10 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
     if (err == VT_OK) {
         err = vt_kms_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
     }
+    /* the Key Vault service's keys and release signing key (src/azure), if it has them */
+    if (err == VT_OK) {
+        err = vt_kv_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
+    }
     /* the Azure Attestation drop-in's token signing key (src/azure), if the database has it */
     if (err == VT_OK) {
         err = vt_maa_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
@@ -475,6 +480,10 @@ enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct v
     if (err == VT_OK && c.err == VT_OK) {
         /* and the KMS service's sealed values (src/kms), if the database has them */
         err = vt_kms_store_check(b->store, b->cfg.master_key, versions, d);
+    }
+    if (err == VT_OK && c.err == VT_OK) {
+        /* and the Key Vault service's (src/azure) */
+        err = vt_kv_store_check(b->store, b->cfg.master_key, versions, d);
     }
     if (err == VT_OK && c.err == VT_OK) {
         /* and the Azure Attestation drop-in's signing key (src/azure), if it has one */

@@ -12,8 +12,8 @@
  *
  * Version 1 of core, cache and broker is the schema of 0.1.0 (commit 52365d4) exactly, when
  * tables were created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
- * The kms component was added later (issue 19), and the maa component (issue 20): they have
- * always been recorded.
+ * The kms component was added later (issue 19), the keyvault and maa ones too (issue 20): they
+ * have always been recorded.
  */
 #include "store/schema.h"
 
@@ -134,6 +134,34 @@ static const struct vt_schema_step kms_steps[] = {
 const struct vt_schema_component vt_schema_kms = {"kms", "vk_keys", kms_steps,
                                                   sizeof(kms_steps) / sizeof(kms_steps[0])};
 
+/* ---- keyvault: the Azure Key Vault keys drop-in with Secure Key Release (src/azure/kv*.c,
+ * docs/skr.md) ---- */
+
+static const struct vt_schema_step keyvault_steps[] = {
+    {"kv_keys, kv_key_versions, kv_signers",
+     /* one row per key name: its current version (32 hex digits) */
+     "CREATE TABLE IF NOT EXISTS kv_keys(name TEXT PRIMARY KEY, current_version TEXT NOT NULL,"
+     " created BIGINT NOT NULL, updated BIGINT NOT NULL);\n"
+     /* each version: the key type, operations (JSON array), public members (JSON object), the
+      * private material sealed under the master key (vt_aead_seal, associated data naming key
+      * and version: PKCS#8 PEM for RSA and EC, the raw bytes for oct-HSM), attributes, the
+      * release policy (JSON {contentType, data, immutable}, '' for none) and tags (JSON) */
+     "CREATE TABLE IF NOT EXISTS kv_key_versions(name TEXT NOT NULL, version TEXT NOT NULL,"
+     " kty TEXT NOT NULL, key_ops TEXT NOT NULL, public_jwk TEXT NOT NULL,"
+     " material BLOB NOT NULL, enabled BIGINT NOT NULL, exportable BIGINT NOT NULL,"
+     " nbf BIGINT NOT NULL, exp BIGINT NOT NULL, release_policy TEXT NOT NULL,"
+     " tags TEXT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL,"
+     " PRIMARY KEY(name, version));\n"
+     /* the key that signs release responses: PKCS#8 PEM sealed under the master key, and its
+      * self-signed certificate (DER) */
+     "CREATE TABLE IF NOT EXISTS kv_signers(kid TEXT PRIMARY KEY, private BLOB NOT NULL,"
+     " cert BLOB NOT NULL, created BIGINT NOT NULL)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_keyvault = {
+    "keyvault", "kv_keys", keyvault_steps, sizeof(keyvault_steps) / sizeof(keyvault_steps[0])};
+
 /* ---- maa: the Azure Attestation drop-in (src/azure/maa*.c, docs/maa.md) ---- */
 
 static const struct vt_schema_step maa_steps[] = {
@@ -152,5 +180,6 @@ static const struct vt_schema_step maa_steps[] = {
 const struct vt_schema_component vt_schema_maa = {"maa", "vm_signing_keys", maa_steps,
                                                   sizeof(maa_steps) / sizeof(maa_steps[0])};
 
-const struct vt_schema_component *const vt_schema_all[5] = {
-    &vt_schema_core, &vt_schema_cache, &vt_schema_broker, &vt_schema_kms, &vt_schema_maa};
+const struct vt_schema_component *const vt_schema_all[6] = {&vt_schema_core,     &vt_schema_cache,
+                                                            &vt_schema_broker,   &vt_schema_kms,
+                                                            &vt_schema_keyvault, &vt_schema_maa};

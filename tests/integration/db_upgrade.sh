@@ -78,7 +78,7 @@ jq_() { # jq_ FILE EXPR: a Python expression over the JSON document j
 new_db || { bad "database"; finish; exit 1; }
 "$veritee" db status --db "$db" >"$tmp/fresh.json" 2>"$tmp/fresh.err"
 check "db status of an empty database: every component absent" \
-    [ "$(jq_ "$tmp/fresh.json" '",".join("%s=%d" % (c["component"], c["database_version"]) for c in j["components"])')" = "core=0,cache=0,broker=0,kms=0,maa=0" ]
+    [ "$(jq_ "$tmp/fresh.json" '",".join("%s=%d" % (c["component"], c["database_version"]) for c in j["components"])')" = "core=0,cache=0,broker=0,kms=0,keyvault=0,maa=0" ]
 binary_versions=$(jq_ "$tmp/fresh.json" '",".join("%s=%d" % (c["component"], c["binary_version"]) for c in j["components"])')
 # Usage errors and bad databases: precise, exit 2, nothing created.
 usage() { # usage NAME MESSAGE ARGS...: `veritee db ARGS` exits 2 saying MESSAGE
@@ -145,6 +145,8 @@ upgrade() { # upgrade DATA_DIR
     check "$v: db status" [ $? = 0 ]
     local before
     before=$(jq_ "$exp" 'j.get("schema", "core=1,cache=1,broker=1,kms=0")')
+    # the keyvault component came after these releases (issue 20)
+    [[ $before == *keyvault* ]] || before="$before,keyvault=0"
     # (every release so far predates the maa component, issue 20: absent in its data)
     [[ $before == *maa=* ]] || before="$before,maa=0"
     check "$v: db status gives the versions the release wrote ($before)" \
@@ -317,6 +319,27 @@ EOF
         --principal arn:aws:iam::111122223333:role/admin --admin >"$tmp/ak.json"
     check "$v: kms access-key create on the migrated database" grep -q '"AccessKeyId":"AKIA' "$tmp/ak.json"
     check "$v: ... listed" grep -q 'role/admin' <("$veritee" kms access-key list --db "$db" --master-key-file "$mk")
+    # ---- the Key Vault service on the migrated database (its keyvault component, created by
+    # serve): a key created with a bearer token of the migrated database and read back ----
+    check "$v: the keyvault component was created by the migration" \
+        [ "$(jq_ <("$veritee" db status --db "$db") '[c["database_version"] for c in j["components"] if c["component"] == "keyvault"][0]')" = 1 ]
+    local bearer kvpf="$tmp/$v.kv.port" kvpid
+    bearer=$("$veritee" broker token --db "$db" --master-key-file "$mk" --name kv-upgrade)
+    "$veritee" serve --db "$db" --master-key-file "$mk" --mode offline --refresh-interval 0 \
+        --listen 127.0.0.1:0 --keyvault-listen 127.0.0.1:0 --keyvault-port-file "$kvpf" \
+        2>"$tmp/$v.serve3.log" &
+    pids+=($!)
+    kvpid=$!
+    local kvurl
+    kvurl="http://127.0.0.1:$(wait_port "$kvpf")/keys/upgraded" || bad "$v: serve --keyvault-listen"
+    check "$v: keyvault: the challenge before a token" \
+        bash -c "curl -s -o /dev/null -w '%{http_code}' -X POST '$kvurl/create?api-version=7.4' | grep -q 401"
+    check "$v: keyvault: a key created on the migrated database" \
+        bash -c "curl -sf -H 'Authorization: Bearer $bearer' -H 'Content-Type: application/json' -d '{\"kty\":\"EC-HSM\"}' '$kvurl/create?api-version=7.4' | grep -q '\"kty\":\"EC-HSM\"'"
+    check "$v: keyvault: ... and read back" \
+        bash -c "curl -sf -H 'Authorization: Bearer $bearer' '$kvurl?api-version=7.4' | grep -q '\"crv\":\"P-256\"'"
+    kill "$kvpid" 2>/dev/null
+    wait "$kvpid" 2>/dev/null
     "$veritee" audit verify --db "$db" >"$tmp/audit2.json"
     check "$v: audit verify still passes" grep -q '"verified":true' "$tmp/audit2.json"
 
