@@ -26,7 +26,7 @@ export const sha256 = (b) => createHash("sha256").update(b).digest();
 // A veritee serving the MAA endpoint.
 export class Service {
     // opts: {now: RFC 3339 (--now), collateral: DIR, anchors: [PEM file], signers: [PEM file],
-    //        issuer: URL}
+    //        issuer: URL, keyvault: true (also --keyvault-listen: kvEndpoint)}
     static async start(opts = {}) {
         const s = new Service();
         s.dir = mkdtempSync(join(tmpdir(), "vt-maa-sdk-"));
@@ -55,6 +55,10 @@ export class Service {
         if (opts.issuer) {
             args.push("--maa-issuer", opts.issuer);
         }
+        if (opts.keyvault) {
+            args.push("--keyvault-listen", "127.0.0.1:0", "--keyvault-port-file",
+                      join(s.dir, "kv-port"));
+        }
         s.proc = spawn(veritee, args, { stdio: ["ignore", "ignore", "pipe"] });
         s.stderr = "";
         s.proc.stderr.on("data", (b) => { s.stderr += b; });
@@ -72,6 +76,13 @@ export class Service {
             throw new Error(`veritee serve --maa-listen did not start: ${s.stderr}`);
         }
         s.endpoint = `https://127.0.0.1:${readFileSync(portFile, "utf8").trim()}`;
+        if (opts.keyvault) {
+            const kvFile = join(s.dir, "kv-port");
+            for (let i = 0; i < 300 && !existsSync(kvFile); i++) {
+                await sleep(50);
+            }
+            s.kvEndpoint = `https://127.0.0.1:${readFileSync(kvFile, "utf8").trim()}`;
+        }
         return s;
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Drive veritee's Azure Attestation (MAA) drop-in with Microsoft's @azure/attestation SDK: install
-# the pinned SDK into the build tree (npm ci from the checked-in lock file; again only when the
+# Drive veritee's Azure Attestation (MAA) drop-in with Microsoft's @azure/attestation SDK (and,
+# in maa_skr, its Key Vault drop-in with @azure/keyvault-keys): install the pinned SDKs into the
+# build tree (npm ci from the checked-in lock file; again only when the
 # lock file changes; never vendored), make a TLS certificate for 127.0.0.1 that node trusts
 # (NODE_EXTRA_CA_CERTS: the SDK sends bearer tokens only over https), then run one node test file
 # of tests/maa_sdk with node's test runner. Without node, npm, openssl or the npm registry the
@@ -25,8 +26,9 @@ skip() {
 command -v node >/dev/null && command -v npm >/dev/null ||
     skip "node and npm not found (scripts/install-deps.sh installs them)"
 command -v openssl >/dev/null || skip "openssl not found"
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
-    skip "node $(node --version) is older than the SDK's minimum, 18"
+# @azure/keyvault-keys 4.10 (the SKR test) declares node >= 20 (Debian 12's own nodejs is 18).
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
+    skip "node $(node --version) is older than the SDKs' minimum, 20"
 mkdir -p "$dir"
 # Two tests share the install: one at a time.
 exec 9>"$dir/.lock"
