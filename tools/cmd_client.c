@@ -15,6 +15,8 @@ static const char client_usage[] =
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
     "       veritee client evidence --backend B [--public-key F] [--nonce HEX]\n"
     "                                [--report-data HEX] --out FILE\n"
+    "       veritee client cert --backend B --out-cert FILE --out-key FILE [--dns NAME]...\n"
+    "       veritee client connect URL [--policy FILE] [--ca FILE] [--collateral DIR|URL]\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
@@ -26,6 +28,9 @@ static const char client_usage[] =
     "         its public_key; --nonce HEX into its nonce; docs/kms.md, \"Recipient\")\n"
     "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
     "         --collateral).\n"
+    "cert:    an attested TLS certificate and key (`veritee client cert --help`)\n"
+    "connect: connect only to an attested TLS server, print its claims\n"
+    "         (`veritee client connect --help`)\n"
     "\n"
     "Options:\n"
     "  --url URL            the broker\n"
@@ -213,6 +218,12 @@ int cmd_client(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "cert") == 0) {
+        return cmd_client_cert(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "connect") == 0) {
+        return cmd_client_connect(argc - 1, argv + 1);
+    }
     struct client_args a;
     memset(&a, 0, sizeof(a));
     int rc = parse(argc - 1, argv + 1, &a);

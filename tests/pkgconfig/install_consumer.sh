@@ -34,7 +34,7 @@ incdir=$(pkg-config --variable=includedir veritee)
 check "includedir resolves into the install prefix ($incdir)" \
     bash -c '[ "$(cd "$1" && pwd -P)" = "$(cd "$2/include" && pwd -P)" ]' _ "$incdir" "$prefix"
 libdir=$(pkg-config --variable=libdir veritee)
-expected="attester.h buf.h claims.h client.h collateral.h common.h error.h limits.h policy.h receipt.h
+expected="atls.h attester.h buf.h claims.h client.h collateral.h common.h error.h limits.h policy.h receipt.h
 time.h verifier.h veritee.h"
 got=$(cd "$incdir/veritee" 2>/dev/null && find . -type f | sed 's,^\./,,' | sort | tr '\n' ' ')
 check "the installed headers are the public API ($got)" \
