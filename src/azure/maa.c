@@ -91,8 +91,8 @@ static enum vt_err signer_create(struct vt_maa *m, struct vt_diag *d)
         err = vt_broker_seal(m->b, aad, pem.data, pem.len, &sealed, d);
     }
     if (err == VT_OK) {
-        err = vt_x509_self_signed(key, CERT_CN, now - 3600, now + (vt_time)CERT_YEARS * 365 * 86400,
-                                  &cert, d);
+        err = vt_x509_self_signed_der(key, CERT_CN, now - 3600,
+                                      now + (vt_time)CERT_YEARS * 365 * 86400, &cert, d);
     }
     if (err == VT_OK) {
         /* another replica may have inserted its key meanwhile: then both rows exist and the

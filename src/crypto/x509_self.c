@@ -31,8 +31,8 @@ static bool add_ext(X509 *x, int nid, const char *value)
     return ok;
 }
 
-enum vt_err vt_x509_self_signed(const struct vt_jwk *key, const char *cn, vt_time not_before,
-                                vt_time not_after, struct vt_buf *der, struct vt_diag *d)
+enum vt_err vt_x509_self_signed_der(const struct vt_jwk *key, const char *cn, vt_time not_before,
+                                    vt_time not_after, struct vt_buf *der, struct vt_diag *d)
 {
     VT_ENSURE(key != NULL && vt_jwk_has_private(key), d, VT_E_ARG, "x509.key",
               "a self-signed certificate needs a key with its private half");

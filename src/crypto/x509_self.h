@@ -19,9 +19,9 @@
  * SHA-256 (RSA PKCS#1 v1.5 or ECDSA). Errors: VT_E_ARG ("x509.key": no private half; "x509.cn":
  * empty or longer than 64 bytes), VT_E_CRYPTO with the library's reason, VT_E_NOMEM.
  */
-VT_MUST_USE enum vt_err vt_x509_self_signed(const struct vt_jwk *key, const char *cn,
-                                            vt_time not_before, vt_time not_after,
-                                            struct vt_buf *der, struct vt_diag *d);
+VT_MUST_USE enum vt_err vt_x509_self_signed_der(const struct vt_jwk *key, const char *cn,
+                                                vt_time not_before, vt_time not_after,
+                                                struct vt_buf *der, struct vt_diag *d);
 
 /*
  * The RSA public key of a DER certificate as a JWK (heap, vt_jwk_free). Only the key is read: no

@@ -357,10 +357,12 @@ static void test_policy_token_signed(void **state)
     vt_buf_init(&cert, 1 << 16);
     vt_buf_init(&other_cert, 1 << 16);
     vt_buf_init(&ec_cert, 1 << 16);
-    assert_int_equal(vt_x509_self_signed(key, "signer", 1700000000, 1900000000, &cert, &d), VT_OK);
-    assert_int_equal(vt_x509_self_signed(other, "other", 1700000000, 1900000000, &other_cert, &d),
+    assert_int_equal(vt_x509_self_signed_der(key, "signer", 1700000000, 1900000000, &cert, &d),
                      VT_OK);
-    assert_int_equal(vt_x509_self_signed(ec, "ec", 1700000000, 1900000000, &ec_cert, &d), VT_OK);
+    assert_int_equal(
+        vt_x509_self_signed_der(other, "other", 1700000000, 1900000000, &other_cert, &d), VT_OK);
+    assert_int_equal(vt_x509_self_signed_der(ec, "ec", 1700000000, 1900000000, &ec_cert, &d),
+                     VT_OK);
     const char *pol = "version= 1.0; authorizationrules { => permit(); };";
     char *c = signed_token(key, cert.data, cert.len, stored(pol));
     struct vt_maa_policy_token t;
@@ -389,7 +391,7 @@ static void test_policy_token_signed(void **state)
     struct vt_buf none;
     vt_buf_init(&none, 1 << 16);
     struct vt_jwk *pub = NULL;
-    assert_int_equal(vt_x509_self_signed(key, "", 0, 1, &none, &d), VT_E_ARG);
+    assert_int_equal(vt_x509_self_signed_der(key, "", 0, 1, &none, &d), VT_E_ARG);
     assert_string_equal(d.check, "x509.cn");
     assert_int_equal(vt_x509_rsa_jwk((const uint8_t *)"xx", 2, &pub, &d), VT_E_BAD_CERT);
     assert_int_equal(vt_x509_rsa_jwk(ec_cert.data, ec_cert.len, &pub, &d),

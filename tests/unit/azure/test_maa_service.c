@@ -514,8 +514,9 @@ static void test_policy_signers(void **state)
     vt_buf_init(&tc, 1 << 16);
     vt_buf_init(&oc, 1 << 16);
     vt_time now = vt_time_now();
-    assert_int_equal(vt_x509_self_signed(trusted, "trusted", now - 60, now + 3600, &tc, &d), VT_OK);
-    assert_int_equal(vt_x509_self_signed(other, "other", now - 60, now + 3600, &oc, &d), VT_OK);
+    assert_int_equal(vt_x509_self_signed_der(trusted, "trusted", now - 60, now + 3600, &tc, &d),
+                     VT_OK);
+    assert_int_equal(vt_x509_self_signed_der(other, "other", now - 60, now + 3600, &oc, &d), VT_OK);
     char path[256];
     FMT(path, sizeof(path), "%s/signer.pem", f->h->dir);
     FILE *fp = fopen(path, "w");
