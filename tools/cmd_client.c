@@ -18,7 +18,8 @@ static const char client_usage[] =
     "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
-    "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
+    "       veritee client evidence --backend B [--public-key F] [--nonce HEX]\n"
+    "                                [--report-data HEX] --out FILE\n"
     "       veritee client broker-cert --url URL --backend B --profile P --out CERT\n"
     "                              --key-out KEY [--ca-out CA] [--direct] [--key-type T]\n"
     "       veritee client cert --backend B --out-cert FILE --out-key FILE [--dns NAME]...\n"
@@ -61,13 +62,15 @@ static const char client_usage[] =
     "  --profile P          broker-cert: the broker's certificate profile\n"
     "  --key-out F          broker-cert: where the runtime key's private half goes\n"
     "  --ca-out F           broker-cert: where the broker's CA certificate goes\n"
+    "  --report-data HEX    evidence: SGX, TDX and SEV-SNP report data (up to 64 bytes, zeros\n"
+    "                       after; e.g. the SHA-256 of an Azure Attestation runtimeData)\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
 
 struct client_args {
     const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
-    const char *public_key, *nonce, *profile, *key_out, *ca_out;
+    const char *public_key, *nonce, *profile, *key_out, *ca_out, *report_data;
     bool direct, cms;
     unsigned retries;
 };
@@ -96,18 +99,29 @@ static int parse(int argc, char **argv, struct client_args *a)
         O_NONCE,
         O_PROFILE,
         O_KEY_OUT,
-        O_CA_OUT
+        O_CA_OUT,
+        O_RD
     };
     static const struct option opts[] = {
-        {"url", 1, NULL, O_URL},         {"ca-file", 1, NULL, O_CA},
-        {"backend", 1, NULL, O_BACKEND}, {"tsm-root", 1, NULL, O_TSM},
-        {"sim-dir", 1, NULL, O_SIM},     {"key-type", 1, NULL, O_KT},
-        {"key", 1, NULL, O_KEY},         {"direct", 0, NULL, O_DIRECT},
-        {"cms", 0, NULL, O_CMS},         {"out", 1, NULL, O_OUT},
-        {"retries", 1, NULL, O_RET},     {"public-key", 1, NULL, O_PUB},
-        {"nonce", 1, NULL, O_NONCE},     {"profile", 1, NULL, O_PROFILE},
-        {"key-out", 1, NULL, O_KEY_OUT}, {"ca-out", 1, NULL, O_CA_OUT},
-        {"help", 0, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"url", 1, NULL, O_URL},
+        {"ca-file", 1, NULL, O_CA},
+        {"backend", 1, NULL, O_BACKEND},
+        {"tsm-root", 1, NULL, O_TSM},
+        {"sim-dir", 1, NULL, O_SIM},
+        {"key-type", 1, NULL, O_KT},
+        {"key", 1, NULL, O_KEY},
+        {"direct", 0, NULL, O_DIRECT},
+        {"cms", 0, NULL, O_CMS},
+        {"out", 1, NULL, O_OUT},
+        {"retries", 1, NULL, O_RET},
+        {"public-key", 1, NULL, O_PUB},
+        {"nonce", 1, NULL, O_NONCE},
+        {"profile", 1, NULL, O_PROFILE},
+        {"key-out", 1, NULL, O_KEY_OUT},
+        {"ca-out", 1, NULL, O_CA_OUT},
+        {"report-data", 1, NULL, O_RD},
+        {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     a->key_type = "P-256";
     a->retries = 2;
@@ -150,6 +164,9 @@ static int parse(int argc, char **argv, struct client_args *a)
             break;
         case O_PUB:
             a->public_key = optarg;
+            break;
+        case O_RD:
+            a->report_data = optarg;
             break;
         case O_NONCE:
             a->nonce = optarg;
@@ -205,6 +222,12 @@ static int evidence(const struct client_args *a)
         }
         in.nonce = nonce;
         in.nonce_len = nonce_len;
+    }
+    size_t rd_len = 0;
+    if (err == VT_OK && a->report_data != NULL &&
+        vt_hex_decode(a->report_data, strlen(a->report_data), in.report_data,
+                      sizeof(in.report_data), &rd_len) != VT_OK) {
+        err = vt_fail(&d, VT_E_ARG, "report-data", "--report-data takes up to 64 bytes in hex");
     }
     vt_attester_sim_register();
     struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};

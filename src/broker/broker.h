@@ -466,13 +466,15 @@ VT_MUST_USE enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *
                                          const uint8_t *ct, size_t n, struct vt_buf *out,
                                          struct vt_diag *d);
 /* Re-wrap every data key and signing key under a new master key (one transaction), and the KMS
- * service's sealed values (src/kms) when the database has them. */
+ * service's sealed values (src/kms) and the MAA service's signing key (src/azure) when the
+ * database has them. */
 VT_MUST_USE enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
                                          size_t *n, struct vt_diag *d);
 /* Open every version of every key (its data key under the master key, its secret under the data
- * key) and wipe it, and every sealed value of the KMS tables (src/kms): the check of a restored
- * database (veritee restore). *versions: the number opened. VT_E_INTEGRITY at "key.dek",
- * "key.secret", "kms.material" or "kms.access_key" naming the first that does not open. */
+ * key) and wipe it, and every sealed value of the KMS tables (src/kms) and of the MAA tables
+ * (src/azure): the check of a restored database (veritee restore). *versions: the number opened.
+ * VT_E_INTEGRITY at "key.dek", "key.secret", "kms.material", "kms.access_key" or
+ * "maa.signing_key" naming the first that does not open. */
 VT_MUST_USE enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions,
                                              struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,

@@ -11,10 +11,11 @@
 
 #include <jansson.h>
 
+#include "azure/kv.h"
+#include "azure/maa.h"
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "crypto/aead.h"
-#include "azure/kv.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
 
@@ -385,6 +386,10 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
     if (err == VT_OK) {
         err = vt_kv_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
     }
+    /* the Azure Attestation drop-in's token signing key (src/azure), if the database has it */
+    if (err == VT_OK) {
+        err = vt_maa_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
+    }
     /* the cache's bundle-signing key (veritee serve: the same database), sealed under NEW even
      * if it was still in the clear */
     if (err == VT_OK) {
@@ -485,6 +490,10 @@ enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct v
     if (err == VT_OK && c.err == VT_OK) {
         /* and the Key Vault service's (src/azure) */
         err = vt_kv_store_check(b->store, b->cfg.master_key, versions, d);
+    }
+    if (err == VT_OK && c.err == VT_OK) {
+        /* and the Azure Attestation drop-in's signing key (src/azure), if it has one */
+        err = vt_maa_store_check(b->store, b->cfg.master_key, versions, d);
     }
     return err != VT_OK ? err : c.err;
 }

@@ -12,8 +12,8 @@
  *
  * Version 1 of core, cache and broker is the schema of 0.1.0 (commit 52365d4) exactly, when
  * tables were created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
- * The kms component was added later (issue 19), the keyvault one too (issue 20): they have
- * always been recorded.
+ * The kms component was added later (issue 19), the keyvault and maa ones too (issue 20): they
+ * have always been recorded.
  */
 #include "store/schema.h"
 
@@ -173,5 +173,24 @@ static const struct vt_schema_step keyvault_steps[] = {
 const struct vt_schema_component vt_schema_keyvault = {
     "keyvault", "kv_keys", keyvault_steps, sizeof(keyvault_steps) / sizeof(keyvault_steps[0])};
 
-const struct vt_schema_component *const vt_schema_all[5] = {
-    &vt_schema_core, &vt_schema_cache, &vt_schema_broker, &vt_schema_kms, &vt_schema_keyvault};
+/* ---- maa: the Azure Attestation drop-in (src/azure/maa*.c, docs/maa.md) ---- */
+
+static const struct vt_schema_step maa_steps[] = {
+    {"vm_signing_keys, vm_policies",
+     /* the token signing keys: RSA PKCS#8 PEM sealed under the master key (associated data
+      * naming the kid) and the self-signed certificate /certs publishes; the oldest is active */
+     "CREATE TABLE IF NOT EXISTS vm_signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+     " certificate BLOB NOT NULL, created BIGINT NOT NULL);\n"
+     /* the attestation policy of each type as uploaded: its text, the JWS it came in, the
+      * signer's certificate (NULL: unsigned) */
+     "CREATE TABLE IF NOT EXISTS vm_policies(attestation_type TEXT PRIMARY KEY,"
+     " policy TEXT NOT NULL, token TEXT NOT NULL, signer BLOB, updated BIGINT NOT NULL)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_maa = {"maa", "vm_signing_keys", maa_steps,
+                                                  sizeof(maa_steps) / sizeof(maa_steps[0])};
+
+const struct vt_schema_component *const vt_schema_all[6] = {&vt_schema_core,     &vt_schema_cache,
+                                                            &vt_schema_broker,   &vt_schema_kms,
+                                                            &vt_schema_keyvault, &vt_schema_maa};
