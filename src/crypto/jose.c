@@ -1107,6 +1107,37 @@ static char *join(const char *const *parts, size_t n)
     return s;
 }
 
+/* "BASE64URL(header).BASE64URL(payload)" for a header object; heap, NULL when out of memory. */
+static char *jws_signing_input(json_t *h, const uint8_t *payload, size_t n)
+{
+    char *h64 = header_b64(h);
+    char *p64 = b64u_encode(payload, n);
+    char *input = NULL;
+    if (h64 != NULL && p64 != NULL) {
+        const char *parts[2] = {h64, p64};
+        input = join(parts, 2);
+    }
+    free(h64);
+    free(p64);
+    return input;
+}
+
+/* Append the signature to the signing input as the compact JWS (when err is VT_OK); frees input. */
+static enum vt_err jws_finish(char *input, enum vt_err err, const uint8_t *sig, size_t siglen,
+                              char **compact, struct vt_diag *d)
+{
+    char *s64 = err == VT_OK ? b64u_encode(sig, siglen) : NULL;
+    if (s64 != NULL) {
+        const char *parts[2] = {input, s64};
+        *compact = join(parts, 2);
+    }
+    free(s64);
+    free(input);
+    VT_TRY(err);
+    VT_ENSURE(*compact != NULL, d, VT_E_NOMEM, "jws", "cannot build the compact JWS");
+    return VT_OK;
+}
+
 enum vt_err vt_jws_sign_es256(const struct vt_key *key, const char *kid, const char *typ,
                               const uint8_t *payload, size_t n, char **compact, struct vt_diag *d)
 {
@@ -1126,29 +1157,12 @@ enum vt_err vt_jws_sign_es256(const struct vt_key *key, const char *kid, const c
     bool ok = json_object_set_new(h, "alg", json_string("ES256")) == 0 &&
               json_object_set_new(h, "kid", json_string(kid)) == 0 &&
               (typv == NULL || json_object_set_new(h, "typ", typv) == 0);
-    char *h64 = ok ? header_b64(h) : NULL;
+    char *input = ok ? jws_signing_input(h, payload, n) : NULL;
     json_decref(h);
-    char *p64 = b64u_encode(payload, n);
-    char *input = NULL;
-    if (h64 != NULL && p64 != NULL) {
-        const char *parts[2] = {h64, p64};
-        input = join(parts, 2);
-    }
-    free(h64);
-    free(p64);
     VT_ENSURE(input != NULL, d, VT_E_NOMEM, "jws", "cannot build the signing input");
     uint8_t sig[64];
     enum vt_err err = vt_p256_sign(key, input, strlen(input), sig, d);
-    char *s64 = err == VT_OK ? b64u_encode(sig, sizeof(sig)) : NULL;
-    if (err == VT_OK && s64 != NULL) {
-        const char *parts[2] = {input, s64};
-        *compact = join(parts, 2);
-    }
-    free(s64);
-    free(input);
-    VT_TRY(err);
-    VT_ENSURE(*compact != NULL, d, VT_E_NOMEM, "jws", "cannot build the compact JWS");
-    return VT_OK;
+    return jws_finish(input, err, sig, sizeof(sig), compact, d);
 }
 
 /* Header checks for a JWS; on success *kid borrows from h. */
@@ -1281,16 +1295,8 @@ enum vt_err vt_jws_sign_rs256(const struct vt_jwk *key, const struct json_t *hea
               "payload of %zu bytes; at most %u", n, VT_JOSE_MAX_COMPACT / 2);
     json_t *h = header != NULL ? json_deep_copy(header) : json_object();
     bool ok = h != NULL && json_object_set_new(h, "alg", json_string("RS256")) == 0;
-    char *h64 = ok ? header_b64(h) : NULL;
+    char *input = ok ? jws_signing_input(h, payload, n) : NULL;
     json_decref(h);
-    char *p64 = b64u_encode(payload, n);
-    char *input = NULL;
-    if (h64 != NULL && p64 != NULL) {
-        const char *parts[2] = {h64, p64};
-        input = join(parts, 2);
-    }
-    free(h64);
-    free(p64);
     VT_ENSURE(input != NULL, d, VT_E_NOMEM, "jws", "cannot build the signing input");
     uint8_t sig[RSA_MAX_BYTES];
     size_t siglen = sizeof(sig);
@@ -1298,16 +1304,7 @@ enum vt_err vt_jws_sign_rs256(const struct vt_jwk *key, const struct json_t *hea
     if (!rs256(key->key->pkey, true, input, strlen(input), sig, &siglen)) {
         err = vt_fail(d, VT_E_CRYPTO, "jws.signature", "RS256 signing failed");
     }
-    char *s64 = err == VT_OK ? b64u_encode(sig, siglen) : NULL;
-    if (s64 != NULL) {
-        const char *parts[2] = {input, s64};
-        *compact = join(parts, 2);
-    }
-    free(s64);
-    free(input);
-    VT_TRY(err);
-    VT_ENSURE(*compact != NULL, d, VT_E_NOMEM, "jws", "cannot build the compact JWS");
-    return VT_OK;
+    return jws_finish(input, err, sig, siglen, compact, d);
 }
 
 enum vt_err vt_jws_verify_rs256(const char *compact, size_t len, vt_jws_rsa_resolver resolve,

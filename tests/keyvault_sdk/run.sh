@@ -16,34 +16,9 @@ backend=${4:-sqlite}
 here=$(cd "$(dirname "$0")" && pwd)
 dir="$build/keyvault-sdk"
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: $* (under CI=true the SDK test must run)"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 0
-}
-
-command -v node >/dev/null && command -v npm >/dev/null ||
-    skip "node and npm not found (scripts/install-deps.sh installs them)"
-command -v openssl >/dev/null || skip "openssl not found"
-# @azure/keyvault-keys 4.10 declares node >= 20 (Debian 12's own nodejs is 18).
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
-    skip "node $(node --version) is older than the SDK's minimum, 20"
-mkdir -p "$dir"
-exec 9>"$dir/.lock"
-flock 9
-if ! cmp -s "$here/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules" ]; then
-    rm -rf "$dir/node_modules" "$dir/package-lock.json"
-    cp "$here/package.json" "$here/package-lock.json" "$dir/"
-    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1); then
-        cat "$dir/npm.log"
-        rm -f "$dir/package-lock.json"
-        skip "npm ci of @azure/keyvault-keys failed (no registry?)"
-    fi
-fi
-flock -u 9
+source "$here/../support/npm_lib.sh"
+npm_need_node @azure/keyvault-keys
+npm_install "$here" "$dir" @azure/keyvault-keys
 version=$(node -p "require('$dir/node_modules/@azure/keyvault-keys/package.json').version")
 echo "@azure/keyvault-keys $version, node $(node --version)"
 

@@ -14,35 +14,12 @@ test_file=${3:?usage: run.sh BUILD_DIR VERITEE TEST_FILE}
 here=$(cd "$(dirname "$0")" && pwd)
 dir="$build/maa-sdk"
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: $* (under CI=true the SDK test must run)"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 0
-}
-
-command -v node >/dev/null && command -v npm >/dev/null ||
-    skip "node and npm not found (scripts/install-deps.sh installs them)"
-command -v openssl >/dev/null || skip "openssl not found"
-# @azure/keyvault-keys 4.10 (the SKR test) declares node >= 20 (Debian 12's own nodejs is 18).
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
-    skip "node $(node --version) is older than the SDKs' minimum, 20"
-mkdir -p "$dir"
-# Two tests share the install: one at a time.
+source "$here/../support/npm_lib.sh"
+npm_need_node @azure/attestation
+npm_install "$here" "$dir" @azure/attestation
+# A self-signed certificate for https://127.0.0.1 (made once per build tree, one test at a time).
 exec 9>"$dir/.lock"
 flock 9
-if ! cmp -s "$here/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules" ]; then
-    rm -rf "$dir/node_modules" "$dir/package-lock.json"
-    cp "$here/package.json" "$here/package-lock.json" "$dir/"
-    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1); then
-        cat "$dir/npm.log"
-        rm -f "$dir/package-lock.json"
-        skip "npm ci of @azure/attestation failed (no registry?)"
-    fi
-fi
-# A self-signed certificate for https://127.0.0.1 (made once per build tree).
 if [ ! -s "$dir/tls/cert.pem" ]; then
     mkdir -p "$dir/tls"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
