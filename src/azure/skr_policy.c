@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "azure/skr_policy.h"
+#include "net/json_fields.h"
 
 enum node_kind { N_ANY, N_ALL, N_CLAIM };
 
@@ -95,26 +96,6 @@ void vt_skr_policy_free(struct vt_skr_policy *p)
     free(p);
 }
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /*
  * The members of an object, each matched (case-insensitively) to one of `names`: found[i] gets
  * the value of names[i] or NULL. A member matching none is refused, as are two matching the same.
@@ -158,7 +139,7 @@ static enum vt_err parse_list(struct parse_ctx *c, const json_t *arr, const char
     VT_ENSURE(depth <= VT_SKR_DEPTH_MAX, d, VT_E_TOO_LARGE, "skr.depth",
               "%s: anyOf/allOf nested deeper than %d", path, VT_SKR_DEPTH_MAX);
     VT_ENSURE(json_is_array(arr), d, VT_E_BAD_FIELD, "skr.list", "%s: expected an array, found %s",
-              path, type_name(arr));
+              path, vt_json_type_name(arr));
     size_t n = json_array_size(arr);
     VT_ENSURE(n > 0, d, VT_E_BAD_FIELD, "skr.list",
               "%s: an empty list (the grammar requires at least one condition)", path);
@@ -201,7 +182,7 @@ static enum vt_err parse_condition(struct parse_ctx *c, const json_t *v, const c
     VT_ENSURE(++c->nodes <= VT_SKR_NODES_MAX, d, VT_E_TOO_LARGE, "skr.nodes",
               "%s: more than %d authorities and conditions", path, VT_SKR_NODES_MAX);
     VT_ENSURE(json_is_object(v), d, VT_E_BAD_FIELD, "skr.condition",
-              "%s: a condition is an object, found %s", path, type_name(v));
+              "%s: a condition is an object, found %s", path, vt_json_type_name(v));
     static const char *const names[] = {"anyOf",           "allOf", "claim",        "equals",
                                         "notEquals",       "less",  "lessOrEquals", "greater",
                                         "greaterOrEquals", "exists"};
@@ -224,7 +205,7 @@ static enum vt_err parse_condition(struct parse_ctx *c, const json_t *v, const c
               "%s: a condition needs \"claim\" and an operator, or \"anyOf\" or \"allOf\"", path);
     fmt_path(sub, sizeof(sub), "%s.claim", path);
     VT_ENSURE(json_is_string(m[2]), d, VT_E_BAD_FIELD, "skr.claim",
-              "%s: expected a string, found %s", sub, type_name(m[2]));
+              "%s: expected a string, found %s", sub, vt_json_type_name(m[2]));
     VT_TRY(check_claim_name(json_string_value(m[2]), sub, d));
     size_t n_ops = 0, which = 0;
     for (size_t i = 0; i < N_OPS; i++) {
@@ -246,15 +227,15 @@ static enum vt_err parse_condition(struct parse_ctx *c, const json_t *v, const c
         VT_ENSURE(json_is_string(val) || json_is_boolean(val) || json_is_number(val), d,
                   VT_E_UNSUPPORTED, "skr.operator",
                   "%s: compares with a string, a boolean or a number, found %s", sub,
-                  type_name(val));
+                  vt_json_type_name(val));
         break;
     case OP_EXISTS:
         VT_ENSURE(json_is_boolean(val), d, VT_E_UNSUPPORTED, "skr.operator",
-                  "%s: takes true or false, found %s", sub, type_name(val));
+                  "%s: takes true or false, found %s", sub, vt_json_type_name(val));
         break;
     default:
         VT_ENSURE(json_is_number(val), d, VT_E_UNSUPPORTED, "skr.operator",
-                  "%s: veritee orders numbers only, found %s", sub, type_name(val));
+                  "%s: veritee orders numbers only, found %s", sub, vt_json_type_name(val));
         VT_ENSURE(isfinite(json_number_value(val)), d, VT_E_BAD_FIELD, "skr.operator",
                   "%s: not a finite number", sub);
         break;
@@ -274,14 +255,14 @@ static enum vt_err parse_authority(struct parse_ctx *c, const json_t *v, const c
     VT_ENSURE(++c->nodes <= VT_SKR_NODES_MAX, d, VT_E_TOO_LARGE, "skr.nodes",
               "%s: more than %d authorities and conditions", path, VT_SKR_NODES_MAX);
     VT_ENSURE(json_is_object(v), d, VT_E_BAD_FIELD, "skr.authority",
-              "%s: an authority is an object, found %s", path, type_name(v));
+              "%s: an authority is an object, found %s", path, vt_json_type_name(v));
     static const char *const names[] = {"authority", "anyOf", "allOf"};
     json_t *m[3];
     VT_TRY(members(v, path, names, 3, m, d));
     VT_ENSURE(m[0] != NULL, d, VT_E_MISSING_FIELD, "skr.authority",
               "%s: \"authority\" (the issuer URL of the tokens it accepts) is missing", path);
     VT_ENSURE(json_is_string(m[0]), d, VT_E_BAD_FIELD, "skr.authority",
-              "%s.authority: expected a string, found %s", path, type_name(m[0]));
+              "%s.authority: expected a string, found %s", path, vt_json_type_name(m[0]));
     const char *iss = json_string_value(m[0]);
     size_t len = strlen(iss);
     VT_ENSURE(len > 0 && len <= VT_SKR_AUTHORITY_MAX, d, VT_E_BAD_FIELD, "skr.authority",
@@ -305,21 +286,21 @@ static enum vt_err parse_doc(struct vt_skr_policy *p, struct parse_ctx *c)
 {
     struct vt_diag *d = c->d;
     VT_ENSURE(json_is_object(p->doc), d, VT_E_BAD_FIELD, "skr.policy",
-              "$: a release policy is a JSON object, found %s", type_name(p->doc));
+              "$: a release policy is a JSON object, found %s", vt_json_type_name(p->doc));
     static const char *const names[] = {"version", "anyOf"};
     json_t *m[2];
     VT_TRY(members(p->doc, "$", names, 2, m, d));
     VT_ENSURE(m[0] != NULL, d, VT_E_MISSING_FIELD, "skr.version",
               "$.version is missing (veritee reads version \"1.0.0\")");
     VT_ENSURE(json_is_string(m[0]), d, VT_E_BAD_FIELD, "skr.version",
-              "$.version: expected a string, found %s", type_name(m[0]));
+              "$.version: expected a string, found %s", vt_json_type_name(m[0]));
     VT_ENSURE(strcmp(json_string_value(m[0]), "1.0.0") == 0, d, VT_E_UNSUPPORTED_VERSION,
               "skr.version", "$.version: \"%.32s\" is not a version veritee reads (\"1.0.0\")",
               json_string_value(m[0]));
     VT_ENSURE(m[1] != NULL, d, VT_E_MISSING_FIELD, "skr.authority",
               "$.anyOf (the list of authorities) is missing");
     VT_ENSURE(json_is_array(m[1]), d, VT_E_BAD_FIELD, "skr.authority",
-              "$.anyOf: expected an array of authorities, found %s", type_name(m[1]));
+              "$.anyOf: expected an array of authorities, found %s", vt_json_type_name(m[1]));
     size_t n = json_array_size(m[1]);
     VT_ENSURE(n > 0, d, VT_E_BAD_FIELD, "skr.authority",
               "$.anyOf: an empty list (at least one authority is required)");

@@ -1183,23 +1183,29 @@ static enum vt_err jws_header(const json_t *h, const char **kid, size_t *kidn, s
     return VT_OK;
 }
 
+/* Split a compact JWS into its three segments and parse its protected header (*h: json_decref). */
+static enum vt_err jws_open(const char *compact, size_t len, struct seg s[3], json_t **h,
+                            struct vt_diag *d)
+{
+    VT_ENSURE(len <= VT_JOSE_MAX_COMPACT, d, VT_E_TOO_LARGE, "jws.compact",
+              "JWS of %zu bytes; at most %u accepted", len, VT_JOSE_MAX_COMPACT);
+    VT_TRY(split_compact(compact, len, s, 3, "jws.compact", d));
+    uint8_t *hdr = NULL;
+    size_t hn = 0;
+    VT_TRY(b64u_decode_alloc(s[0].p, s[0].n, "jws.header", &hdr, &hn, d));
+    enum vt_err err = json_object_parse((const char *)hdr, hn, "jws.header", h, d);
+    free(hdr);
+    return err;
+}
+
 enum vt_err vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver resolve, void *ctx,
                                 struct vt_buf *payload, char kid_out[VT_JOSE_KID_MAX],
                                 struct vt_diag *d)
 {
     kid_out[0] = '\0';
-    VT_ENSURE(len <= VT_JOSE_MAX_COMPACT, d, VT_E_TOO_LARGE, "jws.compact",
-              "JWS of %zu bytes; at most %u accepted", len, VT_JOSE_MAX_COMPACT);
     struct seg s[3];
-    VT_TRY(split_compact(compact, len, s, 3, "jws.compact", d));
-
-    uint8_t *hdr = NULL;
-    size_t hn = 0;
-    VT_TRY(b64u_decode_alloc(s[0].p, s[0].n, "jws.header", &hdr, &hn, d));
     json_t *h = NULL;
-    enum vt_err err = json_object_parse((const char *)hdr, hn, "jws.header", &h, d);
-    free(hdr);
-    VT_TRY(err);
+    VT_TRY(jws_open(compact, len, s, &h, d));
 
     const char *kid = NULL;
     size_t kidn = 0;
@@ -1209,7 +1215,7 @@ enum vt_err vt_jws_verify_es256(const char *compact, size_t len, vt_jws_resolver
     uint8_t xy[64];
     char kidbuf[VT_JOSE_KID_MAX];
     char shown[48];
-    err = jws_header(h, &kid, &kidn, d);
+    enum vt_err err = jws_header(h, &kid, &kidn, d);
     if (err == VT_OK) {
         memcpy(kidbuf, kid, kidn);
         kidbuf[kidn] = '\0';
@@ -1314,22 +1320,14 @@ enum vt_err vt_jws_verify_rs256(const char *compact, size_t len, vt_jws_rsa_reso
     if (header_out != NULL) {
         *header_out = NULL;
     }
-    VT_ENSURE(len <= VT_JOSE_MAX_COMPACT, d, VT_E_TOO_LARGE, "jws.compact",
-              "JWS of %zu bytes; at most %u accepted", len, VT_JOSE_MAX_COMPACT);
     struct seg s[3];
-    VT_TRY(split_compact(compact, len, s, 3, "jws.compact", d));
-    uint8_t *hdr = NULL;
-    size_t hn = 0;
-    VT_TRY(b64u_decode_alloc(s[0].p, s[0].n, "jws.header", &hdr, &hn, d));
     json_t *h = NULL;
-    enum vt_err err = json_object_parse((const char *)hdr, hn, "jws.header", &h, d);
-    free(hdr);
-    VT_TRY(err);
+    VT_TRY(jws_open(compact, len, s, &h, d));
 
     char shown[48];
     const char *alg = NULL;
     size_t an = 0;
-    err = get_string(h, "jws", "alg", false, &alg, &an, d);
+    enum vt_err err = get_string(h, "jws", "alg", false, &alg, &an, d);
     if (err == VT_OK && !str_is(alg, an, "RS256")) {
         err = vt_fail(d, VT_E_UNSUPPORTED_ALGORITHM, "jws.alg",
                       "alg %s is not accepted; only \"RS256\" is", show(alg, an, shown));
