@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "console/console.h"
 #include "net/json_fields.h"
 
 static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den)
@@ -654,6 +655,10 @@ void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_ht
                           struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_route(req, route, resp); /* the console's files (docs/console.md) */
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(b, req, resp);
     if (e == NULL) {
         return; /* answered from the head: 404, 405 */
@@ -667,6 +672,10 @@ void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_ht
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_handler(req, resp);
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(b, req, resp);
     if (e != NULL && ((e->flags & ADMIN) == 0 || admin_authorized(b, req, resp))) {
         e->handler(ctx, req, resp);
