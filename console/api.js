@@ -1,6 +1,6 @@
 // The console's only door to the server: same-origin fetches with the admin token as a bearer
-// header. The token lives in this module's memory only (never localStorage, sessionStorage or a
-// cookie), so a reload forgets it and another site cannot make the browser send it (no CSRF).
+// header. The token lives in this module's memory only (never in Web Storage or a cookie), so a
+// reload forgets it and another site cannot make the browser send it (no CSRF).
 let token = null;
 
 export function setToken(t) {

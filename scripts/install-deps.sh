@@ -12,6 +12,7 @@ packages=(
     dpkg-dev debhelper help2man lintian # the Debian packages (debian/, tests/packaging/deb.sh)
     python3-botocore # SigV4 known answers signed by botocore (tests/support/sigv4_vectors.py)
     awscli # the KMS drop-in driven by the AWS CLI (tests/integration/kms_awscli.sh)
+    chromium # the console's browser tests, headless (tests/console/run.sh)
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and
