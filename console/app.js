@@ -36,6 +36,7 @@ const fmt = (v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : St
 // ---- log in and navigation ----
 
 const views = {
+  fleet: loadFleet,
   releases: loadReleases,
   recoveries: loadRecoveries,
   health: loadHealth,
@@ -80,13 +81,83 @@ async function login(ev) {
   setError('login-error', null);
   $('login').hidden = true;
   $('nav').hidden = false;
-  show('releases');
+  show('fleet');
   $('main').focus();
 }
 
 function logout() {
   setToken(null);
   location.reload();
+}
+
+// ---- fleet ----
+
+let fleet = [];
+let fleetSort = { key: 'last_seen', dir: -1 };
+
+async function loadFleet() {
+  setError('fleet-error', null);
+  try {
+    fleet = await api('/admin/v1/fleet?limit=10000');
+  } catch (e) {
+    fleet = [];
+    setError('fleet-error', e.status === 404 ? 'No key broker on this server: see TCB recoveries for the platforms the cache has seen.' : e);
+  }
+  const statuses = [...new Set(fleet.map((t) => t.status))].sort();
+  const sel = $('fleet-status');
+  const keep = sel.value;
+  sel.replaceChildren();
+  for (const v of ['', ...statuses]) {
+    const o = document.createElement('option');
+    o.value = v;
+    o.textContent = v || 'all';
+    sel.append(o);
+  }
+  sel.value = statuses.includes(keep) ? keep : '';
+  renderFleet();
+}
+
+function renderFleet() {
+  const tee = $('fleet-tee').value;
+  const status = $('fleet-status').value;
+  const q = $('fleet-search').value.trim().toLowerCase();
+  const rows = fleet.filter((t) => (tee === '' || t.tee === tee) && (status === '' || t.status === status) &&
+    (q === '' || JSON.stringify(t).toLowerCase().includes(q)));
+  const { key, dir } = fleetSort;
+  rows.sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
+  const tbody = $('fleet-table').tBodies[0];
+  tbody.replaceChildren();
+  for (const t of rows) {
+    const tr = document.createElement('tr');
+    cell(tr, t.tee);
+    cell(tr, `${t.platform_kind} ${t.platform}`, 'mono');
+    cell(tr, t.status, /^UpToDate$/.test(t.status) ? 'allow' : 'deny');
+    cell(tr, t.tcb_eval || '');
+    cell(tr, (t.advisory_ids || []).join(', '));
+    cell(tr, t.debug ? 'DEBUG' : 'no', t.debug ? 'deny' : '');
+    cell(tr, t.last_seen);
+    cell(tr, t.seen);
+    cell(tr, t.last_decision);
+    const td = document.createElement('td');
+    const det = document.createElement('details');
+    const sum = document.createElement('summary');
+    sum.textContent = `${t.identity.slice(0, 16)}…`;
+    const pre = document.createElement('pre');
+    pre.textContent = Object.entries(t.measurements || {}).map(([k, v]) => `${k} ${fmt(v)}`).join('\n');
+    det.append(sum, pre);
+    td.append(det);
+    tr.append(td);
+    tbody.append(tr);
+  }
+  $('fleet-count').textContent = `${rows.length} of ${fleet.length} TEEs`;
+  const counts = new Map();
+  for (const t of rows) {
+    counts.set(t.status, (counts.get(t.status) || 0) + 1);
+  }
+  barChart($('fleet-chart'), 'TEEs by TCB status', [...counts.entries()]);
+  for (const b of document.querySelectorAll('#fleet-table th button')) {
+    b.parentElement.setAttribute('aria-sort', b.dataset.sort !== key ? 'none' : dir > 0 ? 'ascending' : 'descending');
+  }
 }
 
 // ---- releases and attestations ----
@@ -368,6 +439,17 @@ for (const b of document.querySelectorAll('#nav [data-view]')) {
   b.addEventListener('click', () => hasToken() && show(b.dataset.view));
 }
 $('log-search').addEventListener('input', renderLog);
+for (const id of ['fleet-tee', 'fleet-status', 'fleet-search']) {
+  $(id).addEventListener('input', renderFleet);
+}
+$('fleet-reload').addEventListener('click', loadFleet);
+for (const b of document.querySelectorAll('#fleet-table th button')) {
+  b.addEventListener('click', () => {
+    const k = b.dataset.sort;
+    fleetSort = { key: k, dir: fleetSort.key === k ? -fleetSort.dir : 1 };
+    renderFleet();
+  });
+}
 $('log-reload').addEventListener('click', loadReleases);
 $('receipt-check').addEventListener('click', checkReceipt);
 $('impact-form').addEventListener('submit', previewImpact);

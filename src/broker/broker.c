@@ -717,6 +717,9 @@ static enum vt_err record(struct vt_broker *b, const struct decision *x, const c
     free(e);
     if (err == VT_OK) {
         atomic_fetch_add(&b->m.logged[x->type[0] == 'r'][!x->allowed], 1);
+        if (x->claims != NULL) {
+            vt_broker_fleet_note(b, x->claims, x->type, x->allowed);
+        }
     }
     return err;
 }

@@ -470,6 +470,21 @@ static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp 
     }
 }
 
+static void h_fleet(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    uint64_t limit;
+    char *s = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (!u64_arg(req, "limit", 1000, &limit)) {
+        bad(resp, 400, "invalid", "limit is a decimal number");
+    } else if (vt_broker_fleet(ctx, limit, &s, &d) != VT_OK) {
+        bad(resp, 500, "storage", d.detail);
+    } else {
+        text_json(resp, s);
+    }
+}
+
 static void h_rotate(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     (void)req;
@@ -567,7 +582,8 @@ static void h_kbs(void *ctx, const struct vt_http_req *req, struct vt_http_resp 
 
 bool vt_broker_owns_path(const char *path)
 {
-    static const char *const admin_paths[] = {"keys", "policy", "log", "signing-keys", "audit"};
+    static const char *const admin_paths[] = {"keys",         "policy", "log",
+                                              "signing-keys", "audit",  "fleet"};
     if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0 ||
         strncmp(path, "/kbs/v0/", 8) == 0) {
         return true;
@@ -612,6 +628,7 @@ static const struct vt_http_route_entry routes[] = {
     {"POST", "/admin/v1/keys/{name}/enable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
     {"PUT", "/admin/v1/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy},
     {"GET", "/admin/v1/log", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log},
+    {"GET", "/admin/v1/fleet", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_fleet},
     {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},
     {"POST", "/admin/v1/audit", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_audit},
     {"POST", "/kbs/v0/auth", BODY_SMALL, VT_HTTP_RATE_ATTEST, false, 0, h_kbs},

@@ -73,16 +73,32 @@ try {
   await page.focus('#token');
   await page.type('#token', admin);
   await page.keyboard.press('Enter'); // keyboard only
-  check('log in with the admin token', await waitText('#log-count', /of [1-9][0-9]* entries/));
+  check('log in with the admin token', await waitText('#fleet-count', /of [1-9][0-9]* TEEs/));
   const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
   check('the token is kept in memory only (no storage, no cookie)',
     stored[0] === 0 && stored[1] === 0 && stored[2] === '', JSON.stringify(stored));
 
+  // ---- fleet: the TD that attested ----
+  check('the fleet lists the attested TD', await waitText('#fleet-table tbody', /tdx[\s\S]*fmspc [0-9a-f]{12}[\s\S]*UpToDate/));
+  const seen = await page.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('one TD, seen by each attestation and release, its last decision the denied release',
+    seen.length === 1 && /release deny/.test(seen[0]), seen.join(' | '));
+  check('its measurements are listed', /tdx\.mrtd/.test(await page.$eval('#fleet-table tbody pre', (e) => e.textContent)));
+  check('counts by status are charted', await page.$eval('#fleet-chart', (e) => /UpToDate 1/.test(e.querySelector('svg title').textContent)));
+  await page.select('#fleet-tee', 'nitro');
+  check('filtering by TEE', await waitText('#fleet-count', /^0 of 1 TEEs/));
+  await page.select('#fleet-tee', '');
+  await page.click('#fleet-table th button[data-sort="status"]');
+  check('sorting by a column sets aria-sort', await page.$eval('#fleet-table th button[data-sort="status"]', (b) => b.parentElement.getAttribute('aria-sort') === 'ascending'));
+  await shot('02-fleet');
+
   // ---- releases and attestations ----
+  await page.click('#nav [data-view="releases"]');
+  await waitText('#log-count', /of [1-9][0-9]* entries/);
   const rows = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('the log lists the attestations', rows.some((r) => /attest/.test(r)), rows.join(' | '));
   check('the log lists the release of app-key', rows.some((r) => /release.*app-key.*allow/.test(r)));
-  await shot('02-releases');
+  await shot('03-releases');
   await page.type('#log-search', 'deny');
   const denied = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('searching "deny" leaves the denied release only',
@@ -93,14 +109,14 @@ try {
   check('the explanation shows the failing rule, expected and actual',
     rules.some((r) => /tdx\.mrtd/.test(r) && /0{96}/.test(r) && /FAIL/.test(r)), rules.join(' | '));
   check('focus moves to the explanation', await page.evaluate(() => document.activeElement.id === 'explain-h'));
-  await shot('03-explanation');
+  await shot('04-explanation');
 
   // ---- a receipt checked in the browser ----
   await page.$eval('#receipt-input', (e, v) => { e.value = v; }, JSON.stringify(release));
   await page.click('#receipt-check');
   check('the release receipt verifies in the page', await waitText('#receipt-result', /^Verified: entry \d+ of \d+/),
     await text('#receipt-result'));
-  await shot('04-receipt-ok');
+  await shot('05-receipt-ok');
   const tampered = JSON.parse(JSON.stringify(release));
   const r = tampered.receipt.receipt || tampered.receipt;
   const entry = JSON.parse(Buffer.from(r.entry, 'base64').toString());
@@ -110,7 +126,7 @@ try {
   await page.click('#receipt-check');
   check('a tampered entry fails the inclusion proof', await waitText('#receipt-result', /^Not verified: receipt\.inclusion/),
     await text('#receipt-result'));
-  await shot('05-receipt-tampered');
+  await shot('06-receipt-tampered');
   const badSig = JSON.parse(JSON.stringify(release));
   const r2 = badSig.receipt.receipt || badSig.receipt;
   r2.checkpoint.body = r2.checkpoint.body.replace(/\n(\d+)\n/, (m, n) => `\n${Number(n) + 1}\n`);
@@ -123,7 +139,7 @@ try {
   await page.click('#nav [data-view="keys"]');
   check('keys are listed', await waitText('#keys-table tbody', /app-key[\s\S]*other-app-key|other-app-key[\s\S]*app-key/));
   check('a key\'s policy text is shown', await waitText('#keys-table tbody', /tdx\.mrtd/));
-  await shot('06-keys');
+  await shot('07-keys');
 
   // ---- health ----
   await page.click('#nav [data-view="health"]');
@@ -133,7 +149,7 @@ try {
   await new Promise((res) => setTimeout(res, 300)); // a second sample for the rate chart
   await page.click('#health-reload');
   check('the rate chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-rate-chart polyline').length === 3, { timeout: 5000 }).then(() => true, () => false));
-  await shot('07-health');
+  await shot('08-health');
 
   // ---- TCB recoveries: schedule an enforcement, with a confirmation ----
   await page.click('#nav [data-view="recoveries"]');
@@ -143,10 +159,10 @@ try {
   await page.click('#enforce-form button[type="submit"]');
   check('scheduling asks for a confirmation', await waitText('#enforce-confirm-text', /Enforce tdx tcbEvaluationDataNumber 19 from 2030-01-01T00:00:00Z/));
   check('nothing is scheduled before it', !/2030/.test(await text('#enforce-table')));
-  await shot('08-enforce-confirm');
+  await shot('09-enforce-confirm');
   await page.keyboard.press('Enter'); // the focused Confirm button
   check('the scheduled enforcement is listed', await waitText('#enforce-table tbody', /tdx.*19.*2030-01-01T00:00:00Z/));
-  await shot('09-enforce-listed');
+  await shot('10-enforce-listed');
 
   // ---- no secret anywhere in the page ----
   const secret = (release.secret_b64 || '').replace(/=+$/, '');
@@ -177,7 +193,7 @@ try {
     check('the recorded platform turns OutOfDate under 18',
       irows.some((t) => /90c06f000000/.test(t) && /UpToDate \(17\)/.test(t) && /OutOfDate \(18\)/.test(t) && /yes/.test(t)), irows.join(' | '));
     check('the impact chart is drawn', await p2.$eval('#impact-chart', (e) => e.querySelectorAll('svg rect').length >= 1));
-    await p2.screenshot({ path: path.join(artifacts, '10-impact.png'), fullPage: true });
+    await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }
 } catch (e) {
   check('the browser run completed', false, e.stack);
