@@ -104,6 +104,7 @@ else
         --data '{"tee":"tdx","tcb_eval":17}' "$cache_url/admin/v1/enforce"
 fi
 
+rm -rf "$dir/artifacts"
 mkdir -p "$dir/artifacts"
 export NODE_PATH="$dir/node_modules"
 VT_CHROMIUM=$chromium VT_URL=$url VT_ADMIN=$admin VT_RELEASE="$tmp/release.json" \
