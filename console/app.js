@@ -392,6 +392,21 @@ async function loadHealth() {
       .map((x) => [x.labels.replace(/[{}"]/g, '').replace('endpoint=', ''), x.value]);
     barChart($('health-cache-chart'), 'Cache requests by endpoint', cache);
     const sum = (name) => m.filter((x) => x.name === name).reduce((a, x) => a + x.value, 0);
+    const has = (name) => m.some((x) => x.name === name);
+    if (has('veritee_cache_upstream_requests_total')) {
+      const n = sum('veritee_cache_upstream_latency_seconds_count');
+      dlPut($('health-upstream'), [
+        ['requests', sum('veritee_cache_upstream_requests_total')],
+        ['errors', sum('veritee_cache_upstream_errors_total')],
+        ['mean latency', n > 0 ? `${((1000 * sum('veritee_cache_upstream_latency_seconds_sum')) / n).toFixed(1)} ms` : 'none yet'],
+        ['refreshes (failed)', `${sum('veritee_cache_refreshes_total')} (${sum('veritee_cache_refresh_failures_total')})`],
+        ['stale documents served (outage)', sum('veritee_cache_stale_served_total')],
+        ['oldest document past its nextUpdate', `${sum('veritee_cache_oldest_past_next_update_seconds')} s`],
+        ['throttled fetches', sum('veritee_cache_throttled_total')],
+      ]);
+    } else {
+      dlPut($('health-upstream'), [['cache', 'none on this server']]);
+    }
     samples.push({ t: performance.now() / 1000, log: sum('veritee_broker_log_entries_total'),
       cache: sum('veritee_cache_requests_total'), upstream: sum('veritee_cache_upstream_requests_total') });
     if (samples.length > 60) {

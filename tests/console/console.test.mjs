@@ -144,6 +144,7 @@ try {
   // ---- health ----
   await page.click('#nav [data-view="health"]');
   check('health shows the store', await waitText('#health-status', /store/));
+  check('health shows the cache upstreams', await waitText('#health-upstream', /requests[\s\S]*errors[\s\S]*oldest document/));
   check('the log chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-log-chart svg rect').length >= 2, { timeout: 5000 }).then(() => true, () => false));
   await page.click('#health-reload');
   await new Promise((res) => setTimeout(res, 300)); // a second sample for the rate chart
