@@ -11,6 +11,8 @@
 
 #include "console/console.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void require(int cond)
 {
     if (!cond) {
