@@ -254,7 +254,7 @@ if [ "$keep_console" = true ]; then
     echo "  $((steps - failed)) of $steps steps ok so far"
     echo "  admin token: $console_token"
     echo "  open $url/console and paste the token; Ctrl-C stops everything"
-    trap 'echo; cleanup; exit 0' INT TERM
+    trap 'echo; cleanup; echo "$((steps - failed)) passed, $failed failed"; exit $((failed > 0 ? 1 : 0))' INT TERM
     while kill -0 "$serve_pid" 2>/dev/null; do
         sleep 1 &
         wait $!
