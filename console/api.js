@@ -20,18 +20,19 @@ export class ApiError extends Error {
 
 // GET (or another method with a JSON body) of a same-origin path; the parsed JSON, or the text
 // when raw is set. Throws ApiError with the problem's detail on a non-2xx answer.
-export async function api(path, { method = 'GET', body, raw = false, auth = true } = {}) {
+// rawBody: a text body sent as it is (a policy as the operator typed it).
+export async function api(path, { method = 'GET', body, rawBody, raw = false, auth = true } = {}) {
   const headers = {};
   if (auth && token !== null) {
     headers.Authorization = `Bearer ${token}`;
   }
-  if (body !== undefined) {
+  if (body !== undefined || rawBody !== undefined) {
     headers['Content-Type'] = 'application/json';
   }
   const r = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: rawBody !== undefined ? rawBody : body === undefined ? undefined : JSON.stringify(body),
     credentials: 'omit',
     cache: 'no-store',
     redirect: 'error',

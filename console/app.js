@@ -438,11 +438,36 @@ async function loadKeys() {
       const pre = document.createElement('pre');
       pre.textContent = k.policy ? JSON.stringify(k.policy, null, 2) : '(the attestation policy only)';
       td.append(pre);
+      if (k.policy) {
+        const copy = document.createElement('button');
+        copy.type = 'button';
+        copy.textContent = 'Copy';
+        copy.setAttribute('aria-label', `Copy the policy of ${k.name} to the policy check`);
+        copy.addEventListener('click', () => {
+          $('policy-text').value = JSON.stringify(k.policy, null, 2);
+          $('policy-text').focus();
+        });
+        td.append(copy);
+      }
       tr.append(td);
       tbody.append(tr);
     }
   } catch (e) {
     setError('keys-error', e.status === 404 ? 'No key broker on this server.' : e);
+  }
+}
+
+async function checkPolicy() {
+  const out = $('policy-result');
+  out.className = '';
+  out.textContent = 'Checking…';
+  try {
+    const r = await api('/admin/v1/policy/check', { method: 'POST', rawBody: $('policy-text').value });
+    out.className = r.ok ? 'allow' : 'deny';
+    out.textContent = r.ok ? `Compiles (SHA-256 ${r.sha256}).` : `Does not compile: ${r.check}: ${r.detail} (${r.code})`;
+  } catch (e) {
+    out.className = 'deny';
+    out.textContent = `Not checked: ${e.message}`;
   }
 }
 
@@ -476,4 +501,5 @@ $('enforce-no').addEventListener('click', () => {
   $('enforce-result').textContent = 'Cancelled.';
 });
 $('health-reload').addEventListener('click', loadHealth);
+$('policy-check').addEventListener('click', checkPolicy);
 $('token').focus();

@@ -453,6 +453,35 @@ static void h_policy(void *ctx, const struct vt_http_req *req, struct vt_http_re
     key_result(resp, err, &d, NULL);
 }
 
+/* Compile a policy without storing it (the console's policy check): 200 with {ok, sha256} or
+ * {ok: false, check, detail, code}; 400 only without a body. */
+static void h_policy_check(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    if (n == 0) {
+        bad(resp, 400, "invalid", "a policy body is required");
+        return;
+    }
+    struct vt_policy *pol = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_policy_compile((const char *)p, n, &pol, &d);
+    if (err != VT_OK) {
+        vt_http_json_reply(resp, 200,
+                           json_pack("{s:b,s:s,s:s,s:s}", "ok", false, "check", d.check, "detail",
+                                     d.detail, "code", vt_err_name(err)));
+        return;
+    }
+    uint8_t h[VT_SHA256_LEN];
+    char hx[2 * VT_SHA256_LEN + 1];
+    vt_policy_digest(pol, h);
+    vt_policy_free(pol);
+    vt_hex_encode(h, sizeof(h), hx);
+    vt_http_json_reply(resp, 200, json_pack("{s:b,s:s}", "ok", true, "sha256", hx));
+}
+
 static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     uint64_t start, limit;
@@ -627,6 +656,7 @@ static const struct vt_http_route_entry routes[] = {
     {"POST", "/admin/v1/keys/{name}/disable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
     {"POST", "/admin/v1/keys/{name}/enable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
     {"PUT", "/admin/v1/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy},
+    {"POST", "/admin/v1/policy/check", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy_check},
     {"GET", "/admin/v1/log", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log},
     {"GET", "/admin/v1/fleet", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_fleet},
     {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},

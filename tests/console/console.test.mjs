@@ -139,6 +139,15 @@ try {
   await page.click('#nav [data-view="keys"]');
   check('keys are listed', await waitText('#keys-table tbody', /app-key[\s\S]*other-app-key|other-app-key[\s\S]*app-key/));
   check('a key\'s policy text is shown', await waitText('#keys-table tbody', /tdx\.mrtd/));
+  await page.click('#keys-table tbody button');
+  const copied = await page.$eval('#policy-text', (e) => e.value);
+  check('a key\'s policy is copied to the policy check', /tdx\.mrtd/.test(copied));
+  await page.click('#policy-check');
+  check('it compiles', await waitText('#policy-result', /^Compiles \(SHA-256 [0-9a-f]{64}\)/), await text('#policy-result'));
+  await page.$eval('#policy-text', (e) => { e.value = '{"version":1,"rules":{"claim":"tdx.mrtdd","exists":true}}'; });
+  await page.click('#policy-check');
+  check('a policy with an unknown claim shows its compile error and path',
+    await waitText('#policy-result', /^Does not compile: rules\.claim: /), await text('#policy-result'));
   await shot('07-keys');
 
   // ---- health ----

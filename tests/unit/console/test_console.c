@@ -178,6 +178,38 @@ static void test_admin_api_needs_the_token(void **state)
     }
 }
 
+/* POST /admin/v1/policy/check: compiles without storing; refuses without the admin token. */
+static void test_policy_check(void **state)
+{
+    (void)state;
+    const char *good = "{\"version\":1,\"rules\":{\"claim\":\"tdx.mrtd\",\"exists\":true}}";
+    const char *bad = "{\"version\":1,\"rules\":{\"claim\":\"tdx.mrtdd\",\"exists\":true}}";
+    json_t *o = NULL;
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", good, NULL, NULL, NULL), 401);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", good, "vt_wrong", NULL, NULL),
+                     401);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", good, h->admin, &o, NULL), 200);
+    assert_true(json_is_true(json_object_get(o, "ok")));
+    assert_int_equal(strlen(json_string_value(json_object_get(o, "sha256"))), 64);
+    json_decref(o);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", bad, h->admin, &o, NULL), 200);
+    assert_true(json_is_false(json_object_get(o, "ok")));
+    assert_string_equal(json_string_value(json_object_get(o, "check")), "rules.claim");
+    assert_non_null(strstr(json_string_value(json_object_get(o, "detail")), "tdx.mrtdd"));
+    json_decref(o);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", "{", h->admin, &o, NULL), 200);
+    assert_true(json_is_false(json_object_get(o, "ok")));
+    assert_string_equal(json_string_value(json_object_get(o, "code")), "VT_E_BAD_JSON");
+    json_decref(o);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/policy/check", NULL, h->admin, NULL, NULL), 400);
+    /* nothing stored: the attestation policy's hash in a new log entry is unchanged, and the
+     * check is not a key */
+    char *raw = NULL;
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/keys", NULL, h->admin, NULL, &raw), 200);
+    assert_string_equal(raw, "[]");
+    free(raw);
+}
+
 static bool contains(const struct vt_console_asset *a, const char *needle)
 {
     size_t n = strlen(needle);
@@ -220,7 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_file_served), cmocka_unit_test(test_index_and_etag),
         cmocka_unit_test(test_rejects),           cmocka_unit_test(test_admin_api_needs_the_token),
-        cmocka_unit_test(test_files_are_clean),
+        cmocka_unit_test(test_policy_check),      cmocka_unit_test(test_files_are_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
