@@ -54,7 +54,7 @@ HEADERS = {
     "receipt": "crypto",
     "claims": "claims",
     "collateral": "tee",
-    "verifier": "verify", "policy": "verify", "attester": "verify",
+    "verifier": "verify", "policy": "verify", "attester": "verify", "atls": "verify",
     "client": "remote",
     "veritee": "remote",  # the umbrella header: everything installed
 }

@@ -188,6 +188,106 @@ step "a key approved for another image is refused to it (${kdenied:-no error})" 
 step "every KMS call is in the audit log, which verifies" \
     grep -q '"verified":true' <<<"$("$veritee" audit verify --db "$kdb")"
 
+echo "== the vault over attested TLS: users check the TD before they send a password (docs/attested-tls.md) =="
+curl -sf "$url/v1/ca" >"$tmp/broker-ca.pem"
+b cert-profile --name vault --policy "$tmp/approved.json" --dns localhost >/dev/null
+b cert-profile --name anything --dns localhost >/dev/null
+b key-put --name rogue-pepper --generate 32 >/dev/null
+cp -r "$tmp/sim" "$tmp/sim-rogue"
+printf '%096d\n' 7 | tr 0 a >"$tmp/sim-rogue/tdx/measurement" # the same platform, other code
+tls_vault() { # tls_vault SIM_DIR KEY PROFILE: a vault serving HTTPS with a broker certificate
+    local vpf="$tmp/tls.$RANDOM.port"
+    "$vault" --broker "$url" --key "$2" --backend sim:tdx --sim-dir "$1" \
+        --db "sqlite:$tmp/tls-users.db" --listen 127.0.0.1:0 --port-file "$vpf" \
+        --tls broker --cert-profile "$3" 2>>"$tmp/vault-tls.log" &
+    pids+=($!)
+    turl="https://localhost:$(wait_port "$vpf")"
+}
+vclient() { # vclient register|login: the vault's client, policy naming the approved MRTD
+    VAULT_PASSWORD='tls horse battery' "$vault" "$1" --url "$turl" --user dave \
+        --policy "$tmp/approved.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/vc.out" 2>"$tmp/vc.err"
+}
+tls_vault "$tmp/sim" vault-pepper vault
+vclient register
+step "register dave over TLS: the client checked the broker certificate's appraisal first" \
+    grep -q 'is attested (tdx) and satisfies' "$tmp/vc.err"
+vclient login
+step "dave logs in through the verified connection" grep -q 'logged in' "$tmp/vc.out"
+tls_vault "$tmp/sim-rogue" rogue-pepper anything
+vclient login
+step "a vault running unapproved code: the client refuses, the password is not sent ($(grep -o 'tdx.mrtd' "$tmp/vc.err" | head -1))" \
+    grep -q 'password was not sent' "$tmp/vc.err"
+"$veritee" client cert --backend sim:tdx --sim-dir "$tmp/sim" --out-cert "$tmp/td.crt" \
+    --out-key "$tmp/td.key" --dns localhost >/dev/null 2>&1
+step "an RA-TLS certificate carrying the TD's quote, verified by veritee verify ($("$veritee" verify --trust-anchor "$tmp/sim-export/anchors/tdx.pem" --collateral "$tmp/sim-export/collateral" "$tmp/td.crt" 2>&1 | grep -o '"format":"[^"]*"' | head -1))" \
+    bash -c '"$1" verify --trust-anchor "$2" --collateral "$3" "$4" | grep -q "\"verified\":true"' _ \
+    "$veritee" "$tmp/sim-export/anchors/tdx.pem" "$tmp/sim-export/collateral" "$tmp/td.crt"
+
+echo "== an Azure Secure Key Release app, its endpoints pointed at veritee (docs/maa.md, docs/skr.md) =="
+# One veritee serve speaks Azure Attestation and Key Vault over https; the app's calls are plain
+# curl here (tests/maa_sdk drives the same with Microsoft's @azure/attestation and
+# @azure/keyvault-keys). The enclave is the SGX simulator; its runtime key is an RSA key.
+adb="sqlite:$tmp/azure.db"
+"$veritee" client sim-export --backend sim:sgx --sim-dir "$tmp/sim" --out "$tmp/sgx-export"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+atoken=$("$veritee" broker token --db "$adb" --master-key-file "$mk" --name demo 2>/dev/null | tail -1)
+"$veritee" serve --db "$adb" --master-key-file "$mk" --mode offline \
+    --collateral "$tmp/sgx-export/collateral" --trust-anchor "$tmp/sgx-export/anchors/sgx.pem" \
+    --listen 127.0.0.1:0 --port-file "$tmp/az.port" --maa-listen 127.0.0.1:0 \
+    --maa-port-file "$tmp/maa.port" --keyvault-listen 127.0.0.1:0 \
+    --keyvault-port-file "$tmp/kv.port" --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
+    2>"$tmp/azure.log" &
+pids+=($!)
+maa="https://localhost:$(wait_port "$tmp/maa.port")" || cat "$tmp/azure.log"
+kv="https://localhost:$(wait_port "$tmp/kv.port")"
+acurl() { curl -s --cacert "$tmp/tls.crt" -H 'Content-Type: application/json' "$@"; }
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/skr.pem" 2>/dev/null
+runtime=$(python3 -c 'import base64,json,sys
+n = bytes.fromhex(sys.argv[1].split("=")[1])
+u = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+print(json.dumps({"keys": [{"kid": "enclave-key", "kty": "RSA", "key_ops": ["encrypt"], "e": "AQAB", "n": u(n)}]}))' \
+    "$(openssl rsa -in "$tmp/skr.pem" -noout -modulus 2>/dev/null)")
+"$veritee" client evidence --backend sim:sgx --sim-dir "$tmp/sim" \
+    --report-data "$(printf '%s' "$runtime" | sha256sum | cut -c1-64)" --out "$tmp/sgx.quote"
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+attest_body=$(printf '{"quote":"%s","runtimeData":{"data":"%s","dataType":"JSON"}}' \
+    "$(b64u <"$tmp/sgx.quote")" "$(printf '%s' "$runtime" | b64u)")
+mtoken=$(acurl -X POST --data "$attest_body" "$maa/attest/SgxEnclave?api-version=2022-08-01" | kjs token)
+claim() { python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))[sys.argv[2]])' "$mtoken" "$1"; }
+mrenclave=$(claim x-ms-sgx-mrenclave)
+step "attest/SgxEnclave: an RS256 token from $(claim iss), MRENCLAVE ${mrenclave:0:16}..., runtime key bound" \
+    [ "$(claim x-ms-attestation-type)" = sgx ]
+skr_key() { # skr_key NAME MRENCLAVE: an exportable RSA-HSM key whose release policy names it
+    local policy
+    policy=$(printf '{"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[{"claim":"x-ms-sgx-mrenclave","equals":"%s"}]}]}' "$(claim iss)" "$2" | b64u)
+    acurl -H "Authorization: Bearer $atoken" -X POST "$kv/keys/$1/create?api-version=7.4" \
+        --data "{\"kty\":\"RSA-HSM\",\"key_size\":2048,\"attributes\":{\"exportable\":true},\"release_policy\":{\"contentType\":\"application/json; charset=utf-8\",\"data\":\"$policy\"}}"
+}
+release() { # release NAME: POST .../release with the MAA token; prints the answer
+    acurl -H "Authorization: Bearer $atoken" -X POST "$kv/keys/$1/release?api-version=7.4" \
+        --data "{\"target\":\"$mtoken\",\"enc\":\"CKM_RSA_AES_KEY_WRAP\"}"
+}
+skr_key skr-key "$mrenclave" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["n"])' >"$tmp/skr.n"
+release skr-key | kjs value | python3 -c 'import base64,json,sys
+d = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+p = json.loads(d(sys.stdin.read().strip().split(".")[1]))
+open(sys.argv[1], "wb").write(d(json.loads(d(p["response"]["key"]["key"]["key_hsm"]))["ciphertext"]))' "$tmp/skr.blob"
+head -c 256 "$tmp/skr.blob" | openssl pkeyutl -decrypt -inkey "$tmp/skr.pem" \
+    -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha1 -out "$tmp/skr.kek" 2>/dev/null
+tail -c +257 "$tmp/skr.blob" | openssl enc -d -id-aes256-wrap-pad -iv A65959A6 \
+    -K "$(od -An -tx1 -v "$tmp/skr.kek" | tr -d ' \n')" -out "$tmp/skr.der" 2>/dev/null
+step "Key Vault release: the key wrapped to the enclave's runtime key (CKM_RSA_AES_KEY_WRAP), unwrapped by it, and it is the vault's key" \
+    python3 -c 'import base64,subprocess,sys
+n = subprocess.run(["openssl", "rsa", "-inform", "DER", "-in", sys.argv[1], "-noout", "-modulus"], capture_output=True, text=True).stdout.split("=")[1].strip()
+want = base64.urlsafe_b64decode(open(sys.argv[2]).read().strip() + "==").hex().upper().lstrip("0")
+sys.exit(n.lstrip("0") != want)' "$tmp/skr.der" "$tmp/skr.n"
+skr_key other-enclave "$(printf '%064d' 0)" >/dev/null
+denied=$(release other-enclave | python3 -c 'import json,sys; print(json.load(sys.stdin).get("error", {}).get("code", ""))')
+step "a key whose release policy names another enclave: refused (${denied:-not refused})" [ -n "$denied" ]
+step "every release decision is in veritee's audit log, which verifies" \
+    grep -q '"verified":true' <<<"$("$veritee" audit verify --db "$adb")"
+
 echo "== operations: schema versions, an online backup, a checked restore (docs/deploy.md) =="
 status=$("$veritee" db status --db "$db")
 step "db status: every component at this veritee's schema ($(python3 -c 'import json,sys

@@ -12,6 +12,13 @@ packages=(
     dpkg-dev debhelper help2man lintian # the Debian packages (debian/, tests/packaging/deb.sh)
     python3-botocore # SigV4 known answers signed by botocore (tests/support/sigv4_vectors.py)
     awscli # the KMS drop-in driven by the AWS CLI (tests/integration/kms_awscli.sh)
+    # The Python binding (bindings/python, tests/bindings/python.sh): cffi compiles its extension
+    # against the installed headers (python3-dev), a wheel is built without network access
+    # (python3-build, setuptools, wheel) and installed into a virtual environment (python3-venv,
+    # python3-pip) where pytest runs it.
+    python3-cffi python3-dev python3-pytest python3-build python3-setuptools python3-wheel
+    python3-venv python3-pip
+    faketime # bench/bindings: Evervault's Nitro validator checks documents at the wall clock only
     chromium # the console's browser tests, headless (tests/console/run.sh)
 )
 

@@ -195,7 +195,11 @@ static enum vt_err setup(struct cli_verify_setup *s, const struct cli_verify_arg
         VT_TRY(load_anchor(&s->anchors, a->anchors[i], d));
     }
     s->usage_error = false;
-    VT_TRY(vt_file_read(a->evidence, &s->evidence, d));
+    if (a->evidence_bytes != NULL) {
+        VT_TRY(vt_buf_append(&s->evidence, a->evidence_bytes->data, a->evidence_bytes->len));
+    } else {
+        VT_TRY(vt_file_read(a->evidence, &s->evidence, d));
+    }
     VT_TRY(vt_evidence_decode_text(&s->evidence, d));
     /* Detected and parsed here, once. A parse error is reported after the problems with the
      * options of the evidence's kind, in the order `veritee verify` always checked them. */

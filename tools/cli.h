@@ -32,6 +32,11 @@ struct cli_verify_args {
     const char *crl;        /* SNP: the AMD CRL (DER or PEM) */
     const char *evidence;
     const char *policy; /* verify: apply this policy (docs/policy.md) to the claims */
+    /* the evidence's bytes when already read (stdin can be read once); NULL: read evidence */
+    const struct vt_buf *evidence_bytes;
+    /* verify CERT: trusted veritee broker CAs (--broker-ca) */
+    const char *broker_cas[VT_MAX_CHAIN_DEPTH];
+    size_t n_broker_cas;
 };
 
 /* Everything loaded for a verification. */
@@ -192,5 +197,16 @@ int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_kms(int argc, char **argv);
+
+/* Attested TLS (tools/cmd_atls.c). True if the file's bytes are an X.509 certificate (PEM, or
+ * DER) rather than evidence. */
+bool cli_is_certificate(const uint8_t *p, size_t n);
+/* veritee verify CERT: verify an attested certificate (file: its bytes) with the options of
+ * verify; prints the JSON result, returns the exit status. */
+int cli_verify_cert(const struct cli_verify_args *a, const char *const *broker_cas,
+                    size_t n_broker_cas, const struct vt_buf *file);
+/* veritee client cert / client connect. */
+int cmd_client_cert(int argc, char **argv);
+int cmd_client_connect(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include "cache/cache.h"
 #include "cli.h"
 #include "azure/kv.h"
+#include "azure/maa.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
 
@@ -38,6 +39,10 @@ static const char broker_usage[] =
     "                      their tokens expire)\n"
     "  rewrap              re-wrap every data key under --new-master-key-file F\n"
     "  log                 print log entries with their explanations [--start N] [--limit N]\n"
+    "  ca                  print the broker's CA certificate (PEM; made at the first start)\n"
+    "  cert-profile        set a certificate profile for /v1/cert: --name N [--policy FILE]\n"
+    "                      [--dns NAME]... [--lifetime S] (docs/attested-tls.md)\n"
+    "  cert-profiles       list the certificate profiles\n"
     "\n"
     "Options:\n"
     "  --config FILE           options from FILE, one \"name = value\" per line (the long\n"
@@ -52,6 +57,8 @@ static const char broker_usage[] =
     "  --issuer NAME           token issuer and log origin (default veritee)\n"
     "  --nonce-ttl S           challenge lifetime (default 300)\n"
     "  --token-ttl S           EAR token lifetime (default 600)\n"
+    "  --cert-ttl S            lifetime of certificates from /v1/cert (default 3600; never\n"
+    "                          beyond the token's expiry; a profile's --lifetime overrides)\n"
     "  --max-kbs-sessions N    /kbs/v0/auth sessions outstanding at once (opened, not\n"
     "                          answered, not expired) before it answers 503 (default 10000)\n"
     "  --max-nonces N          accepted and ignored: /v1/challenge nonces are not stored\n"
@@ -90,6 +97,14 @@ static const char broker_usage[] =
     "    --keyvault-url URL    the vault URL in key ids (default: https:// and the Host header)\n"
     "    --keyvault-token-leeway S  clock skew allowed on a target token's exp/nbf (0)\n"
     "    --keyvault-port-file FILE  write the port listened on to FILE\n"
+    "  --maa-listen HOST:PORT veritee serve: also serve the Azure Attestation (MAA) endpoint\n"
+    "                          (docs/maa.md) on this listener, HTTP or HTTPS as --tls-cert says\n"
+    "                          (the SDK's policy calls need HTTPS); with --maa-port-file FILE,\n"
+    "                          --maa-issuer URL (the URL clients use: the tokens' iss and jku;\n"
+    "                          default http(s)://HOST:PORT of the listener), --maa-policy-signer\n"
+    "                          FILE (PEM certificates that must sign every policy; repeatable;\n"
+    "                          none: unsigned policies from an admin token are taken); with\n"
+    "                          --keyvault-listen too, the Key Vault trusts this MAA's tokens\n"
     "veritee serve also takes the cache's --upstream URL (repeatable), --mode lazy|offline,\n"
     "--max-stale S, --refresh-interval S, --refresh-ahead S, --new-fetch-rate N and\n"
     "--new-fetch-burst N (see veritee cache --help).\n"
@@ -122,6 +137,9 @@ struct broker_args {
     const char *master_file, *new_master_file, *listen, *port_file, *tls_cert, *tls_key, *now;
     const char *name, *secret_file, *policy, *role, *receipt, *jwks, *key;
     const char *kms_listen, *kms_port_file, *kms_account, *kms_region;
+    const char *maa_listen, *maa_port_file, *maa_issuer;
+    const char *maa_signers[VT_MAA_SIGNERS_MAX + 1];
+    size_t n_maa_signers;
     long long kms_max_age;
     const char *kv_listen, *kv_port_file, *kv_resource, *kv_authorization, *kv_url;
     const char *kv_issuers[VT_KV_ISSUERS_MAX];
@@ -129,7 +147,9 @@ struct broker_args {
     long long kv_leeway;
     const char *anchors[16];
     size_t n_anchors;
-    long long generate, start, limit;
+    long long generate, start, limit, lifetime;
+    const char *dns[VT_BROKER_CERT_DNS_MAX + 1];
+    size_t n_dns;
     unsigned threads;
     bool entry, no_migrate;
     struct vt_http_limits limits;
@@ -208,6 +228,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         O_KV_AUTHZ,
         O_KV_URL,
         O_KV_LEEWAY,
+        O_CERT_TTL,
+        O_DNS,
+        O_LIFETIME,
+        O_MAA_LISTEN,
+        O_MAA_PORT,
+        O_MAA_ISSUER,
+        O_MAA_SIGNER,
     };
     static const struct option opts[] = {
         {"db", 1, NULL, O_DB},
@@ -261,6 +288,13 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
         {"keyvault-authorization", 1, NULL, O_KV_AUTHZ},
         {"keyvault-url", 1, NULL, O_KV_URL},
         {"keyvault-token-leeway", 1, NULL, O_KV_LEEWAY},
+        {"cert-ttl", 1, NULL, O_CERT_TTL},
+        {"dns", 1, NULL, O_DNS},
+        {"lifetime", 1, NULL, O_LIFETIME},
+        {"maa-listen", 1, NULL, O_MAA_LISTEN},
+        {"maa-port-file", 1, NULL, O_MAA_PORT},
+        {"maa-issuer", 1, NULL, O_MAA_ISSUER},
+        {"maa-policy-signer", 1, NULL, O_MAA_SIGNER},
         CLI_LIMIT_OPTIONS,
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -299,6 +333,24 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
             break;
         case O_ISSUER:
             a->cfg.issuer = optarg;
+            break;
+        case O_DNS:
+            if (a->n_dns >= VT_BROKER_CERT_DNS_MAX) {
+                return usage(prog, "too many --dns");
+            }
+            a->dns[a->n_dns++] = optarg;
+            break;
+        case O_CERT_TTL:
+        case O_LIFETIME:
+            if (!num(optarg, &v) || v > VT_BROKER_CERT_TTL_MAX || (o == O_CERT_TTL && v == 0)) {
+                return usage(prog, "--cert-ttl takes seconds from 1, --lifetime from 0 (the "
+                                   "broker's default), to 604800 (7 days)");
+            }
+            if (o == O_CERT_TTL) {
+                a->cfg.cert_ttl = v;
+            } else {
+                a->lifetime = v;
+            }
             break;
         case O_NTTL:
         case O_TTTL:
@@ -448,6 +500,21 @@ static int parse(int argc, char **argv, struct broker_args *a, const char *prog)
                 return usage(prog, "--keyvault-token-leeway takes seconds from 0 to 3600");
             }
             a->kv_leeway = v;
+            break;
+        case O_MAA_LISTEN:
+            a->maa_listen = optarg;
+            break;
+        case O_MAA_PORT:
+            a->maa_port_file = optarg;
+            break;
+        case O_MAA_ISSUER:
+            a->maa_issuer = optarg;
+            break;
+        case O_MAA_SIGNER:
+            if (a->n_maa_signers == VT_MAA_SIGNERS_MAX) {
+                return usage(prog, "too many --maa-policy-signer");
+            }
+            a->maa_signers[a->n_maa_signers++] = optarg;
             break;
         case O_UP:
             if (a->cache.n_upstreams == VT_CACHE_MAX_UPSTREAMS) {
@@ -625,6 +692,31 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
         printf("{\"rewrapped\":%zu}\n", n);
         return CLI_EXIT_OK;
     }
+    if (strcmp(sub, "ca") == 0) { /* the CA certificate (created at open if there was none) */
+        char *pem = vt_broker_ca_pem(b);
+        if (pem == NULL) {
+            fprintf(stderr, "%s: no CA certificate\n", prog);
+            return CLI_EXIT_FAILED;
+        }
+        fputs(pem, stdout);
+        free(pem);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(sub, "cert-profile") == 0) {
+        if (a->name == NULL) {
+            return usage(prog, "cert-profile needs --name [--policy FILE] [--dns NAME]... "
+                               "[--lifetime S]");
+        }
+        char *pol = a->policy ? read_text(a->policy, &d) : NULL;
+        err = a->policy != NULL && pol == NULL
+                  ? d.code
+                  : vt_broker_cert_profile_put(b, a->name, pol, a->dns, a->n_dns, a->lifetime, &d);
+        free(pol);
+        return err == VT_OK ? CLI_EXIT_OK : fail(prog, err, &d);
+    }
+    if (strcmp(sub, "cert-profiles") == 0) {
+        return print_json_text(vt_broker_cert_profiles_json(b));
+    }
     if (strcmp(sub, "log") == 0) {
         char *s = NULL;
         if ((err = vt_broker_log_entries(b, (uint64_t)a->start, (uint64_t)a->limit, true, &s,
@@ -717,10 +809,63 @@ static int kms_start(const struct broker_args *a, struct vt_broker *b, enum vt_s
     return cli_http_start(&sa, vt_kms_http_handler, *k, "veritee-kms", srv);
 }
 
+/* veritee serve --maa-listen: the MAA service on the broker, on a listener of its own. The
+ * issuer is set before the port file is written, so a client that reads the port gets tokens
+ * with it. */
+static int maa_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
+                     struct vt_maa **m, struct vt_http_server **srv)
+{
+    struct vt_maa_config mc = {
+        .issuer = a->maa_issuer, .policy_signers = a->maa_signers, .schema_mode = mode};
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_maa_open(&mc, b, m, &d);
+    if (err != VT_OK) {
+        return fail("veritee serve", err, &d);
+    }
+    struct cli_server_args sa = {.listen = a->maa_listen,
+                                 .tls_cert = a->tls_cert,
+                                 .tls_key = a->tls_key,
+                                 .threads = a->threads,
+                                 .route = vt_maa_http_route,
+                                 .limits = a->limits};
+    int rc = cli_http_start(&sa, vt_maa_http_handler, *m, "veritee-maa", srv);
+    if (rc != 0) {
+        return rc;
+    }
+    unsigned port = vt_http_server_port(*srv);
+    if (a->maa_issuer == NULL) {
+        char url[VT_MAA_ISSUER_MAX];
+        const char *colon = strrchr(a->maa_listen, ':');
+        snprintf(url, sizeof(url), "%s://%.*s:%u", a->tls_cert ? "https" : "http",
+                 (int)(colon - a->maa_listen), a->maa_listen, port);
+        if ((err = vt_maa_set_issuer(*m, url, &d)) != VT_OK) {
+            return fail("veritee serve", err, &d);
+        }
+    }
+    if (a->maa_port_file != NULL) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", a->maa_port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 ||
+            rename(tmp, a->maa_port_file) != 0) {
+            fprintf(stderr, "veritee serve: cannot write %s\n", a->maa_port_file);
+            return CLI_EXIT_FAILED;
+        }
+    }
+    return 0;
+}
+
 /* veritee serve --keyvault-listen: the Key Vault service on the broker, on a listener of its
  * own. */
+/* The in-process MAA's signing keys, for the Key Vault (vt_kv_maa_key_fn). */
+static const struct vt_jwk *maa_key(void *ctx, const char *kid)
+{
+    return vt_maa_signer_key(ctx, kid);
+}
+
 static int kv_start(const struct broker_args *a, struct vt_broker *b, enum vt_schema_mode mode,
-                    struct vt_kv **k, struct vt_http_server **srv)
+                    struct vt_maa *maa, struct vt_kv **k, struct vt_http_server **srv)
 {
     struct vt_kv_config kc = {.resource = a->kv_resource,
                               .authorization = a->kv_authorization,
@@ -729,6 +874,11 @@ static int kv_start(const struct broker_args *a, struct vt_broker *b, enum vt_sc
                               .n_issuers = a->n_kv_issuers,
                               .token_leeway = a->kv_leeway,
                               .schema_mode = mode};
+    if (maa != NULL) { /* veritee serve --maa-listen too: the Key Vault trusts its tokens */
+        kc.maa_issuer = vt_maa_issuer(maa);
+        kc.maa_key = maa_key;
+        kc.maa_ctx = maa;
+    }
     struct vt_diag d;
     vt_diag_init(&d);
     enum vt_err err = vt_kv_open(&kc, b, k, &d);
@@ -826,10 +976,15 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         if (a.kms_listen != NULL) {
             rc = kms_start(&a, b, mode, &k, &kms_srv);
         }
+        struct vt_maa *maa = NULL;
+        struct vt_http_server *maa_srv = NULL;
+        if (rc == 0 && a.maa_listen != NULL) {
+            rc = maa_start(&a, b, mode, &maa, &maa_srv);
+        }
         struct vt_kv *kv = NULL;
         struct vt_http_server *kv_srv = NULL;
         if (rc == 0 && a.kv_listen != NULL) {
-            rc = kv_start(&a, b, mode, &kv, &kv_srv);
+            rc = kv_start(&a, b, mode, maa, &kv, &kv_srv);
         }
         struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
         struct cli_server_args sa = {.listen = a.listen,
@@ -846,6 +1001,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         }
         vt_http_server_stop(kv_srv);
         vt_kv_close(kv);
+        vt_http_server_stop(maa_srv);
+        vt_maa_close(maa);
         vt_http_server_stop(kms_srv);
         vt_kms_close(k);
     } else {

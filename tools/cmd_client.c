@@ -1,8 +1,13 @@
 /* veritee client: attest to a broker and release a secret from inside a TEE (or a simulator). */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <veritee/client.h>
 
@@ -13,7 +18,12 @@ static const char client_usage[] =
     "Usage: veritee client attest  --url URL --backend B [OPTIONS]\n"
     "       veritee client release --url URL --backend B --key NAME [OPTIONS]\n"
     "       veritee client sim-export --backend sim:TEE --sim-dir DIR --out DIR\n"
-    "       veritee client evidence --backend B [--public-key F] [--nonce HEX] --out FILE\n"
+    "       veritee client evidence --backend B [--public-key F] [--nonce HEX]\n"
+    "                                [--report-data HEX] --out FILE\n"
+    "       veritee client broker-cert --url URL --backend B --profile P --out CERT\n"
+    "                              --key-out KEY [--ca-out CA] [--direct] [--key-type T]\n"
+    "       veritee client cert --backend B --out-cert FILE --out-key FILE [--dns NAME]...\n"
+    "       veritee client connect URL [--policy FILE] [--ca FILE] [--collateral DIR|URL]\n"
     "\n"
     "attest:  challenge -> evidence bound to the nonce and a fresh runtime key -> /v1/attest;\n"
     "         prints {\"token\", \"claims\"}.\n"
@@ -23,8 +33,16 @@ static const char client_usage[] =
     "evidence: write one piece of evidence to --out (a Nitro document for a KMS Recipient:\n"
     "         --public-key F, the enclave's RSA key as DER SubjectPublicKeyInfo, goes into\n"
     "         its public_key; --nonce HEX into its nonce; docs/kms.md, \"Recipient\")\n"
+    "broker-cert: attest (or, --direct, send the evidence with the request), then ask /v1/cert "
+    "for\n"
+    "         a certificate of profile P for the runtime key (a CSR signed by it); writes the\n"
+    "         certificate (PEM) to --out, the key (PKCS#8 PEM, mode 0600) to --key-out, the\n"
+    "         broker's CA to --ca-out; prints the answer without the PEM texts.\n"
     "sim-export: write a simulator's roots and collateral for the broker (--trust-anchor,\n"
     "         --collateral).\n"
+    "cert:    an attested TLS certificate and key (`veritee client cert --help`)\n"
+    "connect: connect only to an attested TLS server, print its claims\n"
+    "         (`veritee client connect --help`)\n"
     "\n"
     "Options:\n"
     "  --url URL            the broker\n"
@@ -41,13 +59,18 @@ static const char client_usage[] =
     "                       the evidence (evidence)\n"
     "  --public-key F       evidence: a DER file for the Nitro document's public_key\n"
     "  --nonce HEX          evidence: the Nitro document's nonce\n"
+    "  --profile P          broker-cert: the broker's certificate profile\n"
+    "  --key-out F          broker-cert: where the runtime key's private half goes\n"
+    "  --ca-out F           broker-cert: where the broker's CA certificate goes\n"
+    "  --report-data HEX    evidence: SGX, TDX and SEV-SNP report data (up to 64 bytes, zeros\n"
+    "                       after; e.g. the SHA-256 of an Azure Attestation runtimeData)\n"
     "  --retries N          retries on transport errors, 429 and 5xx (default 2)\n"
     "\n"
     "Exit status: 0 success, 1 refused or failed, 2 usage error.\n";
 
 struct client_args {
     const char *url, *ca_file, *backend, *tsm_root, *sim_dir, *key_type, *key, *out;
-    const char *public_key, *nonce;
+    const char *public_key, *nonce, *profile, *key_out, *ca_out, *report_data;
     bool direct, cms;
     unsigned retries;
 };
@@ -73,7 +96,11 @@ static int parse(int argc, char **argv, struct client_args *a)
         O_OUT,
         O_RET,
         O_PUB,
-        O_NONCE
+        O_NONCE,
+        O_PROFILE,
+        O_KEY_OUT,
+        O_CA_OUT,
+        O_RD
     };
     static const struct option opts[] = {
         {"url", 1, NULL, O_URL},
@@ -89,6 +116,10 @@ static int parse(int argc, char **argv, struct client_args *a)
         {"retries", 1, NULL, O_RET},
         {"public-key", 1, NULL, O_PUB},
         {"nonce", 1, NULL, O_NONCE},
+        {"profile", 1, NULL, O_PROFILE},
+        {"key-out", 1, NULL, O_KEY_OUT},
+        {"ca-out", 1, NULL, O_CA_OUT},
+        {"report-data", 1, NULL, O_RD},
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -134,8 +165,20 @@ static int parse(int argc, char **argv, struct client_args *a)
         case O_PUB:
             a->public_key = optarg;
             break;
+        case O_RD:
+            a->report_data = optarg;
+            break;
         case O_NONCE:
             a->nonce = optarg;
+            break;
+        case O_PROFILE:
+            a->profile = optarg;
+            break;
+        case O_KEY_OUT:
+            a->key_out = optarg;
+            break;
+        case O_CA_OUT:
+            a->ca_out = optarg;
             break;
         case 'h':
             fputs(client_usage, stdout);
@@ -180,6 +223,12 @@ static int evidence(const struct client_args *a)
         in.nonce = nonce;
         in.nonce_len = nonce_len;
     }
+    size_t rd_len = 0;
+    if (err == VT_OK && a->report_data != NULL &&
+        vt_hex_decode(a->report_data, strlen(a->report_data), in.report_data,
+                      sizeof(in.report_data), &rd_len) != VT_OK) {
+        err = vt_fail(&d, VT_E_ARG, "report-data", "--report-data takes up to 64 bytes in hex");
+    }
     vt_attester_sim_register();
     struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};
     struct vt_attester *att = NULL;
@@ -200,6 +249,90 @@ static int evidence(const struct client_args *a)
     return rc;
 }
 
+/* Write text to path (mode: 0600 for a private key). */
+static bool write_text(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0) {
+        fprintf(stderr, "veritee client: cannot write %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    size_t n = strlen(text);
+    bool ok = write(fd, text, n) == (ssize_t)n;
+    ok = close(fd) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "veritee client: cannot write %s\n", path);
+    }
+    return ok;
+}
+
+/* veritee client broker-cert: a certificate from the broker's CA for a fresh runtime key. */
+static int broker_cert(const struct client_args *a)
+{
+    if (a->backend == NULL || a->url == NULL || a->profile == NULL || a->out == NULL ||
+        a->key_out == NULL) {
+        return usage("broker-cert needs --url, --backend, --profile, --out and --key-out");
+    }
+    vt_attester_sim_register();
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_attester_opts ao = {.tsm_root = a->tsm_root, .sim_dir = a->sim_dir};
+    struct vt_attester *att = NULL;
+    struct vt_jwk *key = NULL;
+    struct vt_client *c = NULL;
+    struct vt_client_config cfg = {
+        .url = a->url, .ca_file = a->ca_file, .retries = a->retries, .backoff_ms = 200};
+    char *token = NULL, *pem = NULL, *resp = NULL;
+    struct vt_client_status st = {0};
+    enum vt_err err = vt_attester_open(a->backend, &ao, &att, &d);
+    if (err == VT_OK) {
+        err = vt_jwk_generate(a->key_type, &key, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_client_new(&cfg, &c, &d);
+    }
+    if (err == VT_OK && !a->direct) {
+        err = vt_client_attest(c, vt_client_attester_evidence, att, key, &token, NULL, &st, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_client_cert(c, a->profile, token, vt_client_attester_evidence, att, key, &pem,
+                             &resp, &st, &d);
+    }
+    int rc = CLI_EXIT_OK;
+    if (err != VT_OK) {
+        printf("{\"ok\":false,\"status\":%ld,\"reason\":\"%s\"}\n", st.http_status, st.reason);
+        rc = fail(err, &d);
+    } else {
+        struct vt_buf kp;
+        vt_buf_init(&kp, 1u << 16);
+        json_t *o = json_loads(resp, 0, NULL);
+        const char *ca = json_string_value(json_object_get(o, "ca"));
+        bool ok = vt_jwk_private_pem(key, &kp, &d) == VT_OK && vt_buf_append(&kp, "", 1) == VT_OK &&
+                  write_text(a->key_out, (const char *)kp.data, 0600) &&
+                  write_text(a->out, pem, 0644) &&
+                  (a->ca_out == NULL || (ca != NULL && write_text(a->ca_out, ca, 0644)));
+        vt_buf_cleanup(&kp);
+        json_object_del(o, "certificate");
+        json_object_del(o, "ca");
+        json_object_set_new(o, "ok", json_true());
+        char *text = ok && o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (text != NULL) {
+            printf("%s\n", text);
+        } else {
+            rc = CLI_EXIT_FAILED;
+        }
+        free(text);
+        json_decref(o);
+    }
+    free(token);
+    free(pem);
+    free(resp);
+    vt_client_free(c);
+    vt_jwk_free(key);
+    vt_attester_close(att);
+    return rc;
+}
+
 int cmd_client(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -207,6 +340,12 @@ int cmd_client(int argc, char **argv)
         return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
     }
     const char *sub = argv[1];
+    if (strcmp(sub, "cert") == 0) {
+        return cmd_client_cert(argc - 1, argv + 1);
+    }
+    if (strcmp(sub, "connect") == 0) {
+        return cmd_client_connect(argc - 1, argv + 1);
+    }
     struct client_args a;
     memset(&a, 0, sizeof(a));
     int rc = parse(argc - 1, argv + 1, &a);
@@ -217,6 +356,9 @@ int cmd_client(int argc, char **argv)
          export = strcmp(sub, "sim-export") == 0;
     if (strcmp(sub, "evidence") == 0) {
         return evidence(&a);
+    }
+    if (strcmp(sub, "broker-cert") == 0) {
+        return broker_cert(&a);
     }
     if (!attest && !release && !export) {
         fprintf(stderr, "veritee client: unknown subcommand '%s'\n%s", sub, client_usage);

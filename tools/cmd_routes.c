@@ -5,15 +5,17 @@
 #include <string.h>
 
 #include "azure/kv.h"
+#include "azure/maa.h"
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "cli.h"
 
 static const char routes_usage[] =
-    "Usage: veritee routes [cache|broker|keyvault]\n"
+    "Usage: veritee routes [cache|broker|keyvault|maa]\n"
     "\n"
-    "Print the HTTP routes of the collateral cache, the key broker and the Key Vault drop-in\n"
-    "(veritee serve --keyvault-listen, docs/skr.md; all by default) as\n"
+    "Print the HTTP routes of the collateral cache, the key broker, the Key Vault drop-in\n"
+    "(veritee serve --keyvault-listen, docs/skr.md) and the Azure Attestation drop-in (veritee\n"
+    "serve --maa-listen, docs/maa.md; all by default) as\n"
     "JSON: one object per route with the service, method, OpenAPI path template, body limit in\n"
     "bytes (\"max-upload\" where --max-upload sets it), rate class and whether it may use the\n"
     "connections reserved for health and admin calls (docs/http.md). A GET route also answers\n"
@@ -45,8 +47,8 @@ static void print_table(const char *service, const struct vt_http_route_entry *t
 int cmd_routes(int argc, char **argv)
 {
     if (argc > 2 || (argc == 2 && strcmp(argv[1], "cache") != 0 && strcmp(argv[1], "broker") != 0 &&
-                     strcmp(argv[1], "keyvault") != 0 && strcmp(argv[1], "--help") != 0 &&
-                     strcmp(argv[1], "-h") != 0)) {
+                     strcmp(argv[1], "keyvault") != 0 && strcmp(argv[1], "maa") != 0 &&
+                     strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0)) {
         fputs(routes_usage, stderr);
         return CLI_EXIT_USAGE;
     }
@@ -68,6 +70,10 @@ int cmd_routes(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "keyvault") == 0) {
         const struct vt_http_route_entry *t = vt_kv_routes(&n);
         print_table("keyvault", t, n, &first);
+    }
+    if (argc < 2 || strcmp(argv[1], "maa") == 0) {
+        const struct vt_http_route_entry *t = vt_maa_routes(&n);
+        print_table("maa", t, n, &first);
     }
     printf("\n]\n");
     return CLI_EXIT_OK;

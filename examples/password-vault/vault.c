@@ -10,16 +10,26 @@
  * are never logged and are wiped after use; a restart attests again to get the pepper back.
  * docs: examples/password-vault/README.md.
  *
- * It uses libveritee's installed API only (<veritee/veritee.h>: the attester and the broker
- * client) and builds outside the tree with `pkg-config --cflags --libs veritee jansson sqlite3
- * libcrypto` and -largon2. Its HTTP server is a deliberately small one (one connection at a time,
- * Connection: close, bounded head and body) for 127.0.0.1; the users live in SQLite.
+ * Attested TLS (docs/attested-tls.md, "The vault over attested TLS"): with --tls it serves HTTPS
+ * with a certificate that proves what it runs: one carrying the TEE's evidence bound to its key
+ * (--tls evidence, vt_atls_cert_create), or one the broker issued after it attested (--tls
+ * broker, vt_client_cert). Its client side (`veritee-vault register|login`) connects through
+ * libveritee's OpenSSL verify callback (vt_atls_verify_callback) and sends the password only if
+ * the server's certificate satisfies a policy naming the approved measurement.
+ *
+ * It uses libveritee's installed API only (<veritee/veritee.h>: the attester, the broker
+ * client, attested TLS) and builds outside the tree with `pkg-config --cflags --libs veritee
+ * jansson sqlite3 libssl libcrypto` and -largon2. Its HTTP server is a deliberately small one (one
+ * connection at a time, Connection: close, bounded head and body) for 127.0.0.1; the users live in
+ * SQLite.
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* getopt_long, sockets, strncasecmp under -std=c17 */
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <netdb.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -34,9 +44,14 @@
 
 #include <argon2.h>
 #include <jansson.h>
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sqlite3.h>
 
 #include <veritee/veritee.h>
@@ -50,6 +65,8 @@ void vt_attester_sim_register(void);
 
 static const char usage_text[] =
     "Usage: veritee-vault --broker URL --key NAME --backend B --db sqlite:PATH [OPTIONS]\n"
+    "       veritee-vault register|login --url https://HOST:PORT --user NAME --policy FILE\n"
+    "                     [--broker-ca F] [--trust-anchor F]... [--collateral DIR|URL]\n"
     "\n"
     "A password vault for a TEE: it attests to the veritee broker at start, receives its pepper\n"
     "(key NAME) wrapped to a key only this process holds, and serves on 127.0.0.1:\n"
@@ -71,7 +88,22 @@ static const char usage_text[] =
     "  --port-file F      write the port listened on\n"
     "  --argon-memory KiB Argon2id memory cost (default 19456, OWASP's minimum); --argon-time N\n"
     "                     (default 2)\n"
-    "  --self-test        check hashing, storage and the runtime key without a broker; exit\n";
+    "  --self-test        check hashing, storage and the runtime key without a broker; exit\n"
+    "  --tls MODE         none (default: plain HTTP), evidence (HTTPS with a certificate\n"
+    "                     carrying the TEE's evidence bound to its key) or broker (HTTPS with a\n"
+    "                     certificate the broker issues after attesting: --cert-profile P)\n"
+    "  --cert-profile P   --tls broker: the broker's certificate profile\n"
+    "  --tls-dns NAME     --tls evidence: the certificate's DNS name (default localhost)\n"
+    "\n"
+    "register, login: the client side. It connects to the vault over TLS, verifies the server's\n"
+    "certificate with libveritee (its evidence, or the broker CA's signature and appraisal) and\n"
+    "the policy FILE (e.g. {\"version\":1,\"rules\":{\"claim\":\"tdx.mrtd\",\"equals\":\"..\"}}),\n"
+    "and only then sends the user and the password (from the environment variable\n"
+    "VAULT_PASSWORD, or --password-file F). Exit status: 0 registered / logged in, 1 refused by\n"
+    "the vault, 3 the server is not attested or not approved: nothing was sent.\n"
+    "  --broker-ca F      trust certificates issued by this broker CA (GET /v1/ca)\n"
+    "  --trust-anchor F   extra roots for evidence certificates (the simulators' PKIs)\n"
+    "  --collateral X     DCAP collateral for evidence certificates (a directory or URL)\n";
 
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -274,10 +306,43 @@ static const char *status_text(unsigned status)
     }
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+/* A connection: a socket, with TLS over it when the vault serves HTTPS. */
+struct conn {
+    int fd;
+    SSL *ssl; /* NULL: plain HTTP */
+};
+
+static ssize_t conn_recv(struct conn *c, void *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        return recv(c->fd, p, n, 0);
+    }
+    int r = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    if (r > 0) {
+        return r;
+    }
+    ERR_clear_error();
+    return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+static ssize_t conn_send(struct conn *c, const void *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        return send(c->fd, p, n, MSG_NOSIGNAL);
+    }
+    int w = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    if (w <= 0) {
+        ERR_clear_error();
+        errno = EIO;
+        return -1;
+    }
+    return w;
+}
+
+static bool send_all(struct conn *c, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = conn_send(c, p, n);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -290,7 +355,7 @@ static bool send_all(int fd, const char *p, size_t n)
     return true;
 }
 
-static void send_reply(int fd, const struct reply *r)
+static void send_reply(struct conn *c, const struct reply *r)
 {
     const char *body = r->body ? r->body : "{\"result\":\"error\"}";
     unsigned status = r->body ? r->status : 500;
@@ -299,8 +364,8 @@ static void send_reply(int fd, const struct reply *r)
                      "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
                      status, status_text(status), strlen(body));
-    if (n > 0 && (size_t)n < sizeof(head) && send_all(fd, head, (size_t)n)) {
-        (void)send_all(fd, body, strlen(body));
+    if (n > 0 && (size_t)n < sizeof(head) && send_all(c, head, (size_t)n)) {
+        (void)send_all(c, body, strlen(body));
     }
 }
 
@@ -318,7 +383,7 @@ static const char *header_value(char *head, const char *name)
 }
 
 /* Read one request (head up to MAX_HEAD, body by Content-Length up to MAX_BODY), answer, close. */
-static void serve_one(struct vault *v, int fd)
+static void serve_one(struct vault *v, struct conn *c)
 {
     static char buf[MAX_HEAD + MAX_BODY + 1];
     size_t got = 0, head_len = 0;
@@ -329,7 +394,7 @@ static void serve_one(struct vault *v, int fd)
             reply(&r, 400, "request head too large");
             goto out;
         }
-        ssize_t n = recv(fd, buf + got, MAX_HEAD - got, 0);
+        ssize_t n = conn_recv(c, buf + got, MAX_HEAD - got);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -365,7 +430,7 @@ static void serve_one(struct vault *v, int fd)
     size_t have = got - head_len;
     memmove(buf + MAX_HEAD, buf + head_len, have);
     while (have < want) {
-        ssize_t n = recv(fd, buf + MAX_HEAD + have, want - have, 0);
+        ssize_t n = conn_recv(c, buf + MAX_HEAD + have, want - have);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -377,7 +442,7 @@ static void serve_one(struct vault *v, int fd)
     handler(v, method, path, buf + MAX_HEAD, (size_t)want, &r);
     OPENSSL_cleanse(buf + MAX_HEAD, have); /* passwords */
 out:
-    send_reply(fd, &r);
+    send_reply(c, &r);
 out_quiet:
     free(r.body);
 }
@@ -414,7 +479,7 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void serve(struct vault *v, int lfd)
+static void serve(struct vault *v, int lfd, SSL_CTX *tls)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -428,7 +493,25 @@ static void serve(struct vault *v, int lfd)
             continue;
         }
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        serve_one(v, fd);
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        struct conn c = {fd, NULL};
+        if (tls != NULL) {
+            c.ssl = SSL_new(tls);
+            if (c.ssl == NULL || SSL_set_fd(c.ssl, fd) != 1 || SSL_accept(c.ssl) != 1) {
+                /* e.g. a client that did not accept this server's attested certificate */
+                fprintf(stderr, "veritee-vault: a TLS handshake failed (the client may have "
+                                "refused this server's certificate)\n");
+                ERR_clear_error();
+                SSL_free(c.ssl);
+                close(fd);
+                continue;
+            }
+        }
+        serve_one(v, &c);
+        if (c.ssl != NULL) {
+            (void)SSL_shutdown(c.ssl);
+            SSL_free(c.ssl);
+        }
         close(fd);
     }
 }
@@ -518,6 +601,377 @@ static enum vt_err get_pepper(struct vault *v, const char *url, const char *ca, 
     return err;
 }
 
+/* ---- attested TLS: the server's certificate ---- */
+
+static void tls_error(const char *what)
+{
+    char e[256] = "no detail";
+    unsigned long code = ERR_get_error();
+    if (code != 0) {
+        ERR_error_string_n(code, e, sizeof(e));
+    }
+    ERR_clear_error();
+    fprintf(stderr, "veritee-vault: %s: %s\n", what, e);
+}
+
+/* A server context presenting cert_pem (the leaf) with key_pem; NULL (reported) on failure. */
+static SSL_CTX *tls_server(const char *cert_pem, const char *key_pem)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+    X509 *x = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    bool ok = ctx != NULL && x != NULL && k != NULL &&
+              SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+              SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, k) == 1 &&
+              SSL_CTX_check_private_key(ctx) == 1;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cb);
+    BIO_free(kb);
+    if (!ok) {
+        tls_error("cannot set up TLS with the attested certificate");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* The TLS certificate and key (PEM, NUL-terminated): one carrying this TEE's evidence bound to
+ * a fresh key (evidence), or one the broker issues for a fresh key once this TEE attested with
+ * evidence bound to it (broker). */
+static enum vt_err tls_credentials(bool from_broker, const char *url, const char *ca,
+                                   const char *profile, const char *dns, const char *backend,
+                                   const char *tsm_root, const char *sim_dir, struct vt_buf *cert,
+                                   struct vt_buf *key, struct vt_client_status *st,
+                                   struct vt_diag *d)
+{
+    struct vt_attester_opts ao = {.tsm_root = tsm_root, .sim_dir = sim_dir};
+    struct vt_attester *att = NULL;
+    enum vt_err err = vt_attester_open(backend, &ao, &att, d);
+    if (err == VT_OK && !from_broker) {
+        const char *names[1] = {dns};
+        struct vt_atls_cert_opts o = {.common_name = "veritee-vault", .dns = names, .n_dns = 1};
+        err = vt_atls_cert_create(att, &o, cert, key, d);
+    } else if (err == VT_OK) {
+        struct vt_jwk *k = NULL;
+        struct vt_client *c = NULL;
+        char *pem = NULL;
+        struct vt_client_config cfg = {.url = url, .ca_file = ca, .retries = 3, .backoff_ms = 200};
+        err = vt_jwk_generate("P-256", &k, d);
+        if (err == VT_OK) {
+            err = vt_client_new(&cfg, &c, d);
+        }
+        if (err == VT_OK) {
+            err = vt_client_cert(c, profile, NULL, vt_client_attester_evidence, att, k, &pem, NULL,
+                                 st, d);
+        }
+        if (err == VT_OK) {
+            err = vt_buf_append(cert, pem, strlen(pem));
+        }
+        if (err == VT_OK) {
+            err = vt_jwk_private_pem(k, key, d);
+        }
+        free(pem);
+        vt_client_free(c);
+        vt_jwk_free(k);
+    }
+    if (err == VT_OK &&
+        (vt_buf_append(cert, "", 1) != VT_OK || vt_buf_append(key, "", 1) != VT_OK)) {
+        err = vt_fail(d, VT_E_NOMEM, "tls", "no memory for the certificate");
+    }
+    vt_attester_close(att);
+    return err;
+}
+
+/* ---- the client side: register or log in, only to an approved server ---- */
+
+struct client_opts {
+    const char *url, *user, *policy, *broker_ca, *collateral, *password_file;
+    const char *anchors[9];
+    size_t n_anchors;
+};
+
+/* "https://HOST:PORT[/]" into host and port. */
+static bool parse_url(const char *url, char host[256], char port[8])
+{
+    if (strncmp(url, "https://", 8) != 0) {
+        return false;
+    }
+    const char *h = url + 8, *colon = strrchr(h, ':');
+    if (colon == NULL || colon == h || (size_t)(colon - h) >= 256) {
+        return false;
+    }
+    memcpy(host, h, (size_t)(colon - h));
+    host[colon - h] = '\0';
+    size_t n = strcspn(colon + 1, "/");
+    if (n == 0 || n >= 8 || strspn(colon + 1, "0123456789") != n) {
+        return false;
+    }
+    memcpy(port, colon + 1, n);
+    port[n] = '\0';
+    return true;
+}
+
+static int tcp_connect(const char *host, const char *port)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0) {
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a != NULL && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* The password: $VAULT_PASSWORD or the first line of --password-file (heap; wipe it). */
+static char *read_password(const char *file)
+{
+    if (file == NULL) {
+        const char *env = getenv("VAULT_PASSWORD");
+        return env != NULL && env[0] != '\0' ? strdup(env) : NULL;
+    }
+    struct vt_buf b;
+    vt_buf_init(&b, 4096);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    char *p = NULL;
+    if (vt_file_read(file, &b, &d) == VT_OK && vt_buf_append(&b, "", 1) == VT_OK) {
+        p = strndup((const char *)b.data, strcspn((const char *)b.data, "\r\n"));
+    }
+    vt_buf_cleanup(&b);
+    return p;
+}
+
+/* One request over the verified connection; *status gets the HTTP status, the body is printed. */
+static bool client_request(SSL *ssl, const char *host, const char *path, const char *body,
+                           int *status)
+{
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     path, host, strlen(body));
+    if (n <= 0 || (size_t)n >= sizeof(head) || SSL_write(ssl, head, n) != n ||
+        SSL_write(ssl, body, (int)strlen(body)) != (int)strlen(body)) {
+        return false;
+    }
+    static char resp[MAX_HEAD + MAX_BODY + 1];
+    size_t got = 0;
+    int r;
+    while (got < sizeof(resp) - 1 &&
+           (r = SSL_read(ssl, resp + got, (int)(sizeof(resp) - 1 - got))) > 0) {
+        got += (size_t)r;
+    }
+    ERR_clear_error();
+    resp[got] = '\0';
+    if (sscanf(resp, "HTTP/1.%*c %d", status) != 1) {
+        return false;
+    }
+    const char *b = strstr(resp, "\r\n\r\n");
+    printf("%s\n", b != NULL ? b + 4 : "");
+    return true;
+}
+
+static int client_main(const char *sub, int argc, char **argv)
+{
+    enum { C_URL = 300, C_USER, C_POLICY, C_BROKER_CA, C_ANCHOR, C_COLL, C_PWFILE };
+    static const struct option copts[] = {
+        {"url", 1, NULL, C_URL},
+        {"user", 1, NULL, C_USER},
+        {"policy", 1, NULL, C_POLICY},
+        {"broker-ca", 1, NULL, C_BROKER_CA},
+        {"trust-anchor", 1, NULL, C_ANCHOR},
+        {"collateral", 1, NULL, C_COLL},
+        {"password-file", 1, NULL, C_PWFILE},
+        {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct client_opts o;
+    memset(&o, 0, sizeof(o));
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", copts, NULL)) != -1) {
+        switch (c) {
+        case C_URL:
+            o.url = optarg;
+            break;
+        case C_USER:
+            o.user = optarg;
+            break;
+        case C_POLICY:
+            o.policy = optarg;
+            break;
+        case C_BROKER_CA:
+            o.broker_ca = optarg;
+            break;
+        case C_ANCHOR:
+            if (o.n_anchors + 1 >= sizeof(o.anchors) / sizeof(o.anchors[0])) {
+                fputs("veritee-vault: too many --trust-anchor\n", stderr);
+                return 2;
+            }
+            o.anchors[o.n_anchors++] = optarg;
+            break;
+        case C_COLL:
+            o.collateral = optarg;
+            break;
+        case C_PWFILE:
+            o.password_file = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    char host[256], port[8];
+    if (o.url == NULL || o.user == NULL || o.policy == NULL || !parse_url(o.url, host, port)) {
+        fputs("veritee-vault: register and login need --url https://HOST:PORT, --user and "
+              "--policy\n",
+              stderr);
+        return 2;
+    }
+    char *password = read_password(o.password_file);
+    if (password == NULL) {
+        fputs("veritee-vault: no password (VAULT_PASSWORD or --password-file)\n", stderr);
+        return 2;
+    }
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_buf pol;
+    vt_buf_init(&pol, 1u << 20);
+    struct vt_policy *policy = NULL;
+    struct vt_cert_list *anchors = NULL, *cas = NULL;
+    struct vt_collateral_source *src = NULL;
+    struct vt_verifier *v = NULL;
+    struct vt_atls_ctx *actx = NULL;
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    int fd = -1, rc = 1;
+    const char *ca_files[2] = {o.broker_ca, NULL};
+    enum vt_err err = vt_file_read(o.policy, &pol, &d);
+    if (err == VT_OK) {
+        err = vt_policy_compile((const char *)pol.data, pol.len, &policy, &d);
+    }
+    if (err == VT_OK && o.n_anchors > 0) {
+        err = vt_trust_anchors_load(o.anchors, &anchors, &d);
+    }
+    if (err == VT_OK && o.broker_ca != NULL) {
+        err = vt_trust_anchors_load(ca_files, &cas, &d);
+    }
+    if (err == VT_OK && o.collateral != NULL) {
+        err = vt_collateral_source_open(o.collateral, &src, &d);
+    }
+    if (err == VT_OK) {
+        struct vt_verifier_config vc = {.trust_anchors = anchors, .collateral = src};
+        err = vt_verifier_new(&vc, &v, &d);
+    }
+    if (err == VT_OK) {
+        /* the policy naming the approved measurement, and the broker CA (if any) */
+        struct vt_atls_verify_opts ao = {.policy = policy, .broker_cas = cas};
+        err = vt_atls_ctx_new(v, &ao, 0, &actx, &d);
+    }
+    if (err != VT_OK) {
+        fprintf(stderr, "veritee-vault: %s: %s\n", d.check, d.detail);
+        rc = 2;
+        goto out;
+    }
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        tls_error("cannot set up TLS");
+        goto out;
+    }
+    /* every peer certificate goes through libveritee: evidence or broker CA, then the policy */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_cert_verify_callback(ctx, vt_atls_verify_callback, actx);
+    if ((fd = tcp_connect(host, port)) < 0) {
+        fprintf(stderr, "veritee-vault: cannot connect to %s:%s\n", host, port);
+        goto out;
+    }
+    ssl = SSL_new(ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || SSL_set_tlsext_host_name(ssl, host) != 1) {
+        tls_error("cannot set up TLS");
+        goto out;
+    }
+    if (SSL_connect(ssl) != 1) {
+        ERR_clear_error();
+        struct vt_diag why;
+        vt_diag_init(&why);
+        enum vt_err verr = vt_atls_ctx_last(actx, &why, NULL);
+        fprintf(stderr,
+                "veritee-vault: %s is not an approved vault (%s: %s: %s); the password was not "
+                "sent\n",
+                o.url, vt_strerror(verr), why.check, why.detail);
+        rc = 3;
+        goto out;
+    }
+    /* the callback checked what the server runs; the name must be the one asked for too */
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    bool named = peer != NULL && X509_check_host(peer, host, 0, 0, NULL) == 1;
+    X509_free(peer);
+    if (!named) {
+        fprintf(stderr,
+                "veritee-vault: %s: the attested certificate is not for the name %s; the password "
+                "was not sent\n",
+                o.url, host);
+        rc = 3;
+        goto out;
+    }
+    char *claims = NULL;
+    (void)vt_atls_ctx_last(actx, NULL, &claims);
+    json_t *cj = claims != NULL ? json_loads(claims, 0, NULL) : NULL;
+    const char *tee = json_string_value(json_object_get(cj, "tee"));
+    fprintf(stderr, "veritee-vault: %s is attested (%s) and satisfies %s\n", o.url,
+            tee != NULL ? tee : "?", o.policy);
+    json_decref(cj);
+    free(claims);
+    json_t *req = json_pack("{s:s,s:s}", "user", o.user, "password", password);
+    char *body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+    wipe_json_strings(req);
+    json_decref(req);
+    int status = 0;
+    if (body == NULL ||
+        !client_request(ssl, host, strcmp(sub, "register") == 0 ? "/register" : "/login", body,
+                        &status)) {
+        fprintf(stderr, "veritee-vault: the request failed\n");
+    } else {
+        rc = status == 200 || status == 201 ? 0 : 1;
+    }
+    if (body != NULL) {
+        OPENSSL_cleanse(body, strlen(body));
+    }
+    free(body);
+out:
+    if (ssl != NULL) {
+        (void)SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    if (fd >= 0) {
+        close(fd);
+    }
+    vt_atls_ctx_free(actx);
+    vt_verifier_free(v);
+    vt_collateral_source_free(src);
+    vt_trust_anchors_free(anchors);
+    vt_trust_anchors_free(cas);
+    vt_policy_free(policy);
+    vt_buf_cleanup(&pol);
+    OPENSSL_cleanse(password, strlen(password));
+    free(password);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     enum {
@@ -532,19 +986,39 @@ int main(int argc, char **argv)
         O_PORT,
         O_MEM,
         O_TIME,
-        O_SELF_TEST
+        O_SELF_TEST,
+        O_TLS,
+        O_PROFILE,
+        O_TLS_DNS
     };
     static const struct option opts[] = {
-        {"broker", 1, NULL, O_BROKER},   {"ca-file", 1, NULL, O_CA},
-        {"key", 1, NULL, O_KEY},         {"backend", 1, NULL, O_BACKEND},
-        {"tsm-root", 1, NULL, O_TSM},    {"sim-dir", 1, NULL, O_SIM},
-        {"db", 1, NULL, O_DB},           {"listen", 1, NULL, O_LISTEN},
-        {"port-file", 1, NULL, O_PORT},  {"argon-memory", 1, NULL, O_MEM},
-        {"argon-time", 1, NULL, O_TIME}, {"self-test", 0, NULL, O_SELF_TEST},
-        {"help", 0, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"broker", 1, NULL, O_BROKER},
+        {"ca-file", 1, NULL, O_CA},
+        {"key", 1, NULL, O_KEY},
+        {"backend", 1, NULL, O_BACKEND},
+        {"tsm-root", 1, NULL, O_TSM},
+        {"sim-dir", 1, NULL, O_SIM},
+        {"db", 1, NULL, O_DB},
+        {"listen", 1, NULL, O_LISTEN},
+        {"port-file", 1, NULL, O_PORT},
+        {"argon-memory", 1, NULL, O_MEM},
+        {"argon-time", 1, NULL, O_TIME},
+        {"self-test", 0, NULL, O_SELF_TEST},
+        {"tls", 1, NULL, O_TLS},
+        {"cert-profile", 1, NULL, O_PROFILE},
+        {"tls-dns", 1, NULL, O_TLS_DNS},
+        {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *broker = NULL, *ca = NULL, *key = NULL, *backend = NULL, *tsm = NULL, *sim = NULL;
     const char *db = NULL, *listen = "127.0.0.1:8088", *port_file = NULL;
+    const char *tls_mode = "none", *profile = NULL, *tls_dns = "localhost";
+#ifdef VAULT_WITH_SIM
+    vt_attester_sim_register();
+#endif
+    if (argc > 1 && (strcmp(argv[1], "register") == 0 || strcmp(argv[1], "login") == 0)) {
+        return client_main(argv[1], argc - 1, argv + 1);
+    }
     struct vault v = {.m_cost = 19456, .t_cost = 2};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -584,6 +1058,15 @@ int main(int argc, char **argv)
             break;
         case O_SELF_TEST:
             return self_test(&v);
+        case O_TLS:
+            tls_mode = optarg;
+            break;
+        case O_PROFILE:
+            profile = optarg;
+            break;
+        case O_TLS_DNS:
+            tls_dns = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -591,14 +1074,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    bool tls_evidence = strcmp(tls_mode, "evidence") == 0,
+         tls_broker = strcmp(tls_mode, "broker") == 0;
     if (broker == NULL || key == NULL || backend == NULL || db == NULL || v.m_cost < 8 ||
-        v.t_cost < 1) {
+        v.t_cost < 1 || (!tls_evidence && !tls_broker && strcmp(tls_mode, "none") != 0) ||
+        (tls_broker && profile == NULL)) {
         fputs(usage_text, stderr);
         return 2;
     }
-#ifdef VAULT_WITH_SIM
-    vt_attester_sim_register();
-#endif
     struct vt_diag d;
     vt_diag_init(&d);
     struct vt_client_status st = {0};
@@ -619,7 +1102,29 @@ int main(int argc, char **argv)
     host[colon - listen] = '\0';
     unsigned port = (unsigned)strtoul(colon + 1, NULL, 10);
     int rc = 0, lfd = -1;
-    if (!open_db(&v, db)) {
+    SSL_CTX *tls = NULL;
+    if (tls_evidence || tls_broker) {
+        struct vt_buf cert, tkey;
+        vt_buf_init(&cert, 1u << 20);
+        vt_buf_init(&tkey, 1u << 16);
+        if (tls_credentials(tls_broker, broker, ca, profile, tls_dns, backend, tsm, sim, &cert,
+                            &tkey, &st, &d) != VT_OK) {
+            fprintf(stderr, "veritee-vault: no attested TLS certificate, not serving: %s: %s\n",
+                    d.check, d.detail);
+            rc = 1;
+        } else if ((tls = tls_server((const char *)cert.data, (const char *)tkey.data)) == NULL) {
+            rc = 1;
+        } else {
+            fprintf(stderr, "veritee-vault: TLS with %s\n",
+                    tls_broker ? "a certificate from the broker's CA"
+                               : "a certificate carrying this TEE's evidence");
+        }
+        vt_buf_cleanup(&cert);
+        vt_buf_cleanup(&tkey);
+    }
+    if (rc != 0) {
+        /* reported above */
+    } else if (!open_db(&v, db)) {
         rc = 1;
     } else if ((lfd = listen_on(host, &port)) < 0) {
         fprintf(stderr, "veritee-vault: cannot listen on %s: %s\n", listen, strerror(errno));
@@ -634,10 +1139,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "veritee-vault: cannot write %s\n", port_file);
             }
         }
-        fprintf(stderr, "veritee-vault: serving on http://%s:%u\n", host, port);
-        serve(&v, lfd);
+        fprintf(stderr, "veritee-vault: serving on %s://%s:%u\n", tls ? "https" : "http", host,
+                port);
+        serve(&v, lfd, tls);
         close(lfd);
     }
+    SSL_CTX_free(tls);
     sqlite3_close(v.db);
     OPENSSL_cleanse(v.pepper, sizeof(v.pepper));
     return rc;

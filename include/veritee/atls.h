@@ -132,6 +132,8 @@ VT_EXPORT void vt_atls_ctx_free(struct vt_atls_ctx *c);
  * leaf with vt_atls_verify_cert at the current time (ignoring the usual chain building: an
  * evidence certificate is self-signed; a broker certificate is checked against the context's
  * CAs). Returns 1 to accept, 0 to refuse (the handshake fails; the reason is kept, see below).
+ * The current time is vt_time_now(), unless the context's options pinned o->now (non-zero): then
+ * that time (tests, `veritee client connect --at`).
  */
 VT_EXPORT int vt_atls_verify_callback(struct x509_store_ctx_st *store, void *arg);
 
@@ -140,5 +142,16 @@ VT_EXPORT int vt_atls_verify_callback(struct x509_store_ctx_st *store, void *arg
  * may be NULL). */
 VT_EXPORT enum vt_err vt_atls_ctx_last(const struct vt_atls_ctx *c, struct vt_diag *d,
                                        char **claims_json);
+
+/* Additions (issue 21, the library side). */
+
+/* Verify a peer certificate (DER) through c at `now`, as the callback does: a cache hit costs a
+ * hash and a lookup; the outcome is recorded for vt_atls_ctx_last. For servers and tools that
+ * get the peer's certificate another way. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_atls_ctx_verify_der(struct vt_atls_ctx *c, const uint8_t *der,
+                                                         size_t len, vt_time now,
+                                                         struct vt_diag *d);
+/* Cache hits and misses (full verifications) of c so far. */
+VT_EXPORT void vt_atls_ctx_stats(const struct vt_atls_ctx *c, uint64_t *hits, uint64_t *misses);
 
 #endif

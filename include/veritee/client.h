@@ -30,6 +30,11 @@ VT_EXPORT void vt_jwk_free(struct vt_jwk *k);
 /* The public JWK as compact JSON (the required public members, sorted: the RFC 7638 thumbprint
  * input). Heap (free()); NULL only when out of memory. */
 VT_EXPORT char *vt_jwk_public_json(const struct vt_jwk *k);
+/* Append the private key as unencrypted PKCS#8 PEM to out (a TLS server's key: the runtime key
+ * of a certificate from vt_client_cert). VT_E_STATE ("jwk.private") if k has no private half.
+ * The caller wipes the text (vt_buf_cleanup does). */
+VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
+                                                     struct vt_diag *d);
 
 struct vt_client_config {
     const char *url;     /* the broker's base URL, http:// or https:// */
@@ -93,6 +98,20 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_client_release(struct vt_client *c, const c
                                                     struct vt_buf *secret, uint32_t *version,
                                                     char **receipt, struct vt_client_status *st,
                                                     struct vt_diag *d);
+
+/*
+ * A certificate for key from the broker's CA (POST /v1/cert, docs/attested-tls.md): a PKCS#10
+ * request signed by key (CN=profile) for the certificate profile `profile`, with a token (from
+ * vt_client_attest for this key) or, token NULL, with fresh evidence (challenge -> evidence ->
+ * /v1/cert in one request). *cert_pem (heap) gets the certificate; *response (optional, heap
+ * JSON) the whole answer: certificate, ca, serial, not_before, not_after, log_index, receipt,
+ * receipt_kid (and token, with evidence). Refusals as vt_client_release's.
+ */
+VT_EXPORT VT_MUST_USE enum vt_err vt_client_cert(struct vt_client *c, const char *profile,
+                                                 const char *token, vt_client_evidence_fn fn,
+                                                 void *ctx, const struct vt_jwk *key,
+                                                 char **cert_pem, char **response,
+                                                 struct vt_client_status *st, struct vt_diag *d);
 
 /* report_data for a nonce and key: SHA-512(nonce || RFC 7638 thumbprint input). */
 VT_EXPORT VT_MUST_USE enum vt_err vt_client_report_data(const uint8_t nonce[32],

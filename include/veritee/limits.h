@@ -12,6 +12,9 @@
 #define VT_MAX_CHAIN_DEPTH 8
 /* Largest DER certificate. */
 #define VT_MAX_CERT_SIZE (16u * 1024u)
+/* Largest PKCS#10 certificate request (DER, or its PEM text) a broker reads: an RSA-8192 one
+ * is about 2.2 KB. */
+#define VT_MAX_CSR_SIZE (8u * 1024u)
 /* JSON nesting depth accepted by the collateral parsers. */
 #define VT_MAX_JSON_DEPTH 16
 /* TCB levels in one TCB info, and levels in one identity. */

@@ -6,6 +6,7 @@
 #ifndef VERITEE_VERITEE_H
 #define VERITEE_VERITEE_H
 
+#include <veritee/atls.h>
 #include <veritee/attester.h>
 #include <veritee/buf.h>
 #include <veritee/claims.h>

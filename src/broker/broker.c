@@ -181,6 +181,9 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
     if (b->cfg.collateral_ttl <= 0) {
         b->cfg.collateral_ttl = 60;
     }
+    if (b->cfg.cert_ttl <= 0) {
+        b->cfg.cert_ttl = VT_BROKER_CERT_TTL;
+    }
     if (b->cfg.max_kbs_sessions <= 0) {
         b->cfg.max_kbs_sessions = VT_BROKER_MAX_KBS_SESSIONS;
     }
@@ -223,6 +226,9 @@ enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker 
         err = vt_broker_signers_load(b, d);
     }
     if (err == VT_OK && !cfg->audit_only) {
+        err = vt_broker_ca_load(b, d);
+    }
+    if (err == VT_OK && !cfg->audit_only) {
         /* the cache's bundle-signing key, if this database holds one, is sealed too */
         err = vt_cache_bundle_key_seal_stored(b->store, b->cfg.master_key, d);
     }
@@ -247,6 +253,7 @@ void vt_broker_close(struct vt_broker *b)
     vt_pincache_cleanup(&b->policies);
     vt_pincache_cleanup(&b->issued);
     vt_broker_signers_free(b);
+    vt_broker_ca_free(b);
     vt_merkle_tree_free(b->tree);
     vt_store_close(b->store);
     vt_wipe(b->cfg.master_key, sizeof(b->cfg.master_key));
@@ -654,21 +661,7 @@ static bool policy_allows(const struct vt_policy *p, const struct vt_claims *typ
 
 /* ---- the log entry of a decision ---- */
 
-struct decision {
-    const char *type; /* "attest" or "release" */
-    const uint8_t *evidence;
-    size_t evidence_len;
-    const char *claims;
-    const struct vt_claims *c; /* for collateral digests; may be NULL (release by token) */
-    const char *policy_sha;
-    bool allowed;
-    const char *reason;
-    const char *key;
-    uint32_t version;
-    const char *jkt;
-};
-
-static char *entry_json(struct vt_broker *b, const struct decision *x)
+static char *entry_json(struct vt_broker *b, const struct vt_broker_decision *x)
 {
     char when[VT_TIME_STR_MAX], ev[65] = "", cl[65] = "";
     vt_time_format(vt_broker_now(b), when);
@@ -699,6 +692,14 @@ static char *entry_json(struct vt_broker *b, const struct decision *x)
     if (o != NULL && x->jkt != NULL) {
         json_object_set_new(o, "runtime_key_jkt", json_string(x->jkt));
     }
+    if (o != NULL && x->cert != NULL) {
+        json_object_set_new(o, "cert",
+                            json_pack("{s:s,s:s,s:s,s:I,s:I,s:O}", "profile", x->cert->profile,
+                                      "serial", x->cert->serial, "spki_sha256",
+                                      x->cert->spki_sha256, "not_before",
+                                      (json_int_t)x->cert->not_before, "not_after",
+                                      (json_int_t)x->cert->not_after, "dns", x->cert->dns));
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     return s;
@@ -706,9 +707,10 @@ static char *entry_json(struct vt_broker *b, const struct decision *x)
 
 /* Append the decision to the log, redeeming the nonce `redeem` (NULL: none) in the same
  * transaction; VT_E_NONCE_MISMATCH (nothing appended) if another request redeemed it first. */
-static enum vt_err record(struct vt_broker *b, const struct decision *x, const char *explanation,
-                          const struct vt_broker_redeem *redeem, bool want_receipt, uint64_t *index,
-                          char **receipt, char *kid, struct vt_diag *d)
+static enum vt_err record(struct vt_broker *b, const struct vt_broker_decision *x,
+                          const char *explanation, const struct vt_broker_redeem *redeem,
+                          bool want_receipt, uint64_t *index, char **receipt, char *kid,
+                          struct vt_diag *d)
 {
     char *e = entry_json(b, x);
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
@@ -716,7 +718,10 @@ static enum vt_err record(struct vt_broker *b, const struct decision *x, const c
         vt_broker_log_append(b, e, explanation, redeem, want_receipt, index, receipt, kid, d);
     free(e);
     if (err == VT_OK) {
-        atomic_fetch_add(&b->m.logged[x->type[0] == 'r'][!x->allowed], 1);
+        atomic_fetch_add(&b->m.logged[x->type[0] == 'r'   ? 1
+                                      : x->type[0] == 'c' ? 2
+                                                          : 0][!x->allowed],
+                         1);
         if (x->claims != NULL) {
             vt_broker_fleet_note(b, x->claims, x->type, x->allowed);
         }
@@ -733,21 +738,7 @@ void vt_broker_attest_res_cleanup(struct vt_broker_attest_res *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Everything attest and evidence-release share: nonce, appraisal, binding, attestation policy.
- * On success: claims (struct and JSON), the runtime key and its thumbprint. */
-struct attested {
-    struct vt_claims c;
-    char *claims;
-    struct vt_jwk *key;
-    char jkt[64];
-    uint8_t nonce[VT_BROKER_NONCE_LEN];
-    struct vt_broker_redeem nonce_redeem;
-    const struct vt_broker_redeem *redeem; /* the request's nonce, redeemed with its log entry */
-    char policy_sha[65];
-    enum vt_tee tee; /* of the evidence (once it parses) or the token; NONE before (metrics) */
-};
-
-static void attested_cleanup(struct attested *a)
+void vt_broker_attested_cleanup(struct vt_broker_attested *a)
 {
     free(a->claims);
     vt_jwk_free(a->key);
@@ -755,7 +746,7 @@ static void attested_cleanup(struct attested *a)
 }
 
 static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req *q,
-                          struct attested *a, struct vt_broker_denial *den)
+                          struct vt_broker_attested *a, struct vt_broker_denial *den)
 {
     memset(a, 0, sizeof(*a));
     struct vt_diag d;
@@ -810,11 +801,11 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     vt_time now = vt_broker_now(b);
     bool ok = true;
     char *explain = NULL;
-    struct decision x = {.type = "attest",
-                         .evidence = q->evidence,
-                         .evidence_len = q->evidence_len,
-                         .policy_sha = a->policy_sha,
-                         .jkt = a->jkt};
+    struct vt_broker_decision x = {.type = "attest",
+                                   .evidence = q->evidence,
+                                   .evidence_len = q->evidence_len,
+                                   .policy_sha = a->policy_sha,
+                                   .jkt = a->jkt};
     enum vt_err aerr = vt_broker_appraise(b, ev, q->vek, q->vek_len, now, &a->c, &d);
     if (aerr == VT_E_UPSTREAM) {
         /* The collateral cannot be had now (the upstreams fail, or the cache is throttling
@@ -871,7 +862,7 @@ static bool attest_common(struct vt_broker *b, const struct vt_broker_attest_req
     return ok;
 }
 
-static char *ear_payload(struct vt_broker *b, const struct attested *a, const char *nonce,
+static char *ear_payload(struct vt_broker *b, const struct vt_broker_attested *a, const char *nonce,
                          vt_time now, vt_time exp)
 {
     const char *status =
@@ -905,7 +896,7 @@ enum vt_err vt_broker_tokens_forget(struct vt_broker *b)
 
 /* Keep the token just issued (best effort: without memory it is simply checked in full). */
 static void remember_token(struct vt_broker *b, const char *token, int64_t exp,
-                           const struct attested *a)
+                           const struct vt_broker_attested *a)
 {
     struct issued *t = calloc(1, sizeof(*t));
     /* the claims' text is the token's (ear_payload), which a full check reads back and encodes
@@ -934,11 +925,11 @@ static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
-    struct attested a;
+    struct vt_broker_attested a;
     bool ok = attest_common(b, q, &a, den);
     *tee = a.tee;
     if (!ok) {
-        attested_cleanup(&a);
+        vt_broker_attested_cleanup(&a);
         return false;
     }
     struct vt_diag d;
@@ -956,32 +947,32 @@ static bool attest_run(struct vt_broker *b, const struct vt_broker_attest_req *q
         remember_token(b, r->token, r->expires, &a);
     }
     if (err == VT_OK) {
-        struct decision x = {.type = "attest",
-                             .evidence = q->evidence,
-                             .evidence_len = q->evidence_len,
-                             .claims = a.claims,
-                             .c = &a.c,
-                             .policy_sha = a.policy_sha,
-                             .allowed = true,
-                             .reason = "",
-                             .jkt = a.jkt};
+        struct vt_broker_decision x = {.type = "attest",
+                                       .evidence = q->evidence,
+                                       .evidence_len = q->evidence_len,
+                                       .claims = a.claims,
+                                       .c = &a.c,
+                                       .policy_sha = a.policy_sha,
+                                       .allowed = true,
+                                       .reason = "",
+                                       .jkt = a.jkt};
         err = record(b, &x, "", a.redeem, false, &r->log_index, NULL, NULL, &d);
     }
     if (err == VT_E_NONCE_MISMATCH) {
         deny(den, 401, "nonce-replayed", "the nonce was already used");
         vt_broker_attest_res_cleanup(r);
-        attested_cleanup(&a);
+        vt_broker_attested_cleanup(&a);
         return false;
     }
     if (err != VT_OK) {
         deny(den, 500, "internal", d.detail);
         vt_broker_attest_res_cleanup(r);
-        attested_cleanup(&a);
+        vt_broker_attested_cleanup(&a);
         return false;
     }
     r->claims_json = a.claims;
     a.claims = NULL;
-    attested_cleanup(&a);
+    vt_broker_attested_cleanup(&a);
     return true;
 }
 
@@ -995,10 +986,22 @@ void vt_broker_release_res_cleanup(struct vt_broker_release_res *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* 401 "token-binding", naming both thumbprints. */
+static void binding_denial(struct vt_broker_denial *den, const char *mine, const char *jkt)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "runtime_key is not the key the token was issued to: its RFC 7638 thumbprint is %.60s,"
+             " the token's cnf.jkt %.60s",
+             mine, jkt);
+    deny(den, 401, "token-binding", msg);
+}
+
 /* The claims of a token this process issued (struct issued): the checks token_claims makes
  * after the token's signature and payload, with the same refusals. */
 static bool issued_claims(struct vt_broker *b, const struct issued *t, const char *runtime_key,
-                          enum vt_tee expect_tee, struct attested *a, struct vt_broker_denial *den)
+                          enum vt_tee expect_tee, struct vt_broker_attested *a,
+                          struct vt_broker_denial *den)
 {
     struct vt_diag d;
     vt_diag_init(&d);
@@ -1018,8 +1021,9 @@ static bool issued_claims(struct vt_broker *b, const struct issued *t, const cha
                vt_jwk_parse(runtime_key, strlen(runtime_key), &a->key, &d) != VT_OK) {
         deny(den, 400, "runtime-key", runtime_key ? d.detail : "runtime_key is missing");
     } else if ((vt_jwk_thumbprint_b64(a->key, mine), strcmp(mine, t->jkt) != 0)) {
-        deny(den, 401, "token-binding", "runtime_key is not the key the token was issued to");
+        binding_denial(den, mine, t->jkt);
     } else {
+        a->exp = t->exp;
         snprintf(a->jkt, sizeof(a->jkt), "%s", t->jkt);
         snprintf(a->policy_sha, sizeof(a->policy_sha), "%s", t->policy_sha);
         a->claims = strdup(t->claims);
@@ -1034,7 +1038,8 @@ static bool issued_claims(struct vt_broker *b, const struct issued *t, const cha
 /* A token's claims and key binding: the payload must carry cnf.jkt equal to the runtime key's
  * thumbprint, and the claims of exactly one submodule. */
 static bool token_claims(struct vt_broker *b, const char *token, const char *runtime_key,
-                         enum vt_tee expect_tee, struct attested *a, struct vt_broker_denial *den)
+                         enum vt_tee expect_tee, struct vt_broker_attested *a,
+                         struct vt_broker_denial *den)
 {
     memset(a, 0, sizeof(*a));
     struct vt_diag d;
@@ -1091,8 +1096,9 @@ static bool token_claims(struct vt_broker *b, const char *token, const char *run
                vt_jwk_parse(runtime_key, strlen(runtime_key), &a->key, &d) != VT_OK) {
         deny(den, 400, "runtime-key", runtime_key ? d.detail : "runtime_key is missing");
     } else if ((vt_jwk_thumbprint_b64(a->key, mine), strcmp(mine, jkt) != 0)) {
-        deny(den, 401, "token-binding", "runtime_key is not the key the token was issued to");
+        binding_denial(den, mine, jkt);
     } else {
+        a->exp = (int64_t)json_integer_value(json_object_get(o, "exp"));
         snprintf(a->jkt, sizeof(a->jkt), "%s", jkt);
         snprintf(a->policy_sha, sizeof(a->policy_sha), "%s",
                  pol && strncmp(pol, "sha256:", 7) == 0 ? pol + 7 : "");
@@ -1112,7 +1118,7 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
 {
     memset(r, 0, sizeof(*r));
     memset(den, 0, sizeof(*den));
-    struct attested a;
+    struct vt_broker_attested a;
     struct vt_broker_attest_req aq = q->attest;
     if (aq.expect_tee == VT_TEE_NONE) {
         aq.expect_tee = q->expect_tee;
@@ -1121,7 +1127,7 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
                                : attest_common(b, &aq, &a, den);
     *tee = a.tee;
     if (!ok) {
-        attested_cleanup(&a);
+        vt_broker_attested_cleanup(&a);
         return false;
     }
     struct vt_diag d;
@@ -1130,13 +1136,13 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
     size_t len = 0;
     char *policy_json = NULL, *explain = NULL;
     bool disabled = false;
-    struct decision x = {.type = "release",
-                         .evidence = q->token ? NULL : q->attest.evidence,
-                         .evidence_len = q->token ? 0 : q->attest.evidence_len,
-                         .claims = a.claims,
-                         .c = q->token ? NULL : &a.c,
-                         .key = q->key_name,
-                         .jkt = a.jkt};
+    struct vt_broker_decision x = {.type = "release",
+                                   .evidence = q->token ? NULL : q->attest.evidence,
+                                   .evidence_len = q->token ? 0 : q->attest.evidence_len,
+                                   .claims = a.claims,
+                                   .c = q->token ? NULL : &a.c,
+                                   .key = q->key_name,
+                                   .jkt = a.jkt};
     enum vt_err err =
         vt_broker_key_open(b, q->key_name, &secret, &len, &r->version, &policy_json, &disabled, &d);
     x.version = r->version;
@@ -1204,7 +1210,7 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
         lerr = VT_OK;
     }
     free(explain);
-    attested_cleanup(&a);
+    vt_broker_attested_cleanup(&a);
     if (ok && lerr != VT_OK) {
         deny(den, 500, "log", e.detail);
         ok = false;
@@ -1213,6 +1219,41 @@ static bool release_run(struct vt_broker *b, const struct vt_broker_release_req 
         vt_broker_release_res_cleanup(r);
     }
     return ok;
+}
+
+/* ---- for other endpoints (the certificate endpoint, broker_cert.c) ---- */
+
+bool vt_broker_token_attested(struct vt_broker *b, const char *token, const char *runtime_key,
+                              struct vt_broker_attested *a, struct vt_broker_denial *den)
+{
+    memset(den, 0, sizeof(*den));
+    return token_claims(b, token, runtime_key, VT_TEE_NONE, a, den);
+}
+
+bool vt_broker_policy_check(struct vt_broker *b, const char *policy_json, const char *claims,
+                            const char *prefix, char policy_sha[65], char **explain,
+                            struct vt_broker_denial *den)
+{
+    *explain = NULL;
+    struct vt_pin pin;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (compiled_policy(b, policy_json, &pin, &d) != VT_OK) {
+        deny(den, 500, "policy-error", d.detail);
+        return false;
+    }
+    const struct policy_entry *pe = pin.value;
+    snprintf(policy_sha, 65, "%s", pe->sha);
+    bool ok = policy_allows(pe->p, NULL, claims, prefix, explain, den);
+    vt_pincache_release(&b->policies, &pin);
+    return ok;
+}
+
+enum vt_err vt_broker_record(struct vt_broker *b, const struct vt_broker_decision *x,
+                             const char *explanation, bool want_receipt, uint64_t *index,
+                             char **receipt, char kid[64], struct vt_diag *d)
+{
+    return record(b, x, explanation, NULL, want_receipt, index, receipt, kid, d);
 }
 
 /* ---- outcomes and latency of attest and release (metrics) ---- */
@@ -1277,6 +1318,11 @@ static enum vt_broker_reason_class reason_class(const char *r)
         enum vt_broker_reason_class c;
     } map[] = {
         {"attestation-policy", VT_BR_POLICY},
+        {"cert-policy", VT_BR_POLICY},
+        {"csr-key-mismatch", VT_BR_BINDING},
+        {"csr", VT_BR_REQUEST},
+        {"profile", VT_BR_REQUEST},
+        {"unknown-profile", VT_BR_KEY},
         {"release-policy", VT_BR_POLICY},
         {"policy-error", VT_BR_INTERNAL},
         {"binding", VT_BR_BINDING},
@@ -1319,7 +1365,7 @@ void vt_broker_count_unlogged(struct vt_broker *b, enum vt_broker_endpoint ep, c
 }
 
 static const char *const endpoint_names[VT_BM_ENDPOINTS] = {
-    "challenge", "attest", "release", "kbs_auth", "kbs_attest", "kbs_resource"};
+    "challenge", "attest", "release", "kbs_auth", "kbs_attest", "kbs_resource", "cert"};
 static const char *const class_names[VT_BR_CLASSES] = {
     "request", "evidence",   "runtime-key", "nonce",   "session", "tee", "token",
     "limit",   "collateral", "other",       "binding", "policy",  "key", "internal"};
@@ -1471,6 +1517,8 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         "veritee_broker_log_entries_total{type=\"attest\",decision=\"deny\"} %" PRIuFAST64 "\n"
         "veritee_broker_log_entries_total{type=\"release\",decision=\"allow\"} %" PRIuFAST64 "\n"
         "veritee_broker_log_entries_total{type=\"release\",decision=\"deny\"} %" PRIuFAST64 "\n"
+        "veritee_broker_log_entries_total{type=\"cert\",decision=\"allow\"} %" PRIuFAST64 "\n"
+        "veritee_broker_log_entries_total{type=\"cert\",decision=\"deny\"} %" PRIuFAST64 "\n"
         "# HELP veritee_broker_log_batches_total Audit log batches committed by this replica (one"
         " transaction and one signed checkpoint each; entries / batches is the mean batch).\n"
         "# TYPE veritee_broker_log_batches_total counter\n"
@@ -1482,7 +1530,7 @@ char *vt_broker_metrics_text(struct vt_broker *b)
         atomic_load(&m->limit_kbs_sessions), atomic_load(&m->collected_nonces),
         atomic_load(&m->collected_kbs_sessions), atomic_load(&m->logged[0][0]),
         atomic_load(&m->logged[0][1]), atomic_load(&m->logged[1][0]), atomic_load(&m->logged[1][1]),
-        atomic_load(&m->log_batches));
+        atomic_load(&m->logged[2][0]), atomic_load(&m->logged[2][1]), atomic_load(&m->log_batches));
     for (size_t e = 0; err == VT_OK && e < VT_BM_ENDPOINTS; e++) {
         for (size_t c = 0; err == VT_OK && c < VT_BR_CLASSES; c++) {
             err = vt_buf_printf(&o,

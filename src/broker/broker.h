@@ -42,6 +42,14 @@ struct vt_broker_trustee_token;
 #define VT_BROKER_POLICY_CACHE 64
 /* EAR tokens this process issued, kept with their claims until they expire (broker.c). */
 #define VT_BROKER_TOKEN_CACHE 4096
+/* Default lifetime (seconds) of a certificate the broker's CA issues; and the longest a
+ * certificate profile may set. */
+#define VT_BROKER_CERT_TTL 3600
+#define VT_BROKER_CERT_TTL_MAX (7 * 86400)
+/* Validity of the broker's CA certificate (seconds): ten years. */
+#define VT_BROKER_CA_VALIDITY (3650 * 86400LL)
+/* DNS names a certificate profile may list. */
+#define VT_BROKER_CERT_DNS_MAX 16
 /* Default cap on the entries of one log batch (one transaction, one checkpoint). */
 #define VT_BROKER_LOG_BATCH_MAX 256
 
@@ -79,6 +87,10 @@ struct vt_broker_config {
      * arrive while a batch commits form the next one). */
     int64_t log_batch_max;
     int64_t log_batch_wait_us;
+    /* Certificates from the broker's CA (broker_cert.c, docs/attested-tls.md): default lifetime
+     * in seconds of an issued certificate (0: VT_BROKER_CERT_TTL), never beyond the expiry of
+     * the token it was issued on. */
+    int64_t cert_ttl;
 };
 
 /* Why a request was refused: the HTTP status, a stable reason id, and the admin-only detail. */
@@ -98,6 +110,7 @@ enum vt_broker_endpoint {
     VT_BM_KBS_AUTH,
     VT_BM_KBS_ATTEST,
     VT_BM_KBS_RESOURCE,
+    VT_BM_CERT,
     VT_BM_ENDPOINTS
 };
 /* Classes of those refusals (the reason label), from the stable reason id. */
@@ -137,7 +150,7 @@ struct vt_broker_metrics {
     atomic_uint_fast64_t limit_kbs_sessions;                       /* refused at the cap */
     atomic_uint_fast64_t collected_nonces, collected_kbs_sessions; /* expired rows deleted */
     atomic_uint_fast64_t unlogged[VT_BM_ENDPOINTS][VT_BR_CLASSES];
-    atomic_uint_fast64_t logged[2][2]; /* [attest, release][allow, deny] */
+    atomic_uint_fast64_t logged[3][2]; /* [attest, release, cert][allow, deny] */
     atomic_uint_fast64_t log_batches;  /* committed log batches (transactions, checkpoints) */
     /* vt_broker_attest and vt_broker_release (both protocols): [attest, release][TEE] by
      * outcome ([0] allowed, [1 + class] refused) and latency */
@@ -146,6 +159,7 @@ struct vt_broker_metrics {
 };
 
 struct vt_broker_signer; /* a token/checkpoint signing key (broker_tokens.c) */
+struct vt_broker_ca;     /* the CA that signs workloads' certificates (broker_cert.c) */
 
 struct vt_broker {
     struct vt_broker_config cfg; /* strings copied (owned) */
@@ -174,6 +188,8 @@ struct vt_broker {
     struct vt_log_req *batch_head, **batch_tail;
     size_t batch_queued;
     bool batch_leader;
+    /* the certificate authority (broker_cert.c): loaded or created at open, under sign_lock */
+    struct vt_broker_ca *ca;
     /* expiry collection: monotonic milliseconds of the last pass */
     atomic_int_fast64_t gc_last_ms;
     struct vt_broker_metrics m;
@@ -288,6 +304,124 @@ void vt_broker_release_res_cleanup(struct vt_broker_release_res *r);
 VT_MUST_USE bool vt_broker_release(struct vt_broker *b, const struct vt_broker_release_req *q,
                                    struct vt_broker_release_res *r, struct vt_broker_denial *den);
 
+/* A nonce redeemed with a log entry. A nonce of /v1/challenge (expires > 0, from the nonce
+ * itself) is redeemed by inserting its row into vb_nonces, which must not be there yet; a row an
+ * earlier release issued (expires == 0) is redeemed by marking it used. */
+struct vt_broker_redeem {
+    const char *nonce;
+    int64_t expires;
+};
+
+/* ---- shared with the certificate endpoint (broker.c) ---- */
+
+/* What a certificate issuance records in its log entry (member "cert"). */
+struct vt_broker_cert_entry {
+    const char *profile;
+    const char *serial;      /* hex, "" when refused */
+    const char *spki_sha256; /* hex SHA-256 of the CSR's SubjectPublicKeyInfo */
+    int64_t not_before, not_after;
+    struct json_t *dns; /* array of strings (borrowed) */
+};
+
+/* One decision for the audit log (broker.c, entry_json). */
+struct vt_broker_decision {
+    const char *type; /* "attest", "release" or "cert" */
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const char *claims;
+    const struct vt_claims *c; /* for collateral digests; may be NULL (release by token) */
+    const char *policy_sha;
+    bool allowed;
+    const char *reason;
+    const char *key;
+    uint32_t version;
+    const char *jkt;
+    const struct vt_broker_cert_entry *cert; /* type "cert" */
+};
+
+/* A request authenticated by evidence (attest_common) or by a token (token_claims). */
+struct vt_broker_attested {
+    struct vt_claims c; /* evidence only */
+    char *claims;       /* JSON (heap) */
+    struct vt_jwk *key;
+    char jkt[64];
+    uint8_t nonce[VT_BROKER_NONCE_LEN];
+    struct vt_broker_redeem nonce_redeem;
+    const struct vt_broker_redeem *redeem; /* the request's nonce, redeemed with its log entry */
+    char policy_sha[65];
+    enum vt_tee tee; /* of the evidence (once it parses) or the token; NONE before (metrics) */
+    int64_t exp;     /* a token's expiry (0: evidence) */
+};
+void vt_broker_attested_cleanup(struct vt_broker_attested *a);
+
+/* A token of this broker (signature, iss, exp) whose cnf.jkt is runtime_key's thumbprint: true
+ * with its claims in *a, or false with the refusal ("token", "token-binding" naming both
+ * thumbprints, "runtime-key", "internal"). */
+VT_MUST_USE bool vt_broker_token_attested(struct vt_broker *b, const char *token,
+                                          const char *runtime_key, struct vt_broker_attested *a,
+                                          struct vt_broker_denial *den);
+/* Evaluate the policy policy_json (compiled once per text) on claims JSON: true if it allows;
+ * false with 403 "<prefix>:<why>" or 500 "policy-error". policy_sha gets its digest, *explain
+ * (heap, may be NULL) the explanation for the log. */
+VT_MUST_USE bool vt_broker_policy_check(struct vt_broker *b, const char *policy_json,
+                                        const char *claims, const char *prefix, char policy_sha[65],
+                                        char **explain, struct vt_broker_denial *den);
+/* Append the decision to the audit log (no nonce); with want_receipt, the receipt. */
+VT_MUST_USE enum vt_err vt_broker_record(struct vt_broker *b, const struct vt_broker_decision *x,
+                                         const char *explanation, bool want_receipt,
+                                         uint64_t *index, char **receipt, char kid[64],
+                                         struct vt_diag *d);
+
+/* ---- certificates (broker_cert.c, docs/attested-tls.md "Certificates from the broker") ---- */
+
+/* Load the CA (its key unsealed with the master key), creating it if the database has none.
+ * Called by vt_broker_open. */
+VT_MUST_USE enum vt_err vt_broker_ca_load(struct vt_broker *b, struct vt_diag *d);
+void vt_broker_ca_free(struct vt_broker *b);
+/* The CA certificate as PEM (heap), or NULL when out of memory. */
+char *vt_broker_ca_pem(struct vt_broker *b);
+
+/* A certificate profile: the policy an issuance must satisfy and what the certificate says. */
+VT_MUST_USE enum vt_err vt_broker_cert_profile_put(struct vt_broker *b, const char *name,
+                                                   const char *policy_json, const char *const *dns,
+                                                   size_t n_dns, int64_t lifetime,
+                                                   struct vt_diag *d);
+char *vt_broker_cert_profiles_json(struct vt_broker *b); /* heap JSON */
+
+/* POST /v1/cert, parsed (vt_broker_cert_request_parse). */
+struct vt_broker_cert_req {
+    const char *profile;
+    const char *token;       /* or evidence + nonce (+ vcek): attested first, as /v1/attest */
+    uint8_t *evidence, *vek; /* heap */
+    size_t evidence_len, vek_len;
+    const char *nonce;
+    uint8_t *csr; /* heap: PEM or DER as given */
+    size_t csr_len;
+};
+void vt_broker_cert_req_cleanup(struct vt_broker_cert_req *q);
+/* Read a /v1/cert body (JSON object: "profile", "csr" (PEM text, or base64 DER in "csr_der"),
+ * and "token" or "evidence" + "nonce" (+ "vcek")). Strings borrow from *o (json_decref it after
+ * the request). false with 400 and the reason ("body", "profile", "csr", "token",
+ * "evidence-missing", ...) in *den. */
+VT_MUST_USE bool vt_broker_cert_request_parse(const uint8_t *body, size_t n, struct json_t **o,
+                                              struct vt_broker_cert_req *q,
+                                              struct vt_broker_denial *den);
+
+struct vt_broker_cert_res {
+    char *cert_pem; /* heap */
+    char *ca_pem;   /* heap */
+    char serial[41];
+    int64_t not_before, not_after;
+    uint64_t log_index;
+    char *receipt; /* heap JSON */
+    char receipt_kid[64];
+    char *token; /* the EAR token issued on the request's evidence (heap), or NULL */
+};
+void vt_broker_cert_res_cleanup(struct vt_broker_cert_res *r);
+/* Issue a certificate: true with it, false with the refusal in *den (docs/attested-tls.md). */
+VT_MUST_USE bool vt_broker_cert_issue(struct vt_broker *b, const struct vt_broker_cert_req *q,
+                                      struct vt_broker_cert_res *r, struct vt_broker_denial *den);
+
 /* ---- tokens (broker_tokens.c) ---- */
 char *vt_broker_jwks(struct vt_broker *b); /* heap JSON */
 VT_MUST_USE enum vt_err vt_broker_rotate_signing_key(struct vt_broker *b, char kid[64],
@@ -332,26 +466,21 @@ VT_MUST_USE enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *
                                          const uint8_t *ct, size_t n, struct vt_buf *out,
                                          struct vt_diag *d);
 /* Re-wrap every data key and signing key under a new master key (one transaction), and the KMS
- * service's sealed values (src/kms) when the database has them. */
+ * service's sealed values (src/kms) and the MAA service's signing key (src/azure) when the
+ * database has them. */
 VT_MUST_USE enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
                                          size_t *n, struct vt_diag *d);
 /* Open every version of every key (its data key under the master key, its secret under the data
- * key) and wipe it, and every sealed value of the KMS tables (src/kms): the check of a restored
- * database (veritee restore). *versions: the number opened. VT_E_INTEGRITY at "key.dek",
- * "key.secret", "kms.material" or "kms.access_key" naming the first that does not open. */
+ * key) and wipe it, and every sealed value of the KMS tables (src/kms) and of the MAA tables
+ * (src/azure): the check of a restored database (veritee restore). *versions: the number opened.
+ * VT_E_INTEGRITY at "key.dek", "key.secret", "kms.material", "kms.access_key" or
+ * "maa.signing_key" naming the first that does not open. */
 VT_MUST_USE enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions,
                                              struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,
                                                          struct vt_diag *d);
 
 /* ---- audit log (broker_log.c) ---- */
-/* A nonce redeemed with a log entry. A nonce of /v1/challenge (expires > 0, from the nonce
- * itself) is redeemed by inserting its row into vb_nonces, which must not be there yet; a row an
- * earlier release issued (expires == 0) is redeemed by marking it used. */
-struct vt_broker_redeem {
-    const char *nonce;
-    int64_t expires;
-};
 /* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
  * (admin only) is kept beside it. redeem: a nonce redeemed in the same transaction, or NULL; if
  * it was redeemed already or has expired, nothing is appended and the result is

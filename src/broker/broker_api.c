@@ -563,6 +563,112 @@ static void h_release(void *ctx, const struct vt_http_req *req, struct vt_http_r
     }
 }
 
+/* GET /v1/ca: the broker's CA certificate (PEM), unauthenticated */
+static void h_ca(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    char *pem = vt_broker_ca_pem(ctx);
+    if (pem == NULL) {
+        bad(resp, 500, "internal", "no CA certificate");
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/pem-certificate-chain");
+    if (!vt_http_resp_body(resp, pem, strlen(pem))) {
+        bad(resp, 500, "internal", "out of memory");
+    }
+    free(pem);
+}
+
+/* POST /v1/cert: a certificate for an attested workload's runtime key (broker_cert.c) */
+static void h_cert(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_broker *b = ctx;
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    json_t *o = NULL;
+    struct vt_broker_cert_req q;
+    struct vt_broker_denial den;
+    if (!vt_broker_cert_request_parse(p, n, &o, &q, &den)) {
+        vt_broker_count_unlogged(b, VT_BM_CERT, "request");
+        refuse(resp, &den);
+        return;
+    }
+    struct vt_broker_cert_res r;
+    if (!vt_broker_cert_issue(b, &q, &r, &den)) {
+        refuse_counted(b, VT_BM_CERT, resp, &den);
+    } else {
+        char nb[VT_TIME_STR_MAX], na[VT_TIME_STR_MAX];
+        vt_time_format(r.not_before, nb);
+        vt_time_format(r.not_after, na);
+        json_t *receipt = json_loads(r.receipt, 0, NULL);
+        json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:s}", "certificate", r.cert_pem,
+                                "ca", r.ca_pem, "serial", r.serial, "not_before", nb, "not_after",
+                                na, "log_index", (json_int_t)r.log_index, "receipt",
+                                receipt ? receipt : json_null(), "receipt_kid", r.receipt_kid);
+        if (out != NULL && r.token != NULL) {
+            json_object_set_new(out, "token", json_string(r.token));
+        }
+        vt_http_json_reply(resp, 200, out);
+    }
+    vt_broker_cert_res_cleanup(&r);
+    vt_broker_cert_req_cleanup(&q);
+    json_decref(o);
+}
+
+/* /admin/v1/cert-profiles: list (GET) or set one (POST {name, policy, dns, lifetime}) */
+static void h_profiles_list(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    text_json(resp, vt_broker_cert_profiles_json(ctx));
+}
+
+static void h_profile_put(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    json_t *o = body_json(req, resp);
+    if (o == NULL) {
+        return;
+    }
+    const char *name = NULL;
+    json_t *pol = NULL;
+    int64_t lifetime = 0;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_json_req_string(o, "$", "name", &name, &d);
+    if (err == VT_OK) {
+        err = vt_json_opt_object(o, "$", "policy", &pol, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_json_opt_int(o, "$", "lifetime", 0, VT_BROKER_CERT_TTL_MAX, &lifetime, &d);
+    }
+    json_t *dns = json_object_get(o, "dns");
+    const char *names[VT_BROKER_CERT_DNS_MAX];
+    size_t nd = 0;
+    if (err == VT_OK && dns != NULL) {
+        if (!json_is_array(dns) || json_array_size(dns) > VT_BROKER_CERT_DNS_MAX) {
+            err = vt_fail(&d, VT_E_BAD_FIELD, "$.dns", "$.dns: an array of at most %d strings",
+                          VT_BROKER_CERT_DNS_MAX);
+        }
+        for (size_t i = 0; err == VT_OK && i < json_array_size(dns); i++) {
+            names[nd] = json_string_value(json_array_get(dns, i));
+            if (names[nd++] == NULL) {
+                err = vt_fail(&d, VT_E_BAD_FIELD, "$.dns", "$.dns[%zu]: expected a string", i);
+            }
+        }
+    }
+    if (err != VT_OK) {
+        bad_field(resp, &d);
+        json_decref(o);
+        return;
+    }
+    char *pj = pol ? json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    err = pol != NULL && pj == NULL
+              ? vt_fail(&d, VT_E_NOMEM, "policy", "out of memory")
+              : vt_broker_cert_profile_put(ctx, name, pj, names, nd, lifetime, &d);
+    free(pj);
+    key_result(resp, err, &d, name);
+    json_decref(o);
+}
+
 static void h_jwks(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     (void)req;
@@ -611,8 +717,8 @@ static void h_kbs(void *ctx, const struct vt_http_req *req, struct vt_http_resp 
 
 bool vt_broker_owns_path(const char *path)
 {
-    static const char *const admin_paths[] = {"keys",         "policy", "log",
-                                              "signing-keys", "audit",  "fleet"};
+    static const char *const admin_paths[] = {"keys",  "policy", "log",          "signing-keys",
+                                              "audit", "fleet",  "cert-profiles"};
     if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0 ||
         strncmp(path, "/kbs/v0/", 8) == 0) {
         return true;
@@ -642,6 +748,8 @@ static const struct vt_http_route_entry routes[] = {
     {"POST", "/v1/challenge", BODY_SMALL, VT_HTTP_RATE_ATTEST, false, 0, h_challenge},
     {"POST", "/v1/attest", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_attest},
     {"POST", "/v1/keys/{name}/release", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_release},
+    {"GET", "/v1/ca", 0, VT_HTTP_RATE_READ, false, 0, h_ca},
+    {"POST", "/v1/cert", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_cert},
     {"GET", "/.well-known/jwks.json", 0, VT_HTTP_RATE_READ, false, 0, h_jwks},
     {"GET", "/v1/log/checkpoint", 0, VT_HTTP_RATE_READ, false, 0, h_checkpoint},
     {"GET", "/v1/log/consistency", 0, VT_HTTP_RATE_READ, false, 0, h_consistency},
@@ -661,6 +769,8 @@ static const struct vt_http_route_entry routes[] = {
     {"GET", "/admin/v1/fleet", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_fleet},
     {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},
     {"POST", "/admin/v1/audit", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_audit},
+    {"GET", "/admin/v1/cert-profiles", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_profiles_list},
+    {"POST", "/admin/v1/cert-profiles", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_profile_put},
     {"POST", "/kbs/v0/auth", BODY_SMALL, VT_HTTP_RATE_ATTEST, false, 0, h_kbs},
     {"POST", "/kbs/v0/attest", BODY_EVIDENCE, VT_HTTP_RATE_ATTEST, false, 0, h_kbs},
     {"GET", "/kbs/v0/resource/{repository}/{type}/{tag}", 0, VT_HTTP_RATE_READ, false, 0, h_kbs},

@@ -89,7 +89,7 @@ void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *t
         vt_sha256(key_text, strlen(key_text), h);
         vt_hex_encode(h, 16, id);
         int64_t now = (int64_t)vt_broker_now(b);
-        char last[16];
+        char last[48];
         snprintf(last, sizeof(last), "%s %s", type, allowed ? "allow" : "deny");
         struct vt_sql_arg a[] = {VT_SQL_T(id),
                                  VT_SQL_T(tee),

@@ -11,10 +11,11 @@
 
 #include <jansson.h>
 
+#include "azure/kv.h"
+#include "azure/maa.h"
 #include "broker/broker.h"
 #include "cache/cache.h"
 #include "crypto/aead.h"
-#include "azure/kv.h"
 #include "kms/kms.h"
 #include "store/master_key.h"
 
@@ -331,7 +332,7 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
                              struct vt_diag *d)
 {
     *n = 0;
-    struct rewrap_list keys = {0}, signers = {0};
+    struct rewrap_list keys = {0}, signers = {0}, cas = {0};
     VT_TRY(vt_store_begin(b->store, d));
     enum vt_err err = vt_store_exec(b->store, "SELECT name, version, dek FROM vb_key_versions",
                                     NULL, 0, row_rewrap, &keys, NULL, d);
@@ -339,15 +340,25 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
         err = vt_store_exec(b->store, "SELECT kid, 0, sealed FROM vb_signing_keys", NULL, 0,
                             row_rewrap, &signers, NULL, d);
     }
-    struct rewrap_list *lists[2] = {&keys, &signers};
-    for (size_t li = 0; li < 2; li++) {
+    if (err == VT_OK) { /* the certificate authority's keys (broker_cert.c) */
+        err = vt_store_exec(b->store, "SELECT id, 0, sealed FROM vb_ca", NULL, 0, row_rewrap, &cas,
+                            NULL, d);
+    }
+    struct rewrap_list *lists[3] = {&keys, &signers, &cas};
+    static const char *const update[3] = {
+        "UPDATE vb_key_versions SET dek = ? WHERE name = ? AND version = ?",
+        "UPDATE vb_signing_keys SET sealed = ? WHERE kid = ? AND 0 = ?",
+        "UPDATE vb_ca SET sealed = ? WHERE id = ? AND 0 = ?"};
+    for (size_t li = 0; li < 3; li++) {
         for (size_t i = 0; err == VT_OK && i < lists[li]->n; i++) {
             struct rewrap_row *r = &lists[li]->rows[i];
             char aad[200], unused[200];
             if (li == 0) {
                 aads(r->name, (uint32_t)r->version, aad, unused);
-            } else {
+            } else if (li == 1) {
                 snprintf(aad, sizeof(aad), "veritee signing key %s", r->name);
+            } else {
+                snprintf(aad, sizeof(aad), "veritee broker ca key %s", r->name);
             }
             struct vt_buf plain, again;
             vt_buf_init(&plain, 4096);
@@ -359,11 +370,7 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
             if (err == VT_OK) {
                 struct vt_sql_arg a[] = {VT_SQL_B(again.data, again.len), VT_SQL_T(r->name),
                                          VT_SQL_I(r->version)};
-                err = vt_store_exec(
-                    b->store,
-                    li == 0 ? "UPDATE vb_key_versions SET dek = ? WHERE name = ? AND version = ?"
-                            : "UPDATE vb_signing_keys SET sealed = ? WHERE kid = ? AND 0 = ?",
-                    a, 3, NULL, NULL, NULL, d);
+                err = vt_store_exec(b->store, update[li], a, 3, NULL, NULL, NULL, d);
                 (*n)++;
             }
             vt_buf_cleanup(&plain);
@@ -378,6 +385,10 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
     /* the Key Vault service's keys and release signing key (src/azure), if it has them */
     if (err == VT_OK) {
         err = vt_kv_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
+    }
+    /* the Azure Attestation drop-in's token signing key (src/azure), if the database has it */
+    if (err == VT_OK) {
+        err = vt_maa_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
     }
     /* the cache's bundle-signing key (veritee serve: the same database), sealed under NEW even
      * if it was still in the clear */
@@ -410,7 +421,7 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
     } else {
         vt_store_rollback(b->store);
     }
-    for (size_t li = 0; li < 2; li++) {
+    for (size_t li = 0; li < 3; li++) {
         for (size_t i = 0; i < lists[li]->n; i++) {
             vt_buf_cleanup(&lists[li]->rows[i].sealed);
         }
@@ -479,6 +490,10 @@ enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct v
     if (err == VT_OK && c.err == VT_OK) {
         /* and the Key Vault service's (src/azure) */
         err = vt_kv_store_check(b->store, b->cfg.master_key, versions, d);
+    }
+    if (err == VT_OK && c.err == VT_OK) {
+        /* and the Azure Attestation drop-in's signing key (src/azure), if it has one */
+        err = vt_maa_store_check(b->store, b->cfg.master_key, versions, d);
     }
     return err != VT_OK ? err : c.err;
 }

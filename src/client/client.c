@@ -351,3 +351,70 @@ enum vt_err vt_client_attester_evidence(void *ctx, const uint8_t report_data[64]
     in.public_key_len = spki_len;
     return vt_attester_evidence(ctx, &in, evidence, vek, d);
 }
+
+enum vt_err vt_client_cert(struct vt_client *c, const char *profile, const char *token,
+                           vt_client_evidence_fn fn, void *ctx, const struct vt_jwk *key,
+                           char **cert_pem, char **response, struct vt_client_status *st,
+                           struct vt_diag *d)
+{
+    *cert_pem = NULL;
+    if (response != NULL) {
+        *response = NULL;
+    }
+    VT_ENSURE(profile != NULL && key != NULL && vt_jwk_has_private(key), d, VT_E_ARG, "cert",
+              "a profile and a runtime key with its private half are required");
+    /* the request's proof of possession: a PKCS#10 request signed by the runtime key */
+    struct vt_buf der, pem;
+    vt_buf_init(&der, VT_MAX_CSR_SIZE);
+    vt_buf_init(&pem, 2 * VT_MAX_CSR_SIZE);
+    enum vt_err err = vt_csr_create(vt_jwk_key(key), profile, &der, d);
+    if (err == VT_OK) {
+        err = vt_der_to_pem("CERTIFICATE REQUEST", der.data, der.len, &pem, d);
+    }
+    if (err == VT_OK) {
+        err = vt_buf_append(&pem, "", 1) == VT_OK ? VT_OK
+                                                  : vt_fail(d, VT_E_NOMEM, "client", "no memory");
+    }
+    json_t *body = NULL, *out = NULL;
+    if (err == VT_OK && token != NULL) {
+        body = json_pack("{s:s}", "token", token);
+        err = body ? VT_OK : vt_fail(d, VT_E_NOMEM, "client", "no memory");
+    } else if (err == VT_OK) {
+        err = evidence_body(c, fn, ctx, key, &body, st, d);
+    }
+    if (err == VT_OK) {
+        json_object_set_new(body, "profile", json_string(profile));
+        json_object_set_new(body, "csr", json_string((const char *)pem.data));
+    }
+    vt_buf_cleanup(&der);
+    vt_buf_cleanup(&pem);
+    long status = 0;
+    if (err == VT_OK) {
+        err = post(c, "/v1/cert", body, &status, &out, d);
+    }
+    json_decref(body);
+    if (err == VT_OK && status != 200) {
+        err = refused(status, out, st, d);
+    }
+    const char *cert = NULL;
+    if (err == VT_OK) {
+        err = vt_json_req_string(out, "$", "certificate", &cert, d);
+    }
+    if (err == VT_OK) {
+        *cert_pem = strdup(cert);
+        if (response != NULL) {
+            *response = json_dumps(out, JSON_COMPACT);
+        }
+        if (*cert_pem == NULL || (response != NULL && *response == NULL)) {
+            free(*cert_pem);
+            *cert_pem = NULL;
+            err = vt_fail(d, VT_E_NOMEM, "client", "no memory");
+        }
+        if (st != NULL) {
+            st->http_status = 200;
+            st->reason[0] = '\0';
+        }
+    }
+    json_decref(out);
+    return err;
+}

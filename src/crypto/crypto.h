@@ -296,4 +296,70 @@ VT_MUST_USE enum vt_err vt_crl_check_issuer(const struct vt_crl *crl, const stru
  * *revoked_at (optional) gets the revocation date. */
 bool vt_crl_is_revoked(const struct vt_crl *crl, const struct vt_cert *cert, vt_time *revoked_at);
 
+/* ---- certificates veritee signs (x509_issue.c): the broker's CA ---- */
+
+/* A PKCS#10 certificate request that parsed and whose self-signature verified. Heap; NULL-safe
+ * vt_csr_free. */
+struct vt_csr;
+
+/*
+ * Read a certificate request (DER, or one "CERTIFICATE REQUEST" PEM block) from an untrusted
+ * client and check its proof of possession. Errors (check names in parentheses):
+ * VT_E_MISSING_FIELD ("csr": empty), VT_E_TOO_LARGE ("csr.size": over VT_MAX_CSR_SIZE),
+ * VT_E_BAD_PEM ("csr.pem"), VT_E_TRAILING_DATA ("csr.pem", "csr.der"), VT_E_BAD_DER ("csr.der"),
+ * VT_E_BAD_KEY ("csr.key": the key does not decode), VT_E_UNSUPPORTED_VERSION ("csr.version"),
+ * VT_E_UNSUPPORTED_ALGORITHM ("csr.key": not EC P-256/P-384/P-521 or RSA 2048..8192;
+ * "csr.signature_algorithm": not ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or not the key's
+ * kind), VT_E_SIGNATURE ("csr.signature": the self-signature does not verify), VT_E_NOMEM.
+ */
+VT_MUST_USE enum vt_err vt_csr_parse(const uint8_t *p, size_t n, struct vt_csr **out,
+                                     struct vt_diag *d);
+void vt_csr_free(struct vt_csr *c);
+/* The request's key as DER SubjectPublicKeyInfo (borrowed from c). */
+const uint8_t *vt_csr_spki(const struct vt_csr *c, size_t *len);
+/* "P-256", "P-384", "P-521" or "RSA-<bits>". */
+const char *vt_csr_key_name(const struct vt_csr *c);
+/* A certificate request (DER into der, replacing its contents) for the private key k, subject
+ * CN=cn, signed with SHA-256 (SHA-384 for P-384). VT_E_ARG, VT_E_CRYPTO. */
+VT_MUST_USE enum vt_err vt_csr_create(const struct vt_key *k, const char *cn, struct vt_buf *der,
+                                      struct vt_diag *d);
+
+/* A self-signed CA certificate for k (P-256 or P-384 with its private half): subject and issuer
+ * CN=cn, basicConstraints critical cA=TRUE pathLen 0, keyUsage critical keyCertSign and cRLSign,
+ * a subject key identifier; DER into der (replacing its contents). VT_E_ARG, VT_E_CRYPTO. */
+VT_MUST_USE enum vt_err vt_x509_ca_create(const struct vt_key *k, const char *cn,
+                                          vt_time not_before, vt_time not_after,
+                                          const uint8_t serial[16], struct vt_buf *der,
+                                          struct vt_diag *d);
+
+/* What a leaf certificate carries (everything chosen by the issuer, nothing from a request). */
+struct vt_x509_leaf {
+    const uint8_t *spki; /* the subject's key, DER SubjectPublicKeyInfo */
+    size_t spki_len;
+    const char *common_name;
+    const char *const *dns; /* subjectAltName dNSName entries (vt_x509_dns_name_ok each) */
+    size_t n_dns;
+    vt_time not_before, not_after;
+    const uint8_t *serial; /* 1..20 bytes, positive */
+    size_t serial_len;
+    const char *ext_oid;  /* a non-critical extension whose extnValue is a DER UTF8String of */
+    const char *ext_text; /* ext_text[ext_len] (UTF-8); ext_oid NULL: none */
+    size_t ext_len;
+};
+
+/* A leaf certificate signed by ca_key (the key of ca, whose subject becomes the issuer):
+ * basicConstraints critical cA=FALSE, keyUsage critical digitalSignature and keyEncipherment,
+ * extendedKeyUsage serverAuth and clientAuth, subject and authority key identifiers, the
+ * dNSNames, the extension. DER into der (replacing its contents). VT_E_ARG, VT_E_BAD_FIELD
+ * ("x509.issue.dns": a name that is no DNS name), VT_E_CRYPTO. */
+VT_MUST_USE enum vt_err vt_x509_issue(const struct vt_key *ca_key, const struct vt_cert *ca,
+                                      const struct vt_x509_leaf *l, struct vt_buf *der,
+                                      struct vt_diag *d);
+/* True if s is a DNS name a certificate may carry: labels of letters, digits and inner '-', at
+ * most 63 characters each and 253 in all, optionally "*." first. */
+bool vt_x509_dns_name_ok(const char *s);
+/* Append der as a PEM block "-----BEGIN <label>-----" to out. VT_E_NOMEM or out's limit. */
+VT_MUST_USE enum vt_err vt_der_to_pem(const char *label, const uint8_t *der, size_t n,
+                                      struct vt_buf *out, struct vt_diag *d);
+
 #endif

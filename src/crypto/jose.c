@@ -825,6 +825,22 @@ static enum vt_err jwk_from_pkey(EVP_PKEY *pkey, bool has_private, struct vt_jwk
     return err;
 }
 
+enum vt_err vt_jwk_from_spki_der(const uint8_t *der, size_t len, struct vt_jwk **out,
+                                 struct vt_diag *d)
+{
+    *out = NULL;
+    const unsigned char *q = der;
+    EVP_PKEY *pkey = len <= VT_MAX_CERT_SIZE ? d2i_PUBKEY(NULL, &q, (long)len) : NULL;
+    if (pkey == NULL || (size_t)(q - der) != len) {
+        EVP_PKEY_free(pkey);
+        char why[VT_CRYPTO_ERRTEXT_MAX];
+        vt_crypto_errors(why, sizeof(why));
+        return vt_fail(d, VT_E_BAD_KEY, "jwk.spki",
+                       "not one DER SubjectPublicKeyInfo of %zu bytes: %s", len, why);
+    }
+    return jwk_from_pkey(pkey, false, out, d);
+}
+
 enum vt_err vt_jwk_generate(const char *type, struct vt_jwk **out, struct vt_diag *d)
 {
     *out = NULL;

@@ -120,6 +120,12 @@ void vt_jwk_thumbprint_b64(const struct vt_jwk *k, char out[44]);
  */
 VT_MUST_USE enum vt_err vt_jwk_spki_der(const struct vt_jwk *k, struct vt_buf *out);
 
+/* The public key of a DER SubjectPublicKeyInfo (a certificate's or a CSR's) as a JWK, checked as
+ * vt_jwk_parse checks a JWK's members. VT_E_BAD_KEY ("jwk.spki": not one SubjectPublicKeyInfo),
+ * then vt_jwk_parse's key errors ("jwk.kty", "jwk.crv", "jwk.n", "jwk.e"). */
+VT_MUST_USE enum vt_err vt_jwk_from_spki_der(const uint8_t *der, size_t len, struct vt_jwk **out,
+                                             struct vt_diag *d);
+
 /*
  * The public JWK as a NUL-terminated JSON string: the required public members only, sorted, no
  * whitespace (the same bytes as the thumbprint input). Heap (free()); NULL only when out of
@@ -137,8 +143,8 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_generate(const char *type, struct vt_jw
 
 /* Append the private key as unencrypted PKCS#8 PEM to out. VT_E_STATE ("jwk.private") if k has no
  * private half. The caller owns (and should wipe: vt_buf_cleanup does) the secret text. */
-VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
-                                           struct vt_diag *d);
+VT_EXPORT VT_MUST_USE enum vt_err vt_jwk_private_pem(const struct vt_jwk *k, struct vt_buf *out,
+                                                     struct vt_diag *d);
 
 /*
  * Load a private key from PEM (PKCS#8, PKCS#1 or SEC1, unencrypted). VT_E_BAD_PEM ("jwk.pem") if

@@ -204,7 +204,9 @@ static bool template_match(const char *t, const char *p)
                 return false;
             }
             t = close + 1;
-            while (*p != '\0' && *p != '/') {
+            /* a parameter is one segment, or its part up to the literal text that follows it in
+             * the segment ("/policies/{type}:reset") */
+            while (*p != '\0' && *p != '/' && (*t == '\0' || *t == '/' || *p != *t)) {
                 p++;
             }
             continue;

@@ -12,8 +12,8 @@
  *
  * Version 1 of core, cache and broker is the schema of 0.1.0 (commit 52365d4) exactly, when
  * tables were created with CREATE TABLE IF NOT EXISTS at every start and no version was recorded.
- * The kms component was added later (issue 19), the keyvault one too (issue 20): they have
- * always been recorded.
+ * The kms component was added later (issue 19), the keyvault and maa ones too (issue 20): they
+ * have always been recorded.
  */
 #include "store/schema.h"
 
@@ -95,6 +95,17 @@ static const struct vt_schema_step broker_steps[] = {
      "CREATE INDEX IF NOT EXISTS vb_nonces_pending ON vb_nonces(used, expires);\n"
      "CREATE INDEX IF NOT EXISTS vb_kbs_sessions_pending ON vb_kbs_sessions(used, expires)",
      NULL},
+    /* Certificates from the broker (issue 21, docs/attested-tls.md): the CA's key sealed under
+     * the master key as the signing keys are, its self-signed certificate (DER), and the
+     * profiles an issuance names (policy, DNS names as a JSON array, lifetime in seconds; 0:
+     * the broker's default) */
+    {"vb_ca (the broker's certificate authority), vb_cert_profiles (certificate profiles)",
+     "CREATE TABLE IF NOT EXISTS vb_ca(id TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+     " cert BLOB NOT NULL, created BIGINT NOT NULL, retired BIGINT NOT NULL);\n"
+     "CREATE TABLE IF NOT EXISTS vb_cert_profiles(name TEXT PRIMARY KEY, policy TEXT NOT NULL,"
+     " policy_sha256 TEXT NOT NULL, dns TEXT NOT NULL, lifetime BIGINT NOT NULL,"
+     " updated BIGINT NOT NULL)",
+     NULL},
     /* the fleet (broker_fleet.c, the console's Fleet view): one row per TEE type, platform and
      * identity measurement whose evidence verified, with its latest verification */
     {"vb_fleet: the TEEs whose evidence verified",
@@ -172,5 +183,24 @@ static const struct vt_schema_step keyvault_steps[] = {
 const struct vt_schema_component vt_schema_keyvault = {
     "keyvault", "kv_keys", keyvault_steps, sizeof(keyvault_steps) / sizeof(keyvault_steps[0])};
 
-const struct vt_schema_component *const vt_schema_all[5] = {
-    &vt_schema_core, &vt_schema_cache, &vt_schema_broker, &vt_schema_kms, &vt_schema_keyvault};
+/* ---- maa: the Azure Attestation drop-in (src/azure/maa*.c, docs/maa.md) ---- */
+
+static const struct vt_schema_step maa_steps[] = {
+    {"vm_signing_keys, vm_policies",
+     /* the token signing keys: RSA PKCS#8 PEM sealed under the master key (associated data
+      * naming the kid) and the self-signed certificate /certs publishes; the oldest is active */
+     "CREATE TABLE IF NOT EXISTS vm_signing_keys(kid TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+     " certificate BLOB NOT NULL, created BIGINT NOT NULL);\n"
+     /* the attestation policy of each type as uploaded: its text, the JWS it came in, the
+      * signer's certificate (NULL: unsigned) */
+     "CREATE TABLE IF NOT EXISTS vm_policies(attestation_type TEXT PRIMARY KEY,"
+     " policy TEXT NOT NULL, token TEXT NOT NULL, signer BLOB, updated BIGINT NOT NULL)",
+     NULL},
+};
+
+const struct vt_schema_component vt_schema_maa = {"maa", "vm_signing_keys", maa_steps,
+                                                  sizeof(maa_steps) / sizeof(maa_steps[0])};
+
+const struct vt_schema_component *const vt_schema_all[6] = {&vt_schema_core,     &vt_schema_cache,
+                                                            &vt_schema_broker,   &vt_schema_kms,
+                                                            &vt_schema_keyvault, &vt_schema_maa};

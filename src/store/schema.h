@@ -3,7 +3,8 @@
  *
  * A database holds components, each with its own tables and its own version: "core" (vt_meta,
  * vt_tokens: shared by the cache and the broker), "cache" (vt_items, ...), "broker" (vb_*) and
- * "kms" (vk_*: the AWS KMS drop-in, src/kms).
+ * "kms" (vk_*: the AWS KMS drop-in, src/kms), "keyvault" (kv_*: the Key Vault drop-in,
+ * src/azure/kv*.c), "maa" (vm_*: the Azure Attestation drop-in, src/azure/maa*.c).
  * A component's version N is the state after its steps 1..N (migrations.c). The table vt_schema
  * records one row per step applied (component, version, name, applied_at, veritee_version); a
  * component's version is its highest row. A database with a component's version-1 tables and no
@@ -38,12 +39,12 @@ struct vt_schema_component {
 
 /* veritee's components (migrations.c), in the order they are applied. */
 extern const struct vt_schema_component vt_schema_core, vt_schema_cache, vt_schema_broker,
-    vt_schema_kms, vt_schema_keyvault;
-extern const struct vt_schema_component *const vt_schema_all[5];
+    vt_schema_kms, vt_schema_keyvault, vt_schema_maa;
+extern const struct vt_schema_component *const vt_schema_all[6];
 #define VT_SCHEMA_ALL_N (sizeof(vt_schema_all) / sizeof(vt_schema_all[0]))
 
 #define VT_SCHEMA_NAME_MAX 32
-#define VT_SCHEMA_MAX_COMPONENTS 5
+#define VT_SCHEMA_MAX_COMPONENTS 8
 #define VT_SCHEMA_MAX_STEPS 64
 
 /* A component in a database. */

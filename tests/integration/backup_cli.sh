@@ -225,7 +225,7 @@ check "no refused restore wrote the target or left a work directory" \
     bash -c "[ ! -e $tmp/t.db ] && ! ls -A $tmp | grep -q veritee-restore"
 
 # ---- restore: refusals of the target ----
-refused "restore into a database that is not empty" 2 "restore.target: .*r1.db is not empty: it holds [0-9]+ tables \((kv_key_versions|vb_checkpoints)" \
+refused "restore into a database that is not empty" 2 "restore.target: .*r1.db is not empty: it holds [0-9]+ tables \((kv_key_versions|vb_ca), " \
     "$veritee" restore --backup "$tmp/b1.db" --db "sqlite:$tmp/r1.db" --master-key-file "$tmp/old.key"
 refused "restore into a file that is not SQLite" 2 "restore.target: .*text.db exists and is not an SQLite database" \
     "$veritee" restore --backup "$tmp/b1.db" --db "$tmp/text.db" --master-key-file "$tmp/old.key"

@@ -2,7 +2,11 @@
 # The password vault example against a real broker, with simulated TDX evidence: the vault
 # attests at start and gets its pepper; register, login, wrong password, change password, a
 # tampered record, a restart that attests again, and a vault whose measurement the key's policy
-# does not approve: no pepper, and it refuses to serve. Passwords never appear in any log.
+# does not approve: no pepper, and it refuses to serve. Then over attested TLS: the vault serves
+# HTTPS with a certificate from the broker's CA or one carrying its evidence, its client
+# (veritee-vault register|login) logs in through libveritee's verify callback, and refuses to
+# send the password to a server running unapproved code (another simulated measurement) or
+# whose certificate it cannot verify. Passwords never appear in any log.
 # Usage: vault.sh VERITEE
 set -uo pipefail
 veritee=${1:?usage: vault.sh VERITEE}
@@ -90,6 +94,87 @@ check "unapproved measurement: the vault exits 1 ($rc)" [ "$rc" = 1 ]
 check "unapproved measurement: it says the broker refused (403 release-policy)" \
     grep -q 'HTTP 403 release-policy' "$tmp/refused.log"
 check "unapproved measurement: it never listened" [ ! -e "$tmp/never.port" ]
-check "no password in any log" bash -c "! grep -aq -e 'correct horse' -e 'staple battery' $tmp/*.log"
+
+# ---- the vault over attested TLS (docs/attested-tls.md, "The vault over attested TLS") ----
+# The client side (veritee-vault register|login) sends a password only to a server whose
+# certificate satisfies the policy naming the approved MRTD. "Unapproved code" is the same
+# simulated platform reporting another measurement (a copy of the simulator's directory with
+# tdx/measurement set), run with a pepper key whose policy lets any code have it (a stand-in for
+# a server that got its secrets some other way: the client must not rely on the server failing).
+curl -sf "$url/v1/ca" >"$tmp/broker-ca.pem"
+b cert-profile --name vault --policy "$tmp/ok.json" --dns localhost
+b cert-profile --name anything --dns localhost
+b key-put --name rogue-pepper --generate 32 >/dev/null
+cp -r "$tmp/sim" "$tmp/sim-rogue"
+printf '%096d\n' 7 | tr 0 a >"$tmp/sim-rogue/tdx/measurement"
+start_tls() { # start_tls SIM_DIR KEY MODE [PROFILE]: sets TURL, TPID
+    local vpf="$tmp/tls.$RANDOM.port"
+    "$vault" --broker "$url" --key "$2" --backend sim:tdx --sim-dir "$1" \
+        --db "sqlite:$tmp/tls-users.db" --listen 127.0.0.1:0 --port-file "$vpf" \
+        --argon-memory 4096 --argon-time 1 --tls "$3" ${4:+--cert-profile "$4"} 2>>"$tmp/vault-tls.log" &
+    TPID=$!
+    pids+=($TPID)
+    TURL="https://localhost:$(wait_port "$vpf")"
+}
+vc() { # vc register|login POLICY [extra options]: the vault's client with the password in VAULT_PASSWORD
+    local sub=$1 pol=$2
+    shift 2
+    VAULT_PASSWORD="$pw" "$vault" "$sub" --url "$TURL" --user dave --policy "$pol" "$@"
+}
+evid=(--trust-anchor "$tmp/export/anchors/tdx.pem" --collateral "$tmp/export/collateral")
+pw='tls horse battery'
+
+# a certificate from the broker's CA
+start_tls "$tmp/sim" vault-pepper broker vault
+check "TLS (broker certificate): register through the verified connection (0)" \
+    bash -c "$(declare -p pw TURL vault); VAULT_PASSWORD=\"\$pw\" \$vault register --url \$TURL --user dave --policy $tmp/ok.json --broker-ca $tmp/broker-ca.pem >$tmp/c.out 2>$tmp/c.err"
+check "... the client said the server is attested and satisfies the policy" grep -q 'is attested (tdx) and satisfies' "$tmp/c.err"
+vc login "$tmp/ok.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS (broker certificate): login (0)" [ $? = 0 ]
+check "... the vault answered logged in" grep -q 'logged in' "$tmp/c.out"
+pw='wrong' vc login "$tmp/ok.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS (broker certificate): a wrong password is refused by the vault (1)" [ $? = 1 ]
+vc login "$tmp/other.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS: a policy naming another MRTD: refused before sending (3)" [ $? = 3 ]
+check "... saying the password was not sent, and why (the policy, tdx.mrtd)" \
+    bash -c "grep -q 'password was not sent' $tmp/c.err && grep -q 'tdx.mrtd' $tmp/c.err"
+vc login "$tmp/ok.json" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS: a broker certificate without --broker-ca: refused (3, untrusted)" \
+    bash -c "[ $? = 3 ] && grep -qi 'untrusted\|broker' $tmp/c.err"
+TURL=${TURL/localhost/127.0.0.1}
+vc login "$tmp/ok.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS: a certificate not for the host asked (127.0.0.1, the profile names localhost): refused (3)" \
+    bash -c "[ $? = 3 ] && grep -q 'not for the name 127.0.0.1' $tmp/c.err"
+stop_pid "$TPID"
+
+# a certificate carrying the TD's evidence
+start_tls "$tmp/sim" vault-pepper evidence
+vc login "$tmp/ok.json" "${evid[@]}" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS (evidence certificate): login through the verified connection (0)" [ $? = 0 ]
+check "... the vault answered logged in" grep -q 'logged in' "$tmp/c.out"
+vc login "$tmp/ok.json" >"$tmp/c.out" 2>"$tmp/c.err"
+check "TLS (evidence certificate) without the simulator's root: refused (3)" [ $? = 3 ]
+stop_pid "$TPID"
+
+# unapproved code: another measurement on the same platform
+start_tls "$tmp/sim-rogue" rogue-pepper evidence
+vc login "$tmp/ok.json" "${evid[@]}" >"$tmp/c.out" 2>"$tmp/c.err"
+check "unapproved code (evidence certificate): the client refuses (3)" [ $? = 3 ]
+check "... naming tdx.mrtd; the password was not sent" \
+    bash -c "grep -q 'tdx.mrtd' $tmp/c.err && grep -q 'password was not sent' $tmp/c.err"
+stop_pid "$TPID"
+start_tls "$tmp/sim-rogue" rogue-pepper broker anything
+vc login "$tmp/ok.json" --broker-ca "$tmp/broker-ca.pem" >"$tmp/c.out" 2>"$tmp/c.err"
+check "unapproved code (a broker certificate of a lax profile): the client refuses (3)" [ $? = 3 ]
+check "... naming tdx.mrtd" grep -q 'tdx.mrtd' "$tmp/c.err"
+stop_pid "$TPID"
+"$vault" --broker "$url" --key rogue-pepper --backend sim:tdx --sim-dir "$tmp/sim-rogue" \
+    --db "sqlite:$tmp/tls-users.db" --listen 127.0.0.1:0 --port-file "$tmp/never2.port" \
+    --argon-memory 4096 --argon-time 1 --tls broker --cert-profile vault 2>"$tmp/rogue.log"
+rc=$?
+check "unapproved code asking for the vault profile's certificate: the broker refuses, it exits 1 ($rc)" \
+    bash -c "[ $rc = 1 ] && grep -q 'HTTP 403 cert-policy' $tmp/rogue.log"
+check "the vault's server log shows the refused handshakes" grep -q 'TLS handshake failed' "$tmp/vault-tls.log"
+check "no password in any log" bash -c "! grep -aq -e 'correct horse' -e 'staple battery' -e 'tls horse' $tmp/*.log"
 check "the broker's audit log verifies" grep -q '"verified":true' <("$veritee" audit verify --db "$db")
 finish

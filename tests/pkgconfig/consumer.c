@@ -12,6 +12,8 @@
 int main(int argc, char **argv)
 {
     printf("%s\n", vt_strerror(VT_E_EXPIRED));
+    /* attested TLS (veritee/atls.h) is part of the installed API */
+    printf("%s %s\n", vt_atls_format_name(vt_atls_format_parse("cmw")), VT_ATLS_OID_BROKER);
     if (argc < 3) {
         return 0;
     }

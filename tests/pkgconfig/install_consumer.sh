@@ -34,7 +34,7 @@ incdir=$(pkg-config --variable=includedir veritee)
 check "includedir resolves into the install prefix ($incdir)" \
     bash -c '[ "$(cd "$1" && pwd -P)" = "$(cd "$2/include" && pwd -P)" ]' _ "$incdir" "$prefix"
 libdir=$(pkg-config --variable=libdir veritee)
-expected="attester.h buf.h claims.h client.h collateral.h common.h error.h limits.h policy.h receipt.h
+expected="atls.h attester.h buf.h claims.h client.h collateral.h common.h error.h limits.h policy.h receipt.h
 time.h verifier.h veritee.h"
 got=$(cd "$incdir/veritee" 2>/dev/null && find . -type f | sed 's,^\./,,' | sort | tr '\n' ' ')
 check "the installed headers are the public API ($got)" \
@@ -55,11 +55,11 @@ check "a program builds with pkg-config --cflags --libs veritee alone" [ $? -eq 
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/consumer" 2>&1)
 check "it runs against the installed shared library ($out)" grep -q "expired" <<<"$out"
 # The examples, as a user builds them: the installed library through pkg-config, plus their own
-# dependencies (the vault: jansson, sqlite3, libcrypto, libargon2).
+# dependencies (the vault: jansson, sqlite3, libssl, libcrypto, libargon2).
 vault="$here/../../examples/password-vault/vault.c"
 # shellcheck disable=SC2046
 $cc $extra -std=c17 -Wall -Wextra -Werror "$vault" -o "$tmp/veritee-vault" \
-    $(pkg-config --cflags --libs veritee jansson sqlite3 libcrypto) -largon2 2>"$tmp/vault.log"
+    $(pkg-config --cflags --libs veritee jansson sqlite3 libssl libcrypto) -largon2 2>"$tmp/vault.log"
 check "examples/password-vault builds against the installed prefix" [ $? -eq 0 ] ||
     cat "$tmp/vault.log"
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/veritee-vault" --self-test 2>&1)

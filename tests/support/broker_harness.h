@@ -27,8 +27,8 @@ struct bh *bh_start(vt_time now, const char *collateral_sub, int64_t nonce_ttl, 
 struct bh *bh_start_db(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
                        int64_t token_ttl, const char *issuer, const char *db_url);
 /* The same with more of the broker's configuration: over's max_kbs_sessions,
- * kbs_token_profile, log_batch_max, log_batch_wait_us and collateral if set (the other members
- * as for bh_start_db). */
+ * kbs_token_profile, log_batch_max, log_batch_wait_us, clock_base, cert_ttl and collateral if set
+ * (the other members as for bh_start_db). */
 struct bh *bh_start_cfg(vt_time now, const char *collateral_sub, int64_t nonce_ttl,
                         int64_t token_ttl, const char *issuer, const char *db_url,
                         const struct vt_broker_config *over);

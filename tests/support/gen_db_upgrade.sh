@@ -325,6 +325,11 @@ pgu="postgres://veritee@127.0.0.1:$PG_PORT"
 psql -q -v ON_ERROR_STOP=1 "$pgu/loaded" -f "$out/postgres.sql" >/dev/null || die "postgres.sql"
 "$veritee" broker keys --db "$pgu/own" --master-key-file "$mk" >/dev/null || die "own schema"
 "$veritee" cache enforce --list --db "$pgu/own" >/dev/null || die "own schema (cache)"
+# (a release with the kms component: its tables too; an older one has no kms command)
+if "$veritee" kms --help >/dev/null 2>&1; then
+    "$veritee" kms access-key list --db "$pgu/own" --master-key-file "$mk" >/dev/null ||
+        die "own schema (kms)"
+fi
 schema() { # (pg_dump 15.14 and later write a random \restrict key)
     pg_as "$bin/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U veritee --schema-only --no-owner "$1" |
         grep -Ev '^\\(un)?restrict '

@@ -10,6 +10,10 @@
  *   snp/         ark, ask, asvk, vcek: <name>.pem + <name>-key.pem (Milan).
  *   nitro/       root.pem + root-key.pem; the regional..leaf levels are issued afresh at open
  *                (and again when the 3-hour leaf nears its end), as AWS rotates them.
+ *   sgx/measurement, tdx/measurement (optional, never written here): the code's measurement
+ *                as hex (SGX MRENCLAVE, 64 digits; TDX MRTD, 96 digits) that the quotes report
+ *                instead of the simulator's default: a copy of the directory with another
+ *                measurement stands for another build of the code on the same platform.
  * Keys are written with mode 0600. This is a simulator: the keys protect nothing.
  */
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <veritee/attester.h>
 
 #include "attester/attester_impl.h"
+#include "base/encoding.h"
 #include "attester/sim/sim_attester.h"
 #include "dcap_sim.h"
 #include "nitro_sim.h"
@@ -36,6 +41,8 @@ struct sim_state {
     char dir[900];     /* the TEE's PKI directory; "" without sim_dir */
     /* sgx, tdx */
     struct vt_sim_scenario *dcap;
+    uint8_t measurement[48]; /* MRENCLAVE (32 bytes) or MRTD (48) from <dir>/measurement */
+    bool has_measurement;
     /* snp */
     struct vt_ssim_pki snp;
     EVP_PKEY *snp_keys[3]; /* loaded ARK, ASK, ASVK keys (NULL: the simulator's shared ones) */
@@ -194,8 +201,34 @@ static enum vt_err dcap_load(struct sim_state *s, vt_time now, struct vt_diag *d
     return VT_OK;
 }
 
+/* <dir>/measurement, if the directory has one: the hex measurement the quotes report. */
+static enum vt_err dcap_measurement(struct sim_state *s, struct vt_diag *d)
+{
+    if (s->dir[0] == '\0' || !file_exists(s->dir, "measurement")) {
+        return VT_OK;
+    }
+    FILE *f = open_file(s->dir, "measurement", "r", false, d);
+    if (f == NULL) {
+        return d != NULL ? d->code : VT_E_IO;
+    }
+    char hex[200];
+    size_t n = fread(hex, 1, sizeof(hex) - 1, f);
+    fclose(f);
+    while (n > 0 && (hex[n - 1] == '\n' || hex[n - 1] == '\r' || hex[n - 1] == ' ')) {
+        n--;
+    }
+    size_t want = s->tee == VT_TEE_SGX ? 32 : 48;
+    VT_ENSURE(n == 2 * want && vt_hex_decode_exact(hex, n, s->measurement, want) == VT_OK, d,
+              VT_E_BAD_FIELD, "sim.measurement",
+              "%s/measurement: expected %zu hex digits (the %s), found %zu characters", s->dir,
+              2 * want, s->tee == VT_TEE_SGX ? "MRENCLAVE" : "MRTD", n);
+    s->has_measurement = true;
+    return VT_OK;
+}
+
 static enum vt_err dcap_open(struct sim_state *s, vt_time now, struct vt_diag *d)
 {
+    VT_TRY(dcap_measurement(s, d));
     if (s->dir[0] != '\0' && file_exists(s->dir, "cert-0.pem")) {
         return dcap_load(s, now, d);
     }
@@ -221,6 +254,11 @@ static enum vt_err dcap_evidence(struct sim_state *s, const struct vt_attester_i
 {
     struct vt_sim_quote_params qp = s->dcap->quote_params;
     memcpy(s->tee == VT_TEE_SGX ? qp.sgx.report_data : qp.td.report_data, in->report_data, 64);
+    if (s->has_measurement && s->tee == VT_TEE_SGX) {
+        memcpy(qp.sgx.mrenclave, s->measurement, sizeof(qp.sgx.mrenclave));
+    } else if (s->has_measurement) {
+        memcpy(qp.td.mrtd, s->measurement, sizeof(qp.td.mrtd));
+    }
     size_t len = 0;
     uint8_t *q = vt_sim_quote_make(s->dcap->pki, &qp, &len);
     VT_ENSURE(q != NULL, d, VT_E_CRYPTO, "sim.quote", "the simulator could not make a quote");
