@@ -43,6 +43,7 @@ DIRS = {
     "src/broker": "services",
     "src/kms": "services",
     "src/azure": "services",
+    "src/console": "services",
     "tools": "services",
 }
 

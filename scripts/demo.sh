@@ -10,8 +10,16 @@
 # a flood of challenges) and show each refused; in between, the operator's side: schema versions,
 # an online backup and a checked restore.
 # Everything runs on 127.0.0.1 and is stopped at the end. Exit 0 when every step succeeds.
+# With --console the demo ends by printing the operator's console URL (docs/console.md) and an
+# admin token, and keeps veritee serve running until Ctrl-C.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+keep_console=false
+case "${1:-}" in
+--console) keep_console=true ;;
+"") ;;
+*) echo "usage: scripts/demo.sh [--console]"; exit 2 ;;
+esac
 scripts/install-deps.sh
 
 build=${VT_DEMO_BUILD:-build/release}
@@ -55,6 +63,7 @@ pf="$tmp/serve.port"
     --trust-anchor "$tmp/sim-export/anchors/tdx.pem" --listen 127.0.0.1:0 --port-file "$pf" \
     2>"$tmp/serve.log" &
 pids+=($!)
+serve_pid=$!
 url="http://127.0.0.1:$(wait_port "$pf")" || { echo "serve failed"; cat "$tmp/serve.log"; exit 1; }
 echo "  serving on $url (cache: PCS/KDS API; broker: /v1, /kbs/v0)"
 
@@ -334,6 +343,23 @@ for i in range(150):
 print("%d 201 first, then %d 429 (Retry-After: %s)" % (st.index(429) if 429 in st else len(st), st.count(429), ra))' "${url##*:}")
 step "150 challenges at once from one client: $flood" \
     bash -c 'set -- $1; [ "$1" -ge 100 ] && [ "$5" -gt 0 ]' _ "$flood"
+
+hdrs=$(curl -s -D - -o /dev/null "$url/console")
+step "the operator's console at $url/console, with a strict Content-Security-Policy" \
+    grep -q "^Content-Security-Policy: default-src 'self'" <<<"$hdrs"
+
+if [ "$keep_console" = true ]; then
+    console_token=$(b token)
+    echo "== the operator's console (docs/console.md) =="
+    echo "  $((steps - failed)) of $steps steps ok so far"
+    echo "  admin token: $console_token"
+    echo "  open $url/console and paste the token; Ctrl-C stops everything"
+    trap 'echo; cleanup; echo "$((steps - failed)) passed, $failed failed"; exit $((failed > 0 ? 1 : 0))' INT TERM
+    while kill -0 "$serve_pid" 2>/dev/null; do
+        sleep 1 &
+        wait $!
+    done
+fi
 
 cleanup
 trap - EXIT

@@ -19,6 +19,7 @@ packages=(
     python3-cffi python3-dev python3-pytest python3-build python3-setuptools python3-wheel
     python3-venv python3-pip
     faketime # bench/bindings: Evervault's Nitro validator checks documents at the wall clock only
+    chromium # the console's browser tests, headless (tests/console/run.sh)
 )
 
 # Node.js and npm run the tests that drive veritee with other people's JavaScript clients and

@@ -722,6 +722,9 @@ static enum vt_err record(struct vt_broker *b, const struct vt_broker_decision *
                                       : x->type[0] == 'c' ? 2
                                                           : 0][!x->allowed],
                          1);
+        if (x->claims != NULL) {
+            vt_broker_fleet_note(b, x->claims, x->type, x->allowed);
+        }
     }
     return err;
 }

@@ -495,6 +495,13 @@ VT_MUST_USE enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t 
                                                   uint64_t new_size, char **json,
                                                   struct vt_diag *d);
 /* Entries [start, start+limit) with their explanations (admin): JSON (heap). */
+/* The fleet (broker_fleet.c): note the TEE of verified claims (a JSON object) after a decision of
+ * type ("attest", "release"); a failure to write is reported on stderr, never to the caller. */
+void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *type, bool allowed);
+/* Every TEE noted, the most recently seen first (at most limit, capped at 10000), as a JSON
+ * array (GET /admin/v1/fleet, docs/api/broker.yaml). */
+VT_MUST_USE enum vt_err vt_broker_fleet(struct vt_broker *b, uint64_t limit, char **json,
+                                        struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_log_entries(struct vt_broker *b, uint64_t start, uint64_t limit,
                                               bool explain, char **json, struct vt_diag *d);
 char *vt_broker_log_checkpoint(struct vt_broker *b); /* heap JSON of the latest checkpoint */

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "console/console.h"
 #include "net/json_fields.h"
 
 static void refuse(struct vt_http_resp *resp, const struct vt_broker_denial *den)
@@ -452,6 +453,35 @@ static void h_policy(void *ctx, const struct vt_http_req *req, struct vt_http_re
     key_result(resp, err, &d, NULL);
 }
 
+/* Compile a policy without storing it (the console's policy check): 200 with {ok, sha256} or
+ * {ok: false, check, detail, code}; 400 only without a body. */
+static void h_policy_check(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    size_t n = 0;
+    const uint8_t *p = vt_http_req_body(req, &n);
+    if (n == 0) {
+        bad(resp, 400, "invalid", "a policy body is required");
+        return;
+    }
+    struct vt_policy *pol = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    enum vt_err err = vt_policy_compile((const char *)p, n, &pol, &d);
+    if (err != VT_OK) {
+        vt_http_json_reply(resp, 200,
+                           json_pack("{s:b,s:s,s:s,s:s}", "ok", false, "check", d.check, "detail",
+                                     d.detail, "code", vt_err_name(err)));
+        return;
+    }
+    uint8_t h[VT_SHA256_LEN];
+    char hx[2 * VT_SHA256_LEN + 1];
+    vt_policy_digest(pol, h);
+    vt_policy_free(pol);
+    vt_hex_encode(h, sizeof(h), hx);
+    vt_http_json_reply(resp, 200, json_pack("{s:b,s:s}", "ok", true, "sha256", hx));
+}
+
 static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     uint64_t start, limit;
@@ -463,6 +493,21 @@ static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp 
         bad(resp, 400, "invalid", "start and limit are decimal numbers");
     } else if (vt_broker_log_entries(ctx, start, limit, ex != NULL && strcmp(ex, "0") != 0, &s,
                                      &d) != VT_OK) {
+        bad(resp, 500, "storage", d.detail);
+    } else {
+        text_json(resp, s);
+    }
+}
+
+static void h_fleet(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    uint64_t limit;
+    char *s = NULL;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    if (!u64_arg(req, "limit", 1000, &limit)) {
+        bad(resp, 400, "invalid", "limit is a decimal number");
+    } else if (vt_broker_fleet(ctx, limit, &s, &d) != VT_OK) {
         bad(resp, 500, "storage", d.detail);
     } else {
         text_json(resp, s);
@@ -672,8 +717,8 @@ static void h_kbs(void *ctx, const struct vt_http_req *req, struct vt_http_resp 
 
 bool vt_broker_owns_path(const char *path)
 {
-    static const char *const admin_paths[] = {"keys",         "policy", "log",
-                                              "signing-keys", "audit",  "cert-profiles"};
+    static const char *const admin_paths[] = {"keys",  "policy", "log",          "signing-keys",
+                                              "audit", "fleet",  "cert-profiles"};
     if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/.well-known/jwks.json") == 0 ||
         strncmp(path, "/kbs/v0/", 8) == 0) {
         return true;
@@ -719,7 +764,9 @@ static const struct vt_http_route_entry routes[] = {
     {"POST", "/admin/v1/keys/{name}/disable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
     {"POST", "/admin/v1/keys/{name}/enable", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_key_able},
     {"PUT", "/admin/v1/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy},
+    {"POST", "/admin/v1/policy/check", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy_check},
     {"GET", "/admin/v1/log", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log},
+    {"GET", "/admin/v1/fleet", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_fleet},
     {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},
     {"POST", "/admin/v1/audit", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_audit},
     {"GET", "/admin/v1/cert-profiles", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_profiles_list},
@@ -765,6 +812,10 @@ void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_ht
                           struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_route(req, route, resp); /* the console's files (docs/console.md) */
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(b, req, resp);
     if (e == NULL) {
         return; /* answered from the head: 404, 405 */
@@ -778,6 +829,10 @@ void vt_broker_http_route(void *ctx, const struct vt_http_req *req, struct vt_ht
 void vt_broker_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     struct vt_broker *b = ctx;
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_handler(req, resp);
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(b, req, resp);
     if (e != NULL && ((e->flags & ADMIN) == 0 || admin_authorized(b, req, resp))) {
         e->handler(ctx, req, resp);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "console/console.h"
 #include "net/json_fields.h"
 
 /* Request-ID: 128 random bits per response, from a per-thread generator seeded once from
@@ -565,6 +566,10 @@ void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_htt
                          struct vt_http_resp *resp)
 {
     struct vt_cache *c = ctx;
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_route(req, route, resp); /* the console's files (docs/console.md) */
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(req, resp);
     if (e == NULL) {
         return;
@@ -577,6 +582,10 @@ void vt_cache_http_route(void *ctx, const struct vt_http_req *req, struct vt_htt
 
 void vt_cache_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
+    if (vt_console_owns_path(vt_http_req_path(req))) {
+        vt_console_http_handler(req, resp);
+        return;
+    }
     const struct vt_http_route_entry *e = entry_of(req, resp);
     if (e != NULL && route_authorized(ctx, e, req, resp)) {
         e->handler(ctx, req, resp);

@@ -106,6 +106,16 @@ static const struct vt_schema_step broker_steps[] = {
      " policy_sha256 TEXT NOT NULL, dns TEXT NOT NULL, lifetime BIGINT NOT NULL,"
      " updated BIGINT NOT NULL)",
      NULL},
+    /* the fleet (broker_fleet.c, the console's Fleet view): one row per TEE type, platform and
+     * identity measurement whose evidence verified, with its latest verification */
+    {"vb_fleet: the TEEs whose evidence verified",
+     "CREATE TABLE IF NOT EXISTS vb_fleet(id TEXT PRIMARY KEY, tee TEXT NOT NULL,"
+     " platform_kind TEXT NOT NULL, platform TEXT NOT NULL, identity TEXT NOT NULL,"
+     " status TEXT NOT NULL, advisories TEXT NOT NULL, debug BIGINT NOT NULL,"
+     " tcb_eval BIGINT NOT NULL, measurements TEXT NOT NULL, first_seen BIGINT NOT NULL,"
+     " last_seen BIGINT NOT NULL, seen BIGINT NOT NULL, last_decision TEXT NOT NULL);\n"
+     "CREATE INDEX IF NOT EXISTS vb_fleet_last_seen ON vb_fleet(last_seen)",
+     NULL},
 };
 
 const struct vt_schema_component vt_schema_broker = {

@@ -1,0 +1,215 @@
+// The console in Debian's chromium (headless), driven by puppeteer-core: run by tests/console/run.sh,
+// which starts the servers and passes them in the environment. Prints "ok"/"FAIL" per check and
+// "N passed, N failed"; exits 1 on any failure. Screenshots: $VT_ARTIFACTS/*.png.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.NODE_PATH, 'x.js'));
+const puppeteer = require('puppeteer-core');
+
+const env = (k) => process.env[k] || '';
+const url = env('VT_URL');
+const admin = env('VT_ADMIN');
+const artifacts = env('VT_ARTIFACTS');
+const release = JSON.parse(readFileSync(env('VT_RELEASE'), 'utf8'));
+const masterKey = readFileSync(env('VT_SECRETS'), 'utf8').trim();
+let passed = 0;
+let failed = 0;
+
+function check(name, cond, detail = '') {
+  if (cond) {
+    passed++;
+    console.log(`ok    ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL  ${name}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+const browser = await puppeteer.launch({
+  executablePath: env('VT_CHROMIUM'),
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+});
+const page = await browser.newPage();
+await page.setViewport({ width: 1366, height: 900 }); // a laptop screen
+const violations = [];
+page.on('console', (m) => {
+  if (/Content Security Policy|Refused to/i.test(m.text())) {
+    violations.push(m.text());
+  }
+});
+page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+const requests = [];
+page.on('request', (r) => requests.push(r.url()));
+
+const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+const text = (sel) => page.$eval(sel, (e) => e.textContent);
+const waitText = (sel, re, timeout = 10000) =>
+  page.waitForFunction((s, src) => {
+    const e = document.querySelector(s);
+    return e && new RegExp(src).test(e.textContent);
+  }, { timeout }, sel, re.source).then(() => true, () => false);
+
+try {
+  // ---- the page and its headers ----
+  const resp = await page.goto(`${url}/console`, { waitUntil: 'networkidle0' });
+  const h = resp.headers();
+  check('the console answers 200', resp.status() === 200, String(resp.status()));
+  check('a strict CSP: default-src self, no unsafe-inline',
+    /default-src 'self'/.test(h['content-security-policy'] || '') && !/unsafe/.test(h['content-security-policy'] || ''),
+    h['content-security-policy']);
+  check("frame-ancestors 'none'", /frame-ancestors 'none'/.test(h['content-security-policy'] || ''));
+  check('X-Content-Type-Options: nosniff', h['x-content-type-options'] === 'nosniff');
+  check('Cache-Control and ETag', /no-cache/.test(h['cache-control'] || '') && /^"[0-9a-f]{32}"$/.test(h.etag || ''));
+  await shot('01-login');
+
+  // ---- log in ----
+  await page.type('#token', `${admin}x`);
+  await page.keyboard.press('Enter');
+  check('a wrong token is refused', await waitText('#login-error', /not an admin token/));
+  check('…and the views stay hidden', await page.$eval('#nav', (e) => e.hidden));
+  await page.focus('#token');
+  await page.type('#token', admin);
+  await page.keyboard.press('Enter'); // keyboard only
+  check('log in with the admin token', await waitText('#fleet-count', /of [1-9][0-9]* TEEs/));
+  const stored = await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]);
+  check('the token is kept in memory only (no storage, no cookie)',
+    stored[0] === 0 && stored[1] === 0 && stored[2] === '', JSON.stringify(stored));
+
+  // ---- fleet: the TD that attested ----
+  check('the fleet lists the attested TD', await waitText('#fleet-table tbody', /tdx[\s\S]*fmspc [0-9a-f]{12}[\s\S]*UpToDate/));
+  const seen = await page.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('one TD, seen by each attestation and release, its last decision the denied release',
+    seen.length === 1 && /release deny/.test(seen[0]), seen.join(' | '));
+  check('its measurements are listed', /tdx\.mrtd/.test(await page.$eval('#fleet-table tbody pre', (e) => e.textContent)));
+  check('counts by status are charted', await page.$eval('#fleet-chart', (e) => /UpToDate 1/.test(e.querySelector('svg title').textContent)));
+  await page.select('#fleet-tee', 'nitro');
+  check('filtering by TEE', await waitText('#fleet-count', /^0 of 1 TEEs/));
+  await page.select('#fleet-tee', '');
+  await page.click('#fleet-table th button[data-sort="status"]');
+  check('sorting by a column sets aria-sort', await page.$eval('#fleet-table th button[data-sort="status"]', (b) => b.parentElement.getAttribute('aria-sort') === 'ascending'));
+  await shot('02-fleet');
+
+  // ---- releases and attestations ----
+  await page.click('#nav [data-view="releases"]');
+  await waitText('#log-count', /of [1-9][0-9]* entries/);
+  const rows = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('the log lists the attestations', rows.some((r) => /attest/.test(r)), rows.join(' | '));
+  check('the log lists the release of app-key', rows.some((r) => /release.*app-key.*allow/.test(r)));
+  await shot('03-releases');
+  await page.type('#log-search', 'deny');
+  const denied = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('searching "deny" leaves the denied release only',
+    denied.length === 1 && /other-app-key/.test(denied[0]) && /release-policy/.test(denied[0]), denied.join(' | '));
+  await page.click('#log-table tbody tr button');
+  check('its explanation opens', await waitText('#explain-h', /release deny/));
+  const rules = await page.$$eval('#explain-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('the explanation shows the failing rule, expected and actual',
+    rules.some((r) => /tdx\.mrtd/.test(r) && /0{96}/.test(r) && /FAIL/.test(r)), rules.join(' | '));
+  check('focus moves to the explanation', await page.evaluate(() => document.activeElement.id === 'explain-h'));
+  await shot('04-explanation');
+
+  // ---- a receipt checked in the browser ----
+  await page.$eval('#receipt-input', (e, v) => { e.value = v; }, JSON.stringify(release));
+  await page.click('#receipt-check');
+  check('the release receipt verifies in the page', await waitText('#receipt-result', /^Verified: entry \d+ of \d+/),
+    await text('#receipt-result'));
+  await shot('05-receipt-ok');
+  const tampered = JSON.parse(JSON.stringify(release));
+  const r = tampered.receipt.receipt || tampered.receipt;
+  const entry = JSON.parse(Buffer.from(r.entry, 'base64').toString());
+  entry.decision = entry.decision === 'allow' ? 'deny' : 'allow';
+  r.entry = Buffer.from(JSON.stringify(entry)).toString('base64');
+  await page.$eval('#receipt-input', (e, v) => { e.value = v; }, JSON.stringify(tampered));
+  await page.click('#receipt-check');
+  check('a tampered entry fails the inclusion proof', await waitText('#receipt-result', /^Not verified: receipt\.inclusion/),
+    await text('#receipt-result'));
+  await shot('06-receipt-tampered');
+  const badSig = JSON.parse(JSON.stringify(release));
+  const r2 = badSig.receipt.receipt || badSig.receipt;
+  r2.checkpoint.body = r2.checkpoint.body.replace(/\n(\d+)\n/, (m, n) => `\n${Number(n) + 1}\n`);
+  await page.$eval('#receipt-input', (e, v) => { e.value = v; }, JSON.stringify(badSig));
+  await page.click('#receipt-check');
+  check('a changed checkpoint fails its signature', await waitText('#receipt-result', /^Not verified: receipt\.checkpoint\.signature/),
+    await text('#receipt-result'));
+
+  // ---- keys and policies: no secret ----
+  await page.click('#nav [data-view="keys"]');
+  check('keys are listed', await waitText('#keys-table tbody', /app-key[\s\S]*other-app-key|other-app-key[\s\S]*app-key/));
+  check('a key\'s policy text is shown', await waitText('#keys-table tbody', /tdx\.mrtd/));
+  await page.click('#keys-table tbody button');
+  const copied = await page.$eval('#policy-text', (e) => e.value);
+  check('a key\'s policy is copied to the policy check', /tdx\.mrtd/.test(copied));
+  await page.click('#policy-check');
+  check('it compiles', await waitText('#policy-result', /^Compiles \(SHA-256 [0-9a-f]{64}\)/), await text('#policy-result'));
+  await page.$eval('#policy-text', (e) => { e.value = '{"version":1,"rules":{"claim":"tdx.mrtdd","exists":true}}'; });
+  await page.click('#policy-check');
+  check('a policy with an unknown claim shows its compile error and path',
+    await waitText('#policy-result', /^Does not compile: rules\.claim: /), await text('#policy-result'));
+  await shot('07-keys');
+
+  // ---- health ----
+  await page.click('#nav [data-view="health"]');
+  check('health shows the store', await waitText('#health-status', /store/));
+  check('health shows the cache upstreams', await waitText('#health-upstream', /requests[\s\S]*errors[\s\S]*oldest document/));
+  check('the log chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-log-chart svg rect').length >= 2, { timeout: 5000 }).then(() => true, () => false));
+  await page.click('#health-reload');
+  await new Promise((res) => setTimeout(res, 300)); // a second sample for the rate chart
+  await page.click('#health-reload');
+  check('the rate chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-rate-chart polyline').length === 3, { timeout: 5000 }).then(() => true, () => false));
+  await shot('08-health');
+
+  // ---- TCB recoveries: schedule an enforcement, with a confirmation ----
+  await page.click('#nav [data-view="recoveries"]');
+  await page.select('#enforce-tee', 'tdx');
+  await page.type('#enforce-eval', '19');
+  await page.type('#enforce-from', '2030-01-01T00:00:00Z');
+  await page.click('#enforce-form button[type="submit"]');
+  check('scheduling asks for a confirmation', await waitText('#enforce-confirm-text', /Enforce tdx tcbEvaluationDataNumber 19 from 2030-01-01T00:00:00Z/));
+  check('nothing is scheduled before it', !/2030/.test(await text('#enforce-table')));
+  await shot('09-enforce-confirm');
+  await page.keyboard.press('Enter'); // the focused Confirm button
+  check('the scheduled enforcement is listed', await waitText('#enforce-table tbody', /tdx.*19.*2030-01-01T00:00:00Z/));
+  await shot('10-enforce-listed');
+
+  // ---- no secret anywhere in the page ----
+  const secret = (release.secret_b64 || '').replace(/=+$/, '');
+  const all = await page.evaluate(() => document.documentElement.outerHTML);
+  check('no released secret, master key or admin token in the page',
+    secret.length > 8 && !all.includes(secret) && !all.includes(masterKey) && !all.includes(admin));
+  check('every request stayed on the origin', requests.every((u) => u.startsWith(url)), requests.filter((u) => !u.startsWith(url)).join(' '));
+  check('no CSP violation or script error', violations.length === 0, violations.join(' | '));
+
+  // ---- impact of a newer number on the recorded fixtures (cache serve) ----
+  if (env('VT_CACHE_URL')) {
+    const p2 = await browser.newPage();
+    await p2.setViewport({ width: 1366, height: 900 });
+    await p2.goto(`${env('VT_CACHE_URL')}/console`, { waitUntil: 'networkidle0' });
+    await p2.type('#token', env('VT_CACHE_ADMIN'));
+    await p2.keyboard.press('Enter');
+    const ok = await p2.waitForFunction(() => /No key broker/.test(document.querySelector('#keys-error').textContent) || !document.querySelector('#nav').hidden, { timeout: 10000 }).then(() => true, () => false);
+    check('cache serve: log in to its console', ok);
+    await p2.click('#nav [data-view="recoveries"]');
+    const listed = await p2.waitForFunction(() => /tdx/.test(document.querySelector('#enforce-table tbody').textContent), { timeout: 10000 }).then(() => true, () => false);
+    check('cache serve: eval 17 is listed as enforced', listed && /17/.test(await p2.$eval('#enforce-table tbody', (e) => e.textContent)));
+    await p2.select('#impact-tee', 'tdx');
+    await p2.type('#impact-eval', '18');
+    await p2.click('#impact-form button[type="submit"]');
+    const summary = await p2.waitForFunction(() => /platforms change status/.test(document.querySelector('#impact-summary').textContent), { timeout: 30000 }).then(() => true, () => false);
+    check('impact of eval 18 is previewed', summary, await p2.$eval('#impact-summary', (e) => e.textContent));
+    const irows = await p2.$$eval('#impact-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    check('the recorded platform turns OutOfDate under 18',
+      irows.some((t) => /90c06f000000/.test(t) && /UpToDate \(17\)/.test(t) && /OutOfDate \(18\)/.test(t) && /yes/.test(t)), irows.join(' | '));
+    check('the impact chart is drawn', await p2.$eval('#impact-chart', (e) => e.querySelectorAll('svg rect').length >= 1));
+    await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
+  }
+} catch (e) {
+  check('the browser run completed', false, e.stack);
+  await shot('99-error').catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

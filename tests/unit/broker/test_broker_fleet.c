@@ -1,0 +1,147 @@
+/*
+ * The fleet (src/broker/broker_fleet.c, GET /admin/v1/fleet): one row per TEE type, platform and
+ * identity measurement whose evidence verified, updated by each decision on it (attestations
+ * allowed or denied by policy), never by evidence that does not verify; the endpoint's reject
+ * paths (no token, a wrong token, another scheme, a bad limit).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker_harness.h"
+#include "crypto/jose.h"
+
+/* POST /v1/attest of tee's simulated evidence (variant: VT_BSIM_*): the status. */
+static long attest(struct bh *h, enum vt_tee tee, unsigned variant)
+{
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(h, nonce, raw));
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_jwk *key = NULL;
+    assert_int_equal(vt_jwk_generate("P-256", &key, &d), VT_OK);
+    json_t *body = bh_attest_body(h, tee, nonce, raw, key, variant);
+    char *text = json_dumps(body, JSON_COMPACT);
+    long st = bh_call(h, "POST", "/v1/attest", text, NULL, NULL, NULL);
+    free(text);
+    json_decref(body);
+    vt_jwk_free(key);
+    return st;
+}
+
+static json_t *fleet(struct bh *h, const char *query)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/admin/v1/fleet%s", query);
+    json_t *o = NULL;
+    assert_int_equal(bh_call(h, "GET", path, NULL, h->admin, &o, NULL), 200);
+    assert_true(json_is_array(o));
+    return o;
+}
+
+static json_t *row_of(json_t *arr, const char *tee, bool debug)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(arr, i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "tee")), tee) == 0 &&
+            json_is_true(json_object_get(r, "debug")) == debug) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void test_fleet_rows(void **state)
+{
+    (void)state;
+    struct bh *h = bh_start(vt_time_now(), "", 300, 600, NULL);
+    assert_non_null(h);
+    json_t *o = fleet(h, "");
+    assert_int_equal(json_array_size(o), 0);
+    json_decref(o);
+
+    assert_int_equal(attest(h, VT_TEE_SGX, 0), 200);
+    assert_int_equal(attest(h, VT_TEE_SGX, 0), 200);
+    assert_int_equal(attest(h, VT_TEE_TDX, 0), 200);
+    long st = attest(h, VT_TEE_SGX, VT_BSIM_DEBUG); /* denied by the default policy */
+    assert_true(st == 401 || st == 403);
+    assert_true(attest(h, VT_TEE_TDX, VT_BSIM_CORRUPT) != 200); /* does not verify */
+
+    /* two rows: the SGX enclave (its debug run has the same MRENCLAVE: the same TEE, and the
+     * row shows its latest verification) and the TD */
+    o = fleet(h, "");
+    assert_int_equal(json_array_size(o), 2);
+    json_t *sgx = row_of(o, "sgx", true);
+    assert_non_null(sgx);
+    assert_int_equal(json_integer_value(json_object_get(sgx, "seen")), 3);
+    assert_string_equal(json_string_value(json_object_get(sgx, "status")), "UpToDate");
+    assert_string_equal(json_string_value(json_object_get(sgx, "platform_kind")), "fmspc");
+    assert_int_equal(strlen(json_string_value(json_object_get(sgx, "platform"))), 12);
+    assert_string_equal(json_string_value(json_object_get(sgx, "last_decision")), "attest deny");
+    json_t *meas = json_object_get(sgx, "measurements");
+    assert_string_equal(json_string_value(json_object_get(meas, "sgx.mrenclave")),
+                        json_string_value(json_object_get(sgx, "identity")));
+    assert_null(json_object_get(meas, "report_data")); /* the TEE's namespace only */
+    assert_true(json_integer_value(json_object_get(sgx, "tcb_eval")) > 0);
+    json_t *tdx = row_of(o, "tdx", false);
+    assert_non_null(tdx);
+    /* the corrupt evidence did not verify: not counted */
+    assert_int_equal(json_integer_value(json_object_get(tdx, "seen")), 1);
+    assert_string_equal(json_string_value(json_object_get(tdx, "last_decision")), "attest allow");
+    assert_non_null(json_object_get(json_object_get(tdx, "measurements"), "tdx.mrtd"));
+    /* the most recently seen first */
+    assert_true(strcmp(json_string_value(json_object_get(json_array_get(o, 0), "last_seen")),
+                       json_string_value(json_object_get(json_array_get(o, 1), "last_seen"))) >= 0);
+    json_decref(o);
+
+    /* another enclave on the same platform is another TEE */
+    assert_int_equal(attest(h, VT_TEE_SGX, VT_BSIM_OTHER_CODE), 200);
+    o = fleet(h, "");
+    assert_int_equal(json_array_size(o), 3);
+    json_decref(o);
+
+    o = fleet(h, "?limit=1");
+    assert_int_equal(json_array_size(o), 1);
+    json_decref(o);
+    bh_stop(h);
+}
+
+static void test_fleet_rejects(void **state)
+{
+    (void)state;
+    struct bh *h = bh_start(vt_time_now(), "", 300, 600, NULL);
+    assert_non_null(h);
+    char wrong[80];
+    snprintf(wrong, sizeof(wrong), "%.*sx", (int)strlen(h->admin) - 1, h->admin);
+    char *raw = NULL;
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/fleet", NULL, NULL, NULL, &raw), 401);
+    assert_non_null(strstr(raw, "admin bearer token"));
+    free(raw);
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/fleet", NULL, wrong, NULL, NULL), 401);
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/fleet?limit=ten", NULL, h->admin, NULL, &raw),
+                     400);
+    assert_non_null(strstr(raw, "limit is a decimal number"));
+    free(raw);
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/fleet?limit=-1", NULL, h->admin, NULL, NULL),
+                     400);
+    assert_int_equal(bh_call(h, "POST", "/admin/v1/fleet", "{}", h->admin, NULL, NULL), 405);
+    bh_stop(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fleet_rows),
+        cmocka_unit_test(test_fleet_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
