@@ -323,6 +323,11 @@ for d in loaded own; do
 done
 pgu="postgres://veritee@127.0.0.1:$PG_PORT"
 psql -q -v ON_ERROR_STOP=1 "$pgu/loaded" -f "$out/postgres.sql" >/dev/null || die "postgres.sql"
+# (a release with `veritee db migrate`: every component, as serve would create them; an older
+# one creates its components through the commands below)
+if "$veritee" db --help >/dev/null 2>&1; then
+    "$veritee" db migrate --db "$pgu/own" >/dev/null || die "own schema (db migrate)"
+fi
 "$veritee" broker keys --db "$pgu/own" --master-key-file "$mk" >/dev/null || die "own schema"
 "$veritee" cache enforce --list --db "$pgu/own" >/dev/null || die "own schema (cache)"
 # (a release with the kms component: its tables too; an older one has no kms command)
