@@ -291,9 +291,45 @@ function genericTable(table, rows) {
   }
 }
 
+// "18 from 2026-03-01T00:00:00Z (held)": an enforcement entry; held only for a platform's row.
+function enforcement(e) {
+  if (!e) {
+    return '';
+  }
+  const held = e.held === undefined ? '' : e.held ? ' (held)' : ' (not held: fetched on first use)';
+  return `${e.tcb_eval} from ${e.from}${held}`;
+}
+
+function renderRecoveries(r) {
+  const pairs = [];
+  for (const tee of ['sgx', 'tdx']) {
+    const t = (r.tees || {})[tee] || {};
+    pairs.push([`${tee} enforced`, t.enforced ? enforcement(t.enforced) : 'none: the newest number']);
+    pairs.push([`${tee} scheduled`, (t.scheduled || []).map(enforcement).join('; ') || 'none']);
+  }
+  dlPut($('recoveries-tees'), pairs);
+  const tbody = $('recoveries-table').tBodies[0];
+  tbody.replaceChildren();
+  for (const p of r.platforms || []) {
+    const tr = document.createElement('tr');
+    cell(tr, p.tee);
+    cell(tr, p.fmspc, 'mono');
+    cell(tr, (p.held || []).join(', '));
+    cell(tr, p.served);
+    cell(tr, p.enforced ? enforcement(p.enforced) : 'none', p.enforced && !p.enforced.held ? 'deny' : '');
+    cell(tr, (p.scheduled || []).map(enforcement).join('; '));
+    cell(tr, `${p.newest ?? ''} (${p.standard ?? '–'}, ${p.early ?? '–'})`);
+    tbody.append(tr);
+  }
+  const n = (r.platforms || []).length;
+  $('recoveries-table').hidden = n === 0;
+  $('recoveries-empty').textContent = n === 0 ? 'The cache holds no TCB info yet.' : '';
+}
+
 async function loadRecoveries() {
   setError('enforce-error', null);
   try {
+    renderRecoveries(await api('/admin/v1/recoveries'));
     const list = await api('/admin/v1/enforce');
     genericTable($('enforce-table'), list);
     $('enforce-table').caption.textContent = list.length
@@ -330,6 +366,7 @@ async function previewImpact(ev) {
     }
     $('impact-table').hidden = (r.results || []).length === 0;
     barChart($('impact-chart'), 'Platforms by status under the candidate', [...counts.entries()]);
+    loadRecoveries(); // the preview may have fetched numbers the cache did not hold
   } catch (e) {
     $('impact-summary').textContent = `Impact failed: ${e.message}`;
   }
@@ -359,6 +396,7 @@ async function confirmEnforce() {
     const list = await api('/admin/v1/enforce', { method: 'POST', body });
     $('enforce-result').textContent = `Scheduled: ${body.tee} ${body.tcb_eval}.`;
     genericTable($('enforce-table'), list);
+    renderRecoveries(await api('/admin/v1/recoveries'));
   } catch (e) {
     $('enforce-result').textContent = `Refused: ${e.message}`;
   }

@@ -1325,6 +1325,165 @@ char *vt_cache_enforce_list(struct vt_cache *c)
     return s;
 }
 
+/* The schedule's rows of one TEE, oldest first: {tcb_eval, from} each. */
+struct recov_sched {
+    json_t *rows[2]; /* sgx, tdx */
+};
+
+static bool row_recov_sched(void *ctx, const struct vt_sql_row *row)
+{
+    struct recov_sched *s = ctx;
+    int64_t tee = vt_row_int(row, 0);
+    if (tee != VT_TEE_SGX && tee != VT_TEE_TDX) {
+        return true;
+    }
+    char when[VT_TIME_STR_MAX];
+    vt_time_format(vt_row_int(row, 2), when);
+    json_array_append_new(s->rows[tee == VT_TEE_TDX ? 1 : 0],
+                          json_pack("{s:I,s:s,s:I}", "tcb_eval", (json_int_t)vt_row_int(row, 1),
+                                    "from", when, "from_unix", (json_int_t)vt_row_int(row, 2)));
+    return true;
+}
+
+/* One TCB info held: the row of its TEE and FMSPC (the last one appended: rows come sorted). */
+static bool row_recov_item(void *ctx, const struct vt_sql_row *row)
+{
+    json_t *arr = ctx;
+    int64_t tee = vt_row_int(row, 0);
+    const char *fmspc = vt_row_text(row, 1);
+    int64_t ev = vt_row_int(row, 2);
+    const char *key = vt_row_text(row, 3);
+    const char *tname = vt_tee_name((enum vt_tee)tee);
+    size_t n = json_array_size(arr);
+    json_t *last = n > 0 ? json_array_get(arr, n - 1) : NULL;
+    if (last == NULL || strcmp(json_string_value(json_object_get(last, "tee")), tname) != 0 ||
+        strcmp(json_string_value(json_object_get(last, "fmspc")), fmspc) != 0) {
+        last = json_pack("{s:s,s:s,s:[],s:n,s:n}", "tee", tname, "fmspc", fmspc, "held", "standard",
+                         "early");
+        json_array_append_new(arr, last);
+    }
+    json_t *held = json_object_get(last, "held");
+    size_t m = json_array_size(held);
+    if (m == 0 || json_integer_value(json_array_get(held, m - 1)) != ev) {
+        json_array_append_new(held, json_integer(ev)); /* rows come by number: no duplicates */
+    }
+    /* the numbers the default keys hold (the highest when the v3 and v4 keys differ) */
+    const char *slot = strstr(key, "update=standard") ? "standard"
+                       : strstr(key, "update=early")  ? "early"
+                                                      : NULL;
+    if (slot != NULL) {
+        json_t *cur = json_object_get(last, slot);
+        if (!json_is_integer(cur) || json_integer_value(cur) < ev) {
+            json_object_set_new(last, slot, json_integer(ev));
+        }
+    }
+    return true;
+}
+
+static bool json_int_in(const json_t *arr, int64_t v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (json_integer_value(x) == v) {
+            return true;
+        }
+    }
+    return false;
+}
+
+enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *d)
+{
+    *out = NULL;
+    vt_time now = vt_cache_now(c);
+    struct recov_sched s = {{json_array(), json_array()}};
+    json_t *platforms = json_array();
+    enum vt_err err = vt_store_exec(
+        c->store, "SELECT tee, eval_num, from_time FROM vt_enforce ORDER BY tee, from_time", NULL,
+        0, row_recov_sched, &s, NULL, d);
+    if (err == VT_OK) {
+        struct vt_sql_arg a[] = {VT_SQL_I(VT_DOC_TCB_INFO)};
+        err = vt_store_exec(c->store,
+                            "SELECT tee, fmspc, eval_num, key FROM vt_items WHERE kind = ?"
+                            " AND eval_num > 0 AND length(body) > 0"
+                            " ORDER BY tee, fmspc, eval_num, key",
+                            a, 1, row_recov_item, platforms, NULL, d);
+    }
+    if (err != VT_OK) {
+        json_decref(s.rows[0]);
+        json_decref(s.rows[1]);
+        json_decref(platforms);
+        return err;
+    }
+    /* Per TEE: the entry in force (the latest whose start has passed), the ones scheduled (start
+     * to come), and those superseded. */
+    json_t *tees = json_object();
+    json_t *in_force[2] = {NULL, NULL}, *scheduled[2];
+    for (size_t t = 0; t < 2; t++) {
+        scheduled[t] = json_array();
+        json_t *past = json_array();
+        size_t i;
+        json_t *r;
+        json_array_foreach(s.rows[t], i, r)
+        {
+            if (json_integer_value(json_object_get(r, "from_unix")) <= now) {
+                if (in_force[t] != NULL) {
+                    json_array_append(past, in_force[t]);
+                }
+                in_force[t] = r;
+            } else {
+                json_array_append(scheduled[t], r);
+            }
+        }
+        json_object_set_new(tees, t == 0 ? "sgx" : "tdx",
+                            json_pack("{s:O?,s:O,s:o}", "enforced", in_force[t], "scheduled",
+                                      scheduled[t], "superseded", past));
+    }
+    /* Per platform: which number it gets by default now, and whether the numbers enforced and
+     * scheduled are held (a number not held is fetched by number on the first request). */
+    size_t i;
+    json_t *p;
+    json_array_foreach(platforms, i, p)
+    {
+        size_t t = strcmp(json_string_value(json_object_get(p, "tee")), "tdx") == 0 ? 1 : 0;
+        json_t *held = json_object_get(p, "held");
+        json_t *enf = in_force[t];
+        if (enf != NULL) {
+            int64_t ev = json_integer_value(json_object_get(enf, "tcb_eval"));
+            json_object_set_new(p, "enforced",
+                                json_pack("{s:I,s:O,s:b}", "tcb_eval", (json_int_t)ev, "from",
+                                          json_object_get(enf, "from"), "held",
+                                          json_int_in(held, ev)));
+            json_object_set_new(p, "served", json_integer(ev));
+        } else {
+            json_object_set_new(p, "enforced", json_null());
+            json_object_set(p, "served", json_object_get(p, "standard"));
+        }
+        json_t *sch = json_array();
+        size_t j;
+        json_t *r;
+        json_array_foreach(scheduled[t], j, r)
+        {
+            int64_t ev = json_integer_value(json_object_get(r, "tcb_eval"));
+            json_array_append_new(sch, json_pack("{s:I,s:O,s:b}", "tcb_eval", (json_int_t)ev,
+                                                 "from", json_object_get(r, "from"), "held",
+                                                 json_int_in(held, ev)));
+        }
+        json_object_set_new(p, "scheduled", sch);
+        json_t *newest = json_array_get(held, json_array_size(held) - 1);
+        json_object_set(p, "newest", newest);
+    }
+    char when[VT_TIME_STR_MAX];
+    vt_time_format(now, when);
+    json_t *o = json_pack("{s:s,s:o,s:o}", "now", when, "tees", tees, "platforms", platforms);
+    json_decref(s.rows[0]);
+    json_decref(s.rows[1]);
+    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return *out != NULL ? VT_OK : vt_fail(d, VT_E_NOMEM, "recoveries", "out of memory");
+}
+
 /* ---- platforms ---- */
 
 enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,

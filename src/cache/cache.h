@@ -198,6 +198,13 @@ uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now);
 /* JSON array of the schedule. Heap string. */
 char *vt_cache_enforce_list(struct vt_cache *c);
 
+/* The TCB recoveries as the cache holds them (GET /admin/v1/recoveries): per TEE, the
+ * enforcement in force, those scheduled and those superseded; per TEE and FMSPC of the TCB infos
+ * held, every tcbEvaluationDataNumber held, the numbers of the default keys (standard, early), the
+ * one served by default now, and whether the numbers enforced and scheduled are held. JSON
+ * (heap) in *out. */
+VT_MUST_USE enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *d);
+
 /* Platforms seen (pckcert responses, registrations). */
 struct vt_cache_platform {
     char fmspc[13];

@@ -172,6 +172,11 @@ try {
   await shot('09-enforce-confirm');
   await page.keyboard.press('Enter'); // the focused Confirm button
   check('the scheduled enforcement is listed', await waitText('#enforce-table tbody', /tdx.*19.*2030-01-01T00:00:00Z/));
+  await waitText('#recoveries-tees', /19 from 2030/);
+  const tees = await page.$$eval('#recoveries-tees dt, #recoveries-tees dd', (es) => es.map((e) => e.textContent));
+  check('recoveries: tdx has 19 scheduled from 2030, nothing enforced, sgx nothing',
+    tees.join('|') === 'sgx enforced|none: the newest number|sgx scheduled|none|tdx enforced|none: the newest number|tdx scheduled|19 from 2030-01-01T00:00:00Z',
+    tees.join('|'));
   await shot('10-enforce-listed');
 
   // ---- no secret anywhere in the page ----
@@ -194,6 +199,20 @@ try {
     await p2.click('#nav [data-view="recoveries"]');
     const listed = await p2.waitForFunction(() => /tdx/.test(document.querySelector('#enforce-table tbody').textContent), { timeout: 10000 }).then(() => true, () => false);
     check('cache serve: eval 17 is listed as enforced', listed && /17/.test(await p2.$eval('#enforce-table tbody', (e) => e.textContent)));
+    // the numbers held per TEE and FMSPC (GET /admin/v1/recoveries): cells of the platform's row
+    const recRow = () => p2.$$eval('#recoveries-table tbody tr', (trs) => trs
+      .map((tr) => [...tr.cells].map((c) => c.textContent))
+      .find((c) => c[0] === 'tdx' && c[1] === '90c06f000000') || null);
+    await p2.waitForFunction(() => !document.querySelector('#recoveries-table').hidden, { timeout: 10000 }).catch(() => {});
+    let rc = await recRow();
+    // the verifier's request stored the upstream's default (18, under update=standard) and the
+    // number in force (17, by number); 17 is what the cache serves by default
+    check('recoveries: the TDX platform holds 17 and 18 (standard 18), serves 17, enforced 17 (held), nothing scheduled',
+      rc !== null && rc[2] === '17, 18' && rc[3] === '17' && /^17 from \d{4}-\d\d-\d\dT[\d:]+Z \(held\)$/.test(rc[4]) &&
+        rc[5] === '' && rc[6] === '18 (18, –)',
+      JSON.stringify(rc));
+    const tdxEnf = await p2.$$eval('#recoveries-tees dt, #recoveries-tees dd', (es) => es.map((e) => e.textContent));
+    check('recoveries: tdx enforced 17 from its start', /tdx enforced\|17 from \d{4}-/.test(tdxEnf.join('|')), tdxEnf.join('|'));
     await p2.select('#impact-tee', 'tdx');
     await p2.type('#impact-eval', '18');
     await p2.click('#impact-form button[type="submit"]');
@@ -203,6 +222,16 @@ try {
     check('the recorded platform turns OutOfDate under 18',
       irows.some((t) => /90c06f000000/.test(t) && /UpToDate \(17\)/.test(t) && /OutOfDate \(18\)/.test(t) && /yes/.test(t)), irows.join(' | '));
     check('the impact chart is drawn', await p2.$eval('#impact-chart', (e) => e.querySelectorAll('svg rect').length >= 1));
+    await p2.select('#enforce-tee', 'tdx');
+    await p2.type('#enforce-eval', '18');
+    await p2.type('#enforce-from', '2030-01-01T00:00:00Z');
+    await p2.click('#enforce-form button[type="submit"]');
+    await p2.click('#enforce-yes');
+    await p2.waitForFunction(() => /2030/.test(document.querySelector('#recoveries-table tbody').textContent), { timeout: 10000 }).catch(() => {});
+    rc = await recRow();
+    check('recoveries: 18 scheduled from 2030 and held, 17 still served',
+      rc !== null && rc[5] === '18 from 2030-01-01T00:00:00Z (held)' && rc[3] === '17', JSON.stringify(rc));
+    await p2.screenshot({ path: path.join(artifacts, '12-recoveries.png'), fullPage: true });
     await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }
 } catch (e) {

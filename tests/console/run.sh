@@ -5,7 +5,8 @@
 #  - veritee serve on SQLite with the TDX simulator's collateral and anchors: a TD attests, one
 #    key is released to it (its receipt kept) and another denied by policy;
 #  - with the recorded fixtures: veritee cache serve filled from the upstream double in 2026, one
-#    platform registered (PCCS style) and its PCK certificate served, eval 17 enforced for TDX;
+#    platform registered (PCCS style) and its PCK certificate served, eval 17 enforced for TDX and
+#    the TDX platform's TCB info requested (so the cache holds 17 and 18);
 # then runs console.test.mjs, which saves its screenshots under BUILD_DIR/console-test/artifacts.
 # Without chromium, node or npm (or the npm registry) the test is skipped with a message, and
 # fails under CI=true; so does the fixtures part without fixtures.
@@ -102,6 +103,8 @@ else
     curl -sf -o /dev/null "$cache_url/sgx/certification/v4/pckcert?qeid=00112233445566778899aabbccddeeff&cpusvn=02020202030100050000000000000000&pcesvn=0d00&pceid=0000"
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $cache_admin" \
         --data '{"tee":"tdx","tcb_eval":17}' "$cache_url/admin/v1/enforce"
+    # a verifier's request for the platform's TCB info: the cache holds 17 (in force) and 18
+    curl -sf -o /dev/null "$cache_url/tdx/certification/v4/tcb?fmspc=90C06F000000"
 fi
 
 rm -rf "$dir/artifacts"
