@@ -472,6 +472,21 @@ async function loadKeys() {
       cell(tr, k.disabled ? 'disabled' : 'enabled', k.disabled ? 'deny' : 'allow');
       cell(tr, k.updated ? new Date(k.updated * 1000).toISOString() : '');
       cell(tr, k.policy_sha256, 'mono');
+      // every version: its number, when it was added, current or older; a disabled key releases
+      // none of them
+      const vtd = document.createElement('td');
+      const ul = document.createElement('ul');
+      ul.className = 'versions';
+      ul.setAttribute('aria-label', `Versions of ${k.name}`);
+      for (const v of k.versions || []) {
+        const li = document.createElement('li');
+        const when = v.created ? new Date(v.created * 1000).toISOString().replace('.000Z', 'Z') : '';
+        li.textContent = `v${v.version} ${when} ${v.current ? 'current' : 'older'}${v.disabled ? ', disabled' : ''}`;
+        li.className = v.disabled ? 'deny' : v.current ? 'allow' : '';
+        ul.append(li);
+      }
+      vtd.append(ul);
+      tr.append(vtd);
       const td = document.createElement('td');
       const pre = document.createElement('pre');
       pre.textContent = k.policy ? JSON.stringify(k.policy, null, 2) : '(the attestation policy only)';

@@ -139,6 +139,19 @@ try {
   await page.click('#nav [data-view="keys"]');
   check('keys are listed', await waitText('#keys-table tbody', /app-key[\s\S]*other-app-key|other-app-key[\s\S]*app-key/));
   check('a key\'s policy text is shown', await waitText('#keys-table tbody', /tdx\.mrtd/));
+  const vers = await page.$$eval('#keys-table tbody tr', (trs) => Object.fromEntries(trs.map((tr) =>
+    [tr.cells[0].textContent, [tr.cells[1].textContent, tr.cells[2].textContent,
+      [...tr.querySelectorAll('ul.versions li')].map((li) => li.textContent)]])));
+  const ts = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
+  const ak = vers['app-key'];
+  check('app-key: version 2 current, version 1 older, both listed with their creation time',
+    ak && ak[0] === '2' && ak[1] === 'enabled' && ak[2].length === 2 &&
+      new RegExp(`^v1 ${ts} older$`).test(ak[2][0]) && new RegExp(`^v2 ${ts} current$`).test(ak[2][1]),
+    JSON.stringify(ak));
+  const ok = vers['other-app-key'];
+  check('other-app-key: disabled, its one version marked disabled',
+    ok && ok[0] === '1' && ok[1] === 'disabled' && ok[2].length === 1 && new RegExp(`^v1 ${ts} current, disabled$`).test(ok[2][0]),
+    JSON.stringify(ok));
   await page.click('#keys-table tbody button');
   const copied = await page.$eval('#policy-text', (e) => e.value);
   check('a key\'s policy is copied to the policy check', /tdx\.mrtd/.test(copied));

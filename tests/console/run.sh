@@ -3,7 +3,8 @@
 # puppeteer-core (npm, pinned by tests/console/package-lock.json, installed into the build tree by
 # npm ci; again only when the lock file changes; never vendored). The script sets the servers up:
 #  - veritee serve on SQLite with the TDX simulator's collateral and anchors: a TD attests, one
-#    key is released to it (its receipt kept) and another denied by policy;
+#    key is released to it (its receipt kept) and another denied by policy; then the first key
+#    gets a second version and the second is disabled;
 #  - with the recorded fixtures: veritee cache serve filled from the upstream double in 2026, one
 #    platform registered (PCCS style) and its PCK certificate served, eval 17 enforced for TDX and
 #    the TDX platform's TCB info requested (so the cache holds 17 and 18);
@@ -77,6 +78,9 @@ b key-put --name other-app-key --generate 32 --policy "$tmp/other.json" >/dev/nu
     --key other-app-key >"$tmp/denied.json" 2>/dev/null || true
 grep -q '"reason":"release-policy:rules"' "$tmp/denied.json" ||
     { echo "FAIL: the setup's denied release was not denied"; cat "$tmp/denied.json"; exit 1; }
+# keys' versions and states: app-key rotated (version 2 current), other-app-key disabled
+b key-put --name app-key --generate 32 --policy "$tmp/approved.json" >/dev/null
+b key-disable --name other-app-key >/dev/null
 
 # ---- the recorded fixtures: a cache that has seen one TDX platform, eval 17 in force ----
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
