@@ -417,9 +417,65 @@ function parseMetrics(text) {
 
 const samples = [];
 
+// An admin status endpoint, or null when this server has no such service (404).
+async function status(path) {
+  try {
+    return await api(path);
+  } catch (e) {
+    if (e.status === 404) {
+      return null;
+    }
+    throw e;
+  }
+}
+
+// The cache's GET /admin/v1/status and the broker's GET /admin/v1/log/status.
+async function loadStatus() {
+  const [c, l] = await Promise.all([status('/admin/v1/status'), status('/admin/v1/log/status')]);
+  const tbody = $('health-upstreams').tBodies[0];
+  tbody.replaceChildren();
+  const store = [];
+  if (c) {
+    const next = c.refresher.next_pass || (c.refresher.running ? 'due' : 'no refresher');
+    for (const u of c.upstreams) {
+      const tr = document.createElement('tr');
+      cell(tr, u.url, 'mono');
+      cell(tr, u.state, u.state === 'failing' ? 'deny' : u.state === 'ok' ? 'allow' : '');
+      cell(tr, u.last_success || 'never');
+      cell(tr, u.last_failure ? `${u.last_failure}: ${u.last_status ? `HTTP ${u.last_status} ` : ''}${u.last_error}` : 'never');
+      cell(tr, u.consecutive_failures);
+      cell(tr, next);
+      tbody.append(tr);
+    }
+    $('health-upstreams').hidden = c.upstreams.length === 0;
+    const o = c.outage;
+    dlPut($('health-outage'), [
+      ['outage', o.state],
+      ['documents past their nextUpdate', `${o.items_past_next_update} (oldest by ${o.oldest_past_next_update_s} s; served until ${o.max_stale_s} s past)`],
+      ['stale answers served', o.stale_served],
+      ['refresher', c.refresher.running
+        ? `every ${c.refresher.interval_s} s; last pass ${c.refresher.last_pass || 'none yet'} (${c.refresher.last_renewed} renewed, ${c.refresher.last_failed} failed); next ${next}`
+        : `not running (${c.replica.mode})`],
+    ]);
+    store.push(['cache store', `${c.store.backend}, ${c.store.state}${c.store.error ? `: ${c.store.error}` : ''}, ${c.store.items} items`]);
+    store.push(['this replica', `${c.replica.mode}, started ${c.replica.started}, memory tier ${c.replica.memory_ttl_s} s; shared store: ${c.replica.shared_store}`]);
+  } else {
+    $('health-upstreams').hidden = true;
+    dlPut($('health-outage'), [['cache', 'none on this server']]);
+  }
+  if (l) {
+    store.push(['broker store', `${l.store.backend}, ${l.store.state}${l.store.error ? `: ${l.store.error}` : ''}`]);
+    store.push(['audit log', `${l.log.size} entries, last ${l.log.last_entry || 'none'}; this process's tree ${l.log.tree_size}${l.log.behind ? ` (${l.log.behind} behind: catches up at its next append)` : ' (in step)'}`]);
+    store.push(['latest checkpoint', l.log.checkpoint ? `size ${l.log.checkpoint.size}, key ${l.log.checkpoint.kid}` : 'none yet']);
+    store.push(['log sequencer', `${l.sequencer.state}, ${l.sequencer.queued} queued, ${l.sequencer.batches} batches committed (at most ${l.sequencer.batch_max} entries, waiting ${l.sequencer.batch_wait_us} µs)`]);
+  }
+  dlPut($('health-store'), store);
+}
+
 async function loadHealth() {
   setError('health-error', null);
   try {
+    await loadStatus();
     const h = await api('/healthz', { auth: false });
     dlPut($('health-status'), Object.entries(h));
     const m = parseMetrics(await api('/metrics', { auth: false, raw: true }));

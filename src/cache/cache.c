@@ -836,9 +836,10 @@ static void nap(struct vt_cache *c, long ms)
 
 /* One document from one upstream base, with retries. VT_OK with resp filled (status 200),
  * VT_E_NOT_FOUND for 404/410, VT_E_UPSTREAM otherwise. */
-static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *path,
+static enum vt_err fetch_one(struct vt_cache *c, size_t u, const char *path,
                              struct vt_http_response *resp, unsigned *status, struct vt_diag *d)
 {
+    const char *base = c->cfg.upstreams[u];
     char url[VT_CACHE_KEY_MAX + 400];
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/') {
@@ -852,6 +853,7 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         enum vt_err err = vt_http_request(url, &o, resp, d);
+        unsigned http_status = err == VT_OK ? (unsigned)resp->status : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         atomic_fetch_add(&c->m.upstream_requests, 1);
         atomic_fetch_add(&c->m.upstream_latency_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
@@ -862,15 +864,18 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
             char msg[VT_DIAG_DETAIL_MAX];
             snprintf(msg, sizeof(msg), "%s", d ? d->detail : "");
             atomic_fetch_add(&c->m.upstream_errors, 1);
+            vt_cache_upstream_note(c, u, false, 0, msg);
             vt_http_response_cleanup(resp);
             return vt_fail(d, VT_E_UPSTREAM, "upstream", "%s", msg);
         }
         if (err == VT_OK) {
             *status = (unsigned)resp->status;
             if (resp->status == 200) {
+                vt_cache_upstream_note(c, u, true, 200, NULL);
                 return VT_OK;
             }
             if (resp->status == 404 || resp->status == 410) {
+                vt_cache_upstream_note(c, u, true, (unsigned)resp->status, NULL);
                 return vt_fail(d, VT_E_NOT_FOUND, "upstream", "%s: HTTP %ld", url, resp->status);
             }
             err = vt_fail(d, VT_E_UPSTREAM, "upstream", "%s: HTTP %ld", url, resp->status);
@@ -880,10 +885,12 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
             }
             if (resp->status < 500 && resp->status != 429) {
                 atomic_fetch_add(&c->m.upstream_errors, 1);
+                vt_cache_upstream_note(c, u, false, (unsigned)resp->status, d ? d->detail : "");
                 return err; /* a client error will not change on retry */
             }
         }
         atomic_fetch_add(&c->m.upstream_errors, 1);
+        vt_cache_upstream_note(c, u, false, http_status, d ? d->detail : "");
         vt_http_response_cleanup(resp);
         if (attempt >= c->cfg.retries) {
             return err;
@@ -948,7 +955,7 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
         for (size_t p = 0; p < 2 && paths[p] != NULL; p++) {
             struct vt_http_response resp;
             unsigned st = 0;
-            err = fetch_one(c, c->cfg.upstreams[u], paths[p], &resp, &st, d);
+            err = fetch_one(c, u, paths[p], &resp, &st, d);
             if (st != 0) {
                 *upstream_status = st;
             }
@@ -978,6 +985,10 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
                 atomic_fetch_add(&c->m.rejected, 1);
                 log_line("refused %s from %s: %s: %s", r->key, c->cfg.upstreams[u],
                          d ? d->check : "", d ? d->detail : "");
+                char why[sizeof(c->up[0].last_error)];
+                snprintf(why, sizeof(why), "refused %.90s: %.30s: %.60s", r->key, d ? d->check : "",
+                         d ? d->detail : "");
+                vt_cache_upstream_note(c, u, false, 200, why);
                 vt_http_response_cleanup(&resp);
                 err = VT_E_UPSTREAM;
                 break;
@@ -1484,6 +1495,122 @@ enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *
     return *out != NULL ? VT_OK : vt_fail(d, VT_E_NOMEM, "recoveries", "out of memory");
 }
 
+/* ---- status ---- */
+
+void vt_cache_upstream_note(struct vt_cache *c, size_t u, bool ok, unsigned status,
+                            const char *error)
+{
+    if (u >= VT_CACHE_MAX_UPSTREAMS) {
+        return;
+    }
+    vt_time now = vt_cache_now(c);
+    pthread_mutex_lock(&c->up_lock);
+    struct vt_cache_upstream_state *s = &c->up[u];
+    s->requests++;
+    if (ok) {
+        s->last_success = now;
+        s->consecutive_failures = 0;
+    } else {
+        s->last_failure = now;
+        s->last_status = status;
+        /* a long error is cut (the log line has it whole) */
+        snprintf(s->last_error, sizeof(s->last_error), "%.199s", error ? error : "");
+        s->consecutive_failures++;
+        s->failures++;
+    }
+    pthread_mutex_unlock(&c->up_lock);
+}
+
+/* A time as RFC 3339 text, or JSON null for 0 (never). */
+static json_t *time_or_null(vt_time t)
+{
+    if (t == 0) {
+        return json_null();
+    }
+    char s[VT_TIME_STR_MAX];
+    vt_time_format(t, s);
+    return json_string(s);
+}
+
+char *vt_cache_status_json(struct vt_cache *c)
+{
+    vt_time now = vt_cache_now(c);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    int64_t items = -1, past = 0, oldest = 0;
+    struct vt_sql_arg a[] = {VT_SQL_I(now)};
+    enum vt_err err = vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0,
+                                    vt_store_row_int, &items, NULL, &d);
+    if (err == VT_OK) {
+        err = vt_store_exec(
+            c->store, "SELECT COUNT(*) FROM vt_items WHERE next_update > 0 AND next_update < ?", a,
+            1, vt_store_row_int, &past, NULL, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_store_exec(c->store,
+                            "SELECT COALESCE(MAX(? - next_update), 0) FROM vt_items"
+                            " WHERE next_update > 0",
+                            a, 1, vt_store_row_int, &oldest, NULL, &d);
+    }
+    const char *backend =
+        c->cfg.db != NULL && strncmp(c->cfg.db, "postgres", 8) == 0 ? "postgres" : "sqlite";
+    json_t *store = json_pack("{s:s,s:s,s:s?,s:I}", "backend", backend, "state",
+                              err == VT_OK ? "ok" : "unavailable", "error",
+                              err == VT_OK ? NULL : d.detail, "items", (json_int_t)items);
+    bool lazy = c->cfg.mode != VT_CACHE_OFFLINE;
+    json_t *replica = json_pack(
+        "{s:s,s:o,s:I,s:s}", "mode", lazy ? "lazy" : "offline", "started", time_or_null(c->started),
+        "memory_ttl_s", (json_int_t)c->cfg.memory_ttl, "shared_store",
+        strcmp(backend, "postgres") == 0 ? "yes: replicas see each "
+                                           "other's writes within memory_ttl_s"
+                                         : "no (SQLite; replicas share a PostgreSQL store)");
+    pthread_mutex_lock(&c->up_lock);
+    vt_time last = c->refresh_last;
+    size_t renewed = c->refresh_last_renewed, failed = c->refresh_last_failed;
+    bool running = c->refresher_running;
+    json_t *ups = json_array();
+    size_t n_ok = 0, n_failing = 0;
+    for (size_t u = 0; u < c->cfg.n_upstreams && u < VT_CACHE_MAX_UPSTREAMS; u++) {
+        const struct vt_cache_upstream_state *s = &c->up[u];
+        const char *state = s->requests == 0              ? "unused"
+                            : s->consecutive_failures > 0 ? "failing"
+                                                          : "ok";
+        n_ok += strcmp(state, "ok") == 0;
+        n_failing += strcmp(state, "failing") == 0;
+        json_array_append_new(
+            ups,
+            json_pack("{s:s,s:s,s:o,s:o,s:I,s:s?,s:I,s:I,s:I}", "url", c->cfg.upstreams[u], "state",
+                      state, "last_success", time_or_null(s->last_success), "last_failure",
+                      time_or_null(s->last_failure), "last_status", (json_int_t)s->last_status,
+                      "last_error", s->last_failure ? s->last_error : NULL, "consecutive_failures",
+                      (json_int_t)s->consecutive_failures, "requests", (json_int_t)s->requests,
+                      "failures", (json_int_t)s->failures));
+    }
+    pthread_mutex_unlock(&c->up_lock);
+    vt_time next = running ? (last != 0 ? last : c->started) + c->cfg.refresh_interval : 0;
+    json_t *refresher =
+        json_pack("{s:b,s:I,s:I,s:o,s:o,s:I,s:I}", "running", running, "interval_s",
+                  (json_int_t)c->cfg.refresh_interval, "ahead_s", (json_int_t)c->cfg.refresh_ahead,
+                  "last_pass", time_or_null(last), "next_pass", time_or_null(next), "last_renewed",
+                  (json_int_t)renewed, "last_failed", (json_int_t)failed);
+    /* The outage: every upstream used is failing (none answers), or the cache serves documents
+     * past nextUpdate. Offline, no upstream is ever asked: "offline". */
+    const char *outage = !lazy                        ? "offline"
+                         : n_failing > 0 && n_ok == 0 ? "upstreams failing"
+                         : n_failing > 0              ? "some upstreams failing"
+                                                      : "none";
+    json_t *out = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I}", "state", outage, "items_past_next_update", (json_int_t)past,
+        "oldest_past_next_update_s", (json_int_t)(oldest > 0 ? oldest : 0), "stale_served",
+        (json_int_t)atomic_load(&c->m.stale_served), "max_stale_s", (json_int_t)c->cfg.max_stale);
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "now", time_or_null(now), "store", store, "replica",
+                  replica, "refresher", refresher, "upstreams", ups, "outage", out);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
 /* ---- platforms ---- */
 
 enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
@@ -1571,6 +1698,8 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     pthread_cond_init(&c->stop_cond, NULL);
     pthread_mutex_init(&c->pin_lock, NULL);
     pthread_mutex_init(&c->bucket_lock, NULL);
+    pthread_mutex_init(&c->up_lock, NULL);
+    c->started = vt_cache_now(c);
     vt_cert_list_init(&c->intel);
     vt_cert_list_init(&c->amd);
     c->mem = calloc(MEM_SLOTS, sizeof(*c->mem));
@@ -1625,6 +1754,7 @@ void vt_cache_close(struct vt_cache *c)
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->pin_lock);
     pthread_mutex_destroy(&c->bucket_lock);
+    pthread_mutex_destroy(&c->up_lock);
     vt_wipe(c->master, sizeof(c->master));
     free(c);
 }

@@ -95,6 +95,7 @@ try {
   // ---- releases and attestations ----
   await page.click('#nav [data-view="releases"]');
   await waitText('#log-count', /of [1-9][0-9]* entries/);
+  const logEntries = Number((await text('#log-count')).match(/of (\d+) entries/)[1]);
   const rows = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('the log lists the attestations', rows.some((r) => /attest/.test(r)), rows.join(' | '));
   check('the log lists the release of app-key', rows.some((r) => /release.*app-key.*allow/.test(r)));
@@ -166,6 +167,21 @@ try {
   // ---- health ----
   await page.click('#nav [data-view="health"]');
   check('health shows the store', await waitText('#health-status', /store/));
+  // GET /admin/v1/status (the offline cache of veritee serve) and /admin/v1/log/status
+  await waitText('#health-store', /log sequencer/);
+  const dl = (sel) => page.$$eval(`${sel} dt`, (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  const st = await dl('#health-store');
+  check('health: the audit log\'s size is the log view\'s, the tree in step, the latest checkpoint of that size',
+    st['audit log'] && st['audit log'].startsWith(`${logEntries} entries, last 2`) && /this process's tree (\d+) \(in step\)/.test(st['audit log']) &&
+      st['audit log'].includes(`tree ${logEntries} (in step)`) && st['latest checkpoint'] && st['latest checkpoint'].startsWith(`size ${logEntries}, key `),
+    JSON.stringify(st));
+  check('health: the log sequencer is idle, nothing queued, batches committed',
+    /^idle, 0 queued, [1-9]\d* batches committed/.test(st['log sequencer'] || ''), st['log sequencer']);
+  check('health: the cache store and this replica (offline, SQLite)',
+    /^sqlite, ok, \d+ items$/.test(st['cache store'] || '') && /^offline, started \d{4}-/.test(st['this replica'] || ''), JSON.stringify(st));
+  const outage = await dl('#health-outage');
+  check('health: an offline cache has no upstream: outage "offline", no upstream table',
+    outage.outage === 'offline' && await page.$eval('#health-upstreams', (e) => e.hidden), JSON.stringify(outage));
   check('health shows the cache upstreams', await waitText('#health-upstream', /requests[\s\S]*errors[\s\S]*oldest document/));
   check('the log chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-log-chart svg rect').length >= 2, { timeout: 5000 }).then(() => true, () => false));
   await page.click('#health-reload');
@@ -245,6 +261,26 @@ try {
     check('recoveries: 18 scheduled from 2030 and held, 17 still served',
       rc !== null && rc[5] === '18 from 2030-01-01T00:00:00Z (held)' && rc[3] === '17', JSON.stringify(rc));
     await p2.screenshot({ path: path.join(artifacts, '12-recoveries.png'), fullPage: true });
+
+    // health of cache serve: one upstream down, the double answering, the refresher's next pass
+    await p2.click('#nav [data-view="health"]');
+    await p2.waitForFunction(() => !document.querySelector('#health-upstreams').hidden, { timeout: 10000 }).catch(() => {});
+    const ups = await p2.$$eval('#health-upstreams tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    check('cache health: two upstreams, in order', ups.length === 2 && ups[0][0] === 'http://127.0.0.1:1' && ups[1][0] === env('VT_DOUBLE_URL'), JSON.stringify(ups));
+    check('cache health: the first is failing, never succeeded, its last failure and error shown',
+      ups[0] && ups[0][1] === 'failing' && ups[0][2] === 'never' && /^2026-02-2\dT[\d:]+Z: .+/.test(ups[0][3]) && Number(ups[0][4]) >= 1, JSON.stringify(ups[0]));
+    check('cache health: the double is ok, its last success at the cache\'s time, no failure',
+      ups[1] && ups[1][1] === 'ok' && /^2026-02-2\dT[\d:]+Z$/.test(ups[1][2]) && ups[1][3] === 'never' && ups[1][4] === '0', JSON.stringify(ups[1]));
+    check('cache health: the next refresh is a day after the start',
+      ups[1] && /^2026-02-2\dT[\d:]+Z$/.test(ups[1][5]) && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') >= 86400e3 - 120e3 && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') <= 86400e3 + 120e3,
+      JSON.stringify(ups[1]));
+    const co = await p2.$$eval('#health-outage dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    check('cache health: outage "some upstreams failing", the refresher every 86400 s',
+      co.outage === 'some upstreams failing' && /^every 86400 s; last pass none yet/.test(co.refresher || ''), JSON.stringify(co));
+    const cs = await p2.$$eval('#health-store dt', (dts) => dts.map((dt) => dt.textContent));
+    check('cache health: the cache store and replica, no broker log on cache serve',
+      cs.join('|') === 'cache store|this replica', cs.join('|'));
+    await p2.screenshot({ path: path.join(artifacts, '13-cache-health.png'), fullPage: true });
     await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }
 } catch (e) {

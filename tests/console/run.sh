@@ -6,7 +6,7 @@
 #    key is released to it (its receipt kept) and another denied by policy; then the first key
 #    gets a second version and the second is disabled;
 #  - with the recorded fixtures: veritee cache serve filled from the upstream double in 2026, one
-#    platform registered (PCCS style) and its PCK certificate served, eval 17 enforced for TDX and
+#    platform registered (PCCS style) and its PCK certificate served (a first upstream down), eval 17 enforced for TDX and
 #    the TDX platform's TCB info requested (so the cache holds 17 and 18);
 # then runs console.test.mjs, which saves its screenshots under BUILD_DIR/console-test/artifacts.
 # Without chromium, node or npm (or the npm registry) the test is skipped with a message, and
@@ -97,8 +97,10 @@ else
     start_double "$t_2026" >/dev/null
     cdb="sqlite:$tmp/cache.db"
     cache_admin=$("$veritee" cache token --db "$cdb" --role admin)
-    start_cache "$tmp/cache.log" --db "$cdb" --upstream "$DOUBLE_URL" --now "$t_2026" \
-        --refresh-interval 0
+    # a first upstream that refuses connections (the health view shows it failing), the double
+    # second; the refresher's next pass a day away (never during the test)
+    start_cache "$tmp/cache.log" --db "$cdb" --upstream http://127.0.0.1:1 \
+        --upstream "$DOUBLE_URL" --retries 0 --now "$t_2026" --refresh-interval 86400
     cache_url=$CACHE_URL
     ppid=$(printf 'ab%.0s' $(seq 1 384))
     reg="{\"qe_id\":\"00112233445566778899aabbccddeeff\",\"pce_id\":\"0000\",\"cpu_svn\":\"02020202030100050000000000000000\",\"pce_svn\":\"0d00\",\"enc_ppid\":\"$ppid\"}"
@@ -115,5 +117,5 @@ rm -rf "$dir/artifacts"
 mkdir -p "$dir/artifacts"
 export NODE_PATH="$dir/node_modules"
 VT_CHROMIUM=$chromium VT_URL=$url VT_ADMIN=$admin VT_RELEASE="$tmp/release.json" \
-    VT_SECRETS="$mk" VT_CACHE_URL=$cache_url VT_CACHE_ADMIN=$cache_admin \
+    VT_SECRETS="$mk" VT_CACHE_URL=$cache_url VT_CACHE_ADMIN=$cache_admin VT_DOUBLE_URL=${DOUBLE_URL:-} \
     VT_ARTIFACTS="$dir/artifacts" node "$here/console.test.mjs"

@@ -1,8 +1,9 @@
 /*
  * The cache's admin endpoints the console reads (docs/console.md), over HTTP on a real SQLite
  * store: GET /admin/v1/recoveries (the tcbEvaluationDataNumbers held per TEE and FMSPC, the one
- * enforced and from when, those scheduled), refused without a token, with a wrong one, with a read
- * token and with another scheme; other methods 405.
+ * enforced and from when, those scheduled) and GET /admin/v1/status (the store, this replica, the
+ * refresher, each upstream's last success and failure, the outage), each refused without a token,
+ * with a wrong one, with a read token and with another scheme; other methods 405.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,7 +118,7 @@ static void put(struct fx *f, const char *key, enum vt_tee tee, const char *fmsp
 static void test_admin_needs_the_admin_token(void **state)
 {
     struct fx *f = *state;
-    const char *paths[] = {"/admin/v1/recoveries"};
+    const char *paths[] = {"/admin/v1/recoveries", "/admin/v1/status"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         char h[128];
         assert_int_equal(call(f, "GET", paths[i], NULL, NULL), 401);
@@ -233,11 +234,121 @@ static void test_recoveries(void **state)
     json_decref(o);
 }
 
+/* An upstream that has nothing: 404 to everything. */
+static void upstream_404(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)ctx;
+    (void)req;
+    vt_http_resp_status(resp, 404, "text/plain");
+}
+
+static void test_status(void **state)
+{
+    struct fx *f = *state;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    /* a lazy cache on the same store: upstream 0 refuses connections, upstream 1 answers 404 */
+    struct vt_http_server *up = NULL;
+    struct vt_http_server_opts uo = {.host = "127.0.0.1", .threads = 1};
+    assert_int_equal(vt_http_server_start(&uo, upstream_404, NULL, &up, &d), VT_OK);
+    char up_url[64], db[128];
+    snprintf(up_url, sizeof(up_url), "http://127.0.0.1:%u", vt_http_server_port(up));
+    snprintf(db, sizeof(db), "sqlite:%s/cache.db", f->dir);
+    struct vt_cache_config cfg = {.db = db,
+                                  .mode = VT_CACHE_LAZY,
+                                  .clock_base = T0,
+                                  .n_upstreams = 2,
+                                  .upstreams = {"http://127.0.0.1:1", up_url},
+                                  .upstream_timeout_ms = 5000,
+                                  .retries = 0};
+    struct vt_cache *c = NULL;
+    assert_int_equal(vt_cache_open(&cfg, &c, &d), VT_OK);
+
+    char *s = vt_cache_status_json(c);
+    json_t *o = json_loads(s, 0, NULL);
+    free(s);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "store"), "state")),
+                        "ok");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "store"), "backend")),
+                        "sqlite");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "replica"), "mode")),
+                        "lazy");
+    json_t *ups = json_object_get(o, "upstreams");
+    assert_int_equal(json_array_size(ups), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *u = json_array_get(ups, i);
+        assert_string_equal(json_string_value(json_object_get(u, "state")), "unused");
+        assert_true(json_is_null(json_object_get(u, "last_success")));
+    }
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outage"), "state")),
+                        "none");
+    assert_true(json_is_null(json_object_get(json_object_get(o, "refresher"), "last_pass")));
+    json_decref(o);
+
+    /* one document asked for: upstream 0 fails, upstream 1 answers 404 */
+    struct vt_cache_req r;
+    assert_int_equal(vt_cache_req_from_key(SGX_STD, &r, &d), VT_OK);
+    struct vt_cache_item it;
+    unsigned st = 0;
+    assert_int_equal(vt_cache_fill(c, &r, &it, &st, &d), VT_E_NOT_FOUND);
+    /* a held document past its nextUpdate */
+    put(f, TDX_STD, VT_TEE_TDX, "90c06f000000", 17);
+    assert_int_equal(vt_store_exec(c->store, "UPDATE vt_items SET next_update = ?",
+                                   (struct vt_sql_arg[]){VT_SQL_I(T0 - 3600)}, 1, NULL, NULL, NULL,
+                                   &d),
+                     VT_OK);
+    size_t renewed = 0, failed = 0;
+    assert_int_equal(vt_cache_refresh(c, &renewed, &failed, &d), VT_OK);
+
+    s = vt_cache_status_json(c);
+    o = json_loads(s, 0, NULL);
+    free(s);
+    ups = json_object_get(o, "upstreams");
+    json_t *u0 = json_array_get(ups, 0), *u1 = json_array_get(ups, 1);
+    assert_string_equal(json_string_value(json_object_get(u0, "url")), "http://127.0.0.1:1");
+    assert_string_equal(json_string_value(json_object_get(u0, "state")), "failing");
+    assert_true(json_is_null(json_object_get(u0, "last_success")));
+    assert_string_equal(json_string_value(json_object_get(u0, "last_failure")),
+                        "2026-02-20T15:06:40Z");
+    assert_true(strlen(json_string_value(json_object_get(u0, "last_error"))) > 0);
+    assert_int_equal(json_integer_value(json_object_get(u0, "last_status")), 0);
+    assert_true(json_integer_value(json_object_get(u0, "consecutive_failures")) >= 2);
+    assert_string_equal(json_string_value(json_object_get(u1, "state")), "ok");
+    assert_string_equal(json_string_value(json_object_get(u1, "last_success")),
+                        "2026-02-20T15:06:40Z");
+    assert_int_equal(json_integer_value(json_object_get(u1, "consecutive_failures")), 0);
+    json_t *out = json_object_get(o, "outage");
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "some upstreams failing");
+    assert_int_equal(json_integer_value(json_object_get(out, "items_past_next_update")), 2);
+    assert_int_equal(json_integer_value(json_object_get(out, "oldest_past_next_update_s")), 3600);
+    json_t *rf = json_object_get(o, "refresher");
+    assert_string_equal(json_string_value(json_object_get(rf, "last_pass")),
+                        "2026-02-20T15:06:40Z");
+    assert_int_equal(json_integer_value(json_object_get(rf, "last_failed")), (json_int_t)failed);
+    assert_true(failed >= 1); /* the held document: no upstream has it */
+    assert_false(json_is_true(json_object_get(rf, "running")));
+    assert_true(json_is_null(json_object_get(rf, "next_pass")));
+    json_decref(o);
+
+    /* the offline cache of the fixture: no upstream, outage "offline" */
+    char h[128];
+    bearer(h, sizeof(h), f->admin);
+    assert_int_equal(call(f, "GET", "/admin/v1/status", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "upstreams")), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "outage"), "state")),
+                        "offline");
+    json_decref(o);
+    vt_cache_close(c);
+    vt_http_server_stop(up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_admin_needs_the_admin_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recoveries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
