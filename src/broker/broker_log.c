@@ -620,8 +620,7 @@ char *vt_broker_log_status_json(struct vt_broker *b)
     size_t queued = b->batch_queued;
     bool leader = b->batch_leader;
     pthread_mutex_unlock(&b->batch_lock);
-    const char *backend =
-        b->cfg.db != NULL && strncmp(b->cfg.db, "postgres", 8) == 0 ? "postgres" : "sqlite";
+    const char *backend = vt_store_backend(b->store) == VT_STORE_POSTGRES ? "postgres" : "sqlite";
     char last[VT_TIME_STR_MAX] = "";
     if (last_created > 0) {
         vt_time_format(last_created, last);

@@ -1552,8 +1552,7 @@ char *vt_cache_status_json(struct vt_cache *c)
                             " WHERE next_update > 0",
                             a, 1, vt_store_row_int, &oldest, NULL, &d);
     }
-    const char *backend =
-        c->cfg.db != NULL && strncmp(c->cfg.db, "postgres", 8) == 0 ? "postgres" : "sqlite";
+    const char *backend = vt_store_backend(c->store) == VT_STORE_POSTGRES ? "postgres" : "sqlite";
     json_t *store = json_pack("{s:s,s:s,s:s?,s:I}", "backend", backend, "state",
                               err == VT_OK ? "ok" : "unavailable", "error",
                               err == VT_OK ? NULL : d.detail, "items", (json_int_t)items);
