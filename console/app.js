@@ -291,9 +291,45 @@ function genericTable(table, rows) {
   }
 }
 
+// "18 from 2026-03-01T00:00:00Z (held)": an enforcement entry; held only for a platform's row.
+function enforcement(e) {
+  if (!e) {
+    return '';
+  }
+  const held = e.held === undefined ? '' : e.held ? ' (held)' : ' (not held: fetched on first use)';
+  return `${e.tcb_eval} from ${e.from}${held}`;
+}
+
+function renderRecoveries(r) {
+  const pairs = [];
+  for (const tee of ['sgx', 'tdx']) {
+    const t = (r.tees || {})[tee] || {};
+    pairs.push([`${tee} enforced`, t.enforced ? enforcement(t.enforced) : 'none: the newest number']);
+    pairs.push([`${tee} scheduled`, (t.scheduled || []).map(enforcement).join('; ') || 'none']);
+  }
+  dlPut($('recoveries-tees'), pairs);
+  const tbody = $('recoveries-table').tBodies[0];
+  tbody.replaceChildren();
+  for (const p of r.platforms || []) {
+    const tr = document.createElement('tr');
+    cell(tr, p.tee);
+    cell(tr, p.fmspc, 'mono');
+    cell(tr, (p.held || []).join(', '));
+    cell(tr, p.served);
+    cell(tr, p.enforced ? enforcement(p.enforced) : 'none', p.enforced && !p.enforced.held ? 'deny' : '');
+    cell(tr, (p.scheduled || []).map(enforcement).join('; '));
+    cell(tr, `${p.newest ?? ''} (${p.standard ?? '–'}, ${p.early ?? '–'})`);
+    tbody.append(tr);
+  }
+  const n = (r.platforms || []).length;
+  $('recoveries-table').hidden = n === 0;
+  $('recoveries-empty').textContent = n === 0 ? 'The cache holds no TCB info yet.' : '';
+}
+
 async function loadRecoveries() {
   setError('enforce-error', null);
   try {
+    renderRecoveries(await api('/admin/v1/recoveries'));
     const list = await api('/admin/v1/enforce');
     genericTable($('enforce-table'), list);
     $('enforce-table').caption.textContent = list.length
@@ -330,6 +366,7 @@ async function previewImpact(ev) {
     }
     $('impact-table').hidden = (r.results || []).length === 0;
     barChart($('impact-chart'), 'Platforms by status under the candidate', [...counts.entries()]);
+    loadRecoveries(); // the preview may have fetched numbers the cache did not hold
   } catch (e) {
     $('impact-summary').textContent = `Impact failed: ${e.message}`;
   }
@@ -359,6 +396,7 @@ async function confirmEnforce() {
     const list = await api('/admin/v1/enforce', { method: 'POST', body });
     $('enforce-result').textContent = `Scheduled: ${body.tee} ${body.tcb_eval}.`;
     genericTable($('enforce-table'), list);
+    renderRecoveries(await api('/admin/v1/recoveries'));
   } catch (e) {
     $('enforce-result').textContent = `Refused: ${e.message}`;
   }
@@ -379,9 +417,65 @@ function parseMetrics(text) {
 
 const samples = [];
 
+// An admin status endpoint, or null when this server has no such service (404).
+async function status(path) {
+  try {
+    return await api(path);
+  } catch (e) {
+    if (e.status === 404) {
+      return null;
+    }
+    throw e;
+  }
+}
+
+// The cache's GET /admin/v1/status and the broker's GET /admin/v1/log/status.
+async function loadStatus() {
+  const [c, l] = await Promise.all([status('/admin/v1/status'), status('/admin/v1/log/status')]);
+  const tbody = $('health-upstreams').tBodies[0];
+  tbody.replaceChildren();
+  const store = [];
+  if (c) {
+    const next = c.refresher.next_pass || (c.refresher.running ? 'due' : 'no refresher');
+    for (const u of c.upstreams) {
+      const tr = document.createElement('tr');
+      cell(tr, u.url, 'mono');
+      cell(tr, u.state, u.state === 'failing' ? 'deny' : u.state === 'ok' ? 'allow' : '');
+      cell(tr, u.last_success || 'never');
+      cell(tr, u.last_failure ? `${u.last_failure}: ${u.last_status ? `HTTP ${u.last_status} ` : ''}${u.last_error}` : 'never');
+      cell(tr, u.consecutive_failures);
+      cell(tr, next);
+      tbody.append(tr);
+    }
+    $('health-upstreams').hidden = c.upstreams.length === 0;
+    const o = c.outage;
+    dlPut($('health-outage'), [
+      ['outage', o.state],
+      ['documents past their nextUpdate', `${o.items_past_next_update} (oldest by ${o.oldest_past_next_update_s} s; served until ${o.max_stale_s} s past)`],
+      ['stale answers served', o.stale_served],
+      ['refresher', c.refresher.running
+        ? `every ${c.refresher.interval_s} s; last pass ${c.refresher.last_pass || 'none yet'} (${c.refresher.last_renewed} renewed, ${c.refresher.last_failed} failed); next ${next}`
+        : `not running (${c.replica.mode})`],
+    ]);
+    store.push(['cache store', `${c.store.backend}, ${c.store.state}${c.store.error ? `: ${c.store.error}` : ''}, ${c.store.items} items`]);
+    store.push(['this replica', `${c.replica.mode}, started ${c.replica.started}, memory tier ${c.replica.memory_ttl_s} s; shared store: ${c.replica.shared_store}`]);
+  } else {
+    $('health-upstreams').hidden = true;
+    dlPut($('health-outage'), [['cache', 'none on this server']]);
+  }
+  if (l) {
+    store.push(['broker store', `${l.store.backend}, ${l.store.state}${l.store.error ? `: ${l.store.error}` : ''}`]);
+    store.push(['audit log', `${l.log.size} entries, last ${l.log.last_entry || 'none'}; this process's tree ${l.log.tree_size}${l.log.behind ? ` (${l.log.behind} behind: catches up at its next append)` : ' (in step)'}`]);
+    store.push(['latest checkpoint', l.log.checkpoint ? `size ${l.log.checkpoint.size}, key ${l.log.checkpoint.kid}` : 'none yet']);
+    store.push(['log sequencer', `${l.sequencer.state}, ${l.sequencer.queued} queued, ${l.sequencer.batches} batches committed (at most ${l.sequencer.batch_max} entries, waiting ${l.sequencer.batch_wait_us} µs)`]);
+  }
+  dlPut($('health-store'), store);
+}
+
 async function loadHealth() {
   setError('health-error', null);
   try {
+    await loadStatus();
     const h = await api('/healthz', { auth: false });
     dlPut($('health-status'), Object.entries(h));
     const m = parseMetrics(await api('/metrics', { auth: false, raw: true }));
@@ -434,6 +528,21 @@ async function loadKeys() {
       cell(tr, k.disabled ? 'disabled' : 'enabled', k.disabled ? 'deny' : 'allow');
       cell(tr, k.updated ? new Date(k.updated * 1000).toISOString() : '');
       cell(tr, k.policy_sha256, 'mono');
+      // every version: its number, when it was added, current or older; a disabled key releases
+      // none of them
+      const vtd = document.createElement('td');
+      const ul = document.createElement('ul');
+      ul.className = 'versions';
+      ul.setAttribute('aria-label', `Versions of ${k.name}`);
+      for (const v of k.versions || []) {
+        const li = document.createElement('li');
+        const when = v.created ? new Date(v.created * 1000).toISOString().replace('.000Z', 'Z') : '';
+        li.textContent = `v${v.version} ${when} ${v.current ? 'current' : 'older'}${v.disabled ? ', disabled' : ''}`;
+        li.className = v.disabled ? 'deny' : v.current ? 'allow' : '';
+        ul.append(li);
+      }
+      vtd.append(ul);
+      tr.append(vtd);
       const td = document.createElement('td');
       const pre = document.createElement('pre');
       pre.textContent = k.policy ? JSON.stringify(k.policy, null, 2) : '(the attestation policy only)';

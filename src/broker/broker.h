@@ -451,7 +451,15 @@ VT_MUST_USE enum vt_err vt_broker_key_set_policy(struct vt_broker *b, const char
                                                  const char *policy_json, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_key_set_disabled(struct vt_broker *b, const char *name,
                                                    bool disabled, struct vt_diag *d);
-char *vt_broker_keys_json(struct vt_broker *b); /* heap; no secrets */
+/* Every key: name, current version, disabled, policy and its SHA-256, created, updated, and
+ * versions[] ({version, created, current, disabled}, oldest first). Heap; no secrets (the
+ * versions' secrets and data keys are not even read). */
+char *vt_broker_keys_json(struct vt_broker *b);
+/* GET /admin/v1/log/status: the store (backend, reachable), the log (entries stored, this
+ * process's tree size and how far it is behind, the last entry's time, the latest checkpoint's
+ * size and key) and the sequencer (idle/queued/committing, appends queued, batches committed,
+ * batch_max, batch_wait_us). JSON, heap. */
+char *vt_broker_log_status_json(struct vt_broker *b);
 /* The current version's plaintext (heap, wiped and freed by the caller with vt_broker_secret_free)
  * and policy. VT_E_NOT_FOUND for an unknown key; *disabled set. */
 VT_MUST_USE enum vt_err vt_broker_key_open(struct vt_broker *b, const char *name, uint8_t **secret,

@@ -482,6 +482,12 @@ static void h_policy_check(void *ctx, const struct vt_http_req *req, struct vt_h
     vt_http_json_reply(resp, 200, json_pack("{s:b,s:s}", "ok", true, "sha256", hx));
 }
 
+static void h_log_status(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    text_json(resp, vt_broker_log_status_json(ctx));
+}
+
 static void h_log(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     uint64_t start, limit;
@@ -766,6 +772,7 @@ static const struct vt_http_route_entry routes[] = {
     {"PUT", "/admin/v1/policy", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy},
     {"POST", "/admin/v1/policy/check", BODY_ADMIN, VT_HTTP_RATE_NONE, true, ADMIN, h_policy_check},
     {"GET", "/admin/v1/log", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log},
+    {"GET", "/admin/v1/log/status", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_log_status},
     {"GET", "/admin/v1/fleet", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_fleet},
     {"POST", "/admin/v1/signing-keys/rotate", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_rotate},
     {"POST", "/admin/v1/audit", 0, VT_HTTP_RATE_NONE, true, ADMIN, h_audit},

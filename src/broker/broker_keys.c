@@ -194,11 +194,34 @@ static bool row_key_json(void *ctx, const struct vt_sql_row *row)
 {
     json_t *o = json_loads(vt_row_text(row, 3), 0, NULL);
     json_array_append_new(
-        ctx,
-        json_pack("{s:s,s:I,s:b,s:o,s:s,s:I,s:I}", "name", vt_row_text(row, 0), "version",
-                  (json_int_t)vt_row_int(row, 1), "disabled", vt_row_int(row, 2) != 0, "policy",
-                  o ? o : json_null(), "policy_sha256", vt_row_text(row, 4), "created",
-                  (json_int_t)vt_row_int(row, 5), "updated", (json_int_t)vt_row_int(row, 6)));
+        ctx, json_pack("{s:s,s:I,s:b,s:o,s:s,s:I,s:I,s:o}", "name", vt_row_text(row, 0), "version",
+                       (json_int_t)vt_row_int(row, 1), "disabled", vt_row_int(row, 2) != 0,
+                       "policy", o ? o : json_null(), "policy_sha256", vt_row_text(row, 4),
+                       "created", (json_int_t)vt_row_int(row, 5), "updated",
+                       (json_int_t)vt_row_int(row, 6), "versions", json_array()));
+    return true;
+}
+
+/* One version of a key: its number, when it was added, whether releases return it (the current
+ * one) and whether the key is disabled. Never its secret or data key (not even selected). */
+static bool row_key_version(void *ctx, const struct vt_sql_row *row)
+{
+    json_t *arr = ctx;
+    const char *name = vt_row_text(row, 0);
+    size_t i;
+    json_t *k;
+    json_array_foreach(arr, i, k)
+    {
+        if (strcmp(json_string_value(json_object_get(k, "name")), name) == 0) {
+            int64_t v = vt_row_int(row, 1);
+            json_array_append_new(json_object_get(k, "versions"),
+                                  json_pack("{s:I,s:I,s:b,s:O}", "version", (json_int_t)v,
+                                            "created", (json_int_t)vt_row_int(row, 2), "current",
+                                            json_integer_value(json_object_get(k, "version")) == v,
+                                            "disabled", json_object_get(k, "disabled")));
+            break;
+        }
+    }
     return true;
 }
 
@@ -208,7 +231,10 @@ char *vt_broker_keys_json(struct vt_broker *b)
     if (vt_store_exec(b->store,
                       "SELECT name, current, disabled, policy, policy_sha256, created, updated"
                       " FROM vb_keys ORDER BY name",
-                      NULL, 0, row_key_json, arr, NULL, NULL) != VT_OK) {
+                      NULL, 0, row_key_json, arr, NULL, NULL) != VT_OK ||
+        vt_store_exec(b->store,
+                      "SELECT name, version, created FROM vb_key_versions ORDER BY name, version",
+                      NULL, 0, row_key_version, arr, NULL, NULL) != VT_OK) {
         json_decref(arr);
         return NULL;
     }

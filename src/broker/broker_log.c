@@ -586,3 +586,61 @@ enum vt_err vt_broker_audit_verify(struct vt_broker *b, uint64_t *entries, uint6
     *entries = a.n;
     return err;
 }
+
+/* ---- the sequencer's state (GET /admin/v1/log/status) ---- */
+
+static bool row_checkpoint_head(void *ctx, const struct vt_sql_row *row)
+{
+    json_t **o = ctx;
+    *o = json_pack("{s:I,s:s}", "size", (json_int_t)vt_row_int(row, 0), "kid", vt_row_text(row, 1));
+    return true;
+}
+
+char *vt_broker_log_status_json(struct vt_broker *b)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    int64_t stored = -1, last_created = 0;
+    json_t *cp = NULL;
+    enum vt_err err = vt_store_exec(b->store, "SELECT COUNT(*) FROM vb_log", NULL, 0,
+                                    vt_store_row_int, &stored, NULL, &d);
+    if (err == VT_OK) {
+        err = vt_store_exec(b->store, "SELECT COALESCE(MAX(created), 0) FROM vb_log", NULL, 0,
+                            vt_store_row_int, &last_created, NULL, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_store_exec(b->store,
+                            "SELECT size, kid FROM vb_checkpoints ORDER BY size DESC LIMIT 1", NULL,
+                            0, row_checkpoint_head, &cp, NULL, &d);
+    }
+    pthread_mutex_lock(&b->log_lock);
+    uint64_t tree = vt_merkle_size(b->tree);
+    pthread_mutex_unlock(&b->log_lock);
+    pthread_mutex_lock(&b->batch_lock);
+    size_t queued = b->batch_queued;
+    bool leader = b->batch_leader;
+    pthread_mutex_unlock(&b->batch_lock);
+    const char *backend = vt_store_backend(b->store) == VT_STORE_POSTGRES ? "postgres" : "sqlite";
+    char last[VT_TIME_STR_MAX] = "";
+    if (last_created > 0) {
+        vt_time_format(last_created, last);
+    }
+    /* This process's tree lags the store when another replica appended since its last append or
+     * read; it catches up (from the store) before its next append. */
+    json_t *o = json_pack(
+        "{s:{s:s,s:s,s:s?},s:{s:I,s:I,s:I,s:s?,s:o},s:{s:s,s:I,s:b,s:I,s:I,s:I}}", "store",
+        "backend", backend, "state", err == VT_OK ? "ok" : "unavailable", "error",
+        err == VT_OK ? NULL : d.detail, "log", "size", (json_int_t)stored, "tree_size",
+        (json_int_t)tree, "behind",
+        (json_int_t)(stored > (int64_t)tree ? stored - (int64_t)tree : 0), "last_entry",
+        last[0] ? last : NULL, "checkpoint", cp ? cp : json_null(), "sequencer", "state",
+        leader       ? "committing"
+        : queued > 0 ? "queued"
+                     : "idle",
+        "queued", (json_int_t)queued, "leader", leader, "batches",
+        (json_int_t)atomic_load(&b->m.log_batches), "batch_max", (json_int_t)b->cfg.log_batch_max,
+        "batch_wait_us", (json_int_t)b->cfg.log_batch_wait_us);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}

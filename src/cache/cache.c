@@ -836,9 +836,10 @@ static void nap(struct vt_cache *c, long ms)
 
 /* One document from one upstream base, with retries. VT_OK with resp filled (status 200),
  * VT_E_NOT_FOUND for 404/410, VT_E_UPSTREAM otherwise. */
-static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *path,
+static enum vt_err fetch_one(struct vt_cache *c, size_t u, const char *path,
                              struct vt_http_response *resp, unsigned *status, struct vt_diag *d)
 {
+    const char *base = c->cfg.upstreams[u];
     char url[VT_CACHE_KEY_MAX + 400];
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/') {
@@ -852,6 +853,7 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         enum vt_err err = vt_http_request(url, &o, resp, d);
+        unsigned http_status = err == VT_OK ? (unsigned)resp->status : 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         atomic_fetch_add(&c->m.upstream_requests, 1);
         atomic_fetch_add(&c->m.upstream_latency_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
@@ -862,15 +864,18 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
             char msg[VT_DIAG_DETAIL_MAX];
             snprintf(msg, sizeof(msg), "%s", d ? d->detail : "");
             atomic_fetch_add(&c->m.upstream_errors, 1);
+            vt_cache_upstream_note(c, u, false, 0, msg);
             vt_http_response_cleanup(resp);
             return vt_fail(d, VT_E_UPSTREAM, "upstream", "%s", msg);
         }
         if (err == VT_OK) {
             *status = (unsigned)resp->status;
             if (resp->status == 200) {
+                vt_cache_upstream_note(c, u, true, 200, NULL);
                 return VT_OK;
             }
             if (resp->status == 404 || resp->status == 410) {
+                vt_cache_upstream_note(c, u, true, (unsigned)resp->status, NULL);
                 return vt_fail(d, VT_E_NOT_FOUND, "upstream", "%s: HTTP %ld", url, resp->status);
             }
             err = vt_fail(d, VT_E_UPSTREAM, "upstream", "%s: HTTP %ld", url, resp->status);
@@ -880,10 +885,12 @@ static enum vt_err fetch_one(struct vt_cache *c, const char *base, const char *p
             }
             if (resp->status < 500 && resp->status != 429) {
                 atomic_fetch_add(&c->m.upstream_errors, 1);
+                vt_cache_upstream_note(c, u, false, (unsigned)resp->status, d ? d->detail : "");
                 return err; /* a client error will not change on retry */
             }
         }
         atomic_fetch_add(&c->m.upstream_errors, 1);
+        vt_cache_upstream_note(c, u, false, http_status, d ? d->detail : "");
         vt_http_response_cleanup(resp);
         if (attempt >= c->cfg.retries) {
             return err;
@@ -948,7 +955,7 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
         for (size_t p = 0; p < 2 && paths[p] != NULL; p++) {
             struct vt_http_response resp;
             unsigned st = 0;
-            err = fetch_one(c, c->cfg.upstreams[u], paths[p], &resp, &st, d);
+            err = fetch_one(c, u, paths[p], &resp, &st, d);
             if (st != 0) {
                 *upstream_status = st;
             }
@@ -978,6 +985,10 @@ enum vt_err vt_cache_fill(struct vt_cache *c, const struct vt_cache_req *r,
                 atomic_fetch_add(&c->m.rejected, 1);
                 log_line("refused %s from %s: %s: %s", r->key, c->cfg.upstreams[u],
                          d ? d->check : "", d ? d->detail : "");
+                char why[sizeof(c->up[0].last_error)];
+                snprintf(why, sizeof(why), "refused %.90s: %.30s: %.60s", r->key, d ? d->check : "",
+                         d ? d->detail : "");
+                vt_cache_upstream_note(c, u, false, 200, why);
                 vt_http_response_cleanup(&resp);
                 err = VT_E_UPSTREAM;
                 break;
@@ -1325,6 +1336,280 @@ char *vt_cache_enforce_list(struct vt_cache *c)
     return s;
 }
 
+/* The schedule's rows of one TEE, oldest first: {tcb_eval, from} each. */
+struct recov_sched {
+    json_t *rows[2]; /* sgx, tdx */
+};
+
+static bool row_recov_sched(void *ctx, const struct vt_sql_row *row)
+{
+    struct recov_sched *s = ctx;
+    int64_t tee = vt_row_int(row, 0);
+    if (tee != VT_TEE_SGX && tee != VT_TEE_TDX) {
+        return true;
+    }
+    char when[VT_TIME_STR_MAX];
+    vt_time_format(vt_row_int(row, 2), when);
+    json_array_append_new(s->rows[tee == VT_TEE_TDX ? 1 : 0],
+                          json_pack("{s:I,s:s,s:I}", "tcb_eval", (json_int_t)vt_row_int(row, 1),
+                                    "from", when, "from_unix", (json_int_t)vt_row_int(row, 2)));
+    return true;
+}
+
+/* One TCB info held: the row of its TEE and FMSPC (the last one appended: rows come sorted). */
+static bool row_recov_item(void *ctx, const struct vt_sql_row *row)
+{
+    json_t *arr = ctx;
+    int64_t tee = vt_row_int(row, 0);
+    const char *fmspc = vt_row_text(row, 1);
+    int64_t ev = vt_row_int(row, 2);
+    const char *key = vt_row_text(row, 3);
+    const char *tname = vt_tee_name((enum vt_tee)tee);
+    size_t n = json_array_size(arr);
+    json_t *last = n > 0 ? json_array_get(arr, n - 1) : NULL;
+    if (last == NULL || strcmp(json_string_value(json_object_get(last, "tee")), tname) != 0 ||
+        strcmp(json_string_value(json_object_get(last, "fmspc")), fmspc) != 0) {
+        last = json_pack("{s:s,s:s,s:[],s:n,s:n}", "tee", tname, "fmspc", fmspc, "held", "standard",
+                         "early");
+        json_array_append_new(arr, last);
+    }
+    json_t *held = json_object_get(last, "held");
+    size_t m = json_array_size(held);
+    if (m == 0 || json_integer_value(json_array_get(held, m - 1)) != ev) {
+        json_array_append_new(held, json_integer(ev)); /* rows come by number: no duplicates */
+    }
+    /* the numbers the default keys hold (the highest when the v3 and v4 keys differ) */
+    const char *slot = strstr(key, "update=standard") ? "standard"
+                       : strstr(key, "update=early")  ? "early"
+                                                      : NULL;
+    if (slot != NULL) {
+        json_t *cur = json_object_get(last, slot);
+        if (!json_is_integer(cur) || json_integer_value(cur) < ev) {
+            json_object_set_new(last, slot, json_integer(ev));
+        }
+    }
+    return true;
+}
+
+static bool json_int_in(const json_t *arr, int64_t v)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (json_integer_value(x) == v) {
+            return true;
+        }
+    }
+    return false;
+}
+
+enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *d)
+{
+    *out = NULL;
+    vt_time now = vt_cache_now(c);
+    struct recov_sched s = {{json_array(), json_array()}};
+    json_t *platforms = json_array();
+    enum vt_err err = vt_store_exec(
+        c->store, "SELECT tee, eval_num, from_time FROM vt_enforce ORDER BY tee, from_time", NULL,
+        0, row_recov_sched, &s, NULL, d);
+    if (err == VT_OK) {
+        struct vt_sql_arg a[] = {VT_SQL_I(VT_DOC_TCB_INFO)};
+        err = vt_store_exec(c->store,
+                            "SELECT tee, fmspc, eval_num, key FROM vt_items WHERE kind = ?"
+                            " AND eval_num > 0 AND length(body) > 0"
+                            " ORDER BY tee, fmspc, eval_num, key",
+                            a, 1, row_recov_item, platforms, NULL, d);
+    }
+    if (err != VT_OK) {
+        json_decref(s.rows[0]);
+        json_decref(s.rows[1]);
+        json_decref(platforms);
+        return err;
+    }
+    /* Per TEE: the entry in force (the latest whose start has passed), the ones scheduled (start
+     * to come), and those superseded. */
+    json_t *tees = json_object();
+    json_t *in_force[2] = {NULL, NULL}, *scheduled[2];
+    for (size_t t = 0; t < 2; t++) {
+        scheduled[t] = json_array();
+        json_t *past = json_array();
+        size_t i;
+        json_t *r;
+        json_array_foreach(s.rows[t], i, r)
+        {
+            if (json_integer_value(json_object_get(r, "from_unix")) <= now) {
+                if (in_force[t] != NULL) {
+                    json_array_append(past, in_force[t]);
+                }
+                in_force[t] = r;
+            } else {
+                json_array_append(scheduled[t], r);
+            }
+        }
+        json_object_set_new(tees, t == 0 ? "sgx" : "tdx",
+                            json_pack("{s:O?,s:O,s:o}", "enforced", in_force[t], "scheduled",
+                                      scheduled[t], "superseded", past));
+    }
+    /* Per platform: which number it gets by default now, and whether the numbers enforced and
+     * scheduled are held (a number not held is fetched by number on the first request). */
+    size_t i;
+    json_t *p;
+    json_array_foreach(platforms, i, p)
+    {
+        size_t t = strcmp(json_string_value(json_object_get(p, "tee")), "tdx") == 0 ? 1 : 0;
+        json_t *held = json_object_get(p, "held");
+        json_t *enf = in_force[t];
+        if (enf != NULL) {
+            int64_t ev = json_integer_value(json_object_get(enf, "tcb_eval"));
+            json_object_set_new(p, "enforced",
+                                json_pack("{s:I,s:O,s:b}", "tcb_eval", (json_int_t)ev, "from",
+                                          json_object_get(enf, "from"), "held",
+                                          json_int_in(held, ev)));
+            json_object_set_new(p, "served", json_integer(ev));
+        } else {
+            json_object_set_new(p, "enforced", json_null());
+            json_object_set(p, "served", json_object_get(p, "standard"));
+        }
+        json_t *sch = json_array();
+        size_t j;
+        json_t *r;
+        json_array_foreach(scheduled[t], j, r)
+        {
+            int64_t ev = json_integer_value(json_object_get(r, "tcb_eval"));
+            json_array_append_new(sch, json_pack("{s:I,s:O,s:b}", "tcb_eval", (json_int_t)ev,
+                                                 "from", json_object_get(r, "from"), "held",
+                                                 json_int_in(held, ev)));
+        }
+        json_object_set_new(p, "scheduled", sch);
+        json_t *newest = json_array_get(held, json_array_size(held) - 1);
+        json_object_set(p, "newest", newest);
+    }
+    char when[VT_TIME_STR_MAX];
+    vt_time_format(now, when);
+    json_t *o = json_pack("{s:s,s:o,s:o}", "now", when, "tees", tees, "platforms", platforms);
+    json_decref(s.rows[0]);
+    json_decref(s.rows[1]);
+    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return *out != NULL ? VT_OK : vt_fail(d, VT_E_NOMEM, "recoveries", "out of memory");
+}
+
+/* ---- status ---- */
+
+void vt_cache_upstream_note(struct vt_cache *c, size_t u, bool ok, unsigned status,
+                            const char *error)
+{
+    if (u >= VT_CACHE_MAX_UPSTREAMS) {
+        return;
+    }
+    vt_time now = vt_cache_now(c);
+    pthread_mutex_lock(&c->up_lock);
+    struct vt_cache_upstream_state *s = &c->up[u];
+    s->requests++;
+    if (ok) {
+        s->last_success = now;
+        s->consecutive_failures = 0;
+    } else {
+        s->last_failure = now;
+        s->last_status = status;
+        /* a long error is cut (the log line has it whole) */
+        snprintf(s->last_error, sizeof(s->last_error), "%.199s", error ? error : "");
+        s->consecutive_failures++;
+        s->failures++;
+    }
+    pthread_mutex_unlock(&c->up_lock);
+}
+
+/* A time as RFC 3339 text, or JSON null for 0 (never). */
+static json_t *time_or_null(vt_time t)
+{
+    if (t == 0) {
+        return json_null();
+    }
+    char s[VT_TIME_STR_MAX];
+    vt_time_format(t, s);
+    return json_string(s);
+}
+
+char *vt_cache_status_json(struct vt_cache *c)
+{
+    vt_time now = vt_cache_now(c);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    int64_t items = -1, past = 0, oldest = 0;
+    struct vt_sql_arg a[] = {VT_SQL_I(now)};
+    enum vt_err err = vt_store_exec(c->store, "SELECT COUNT(*) FROM vt_items", NULL, 0,
+                                    vt_store_row_int, &items, NULL, &d);
+    if (err == VT_OK) {
+        err = vt_store_exec(
+            c->store, "SELECT COUNT(*) FROM vt_items WHERE next_update > 0 AND next_update < ?", a,
+            1, vt_store_row_int, &past, NULL, &d);
+    }
+    if (err == VT_OK) {
+        err = vt_store_exec(c->store,
+                            "SELECT COALESCE(MAX(? - next_update), 0) FROM vt_items"
+                            " WHERE next_update > 0",
+                            a, 1, vt_store_row_int, &oldest, NULL, &d);
+    }
+    const char *backend = vt_store_backend(c->store) == VT_STORE_POSTGRES ? "postgres" : "sqlite";
+    json_t *store = json_pack("{s:s,s:s,s:s?,s:I}", "backend", backend, "state",
+                              err == VT_OK ? "ok" : "unavailable", "error",
+                              err == VT_OK ? NULL : d.detail, "items", (json_int_t)items);
+    bool lazy = c->cfg.mode != VT_CACHE_OFFLINE;
+    json_t *replica = json_pack(
+        "{s:s,s:o,s:I,s:s}", "mode", lazy ? "lazy" : "offline", "started", time_or_null(c->started),
+        "memory_ttl_s", (json_int_t)c->cfg.memory_ttl, "shared_store",
+        strcmp(backend, "postgres") == 0 ? "yes: replicas see each "
+                                           "other's writes within memory_ttl_s"
+                                         : "no (SQLite; replicas share a PostgreSQL store)");
+    pthread_mutex_lock(&c->up_lock);
+    vt_time last = c->refresh_last;
+    size_t renewed = c->refresh_last_renewed, failed = c->refresh_last_failed;
+    bool running = c->refresher_running;
+    json_t *ups = json_array();
+    size_t n_ok = 0, n_failing = 0;
+    for (size_t u = 0; u < c->cfg.n_upstreams && u < VT_CACHE_MAX_UPSTREAMS; u++) {
+        const struct vt_cache_upstream_state *s = &c->up[u];
+        const char *state = s->requests == 0              ? "unused"
+                            : s->consecutive_failures > 0 ? "failing"
+                                                          : "ok";
+        n_ok += strcmp(state, "ok") == 0;
+        n_failing += strcmp(state, "failing") == 0;
+        json_array_append_new(
+            ups,
+            json_pack("{s:s,s:s,s:o,s:o,s:I,s:s?,s:I,s:I,s:I}", "url", c->cfg.upstreams[u], "state",
+                      state, "last_success", time_or_null(s->last_success), "last_failure",
+                      time_or_null(s->last_failure), "last_status", (json_int_t)s->last_status,
+                      "last_error", s->last_failure ? s->last_error : NULL, "consecutive_failures",
+                      (json_int_t)s->consecutive_failures, "requests", (json_int_t)s->requests,
+                      "failures", (json_int_t)s->failures));
+    }
+    pthread_mutex_unlock(&c->up_lock);
+    vt_time next = running ? (last != 0 ? last : c->started) + c->cfg.refresh_interval : 0;
+    json_t *refresher =
+        json_pack("{s:b,s:I,s:I,s:o,s:o,s:I,s:I}", "running", running, "interval_s",
+                  (json_int_t)c->cfg.refresh_interval, "ahead_s", (json_int_t)c->cfg.refresh_ahead,
+                  "last_pass", time_or_null(last), "next_pass", time_or_null(next), "last_renewed",
+                  (json_int_t)renewed, "last_failed", (json_int_t)failed);
+    /* The outage: every upstream used is failing (none answers), or the cache serves documents
+     * past nextUpdate. Offline, no upstream is ever asked: "offline". */
+    const char *outage = !lazy                        ? "offline"
+                         : n_failing > 0 && n_ok == 0 ? "upstreams failing"
+                         : n_failing > 0              ? "some upstreams failing"
+                                                      : "none";
+    json_t *out = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I}", "state", outage, "items_past_next_update", (json_int_t)past,
+        "oldest_past_next_update_s", (json_int_t)(oldest > 0 ? oldest : 0), "stale_served",
+        (json_int_t)atomic_load(&c->m.stale_served), "max_stale_s", (json_int_t)c->cfg.max_stale);
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "now", time_or_null(now), "store", store, "replica",
+                  replica, "refresher", refresher, "upstreams", ups, "outage", out);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return text;
+}
+
 /* ---- platforms ---- */
 
 enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
@@ -1412,6 +1697,8 @@ enum vt_err vt_cache_open(const struct vt_cache_config *cfg, struct vt_cache **o
     pthread_cond_init(&c->stop_cond, NULL);
     pthread_mutex_init(&c->pin_lock, NULL);
     pthread_mutex_init(&c->bucket_lock, NULL);
+    pthread_mutex_init(&c->up_lock, NULL);
+    c->started = vt_cache_now(c);
     vt_cert_list_init(&c->intel);
     vt_cert_list_init(&c->amd);
     c->mem = calloc(MEM_SLOTS, sizeof(*c->mem));
@@ -1466,6 +1753,7 @@ void vt_cache_close(struct vt_cache *c)
     pthread_cond_destroy(&c->stop_cond);
     pthread_mutex_destroy(&c->pin_lock);
     pthread_mutex_destroy(&c->bucket_lock);
+    pthread_mutex_destroy(&c->up_lock);
     vt_wipe(c->master, sizeof(c->master));
     free(c);
 }

@@ -105,6 +105,17 @@ struct vt_cache_metrics {
     atomic_uint_fast64_t throttled; /* fetches for new keys refused by the token bucket */
 };
 
+/* What the cache knows of one upstream (GET /admin/v1/status); under up_lock. Times in the
+ * cache's clock; 0: never. */
+struct vt_cache_upstream_state {
+    vt_time last_success; /* an answer: 200, or 404/410 (the upstream is up, the document absent) */
+    vt_time last_failure; /* a transport error, a 5xx/429/other status, a refused document */
+    unsigned last_status; /* the HTTP status of the last failure (0: transport) */
+    char last_error[200];
+    uint64_t consecutive_failures; /* since the last success */
+    uint64_t requests, failures;
+};
+
 struct vt_cache {
     struct vt_cache_config cfg;
     struct vt_store *store;
@@ -134,6 +145,12 @@ struct vt_cache {
     pthread_mutex_t bucket_lock;
     double bucket_tokens;
     double bucket_at; /* monotonic seconds of the last refill */
+    /* per upstream (cfg.upstreams order) and the refresher's last pass, for the status */
+    pthread_mutex_t up_lock;
+    struct vt_cache_upstream_state up[VT_CACHE_MAX_UPSTREAMS];
+    vt_time started;
+    vt_time refresh_last; /* 0: no pass yet */
+    size_t refresh_last_renewed, refresh_last_failed;
     /* more Prometheus text appended to /metrics (veritee serve: the broker's counters) */
     char *(*metrics_extra)(void *ctx);
     void *metrics_extra_ctx;
@@ -197,6 +214,13 @@ VT_MUST_USE enum vt_err vt_cache_enforce(struct vt_cache *c, enum vt_tee tee, ui
 uint32_t vt_cache_pinned(struct vt_cache *c, enum vt_tee tee, vt_time now);
 /* JSON array of the schedule. Heap string. */
 char *vt_cache_enforce_list(struct vt_cache *c);
+
+/* The TCB recoveries as the cache holds them (GET /admin/v1/recoveries): per TEE, the
+ * enforcement in force, those scheduled and those superseded; per TEE and FMSPC of the TCB infos
+ * held, every tcbEvaluationDataNumber held, the numbers of the default keys (standard, early), the
+ * one served by default now, and whether the numbers enforced and scheduled are held. JSON
+ * (heap) in *out. */
+VT_MUST_USE enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *d);
 
 /* Platforms seen (pckcert responses, registrations). */
 struct vt_cache_platform {
@@ -334,6 +358,16 @@ void vt_cache_pccs_policy_cleanup(struct vt_pccs_policy *p);
 /* In-process collateral source for vt_collateral_fetch_with (ctx: the cache). */
 VT_MUST_USE enum vt_err vt_cache_collateral_get(void *ctx, const char *path,
                                                 struct vt_http_response *r, struct vt_diag *d);
+
+/* Note an upstream attempt's outcome (index into cfg.upstreams). */
+void vt_cache_upstream_note(struct vt_cache *c, size_t u, bool ok, unsigned status,
+                            const char *error);
+/* GET /admin/v1/status: the store (backend, reachable, items, schema), this replica (started,
+ * mode, memory tier), the refresher (interval, last pass, next pass), each upstream (last
+ * success, last failure and its error, consecutive failures, state ok/failing/unused) and the
+ * outage (items past nextUpdate, the oldest, stale answers served, max_stale). JSON (heap); the
+ * store's state is in it even when the store is unreachable. */
+char *vt_cache_status_json(struct vt_cache *c);
 
 /* Prometheus text (heap). */
 char *vt_cache_metrics_text(struct vt_cache *c);

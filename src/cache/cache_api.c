@@ -284,6 +284,38 @@ static void h_enforce_list(void *ctx, const struct vt_http_req *req, struct vt_h
     free(s);
 }
 
+static void h_recoveries(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    char *s = NULL;
+    if (vt_cache_recoveries(ctx, &s, &d) != VT_OK) {
+        problem(resp, 500, "Internal Server Error", d.detail);
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    free(s);
+}
+
+static void h_status(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    (void)req;
+    char *s = vt_cache_status_json(ctx);
+    if (s == NULL) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    free(s);
+}
+
 static void h_enforce(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     struct vt_cache *c = ctx;
@@ -505,6 +537,8 @@ static const struct vt_http_route_entry routes[] = {
     ADMIN_ROUTE("GET", "/admin/v1/enforce", 0, 0, h_enforce_list),
     ADMIN_ROUTE("POST", "/admin/v1/enforce", BODY_ADMIN, 0, h_enforce),
     ADMIN_ROUTE("GET", "/admin/v1/impact", 0, 0, h_impact),
+    ADMIN_ROUTE("GET", "/admin/v1/recoveries", 0, 0, h_recoveries),
+    ADMIN_ROUTE("GET", "/admin/v1/status", 0, 0, h_status),
     ADMIN_ROUTE("POST", "/admin/v1/refresh", 0, 0, h_refresh),
     ADMIN_ROUTE("GET", "/admin/v1/export", 0, 0, h_export),
     ADMIN_ROUTE("POST", "/admin/v1/import", 0, UPLOAD, h_import),

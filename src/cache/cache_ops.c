@@ -74,6 +74,11 @@ enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed
     }
     free(l.keys);
     vt_cache_forget(c);
+    pthread_mutex_lock(&c->up_lock);
+    c->refresh_last = now;
+    c->refresh_last_renewed = *renewed;
+    c->refresh_last_failed = *failed;
+    pthread_mutex_unlock(&c->up_lock);
     return VT_OK;
 }
 

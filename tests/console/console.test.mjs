@@ -95,6 +95,7 @@ try {
   // ---- releases and attestations ----
   await page.click('#nav [data-view="releases"]');
   await waitText('#log-count', /of [1-9][0-9]* entries/);
+  const logEntries = Number((await text('#log-count')).match(/of (\d+) entries/)[1]);
   const rows = await page.$$eval('#log-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
   check('the log lists the attestations', rows.some((r) => /attest/.test(r)), rows.join(' | '));
   check('the log lists the release of app-key', rows.some((r) => /release.*app-key.*allow/.test(r)));
@@ -139,6 +140,19 @@ try {
   await page.click('#nav [data-view="keys"]');
   check('keys are listed', await waitText('#keys-table tbody', /app-key[\s\S]*other-app-key|other-app-key[\s\S]*app-key/));
   check('a key\'s policy text is shown', await waitText('#keys-table tbody', /tdx\.mrtd/));
+  const vers = await page.$$eval('#keys-table tbody tr', (trs) => Object.fromEntries(trs.map((tr) =>
+    [tr.cells[0].textContent, [tr.cells[1].textContent, tr.cells[2].textContent,
+      [...tr.querySelectorAll('ul.versions li')].map((li) => li.textContent)]])));
+  const ts = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
+  const ak = vers['app-key'];
+  check('app-key: version 2 current, version 1 older, both listed with their creation time',
+    ak && ak[0] === '2' && ak[1] === 'enabled' && ak[2].length === 2 &&
+      new RegExp(`^v1 ${ts} older$`).test(ak[2][0]) && new RegExp(`^v2 ${ts} current$`).test(ak[2][1]),
+    JSON.stringify(ak));
+  const ok = vers['other-app-key'];
+  check('other-app-key: disabled, its one version marked disabled',
+    ok && ok[0] === '1' && ok[1] === 'disabled' && ok[2].length === 1 && new RegExp(`^v1 ${ts} current, disabled$`).test(ok[2][0]),
+    JSON.stringify(ok));
   await page.click('#keys-table tbody button');
   const copied = await page.$eval('#policy-text', (e) => e.value);
   check('a key\'s policy is copied to the policy check', /tdx\.mrtd/.test(copied));
@@ -153,6 +167,21 @@ try {
   // ---- health ----
   await page.click('#nav [data-view="health"]');
   check('health shows the store', await waitText('#health-status', /store/));
+  // GET /admin/v1/status (the offline cache of veritee serve) and /admin/v1/log/status
+  await waitText('#health-store', /log sequencer/);
+  const dl = (sel) => page.$$eval(`${sel} dt`, (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  const st = await dl('#health-store');
+  check('health: the audit log\'s size is the log view\'s, the tree in step, the latest checkpoint of that size',
+    st['audit log'] && st['audit log'].startsWith(`${logEntries} entries, last 2`) && /this process's tree (\d+) \(in step\)/.test(st['audit log']) &&
+      st['audit log'].includes(`tree ${logEntries} (in step)`) && st['latest checkpoint'] && st['latest checkpoint'].startsWith(`size ${logEntries}, key `),
+    JSON.stringify(st));
+  check('health: the log sequencer is idle, nothing queued, batches committed',
+    /^idle, 0 queued, [1-9]\d* batches committed/.test(st['log sequencer'] || ''), st['log sequencer']);
+  check('health: the cache store and this replica (offline, SQLite)',
+    /^sqlite, ok, \d+ items$/.test(st['cache store'] || '') && /^offline, started \d{4}-/.test(st['this replica'] || ''), JSON.stringify(st));
+  const outage = await dl('#health-outage');
+  check('health: an offline cache has no upstream: outage "offline", no upstream table',
+    outage.outage === 'offline' && await page.$eval('#health-upstreams', (e) => e.hidden), JSON.stringify(outage));
   check('health shows the cache upstreams', await waitText('#health-upstream', /requests[\s\S]*errors[\s\S]*oldest document/));
   check('the log chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-log-chart svg rect').length >= 2, { timeout: 5000 }).then(() => true, () => false));
   await page.click('#health-reload');
@@ -172,6 +201,11 @@ try {
   await shot('09-enforce-confirm');
   await page.keyboard.press('Enter'); // the focused Confirm button
   check('the scheduled enforcement is listed', await waitText('#enforce-table tbody', /tdx.*19.*2030-01-01T00:00:00Z/));
+  await waitText('#recoveries-tees', /19 from 2030/);
+  const tees = await page.$$eval('#recoveries-tees dt, #recoveries-tees dd', (es) => es.map((e) => e.textContent));
+  check('recoveries: tdx has 19 scheduled from 2030, nothing enforced, sgx nothing',
+    tees.join('|') === 'sgx enforced|none: the newest number|sgx scheduled|none|tdx enforced|none: the newest number|tdx scheduled|19 from 2030-01-01T00:00:00Z',
+    tees.join('|'));
   await shot('10-enforce-listed');
 
   // ---- no secret anywhere in the page ----
@@ -194,6 +228,20 @@ try {
     await p2.click('#nav [data-view="recoveries"]');
     const listed = await p2.waitForFunction(() => /tdx/.test(document.querySelector('#enforce-table tbody').textContent), { timeout: 10000 }).then(() => true, () => false);
     check('cache serve: eval 17 is listed as enforced', listed && /17/.test(await p2.$eval('#enforce-table tbody', (e) => e.textContent)));
+    // the numbers held per TEE and FMSPC (GET /admin/v1/recoveries): cells of the platform's row
+    const recRow = () => p2.$$eval('#recoveries-table tbody tr', (trs) => trs
+      .map((tr) => [...tr.cells].map((c) => c.textContent))
+      .find((c) => c[0] === 'tdx' && c[1] === '90c06f000000') || null);
+    await p2.waitForFunction(() => !document.querySelector('#recoveries-table').hidden, { timeout: 10000 }).catch(() => {});
+    let rc = await recRow();
+    // the verifier's request stored the upstream's default (18, under update=standard) and the
+    // number in force (17, by number); 17 is what the cache serves by default
+    check('recoveries: the TDX platform holds 17 and 18 (standard 18), serves 17, enforced 17 (held), nothing scheduled',
+      rc !== null && rc[2] === '17, 18' && rc[3] === '17' && /^17 from \d{4}-\d\d-\d\dT[\d:]+Z \(held\)$/.test(rc[4]) &&
+        rc[5] === '' && rc[6] === '18 (18, –)',
+      JSON.stringify(rc));
+    const tdxEnf = await p2.$$eval('#recoveries-tees dt, #recoveries-tees dd', (es) => es.map((e) => e.textContent));
+    check('recoveries: tdx enforced 17 from its start', /tdx enforced\|17 from \d{4}-/.test(tdxEnf.join('|')), tdxEnf.join('|'));
     await p2.select('#impact-tee', 'tdx');
     await p2.type('#impact-eval', '18');
     await p2.click('#impact-form button[type="submit"]');
@@ -203,6 +251,36 @@ try {
     check('the recorded platform turns OutOfDate under 18',
       irows.some((t) => /90c06f000000/.test(t) && /UpToDate \(17\)/.test(t) && /OutOfDate \(18\)/.test(t) && /yes/.test(t)), irows.join(' | '));
     check('the impact chart is drawn', await p2.$eval('#impact-chart', (e) => e.querySelectorAll('svg rect').length >= 1));
+    await p2.select('#enforce-tee', 'tdx');
+    await p2.type('#enforce-eval', '18');
+    await p2.type('#enforce-from', '2030-01-01T00:00:00Z');
+    await p2.click('#enforce-form button[type="submit"]');
+    await p2.click('#enforce-yes');
+    await p2.waitForFunction(() => /2030/.test(document.querySelector('#recoveries-table tbody').textContent), { timeout: 10000 }).catch(() => {});
+    rc = await recRow();
+    check('recoveries: 18 scheduled from 2030 and held, 17 still served',
+      rc !== null && rc[5] === '18 from 2030-01-01T00:00:00Z (held)' && rc[3] === '17', JSON.stringify(rc));
+    await p2.screenshot({ path: path.join(artifacts, '12-recoveries.png'), fullPage: true });
+
+    // health of cache serve: one upstream down, the double answering, the refresher's next pass
+    await p2.click('#nav [data-view="health"]');
+    await p2.waitForFunction(() => !document.querySelector('#health-upstreams').hidden, { timeout: 10000 }).catch(() => {});
+    const ups = await p2.$$eval('#health-upstreams tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    check('cache health: two upstreams, in order', ups.length === 2 && ups[0][0] === 'http://127.0.0.1:1' && ups[1][0] === env('VT_DOUBLE_URL'), JSON.stringify(ups));
+    check('cache health: the first is failing, never succeeded, its last failure and error shown',
+      ups[0] && ups[0][1] === 'failing' && ups[0][2] === 'never' && /^2026-02-2\dT[\d:]+Z: .+/.test(ups[0][3]) && Number(ups[0][4]) >= 1, JSON.stringify(ups[0]));
+    check('cache health: the double is ok, its last success at the cache\'s time, no failure',
+      ups[1] && ups[1][1] === 'ok' && /^2026-02-2\dT[\d:]+Z$/.test(ups[1][2]) && ups[1][3] === 'never' && ups[1][4] === '0', JSON.stringify(ups[1]));
+    check('cache health: the next refresh is a day after the start',
+      ups[1] && /^2026-02-2\dT[\d:]+Z$/.test(ups[1][5]) && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') >= 86400e3 - 120e3 && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') <= 86400e3 + 120e3,
+      JSON.stringify(ups[1]));
+    const co = await p2.$$eval('#health-outage dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    check('cache health: outage "some upstreams failing", the refresher every 86400 s',
+      co.outage === 'some upstreams failing' && /^every 86400 s; last pass none yet/.test(co.refresher || ''), JSON.stringify(co));
+    const cs = await p2.$$eval('#health-store dt', (dts) => dts.map((dt) => dt.textContent));
+    check('cache health: the cache store and replica, no broker log on cache serve',
+      cs.join('|') === 'cache store|this replica', cs.join('|'));
+    await p2.screenshot({ path: path.join(artifacts, '13-cache-health.png'), fullPage: true });
     await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }
 } catch (e) {

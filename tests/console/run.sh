@@ -3,9 +3,11 @@
 # puppeteer-core (npm, pinned by tests/console/package-lock.json, installed into the build tree by
 # npm ci; again only when the lock file changes; never vendored). The script sets the servers up:
 #  - veritee serve on SQLite with the TDX simulator's collateral and anchors: a TD attests, one
-#    key is released to it (its receipt kept) and another denied by policy;
+#    key is released to it (its receipt kept) and another denied by policy; then the first key
+#    gets a second version and the second is disabled;
 #  - with the recorded fixtures: veritee cache serve filled from the upstream double in 2026, one
-#    platform registered (PCCS style) and its PCK certificate served, eval 17 enforced for TDX;
+#    platform registered (PCCS style) and its PCK certificate served (a first upstream down), eval 17 enforced for TDX and
+#    the TDX platform's TCB info requested (so the cache holds 17 and 18);
 # then runs console.test.mjs, which saves its screenshots under BUILD_DIR/console-test/artifacts.
 # Without chromium, node or npm (or the npm registry) the test is skipped with a message, and
 # fails under CI=true; so does the fixtures part without fixtures.
@@ -76,6 +78,9 @@ b key-put --name other-app-key --generate 32 --policy "$tmp/other.json" >/dev/nu
     --key other-app-key >"$tmp/denied.json" 2>/dev/null || true
 grep -q '"reason":"release-policy:rules"' "$tmp/denied.json" ||
     { echo "FAIL: the setup's denied release was not denied"; cat "$tmp/denied.json"; exit 1; }
+# keys' versions and states: app-key rotated (version 2 current), other-app-key disabled
+b key-put --name app-key --generate 32 --policy "$tmp/approved.json" >/dev/null
+b key-disable --name other-app-key >/dev/null
 
 # ---- the recorded fixtures: a cache that has seen one TDX platform, eval 17 in force ----
 fixtures=${VERITEE_FIXTURES:-${VT_FIXTURES:-${VT_FIXTURES_DEFAULT:-}}}
@@ -92,8 +97,10 @@ else
     start_double "$t_2026" >/dev/null
     cdb="sqlite:$tmp/cache.db"
     cache_admin=$("$veritee" cache token --db "$cdb" --role admin)
-    start_cache "$tmp/cache.log" --db "$cdb" --upstream "$DOUBLE_URL" --now "$t_2026" \
-        --refresh-interval 0
+    # a first upstream that refuses connections (the health view shows it failing), the double
+    # second; the refresher's next pass a day away (never during the test)
+    start_cache "$tmp/cache.log" --db "$cdb" --upstream http://127.0.0.1:1 \
+        --upstream "$DOUBLE_URL" --retries 0 --now "$t_2026" --refresh-interval 86400
     cache_url=$CACHE_URL
     ppid=$(printf 'ab%.0s' $(seq 1 384))
     reg="{\"qe_id\":\"00112233445566778899aabbccddeeff\",\"pce_id\":\"0000\",\"cpu_svn\":\"02020202030100050000000000000000\",\"pce_svn\":\"0d00\",\"enc_ppid\":\"$ppid\"}"
@@ -102,11 +109,13 @@ else
     curl -sf -o /dev/null "$cache_url/sgx/certification/v4/pckcert?qeid=00112233445566778899aabbccddeeff&cpusvn=02020202030100050000000000000000&pcesvn=0d00&pceid=0000"
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $cache_admin" \
         --data '{"tee":"tdx","tcb_eval":17}' "$cache_url/admin/v1/enforce"
+    # a verifier's request for the platform's TCB info: the cache holds 17 (in force) and 18
+    curl -sf -o /dev/null "$cache_url/tdx/certification/v4/tcb?fmspc=90C06F000000"
 fi
 
 rm -rf "$dir/artifacts"
 mkdir -p "$dir/artifacts"
 export NODE_PATH="$dir/node_modules"
 VT_CHROMIUM=$chromium VT_URL=$url VT_ADMIN=$admin VT_RELEASE="$tmp/release.json" \
-    VT_SECRETS="$mk" VT_CACHE_URL=$cache_url VT_CACHE_ADMIN=$cache_admin \
+    VT_SECRETS="$mk" VT_CACHE_URL=$cache_url VT_CACHE_ADMIN=$cache_admin VT_DOUBLE_URL=${DOUBLE_URL:-} \
     VT_ARTIFACTS="$dir/artifacts" node "$here/console.test.mjs"

@@ -729,6 +729,41 @@ static void test_admin(void **state)
                      201);
     assert_int_equal(json_integer_value(json_object_get(out, "version")), 2);
     json_decref(out);
+    /* the list gives every version (number, created, current, disabled), never a secret */
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/keys/k-any/disable", "", f->h->admin, NULL, NULL), 200);
+    assert_int_equal(bh_call(f->h, "GET", "/admin/v1/keys", NULL, f->h->admin, &out, &raw), 200);
+    assert_null(strstr(raw, secret_b64));
+    assert_null(strstr(raw, "\"dek\""));
+    assert_null(strstr(raw, "\"secret\""));
+    free(raw);
+    json_t *k_any = NULL, *k_sgx = NULL, *k;
+    size_t ki;
+    json_array_foreach(out, ki, k)
+    {
+        const char *n = json_string_value(json_object_get(k, "name"));
+        k_any = strcmp(n, "k-any") == 0 ? k : k_any;
+        k_sgx = strcmp(n, "k-sgx") == 0 ? k : k_sgx;
+    }
+    assert_non_null(k_any);
+    json_t *vs = json_object_get(k_any, "versions");
+    assert_int_equal(json_array_size(vs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_array_get(vs, i);
+        assert_int_equal(json_integer_value(json_object_get(v, "version")), (json_int_t)i + 1);
+        assert_true(json_integer_value(json_object_get(v, "created")) > 0);
+        assert_int_equal(json_is_true(json_object_get(v, "current")), i == 1);
+        assert_true(json_is_true(json_object_get(v, "disabled")));
+        assert_int_equal(json_object_size(v), 4); /* nothing else: no secret, no data key */
+    }
+    assert_non_null(k_sgx);
+    vs = json_object_get(k_sgx, "versions");
+    assert_int_equal(json_array_size(vs), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(vs, 0), "current")));
+    assert_true(json_is_false(json_object_get(json_array_get(vs, 0), "disabled")));
+    json_decref(out);
+    assert_int_equal(
+        bh_call(f->h, "POST", "/admin/v1/keys/k-any/enable", "", f->h->admin, NULL, NULL), 200);
     char *token = NULL, reason[96];
     assert_int_equal(attest(f, VT_TEE_SGX, f->ec256, 0, &token, reason), 200);
     /* signing-key rotation: the old token stays valid, both keys are published */

@@ -18,6 +18,7 @@
 
 #include "broker_harness.h"
 #include "console/console.h"
+#include "crypto/jose.h"
 
 static struct bh *h;
 
@@ -160,12 +161,12 @@ static void test_rejects(void **state)
 static void test_admin_api_needs_the_token(void **state)
 {
     (void)state;
-    const char *paths[] = {"/admin/v1/keys", "/admin/v1/log?explain=1"};
+    const char *paths[] = {"/admin/v1/keys", "/admin/v1/log?explain=1", "/admin/v1/log/status"};
     char good[128], wrong[128];
     snprintf(good, sizeof(good), "Authorization: Bearer %s", h->admin);
     snprintf(wrong, sizeof(wrong), "Authorization: Bearer %.*sx", (int)strlen(h->admin) - 1,
              h->admin);
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct vt_http_response r;
         assert_int_equal(get("GET", paths[i], NULL, &r), 401);
         vt_http_response_cleanup(&r);
@@ -176,6 +177,53 @@ static void test_admin_api_needs_the_token(void **state)
         assert_int_equal(get("GET", paths[i], good, &r), 200);
         vt_http_response_cleanup(&r);
     }
+}
+
+/* GET /admin/v1/log/status: the store, the log and its tree in step, the sequencer idle; each
+ * committed append counted. */
+static void test_log_status(void **state)
+{
+    (void)state;
+    json_t *o = NULL;
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/log/status", NULL, h->admin, &o, NULL), 200);
+    json_t *store = json_object_get(o, "store"), *log = json_object_get(o, "log"),
+           *seq = json_object_get(o, "sequencer");
+    assert_string_equal(json_string_value(json_object_get(store, "state")), "ok");
+    assert_string_equal(json_string_value(json_object_get(store, "backend")), "sqlite");
+    json_int_t size = json_integer_value(json_object_get(log, "size"));
+    assert_true(size >= 0);
+    assert_int_equal(json_integer_value(json_object_get(log, "tree_size")), size);
+    assert_int_equal(json_integer_value(json_object_get(log, "behind")), 0);
+    assert_string_equal(json_string_value(json_object_get(seq, "state")), "idle");
+    assert_int_equal(json_integer_value(json_object_get(seq, "queued")), 0);
+    assert_false(json_is_true(json_object_get(seq, "leader")));
+    assert_true(json_integer_value(json_object_get(seq, "batch_max")) > 0);
+    json_int_t batches = json_integer_value(json_object_get(seq, "batches"));
+    json_decref(o);
+    /* an attestation's entry: one more entry, one more batch, a checkpoint of the new size */
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_jwk *key = NULL;
+    assert_int_equal(vt_jwk_generate("P-256", &key, &d), VT_OK);
+    char nonce[64];
+    uint8_t raw[32];
+    assert_true(bh_challenge(h, nonce, raw));
+    json_t *body = bh_attest_body(h, VT_TEE_TDX, nonce, raw, key, 0);
+    char *text = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(bh_call(h, "POST", "/v1/attest", text, NULL, NULL, NULL), 200);
+    free(text);
+    json_decref(body);
+    vt_jwk_free(key);
+    assert_int_equal(bh_call(h, "GET", "/admin/v1/log/status", NULL, h->admin, &o, NULL), 200);
+    log = json_object_get(o, "log");
+    seq = json_object_get(o, "sequencer");
+    assert_int_equal(json_integer_value(json_object_get(log, "size")), size + 1);
+    assert_int_equal(json_integer_value(json_object_get(log, "tree_size")), size + 1);
+    assert_int_equal(json_integer_value(json_object_get(seq, "batches")), batches + 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(log, "checkpoint"), "size")), size + 1);
+    assert_non_null(json_string_value(json_object_get(log, "last_entry")));
+    json_decref(o);
 }
 
 /* POST /admin/v1/policy/check: compiles without storing; refuses without the admin token. */
@@ -252,7 +300,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_file_served), cmocka_unit_test(test_index_and_etag),
         cmocka_unit_test(test_rejects),           cmocka_unit_test(test_admin_api_needs_the_token),
-        cmocka_unit_test(test_policy_check),      cmocka_unit_test(test_files_are_clean),
+        cmocka_unit_test(test_policy_check),      cmocka_unit_test(test_log_status),
+        cmocka_unit_test(test_files_are_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
