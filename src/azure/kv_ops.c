@@ -409,7 +409,7 @@ static bool audit_change(struct vt_kv *k, struct vt_kv_call *c, const char *even
     uint64_t index = 0;
     char rkid[64];
     enum vt_err err =
-        text ? vt_broker_log_append(k->b, text, "", NULL, false, &index, NULL, rkid, &d)
+        text ? vt_broker_log_append(k->b, text, "", NULL, NULL, false, &index, NULL, rkid, &d)
              : VT_E_NOMEM;
     free(text);
     if (err != VT_OK) {

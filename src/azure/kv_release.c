@@ -252,9 +252,9 @@ static bool log_decision(struct release *r, bool granted, const struct vt_kv_err
     }
     struct vt_diag d;
     vt_diag_init(&d);
-    enum vt_err err =
-        vt_broker_log_append(r->k->b, text, r->explain.data ? (const char *)r->explain.data : "",
-                             NULL, true, &r->c->log_index, &r->c->receipt, r->c->receipt_kid, &d);
+    enum vt_err err = vt_broker_log_append(
+        r->k->b, text, r->explain.data ? (const char *)r->explain.data : "", NULL, NULL, true,
+        &r->c->log_index, &r->c->receipt, r->c->receipt_kid, &d);
     free(text);
     if (err != VT_OK) {
         fprintf(stderr, "veritee-keyvault: log append: %s: %s\n", d.check, d.detail);

@@ -714,17 +714,16 @@ static enum vt_err record(struct vt_broker *b, const struct vt_broker_decision *
 {
     char *e = entry_json(b, x);
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
+    struct vt_broker_fleet_note fleet = {x->claims, x->type, x->allowed};
     enum vt_err err =
-        vt_broker_log_append(b, e, explanation, redeem, want_receipt, index, receipt, kid, d);
+        vt_broker_log_append(b, e, explanation, redeem, x->claims != NULL ? &fleet : NULL,
+                             want_receipt, index, receipt, kid, d);
     free(e);
     if (err == VT_OK) {
         atomic_fetch_add(&b->m.logged[x->type[0] == 'r'   ? 1
                                       : x->type[0] == 'c' ? 2
                                                           : 0][!x->allowed],
                          1);
-        if (x->claims != NULL) {
-            vt_broker_fleet_note(b, x->claims, x->type, x->allowed);
-        }
     }
     return err;
 }

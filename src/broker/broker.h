@@ -489,13 +489,24 @@ VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, co
                                                          struct vt_diag *d);
 
 /* ---- audit log (broker_log.c) ---- */
+/* The TEE a decision was about, noted in the fleet table (broker_fleet.c, the console's fleet) in
+ * the decision's own log transaction: its verified claims (a JSON object), the decision's type
+ * ("attest", "release", "cert") and outcome. */
+struct vt_broker_fleet_note {
+    const char *claims;
+    const char *type;
+    bool allowed;
+};
+
 /* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
  * (admin only) is kept beside it. redeem: a nonce redeemed in the same transaction, or NULL; if
  * it was redeemed already or has expired, nothing is appended and the result is
- * VT_E_NONCE_MISMATCH (check "nonce"). Appends are committed in batches (group commit). */
+ * VT_E_NONCE_MISMATCH (check "nonce"). fleet: the TEE to note in the fleet table in the same
+ * transaction, or NULL. Appends are committed in batches (group commit). */
 VT_MUST_USE enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry,
                                              const char *explanation,
                                              const struct vt_broker_redeem *redeem,
+                                             const struct vt_broker_fleet_note *fleet,
                                              bool want_receipt, uint64_t *index, char **receipt,
                                              char kid[64], struct vt_diag *d);
 /* Proofs for clients (the tree synced with the store first): JSON (heap). */
@@ -503,9 +514,12 @@ VT_MUST_USE enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t 
                                                   uint64_t new_size, char **json,
                                                   struct vt_diag *d);
 /* Entries [start, start+limit) with their explanations (admin): JSON (heap). */
-/* The fleet (broker_fleet.c): note the TEE of verified claims (a JSON object) after a decision of
- * type ("attest", "release"); a failure to write is reported on stderr, never to the caller. */
-void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *type, bool allowed);
+/* The fleet (broker_fleet.c): upsert the TEE of f's claims into vb_fleet at now, inside the
+ * caller's transaction (the log batch's). Claims that are not JSON or of no known TEE: nothing
+ * written, VT_OK. Errors: the store's. */
+VT_MUST_USE enum vt_err vt_broker_fleet_upsert(struct vt_broker *b,
+                                               const struct vt_broker_fleet_note *f, int64_t now,
+                                               struct vt_diag *d);
 /* Every TEE noted, the most recently seen first (at most limit, capped at 10000), as a JSON
  * array (GET /admin/v1/fleet, docs/api/broker.yaml). */
 VT_MUST_USE enum vt_err vt_broker_fleet(struct vt_broker *b, uint64_t limit, char **json,

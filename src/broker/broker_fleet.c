@@ -49,9 +49,12 @@ static json_int_t tcb_eval(json_t *c)
     return best;
 }
 
-void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *type, bool allowed)
+enum vt_err vt_broker_fleet_upsert(struct vt_broker *b, const struct vt_broker_fleet_note *f,
+                                   int64_t now, struct vt_diag *d)
 {
-    json_t *c = json_loads(claims, 0, NULL);
+    const char *type = f->type;
+    bool allowed = f->allowed;
+    json_t *c = json_loads(f->claims, 0, NULL);
     const char *tee = str_claim(c, "tee");
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[k].tee, tee) != 0) {
@@ -59,7 +62,7 @@ void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *t
     }
     if (c == NULL || k == sizeof(kinds) / sizeof(kinds[0])) {
         json_decref(c);
-        return;
+        return VT_OK;
     }
     /* the measurements: the claims of the TEE's namespace ("tdx.", "snp.", ...) */
     char prefix[16];
@@ -85,10 +88,12 @@ void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *t
     json_t *key = json_pack("[s,s,s]", tee, platform, identity);
     key_text = key ? json_dumps(key, JSON_COMPACT) : NULL;
     json_decref(key);
-    if (key_text != NULL && adv_s != NULL && meas_s != NULL) {
+    enum vt_err err = VT_OK;
+    if (key_text == NULL || adv_s == NULL || meas_s == NULL) {
+        err = vt_fail(d, VT_E_NOMEM, "fleet", "cannot encode the fleet row");
+    } else {
         vt_sha256(key_text, strlen(key_text), h);
         vt_hex_encode(h, 16, id);
-        int64_t now = (int64_t)vt_broker_now(b);
         char last[48];
         snprintf(last, sizeof(last), "%s %s", type, allowed ? "allow" : "deny");
         struct vt_sql_arg a[] = {VT_SQL_T(id),
@@ -104,9 +109,8 @@ void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *t
                                  VT_SQL_I(now),
                                  VT_SQL_I(now),
                                  VT_SQL_T(last)};
-        struct vt_diag d;
-        vt_diag_init(&d);
-        if (vt_store_exec(b->store,
+        err =
+            vt_store_exec(b->store,
                           "INSERT INTO vb_fleet(id, tee, platform_kind, platform, identity, status,"
                           " advisories, debug, tcb_eval, measurements, first_seen, last_seen,"
                           " seen, last_decision) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)"
@@ -115,15 +119,14 @@ void vt_broker_fleet_note(struct vt_broker *b, const char *claims, const char *t
                           " tcb_eval = excluded.tcb_eval, measurements = excluded.measurements,"
                           " last_seen = excluded.last_seen, seen = vb_fleet.seen + 1,"
                           " last_decision = excluded.last_decision",
-                          a, sizeof(a) / sizeof(a[0]), NULL, NULL, NULL, &d) != VT_OK) {
-            fprintf(stderr, "veritee-broker: cannot note the TEE in the fleet: %s\n", d.detail);
-        }
+                          a, sizeof(a) / sizeof(a[0]), NULL, NULL, NULL, d);
     }
     free(key_text);
     free(adv_s);
     free(meas_s);
     json_decref(meas);
     json_decref(c);
+    return err;
 }
 
 static bool row_fleet(void *ctx, const struct vt_sql_row *row)

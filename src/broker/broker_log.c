@@ -81,8 +81,9 @@ static void reset_tree(struct vt_broker *b)
 struct vt_log_req {
     const char *entry;
     const char *explanation;
-    const struct vt_broker_redeem *redeem; /* a nonce redeemed with the entry, or NULL */
-    bool refused;                          /* the nonce was spent or expired: nothing appended */
+    const struct vt_broker_redeem *redeem;    /* a nonce redeemed with the entry, or NULL */
+    const struct vt_broker_fleet_note *fleet; /* the TEE noted in the fleet with it, or NULL */
+    bool refused;                             /* the nonce was spent or expired: nothing appended */
     bool want_receipt;
     uint64_t index;
     char *receipt;
@@ -95,10 +96,10 @@ struct vt_log_req {
 
 /*
  * Store the batch in one transaction: for each request its nonce redeemed (a request whose nonce
- * is no longer unused and unexpired is refused and appends nothing), its entry and explanation;
- * then one checkpoint signed over the batch's last size; then each receipt against that
- * checkpoint. The caller holds log_lock. On failure nothing of the batch is stored and the tree
- * is rebuilt from the store next time.
+ * is no longer unused and unexpired is refused and appends nothing), its entry and explanation,
+ * its TEE's fleet row; then one checkpoint signed over the batch's last size; then each receipt
+ * against that checkpoint. The caller holds log_lock. On failure nothing of the batch is stored and
+ * the tree is rebuilt from the store next time.
  */
 static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, struct vt_diag *d)
 {
@@ -147,6 +148,9 @@ static enum vt_err commit_batch(struct vt_broker *b, struct vt_log_req *batch, s
             struct vt_sql_arg e[] = {VT_SQL_I((int64_t)r->index), VT_SQL_T(r->explanation)};
             err = vt_store_exec(b->store, "INSERT INTO vb_decisions(idx, explanation) VALUES (?,?)",
                                 e, 2, NULL, NULL, NULL, d);
+        }
+        if (err == VT_OK && r->fleet != NULL) {
+            err = vt_broker_fleet_upsert(b, r->fleet, (int64_t)now, d);
         }
         if (err == VT_OK) {
             err = vt_merkle_append(b->tree, leaf);
@@ -266,14 +270,18 @@ static void deadline_after_us(struct timespec *ts, int64_t us)
  * first of them to see no leader. A request returns only when its batch is durable (or failed).
  */
 enum vt_err vt_broker_log_append(struct vt_broker *b, const char *entry, const char *explanation,
-                                 const struct vt_broker_redeem *redeem, bool want_receipt,
+                                 const struct vt_broker_redeem *redeem,
+                                 const struct vt_broker_fleet_note *fleet, bool want_receipt,
                                  uint64_t *index, char **receipt, char kid[64], struct vt_diag *d)
 {
     if (receipt != NULL) {
         *receipt = NULL;
     }
-    struct vt_log_req r = {
-        .entry = entry, .explanation = explanation, .redeem = redeem, .want_receipt = want_receipt};
+    struct vt_log_req r = {.entry = entry,
+                           .explanation = explanation,
+                           .redeem = redeem,
+                           .fleet = fleet,
+                           .want_receipt = want_receipt};
     vt_diag_init(&r.d);
     pthread_mutex_lock(&b->batch_lock);
     *b->batch_tail = &r;

@@ -91,8 +91,9 @@ enum vt_err vt_kms_audit_append(struct vt_kms *k, const struct vt_kms_audit *a, 
     json_decref(o);
     VT_ENSURE(text != NULL, d, VT_E_NOMEM, "kms.log", "cannot encode the log entry");
     char kid_unused[64];
-    enum vt_err err = vt_broker_log_append(k->b, text, a->explanation ? a->explanation : "", NULL,
-                                           want_receipt, index, receipt, kid ? kid : kid_unused, d);
+    enum vt_err err =
+        vt_broker_log_append(k->b, text, a->explanation ? a->explanation : "", NULL, NULL,
+                             want_receipt, index, receipt, kid ? kid : kid_unused, d);
     free(text);
     return err;
 }

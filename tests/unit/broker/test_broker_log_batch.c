@@ -60,8 +60,8 @@ static void *append_many(void *arg)
         snprintf(entry, sizeof(entry), "{\"test\":\"batch\",\"thread\":%d,\"n\":%d}", w->id, i);
         struct vt_diag d;
         vt_diag_init(&d);
-        w->err = vt_broker_log_append(w->h->b, entry, "", NULL, true, &w->index[i], &w->receipt[i],
-                                      w->kid[i], &d);
+        w->err = vt_broker_log_append(w->h->b, entry, "", NULL, NULL, true, &w->index[i],
+                                      &w->receipt[i], w->kid[i], &d);
     }
     return NULL;
 }
