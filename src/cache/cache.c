@@ -1490,6 +1490,8 @@ enum vt_err vt_cache_recoveries(struct vt_cache *c, char **out, struct vt_diag *
     json_t *o = json_pack("{s:s,s:o,s:o}", "now", when, "tees", tees, "platforms", platforms);
     json_decref(s.rows[0]);
     json_decref(s.rows[1]);
+    json_decref(scheduled[0]); /* held by "scheduled" of each TEE (O) and read per platform */
+    json_decref(scheduled[1]);
     *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return *out != NULL ? VT_OK : vt_fail(d, VT_E_NOMEM, "recoveries", "out of memory");

@@ -275,8 +275,13 @@ EOF
     # (the data's collateral is the simulators': checked against their roots at its time)
     check "$v: every cached item still checks" grep -Eq '"good":[1-9][0-9]*,"bad":0' <("$veritee" cache check --db "$db" \
         --now "$now" --trust-anchor "$sim/tdx/cert-0.pem" --amd-anchor "$sim/snp/ark.pem" 2>/dev/null)
+    # (each key's "versions" list is newer than these releases: issue 23's console; the rest
+    # must be what the release listed, and the list must name the current version)
+    "$veritee" broker keys --db "$db" --master-key-file "$mk" >"$tmp/keys-now.json"
     check "$v: the keys are the same (versions, policies, state)" \
-        [ "$(jq_ <("$veritee" broker keys --db "$db" --master-key-file "$mk") 'j')" = "$(jq_ "$exp" 'j["keys"]')" ]
+        [ "$(jq_ "$tmp/keys-now.json" '[{m: x[m] for m in x if m != "versions"} for x in j]')" = "$(jq_ "$exp" 'j["keys"]')" ]
+    check "$v: ... and each key's versions list names its current version" \
+        [ "$(jq_ "$tmp/keys-now.json" 'all([w["version"] for w in x["versions"] if w["current"]] == [x["version"]] for x in j)')" = true ]
 
     # ---- the broker, with the simulators of the same PKIs ----
     "$veritee" client sim-export --backend sim:sgx --sim-dir "$sim" --out "$tmp/export-$v" >/dev/null
