@@ -20,34 +20,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 support="$here/../support"
 dir="$build/console-test"
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL: $* (under CI=true the browser test must run)"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 0
-}
-
+source "$support/npm_lib.sh" # npm_skip, npm_install
 command -v node >/dev/null && command -v npm >/dev/null ||
-    skip "node and npm not found (scripts/install-deps.sh installs them)"
+    npm_skip "node and npm not found (scripts/install-deps.sh installs them)"
 chromium=${VT_CHROMIUM:-$(command -v chromium || true)}
-[ -n "$chromium" ] || skip "chromium not found (scripts/install-deps.sh installs it)"
+[ -n "$chromium" ] || npm_skip "chromium not found (scripts/install-deps.sh installs it)"
 node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
-    skip "node $(node --version) is older than puppeteer-core's minimum, 18"
-mkdir -p "$dir"
-exec 9>"$dir/.lock"
-flock 9
-if ! cmp -s "$here/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules" ]; then
-    rm -rf "$dir/node_modules" "$dir/package-lock.json"
-    cp "$here/package.json" "$here/package-lock.json" "$dir/"
-    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm.log" 2>&1); then
-        cat "$dir/npm.log"
-        rm -f "$dir/package-lock.json"
-        skip "npm ci of puppeteer-core failed (no registry?)"
-    fi
-fi
-flock -u 9
+    npm_skip "node $(node --version) is older than puppeteer-core's minimum, 18"
+npm_install "$here" "$dir" puppeteer-core
 echo "puppeteer-core $(node -p "require('$dir/node_modules/puppeteer-core/package.json').version"), $("$chromium" --version 2>/dev/null | head -1), node $(node --version)"
 
 tmp=$(mktemp -d)

@@ -1,6 +1,6 @@
 # Shared by the tests that drive veritee with other people's npm clients (tests/kms_sdk,
-# tests/maa_sdk, tests/keyvault_sdk): skipping without the tools (a failure under CI=true) and
-# installing a checked-in package.json + package-lock.json into the build tree with npm ci (again
+# tests/maa_sdk, tests/keyvault_sdk, tests/console): skipping without the tools (a failure under
+# CI=true) and installing a checked-in package.json + package-lock.json into the build tree with npm ci (again
 # only when the lock file changes; never vendored). Source it; it defines:
 #   npm_skip MESSAGE...           SKIP (exit 0), or FAIL (exit 1) under CI=true
 #   npm_need_node WHAT            node, npm and openssl present and node >= 20 (WHAT's minimum)
@@ -9,7 +9,7 @@
 
 npm_skip() {
     if [ "${CI:-}" = true ]; then
-        echo "FAIL: $* (under CI=true the SDK test must run)"
+        echo "FAIL: $* (under CI=true the test must run)"
         exit 1
     fi
     echo "SKIP: $*"
