@@ -147,6 +147,29 @@ VT_MUST_USE enum vt_err vt_crypto_p384_key_new(const uint8_t xy[96], const char 
                                                EVP_PKEY *pkey, struct vt_key **out,
                                                struct vt_diag *d);
 
+/* ---- x509_build.c: what every certificate veritee makes is built from ---- */
+
+/* VT_E_CRYPTO at check: "cannot <what>: <OpenSSL's reasons>". */
+enum vt_err vt_x509_lib_fail(struct vt_diag *d, const char *check, const char *what);
+/* n (1..20) random bytes for a serial number: positive and exactly n bytes long. */
+VT_MUST_USE enum vt_err vt_x509_random_serial(uint8_t *serial, size_t n, struct vt_diag *d);
+/* Add a CN=cn entry (UTF-8) to name. */
+bool vt_x509_name_cn(X509_NAME *name, const char *cn);
+/* Version 3, the serial (big-endian, positive), subject CN=cn, issuer `issuer` (NULL: the
+ * subject, for a self-signed certificate), the validity and the public key. */
+bool vt_x509_set_base(X509 *x, const uint8_t *serial, size_t serial_len, const char *cn,
+                      const X509_NAME *issuer, vt_time not_before, vt_time not_after,
+                      EVP_PKEY *pub);
+/* A standard extension in OpenSSL's configuration syntax ("critical,CA:FALSE"); "hash" and
+ * "keyid" values are taken from x and from issuer (NULL: x itself). */
+bool vt_x509_add_std_ext(X509 *issuer, X509 *x, int nid, const char *value);
+/* A subjectAltName of the n dNSNames (checked by the caller). */
+bool vt_x509_add_dns(X509 *x, const char *const *dns, size_t n);
+/* Sign x with k's private half (md NULL: SHA-384 for P-384, SHA-256 otherwise) and replace der's
+ * contents by the certificate's DER (der's limit applies). VT_E_CRYPTO at check, VT_E_NOMEM. */
+VT_MUST_USE enum vt_err vt_x509_sign_der(X509 *x, const struct vt_key *k, const EVP_MD *md,
+                                         struct vt_buf *der, const char *check, struct vt_diag *d);
+
 /*
  * RSA-OAEP with SHA-256, MGF1-SHA-256 and the empty label (oaep.c), the one OAEP set-up for JWE
  * RSA-OAEP-256 and KMS's CMS: encrypt or decrypt in[n] into out; *outn is the room on entry and the

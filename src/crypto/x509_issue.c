@@ -210,69 +210,6 @@ enum vt_err vt_csr_parse(const uint8_t *p, size_t n, struct vt_csr **out, struct
 
 /* ---- making certificates ---- */
 
-static enum vt_err fail_lib(struct vt_diag *d, const char *check, const char *what)
-{
-    char why[VT_CRYPTO_ERRTEXT_MAX];
-    vt_crypto_errors(why, sizeof(why));
-    return vt_fail(d, VT_E_CRYPTO, check, "cannot %s: %s", what, why);
-}
-
-static bool set_cn(X509_NAME *name, const char *cn)
-{
-    return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                      0) == 1;
-}
-
-static bool add_ext(X509 *issuer, X509 *x, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    bool ok = e != NULL && X509_add_ext(x, e, -1) == 1;
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
-static bool set_times(X509 *x, vt_time nb, vt_time na)
-{
-    return ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) != NULL &&
-           ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) != NULL;
-}
-
-static bool set_serial(X509 *x, const uint8_t *serial, size_t n)
-{
-    BIGNUM *bn = BN_bin2bn(serial, (int)n, NULL);
-    bool ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-    BN_free(bn);
-    return ok;
-}
-
-/* Replace out's contents by x's DER, signed with k (SHA-256 for P-256 and RSA, SHA-384 for
- * P-384). */
-static enum vt_err sign_out(X509 *x, const struct vt_key *k, struct vt_buf *out, struct vt_diag *d)
-{
-    const EVP_MD *md = k->alg == VT_KEY_P384 ? EVP_sha384() : EVP_sha256();
-    if (X509_sign(x, k->pkey, md) <= 0) {
-        return fail_lib(d, "x509.sign", "sign the certificate");
-    }
-    unsigned char *der = NULL;
-    int n = i2d_X509(x, &der);
-    if (n <= 0) {
-        return fail_lib(d, "x509.sign", "encode the certificate");
-    }
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, out->max);
-    enum vt_err err = vt_buf_append(&tmp, der, (size_t)n);
-    OPENSSL_free(der);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, "x509.sign", "cannot hold %d bytes (limit %zu)", n, out->max);
-    }
-    vt_buf_cleanup(out);
-    *out = tmp;
-    return VT_OK;
-}
-
 enum vt_err vt_x509_ca_create(const struct vt_key *k, const char *cn, vt_time not_before,
                               vt_time not_after, const uint8_t serial[16], struct vt_buf *der,
                               struct vt_diag *d)
@@ -283,17 +220,14 @@ enum vt_err vt_x509_ca_create(const struct vt_key *k, const char *cn, vt_time no
     X509 *x = X509_new();
     enum vt_err err = VT_OK;
     /* SPEC: RFC 5280 4.2.1.9: a CA that issues only end-entity certificates: pathLen 0 */
-    if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 || !set_serial(x, serial, 16) ||
-        !set_cn(X509_get_subject_name(x), cn) ||
-        X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
-        !set_times(x, not_before, not_after) || X509_set_pubkey(x, k->pkey) != 1 ||
-        !add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-        !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_ext(x, x, NID_subject_key_identifier, "hash")) {
-        err = fail_lib(d, "x509.ca", "build the CA certificate");
+    if (x == NULL || !vt_x509_set_base(x, serial, 16, cn, NULL, not_before, not_after, k->pkey) ||
+        !vt_x509_add_std_ext(NULL, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+        !vt_x509_add_std_ext(NULL, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !vt_x509_add_std_ext(NULL, x, NID_subject_key_identifier, "hash")) {
+        err = vt_x509_lib_fail(d, "x509.ca", "build the CA certificate");
     }
     if (err == VT_OK) {
-        err = sign_out(x, k, der, d);
+        err = vt_x509_sign_der(x, k, NULL, der, "x509.sign", d);
     }
     X509_free(x);
     return err;
@@ -328,30 +262,6 @@ bool vt_x509_dns_name_ok(const char *s)
         }
     }
     return label > 0 && s[n - 1] != '-';
-}
-
-static bool add_san(X509 *x, const char *const *dns, size_t n)
-{
-    GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
-    bool ok = names != NULL;
-    for (size_t i = 0; ok && i < n; i++) {
-        GENERAL_NAME *g = GENERAL_NAME_new();
-        ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-        ok = g != NULL && s != NULL && ASN1_STRING_set(s, dns[i], (int)strlen(dns[i])) == 1;
-        if (ok) {
-            GENERAL_NAME_set0_value(g, GEN_DNS, s);
-            s = NULL;
-            ok = sk_GENERAL_NAME_push(names, g) > 0;
-            if (ok) {
-                g = NULL;
-            }
-        }
-        ASN1_IA5STRING_free(s);
-        GENERAL_NAME_free(g);
-    }
-    ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, names, 0, X509V3_ADD_DEFAULT) == 1;
-    GENERAL_NAMES_free(names);
-    return ok;
 }
 
 /* The extension whose extnValue is the DER UTF8String of text (include/veritee/atls.h). */
@@ -391,26 +301,25 @@ enum vt_err vt_x509_issue(const struct vt_key *ca_key, const struct vt_cert *ca,
     EVP_PKEY *pub = d2i_PUBKEY(NULL, &q, (long)l->spki_len);
     if (pub == NULL || (size_t)(q - l->spki) != l->spki_len) {
         EVP_PKEY_free(pub);
-        return fail_lib(d, "x509.issue.key", "decode the subject's public key");
+        return vt_x509_lib_fail(d, "x509.issue.key", "decode the subject's public key");
     }
     X509 *x = X509_new();
     enum vt_err err = VT_OK;
-    if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
-        !set_serial(x, l->serial, l->serial_len) ||
-        !set_cn(X509_get_subject_name(x), l->common_name) ||
-        X509_set_issuer_name(x, X509_get_subject_name(ca->x509)) != 1 ||
-        !set_times(x, l->not_before, l->not_after) || X509_set_pubkey(x, pub) != 1 ||
-        !add_ext(ca->x509, x, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_ext(ca->x509, x, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
-        !add_ext(ca->x509, x, NID_ext_key_usage, "serverAuth,clientAuth") ||
-        !add_ext(ca->x509, x, NID_subject_key_identifier, "hash") ||
-        !add_ext(ca->x509, x, NID_authority_key_identifier, "keyid:always") ||
-        (l->n_dns > 0 && !add_san(x, l->dns, l->n_dns)) ||
+    if (x == NULL ||
+        !vt_x509_set_base(x, l->serial, l->serial_len, l->common_name,
+                          X509_get_subject_name(ca->x509), l->not_before, l->not_after, pub) ||
+        !vt_x509_add_std_ext(ca->x509, x, NID_basic_constraints, "critical,CA:FALSE") ||
+        !vt_x509_add_std_ext(ca->x509, x, NID_key_usage,
+                             "critical,digitalSignature,keyEncipherment") ||
+        !vt_x509_add_std_ext(ca->x509, x, NID_ext_key_usage, "serverAuth,clientAuth") ||
+        !vt_x509_add_std_ext(ca->x509, x, NID_subject_key_identifier, "hash") ||
+        !vt_x509_add_std_ext(ca->x509, x, NID_authority_key_identifier, "keyid:always") ||
+        (l->n_dns > 0 && !vt_x509_add_dns(x, l->dns, l->n_dns)) ||
         (l->ext_oid != NULL && !add_utf8_ext(x, l->ext_oid, l->ext_text, l->ext_len))) {
-        err = fail_lib(d, "x509.issue", "build the certificate");
+        err = vt_x509_lib_fail(d, "x509.issue", "build the certificate");
     }
     if (err == VT_OK) {
-        err = sign_out(x, ca_key, der, d);
+        err = vt_x509_sign_der(x, ca_key, NULL, der, "x509.sign", d);
     }
     X509_free(x);
     EVP_PKEY_free(pub);
@@ -426,14 +335,14 @@ enum vt_err vt_csr_create(const struct vt_key *k, const char *cn, struct vt_buf 
     const EVP_MD *md = k->alg == VT_KEY_P384 ? EVP_sha384() : EVP_sha256();
     enum vt_err err = VT_OK;
     if (req == NULL || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
-        !set_cn(X509_REQ_get_subject_name(req), cn) || X509_REQ_set_pubkey(req, k->pkey) != 1 ||
-        X509_REQ_sign(req, k->pkey, md) <= 0) {
-        err = fail_lib(d, "csr.create", "make the certificate request");
+        !vt_x509_name_cn(X509_REQ_get_subject_name(req), cn) ||
+        X509_REQ_set_pubkey(req, k->pkey) != 1 || X509_REQ_sign(req, k->pkey, md) <= 0) {
+        err = vt_x509_lib_fail(d, "csr.create", "make the certificate request");
     }
     unsigned char *p = NULL;
     int n = err == VT_OK ? i2d_X509_REQ(req, &p) : 0;
     if (err == VT_OK && n <= 0) {
-        err = fail_lib(d, "csr.create", "encode the certificate request");
+        err = vt_x509_lib_fail(d, "csr.create", "encode the certificate request");
     }
     if (err == VT_OK) {
         struct vt_buf tmp;

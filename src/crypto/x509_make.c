@@ -48,28 +48,6 @@ enum vt_err vt_x509_key_generate(const char *type, struct vt_key **out, struct v
     return VT_OK;
 }
 
-static enum vt_err crypto_fail(struct vt_diag *d, const char *what)
-{
-    char why[VT_CRYPTO_ERRTEXT_MAX];
-    vt_crypto_errors(why, sizeof(why));
-    return vt_fail(d, VT_E_CRYPTO, "x509.make", "%s: %s", what, why);
-}
-
-/* Add a standard extension given in OpenSSL's configuration syntax. */
-static bool add_conf_ext(X509 *x, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (e == NULL) {
-        return false;
-    }
-    int ok = X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok == 1;
-}
-
 static ASN1_OBJECT *ext_object(const struct vt_x509_ext *e)
 {
     if (e->oid_der == NULL) {
@@ -103,83 +81,29 @@ static bool add_raw_ext(X509 *x, const struct vt_x509_ext *e)
     return ok;
 }
 
-static enum vt_err set_serial(X509 *x, struct vt_diag *d)
-{
-    uint8_t r[16];
-    VT_TRY(vt_random_bytes(r, sizeof(r), d));
-    r[0] &= 0x7f;
-    r[0] |= 0x40; /* 16 bytes, positive */
-    BIGNUM *bn = BN_bin2bn(r, (int)sizeof(r), NULL);
-    ASN1_INTEGER *serial = bn != NULL ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-    int ok = serial != NULL && X509_set_serialNumber(x, serial) == 1;
-    ASN1_INTEGER_free(serial);
-    BN_free(bn);
-    return ok ? VT_OK : crypto_fail(d, "cannot set the serial number");
-}
-
+/* x (empty) filled from t and signed with k, as DER into der. */
 static enum vt_err fill_cert(X509 *x, const struct vt_key *k, const struct vt_x509_template *t,
-                             struct vt_diag *d)
+                             struct vt_buf *der, struct vt_diag *d)
 {
-    const char *cn = t->common_name != NULL ? t->common_name : "veritee";
-    if (X509_set_version(x, 2) != 1) {
-        return crypto_fail(d, "cannot set the version");
-    }
-    VT_TRY(set_serial(x, d));
-    X509_NAME *name = X509_get_subject_name(x);
-    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                   0) != 1 ||
-        X509_set_issuer_name(x, name) != 1) {
-        return crypto_fail(d, "cannot set the names");
-    }
-    if (ASN1_TIME_set(X509_getm_notBefore(x), (time_t)t->not_before) == NULL ||
-        ASN1_TIME_set(X509_getm_notAfter(x), (time_t)t->not_after) == NULL) {
-        return crypto_fail(d, "cannot set the validity");
-    }
-    if (X509_set_pubkey(x, k->pkey) != 1) {
-        return crypto_fail(d, "cannot set the public key");
-    }
+    uint8_t serial[16];
+    VT_TRY(vt_x509_random_serial(serial, sizeof(serial), d));
     bool rsa = k->alg == VT_KEY_RSA;
-    if (!add_conf_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_conf_ext(x, NID_key_usage,
-                      rsa ? "critical,digitalSignature,keyEncipherment"
-                          : "critical,digitalSignature") ||
-        !add_conf_ext(x, NID_ext_key_usage, "serverAuth,clientAuth")) {
-        return crypto_fail(d, "cannot add the standard extensions");
+    bool ok = vt_x509_set_base(x, serial, sizeof(serial),
+                               t->common_name != NULL ? t->common_name : "veritee", NULL,
+                               t->not_before, t->not_after, k->pkey) &&
+              vt_x509_add_std_ext(NULL, x, NID_basic_constraints, "critical,CA:FALSE") &&
+              vt_x509_add_std_ext(NULL, x, NID_key_usage,
+                                  rsa ? "critical,digitalSignature,keyEncipherment"
+                                      : "critical,digitalSignature") &&
+              vt_x509_add_std_ext(NULL, x, NID_ext_key_usage, "serverAuth,clientAuth") &&
+              (t->n_dns == 0 || vt_x509_add_dns(x, t->dns, t->n_dns));
+    for (size_t i = 0; ok && i < t->n_exts; i++) {
+        ok = add_raw_ext(x, &t->exts[i]);
     }
-    if (t->n_dns > 0) {
-        GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-        bool ok = gens != NULL;
-        for (size_t i = 0; ok && i < t->n_dns; i++) {
-            GENERAL_NAME *g = GENERAL_NAME_new();
-            ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-            ok = g != NULL && s != NULL && ASN1_STRING_set(s, t->dns[i], -1) == 1;
-            if (ok) {
-                GENERAL_NAME_set0_value(g, GEN_DNS, s);
-                s = NULL;
-                ok = sk_GENERAL_NAME_push(gens, g) > 0;
-                if (ok) {
-                    g = NULL;
-                }
-            }
-            ASN1_IA5STRING_free(s);
-            GENERAL_NAME_free(g);
-        }
-        ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1;
-        GENERAL_NAMES_free(gens);
-        if (!ok) {
-            return crypto_fail(d, "cannot add the subjectAltName");
-        }
+    if (!ok) {
+        return vt_x509_lib_fail(d, "x509.make", "build the certificate");
     }
-    for (size_t i = 0; i < t->n_exts; i++) {
-        if (!add_raw_ext(x, &t->exts[i])) {
-            return crypto_fail(d, "cannot add an extension");
-        }
-    }
-    const EVP_MD *md = k->alg == VT_KEY_P384 ? EVP_sha384() : EVP_sha256();
-    if (X509_sign(x, k->pkey, md) <= 0) {
-        return crypto_fail(d, "cannot sign the certificate");
-    }
-    return VT_OK;
+    return vt_x509_sign_der(x, k, NULL, der, "x509.make", d);
 }
 
 enum vt_err vt_x509_self_signed(const struct vt_key *k, const struct vt_x509_template *t,
@@ -197,22 +121,13 @@ enum vt_err vt_x509_self_signed(const struct vt_key *k, const struct vt_x509_tem
     ERR_clear_error();
     X509 *x = X509_new();
     VT_ENSURE(x != NULL, d, VT_E_NOMEM, "x509.make", "cannot allocate a certificate");
-    enum vt_err err = fill_cert(x, k, t, d);
-    BIO *b = NULL;
+    struct vt_buf der;
+    vt_buf_init(&der, pem_out->max);
+    enum vt_err err = fill_cert(x, k, t, &der, d);
     if (err == VT_OK) {
-        b = BIO_new(BIO_s_mem());
-        if (b == NULL || PEM_write_bio_X509(b, x) != 1) {
-            err = crypto_fail(d, "cannot write the certificate");
-        } else {
-            char *p = NULL;
-            long n = BIO_get_mem_data(b, &p);
-            err = vt_buf_append(pem_out, p, (size_t)n);
-            if (err != VT_OK) {
-                vt_fail(d, err, "x509.make", "cannot hold the certificate (%ld bytes)", n);
-            }
-        }
+        err = vt_der_to_pem("CERTIFICATE", der.data, der.len, pem_out, d);
     }
-    BIO_free(b);
+    vt_buf_cleanup(&der);
     X509_free(x);
     return err;
 }

@@ -13,24 +13,6 @@
 #include "crypto/crypto_internal.h"
 #include "crypto/x509_self.h"
 
-static enum vt_err lib_fail(struct vt_diag *d, const char *check, const char *what)
-{
-    char why[VT_CRYPTO_ERRTEXT_MAX];
-    vt_crypto_errors(why, sizeof(why));
-    return vt_fail(d, VT_E_CRYPTO, check, "%s: %s", what, why);
-}
-
-static bool add_ext(X509 *x, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    bool ok = e != NULL && X509_add_ext(x, e, -1) == 1;
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
 enum vt_err vt_x509_self_signed_der(const struct vt_jwk *key, const char *cn, vt_time not_before,
                                     vt_time not_after, struct vt_buf *der, struct vt_diag *d)
 {
@@ -39,51 +21,20 @@ enum vt_err vt_x509_self_signed_der(const struct vt_jwk *key, const char *cn, vt
     size_t cn_len = cn != NULL ? strlen(cn) : 0;
     VT_ENSURE(cn_len > 0 && cn_len <= 64, d, VT_E_ARG, "x509.cn",
               "the common name is %zu bytes (1 to 64)", cn_len);
-    EVP_PKEY *pkey = vt_jwk_key(key)->pkey;
-    time_t t0 = (time_t)not_before, t1 = (time_t)not_after;
-    enum vt_err err = VT_OK;
+    const struct vt_key *k = vt_jwk_key(key);
     uint8_t serial[8];
-    VT_TRY(vt_random_bytes(serial, sizeof(serial), d));
-    serial[0] &= 0x7f; /* positive */
-    serial[0] |= 0x01; /* and 8 bytes long */
+    VT_TRY(vt_x509_random_serial(serial, sizeof(serial), d));
     X509 *x = X509_new();
-    BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-    X509_NAME *name = X509_NAME_new();
-    if (x == NULL || bn == NULL || name == NULL) {
-        err = vt_fail(d, VT_E_NOMEM, "x509", "no memory");
-        goto out;
+    VT_ENSURE(x != NULL, d, VT_E_NOMEM, "x509", "no memory");
+    enum vt_err err = VT_OK;
+    if (!vt_x509_set_base(x, serial, sizeof(serial), cn, NULL, not_before, not_after, k->pkey) ||
+        !vt_x509_add_std_ext(NULL, x, NID_basic_constraints, "critical,CA:FALSE") ||
+        !vt_x509_add_std_ext(NULL, x, NID_key_usage, "critical,digitalSignature") ||
+        !vt_x509_add_std_ext(NULL, x, NID_subject_key_identifier, "hash")) {
+        err = vt_x509_lib_fail(d, "x509", "build the certificate");
+    } else {
+        err = vt_x509_sign_der(x, k, EVP_sha256(), der, "x509", d);
     }
-    if (X509_set_version(x, X509_VERSION_3) != 1 ||
-        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-                                   (int)cn_len, -1, 0) != 1 ||
-        X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
-        X509_time_adj_ex(X509_getm_notBefore(x), 0, (long)0, &t0) == NULL ||
-        X509_time_adj_ex(X509_getm_notAfter(x), 0, (long)0, &t1) == NULL ||
-        X509_set_pubkey(x, pkey) != 1 || !add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_ext(x, NID_key_usage, "critical,digitalSignature") ||
-        !add_ext(x, NID_subject_key_identifier, "hash")) {
-        err = lib_fail(d, "x509", "cannot build the certificate");
-        goto out;
-    }
-    if (X509_sign(x, pkey, EVP_sha256()) <= 0) {
-        err = lib_fail(d, "x509", "cannot sign the certificate");
-        goto out;
-    }
-    unsigned char *p = NULL;
-    int n = i2d_X509(x, &p);
-    if (n <= 0) {
-        err = lib_fail(d, "x509", "cannot encode the certificate");
-        goto out;
-    }
-    err = vt_buf_append(der, p, (size_t)n);
-    OPENSSL_free(p);
-    if (err != VT_OK) {
-        err = vt_fail(d, err, "x509", "no room for the certificate (%d bytes)", n);
-    }
-out:
-    X509_NAME_free(name);
-    BN_free(bn);
     X509_free(x);
     return err;
 }
@@ -124,7 +75,7 @@ enum vt_err vt_x509_rsa_jwk(const uint8_t *der, size_t len, struct vt_jwk **out,
     }
     if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
         EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
-        err = lib_fail(d, "x509.key", "cannot read the RSA key");
+        err = vt_x509_lib_fail(d, "x509.key", "read the RSA key");
         goto out;
     }
     nb = bn_b64(n);

@@ -13,11 +13,11 @@
 #include "crypto/jose.h"
 
 /*
- * A self-signed X.509 v3 certificate (DER, appended to der) for the key of `key` (which must hold
- * its private half): subject = issuer = CN=cn, serial a random 64-bit positive number, validity
- * [not_before, not_after], basicConstraints CA:FALSE, keyUsage digitalSignature, signed with
- * SHA-256 (RSA PKCS#1 v1.5 or ECDSA). Errors: VT_E_ARG ("x509.key": no private half; "x509.cn":
- * empty or longer than 64 bytes), VT_E_CRYPTO with the library's reason, VT_E_NOMEM.
+ * A self-signed X.509 v3 certificate (DER, replacing der's contents) for the key of `key` (which
+ * must hold its private half): subject = issuer = CN=cn, serial a random 64-bit positive number,
+ * validity [not_before, not_after], basicConstraints CA:FALSE, keyUsage digitalSignature, signed
+ * with SHA-256 (RSA PKCS#1 v1.5 or ECDSA). Errors: VT_E_ARG ("x509.key": no private half;
+ * "x509.cn": empty or longer than 64 bytes), VT_E_CRYPTO with the library's reason, VT_E_NOMEM.
  */
 VT_MUST_USE enum vt_err vt_x509_self_signed_der(const struct vt_jwk *key, const char *cn,
                                                 vt_time not_before, vt_time not_after,
