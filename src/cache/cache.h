@@ -234,6 +234,15 @@ struct vt_cache_platform {
 VT_MUST_USE enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
                                               struct vt_diag *d);
 
+/* The platforms the cache has seen (vt_platforms: PCK certificates served, registrations), newest
+ * first, at most limit (1 to 10000), each with its TCB status, advisory IDs and the
+ * tcbEvaluationDataNumber used, under the number in force for its TEE, judged as the impact
+ * report judges them (GET /admin/v1/platforms, the console's Fleet view). tee: VT_TEE_SGX or
+ * VT_TEE_TDX to judge every platform under that TEE's TCB info; VT_TEE_NONE: TDX for an FMSPC
+ * whose TDX TCB info the cache holds, SGX otherwise. JSON (heap) in *json. */
+VT_MUST_USE enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t limit,
+                                           char **json, struct vt_diag *d);
+
 /* Impact of enforcing eval for tee: JSON report (heap). quotes: extra platforms from quotes. */
 VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
                                         const uint8_t *const *quotes, const size_t *quote_lens,
