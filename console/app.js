@@ -521,6 +521,31 @@ async function loadStatus() {
     store.push(['log sequencer', `${l.sequencer.state}, ${l.sequencer.queued} queued, ${l.sequencer.batches} batches committed (at most ${l.sequencer.batch_max} entries, waiting ${l.sequencer.batch_wait_us} µs)`]);
   }
   dlPut($('health-store'), store);
+  // the replica registry: the same rows from either answer (veritee serve: one store, two
+  // registrations of this process, each answer marking its own)
+  const seen = new Map();
+  for (const r of [...(l && l.replicas ? l.replicas : []), ...(c && c.replicas ? c.replicas : [])]) {
+    const had = seen.get(r.id);
+    seen.set(r.id, had ? { ...had, self: had.self || r.self } : r);
+  }
+  const reps = [...seen.values()].sort((a, b) => (a.last_seen < b.last_seen ? 1 : a.last_seen > b.last_seen ? -1 : 0));
+  const rbody = $('health-replicas').tBodies[0];
+  rbody.replaceChildren();
+  for (const r of reps) {
+    const tr = document.createElement('tr');
+    cell(tr, r.role);
+    cell(tr, r.host, 'mono');
+    cell(tr, r.pid);
+    cell(tr, r.version);
+    cell(tr, r.started);
+    cell(tr, r.last_seen);
+    cell(tr, `${r.age_s} s (every ${r.interval_s} s)`);
+    cell(tr, r.stale ? 'stale' : r.self ? 'this process' : 'ok', r.stale ? 'deny' : 'allow');
+    cell(tr, r.log_size === undefined ? '' : `${r.log_size} entries, ${r.log_batches} batches`);
+    rbody.append(tr);
+  }
+  $('health-replicas').hidden = reps.length === 0;
+  $('health-replicas-none').textContent = reps.length === 0 ? 'No replica has registered in this store.' : '';
 }
 
 async function loadHealth() {

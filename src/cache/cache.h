@@ -154,6 +154,8 @@ struct vt_cache {
     /* more Prometheus text appended to /metrics (veritee serve: the broker's counters) */
     char *(*metrics_extra)(void *ctx);
     void *metrics_extra_ctx;
+    /* this process's heartbeat in the replica registry (store/replicas.h); NULL: not serving */
+    struct vt_replica *replica;
 };
 
 /* Open the store (creating the schema), load anchors. */
@@ -253,6 +255,11 @@ VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uin
 VT_MUST_USE enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed,
                                          struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d);
+/* Register this process in the replica registry (role "cache") with a heartbeat every interval
+ * seconds (0: the default, 5), on the cache's clock; stopped by vt_cache_close. For `cache serve`
+ * and `veritee serve`; GET /admin/v1/status lists the replicas. */
+VT_MUST_USE enum vt_err vt_cache_replica_start(struct vt_cache *c, int64_t interval,
+                                               struct vt_diag *d);
 
 /* Bundles: export everything held (plus the enforcement schedule), signed by the cache's key;
  * import after checking the signature against trusted_xy (the exporter's public key) and every

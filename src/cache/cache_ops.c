@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "crypto/aead.h"
 #include "store/master_key.h"
+#include "store/replicas.h"
 
 /* ---- refresh ---- */
 
@@ -116,6 +117,18 @@ enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d)
               "refresh", "cannot start the refresher thread");
     c->refresher_running = true;
     return VT_OK;
+}
+
+static int64_t cache_clock(void *ctx)
+{
+    return (int64_t)vt_cache_now(ctx);
+}
+
+enum vt_err vt_cache_replica_start(struct vt_cache *c, int64_t interval, struct vt_diag *d)
+{
+    struct vt_replica_opts o = {
+        .role = "cache", .interval = interval, .now = cache_clock, .ctx = c};
+    return vt_replica_start(c->store, &o, &c->replica, d);
 }
 
 /* ---- the bundle-signing key ---- */

@@ -191,6 +191,17 @@ try {
     /^idle, 0 queued, [1-9]\d* batches committed/.test(st['log sequencer'] || ''), st['log sequencer']);
   check('health: the cache store and this replica (offline, SQLite)',
     /^sqlite, ok, \d+ items$/.test(st['cache store'] || '') && /^offline, started \d{4}-/.test(st['this replica'] || ''), JSON.stringify(st));
+  // the replica registry: veritee serve's broker and cache (this process) and the second broker
+  const reps = await page.$$eval('#health-replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const mine = reps.filter((r) => r[7] === 'this process');
+  check('health: the replicas: this process as broker and as cache, and another broker on the same store',
+    reps.length === 3 && mine.length === 2 && mine.map((r) => r[0]).sort().join() === 'broker,cache' &&
+      mine[0][2] === mine[1][2] && reps.some((r) => r[0] === 'broker' && r[7] === 'ok' && r[2] !== mine[0][2]),
+    JSON.stringify(reps));
+  check('health: each replica its version, heartbeat age and interval; a broker its committed log',
+    reps.every((r) => /^\d+\.\d+\.\d+/.test(r[3]) && /^\d+ s \(every 5 s\)$/.test(r[6]) &&
+      (r[0] === 'broker' ? /^\d+ entries, \d+ batches$/.test(r[8]) : r[8] === '')),
+    JSON.stringify(reps));
   const outage = await dl('#health-outage');
   check('health: an offline cache has no upstream: outage "offline", no upstream table',
     outage.outage === 'offline' && await page.$eval('#health-upstreams', (e) => e.hidden), JSON.stringify(outage));
@@ -301,6 +312,9 @@ try {
     const cs = await p2.$$eval('#health-store dt', (dts) => dts.map((dt) => dt.textContent));
     check('cache health: the cache store and replica, no broker log on cache serve',
       cs.join('|') === 'cache store|this replica', cs.join('|'));
+    const creps = await p2.$$eval('#health-replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    check('cache health: one replica, this cache serve',
+      creps.length === 1 && creps[0][0] === 'cache' && creps[0][7] === 'this process', JSON.stringify(creps));
     await p2.screenshot({ path: path.join(artifacts, '13-cache-health.png'), fullPage: true });
     await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }

@@ -65,6 +65,11 @@ reg0="{\"qe_id\":\"0f0e0d0c0b0a09080706050403020100\",\"pce_id\":\"0000\",\"cpu_
 curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" --data "$reg0" \
     "$url/sgx/certification/v4/platforms" ||
     { echo "FAIL: the setup's registration with veritee serve"; exit 1; }
+# a second broker on the same SQLite file: the Health view lists it among the replicas
+"$veritee" broker serve --db "$db" --master-key-file "$mk" --listen 127.0.0.1:0 \
+    --port-file "$tmp/broker2.port" 2>"$tmp/broker2.log" &
+pids+=($!)
+wait_port "$tmp/broker2.port" >/dev/null || { cat "$tmp/broker2.log"; exit 1; }
 # keys' versions and states: app-key rotated (version 2 current), other-app-key disabled
 b key-put --name app-key --generate 32 --policy "$tmp/approved.json" >/dev/null
 b key-disable --name other-app-key >/dev/null

@@ -141,11 +141,13 @@ done
 [ "$(ls "$tmp"/sqlite/out/*.json | wc -l)" -ge 9 ] || bad "fewer answers than the operations asked for"
 # what differs by design: the backend, and that replicas share a PostgreSQL store
 for f in "$tmp"/postgres/out/*status.json; do
-    check "$(basename "$f"): the store is PostgreSQL" python3 -c '
+    check "$(basename "$f"): the store is PostgreSQL, this process a live replica in it" python3 -c '
 import json, sys
 o = json.load(open(sys.argv[1]))
 shared = o.get("replica", {}).get("shared_store", "yes")
-sys.exit(not (o["store"]["backend"] == "postgres" and shared.startswith("yes")))' "$f"
+me = [r for r in o["replicas"] if r["self"]]
+sys.exit(not (o["store"]["backend"] == "postgres" and shared.startswith("yes") and len(me) == 1
+              and not me[0]["stale"]))' "$f"
 done
 # and the answers are not empty: the data compared is there
 check "the fleet lists the attested TD" python3 -c '

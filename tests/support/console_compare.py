@@ -3,7 +3,8 @@
 console_admin_postgres.sh): both masked, then equal, or the differing paths printed.
 
 Masked: every RFC 3339 time (the operations ran at different moments), and the members that
-belong to the process, the backend or random material rather than to the data (VOLATILE).
+belong to the process, the backend or random material rather than to the data (VOLATILE); of
+the replica registry, what each replica is (replicas()).
 Usage: console_compare.py NAME SQLITE.json POSTGRES.json"""
 import json
 import re
@@ -14,15 +15,27 @@ TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 # members masked wherever they occur, per answer ("*": every answer)
 VOLATILE = {
     # the store's backend and what it means for replicas are checked apart; upstream URLs carry
-    # the double's port; the log key is random; the sequencer's batch count is the process's
-    "*": {"backend", "shared_store", "url", "kid", "batches"},
+    # the double's port; the log key is random; the sequencer's batch count is the process's;
+    # the cache's clock runs from --now, so what it counts from "now" may differ by a second
+    "*": {"backend", "shared_store", "url", "kid", "batches", "from_unix",
+          "oldest_past_next_update_s"},
     "serve-keys": {"created", "updated"},  # Unix times of the operations
 }
 
 
+def replicas(rows):
+    """The replica registry: IDs, PIDs, ages and heartbeat-time log sizes are the processes';
+    what each replica is (role, version, interval, this one or not, stale or not) is compared."""
+    if not isinstance(rows, list):
+        return rows
+    keep = ("role", "version", "interval_s", "self", "stale")
+    return sorted((json.dumps({k: r.get(k) for k in keep}, sort_keys=True) for r in rows))
+
+
 def mask(v, keys, path=""):
     if isinstance(v, dict):
-        return {k: ("<masked>" if k in keys else mask(x, keys, f"{path}.{k}")) for k, x in v.items()}
+        return {k: ("<masked>" if k in keys else replicas(x) if k == "replicas"
+                    else mask(x, keys, f"{path}.{k}")) for k, x in v.items()}
     if isinstance(v, list):
         return [mask(x, keys, f"{path}[{i}]") for i, x in enumerate(v)]
     if isinstance(v, str) and TIME.match(v):

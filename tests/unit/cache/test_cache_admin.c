@@ -514,6 +514,36 @@ static void test_platforms(void **state)
     assert_null(s);
 }
 
+/* The replica registry in the status: this cache once registered, marked as itself. */
+static void test_status_replicas(void **state)
+{
+    struct fx *f = *state;
+    char h[128];
+    bearer(h, sizeof(h), f->admin);
+    json_t *o;
+    assert_int_equal(call(f, "GET", "/admin/v1/status", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "replicas")), 0);
+    json_decref(o);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_replica_start(f->c, 0, &d), VT_OK);
+    assert_int_equal(call(f, "GET", "/admin/v1/status", h, &o), 200);
+    json_t *arr = json_object_get(o, "replicas");
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *r = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "role")), "cache");
+    assert_true(json_is_true(json_object_get(r, "self")));
+    assert_false(json_is_true(json_object_get(r, "stale")));
+    assert_int_equal(json_integer_value(json_object_get(r, "pid")), (json_int_t)getpid());
+    assert_int_equal(json_integer_value(json_object_get(r, "interval_s")), 5);
+    /* on the cache's clock (T0 here), not the system's */
+    assert_int_equal(json_integer_value(json_object_get(r, "age_s")), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "started")),
+                        json_string_value(json_object_get(o, "now")));
+    assert_null(json_object_get(r, "log_size"));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +551,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recoveries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_platforms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_replicas, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
