@@ -865,8 +865,18 @@ static bool row_seen(void *ctx, const struct vt_sql_row *row)
     if (o == NULL || json_array_append_new(l->rows, o) != 0) {
         return false;
     }
-    if (!comps_ok) {
-        r->fmspc[0] = '\0'; /* not judged: no TCB components */
+    /* not judged: what the status needs is not known */
+    if (r->fmspc[0] == '\0') {
+        json_object_set_new(o, "error",
+                            json_string("not judged: no FMSPC is known for this platform (a "
+                                        "registration whose PCK certificate the cache has not "
+                                        "served)"));
+    } else if (!comps_ok) {
+        json_object_set_new(o, "error",
+                            json_string("not judged: its TCB components are not known (a "
+                                        "registration records the raw CPUSVN, which only its PCK "
+                                        "certificate maps to components; the platform's row "
+                                        "recorded from that certificate is judged)"));
     }
     l->n++;
     return true;
@@ -920,6 +930,16 @@ enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t lim
     vt_time now = vt_cache_now(c);
     uint32_t pinned_sgx = vt_cache_pinned(c, VT_TEE_SGX, now);
     uint32_t pinned_tdx = vt_cache_pinned(c, VT_TEE_TDX, now);
+    struct {
+        enum vt_tee tee;
+        size_t row;
+        uint32_t used;
+        json_t *st;
+    } *memo = l.n > 0 ? calloc(l.n, sizeof(*memo)) : NULL;
+    size_t n_memo = 0;
+    if (l.n > 0 && memo == NULL && err == VT_OK) {
+        err = vt_fail(d, VT_E_NOMEM, "platforms", "no memory");
+    }
     for (size_t i = 0; i < l.n && err == VT_OK; i++) {
         json_t *o = json_array_get(l.rows, i);
         const struct platform_row *p = &l.p[i];
@@ -927,16 +947,27 @@ enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t lim
                         : has_fmspc(tdx_fmspcs, p->fmspc) ? VT_TEE_TDX
                                                           : VT_TEE_SGX;
         json_object_set_new(o, "tee", json_string(vt_tee_name(t)));
-        if (p->fmspc[0] == '\0') {
+        if (json_object_get(o, "error") != NULL) {
             json_object_set_new(o, "status", json_null());
-            json_object_set_new(o, "error",
-                                json_string("not judged: the cache has not seen this platform's "
-                                            "FMSPC and TCB components (a registration without "
-                                            "its PCK certificate)"));
             continue;
         }
-        uint32_t used;
-        json_t *st = status_of(c, t, p, t == VT_TEE_TDX ? pinned_tdx : pinned_sgx, &used);
+        /* platforms alike (one FMSPC, TCB components and PCESVN: rows of one machine, or a
+         * fleet of one model) are judged once */
+        size_t m = 0;
+        while (m < n_memo &&
+               !(memo[m].tee == t &&
+                 memcmp(&l.p[memo[m].row], p, offsetof(struct platform_row, source)) == 0)) {
+            m++;
+        }
+        if (m == n_memo) {
+            memo[m].tee = t;
+            memo[m].row = i;
+            memo[m].st =
+                status_of(c, t, p, t == VT_TEE_TDX ? pinned_tdx : pinned_sgx, &memo[m].used);
+            n_memo++;
+        }
+        uint32_t used = memo[m].used;
+        json_t *st = memo[m].st;
         if (st == NULL) {
             err = vt_fail(d, VT_E_NOMEM, "platforms", "no memory");
             break;
@@ -949,8 +980,11 @@ enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t lim
         if (json_object_get(st, "error") != NULL) {
             json_object_set(o, "error", json_object_get(st, "error"));
         }
-        json_decref(st);
     }
+    for (size_t m = 0; m < n_memo; m++) {
+        json_decref(memo[m].st);
+    }
+    free(memo);
     free(l.p);
     json_decref(tdx_fmspcs);
     char nows[VT_TIME_STR_MAX];

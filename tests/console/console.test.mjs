@@ -255,8 +255,11 @@ try {
       listedFleet && crows.length >= 1 && crows.every((c) => c[0] === 'PCK requests') &&
         crows.some((c) => c[1] === 'tdx' && c[2] === 'fmspc 90c06f000000' && c[3] === 'UpToDate' && c[4] === '17' && /recorded by pckcert/.test(c[9])),
       JSON.stringify(crows));
+    check('cache serve: its registration of the same platform is listed too, as TDX, not judged (no TCB components)',
+      crows.some((c) => c[1] === 'tdx' && c[2] === 'fmspc 90c06f000000' && c[3] === 'not judged' && /recorded by registration/.test(c[9])),
+      JSON.stringify(crows));
     check('cache serve: no broker is not an error on the fleet', (await p2.$eval('#fleet-error', (e) => e.textContent)) === '');
-    await p2.screenshot({ path: path.join(artifacts, '10-cache-fleet.png'), fullPage: true });
+    await p2.screenshot({ path: path.join(artifacts, '14-cache-fleet.png'), fullPage: true });
     await p2.click('#nav [data-view="recoveries"]');
     const listed = await p2.waitForFunction(() => /tdx/.test(document.querySelector('#enforce-table tbody').textContent), { timeout: 10000 }).then(() => true, () => false);
     check('cache serve: eval 17 is listed as enforced', listed && /17/.test(await p2.$eval('#enforce-table tbody', (e) => e.textContent)));

@@ -422,10 +422,13 @@ static json_t *by_qeid(json_t *o, const char *qeid)
 #define QE_OLD "00000000000000000000000000000002"
 #define QE_TDX "00000000000000000000000000000003"
 #define QE_BARE "00000000000000000000000000000004"
+#define QE_REG "00000000000000000000000000000005"
+#define QE_UP2 "00000000000000000000000000000006"
 
 /* The platforms recorded, each judged under the number in force: UpToDate, OutOfDate with its
  * advisories, an FMSPC whose TDX TCB info is held judged as TDX (its document unparsable here:
- * the error named), a registration without FMSPC not judged; ?tee= forces the TEE. */
+ * the error named), a registration without FMSPC and one without TCB components not judged;
+ * ?tee= forces the TEE. */
 static void test_platforms(void **state)
 {
     struct fx *f = *state;
@@ -440,15 +443,28 @@ static void test_platforms(void **state)
     put_sgx_tcb_info(f, SGX_STD, "00906ed50000", 17);
     put(f, TDX_STD, VT_TEE_TDX, "90c06f000000", 17);
     add_platform(f, "00906ed50000", QE_UP, 3, 13, "pckcert");
+    add_platform(f, "00906ed50000", QE_UP2, 3, 13, "pckcert"); /* alike: judged once, the same */
     add_platform(f, "00906ed50000", QE_OLD, 2, 11, "registration");
     add_platform(f, "90c06f000000", QE_TDX, 3, 13, "pckcert");
     add_platform(f, "", QE_BARE, 0, 0, "registration");
+    /* a registration whose FMSPC its PCK certificate gave, but not its components (PCCS's
+     * registration row: the raw CPUSVN only) */
+    struct vt_sql_arg reg[] = {VT_SQL_T("reg/" QE_REG "/0000"), VT_SQL_T(QE_REG)};
+    struct vt_diag rd;
+    vt_diag_init(&rd);
+    assert_int_equal(vt_store_exec(f->c->store,
+                                   "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components,"
+                                   " pcesvn, enc_ppid, cpusvn, source, first_seen, last_seen)"
+                                   " VALUES (?, '90c06f000000', '0000', ?, '', 13, '',"
+                                   " '02020202030100050000000000000000', 'registration', 1, 1)",
+                                   reg, 2, NULL, NULL, NULL, &rd),
+                     VT_OK);
     struct vt_diag d;
     vt_diag_init(&d);
     assert_int_equal(vt_cache_enforce(f->c, VT_TEE_SGX, 17, T0 - 60, &d), VT_OK);
 
     assert_int_equal(call(f, "GET", "/admin/v1/platforms", h, &o), 200);
-    assert_int_equal(json_array_size(json_object_get(o, "platforms")), 4);
+    assert_int_equal(json_array_size(json_object_get(o, "platforms")), 6);
     assert_int_equal(ival(o, "in_force.sgx"), 17);
     assert_int_equal(ival(o, "in_force.tdx"), 0);
     json_t *p = by_qeid(o, QE_UP);
@@ -462,6 +478,9 @@ static void test_platforms(void **state)
     assert_int_equal(ival(p, "pcesvn"), 13);
     assert_non_null(json_string_value(json_object_get(p, "last_seen")));
     assert_null(json_object_get(p, "error"));
+    json_t *p2 = by_qeid(o, QE_UP2);
+    assert_string_equal(json_string_value(json_object_get(p2, "status")), "UpToDate");
+    assert_int_equal(ival(p2, "tcb_eval"), 17);
     p = by_qeid(o, QE_OLD);
     assert_string_equal(json_string_value(json_object_get(p, "status")), "OutOfDate");
     assert_int_equal(json_array_size(json_object_get(p, "advisory_ids")), 2);
@@ -474,8 +493,18 @@ static void test_platforms(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "tcbInfo"));
     p = by_qeid(o, QE_BARE);
     assert_true(json_is_null(json_object_get(p, "status")));
-    assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "not judged"));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "not judged: no FMSPC"));
     assert_null(json_object_get(p, "tcb_eval"));
+    p = by_qeid(o, QE_REG);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "tdx");
+    assert_true(json_is_null(json_object_get(p, "status")));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")),
+                           "not judged: its TCB components are not known"));
+    assert_string_equal(json_string_value(json_object_get(p, "cpusvn")),
+                        "02020202030100050000000000000000");
+    /* the oldest last */
+    json_t *all = json_object_get(o, "platforms");
+    assert_ptr_equal(json_array_get(all, json_array_size(all) - 1), p);
     json_decref(o);
 
     /* ?tee=sgx: the TDX FMSPC judged as SGX, whose TCB info the offline cache lacks */
