@@ -95,13 +95,57 @@ function logout() {
 let fleet = [];
 let fleetSort = { key: 'last_seen', dir: -1 };
 
+// The cache's recorded platforms (GET /admin/v1/platforms) in the fleet's shape: one row per
+// platform, its identity the QE ID, its "measurements" what the cache recorded of it.
+function cachePlatformRow(p) {
+  const recorded = {
+    qeid: p.qeid,
+    pceid: p.pceid,
+    sgx_components: p.sgx_components,
+    pcesvn: p.pcesvn,
+    cpusvn: p.cpusvn,
+    first_seen: p.first_seen,
+  };
+  if (p.error) {
+    recorded.error = p.error;
+  }
+  return {
+    origin: 'PCK requests',
+    tee: p.tee,
+    platform_kind: 'fmspc',
+    platform: p.fmspc || '(unknown)',
+    identity: `QE ${p.qeid}`,
+    status: p.status || 'not judged',
+    tcb_eval: p.tcb_eval,
+    advisory_ids: p.advisory_ids || [],
+    debug: null,
+    last_seen: p.last_seen,
+    seen: '',
+    last_decision: `recorded by ${p.source}`,
+    measurements: recorded,
+  };
+}
+
 async function loadFleet() {
   setError('fleet-error', null);
-  try {
-    fleet = await api('/admin/v1/fleet?limit=10000');
-  } catch (e) {
-    fleet = [];
-    setError('fleet-error', e.status === 404 ? 'No key broker on this server: see TCB recoveries for the platforms the cache has seen.' : e);
+  // veritee serve answers both; broker serve only the first, cache serve only the second.
+  const [attested, recorded] = await Promise.all([
+    api('/admin/v1/fleet?limit=10000').then((r) => ({ rows: r }), (e) => ({ e })),
+    api('/admin/v1/platforms?limit=10000').then((r) => ({ rows: r.platforms }), (e) => ({ e })),
+  ]);
+  fleet = [];
+  const errors = [];
+  for (const [res, map] of [[attested, (t) => ({ ...t, origin: 'attested' })], [recorded, cachePlatformRow]]) {
+    if (res.rows) {
+      fleet.push(...res.rows.map(map));
+    } else if (!(res.e instanceof ApiError && res.e.status === 404)) {
+      errors.push(res.e);
+    }
+  }
+  if (errors.length > 0) {
+    setError('fleet-error', errors[0]);
+  } else if (attested.e && recorded.e) {
+    setError('fleet-error', 'Neither a key broker nor a collateral cache answered.');
   }
   const statuses = [...new Set(fleet.map((t) => t.status))].sort();
   const sel = $('fleet-status');
@@ -119,9 +163,11 @@ async function loadFleet() {
 
 function renderFleet() {
   const tee = $('fleet-tee').value;
+  const origin = $('fleet-origin').value;
   const status = $('fleet-status').value;
   const q = $('fleet-search').value.trim().toLowerCase();
-  const rows = fleet.filter((t) => (tee === '' || t.tee === tee) && (status === '' || t.status === status) &&
+  const rows = fleet.filter((t) => (tee === '' || t.tee === tee) && (origin === '' || t.origin === origin) &&
+    (status === '' || t.status === status) &&
     (q === '' || JSON.stringify(t).toLowerCase().includes(q)));
   const { key, dir } = fleetSort;
   rows.sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
@@ -129,12 +175,17 @@ function renderFleet() {
   tbody.replaceChildren();
   for (const t of rows) {
     const tr = document.createElement('tr');
+    cell(tr, t.origin);
     cell(tr, t.tee);
     cell(tr, `${t.platform_kind} ${t.platform}`, 'mono');
     cell(tr, t.status, /^UpToDate$/.test(t.status) ? 'allow' : 'deny');
     cell(tr, t.tcb_eval || '');
     cell(tr, (t.advisory_ids || []).join(', '));
-    cell(tr, t.debug ? 'DEBUG' : 'no', t.debug ? 'deny' : '');
+    if (t.debug === null) {
+      cell(tr, 'n/a');
+    } else {
+      cell(tr, t.debug ? 'DEBUG' : 'no', t.debug ? 'deny' : '');
+    }
     cell(tr, t.last_seen);
     cell(tr, t.seen);
     cell(tr, t.last_decision);
@@ -149,12 +200,12 @@ function renderFleet() {
     tr.append(td);
     tbody.append(tr);
   }
-  $('fleet-count').textContent = `${rows.length} of ${fleet.length} TEEs`;
+  $('fleet-count').textContent = `${rows.length} of ${fleet.length} TEEs and platforms`;
   const counts = new Map();
   for (const t of rows) {
     counts.set(t.status, (counts.get(t.status) || 0) + 1);
   }
-  barChart($('fleet-chart'), 'TEEs by TCB status', [...counts.entries()]);
+  barChart($('fleet-chart'), 'TEEs and platforms by TCB status', [...counts.entries()]);
   for (const b of document.querySelectorAll('#fleet-table th button')) {
     b.parentElement.setAttribute('aria-sort', b.dataset.sort !== key ? 'none' : dir > 0 ? 'ascending' : 'descending');
   }
@@ -470,6 +521,31 @@ async function loadStatus() {
     store.push(['log sequencer', `${l.sequencer.state}, ${l.sequencer.queued} queued, ${l.sequencer.batches} batches committed (at most ${l.sequencer.batch_max} entries, waiting ${l.sequencer.batch_wait_us} µs)`]);
   }
   dlPut($('health-store'), store);
+  // the replica registry: the same rows from either answer (veritee serve: one store, two
+  // registrations of this process, each answer marking its own)
+  const seen = new Map();
+  for (const r of [...(l && l.replicas ? l.replicas : []), ...(c && c.replicas ? c.replicas : [])]) {
+    const had = seen.get(r.id);
+    seen.set(r.id, had ? { ...had, self: had.self || r.self } : r);
+  }
+  const reps = [...seen.values()].sort((a, b) => (a.last_seen < b.last_seen ? 1 : a.last_seen > b.last_seen ? -1 : 0));
+  const rbody = $('health-replicas').tBodies[0];
+  rbody.replaceChildren();
+  for (const r of reps) {
+    const tr = document.createElement('tr');
+    cell(tr, r.role);
+    cell(tr, r.host, 'mono');
+    cell(tr, r.pid);
+    cell(tr, r.version);
+    cell(tr, r.started);
+    cell(tr, r.last_seen);
+    cell(tr, `${r.age_s} s (every ${r.interval_s} s)`);
+    cell(tr, r.stale ? 'stale' : r.self ? 'this process' : 'ok', r.stale ? 'deny' : 'allow');
+    cell(tr, r.log_size === undefined ? '' : `${r.log_size} entries, ${r.log_batches} batches`);
+    rbody.append(tr);
+  }
+  $('health-replicas').hidden = reps.length === 0;
+  $('health-replicas-none').textContent = reps.length === 0 ? 'No replica has registered in this store.' : '';
 }
 
 async function loadHealth() {
@@ -588,7 +664,7 @@ for (const b of document.querySelectorAll('#nav [data-view]')) {
   b.addEventListener('click', () => hasToken() && show(b.dataset.view));
 }
 $('log-search').addEventListener('input', renderLog);
-for (const id of ['fleet-tee', 'fleet-status', 'fleet-search']) {
+for (const id of ['fleet-tee', 'fleet-origin', 'fleet-status', 'fleet-search']) {
   $(id).addEventListener('input', renderFleet);
 }
 $('fleet-reload').addEventListener('click', loadFleet);

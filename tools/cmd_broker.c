@@ -595,6 +595,9 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
     vt_diag_init(&d);
     enum vt_err err = VT_OK;
     if (strcmp(sub, "serve") == 0) {
+        if ((err = vt_broker_replica_start(b, 0, &d)) != VT_OK) {
+            return fail(prog, err, &d);
+        }
         struct cli_schema_watch w = {"veritee-broker", b->store, broker_schema, 2};
         struct cli_server_args sa = {.listen = a->listen,
                                      .port_file = a->port_file,
@@ -949,7 +952,8 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
         a.cache.clock_base = a.cfg.clock_base;
         a.cache.master_key = a.cfg.master_key; /* the bundle-signing key is sealed under it */
         if ((err = vt_cache_open(&a.cache, &c, &d)) != VT_OK ||
-            (err = vt_cache_refresher_start(c, &d)) != VT_OK) {
+            (err = vt_cache_refresher_start(c, &d)) != VT_OK ||
+            (strcmp(sub, "serve") == 0 && (err = vt_cache_replica_start(c, 0, &d)) != VT_OK)) {
             vt_wipe(a.cfg.master_key, sizeof(a.cfg.master_key));
             vt_cache_close(c);
             rc = fail(prog, err, &d);
@@ -987,6 +991,9 @@ static int broker_run(const char *sub, struct broker_args *ap, bool with_cache)
             rc = kv_start(&a, b, mode, maa, &kv, &kv_srv);
         }
         struct cli_schema_watch w = {"veritee", b->store, vt_schema_all, VT_SCHEMA_ALL_N};
+        if (rc == 0 && (err = vt_broker_replica_start(b, 0, &d)) != VT_OK) {
+            rc = fail(prog, err, &d);
+        }
         struct cli_server_args sa = {.listen = a.listen,
                                      .port_file = a.port_file,
                                      .tls_cert = a.tls_cert,

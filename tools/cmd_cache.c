@@ -356,6 +356,9 @@ static int serve(struct vt_cache *c, const struct cache_args *a)
     struct vt_diag d;
     vt_diag_init(&d);
     enum vt_err err = vt_cache_refresher_start(c, &d);
+    if (err == VT_OK) {
+        err = vt_cache_replica_start(c, 0, &d);
+    }
     if (err != VT_OK) {
         return fail(err, &d);
     }

@@ -17,6 +17,7 @@
 #include "net/json_fields.h"
 #include "cache/cache.h"
 #include "store/master_key.h"
+#include "store/replicas.h"
 
 /* The store's tables: the core and broker components of src/store/migrations.c. */
 static const struct vt_schema_component *const schema[] = {&vt_schema_core, &vt_schema_broker};
@@ -249,6 +250,7 @@ void vt_broker_close(struct vt_broker *b)
     if (b == NULL) {
         return;
     }
+    vt_replica_stop(b->replica);
     vt_broker_appraise_cleanup(b);
     vt_pincache_cleanup(&b->policies);
     vt_pincache_cleanup(&b->issued);

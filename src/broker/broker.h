@@ -193,6 +193,8 @@ struct vt_broker {
     /* expiry collection: monotonic milliseconds of the last pass */
     atomic_int_fast64_t gc_last_ms;
     struct vt_broker_metrics m;
+    /* this process's heartbeat in the replica registry (store/replicas.h); NULL: not serving */
+    struct vt_replica *replica;
 };
 
 VT_MUST_USE enum vt_err vt_broker_open(const struct vt_broker_config *cfg, struct vt_broker **out,
@@ -460,6 +462,11 @@ char *vt_broker_keys_json(struct vt_broker *b);
  * size and key) and the sequencer (idle/queued/committing, appends queued, batches committed,
  * batch_max, batch_wait_us). JSON, heap. */
 char *vt_broker_log_status_json(struct vt_broker *b);
+/* Register this process in the replica registry (role "broker", with the log size and batches it
+ * last committed) with a heartbeat every interval seconds (0: the default, 5), on the broker's
+ * clock; stopped by vt_broker_close. For `broker serve` and `veritee serve`. */
+VT_MUST_USE enum vt_err vt_broker_replica_start(struct vt_broker *b, int64_t interval,
+                                                struct vt_diag *d);
 /* The current version's plaintext (heap, wiped and freed by the caller with vt_broker_secret_free)
  * and policy. VT_E_NOT_FOUND for an unknown key; *disabled set. */
 VT_MUST_USE enum vt_err vt_broker_key_open(struct vt_broker *b, const char *name, uint8_t **secret,

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "broker/broker.h"
+#include "store/replicas.h"
 
 #define LOG_LOCK_ID 0x76657269 /* pg_advisory_xact_lock key: "veri" */
 
@@ -604,6 +605,32 @@ static bool row_checkpoint_head(void *ctx, const struct vt_sql_row *row)
     return true;
 }
 
+static int64_t broker_clock(void *ctx)
+{
+    return (int64_t)vt_broker_now(ctx);
+}
+
+/* What the heartbeat records of the log: this process's tree (what it last committed or read
+ * from the store) and its committed batches. */
+static void broker_log_beat(void *ctx, int64_t *size, int64_t *batches)
+{
+    struct vt_broker *b = ctx;
+    pthread_mutex_lock(&b->log_lock);
+    *size = (int64_t)vt_merkle_size(b->tree);
+    pthread_mutex_unlock(&b->log_lock);
+    *batches = (int64_t)atomic_load(&b->m.log_batches);
+}
+
+enum vt_err vt_broker_replica_start(struct vt_broker *b, int64_t interval, struct vt_diag *d)
+{
+    struct vt_replica_opts o = {.role = "broker",
+                                .interval = interval,
+                                .now = broker_clock,
+                                .log = broker_log_beat,
+                                .ctx = b};
+    return vt_replica_start(b->store, &o, &b->replica, d);
+}
+
 char *vt_broker_log_status_json(struct vt_broker *b)
 {
     struct vt_diag d;
@@ -648,6 +675,16 @@ char *vt_broker_log_status_json(struct vt_broker *b)
         "queued", (json_int_t)queued, "leader", leader, "batches",
         (json_int_t)atomic_load(&b->m.log_batches), "batch_max", (json_int_t)b->cfg.log_batch_max,
         "batch_wait_us", (json_int_t)b->cfg.log_batch_wait_us);
+    /* every replica heartbeating into this store (store/replicas.h), this one marked */
+    struct vt_diag rd;
+    vt_diag_init(&rd);
+    json_t *replicas = vt_replicas_json(b->store, vt_broker_now(b),
+                                        b->replica ? vt_replica_id(b->replica) : NULL, &rd);
+    if (o != NULL) {
+        json_object_set_new(o, "replicas", replicas ? replicas : json_null());
+    } else {
+        json_decref(replicas);
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;

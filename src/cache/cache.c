@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cache/cache.h"
+#include "store/replicas.h"
 
 #define MEM_SLOTS 4096
 
@@ -1604,9 +1605,14 @@ char *vt_cache_status_json(struct vt_cache *c)
         "{s:s,s:I,s:I,s:I,s:I}", "state", outage, "items_past_next_update", (json_int_t)past,
         "oldest_past_next_update_s", (json_int_t)(oldest > 0 ? oldest : 0), "stale_served",
         (json_int_t)atomic_load(&c->m.stale_served), "max_stale_s", (json_int_t)c->cfg.max_stale);
-    json_t *o =
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "now", time_or_null(now), "store", store, "replica",
-                  replica, "refresher", refresher, "upstreams", ups, "outage", out);
+    /* every replica heartbeating into this store (store/replicas.h), this one marked */
+    struct vt_diag rd;
+    vt_diag_init(&rd);
+    json_t *replicas =
+        vt_replicas_json(c->store, now, c->replica ? vt_replica_id(c->replica) : NULL, &rd);
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "now", time_or_null(now), "store", store,
+                          "replica", replica, "refresher", refresher, "upstreams", ups, "outage",
+                          out, "replicas", replicas ? replicas : json_null());
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return text;
@@ -1735,6 +1741,7 @@ void vt_cache_close(struct vt_cache *c)
     if (c == NULL) {
         return;
     }
+    vt_replica_stop(c->replica);
     if (c->refresher_running) {
         pthread_mutex_lock(&c->stop_lock);
         c->stopping = true;

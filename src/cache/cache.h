@@ -154,6 +154,8 @@ struct vt_cache {
     /* more Prometheus text appended to /metrics (veritee serve: the broker's counters) */
     char *(*metrics_extra)(void *ctx);
     void *metrics_extra_ctx;
+    /* this process's heartbeat in the replica registry (store/replicas.h); NULL: not serving */
+    struct vt_replica *replica;
 };
 
 /* Open the store (creating the schema), load anchors. */
@@ -234,6 +236,15 @@ struct vt_cache_platform {
 VT_MUST_USE enum vt_err vt_cache_platform_add(struct vt_cache *c, const struct vt_cache_platform *p,
                                               struct vt_diag *d);
 
+/* The platforms the cache has seen (vt_platforms: PCK certificates served, registrations), newest
+ * first, at most limit (1 to 10000), each with its TCB status, advisory IDs and the
+ * tcbEvaluationDataNumber used, under the number in force for its TEE, judged as the impact
+ * report judges them (GET /admin/v1/platforms, the console's Fleet view). tee: VT_TEE_SGX or
+ * VT_TEE_TDX to judge every platform under that TEE's TCB info; VT_TEE_NONE: TDX for an FMSPC
+ * whose TDX TCB info the cache holds, SGX otherwise. JSON (heap) in *json. */
+VT_MUST_USE enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t limit,
+                                           char **json, struct vt_diag *d);
+
 /* Impact of enforcing eval for tee: JSON report (heap). quotes: extra platforms from quotes. */
 VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
                                         const uint8_t *const *quotes, const size_t *quote_lens,
@@ -244,6 +255,11 @@ VT_MUST_USE enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uin
 VT_MUST_USE enum vt_err vt_cache_refresh(struct vt_cache *c, size_t *renewed, size_t *failed,
                                          struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d);
+/* Register this process in the replica registry (role "cache") with a heartbeat every interval
+ * seconds (0: the default, 5), on the cache's clock; stopped by vt_cache_close. For `cache serve`
+ * and `veritee serve`; GET /admin/v1/status lists the replicas. */
+VT_MUST_USE enum vt_err vt_cache_replica_start(struct vt_cache *c, int64_t interval,
+                                               struct vt_diag *d);
 
 /* Bundles: export everything held (plus the enforcement schedule), signed by the cache's key;
  * import after checking the signature against trusted_xy (the exporter's public key) and every

@@ -301,6 +301,47 @@ static void h_recoveries(void *ctx, const struct vt_http_req *req, struct vt_htt
     free(s);
 }
 
+/* GET /admin/v1/platforms[?tee=sgx|tdx][&limit=N]: the platforms the cache has seen. */
+static void h_platforms(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
+{
+    struct vt_diag d;
+    vt_diag_init(&d);
+    const char *tee = vt_http_req_arg(req, "tee"), *lim = vt_http_req_arg(req, "limit");
+    enum vt_tee tt = VT_TEE_NONE;
+    uint64_t limit = 1000;
+    if (tee != NULL && strcmp(tee, "sgx") != 0 && strcmp(tee, "tdx") != 0) {
+        problem(resp, 400, "Bad Request",
+                "tee must be sgx or tdx (or absent: judged per platform)");
+        return;
+    }
+    if (tee != NULL) {
+        tt = strcmp(tee, "tdx") == 0 ? VT_TEE_TDX : VT_TEE_SGX;
+    }
+    if (lim != NULL) {
+        char *end = NULL;
+        unsigned long long v = 0;
+        bool digits = lim[0] >= '0' && lim[0] <= '9' && strlen(lim) <= 5;
+        if (digits) {
+            v = strtoull(lim, &end, 10);
+        }
+        if (!digits || end == NULL || *end != '\0' || v < 1 || v > 10000) {
+            problem(resp, 400, "Bad Request", "limit must be a decimal number from 1 to 10000");
+            return;
+        }
+        limit = v;
+    }
+    char *s = NULL;
+    if (vt_cache_platforms(ctx, tt, limit, &s, &d) != VT_OK) {
+        problem(resp, 500, "Internal Server Error", d.detail);
+        return;
+    }
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    free(s);
+}
+
 static void h_status(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
 {
     (void)req;
@@ -538,6 +579,7 @@ static const struct vt_http_route_entry routes[] = {
     ADMIN_ROUTE("POST", "/admin/v1/enforce", BODY_ADMIN, 0, h_enforce),
     ADMIN_ROUTE("GET", "/admin/v1/impact", 0, 0, h_impact),
     ADMIN_ROUTE("GET", "/admin/v1/recoveries", 0, 0, h_recoveries),
+    ADMIN_ROUTE("GET", "/admin/v1/platforms", 0, 0, h_platforms),
     ADMIN_ROUTE("GET", "/admin/v1/status", 0, 0, h_status),
     ADMIN_ROUTE("POST", "/admin/v1/refresh", 0, 0, h_refresh),
     ADMIN_ROUTE("GET", "/admin/v1/export", 0, 0, h_export),

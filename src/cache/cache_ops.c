@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "crypto/aead.h"
 #include "store/master_key.h"
+#include "store/replicas.h"
 
 /* ---- refresh ---- */
 
@@ -116,6 +117,18 @@ enum vt_err vt_cache_refresher_start(struct vt_cache *c, struct vt_diag *d)
               "refresh", "cannot start the refresher thread");
     c->refresher_running = true;
     return VT_OK;
+}
+
+static int64_t cache_clock(void *ctx)
+{
+    return (int64_t)vt_cache_now(ctx);
+}
+
+enum vt_err vt_cache_replica_start(struct vt_cache *c, int64_t interval, struct vt_diag *d)
+{
+    struct vt_replica_opts o = {
+        .role = "cache", .interval = interval, .now = cache_clock, .ctx = c};
+    return vt_replica_start(c->store, &o, &c->replica, d);
 }
 
 /* ---- the bundle-signing key ---- */
@@ -735,21 +748,27 @@ static json_t *status_of(struct vt_cache *c, enum vt_tee tee, const struct platf
     }
     struct vt_tcb_info ti;
     enum vt_tcb_status st;
+    struct vt_advisories adv;
     err = vt_tcb_info_parse(it.body, it.body_len, &ti, &d);
     if (err == VT_OK) {
         err = vt_dcap_platform_status(&ti, p->comps, p->pcesvn, p->has_tdx ? p->tee_tcb_svn : NULL,
-                                      &st, &d);
+                                      &st, &adv, &d);
         vt_tcb_info_cleanup(&ti);
     }
     vt_cache_item_cleanup(&it);
     if (err == VT_E_TCB_NOT_SUPPORTED) {
-        return json_pack("{s:s,s:I}", "status", "TCBLevelNotSupported", "tcb_eval",
-                         (json_int_t)*used);
+        return json_pack("{s:s,s:I,s:[]}", "status", "TCBLevelNotSupported", "tcb_eval",
+                         (json_int_t)*used, "advisory_ids");
     }
     if (err != VT_OK) {
         return json_pack("{s:s}", "error", d.detail);
     }
-    return json_pack("{s:s,s:I}", "status", vt_tcb_status_name(st), "tcb_eval", (json_int_t)*used);
+    json_t *ids = json_array();
+    for (size_t i = 0; i < adv.n; i++) {
+        json_array_append_new(ids, json_string(adv.ids[i]));
+    }
+    return json_pack("{s:s,s:I,s:o}", "status", vt_tcb_status_name(st), "tcb_eval",
+                     (json_int_t)*used, "advisory_ids", ids);
 }
 
 enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
@@ -805,5 +824,181 @@ enum vt_err vt_cache_impact(struct vt_cache *c, enum vt_tee tee, uint32_t eval,
     *json = out ? json_dumps(out, JSON_INDENT(2)) : NULL;
     json_decref(out);
     VT_ENSURE(*json != NULL, d, VT_E_NOMEM, "impact", "cannot encode the report");
+    return VT_OK;
+}
+
+/* ---- the platforms the cache has seen (GET /admin/v1/platforms) ---- */
+
+struct seen_list {
+    json_t *rows;
+    struct platform_row *p; /* parallel to rows: what status_of judges */
+    size_t n, cap;
+};
+
+static bool row_seen(void *ctx, const struct vt_sql_row *row)
+{
+    struct seen_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        void *p = realloc(l->p, cap * sizeof(*l->p));
+        if (p == NULL) {
+            return false;
+        }
+        l->p = p;
+        l->cap = cap;
+    }
+    struct platform_row *r = &l->p[l->n];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->fmspc, sizeof(r->fmspc), "%s", vt_row_text(row, 1));
+    const char *comps = vt_row_text(row, 4);
+    bool comps_ok = vt_hex_decode_exact(comps, strlen(comps), r->comps, 16) == VT_OK;
+    r->pcesvn = (uint16_t)vt_row_int(row, 5);
+    snprintf(r->source, sizeof(r->source), "%s", vt_row_text(row, 7));
+    char first[VT_TIME_STR_MAX], last[VT_TIME_STR_MAX];
+    vt_time_format((vt_time)vt_row_int(row, 8), first);
+    vt_time_format((vt_time)vt_row_int(row, 9), last);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "id", vt_row_text(row, 0),
+                          "fmspc", r->fmspc, "pceid", vt_row_text(row, 2), "qeid",
+                          vt_row_text(row, 3), "sgx_components", comps_ok ? comps : "", "cpusvn",
+                          vt_row_text(row, 6), "pcesvn", (json_int_t)r->pcesvn, "source", r->source,
+                          "first_seen", first, "last_seen", last);
+    if (o == NULL || json_array_append_new(l->rows, o) != 0) {
+        return false;
+    }
+    /* not judged: what the status needs is not known */
+    if (r->fmspc[0] == '\0') {
+        json_object_set_new(o, "error",
+                            json_string("not judged: no FMSPC is known for this platform (a "
+                                        "registration whose PCK certificate the cache has not "
+                                        "served)"));
+    } else if (!comps_ok) {
+        json_object_set_new(o, "error",
+                            json_string("not judged: its TCB components are not known (a "
+                                        "registration records the raw CPUSVN, which only its PCK "
+                                        "certificate maps to components; the platform's row "
+                                        "recorded from that certificate is judged)"));
+    }
+    l->n++;
+    return true;
+}
+
+static bool row_fmspc(void *ctx, const struct vt_sql_row *row)
+{
+    return json_array_append_new(ctx, json_string(vt_row_text(row, 0))) == 0;
+}
+
+static bool has_fmspc(json_t *a, const char *fmspc)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (strcmp(json_string_value(v), fmspc) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+enum vt_err vt_cache_platforms(struct vt_cache *c, enum vt_tee tee, uint64_t limit, char **json,
+                               struct vt_diag *d)
+{
+    *json = NULL;
+    VT_ENSURE(tee == VT_TEE_NONE || tee == VT_TEE_SGX || tee == VT_TEE_TDX, d, VT_E_ARG, "tee",
+              "the cache's platforms are SGX or TDX platforms; tee is %s", vt_tee_name(tee));
+    VT_ENSURE(limit >= 1 && limit <= 10000, d, VT_E_ARG, "limit",
+              "limit must be 1 to 10000; it is %" PRIu64, limit);
+    struct seen_list l = {json_array(), NULL, 0, 0};
+    json_t *tdx_fmspcs = json_array();
+    struct vt_sql_arg a[] = {VT_SQL_I((int64_t)limit)};
+    struct vt_sql_arg k[] = {VT_SQL_I(VT_DOC_TCB_INFO), VT_SQL_I(VT_TEE_TDX)};
+    enum vt_err err =
+        l.rows == NULL || tdx_fmspcs == NULL
+            ? vt_fail(d, VT_E_NOMEM, "platforms", "no memory")
+            : vt_store_exec(c->store,
+                            "SELECT id, fmspc, pceid, qeid, components, pcesvn, cpusvn, source,"
+                            " first_seen, last_seen FROM vt_platforms"
+                            " ORDER BY last_seen DESC, id LIMIT ?",
+                            a, 1, row_seen, &l, NULL, d);
+    /* the TEE a platform is judged under when none is asked: TDX if the cache holds a TDX TCB
+     * info of its FMSPC (it has served a TD's collateral), SGX otherwise */
+    if (err == VT_OK && tee == VT_TEE_NONE) {
+        err = vt_store_exec(c->store,
+                            "SELECT DISTINCT fmspc FROM vt_items WHERE kind = ? AND tee = ?", k, 2,
+                            row_fmspc, tdx_fmspcs, NULL, d);
+    }
+    vt_time now = vt_cache_now(c);
+    uint32_t pinned_sgx = vt_cache_pinned(c, VT_TEE_SGX, now);
+    uint32_t pinned_tdx = vt_cache_pinned(c, VT_TEE_TDX, now);
+    struct {
+        enum vt_tee tee;
+        size_t row;
+        uint32_t used;
+        json_t *st;
+    } *memo = l.n > 0 ? calloc(l.n, sizeof(*memo)) : NULL;
+    size_t n_memo = 0;
+    if (l.n > 0 && memo == NULL && err == VT_OK) {
+        err = vt_fail(d, VT_E_NOMEM, "platforms", "no memory");
+    }
+    for (size_t i = 0; i < l.n && err == VT_OK; i++) {
+        json_t *o = json_array_get(l.rows, i);
+        const struct platform_row *p = &l.p[i];
+        enum vt_tee t = tee != VT_TEE_NONE                ? tee
+                        : has_fmspc(tdx_fmspcs, p->fmspc) ? VT_TEE_TDX
+                                                          : VT_TEE_SGX;
+        json_object_set_new(o, "tee", json_string(vt_tee_name(t)));
+        if (json_object_get(o, "error") != NULL) {
+            json_object_set_new(o, "status", json_null());
+            continue;
+        }
+        /* platforms alike (one FMSPC, TCB components and PCESVN: rows of one machine, or a
+         * fleet of one model) are judged once */
+        size_t m = 0;
+        while (m < n_memo &&
+               !(memo[m].tee == t &&
+                 memcmp(&l.p[memo[m].row], p, offsetof(struct platform_row, source)) == 0)) {
+            m++;
+        }
+        if (m == n_memo) {
+            memo[m].tee = t;
+            memo[m].row = i;
+            memo[m].st =
+                status_of(c, t, p, t == VT_TEE_TDX ? pinned_tdx : pinned_sgx, &memo[m].used);
+            n_memo++;
+        }
+        uint32_t used = memo[m].used;
+        json_t *st = memo[m].st;
+        if (st == NULL) {
+            err = vt_fail(d, VT_E_NOMEM, "platforms", "no memory");
+            break;
+        }
+        json_t *status = json_object_get(st, "status");
+        json_object_set(o, "status", status != NULL ? status : json_null());
+        json_object_set_new(o, "tcb_eval", json_integer((json_int_t)used));
+        json_t *adv = json_object_get(st, "advisory_ids");
+        json_object_set_new(o, "advisory_ids", adv != NULL ? json_incref(adv) : json_array());
+        if (json_object_get(st, "error") != NULL) {
+            json_object_set(o, "error", json_object_get(st, "error"));
+        }
+    }
+    for (size_t m = 0; m < n_memo; m++) {
+        json_decref(memo[m].st);
+    }
+    free(memo);
+    free(l.p);
+    json_decref(tdx_fmspcs);
+    char nows[VT_TIME_STR_MAX];
+    vt_time_format(now, nows);
+    json_t *out = err == VT_OK ? json_pack("{s:s,s:{s:I,s:I},s:O}", "now", nows, "in_force", "sgx",
+                                           (json_int_t)pinned_sgx, "tdx", (json_int_t)pinned_tdx,
+                                           "platforms", l.rows)
+                               : NULL;
+    json_decref(l.rows);
+    if (err != VT_OK) {
+        return err;
+    }
+    *json = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+    VT_ENSURE(*json != NULL, d, VT_E_NOMEM, "platforms", "cannot encode the platforms");
     return VT_OK;
 }

@@ -25,6 +25,16 @@ static const struct vt_schema_step core_steps[] = {
      "CREATE TABLE IF NOT EXISTS vt_tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
      " name TEXT NOT NULL, created BIGINT NOT NULL)",
      NULL},
+    /* the replica registry (replicas.c, the console's Health view): one row per broker or cache
+     * process with its last heartbeat; for a broker the log size and batches it last committed
+     * (-1 for a cache) */
+    {"vt_replicas: the heartbeats of the broker and cache processes on this store",
+     "CREATE TABLE IF NOT EXISTS vt_replicas(id TEXT PRIMARY KEY, role TEXT NOT NULL,"
+     " host TEXT NOT NULL, pid BIGINT NOT NULL, version TEXT NOT NULL, started BIGINT NOT NULL,"
+     " last_seen BIGINT NOT NULL, interval_s BIGINT NOT NULL, log_size BIGINT NOT NULL,"
+     " log_batches BIGINT NOT NULL);\n"
+     "CREATE INDEX IF NOT EXISTS vt_replicas_last_seen ON vt_replicas(last_seen)",
+     NULL},
 };
 
 const struct vt_schema_component vt_schema_core = {"core", "vt_tokens", core_steps,

@@ -79,15 +79,27 @@ try {
     stored[0] === 0 && stored[1] === 0 && stored[2] === '', JSON.stringify(stored));
 
   // ---- fleet: the TD that attested ----
-  check('the fleet lists the attested TD', await waitText('#fleet-table tbody', /tdx[\s\S]*fmspc [0-9a-f]{12}[\s\S]*UpToDate/));
-  const seen = await page.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  check('the fleet lists the attested TD', await waitText('#fleet-table tbody', /attestedtdx[\s\S]*fmspc [0-9a-f]{12}[\s\S]*UpToDate/));
+  const fleetRows = await page.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  const seen = fleetRows.filter((t) => t.startsWith('attested'));
   check('one TD, seen by each attestation and release, its last decision the denied release',
-    seen.length === 1 && /release deny/.test(seen[0]), seen.join(' | '));
+    seen.length === 1 && /release deny/.test(seen[0]), fleetRows.join(' | '));
+  // veritee serve runs the cache too: the platform registered with it (PCCS style) is listed
+  const recorded = fleetRows.filter((t) => t.startsWith('PCK requests'));
+  check('the platform the cache recorded is listed, from PCK requests, not judged (no FMSPC known)',
+    recorded.length === 1 && /fmspc \(unknown\)/.test(recorded[0]) && /not judged/.test(recorded[0]) &&
+      /recorded by registration/.test(recorded[0]), fleetRows.join(' | '));
+  await page.select('#fleet-origin', 'PCK requests');
+  check('filtering by source', await waitText('#fleet-count', /^1 of 2 TEEs and platforms/));
+  await page.select('#fleet-origin', 'attested');
+  check('…attested only', await waitText('#fleet-count', /^1 of 2 TEEs and platforms/) &&
+    (await page.$$eval('#fleet-table tbody tr', (trs) => trs.every((tr) => tr.cells[0].textContent === 'attested'))));
   check('its measurements are listed', /tdx\.mrtd/.test(await page.$eval('#fleet-table tbody pre', (e) => e.textContent)));
   check('counts by status are charted', await page.$eval('#fleet-chart', (e) => /UpToDate 1/.test(e.querySelector('svg title').textContent)));
   await page.select('#fleet-tee', 'nitro');
-  check('filtering by TEE', await waitText('#fleet-count', /^0 of 1 TEEs/));
+  check('filtering by TEE', await waitText('#fleet-count', /^0 of 2 TEEs and platforms/));
   await page.select('#fleet-tee', '');
+  await page.select('#fleet-origin', '');
   await page.click('#fleet-table th button[data-sort="status"]');
   check('sorting by a column sets aria-sort', await page.$eval('#fleet-table th button[data-sort="status"]', (b) => b.parentElement.getAttribute('aria-sort') === 'ascending'));
   await shot('02-fleet');
@@ -179,6 +191,17 @@ try {
     /^idle, 0 queued, [1-9]\d* batches committed/.test(st['log sequencer'] || ''), st['log sequencer']);
   check('health: the cache store and this replica (offline, SQLite)',
     /^sqlite, ok, \d+ items$/.test(st['cache store'] || '') && /^offline, started \d{4}-/.test(st['this replica'] || ''), JSON.stringify(st));
+  // the replica registry: veritee serve's broker and cache (this process) and the second broker
+  const reps = await page.$$eval('#health-replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const mine = reps.filter((r) => r[7] === 'this process');
+  check('health: the replicas: this process as broker and as cache, and another broker on the same store',
+    reps.length === 3 && mine.length === 2 && mine.map((r) => r[0]).sort().join() === 'broker,cache' &&
+      mine[0][2] === mine[1][2] && reps.some((r) => r[0] === 'broker' && r[7] === 'ok' && r[2] !== mine[0][2]),
+    JSON.stringify(reps));
+  check('health: each replica its version, heartbeat age and interval; a broker its committed log',
+    reps.every((r) => /^\d+\.\d+\.\d+/.test(r[3]) && /^\d+ s \(every 5 s\)$/.test(r[6]) &&
+      (r[0] === 'broker' ? /^\d+ entries, \d+ batches$/.test(r[8]) : r[8] === '')),
+    JSON.stringify(reps));
   const outage = await dl('#health-outage');
   check('health: an offline cache has no upstream: outage "offline", no upstream table',
     outage.outage === 'offline' && await page.$eval('#health-upstreams', (e) => e.hidden), JSON.stringify(outage));
@@ -225,6 +248,18 @@ try {
     await p2.keyboard.press('Enter');
     const ok = await p2.waitForFunction(() => /No key broker/.test(document.querySelector('#keys-error').textContent) || !document.querySelector('#nav').hidden, { timeout: 10000 }).then(() => true, () => false);
     check('cache serve: log in to its console', ok);
+    // the fleet of cache serve: the platforms it recorded (no broker), judged under 17 in force
+    const listedFleet = await p2.waitForFunction(() => /90c06f000000/.test(document.querySelector('#fleet-table tbody').textContent), { timeout: 30000 }).then(() => true, () => false);
+    const crows = await p2.$$eval('#fleet-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    check('cache serve: the fleet lists the recorded TDX platform from PCK requests, UpToDate under 17',
+      listedFleet && crows.length >= 1 && crows.every((c) => c[0] === 'PCK requests') &&
+        crows.some((c) => c[1] === 'tdx' && c[2] === 'fmspc 90c06f000000' && c[3] === 'UpToDate' && c[4] === '17' && /recorded by pckcert/.test(c[9])),
+      JSON.stringify(crows));
+    check('cache serve: its registration of the same platform is listed too, as TDX, not judged (no TCB components)',
+      crows.some((c) => c[1] === 'tdx' && c[2] === 'fmspc 90c06f000000' && c[3] === 'not judged' && /recorded by registration/.test(c[9])),
+      JSON.stringify(crows));
+    check('cache serve: no broker is not an error on the fleet', (await p2.$eval('#fleet-error', (e) => e.textContent)) === '');
+    await p2.screenshot({ path: path.join(artifacts, '14-cache-fleet.png'), fullPage: true });
     await p2.click('#nav [data-view="recoveries"]');
     const listed = await p2.waitForFunction(() => /tdx/.test(document.querySelector('#enforce-table tbody').textContent), { timeout: 10000 }).then(() => true, () => false);
     check('cache serve: eval 17 is listed as enforced', listed && /17/.test(await p2.$eval('#enforce-table tbody', (e) => e.textContent)));
@@ -280,6 +315,9 @@ try {
     const cs = await p2.$$eval('#health-store dt', (dts) => dts.map((dt) => dt.textContent));
     check('cache health: the cache store and replica, no broker log on cache serve',
       cs.join('|') === 'cache store|this replica', cs.join('|'));
+    const creps = await p2.$$eval('#health-replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    check('cache health: one replica, this cache serve',
+      creps.length === 1 && creps[0][0] === 'cache' && creps[0][7] === 'this process', JSON.stringify(creps));
     await p2.screenshot({ path: path.join(artifacts, '13-cache-health.png'), fullPage: true });
     await p2.screenshot({ path: path.join(artifacts, '11-impact.png'), fullPage: true });
   }

@@ -58,6 +58,18 @@ b key-put --name other-app-key --generate 32 --policy "$tmp/other.json" >/dev/nu
     --key other-app-key >"$tmp/denied.json" 2>/dev/null || true
 grep -q '"reason":"release-policy:rules"' "$tmp/denied.json" ||
     { echo "FAIL: the setup's denied release was not denied"; cat "$tmp/denied.json"; exit 1; }
+# a platform registered with veritee serve's cache (PCCS style): the Fleet view lists it under
+# "PCK requests" next to the attested TD (offline and without its PCK certificate: no FMSPC)
+ppid=$(printf 'ab%.0s' $(seq 1 384))
+reg0="{\"qe_id\":\"0f0e0d0c0b0a09080706050403020100\",\"pce_id\":\"0000\",\"cpu_svn\":\"02020202030100050000000000000000\",\"pce_svn\":\"0d00\",\"enc_ppid\":\"$ppid\"}"
+curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin" --data "$reg0" \
+    "$url/sgx/certification/v4/platforms" ||
+    { echo "FAIL: the setup's registration with veritee serve"; exit 1; }
+# a second broker on the same SQLite file: the Health view lists it among the replicas
+"$veritee" broker serve --db "$db" --master-key-file "$mk" --listen 127.0.0.1:0 \
+    --port-file "$tmp/broker2.port" 2>"$tmp/broker2.log" &
+pids+=($!)
+wait_port "$tmp/broker2.port" >/dev/null || { cat "$tmp/broker2.log"; exit 1; }
 # keys' versions and states: app-key rotated (version 2 current), other-app-key disabled
 b key-put --name app-key --generate 32 --policy "$tmp/approved.json" >/dev/null
 b key-disable --name other-app-key >/dev/null
@@ -82,7 +94,6 @@ else
     start_cache "$tmp/cache.log" --db "$cdb" --upstream http://127.0.0.1:1 \
         --upstream "$DOUBLE_URL" --retries 0 --now "$t_2026" --refresh-interval 86400
     cache_url=$CACHE_URL
-    ppid=$(printf 'ab%.0s' $(seq 1 384))
     reg="{\"qe_id\":\"00112233445566778899aabbccddeeff\",\"pce_id\":\"0000\",\"cpu_svn\":\"02020202030100050000000000000000\",\"pce_svn\":\"0d00\",\"enc_ppid\":\"$ppid\"}"
     curl -sf -o /dev/null -X POST -H "Authorization: Bearer $cache_admin" --data "$reg" \
         "$cache_url/sgx/certification/v4/platforms"

@@ -362,13 +362,14 @@ VT_MUST_USE enum vt_err vt_dcap_signed_doc_verify(const struct vt_cert_list *cha
  * The TCB status of a platform under a TCB info, as a quote from it would get (level selection,
  * TDX module identity and convergence; not the QE identity): SGX components and PCESVN from the
  * PCK certificate, and for TDX the quote's TEE_TCB_SVN (NULL for SGX, or when unknown: then only
- * the SGX components are judged). VT_E_TCB_NOT_SUPPORTED when no level matches. Used by
- * `veritee cache impact`.
+ * the SGX components are judged). VT_E_TCB_NOT_SUPPORTED when no level matches. adv (NULL: not
+ * wanted): the advisory IDs of the matched level and module level (not the QE's). Used by
+ * `veritee cache impact` and the cache's platforms (GET /admin/v1/platforms).
  */
 VT_MUST_USE enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti,
                                                 const uint8_t sgx_components[16], uint16_t pcesvn,
                                                 const uint8_t *tee_tcb_svn, enum vt_tcb_status *out,
-                                                struct vt_diag *d);
+                                                struct vt_advisories *adv, struct vt_diag *d);
 
 /* The embedded genuine Intel SGX Root CA (DER, borrowed static data). */
 const uint8_t *vt_intel_sgx_root_der(size_t *len);

@@ -692,7 +692,8 @@ static enum vt_err relaunch(const struct vt_tcb_info *ti, const struct vt_dcap_q
 
 enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t sgx_components[16],
                                     uint16_t pcesvn, const uint8_t *tee_tcb_svn,
-                                    enum vt_tcb_status *out, struct vt_diag *d)
+                                    enum vt_tcb_status *out, struct vt_advisories *adv,
+                                    struct vt_diag *d)
 {
     struct vt_dcap_quote q;
     memset(&q, 0, sizeof(q));
@@ -716,6 +717,14 @@ enum vt_err vt_dcap_platform_status(const struct vt_tcb_info *ti, const uint8_t 
     *out = r.tcb_level->status;
     if (r.module_level != NULL) {
         *out = converge(*out, r.module_level->status);
+    }
+    if (adv != NULL) {
+        memset(adv, 0, sizeof(*adv));
+        VT_TRY(add_advisories(adv, r.tcb_level->n_advisories, r.tcb_level->advisory_ids, d));
+        if (r.module_level != NULL) {
+            VT_TRY(
+                add_advisories(adv, r.module_level->n_advisories, r.module_level->advisory_ids, d));
+        }
     }
     return VT_OK;
 }

@@ -2,7 +2,9 @@
  * The cache's admin endpoints the console reads (docs/console.md), over HTTP on a real SQLite
  * store: GET /admin/v1/recoveries (the tcbEvaluationDataNumbers held per TEE and FMSPC, the one
  * enforced and from when, those scheduled) and GET /admin/v1/status (the store, this replica, the
- * refresher, each upstream's last success and failure, the outage), each refused without a token,
+ * refresher, each upstream's last success and failure, the outage) and GET /admin/v1/platforms
+ * (the platforms recorded, with their TCB status and advisories under the number in force), each
+ * refused without a token,
  * with a wrong one, with a read token and with another scheme; other methods 405.
  */
 #include <setjmp.h>
@@ -118,7 +120,7 @@ static void put(struct fx *f, const char *key, enum vt_tee tee, const char *fmsp
 static void test_admin_needs_the_admin_token(void **state)
 {
     struct fx *f = *state;
-    const char *paths[] = {"/admin/v1/recoveries", "/admin/v1/status"};
+    const char *paths[] = {"/admin/v1/recoveries", "/admin/v1/status", "/admin/v1/platforms"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         char h[128];
         assert_int_equal(call(f, "GET", paths[i], NULL, NULL), 401);
@@ -343,12 +345,242 @@ static void test_status(void **state)
     vt_http_server_stop(up);
 }
 
+/* A v3 SGX TCB info of fmspc with two levels: components all 3 and PCESVN 13 UpToDate, all 2
+ * and PCESVN 11 OutOfDate with two advisories (parsed, not signature-checked: the cache's own
+ * store is trusted). */
+static void put_sgx_tcb_info(struct fx *f, const char *key, const char *fmspc, int64_t eval)
+{
+    char comps[2][512];
+    for (int l = 0; l < 2; l++) {
+        size_t n = 0;
+        for (int i = 0; i < 16; i++) {
+            n += (size_t)snprintf(comps[l] + n, sizeof(comps[l]) - n, "%s{\"svn\":%d}",
+                                  i ? "," : "", 3 - l);
+        }
+    }
+    char body[4096];
+    snprintf(body, sizeof(body),
+             "{\"tcbInfo\":{\"id\":\"SGX\",\"version\":3,\"issueDate\":\"2026-02-01T00:00:00Z\","
+             "\"nextUpdate\":\"2026-03-03T00:00:00Z\",\"fmspc\":\"%s\",\"pceId\":\"0000\","
+             "\"tcbType\":0,\"tcbEvaluationDataNumber\":%lld,\"tcbLevels\":["
+             "{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":13},\"tcbDate\":"
+             "\"2025-11-12T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
+             "{\"tcb\":{\"sgxtcbcomponents\":[%s],\"pcesvn\":11},\"tcbDate\":"
+             "\"2024-08-14T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":"
+             "[\"INTEL-SA-00960\",\"INTEL-SA-00982\"]}]},"
+             "\"signature\":\"%0128d\"}",
+             fmspc, (long long)eval, comps[0], comps[1], 0);
+    struct vt_cache_item it;
+    memset(&it, 0, sizeof(it));
+    snprintf(it.key, sizeof(it.key), "%s", key);
+    it.kind = VT_DOC_TCB_INFO;
+    it.tee = VT_TEE_SGX;
+    snprintf(it.fmspc, sizeof(it.fmspc), "%s", fmspc);
+    it.eval_num = eval;
+    snprintf(it.content_type, sizeof(it.content_type), "application/json");
+    it.headers = (char *)"";
+    it.body = (uint8_t *)body;
+    it.body_len = strlen(body);
+    it.next_update = T0 + 86400;
+    bool kept;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_put(f->c, &it, &kept, &d), VT_OK);
+}
+
+static void add_platform(struct fx *f, const char *fmspc, const char *qeid, uint8_t svn,
+                         uint16_t pcesvn, const char *source)
+{
+    struct vt_cache_platform p;
+    memset(&p, 0, sizeof(p));
+    snprintf(p.fmspc, sizeof(p.fmspc), "%s", fmspc);
+    snprintf(p.pceid, sizeof(p.pceid), "0000");
+    snprintf(p.qeid, sizeof(p.qeid), "%s", qeid);
+    memset(p.components, svn, sizeof(p.components));
+    p.pcesvn = pcesvn;
+    snprintf(p.source, sizeof(p.source), "%s", source);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_platform_add(f->c, &p, &d), VT_OK);
+}
+
+static json_t *by_qeid(json_t *o, const char *qeid)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(o, "platforms"), i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "qeid")), qeid) == 0) {
+            return p;
+        }
+    }
+    fail_msg("no platform with QE ID %s", qeid);
+    return NULL;
+}
+
+#define QE_UP "00000000000000000000000000000001"
+#define QE_OLD "00000000000000000000000000000002"
+#define QE_TDX "00000000000000000000000000000003"
+#define QE_BARE "00000000000000000000000000000004"
+#define QE_REG "00000000000000000000000000000005"
+#define QE_UP2 "00000000000000000000000000000006"
+
+/* The platforms recorded, each judged under the number in force: UpToDate, OutOfDate with its
+ * advisories, an FMSPC whose TDX TCB info is held judged as TDX (its document unparsable here:
+ * the error named), a registration without FMSPC and one without TCB components not judged;
+ * ?tee= forces the TEE. */
+static void test_platforms(void **state)
+{
+    struct fx *f = *state;
+    char h[128];
+    bearer(h, sizeof(h), f->admin);
+    json_t *o;
+    assert_int_equal(call(f, "GET", "/admin/v1/platforms", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "platforms")), 0);
+    assert_int_equal(ival(o, "in_force.sgx"), 0);
+    json_decref(o);
+
+    put_sgx_tcb_info(f, SGX_STD, "00906ed50000", 17);
+    put(f, TDX_STD, VT_TEE_TDX, "90c06f000000", 17);
+    add_platform(f, "00906ed50000", QE_UP, 3, 13, "pckcert");
+    add_platform(f, "00906ed50000", QE_UP2, 3, 13, "pckcert"); /* alike: judged once, the same */
+    add_platform(f, "00906ed50000", QE_OLD, 2, 11, "registration");
+    add_platform(f, "90c06f000000", QE_TDX, 3, 13, "pckcert");
+    add_platform(f, "", QE_BARE, 0, 0, "registration");
+    /* a registration whose FMSPC its PCK certificate gave, but not its components (PCCS's
+     * registration row: the raw CPUSVN only) */
+    struct vt_sql_arg reg[] = {VT_SQL_T("reg/" QE_REG "/0000"), VT_SQL_T(QE_REG)};
+    struct vt_diag rd;
+    vt_diag_init(&rd);
+    assert_int_equal(vt_store_exec(f->c->store,
+                                   "INSERT INTO vt_platforms(id, fmspc, pceid, qeid, components,"
+                                   " pcesvn, enc_ppid, cpusvn, source, first_seen, last_seen)"
+                                   " VALUES (?, '90c06f000000', '0000', ?, '', 13, '',"
+                                   " '02020202030100050000000000000000', 'registration', 1, 1)",
+                                   reg, 2, NULL, NULL, NULL, &rd),
+                     VT_OK);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_enforce(f->c, VT_TEE_SGX, 17, T0 - 60, &d), VT_OK);
+
+    assert_int_equal(call(f, "GET", "/admin/v1/platforms", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "platforms")), 6);
+    assert_int_equal(ival(o, "in_force.sgx"), 17);
+    assert_int_equal(ival(o, "in_force.tdx"), 0);
+    json_t *p = by_qeid(o, QE_UP);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "sgx");
+    assert_string_equal(json_string_value(json_object_get(p, "status")), "UpToDate");
+    assert_int_equal(ival(p, "tcb_eval"), 17);
+    assert_int_equal(json_array_size(json_object_get(p, "advisory_ids")), 0);
+    assert_string_equal(json_string_value(json_object_get(p, "source")), "pckcert");
+    assert_string_equal(json_string_value(json_object_get(p, "sgx_components")),
+                        "03030303030303030303030303030303");
+    assert_int_equal(ival(p, "pcesvn"), 13);
+    assert_non_null(json_string_value(json_object_get(p, "last_seen")));
+    assert_null(json_object_get(p, "error"));
+    json_t *p2 = by_qeid(o, QE_UP2);
+    assert_string_equal(json_string_value(json_object_get(p2, "status")), "UpToDate");
+    assert_int_equal(ival(p2, "tcb_eval"), 17);
+    p = by_qeid(o, QE_OLD);
+    assert_string_equal(json_string_value(json_object_get(p, "status")), "OutOfDate");
+    assert_int_equal(json_array_size(json_object_get(p, "advisory_ids")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(p, "advisory_ids"), 1)),
+                        "INTEL-SA-00982");
+    assert_string_equal(json_string_value(json_object_get(p, "source")), "registration");
+    p = by_qeid(o, QE_TDX);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "tdx");
+    assert_true(json_is_null(json_object_get(p, "status")));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "tcbInfo"));
+    p = by_qeid(o, QE_BARE);
+    assert_true(json_is_null(json_object_get(p, "status")));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")), "not judged: no FMSPC"));
+    assert_null(json_object_get(p, "tcb_eval"));
+    p = by_qeid(o, QE_REG);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "tdx");
+    assert_true(json_is_null(json_object_get(p, "status")));
+    assert_non_null(strstr(json_string_value(json_object_get(p, "error")),
+                           "not judged: its TCB components are not known"));
+    assert_string_equal(json_string_value(json_object_get(p, "cpusvn")),
+                        "02020202030100050000000000000000");
+    /* the oldest last */
+    json_t *all = json_object_get(o, "platforms");
+    assert_ptr_equal(json_array_get(all, json_array_size(all) - 1), p);
+    json_decref(o);
+
+    /* ?tee=sgx: the TDX FMSPC judged as SGX, whose TCB info the offline cache lacks */
+    assert_int_equal(call(f, "GET", "/admin/v1/platforms?tee=sgx&limit=10", h, &o), 200);
+    p = by_qeid(o, QE_TDX);
+    assert_string_equal(json_string_value(json_object_get(p, "tee")), "sgx");
+    assert_true(json_is_null(json_object_get(p, "status")));
+    assert_non_null(json_string_value(json_object_get(p, "error")));
+    json_decref(o);
+    assert_int_equal(call(f, "GET", "/admin/v1/platforms?limit=1", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "platforms")), 1);
+    json_decref(o);
+
+    /* reject paths: a precise 400, nothing listed */
+    const char *bad[] = {
+        "?tee=sev-snp", "?tee=",     "?tee=SGX",  "?limit=0", "?limit=10001",
+        "?limit=abc",   "?limit=-1", "?limit=1x", "?limit=",  "?limit=99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/admin/v1/platforms%s", bad[i]);
+        assert_int_equal(call(f, "GET", path, h, &o), 400);
+        const char *detail = json_string_value(json_object_get(o, "detail"));
+        assert_non_null(detail);
+        assert_non_null(strstr(detail, bad[i][1] == 't' ? "tee must be" : "limit must be"));
+        assert_null(json_object_get(o, "platforms"));
+        json_decref(o);
+    }
+    /* the library call refuses what the endpoint cannot send */
+    char *s = NULL;
+    assert_int_equal(vt_cache_platforms(f->c, VT_TEE_SEV_SNP, 10, &s, &d), VT_E_ARG);
+    assert_string_equal(d.check, "tee");
+    assert_null(s);
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_platforms(f->c, VT_TEE_SGX, 0, &s, &d), VT_E_ARG);
+    assert_string_equal(d.check, "limit");
+    assert_null(s);
+}
+
+/* The replica registry in the status: this cache once registered, marked as itself. */
+static void test_status_replicas(void **state)
+{
+    struct fx *f = *state;
+    char h[128];
+    bearer(h, sizeof(h), f->admin);
+    json_t *o;
+    assert_int_equal(call(f, "GET", "/admin/v1/status", h, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "replicas")), 0);
+    json_decref(o);
+    struct vt_diag d;
+    vt_diag_init(&d);
+    assert_int_equal(vt_cache_replica_start(f->c, 0, &d), VT_OK);
+    assert_int_equal(call(f, "GET", "/admin/v1/status", h, &o), 200);
+    json_t *arr = json_object_get(o, "replicas");
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *r = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "role")), "cache");
+    assert_true(json_is_true(json_object_get(r, "self")));
+    assert_false(json_is_true(json_object_get(r, "stale")));
+    assert_int_equal(json_integer_value(json_object_get(r, "pid")), (json_int_t)getpid());
+    assert_int_equal(json_integer_value(json_object_get(r, "interval_s")), 5);
+    /* on the cache's clock (T0 here), not the system's */
+    assert_int_equal(json_integer_value(json_object_get(r, "age_s")), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "started")),
+                        json_string_value(json_object_get(o, "now")));
+    assert_null(json_object_get(r, "log_size"));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_admin_needs_the_admin_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recoveries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_platforms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_replicas, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
