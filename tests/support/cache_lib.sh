@@ -9,9 +9,9 @@ passes=0
 cleanup() {
     local p
     for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
+        kill "$p" 2>/dev/null || true
     done
-    wait 2>/dev/null
+    wait 2>/dev/null || true
     if declare -F pg_stop >/dev/null; then
         pg_stop
     fi
