@@ -68,6 +68,16 @@ static void problem(struct vt_http_resp *resp, unsigned status, const char *titl
     vt_http_problem(resp, status, title, detail, NULL);
 }
 
+/* 200 with the JSON text s (heap, freed here). */
+static void send_json(struct vt_http_resp *resp, char *s)
+{
+    vt_http_resp_status(resp, 200, "application/json");
+    if (!vt_http_resp_body(resp, s, strlen(s))) {
+        problem(resp, 500, "Internal Server Error", "out of memory");
+    }
+    free(s);
+}
+
 /* SPEC: PCCS middleware/auth.js: its admin routes read the admin-token header, POST platforms the
  * user-token header; both carry the token itself. A bearer token works everywhere. */
 bool vt_cache_authorized(struct vt_cache *c, const struct vt_http_req *req,
@@ -294,11 +304,7 @@ static void h_recoveries(void *ctx, const struct vt_http_req *req, struct vt_htt
         problem(resp, 500, "Internal Server Error", d.detail);
         return;
     }
-    vt_http_resp_status(resp, 200, "application/json");
-    if (!vt_http_resp_body(resp, s, strlen(s))) {
-        problem(resp, 500, "Internal Server Error", "out of memory");
-    }
-    free(s);
+    send_json(resp, s);
 }
 
 /* GET /admin/v1/platforms[?tee=sgx|tdx][&limit=N]: the platforms the cache has seen. */
@@ -335,11 +341,7 @@ static void h_platforms(void *ctx, const struct vt_http_req *req, struct vt_http
         problem(resp, 500, "Internal Server Error", d.detail);
         return;
     }
-    vt_http_resp_status(resp, 200, "application/json");
-    if (!vt_http_resp_body(resp, s, strlen(s))) {
-        problem(resp, 500, "Internal Server Error", "out of memory");
-    }
-    free(s);
+    send_json(resp, s);
 }
 
 static void h_status(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
@@ -350,11 +352,7 @@ static void h_status(void *ctx, const struct vt_http_req *req, struct vt_http_re
         problem(resp, 500, "Internal Server Error", "out of memory");
         return;
     }
-    vt_http_resp_status(resp, 200, "application/json");
-    if (!vt_http_resp_body(resp, s, strlen(s))) {
-        problem(resp, 500, "Internal Server Error", "out of memory");
-    }
-    free(s);
+    send_json(resp, s);
 }
 
 static void h_enforce(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
@@ -477,11 +475,7 @@ static void h_impact(void *ctx, const struct vt_http_req *req, struct vt_http_re
         problem(resp, 400, "Bad Request", d.detail);
         return;
     }
-    vt_http_resp_status(resp, 200, "application/json");
-    if (!vt_http_resp_body(resp, s, strlen(s))) {
-        problem(resp, 500, "Internal Server Error", "out of memory");
-    }
-    free(s);
+    send_json(resp, s);
 }
 
 static void h_healthz(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp)
