@@ -69,6 +69,8 @@ void vt_key_free(struct vt_key *k)
     if (k->has_point) {
         ecc_point_clear(&k->point);
     }
+    /* No other thread may use a key that is being freed, so no ordering is needed here. */
+    vt_p384_table_free(atomic_load_explicit(&k->p384_table, memory_order_relaxed));
     EVP_PKEY_free(k->pkey);
     vt_wipe(k, sizeof(*k));
     free(k);
