@@ -590,18 +590,31 @@ static void add_digits(struct vt_p384_jac *acc, const struct vt_p384_aff *table,
     }
 }
 
-static bool mul2_limbs(struct vt_p384_jac *out, const vt_p384_fe u1, const vt_p384_fe u2,
-                       const struct vt_p384_table *t)
+/* u1*G and u2*Q, each from its own table into its own accumulator. */
+static bool mul2_split(struct vt_p384_jac *ug, struct vt_p384_jac *uq, const vt_p384_fe u1,
+                       const vt_p384_fe u2, const struct vt_p384_table *t)
 {
     int8_t d1[G_WINDOWS];
     int8_t d2[Q_WINDOWS];
     if (!g_available() || !recode(d1, u1, G_W, G_WINDOWS) || !recode(d2, u2, Q_W, Q_WINDOWS)) {
         return false;
     }
-    jac_set_inf(out);
-    add_digits(out, g_table, G_HALF, d1, G_WINDOWS);
-    add_digits(out, t->pts, Q_HALF, d2, Q_WINDOWS);
+    jac_set_inf(ug);
+    jac_set_inf(uq);
+    add_digits(ug, g_table, G_HALF, d1, G_WINDOWS);
+    add_digits(uq, t->pts, Q_HALF, d2, Q_WINDOWS);
     return true;
+}
+
+/* True if a and b (neither at infinity) have the same affine x: a == b or a == -b. */
+static bool jac_same_x(const struct vt_p384_jac *a, const struct vt_p384_jac *b)
+{
+    vt_p384_fe za, zb, ua, ub;
+    vt_p384_fe_sqr(za, a->z);
+    vt_p384_fe_sqr(zb, b->z);
+    vt_p384_fe_mul(ua, a->x, zb);
+    vt_p384_fe_mul(ub, b->x, za);
+    return limbs_eq(ua, ub);
 }
 
 bool vt_p384_fast_mul2(struct vt_p384_jac *out, const uint8_t u1[48], const uint8_t u2[48],
@@ -611,7 +624,13 @@ bool vt_p384_fast_mul2(struct vt_p384_jac *out, const uint8_t u1[48], const uint
     vt_p384_fe b;
     limbs_from_bytes(a, u1);
     limbs_from_bytes(b, u2);
-    return t != NULL && mul2_limbs(out, a, b, t);
+    struct vt_p384_jac ug;
+    struct vt_p384_jac uq;
+    if (t == NULL || !mul2_split(&ug, &uq, a, b, t)) {
+        return false;
+    }
+    vt_p384_jac_add(out, &ug, &uq);
+    return true;
 }
 
 static void mpz_to_limbs(vt_p384_fe r, const mpz_t v)
@@ -651,9 +670,25 @@ enum vt_err vt_p384_table_verify(const struct vt_p384_table *t, const uint8_t di
     mpz_to_limbs(u2, u);
     mpz_clears(r, s, e, w, u, NULL);
     /* Steps 6-8: R = u1*G + u2*Q, not infinity, and x(R) mod n == r. */
-    struct vt_p384_jac rp;
-    if (inv == 0 || !mul2_limbs(&rp, u1, u2, t)) {
+    struct vt_p384_jac ug;
+    struct vt_p384_jac uq;
+    if (inv == 0 || !mul2_split(&ug, &uq, u1, u2, t)) {
         return VT_E_SIGNATURE;
+    }
+    /* u1*G == +-u2*Q (both finite) gives nettle's ecdsa_verify, whose final addition does not
+     * handle it, a zero point and a rejection; FIPS 186-5 would reject -u2*Q (R is infinity) but
+     * accept u2*Q if x(2*u1*G) mod n == r. Such a signature exists only for whoever knows the
+     * private key (d = +-u1/u2 mod n), but a verdict must not depend on whether the key is warm,
+     * so the table path rejects it as nettle does (tests/unit/crypto/test_p384_fast.c). */
+    struct vt_p384_jac rp;
+    if (limbs_is_zero(ug.z)) {
+        rp = uq;
+    } else if (limbs_is_zero(uq.z)) {
+        rp = ug;
+    } else if (jac_same_x(&ug, &uq)) {
+        return VT_E_SIGNATURE;
+    } else {
+        vt_p384_jac_add(&rp, &ug, &uq);
     }
     return vt_p384_x_matches(&rp, sig) ? VT_OK : VT_E_SIGNATURE;
 }
