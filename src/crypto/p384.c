@@ -18,6 +18,15 @@
  * process when memory runs out instead of returning an error: a few hundred bytes per key and per
  * call.
  *
+ * A key that verifies again (a Nitro leaf certificate signs every document of its three hours,
+ * an SNP VCEK every report of its chip; both live in the verifiers' caches) gets its own table of
+ * precomputed multiples at its second verification, and from then on is verified by
+ * p384_fast.c: a warm verification costs about a quarter of nettle's (bench/bench_p384 prints
+ * both; docs/performance.md "Fast P-384 for reused keys"). A key's first verification, and any
+ * verification when no table could be built, stays with nettle, so a key used once (a chain's)
+ * never pays for a table. Both paths give the same verdict on every input, including the one
+ * case where nettle departs from FIPS 186-5 (u1*G == u2*Q, p384_fast.c).
+ *
  * This file knows no certificates: reading a key from one and checking a certificate's signature
  * with it is cert_sig.c's job, which sits above both this file and cert.c.
  */

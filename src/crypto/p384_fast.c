@@ -168,8 +168,15 @@ void vt_p384_fe_sub(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
     memcpy(r, t, sizeof(vt_p384_fe));
 }
 
-/* Montgomery multiplication, r = a * b / 2^384 mod p for a, b < p (CIOS: after each word of b,
- * add the multiple m * p that clears the lowest word and shift it out; t stays below 2p). */
+/*
+ * Montgomery multiplication, r = a * b / 2^384 mod p for a, b < p (CIOS: after each word of b,
+ * add the multiple m * p that clears the lowest word and shift it out; t stays below 2p). The
+ * multiple uses p's form: p = 2^384 - c with c = 2^128 + 2^96 - 2^32 + 1 (R mod p), so
+ * m * p = m * 2^384 - m * c, two multiplications (m * c0, m * c1; c2 = 1) instead of six. Its
+ * lowest word equals t's (that is what m is chosen for), so the subtraction starts one word up.
+ */
+#define C0 0xffffffff00000001u
+#define C1 0x00000000ffffffffu
 static void mont_mul(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
 {
     uint64_t t[VT_P384_LIMBS + 2] = {0};
@@ -184,15 +191,30 @@ static void mont_mul(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
         t[6] = (uint64_t)c;
         t[7] = (uint64_t)(c >> 64);
         uint64_t m = t[0] * PINV;
-        c = ((u128)m * P[0] + t[0]) >> 64;
-        for (size_t j = 1; j < VT_P384_LIMBS; j++) {
-            c += (u128)m * P[j] + t[j];
-            t[j - 1] = (uint64_t)c;
-            c >>= 64;
-        }
-        c += t[6];
-        t[5] = (uint64_t)c;
-        t[6] = t[7] + (uint64_t)(c >> 64);
+        /* w = m * c, four words. */
+        u128 x = (u128)m * C0;
+        x = (u128)m * C1 + (x >> 64);
+        uint64_t w1 = (uint64_t)x;
+        x = (x >> 64) + m;
+        uint64_t w2 = (uint64_t)x;
+        uint64_t w3 = (uint64_t)(x >> 64);
+        /* t = (t - w + m * 2^384) / 2^64, modulo 2^448 (the true value is below 2p). */
+        u128 d = (u128)t[1] - w1;
+        t[0] = (uint64_t)d;
+        d = (u128)t[2] - w2 - ((uint64_t)(d >> 64) & 1u);
+        t[1] = (uint64_t)d;
+        d = (u128)t[3] - w3 - ((uint64_t)(d >> 64) & 1u);
+        t[2] = (uint64_t)d;
+        d = (u128)t[4] - ((uint64_t)(d >> 64) & 1u);
+        t[3] = (uint64_t)d;
+        d = (u128)t[5] - ((uint64_t)(d >> 64) & 1u);
+        t[4] = (uint64_t)d;
+        d = (u128)t[6] - ((uint64_t)(d >> 64) & 1u);
+        t[5] = (uint64_t)d;
+        uint64_t top = t[7] - ((uint64_t)(d >> 64) & 1u);
+        u128 s = (u128)t[5] + m;
+        t[5] = (uint64_t)s;
+        t[6] = top + (uint64_t)(s >> 64);
     }
     vt_p384_fe u;
     uint64_t borrow = limbs_sub(u, t, P);
