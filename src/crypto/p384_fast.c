@@ -7,23 +7,29 @@
  * additions and no doublings at all.
  *
  * Field arithmetic: six 64-bit limbs, products through unsigned __int128, Montgomery form with
- * R = 2^384 and word-by-word (CIOS) reduction. Montgomery rather than the Solinas reduction of
- * FIPS 186-5 / SEC 2's special form of p: it is one short generic loop (m = t0 * 0x100000001 is
- * the only thing specific to p), every value stays below p so equality is limb equality, and it
- * was fast enough: measured on the development machine (AMD EPYC, clang -O2), one
- * multiplication costs about 40 ns, a mixed addition about 0.5 us, and a verification with
- * tables about 65 us, against about 250 us with nettle, whose own P-384 reduction is the
- * Solinas one in assembly (bench/bench_p384 prints the current figures).
+ * R = 2^384 and word-by-word (CIOS) reduction, one short generic loop (m = t0 * 0x100000001 is
+ * the only thing specific to p); every value stays fully reduced below p, so equality is limb
+ * equality. Measured on the development machine (AMD EPYC, one pinned core, -O3): a field
+ * multiplication 37-39 ns with clang 14 and 48-52 ns with gcc 12, a mixed addition 0.45 and
+ * 0.60 us. A variant whose reduction used p's form (p = 2^384 - c, c = 2^128 + 2^96 - 2^32 + 1:
+ * m * p = m * 2^384 - m * c, two multiplications per word instead of six, then a borrow chain)
+ * was no faster with clang (38-41 ns) and slower with gcc (61-67 ns), whose code for the
+ * 128-bit borrow chain is poor; a Solinas reduction (FIPS 186-5's 32-bit word sums for this p)
+ * has such chains throughout and was not tried. nettle's own P-384 reduction is the Solinas one
+ * in assembly; what makes the difference here is the number of operations, not their speed.
  *
  * Scalars: signed windows. The generator's table holds j * 2^(7i) * G for j in 1..64 and 55
- * windows i (3,520 affine points, 338 KB, built once per process under pthread_once, about
- * 3 ms); a key's table j * 2^(6i) * Q for j in 1..32 and 65 windows (2,080 points, 195 KB, about
- * 1.5 ms: one full addition per point and one inversion for all of them, Montgomery's trick). A
- * scalar below 2^384 recoded into digits in [-2^(w-1), 2^(w-1)] then needs one table point per
- * non-zero digit, negated when the digit is negative. No multiple j * 2^k * P with j <= 64 is
- * the point at infinity, the group order n being a prime larger than j * 2^k mod n ... (j and
- * 2^k are prime to n), so every table point is affine; the build checks it anyway (a zero Z
- * fails the build, and the caller stays with nettle).
+ * windows i (3,520 affine points, 338 KB in .bss, built once per process under pthread_once in
+ * about 4 ms); a key's table j * 2^(6i) * Q for j in 1..32 and 65 windows (2,080 points,
+ * 199,680 bytes, about 1.8 ms with clang and 2.3 ms with gcc: one full addition per point and
+ * one inversion for all of them, Montgomery's trick). A scalar below 2^384 recoded into digits
+ * in [-2^(w-1), 2^(w-1)] needs one table point per non-zero digit, negated for a negative
+ * digit: u1*G and u2*Q are at most 55 + 65 mixed additions and no doublings. No table point is
+ * the point at infinity (j * 2^k is not a multiple of the prime n for j < n), so every one has
+ * affine coordinates; the build checks it anyway (a zero Z fails the build, and the caller stays
+ * with nettle). A warm verification then takes about 55 us with clang and 70 us with gcc,
+ * hashing 4.5 KB included, against nettle's 235 us (bench/bench_p384 prints the current
+ * figures beside nettle's and OpenSSL's).
  *
  * The formulas are the usual Jacobian ones for a = -3 (dbl-2001-b, add-2007-bl without the
  * Z1 == 1 shortcuts, madd-2004-hmv), with the exceptional cases handled explicitly: either
@@ -168,15 +174,8 @@ void vt_p384_fe_sub(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
     memcpy(r, t, sizeof(vt_p384_fe));
 }
 
-/*
- * Montgomery multiplication, r = a * b / 2^384 mod p for a, b < p (CIOS: after each word of b,
- * add the multiple m * p that clears the lowest word and shift it out; t stays below 2p). The
- * multiple uses p's form: p = 2^384 - c with c = 2^128 + 2^96 - 2^32 + 1 (R mod p), so
- * m * p = m * 2^384 - m * c, two multiplications (m * c0, m * c1; c2 = 1) instead of six. Its
- * lowest word equals t's (that is what m is chosen for), so the subtraction starts one word up.
- */
-#define C0 0xffffffff00000001u
-#define C1 0x00000000ffffffffu
+/* Montgomery multiplication, r = a * b / 2^384 mod p for a, b < p (CIOS: after each word of b,
+ * add the multiple m * p that clears the lowest word and shift it out; t stays below 2p). */
 static void mont_mul(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
 {
     uint64_t t[VT_P384_LIMBS + 2] = {0};
@@ -191,30 +190,15 @@ static void mont_mul(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b)
         t[6] = (uint64_t)c;
         t[7] = (uint64_t)(c >> 64);
         uint64_t m = t[0] * PINV;
-        /* w = m * c, four words. */
-        u128 x = (u128)m * C0;
-        x = (u128)m * C1 + (x >> 64);
-        uint64_t w1 = (uint64_t)x;
-        x = (x >> 64) + m;
-        uint64_t w2 = (uint64_t)x;
-        uint64_t w3 = (uint64_t)(x >> 64);
-        /* t = (t - w + m * 2^384) / 2^64, modulo 2^448 (the true value is below 2p). */
-        u128 d = (u128)t[1] - w1;
-        t[0] = (uint64_t)d;
-        d = (u128)t[2] - w2 - ((uint64_t)(d >> 64) & 1u);
-        t[1] = (uint64_t)d;
-        d = (u128)t[3] - w3 - ((uint64_t)(d >> 64) & 1u);
-        t[2] = (uint64_t)d;
-        d = (u128)t[4] - ((uint64_t)(d >> 64) & 1u);
-        t[3] = (uint64_t)d;
-        d = (u128)t[5] - ((uint64_t)(d >> 64) & 1u);
-        t[4] = (uint64_t)d;
-        d = (u128)t[6] - ((uint64_t)(d >> 64) & 1u);
-        t[5] = (uint64_t)d;
-        uint64_t top = t[7] - ((uint64_t)(d >> 64) & 1u);
-        u128 s = (u128)t[5] + m;
-        t[5] = (uint64_t)s;
-        t[6] = top + (uint64_t)(s >> 64);
+        c = ((u128)m * P[0] + t[0]) >> 64;
+        for (size_t j = 1; j < VT_P384_LIMBS; j++) {
+            c += (u128)m * P[j] + t[j];
+            t[j - 1] = (uint64_t)c;
+            c >>= 64;
+        }
+        c += t[6];
+        t[5] = (uint64_t)c;
+        t[6] = t[7] + (uint64_t)(c >> 64);
     }
     vt_p384_fe u;
     uint64_t borrow = limbs_sub(u, t, P);
