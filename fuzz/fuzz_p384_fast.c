@@ -26,13 +26,17 @@
 
 #define KEYS 5
 
-/* Private scalars and their public points (d*G), computed once offline. */
+/* The private scalars: 1, n - 1, 2 and SHA-384("veritee fuzz key 1"/"2") mod n (as in
+ * tests/support/gen_p384_fast_seeds.py); the public points d*G are computed at start-up. */
 static const char *const d_hex[KEYS] = {
     "1",
-    "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52972",
+    "ffffffffffffffffffffffffffffffffffffffffffffffff"
+    "c7634d81f4372ddf581a0db248b0a77aecec196accc52972",
     "2",
-    "d8472b2df6cf8a7557e499645340a5cf1f0f8276edd3e38a6e2d792fde68ca55ec6d081ac5d26d89a1cc1eb2f47e1cca",
-    "7ec669ded5e2bf66c1906e298bc621d7db8354525b71d78882cac14b17ba1bb40f87a94810586b5fdf5e03e608c9dbff",
+    "d8472b2df6cf8a7557e499645340a5cf1f0f8276edd3e38a"
+    "6e2d792fde68ca55ec6d081ac5d26d89a1cc1eb2f47e1cca",
+    "7ec669ded5e2bf66c1906e298bc621d7db8354525b71d788"
+    "82cac14b17ba1bb40f87a94810586b5fdf5e03e608c9dbff",
 };
 
 struct state {
@@ -102,9 +106,8 @@ static bool sign(size_t i, const uint8_t digest[48], const uint8_t k48[48], uint
     if (EC_POINT_mul(st->group, R, k, NULL, NULL, st->bn) != 1 ||
         EC_POINT_get_affine_coordinates(st->group, R, r, NULL, st->bn) != 1 ||
         BN_nnmod(r, r, st->n, st->bn) != 1 || BN_nnmod(e, e, st->n, st->bn) != 1 ||
-        BN_mod_mul(s, r, st->d[i], st->n, st->bn) != 1 ||
-        BN_mod_add(s, s, e, st->n, st->bn) != 1 || BN_mod_inverse(t, k, st->n, st->bn) == NULL ||
-        BN_mod_mul(s, s, t, st->n, st->bn) != 1) {
+        BN_mod_mul(s, r, st->d[i], st->n, st->bn) != 1 || BN_mod_add(s, s, e, st->n, st->bn) != 1 ||
+        BN_mod_inverse(t, k, st->n, st->bn) == NULL || BN_mod_mul(s, s, t, st->n, st->bn) != 1) {
         abort();
     }
     if (!BN_is_zero(r) && !BN_is_zero(s)) {
