@@ -91,9 +91,9 @@ struct vt_key {
     bool has_point;         /* P-384: `point` is initialised */
     struct ecc_point point; /* P-384: nettle's point, on the curve */
     uint8_t xy[96];         /* EC: raw X||Y (64 bytes used for P-256) */
-    /* P-384: the verifications made with this key so far (saturating), whether one thread is
-     * building the key's table, and the table once built (p384_fast.c), published once with a
-     * release store and never changed after; freed with the key. */
+    /* P-384 (p384.c): non-zero once the key has verified, whether a thread is building the key's
+     * table, and the table once built (p384_fast.c), published once by compare-and-swap and
+     * never changed after; freed with the key. */
     atomic_uint p384_uses;
     atomic_bool p384_building;
     _Atomic(struct vt_p384_table *) p384_table;

@@ -57,6 +57,9 @@ struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg)
     struct vt_key *k = calloc(1, sizeof(*k));
     if (k != NULL) {
         k->alg = alg;
+        atomic_init(&k->p384_uses, 0u);
+        atomic_init(&k->p384_building, false);
+        atomic_init(&k->p384_table, NULL);
     }
     return k;
 }

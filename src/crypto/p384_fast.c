@@ -466,7 +466,11 @@ static bool batch_to_aff(struct vt_p384_aff *out, const struct vt_p384_jac *pts,
     return true;
 }
 
-/* out[i * half + j - 1] = j * 2^(w*i) * p for j in 1..half, i below windows. */
+/*
+ * out[i * half + j - 1] = j * 2^(w*i) * p for j in 1..half, i below windows: first the windows'
+ * bases 2^(w*i) * p (w doublings each), made affine together, then each window's multiples by
+ * mixed additions of its base, made affine together.
+ */
 static bool build_table(struct vt_p384_aff *out, const struct vt_p384_aff *p, unsigned w,
                         unsigned windows)
 {
@@ -474,23 +478,33 @@ static bool build_table(struct vt_p384_aff *out, const struct vt_p384_aff *p, un
     size_t total = half * windows;
     struct vt_p384_jac *tmp = malloc(total * sizeof(*tmp));
     vt_p384_fe *pre = malloc(total * sizeof(*pre));
-    bool ok = tmp != NULL && pre != NULL;
+    struct vt_p384_aff *bases = malloc(windows * sizeof(*bases));
+    bool ok = tmp != NULL && pre != NULL && bases != NULL;
     if (ok) {
         struct vt_p384_jac b;
         jac_from_aff(&b, p);
         for (size_t i = 0; i < windows; i++) {
-            struct vt_p384_jac *row = tmp + i * half;
-            row[0] = b;
-            vt_p384_jac_dbl(&row[1], &b);
-            for (size_t j = 2; j < half; j++) {
-                vt_p384_jac_add(&row[j], &row[j - 1], &b);
+            tmp[i] = b;
+            for (unsigned k = 0; k < w; k++) {
+                vt_p384_jac_dbl(&b, &b);
             }
-            vt_p384_jac_dbl(&b, &row[half - 1]); /* 2^w times the window's base */
+        }
+        ok = batch_to_aff(bases, tmp, pre, windows);
+    }
+    if (ok) {
+        for (size_t i = 0; i < windows; i++) {
+            struct vt_p384_jac *row = tmp + i * half;
+            jac_from_aff(&row[0], &bases[i]);
+            vt_p384_jac_dbl(&row[1], &row[0]);
+            for (size_t j = 2; j < half; j++) {
+                vt_p384_jac_add_aff(&row[j], &row[j - 1], &bases[i]);
+            }
         }
         ok = batch_to_aff(out, tmp, pre, total);
     }
     free(tmp);
     free(pre);
+    free(bases);
     return ok;
 }
 
