@@ -18,19 +18,18 @@
  * has such chains throughout and was not tried. nettle's own P-384 reduction is the Solinas one
  * in assembly; what makes the difference here is the number of operations, not their speed.
  *
- * Scalars: signed windows. The generator's table holds j * 2^(7i) * G for j in 1..64 and 55
- * windows i (3,520 affine points, 338 KB in .bss, built once per process under pthread_once in
- * about 4 ms); a key's table j * 2^(6i) * Q for j in 1..32 and 65 windows (2,080 points,
- * 199,680 bytes, about 1.6 ms with clang and 2.2 ms with gcc: the windows' bases by doublings,
- * each window's multiples of its affine base by mixed additions, one inversion for all of them
- * (Montgomery's trick)). A scalar below 2^384 recoded into digits
- * in [-2^(w-1), 2^(w-1)] needs one table point per non-zero digit, negated for a negative
- * digit: u1*G and u2*Q are at most 55 + 65 mixed additions and no doublings. No table point is
- * the point at infinity (j * 2^k is not a multiple of the prime n for j < n), so every one has
- * affine coordinates; the build checks it anyway (a zero Z fails the build, and the caller stays
- * with nettle). A warm verification then takes about 55 us with clang and 70-73 us with gcc,
- * hashing 4.5 KB included, against nettle's 235 us (bench/bench_p384 prints the current
- * figures beside nettle's and OpenSSL's).
+ * Scalars: signed windows. The generator's table holds j * 2^(7i) * G for j in 1..64 and 55 windows
+ * i (3,520 affine points, 338 KB in .bss, built once per process under pthread_once in about 4 ms);
+ * a key's table j * 2^(6i) * Q for j in 1..32 and 65 windows (2,080 points, 199,680 bytes, about
+ * 1.6 ms with clang and 2.2 ms with gcc: the windows' bases by doublings, each window's multiples
+ * of its affine base by mixed additions, one inversion for all of them (Montgomery's trick)). A
+ * scalar below 2^384 recoded into digits in [-2^(w-1), 2^(w-1)] needs one table point per non-zero
+ * digit, negated for a negative digit: u1*G and u2*Q are at most 55 + 65 mixed additions and no
+ * doublings. No table point is the point at infinity (j * 2^k is not a multiple of the prime n for
+ * j < n), so every one has affine coordinates; the build checks it anyway (a zero Z fails the
+ * build, and the caller stays with nettle). A warm verification then takes about 55 us with clang
+ * and 70-73 us with gcc, hashing 4.5 KB included, against nettle's 235 us (bench/bench_p384 prints
+ * the current figures beside nettle's and OpenSSL's).
  *
  * The formulas are the usual Jacobian ones for a = -3 (dbl-2001-b, add-2007-bl without the
  * Z1 == 1 shortcuts, madd-2004-hmv), with the exceptional cases handled explicitly: either
