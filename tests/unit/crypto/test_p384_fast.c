@@ -211,6 +211,27 @@ static enum vt_err both(const struct vt_key *k, const struct vt_p384_table *t,
     return fast;
 }
 
+/* OpenSSL's verdict on raw r||s over a digest with the key's EVP_PKEY (FIPS 186-5 exactly). */
+static bool openssl_accepts(const struct vt_key *k, const uint8_t digest[48], const uint8_t sig[96])
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 48, NULL);
+    BIGNUM *s = BN_bin2bn(sig + 48, 48, NULL);
+    assert_non_null(es);
+    assert_int_equal(ECDSA_SIG_set0(es, r, s), 1);
+    uint8_t *der = NULL;
+    int len = i2d_ECDSA_SIG(es, &der);
+    assert_true(len > 0);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
+    int ok = EVP_PKEY_verify(ctx, der, (size_t)len, digest, 48);
+    EVP_PKEY_CTX_free(ctx);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+    return ok == 1;
+}
+
 /* ---- field arithmetic against GMP ---- */
 
 enum { SPECIALS = 14 };
@@ -894,10 +915,10 @@ static void test_u1_zero(void **state)
 /*
  * The keys G (d = 1) and -G (d = n - 1) make the additions meet their exceptional cases. With
  * e = r = s, u1 = u2 = 1: for Q = G, R = G + G, and r = x(2G) mod n would make a valid
- * signature under FIPS 186-5, but nettle rejects every signature with u1*G == u2*Q (its final
- * addition cannot double; see p384_fast.c), and so does the table path, so that a verdict never
- * depends on whether the key is warm; for Q = -G, R = G - G is infinity and nothing is valid.
- * With r = n - e and s = e, u1 = 1 and u2 = n - 1, so for Q = G R is infinity.
+ * signature under FIPS 186-5 (OpenSSL accepts it), but nettle rejects every signature with
+ * u1*G == u2*Q (its final addition cannot double; see p384_fast.c), and so does the table path,
+ * so that a verdict never depends on whether the key is warm; for Q = -G, R = G - G is infinity and
+ * nothing is valid. With r = n - e and s = e, u1 = 1 and u2 = n - 1, so for Q = G R is infinity.
  */
 static void test_keys_g_and_minus_g(void **state)
 {
@@ -928,6 +949,7 @@ static void test_keys_g_and_minus_g(void **state)
     memcpy(sig, e, 48);
     memcpy(sig + 48, e, 48);
     assert_int_equal(both(kg, tg, e, sig), VT_E_SIGNATURE); /* u1*G == u2*Q: as nettle */
+    assert_true(openssl_accepts(kg, e, sig));               /* FIPS 186-5 (and OpenSSL) accept it */
     /* The arithmetic itself doubles: G + G is 2G. */
     struct vt_p384_jac sum;
     uint8_t one48[48] = {0};
@@ -961,10 +983,12 @@ static void test_keys_g_and_minus_g(void **state)
         bn_to48(s48, rb);
         bn_to48(s48 + 48, sb);
         assert_int_equal(both(kq, tq, e48, s48), VT_E_SIGNATURE);
+        assert_true(openssl_accepts(kq, e48, s48));
         /* n - s negates both u: R = -2*u1*G has the same x; rejected alike. */
         assert_int_equal(BN_sub(ns, C.n, sb), 1);
         bn_to48(s48 + 48, ns);
         assert_int_equal(both(kq, tq, e48, s48), VT_E_SIGNATURE);
+        assert_true(openssl_accepts(kq, e48, s48));
         BN_free(ns);
         BN_free(d);
         BN_free(u1);
