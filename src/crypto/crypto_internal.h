@@ -7,6 +7,7 @@
 #define VT_CRYPTO_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include <openssl/asn1.h>
 #include <openssl/evp.h>
@@ -82,6 +83,7 @@ enum vt_err vt_crypto_cert_ec_key(const struct vt_cert *c, int nid, const char *
  * point too (P-256: the DCAP attestation key is compared and published as raw X||Y), and P-384
  * public keys the nettle point of the fast verification path (p384.c), checked once.
  */
+struct vt_p384_table; /* p384_fast.c */
 struct vt_key {
     enum vt_key_alg alg;
     bool has_private;
@@ -89,6 +91,12 @@ struct vt_key {
     bool has_point;         /* P-384: `point` is initialised */
     struct ecc_point point; /* P-384: nettle's point, on the curve */
     uint8_t xy[96];         /* EC: raw X||Y (64 bytes used for P-256) */
+    /* P-384 (p384.c): non-zero once the key has verified, whether a thread is building the key's
+     * table, and the table once built (p384_fast.c), published once by compare-and-swap and
+     * never changed after; freed with the key. */
+    atomic_uint p384_uses;
+    atomic_bool p384_building;
+    _Atomic(struct vt_p384_table *) p384_table;
     /* Where the key came from, for messages: "[subject]" of its certificate, or "a raw key". */
     char label[VT_KEY_LABEL_MAX];
 };
@@ -169,6 +177,68 @@ bool vt_x509_add_dns(X509 *x, const char *const *dns, size_t n);
  * contents by the certificate's DER (der's limit applies). VT_E_CRYPTO at check, VT_E_NOMEM. */
 VT_MUST_USE enum vt_err vt_x509_sign_der(X509 *x, const struct vt_key *k, const EVP_MD *md,
                                          struct vt_buf *der, const char *check, struct vt_diag *d);
+
+/*
+ * Fast ECDSA P-384 verification for reused keys (p384_fast.c): field arithmetic modulo
+ * p = 2^384 - 2^128 - 2^96 + 2^32 - 1 on six 64-bit limbs, least significant first, in
+ * Montgomery form (a value a is held as a * 2^384 mod p, always fully reduced below p), Jacobian
+ * points (x = X/Z^2, y = Y/Z^3, Z = 0 the point at infinity), and per-key tables of precomputed
+ * affine multiples. Everything here is variable-time: it only ever handles public data.
+ */
+#define VT_P384_LIMBS 6
+typedef uint64_t vt_p384_fe[VT_P384_LIMBS];
+struct vt_p384_aff {
+    vt_p384_fe x;
+    vt_p384_fe y;
+};
+struct vt_p384_jac {
+    vt_p384_fe x;
+    vt_p384_fe y;
+    vt_p384_fe z;
+};
+/* Field elements: 48 big-endian bytes (a value below p) in and out of Montgomery form. */
+void vt_p384_fe_from_bytes(vt_p384_fe r, const uint8_t in[48]);
+void vt_p384_fe_to_bytes(uint8_t out[48], const vt_p384_fe a);
+/* r = a + b, a - b, a * b, a^2, a^-1 (0 for 0); operands fully reduced; r may alias them. */
+void vt_p384_fe_add(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b);
+void vt_p384_fe_sub(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b);
+void vt_p384_fe_mul(vt_p384_fe r, const vt_p384_fe a, const vt_p384_fe b);
+void vt_p384_fe_sqr(vt_p384_fe r, const vt_p384_fe a);
+void vt_p384_fe_inv(vt_p384_fe r, const vt_p384_fe a);
+/* r = 2p, p + q (q affine), p + q (both Jacobian); any may be infinity, p == q and p == -q
+ * included; r may alias p. */
+void vt_p384_jac_dbl(struct vt_p384_jac *r, const struct vt_p384_jac *p);
+void vt_p384_jac_add_aff(struct vt_p384_jac *r, const struct vt_p384_jac *p,
+                         const struct vt_p384_aff *q);
+void vt_p384_jac_add(struct vt_p384_jac *r, const struct vt_p384_jac *p,
+                     const struct vt_p384_jac *q);
+/* The affine point of p, false if p is infinity. */
+bool vt_p384_jac_to_aff(struct vt_p384_aff *r, const struct vt_p384_jac *p);
+/* True if the affine x of p (not infinity), reduced modulo n, equals r (48 bytes, 0 < r < n):
+ * X == r * Z^2, or X == (r + n) * Z^2 when r + n < p, without an inversion. */
+bool vt_p384_x_matches(const struct vt_p384_jac *p, const uint8_t r[48]);
+/* u1 * G + u2 * Q with u1, u2 below n (48 big-endian bytes) and Q's table, for the tests. */
+bool vt_p384_fast_mul2(struct vt_p384_jac *out, const uint8_t u1[48], const uint8_t u2[48],
+                       const struct vt_p384_table *t);
+
+/* The table of precomputed multiples of one public key: NULL if memory or the generator's
+ * table is lacking. xy must be a checked point (vt_crypto_p384_key_new). */
+struct vt_p384_table *vt_p384_table_new(const uint8_t xy[96]);
+void vt_p384_table_free(struct vt_p384_table *t);
+/* Bytes of one key's table. */
+size_t vt_p384_table_bytes(void);
+/* FIPS 186-5 6.4.2 with the table: VT_OK, or VT_E_SIGNATURE for any signature that is not
+ * valid for this key and digest (r or s outside [1, n-1] included). */
+VT_MUST_USE enum vt_err vt_p384_table_verify(const struct vt_p384_table *t,
+                                             const uint8_t digest[VT_SHA384_LEN],
+                                             const uint8_t sig[96]);
+/* The same verification with nettle alone (p384.c), which vt_p384_verify_digest uses for a
+ * key's first verification and whenever it has no table. */
+VT_MUST_USE enum vt_err vt_p384_verify_nettle(const struct vt_key *k,
+                                              const uint8_t digest[VT_SHA384_LEN],
+                                              const uint8_t sig[96]);
+/* The key's table if it has been built (after its second verification), else NULL. */
+const struct vt_p384_table *vt_p384_key_table(const struct vt_key *k);
 
 /*
  * RSA-OAEP with SHA-256, MGF1-SHA-256 and the empty label (oaep.c), the one OAEP set-up for JWE

@@ -57,6 +57,9 @@ struct vt_key *vt_crypto_key_alloc(enum vt_key_alg alg)
     struct vt_key *k = calloc(1, sizeof(*k));
     if (k != NULL) {
         k->alg = alg;
+        atomic_init(&k->p384_uses, 0u);
+        atomic_init(&k->p384_building, false);
+        atomic_init(&k->p384_table, NULL);
     }
     return k;
 }
@@ -69,6 +72,8 @@ void vt_key_free(struct vt_key *k)
     if (k->has_point) {
         ecc_point_clear(&k->point);
     }
+    /* No other thread may use a key that is being freed, so no ordering is needed here. */
+    vt_p384_table_free(atomic_load_explicit(&k->p384_table, memory_order_relaxed));
     EVP_PKEY_free(k->pkey);
     vt_wipe(k, sizeof(*k));
     free(k);

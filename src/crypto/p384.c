@@ -18,9 +18,19 @@
  * process when memory runs out instead of returning an error: a few hundred bytes per key and per
  * call.
  *
+ * A key that verifies again (a Nitro leaf certificate signs every document of its three hours,
+ * an SNP VCEK every report of its chip; both live in the verifiers' caches) gets its own table of
+ * precomputed multiples at its second verification, and from then on is verified by
+ * p384_fast.c: a warm verification costs about a quarter of nettle's (bench/bench_p384 prints
+ * both; docs/performance.md "Fast P-384 for reused keys"). A key's first verification, and any
+ * verification when no table could be built, stays with nettle, so a key used once (a chain's)
+ * never pays for a table. Both paths give the same verdict on every input, including the one
+ * case where nettle departs from FIPS 186-5 (u1*G == u2*Q, p384_fast.c).
+ *
  * This file knows no certificates: reading a key from one and checking a certificate's signature
  * with it is cert_sig.c's job, which sits above both this file and cert.c.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +127,7 @@ enum vt_err vt_key_from_p384_xy(const uint8_t xy[96], struct vt_key **out, struc
     return vt_crypto_p384_key_new(xy, "a raw P-384 key", NULL, out, d);
 }
 
-enum vt_err vt_p384_verify_digest(const struct vt_key *k, const uint8_t digest[VT_SHA384_LEN],
+enum vt_err vt_p384_verify_nettle(const struct vt_key *k, const uint8_t digest[VT_SHA384_LEN],
                                   const uint8_t sig[96])
 {
     if (k == NULL || k->alg != VT_KEY_P384 || !k->has_point || digest == NULL || sig == NULL) {
@@ -138,6 +148,63 @@ enum vt_err vt_p384_verify_digest(const struct vt_key *k, const uint8_t digest[V
     return ok == 1 ? VT_OK : VT_E_SIGNATURE;
 }
 
+const struct vt_p384_table *vt_p384_key_table(const struct vt_key *k)
+{
+    if (k == NULL || k->alg != VT_KEY_P384 || !k->has_point) {
+        return NULL;
+    }
+    return atomic_load_explicit(&k->p384_table, memory_order_acquire);
+}
+
+/*
+ * The key's table for its second and later verifications, built here by the first thread that
+ * gets there while the others go on with nettle; NULL for its first verification and whenever
+ * no table could be built (memory), so that a key used once (a certificate chain's) never pays
+ * for one. The key is shared by threads (the verifiers' caches): the counter and the flag are
+ * atomics, and the table is published once with a compare-and-swap (release) that readers pair
+ * with an acquire load, so a reader that sees the pointer sees the whole table. The casts drop
+ * only the const of the key, whose lazily filled fields are atomics for this purpose.
+ */
+static const struct vt_p384_table *p384_table_for(const struct vt_key *ck)
+{
+    struct vt_key *k = (struct vt_key *)(uintptr_t)ck;
+    struct vt_p384_table *t = atomic_load_explicit(&k->p384_table, memory_order_acquire);
+    if (t != NULL) {
+        return t;
+    }
+    if (atomic_load_explicit(&k->p384_uses, memory_order_relaxed) == 0) {
+        atomic_fetch_add_explicit(&k->p384_uses, 1u, memory_order_relaxed);
+        return NULL;
+    }
+    if (atomic_exchange_explicit(&k->p384_building, true, memory_order_acquire)) {
+        return NULL; /* another thread is building it */
+    }
+    t = vt_p384_table_new(k->xy);
+    if (t != NULL) {
+        struct vt_p384_table *none = NULL;
+        if (!atomic_compare_exchange_strong_explicit(&k->p384_table, &none, t, memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            vt_p384_table_free(t); /* published by another thread meanwhile */
+            t = none;
+        }
+    }
+    atomic_store_explicit(&k->p384_building, false, memory_order_release);
+    return t;
+}
+
+enum vt_err vt_p384_verify_digest(const struct vt_key *k, const uint8_t digest[VT_SHA384_LEN],
+                                  const uint8_t sig[96])
+{
+    if (k == NULL || k->alg != VT_KEY_P384 || !k->has_point || digest == NULL || sig == NULL) {
+        return VT_E_ARG;
+    }
+    const struct vt_p384_table *t = p384_table_for(k);
+    if (t != NULL) {
+        return vt_p384_table_verify(t, digest, sig);
+    }
+    return vt_p384_verify_nettle(k, digest, sig);
+}
+
 enum vt_err vt_p384_verify(const struct vt_key *k, const void *msg, size_t n, const uint8_t sig[96])
 {
     if (k == NULL || sig == NULL || (msg == NULL && n > 0)) {
@@ -150,5 +217,5 @@ enum vt_err vt_p384_verify(const struct vt_key *k, const void *msg, size_t n, co
 
 const char *vt_p384_backend(void)
 {
-    return "nettle";
+    return "nettle; veritee tables for reused keys";
 }
