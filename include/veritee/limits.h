@@ -26,6 +26,10 @@
 #define VT_ADVISORY_ID_MAX 32
 /* QE authentication data bytes (real quotes carry 32). */
 #define VT_MAX_QE_AUTH_DATA 4096
+/* Memory for the precomputed tables of P-384 keys that verify more than once (a Nitro leaf, an
+ * SNP VCEK or VLEK; src/crypto/p384_fast.c), all verifiers of the process together: 195 KiB a
+ * key, so 64 MiB hold 336 keys. Keys past it verify with nettle (about 4 times slower). */
+#define VT_P384_TABLE_BUDGET ((size_t)64u * 1024u * 1024u)
 /* Verified PCK chains, and verified QE reports, cached by one DCAP verifier (each). */
 #define VT_DCAP_PCK_CACHE_SIZE 8
 

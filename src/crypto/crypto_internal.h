@@ -227,6 +227,11 @@ struct vt_p384_table *vt_p384_table_new(const uint8_t xy[96]);
 void vt_p384_table_free(struct vt_p384_table *t);
 /* Bytes of one key's table. */
 size_t vt_p384_table_bytes(void);
+/* The keys' tables in the process may take at most bytes from now on (VT_P384_TABLE_BUDGET to
+ * start with); returns the previous budget. Tables already built stay. For the tests. */
+size_t vt_p384_table_budget_set(size_t bytes);
+/* Keys' tables in the process now. */
+size_t vt_p384_tables_in_use(void);
 /* FIPS 186-5 6.4.2 with the table: VT_OK, or VT_E_SIGNATURE for any signature that is not
  * valid for this key and digest (r or s outside [1, n-1] included). */
 VT_MUST_USE enum vt_err vt_p384_table_verify(const struct vt_p384_table *t,

@@ -37,10 +37,13 @@
  * verification is variable-time, which is fine: the key, digest and signature are public.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gmp.h>
+
+#include <veritee/limits.h>
 
 #include "crypto_internal.h"
 
@@ -533,20 +536,42 @@ size_t vt_p384_table_bytes(void)
     return sizeof(struct vt_p384_table);
 }
 
+/* The keys' tables in the process: their bytes, and the most they may take (VT_P384_TABLE_BUDGET;
+ * vt_p384_table_budget_set for the tests). A verifier caches up to 1,024 Nitro leaves and 1,024
+ * SNP keys, which would be 400 MB of tables; past the budget a key verifies with nettle. */
+static atomic_size_t tables_used;
+static atomic_size_t tables_budget = VT_P384_TABLE_BUDGET;
+
+size_t vt_p384_table_budget_set(size_t bytes)
+{
+    return atomic_exchange(&tables_budget, bytes);
+}
+
+size_t vt_p384_tables_in_use(void)
+{
+    return atomic_load(&tables_used) / sizeof(struct vt_p384_table);
+}
+
 struct vt_p384_table *vt_p384_table_new(const uint8_t xy[96])
 {
     if (xy == NULL || !g_available()) {
         return NULL;
     }
-    struct vt_p384_table *t = malloc(sizeof(*t));
-    if (t == NULL) {
+    size_t size = sizeof(struct vt_p384_table);
+    size_t used = atomic_fetch_add(&tables_used, size);
+    if (used + size > atomic_load(&tables_budget)) {
+        atomic_fetch_sub(&tables_used, size);
         return NULL;
     }
+    struct vt_p384_table *t = malloc(size);
     struct vt_p384_aff q;
-    vt_p384_fe_from_bytes(q.x, xy);
-    vt_p384_fe_from_bytes(q.y, xy + 48);
-    if (!build_table(t->pts, &q, Q_W, Q_WINDOWS)) {
+    if (t != NULL) {
+        vt_p384_fe_from_bytes(q.x, xy);
+        vt_p384_fe_from_bytes(q.y, xy + 48);
+    }
+    if (t == NULL || !build_table(t->pts, &q, Q_W, Q_WINDOWS)) {
         free(t);
+        atomic_fetch_sub(&tables_used, size);
         return NULL;
     }
     return t;
@@ -554,7 +579,10 @@ struct vt_p384_table *vt_p384_table_new(const uint8_t xy[96])
 
 void vt_p384_table_free(struct vt_p384_table *t)
 {
-    free(t);
+    if (t != NULL) {
+        free(t);
+        atomic_fetch_sub(&tables_used, sizeof(struct vt_p384_table));
+    }
 }
 
 /* ---- scalars ---- */

@@ -1150,6 +1150,47 @@ static void test_lazy_table(void **state)
     EVP_PKEY_free(pk);
 }
 
+/* Past the process's budget for tables a key verifies with nettle, with the same verdicts; a
+ * freed key's table gives its room back. */
+static void test_table_budget(void **state)
+{
+    (void)state;
+    uint8_t xy[2][96], digest[48], sig[2][96], bad[96];
+    EVP_PKEY *pk[2];
+    struct vt_key *k[2];
+    rng_bytes(digest, 48);
+    for (int i = 0; i < 2; i++) {
+        pk[i] = evp_key(xy[i]);
+        evp_sign(pk[i], digest, sig[i]);
+        k[i] = make_key(xy[i]);
+    }
+    memcpy(bad, sig[1], 96);
+    bad[7] ^= 0x01;
+    size_t base = vt_p384_tables_in_use();
+    size_t was = vt_p384_table_budget_set((base + 1) * vt_p384_table_bytes());
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(vt_p384_verify_digest(k[0], digest, sig[0]), VT_OK);
+    }
+    assert_non_null(vt_p384_key_table(k[0]));
+    assert_int_equal(vt_p384_tables_in_use(), base + 1);
+    for (int round = 0; round < 3; round++) { /* no room: nettle every time */
+        assert_int_equal(vt_p384_verify_digest(k[1], digest, sig[1]), VT_OK);
+        assert_int_equal(vt_p384_verify_digest(k[1], digest, bad), VT_E_SIGNATURE);
+        assert_null(vt_p384_key_table(k[1]));
+    }
+    assert_int_equal(vt_p384_tables_in_use(), base + 1);
+    vt_key_free(k[0]); /* its table's room comes back */
+    assert_int_equal(vt_p384_tables_in_use(), base);
+    assert_int_equal(vt_p384_verify_digest(k[1], digest, sig[1]), VT_OK);
+    assert_non_null(vt_p384_key_table(k[1]));
+    assert_int_equal(vt_p384_verify_digest(k[1], digest, bad), VT_E_SIGNATURE);
+    (void)vt_p384_table_budget_set(was);
+    vt_key_free(k[1]);
+    assert_int_equal(vt_p384_tables_in_use(), base);
+    EVP_PKEY_free(pk[0]);
+    EVP_PKEY_free(pk[1]);
+}
+
 struct shared {
     const struct vt_key *k;
     const uint8_t *digest;
@@ -1219,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_keys_g_and_minus_g),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_lazy_table),
+        cmocka_unit_test(test_table_budget),
         cmocka_unit_test(test_threads_share_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
