@@ -240,6 +240,64 @@ try {
   check('no CSP violation or script error', violations.length === 0, violations.join(' | '));
 
   // ---- impact of a newer number on the recorded fixtures (cache serve) ----
+
+  // ---- accessibility: text contrast (WCAG 2.1 1.4.3) and a visible keyboard focus, every view ----
+  for (const view of ['fleet', 'releases', 'recoveries', 'health', 'keys']) {
+    await page.click(`#nav [data-view="${view}"]`);
+    await page.waitForFunction((v) => !document.querySelector(`#view-${v}`).hidden, {}, view);
+    const low = await page.evaluate(() => {
+      const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      // the colour behind an element: its ancestors' backgrounds composited over white
+      const behind = (el) => {
+        const layers = [];
+        for (let e = el; e; e = e.parentElement) {
+          const c = rgba(getComputedStyle(e).backgroundColor);
+          if (c.length === 4 && c[3] === 0) continue;
+          layers.push(c);
+          if (c.length === 3 || c[3] === 1) break;
+        }
+        let bg = [255, 255, 255];
+        for (const c of layers.reverse()) {
+          const a = c.length === 4 ? c[3] : 1;
+          bg = bg.map((v, i) => c[i] * a + v * (1 - a));
+        }
+        return bg;
+      };
+      const out = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim() !== '');
+        if (!own || el.closest('[hidden]') || el.closest('svg') || el.getClientRects().length === 0) continue;
+        const st = getComputedStyle(el);
+        if (st.visibility === 'hidden' || Number(st.opacity) === 0) continue;
+        const fg = rgba(st.color);
+        const bg = behind(el);
+        const a = fg.length === 4 ? fg[3] : 1;
+        const fgc = bg.map((v, i) => fg[i] * a + v * (1 - a));
+        const [l1, l2] = [lum(fgc), lum(bg)].sort((x, y) => y - x);
+        const ratio = (l1 + 0.05) / (l2 + 0.05);
+        const size = parseFloat(st.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) {
+          out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+        }
+      }
+      return out;
+    });
+    check(`${view}: every text has WCAG AA contrast`, low.length === 0, low.slice(0, 5).join('; '));
+    await page.focus(`#nav [data-view="${view}"]`);
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate(() => {
+      const e = document.activeElement;
+      const st = getComputedStyle(e);
+      return { tag: e.tagName, outline: st.outlineStyle, width: parseFloat(st.outlineWidth) };
+    });
+    check(`${view}: the keyboard focus is visible`, ring.tag !== 'BODY' && ring.outline !== 'none' && ring.width >= 2,
+      JSON.stringify(ring));
+  }
   if (env('VT_CACHE_URL')) {
     const p2 = await browser.newPage();
     await p2.setViewport({ width: 1366, height: 900 });
