@@ -344,6 +344,16 @@ print("%d 201 first, then %d 429 (Retry-After: %s)" % (st.index(429) if 429 in s
 step "150 challenges at once from one client: $flood" \
     bash -c 'set -- $1; [ "$1" -ge 100 ] && [ "$5" -gt 0 ]' _ "$flood"
 
+ctok=$(b token)
+fleet=$(curl -s -H "Authorization: Bearer $ctok" "$url/admin/v1/fleet" | python3 -c '
+import json, sys
+print("; ".join("%s %s... on %s %s..., %s, seen %d times" % (r["tee"], r["identity"][:8], r["platform_kind"],
+                r["platform"][:8], r["status"], r["seen"]) for r in json.load(sys.stdin)))')
+step "the console's fleet: $fleet" grep -q . <<<"$fleet"
+reps=$(curl -s -H "Authorization: Bearer $ctok" "$url/admin/v1/log/status" | python3 -c '
+import json, sys
+print(", ".join("%s (pid %d, %s)" % (r["role"], r["pid"], "stale" if r["stale"] else "live") for r in json.load(sys.stdin)["replicas"]))')
+step "the replicas heartbeating into the store: $reps" grep -q 'broker' <<<"$reps"
 hdrs=$(curl -s -D - -o /dev/null "$url/console")
 step "the operator's console at $url/console, with a strict Content-Security-Policy" \
     grep -q "^Content-Security-Policy: default-src 'self'" <<<"$hdrs"
