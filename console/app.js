@@ -468,6 +468,27 @@ function parseMetrics(text) {
 
 const samples = [];
 
+// Quantile q of a Prometheus histogram summed over its label sets: the upper bound ("le") of the
+// first bucket holding it, Infinity past the last bound, null with no observation.
+function histQuantile(m, base, q) {
+  const buckets = new Map();
+  for (const x of m.filter((y) => y.name === `${base}_bucket`)) {
+    const le = /le="([^"]+)"/.exec(x.labels);
+    if (le) {
+      const b = le[1] === '+Inf' ? Infinity : Number(le[1]);
+      buckets.set(b, (buckets.get(b) || 0) + x.value);
+    }
+  }
+  const list = [...buckets].sort((a, b) => a[0] - b[0]);
+  const total = list.length ? list[list.length - 1][1] : 0;
+  if (total === 0) {
+    return null;
+  }
+  return list.find(([, v]) => v >= q * total)[0];
+}
+
+const ms = (s) => (s === Infinity ? 'above the last bucket' : `${(1000 * s).toFixed(s < 0.01 ? 2 : 1)} ms`);
+
 // An admin status endpoint, or null when this server has no such service (404).
 async function status(path) {
   try {
@@ -577,14 +598,34 @@ async function loadHealth() {
     } else {
       dlPut($('health-upstream'), [['cache', 'none on this server']]);
     }
-    samples.push({ t: performance.now() / 1000, log: sum('veritee_broker_log_entries_total'),
-      cache: sum('veritee_cache_requests_total'), upstream: sum('veritee_cache_upstream_requests_total') });
+    const calls = ['attest', 'release'].filter((c) => has(`veritee_broker_${c}_duration_seconds_count`));
+    dlPut($('health-latency'), calls.length === 0 ? [['broker', 'no attest or release answered yet']]
+      : calls.map((c) => {
+        const base = `veritee_broker_${c}_duration_seconds`;
+        const n = sum(`${base}_count`);
+        return [c, `${n} answered, mean ${ms(sum(`${base}_sum`) / n)}, p50 ≤ ${ms(histQuantile(m, base, 0.5))}, ` +
+          `p99 ≤ ${ms(histQuantile(m, base, 0.99))}`];
+      }));
+    const sample = { t: performance.now() / 1000, log: sum('veritee_broker_log_entries_total'),
+      cache: sum('veritee_cache_requests_total'), upstream: sum('veritee_cache_upstream_requests_total') };
+    for (const c of ['attest', 'release']) {
+      sample[`${c}_n`] = sum(`veritee_broker_${c}_duration_seconds_count`);
+      sample[`${c}_s`] = sum(`veritee_broker_${c}_duration_seconds_sum`);
+    }
+    samples.push(sample);
     if (samples.length > 60) {
       samples.shift();
     }
     const rate = (k) => samples.slice(1).map((s, i) => Math.max(0, (s[k] - samples[i][k]) / Math.max(1e-3, s.t - samples[i].t)));
     lineChart($('health-rate-chart'), 'Rates since the page opened',
       { 'log entries': rate('log'), 'cache requests': rate('cache'), 'upstream requests': rate('upstream') });
+    // the mean answer time of the calls between two samples (0 where none was answered)
+    const mean = (c) => samples.slice(1).map((s, i) => {
+      const dn = s[`${c}_n`] - samples[i][`${c}_n`];
+      return dn > 0 ? (1000 * (s[`${c}_s`] - samples[i][`${c}_s`])) / dn : 0;
+    });
+    lineChart($('health-latency-chart'), 'Mean answer time between samples (ms)',
+      { attest: mean('attest'), release: mean('release') }, ' ms');
   } catch (e) {
     setError('health-error', e);
   }

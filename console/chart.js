@@ -41,8 +41,9 @@ export function barChart(container, title, data) {
   container.append(svg);
 }
 
-// Lines over time: series is {name: [values...]}, one value per sample.
-export function lineChart(container, title, series) {
+// Lines over time: series is {name: [values...]}, one value per sample; unit follows the
+// legend's latest values.
+export function lineChart(container, title, series, unit = '/s') {
   container.replaceChildren();
   const width = 640;
   const height = 160;
@@ -67,7 +68,7 @@ export function lineChart(container, title, series) {
     const colour = COLOURS[i % COLOURS.length];
     svg.append(el('polyline', { points: pts.join(' '), fill: 'none', stroke: colour, 'stroke-width': 2 }));
     const legend = el('text', { x: pad, y: height + 14 + 20 * i, fill: colour, class: 'chart-label' });
-    legend.textContent = `${name}: ${values.length ? values[values.length - 1].toFixed(2) : 0}/s`;
+    legend.textContent = `${name}: ${values.length ? values[values.length - 1].toFixed(2) : 0}${unit}`;
     svg.append(legend);
   });
   container.append(svg);

@@ -181,7 +181,7 @@ try {
   check('health shows the store', await waitText('#health-status', /store/));
   // GET /admin/v1/status (the offline cache of veritee serve) and /admin/v1/log/status
   await waitText('#health-store', /log sequencer/);
-  const dl = (sel) => page.$$eval(`${sel} dt`, (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  const dl = (sel) => page.$eval(sel, (e) => Object.fromEntries([...e.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
   const st = await dl('#health-store');
   check('health: the audit log\'s size is the log view\'s, the tree in step, the latest checkpoint of that size',
     st['audit log'] && st['audit log'].startsWith(`${logEntries} entries, last 2`) && /this process's tree (\d+) \(in step\)/.test(st['audit log']) &&
@@ -210,7 +210,18 @@ try {
   await page.click('#health-reload');
   await new Promise((res) => setTimeout(res, 300)); // a second sample for the rate chart
   await page.click('#health-reload');
-  check('the rate chart is drawn', await page.waitForFunction(() => document.querySelectorAll('#health-rate-chart polyline').length === 3, { timeout: 5000 }).then(() => true, () => false));
+  // drawn from the second sample on, the rates' lines have a point each (the second reload is done)
+  check('the rate chart is drawn', await page.waitForFunction(() => {
+    const lines = document.querySelectorAll('#health-rate-chart polyline');
+    return lines.length === 3 && [...lines].every((l) => l.getAttribute('points') !== '');
+  }, { timeout: 5000 }).then(() => true, () => false));
+  // read in one evaluation: $$eval's query and its function are two round trips, between which
+  // a reload may replace the elements
+  const lat = await page.$eval('#health-latency', (e) => Object.fromEntries([...e.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  const latRe = /^[1-9]\d* answered, mean \d+(\.\d+)? ms, p50 ≤ \d+(\.\d+)? ms, p99 ≤ (\d+(\.\d+)? ms|above the last bucket)$/;
+  check('health: the broker\'s answer times for attest and release (count, mean, p50, p99 from the histograms)',
+    latRe.test(lat.attest || '') && latRe.test(lat.release || ''), JSON.stringify(lat));
+  check('the answer-time chart is drawn', await page.$$eval('#health-latency-chart polyline', (p) => p.length === 2));
   await shot('08-health');
 
   // ---- TCB recoveries: schedule an enforcement, with a confirmation ----
@@ -367,7 +378,7 @@ try {
     check('cache health: the next refresh is a day after the start',
       ups[1] && /^2026-02-2\dT[\d:]+Z$/.test(ups[1][5]) && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') >= 86400e3 - 120e3 && Date.parse(ups[1][5]) - Date.parse('2026-02-20T15:06:40Z') <= 86400e3 + 120e3,
       JSON.stringify(ups[1]));
-    const co = await p2.$$eval('#health-outage dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    const co = await p2.$eval('#health-outage', (e) => Object.fromEntries([...e.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
     check('cache health: outage "some upstreams failing", the refresher every 86400 s',
       co.outage === 'some upstreams failing' && /^every 86400 s; last pass none yet/.test(co.refresher || ''), JSON.stringify(co));
     const cs = await p2.$$eval('#health-store dt', (dts) => dts.map((dt) => dt.textContent));
