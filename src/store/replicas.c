@@ -23,6 +23,7 @@ struct vt_replica {
     pthread_t thread;
     bool running;
     bool stopping;
+    bool registered; /* its row was written: a clean stop removes it */
     pthread_mutex_t lock;
     pthread_cond_t cond;
 };
@@ -109,6 +110,7 @@ enum vt_err vt_replica_start(struct vt_store *s, const struct vt_replica_opts *o
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
     err = vt_replica_beat(r, d);
+    r->registered = err == VT_OK;
     if (err == VT_OK && !o->no_thread) {
         if (pthread_create(&r->thread, NULL, beat_main, r) != 0) {
             err = vt_fail(d, VT_E_INTERNAL, "replica", "cannot start the heartbeat thread");
@@ -140,6 +142,17 @@ void vt_replica_stop(struct vt_replica *r)
         pthread_cond_signal(&r->cond);
         pthread_mutex_unlock(&r->lock);
         pthread_join(r->thread, NULL);
+    }
+    if (r->registered) {
+        /* a replica that stops cleanly leaves the registry; one that dies goes stale there */
+        struct vt_diag d;
+        vt_diag_init(&d);
+        struct vt_sql_arg a[] = {VT_SQL_T(r->id)};
+        if (vt_store_exec(r->store, "DELETE FROM vt_replicas WHERE id = ?", a, 1, NULL, NULL, NULL,
+                          &d) != VT_OK) {
+            fprintf(stderr, "veritee %s: cannot leave the replica registry: %s\n", r->role,
+                    d.detail);
+        }
     }
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);

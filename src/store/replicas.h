@@ -43,7 +43,8 @@ VT_MUST_USE enum vt_err vt_replica_start(struct vt_store *s, const struct vt_rep
 /* One heartbeat now, then the rows gone for more than a day deleted. */
 VT_MUST_USE enum vt_err vt_replica_beat(struct vt_replica *r, struct vt_diag *d);
 const char *vt_replica_id(const struct vt_replica *r); /* 16 hex characters */
-/* Stop the thread and free r (NULL: nothing). The row stays: it turns stale, then is deleted. */
+/* Stop the thread, remove the row (a replica that stops cleanly leaves the registry; one that
+ * dies stays, turns stale, and is deleted a day later) and free r (NULL: nothing). */
 void vt_replica_stop(struct vt_replica *r);
 
 /* The replicas recorded in s at now, newest heartbeat first: [{id, role, host, pid, version,

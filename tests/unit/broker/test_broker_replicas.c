@@ -3,7 +3,8 @@
  * on one SQLite file (or, with VT_TEST_BROKER_DB=postgres://..., on one PostgreSQL database: run
  * by tests/integration/broker_postgres.sh) each list both, themselves marked, with the log each
  * last committed; a replica without a heartbeat for more than three intervals is stale and one
- * gone for more than a day is deleted by the next heartbeat; bad roles and intervals are refused
+ * gone for more than a day is deleted by the next heartbeat, one that stops cleanly leaves at
+ * once; bad roles and intervals are refused
  * with nothing written; the endpoint refuses a request without the admin token.
  */
 #include <setjmp.h>
@@ -196,6 +197,20 @@ static void test_stale_and_forgotten(void **state)
     assert_non_null(replica_of(arr, vt_replica_id(y)));
     json_decref(arr);
     vt_replica_stop(x);
+
+    /* a replica that stops cleanly leaves the registry at once */
+    struct vt_replica *z = NULL;
+    assert_int_equal(vt_replica_start(s, &o, &z, &d), VT_OK);
+    char zid[17];
+    snprintf(zid, sizeof(zid), "%s", vt_replica_id(z));
+    arr = vt_replicas_json(s, test_now, NULL, &d);
+    assert_non_null(replica_of(arr, zid));
+    json_decref(arr);
+    vt_replica_stop(z);
+    arr = vt_replicas_json(s, test_now, NULL, &d);
+    assert_null(replica_of(arr, zid));
+    assert_non_null(replica_of(arr, vt_replica_id(y)));
+    json_decref(arr);
     vt_replica_stop(y);
     bh_stop(h);
 }
