@@ -5,8 +5,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "azure/kv.h"
+#include "azure/maa.h"
+#include "cache/cache.h"
 #include "cli.h"
 #include "collateral/collateral.h"
+#include "kms/kms.h"
 
 int cli_exit_status(enum vt_err err)
 {
@@ -415,3 +419,7 @@ int cli_config_expand(const char *prog, int argc, char **argv, struct cli_config
     }
     return 0;
 }
+
+const struct vt_sealed_service *const cli_sealed_services[] = {&vt_kms_sealed, &vt_kv_sealed,
+                                                               &vt_maa_sealed, &vt_cache_sealed};
+const size_t cli_n_sealed_services = sizeof(cli_sealed_services) / sizeof(cli_sealed_services[0]);

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include "net/http.h"
+#include "store/master_key.h"
 #include "store/schema.h"
 
 /* Exit statuses of every subcommand. */
@@ -208,5 +209,10 @@ int cli_verify_cert(const struct cli_verify_args *a, const char *const *broker_c
 /* veritee client cert / client connect. */
 int cmd_client_cert(int argc, char **argv);
 int cmd_client_connect(int argc, char **argv);
+
+/* Every service that seals values of its own under the master key (store/master_key.h): what
+ * `broker rewrap` re-seals and a restore checks besides the broker's own keys. */
+extern const struct vt_sealed_service *const cli_sealed_services[];
+extern const size_t cli_n_sealed_services;
 
 #endif

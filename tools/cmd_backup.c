@@ -307,7 +307,7 @@ static enum vt_err check_db(const char *url, const struct backup_args *a, const 
         }
     }
     if (err == VT_OK && r->have_key) {
-        err = vt_broker_keys_check(b, &r->versions, d);
+        err = vt_broker_keys_check(b, cli_sealed_services, cli_n_sealed_services, &r->versions, d);
     }
     if (err == VT_OK) {
         err = vt_broker_audit_verify(b, &r->entries, &r->checkpoints, d);

@@ -686,7 +686,7 @@ static int run(const char *sub, struct vt_broker *b, struct broker_args *a)
             return usage(prog, "rewrap needs --new-master-key-file FILE");
         }
         if ((err = read_master(a->new_master_file, nk, &d)) == VT_OK) {
-            err = vt_broker_rewrap(b, nk, &n, &d);
+            err = vt_broker_rewrap(b, nk, cli_sealed_services, cli_n_sealed_services, &n, &d);
         }
         vt_wipe(nk, sizeof(nk));
         if (err != VT_OK) {

@@ -167,6 +167,8 @@ VT_MUST_USE enum vt_err vt_kv_store_rewrap(struct vt_store *s, const uint8_t mas
                                            struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_kv_store_check(struct vt_store *s, const uint8_t master[32], size_t *n,
                                           struct vt_diag *d);
+/* The two above for the broker's rotation and check (store/master_key.h). */
+extern const struct vt_sealed_service vt_kv_sealed;
 
 /* ---- operations (kv_ops.c) ---- */
 /* A call: the vault URL for key ids, the api-version; results: out (decref) or err. */

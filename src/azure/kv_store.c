@@ -403,3 +403,5 @@ enum vt_err vt_kv_store_check(struct vt_store *s, const uint8_t master[32], size
     }
     return err;
 }
+
+const struct vt_sealed_service vt_kv_sealed = {"keyvault", vt_kv_store_rewrap, vt_kv_store_check};

@@ -487,3 +487,5 @@ enum vt_err vt_maa_store_check(struct vt_store *s, const uint8_t master[32], siz
 {
     return each_sealed(s, master, NULL, n, d);
 }
+
+const struct vt_sealed_service vt_maa_sealed = {"maa", vt_maa_store_rewrap, vt_maa_store_check};

@@ -255,5 +255,7 @@ VT_MUST_USE enum vt_err vt_maa_store_rewrap(struct vt_store *s, const uint8_t ma
                                             struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_maa_store_check(struct vt_store *s, const uint8_t master[32], size_t *n,
                                            struct vt_diag *d);
+/* The two above for the broker's rotation and check (store/master_key.h). */
+extern const struct vt_sealed_service vt_maa_sealed;
 
 #endif

@@ -18,6 +18,7 @@
 #include "base/pincache.h"
 
 #include "net/http.h"
+#include "store/master_key.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -480,18 +481,20 @@ VT_MUST_USE enum vt_err vt_broker_seal(const struct vt_broker *b, const char *aa
 VT_MUST_USE enum vt_err vt_broker_unseal(const struct vt_broker *b, const char *aad,
                                          const uint8_t *ct, size_t n, struct vt_buf *out,
                                          struct vt_diag *d);
-/* Re-wrap every data key and signing key under a new master key (one transaction), and the KMS
- * service's sealed values (src/kms) and the MAA service's signing key (src/azure) when the
- * database has them. */
+/* Re-wrap every data key, signing key and CA key under a new master key, then each of the n
+ * services' sealed values (store/master_key.h; every service: tools/cli.h), the master-key check
+ * value and id: one transaction. *n_rewrapped: values re-sealed. */
 VT_MUST_USE enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
-                                         size_t *n, struct vt_diag *d);
+                                         const struct vt_sealed_service *const *services, size_t n,
+                                         size_t *n_rewrapped, struct vt_diag *d);
 /* Open every version of every key (its data key under the master key, its secret under the data
- * key) and wipe it, and every sealed value of the KMS tables (src/kms) and of the MAA tables
- * (src/azure): the check of a restored database (veritee restore). *versions: the number opened.
- * VT_E_INTEGRITY at "key.dek", "key.secret", "kms.material", "kms.access_key" or
- * "maa.signing_key" naming the first that does not open. */
-VT_MUST_USE enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions,
-                                             struct vt_diag *d);
+ * key) and wipe it, then every sealed value of the n services (e.g. src/kms, src/azure): the
+ * check of a restored database (veritee restore). *versions: the number opened. VT_E_INTEGRITY
+ * at "key.dek", "key.secret" or the service's check ("kms.material", "kms.access_key",
+ * "maa.signing_key", ...) naming the first that does not open. */
+VT_MUST_USE enum vt_err vt_broker_keys_check(struct vt_broker *b,
+                                             const struct vt_sealed_service *const *services,
+                                             size_t n, size_t *versions, struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, const char *json,
                                                          struct vt_diag *d);
 

@@ -11,12 +11,8 @@
 
 #include <jansson.h>
 
-#include "azure/kv.h"
-#include "azure/maa.h"
 #include "broker/broker.h"
-#include "cache/cache.h"
 #include "crypto/aead.h"
-#include "kms/kms.h"
 #include "store/master_key.h"
 
 /* VT_BROKER_SECRET_MAX is VT_SEALED_MAX: every secret version fits one sealed value. */
@@ -354,8 +350,9 @@ static bool row_rewrap(void *ctx, const struct vt_sql_row *row)
     return p != NULL && vt_buf_append(&r->sealed, p, n) == VT_OK;
 }
 
-enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], size_t *n,
-                             struct vt_diag *d)
+enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32],
+                             const struct vt_sealed_service *const *services, size_t n_services,
+                             size_t *n, struct vt_diag *d)
 {
     *n = 0;
     struct rewrap_list keys = {0}, signers = {0}, cas = {0};
@@ -403,25 +400,11 @@ enum vt_err vt_broker_rewrap(struct vt_broker *b, const uint8_t new_master[32], 
             vt_buf_cleanup(&again);
         }
     }
-    /* the KMS service's key material and access key secrets (src/kms), if the database has
-     * them */
-    if (err == VT_OK) {
-        err = vt_kms_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
-    }
-    /* the Key Vault service's keys and release signing key (src/azure), if it has them */
-    if (err == VT_OK) {
-        err = vt_kv_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
-    }
-    /* the Azure Attestation drop-in's token signing key (src/azure), if the database has it */
-    if (err == VT_OK) {
-        err = vt_maa_store_rewrap(b->store, b->cfg.master_key, new_master, n, d);
-    }
-    /* the cache's bundle-signing key (veritee serve: the same database), sealed under NEW even
-     * if it was still in the clear */
-    if (err == VT_OK) {
-        bool done = false;
-        err = vt_cache_bundle_key_rewrap(b->store, b->cfg.master_key, new_master, &done, d);
-        *n += done;
+    /* the services' sealed values (the KMS service's key material, Key Vault's keys, the MAA
+     * drop-in's signing key, the cache's bundle-signing key in veritee serve's database), each
+     * only if the database has them */
+    for (size_t i = 0; err == VT_OK && i < n_services; i++) {
+        err = services[i]->rewrap(b->store, b->cfg.master_key, new_master, n, d);
     }
     /* the master-key check value, too */
     if (err == VT_OK) {
@@ -502,24 +485,20 @@ static bool row_key_check(void *ctx, const struct vt_sql_row *row)
     return c->err == VT_OK;
 }
 
-enum vt_err vt_broker_keys_check(struct vt_broker *b, size_t *versions, struct vt_diag *d)
+enum vt_err vt_broker_keys_check(struct vt_broker *b,
+                                 const struct vt_sealed_service *const *services, size_t n,
+                                 size_t *versions, struct vt_diag *d)
 {
     struct keys_check c = {.master = b->cfg.master_key, .err = VT_OK, .d = d};
     enum vt_err err = vt_store_exec(
         b->store, "SELECT name, version, dek, secret FROM vb_key_versions ORDER BY name, version",
         NULL, 0, row_key_check, &c, NULL, d);
     *versions = c.versions;
-    if (err == VT_OK && c.err == VT_OK) {
-        /* and the KMS service's sealed values (src/kms), if the database has them */
-        err = vt_kms_store_check(b->store, b->cfg.master_key, versions, d);
-    }
-    if (err == VT_OK && c.err == VT_OK) {
-        /* and the Key Vault service's (src/azure) */
-        err = vt_kv_store_check(b->store, b->cfg.master_key, versions, d);
-    }
-    if (err == VT_OK && c.err == VT_OK) {
-        /* and the Azure Attestation drop-in's signing key (src/azure), if it has one */
-        err = vt_maa_store_check(b->store, b->cfg.master_key, versions, d);
+    /* and the services' sealed values, if the database has them */
+    for (size_t i = 0; err == VT_OK && c.err == VT_OK && i < n; i++) {
+        if (services[i]->check != NULL) {
+            err = services[i]->check(b->store, b->cfg.master_key, versions, d);
+        }
     }
     return err != VT_OK ? err : c.err;
 }

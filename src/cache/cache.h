@@ -15,6 +15,7 @@
 
 #include "collateral/collateral.h"
 #include "net/http.h"
+#include "store/master_key.h"
 #include "store/schema.h"
 #include "store/store.h"
 
@@ -286,6 +287,9 @@ VT_MUST_USE enum vt_err vt_cache_bundle_key_seal_stored(struct vt_store *store,
 VT_MUST_USE enum vt_err vt_cache_bundle_key_rewrap(struct vt_store *s, const uint8_t *old_master,
                                                    const uint8_t new_master[32], bool *rewrapped,
                                                    struct vt_diag *d);
+/* The bundle-signing key for the broker's master-key rotation (store/master_key.h; no check: a
+ * restore reads the key when the cache starts). */
+extern const struct vt_sealed_service vt_cache_sealed;
 /* The same for a cache of its own (veritee cache rewrap), in one transaction; the cache then uses
  * new_master. */
 VT_MUST_USE enum vt_err vt_cache_rewrap(struct vt_cache *c, const uint8_t new_master[32],

@@ -287,6 +287,20 @@ enum vt_err vt_cache_bundle_key_rewrap(struct vt_store *s, const uint8_t *old_ma
     return err;
 }
 
+/* vt_cache_bundle_key_rewrap as a sealed service: the key is sealed under the new master key
+ * even if it was still in the clear. */
+static enum vt_err bundle_key_rewrap_service(struct vt_store *s, const uint8_t master[32],
+                                             const uint8_t new_master[32], size_t *n,
+                                             struct vt_diag *d)
+{
+    bool done = false;
+    VT_TRY(vt_cache_bundle_key_rewrap(s, master, new_master, &done, d));
+    *n += done;
+    return VT_OK;
+}
+
+const struct vt_sealed_service vt_cache_sealed = {"cache", bundle_key_rewrap_service, NULL};
+
 enum vt_err vt_cache_rewrap(struct vt_cache *c, const uint8_t new_master[32], struct vt_diag *d)
 {
     VT_TRY(vt_store_begin(c->store, d));

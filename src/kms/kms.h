@@ -458,6 +458,8 @@ VT_MUST_USE enum vt_err vt_kms_store_rewrap(struct vt_store *s, const uint8_t ma
                                             struct vt_diag *d);
 VT_MUST_USE enum vt_err vt_kms_store_check(struct vt_store *s, const uint8_t master[32], size_t *n,
                                            struct vt_diag *d);
+/* The two above for the broker's rotation and check (store/master_key.h). */
+extern const struct vt_sealed_service vt_kms_sealed;
 
 /* ---- Recipient: attestation documents (kms_recipient.c) ---- */
 struct vt_kms_recipient {

@@ -788,3 +788,5 @@ enum vt_err vt_kms_store_check(struct vt_store *s, const uint8_t master[32], siz
     sealed_free(&l);
     return err;
 }
+
+const struct vt_sealed_service vt_kms_sealed = {"kms", vt_kms_store_rewrap, vt_kms_store_check};

@@ -33,4 +33,22 @@ VT_MUST_USE enum vt_err vt_master_key_id_record(struct vt_store *s, const uint8_
 VT_MUST_USE enum vt_err vt_master_key_refuse(struct vt_store *s, const uint8_t key[32],
                                              const char *what, struct vt_diag *d);
 
+/*
+ * A service that keeps values of its own sealed under the master key in the store (src/kms,
+ * src/azure, src/cache). The broker, whose keys every service seals with, rotates the master key
+ * and checks a restored database: besides its own keys it calls each service it is given, so
+ * that it knows none of them (the list of every service is the commands': tools/cli.h).
+ */
+struct vt_sealed_service {
+    const char *name;
+    /* Re-seal every value under new_master, inside the caller's transaction; *n += the number
+     * re-sealed. Nothing when the store has none of the service's tables or values. */
+    enum vt_err (*rewrap)(struct vt_store *s, const uint8_t master[32],
+                          const uint8_t new_master[32], size_t *n, struct vt_diag *d);
+    /* Open every value under master (a restored database's check); *n += the number opened;
+     * VT_E_INTEGRITY naming the first that does not open. NULL: nothing to check. */
+    enum vt_err (*check)(struct vt_store *s, const uint8_t master[32], size_t *n,
+                         struct vt_diag *d);
+};
+
 #endif

@@ -111,4 +111,26 @@ req "release without a target" 400 BadParameter POST "/keys/k/release?api-versio
 check "the refused release is in the log" grep -q '"event":"release"' "$tmp/log.json"
 "$veritee" audit verify --db "$db" >"$tmp/audit.json"
 check "audit verify passes" grep -q '"verified":true' "$tmp/audit.json"
+
+# ---- a master-key rewrap re-seals the Key Vault's keys too ----
+kill "${pids[@]}" 2>/dev/null || true
+wait 2>/dev/null || true
+pids=()
+"$veritee" backup --db "$db" --out "$tmp/before.db" >/dev/null
+check "restore --check opens the Key Vault keys under the master key" grep -q '"checked":' \
+    <("$veritee" restore --check --backup "$tmp/before.db" --master-key-file "$mk")
+material() { sqlite3 "$tmp/v.db" "SELECT name, version, hex(material) FROM kv_key_versions"; }
+material >"$tmp/material.before"
+"$veritee" broker master-key >"$tmp/new.key"
+"$veritee" broker rewrap --db "$db" --master-key-file "$mk" --new-master-key-file "$tmp/new.key" \
+    >"$tmp/rewrap.json"
+material >"$tmp/material.after"
+check "broker rewrap re-seals every Key Vault key version" bash -c \
+    "[ -s '$tmp/material.before' ] && [ \$(wc -l <'$tmp/material.before') = \$(wc -l <'$tmp/material.after') ] &&
+     ! grep -qxFf '$tmp/material.before' '$tmp/material.after'"
+"$veritee" backup --db "$db" --out "$tmp/after.db" >/dev/null
+check "after broker rewrap, restore --check opens them under the new key" grep -q '"checked":' \
+    <("$veritee" restore --check --backup "$tmp/after.db" --master-key-file "$tmp/new.key")
+check "... which the old key no longer opens" bash -c \
+    "! '$veritee' restore --check --backup '$tmp/after.db' --master-key-file '$mk' >/dev/null 2>&1"
 finish

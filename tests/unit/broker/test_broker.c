@@ -939,7 +939,7 @@ static void test_at_rest(void **state)
     uint8_t nk[32];
     memset(nk, 0x43, 32);
     size_t count = 0;
-    assert_int_equal(vt_broker_rewrap(h->b, nk, &count, &d), VT_OK);
+    assert_int_equal(vt_broker_rewrap(h->b, nk, NULL, 0, &count, &d), VT_OK);
     assert_true(count >= 2); /* the data key and the signing key */
     assert_int_equal(vt_broker_open(&cfg, &b, &d), VT_OK);
     /* rewrap recorded the new key's id */
@@ -947,7 +947,7 @@ static void test_at_rest(void **state)
     assert_int_equal(vt_master_key_id_stored(b->store, stored, &d), VT_OK);
     assert_string_equal(stored, id43);
     size_t versions = 0;
-    assert_int_equal(vt_broker_keys_check(b, &versions, &d), VT_OK);
+    assert_int_equal(vt_broker_keys_check(b, NULL, 0, &versions, &d), VT_OK);
     assert_int_equal(versions, 1);
     uint8_t *secret = NULL;
     size_t len = 0;

@@ -601,7 +601,7 @@ static void test_profiles_and_ca(void **state)
     size_t n = 0;
     struct vt_diag d;
     vt_diag_init(&d);
-    assert_int_equal(vt_broker_rewrap(f->h->b, nk, &n, &d), VT_OK);
+    assert_int_equal(vt_broker_rewrap(f->h->b, nk, NULL, 0, &n, &d), VT_OK);
     char db[200];
     snprintf(db, sizeof(db), "sqlite:%s/broker.db", f->h->dir);
     struct vt_broker_config cfg = {.db = db};
@@ -613,7 +613,7 @@ static void test_profiles_and_ca(void **state)
     vt_broker_close(b2);
     /* and back, for the other tests */
     memset(nk, 0x42, sizeof(nk));
-    assert_int_equal(vt_broker_rewrap(f->h->b, nk, &n, &d), VT_OK);
+    assert_int_equal(vt_broker_rewrap(f->h->b, nk, NULL, 0, &n, &d), VT_OK);
     free(before);
     free(after);
 }

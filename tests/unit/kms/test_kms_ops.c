@@ -18,6 +18,9 @@
 
 #include "kms_harness.h"
 
+/* the one sealed service of these databases besides the broker's keys */
+static const struct vt_sealed_service *const kms_service[] = {&vt_kms_sealed};
+
 #define ARN_PREFIX "arn:aws:kms:" KH_REGION ":" KH_ACCOUNT ":key/"
 #define HELLO_B64 "aGVsbG8sIGVuY2xhdmU=" /* "hello, enclave" */
 
@@ -1081,12 +1084,12 @@ static void test_access_keys_master_key(void **state)
     free(json);
     /* rewrap: the KMS values follow the master key */
     size_t versions = 0;
-    assert_int_equal(vt_broker_keys_check(h->b, &versions, &d), VT_OK);
+    assert_int_equal(vt_broker_keys_check(h->b, kms_service, 1, &versions, &d), VT_OK);
     assert_true(versions >= 1 + 4); /* a key version and four access keys */
     uint8_t nk[32];
     memset(nk, 0x66, sizeof(nk));
     size_t n = 0;
-    assert_int_equal(vt_broker_rewrap(h->b, nk, &n, &d), VT_OK);
+    assert_int_equal(vt_broker_rewrap(h->b, nk, kms_service, 1, &n, &d), VT_OK);
     assert_true(n >= 5);
     struct kh_res r = kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", blob);
     assert_true(r.ok);
@@ -1104,7 +1107,7 @@ static void test_access_keys_master_key(void **state)
                                    " WHERE key_id = ?",
                                    a, 1, NULL, NULL, NULL, NULL),
                      VT_OK);
-    assert_int_equal(vt_broker_keys_check(h->b, &versions, &d), VT_E_INTEGRITY);
+    assert_int_equal(vt_broker_keys_check(h->b, kms_service, 1, &versions, &d), VT_E_INTEGRITY);
     assert_string_equal(d.check, "kms.material");
     assert_non_null(strstr(d.detail, id));
     FAILS(kh_call(h, KH_ENCLAVE, "Decrypt", "{\"CiphertextBlob\":\"%s\"}", blob),
