@@ -23,6 +23,9 @@ VT_EXPORT VT_MUST_USE enum vt_err vt_buf_reserve(struct vt_buf *b, size_t n);
 VT_EXPORT VT_MUST_USE enum vt_err vt_buf_append(struct vt_buf *b, const void *p, size_t n);
 VT_EXPORT VT_MUST_USE enum vt_err vt_buf_printf(struct vt_buf *b, const char *fmt, ...)
     VT_PRINTF(2, 3);
+/* Replace b's contents by the n bytes at p (b keeps its max): VT_E_TOO_LARGE past max,
+ * VT_E_NOMEM; b is unchanged on failure. */
+VT_EXPORT VT_MUST_USE enum vt_err vt_buf_replace(struct vt_buf *b, const void *p, size_t n);
 /* Transfer ownership of the data to the caller (free with free()); the buffer becomes empty. */
 VT_EXPORT uint8_t *vt_buf_steal(struct vt_buf *b, size_t *len);
 

@@ -105,6 +105,20 @@ enum vt_err vt_buf_append(struct vt_buf *b, const void *p, size_t n)
     return VT_OK;
 }
 
+enum vt_err vt_buf_replace(struct vt_buf *b, const void *p, size_t n)
+{
+    struct vt_buf tmp; /* built aside, so that b is unchanged on failure */
+    vt_buf_init(&tmp, b->max);
+    enum vt_err err = vt_buf_append(&tmp, p, n);
+    if (err != VT_OK) {
+        vt_buf_cleanup(&tmp);
+        return err;
+    }
+    vt_buf_cleanup(b);
+    *b = tmp;
+    return VT_OK;
+}
+
 enum vt_err vt_buf_printf(struct vt_buf *b, const char *fmt, ...)
 {
     va_list ap;

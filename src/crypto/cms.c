@@ -805,20 +805,13 @@ enum vt_err vt_crypto_rsa_generate(unsigned bits, struct vt_key **out, struct vt
     return VT_OK;
 }
 
-/* Replace the contents of `out` by the n bytes at p (out keeps its max; unchanged on failure). */
+/* vt_buf_replace, failing at check. */
 static enum vt_err buf_replace(struct vt_buf *out, const uint8_t *p, size_t n, const char *check,
                                struct vt_diag *d)
 {
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, out->max);
-    enum vt_err err = vt_buf_append(&tmp, p, n);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, check, "cannot hold %zu bytes (limit %zu)", n, out->max);
-    }
-    vt_buf_cleanup(out);
-    *out = tmp;
-    return VT_OK;
+    enum vt_err err = vt_buf_replace(out, p, n);
+    return err == VT_OK ? VT_OK
+                        : vt_fail(d, err, check, "cannot hold %zu bytes (limit %zu)", n, out->max);
 }
 
 /* ---- decryption ---- */

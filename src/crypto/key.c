@@ -279,16 +279,9 @@ enum vt_err vt_key_spki_der(const struct vt_key *k, struct vt_buf *out, struct v
         vt_crypto_errors(why, sizeof(why));
         return vt_fail(d, VT_E_CRYPTO, "key.spki", "cannot encode the public key: %s", why);
     }
-    /* Built aside, so that out is unchanged on failure. */
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, out->max);
-    enum vt_err err = vt_buf_append(&tmp, der, (size_t)n);
+    enum vt_err err = vt_buf_replace(out, der, (size_t)n);
     OPENSSL_free(der);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, "key.spki", "cannot hold %d bytes (limit %zu)", n, out->max);
-    }
-    vt_buf_cleanup(out);
-    *out = tmp;
-    return VT_OK;
+    return err == VT_OK
+               ? VT_OK
+               : vt_fail(d, err, "key.spki", "cannot hold %d bytes (limit %zu)", n, out->max);
 }

@@ -98,15 +98,8 @@ enum vt_err vt_x509_sign_der(X509 *x, const struct vt_key *k, const EVP_MD *md, 
     if (n <= 0) {
         return vt_x509_lib_fail(d, check, "encode the certificate");
     }
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, der->max);
-    enum vt_err err = vt_buf_append(&tmp, p, (size_t)n);
+    enum vt_err err = vt_buf_replace(der, p, (size_t)n);
     OPENSSL_free(p);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, check, "cannot hold %d bytes (limit %zu)", n, der->max);
-    }
-    vt_buf_cleanup(der);
-    *der = tmp;
-    return VT_OK;
+    return err == VT_OK ? VT_OK
+                        : vt_fail(d, err, check, "cannot hold %d bytes (limit %zu)", n, der->max);
 }

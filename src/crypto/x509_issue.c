@@ -345,14 +345,8 @@ enum vt_err vt_csr_create(const struct vt_key *k, const char *cn, struct vt_buf 
         err = vt_x509_lib_fail(d, "csr.create", "encode the certificate request");
     }
     if (err == VT_OK) {
-        struct vt_buf tmp;
-        vt_buf_init(&tmp, der->max);
-        err = vt_buf_append(&tmp, p, (size_t)n);
-        if (err == VT_OK) {
-            vt_buf_cleanup(der);
-            *der = tmp;
-        } else {
-            vt_buf_cleanup(&tmp);
+        err = vt_buf_replace(der, p, (size_t)n);
+        if (err != VT_OK) {
             vt_fail(d, err, "csr.create", "cannot hold %d bytes", n);
         }
     }

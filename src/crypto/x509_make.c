@@ -174,17 +174,9 @@ enum vt_err vt_cert_spki(const struct vt_cert *c, struct vt_buf *out, struct vt_
         ERR_clear_error();
         return vt_fail(d, VT_E_BAD_CERT, "cert.spki", "cannot encode the SubjectPublicKeyInfo");
     }
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, out->max);
-    enum vt_err err = vt_buf_append(&tmp, der, (size_t)n);
+    enum vt_err err = vt_buf_replace(out, der, (size_t)n);
     OPENSSL_free(der);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, "cert.spki", "cannot hold %d bytes", n);
-    }
-    vt_buf_cleanup(out);
-    *out = tmp;
-    return VT_OK;
+    return err == VT_OK ? VT_OK : vt_fail(d, err, "cert.spki", "cannot hold %d bytes", n);
 }
 
 enum vt_err vt_cert_pubkey_pem(const struct vt_cert *c, struct vt_buf *out, struct vt_diag *d)
@@ -201,15 +193,9 @@ enum vt_err vt_cert_pubkey_pem(const struct vt_cert *c, struct vt_buf *out, stru
     } else {
         char *p = NULL;
         long n = BIO_get_mem_data(b, &p);
-        struct vt_buf tmp;
-        vt_buf_init(&tmp, out->max);
-        err = vt_buf_append(&tmp, p, (size_t)n);
+        err = vt_buf_replace(out, p, (size_t)n);
         if (err != VT_OK) {
-            vt_buf_cleanup(&tmp);
             vt_fail(d, err, "cert.public_key_pem", "cannot hold %ld bytes", n);
-        } else {
-            vt_buf_cleanup(out);
-            *out = tmp;
         }
     }
     BIO_free(b);
@@ -228,17 +214,11 @@ enum vt_err vt_x509_store_leaf(struct x509_store_ctx_st *s, struct vt_buf *out, 
         ERR_clear_error();
         return vt_fail(d, VT_E_BAD_CERT, "atls.callback", "cannot encode the peer certificate");
     }
-    struct vt_buf tmp;
-    vt_buf_init(&tmp, out->max);
-    enum vt_err err = vt_buf_append(&tmp, der, (size_t)n);
+    enum vt_err err = vt_buf_replace(out, der, (size_t)n);
     OPENSSL_free(der);
-    if (err != VT_OK) {
-        vt_buf_cleanup(&tmp);
-        return vt_fail(d, err, "atls.callback", "cannot hold the peer certificate (%d bytes)", n);
-    }
-    vt_buf_cleanup(out);
-    *out = tmp;
-    return VT_OK;
+    return err == VT_OK
+               ? VT_OK
+               : vt_fail(d, err, "atls.callback", "cannot hold the peer certificate (%d bytes)", n);
 }
 
 void vt_x509_store_refuse(struct x509_store_ctx_st *s)

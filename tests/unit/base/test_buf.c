@@ -219,6 +219,27 @@ static void assert_pattern(const struct vt_buf *b, size_t n)
     }
 }
 
+/* vt_buf_replace: new contents within max; past max VT_E_TOO_LARGE and the old contents kept. */
+static void test_replace(void **state)
+{
+    (void)state;
+    struct vt_buf b;
+    vt_buf_init(&b, 8);
+    assert_int_equal(vt_buf_append(&b, "abcdef", 6), VT_OK);
+    assert_int_equal(vt_buf_replace(&b, "xyz", 3), VT_OK);
+    assert_int_equal(b.len, 3);
+    assert_string_equal((const char *)b.data, "xyz");
+    assert_int_equal(b.max, 8);
+    assert_int_equal(vt_buf_replace(&b, "123456789", 9), VT_E_TOO_LARGE);
+    assert_int_equal(b.len, 3);
+    assert_string_equal((const char *)b.data, "xyz");
+    assert_int_equal(vt_buf_replace(&b, "", 0), VT_OK);
+    assert_int_equal(b.len, 0);
+    assert_non_null(b.data);
+    assert_string_equal((const char *)b.data, "");
+    vt_buf_cleanup(&b);
+}
+
 static void test_file_read(void **state)
 {
     (void)state;
@@ -337,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_printf),
         cmocka_unit_test(test_steal),
+        cmocka_unit_test(test_replace),
         cmocka_unit_test(test_file_read),
         cmocka_unit_test(test_file_read_replaces_contents),
         cmocka_unit_test(test_file_read_errors),
