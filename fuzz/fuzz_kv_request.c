@@ -22,7 +22,7 @@ static void require(int cond)
     }
 }
 
-static void refusal_ok(const struct vt_kv_error *e)
+static void refusal_ok(const struct vt_az_error *e)
 {
     require(e->status >= 400 && e->status < 500);
     require(e->code[0] != '\0' && e->message[0] != '\0');
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *body = NULL;
-    struct vt_kv_error e;
+    struct vt_az_error e;
     memset(&e, 0, sizeof(e));
     if (!vt_kv_body_read(data, size, &body, &e)) {
         require(body == NULL);
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *again = json_loads(stored, 0, NULL);
         require(json_is_object(again));
         char *twice = NULL;
-        struct vt_kv_error e2;
+        struct vt_az_error e2;
         require(vt_kv_policy_read(again, &twice, &e2));
         require(strcmp(stored, twice) == 0);
         free(twice);

@@ -18,17 +18,6 @@
 const struct vt_schema_component *const vt_kv_schema[3] = {&vt_schema_core, &vt_schema_broker,
                                                            &vt_schema_keyvault};
 
-bool vt_kv_fail(struct vt_kv_error *e, unsigned status, const char *code, const char *fmt, ...)
-{
-    e->status = status;
-    snprintf(e->code, sizeof(e->code), "%s", code);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 bool vt_kv_name_ok(const char *s)
 {
     size_t n = s != NULL ? strlen(s) : 0;

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "azure/az_error.h"
 #include "broker/broker.h"
 #include "crypto/jose.h"
 #include "net/http.h"
@@ -43,16 +44,6 @@ struct json_t;
 #define VT_KV_URL_MAX 256           /* the vault URL, resource and authorization */
 #define VT_KV_LIST_MAX 25           /* entries of a list page */
 #define VT_KV_CONTENT_TYPE "application/json; charset=utf-8"
-
-/* An error answer: {"error":{"code":code,"message":message}} with status. */
-struct vt_kv_error {
-    unsigned status;
-    char code[48];
-    char message[640];
-};
-/* Fill e; returns false (for `return vt_kv_fail(...)`). */
-bool vt_kv_fail(struct vt_kv_error *e, unsigned status, const char *code, const char *fmt, ...)
-    VT_PRINTF(4, 5);
 
 /* One issuer of attestation tokens the administrator trusts: its "iss" and signing keys. */
 struct vt_kv_issuer {
@@ -176,7 +167,7 @@ struct vt_kv_call {
     const char *vault_url;
     const char *api_version;
     struct json_t *out;
-    struct vt_kv_error err;
+    struct vt_az_error err;
     /* releases: the log entry's receipt (heap JSON) */
     char *receipt;
     char receipt_kid[64];
@@ -207,7 +198,7 @@ struct json_t *vt_kv_bundle(const struct vt_kv_key *key, const char *vault_url);
  * (skr_policy.h); *stored gets the JSON text to keep (heap), with data re-encoded as base64url.
  * BadParameter naming the member otherwise.
  */
-bool vt_kv_policy_read(const struct json_t *rp, char **stored, struct vt_kv_error *e);
+bool vt_kv_policy_read(const struct json_t *rp, char **stored, struct vt_az_error *e);
 
 /* ---- the release (kv_release.c) ---- */
 /* The key found in a token's x-ms-runtime.keys (for the log and tests). */
@@ -227,14 +218,14 @@ void vt_kv_target_cleanup(struct vt_kv_target *t);
  * Forbidden / BadParameter with the check that failed otherwise.
  */
 bool vt_kv_target_verify(struct vt_kv *k, const char *token, size_t len, struct vt_kv_target *t,
-                         struct vt_kv_error *e);
+                         struct vt_az_error *e);
 /*
  * The key encryption key of a verified token: the first key of x-ms-runtime.keys (a JWK set;
  * "x-ms-runtime" may be an object or, as MAA writes runtime data, that object) with kty "RSA"
  * whose "key_ops" contains "encrypt" or whose "use" is "enc" (Key Vault's rule), 2048..8192
  * bits. Forbidden with the reason otherwise.
  */
-bool vt_kv_target_kek(struct vt_kv_target *t, struct vt_kv_error *e);
+bool vt_kv_target_kek(struct vt_kv_target *t, struct vt_az_error *e);
 
 /* POST /keys/{name}[/{version}]/release: body {target, nonce, enc}. */
 bool vt_kv_release(struct vt_kv *k, struct vt_kv_call *c, const char *name, const char *version,
@@ -242,7 +233,7 @@ bool vt_kv_release(struct vt_kv *k, struct vt_kv_call *c, const char *name, cons
 
 /* The request reader of a body (kv_api.c): one JSON object (duplicates refused) of at most
  * VT_KV_BODY_MAX bytes. BadParameter otherwise. */
-bool vt_kv_body_read(const uint8_t *body, size_t len, struct json_t **out, struct vt_kv_error *e);
+bool vt_kv_body_read(const uint8_t *body, size_t len, struct json_t **out, struct vt_az_error *e);
 
 /* ---- HTTP (kv_api.c) ---- */
 /* The route table (veritee routes); flags is the service's own route id. */
@@ -250,6 +241,6 @@ const struct vt_http_route_entry *vt_kv_routes(size_t *n);
 void vt_kv_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);
 void vt_kv_http_route(void *ctx, const struct vt_http_req *req, struct vt_http_route *route,
                       struct vt_http_resp *resp);
-void vt_kv_reply_error(struct vt_http_resp *resp, const struct vt_kv_error *e);
+void vt_kv_reply_error(struct vt_http_resp *resp, const struct vt_az_error *e);
 
 #endif

@@ -36,37 +36,30 @@ static const char *const api_versions[] = {"7.3",           "7.4", "7.5",
                                            "7.6-preview.2", "7.6", "2025-07-01"};
 #define N_API (sizeof(api_versions) / sizeof(api_versions[0]))
 
-void vt_kv_reply_error(struct vt_http_resp *resp, const struct vt_kv_error *e)
+void vt_kv_reply_error(struct vt_http_resp *resp, const struct vt_az_error *e)
 {
-    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", e->code, "message", e->message);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    vt_http_resp_status(resp, e->status, JSON_CT);
-    if (body == NULL || !vt_http_resp_body(resp, body, strlen(body))) {
-        vt_http_resp_status(resp, 500, JSON_CT);
-    }
-    free(body);
+    vt_az_reply(resp, e->status, e->code, e->message);
 }
 
-bool vt_kv_body_read(const uint8_t *body, size_t len, json_t **out, struct vt_kv_error *e)
+bool vt_kv_body_read(const uint8_t *body, size_t len, json_t **out, struct vt_az_error *e)
 {
     *out = NULL;
     if (len == 0) {
-        return vt_kv_fail(e, 400, "BadParameter", "the request has no body (a JSON object)");
+        return vt_az_fail(e, 400, "BadParameter", "the request has no body (a JSON object)");
     }
     if (len > VT_KV_BODY_MAX) {
-        return vt_kv_fail(e, 413, "RequestTooLarge", "the body is %zu bytes, at most %u", len,
+        return vt_az_fail(e, 413, "RequestTooLarge", "the body is %zu bytes, at most %u", len,
                           VT_KV_BODY_MAX);
     }
     json_error_t je;
     json_t *o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL) {
-        return vt_kv_fail(e, 400, "BadParameter", "the body is not JSON: %s (line %d, column %d)",
+        return vt_az_fail(e, 400, "BadParameter", "the body is not JSON: %s (line %d, column %d)",
                           je.text, je.line, je.column);
     }
     if (!json_is_object(o)) {
         json_decref(o);
-        return vt_kv_fail(e, 400, "BadParameter", "the body is not a JSON object");
+        return vt_az_fail(e, 400, "BadParameter", "the body is not a JSON object");
     }
     *out = o;
     return true;
@@ -76,8 +69,8 @@ bool vt_kv_body_read(const uint8_t *body, size_t len, json_t **out, struct vt_kv
 
 static void challenge(struct vt_kv *k, struct vt_http_resp *resp, const char *message)
 {
-    struct vt_kv_error e;
-    vt_kv_fail(&e, 401, "Unauthorized", "%s", message);
+    struct vt_az_error e;
+    vt_az_fail(&e, 401, "Unauthorized", "%s", message);
     vt_kv_reply_error(resp, &e);
     char h[2 * VT_KV_URL_MAX + 64];
     snprintf(h, sizeof(h), "Bearer authorization=\"%s\", resource=\"%s\"", k->authorization,
@@ -186,7 +179,7 @@ static void match(const char *method, const char *path, struct route *r)
 
 /* The vault URL of key ids: configured, or https:// and a Host of [A-Za-z0-9.:[]-]. */
 static bool vault_url(struct vt_kv *k, const struct vt_http_req *req, char out[VT_KV_URL_MAX],
-                      struct vt_kv_error *e)
+                      struct vt_az_error *e)
 {
     if (k->vault_url[0] != '\0') {
         snprintf(out, VT_KV_URL_MAX, "%s", k->vault_url);
@@ -197,7 +190,7 @@ static bool vault_url(struct vt_kv *k, const struct vt_http_req *req, char out[V
     if (n == 0 || n > 200 ||
         strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                      "0123456789.-:[]") != n) {
-        return vt_kv_fail(e, 400, "BadParameter", "the Host header is missing or not a host name");
+        return vt_az_fail(e, 400, "BadParameter", "the Host header is missing or not a host name");
     }
     snprintf(out, VT_KV_URL_MAX, "https://%s", host);
     return true;
@@ -241,7 +234,7 @@ static void keys_call(struct vt_kv *k, const struct vt_http_req *req, const stru
     json_t *body = NULL;
     bool ok;
     if (api == NULL || i == N_API) {
-        ok = vt_kv_fail(&c.err, 400, "BadParameter",
+        ok = vt_az_fail(&c.err, 400, "BadParameter",
                         api == NULL ? "The api-version query parameter is missing (7.3 to 7.6, "
                                       "2025-07-01)"
                                     : "The api-version %.32s is not one this service takes (7.3 "
@@ -252,12 +245,12 @@ static void keys_call(struct vt_kv *k, const struct vt_http_req *req, const stru
         ok = vault_url(k, req, url, &c.err);
     }
     if (ok && r->id != R_LIST && !vt_kv_name_ok(r->name)) {
-        ok = vt_kv_fail(&c.err, 400, "BadParameter",
+        ok = vt_az_fail(&c.err, 400, "BadParameter",
                         "The key name \"%.64s\" is not 1 to 127 letters, digits and dashes",
                         r->name);
     }
     if (ok && r->version[0] != '\0' && !vt_kv_version_ok(r->version)) {
-        ok = vt_kv_fail(&c.err, 404, "KeyNotFound",
+        ok = vt_az_fail(&c.err, 404, "KeyNotFound",
                         "A key with (name/id) %s/%.40s was not found in this key vault.", r->name,
                         r->version);
     }
@@ -292,7 +285,7 @@ static void keys_call(struct vt_kv *k, const struct vt_http_req *req, const stru
             ok = vt_kv_release(k, &c, r->name, r->version, body);
             break;
         default:
-            ok = vt_kv_fail(&c.err, 500, "InternalServerError", "no such route");
+            ok = vt_az_fail(&c.err, 500, "InternalServerError", "no such route");
             break;
         }
     }
@@ -316,9 +309,9 @@ void vt_kv_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http
     }
     struct route r;
     match(method, path, &r);
-    struct vt_kv_error e;
+    struct vt_az_error e;
     if (r.id == R_NONE) {
-        vt_kv_fail(&e, r.path_known ? 405 : 404, r.path_known ? "MethodNotAllowed" : "NotFound",
+        vt_az_fail(&e, r.path_known ? 405 : 404, r.path_known ? "MethodNotAllowed" : "NotFound",
                    r.path_known ? "%s is not a method of %.100s" : "No such resource: %.100s%s",
                    r.path_known ? method : path, r.path_known ? path : "");
         vt_kv_reply_error(resp, &e);

@@ -22,9 +22,9 @@
 #include "base/encoding.h"
 #include "crypto/rsa_aes_wrap.h"
 
-#define BAD(e, ...) vt_kv_fail((e), 400, "BadParameter", __VA_ARGS__)
-#define NOT_FOUND(e, ...) vt_kv_fail((e), 404, "KeyNotFound", __VA_ARGS__)
-#define INTERNAL(e, ...) vt_kv_fail((e), 500, "InternalServerError", __VA_ARGS__)
+#define BAD(e, ...) vt_az_fail((e), 400, "BadParameter", __VA_ARGS__)
+#define NOT_FOUND(e, ...) vt_az_fail((e), 404, "KeyNotFound", __VA_ARGS__)
+#define INTERNAL(e, ...) vt_az_fail((e), 500, "InternalServerError", __VA_ARGS__)
 
 void vt_kv_call_cleanup(struct vt_kv_call *c)
 {
@@ -42,7 +42,7 @@ static json_t *member(const json_t *o, const char *name)
 }
 
 /* Refuse any member of o not in names (NULL-terminated). */
-static bool only(const json_t *o, const char *what, const char *const *names, struct vt_kv_error *e)
+static bool only(const json_t *o, const char *what, const char *const *names, struct vt_az_error *e)
 {
     const char *key;
     json_t *v;
@@ -61,7 +61,7 @@ static bool only(const json_t *o, const char *what, const char *const *names, st
 
 /* ---- release policies ---- */
 
-bool vt_kv_policy_read(const json_t *rp, char **stored, struct vt_kv_error *e)
+bool vt_kv_policy_read(const json_t *rp, char **stored, struct vt_az_error *e)
 {
     *stored = NULL;
     if (!json_is_object(rp)) {
@@ -125,7 +125,7 @@ bool vt_kv_policy_read(const json_t *rp, char **stored, struct vt_kv_error *e)
 /* ---- attributes, tags, key_ops ---- */
 
 static bool read_attributes(const json_t *a, struct vt_kv_key *key, bool creating,
-                            struct vt_kv_error *e)
+                            struct vt_az_error *e)
 {
     if (a == NULL) {
         return true;
@@ -170,7 +170,7 @@ static bool read_attributes(const json_t *a, struct vt_kv_key *key, bool creatin
     return true;
 }
 
-static bool read_tags(const json_t *t, struct vt_kv_key *key, struct vt_kv_error *e)
+static bool read_tags(const json_t *t, struct vt_kv_key *key, struct vt_az_error *e)
 {
     if (t == NULL) {
         return true;
@@ -196,7 +196,7 @@ static const char *const all_ops[] = {"encrypt", "decrypt",   "sign",   "verify"
                                       "wrapKey", "unwrapKey", "import", "export"};
 
 static bool read_key_ops(const json_t *ops, const char *deflt, struct vt_kv_key *key,
-                         struct vt_kv_error *e)
+                         struct vt_az_error *e)
 {
     if (ops == NULL) {
         if (key->key_ops == NULL) {
@@ -291,7 +291,7 @@ struct spec {
     const char *default_ops;
 };
 
-static bool choose_spec(const json_t *body, struct spec *s, struct vt_kv_error *e)
+static bool choose_spec(const json_t *body, struct spec *s, struct vt_az_error *e)
 {
     const json_t *kty = member(body, "kty"), *size = member(body, "key_size"),
                  *pe = member(body, "public_exponent"), *crv = member(body, "crv");
@@ -362,7 +362,7 @@ static bool choose_spec(const json_t *body, struct spec *s, struct vt_kv_error *
 }
 
 /* Exportable keys: a release policy is required, HSM types only (as Key Vault). */
-static bool check_export_rules(const struct vt_kv_key *key, struct vt_kv_error *e)
+static bool check_export_rules(const struct vt_kv_key *key, struct vt_az_error *e)
 {
     if (key->exportable && key->policy == NULL) {
         return BAD(e, "attributes.exportable: an exportable key needs a release_policy");
@@ -491,7 +491,7 @@ bool vt_kv_create(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
 
 /* An asymmetric key to import: its private half from the JWK's members. */
 static bool import_asym(const json_t *jwk, bool hsm, struct vt_kv_key *key, struct vt_buf *material,
-                        struct vt_kv_error *e)
+                        struct vt_az_error *e)
 {
     static const char *const names[] = {"kty", "n",   "e", "d", "p",       "q",   "dp", "dq",
                                         "qi",  "crv", "x", "y", "key_ops", "kid", NULL};
@@ -523,7 +523,7 @@ static bool import_asym(const json_t *jwk, bool hsm, struct vt_kv_key *key, stru
 
 /* A symmetric key to import: k of 16, 24 or 32 bytes. */
 static bool import_oct(const json_t *jwk, struct vt_kv_key *key, struct vt_buf *material,
-                       struct vt_kv_error *e)
+                       struct vt_az_error *e)
 {
     static const char *const names[] = {"kty", "k", "key_ops", "kid", NULL};
     if (!only(jwk, "key", names, e)) {
@@ -565,7 +565,7 @@ bool vt_kv_import(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
         return BAD(&c->err, "key.kty: the key type is required");
     }
     if (member(jwk, "key_hsm") != NULL) {
-        return vt_kv_fail(&c->err, 400, "NotSupported",
+        return vt_az_fail(&c->err, 400, "NotSupported",
                           "key.key_hsm: BYOK transfer blobs are not imported; send the key's "
                           "members over TLS");
     }
@@ -654,7 +654,7 @@ bool vt_kv_update(struct vt_kv *k, struct vt_kv_call *c, const char *name, const
         if (!key.exportable) {
             ok = BAD(&c->err, "release_policy: only an exportable key has one");
         } else if (policy_immutable(key.policy)) {
-            ok = vt_kv_fail(&c->err, 403, "Forbidden",
+            ok = vt_az_fail(&c->err, 403, "Forbidden",
                             "release_policy: the key's release policy is immutable");
         } else {
             free(key.policy);

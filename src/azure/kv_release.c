@@ -32,9 +32,9 @@
 #include "base/encoding.h"
 #include "crypto/rsa_aes_wrap.h"
 
-#define BAD(e, ...) vt_kv_fail((e), 400, "BadParameter", __VA_ARGS__)
-#define FORBIDDEN(e, ...) vt_kv_fail((e), 403, "Forbidden", __VA_ARGS__)
-#define INTERNAL(e, ...) vt_kv_fail((e), 500, "InternalServerError", __VA_ARGS__)
+#define BAD(e, ...) vt_az_fail((e), 400, "BadParameter", __VA_ARGS__)
+#define FORBIDDEN(e, ...) vt_az_fail((e), 403, "Forbidden", __VA_ARGS__)
+#define INTERNAL(e, ...) vt_az_fail((e), 500, "InternalServerError", __VA_ARGS__)
 
 void vt_kv_target_cleanup(struct vt_kv_target *t)
 {
@@ -89,7 +89,7 @@ static const struct vt_jwk *resolve(void *ctx, const json_t *header, struct vt_d
 }
 
 bool vt_kv_target_verify(struct vt_kv *k, const char *token, size_t len, struct vt_kv_target *t,
-                         struct vt_kv_error *e)
+                         struct vt_az_error *e)
 {
     memset(t, 0, sizeof(*t));
     vt_sha256(token, len, t->token_sha256);
@@ -160,7 +160,7 @@ static bool may_encrypt(const json_t *jk)
     return use != NULL && strcmp(use, "enc") == 0;
 }
 
-bool vt_kv_target_kek(struct vt_kv_target *t, struct vt_kv_error *e)
+bool vt_kv_target_kek(struct vt_kv_target *t, struct vt_az_error *e)
 {
     const json_t *rt = json_object_get(t->claims, "x-ms-runtime");
     const json_t *keys = json_object_get(rt, "keys");
@@ -219,7 +219,7 @@ struct release {
 };
 
 /* The log entry of a decision: canonical JSON, nothing secret (no token, no material). */
-static bool log_decision(struct release *r, bool granted, const struct vt_kv_error *refusal)
+static bool log_decision(struct release *r, bool granted, const struct vt_az_error *refusal)
 {
     char when[VT_TIME_STR_MAX];
     vt_time_format(vt_kv_now(r->k), when);
@@ -348,7 +348,7 @@ static bool sign_answer(struct release *r, const struct vt_buf *blob)
 /* Read and check the body; refusals here are not logged (nothing was decided). */
 static bool read_body(struct release *r, const json_t *body, const char **token)
 {
-    struct vt_kv_error *e = &r->c->err;
+    struct vt_az_error *e = &r->c->err;
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)body, key, v)
@@ -393,7 +393,7 @@ static bool read_body(struct release *r, const json_t *body, const char **token)
 /* The key may be released at all (Key Vault's checks before the target is read). */
 static bool key_releasable(struct release *r)
 {
-    struct vt_kv_error *e = &r->c->err;
+    struct vt_az_error *e = &r->c->err;
     int64_t now = vt_kv_now(r->k);
     if (!r->key.enabled) {
         return FORBIDDEN(e, "Operation release is not allowed on a disabled key.");
@@ -454,7 +454,7 @@ bool vt_kv_release(struct vt_kv *k, struct vt_kv_call *c, const char *name, cons
     if (ok && vt_kv_key_get(k, name, version, &r.key, &found, &d) != VT_OK) {
         ok = INTERNAL(&c->err, "the key could not be read");
     } else if (ok && !found) {
-        ok = vt_kv_fail(&c->err, 404, "KeyNotFound",
+        ok = vt_az_fail(&c->err, 404, "KeyNotFound",
                         "A key with (name/id) %s%s%s was not found in this key vault.", name,
                         version && version[0] ? "/" : "", version ? version : "");
     }
@@ -477,7 +477,7 @@ bool vt_kv_release(struct vt_kv *k, struct vt_kv_call *c, const char *name, cons
     }
     vt_buf_cleanup(&mat);
     if (decided) {
-        struct vt_kv_error refusal = c->err;
+        struct vt_az_error refusal = c->err;
         if (!log_decision(&r, ok, &refusal)) {
             ok = false;
         } else if (!ok) {

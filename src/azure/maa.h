@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "azure/az_error.h"
 #include "azure/maa_policy.h"
 #include "base/pincache.h"
 #include "broker/broker.h"
@@ -230,16 +231,10 @@ VT_MUST_USE enum vt_err vt_maa_policy_signer_check(struct vt_maa *m,
                                                    struct vt_diag *d);
 
 /* ---- attestation (maa_attest.c) ---- */
-/* Why an attestation was refused: the HTTP status and MAA's error code and message. */
-struct vt_maa_error {
-    unsigned status;
-    char code[48];
-    char message[640];
-};
 /* Attest: verify the evidence, apply the report-data rule, evaluate the policy, issue the token.
  * true with *jwt (heap), or false with *e. */
 VT_MUST_USE bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **jwt,
-                               struct vt_maa_error *e);
+                               struct vt_az_error *e);
 
 /* ---- HTTP (maa_api.c) ---- */
 void vt_maa_http_handler(void *ctx, const struct vt_http_req *req, struct vt_http_resp *resp);

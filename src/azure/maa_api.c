@@ -28,36 +28,23 @@
 #define ADMIN 1u   /* the route needs an admin bearer token */
 #define API_VER 2u /* the route needs an accepted api-version */
 
-static void reply_error(struct vt_http_resp *resp, unsigned status, const char *code,
-                        const char *message)
-{
-    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
-    char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    vt_http_resp_status(resp, status, JSON);
-    if (body == NULL || !vt_http_resp_body(resp, body, strlen(body))) {
-        vt_http_resp_status(resp, 500, JSON);
-    }
-    free(body);
-}
-
 static void reply_diag(struct vt_http_resp *resp, unsigned status, const char *code,
                        const struct vt_diag *d)
 {
     char msg[VT_DIAG_DETAIL_MAX + VT_DIAG_CHECK_MAX + 8];
     snprintf(msg, sizeof(msg), "%s: %s", d->check, d->detail);
-    reply_error(resp, status, code, msg);
+    vt_az_reply(resp, status, code, msg);
 }
 
 static void reply_text(struct vt_http_resp *resp, const char *ctype, char *body)
 {
     if (body == NULL) {
-        reply_error(resp, 500, "InternalError", "cannot encode the response");
+        vt_az_reply(resp, 500, "InternalError", "cannot encode the response");
         return;
     }
     vt_http_resp_status(resp, 200, ctype);
     if (!vt_http_resp_body(resp, body, strlen(body))) {
-        reply_error(resp, 500, "InternalError", "no memory");
+        vt_az_reply(resp, 500, "InternalError", "no memory");
     }
     free(body);
 }
@@ -74,7 +61,7 @@ static bool path_type(const struct vt_http_req *req, enum vt_maa_type *t, struct
 {
     char seg[64];
     if (!vt_http_path_segment(vt_http_req_path(req), 1, seg, sizeof(seg))) {
-        reply_error(resp, 400, "InvalidParameter", "no attestation type in the path");
+        vt_az_reply(resp, 400, "InvalidParameter", "no attestation type in the path");
         return false;
     }
     char *colon = strchr(seg, ':');
@@ -86,7 +73,7 @@ static bool path_type(const struct vt_http_req *req, enum vt_maa_type *t, struct
         snprintf(msg, sizeof(msg),
                  "the attestation type \"%.40s\" is not SgxEnclave, OpenEnclave, TdxVm or SevSnpVm",
                  seg);
-        reply_error(resp, 400, "InvalidParameter", msg);
+        vt_az_reply(resp, 400, "InvalidParameter", msg);
         return false;
     }
     return true;
@@ -111,11 +98,11 @@ static void h_attest(void *ctx, const struct vt_http_req *req, struct vt_http_re
         return;
     }
     char *jwt = NULL;
-    struct vt_maa_error e;
+    struct vt_az_error e;
     if (vt_maa_attest(m, &q, &jwt, &e)) {
         reply_token(resp, jwt);
     } else {
-        reply_error(resp, e.status, e.code, e.message);
+        vt_az_reply(resp, e.status, e.code, e.message);
         if (e.status == 503) {
             (void)!vt_http_resp_header(resp, "Retry-After", "5");
         }
@@ -188,7 +175,7 @@ static void h_policy_get(void *ctx, const struct vt_http_req *req, struct vt_htt
         }
     }
     if (body == NULL) {
-        reply_error(resp, 500, "InternalError", "no memory");
+        vt_az_reply(resp, 500, "InternalError", "no memory");
     } else {
         reply_policy_result(m, body, resp);
     }
@@ -209,7 +196,7 @@ static void policy_change(struct vt_maa *m, const struct vt_http_req *req, bool 
     /* the SDK sends the JWS as text/plain; a JSON string of it is taken too */
     char *text = malloc(n + 1);
     if (text == NULL) {
-        reply_error(resp, 500, "InternalError", "no memory");
+        vt_az_reply(resp, 500, "InternalError", "no memory");
         return;
     }
     memcpy(text, raw, n);
@@ -251,7 +238,7 @@ static void policy_change(struct vt_maa *m, const struct vt_http_req *req, bool 
             }
         }
         if (body == NULL) {
-            reply_error(resp, 500, "InternalError", "no memory");
+            vt_az_reply(resp, 500, "InternalError", "no memory");
         } else {
             reply_policy_result(m, body, resp);
         }
@@ -303,7 +290,7 @@ static const struct vt_http_route_entry *entry_of(struct vt_maa *m, const struct
         vt_http_route_find(routes, sizeof(routes) / sizeof(routes[0]), vt_http_req_method(req),
                            vt_http_req_path(req), &known, allow, sizeof(allow));
     if (e == NULL) {
-        reply_error(resp, known ? 405 : 404, known ? "MethodNotAllowed" : "NotFound",
+        vt_az_reply(resp, known ? 405 : 404, known ? "MethodNotAllowed" : "NotFound",
                     known ? "no such method on this endpoint" : "no such endpoint");
         if (known) {
             (void)!vt_http_resp_header(resp, "Allow", allow);
@@ -313,7 +300,7 @@ static const struct vt_http_route_entry *entry_of(struct vt_maa *m, const struct
     if ((e->flags & API_VER) != 0) {
         const char *v = vt_http_req_arg(req, "api-version");
         if (v == NULL) {
-            reply_error(resp, 400, "MissingApiVersionParameter",
+            vt_az_reply(resp, 400, "MissingApiVersionParameter",
                         "the api-version query parameter is required (" VT_MAA_API_VERSIONS ")");
             return NULL;
         }
@@ -323,12 +310,12 @@ static const struct vt_http_route_entry *entry_of(struct vt_maa *m, const struct
                      "the api-version '%.40s' is not supported; the supported versions are "
                      "" VT_MAA_API_VERSIONS,
                      v);
-            reply_error(resp, 400, "InvalidApiVersionParameter", msg);
+            vt_az_reply(resp, 400, "InvalidApiVersionParameter", msg);
             return NULL;
         }
     }
     if ((e->flags & ADMIN) != 0 && !vt_tokens_check(m->b->store, vt_http_bearer(req), "admin")) {
-        reply_error(resp, 401, "Unauthorized",
+        vt_az_reply(resp, 401, "Unauthorized",
                     "an admin bearer token of this veritee is required (veritee broker token)");
         (void)!vt_http_resp_header(resp, "WWW-Authenticate", "Bearer");
         return NULL;

@@ -28,20 +28,6 @@
 
 #define MAA_VERSION "1.0"
 
-static bool fail(struct vt_maa_error *e, unsigned status, const char *code, const char *fmt, ...)
-    VT_PRINTF(4, 5);
-
-static bool fail(struct vt_maa_error *e, unsigned status, const char *code, const char *fmt, ...)
-{
-    e->status = status;
-    snprintf(e->code, sizeof(e->code), "%s", code);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 /* ---- claims ---- */
 
 /* How a veritee claim becomes an MAA claim. */
@@ -257,16 +243,16 @@ static bool data_claims(const struct vt_maa_data *dd, const char *json_name, con
 }
 
 /* A runtimeData JSON's "keys": every member a public JWK (private members refused). */
-static bool runtime_keys_ok(const struct vt_maa_data *dd, struct vt_maa_error *e)
+static bool runtime_keys_ok(const struct vt_maa_data *dd, struct vt_az_error *e)
 {
     json_t *keys = dd->type == VT_MAA_DATA_JSON ? json_object_get(dd->json, "keys") : NULL;
     if (keys == NULL) {
         return true;
     }
     if (!json_is_array(keys)) {
-        return fail(e, 400, "InvalidParameter",
-                    "runtimeData.data.keys: expected an array of JSON Web Keys, got %s",
-                    json_is_object(keys) ? "an object" : "another type");
+        return vt_az_fail(e, 400, "InvalidParameter",
+                          "runtimeData.data.keys: expected an array of JSON Web Keys, got %s",
+                          json_is_object(keys) ? "an object" : "another type");
     }
     size_t i;
     json_t *k;
@@ -276,9 +262,9 @@ static bool runtime_keys_ok(const struct vt_maa_data *dd, struct vt_maa_error *e
         vt_diag_init(&d);
         struct vt_jwk *jwk = NULL;
         if (!json_is_object(k) || vt_jwk_from_json(k, &jwk, &d) != VT_OK) {
-            return fail(e, 400, "InvalidParameter", "runtimeData.data.keys[%zu]: %s: %s", i,
-                        json_is_object(k) ? d.check : "keys",
-                        json_is_object(k) ? d.detail : "not a JSON object");
+            return vt_az_fail(e, 400, "InvalidParameter", "runtimeData.data.keys[%zu]: %s: %s", i,
+                              json_is_object(k) ? d.check : "keys",
+                              json_is_object(k) ? d.detail : "not a JSON object");
         }
         vt_jwk_free(jwk);
     }
@@ -302,13 +288,13 @@ static void evidence_in_cleanup(struct evidence_in *x)
     free(x->vek);
 }
 
-static bool snp_envelope(struct evidence_in *x, const uint8_t *p, size_t n, struct vt_maa_error *e)
+static bool snp_envelope(struct evidence_in *x, const uint8_t *p, size_t n, struct vt_az_error *e)
 {
     struct vt_diag d;
     vt_diag_init(&d);
     if (vt_maa_snp_envelope_parse(p, n, &x->snp_report, &x->snp_len, &x->vek, &x->vek_len, &d) !=
         VT_OK) {
-        return fail(e, 400, "InvalidParameter", "%s: %s", d.check, d.detail);
+        return vt_az_fail(e, 400, "InvalidParameter", "%s: %s", d.check, d.detail);
     }
     x->bytes = x->snp_report;
     x->len = x->snp_len;
@@ -316,7 +302,7 @@ static bool snp_envelope(struct evidence_in *x, const uint8_t *p, size_t n, stru
 }
 
 static bool evidence_of(const struct vt_maa_attest_req *q, struct evidence_in *x,
-                        struct vt_maa_error *e)
+                        struct vt_az_error *e)
 {
     memset(x, 0, sizeof(*x));
     x->bytes = q->evidence;
@@ -325,7 +311,7 @@ static bool evidence_of(const struct vt_maa_attest_req *q, struct evidence_in *x
         struct vt_diag d;
         vt_diag_init(&d);
         if (vt_maa_oe_report_parse(q->evidence, q->evidence_len, &x->bytes, &x->len, &d) != VT_OK) {
-            return fail(e, 400, "InvalidParameter", "report: %s: %s", d.check, d.detail);
+            return vt_az_fail(e, 400, "InvalidParameter", "report: %s: %s", d.check, d.detail);
         }
     } else if (q->type == VT_MAA_SNP && q->evidence_len > 0 && q->evidence[0] == '{') {
         return snp_envelope(x, q->evidence, q->evidence_len, e);
@@ -340,22 +326,24 @@ static bool hex32(json_t *vc, const char *name, uint8_t out[32])
     return h != NULL && strlen(h) >= 64 && vt_hex_decode_exact(h, 64, out, 32) == VT_OK;
 }
 
-static bool bind_check(const struct vt_maa_attest_req *q, json_t *vc, struct vt_maa_error *e)
+static bool bind_check(const struct vt_maa_attest_req *q, json_t *vc, struct vt_az_error *e)
 {
     if (q->runtime.type != VT_MAA_DATA_NONE) {
         uint8_t want[32], rd[32];
         vt_sha256(q->runtime.data, q->runtime.len, want);
         if (!hex32(vc, "report_data", rd)) {
-            return fail(e, 400, "InvalidParameter", "the evidence has no report data to bind");
+            return vt_az_fail(e, 400, "InvalidParameter",
+                              "the evidence has no report data to bind");
         }
         if (!vt_ct_memeq(want, rd, 32)) {
             char wh[65], rh[65];
             vt_hex_encode(want, 32, wh);
             vt_hex_encode(rd, 32, rh);
-            return fail(e, 400, "InvalidParameter",
-                        "runtimeData does not match the report data: SHA-256 of runtimeData.data "
-                        "is %s, the first 32 bytes of report data are %s",
-                        wh, rh);
+            return vt_az_fail(
+                e, 400, "InvalidParameter",
+                "runtimeData does not match the report data: SHA-256 of runtimeData.data "
+                "is %s, the first 32 bytes of report data are %s",
+                wh, rh);
         }
     }
     if (q->inittime.type != VT_MAA_DATA_NONE) {
@@ -367,13 +355,14 @@ static bool bind_check(const struct vt_maa_attest_req *q, json_t *vc, struct vt_
         if (!hex32(vc, field, got) || !vt_ct_memeq(want, got, 32)) {
             char wh[65];
             vt_hex_encode(want, 32, wh);
-            return fail(e, 400, "InvalidParameter",
-                        "initTimeData does not match the evidence: SHA-256 of initTimeData.data is "
-                        "%s, the first 32 bytes of %s are %.64s",
-                        wh, field,
-                        json_string_value(json_object_get(vc, field))
-                            ? json_string_value(json_object_get(vc, field))
-                            : "(absent)");
+            return vt_az_fail(
+                e, 400, "InvalidParameter",
+                "initTimeData does not match the evidence: SHA-256 of initTimeData.data is "
+                "%s, the first 32 bytes of %s are %.64s",
+                wh, field,
+                json_string_value(json_object_get(vc, field))
+                    ? json_string_value(json_object_get(vc, field))
+                    : "(absent)");
         }
     }
     return true;
@@ -424,7 +413,7 @@ static void issued_claims(json_t *payload, const json_t *issued)
 }
 
 bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **jwt,
-                   struct vt_maa_error *e)
+                   struct vt_az_error *e)
 {
     *jwt = NULL;
     memset(e, 0, sizeof(*e));
@@ -447,27 +436,27 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     vt_claims_init(&claims);
     enum vt_err err = vt_broker_evidence_parse(x.bytes, x.len, &ev, &d);
     if (err != VT_OK) {
-        ok = fail(e, 400, "InvalidParameter", "%s: the evidence does not parse: %s: %s",
-                  q->type == VT_MAA_SGX || q->type == VT_MAA_TDX ? "quote" : "report", d.check,
-                  d.detail);
+        ok = vt_az_fail(e, 400, "InvalidParameter", "%s: the evidence does not parse: %s: %s",
+                        q->type == VT_MAA_SGX || q->type == VT_MAA_TDX ? "quote" : "report",
+                        d.check, d.detail);
         goto out;
     }
     if (ev.tee != expected_tee(q->type)) {
-        ok = fail(e, 400, "InvalidParameter", "%s takes %s evidence, not %s",
-                  vt_maa_type_name(q->type), vt_tee_name(expected_tee(q->type)),
-                  vt_tee_name(ev.tee));
+        ok = vt_az_fail(e, 400, "InvalidParameter", "%s takes %s evidence, not %s",
+                        vt_maa_type_name(q->type), vt_tee_name(expected_tee(q->type)),
+                        vt_tee_name(ev.tee));
         goto out;
     }
     vt_time now = vt_maa_now(m);
     err = vt_broker_appraise(m->b, &ev, x.vek, x.vek_len, now, &claims, &d);
     if (err == VT_E_UPSTREAM) {
-        ok = fail(e, 503, "ServiceUnavailable", "the collateral cannot be had now: %s: %s", d.check,
-                  d.detail);
+        ok = vt_az_fail(e, 503, "ServiceUnavailable", "the collateral cannot be had now: %s: %s",
+                        d.check, d.detail);
         goto out;
     }
     if (err != VT_OK) {
-        ok = fail(e, 400, "InvalidParameter", "the evidence does not verify: %s: %s (%s)", d.check,
-                  d.detail, vt_err_name(err));
+        ok = vt_az_fail(e, 400, "InvalidParameter", "the evidence does not verify: %s: %s (%s)",
+                        d.check, d.detail, vt_err_name(err));
         goto out;
     }
     char *cj = vt_claims_to_json(&claims);
@@ -477,7 +466,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     incoming = json_array();
     if (vc == NULL || payload == NULL || incoming == NULL ||
         !map_claims(q->type, vc, payload, incoming)) {
-        ok = fail(e, 500, "InternalError", "cannot build the claims");
+        ok = vt_az_fail(e, 500, "InternalError", "cannot build the claims");
         goto out;
     }
     if (!bind_check(q, vc, e)) {
@@ -489,16 +478,17 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     if (err != VT_OK) {
         ok = q->draft_policy != NULL &&
                      (err == VT_E_MALFORMED || err == VT_E_UNSUPPORTED || err == VT_E_TOO_LARGE)
-                 ? fail(e, 400, "InvalidParameter", "draftPolicyForAttestation: %s: %s", d.check,
-                        d.detail)
-                 : fail(e, 500, "InternalError", "the attestation policy failed: %s: %s", d.check,
-                        d.detail);
+                 ? vt_az_fail(e, 400, "InvalidParameter", "draftPolicyForAttestation: %s: %s",
+                              d.check, d.detail)
+                 : vt_az_fail(e, 500, "InternalError", "the attestation policy failed: %s: %s",
+                              d.check, d.detail);
         goto out;
     }
     if (!pr.permitted) {
-        ok = fail(e, 400, "PolicyEvaluationError",
-                  "Policy evaluation resulted in a deny decision for %s evidence: %s",
-                  vt_maa_type_name(q->type), pr.reason[0] ? pr.reason : "no rule permitted it");
+        ok = vt_az_fail(e, 400, "PolicyEvaluationError",
+                        "Policy evaluation resulted in a deny decision for %s evidence: %s",
+                        vt_maa_type_name(q->type),
+                        pr.reason[0] ? pr.reason : "no rule permitted it");
         goto out;
     }
     /* the token */
@@ -509,7 +499,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     uint8_t jti[32];
     char jti_hex[65];
     if (vt_random_bytes(jti, sizeof(jti), &d) != VT_OK) {
-        ok = fail(e, 500, "InternalError", "no randomness");
+        ok = vt_az_fail(e, 500, "InternalError", "no randomness");
         goto out;
     }
     vt_hex_encode(jti, sizeof(jti), jti_hex);
@@ -530,7 +520,7 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     bool sgx = q->type == VT_MAA_SGX || q->type == VT_MAA_OE;
     if (!data_claims(&q->runtime, "x-ms-runtime", sgx ? "x-ms-sgx-ehd" : NULL, payload) ||
         !data_claims(&q->inittime, "x-ms-inittime", NULL, payload)) {
-        ok = fail(e, 500, "InternalError", "cannot encode the runtime data");
+        ok = vt_az_fail(e, 500, "InternalError", "cannot encode the runtime data");
         goto out;
     }
     if (sgx) {
@@ -552,10 +542,11 @@ bool vt_maa_attest(struct vt_maa *m, const struct vt_maa_attest_req *q, char **j
     if (q->draft_policy != NULL) {
         *jwt = unsigned_jwt(payload);
         if (*jwt == NULL) {
-            ok = fail(e, 500, "InternalError", "no memory");
+            ok = vt_az_fail(e, 500, "InternalError", "no memory");
         }
     } else if ((err = vt_maa_sign(m, payload, jwt, &d)) != VT_OK) {
-        ok = fail(e, 500, "InternalError", "cannot sign the token: %s: %s", d.check, d.detail);
+        ok =
+            vt_az_fail(e, 500, "InternalError", "cannot sign the token: %s: %s", d.check, d.detail);
     }
 out:
     vt_maa_policy_result_cleanup(&pr);

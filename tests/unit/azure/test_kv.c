@@ -221,7 +221,7 @@ static void test_wrap_round_trip(void **state)
 static void body_refused(const char *body, size_t len, unsigned status, const char *in_msg)
 {
     json_t *o = NULL;
-    struct vt_kv_error e;
+    struct vt_az_error e;
     memset(&e, 0, sizeof(e));
     assert_false(vt_kv_body_read((const uint8_t *)body, len, &o, &e));
     assert_null(o);
@@ -240,7 +240,7 @@ static void test_body_reader(void **state)
     body_refused("{\"a\":1,\"a\":2}", 13, 400, "duplicate");
     body_refused("{}", VT_KV_BODY_MAX + 1, 413, "at most");
     json_t *o = NULL;
-    struct vt_kv_error e;
+    struct vt_az_error e;
     assert_true(vt_kv_body_read((const uint8_t *)"{\"a\":1}", 7, &o, &e));
     json_decref(o);
 }
@@ -279,7 +279,7 @@ static char *policy_b64(const char *mrenclave)
     return vt_base64_alloc((const uint8_t *)p, strlen(p), true);
 }
 
-static bool create(struct h *h, const char *name, const char *body, struct vt_kv_error *e)
+static bool create(struct h *h, const char *name, const char *body, struct vt_az_error *e)
 {
     struct vt_kv_call c = {.vault_url = VAULT, .api_version = "7.4"};
     json_t *b = J("%s", body);
@@ -299,7 +299,7 @@ static void create_exportable(struct h *h, const char *name, const char *kty, co
              "{\"data\":\"%s\"}%s}",
              kty, p, extra ? extra : "");
     free(p);
-    struct vt_kv_error e;
+    struct vt_az_error e;
     if (!create(h, name, body, &e)) {
         fail_msg("create %s: %s %s", name, e.code, e.message);
     }
@@ -307,7 +307,7 @@ static void create_exportable(struct h *h, const char *name, const char *kty, co
 
 static void create_refused(struct h *h, const char *body, unsigned status, const char *in_msg)
 {
-    struct vt_kv_error e;
+    struct vt_az_error e;
     memset(&e, 0, sizeof(e));
     assert_false(create(h, "refused", body, &e));
     assert_int_equal(e.status, status);
@@ -553,7 +553,7 @@ static void test_release_refusals(void **state)
                     "the member \"other\"", false);
     release_refused(h, "missing", "{\"target\":\"x\"}", 404, "KeyNotFound", "missing", false);
     /* a key that is not exportable: logged */
-    struct vt_kv_error e;
+    struct vt_az_error e;
     assert_true(create(h, "plain", "{\"kty\":\"RSA\"}", &e));
     release_refused(h, "plain", "{\"target\":\"x\"}", 403, "Forbidden", "non-exportable", true);
     /* the token */

@@ -132,7 +132,7 @@ static json_t *verified(struct vt_maa *m, const char *jwt)
 static json_t *attest_ok(struct vt_maa *m, const struct vt_maa_attest_req *q)
 {
     char *jwt = NULL;
-    struct vt_maa_error e;
+    struct vt_az_error e;
     if (!vt_maa_attest(m, q, &jwt, &e)) {
         fail_msg("attest: %u %s %s", e.status, e.code, e.message);
     }
@@ -145,7 +145,7 @@ static void attest_refused(struct vt_maa *m, const struct vt_maa_attest_req *q, 
                            const char *code, const char *part)
 {
     char *jwt = NULL;
-    struct vt_maa_error e;
+    struct vt_az_error e;
     assert_false(vt_maa_attest(m, q, &jwt, &e));
     assert_null(jwt);
     if (e.status != status || strcmp(e.code, code) != 0 || strstr(e.message, part) == NULL) {
@@ -437,7 +437,7 @@ static void test_policies(void **state)
     q.draft_policy = strdup("version= 1.0; authorizationrules { => permit(); }; issuancerules { "
                             "=> issue(type=\"draft\", value=true); };");
     char *jwt = NULL;
-    struct vt_maa_error e;
+    struct vt_az_error e;
     assert_true(vt_maa_attest(f->m, &q, &jwt, &e));
     assert_non_null(strstr(jwt, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."));
     assert_true(jwt[strlen(jwt) - 1] == '.');
