@@ -340,25 +340,7 @@ static enum vt_err rebuild(const json_t *rep, uint8_t r[VT_SNP_REPORT_SIZE], str
 /* DER bytes as a PEM certificate appended to out. */
 static enum vt_err append_pem(struct vt_buf *out, const uint8_t *der, size_t n, struct vt_diag *d)
 {
-    size_t cap = (n + 2) / 3 * 4 + 1;
-    char *b64 = malloc(cap);
-    VT_ENSURE(b64 != NULL, d, VT_E_NOMEM, "snp.cert_chain", "no memory");
-    enum vt_err err = vt_base64_encode(der, n, false, b64, cap);
-    if (err == VT_OK) {
-        err = vt_buf_append(out, "-----BEGIN CERTIFICATE-----\n", 28);
-    }
-    size_t len = strlen(b64);
-    for (size_t i = 0; err == VT_OK && i < len; i += 64) {
-        size_t k = len - i < 64 ? len - i : 64;
-        err = vt_buf_append(out, b64 + i, k);
-        if (err == VT_OK) {
-            err = vt_buf_append(out, "\n", 1);
-        }
-    }
-    if (err == VT_OK) {
-        err = vt_buf_append(out, "-----END CERTIFICATE-----\n", 26);
-    }
-    free(b64);
+    enum vt_err err = vt_der_to_pem("CERTIFICATE", der, n, out, d);
     VT_ENSURE(err == VT_OK, d, err, "snp.cert_chain", "cannot encode the certificate table");
     return VT_OK;
 }
