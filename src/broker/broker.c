@@ -716,10 +716,14 @@ static enum vt_err record(struct vt_broker *b, const struct vt_broker_decision *
 {
     char *e = entry_json(b, x);
     VT_ENSURE(e != NULL, d, VT_E_NOMEM, "log", "cannot encode the log entry");
-    struct vt_broker_fleet_note fleet = {x->claims, x->type, x->allowed};
-    enum vt_err err =
-        vt_broker_log_append(b, e, explanation, redeem, x->claims != NULL ? &fleet : NULL,
-                             want_receipt, index, receipt, kid, d);
+    /* the fleet row is made here, not in the log batch, which holds the sequencer */
+    struct vt_broker_fleet_note *fleet = NULL;
+    enum vt_err err = vt_broker_fleet_note_make(x->claims, x->type, x->allowed, &fleet, d);
+    if (err == VT_OK) {
+        err = vt_broker_log_append(b, e, explanation, redeem, fleet, want_receipt, index, receipt,
+                                   kid, d);
+    }
+    vt_broker_fleet_note_free(fleet);
     free(e);
     if (err == VT_OK) {
         atomic_fetch_add(&b->m.logged[x->type[0] == 'r'   ? 1

@@ -502,11 +502,23 @@ VT_MUST_USE enum vt_err vt_broker_set_attestation_policy(struct vt_broker *b, co
 /* The TEE a decision was about, noted in the fleet table (broker_fleet.c, the console's fleet) in
  * the decision's own log transaction: its verified claims (a JSON object), the decision's type
  * ("attest", "release", "cert") and outcome. */
+/* A TEE's fleet row (broker_fleet.c), made from a decision's claims in the request's thread so
+ * that the log batch only writes it. */
 struct vt_broker_fleet_note {
-    const char *claims;
-    const char *type;
-    bool allowed;
+    char id[33];     /* hex of the first 16 bytes of SHA-256 of [tee, platform, identity] */
+    const char *tee; /* static */
+    const char *platform_kind; /* static: the claim naming the platform */
+    char *platform, *identity, *status, *advisories, *measurements; /* heap */
+    bool debug;
+    int64_t tcb_eval;
+    char last_decision[48]; /* "<type> allow|deny" */
 };
+/* The fleet row of a decision of type (attest, release, ...) on claims (JSON text): *out NULL
+ * when the claims are not JSON or of no known TEE (nothing to note); VT_E_NOMEM. */
+VT_MUST_USE enum vt_err vt_broker_fleet_note_make(const char *claims, const char *type,
+                                                  bool allowed, struct vt_broker_fleet_note **out,
+                                                  struct vt_diag *d);
+void vt_broker_fleet_note_free(struct vt_broker_fleet_note *f);
 
 /* Append one entry (canonical JSON); with want_receipt, the receipt (heap JSON). The explanation
  * (admin only) is kept beside it. redeem: a nonce redeemed in the same transaction, or NULL; if
@@ -524,9 +536,8 @@ VT_MUST_USE enum vt_err vt_broker_log_consistency(struct vt_broker *b, uint64_t 
                                                   uint64_t new_size, char **json,
                                                   struct vt_diag *d);
 /* Entries [start, start+limit) with their explanations (admin): JSON (heap). */
-/* The fleet (broker_fleet.c): upsert the TEE of f's claims into vb_fleet at now, inside the
- * caller's transaction (the log batch's). Claims that are not JSON or of no known TEE: nothing
- * written, VT_OK. Errors: the store's. */
+/* The fleet (broker_fleet.c): upsert row f into vb_fleet at now, inside the caller's transaction
+ * (the log batch's). Errors: the store's. */
 VT_MUST_USE enum vt_err vt_broker_fleet_upsert(struct vt_broker *b,
                                                const struct vt_broker_fleet_note *f, int64_t now,
                                                struct vt_diag *d);

@@ -3,8 +3,9 @@
  * per TEE type, platform and identity measurement, with what its latest verification said (TCB
  * status, advisories, debug, the collateral's tcbEvaluationDataNumber, its measurements) and when
  * it was first and last seen. The console's Fleet view reads it (GET /admin/v1/fleet). A view,
- * not a record: the audit log stays the record; a row that cannot be written is reported on
- * stderr and the attestation goes on.
+ * not a record: the audit log stays the record. The row is made from the decision's claims in
+ * the request's thread (vt_broker_fleet_note_make) and written inside the decision's log batch,
+ * so the two are stored together or not at all.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +50,11 @@ static json_int_t tcb_eval(json_t *c)
     return best;
 }
 
-enum vt_err vt_broker_fleet_upsert(struct vt_broker *b, const struct vt_broker_fleet_note *f,
-                                   int64_t now, struct vt_diag *d)
+enum vt_err vt_broker_fleet_note_make(const char *claims, const char *type, bool allowed,
+                                      struct vt_broker_fleet_note **out, struct vt_diag *d)
 {
-    const char *type = f->type;
-    bool allowed = f->allowed;
-    json_t *c = json_loads(f->claims, 0, NULL);
+    *out = NULL;
+    json_t *c = claims != NULL ? json_loads(claims, 0, NULL) : NULL;
     const char *tee = str_claim(c, "tee");
     size_t k = 0;
     while (k < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[k].tee, tee) != 0) {
@@ -77,56 +77,80 @@ enum vt_err vt_broker_fleet_upsert(struct vt_broker *b, const struct vt_broker_f
             json_object_set(meas, name, v);
         }
     }
-    const char *platform = str_claim(c, kinds[k].platform);
-    const char *identity = str_claim(c, kinds[k].identity);
-    char *key_text = NULL;
-    uint8_t h[VT_SHA256_LEN];
-    char id[2 * 16 + 1];
+    struct vt_broker_fleet_note *f = calloc(1, sizeof(*f));
     json_t *adv = json_object_get(c, "advisory_ids");
-    char *adv_s = json_is_array(adv) ? json_dumps(adv, JSON_COMPACT) : strdup("[]");
-    char *meas_s = json_dumps(meas, JSON_COMPACT | JSON_SORT_KEYS);
-    json_t *key = json_pack("[s,s,s]", tee, platform, identity);
-    key_text = key ? json_dumps(key, JSON_COMPACT) : NULL;
+    json_t *key =
+        json_pack("[s,s,s]", tee, str_claim(c, kinds[k].platform), str_claim(c, kinds[k].identity));
+    char *key_text = key ? json_dumps(key, JSON_COMPACT) : NULL;
     json_decref(key);
+    if (f != NULL) {
+        f->tee = kinds[k].tee;
+        f->platform_kind = kinds[k].platform;
+        f->platform = strdup(str_claim(c, kinds[k].platform));
+        f->identity = strdup(str_claim(c, kinds[k].identity));
+        f->status = strdup(str_claim(c, "status"));
+        f->advisories = json_is_array(adv) ? json_dumps(adv, JSON_COMPACT) : strdup("[]");
+        f->debug = json_is_true(json_object_get(c, "debug"));
+        f->tcb_eval = tcb_eval(c);
+        f->measurements = json_dumps(meas, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(f->last_decision, sizeof(f->last_decision), "%s %s", type,
+                 allowed ? "allow" : "deny");
+    }
     enum vt_err err = VT_OK;
-    if (key_text == NULL || adv_s == NULL || meas_s == NULL) {
+    if (f == NULL || key_text == NULL || f->platform == NULL || f->identity == NULL ||
+        f->status == NULL || f->advisories == NULL || f->measurements == NULL) {
+        vt_broker_fleet_note_free(f);
         err = vt_fail(d, VT_E_NOMEM, "fleet", "cannot encode the fleet row");
     } else {
+        uint8_t h[VT_SHA256_LEN];
         vt_sha256(key_text, strlen(key_text), h);
-        vt_hex_encode(h, 16, id);
-        char last[48];
-        snprintf(last, sizeof(last), "%s %s", type, allowed ? "allow" : "deny");
-        struct vt_sql_arg a[] = {VT_SQL_T(id),
-                                 VT_SQL_T(tee),
-                                 VT_SQL_T(kinds[k].platform),
-                                 VT_SQL_T(platform),
-                                 VT_SQL_T(identity),
-                                 VT_SQL_T(str_claim(c, "status")),
-                                 VT_SQL_T(adv_s),
-                                 VT_SQL_I(json_is_true(json_object_get(c, "debug"))),
-                                 VT_SQL_I(tcb_eval(c)),
-                                 VT_SQL_T(meas_s),
-                                 VT_SQL_I(now),
-                                 VT_SQL_I(now),
-                                 VT_SQL_T(last)};
-        err =
-            vt_store_exec(b->store,
-                          "INSERT INTO vb_fleet(id, tee, platform_kind, platform, identity, status,"
-                          " advisories, debug, tcb_eval, measurements, first_seen, last_seen,"
-                          " seen, last_decision) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)"
-                          " ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
-                          " advisories = excluded.advisories, debug = excluded.debug,"
-                          " tcb_eval = excluded.tcb_eval, measurements = excluded.measurements,"
-                          " last_seen = excluded.last_seen, seen = vb_fleet.seen + 1,"
-                          " last_decision = excluded.last_decision",
-                          a, sizeof(a) / sizeof(a[0]), NULL, NULL, NULL, d);
+        vt_hex_encode(h, 16, f->id);
+        *out = f;
     }
     free(key_text);
-    free(adv_s);
-    free(meas_s);
     json_decref(meas);
     json_decref(c);
     return err;
+}
+
+void vt_broker_fleet_note_free(struct vt_broker_fleet_note *f)
+{
+    if (f != NULL) {
+        free(f->platform);
+        free(f->identity);
+        free(f->status);
+        free(f->advisories);
+        free(f->measurements);
+        free(f);
+    }
+}
+
+enum vt_err vt_broker_fleet_upsert(struct vt_broker *b, const struct vt_broker_fleet_note *f,
+                                   int64_t now, struct vt_diag *d)
+{
+    struct vt_sql_arg a[] = {VT_SQL_T(f->id),
+                             VT_SQL_T(f->tee),
+                             VT_SQL_T(f->platform_kind),
+                             VT_SQL_T(f->platform),
+                             VT_SQL_T(f->identity),
+                             VT_SQL_T(f->status),
+                             VT_SQL_T(f->advisories),
+                             VT_SQL_I(f->debug ? 1 : 0),
+                             VT_SQL_I(f->tcb_eval),
+                             VT_SQL_T(f->measurements),
+                             VT_SQL_I(now),
+                             VT_SQL_I(now),
+                             VT_SQL_T(f->last_decision)};
+    return vt_store_exec(b->store,
+                         "INSERT INTO vb_fleet(id, tee, platform_kind, platform, identity, status,"
+                         " advisories, debug, tcb_eval, measurements, first_seen, last_seen,"
+                         " seen, last_decision) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)"
+                         " ON CONFLICT(id) DO UPDATE SET status = excluded.status,"
+                         " advisories = excluded.advisories, debug = excluded.debug,"
+                         " tcb_eval = excluded.tcb_eval, measurements = excluded.measurements,"
+                         " last_seen = excluded.last_seen, seen = vb_fleet.seen + 1,"
+                         " last_decision = excluded.last_decision",
+                         a, sizeof(a) / sizeof(a[0]), NULL, NULL, NULL, d);
 }
 
 static bool row_fleet(void *ctx, const struct vt_sql_row *row)

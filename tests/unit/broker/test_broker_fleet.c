@@ -115,6 +115,43 @@ static void test_fleet_rows(void **state)
     bh_stop(h);
 }
 
+/* A decision's row, made from its claims: nothing for claims that are not JSON or of no known
+ * TEE; the platform, identity, status, advisories, eval number and namespace's measurements. */
+static void test_fleet_note_make(void **state)
+{
+    (void)state;
+    struct vt_diag d;
+    vt_diag_init(&d);
+    struct vt_broker_fleet_note *f = (struct vt_broker_fleet_note *)1;
+    assert_int_equal(vt_broker_fleet_note_make("not json", "attest", true, &f, &d), VT_OK);
+    assert_null(f);
+    assert_int_equal(vt_broker_fleet_note_make(NULL, "attest", true, &f, &d), VT_OK);
+    assert_null(f);
+    assert_int_equal(vt_broker_fleet_note_make("{\"tee\":\"other\"}", "attest", true, &f, &d),
+                     VT_OK);
+    assert_null(f);
+    const char *claims =
+        "{\"tee\":\"sgx\",\"fmspc\":\"00906ed50000\",\"sgx.mrenclave\":\"aa\","
+        "\"sgx.isvsvn\":3,\"tdx.mrtd\":\"ignored\",\"status\":\"OutOfDate\","
+        "\"advisory_ids\":[\"INTEL-SA-00001\"],\"debug\":true,"
+        "\"collateral\":{\"documents\":[{\"tcb_eval_num\":16},{\"tcb_eval_num\":17}]}}";
+    assert_int_equal(vt_broker_fleet_note_make(claims, "release", false, &f, &d), VT_OK);
+    assert_non_null(f);
+    assert_string_equal(f->tee, "sgx");
+    assert_string_equal(f->platform_kind, "fmspc");
+    assert_string_equal(f->platform, "00906ed50000");
+    assert_string_equal(f->identity, "aa");
+    assert_string_equal(f->status, "OutOfDate");
+    assert_string_equal(f->advisories, "[\"INTEL-SA-00001\"]");
+    assert_true(f->debug);
+    assert_int_equal(f->tcb_eval, 17);
+    assert_string_equal(f->measurements, "{\"sgx.isvsvn\":3,\"sgx.mrenclave\":\"aa\"}");
+    assert_string_equal(f->last_decision, "release deny");
+    assert_int_equal(strlen(f->id), 32);
+    vt_broker_fleet_note_free(f);
+    vt_broker_fleet_note_free(NULL);
+}
+
 static void test_fleet_rejects(void **state)
 {
     (void)state;
@@ -142,6 +179,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fleet_rows),
         cmocka_unit_test(test_fleet_rejects),
+        cmocka_unit_test(test_fleet_note_make),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
